@@ -1,0 +1,67 @@
+// fabricctl: a tiny main; every subcommand is registered from its own file.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+
+int main(int argc, char** argv) {
+  using namespace fabricctl::cli;
+  CLI::App app{
+      "fabricctl: fabric manager and diagnostic tool for RDMA clusters.\n"
+      "Find the topology, compute and verify deadlock-free routes, deploy route tables,\n"
+      "probe latency and bandwidth, and run link-health sweeps.",
+      "fabricctl"};
+  app.set_version_flag("--version", "fabricctl 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  Runner run;
+  CLI::App* topo = app.add_subcommand("topo", "Topologies: generate, show, convert, compare");
+  topo->require_subcommand(1);
+  AddTopoGen(*topo, run);
+  AddTopoCommands(*topo, run);
+
+  CLI::App* route = app.add_subcommand("route", "Routes: compute, verify, measure, trace, compare");
+  route->require_subcommand(1);
+  AddRouteCompute(*route, run);
+  AddRouteChecks(*route, run);
+
+  AddDiscoverCommands(app, run);
+  AddDeploy(app, run);
+
+  CLI::App* probe = app.add_subcommand("probe", "Latency and bandwidth probes: agent and client");
+  probe->require_subcommand(1);
+  AddProbeCommands(*probe, run);
+  AddDevices(app, run);
+
+  CLI::App* sweep = app.add_subcommand("sweep", "Link-health sweeps: plan, run, history");
+  sweep->require_subcommand(1);
+  AddSweepCommands(*sweep, run);
+
+  // Drop groups whose commands are not built into this binary yet.
+  for (CLI::App* group : {topo, route, probe, sweep})
+    if (group->get_subcommands({}).empty()) app.remove_subcommand(group);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitError;
+  }
+  if (!run) {
+    std::cerr << app.help();
+    return kExitError;
+  }
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::cerr << "fabricctl: internal error: " << e.what() << "\n";
+    return kExitError;
+  }
+}

@@ -1,0 +1,87 @@
+#include "fabric/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace fabricctl {
+namespace {
+
+std::unexpected<Error> SysError(const std::string& path, std::string_view what) {
+  return std::unexpected(Error{.message = std::string(what) + ": " + std::strerror(errno), .where = path});
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path) {
+  if (path == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    return ss.str();
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SysError(path, "cannot open");
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto err = SysError(path, "cannot read");
+      ::close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<void> WriteFileAtomic(const std::string& path, std::string_view contents) {
+  if (path == "-") {
+    std::cout.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    std::cout.flush();
+    if (!std::cout) return MakeError("cannot write to standard output");
+    return {};
+  }
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::string tmpl = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) return SysError(path, "cannot create temporary file");
+  size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto err = SysError(path, "cannot write");
+      ::close(fd);
+      ::unlink(tmpl.c_str());
+      return err;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::fchmod(fd, 0644);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    auto err = SysError(path, "cannot write");
+    ::unlink(tmpl.c_str());
+    return err;
+  }
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    auto err = SysError(path, "cannot rename temporary file into place");
+    ::unlink(tmpl.c_str());
+    return err;
+  }
+  return {};
+}
+
+}  // namespace fabricctl

@@ -1,0 +1,15 @@
+#pragma once
+// Whole-file reads and atomic writes (temp file in the same directory, fsync, rename).
+#include <string>
+#include <string_view>
+
+#include "fabric/error.h"
+
+namespace fabricctl {
+
+// "-" reads standard input.
+Result<std::string> ReadFile(const std::string& path);
+// Writes `contents` to path atomically; "-" writes to standard output.
+Result<void> WriteFileAtomic(const std::string& path, std::string_view contents);
+
+}  // namespace fabricctl

@@ -1,0 +1,48 @@
+#include "fabric/topology_io.h"
+
+#include "fabric/file_io.h"
+#include "fabric/ibnetdiscover_format.h"
+#include "fabric/ibsim_format.h"
+#include "fabric/json_topology.h"
+
+namespace fabricctl {
+
+std::optional<TopoFormat> ParseTopoFormat(std::string_view name) {
+  if (name == "ibnetdiscover" || name == "ibnd") return TopoFormat::kIbnetdiscover;
+  if (name == "json") return TopoFormat::kJson;
+  if (name == "ibsim") return TopoFormat::kIbsim;
+  if (name == "auto") return TopoFormat::kAuto;
+  return std::nullopt;
+}
+
+TopoFormat FormatFromPath(std::string_view path) {
+  if (path.ends_with(".json")) return TopoFormat::kJson;
+  if (path.ends_with(".ibsim")) return TopoFormat::kIbsim;
+  return TopoFormat::kIbnetdiscover;
+}
+
+Result<Fabric> ReadTopologyFile(const std::string& path, TopoFormat format) {
+  auto text = ReadFile(path);
+  if (!text) return std::unexpected(text.error());
+  if (format == TopoFormat::kAuto) {
+    size_t first = text->find_first_not_of(" \t\r\n");
+    format = (first != std::string::npos && (*text)[first] == '{') ? TopoFormat::kJson : TopoFormat::kIbnetdiscover;
+  }
+  if (format == TopoFormat::kJson) return ParseJsonTopology(*text, path);
+  // The ibnetdiscover reader also takes ibsim's simpler records.
+  return ParseIbnetdiscover(*text, path);
+}
+
+Result<void> WriteTopologyFile(const Fabric& fabric, const std::string& path, TopoFormat format) {
+  if (format == TopoFormat::kAuto) format = FormatFromPath(path);
+  std::string text;
+  switch (format) {
+    case TopoFormat::kJson: text = WriteJsonTopology(fabric); break;
+    case TopoFormat::kIbsim: text = WriteIbsimTopology(fabric); break;
+    case TopoFormat::kIbnetdiscover:
+    case TopoFormat::kAuto: text = WriteIbnetdiscover(fabric); break;
+  }
+  return WriteFileAtomic(path, text);
+}
+
+}  // namespace fabricctl

@@ -1,0 +1,30 @@
+#pragma once
+// Shared helpers of the bench cases: wall time, peak memory, options.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+
+namespace fabricctl::bench {
+
+struct Options {
+  bool quick = false;  // smaller sizes, for a smoke run
+};
+
+inline double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Peak resident set size of this process so far, in MiB.
+inline double PeakRssMiB() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+inline int RunNoop(const Options&) {
+  std::printf("noop ok\n");
+  return 0;
+}
+
+}  // namespace fabricctl::bench

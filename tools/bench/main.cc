@@ -1,0 +1,43 @@
+// fabricctl-bench: benchmarks that print their numbers and, with --write, record them in
+// docs/. One table of cases; each case lives in its own file in tools/bench/.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "tools/bench/bench.h"
+
+namespace {
+
+struct BenchCase {
+  std::string_view name;
+  std::string_view help;
+  int (*run)(const fabricctl::bench::Options&);
+};
+
+constexpr BenchCase kCases[] = {
+    {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fabricctl::bench::Options opts;
+  std::string name;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--quick") opts.quick = true;
+    else if (a == "--help" || a == "-h") name.clear(), i = argc;
+    else if (name.empty()) name = a;
+    else {
+      std::fprintf(stderr, "fabricctl-bench: unexpected argument '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  for (const BenchCase& c : kCases)
+    if (c.name == name) return c.run(opts);
+  std::fprintf(stderr, "usage: fabricctl-bench CASE [--quick]\ncases:\n");
+  for (const BenchCase& c : kCases)
+    std::fprintf(stderr, "  %-20.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()), c.help.data());
+  return name.empty() ? 0 : 2;
+}

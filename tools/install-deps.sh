@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package fabricctl needs to build, test and benchmark.
+# Idempotent: when everything is present it changes nothing; otherwise it runs
+# `apt-get update` once and installs what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config ccache clang
+  # libraries
+  libibverbs-dev libibumad-dev libibmad-dev libibnetdisc-dev
+  libnl-3-dev libnl-route-3-dev libcli11-dev nlohmann-json3-dev doctest-dev
+  libsqlite3-dev sqlite3 libfmt-dev
+  # InfiniBand simulator and the peers we test against
+  ibsim-utils libumad2sim0 opensm infiniband-diags rdma-core ibverbs-providers
+  # networks for TCP probes and sweeps; peers for the probe benchmarks
+  iproute2 iperf3 qperf sockperf
+  # VM with Soft-RoCE for real verbs tests
+  qemu-system-x86 busybox-static cpio perftest
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -12,6 +12,10 @@ int IndexWidth(size_t count) {
 
 std::string Padded(size_t value, size_t count) { return fmt::format("{:0{}}", value, IndexWidth(count)); }
 
+std::string AcceleratorName(size_t super_node, size_t super_nodes, size_t index) {
+  return fmt::format("sn{}-acc{:04}", Padded(super_node, super_nodes), index);
+}
+
 void GenBuilder::Reserve(size_t nodes, size_t port_slots) { b_.Reserve(nodes, port_slots); }
 
 NodeId GenBuilder::Add(NodeType type, uint64_t guid, std::string description, unsigned ports, Labels labels) {

@@ -27,6 +27,9 @@ int IndexWidth(size_t count);
 // `value` zero-padded to IndexWidth(count).
 std::string Padded(size_t value, size_t count);
 
+// "sn03-acc0123": accelerator `index` of super node `super_node` (of `super_nodes`).
+std::string AcceleratorName(size_t super_node, size_t super_nodes, size_t index);
+
 struct PortRef {
   NodeId node = kNone;
   unsigned port = 0;

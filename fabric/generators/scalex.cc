@@ -62,7 +62,7 @@ std::optional<SuperNodeDesign> ReadSuperNode(ParamReader& r) {
 std::vector<NodeId> AddAccelerators(GenBuilder& b, unsigned sn, size_t super_nodes, unsigned count, unsigned ports) {
   std::vector<NodeId> acc(count);
   for (unsigned a = 0; a < count; ++a)
-    acc[a] = b.AddCa(fmt::format("sn{}-acc{}", Padded(sn, super_nodes), fmt::format("{:04}", a)), ports,
+    acc[a] = b.AddCa(AcceleratorName(sn, super_nodes, a), ports,
                      Labels{.super_node = static_cast<int32_t>(sn), .tier = 0});
   return acc;
 }

@@ -67,7 +67,7 @@ Result<Fabric> GenerateDirect(ParamReader& r) {
   b.Reserve(2 * n, n * (shape.radix() + 2 + shape.host_ports));
   std::vector<NodeId> acc(n);
   for (size_t a = 0; a < n; ++a)
-    acc[a] = b.AddCa(fmt::format("sn00-acc{}", Padded(a, n)), shape.host_ports, Labels{.super_node = 0, .tier = 0});
+    acc[a] = b.AddCa(AcceleratorName(0, 1, a), shape.host_ports, Labels{.super_node = 0, .tier = 0});
   BuildTorus(b, shape, acc, "sn00-up", Labels{.super_node = 0, .tier = 1, .level = FabricLevel::kScaleUp}, rate);
   return b.Finish();
 }
@@ -99,7 +99,7 @@ Result<Fabric> Generate(ParamReader& r) {
             size_t{o.accelerators} * (o.ports + 1) + plan->switches() * (o.radix + 1));
   std::vector<NodeId> acc(o.accelerators);
   for (unsigned a = 0; a < o.accelerators; ++a)
-    acc[a] = b.AddCa(fmt::format("sn00-acc{}", Padded(a, o.accelerators)), o.ports, Labels{.super_node = 0, .tier = 0});
+    acc[a] = b.AddCa(AcceleratorName(0, 1, a), o.ports, Labels{.super_node = 0, .tier = 0});
   BuildScaleUp(b, *plan, acc, 0, "sn00-up", rate);
   return b.Finish();
 }

@@ -244,7 +244,7 @@ TEST_CASE("supernode nvl72: 72 accelerators x 18 links, one switch chip per plan
   const Port& p = f.port(f.port_id(0, 1));
   CHECK(p.width_active == LinkWidth::k2x);
   CHECK(p.speed_active == LinkSpeed::kXDR);
-  CHECK(f.description(0) == "sn00-acc00");
+  CHECK(f.description(0) == "sn00-acc0000");
 }
 
 TEST_CASE("supernode cm384: 384 NPUs x 14 ports, 336 L1 + 112 L2 in 7 planes") {
@@ -264,7 +264,7 @@ TEST_CASE("supernode cm384: 384 NPUs x 14 ports, 336 L1 + 112 L2 in 7 planes") {
     if (n.type == NodeType::kSwitch) tiers[n.labels.tier]++;
   CHECK(tiers == std::map<int, int>{{1, 336}, {2, 112}});
   // Both plane-3 ports of NPU 9 land on the L1 chip of its server (8 NPUs per L1, 2 links each).
-  auto acc = f.FindByDescription("sn00-acc009");
+  auto acc = f.FindByDescription("sn00-acc0009");
   REQUIRE(acc);
   CHECK(f.description(f.port(f.port(f.port_id(*acc, 7)).peer).node) == "sn00-up-p03-l1-01");
   CHECK(f.description(f.port(f.port(f.port_id(*acc, 8)).peer).node) == "sn00-up-p03-l1-01");

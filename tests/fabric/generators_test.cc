@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <unordered_set>
@@ -385,6 +386,41 @@ TEST_CASE("scalex-cluster: 10,240 accelerators, 16 scale-up subnets and one scal
     for (const Adjacency& a : f.neighbors(n))
       if (!f.is_switch(a.peer_node)) sns.insert(f.node(a.peer_node).labels.super_node);
     CHECK(sns.size() == 1);
+  }
+}
+
+TEST_CASE("random parameters give a valid fabric or an error, never a crash") {
+  // Small values and junk, so every branch of the parameter checks is reached quickly.
+  const std::vector<std::string> pool = {"0",   "1",     "2",     "3",     "4",     "5",     "6",        "8",
+                                         "12",  "16",    "-1",    "x",     "",      "3:1",   "4x4",      "2x3x2",
+                                         "1x5", "true",  "false", "4xNDR", "2xXDR", "nvl72", "cm384",    "torus",
+                                         "direct", "switched", "999999999999"};
+  std::mt19937 rng(20261128);  // explicit seed: failures reproduce
+  for (const GeneratorInfo& g : Generators()) {
+    int built = 0;
+    for (int iteration = 0; iteration < 150; ++iteration) {
+      GeneratorParams params;
+      // One to three keys off their defaults, so most sets get past the first check.
+      for (unsigned n = 1 + rng() % 3; n > 0; --n)
+        params[std::string(g.params[rng() % g.params.size()].key)] = pool[rng() % pool.size()];
+      // Keep the scalex generators small: their defaults are the full 10,240-accelerator cluster.
+      if (g.name.starts_with("scalex")) {
+        params["accelerators"] = std::to_string(1 + rng() % 100);
+        if (g.name == "scalex-cluster") params["super_nodes"] = std::to_string(1 + rng() % 3);
+      }
+      std::string shown;
+      for (const auto& [k, v] : params) shown += k + "=" + v + " ";
+      INFO(g.name << " " << shown);
+      auto f = Generate(g.name, params);
+      if (f) {
+        ++built;
+        CheckInvariants(*f, 255);
+      } else {
+        CHECK(f.error().message.starts_with(std::string(g.name) + ": "));
+      }
+    }
+    INFO(g.name << ": " << built << " of 150 random parameter sets built");
+    CHECK(built > 0);
   }
 }
 

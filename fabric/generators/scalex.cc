@@ -80,7 +80,8 @@ Result<Fabric> GenerateSuperNode(ParamReader& r) {
 
 // The scale-out fabric: a non-blocking fat tree of the same chips over every accelerator's
 // last port. Two tiers when they fit (radix^2/2 endpoints), else three tiers with pods
-// made of whole super nodes where possible, so a pod is a unit of cabling and failure.
+// made of whole super nodes where possible, so a pod is a unit of cabling and failure, and
+// the classic radix/2-leaf pods when those hold more.
 Result<FatTreePlan> PlanScaleOut(unsigned radix, size_t super_nodes, unsigned accelerators) {
   FatTreeOptions o;
   o.k = radix;
@@ -88,10 +89,15 @@ Result<FatTreePlan> PlanScaleOut(unsigned radix, size_t super_nodes, unsigned ac
   o.tiers = o.endpoints <= size_t{radix} * (radix / 2) ? 2 : 3;
   const unsigned half = radix / 2;
   const size_t leaves_per_super_node = (accelerators + half - 1) / half;
-  o.leaves_per_pod = leaves_per_super_node <= half
-                         ? static_cast<unsigned>(half / leaves_per_super_node * leaves_per_super_node)
-                         : half;
-  return PlanFatTree(o);
+  o.leaves_per_pod =
+      leaves_per_super_node <= half ? static_cast<unsigned>(half / leaves_per_super_node * leaves_per_super_node) : half;
+  auto plan = PlanFatTree(o);
+  // Pods of whole super nodes may hold fewer endpoints than the classic k/2-leaf pods.
+  if (!plan && o.tiers == 3 && o.leaves_per_pod != half) {
+    o.leaves_per_pod = half;
+    plan = PlanFatTree(o);
+  }
+  return plan;
 }
 
 Result<Fabric> GenerateCluster(ParamReader& r) {

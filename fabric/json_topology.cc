@@ -153,10 +153,10 @@ class Reader {
     return j.get_ptr<const std::string*>();
   }
   Result<uint64_t> Unsigned(const json& j, const std::string& at, uint64_t max) const {
-    if (!j.is_number_unsigned()) {
-      if (j.is_number_integer()) return Fail(at, fmt::format("expected 0..{}, got {}", max, j.get<int64_t>()));
-      return Fail(at, fmt::format("expected an unsigned integer, got {}", TypeName(j)));
-    }
+    // A DOM built in memory stores non-negative ints as signed; parsed text as unsigned.
+    if (!j.is_number_integer()) return Fail(at, fmt::format("expected an unsigned integer, got {}", TypeName(j)));
+    if (!j.is_number_unsigned() && j.get<int64_t>() < 0)
+      return Fail(at, fmt::format("expected 0..{}, got {}", max, j.get<int64_t>()));
     uint64_t v = j.get<uint64_t>();
     if (v > max) return Fail(at, fmt::format("expected 0..{}, got {}", max, v));
     return v;

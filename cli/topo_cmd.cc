@@ -52,7 +52,9 @@ class Table {
       os << out << "\n";
     };
     line([&](size_t c) -> std::string_view { return columns_[c].title; });
-    for (const auto& row : rows_) line([&](size_t c) -> std::string_view { return c < row.size() ? row[c] : ""; });
+    for (const auto& row : rows_) line([&](size_t c) -> std::string_view { 
+      return c < row.size() ? std::string_view(row[c]) : std::string_view();
+    });
   }
 
  private:
@@ -263,11 +265,11 @@ void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const Di
     switch (x.kind) {
       case DiffKind::kMissingNode:
         where = NodeLabel(e, x.expected_node);
-        detail = fmt::format("{} planned links", x.node_links);
+        detail = fmt::format("{} planned link{}", x.node_links, x.node_links == 1 ? "" : "s");
         break;
       case DiffKind::kExtraNode:
         where = NodeLabel(a, x.actual_node);
-        detail = fmt::format("{} links", x.node_links);
+        detail = fmt::format("{} link{}", x.node_links, x.node_links == 1 ? "" : "s");
         break;
       case DiffKind::kTypeMismatch:
         where = NodeLabel(e, x.expected_node);

@@ -130,6 +130,26 @@ std::optional<LinkSpeed> SpeedByName(std::string_view s) {
   return std::nullopt;
 }
 
+// A JSON pointer spelled out only when an error needs it: building strings for each of
+// the ~10 million values of a 128,000-endpoint file would dominate the read.
+class Ptr {
+ public:
+  Ptr() = default;
+  Ptr Key(std::string_view key) const { return Ptr(this, key, 0); }
+  Ptr Index(size_t index) const { return Ptr(this, {}, index); }
+  std::string str() const {
+    if (!parent_) return {};
+    std::string s = parent_->str() + "/";
+    return key_.data() ? s + std::string(key_) : s + std::to_string(index_);
+  }
+
+ private:
+  Ptr(const Ptr* parent, std::string_view key, size_t index) : parent_(parent), key_(key), index_(index) {}
+  const Ptr* parent_ = nullptr;
+  std::string_view key_;
+  size_t index_ = 0;
+};
+
 class Reader {
  public:
   explicit Reader(std::string_view filename) : filename_(filename) {}
@@ -137,22 +157,23 @@ class Reader {
   Result<Fabric> Read(const json& doc);
 
  private:
-  std::unexpected<Error> Fail(std::string pointer, std::string_view message) const {
+  std::unexpected<Error> Fail(const Ptr& at, std::string_view message) const {
+    std::string pointer = at.str();
     return std::unexpected(
         Error{.message = fmt::format("{}: {}", pointer.empty() ? "/" : pointer, message), .where = filename_});
   }
   static std::string_view TypeName(const json& j) { return j.type_name(); }
 
-  Result<const json*> Field(const json& obj, std::string_view key, const std::string& at) const {
+  Result<const json*> Field(const json& obj, std::string_view key, const Ptr& at) const {
     auto it = obj.find(key);
     if (it == obj.end()) return Fail(at, fmt::format("missing field \"{}\"", key));
     return &*it;
   }
-  Result<const std::string*> String(const json& j, const std::string& at) const {
+  Result<const std::string*> String(const json& j, const Ptr& at) const {
     if (!j.is_string()) return Fail(at, fmt::format("expected a string, got {}", TypeName(j)));
     return j.get_ptr<const std::string*>();
   }
-  Result<uint64_t> Unsigned(const json& j, const std::string& at, uint64_t max) const {
+  Result<uint64_t> Unsigned(const json& j, const Ptr& at, uint64_t max) const {
     // A DOM built in memory stores non-negative ints as signed; parsed text as unsigned.
     if (!j.is_number_integer()) return Fail(at, fmt::format("expected an unsigned integer, got {}", TypeName(j)));
     if (!j.is_number_unsigned() && j.get<int64_t>() < 0)
@@ -161,7 +182,7 @@ class Reader {
     if (v > max) return Fail(at, fmt::format("expected 0..{}, got {}", max, v));
     return v;
   }
-  Result<uint64_t> HexField(const json& j, const std::string& at, unsigned max_digits) const {
+  Result<uint64_t> HexField(const json& j, const Ptr& at, unsigned max_digits) const {
     auto s = String(j, at);
     if (!s) return std::unexpected(s.error());
     auto v = ParseHex(**s, max_digits);
@@ -169,20 +190,21 @@ class Reader {
     return *v;
   }
 
-  Result<void> ReadLabels(const json& j, const std::string& at, Labels& labels) const;
-  Result<void> ReadPort(const json& j, const std::string& at, Port& port, unsigned number) const;
+  Result<void> ReadLabels(const json& j, const Ptr& at, Labels& labels) const;
+  Result<void> ReadPort(const json& j, const Ptr& at, Port& port, unsigned number) const;
   Result<void> ReadNode(const json& j, size_t index, FabricBuilder& builder);
   Result<void> ReadLink(const json& j, size_t index, FabricBuilder& builder) const;
 
   std::string filename_;
+  Ptr root_;
   std::unordered_map<uint64_t, size_t> node_by_guid_;
 };
 
-Result<void> Reader::ReadLabels(const json& j, const std::string& at, Labels& labels) const {
+Result<void> Reader::ReadLabels(const json& j, const Ptr& at, Labels& labels) const {
   if (!j.is_object()) return Fail(at, fmt::format("expected an object, got {}", TypeName(j)));
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
-    std::string here = at + "/" + key;
+    Ptr here = at.Key(key);
     int32_t* target = key == "super_node" ? &labels.super_node
                       : key == "plane"    ? &labels.plane
                       : key == "tier"     ? &labels.tier
@@ -206,12 +228,12 @@ Result<void> Reader::ReadLabels(const json& j, const std::string& at, Labels& la
   return {};
 }
 
-Result<void> Reader::ReadPort(const json& j, const std::string& at, Port& port, unsigned number) const {
+Result<void> Reader::ReadPort(const json& j, const Ptr& at, Port& port, unsigned number) const {
   if (!j.is_array() || j.size() != kPortColumns.size())
     return Fail(at, fmt::format("expected a port array of {} values [{}], got {}", kPortColumns.size(),
                                 fmt::join(kPortColumns, ", "),
                                 j.is_array() ? fmt::format("{} values", j.size()) : std::string(TypeName(j))));
-  auto col = [&](size_t c) { return fmt::format("{}/{}", at, c); };
+  auto col = [&](size_t c) { return at.Index(c); };
   auto num = Unsigned(j[0], col(0), 255);
   if (!num) return std::unexpected(num.error());
   if (*num != number) return Fail(col(0), fmt::format("port number {} at slot {}, ports must be listed 0, 1, 2, ...", *num, number));
@@ -276,14 +298,15 @@ Result<void> Reader::ReadPort(const json& j, const std::string& at, Port& port, 
 }
 
 Result<void> Reader::ReadNode(const json& j, size_t index, FabricBuilder& builder) {
-  std::string at = fmt::format("/nodes/{}", index);
+  Ptr nodes = root_.Key("nodes");
+  Ptr at = nodes.Index(index);
   if (!j.is_object()) return Fail(at, fmt::format("expected a node object, got {}", TypeName(j)));
   NodeSpec spec;
   const json* ports = nullptr;
   bool seen[7] = {};
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
-    std::string here = at + "/" + key;
+    Ptr here = at.Key(key);
     if (key == "type") {
       seen[0] = true;
       auto s = String(*it, here);
@@ -322,7 +345,7 @@ Result<void> Reader::ReadNode(const json& j, size_t index, FabricBuilder& builde
   for (size_t k = 0; k < kRequired.size(); ++k)
     if (!seen[k]) return Fail(at, fmt::format("missing field \"{}\"", kRequired[k]));
 
-  std::string ports_at = at + "/ports";
+  Ptr ports_at = at.Key("ports");
   if (!ports->is_array() || ports->size() < 2 || ports->size() > 256)
     return Fail(ports_at, fmt::format("expected an array of port slots 0..N with N in 1..255, got {}",
                                       ports->is_array() ? fmt::format("{} entries", ports->size())
@@ -330,39 +353,40 @@ Result<void> Reader::ReadNode(const json& j, size_t index, FabricBuilder& builde
   if (spec.guid != 0) {
     auto [it, inserted] = node_by_guid_.emplace(spec.guid, index);
     if (!inserted)
-      return Fail(at + "/guid", fmt::format("duplicate node GUID {}, also /nodes/{}", Hex(spec.guid), it->second));
+      return Fail(at.Key("guid"), fmt::format("duplicate node GUID {}, also /nodes/{}", Hex(spec.guid), it->second));
   }
   spec.num_ports = static_cast<unsigned>(ports->size() - 1);
   auto id = builder.AddNode(std::move(spec));
   if (!id) return Fail(at, id.error().message);
   for (unsigned p = 0; p < ports->size(); ++p) {
-    auto r = ReadPort((*ports)[p], fmt::format("{}/{}", ports_at, p), builder.port(*id, p), p);
+    auto r = ReadPort((*ports)[p], ports_at.Index(p), builder.port(*id, p), p);
     if (!r) return r;
   }
   return {};
 }
 
 Result<void> Reader::ReadLink(const json& j, size_t index, FabricBuilder& builder) const {
-  std::string at = fmt::format("/links/{}", index);
+  Ptr links = root_.Key("links");
+  Ptr at = links.Index(index);
   if (!j.is_array() || j.size() != 4)
     return Fail(at, fmt::format("expected a link array [node_a, port_a, node_b, port_b], got {}",
                                 j.is_array() ? fmt::format("{} values", j.size()) : std::string(TypeName(j))));
   uint32_t v[4];
   for (size_t c = 0; c < 4; ++c) {
-    auto x = Unsigned(j[c], fmt::format("{}/{}", at, c), std::numeric_limits<uint32_t>::max());
+    auto x = Unsigned(j[c], at.Index(c), std::numeric_limits<uint32_t>::max());
     if (!x) return std::unexpected(x.error());
     v[c] = static_cast<uint32_t>(*x);
   }
   for (size_t c : {0, 2}) {
     if (v[c] >= builder.num_nodes())
-      return Fail(fmt::format("{}/{}", at, c),
+      return Fail(at.Index(c),
                   fmt::format("node {} does not exist (there are {} nodes)", v[c], builder.num_nodes()));
     unsigned n = builder.node(v[c]).num_ports;
     if (v[c + 1] < 1 || v[c + 1] > n)
-      return Fail(fmt::format("{}/{}", at, c + 1), fmt::format("node {} (\"{}\") has ports 1..{}, not {}", v[c],
+      return Fail(at.Index(c + 1), fmt::format("node {} (\"{}\") has ports 1..{}, not {}", v[c],
                                                                builder.description(v[c]), n, v[c + 1]));
     if (PortId peer = builder.peer(v[c], v[c + 1]); peer != kNone)
-      return Fail(fmt::format("{}/{}", at, c + 1),
+      return Fail(at.Index(c + 1),
                   fmt::format("port {} of node {} is already cabled by an earlier link", v[c + 1], v[c]));
   }
   auto link = builder.Connect(v[0], v[1], v[2], v[3]);
@@ -371,27 +395,27 @@ Result<void> Reader::ReadLink(const json& j, size_t index, FabricBuilder& builde
 }
 
 Result<Fabric> Reader::Read(const json& doc) {
-  if (!doc.is_object()) return Fail("", fmt::format("expected a JSON object, got {}", TypeName(doc)));
-  auto format = Field(doc, "format", "");
+  if (!doc.is_object()) return Fail(root_, fmt::format("expected a JSON object, got {}", TypeName(doc)));
+  auto format = Field(doc, "format", root_);
   if (!format) return std::unexpected(format.error());
   if (!(*format)->is_string() || (*format)->get_ref<const std::string&>() != kJsonTopologyFormat)
-    return Fail("/format", fmt::format("expected \"{}\", got {}", kJsonTopologyFormat, (*format)->dump()));
-  auto version = Field(doc, "version", "");
+    return Fail(root_.Key("format"), fmt::format("expected \"{}\", got {}", kJsonTopologyFormat, (*format)->dump()));
+  auto version = Field(doc, "version", root_);
   if (!version) return std::unexpected(version.error());
   if (!(*version)->is_number_integer() || (*version)->get<int64_t>() != kJsonTopologyVersion)
-    return Fail("/version", fmt::format("unsupported version {}, this fabricctl reads version {}", (*version)->dump(),
+    return Fail(root_.Key("version"), fmt::format("unsupported version {}, this fabricctl reads version {}", (*version)->dump(),
                                         kJsonTopologyVersion));
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     const std::string& key = it.key();
     if (key != "format" && key != "version" && key != "nodes" && key != "links")
-      return Fail("/" + key, "unknown field, expected format, version, nodes or links");
+      return Fail(root_.Key(key), "unknown field, expected format, version, nodes or links");
   }
-  auto nodes = Field(doc, "nodes", "");
+  auto nodes = Field(doc, "nodes", root_);
   if (!nodes) return std::unexpected(nodes.error());
-  if (!(*nodes)->is_array()) return Fail("/nodes", fmt::format("expected an array, got {}", TypeName(**nodes)));
-  auto links = Field(doc, "links", "");
+  if (!(*nodes)->is_array()) return Fail(root_.Key("nodes"), fmt::format("expected an array, got {}", TypeName(**nodes)));
+  auto links = Field(doc, "links", root_);
   if (!links) return std::unexpected(links.error());
-  if (!(*links)->is_array()) return Fail("/links", fmt::format("expected an array, got {}", TypeName(**links)));
+  if (!(*links)->is_array()) return Fail(root_.Key("links"), fmt::format("expected an array, got {}", TypeName(**links)));
 
   FabricBuilder builder;
   size_t slots = 0;

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <iterator>
+#include <map>
+#include <set>
 #include <unordered_map>
 
 #include "fabric/fabric_builder.h"
@@ -154,7 +157,29 @@ class Reader {
  public:
   explicit Reader(std::string_view filename) : filename_(filename) {}
 
+  // The whole document at once (TopologyFromJson).
   Result<Fabric> Read(const json& doc);
+
+  // The pieces, for the streaming reader, which hands over one node or link at a time.
+  // `format`/`version` are nullptr when absent.
+  Result<void> CheckHeader(const json* format, const json* version) const;
+  Result<void> ReadNodes(const json& nodes);
+  Result<void> ReadLinks(const json& links);
+  Result<void> ReadNode(const json& j, size_t index);
+  Result<void> ReadLink(const json& j, size_t index);
+  Result<Fabric> Finish();
+  std::unexpected<Error> UnknownTopLevel(std::string_view key) const {
+    return Fail(root_.Key(key), "unknown field, expected format, version, nodes or links");
+  }
+  std::unexpected<Error> Missing(std::string_view key) const {
+    return Fail(root_, fmt::format("missing field \"{}\"", key));
+  }
+  std::unexpected<Error> NotArray(std::string_view key, const json& j) const {
+    return Fail(root_.Key(key), fmt::format("expected an array, got {}", TypeName(j)));
+  }
+  std::unexpected<Error> NotObject(std::string_view type_name) const {
+    return Fail(root_, fmt::format("expected a JSON object, got {}", type_name));
+  }
 
  private:
   std::unexpected<Error> Fail(const Ptr& at, std::string_view message) const {
@@ -164,11 +189,6 @@ class Reader {
   }
   static std::string_view TypeName(const json& j) { return j.type_name(); }
 
-  Result<const json*> Field(const json& obj, std::string_view key, const Ptr& at) const {
-    auto it = obj.find(key);
-    if (it == obj.end()) return Fail(at, fmt::format("missing field \"{}\"", key));
-    return &*it;
-  }
   Result<const std::string*> String(const json& j, const Ptr& at) const {
     if (!j.is_string()) return Fail(at, fmt::format("expected a string, got {}", TypeName(j)));
     return j.get_ptr<const std::string*>();
@@ -192,11 +212,10 @@ class Reader {
 
   Result<void> ReadLabels(const json& j, const Ptr& at, Labels& labels) const;
   Result<void> ReadPort(const json& j, const Ptr& at, Port& port, unsigned number) const;
-  Result<void> ReadNode(const json& j, size_t index, FabricBuilder& builder);
-  Result<void> ReadLink(const json& j, size_t index, FabricBuilder& builder) const;
 
   std::string filename_;
   Ptr root_;
+  FabricBuilder builder_;
   std::unordered_map<uint64_t, size_t> node_by_guid_;
 };
 
@@ -297,7 +316,8 @@ Result<void> Reader::ReadPort(const json& j, const Ptr& at, Port& port, unsigned
   return {};
 }
 
-Result<void> Reader::ReadNode(const json& j, size_t index, FabricBuilder& builder) {
+Result<void> Reader::ReadNode(const json& j, size_t index) {
+  FabricBuilder& builder = builder_;
   Ptr nodes = root_.Key("nodes");
   Ptr at = nodes.Index(index);
   if (!j.is_object()) return Fail(at, fmt::format("expected a node object, got {}", TypeName(j)));
@@ -365,7 +385,8 @@ Result<void> Reader::ReadNode(const json& j, size_t index, FabricBuilder& builde
   return {};
 }
 
-Result<void> Reader::ReadLink(const json& j, size_t index, FabricBuilder& builder) const {
+Result<void> Reader::ReadLink(const json& j, size_t index) {
+  FabricBuilder& builder = builder_;
   Ptr links = root_.Key("links");
   Ptr at = links.Index(index);
   if (!j.is_array() || j.size() != 4)
@@ -394,56 +415,342 @@ Result<void> Reader::ReadLink(const json& j, size_t index, FabricBuilder& builde
   return {};
 }
 
-Result<Fabric> Reader::Read(const json& doc) {
-  if (!doc.is_object()) return Fail(root_, fmt::format("expected a JSON object, got {}", TypeName(doc)));
-  auto format = Field(doc, "format", root_);
-  if (!format) return std::unexpected(format.error());
-  if (!(*format)->is_string() || (*format)->get_ref<const std::string&>() != kJsonTopologyFormat)
-    return Fail(root_.Key("format"), fmt::format("expected \"{}\", got {}", kJsonTopologyFormat, (*format)->dump()));
-  auto version = Field(doc, "version", root_);
-  if (!version) return std::unexpected(version.error());
-  if (!(*version)->is_number_integer() || (*version)->get<int64_t>() != kJsonTopologyVersion)
-    return Fail(root_.Key("version"), fmt::format("unsupported version {}, this fabricctl reads version {}", (*version)->dump(),
-                                        kJsonTopologyVersion));
-  for (auto it = doc.begin(); it != doc.end(); ++it) {
-    const std::string& key = it.key();
-    if (key != "format" && key != "version" && key != "nodes" && key != "links")
-      return Fail(root_.Key(key), "unknown field, expected format, version, nodes or links");
-  }
-  auto nodes = Field(doc, "nodes", root_);
-  if (!nodes) return std::unexpected(nodes.error());
-  if (!(*nodes)->is_array()) return Fail(root_.Key("nodes"), fmt::format("expected an array, got {}", TypeName(**nodes)));
-  auto links = Field(doc, "links", root_);
-  if (!links) return std::unexpected(links.error());
-  if (!(*links)->is_array()) return Fail(root_.Key("links"), fmt::format("expected an array, got {}", TypeName(**links)));
+Result<void> Reader::CheckHeader(const json* format, const json* version) const {
+  if (!format) return Missing("format");
+  if (!format->is_string() || format->get_ref<const std::string&>() != kJsonTopologyFormat)
+    return Fail(root_.Key("format"), fmt::format("expected \"{}\", got {}", kJsonTopologyFormat, format->dump()));
+  if (!version) return Missing("version");
+  if (!version->is_number_integer() || version->get<int64_t>() != kJsonTopologyVersion)
+    return Fail(root_.Key("version"), fmt::format("unsupported version {}, this fabricctl reads version {}",
+                                                  version->dump(), kJsonTopologyVersion));
+  return {};
+}
 
-  FabricBuilder builder;
+Result<void> Reader::ReadNodes(const json& nodes) {
+  if (!nodes.is_array()) return NotArray("nodes", nodes);
   size_t slots = 0;
-  for (const json& n : **nodes)
+  for (const json& n : nodes)
     if (auto p = n.find("ports"); n.is_object() && p != n.end() && p->is_array()) slots += p->size();
-  builder.Reserve((*nodes)->size(), slots);
-  node_by_guid_.reserve((*nodes)->size());
-  for (size_t i = 0; i < (*nodes)->size(); ++i) {
-    auto r = ReadNode((**nodes)[i], i, builder);
-    if (!r) return std::unexpected(r.error());
-  }
-  for (size_t i = 0; i < (*links)->size(); ++i) {
-    auto r = ReadLink((**links)[i], i, builder);
-    if (!r) return std::unexpected(r.error());
-  }
-  auto fabric = builder.Build();
+  builder_.Reserve(nodes.size(), slots);
+  node_by_guid_.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (auto r = ReadNode(nodes[i], i); !r) return r;
+  return {};
+}
+
+Result<void> Reader::ReadLinks(const json& links) {
+  if (!links.is_array()) return NotArray("links", links);
+  for (size_t i = 0; i < links.size(); ++i)
+    if (auto r = ReadLink(links[i], i); !r) return r;
+  return {};
+}
+
+Result<Fabric> Reader::Finish() {
+  auto fabric = builder_.Build();
   if (!fabric) return std::unexpected(Error{.message = fabric.error().message, .where = filename_});
   return fabric;
 }
 
-// parse_error's what() is "[json.exception.parse_error.101] parse error at line 3, column 5:
-// syntax error ..."; the location goes into Error's fields, so keep only the reason.
-std::string ParseErrorReason(const json::parse_error& e) {
-  std::string_view w = e.what();
-  size_t at = w.find("column ");
-  if (at != std::string_view::npos) at = w.find(": ", at);
-  return std::string(at == std::string_view::npos ? w : w.substr(at + 2));
+Result<Fabric> Reader::Read(const json& doc) {
+  if (!doc.is_object()) return NotObject(TypeName(doc));
+  auto field = [&](std::string_view key) -> const json* {
+    auto it = doc.find(key);
+    return it == doc.end() ? nullptr : &*it;
+  };
+  if (auto r = CheckHeader(field("format"), field("version")); !r) return std::unexpected(r.error());
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string& key = it.key();
+    if (key != "format" && key != "version" && key != "nodes" && key != "links") return UnknownTopLevel(key);
+  }
+  const json* nodes = field("nodes");
+  if (!nodes) return Missing("nodes");
+  if (!nodes->is_array()) return NotArray("nodes", *nodes);
+  const json* links = field("links");
+  if (!links) return Missing("links");
+  if (!links->is_array()) return NotArray("links", *links);
+  if (auto r = ReadNodes(*nodes); !r) return std::unexpected(r.error());
+  if (auto r = ReadLinks(*links); !r) return std::unexpected(r.error());
+  return Finish();
 }
+
+
+// The 1-based line of a byte offset, and that line's text with the column in it.
+struct LineInfo {
+  int line = 1;
+  int column = 1;
+  std::string text;
+};
+LineInfo LineAt(std::string_view text, size_t pos) {
+  pos = std::min(pos, text.size());
+  // A newline that ends a bad token belongs to the line it ends.
+  size_t line_start = pos == 0 ? std::string_view::npos : text.rfind('\n', pos - 1);
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  size_t line_end = text.find('\n', line_start);
+  if (line_end == std::string_view::npos) line_end = text.size();
+  LineInfo info;
+  info.line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(line_start), '\n'));
+  std::string_view line_text = text.substr(line_start, line_end - line_start);
+  size_t column = std::min(pos, line_end) - line_start;
+  // Minified files are one long line: show a window around the error.
+  constexpr size_t kWindow = 60;
+  if (line_text.size() > 2 * kWindow) {
+    size_t from = column > kWindow ? column - kWindow : 0;
+    line_text = line_text.substr(from, 2 * kWindow);
+    column -= from;
+  }
+  info.column = static_cast<int>(column) + 1;
+  info.text = std::string(line_text);
+  return info;
+}
+
+// An input iterator that publishes how far the parser has read, so errors found while
+// streaming can name a line (nlohmann's SAX interface does not pass positions).
+class CountingIterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+  CountingIterator(const char* p, const char** seen) : p_(p), seen_(seen) {}
+  reference operator*() const { return *p_; }
+  CountingIterator& operator++() {
+    *seen_ = ++p_;
+    return *this;
+  }
+  CountingIterator operator++(int) {
+    CountingIterator old = *this;
+    ++*this;
+    return old;
+  }
+  bool operator==(const CountingIterator& o) const { return p_ == o.p_; }
+  bool operator!=(const CountingIterator& o) const { return p_ != o.p_; }
+
+ private:
+  const char* p_;
+  const char** seen_;
+};
+
+// Builds one JSON value from SAX events.
+class ValueBuilder {
+ public:
+  void Reset() {
+    root_ = json();
+    stack_.clear();
+  }
+  // Returns true when the value is complete.
+  bool Scalar(json v) {
+    *Slot() = std::move(v);
+    return stack_.empty();
+  }
+  void Open(json container) {
+    json* slot = Slot();
+    *slot = std::move(container);
+    stack_.push_back(slot);
+  }
+  bool Close() {
+    stack_.pop_back();
+    return stack_.empty();
+  }
+  void Key(std::string& key) { key_ = std::move(key); }
+  const json& value() const { return root_; }
+
+ private:
+  json* Slot() {
+    if (stack_.empty()) return &root_;
+    json& top = *stack_.back();
+    if (top.is_array()) {
+      top.push_back(nullptr);
+      return &top.back();
+    }
+    return &top[key_];
+  }
+  json root_;
+  std::vector<json*> stack_;  // open containers; only the innermost one grows
+  std::string key_;
+};
+
+// Reads the document as a stream of SAX events and hands each node and link to the Reader
+// as soon as it is complete, so no DOM of the whole file is ever built: a 128,000-endpoint
+// file is ~10 million values, and a DOM of it costs about ten times the file size. When
+// "format" and "version" do not come first (a hand-written file), nodes and links are
+// buffered until the header has been checked.
+class StreamingReader {
+ public:
+  StreamingReader(std::string_view text, std::string_view filename)
+      : text_(text), filename_(filename), reader_(filename), seen_(text.data()) {}
+
+  Result<Fabric> Run() {
+    const char* begin = text_.data();
+    bool ok = json::sax_parse(CountingIterator(begin, &seen_), CountingIterator(begin + text_.size(), &seen_), this);
+    if (!ok) return std::unexpected(std::move(*error_));
+    if (!header_checked_)
+      if (auto r = reader_.CheckHeader(Header("format"), Header("version")); !r) return std::unexpected(r.error());
+    for (std::string_view key : {"nodes", "links"}) {
+      if (!done_.contains(std::string(key)) && !buffered_.contains(std::string(key))) return reader_.Missing(key);
+      auto it = buffered_.find(std::string(key));
+      if (it == buffered_.end()) continue;
+      auto r = key == "nodes" ? reader_.ReadNodes(it->second) : reader_.ReadLinks(it->second);
+      if (!r) return std::unexpected(r.error());
+    }
+    return reader_.Finish();
+  }
+
+  // SAX interface.
+  bool null() { return Scalar(json(nullptr)); }
+  bool boolean(bool v) { return Scalar(json(v)); }
+  bool number_integer(json::number_integer_t v) { return Scalar(json(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return Scalar(json(v)); }
+  bool number_float(json::number_float_t v, const std::string&) { return Scalar(json(v)); }
+  bool string(std::string& v) { return Scalar(json(std::move(v))); }
+  bool binary(json::binary_t& v) { return Scalar(json(std::move(v))); }
+  bool start_object(size_t) { return Open(json::object()); }
+  bool start_array(size_t) { return Open(json::array()); }
+  bool end_object() { return Close(); }
+  bool end_array() { return Close(); }
+  bool key(std::string& k) {
+    if (depth_ == 1) {
+      if (k != "format" && k != "version" && k != "nodes" && k != "links") return Stop(reader_.UnknownTopLevel(k));
+      if (done_.contains(k) || buffered_.contains(k) || header_.contains(k))
+        return Stop(Error{.message = fmt::format("/{}: duplicate field", k),
+                          .where = filename_,
+                          .line = LineAt(text_, static_cast<size_t>(seen_ - text_.data())).line});
+      top_key_ = k;
+      return true;
+    }
+    value_.Key(k);
+    return true;
+  }
+  bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& e) {
+    LineInfo at = LineAt(text_, position == 0 ? 0 : position - 1);
+    // what() is "[json.exception.parse_error.101] parse error at line 3, column 5: reason";
+    // the location goes into Error's fields, so keep only the reason.
+    std::string_view w = e.what();
+    size_t colon = w.find("column ");
+    if (colon != std::string_view::npos) colon = w.find(": ", colon);
+    std::string reason(colon == std::string_view::npos ? w : w.substr(colon + 2));
+    error_ = Error{.message = fmt::format("JSON syntax error at byte {}: {}", position, reason),
+                   .where = filename_,
+                   .line = at.line,
+                   .column = at.column,
+                   .text = std::move(at.text)};
+    return false;
+  }
+
+ private:
+  enum class Mode { kTop, kStreamNodes, kStreamLinks, kBuffer };
+
+  const json* Header(const std::string& key) const {
+    auto it = header_.find(key);
+    return it == header_.end() ? nullptr : &it->second;
+  }
+  bool Stop(const std::unexpected<Error>& e) { return Stop(e.error()); }
+  bool Stop(Error e) {
+    error_ = std::move(e);
+    return false;
+  }
+  // Semantic errors inside a streamed node or link: the line where that element starts.
+  bool StopAtElement(Error e) {
+    e.line = LineAt(text_, element_start_).line;
+    return Stop(std::move(e));
+  }
+
+  // A value that starts at depth 1 (the value of a top-level key) or deeper.
+  bool Scalar(json v) {
+    if (depth_ == 0) return Stop(reader_.NotObject(v.type_name()));
+    if (depth_ == 1) {
+      if (top_key_ == "nodes" || top_key_ == "links") return Stop(reader_.NotArray(top_key_, v));
+      header_[top_key_] = std::move(v);
+      return true;
+    }
+    if (depth_ == 2 && mode_ != Mode::kBuffer) {
+      element_start_ = static_cast<size_t>(seen_ - text_.data());
+      value_.Reset();
+      value_.Scalar(std::move(v));
+      return Element();
+    }
+    value_.Scalar(std::move(v));
+    return true;
+  }
+
+  bool Open(json container) {
+    ++depth_;
+    if (depth_ == 1) {
+      if (!container.is_object()) return Stop(reader_.NotObject(container.type_name()));
+      return true;
+    }
+    if (depth_ == 2) {
+      bool list = top_key_ == "nodes" || top_key_ == "links";
+      if (list && !container.is_array()) return Stop(reader_.NotArray(top_key_, container));
+      if (list && !header_checked_ && header_.contains("format") && header_.contains("version")) {
+        if (auto r = reader_.CheckHeader(Header("format"), Header("version")); !r) return Stop(r.error());
+        header_checked_ = true;
+      }
+      if (list && header_checked_ && top_key_ == "nodes") {
+        mode_ = Mode::kStreamNodes;
+        return true;
+      }
+      if (list && header_checked_ && done_.contains("nodes")) {
+        mode_ = Mode::kStreamLinks;
+        return true;
+      }
+      mode_ = Mode::kBuffer;
+      value_.Reset();
+      value_.Open(std::move(container));
+      return true;
+    }
+    if (depth_ == 3 && mode_ != Mode::kBuffer) {
+      element_start_ = static_cast<size_t>(seen_ - text_.data()) - 1;
+      value_.Reset();
+    }
+    value_.Open(std::move(container));
+    return true;
+  }
+
+  bool Close() {
+    --depth_;
+    if (depth_ == 0) return true;
+    if (depth_ == 1) {
+      if (mode_ == Mode::kBuffer) {
+        value_.Close();
+        if (top_key_ == "nodes" || top_key_ == "links")
+          buffered_[top_key_] = value_.value();
+        else
+          header_[top_key_] = value_.value();
+      } else {
+        done_.insert(top_key_);
+      }
+      mode_ = Mode::kTop;
+      return true;
+    }
+    bool complete = value_.Close();
+    if (depth_ == 2 && mode_ != Mode::kBuffer && complete) return Element();
+    return true;
+  }
+
+  bool Element() {
+    auto r = mode_ == Mode::kStreamNodes ? reader_.ReadNode(value_.value(), index_[0]++)
+                                         : reader_.ReadLink(value_.value(), index_[1]++);
+    if (!r) return StopAtElement(r.error());
+    return true;
+  }
+
+  std::string_view text_;
+  std::string filename_;
+  Reader reader_;
+  const char* seen_;  // how far the parser has read
+  int depth_ = 0;
+  Mode mode_ = Mode::kTop;
+  std::string top_key_;
+  std::map<std::string, json> header_;    // format, version
+  std::map<std::string, json> buffered_;  // nodes or links that came before the header
+  std::set<std::string> done_;            // nodes or links already streamed
+  bool header_checked_ = false;
+  ValueBuilder value_;
+  size_t element_start_ = 0;
+  size_t index_[2] = {0, 0};
+  std::optional<Error> error_;
+};
 
 }  // namespace
 
@@ -541,34 +848,7 @@ Result<Fabric> TopologyFromJson(const nlohmann::json& doc, std::string_view file
 }
 
 Result<Fabric> ParseJsonTopology(std::string_view text, std::string_view filename) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.byte is the 1-based offset of the last character read: the one that broke it. A
-    // newline that ends a bad token belongs to the line it ends.
-    size_t pos = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    size_t line_start = pos == 0 ? 0 : text.rfind('\n', pos - 1);
-    line_start = line_start == std::string_view::npos || pos == 0 ? 0 : line_start + 1;
-    size_t line_end = text.find('\n', line_start);
-    if (line_end == std::string_view::npos) line_end = text.size();
-    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + line_start, '\n'));
-    std::string_view line_text = text.substr(line_start, line_end - line_start);
-    size_t column = std::min(pos, line_end) - line_start;
-    // Minified files are one long line: show a window around the error.
-    constexpr size_t kWindow = 60;
-    if (line_text.size() > 2 * kWindow) {
-      size_t from = column > kWindow ? column - kWindow : 0;
-      line_text = line_text.substr(from, 2 * kWindow);
-      column -= from;
-    }
-    return std::unexpected(Error{.message = fmt::format("JSON syntax error at byte {}: {}", e.byte, ParseErrorReason(e)),
-                                 .where = std::string(filename),
-                                 .line = line,
-                                 .column = static_cast<int>(column) + 1,
-                                 .text = std::string(line_text)});
-  }
-  return TopologyFromJson(doc, filename);
+  return StreamingReader(text, filename).Run();
 }
 
 }  // namespace fabricctl

@@ -143,16 +143,16 @@ has err.txt "fabricctl: v2.json: /version: unsupported version 2, this fabricctl
 
 sed 's/\[3, 1, 1, 1\]/[3, 1, 9, 1]/' plan.json >dangling.json
 expect_rc 2 "$fabricctl" topo show dangling.json
-has err.txt "fabricctl: dangling.json: /links/3/2: node 9 does not exist (there are 4 nodes)"
+has err.txt "fabricctl: dangling.json:32: /links/3/2: node 9 does not exist (there are 4 nodes)"
 
 sed 's/"guid": "0x0000000000000200"/"guid": "0x0000000000000100"/' plan.json >dup.json
 expect_rc 2 "$fabricctl" topo convert dup.json -o never.json
-has err.txt "fabricctl: dup.json: /nodes/1/guid: duplicate node GUID 0x0000000000000100, also /nodes/0"
+has err.txt "fabricctl: dup.json:12: /nodes/1/guid: duplicate node GUID 0x0000000000000100, also /nodes/0"
 [ ! -e never.json ] || fail "convert wrote output for bad input"
 
 sed '0,/"Polling", "", "", "", "", "", ""\],/s//"Polling", "", "", "", "", ""],/' plan.json >short.json
 expect_rc 2 "$fabricctl" topo show short.json
-grep -qF "fabricctl: short.json: /nodes/0/ports/2: expected a port array of 12 values" err.txt || { cat err.txt >&2; fail "short port"; }
+grep -qF "fabricctl: short.json:5: /nodes/0/ports/2: expected a port array of 12 values" err.txt || { cat err.txt >&2; fail "short port"; }
 
 expect_rc 2 "$fabricctl" topo show --format xml plan.json
 grep -qF -- "--format: xml not in {auto,ibnetdiscover,json,ibsim}" err.txt || { cat err.txt >&2; fail "--format check"; }

@@ -214,6 +214,43 @@ TEST_CASE("json topology: bad documents are rejected naming the JSON pointer") {
   CHECK(ErrorAfter([](json& j) { j = json::array(); }) == "t.json: /: expected a JSON object, got array");
 }
 
+// Replaces the first occurrence of `from` in the written file and returns the error.
+std::string StreamedErrorAfter(std::string_view from, std::string_view to) {
+  std::string text = WriteJsonTopology(SmallFabric());
+  size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  auto r = ParseJsonTopology(text, "s.json");
+  return r ? "no error" : r.error().Format();
+}
+
+TEST_CASE("json topology: errors in a streamed file name the line where the node or link starts") {
+  // Node 0's header is line 5; its ports follow one per line.
+  CHECK(StreamedErrorAfter("\"Active\"", "\"Actve\"") ==
+        "s.json:5: /nodes/0/ports/0/4: unknown port state \"Actve\", expected NoChange, Down, Init, Armed, Active");
+  CHECK(StreamedErrorAfter("\n[0, 3, 1, 3]", "\n[0, 3, 7, 3]") ==
+        "s.json:42: /links/0/2: node 7 does not exist (there are 5 nodes)");
+  CHECK(StreamedErrorAfter("\"version\": 1", "\"version\": 3") ==
+        "s.json: /version: unsupported version 3, this fabricctl reads version 1");
+  CHECK(StreamedErrorAfter("\"nodes\": [", "\"nodes\": [], \"nodes\": [") == "s.json:4: /nodes: duplicate field");
+  CHECK(StreamedErrorAfter("\"links\": [", "\"links\": {\"x\": 1}, \"y\": [") ==
+        "s.json: /links: expected an array, got object");
+  CHECK(StreamedErrorAfter("\"format\": \"fabricctl-topology\",\n", "") == "s.json: /: missing field \"format\"");
+}
+
+TEST_CASE("json topology: header first (streamed) or last (buffered) read the same") {
+  Fabric f = SmallFabric();
+  std::string streamed = WriteJsonTopology(f);
+  std::string buffered = TopologyToJson(f).dump();  // keys sorted: "version" comes last
+  REQUIRE(buffered.find("\"version\"") > buffered.find("\"nodes\""));
+  auto a = ParseJsonTopology(streamed, "a.json");
+  auto b = ParseJsonTopology(buffered, "b.json");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(*a == f);
+  CHECK(*b == f);
+}
+
 TEST_CASE("json topology: syntax errors carry line, column and the offending line") {
   std::string text = "{\n\"format\": \"fabricctl-topology\",\n\"version\": 1,\n\"nodes\": [tru],\n\"links\": []\n}\n";
   auto r = ParseJsonTopology(text, "bad.json");

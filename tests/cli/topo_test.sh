@@ -127,6 +127,31 @@ sed 's/"guid": "0x0000000000001001"/"guid": "0x0"/' plan.json >plan-noguid.json
 expect_rc 0 "$fabricctl" topo diff plan-noguid.json plan.json
 has out.txt "matched 4 nodes (1 by description)"
 
+# --- generated fabrics and ibnetdiscover files -----------------------------------------
+source_dir=$2
+expect_rc 0 "$fabricctl" topo gen fat-tree --set k=8 --set tiers=3 -o ft.json
+expect_rc 0 "$fabricctl" topo show ft.json
+has out.txt "nodes          208  (80 switches, 128 endpoints, 0 routers)"
+has out.txt "links          384"
+has out.txt "  scale-out  scale-out        80             128"
+has out.txt "     3        16          0"
+expect_rc 0 "$fabricctl" topo convert ft.json -o ft.ibnd
+expect_rc 0 "$fabricctl" topo show ft.ibnd
+has out.txt "nodes          208  (80 switches, 128 endpoints, 0 routers)"
+# ibnetdiscover text carries no labels, but the cabling and rates must survive.
+expect_rc 0 "$fabricctl" topo diff ft.json ft.ibnd
+has out.txt "matched 208 nodes (0 by description)"
+expect_rc 0 "$fabricctl" topo convert ft.ibnd -o ft2.json
+expect_rc 0 "$fabricctl" topo diff ft2.json ft.json
+# One cable unplugged: the first link line after "links": [.
+sed '/^"links": \[/{n;d}' ft.json >ft-cut.json
+expect_rc 1 "$fabricctl" topo diff ft.json ft-cut.json
+has out.txt "1 differences: 1 missing link"
+
+expect_rc 0 "$fabricctl" topo show "$source_dir/tests/data/topo/ibsim_small.ibnd"
+has out.txt "nodes            6  (3 switches, 3 endpoints, 0 routers)"
+has out.txt "links            8"
+
 # --- bad input: exit 2 and a message with the location --------------------------------
 expect_rc 2 "$fabricctl" topo show missing.json
 has err.txt "fabricctl: missing.json: cannot open: No such file or directory"

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/topo_bench.h"
 
 namespace {
 
@@ -17,6 +18,7 @@ struct BenchCase {
 
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
+    {"topo", "generate scalex-cluster and fat-tree k=80; topology write/read-back; memory", fabricctl::bench::RunTopo},
 };
 
 }  // namespace

@@ -15,6 +15,13 @@
 
 namespace fabricctl {
 
+inline uint64_t Mix64(uint64_t x) {  // splitmix64 finaliser
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 // accept(s, t, d): neighbour switch t of s is a next hop from s towards d.
 // Ties go to the neighbour listed first at s, then to the lower port number; switch LIDs
 // are routed but not counted (they carry management traffic only).
@@ -29,6 +36,7 @@ void FillBalanced(const SwitchGraph& g, const Accept& accept, unsigned threads, 
         std::array<uint32_t, 256> load{};
         std::vector<uint8_t> cand;
         uint32_t cached = kNone;
+        size_t rounds = 0;
         for (Lid lid = 1; lid < L; ++lid) {
           const uint32_t d = g.lid_switch(lid);
           if (d == kNone) continue;
@@ -44,11 +52,22 @@ void FillBalanced(const SwitchGraph& g, const Accept& accept, unsigned threads, 
                 for (uint8_t p : g.ports(e)) cand.push_back(p);
           }
           if (cand.empty()) continue;
-          uint8_t best = cand[0];
-          for (size_t i = 1; i < cand.size(); ++i)
-            if (load[cand[i]] < load[best]) best = cand[i];
+          // Ties start at a position drawn per (switch, round) from a hash (a round gives every
+          // candidate one more route): with a fixed or rotating start, consecutive switches
+          // on a path pick correlated ports and a 3-tier fat tree sends all of a pod's
+          // destinations through a few cores.
+          const size_t c = cand.size();
+          const size_t first = Mix64((uint64_t{s} << 32) ^ (rounds / c)) % c;
+          uint8_t best = cand[first];
+          for (size_t k = 1; k < c; ++k) {
+            uint8_t p = cand[(first + k) % c];
+            if (load[p] < load[best]) best = p;
+          }
           row[lid] = best;
-          if (!g.lid_is_switch(lid)) ++load[best];
+          if (!g.lid_is_switch(lid)) {
+            ++load[best];
+            if (c > 1) ++rounds;
+          }
         }
       },
       4);

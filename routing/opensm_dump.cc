@@ -243,15 +243,26 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
     bool annotated = false;
     for (const RawLfts* file : pending[s].files) {
       for (const auto& [lid, o] : file->owners) {
-        if (o.port_guid == 0) continue;
         PortId found = kNone;
-        auto range = by_guid.equal_range(o.port_guid);
-        for (auto it = range.first; it != range.second; ++it)
-          if (fabric.subnet_of(it->second) == s) found = it->second;
-        if (found == kNone)
-          return MakeInputError(file->where, o.line,
-                                fmt::format("port GUID 0x{:016x} is not in subnet {} of the topology", o.port_guid,
-                                            subnet.name));
+        if (o.node_guid != 0) {
+          auto node = fabric.FindByGuid(o.node_guid);
+          if (node && o.port_number >= 0 && o.port_number <= fabric.node(*node).num_ports &&
+              fabric.subnet_of(fabric.port_id(*node, o.port_number)) == s)
+            found = fabric.port_id(*node, o.port_number);
+          if (found == kNone)
+            return MakeInputError(file->where, o.line,
+                                  fmt::format("LID {}: node 0x{:016x} port {} is not in subnet {} of the topology", lid,
+                                              o.node_guid, o.port_number, subnet.name));
+        } else {
+          if (o.port_guid == 0) continue;
+          auto range = by_guid.equal_range(o.port_guid);
+          for (auto it = range.first; it != range.second; ++it)
+            if (fabric.subnet_of(it->second) == s) found = it->second;
+          if (found == kNone)
+            return MakeInputError(file->where, o.line,
+                                  fmt::format("port GUID 0x{:016x} is not in subnet {} of the topology", o.port_guid,
+                                              subnet.name));
+        }
         if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
         if (owner[lid] != kNone && owner[lid] != found)
           return MakeInputError(file->where, o.line,

@@ -32,7 +32,9 @@ struct RawSwitchLft {
   std::vector<uint32_t> lines; // by LID: line of the entry (0 if none); empty when not tracked
 };
 struct RawLidOwner {
-  uint64_t port_guid = 0;
+  uint64_t port_guid = 0;   // the dump names ports by port GUID
+  uint64_t node_guid = 0;   // the JSON table by node GUID and port number
+  int port_number = -1;
   int line = 0;
 };
 struct RawLfts {

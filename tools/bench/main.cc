@@ -7,6 +7,7 @@
 
 #include "tools/bench/bench.h"
 #include "tools/bench/topo_bench.h"
+#include "tools/bench/route_bench.h"
 
 namespace {
 
@@ -19,6 +20,7 @@ struct BenchCase {
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
     {"topo", "generate scalex-cluster and fat-tree k=80; topology write/read-back; memory", fabricctl::bench::RunTopo},
+    {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster", fabricctl::bench::RunRouteBench},
 };
 
 }  // namespace

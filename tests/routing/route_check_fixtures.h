@@ -143,3 +143,65 @@ inline Outcome RouteAll(const RoutingEngine& engine, const Fabric& f, RouteSet& 
 }
 
 }  // namespace fabricctl::testing
+
+namespace fabricctl::testing {
+
+// A torus (or mesh, wrap = false) of switches "t<x>_<y>[_<z>]" over `dims` (2 or 3 sizes,
+// each >= 3 for a torus), `hosts` CAs "h<x>_<y>[_<z>]_<k>" per switch on ports 1..hosts;
+// dimension i uses port hosts+1+2i towards +1 and hosts+2+2i towards -1.
+inline Fabric Torus(std::vector<int> dims, int hosts = 1, bool wrap = true) {
+  FabricBuilder b;
+  size_t n = 1;
+  for (int d : dims) n *= size_t(d);
+  auto name = [&](size_t idx) {
+    std::string s = "t";
+    for (size_t i = 0; i < dims.size(); ++i) {
+      s += fmt::format("{}{}", i ? "_" : "", idx % dims[i]);
+      idx /= dims[i];
+    }
+    return s;
+  };
+  std::vector<NodeId> sw;
+  for (size_t i = 0; i < n; ++i)
+    sw.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = unsigned(hosts + 2 * dims.size()),
+                             .guid = 0x10000u + i, .description = name(i)}));
+  for (size_t i = 0; i < n; ++i)
+    for (int k = 0; k < hosts; ++k) {
+      NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x100000u + i * 64 + k,
+                             .description = fmt::format("h{}_{}", name(i).substr(1), k)});
+      REQUIRE(b.Connect(h, 1, sw[i], k + 1, LinkRate{}));
+    }
+  size_t step = 1;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    for (size_t i = 0; i < n; ++i) {
+      size_t c = (i / step) % dims[d];
+      if (c + 1 == size_t(dims[d]) && !wrap) continue;
+      size_t j = c + 1 == size_t(dims[d]) ? i - c * step : i + step;
+      REQUIRE(b.Connect(sw[i], hosts + 1 + 2 * d, sw[j], hosts + 2 + 2 * d, LinkRate{}));
+    }
+    step *= dims[d];
+  }
+  auto f = b.Build();
+  REQUIRE(f);
+  return std::move(*f);
+}
+
+// `f` without the links whose index `drop` accepts; nodes, ports and GUIDs unchanged.
+template <typename Pred>
+Fabric WithoutLinks(const Fabric& f, Pred drop) {
+  FabricBuilder b;
+  for (NodeId n = 0; n < f.num_nodes(); ++n)
+    REQUIRE(b.AddNode({.type = f.node(n).type, .num_ports = f.node(n).num_ports, .guid = f.node(n).guid,
+                       .description = f.description(n), .labels = f.node(n).labels}));
+  for (LinkId l = 0; l < f.num_links(); ++l) {
+    if (drop(l)) continue;
+    const Port& a = f.port(f.link(l).a);
+    const Port& c = f.port(f.link(l).b);
+    REQUIRE(b.Connect(a.node, a.number, c.node, c.number, LinkRate{}));
+  }
+  auto out = b.Build();
+  REQUIRE(out);
+  return std::move(*out);
+}
+
+}  // namespace fabricctl::testing

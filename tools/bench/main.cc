@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/route_bench.h"
 
 namespace {
 
@@ -17,6 +18,7 @@ struct BenchCase {
 
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
+    {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster", fabricctl::bench::RunRouteBench},
 };
 
 }  // namespace

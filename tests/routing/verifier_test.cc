@@ -245,3 +245,75 @@ TEST_CASE("verifier: results do not depend on the thread count") {
 
 }  // namespace
 }  // namespace fabricctl
+
+// Every engine of the registry on every generator (and its presets): deadlock-free engines
+// must produce sound tables or decline with a reason; minhop must reach every pair without
+// loops (credit loops are allowed: it does not claim deadlock freedom).
+#include <chrono>
+
+#include "fabric/generator.h"
+#include "routing/registry.h"
+#include "routing/route_fabric.h"
+
+namespace fabricctl {
+namespace {
+
+struct Preset {
+  std::string generator;
+  GeneratorParams params;
+};
+
+std::vector<Preset> Presets() {
+  return {
+      {"fat-tree", {}},
+      {"fat-tree", {{"k", "8"}, {"tiers", "2"}}},
+      {"fat-tree", {{"k", "8"}, {"tiers", "2"}, {"oversubscription", "3:1"}}},
+      {"fat-tree", {{"k", "8"}, {"endpoints", "100"}}},
+      {"rail", {{"servers", "64"}, {"rails", "4"}, {"group", "16"}, {"radix", "32"}}},
+      {"supernode", {{"preset", "nvl72"}}},
+      {"supernode", {{"preset", "cm384"}}},
+      {"supernode", {{"preset", "torus"}}},
+      {"dragonfly", {}},
+      {"torus", {}},
+      {"torus", {{"dims", "4x4"}, {"hosts", "2"}}},
+      {"torus", {{"dims", "5x4"}, {"links", "2"}}},
+      {"torus", {{"dims", "4x3x3"}, {"wrap", "false"}}},
+      {"scalex640", {{"accelerators", "160"}}},
+      {"scalex-cluster", {{"super_nodes", "2"}, {"accelerators", "160"}}},
+  };
+}
+
+TEST_CASE("every engine on every generator preset verifies or declines with a reason") {
+  for (const Preset& p : Presets()) {
+    auto f = Generate(p.generator, p.params);
+    REQUIRE_MESSAGE(f, (f ? "" : f.error().Format()));
+    for (const EngineInfo& e : Engines()) {
+      std::string label = p.generator;
+      for (const auto& [k, v] : p.params) label += " " + k + "=" + v;
+      label += " / " + std::string(e.name);
+      CAPTURE(label);
+      auto sel = ParseEngineSelection(e.name);
+      REQUIRE(sel);
+      auto routed = RouteFabric(*f, *sel, {.engine = {.max_vls = 8}, .threads = 2});
+      if (!routed) {
+        // Declined (or failed) on some subnet: the reason must say why.
+        CHECK(routed.error().message.size() > 10);
+        continue;
+      }
+      auto rep = Verify(*f, routed->routes, {.max_violations = 3});
+      REQUIRE_MESSAGE(rep, (rep ? "" : rep.error().Format()));
+      std::string first = rep->violations.empty() ? "" : rep->violations[0].text;
+      CAPTURE(first);
+      CHECK(rep->unreachable_pairs == 0);
+      CHECK(rep->loop_pairs == 0);
+      CHECK(rep->through_endpoint_pairs == 0);
+      CHECK(rep->dead_port_entries == 0);
+      CHECK(rep->bad_vl_pairs == 0);
+      CHECK(rep->unrouted_subnets == 0);
+      if (e.deadlock_free) CHECK(rep->deadlock_free());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fabricctl

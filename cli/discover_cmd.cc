@@ -5,7 +5,9 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "fabric/counters.h"
 #include "fabric/discovery.h"
+#include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 
 namespace fabricctl::cli {
@@ -26,6 +28,16 @@ struct DiscoverOptions {
   std::string format = "auto";
   bool json = false;
   bool quiet = false;
+};
+
+struct CountersOptions {
+  LocalPortOptions local;
+  int timeout_ms = 200;
+  int retries = 3;
+  unsigned inflight = 16;
+  std::string thresholds;
+  bool reset = false;
+  bool json = false;
 };
 
 void AddLocalPortFlags(CLI::App& cmd, LocalPortOptions& o) {
@@ -119,6 +131,63 @@ int RunDiscover(const DiscoverOptions& o) {
   return result->problems.empty() && degraded.empty() ? kExitOk : kExitFindings;
 }
 
+int RunCounters(const CountersOptions& o) {
+  CounterOptions opts{.rpc = {.inflight = o.inflight, .timeout_ms = o.timeout_ms, .retries = o.retries},
+                      .reset = o.reset ? ResetMode::kResetAfterRead : ResetMode::kKeep};
+  if (!o.thresholds.empty()) {
+    auto text = ReadFile(o.thresholds);
+    if (!text) return ReportError(text.error());
+    auto t = ParseThresholds(*text, o.thresholds);
+    if (!t) return ReportError(t.error());
+    opts.thresholds = *t;
+  }
+  auto transport = mad::OpenUmadTransport(o.local.ca, o.local.port);
+  if (!transport) return ReportError(transport.error());
+  auto found = Discover(**transport, DiscoveryOptions{.rpc = opts.rpc});
+  if (!found) return ReportError(found.error());
+  const Fabric& f = found->fabric;
+  auto report = ReadCounters(**transport, f, opts);
+  if (!report) return ReportError(report.error());
+  size_t over = 0;
+  for (const PortCounterReading& r : report->ports) over += !r.over.empty();
+  if (o.json) {
+    nlohmann::json ports = nlohmann::json::array();
+    for (const PortCounterReading& r : report->ports) {
+      const Port& port = f.port(r.port);
+      nlohmann::json counters = nlohmann::json::object();
+      for (size_t i = 0; i < kNumCounters; ++i) counters[std::string(CounterName(static_cast<Counter>(i)))] = r.value[i];
+      nlohmann::json names = nlohmann::json::array();
+      for (Counter c : r.over) names.push_back(CounterName(c));
+      ports.push_back({{"node", f.description(port.node)},
+                       {"guid", Guid(f.node(port.node).guid)},
+                       {"port", port.number},
+                       {"lid", r.lid},
+                       {"extended", r.extended},
+                       {"counters", std::move(counters)},
+                       {"over_threshold", std::move(names)}});
+    }
+    nlohmann::json problems = nlohmann::json::array();
+    for (const CounterProblem& p : report->problems) problems.push_back({{"port", f.PortName(p.port)}, {"message", p.message}});
+    PrintJson({{"ports", std::move(ports)},
+               {"problems", std::move(problems)},
+               {"ports_over_threshold", over},
+               {"reset", o.reset},
+               {"stats", {{"mads", report->stats.sent + found->stats.sent}}}});
+  } else {
+    for (const PortCounterReading& r : report->ports) {
+      if (r.over.empty()) continue;
+      std::string line = fmt::format("{} (GUID 0x{:x} lid {}):", f.PortName(r.port), f.node(f.port(r.port).node).guid, r.lid);
+      for (Counter c : r.over)
+        line += fmt::format(" [{} == {} > {}]", CounterName(c), r.value[size_t(c)], opts.thresholds.limit[size_t(c)]);
+      std::cout << line << "\n";
+    }
+    for (const CounterProblem& p : report->problems) std::cout << fmt::format("unread: {}: {}\n", f.PortName(p.port), p.message);
+    std::cout << fmt::format("{} ports read, {} over threshold, {} unread{}\n", report->ports.size(), over,
+                             report->problems.size(), o.reset ? ", counters reset" : "");
+  }
+  return over == 0 && report->problems.empty() ? kExitOk : kExitFindings;
+}
+
 }  // namespace
 
 void AddDiscoverCommands(CLI::App& app, Runner& run) {
@@ -137,6 +206,23 @@ void AddDiscoverCommands(CLI::App& app, Runner& run) {
   cmd->add_flag("--json", d->json, "Print the discovered fabric, problems and statistics as JSON");
   cmd->add_flag("-q,--quiet", d->quiet, "No progress on stderr");
   cmd->callback([d, &run] { run = [d] { return RunDiscover(*d); }; });
+
+  auto c = std::make_shared<CountersOptions>();
+  CLI::App* ccmd = app.add_subcommand(
+      "counters",
+      "Read the port counters (PMA PortCounters, PortCountersExtended where supported) of every connected\n"
+      "port and list those over threshold, like ibqueryerrors. Needs LIDs (a subnet manager has run).\n"
+      "Exit 1 when a port is over threshold or could not be read.");
+  AddLocalPortFlags(*ccmd, c->local);
+  ccmd->add_option("--thresholds", c->thresholds,
+                   "ibqueryerrors threshold file (Name=value lines); default: every error counter > 0 is reported")
+      ->check(CLI::ExistingFile);
+  ccmd->add_flag("--reset", c->reset, "Reset the counters after reading them");
+  ccmd->add_option("--timeout", c->timeout_ms, "Milliseconds to wait for each MAD before retrying")->check(CLI::Range(1, 60000));
+  ccmd->add_option("--retries", c->retries, "Retransmissions of an unanswered MAD")->check(CLI::Range(0, 100));
+  ccmd->add_option("--inflight", c->inflight, "MADs outstanding at once")->check(CLI::Range(1, 256));
+  ccmd->add_flag("--json", c->json, "Print every port's counters as JSON");
+  ccmd->callback([c, &run] { run = [c] { return RunCounters(*c); }; });
 }
 
 }  // namespace fabricctl::cli

@@ -58,7 +58,7 @@ struct Request {
   uint32_t attr_mod = 0;
   DrPath path;       // kSmpDirected
   uint16_t lid = 0;  // kSmpLid and kPerformance
-  std::array<uint8_t, kGmpDataSize> data{};  // attribute data for Set (SMPs use the first 64 bytes)
+  std::array<uint8_t, kGmpDataSize> data{};  // attribute data sent (SMPs use the first 64 bytes)
 };
 
 struct Reply {

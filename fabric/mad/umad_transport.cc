@@ -76,8 +76,8 @@ class UmadTransport final : public Transport {
         dport.drpath.drdlid = 0xffff;
       }
     }
-    // Gets carry no data; a Set carries the attribute.
-    void* data = request.method == Method::kSet ? const_cast<uint8_t*>(request.data.data()) : nullptr;
+    // Sets carry the attribute; PMA Gets carry PortSelect in it too. SMP Gets send zeros.
+    void* data = const_cast<uint8_t*>(request.data.data());
     int len = mad_build_pkt(buffer_.data(), &rpc, &dport, nullptr, data);
     if (len < 0) return std::unexpected(Error{.message = "cannot encode MAD", .where = Where()});
     // Timeouts and retries are ours (MadRpc): the kernel's would hide which attempt answered.

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -25,7 +26,7 @@ constexpr size_t kCookieSize = 16;
 constexpr size_t kRecvChunk = 1 << 20;
 // How long a reader spins on a non-blocking socket before it sleeps in poll(); long
 // enough to cover a loopback or LAN round trip, short enough not to burn a core idle.
-constexpr auto kSpin = std::chrono::microseconds(2000);
+constexpr auto kSpin = std::chrono::microseconds(50);
 // Granularity at which an idle receiver looks at the control channel for "end".
 constexpr milliseconds kIdleSlice{5};
 
@@ -90,7 +91,8 @@ Result<void> RecvSpin(int fd, std::uint8_t* data, size_t n, Deadline deadline) {
     if (k == 0) return MakeError("connection closed by peer");
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from peer: {}", std::strerror(errno)));
-    if ((++spins & 63) != 0) continue;
+    ::sched_yield();  // lets a peer that shares this core run; returns at once otherwise
+    if ((++spins & 15) != 0) continue;
     auto now = Clock::now();
     if (now < spin_until) continue;
     if (now >= deadline) return MakeError("timed out waiting for peer");
@@ -263,7 +265,8 @@ class TcpServerSession final : public ServerSession {
       for (;;) {
         k = ::recv(fd_.get(), buf_.data(), size, MSG_DONTWAIT);
         if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
-        if ((++spins & 63) == 0 && Clock::now() >= spin_until) break;
+        ::sched_yield();
+        if ((++spins & 15) == 0 && Clock::now() >= spin_until) break;
       }
       if (k == 0) return MakeError(fmt::format("client closed the data connection after {} round trips", echoed));
       if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)

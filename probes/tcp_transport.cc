@@ -162,20 +162,24 @@ class TcpClientSession final : public ClientSession {
     std::vector<double> samples;
     samples.reserve(std::min<std::uint64_t>(spec.iterations ? spec.iterations : 1'000'000, 10'000'000));
     const std::uint64_t end_ns = spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
+    // A duration-bounded run warms up for at most a tenth of its time, so slow round
+    // trips (large messages on a slow link) still leave most of it measured.
+    const std::uint64_t warm_end_ns =
+        spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 100'000ull;
     std::uint64_t round = 0;
+    bool measuring = spec.warmup == 0;
     for (;; ++round) {
-      bool measured = round >= spec.warmup;
-      if (spec.iterations != 0 && measured && samples.size() >= spec.iterations) break;
       StampSequence(send_.data(), size, round);
       std::uint64_t t0 = MonotonicNs();
-      if (spec.iterations == 0 && measured && t0 >= end_ns) break;
+      if (!measuring) measuring = round >= spec.warmup || (spec.iterations == 0 && t0 >= warm_end_ns);
+      if (measuring && (spec.iterations != 0 ? samples.size() >= spec.iterations : t0 >= end_ns)) break;
       Deadline deadline = Clock::now() + spec.timeout;
       if (auto r = SendSpin(fd_.get(), send_.data(), size, deadline); !r) return Fail(r.error(), round);
       if (auto r = RecvSpin(fd_.get(), recv_.data(), size, deadline); !r) return Fail(r.error(), round);
       std::uint64_t t1 = MonotonicNs();
       if (std::memcmp(send_.data(), recv_.data(), size) != 0)
         return MakeError(fmt::format("latency test: echo of round trip {} differs from what was sent", round));
-      if (measured) samples.push_back(static_cast<double>(t1 - t0) / 2000.0);
+      if (measuring) samples.push_back(static_cast<double>(t1 - t0) / 2000.0);
     }
     if (auto r = SendEnd(round); !r) return std::unexpected(r.error());
     return ComputeLatencyStats(size, samples);

@@ -184,7 +184,13 @@ namespace {
 Result<DeviceReport> DescribeDevice(ibv_device* device) {
   DeviceReport d;
   d.name = ibv_get_device_name(device);
-  d.node_type = ibv_node_type_str(device->node_type);
+  switch (device->node_type) {
+    case IBV_NODE_CA: d.node_type = "CA"; break;
+    case IBV_NODE_SWITCH: d.node_type = "Switch"; break;
+    case IBV_NODE_ROUTER: d.node_type = "Router"; break;
+    case IBV_NODE_RNIC: d.node_type = "RNIC"; break;
+    default: d.node_type = ibv_node_type_str(device->node_type); break;
+  }
   d.node_guid = be64toh(ibv_get_device_guid(device));
   ibv_context* ctx = ibv_open_device(device);
   if (!ctx) return std::unexpected(Error{.message = fmt::format("ibv_open_device: {}", std::strerror(errno)), .where = d.name});
@@ -201,7 +207,7 @@ Result<DeviceReport> DescribeDevice(ibv_device* device) {
       return std::unexpected(Error{.message = fmt::format("ibv_query_port: {}", std::strerror(rc)), .where = where});
     PortReport p;
     p.port = port;
-    p.state = ibv_port_state_str(pa.state);
+    p.state = PortStateName(pa.state);  // upper case, as netlink and ibstat print it
     p.phys_state = PhysStateName(pa.phys_state);
     p.link_layer = pa.link_layer == IBV_LINK_LAYER_ETHERNET ? LinkLayer::kEthernet : LinkLayer::kInfiniBand;
     p.lid = pa.lid;

@@ -20,7 +20,7 @@ struct PortGid {
 
 struct PortReport {
   int port = 0;
-  std::string state;       // "ACTIVE", "DOWN", ... (ibv_port_state_str)
+  std::string state;       // "ACTIVE", "DOWN", ...
   std::string phys_state;  // "LINK_UP", "POLLING", ...
   LinkLayer link_layer = LinkLayer::kUnknown;
   std::uint16_t lid = 0;

@@ -64,7 +64,19 @@ check_perftest_write_bw() {
   [ $rc -eq 0 ] && [ $src -eq 0 ]
 }
 
-CHECKS="modules rdma_links perftest_send_lat perftest_write_bw"
+check_devices() {
+  fabricctl devices || return 1
+  fabricctl devices --json > /tmp/devices.json || { cat /tmp/devices.json; return 1; }
+  cat /tmp/devices.json
+  for want in '"outcome": "found"' '"name": "rxe0"' '"name": "rxe1"' '"ok": true' '"netdev": "vethA"' \
+              '"netdev": "vethB"' '"netdev_state": "up"' '"state": "ACTIVE"' '"link_layer": "Ethernet"' \
+              '"gid": "0000:0000:0000:0000:0000:ffff:c612:0001"' '"gid": "0000:0000:0000:0000:0000:ffff:c612:0002"' \
+              '"type": "RoCE v2"' '"device": "rxe1"'; do
+    grep -qF "$want" /tmp/devices.json || { echo "devices --json lacks $want"; return 1; }
+  done
+}
+
+CHECKS="modules rdma_links devices perftest_send_lat perftest_write_bw"
 
 # ---- plumbing ----
 

@@ -47,6 +47,9 @@ class OobChannel {
   virtual Result<void> Send(std::span<const std::uint8_t> data) = 0;
   // Waits at most `timeout` for the next message from the other side.
   virtual Result<Bytes> Receive(std::chrono::milliseconds timeout) = 0;
+  // True when a message is waiting (Receive would not block); waits at most `timeout`.
+  // Lets a side that is busy on its data path check for the peer's "done" cheaply.
+  virtual Result<bool> Pending(std::chrono::milliseconds timeout) = 0;
 };
 
 // Addresses of the control connection: the only host a transport may talk to is
@@ -72,7 +75,7 @@ struct TestSpec {
   std::uint64_t iterations = 0;        // round trips (lat) or messages (bw); 0 = by duration
   std::chrono::milliseconds duration{0};  // run time when iterations == 0
   std::uint64_t warmup = 0;            // unmeasured iterations first (latency)
-  std::chrono::milliseconds timeout{10000};  // whole test must finish within duration + timeout
+  std::chrono::milliseconds timeout{10000};  // bound on every wait: no progress for this long is an error
 };
 
 // Client side of a connected session. Measurements are typed; bandwidth is what the

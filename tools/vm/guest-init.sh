@@ -76,7 +76,42 @@ check_devices() {
   done
 }
 
-CHECKS="modules rdma_links devices perftest_send_lat perftest_write_bw"
+# The verbs transport's own vm_* doctest suite: both ends in one process, rxe0 -> rxe1.
+check_verbs_unit() {
+  fabricctl_tests --test-suite='vm*' --no-intro --duration=true
+}
+
+# The real thing: an agent on rxe1 (198.18.0.2), a client on rxe0, TCP control channel.
+check_probe_verbs() {
+  umask 077
+  echo "fabricctl-vm-probe-token-0123456789abcdef" > /tmp/token
+  fabricctl probe serve --listen $ADDR_B:18520 --token-file /tmp/token -d rxe1 > /tmp/agent.log 2>&1 &
+  agent=$!
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    grep -q 18520 /proc/net/tcp 2>/dev/null || [ -n "$(netstat -ltn 2>/dev/null | grep 18520)" ] && break
+    sleep 1
+  done
+  fabricctl probe run $ADDR_B:18520 --transport verbs -d rxe0 --token-file /tmp/token --test all \
+    --sizes 8,4096,65536 --iters 200 --json > /tmp/probe.json
+  rc=$?
+  fabricctl probe run $ADDR_B:18520 --transport verbs -d rxe0 --token-file /tmp/token --test lat --size 64 \
+    --duration 1 > /tmp/probe.txt
+  rc2=$?
+  kill $agent 2>/dev/null; wait $agent 2>/dev/null
+  cat /tmp/probe.json /tmp/probe.txt
+  sed 's/^/agent: /' /tmp/agent.log
+  [ $rc -eq 0 ] || { echo "probe run (json) exited $rc"; return 1; }
+  [ $rc2 -eq 0 ] || { echo "probe run (duration) exited $rc2"; return 1; }
+  for want in '"transport": "verbs"' '"schema": "fabricctl.probe.v1"' '"message_size": 65536' '"messages": 200' \
+              '"iterations": 200'; do
+    grep -qF "$want" /tmp/probe.json || { echo "probe json lacks $want"; return 1; }
+  done
+  [ "$(grep -c '"message_size"' /tmp/probe.json)" -eq 6 ] || { echo "expected 3 latency + 3 bandwidth results"; return 1; }
+}
+
+CHECKS="modules rdma_links devices"
+[ -x /usr/local/bin/fabricctl_tests ] && CHECKS="$CHECKS verbs_unit"
+CHECKS="$CHECKS probe_verbs perftest_send_lat perftest_write_bw"
 
 # ---- plumbing ----
 

@@ -21,12 +21,15 @@ timeout_s=${FABRICCTL_VM_TIMEOUT:-600}
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: apt-get install qemu-system-x86"
 
 # What the guest must report as passed (names of check_* functions in guest-init.sh).
-expected=(modules rdma_links devices perftest_send_lat perftest_write_bw)
+expected=(modules rdma_links devices probe_verbs perftest_send_lat perftest_write_bw)
 
 # The unit-test binary, when built, runs its vm_* suites inside the guest too.
 extras=()
 tests_bin=$(dirname "$fabricctl")/tests/fabricctl_tests
-[ -x "$tests_bin" ] && extras+=("$tests_bin")
+if [ -x "$tests_bin" ]; then
+  extras+=("$tests_bin")
+  expected+=(verbs_unit)
+fi
 
 bash "$here/build-image.sh" "$fabricctl" "$vmdir" "${extras[@]}"
 

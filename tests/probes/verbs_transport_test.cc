@@ -237,17 +237,18 @@ TEST_SUITE("vm_verbs") {
   TEST_CASE("bandwidth by windowed RDMA WRITE over rxe, data verified by the agent") {
     Pair p;
     Connect(p, VerbsLatencyMethod::kSendRecv, 1 << 20);
-    for (std::uint32_t size : {64u, 4096u, 65536u, 1u << 20}) {
+    // Emulated rxe moves a few MB/s: short streams; the 64 KiB one wraps the 16 slots.
+    for (auto [size, iterations] : {std::pair{64u, 100u}, {4096u, 100u}, {65536u, 40u}, {1u << 20, 12u}}) {
       CAPTURE(size);
-      TestSpec spec{.kind = TestKind::kBandwidth, .message_size = size, .iterations = 100,
+      TestSpec spec{.kind = TestKind::kBandwidth, .message_size = size, .iterations = iterations,
                     .timeout = std::chrono::milliseconds(20000)};
       auto served = std::async(std::launch::async, [&] { return p.server->Serve(spec); });
       auto bw = p.client->RunBandwidth(spec);
       auto sv = served.get();
       REQUIRE_MESSAGE(bw.has_value(), bw.error().Format());
       REQUIRE_MESSAGE(sv.has_value(), sv.error().Format());
-      CHECK(bw->messages == 100);
-      CHECK(bw->bytes == 100ull * size);
+      CHECK(bw->messages == iterations);
+      CHECK(bw->bytes == std::uint64_t{iterations} * size);
       CHECK(bw->gbps > 0);
     }
     TestSpec spec{.kind = TestKind::kBandwidth, .message_size = 4096, .duration = std::chrono::milliseconds(300),

@@ -10,7 +10,7 @@ export HOME=/root
 # Full path: busybox sh runs its own applets first, and busybox ip cannot make veth pairs.
 IP=/usr/sbin/ip
 
-CHECK_TIMEOUT=150
+CHECK_TIMEOUT=240
 ADDR_A=198.18.0.1
 ADDR_B=198.18.0.2
 
@@ -42,11 +42,22 @@ gid_index() {
   return 1
 }
 
+# Waits until something listens on TCP PORT (servers start slowly under emulation).
+wait_listen() {
+  hex=$(printf ':%04X ' "$1")
+  for i in $(seq 1 40); do
+    grep -q "$hex.* 0A " /proc/net/tcp && return 0
+    sleep 0.5
+  done
+  echo "nothing listens on port $1"
+  return 1
+}
+
 check_perftest_send_lat() {
   gb=$(gid_index rxe1 $ADDR_B) && ga=$(gid_index rxe0 $ADDR_A) || { echo "no RoCE v2 IPv4 GID"; return 1; }
   ib_send_lat -d rxe1 -x "$gb" -n 200 -s 64 -p 18515 > /tmp/send_lat_server.log 2>&1 &
   srv=$!
-  sleep 1
+  wait_listen 18515 || return 1
   ib_send_lat -d rxe0 -x "$ga" -n 200 -s 64 -p 18515 $ADDR_B; rc=$?
   wait $srv; src=$?
   sed 's/^/server: /' /tmp/send_lat_server.log
@@ -57,7 +68,7 @@ check_perftest_write_bw() {
   gb=$(gid_index rxe1 $ADDR_B) && ga=$(gid_index rxe0 $ADDR_A) || { echo "no RoCE v2 IPv4 GID"; return 1; }
   ib_write_bw -d rxe1 -x "$gb" -n 200 -s 65536 -p 18516 --report_gbits > /tmp/write_bw_server.log 2>&1 &
   srv=$!
-  sleep 1
+  wait_listen 18516 || return 1
   ib_write_bw -d rxe0 -x "$ga" -n 200 -s 65536 -p 18516 --report_gbits $ADDR_B; rc=$?
   wait $srv; src=$?
   sed 's/^/server: /' /tmp/write_bw_server.log
@@ -87,14 +98,11 @@ check_probe_verbs() {
   echo "fabricctl-vm-probe-token-0123456789abcdef" > /tmp/token
   fabricctl probe serve --listen $ADDR_B:18520 --token-file /tmp/token -d rxe1 > /tmp/agent.log 2>&1 &
   agent=$!
-  for i in 1 2 3 4 5 6 7 8 9 10; do
-    grep -q 18520 /proc/net/tcp 2>/dev/null || [ -n "$(netstat -ltn 2>/dev/null | grep 18520)" ] && break
-    sleep 1
-  done
+  wait_listen 18520 || { sed 's/^/agent: /' /tmp/agent.log; return 1; }
   fabricctl probe run $ADDR_B:18520 --transport verbs -d rxe0 --token-file /tmp/token --test all \
     --sizes 8,4096,65536 --iters 200 --json > /tmp/probe.json
   rc=$?
-  fabricctl probe run $ADDR_B:18520 --transport verbs -d rxe0 --token-file /tmp/token --test lat --size 64 \
+  fabricctl probe run $ADDR_B:18520 --transport verbs -d rxe0 --token-file /tmp/token --test bw --size 4096 \
     --duration 1 > /tmp/probe.txt
   rc2=$?
   kill $agent 2>/dev/null; wait $agent 2>/dev/null

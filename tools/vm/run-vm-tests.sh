@@ -6,7 +6,7 @@
 #
 #   tools/vm/run-vm-tests.sh FABRICCTL_BINARY
 #
-# Environment: FABRICCTL_VM_TIMEOUT (seconds, default 600), FABRICCTL_VM_DIR (image and
+# Environment: FABRICCTL_VM_TIMEOUT (seconds, default 900), FABRICCTL_VM_DIR (image and
 # console log; default <binary dir>/vm), FABRICCTL_VM_SMP (default 2), FABRICCTL_VM_CACHE,
 # FABRICCTL_VM_KVM=1 (use KVM instead of software emulation).
 set -euo pipefail
@@ -17,7 +17,7 @@ fabricctl=$(readlink -f "$1")
 [ -x "$fabricctl" ] || die "$1: not an executable"
 here=$(cd "$(dirname "$0")" && pwd)
 vmdir=${FABRICCTL_VM_DIR:-$(dirname "$fabricctl")/vm}
-timeout_s=${FABRICCTL_VM_TIMEOUT:-600}
+timeout_s=${FABRICCTL_VM_TIMEOUT:-900}
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: apt-get install qemu-system-x86"
 
 # What the guest must report as passed (names of check_* functions in guest-init.sh).

@@ -104,15 +104,21 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
   };
 
   out.link_health.assign(n_links, -1.0f);
+  out.link_bw_ratio.assign(n_links, -1.0f);
+  std::vector<double> ratios;
   for (LinkId l = 0; l < n_links; ++l) {
     uint32_t total = 0, pass = 0;
+    ratios.clear();
     for (uint32_t i : probes_of(l)) {
       if (measured[i].status == ProbeStatus::kUnmeasured) continue;
+      if (measured[i].status == ProbeStatus::kMeasured && out.verdicts[i].bw_baseline > 0)
+        ratios.push_back(measured[i].gbps / out.verdicts[i].bw_baseline);
       ++total;
       pass += !(bad[i * kSymptoms + kBw] || bad[i * kSymptoms + kLat] || bad[i * kSymptoms + kLoss] ||
                 bad[i * kSymptoms + kDown]);
     }
     if (total > 0) out.link_health[l] = static_cast<float>(pass) / static_cast<float>(total);
+    if (!ratios.empty()) out.link_bw_ratio[l] = static_cast<float>(*std::max_element(ratios.begin(), ratios.end()));
   }
 
   const FindingKind kind_of[kSymptoms] = {FindingKind::kBandwidth, FindingKind::kLatency, FindingKind::kLoss,

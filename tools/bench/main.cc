@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/sweep_bench.h"
 
 namespace {
 
@@ -17,6 +18,8 @@ struct BenchCase {
 
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
+    {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
+    {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
 };
 
 }  // namespace

@@ -71,6 +71,8 @@ expect_exit 2 "$fabricctl" topo gen fat-tree --set tiers=4
 contains "$tmp/err" "fabricctl: fat-tree: bad value '4' for tiers: expected an integer in 2..3"
 expect_exit 2 "$fabricctl" topo gen fat-tree --set k
 contains "$tmp/err" "fabricctl: --set expects key=value, not 'k'"
+expect_exit 2 "$fabricctl" topo gen --set k=8 fat-tree
+contains "$tmp/err" "fabricctl: --set expects key=value, not 'fat-tree' (give NAME before --set)"
 expect_exit 2 "$fabricctl" topo gen fat-tree --set k=8 --set k=16
 contains "$tmp/err" "fabricctl: --set k is given twice"
 expect_exit 2 "$fabricctl" topo gen

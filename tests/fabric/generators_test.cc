@@ -377,6 +377,7 @@ TEST_CASE("scalex-cluster: 10,240 accelerators, 16 scale-up subnets and one scal
   auto acc = f.FindByDescription("sn03-acc0123");
   REQUIRE(acc);
   CHECK(f.node(*acc).labels.super_node == 3);
+  CHECK(f.node(*acc).labels.rack == 3);  // a super node is one cabinet
   CHECK(f.node(*acc).num_ports == 5);
   CHECK(f.subnets()[f.subnet_of(f.port_id(*acc, 1))].name == "scale-up/sn3");
   CHECK(f.subnets()[f.subnet_of(f.port_id(*acc, 5))].name == "scale-out");

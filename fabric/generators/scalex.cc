@@ -5,6 +5,7 @@
 // link from every L1), and one 400 Gb/s scale-out port.
 #include <fmt/format.h>
 
+#include <optional>
 #include <vector>
 
 #include "fabric/generators/fat_tree.h"

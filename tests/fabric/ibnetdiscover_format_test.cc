@@ -125,6 +125,19 @@ TEST_CASE("ibnetdiscover: GUID-less nodes are written with synthetic GUIDs, ever
   }
 }
 
+TEST_CASE("ibnetdiscover: writing what was read is a fixed point, even for GUID 0") {
+  // Found by the fuzzer: `switchguid=0` gives a switch without GUIDs; the writer names it
+  // by a synthetic GUID and must give its port the same one, or the next write differs.
+  Fabric f = MustParse("switchguid=0\nSwitch 4 \"S-0000000000000000\"\n", "zero");
+  CHECK(f.node(0).guid == 0);
+  std::string once = WriteIbnetdiscover(f);
+  CHECK(once.find("switchguid=0x200000(200000)\n") != std::string::npos);
+  Fabric back = MustParse(once, "once");
+  CHECK(back.node(0).guid == 0x200000);
+  CHECK(back.port(back.port_id(0, 0)).guid == 0x200000);
+  CHECK(WriteIbnetdiscover(back) == once);
+}
+
 TEST_CASE("ibnetdiscover: labels are not part of the format") {
   FabricBuilder b;
   Labels labels{.super_node = 3, .plane = 1, .tier = 2, .rack = 7, .level = FabricLevel::kScaleUp};

@@ -99,6 +99,23 @@ TEST_CASE("ibsim: file layout for a small fabric") {
         std::string::npos);
 }
 
+TEST_CASE("ibsim: golden run: what ibnetdiscover printed for written.ibsim is the expected fabric") {
+  // written.ibsim = WriteIbsimTopology(written.ibnd); written_via_ibsim.ibnd is Debian's
+  // ibnetdiscover against `ibsim -s written.ibsim` (NDR became HDR; the CA with device id
+  // 0x673c shows its FDR10 link as QDR, the switch end as FDR10).
+  auto model = ParseIbnetdiscover(testing::ReadTopoData("written.ibnd"), "written.ibnd");
+  REQUIRE(model);
+  CHECK(WriteIbsimTopology(*model) == testing::ReadTopoData("written.ibsim"));
+  auto expected = IbsimExpectedFabric(*model);
+  REQUIRE(expected);
+  auto discovered = ParseIbnetdiscover(testing::ReadTopoData("written_via_ibsim.ibnd"), "written_via_ibsim.ibnd");
+  REQUIRE_MESSAGE(discovered, discovered.error().Format());
+  CHECK(DiffByGuid(*expected, *discovered) == "");
+  auto as_written = ParseIbnetdiscover(testing::ReadTopoData("written.ibsim"), "written.ibsim");
+  REQUIRE_MESSAGE(as_written, as_written.error().Format());
+  CHECK(DiffByGuid(*expected, *as_written) == "");
+}
+
 // ---------------------------------------------------------------------------------------
 // Against the real simulator.
 

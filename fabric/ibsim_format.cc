@@ -16,8 +16,7 @@ SpeedMask SpeedsUpTo(LinkSpeed s) {
   return m;
 }
 
-constexpr SpeedMask kBaseSpeeds =
-    SpeedBit(LinkSpeed::kSDR) | SpeedBit(LinkSpeed::kDDR) | SpeedBit(LinkSpeed::kQDR);
+constexpr SpeedMask kBaseSpeeds = SpeedBit(LinkSpeed::kSDR) | SpeedBit(LinkSpeed::kDDR) | SpeedBit(LinkSpeed::kQDR);
 
 // Node descriptions as ibsim keeps them: 63 bytes, the text up to the first '"'.
 std::string IbsimDescription(std::string_view d) {
@@ -65,19 +64,33 @@ IbsimPortRate WrittenRate(const Fabric& f, const Port& p) {
 IbsimPortRate IbsimRateFromComment(LinkWidth width, LinkSpeed speed) {
   IbsimPortRate r;
   switch (width) {
-    case LinkWidth::k1x: r.widths = WidthBit(LinkWidth::k1x); break;
-    case LinkWidth::k2x: r.widths = WidthBit(LinkWidth::k2x); break;
-    case LinkWidth::k4x: r.widths = WidthBit(LinkWidth::k1x) | WidthBit(LinkWidth::k4x); break;
-    case LinkWidth::k8x: r.widths = WidthBit(LinkWidth::k8x); break;
+    case LinkWidth::k1x:
+      r.widths = WidthBit(LinkWidth::k1x);
+      break;
+    case LinkWidth::k2x:
+      r.widths = WidthBit(LinkWidth::k2x);
+      break;
+    case LinkWidth::k4x:
+      r.widths = WidthBit(LinkWidth::k1x) | WidthBit(LinkWidth::k4x);
+      break;
+    case LinkWidth::k8x:
+      r.widths = WidthBit(LinkWidth::k8x);
+      break;
     case LinkWidth::k12x:
       r.widths = WidthBit(LinkWidth::k1x) | WidthBit(LinkWidth::k4x) | WidthBit(LinkWidth::k12x);
       break;
-    case LinkWidth::kNone: break;
+    case LinkWidth::kNone:
+      break;
   }
   switch (speed) {
-    case LinkSpeed::kNone: break;
-    case LinkSpeed::kFDR10: r.speeds = kBaseSpeeds | SpeedBit(LinkSpeed::kFDR10); break;
-    default: r.speeds = SpeedsUpTo(speed); break;
+    case LinkSpeed::kNone:
+      break;
+    case LinkSpeed::kFDR10:
+      r.speeds = kBaseSpeeds | SpeedBit(LinkSpeed::kFDR10);
+      break;
+    default:
+      r.speeds = SpeedsUpTo(speed);
+      break;
   }
   return r;
 }

@@ -17,7 +17,7 @@ namespace fabricctl {
 
 // What ibsim enables on one port, in the model's mask encoding.
 struct IbsimPortRate {
-  WidthMask widths = WidthBit(LinkWidth::k4x);  // ibsim's default: 4x only
+  WidthMask widths = WidthBit(LinkWidth::k4x);   // ibsim's default: 4x only
   SpeedMask speeds = SpeedBit(LinkSpeed::kSDR);  // ibsim's default: SDR only
   bool operator==(const IbsimPortRate&) const = default;
 };

@@ -73,8 +73,8 @@ Fabric GoldenFabric() {
   REQUIRE(b.Connect(spine, 9, gpu, 2, LinkRate{.width = LinkWidth::k1x, .speed = LinkSpeed::kSDR}));
   REQUIRE(b.Connect(leaf, 2, old, 1, LinkRate{.width = LinkWidth::k4x, .speed = LinkSpeed::kFDR10}));
   REQUIRE(b.Connect(leaf, 3, router, 1, LinkRate{.width = LinkWidth::k12x, .speed = LinkSpeed::kEDR}));
-  for (auto [n, p, lid] : {std::tuple{gpu, 1u, 10u}, std::tuple{gpu, 2u, 11u}, std::tuple{old, 1u, 12u},
-                           std::tuple{router, 1u, 13u}}) {
+  for (auto [n, p, lid] :
+       {std::tuple{gpu, 1u, 10u}, std::tuple{gpu, 2u, 11u}, std::tuple{old, 1u, 12u}, std::tuple{router, 1u, 13u}}) {
     b.port(n, p).guid = b.node(n).guid + p;
     b.port(n, p).lid = lid;
   }
@@ -141,7 +141,8 @@ TEST_CASE("ibnetdiscover: writing what was read is a fixed point, even for GUID 
 TEST_CASE("ibnetdiscover: labels are not part of the format") {
   FabricBuilder b;
   Labels labels{.super_node = 3, .plane = 1, .tier = 2, .rack = 7, .level = FabricLevel::kScaleUp};
-  NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "s", .labels = labels});
+  NodeId s =
+      *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "s", .labels = labels});
   NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h"});
   REQUIRE(b.Connect(s, 1, h, 1, LinkRate{}));
   Fabric f = std::move(*b.Build());
@@ -218,7 +219,7 @@ TEST_CASE("ibnetdiscover: a production-shaped dump with every width, speed and e
   CHECK(rate(0xb83fd20300a1b2c0, 3) == "4xEDR");
   CHECK(rate(0xb83fd20300a1b2c0, 4) == "1xSDR");
   CHECK(rate(0xb83fd20300a1b2c0, 5) == "4xFDR10");
-  CHECK(rate(0xb83fd20300a1b2c0, 6) == "4xnone");  // ibnetdiscover printed "4x???"
+  CHECK(rate(0xb83fd20300a1b2c0, 6) == "4xnone");    // ibnetdiscover printed "4x???"
   CHECK(rate(0xb83fd20300a1b2c0, 7) == "nonenone");  // "?????"
   auto h = f.FindByGuid(0x946dae0300aa0010);
   REQUIRE(h);
@@ -264,7 +265,8 @@ TEST_CASE("ibnetdiscover: bad input is rejected with file:line, what was expecte
        "bad.topo:3: duplicate node name \"a\" (first defined at line 1)\n"
        "  Switch 4 \"a\"\n"
        "           ^"},
-      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 4xEDR\n",
+      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 "
+       "4xEDR\n",
        "bad.topo:5: the two ends of \"a\"[1] -- \"b\"[1] disagree: 4xEDR here, 4xHDR at line 2\n"
        "  [1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 4xEDR\n"
        "                                      ^"},
@@ -276,7 +278,8 @@ TEST_CASE("ibnetdiscover: bad input is rejected with file:line, what was expecte
        "bad.topo:2: peer description \"host b\" does not match \"host B\" of \"b\" (line 4)\n"
        "  [1] \"b\"[1]\t\t# \"host b\" lid 0 4xHDR\n"
        "                ^"},
-      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 8 lmc 0 \"a\" lid 0 4xHDR\n",
+      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 8 lmc 0 \"a\" lid 0 "
+       "4xHDR\n",
        "bad.topo:2: peer LID 7 does not match LID 8 of \"b\"[1] (line 5)\n"
        "  [1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n"
        "                        ^"},

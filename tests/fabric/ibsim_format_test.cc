@@ -212,10 +212,18 @@ Result<std::string> DiscoverThroughIbsim(const Fabric& fabric, const std::string
 // A fabric with every node type, GUID-less nodes, LIDs, and the rates ibsim can and cannot show.
 Fabric SimFabric() {
   FabricBuilder b;
-  NodeId spine = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .guid = 0xe41d2d0300aa0000,
-                             .description = "spine", .vendor_id = 0x2c9, .device_id = 0xd2f0});
-  NodeId leaf1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .guid = 0xe41d2d0300aa0100,
-                             .system_guid = 0xe41d2d0300aa01ff, .description = "leaf1", .vendor_id = 0x2c9,
+  NodeId spine = *b.AddNode({.type = NodeType::kSwitch,
+                             .num_ports = 36,
+                             .guid = 0xe41d2d0300aa0000,
+                             .description = "spine",
+                             .vendor_id = 0x2c9,
+                             .device_id = 0xd2f0});
+  NodeId leaf1 = *b.AddNode({.type = NodeType::kSwitch,
+                             .num_ports = 36,
+                             .guid = 0xe41d2d0300aa0100,
+                             .system_guid = 0xe41d2d0300aa01ff,
+                             .description = "leaf1",
+                             .vendor_id = 0x2c9,
                              .device_id = 0xd2f0});
   NodeId leaf2 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .description = "leaf2 (no GUID)"});
   b.port(spine, 0).lid = 1;
@@ -226,14 +234,17 @@ Fabric SimFabric() {
   REQUIRE(b.Connect(spine, 2, leaf1, 32, LinkRate{.width = LinkWidth::k2x, .speed = LinkSpeed::kHDR}));
   REQUIRE(b.Connect(spine, 3, leaf2, 31, LinkRate{.width = LinkWidth::k12x, .speed = LinkSpeed::kEDR}));
   REQUIRE(b.Connect(spine, 4, leaf2, 32, LinkRate{.width = LinkWidth::k1x, .speed = LinkSpeed::kQDR}));
-  static const LinkRate kRates[] = {{LinkWidth::k4x, LinkSpeed::kHDR},  {LinkWidth::k4x, LinkSpeed::kFDR10},
-                                    {LinkWidth::k8x, LinkSpeed::kFDR},  {LinkWidth::k1x, LinkSpeed::kSDR},
-                                    {LinkWidth::k4x, LinkSpeed::kDDR},  {LinkWidth::k2x, LinkSpeed::kNDR}};
+  static const LinkRate kRates[] = {{LinkWidth::k4x, LinkSpeed::kHDR}, {LinkWidth::k4x, LinkSpeed::kFDR10},
+                                    {LinkWidth::k8x, LinkSpeed::kFDR}, {LinkWidth::k1x, LinkSpeed::kSDR},
+                                    {LinkWidth::k4x, LinkSpeed::kDDR}, {LinkWidth::k2x, LinkSpeed::kNDR}};
   for (unsigned i = 0; i < 12; ++i) {
     bool has_guid = i % 5 != 4;
-    NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 2,
+    NodeId h = *b.AddNode({.type = NodeType::kCa,
+                           .num_ports = 2,
                            .guid = has_guid ? 0x946dae0300bb0000 + 0x10 * i : 0,
-                           .description = fmt::format("gpu{:03} mlx5_0", i), .vendor_id = 0x2c9, .device_id = 0x101b});
+                           .description = fmt::format("gpu{:03} mlx5_0", i),
+                           .vendor_id = 0x2c9,
+                           .device_id = 0x101b});
     NodeId leaf = i % 2 ? leaf2 : leaf1;
     REQUIRE(b.Connect(h, 1, leaf, 1 + i / 2, kRates[i % 6]));
     b.port(h, 1).lid = 100 + i;
@@ -243,8 +254,8 @@ Fabric SimFabric() {
       b.port(h, 2).lid = 200 + i;
     }
   }
-  NodeId router = *b.AddNode({.type = NodeType::kRouter, .num_ports = 1, .guid = 0x0002c903000f0000,
-                              .description = "router"});
+  NodeId router =
+      *b.AddNode({.type = NodeType::kRouter, .num_ports = 1, .guid = 0x0002c903000f0000, .description = "router"});
   REQUIRE(b.Connect(router, 1, spine, 20, LinkRate{.width = LinkWidth::k4x, .speed = LinkSpeed::kEDR}));
   return std::move(*b.Build());
 }
@@ -252,8 +263,9 @@ Fabric SimFabric() {
 TEST_SUITE("ibsim_formats") {
   TEST_CASE("ibsim: a written fabric, loaded in ibsim and discovered, is the planned one") {
     if (!HaveIbsim()) {
-      MESSAGE("skipped: ibsim, ibnetdiscover or libumad2sim.so not installed (apt-get install ibsim-utils "
-              "libumad2sim0 infiniband-diags)");
+      MESSAGE(
+          "skipped: ibsim, ibnetdiscover or libumad2sim.so not installed (apt-get install ibsim-utils "
+          "libumad2sim0 infiniband-diags)");
       return;
     }
     Fabric planned = SimFabric();

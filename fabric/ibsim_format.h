@@ -51,6 +51,12 @@ std::vector<uint64_t> IbsimNodeGuids(const Fabric& fabric);
 // router ports. Nodes in NodeId order.
 std::string WriteIbsimTopology(const Fabric& fabric);
 
+// Command-line arguments that make ibsim's tables big enough for this fabric: `-N nodes
+// -S switches -P ports` when the defaults (2,048 / 256 / 13,312) are too small, and
+// `-L` when a LID exceeds the default linear forwarding table (30,720 LIDs). Empty for
+// fabrics that fit the defaults.
+std::vector<std::string> IbsimSizeArgs(const Fabric& fabric);
+
 // What ibnetdiscover reports once ibsim runs WriteIbsimTopology(fabric): GUIDs as
 // IbsimNodeGuids (CA and router port p: node GUID + p), speeds through IbsimSpeed and
 // IbsimWidth and then trained as ibsim does, system GUID = node GUID where the model has

@@ -80,6 +80,21 @@ TEST_CASE("ibsim: the written file reads back as the fabric ibsim will simulate"
   }
 }
 
+TEST_CASE("ibsim: size arguments only when a fabric exceeds ibsim's tables") {
+  FabricBuilder sb;
+  NodeId s0 = *sb.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .guid = 1, .description = "s"});
+  sb.port(s0, 0).lid = 30000;
+  Fabric small = std::move(*sb.Build());
+  CHECK(IbsimSizeArgs(small).empty());
+  FabricBuilder b;
+  for (unsigned i = 0; i < 300; ++i)
+    (void)*b.AddNode({.type = NodeType::kSwitch, .num_ports = 64, .guid = 0x1000 + i, .description = "s"});
+  NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x9000, .description = "h"});
+  b.port(h, 1).lid = 40000;
+  Fabric big = std::move(*b.Build());
+  CHECK(IbsimSizeArgs(big) == std::vector<std::string>{"-N", "2048", "-S", "300", "-P", "19502", "-L", "40064"});
+}
+
 TEST_CASE("ibsim: file layout for a small fabric") {
   FabricBuilder b;
   NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw \"one\"=1"});
@@ -129,7 +144,14 @@ bool HaveIbsim() {
 // Runs `ibsim -s FILE` with its own socket name; stops it (and waits) when destroyed.
 class IbsimProcess {
  public:
-  IbsimProcess(const std::string& netfile, const std::string& log, const std::string& sockname) {
+  IbsimProcess(const std::string& netfile, const std::vector<std::string>& size_args, const std::string& log,
+               const std::string& sockname) {
+    std::vector<std::string> args{"ibsim"};
+    args.insert(args.end(), size_args.begin(), size_args.end());
+    args.insert(args.end(), {"-s", netfile});
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     int in[2];
     if (pipe(in) != 0) return;
     pid_ = fork();
@@ -140,7 +162,7 @@ class IbsimProcess {
       dup2(fd, 1);
       dup2(fd, 2);
       setenv("IBSIM_SOCKNAME", sockname.c_str(), 1);
-      execlp("ibsim", "ibsim", "-s", netfile.c_str(), static_cast<char*>(nullptr));
+      execvp("ibsim", argv.data());
       _exit(127);
     }
     close(in[0]);
@@ -186,7 +208,7 @@ Result<std::string> DiscoverThroughIbsim(const Fabric& fabric, const std::string
   std::string net = (dir / "fabric.ibsim").string(), log = (dir / "ibsim.log").string();
   if (auto w = WriteFileAtomic(net, WriteIbsimTopology(fabric)); !w) return std::unexpected(w.error());
   std::string sock = fmt::format("fabricctl-test-{}-{}", getpid(), tag);
-  IbsimProcess sim(net, log, sock);
+  IbsimProcess sim(net, IbsimSizeArgs(fabric), log, sock);
   if (!sim.started()) return MakeError("could not start ibsim");
   bool ready = false;
   for (int i = 0; i < 100 && !ready; ++i) {  // 10 s

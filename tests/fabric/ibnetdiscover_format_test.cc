@@ -138,6 +138,25 @@ TEST_CASE("ibnetdiscover: writing what was read is a fixed point, even for GUID 
   CHECK(WriteIbnetdiscover(back) == once);
 }
 
+TEST_CASE("ibnetdiscover: back-to-back CAs and routers (no switch) round-trip") {
+  FabricBuilder b;
+  NodeId a = *b.AddNode({.type = NodeType::kCa, .num_ports = 2, .guid = 0xa0, .description = "node-a mlx5_0"});
+  NodeId c = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0xb0, .description = "node-b mlx5_0"});
+  NodeId r = *b.AddNode({.type = NodeType::kRouter, .num_ports = 1, .guid = 0xc0, .description = "rt"});
+  REQUIRE(b.Connect(a, 1, c, 1, LinkRate{.width = LinkWidth::k4x, .speed = LinkSpeed::kEDR}));
+  REQUIRE(b.Connect(a, 2, r, 1, LinkRate{.width = LinkWidth::k1x, .speed = LinkSpeed::kSDR}));
+  for (auto [n, p] : {std::pair{a, 1u}, std::pair{a, 2u}, std::pair{c, 1u}, std::pair{r, 1u}}) {
+    b.port(n, p).guid = b.node(n).guid + p;
+    b.port(n, p).lid = static_cast<uint32_t>(b.node(n).guid + p);
+  }
+  Fabric f = std::move(*b.Build());
+  std::string text = WriteIbnetdiscover(f);
+  // As ibnetdiscover prints a CA peer of a CA: " (peer port GUID) " after the peer port.
+  CHECK(text.find("[1](a1) \t\"H-00000000000000b0\"[1] (b1) \t\t# lid 161 lmc 0 \"node-b mlx5_0\" lid 177 4xEDR\n") !=
+        std::string::npos);
+  CHECK(MustParse(text, "b2b") == Canonical(f));
+}
+
 TEST_CASE("ibnetdiscover: labels are not part of the format") {
   FabricBuilder b;
   Labels labels{.super_node = 3, .plane = 1, .tier = 2, .rack = 7, .level = FabricLevel::kScaleUp};

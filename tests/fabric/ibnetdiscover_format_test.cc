@@ -203,6 +203,15 @@ TEST_CASE("ibsim records get the GUIDs ibsim gives them: the file equals what ib
   CHECK(planned.port(planned.port_id(*h3, 2)).width_active == LinkWidth::k2x);
 }
 
+TEST_CASE("ibsim extras: GUID bases, default width/speed lines and port options train as in ibsim") {
+  // ibsim_extras.ibnd is Debian ibnetdiscover's output against `ibsim -s ibsim_extras.net`.
+  Fabric planned = MustParse(ReadTopoData("ibsim_extras.net"), "ibsim_extras.net");
+  Fabric discovered = MustParse(ReadTopoData("ibsim_extras.ibnd"), "ibsim_extras.ibnd");
+  CHECK(DiffByGuid(planned, discovered) == "");
+  CHECK(planned.FindByGuid(0x5008));  // switchguid+8: offset from the last base
+  CHECK(planned.FindByGuid(0x9000));
+}
+
 TEST_CASE("ibnetdiscover: Debian ibsim example discovered through ibsim") {
   Fabric f = MustParse(ReadTopoData("ibsim_example_2sw2path4hca2port.ibnd"), "example");
   CHECK(f.num_nodes() == 4);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/cli_util.h"
+#include "fabric/file_io.h"
 #include "fabric/generator.h"
 #include "fabric/topology_io.h"
 
@@ -75,6 +76,9 @@ int Run(const TopoGenOptions& o) {
   if (!format)
     return ReportError(
         Error{.message = fmt::format("--format {}: expected auto, ibnetdiscover, json or ibsim", o.format)});
+  // A bad -o fails now, not after generating a large fabric.
+  if (!o.output.empty())
+    if (auto w = CheckWritablePath(o.output); !w) return ReportError(w.error());
   auto fabric = Generate(o.name, *params);
   if (!fabric) return ReportError(fabric.error());
   if (!o.output.empty())

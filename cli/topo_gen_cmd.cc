@@ -46,14 +46,15 @@ nlohmann::json GeneratorsJson() {
   return {{"generators", list}};
 }
 
-Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets, bool have_name) {
+// `name` is the NAME given on the command line, empty when none was.
+Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets, std::string_view name) {
   GeneratorParams params;
   for (const std::string& s : sets) {
     size_t eq = s.find('=');
     // --set takes every following word, so a NAME written after it lands here.
     if (eq == std::string::npos || eq == 0)
       return MakeError(
-          fmt::format("--set expects key=value, not '{}'{}", s, have_name ? "" : " (give NAME before --set)"));
+          fmt::format("--set expects key=value, not '{}'{}", s, name.empty() ? " (give NAME before --set)" : ""));
     std::string key = s.substr(0, eq);
     if (!params.emplace(key, s.substr(eq + 1)).second) return MakeError(fmt::format("--set {} is given twice", key));
   }
@@ -68,7 +69,7 @@ int Run(const TopoGenOptions& o) {
       std::cout << GeneratorsText();
     return kExitOk;
   }
-  auto params = ParseSets(o.sets, !o.name.empty());
+  auto params = ParseSets(o.sets, o.name);
   if (!params) return ReportError(params.error());
   if (o.name.empty())
     return ReportError(Error{.message = "topo gen: NAME is required (fabricctl topo gen --list shows them)"});

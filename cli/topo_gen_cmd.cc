@@ -85,6 +85,8 @@ int Run(const TopoGenOptions& o) {
   if (!o.output.empty())
     if (auto w = WriteTopologyFile(*fabric, o.output, *format); !w) return ReportError(w.error());
 
+  // With -o - the fabric itself is on standard output; the summary must not follow it there.
+  std::ostream& out = o.output == "-" ? std::cerr : std::cout;
   size_t switches = 0;
   for (NodeId n = 0; n < fabric->num_nodes(); ++n) switches += fabric->is_switch(n);
   const size_t endpoints = fabric->num_nodes() - switches;
@@ -99,18 +101,18 @@ int Run(const TopoGenOptions& o) {
                         {"switches", switches}, {"endpoints", endpoints}, {"links", fabric->num_links()},
                         {"subnets", subnets}};
     j["output"] = o.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.output);
-    PrintJson(j);
+    out << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << fmt::format("{}: {} nodes ({} switches, {} endpoints), {} links, {} subnets\n", o.name,
+  out << fmt::format("{}: {} nodes ({} switches, {} endpoints), {} links, {} subnets\n", o.name,
                            fabric->num_nodes(), switches, endpoints, fabric->num_links(), fabric->subnets().size());
   for (const Subnet& s : fabric->subnets())
-    std::cout << fmt::format("  {:<20} {:>6} switches {:>7} endpoint ports\n", s.name, s.switches.size(),
+    out << fmt::format("  {:<20} {:>6} switches {:>7} endpoint ports\n", s.name, s.switches.size(),
                              s.endpoint_ports.size());
   if (o.output.empty())
-    std::cout << "not written: give -o FILE to write it\n";
+    out << "not written: give -o FILE to write it\n";
   else
-    std::cout << "wrote " << o.output << "\n";
+    out << "wrote " << (o.output == "-" ? "standard output" : o.output) << "\n";
   return kExitOk;
 }
 

@@ -52,9 +52,9 @@ class Table {
       os << out << "\n";
     };
     line([&](size_t c) -> std::string_view { return columns_[c].title; });
-    for (const auto& row : rows_) line([&](size_t c) -> std::string_view { 
-      return c < row.size() ? std::string_view(row[c]) : std::string_view();
-    });
+    for (const auto& row : rows_)
+      line(
+          [&](size_t c) -> std::string_view { return c < row.size() ? std::string_view(row[c]) : std::string_view(); });
   }
 
  private:
@@ -90,7 +90,8 @@ void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& 
     t.Print(std::cout);
   }
   std::cout << fmt::format("tiers     {:>8}", s.tiers.size());
-  if (s.unlabelled_tier_nodes > 0) std::cout << fmt::format("  ({} nodes without a tier label)", s.unlabelled_tier_nodes);
+  if (s.unlabelled_tier_nodes > 0)
+    std::cout << fmt::format("  ({} nodes without a tier label)", s.unlabelled_tier_nodes);
   std::cout << "\n";
   if (!s.tiers.empty()) {
     Table t({{"TIER", Table::Align::kRight}, {"SWITCHES", Table::Align::kRight}, {"ENDPOINTS", Table::Align::kRight}});
@@ -176,21 +177,27 @@ std::string NodeLabel(const Fabric& f, NodeId n) {
 
 // What an ACTUAL port stands in for: "sw1[5] -> h3[1]", "sw1[5] unconnected".
 std::string PortFate(const Fabric& expected, PortId expected_port, const Fabric& actual, PortId port, PortId peer) {
-  if (port == kNone)
-    return fmt::format("{}: no such port in actual", expected.PortName(expected_port));
+  if (port == kNone) return fmt::format("{}: no such port in actual", expected.PortName(expected_port));
   if (peer == kNone) return fmt::format("{} unconnected", actual.PortName(port));
   return fmt::format("{} -> {}", actual.PortName(port), actual.PortName(peer));
 }
 
 std::string_view KindTitle(DiffKind k) {
   switch (k) {
-    case DiffKind::kMissingNode: return "missing node";
-    case DiffKind::kExtraNode: return "extra node";
-    case DiffKind::kTypeMismatch: return "type mismatch";
-    case DiffKind::kMissingLink: return "missing link";
-    case DiffKind::kMiswired: return "miswired";
-    case DiffKind::kExtraLink: return "extra link";
-    case DiffKind::kBelowPlan: return "below plan";
+    case DiffKind::kMissingNode:
+      return "missing node";
+    case DiffKind::kExtraNode:
+      return "extra node";
+    case DiffKind::kTypeMismatch:
+      return "type mismatch";
+    case DiffKind::kMissingLink:
+      return "missing link";
+    case DiffKind::kMiswired:
+      return "miswired";
+    case DiffKind::kExtraLink:
+      return "extra link";
+    case DiffKind::kBelowPlan:
+      return "below plan";
   }
   return "?";
 }
@@ -226,9 +233,11 @@ json DiffToJson(const TopologyDiff& d, const Fabric& e, const Fabric& a, const D
       case DiffKind::kMiswired: {
         const Link& l = e.link(x.expected_link);
         j["link"] = e.LinkName(x.expected_link);
-        j["a"] = {{"port", e.PortName(l.a)}, {"actual_port", PortJson(a, x.actual_a)},
+        j["a"] = {{"port", e.PortName(l.a)},
+                  {"actual_port", PortJson(a, x.actual_a)},
                   {"actual_peer", PortJson(a, x.actual_a_peer)}};
-        j["b"] = {{"port", e.PortName(l.b)}, {"actual_port", PortJson(a, x.actual_b)},
+        j["b"] = {{"port", e.PortName(l.b)},
+                  {"actual_port", PortJson(a, x.actual_b)},
                   {"actual_peer", PortJson(a, x.actual_b_peer)}};
         break;
       }
@@ -243,10 +252,13 @@ json DiffToJson(const TopologyDiff& d, const Fabric& e, const Fabric& a, const D
     }
     list.push_back(std::move(j));
   }
-  return json{{"expected", o.expected},       {"actual", o.actual},
-              {"identical", d.identical()},   {"matched_nodes", d.matched_nodes},
+  return json{{"expected", o.expected},
+              {"actual", o.actual},
+              {"identical", d.identical()},
+              {"matched_nodes", d.matched_nodes},
               {"matched_by_description", d.matched_by_description},
-              {"counts", counts},             {"differences", std::move(list)}};
+              {"counts", counts},
+              {"differences", std::move(list)}};
 }
 
 void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const DiffOptions& o) {
@@ -283,8 +295,8 @@ void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const Di
       case DiffKind::kMiswired: {
         const Link& l = e.link(x.expected_link);
         where = e.LinkName(x.expected_link);
-        detail = PortFate(e, l.a, a, x.actual_a, x.actual_a_peer) + "; " +
-                 PortFate(e, l.b, a, x.actual_b, x.actual_b_peer);
+        detail =
+            PortFate(e, l.a, a, x.actual_a, x.actual_a_peer) + "; " + PortFate(e, l.b, a, x.actual_b, x.actual_b_peer);
         break;
       }
       case DiffKind::kExtraLink:

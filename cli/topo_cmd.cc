@@ -314,8 +314,16 @@ void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const Di
   std::cout << "\n";
   t.Print(std::cout, "");
   std::string total;
-  for (auto [kind, n] : counts) total += fmt::format("{}{} {}", total.empty() ? "" : ", ", n, KindTitle(kind));
-  std::cout << fmt::format("\n{} differences: {}\n", d.differences.size(), total);
+  for (auto [kind, n] : counts) {
+    std::string title(KindTitle(kind));
+    // "1 missing node", "2 missing nodes", "3 type mismatches"; "miswired" and "below plan" stay.
+    if (n > 1 && title.ends_with("node")) title += "s";
+    if (n > 1 && title.ends_with("link")) title += "s";
+    if (n > 1 && title.ends_with("mismatch")) title += "es";
+    total += fmt::format("{}{} {}", total.empty() ? "" : ", ", n, title);
+  }
+  std::cout << fmt::format("\n{} difference{}: {}\n", d.differences.size(), d.differences.size() == 1 ? "" : "s",
+                           total);
 }
 
 int RunDiff(const DiffOptions& o) {

@@ -146,7 +146,7 @@ expect_rc 0 "$fabricctl" topo diff ft2.json ft.json
 # One cable unplugged: the first link line after "links": [.
 sed '/^"links": \[/{n;d}' ft.json >ft-cut.json
 expect_rc 1 "$fabricctl" topo diff ft.json ft-cut.json
-has out.txt "1 differences: 1 missing link"
+has out.txt "1 difference: 1 missing link"
 
 expect_rc 0 "$fabricctl" topo show "$source_dir/tests/data/topo/ibsim_small.ibnd"
 has out.txt "nodes            6  (3 switches, 3 endpoints, 0 routers)"

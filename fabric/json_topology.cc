@@ -142,7 +142,9 @@ class Ptr {
   std::string str() const {
     if (!parent_) return {};
     std::string s = parent_->str() + "/";
-    return key_.data() ? s + std::string(key_) : s + std::to_string(index_);
+    if (!key_.data()) return s + std::to_string(index_);
+    for (char c : key_) s += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);  // RFC 6901
+    return s;
   }
 
  private:

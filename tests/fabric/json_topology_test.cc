@@ -172,6 +172,8 @@ TEST_CASE("json topology: bad documents are rejected naming the JSON pointer") {
         "t.json: /format: expected \"fabricctl-topology\", got \"other\"");
   CHECK(ErrorAfter([](json& j) { j.erase("format"); }) == "t.json: /: missing field \"format\"");
   CHECK(ErrorAfter([](json& j) { j.erase("links"); }) == "t.json: /: missing field \"links\"");
+  CHECK(ErrorAfter([](json& j) { j["a/b~"] = 1; }) ==
+        "t.json: /a~1b~0: unknown field, expected format, version, nodes or links");
   CHECK(ErrorAfter([](json& j) { j["extra"] = 1; }) ==
         "t.json: /extra: unknown field, expected format, version, nodes or links");
   CHECK(ErrorAfter([](json& j) { j["nodes"][2].erase("description"); }) ==

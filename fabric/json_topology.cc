@@ -586,6 +586,7 @@ class StreamingReader {
   Result<Fabric> Run() {
     const char* begin = text_.data();
     bool ok = json::sax_parse(CountingIterator(begin, &seen_), CountingIterator(begin + text_.size(), &seen_), this);
+    if (!ok && !error_) error_ = Error{.message = "JSON parser stopped without a reason", .where = filename_};
     if (!ok) return std::unexpected(std::move(*error_));
     if (!header_checked_)
       if (auto r = reader_.CheckHeader(Header("format"), Header("version")); !r) return std::unexpected(r.error());

@@ -726,11 +726,17 @@ class Parser {
         if (pb < pa) continue;  // the link was made from the other end
         std::optional<LinkRate> rate;
         if (p.rate && q.rate) {
-          if (*p.rate != *q.rate)
+          // ibnetdiscover shows FDR10 only for devices it asks for Mellanox's extended port
+          // info; the other end of the same link then says QDR.
+          auto fdr10 = [](auto x, auto y) { return x.first == y.first && x.second == LinkSpeed::kFDR10 && y.second == LinkSpeed::kQDR; };
+          if (fdr10(*p.rate, *q.rate) || fdr10(*q.rate, *p.rate)) {
+            rate = LinkRate{.width = p.rate->first, .speed = LinkSpeed::kFDR10};
+          } else if (*p.rate != *q.rate)
             return Fail(q.line, q.text, q.rate_column,
                         fmt::format("the two ends of {} -- {} disagree: {} here, {} at line {}", where(na, p.number),
                                     where(nb, q.number), RateText(*q.rate), RateText(*p.rate), p.line));
-          rate = LinkRate{.width = p.rate->first, .speed = p.rate->second};
+          else
+            rate = LinkRate{.width = p.rate->first, .speed = p.rate->second};
         } else {
           rate = IbsimNegotiate(p.enabled, q.enabled);
           if (!rate)

@@ -213,6 +213,21 @@ TEST_CASE("ibnetdiscover: a production-shaped dump with every width, speed and e
   CHECK(f.port(f.port_id(*h, 1)).lid == 101);
 }
 
+TEST_CASE("ibnetdiscover: records saved without blank lines between them read the same") {
+  // Some tools store dumps with the blank lines stripped; a record still ends at the first
+  // line that is not a port line.
+  std::string text = ReadTopoData("production_shape.ibnd");
+  std::string packed;
+  for (size_t at = 0; at < text.size();) {
+    size_t nl = text.find('\n', at);
+    std::string_view line(text.data() + at, (nl == std::string::npos ? text.size() : nl) - at);
+    if (!line.empty()) packed.append(line).append("\n");
+    at = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  REQUIRE(packed.size() < text.size());
+  CHECK(MustParse(packed, "packed") == MustParse(text, "production_shape.ibnd"));
+}
+
 TEST_CASE("ibnetdiscover: bad input is rejected with file:line, what was expected, and the line") {
   // Each case: input, the exact message fabricctl prints.
   const std::pair<std::string, std::string> cases[] = {
@@ -239,19 +254,19 @@ TEST_CASE("ibnetdiscover: bad input is rejected with file:line, what was expecte
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 4xEDR\n",
        "bad.topo:5: the two ends of \"a\"[1] -- \"b\"[1] disagree: 4xEDR here, 4xHDR at line 2\n"
        "  [1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 4xEDR\n"
-       "                                    ^"},
+       "                                      ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xQQR\n",
        "bad.topo:2: expected a width and speed such as 4xHDR, 2xNDR or 1xSDR, found '4xQQR'\n"
        "  [1] \"b\"[1]\t\t# \"b\" lid 0 4xQQR\n"
-       "                        ^"},
+       "                          ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"host b\" lid 0 4xHDR\n\nHca 1 \"b\"\t# \"host B\"\n[1] \"a\"[1]\n",
        "bad.topo:2: peer description \"host b\" does not match \"host B\" of \"b\" (line 4)\n"
        "  [1] \"b\"[1]\t\t# \"host b\" lid 0 4xHDR\n"
-       "              ^"},
+       "                ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 8 lmc 0 \"a\" lid 0 4xHDR\n",
        "bad.topo:2: peer LID 7 does not match LID 8 of \"b\"[1] (line 5)\n"
        "  [1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n"
-       "                    ^"},
+       "                        ^"},
       {"[1] \"b\"[1]\n",
        "bad.topo:1: expected a Switch, Ca or Rt line before this port line (port lines belong to a node record)\n"
        "  [1] \"b\"[1]\n"

@@ -96,6 +96,7 @@ struct RandomFabricOptions {
   bool guid_less_nodes = false;  // leave some node GUIDs 0
   bool fast_speeds = true;       // include NDR and XDR
   bool routers = true;
+  bool fdr10 = true;  // ibnetdiscover shows FDR10 only for some device ids
 };
 
 // A random fabric: switches, CAs (1-4 ports) and routers, cabled in random order at random
@@ -131,8 +132,9 @@ inline Fabric RandomFabric(uint64_t seed, RandomFabricOptions o = {}) {
   }
   // Random cabling: endpoints to switches, then switches among themselves.
   static const LinkWidth kWidths[] = {LinkWidth::k1x, LinkWidth::k2x, LinkWidth::k4x, LinkWidth::k8x, LinkWidth::k12x};
-  std::vector<LinkSpeed> speeds = {LinkSpeed::kSDR, LinkSpeed::kDDR, LinkSpeed::kQDR, LinkSpeed::kFDR10,
-                                   LinkSpeed::kFDR, LinkSpeed::kEDR, LinkSpeed::kHDR};
+  std::vector<LinkSpeed> speeds = {LinkSpeed::kSDR, LinkSpeed::kDDR, LinkSpeed::kQDR, LinkSpeed::kFDR,
+                                   LinkSpeed::kEDR, LinkSpeed::kHDR};
+  if (o.fdr10) speeds.push_back(LinkSpeed::kFDR10);
   if (o.fast_speeds) speeds.insert(speeds.end(), {LinkSpeed::kNDR, LinkSpeed::kXDR});
   std::vector<std::pair<NodeId, unsigned>> free_ports;
   for (NodeId n : ids)

@@ -77,11 +77,11 @@ constexpr size_t kMaxDegradedShown = 50;
 
 void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& file) {
   std::cout << "topology: " << file << "\n";
-  std::cout << fmt::format("nodes     {:>8}  ({} switches, {} endpoints, {} routers)\n", s.nodes, s.switches,
+  std::cout << fmt::format("{:<14}{:>8}  ({} switches, {} endpoints, {} routers)\n", "nodes", s.nodes, s.switches,
                            s.endpoints, s.routers);
-  std::cout << fmt::format("ports     {:>8}  physical, {} connected\n", s.physical_ports, s.connected_ports);
-  std::cout << fmt::format("links     {:>8}\n", s.links);
-  std::cout << fmt::format("subnets   {:>8}\n", s.subnets.size());
+  std::cout << fmt::format("{:<14}{:>8}  physical, {} connected\n", "ports", s.physical_ports, s.connected_ports);
+  std::cout << fmt::format("{:<14}{:>8}\n", "links", s.links);
+  std::cout << fmt::format("{:<14}{:>8}\n", "subnets", s.subnets.size());
   if (!s.subnets.empty()) {
     Table t({{"NAME"}, {"LEVEL"}, {"SWITCHES", Table::Align::kRight}, {"ENDPOINT PORTS", Table::Align::kRight}});
     for (const SubnetSummary& sub : s.subnets)
@@ -89,7 +89,7 @@ void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& 
              std::to_string(sub.endpoint_ports)});
     t.Print(std::cout);
   }
-  std::cout << fmt::format("tiers     {:>8}", s.tiers.size());
+  std::cout << fmt::format("{:<14}{:>8}", "tiers", s.tiers.size());
   if (s.unlabelled_tier_nodes > 0)
     std::cout << fmt::format("  ({} nodes without a tier label)", s.unlabelled_tier_nodes);
   std::cout << "\n";
@@ -99,14 +99,14 @@ void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& 
       t.Add({std::to_string(tier.tier), std::to_string(tier.switches), std::to_string(tier.endpoints)});
     t.Print(std::cout);
   }
-  std::cout << "link rates\n";
+  std::cout << fmt::format("{:<14}{:>8}  distinct width/speed pairs\n", "link rates", s.rates.size());
   if (!s.rates.empty()) {
     Table t({{"RATE"}, {"GB/S", Table::Align::kRight}, {"LINKS", Table::Align::kRight}});
     for (const RateCount& r : s.rates)
       t.Add({RateName(r.width, r.speed), fmt::format("{:g}", LinkDataGbps(r.width, r.speed)), std::to_string(r.links)});
     t.Print(std::cout);
   }
-  std::cout << fmt::format("degraded links {:>3}", s.degraded_links.size());
+  std::cout << fmt::format("{:<14}{:>8}", "degraded links", s.degraded_links.size());
   std::cout << (s.degraded_links.empty() ? "  (none below what both ends enable and support)\n" : "\n");
   if (!s.degraded_links.empty()) {
     Table t({{"LINK"}, {"ACTIVE"}, {"BEST"}});

@@ -88,6 +88,11 @@ TEST_CASE("json topology: layout is versioned, ports positional, masks by name")
   CHECK(j["links"][1] == nlohmann::json::array({0, 5, 1, 5}));
 }
 
+// Descriptions come from switch firmware and people: quotes, escapes, control
+// characters and non-ASCII must survive.
+constexpr std::string_view kTricky[] = {"",           " \"quoted\"", "\\back\\slash",   "\ttab\nnewline\x01",
+                                        " ünïcödé ✓", "/~0~1/",      "{\"json\": [1]}", "  "};
+
 // Random fabrics through the builder: random node types, port counts, attributes and cabling.
 Fabric RandomFabric(uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -99,7 +104,7 @@ Fabric RandomFabric(uint64_t seed) {
                   .num_ports = 1 + pick(i % 7 == 0 ? 255 : 12),
                   .guid = pick(4) == 0 ? 0 : (seed << 20) + i + 1,
                   .system_guid = rng(),
-                  .description = fmt::format("node-{}-{}", i, pick(1000)),
+                  .description = fmt::format("node-{}-{}{}", i, pick(1000), kTricky[pick(std::size(kTricky))]),
                   .labels = {.super_node = static_cast<int32_t>(pick(5)) - 1,
                              .plane = static_cast<int32_t>(pick(3)) - 1,
                              .tier = static_cast<int32_t>(pick(4)) - 1,

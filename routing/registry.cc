@@ -5,8 +5,10 @@
 #include <algorithm>
 
 #include "routing/auto_engine.h"
+#include "routing/dfsssp.h"
 #include "routing/ftree.h"
 #include "routing/minhop.h"
+#include "routing/torus.h"
 #include "routing/updn.h"
 
 namespace fabricctl {
@@ -21,6 +23,10 @@ constexpr EngineInfo kEngines[] = {
      MakeUpdnEngine},
     {"ftree", "fat trees: destination-mod-k up/down routes, balanced for shift and all-to-all; 1 VL",
      "fat trees (k-ary n-trees, XGFT, PGFT), also with some links missing", true, MakeFtreeEngine},
+    {"dfsssp", "balanced shortest paths, then VL layers that break every credit loop; fails past --vls", "any", true,
+     MakeDfssspEngine},
+    {"torus", "dimension-order routing with datelines; 2 VLs (1 on meshes)",
+     "complete 1D/2D/3D tori and meshes of switches (declines one with a failed cable)", true, MakeTorusEngine},
 };
 
 size_t EditDistance(std::string_view a, std::string_view b) {

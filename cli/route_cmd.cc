@@ -183,10 +183,7 @@ int RunCompute(const ComputeOptions& o) {
     }
     std::cout << fmt::format("deadlock-free: {}; unreachable pairs: {}; max hops {}; max channel load {}; {} VL{}\n",
                              deadlock_free ? "yes" : "NO", unreachable, max_hops, max_load, vls, vls == 1 ? "" : "s");
-    for (const Violation& v : verdict->violations) {
-      std::cout << "  " << v.text << "\n";
-      if (!v.cycle.empty()) std::cout << "    " << FormatCycle(*fabric, v.cycle) << "\n";
-    }
+    for (const Violation& v : verdict->violations) std::cout << "  " << v.text << "\n";
     for (const std::string& note : routed->notes) std::cout << "note: " << note << "\n";
     if (!o.output.empty() && (wo.json || wo.dump))
       std::cout << fmt::format("wrote {} in {:.3f} s\n", o.output, write_seconds);

@@ -7,6 +7,7 @@
 
 #include "tools/bench/bench.h"
 #include "tools/bench/route_bench.h"
+#include "tools/bench/verify_bench.h"
 
 namespace {
 
@@ -19,6 +20,7 @@ struct BenchCase {
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
     {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster", fabricctl::bench::RunRouteBench},
+    {"verify", "route verify and stats on scalex-cluster, fat trees, tori", fabricctl::bench::RunVerifyBench},
 };
 
 }  // namespace

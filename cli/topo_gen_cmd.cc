@@ -49,19 +49,19 @@ Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets) {
   GeneratorParams params;
   for (const std::string& s : sets) {
     size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return MakeError(fmt::format("--set expects key=value, not '{}'", s));
+    if (eq == std::string::npos || eq == 0) return MakeError(fmt::format("--set expects key=value, not '{}'", s));
     std::string key = s.substr(0, eq);
-    if (!params.emplace(key, s.substr(eq + 1)).second)
-      return MakeError(fmt::format("--set {} is given twice", key));
+    if (!params.emplace(key, s.substr(eq + 1)).second) return MakeError(fmt::format("--set {} is given twice", key));
   }
   return params;
 }
 
 int Run(const TopoGenOptions& o) {
   if (o.list) {
-    if (o.json) PrintJson(GeneratorsJson());
-    else std::cout << GeneratorsText();
+    if (o.json)
+      PrintJson(GeneratorsJson());
+    else
+      std::cout << GeneratorsText();
     return kExitOk;
   }
   if (o.name.empty())
@@ -87,12 +87,8 @@ int Run(const TopoGenOptions& o) {
                          {"level", ToString(s.level)},
                          {"switches", s.switches.size()},
                          {"endpoint_ports", s.endpoint_ports.size()}});
-    nlohmann::json j = {{"generator", o.name},
-                        {"params", *params},
-                        {"nodes", fabric->num_nodes()},
-                        {"switches", switches},
-                        {"endpoints", endpoints},
-                        {"links", fabric->num_links()},
+    nlohmann::json j = {{"generator", o.name},  {"params", *params},      {"nodes", fabric->num_nodes()},
+                        {"switches", switches}, {"endpoints", endpoints}, {"links", fabric->num_links()},
                         {"subnets", subnets}};
     j["output"] = o.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.output);
     PrintJson(j);
@@ -103,8 +99,10 @@ int Run(const TopoGenOptions& o) {
   for (const Subnet& s : fabric->subnets())
     std::cout << fmt::format("  {:<20} {:>6} switches {:>7} endpoint ports\n", s.name, s.switches.size(),
                              s.endpoint_ports.size());
-  if (o.output.empty()) std::cout << "not written: give -o FILE to write it\n";
-  else std::cout << "wrote " << o.output << "\n";
+  if (o.output.empty())
+    std::cout << "not written: give -o FILE to write it\n";
+  else
+    std::cout << "wrote " << o.output << "\n";
   return kExitOk;
 }
 
@@ -112,8 +110,9 @@ int Run(const TopoGenOptions& o) {
 
 void AddTopoGen(CLI::App& topo, Runner& run) {
   auto opts = std::make_shared<TopoGenOptions>();
-  CLI::App* cmd = topo.add_subcommand("gen", "Generate a fabric: fat-tree, rail, supernode, dragonfly, torus, "
-                                             "scalex640, scalex-cluster");
+  CLI::App* cmd = topo.add_subcommand("gen",
+                                      "Generate a fabric: fat-tree, rail, supernode, dragonfly, torus, "
+                                      "scalex640, scalex-cluster");
   cmd->add_option("NAME", opts->name, "Generator name (see below or --list)");
   cmd->add_option("-s,--set", opts->sets, "Parameter as key=value; repeat or list several after one --set")
       ->type_name("KEY=VALUE");

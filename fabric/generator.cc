@@ -40,8 +40,8 @@ Result<Fabric> Generate(std::string_view name, const GeneratorParams& params) {
     names.push_back(g->info.name);
     all += (all.empty() ? "" : ", ") + std::string(g->info.name);
   }
-  return MakeError(fmt::format("unknown topology generator '{}'{}; generators: {}", name,
-                               gen::DidYouMean(name, names), all));
+  return MakeError(
+      fmt::format("unknown topology generator '{}'{}; generators: {}", name, gen::DidYouMean(name, names), all));
 }
 
 }  // namespace fabricctl

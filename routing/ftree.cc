@@ -155,6 +155,13 @@ class FtreeEngine final : public RoutingEngine {
       }
     }
 
+    std::vector<uint32_t> dest_leaf(L, kNone);  // leaf index of each endpoint LID
+    for (Lid x = 1; x < L; ++x)
+      if (uint32_t d = g.lid_switch(x); d != kNone && !g.lid_is_switch(x)) dest_leaf[x] = leaf_index[d];
+    std::vector<uint32_t> port_count(g.end(S - 1));
+    std::vector<uint8_t> first_port(g.end(S - 1));
+    for (uint32_t e = 0; e < port_count.size(); ++e) port_count[e] = uint32_t(g.ports(e).size()), first_port[e] = g.ports(e)[0];
+
     // Fill each switch's row; a row depends on read-only tables only.
     ParallelFor(
         S, threads,
@@ -168,13 +175,13 @@ class FtreeEngine final : public RoutingEngine {
           uint32_t cached = kNone;
           bool in_cone = false;
           for (Lid x = 1; x < L; ++x) {
-            const uint32_t d = g.lid_switch(x);
-            if (d == kNone || g.lid_is_switch(x)) continue;
+            const uint32_t li = dest_leaf[x];
+            if (li == kNone) continue;
+            const uint32_t d = leaves[li];
             if (d == s) {
               row[x] = g.lid_port(x);
               continue;
             }
-            const uint32_t li = leaf_index[d];
             if (d != cached) {
               cached = d;
               in_cone = cone.test(li, s);
@@ -190,32 +197,41 @@ class FtreeEngine final : public RoutingEngine {
                     if (can_climb(li, g.nbr(e))) cand.push_back(e);
               }
             }
-            if (cand.empty()) continue;  // cannot happen on an accepted tree
-            uint32_t e = kNone;
-            uint32_t link_q;  // digit quotient of the upper end of the link used
-            if (in_cone) {
-              uint32_t target = chain[x * W + l - 1];
-              e = group_of[target];
-              if (e == kNone || level[target] + 1 != l || !cone.test(li, target))
-                e = cand[quot[x * W + l - 1] % cand.size()];
-              link_q = quot[x * W + l];
-            } else {
-              uint32_t target = chain[x * W + l + 1];
-              e = group_of[target];
-              if (e == kNone || level[target] != l + 1) e = cand[quot[x * W + l] % cand.size()];
-              link_q = quot[x * W + l + 1];
+            if (cand.empty()) continue;  // no legal route from here; no route passes here either
+            // The chain switch of the next level wins when it is a neighbour (a child in
+            // the cone when descending, a parent when climbing); else the destination's digit.
+            const uint32_t* xc = &chain[x * W];
+            const uint32_t* xq = &quot[x * W];
+            const uint32_t next_level = in_cone ? l - 1 : l + 1;
+            uint32_t e = group_of[xc[next_level]];
+            if (e == kNone) {
+              uint32_t digit = xq[in_cone ? l - 1 : l];
+              e = cand.size() == 1 ? cand[0] : cand[digit % cand.size()];
             }
-            auto ports = g.ports(e);
-            row[x] = ports[link_q % ports.size()];
+            const uint32_t m = port_count[e];
+            row[x] = m == 1 ? first_port[e] : g.ports(e)[xq[std::max(l, next_level)] % m];
           }
         },
         4);
 
-    // Switch LIDs: shortest paths.
-    ParallelFor(S, threads, [&](size_t s) {
-      std::vector<uint32_t> scratch;
-      if (Lid lid = g.switch_lid(static_cast<uint32_t>(s)); lid != 0) RouteSwitchLidShortest(g, lid, out, scratch);
-    }, 16);
+    // Switch LIDs: a leaf's LID follows the routes of its first endpoint (legal Up*/Down*
+    // paths, and no search); other switches' LIDs take shortest paths.
+    ParallelFor(
+        S, threads,
+        [&](size_t si) {
+          const uint32_t t = static_cast<uint32_t>(si);
+          const Lid lid = g.switch_lid(t);
+          if (lid == 0) return;
+          if (level[t] == 0 && !g.endpoint_lids(t).empty()) {
+            const Lid x0 = g.endpoint_lids(t).front();
+            for (uint32_t s = 0; s < S; ++s)
+              if (s != t) out.lft[size_t{s} * L + lid] = out.lft[size_t{s} * L + x0];
+            return;
+          }
+          std::vector<uint32_t> scratch;
+          RouteSwitchLidShortest(g, lid, out, scratch);
+        },
+        16);
     out.reason = fmt::format("fat tree: {} levels, {} leaf switches, {} top switches{}", H + 1, NL, tops,
                              complete ? "" : ", degraded (some top switches miss some leaves)");
     return Outcome::Ok();

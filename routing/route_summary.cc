@@ -10,7 +10,8 @@ namespace fabricctl {
 namespace {
 
 constexpr uint32_t kBroken = kNone - 1;
-constexpr uint32_t kOnStack = kNone - 2;
+constexpr uint32_t kPending = kNone - 2;  // entry resolved, hops not known yet
+constexpr uint32_t kWalking = kNone - 3;  // on the walk being followed
 
 struct PerThread {
   std::vector<uint64_t> load;
@@ -49,50 +50,66 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
       peer_num[slot] = fabric.port(a.peer_port).number;
     }
   }
-  std::vector<Lid> dests;
-  for (Lid l = 1; l < L; ++l)
-    if (g.lid_switch(l) != kNone && !g.lid_is_switch(l)) dests.push_back(l);
-
-  const unsigned T = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(dests.size())));
+  // Destinations go in blocks of 64 LIDs: a block's LFT columns are copied out row by row
+  // (one cache line per switch) and read from the copy, instead of striding through the
+  // whole table once per destination.
+  constexpr size_t kBlock = 64;
+  const size_t blocks = (L + kBlock - 1) / kBlock;
+  const unsigned T = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(blocks)));
   std::vector<PerThread> per(T);
+  std::vector<uint32_t> sources;
+  for (uint32_t s = 0; s < S; ++s)
+    if (!g.endpoint_lids(s).empty()) sources.push_back(s);
   ParallelFor(T, T, [&](size_t ti) {
     PerThread& pt = per[ti];
     pt.load.assign(base[S], 0);
     pt.turns.assign((turn_base[S] + 63) / 64, 0);
-    std::vector<uint32_t> hops(S), next(S), stack;
+    std::vector<uint32_t> hops(S, kNone), next(S), stack, visited;
     std::vector<uint64_t> flow(S);
     std::vector<uint32_t> bucket_count, order(S);
-    for (size_t k = ti; k < dests.size(); k += T) {
-      const Lid d = dests[k];
+    std::vector<uint8_t> col(kBlock * S);
+    for (size_t blk = ti; blk < blocks; blk += T) {
+     const size_t b0 = blk * kBlock, b1 = std::min(L, b0 + kBlock);
+     for (uint32_t s = 0; s < S; ++s) {
+       const uint8_t* src = &routes.lft[size_t{s} * L + b0];
+       for (size_t j = 0; j < b1 - b0; ++j) col[j * S + s] = src[j];
+     }
+     for (Lid d = static_cast<Lid>(b0); d < b1; ++d) {
+      if (d == 0 || g.lid_switch(d) == kNone || g.lid_is_switch(d)) continue;
+      const uint8_t* entry = &col[(d - b0) * S];
       const uint32_t t = g.lid_switch(d);
-      std::fill(hops.begin(), hops.end(), kNone);
-      // next[s]: the switch the LFT entry leads to; kNone at the destination, kBroken if bad.
-      for (uint32_t s = 0; s < S; ++s) {
-        uint8_t p = routes.lft[size_t{s} * L + d];
+      // Only switches on some source's path matter: walk from every switch with endpoints,
+      // resolving each entry on first visit (hops kNone = not seen yet).
+      visited.clear();
+      auto resolve = [&](uint32_t s) {
+        uint8_t p = entry[s];
         uint32_t slot = base[s] + p;
+        visited.push_back(s);
         if (s == t && p == g.lid_port(d)) next[s] = kNone, hops[s] = 0;
         else if (p == kNoRoute || p == 0 || slot >= base[s + 1] || !connected[slot] || peer_sw[slot] == kNone)
           next[s] = kBroken, hops[s] = kBroken;
-        else next[s] = peer_sw[slot];
-      }
+        else next[s] = peer_sw[slot], hops[s] = kPending;
+      };
       uint32_t max_h = 0;
-      for (uint32_t s = 0; s < S; ++s) {
+      for (uint32_t s : sources) {
         if (hops[s] != kNone) continue;
         stack.clear();
         uint32_t x = s;
-        while (hops[x] == kNone) {
-          hops[x] = kOnStack;
+        for (;;) {
+          if (hops[x] == kNone) resolve(x);
+          if (hops[x] != kPending) break;  // final, or kWalking: back on this walk, a loop
+          hops[x] = kWalking;
           stack.push_back(x);
           x = next[x];
         }
-        uint32_t h = (hops[x] == kOnStack || hops[x] == kBroken) ? kBroken : hops[x];
+        uint32_t h = (hops[x] == kWalking || hops[x] == kBroken) ? kBroken : hops[x];
         for (size_t i = stack.size(); i-- > 0;) {
           if (h != kBroken) ++h;
           hops[stack[i]] = h;
         }
       }
       bucket_count.assign(1, 0);
-      for (uint32_t s = 0; s < S; ++s) {
+      for (uint32_t s : visited) {
         uint64_t src = g.endpoint_lids(s).size() - (s == t ? 1 : 0);
         flow[s] = src;
         pt.pairs += src;
@@ -113,23 +130,25 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
       std::vector<uint32_t> start(bucket_count.size() + 1, 0);
       for (size_t b = 0; b < bucket_count.size(); ++b) start[b + 1] = start[b] + bucket_count[b];
       const uint32_t reachable = start.back();
-      for (uint32_t s = 0; s < S; ++s)
+      for (uint32_t s : visited)
         if (hops[s] != kBroken) order[start[hops[s]]++] = s;
       std::reverse(order.begin(), order.begin() + reachable);
       for (uint32_t i = 0; i < reachable; ++i) {
         uint32_t s = order[i];
         if (s == t || flow[s] == 0) continue;
-        uint8_t p = routes.lft[size_t{s} * L + d];
+        uint8_t p = entry[s];
         pt.load[base[s] + p] += flow[s];
         uint32_t u = next[s];
         flow[u] += flow[s];
         if (u != t) {
-          uint32_t in = peer_num[base[s] + p], out = routes.lft[size_t{u} * L + d];
+          uint32_t in = peer_num[base[s] + p], out = entry[u];
           uint32_t np = base[u + 1] - base[u];
           uint32_t bit = turn_base[u] + in * np + out;
           pt.turns[bit / 64] |= uint64_t{1} << (bit % 64);
         }
       }
+      for (uint32_t s : visited) hops[s] = kNone;
+     }
     }
   });
 

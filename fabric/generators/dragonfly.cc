@@ -27,7 +27,8 @@ Result<Fabric> Generate(ParamReader& r) {
   if (r.error()) return std::unexpected(*r.error());
   const unsigned radix = hosts + (routers - 1) + global;
   const size_t per_group = size_t{routers} * global;
-  if (radix > 255) r.Fail(fmt::format("a router would need {} ports (hosts + routers - 1 + global), more than 255", radix));
+  if (radix > 255)
+    r.Fail(fmt::format("a router would need {} ports (hosts + routers - 1 + global), more than 255", radix));
   else if (groups - 1 > per_group)
     r.Fail(fmt::format("{} groups need {} global links per group to reach each other, have routers x global = {}",
                        groups, groups - 1, per_group));
@@ -59,7 +60,8 @@ Result<Fabric> Generate(ParamReader& r) {
   std::vector<size_t> next_slot(groups, 0);
   const auto global_port = [&](unsigned g) {
     size_t slot = next_slot[g]++;
-    return PortRef{router[g * routers + slot / global], hosts + (routers - 1) + static_cast<unsigned>(slot % global) + 1};
+    return PortRef{router[g * routers + slot / global],
+                   hosts + (routers - 1) + static_cast<unsigned>(slot % global) + 1};
   };
   for (unsigned i = 0; i < groups; ++i)
     for (unsigned j = i + 1; j < groups; ++j)

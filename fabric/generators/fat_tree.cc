@@ -15,8 +15,8 @@ Result<FatTreePlan> PlanFatTree(const FatTreeOptions& o) {
   p.tiers = o.tiers;
   if (o.tiers != 2 && o.tiers != 3) return MakeError(fmt::format("tiers must be 2 or 3, not {}", o.tiers));
   if (o.k % (o.oversubscription + 1) != 0)
-    return MakeError(fmt::format("k={} cannot be split {}:1 between down and up ports; k must be a multiple of {}",
-                                 o.k, o.oversubscription, o.oversubscription + 1));
+    return MakeError(fmt::format("k={} cannot be split {}:1 between down and up ports; k must be a multiple of {}", o.k,
+                                 o.oversubscription, o.oversubscription + 1));
   p.up = o.k / (o.oversubscription + 1);
   p.down = o.k - p.up;
   if (o.tiers == 2) {
@@ -24,8 +24,8 @@ Result<FatTreePlan> PlanFatTree(const FatTreeOptions& o) {
     size_t capacity = size_t{o.k} * p.down;
     p.endpoints = o.endpoints ? o.endpoints : capacity;
     if (p.endpoints > capacity)
-      return MakeError(fmt::format("a 2-tier tree of radix {} holds at most {} endpoints, not {}; use tiers=3",
-                                   o.k, capacity, p.endpoints));
+      return MakeError(fmt::format("a 2-tier tree of radix {} holds at most {} endpoints, not {}; use tiers=3", o.k,
+                                   capacity, p.endpoints));
     p.leaves = (p.endpoints + p.down - 1) / p.down;
     // A partial tree bundles parallel links so it needs fewer spines.
     for (unsigned m = 1; m <= p.up; ++m)
@@ -35,8 +35,9 @@ Result<FatTreePlan> PlanFatTree(const FatTreeOptions& o) {
   }
   p.leaves_per_pod = o.leaves_per_pod ? o.leaves_per_pod : o.k / 2;
   if (p.leaves_per_pod > o.k / 2)
-    return MakeError(fmt::format("leaves_per_pod={} leaves a spine blocking: a spine of radix {} takes at most {} leaves",
-                                 p.leaves_per_pod, o.k, o.k / 2));
+    return MakeError(
+        fmt::format("leaves_per_pod={} leaves a spine blocking: a spine of radix {} takes at most {} leaves",
+                    p.leaves_per_pod, o.k, o.k / 2));
   // A core has one port per pod, so at most k pods.
   size_t capacity = size_t{o.k} * p.leaves_per_pod * p.down;
   p.endpoints = o.endpoints ? o.endpoints : capacity;
@@ -64,8 +65,8 @@ void BuildFatTree(GenBuilder& b, const FatTreePlan& p, std::span<const PortRef> 
   };
   std::vector<NodeId> leaves(p.leaves), spines(p.spines), cores(p.cores());
   for (size_t i = 0; i < p.leaves; ++i)
-    leaves[i] = b.AddSwitch(fmt::format("{}-l1-{}", prefix, Padded(i, p.leaves)), p.k,
-                            scale_out(1, static_cast<int32_t>(i)));
+    leaves[i] =
+        b.AddSwitch(fmt::format("{}-l1-{}", prefix, Padded(i, p.leaves)), p.k, scale_out(1, static_cast<int32_t>(i)));
   for (size_t i = 0; i < p.spines; ++i)
     spines[i] = b.AddSwitch(fmt::format("{}-l2-{}", prefix, Padded(i, p.spines)), p.k, scale_out(2, -1));
   for (size_t i = 0; i < cores.size(); ++i)
@@ -92,8 +93,8 @@ void BuildFatTree(GenBuilder& b, const FatTreePlan& p, std::span<const PortRef> 
     for (unsigned j = 0; j < p.up; ++j)
       for (unsigned t = 0; t < L; ++t) {
         NodeId core = cores[j * p.cores_per_group + t / p.parallel];
-        b.Connect(spines[pod * p.up + j], L + t + 1, core,
-                  static_cast<unsigned>(pod * p.parallel + t % p.parallel) + 1, rate);
+        b.Connect(spines[pod * p.up + j], L + t + 1, core, static_cast<unsigned>(pod * p.parallel + t % p.parallel) + 1,
+                  rate);
       }
 }
 
@@ -146,11 +147,10 @@ Result<Fabric> Generate(ParamReader& r) {
   b.Reserve(plan->endpoints + plan->switches(), plan->endpoints * 2 + plan->switches() * (plan->k + 1));
   std::vector<PortRef> hosts(plan->endpoints);
   for (size_t e = 0; e < plan->endpoints; ++e)
-    hosts[e] = PortRef{b.AddCa(fmt::format("ft-h{}", Padded(e, plan->endpoints)), 1,
-                               Labels{.tier = 0,
-                                      .rack = static_cast<int32_t>(e / plan->down),
-                                      .level = FabricLevel::kUnknown}),
-                       1};
+    hosts[e] = PortRef{
+        b.AddCa(fmt::format("ft-h{}", Padded(e, plan->endpoints)), 1,
+                Labels{.tier = 0, .rack = static_cast<int32_t>(e / plan->down), .level = FabricLevel::kUnknown}),
+        1};
   BuildFatTree(b, *plan, hosts, "ft", rate);
   return b.Finish();
 }

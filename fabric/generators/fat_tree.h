@@ -10,11 +10,11 @@
 namespace fabricctl::gen {
 
 struct FatTreeOptions {
-  unsigned k = 8;                // switch radix
-  unsigned tiers = 3;            // 2 or 3
-  unsigned oversubscription = 1; // leaf down:up ratio
-  size_t endpoints = 0;          // 0: as many as the full tree holds
-  unsigned leaves_per_pod = 0;   // 3 tiers; 0: k/2 (the classic k-ary tree)
+  unsigned k = 8;                 // switch radix
+  unsigned tiers = 3;             // 2 or 3
+  unsigned oversubscription = 1;  // leaf down:up ratio
+  size_t endpoints = 0;           // 0: as many as the full tree holds
+  unsigned leaves_per_pod = 0;    // 3 tiers; 0: k/2 (the classic k-ary tree)
 };
 
 // The counts of a tree; every switch has k ports, some may stay unused in a partial tree.

@@ -14,12 +14,12 @@ struct GeneratorDef {
   Result<Fabric> (*generate)(ParamReader& params);
 };
 
-extern const GeneratorDef kFatTree;       // fat_tree.cc
-extern const GeneratorDef kRail;          // rail.cc
-extern const GeneratorDef kSupernode;     // supernode.cc
-extern const GeneratorDef kDragonfly;     // dragonfly.cc
-extern const GeneratorDef kTorus;         // torus.cc
-extern const GeneratorDef kScalex640;     // scalex.cc
-extern const GeneratorDef kScalexCluster; // scalex.cc
+extern const GeneratorDef kFatTree;        // fat_tree.cc
+extern const GeneratorDef kRail;           // rail.cc
+extern const GeneratorDef kSupernode;      // supernode.cc
+extern const GeneratorDef kDragonfly;      // dragonfly.cc
+extern const GeneratorDef kTorus;          // torus.cc
+extern const GeneratorDef kScalex640;      // scalex.cc
+extern const GeneratorDef kScalexCluster;  // scalex.cc
 
 }  // namespace fabricctl::gen

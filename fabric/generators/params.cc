@@ -17,10 +17,9 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t above = row[j];
-      size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                            std::tolower(static_cast<unsigned char>(b[j - 1]))
-                        ? 0
-                        : 1;
+      size_t cost =
+          std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1])) ? 0
+                                                                                                                   : 1;
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
       diagonal = above;
     }
@@ -65,8 +64,8 @@ Result<ParamReader> ParamReader::Make(std::string_view generator, std::span<cons
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
     std::string all;
     for (std::string_view k : keys) all += (all.empty() ? "" : ", ") + std::string(k);
-    return MakeError(fmt::format("{}: unknown parameter '{}'{}; parameters: {}", generator, key, DidYouMean(key, keys),
-                                 all));
+    return MakeError(
+        fmt::format("{}: unknown parameter '{}'{}; parameters: {}", generator, key, DidYouMean(key, keys), all));
   }
   return ParamReader(generator, declared, given);
 }

@@ -57,16 +57,16 @@ Result<Fabric> Generate(ParamReader& r) {
     };
     std::vector<NodeId> leaf(groups), spine(spines);
     for (size_t g = 0; g < groups; ++g)
-      leaf[g] = b.AddSwitch(fmt::format("{}-l1-{}", prefix, Padded(g, groups)), radix,
-                            labels(1, static_cast<int32_t>(g)));
+      leaf[g] =
+          b.AddSwitch(fmt::format("{}-l1-{}", prefix, Padded(g, groups)), radix, labels(1, static_cast<int32_t>(g)));
     for (unsigned s = 0; s < spines; ++s)
       spine[s] = b.AddSwitch(fmt::format("{}-l2-{}", prefix, Padded(s, spines)), radix, labels(2, -1));
     if (!b.ok()) break;
     for (unsigned i = 0; i < servers; ++i) b.Connect(srv[i], rail + 1, leaf[i / group], i % group + 1, rate);
     for (size_t g = 0; g < groups; ++g)
       for (unsigned y = 0; y < group; ++y)
-        b.Connect(leaf[g], group + y + 1, spine[y / per_spine], static_cast<unsigned>(g * per_spine + y % per_spine) + 1,
-                  rate);
+        b.Connect(leaf[g], group + y + 1, spine[y / per_spine],
+                  static_cast<unsigned>(g * per_spine + y % per_spine) + 1, rate);
   }
   return b.Finish();
 }

@@ -18,9 +18,10 @@ Result<ScaleUpPlan> PlanScaleUp(const ScaleUpOptions& options) {
   if (o.tiers == 1) {
     p.links = p.per_plane;
     if (size_t{o.accelerators} * p.links > o.radix)
-      return MakeError(fmt::format("a single tier of radix {} switches takes at most {} accelerators x {} links; "
-                                   "use tiers=2 or more planes",
-                                   o.radix, o.radix / p.links, p.links));
+      return MakeError(
+          fmt::format("a single tier of radix {} switches takes at most {} accelerators x {} links; "
+                      "use tiers=2 or more planes",
+                      o.radix, o.radix / p.links, p.links));
     return p;
   }
   if (o.l1_down == 0) o.l1_down = o.radix / 2;
@@ -32,8 +33,7 @@ Result<ScaleUpPlan> PlanScaleUp(const ScaleUpOptions& options) {
   if (m == 0 || p.per_plane % m != 0 || o.l1_down % m != 0)
     return MakeError(fmt::format("links_per_l1={} must divide the ports per plane ({}) and l1_down ({})", m,
                                  p.per_plane, o.l1_down));
-  if (o.l1_up % o.spines != 0)
-    return MakeError(fmt::format("spines={} must divide l1_up={}", o.spines, o.l1_up));
+  if (o.l1_up % o.spines != 0) return MakeError(fmt::format("spines={} must divide l1_up={}", o.spines, o.l1_up));
   p.group = o.l1_down / m;
   p.groups = (o.accelerators + p.group - 1) / p.group;
   p.l1_per_group = p.per_plane / m;
@@ -68,8 +68,7 @@ void BuildScaleUp(GenBuilder& b, const ScaleUpPlan& p, std::span<const NodeId> a
   }
   const unsigned m = o.links_per_l1;
   for (unsigned pl = 0; pl < o.planes; ++pl) {
-    std::string plane_prefix =
-        o.planes > 1 ? fmt::format("{}-p{}", prefix, Padded(pl, o.planes)) : std::string(prefix);
+    std::string plane_prefix = o.planes > 1 ? fmt::format("{}-p{}", prefix, Padded(pl, o.planes)) : std::string(prefix);
     std::vector<NodeId> l1(p.l1_per_plane), l2(o.spines);
     for (size_t i = 0; i < l1.size(); ++i)
       l1[i] = b.AddSwitch(fmt::format("{}-l1-{}", plane_prefix, Padded(i, l1.size())), o.radix, labels(pl, 1));

@@ -23,17 +23,15 @@ struct ScaleUpOptions {
 };
 
 struct ScaleUpPlan {
-  ScaleUpOptions o;             // with the automatic values filled in
-  unsigned per_plane = 0;       // accelerator ports per plane
-  unsigned links = 1;           // 1 tier: links from an accelerator to each switch
-  unsigned group = 0;           // 2 tiers: accelerators sharing the same L1 switches
+  ScaleUpOptions o;        // with the automatic values filled in
+  unsigned per_plane = 0;  // accelerator ports per plane
+  unsigned links = 1;      // 1 tier: links from an accelerator to each switch
+  unsigned group = 0;      // 2 tiers: accelerators sharing the same L1 switches
   size_t groups = 0;
   unsigned l1_per_group = 0;
   size_t l1_per_plane = 0;
-  unsigned spine_links = 0;     // links from each L1 to each L2 of its plane
-  size_t switches() const {
-    return o.tiers == 1 ? o.planes : o.planes * (l1_per_plane + o.spines);
-  }
+  unsigned spine_links = 0;  // links from each L1 to each L2 of its plane
+  size_t switches() const { return o.tiers == 1 ? o.planes : o.planes * (l1_per_plane + o.spines); }
 };
 
 Result<ScaleUpPlan> PlanScaleUp(const ScaleUpOptions& options);

@@ -62,8 +62,8 @@ std::optional<SuperNodeDesign> ReadSuperNode(ParamReader& r) {
 std::vector<NodeId> AddAccelerators(GenBuilder& b, unsigned sn, size_t super_nodes, unsigned count, unsigned ports) {
   std::vector<NodeId> acc(count);
   for (unsigned a = 0; a < count; ++a)
-    acc[a] = b.AddCa(AcceleratorName(sn, super_nodes, a), ports,
-                     Labels{.super_node = static_cast<int32_t>(sn), .tier = 0});
+    acc[a] =
+        b.AddCa(AcceleratorName(sn, super_nodes, a), ports, Labels{.super_node = static_cast<int32_t>(sn), .tier = 0});
   return acc;
 }
 
@@ -88,8 +88,9 @@ Result<FatTreePlan> PlanScaleOut(unsigned radix, size_t super_nodes, unsigned ac
   o.tiers = o.endpoints <= size_t{radix} * (radix / 2) ? 2 : 3;
   const unsigned half = radix / 2;
   const size_t leaves_per_super_node = (accelerators + half - 1) / half;
-  o.leaves_per_pod =
-      leaves_per_super_node <= half ? static_cast<unsigned>(half / leaves_per_super_node * leaves_per_super_node) : half;
+  o.leaves_per_pod = leaves_per_super_node <= half
+                         ? static_cast<unsigned>(half / leaves_per_super_node * leaves_per_super_node)
+                         : half;
   return PlanFatTree(o);
 }
 

@@ -36,8 +36,15 @@ constexpr std::string_view kModes[] = {"switched", "direct"};
 
 void ApplyPreset(ParamReader& r, std::string_view preset) {
   if (preset == "cm384") {
-    for (auto [k, v] : {std::pair{"accelerators", "384"}, {"ports", "14"}, {"tiers", "2"}, {"planes", "7"},
-                        {"radix", "48"}, {"l1_down", "16"}, {"l1_up", "16"}, {"spines", "16"}, {"links_per_l1", "2"},
+    for (auto [k, v] : {std::pair{"accelerators", "384"},
+                        {"ports", "14"},
+                        {"tiers", "2"},
+                        {"planes", "7"},
+                        {"radix", "48"},
+                        {"l1_down", "16"},
+                        {"l1_up", "16"},
+                        {"spines", "16"},
+                        {"links_per_l1", "2"},
                         {"rate", "4xNDR"}})
       r.SetDefault(k, v);
   } else if (preset == "torus") {

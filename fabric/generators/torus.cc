@@ -46,9 +46,12 @@ void BuildTorus(GenBuilder& b, const TorusShape& shape, std::span<const NodeId> 
     for (size_t s = 0; s < n; ++s) {
       size_t c = (s / stride) % size;
       size_t next;
-      if (c + 1 < size) next = s + stride;
-      else if (shape.wrap && size >= 3) next = s - c * stride;
-      else continue;
+      if (c + 1 < size)
+        next = s + stride;
+      else if (shape.wrap && size >= 3)
+        next = s - c * stride;
+      else
+        continue;
       for (unsigned t = 0; t < shape.links; ++t) b.Connect(sw[s], plus + t + 1, sw[next], minus + t + 1, rate);
     }
     stride *= size;

@@ -11,11 +11,11 @@
 namespace fabricctl::gen {
 
 struct TorusShape {
-  std::vector<int> dims;          // 2 or 3 sizes
-  bool wrap = true;               // false: mesh
-  unsigned links = 1;             // parallel links to each neighbour
+  std::vector<int> dims;  // 2 or 3 sizes
+  bool wrap = true;       // false: mesh
+  unsigned links = 1;     // parallel links to each neighbour
   unsigned hosts_per_switch = 1;
-  unsigned host_ports = 1;        // links from a host to its switch
+  unsigned host_ports = 1;  // links from a host to its switch
   size_t switches() const;
   // Host ports first, then per dimension the + links and the - links.
   unsigned radix() const { return hosts_per_switch * host_ports + 2 * static_cast<unsigned>(dims.size()) * links; }

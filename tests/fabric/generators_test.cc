@@ -1,5 +1,3 @@
-#include "fabric/generator.h"
-
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -9,6 +7,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "fabric/generator.h"
 #include "fabric/generators/gen_builder.h"
 #include "fabric/generators/params.h"
 
@@ -106,8 +105,8 @@ TEST_CASE("registry lists every generator with its parameters") {
     CHECK(!g.params.empty());
     for (const GeneratorParam& p : g.params) CHECK(!p.help.empty());
   }
-  CHECK(names == std::set<std::string>{"fat-tree", "rail", "supernode", "dragonfly", "torus", "scalex640",
-                                       "scalex-cluster"});
+  CHECK(names ==
+        std::set<std::string>{"fat-tree", "rail", "supernode", "dragonfly", "torus", "scalex640", "scalex-cluster"});
 }
 
 TEST_CASE("every generator builds with its defaults and is deterministic") {
@@ -391,10 +390,10 @@ TEST_CASE("scalex-cluster: 10,240 accelerators, 16 scale-up subnets and one scal
 
 TEST_CASE("random parameters give a valid fabric or an error, never a crash") {
   // Small values and junk, so every branch of the parameter checks is reached quickly.
-  const std::vector<std::string> pool = {"0",   "1",     "2",     "3",     "4",     "5",     "6",        "8",
-                                         "12",  "16",    "-1",    "x",     "",      "3:1",   "4x4",      "2x3x2",
-                                         "1x5", "true",  "false", "4xNDR", "2xXDR", "nvl72", "cm384",    "torus",
-                                         "direct", "switched", "999999999999"};
+  const std::vector<std::string> pool = {
+      "0",     "1",     "2",     "3",     "4",     "5",     "6",      "8",        "12",
+      "16",    "-1",    "x",     "",      "3:1",   "4x4",   "2x3x2",  "1x5",      "true",
+      "false", "4xNDR", "2xXDR", "nvl72", "cm384", "torus", "direct", "switched", "999999999999"};
   std::mt19937 rng(20261128);  // explicit seed: failures reproduce
   for (const GeneratorInfo& g : Generators()) {
     int built = 0;

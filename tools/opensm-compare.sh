@@ -127,11 +127,12 @@ for c in "${case_list[@]}"; do
       opensm --once -R "$e" -D 0x47 -f "$od/opensm.log" --dump_files_dir "$od" >"$od/out.txt" 2>&1 || rc=$?
     os_time="$(log_span "$od/opensm.log" "building routing with '$e'" "tables configured")"
     used="$e"
-    if grep -q "falling back to default\|routing engine '$e' failed" "$od/opensm.log" 2>/dev/null; then
-      used="$(grep -o "osm_ucast_mgr_process: [a-zA-Z0-9_-]* tables configured" "$od/opensm.log" | tail -1 | awk '{print $2}')"
-      [[ -n "$used" ]] || used="?"
-      used="$e->$used"
-      os_time="$(log_span "$od/opensm.log" "building routing with '$e'" "tables configured")"
+    # A failed engine: OpenSM logs why ("ERR ...", "<e>: cannot build ...") and falls back
+    # to minhop; the table names both.
+    if grep -q "ucast_mgr_route: $e: cannot build" "$od/opensm.log" 2>/dev/null; then
+      fell="$(grep -o "osm_ucast_mgr_process: [a-zA-Z0-9_-]* tables configured" "$od/opensm.log" | tail -1 | awk '{print $2}' || true)"
+      why="$(grep -o "ERR [0-9A-F]*: .*" "$od/opensm.log" | grep -v "neighbor does not point back" | tail -1 | cut -c10- | cut -c1-60 || true)"
+      used="$e failed (${why:-see log}), fell back to ${fell:-?}"
     fi
     ((rc == 124)) && os_time="timeout ${timeout_s}s"
     [[ -n "$os_time" ]] || os_time="n/a (rc $rc)"
@@ -140,8 +141,9 @@ for c in "${case_list[@]}"; do
       "$fabricctl" route stats "$dir/topo.ibnd" "$od/opensm-lfts.dump" --json --permutations 0 >"$od/stats.json" 2>"$od/stats.err" || true
       os_load="$(json_field "$od/stats.json" "d['max_channel_load']")"
       os_dlf="$(json_field "$od/stats.json" "'yes' if d['deadlock_free'] else 'NO'")"
-      vl_line="$(grep -o "using [0-9]* VLs\|[0-9]* layers\|needs [0-9]* VLs" "$od/opensm.log" | tail -1 || true)"
-      os_vls="${vl_line:-1}"
+      # dfsssp logs "Virtual Lanes needed: N"; the others use one VL (nue: nue_max_num_vls=1 by default).
+      os_vls="$(grep -o "Virtual Lanes needed: [0-9]*" "$od/opensm.log" | tail -1 | awk '{print $4}' || true)"
+      os_vls="${os_vls:-1}"
       case "$e" in dfsssp | nue) os_dlf="$os_dlf (LFT only)" ;; esac
     fi
     # Ours: the same engine where we have it; nue has no fabricctl counterpart (dfsssp stands in).

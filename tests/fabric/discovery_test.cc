@@ -55,7 +55,7 @@ struct Scratch {
 DiscoveredView Discover(const Ibsim& sim, const std::string& args = "") {
   auto r = sim.Fabricctl("discover --json -q " + args);
   INFO("stderr: ", r.err);
-  REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+  REQUIRE(r.exit_code == 0);
   return ViewOf(nlohmann::json::parse(r.out));
 }
 

@@ -9,6 +9,7 @@
 #include "routing/lft_dump.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
+#include "tests/ibsim_routes.h"
 
 namespace fabricctl {
 
@@ -53,103 +54,6 @@ TEST_CASE("OpenSM LFT dump: round trip and strict errors") {
 namespace fabricctl::testing {
 namespace {
 
-// What `fabricctl discover --json` said, indexed for building routes.
-struct Live {
-  std::map<std::string, uint64_t> guid;                                 // description -> node GUID
-  std::map<std::string, uint64_t> port_guid;                            // CA description -> port 1 GUID
-  std::map<std::string, uint32_t> lid;                                  // description -> LID (switch port 0 / CA port 1)
-  std::map<std::pair<std::string, unsigned>, std::pair<std::string, unsigned>> peer;  // (desc, port) -> (desc, port)
-};
-
-Live ReadLive(const Ibsim& sim) {
-  auto r = sim.Fabricctl("discover --json -q");
-  REQUIRE((r.exit_code == 0 || r.exit_code == 1));
-  auto j = nlohmann::json::parse(r.out);
-  Live live;
-  std::map<uint64_t, std::string> by_guid;
-  for (const auto& n : j.at("nodes")) {
-    std::string d = n.at("description");
-    uint64_t g = std::stoull(n.at("guid").get<std::string>(), nullptr, 16);
-    live.guid[d] = g;
-    by_guid[g] = d;
-    for (const auto& p : n.at("ports")) {
-      unsigned num = p.at("port");
-      if (n.at("type") == "switch" ? num == 0 : num == 1) {
-        live.lid[d] = p.at("lid");
-        if (n.at("type") != "switch") live.port_guid[d] = std::stoull(p.at("guid").get<std::string>(), nullptr, 16);
-      }
-    }
-  }
-  for (const auto& n : j.at("nodes"))
-    for (const auto& p : n.at("ports"))
-      if (p.contains("peer"))
-        live.peer[{n.at("description"), p.at("port")}] = {
-            by_guid.at(std::stoull(p.at("peer").at("guid").get<std::string>(), nullptr, 16)), p.at("peer").at("port")};
-  return live;
-}
-
-// d-mod-k routes for FatTree2(leaves, spines, hosts, width): host h of leaf l is reached
-// through spine (dest % spines) and parallel cable (dest / spines % width), shifted by
-// `shift` so a second route set differs. LIDs: the live ones if set, else 1.. in order.
-struct Plan {
-  std::map<std::string, uint32_t> lid;
-  std::map<std::string, std::map<uint32_t, unsigned>> lft;  // switch -> lid -> port
-  std::string dump;
-};
-
-Plan MakeRoutes(const Live& live, unsigned leaves, unsigned spines, unsigned hosts, unsigned width, unsigned shift) {
-  Plan p;
-  std::vector<std::string> names;
-  for (unsigned l = 0; l < leaves; ++l) names.push_back(fmt::format("leaf{}", l));
-  for (unsigned s = 0; s < spines; ++s) names.push_back(fmt::format("spine{}", s));
-  for (unsigned l = 0; l < leaves; ++l)
-    for (unsigned h = 0; h < hosts; ++h) names.push_back(fmt::format("host{}-{}", l, h));
-  uint32_t next = 1;
-  for (const std::string& n : names) p.lid[n] = live.lid.at(n) != 0 ? live.lid.at(n) : next++;
-  for (const std::string& dst : names) {
-    uint32_t dlid = p.lid[dst];
-    bool is_host = dst.starts_with("host");
-    unsigned dl = 0, dh = 0, ds = 0;
-    if (is_host) std::sscanf(dst.c_str(), "host%u-%u", &dl, &dh);
-    if (dst.starts_with("leaf")) std::sscanf(dst.c_str(), "leaf%u", &dl);
-    if (dst.starts_with("spine")) std::sscanf(dst.c_str(), "spine%u", &ds);
-    unsigned spine = (dlid + shift) % spines;
-    unsigned k = ((dlid + shift) / spines) % width;
-    for (unsigned l = 0; l < leaves; ++l) {
-      std::string leaf = fmt::format("leaf{}", l);
-      unsigned port;
-      if (dst == leaf) port = 0;
-      else if (is_host && dl == l) port = dh + 1;
-      else if (dst.starts_with("spine")) port = hosts + ds * width + k + 1;
-      else port = hosts + spine * width + k + 1;
-      p.lft[leaf][dlid] = port;
-    }
-    for (unsigned s = 0; s < spines; ++s) {
-      std::string sp = fmt::format("spine{}", s);
-      unsigned port;
-      if (dst == sp) port = 0;
-      else if (dst.starts_with("spine")) port = 0 * width + k + 1;  // via leaf0
-      else port = dl * width + k + 1;
-      p.lft[sp][dlid] = port;
-    }
-  }
-  for (const auto& [sw, table] : p.lft) {
-    p.dump += fmt::format("Unicast lids [0-{}] of switch Lid {} guid 0x{:016x} ('{}'):\n", next - 1, p.lid[sw],
-                          live.guid.at(sw), sw);
-    for (const auto& [lid, port] : table) {
-      std::string owner;
-      for (const auto& [n, l] : p.lid)
-        if (l == lid) owner = n;
-      bool sw_owner = !owner.starts_with("host");
-      p.dump += fmt::format("0x{:04x} {:03} # {} portguid 0x{:016x}: '{}'\n", lid, port,
-                            sw_owner ? "Switch" : "Channel Adapter",
-                            sw_owner ? live.guid.at(owner) : live.port_guid.at(owner), owner);
-    }
-    p.dump += fmt::format("{} lids dumped\n", table.size());
-  }
-  return p;
-}
-
 // dump_fts: switch description -> lid -> port.
 std::map<std::string, std::map<uint32_t, unsigned>> ReadFts(const Ibsim& sim) {
   auto r = sim.Run("dump_fts");
@@ -190,7 +94,7 @@ TEST_SUITE("ibsim_deploy") {
     std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
     Ibsim sim(net);
     REQUIRE_MESSAGE(sim.ok(), sim.error());
-    Live live = ReadLive(sim);
+    Live live = ParseLive(sim.Fabricctl("discover --json -q").out);
     Plan a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
     Plan b = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 1);
     std::string fa = Write(sim, "a.dump", a.dump), fb = Write(sim, "b.dump", b.dump);
@@ -210,7 +114,7 @@ TEST_SUITE("ibsim_deploy") {
     CHECK(rj.at("blocks_changed") == kLeaves + kSpines);
     for (const auto& s : rj.at("switches")) CHECK(s.at("verified") == 1);
     CHECK(ReadFts(sim) == a.lft);
-    Live after = ReadLive(sim);
+    Live after = ParseLive(sim.Fabricctl("discover --json -q").out);
     for (const auto& [name, lid] : a.lid) CHECK(after.lid.at(name) == lid);
 
     auto again = sim.Fabricctl("deploy --json " + fa);
@@ -284,7 +188,7 @@ TEST_SUITE("ibsim_deploy") {
     // OpenSM brings the ports up (ibtracert needs LID routing to its source); then we
     // replace its tables with ours, keeping its LIDs.
     REQUIRE(sim.Run("opensm -o -f " + sim.dir() + "/opensm.log", 120).exit_code == 0);
-    Live live = ReadLive(sim);
+    Live live = ParseLive(sim.Fabricctl("discover --json -q").out);
     Plan p = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 1);
     REQUIRE(sim.Fabricctl("deploy " + Write(sim, "p.dump", p.dump)).exit_code == 0);
     REQUIRE(ReadFts(sim) == p.lft);

@@ -14,9 +14,9 @@ namespace fabricctl::testing {
 
 // What `fabricctl discover --json` said, indexed for building routes.
 struct Live {
-  std::map<std::string, uint64_t> guid;                                 // description -> node GUID
-  std::map<std::string, uint64_t> port_guid;                            // CA description -> port 1 GUID
-  std::map<std::string, uint32_t> lid;                                  // description -> LID (switch port 0 / CA port 1)
+  std::map<std::string, uint64_t> guid;       // description -> node GUID
+  std::map<std::string, uint64_t> port_guid;  // CA description -> port 1 GUID
+  std::map<std::string, uint32_t> lid;        // description -> LID (switch port 0 / CA port 1)
   std::map<std::pair<std::string, unsigned>, std::pair<std::string, unsigned>> peer;  // (desc, port) -> (desc, port)
 };
 
@@ -78,7 +78,8 @@ inline std::string DumpOf(const Plan& p, const Live& live) {
 
 // Routes that avoid the cable leaf<l>--spine<s> (width 1): traffic that crossed it moves
 // to spine<s+1>; the spine loses its routes to that leaf's hosts.
-inline Plan AvoidLink(const Plan& in, const Live& live, unsigned leaf, unsigned spine, unsigned spines, unsigned hosts) {
+inline Plan AvoidLink(const Plan& in, const Live& live, unsigned leaf, unsigned spine, unsigned spines,
+                      unsigned hosts) {
   Plan p = in;
   unsigned from = hosts + spine + 1, to = hosts + (spine + 1) % spines + 1;
   std::string leaf_name = fmt::format("leaf{}", leaf);
@@ -99,7 +100,8 @@ inline Plan AvoidLink(const Plan& in, const Live& live, unsigned leaf, unsigned 
   return p;
 }
 
-inline Plan MakeRoutes(const Live& live, unsigned leaves, unsigned spines, unsigned hosts, unsigned width, unsigned shift) {
+inline Plan MakeRoutes(const Live& live, unsigned leaves, unsigned spines, unsigned hosts, unsigned width,
+                       unsigned shift) {
   Plan p;
   std::vector<std::string> names;
   for (unsigned l = 0; l < leaves; ++l) names.push_back(fmt::format("leaf{}", l));
@@ -120,18 +122,25 @@ inline Plan MakeRoutes(const Live& live, unsigned leaves, unsigned spines, unsig
     for (unsigned l = 0; l < leaves; ++l) {
       std::string leaf = fmt::format("leaf{}", l);
       unsigned port;
-      if (dst == leaf) port = 0;
-      else if (is_host && dl == l) port = dh + 1;
-      else if (dst.starts_with("spine")) port = hosts + ds * width + k + 1;
-      else port = hosts + spine * width + k + 1;
+      if (dst == leaf)
+        port = 0;
+      else if (is_host && dl == l)
+        port = dh + 1;
+      else if (dst.starts_with("spine"))
+        port = hosts + ds * width + k + 1;
+      else
+        port = hosts + spine * width + k + 1;
       p.lft[leaf][dlid] = port;
     }
     for (unsigned s = 0; s < spines; ++s) {
       std::string sp = fmt::format("spine{}", s);
       unsigned port;
-      if (dst == sp) port = 0;
-      else if (dst.starts_with("spine")) port = 0 * width + k + 1;  // via leaf0
-      else port = dl * width + k + 1;
+      if (dst == sp)
+        port = 0;
+      else if (dst.starts_with("spine"))
+        port = 0 * width + k + 1;  // via leaf0
+      else
+        port = dl * width + k + 1;
       p.lft[sp][dlid] = port;
     }
   }

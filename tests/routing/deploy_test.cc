@@ -168,9 +168,10 @@ TEST_SUITE("ibsim_deploy") {
       INFO("refused: ", down.err);
       CHECK(down.exit_code == 2);
       // Either end of the cable may be the first route found through it.
-      bool named = down.err.find(fmt::format("out of leaf1[{}], which is not connected in the discovered fabric",
-                                             kHosts + 1)) != std::string::npos ||
-                   down.err.find("out of spine0[3], which is not connected in the discovered fabric") != std::string::npos;
+      bool named =
+          down.err.find(fmt::format("out of leaf1[{}], which is not connected in the discovered fabric", kHosts + 1)) !=
+              std::string::npos ||
+          down.err.find("out of spine0[3], which is not connected in the discovered fabric") != std::string::npos;
       CHECK(named);
       CHECK(ReadFts(sim) == a.lft);
     }
@@ -211,11 +212,13 @@ TEST_SUITE("ibsim_deploy") {
       std::istringstream in(r.out);
       std::string line, prev;
       while (std::getline(in, line)) {
-        if (line.starts_with("[") && !prev.empty()) got.push_back(fmt::format("{}[{}]", prev, std::stoul(line.substr(1))));
+        if (line.starts_with("[") && !prev.empty())
+          got.push_back(fmt::format("{}[{}]", prev, std::stoul(line.substr(1))));
         size_t q = line.rfind('"');
         size_t q0 = q == std::string::npos ? q : line.rfind('"', q - 1);
-        prev = (line.find("switch port") != std::string::npos && q0 != std::string::npos) ? line.substr(q0 + 1, q - q0 - 1)
-                                                                                            : "";
+        prev = (line.find("switch port") != std::string::npos && q0 != std::string::npos)
+                   ? line.substr(q0 + 1, q - q0 - 1)
+                   : "";
       }
       CHECK(got == want);
     }

@@ -112,7 +112,8 @@ int Case(const Size& s, const std::string& source_dir, const std::string& fabric
   std::ofstream(dir + "/full.dump") << full.dump;
   std::ofstream(dir + "/reroute.dump") << reroute.dump;
   for (auto [name, file] : {std::pair{"full table set", "full.dump"}, std::pair{"one-link reroute", "reroute.dump"}}) {
-    if (std::string(file) == "reroute.dump") Shell(fmt::format("echo 'Unlink \"leaf0\"[{}]' > {}/sim/console", s.hosts + 1, dir));
+    if (std::string(file) == "reroute.dump")
+      Shell(fmt::format("echo 'Unlink \"leaf0\"[{}]' > {}/sim/console", s.hosts + 1, dir));
     usleep(300 * 1000);
     Run r = Shell(fmt::format("{} {} deploy --json {}/{} 2>/dev/null", env, fabricctl, dir, file));
     auto j = nlohmann::json::parse(r.out, nullptr, false);

@@ -62,7 +62,7 @@ Result<void> Validate(const Fabric& live, const Fabric& planned, const RouteSet&
                                      lid, planned.PortName(owner), kMaxUnicastLid));
       if (owner >= planned.num_port_slots())
         return MakeError(fmt::format("LID {} is owned by unknown port {}", lid, owner));
-      if (map.to_live[planned.port(owner).node] == kNone) return missing(planned.port(owner).node, "address");
+      if (map.to_live[planned.port(owner).node] == kNone) return missing(planned.port(owner).node, "give a LID to");
     }
     for (size_t i = 0; i < sr.switches.size(); ++i) {
       NodeId sw = sr.switches[i];

@@ -233,40 +233,8 @@ TEST_SUITE("ibsim_discovery") {
 namespace fabricctl {
 namespace {
 
-// leaves x spines, `hosts` per leaf, `width` cables per leaf-spine pair; 4xHDR links,
-// LIDs 1.. in node order, GUIDs like ibsim's (switches 0x200000.., hosts 0x100000.. step 3).
 Fabric FatTree(unsigned leaves, unsigned spines, unsigned hosts, unsigned width) {
-  FabricBuilder b;
-  std::vector<NodeId> leaf, spine, host;
-  uint64_t sw_guid = 0x200000, ca_guid = 0x100000;
-  for (unsigned l = 0; l < leaves; ++l)
-    leaf.push_back(*b.AddNode({.type = NodeType::kSwitch,
-                               .num_ports = hosts + spines * width,
-                               .guid = sw_guid++,
-                               .description = fmt::format("leaf{}", l)}));
-  for (unsigned s = 0; s < spines; ++s)
-    spine.push_back(*b.AddNode({.type = NodeType::kSwitch,
-                                .num_ports = leaves * width,
-                                .guid = sw_guid++,
-                                .description = fmt::format("spine{}", s)}));
-  for (unsigned i = 0; i < leaves * hosts; ++i) {
-    host.push_back(*b.AddNode({.type = NodeType::kCa,
-                               .num_ports = 1,
-                               .guid = ca_guid,
-                               .system_guid = ca_guid,
-                               .description = fmt::format("host{}", i)}));
-    b.port(host.back(), 1).guid = ca_guid + 1;
-    ca_guid += 3;
-  }
-  uint32_t lid = 1;
-  for (NodeId n = 0; n < b.num_nodes(); ++n) b.port(n, b.node(n).type == NodeType::kSwitch ? 0 : 1).lid = lid++;
-  for (unsigned l = 0; l < leaves; ++l) {
-    for (unsigned h = 0; h < hosts; ++h) REQUIRE(b.Connect(leaf[l], h + 1, host[l * hosts + h], 1, {}));
-    for (unsigned s = 0; s < spines; ++s)
-      for (unsigned k = 0; k < width; ++k)
-        REQUIRE(b.Connect(leaf[l], hosts + s * width + k + 1, spine[s], l * width + k + 1, {}));
-  }
-  return *b.Build();
+  return testing::FakeFatTree(leaves, spines, hosts, width);
 }
 
 // Links as (guid, port) -> (guid, port) from both ends, comparable across fabrics.
@@ -312,7 +280,7 @@ TEST_CASE("discovery finds the simulated fabric whatever the number of SMPs in f
   uint64_t mads = 0;
   for (unsigned inflight : {1u, 8u, 64u}) {
     testing::FakeTransport t(truth, 0, 0);  // attached at leaf0's management port, like ibsim
-    auto r = Discover(t, DiscoveryOptions{.rpc = {.inflight = inflight, .timeout_ms = 5, .retries = 1}});
+    auto r = Discover(t, DiscoveryOptions{.rpc = {.inflight = inflight, .timeout_ms = 50, .retries = 1}});
     REQUIRE(r);
     CHECK(r->problems.empty());
     CheckSameFabric(r->fabric, truth);
@@ -333,7 +301,7 @@ TEST_CASE("discovery from a CA walks out of its port and never through another C
   Fabric truth = FatTree(3, 2, 2, 1);
   NodeId host = *truth.FindByDescription("host0");
   testing::FakeTransport t(truth, host, 1);
-  auto r = Discover(t, DiscoveryOptions{.rpc = {.timeout_ms = 5}});
+  auto r = Discover(t, DiscoveryOptions{.rpc = {.timeout_ms = 50}});
   REQUIRE(r);
   CHECK(r->problems.empty());
   CheckSameFabric(r->fabric, truth);

@@ -3,6 +3,7 @@
 // directed routes are followed hop by hop (a CA does not forward), NodeInfo, NodeDescription,
 // PortInfo, SwitchInfo and LinearForwardingTable are answered, LFTs are stored. Loss can be
 // injected with a seed, so discovery, retries and deployment run as unit tests.
+#include <fmt/format.h>
 #include <infiniband/mad.h>
 
 #include <cstring>
@@ -15,9 +16,53 @@
 #include <thread>
 
 #include "fabric/fabric.h"
+#include "fabric/fabric_builder.h"
 #include "fabric/mad/transport.h"
 
 namespace fabricctl::testing {
+
+// leaves x spines, `hosts` per leaf, `width` cables per leaf-spine pair; 4xHDR links,
+// LIDs 1.. in node order (0 everywhere with Lids::kNone), GUIDs like ibsim's (switches
+// 0x200000.., hosts 0x100000.. in steps of 3).
+enum class Lids : uint8_t { kAssigned, kNone };
+inline Fabric FakeFatTree(unsigned leaves, unsigned spines, unsigned hosts, unsigned width,
+                          Lids lids = Lids::kAssigned) {
+  FabricBuilder b;
+  std::vector<NodeId> leaf, spine, host;
+  uint64_t sw_guid = 0x200000, ca_guid = 0x100000;
+  for (unsigned l = 0; l < leaves; ++l)
+    leaf.push_back(b.AddNode({.type = NodeType::kSwitch,
+                              .num_ports = hosts + spines * width,
+                              .guid = sw_guid++,
+                              .description = fmt::format("leaf{}", l)})
+                       .value());
+  for (unsigned s = 0; s < spines; ++s)
+    spine.push_back(b.AddNode({.type = NodeType::kSwitch,
+                               .num_ports = leaves * width,
+                               .guid = sw_guid++,
+                               .description = fmt::format("spine{}", s)})
+                        .value());
+  for (unsigned i = 0; i < leaves * hosts; ++i) {
+    host.push_back(b.AddNode({.type = NodeType::kCa,
+                              .num_ports = 1,
+                              .guid = ca_guid,
+                              .system_guid = ca_guid,
+                              .description = fmt::format("host{}", i)})
+                       .value());
+    b.port(host.back(), 1).guid = ca_guid + 1;
+    ca_guid += 3;
+  }
+  uint32_t lid = 1;
+  if (lids == Lids::kAssigned)
+    for (NodeId n = 0; n < b.num_nodes(); ++n) b.port(n, b.node(n).type == NodeType::kSwitch ? 0 : 1).lid = lid++;
+  for (unsigned l = 0; l < leaves; ++l) {
+    for (unsigned h = 0; h < hosts; ++h) b.Connect(leaf[l], h + 1, host[l * hosts + h], 1, {}).value();
+    for (unsigned s = 0; s < spines; ++s)
+      for (unsigned k = 0; k < width; ++k)
+        b.Connect(leaf[l], hosts + s * width + k + 1, spine[s], l * width + k + 1, {}).value();
+  }
+  return b.Build().value();
+}
 
 class FakeTransport final : public mad::Transport {
  public:
@@ -77,7 +122,14 @@ class FakeTransport final : public mad::Transport {
         unsigned p = n.type == NodeType::kSwitch ? r.attr_mod : entry;
         if (p > n.num_ports) return Status(reply, 0x1c);
         const Port& port = fabric_.port(fabric_.port_id(node, p));
-        uint32_t lid = n.type == NodeType::kSwitch ? fabric_.port(fabric_.port_id(node, 0)).lid : port.lid;
+        unsigned lid_port = n.type == NodeType::kSwitch ? 0 : p;
+        if (r.method == mad::Method::kSet) {
+          uint32_t set = mad_get_field(const_cast<uint8_t*>(r.data.data()), 0, IB_PORT_LID_F);
+          lid_sets.push_back({node, p, set});
+          lid_override[{node, lid_port}] = set;
+        }
+        auto o = lid_override.find({node, lid_port});
+        uint32_t lid = o != lid_override.end() ? o->second : fabric_.port(fabric_.port_id(node, lid_port)).lid;
         mad_set_field(d, 0, IB_PORT_LID_F, lid);
         mad_set_field(d, 0, IB_PORT_LOCAL_PORT_F, entry);
         mad_set_field(d, 0, IB_PORT_STATE_F, static_cast<uint32_t>(port.state));
@@ -95,8 +147,6 @@ class FakeTransport final : public mad::Transport {
                       port.speed_active == LinkSpeed::kNone ? 0 : ext(SpeedBit(port.speed_active)));
         mad_set_field(d, 0, IB_PORT_LINK_SPEED_EXT_ENABLED_F, ext(port.speed_enabled));
         mad_set_field(d, 0, IB_PORT_LINK_SPEED_EXT_SUPPORTED_F, ext(port.speed_supported));
-        if (r.method == mad::Method::kSet)
-          lid_sets.push_back({node, p, mad_get_field(const_cast<uint8_t*>(r.data.data()), 0, IB_PORT_LID_F)});
         break;
       }
       case mad::attr::kSwitchInfo:
@@ -144,6 +194,7 @@ class FakeTransport final : public mad::Transport {
     uint32_t lid;
   };
   std::vector<LidSet> lid_sets;
+  std::map<std::pair<NodeId, unsigned>, uint32_t> lid_override;  // LIDs set through PortInfo
   uint64_t lft_block_writes = 0;
 
  private:

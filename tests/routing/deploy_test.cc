@@ -1,12 +1,16 @@
 // Deployment against ibsim: hand-made d-mod-k routes on a fat tree with parallel links are
 // deployed by fabricctl and read back with dump_fts; ibtracert follows them; OpenSM's file
 // engine loads our dump to the same tables. Plus the dump parser (unit).
+#include "routing/deploy.h"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "fabric/discovery.h"
 #include "fabric/fabric_builder.h"
 #include "routing/lft_dump.h"
+#include "tests/fabric/fake_transport.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
 #include "tests/ibsim_routes.h"
@@ -227,3 +231,172 @@ TEST_SUITE("ibsim_deploy") {
 }
 
 }  // namespace fabricctl::testing
+
+// Unit tests: deployment against the in-memory SMA fabric.
+namespace fabricctl {
+namespace {
+
+// Shortest-path routes (first port in port order) for every switch of a single-subnet
+// fabric, LIDs as the fabric has them or 1.. in node order.
+RouteSet ShortestRoutes(const Fabric& f) {
+  RouteSet rs;
+  rs.port_lid.assign(f.num_port_slots(), 0);
+  Lid next = 1;
+  std::vector<PortId> owners;
+  for (NodeId n = 0; n < f.num_nodes(); ++n) {
+    PortId p = f.port_id(n, f.is_switch(n) ? 0 : 1);
+    rs.port_lid[p] = f.port(p).lid ? f.port(p).lid : next;
+    next = std::max(next, rs.port_lid[p] + 1);
+    owners.push_back(p);
+  }
+  SubnetRoutes sr;
+  sr.subnet = 0;
+  sr.lid_owner.assign(next, kNone);
+  for (PortId p : owners) sr.lid_owner[rs.port_lid[p]] = p;
+  sr.switches = f.subnets()[0].switches;
+  sr.lft.assign(sr.switches.size() * sr.num_lids(), kNoRoute);
+  for (Lid lid = 1; lid < sr.num_lids(); ++lid) {
+    NodeId dst = f.port(sr.lid_owner[lid]).node;
+    // BFS over switches from the destination's switch.
+    std::vector<int> dist(f.num_nodes(), -1);
+    NodeId root = f.is_switch(dst) ? dst : f.neighbors(dst)[0].peer_node;
+    std::vector<NodeId> queue{root};
+    dist[root] = 0;
+    for (size_t q = 0; q < queue.size(); ++q)
+      for (const Adjacency& a : f.neighbors(queue[q]))
+        if (f.is_switch(a.peer_node) && dist[a.peer_node] < 0) {
+          dist[a.peer_node] = dist[queue[q]] + 1;
+          queue.push_back(a.peer_node);
+        }
+    for (size_t i = 0; i < sr.switches.size(); ++i) {
+      NodeId sw = sr.switches[i];
+      uint8_t out = kNoRoute;
+      if (sw == dst) out = 0;
+      for (const Adjacency& a : f.neighbors(sw)) {
+        if (out != kNoRoute) break;
+        if (a.peer_node == dst || (f.is_switch(a.peer_node) && dist[a.peer_node] == dist[sw] - 1))
+          out = f.port(a.local).number;
+      }
+      sr.lft[i * sr.num_lids() + lid] = out;
+    }
+  }
+  rs.subnets.push_back(std::move(sr));
+  return rs;
+}
+
+DiscoveryResult DiscoverFake(testing::FakeTransport& t) {
+  auto r = Discover(t, DiscoveryOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(r);
+  REQUIRE(r->problems.empty());
+  return std::move(*r);
+}
+
+}  // namespace
+
+TEST_CASE("deploy writes only differing LFT blocks, verifies them, and a second run changes nothing") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1, testing::Lids::kNone);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  const size_t switches = routes.subnets[0].switches.size();
+
+  auto dry =
+      Deploy(t, live, live.fabric, routes, DeployOptions{.mode = DeployMode::kDryRun, .rpc = {.timeout_ms = 50}});
+  REQUIRE(dry);
+  CHECK(dry->lids.size() == truth.num_nodes());
+  CHECK(dry->blocks_changed() == switches);
+  CHECK(t.lft_block_writes == 0);
+  CHECK(t.lid_sets.empty());
+
+  auto first = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(first);
+  CHECK(first->problems.empty());
+  CHECK(first->blocks_changed() == switches);
+  CHECK(t.lft_block_writes == switches);
+  CHECK(t.lid_sets.size() == truth.num_nodes());
+  for (const SwitchDeployment& s : first->switches) CHECK(s.verified == s.changed.size());
+  const SubnetRoutes& sr = routes.subnets[0];
+  for (size_t i = 0; i < switches; ++i)
+    for (Lid lid = 0; lid < sr.num_lids(); ++lid)
+      CHECK(t.lft[*truth.FindByGuid(live.fabric.node(sr.switches[i]).guid)][lid] == sr.out_port(i, lid));
+
+  // The switches now hold the routes: rediscover (LIDs are set) and deploy again.
+  DiscoveryResult again_live = DiscoverFake(t);
+  auto again = Deploy(t, again_live, again_live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(again);
+  CHECK(again->lids.empty());
+  CHECK(again->blocks_changed() == 0);
+  CHECK(t.lft_block_writes == switches);
+
+  SUBCASE("one entry changed: one block written") {
+    RouteSet changed = routes;
+    SubnetRoutes& c = changed.subnets[0];
+    // leaf0 (switch 0) sends the last LID the other way round.
+    Lid lid = static_cast<Lid>(c.num_lids() - 1);
+    uint8_t& e = c.lft[0 * c.num_lids() + lid];
+    // Ports 4 and 5 of a leaf go to the two spines.
+    e = e == 4 ? 5 : 4;
+    auto r = Deploy(t, again_live, again_live.fabric, changed, DeployOptions{.rpc = {.timeout_ms = 50}});
+    REQUIRE(r);
+    CHECK(r->blocks_changed() == 1);
+    CHECK(r->switches[0].changed == std::vector<uint32_t>{lid / kLftBlockSize});
+    CHECK(t.lft[*truth.FindByGuid(again_live.fabric.node(c.switches[0]).guid)][lid] == e);
+  }
+  SUBCASE("routes for another fabric are refused before any MAD") {
+    Fabric other = testing::FakeFatTree(4, 2, 3, 1);
+    FabricBuilder b;
+    // Same shape, one switch replaced (another GUID).
+    for (NodeId n = 0; n < other.num_nodes(); ++n) {
+      const Node& node = other.node(n);
+      NodeSpec spec{.type = node.type,
+                    .num_ports = node.num_ports,
+                    .guid = node.guid == 0x200005 ? 0x2abcde : node.guid,
+                    .description = other.description(n)};
+      REQUIRE(b.AddNode(spec));
+      for (unsigned p = 0; p <= node.num_ports; ++p) b.port(n, p).guid = other.port(other.port_id(n, p)).guid;
+    }
+    for (const Link& l : other.links())
+      REQUIRE(
+          b.Connect(other.port(l.a).node, other.port(l.a).number, other.port(l.b).node, other.port(l.b).number, {}));
+    Fabric replaced = *b.Build();
+    RouteSet rs = ShortestRoutes(replaced);
+    uint64_t before = t.received;
+    auto r = Deploy(t, again_live, replaced, rs, DeployOptions{.rpc = {.timeout_ms = 50}});
+    REQUIRE(!r);
+    CHECK(r.error().message ==
+          "the routes give a LID to spine1 (0x00000000002abcde), which is not in the discovered fabric (GUIDs differ: "
+          "are these routes for another fabric, or has a node been replaced?)");
+    CHECK(t.received == before);
+  }
+}
+
+TEST_CASE("deploy --max-writes stops early and the next run finishes the job") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  auto part = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}, .max_block_writes = 2});
+  REQUIRE(part);
+  CHECK(part->interrupted);
+  CHECK(t.lft_block_writes == 2);
+  auto rest = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(rest);
+  CHECK(!rest->interrupted);
+  CHECK(rest->blocks_changed() == routes.subnets[0].switches.size() - 2);
+  CHECK(t.lft_block_writes == routes.subnets[0].switches.size());
+}
+
+TEST_CASE("deploy with MAD loss: retries, and every block still verified") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  t.SetLoss(0.2, 7);
+  auto r = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.inflight = 8, .timeout_ms = 2, .retries = 12}});
+  REQUIRE(r);
+  CHECK(r->problems.empty());
+  CHECK(r->stats.retransmits > 0);
+  for (const SwitchDeployment& s : r->switches) CHECK(s.verified == s.changed.size());
+}
+
+}  // namespace fabricctl

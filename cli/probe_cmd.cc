@@ -40,6 +40,7 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:" + std::to_string(probes::kDefaultAgentPort);
   std::string token_file;
   int max_sessions = 4;
+  unsigned busy_poll_us = 0;
   VerbsFlags verbs;
 };
 
@@ -54,6 +55,7 @@ struct RunOptions {
   double timeout_s = 10;
   std::string token_file;
   bool json = false;
+  unsigned busy_poll_us = 0;
   VerbsFlags verbs;
 };
 
@@ -88,7 +90,8 @@ probes::VerbsOptions ToVerbsOptions(const VerbsFlags& f) {
 #endif
 
 Result<std::unique_ptr<probes::ClientTransport>> MakeClientTransport(const RunOptions& o) {
-  if (o.transport == "tcp") return probes::MakeTcpClientTransport();
+  if (o.transport == "tcp")
+    return probes::MakeTcpClientTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)});
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
   return probes::MakeVerbsClientTransport(ToVerbsOptions(o.verbs));
 #else
@@ -114,7 +117,7 @@ int RunServe(const ServeOptions& o) {
   auto listen = probes::ParseHostPort(o.listen, probes::kDefaultAgentPort);
   if (!listen) return ReportError(Error{.message = listen.error().message, .where = "--listen"});
   std::vector<std::unique_ptr<probes::ServerTransport>> transports;
-  transports.push_back(probes::MakeTcpServerTransport());
+  transports.push_back(probes::MakeTcpServerTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)}));
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
   if (auto verbs = probes::MakeVerbsServerTransport(ToVerbsOptions(o.verbs)); verbs)
     transports.push_back(std::move(*verbs));
@@ -247,6 +250,9 @@ void AddProbeCommands(CLI::App& probe, Runner& run) {
   serve->add_option("--max-sessions", serve_opts->max_sessions, "clients served at once; more are refused")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  serve->add_option("--busy-poll", serve_opts->busy_poll_us,
+                    "tcp: microseconds to spin before blocking in recv (only on dedicated cores)")
+      ->check(CLI::Range(0u, 100000u));
   AddVerbsFlags(serve, serve_opts->verbs);
   serve->callback([&run, serve_opts] { run = [serve_opts] { return RunServe(*serve_opts); }; });
 
@@ -274,6 +280,9 @@ void AddProbeCommands(CLI::App& probe, Runner& run) {
       ->capture_default_str();
   r->add_option("--token-file", run_opts->token_file, "shared secret, as for probe serve");
   r->add_flag("--json", run_opts->json, "machine-readable output (schema fabricctl.probe.v1, docs/probes.md)");
+  r->add_option("--busy-poll", run_opts->busy_poll_us,
+                "tcp: microseconds to spin before blocking in recv (only on dedicated cores)")
+      ->check(CLI::Range(0u, 100000u));
   AddVerbsFlags(r, run_opts->verbs);
   r->callback([&run, run_opts] { run = [run_opts] { return RunProbeCmd(*run_opts); }; });
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/probe_bench.h"
 
 namespace {
 
@@ -17,6 +18,7 @@ struct BenchCase {
 
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
+    {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback", fabricctl::bench::RunProbeBench},
 };
 
 }  // namespace

@@ -34,6 +34,8 @@ struct VerbsFlags {
   std::string device;  // -d, as perftest's --ib-dev
   int port = 1;        // -i, as perftest's --ib-port
   int gid_index = -1;  // -x, as perftest's --gid-index; -1 = pick one
+  std::string latency_method = "send";  // --verbs-lat: send (SEND/RECV) or write (RDMA WRITE + polling)
+  std::uint32_t window = 64;            // -t, as perftest's --tx-depth
 };
 
 struct ServeOptions {
@@ -79,12 +81,24 @@ void AddVerbsFlags(CLI::App* cmd, VerbsFlags& v) {
   cmd->add_option("-x,--gid-index", v.gid_index, "verbs: GID index (RoCE needs one; default: pick a RoCE v2 IPv4 GID)");
 }
 
+void AddVerbsClientFlags(CLI::App* cmd, VerbsFlags& v) {
+  cmd->add_option("--verbs-lat", v.latency_method, "verbs: latency by SEND/RECV ping-pong or RDMA WRITE with polling")
+      ->check(CLI::IsMember({"send", "write"}))
+      ->capture_default_str();
+  cmd->add_option("-t,--tx-depth", v.window, "verbs: outstanding RDMA WRITEs in bandwidth tests")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+}
+
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
 probes::VerbsOptions ToVerbsOptions(const VerbsFlags& f) {
   probes::VerbsOptions v;
   v.device = f.device;
   v.port = f.port;
   v.gid_index = f.gid_index;
+  v.latency_method = f.latency_method == "write" ? probes::VerbsLatencyMethod::kWritePoll
+                                                 : probes::VerbsLatencyMethod::kSendRecv;
+  v.window = f.window;
   return v;
 }
 #endif
@@ -284,6 +298,7 @@ void AddProbeCommands(CLI::App& probe, Runner& run) {
                 "tcp: microseconds to spin before blocking in recv (only on dedicated cores)")
       ->check(CLI::Range(0u, 100000u));
   AddVerbsFlags(r, run_opts->verbs);
+  AddVerbsClientFlags(r, run_opts->verbs);
   r->callback([&run, run_opts] { run = [run_opts] { return RunProbeCmd(*run_opts); }; });
 }
 

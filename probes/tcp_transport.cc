@@ -24,7 +24,7 @@ constexpr std::uint8_t kTagPort = 'P';    // agent -> client: u16 port, 16-byte 
 constexpr std::uint8_t kTagEnd = 'E';     // client -> agent: u64 messages sent
 constexpr std::uint8_t kTagReport = 'R';  // agent -> client: u64 messages, u64 bytes, u64 ns
 constexpr size_t kCookieSize = 16;
-constexpr size_t kRecvChunk = 1 << 20;
+constexpr size_t kRecvChunk = 256 << 10;
 // Granularity at which an idle receiver looks at the control channel for "end".
 constexpr milliseconds kIdleSlice{5};
 
@@ -254,26 +254,6 @@ class TcpServerSession final : public ServerSession {
   }
 
  private:
-  // Waits for the first byte of the next message; meanwhile looks for the client's "end"
-  // on the control channel. Returns the end count, or nullopt when data is ready.
-  Result<std::optional<std::uint64_t>> WaitDataOrEnd(Deadline deadline) {
-    for (;;) {
-      auto readable = WaitReadable(fd_.get(), std::min(deadline, Clock::now() + kIdleSlice));
-      if (!readable) return std::unexpected(readable.error());
-      if (*readable) return std::optional<std::uint64_t>();
-      auto pending = oob_.Pending(milliseconds(0));
-      if (!pending) return std::unexpected(pending.error());
-      if (*pending) {
-        auto msg = oob_.Receive(milliseconds(1000));
-        if (!msg) return std::unexpected(msg.error());
-        auto count = ParseEnd(*msg);
-        if (!count) return std::unexpected(count.error());
-        return std::optional<std::uint64_t>(*count);
-      }
-      if (Clock::now() >= deadline) return MakeError("timed out: no data from client");
-    }
-  }
-
   Result<void> ServeLatency(const TestSpec& spec) {
     const std::uint32_t size = spec.message_size;
     std::uint64_t echoed = 0;
@@ -331,7 +311,9 @@ class TcpServerSession final : public ServerSession {
     Deadline deadline = Clock::now() + spec.timeout;
     for (;;) {
       if (expected_bytes && bytes == *expected_bytes) break;
-      ssize_t k = ::recv(fd_.get(), buf_.data(), buf_.size(), MSG_DONTWAIT);
+      // Blocking reads (a kIdleSlice at most) of iperf3-like size: one system call per
+      // chunk and the window reopens steadily as the application drains the socket.
+      ssize_t k = ::recv(fd_.get(), buf_.data(), std::min(buf_.size(), kRecvChunk), 0);
       if (k > 0) {
         bytes += static_cast<std::uint64_t>(k);
         last_ns = MonotonicNs();
@@ -346,20 +328,20 @@ class TcpServerSession final : public ServerSession {
       if (k == 0) return MakeError(fmt::format("client closed the data connection after {} bytes", bytes));
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
-      if (expected_bytes) {
-        auto readable = WaitReadable(fd_.get(), deadline);
-        if (!readable) return std::unexpected(readable.error());
-        if (!*readable)
-          return MakeError(fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes));
-        continue;
-      }
-      auto end = WaitDataOrEnd(deadline);
-      if (!end) return std::unexpected(end.error());
-      if (end->has_value()) {
-        end_messages = **end;
-        if (end_messages > kMaxIterations * 16) return MakeError("bandwidth test: implausible message count");
-        expected_bytes = end_messages * size;
-      }
+      if (Clock::now() >= deadline)
+        return MakeError(expected_bytes ? fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes)
+                                        : fmt::format("timed out: no data from client after {} bytes", bytes));
+      if (expected_bytes) continue;
+      auto pending = oob_.Pending(milliseconds(0));
+      if (!pending) return std::unexpected(pending.error());
+      if (!*pending) continue;
+      auto msg = oob_.Receive(milliseconds(1000));
+      if (!msg) return std::unexpected(msg.error());
+      auto count = ParseEnd(*msg);
+      if (!count) return std::unexpected(count.error());
+      end_messages = *count;
+      if (end_messages > kMaxIterations * 16) return MakeError("bandwidth test: implausible message count");
+      expected_bytes = end_messages * size;
     }
     if (!verifier.at_boundary() || verifier.messages() != end_messages)
       return MakeError(fmt::format("bandwidth test: received {} whole messages, client sent {}", verifier.messages(),

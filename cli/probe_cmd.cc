@@ -190,11 +190,11 @@ void PrintText(const probes::ProbeReport& r) {
   }
   if (!r.bandwidth.empty()) {
     std::cout << fmt::format("bandwidth (measured at the receiver) to {} over {}\n", r.peer, r.transport);
-    std::cout << fmt::format("{:>10} {:>12} {:>14} {:>9} {:>10} {:>10}\n", "bytes", "messages", "total bytes",
-                             "seconds", "Gb/s", "Mmsg/s");
+    std::cout << fmt::format("{:>10} {:>12} {:>14} {:>9} {:>10} {:>12}\n", "bytes", "messages", "total bytes",
+                             "seconds", "Gb/s", "msg/s");
     for (const auto& s : r.bandwidth)
-      std::cout << fmt::format("{:>10} {:>12} {:>14} {:>9.3f} {:>10.3f} {:>10.3f}\n", s.message_size, s.messages,
-                               s.bytes, s.seconds, s.gbps, s.msg_rate_mps);
+      std::cout << fmt::format("{:>10} {:>12} {:>14} {:>9.3f} {:>10.3f} {:>12.0f}\n", s.message_size, s.messages,
+                               s.bytes, s.seconds, s.gbps, s.msg_rate_mps * 1e6);
   }
 }
 

@@ -30,7 +30,8 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
     return MakeError(fmt::format("timeout must be in 1..{} s", kMaxTimeoutMs / 1000));
   std::uint32_t max_size = *std::max_element(o.sizes.begin(), o.sizes.end());
   for (std::uint32_t s : o.sizes)
-    if (s == 0 || s > kMaxMessageSize) return MakeError(fmt::format("message size {} outside 1..{}", s, kMaxMessageSize));
+    if (s == 0 || s > kMaxMessageSize)
+      return MakeError(fmt::format("message size {} outside 1..{}", s, kMaxMessageSize));
 
   auto addr = ParseHostPort(o.peer, kDefaultAgentPort);
   if (!addr) return PeerError(o.peer, addr.error().message);
@@ -65,7 +66,10 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
   if (!hello_ack) return PeerError(o.peer, fmt::format("handshake: unexpected {} message", MessageName(*ack)));
   ch.codec().SetAgentNonce(hello_ack->agent_nonce);
 
-  PeerAddress peer{.local = local->addr, .local_len = local->len, .remote = addr->addr, .remote_len = addr->len,
+  PeerAddress peer{.local = local->addr,
+                   .local_len = local->len,
+                   .remote = addr->addr,
+                   .remote_len = addr->len,
                    .remote_text = o.peer};
   SessionSpec spec{.max_message_size = max_size, .timeout = o.timeout};
   auto session = transport.Connect(peer, spec, ch);

@@ -1,16 +1,15 @@
 #include "probes/tcp_transport.h"
 
-#include <sys/socket.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "probes/control_protocol.h"
 #include "probes/socket_util.h"
@@ -105,7 +104,8 @@ Result<void> RecvSpin(int fd, std::uint8_t* data, size_t n, Deadline deadline, s
     }
     if (k == 0) return MakeError("connection closed by peer");
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from peer: {}", std::strerror(errno)));
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return MakeError(fmt::format("recv from peer: {}", std::strerror(errno)));
     if (spinning) {
       if ((++spins & 15) != 0) continue;
       if (Clock::now() < spin_until) continue;
@@ -172,10 +172,12 @@ class TcpClientSession final : public ClientSession {
 
   Result<LatencyStats> RunLatency(const TestSpec& spec) override {
     const std::uint32_t size = spec.message_size;
-    if (size == 0 || size > send_.size()) return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
+    if (size == 0 || size > send_.size())
+      return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
     std::vector<double> samples;
     samples.reserve(std::min<std::uint64_t>(spec.iterations ? spec.iterations : 1'000'000, 10'000'000));
-    const std::uint64_t end_ns = spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
+    const std::uint64_t end_ns =
+        spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
     // A duration-bounded run warms up for at most a tenth of its time, so slow round
     // trips (large messages on a slow link) still leave most of it measured.
     const std::uint64_t warm_end_ns =
@@ -189,7 +191,8 @@ class TcpClientSession final : public ClientSession {
       if (measuring && (spec.iterations != 0 ? samples.size() >= spec.iterations : t0 >= end_ns)) break;
       Deadline deadline = Clock::now() + spec.timeout;
       if (auto r = SendSpin(fd_.get(), send_.data(), size, deadline); !r) return Fail(r.error(), round);
-      if (auto r = RecvSpin(fd_.get(), recv_.data(), size, deadline, options_.busy_poll); !r) return Fail(r.error(), round);
+      if (auto r = RecvSpin(fd_.get(), recv_.data(), size, deadline, options_.busy_poll); !r)
+        return Fail(r.error(), round);
       std::uint64_t t1 = MonotonicNs();
       if (std::memcmp(send_.data(), recv_.data(), size) != 0)
         return MakeError(fmt::format("latency test: echo of round trip {} differs from what was sent", round));
@@ -201,8 +204,10 @@ class TcpClientSession final : public ClientSession {
 
   Result<BandwidthStats> RunBandwidth(const TestSpec& spec) override {
     const std::uint32_t size = spec.message_size;
-    if (size == 0 || size > send_.size()) return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
-    const std::uint64_t end_ns = spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
+    if (size == 0 || size > send_.size())
+      return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
+    const std::uint64_t end_ns =
+        spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
     std::uint64_t sent = 0;
     for (;; ++sent) {
       if (spec.iterations != 0 ? sent >= spec.iterations : MonotonicNs() >= end_ns) break;
@@ -212,14 +217,16 @@ class TcpClientSession final : public ClientSession {
     }
     if (auto r = SendEnd(sent); !r) return std::unexpected(r.error());
     auto report = oob_.Receive(spec.timeout);
-    if (!report) return std::unexpected(Error{.message = "bandwidth test: no report from agent: " + report.error().message});
-    if (report->size() != 25 || (*report)[0] != kTagReport) return MakeError("bandwidth test: malformed report from agent");
+    if (!report)
+      return std::unexpected(Error{.message = "bandwidth test: no report from agent: " + report.error().message});
+    if (report->size() != 25 || (*report)[0] != kTagReport)
+      return MakeError("bandwidth test: malformed report from agent");
     std::uint64_t messages = GetU64(report->data() + 1);
     std::uint64_t bytes = GetU64(report->data() + 9);
     std::uint64_t ns = GetU64(report->data() + 17);
     if (messages != sent || bytes != sent * size)
-      return MakeError(fmt::format("bandwidth test: agent received {} messages ({} bytes), {} were sent", messages,
-                                   bytes, sent));
+      return MakeError(
+          fmt::format("bandwidth test: agent received {} messages ({} bytes), {} were sent", messages, bytes, sent));
     return ComputeBandwidthStats(size, messages, bytes, static_cast<double>(ns) / 1e9);
   }
 
@@ -291,7 +298,8 @@ class TcpServerSession final : public ServerSession {
       }
       if (k == 0) return MakeError(fmt::format("client closed the data connection after {} round trips", echoed));
       if (static_cast<size_t>(k) < size) {
-        if (auto r = RecvSpin(fd_.get(), buf_.data() + k, size - static_cast<size_t>(k), deadline, options_.busy_poll); !r)
+        if (auto r = RecvSpin(fd_.get(), buf_.data() + k, size - static_cast<size_t>(k), deadline, options_.busy_poll);
+            !r)
           return MakeError(fmt::format("latency test after {} round trips: {}", echoed, r.error().message));
       }
       if (auto r = SendSpin(fd_.get(), buf_.data(), size, deadline); !r)
@@ -318,8 +326,8 @@ class TcpServerSession final : public ServerSession {
         bytes += static_cast<std::uint64_t>(k);
         last_ns = MonotonicNs();
         if (!verifier.Feed(buf_.data(), static_cast<size_t>(k)))
-          return MakeError(fmt::format("bandwidth test: message {} arrived corrupted or out of order",
-                                       verifier.messages()));
+          return MakeError(
+              fmt::format("bandwidth test: message {} arrived corrupted or out of order", verifier.messages()));
         if (expected_bytes && bytes > *expected_bytes)
           return MakeError(fmt::format("bandwidth test: received {} bytes, client sent {}", bytes, *expected_bytes));
         deadline = Clock::now() + spec.timeout;
@@ -327,7 +335,8 @@ class TcpServerSession final : public ServerSession {
       }
       if (k == 0) return MakeError(fmt::format("client closed the data connection after {} bytes", bytes));
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
       if (Clock::now() >= deadline)
         return MakeError(expected_bytes ? fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes)
                                         : fmt::format("timed out: no data from client after {} bytes", bytes));
@@ -344,8 +353,8 @@ class TcpServerSession final : public ServerSession {
       expected_bytes = end_messages * size;
     }
     if (!verifier.at_boundary() || verifier.messages() != end_messages)
-      return MakeError(fmt::format("bandwidth test: received {} whole messages, client sent {}", verifier.messages(),
-                                   end_messages));
+      return MakeError(
+          fmt::format("bandwidth test: received {} whole messages, client sent {}", verifier.messages(), end_messages));
     Bytes report{kTagReport};
     PutU64(report, verifier.messages());
     PutU64(report, bytes);
@@ -367,7 +376,8 @@ class TcpClientTransport final : public ClientTransport {
                                                  OobChannel& oob) override {
     auto msg = oob.Receive(session.timeout);
     if (!msg) return std::unexpected(msg.error());
-    if (msg->size() != 3 + kCookieSize || (*msg)[0] != kTagPort) return MakeError("malformed data-port message from agent");
+    if (msg->size() != 3 + kCookieSize || (*msg)[0] != kTagPort)
+      return MakeError("malformed data-port message from agent");
     std::uint16_t port = static_cast<std::uint16_t>(((*msg)[1] << 8) | (*msg)[2]);
     SocketAddress addr{.addr = peer.remote, .len = peer.remote_len};
     SetAddressPort(addr.addr, port);

@@ -129,8 +129,11 @@ int RunProbeBench(const Options& options) {
 
   auto client = probes::MakeTcpClientTransport();
   auto run = [&](probes::TestKind kind, int size) -> std::optional<probes::ProbeReport> {
-    probes::ProbeOptions o{.peer = peer, .tests = {kind}, .sizes = {static_cast<std::uint32_t>(size)},
-                           .duration = std::chrono::seconds(seconds), .token = token};
+    probes::ProbeOptions o{.peer = peer,
+                           .tests = {kind},
+                           .sizes = {static_cast<std::uint32_t>(size)},
+                           .duration = std::chrono::seconds(seconds),
+                           .token = token};
     auto r = probes::RunProbe(o, *client);
     if (!r) {
       std::fprintf(stderr, "probe bench: %s\n", r.error().Format().c_str());
@@ -174,12 +177,13 @@ int RunProbeBench(const Options& options) {
   double bw = Median(ours_bw), bw_peer = Median(iperf_bw), bw_r = Median(bw_ratio);
   double p50 = Median(ours_p50), p50_peer = Median(sockperf_p50), p50_r = Median(p50_ratio);
   std::printf("\nprobe bench (loopback, %d s per run, %d interleaved rounds; medians)\n", seconds, rounds);
-  std::printf("  bandwidth %d B writes: fabricctl %.2f Gb/s, iperf3 %.2f Gb/s; per-round ratio %.0f%% (target >= 90%%)\n",
-              bw_size, bw, bw_peer, 100 * bw_r);
+  std::printf(
+      "  bandwidth %d B writes: fabricctl %.2f Gb/s, iperf3 %.2f Gb/s; per-round ratio %.0f%% (target >= 90%%)\n",
+      bw_size, bw, bw_peer, 100 * bw_r);
   std::printf("  latency %d B p50: fabricctl %.2f us, sockperf %.2f us; per-round ratio %.0f%% (target <= 110%%)\n",
               lat_size, p50, p50_peer, 100 * p50_r);
-  std::printf("  latency %d B avg: fabricctl %.2f us, qperf tcp_lat %.2f us (qperf reports the mean only)\n",
-              lat_size, Median(ours_avg), Median(qperf_avg));
+  std::printf("  latency %d B avg: fabricctl %.2f us, qperf tcp_lat %.2f us (qperf reports the mean only)\n", lat_size,
+              Median(ours_avg), Median(qperf_avg));
   bool ok = !bw_ratio.empty() && !p50_ratio.empty() && bw_r >= 0.9 && p50_r <= 1.1;
   std::printf("  targets: %s\n", ok ? "met" : "NOT met");
   return ok ? 0 : 1;

@@ -55,7 +55,9 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
   if (!ack) {
     if (ack.error().message.starts_with("authentication failed"))
       return PeerError(o.peer, "agent's reply failed authentication: the agent uses a different token");
-    if (ack.error().message == "connection closed by peer")
+    // A refusing agent closes at once; with our hello unread that arrives as a reset.
+    if (ack.error().message == "connection closed by peer" ||
+        ack.error().message.ends_with("Connection reset by peer"))
       return PeerError(o.peer,
                        "agent closed the connection during the handshake (too many sessions, or not a fabricctl "
                        "agent; see the agent's log)");

@@ -50,7 +50,15 @@ Result<void> Agent::Run(const std::atomic<bool>& stop) {
     Reap(/*wait_all=*/false);
     SocketAddress peer;
     auto fd = AcceptTcp(listener_.get(), DeadlineAfter(std::chrono::milliseconds(200)), peer);
-    if (!fd) continue;  // timed out (checks `stop`) or a transient accept error
+    if (!fd) {
+      // A timeout just re-checks `stop`; anything else (out of descriptors, say) is logged
+      // and paced so the loop cannot spin.
+      if (fd.error().message != "timed out waiting for a connection") {
+        log_(fmt::format("accept failed: {}", fd.error().message));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
     std::string who = AddressText(peer.addr, peer.len);
     std::lock_guard lock(mu_);
     if (static_cast<int>(sessions_.size()) >= options_.max_sessions) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/probe_bench.h"
 #include "tools/bench/topo_bench.h"
 #include "tools/bench/route_bench.h"
 #include "tools/bench/verify_bench.h"
@@ -28,6 +29,7 @@ constexpr BenchCase kCases[] = {
     {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
     {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
     {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
+    {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback", fabricctl::bench::RunProbeBench},
 };
 
 }  // namespace

@@ -28,8 +28,14 @@ DevicesReport Synthetic() {
   d.ports.push_back(p);
   r.devices.push_back(d);
   r.netlink_ok = true;
-  r.netlink_ports.push_back({.dev_index = 1, .dev_name = "rxe0", .port = 1, .state = "ACTIVE",
-                             .phys_state = "LINK_UP", .netdev_index = 3, .netdev = "vethA", .netdev_state = "up"});
+  r.netlink_ports.push_back({.dev_index = 1,
+                             .dev_name = "rxe0",
+                             .port = 1,
+                             .state = "ACTIVE",
+                             .phys_state = "LINK_UP",
+                             .netdev_index = 3,
+                             .netdev = "vethA",
+                             .netdev_state = "up"});
   r.netlink_ports.push_back({.dev_index = 2, .dev_name = "rxe1", .port = 1, .netdev = "vethB"});
   return r;
 }

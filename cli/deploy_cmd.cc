@@ -1,11 +1,165 @@
+// fabricctl deploy: program route tables into the switches (or hand them to OpenSM).
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli_util.h"
 #include "cli/command.h"
+#include "fabric/discovery.h"
+#include "fabric/file_io.h"
+#include "fabric/topology_io.h"
+#include "routing/deploy.h"
+#include "routing/lft_dump.h"
 
 namespace fabricctl::cli {
+namespace {
 
-// Not built yet: registers nothing, so the command does not appear.
+struct DeployCmdOptions {
+  std::vector<std::string> files;  // [TOPO] ROUTES
+  std::string ca;
+  int port = 0;
+  bool dry_run = false;
+  bool json = false;
+  std::string via;
+  std::string output_dir = ".";
+  int timeout_ms = 200;
+  int retries = 3;
+  unsigned inflight = 16;
+  uint64_t max_writes = 0;
+};
+
+std::string Guid(uint64_t g) { return fmt::format("0x{:016x}", g); }
+
+// OpenSM's file engine loads the dump; LIDs come from its guid2lid cache, so write that too.
+int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const DeployCmdOptions& o) {
+  std::error_code ec;
+  std::filesystem::create_directories(o.output_dir, ec);
+  if (ec) return ReportError(Error{.message = "cannot create directory: " + ec.message(), .where = o.output_dir});
+  std::string dump = (std::filesystem::path(o.output_dir) / "opensm-lfts.dump").string();
+  std::string guid2lid = (std::filesystem::path(o.output_dir) / "guid2lid").string();
+  if (auto w = WriteFileAtomic(dump, FormatOpenSmLftDump(fabric, routes)); !w) return ReportError(w.error());
+  std::string lids;
+  for (PortId p = 0; p < routes.port_lid.size(); ++p) {
+    if (routes.port_lid[p] == 0) continue;
+    const Port& port = fabric.port(p);
+    uint64_t guid = fabric.is_switch(port.node) ? fabric.node(port.node).guid : port.guid;
+    if (guid != 0) lids += fmt::format("0x{:016x} {} {}\n", guid, routes.port_lid[p], routes.port_lid[p]);
+  }
+  if (auto w = WriteFileAtomic(guid2lid, lids); !w) return ReportError(w.error());
+  std::string cmd = fmt::format("OSM_CACHE_DIR={} opensm -R file -U {}", o.output_dir, dump);
+  if (o.json) {
+    PrintJson({{"dump", dump}, {"guid2lid", guid2lid}, {"opensm_options", {"-R", "file", "-U", dump}}, {"command", cmd}});
+  } else {
+    std::cout << fmt::format("wrote {} and {}\nrun OpenSM with its file routing engine:\n  {}\n", dump, guid2lid, cmd);
+  }
+  return kExitOk;
+}
+
+int RunDeploy(const DeployCmdOptions& o) {
+  const bool have_topo = o.files.size() == 2;
+  const std::string& routes_file = o.files.back();
+  std::optional<Fabric> planned;
+  if (have_topo) {
+    auto f = ReadTopologyFile(o.files.front());
+    if (!f) return ReportError(f.error());
+    planned = std::move(*f);
+  }
+  auto routes_text = ReadFile(routes_file);
+  if (!routes_text) return ReportError(routes_text.error());
+
+  if (o.via == "opensm" && planned) {
+    auto routes = ParseOpenSmLftDump(*planned, *routes_text, routes_file);
+    if (!routes) return ReportError(routes.error());
+    return RunViaOpenSm(*planned, *routes, o);
+  }
+
+  auto transport = mad::OpenUmadTransport(o.ca, o.port);
+  if (!transport) return ReportError(transport.error());
+  mad::RpcOptions rpc{.inflight = o.inflight, .timeout_ms = o.timeout_ms, .retries = o.retries};
+  auto live = Discover(**transport, DiscoveryOptions{.rpc = rpc});
+  if (!live) return ReportError(live.error());
+  const Fabric& plan = planned ? *planned : live->fabric;
+  auto routes = ParseOpenSmLftDump(plan, *routes_text, routes_file);
+  if (!routes) return ReportError(routes.error());
+  if (o.via == "opensm") return RunViaOpenSm(plan, *routes, o);
+
+  auto report = Deploy(**transport, *live, plan, *routes,
+                       DeployOptions{.mode = o.dry_run ? DeployMode::kDryRun : DeployMode::kApply,
+                                     .rpc = rpc,
+                                     .max_block_writes = o.max_writes});
+  if (!report) return ReportError(report.error());
+  const Fabric& f = live->fabric;
+  const bool dry = o.dry_run;
+  size_t sl2vl = 0;
+  for (const SwitchDeployment& s : report->switches) sl2vl += s.sl2vl_changed;
+  if (o.json) {
+    nlohmann::json lids = nlohmann::json::array();
+    for (const LidChange& c : report->lids)
+      lids.push_back({{"node", f.description(c.node)}, {"guid", Guid(f.node(c.node).guid)}, {"port", c.port},
+                      {"old", c.old_lid}, {"new", c.new_lid}});
+    nlohmann::json switches = nlohmann::json::array();
+    for (const SwitchDeployment& s : report->switches)
+      switches.push_back({{"node", f.description(s.node)}, {"guid", Guid(f.node(s.node).guid)}, {"blocks", s.blocks},
+                          {"changed_blocks", s.changed}, {"verified", s.verified},
+                          {"fdb_top_raised", s.fdb_top_raised}, {"sl2vl_changed", s.sl2vl_changed}});
+    nlohmann::json problems = nlohmann::json::array();
+    for (const DeployProblem& p : report->problems) problems.push_back({{"where", p.where}, {"message", p.message}});
+    PrintJson({{"dry_run", dry}, {"lids", std::move(lids)}, {"switches", std::move(switches)},
+               {"blocks_changed", report->blocks_changed()}, {"sl2vl_changed", sl2vl},
+               {"problems", std::move(problems)}, {"interrupted", report->interrupted},
+               {"stats", {{"mads", report->stats.sent + live->stats.sent}, {"deploy_mads", report->stats.sent},
+                          {"seconds", report->seconds}, {"discovery_seconds", live->seconds}}}});
+  } else {
+    for (const LidChange& c : report->lids)
+      std::cout << fmt::format("{}LID {}[{}]: {} -> {}\n", dry ? "would set " : "", f.description(c.node), c.port,
+                               c.old_lid, c.new_lid);
+    for (const SwitchDeployment& s : report->switches) {
+      if (s.changed.empty() && s.sl2vl_changed == 0) continue;
+      std::string blocks;
+      for (uint32_t b : s.changed) blocks += fmt::format("{}{}", blocks.empty() ? "" : ",", b);
+      std::cout << fmt::format("{}{} (0x{:016x}): LFT blocks {} of {}{}{}\n", dry ? "would change " : "",
+                               f.description(s.node), f.node(s.node).guid, blocks.empty() ? "none" : blocks, s.blocks,
+                               s.sl2vl_changed ? fmt::format(", {} SL2VL tables", s.sl2vl_changed) : "",
+                               dry ? "" : fmt::format(", {} verified", s.verified));
+    }
+    for (const DeployProblem& p : report->problems) std::cout << fmt::format("problem: {}: {}\n", p.where, p.message);
+    std::cout << fmt::format("{}: {} LIDs, {} of {} switches, {} LFT blocks, {} SL2VL tables {}; {} MADs in {:.3f} s{}\n",
+                             dry ? "dry run" : "deployed", report->lids.size(),
+                             std::count_if(report->switches.begin(), report->switches.end(),
+                                           [](const SwitchDeployment& s) { return !s.changed.empty(); }),
+                             report->switches.size(), report->blocks_changed(), sl2vl, dry ? "differ" : "changed",
+                             report->stats.sent, report->seconds,
+                             report->interrupted ? " (stopped at --max-writes; run again to continue)" : "");
+  }
+  if (!report->problems.empty() || report->interrupted) return kExitFindings;
+  if (dry && (report->blocks_changed() > 0 || !report->lids.empty() || sl2vl > 0)) return kExitFindings;
+  return kExitOk;
+}
+
+}  // namespace
+
 void AddDeploy(CLI::App& app, Runner& run) {
-  (void)app;
-  (void)run;
+  auto o = std::make_shared<DeployCmdOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "deploy",
+      "Program route tables into the switches through SMPs: LIDs where they differ, only the 64-entry LFT\n"
+      "blocks that differ, SL->VL tables when the routes use several VLs, all read back. Running again\n"
+      "resumes an interrupted deployment. ROUTES is an OpenSM LFT dump (opensm-lfts.dump); with TOPO the\n"
+      "routes refer to that topology, which must match the discovered fabric by GUID.\n"
+      "Exit 0 deployed, 1 problems (or differences with --dry-run), 2 refused or error.");
+  cmd->add_option("files", o->files, "[TOPO] ROUTES")->required()->expected(1, 2);
+  cmd->add_option("-C,--ca", o->ca, "Local RDMA device to send from");
+  cmd->add_option("-P,--port", o->port, "Local port number")->check(CLI::Range(0, 255));
+  cmd->add_flag("-n,--dry-run", o->dry_run, "Read and compare only; change nothing");
+  cmd->add_flag("--json", o->json, "Print the report as JSON");
+  cmd->add_option("--via", o->via, "Hand the tables to a subnet manager instead: opensm")->check(CLI::IsMember({"opensm"}));
+  cmd->add_option("-o,--output-dir", o->output_dir, "Where --via opensm writes opensm-lfts.dump and guid2lid");
+  cmd->add_option("--timeout", o->timeout_ms, "Milliseconds to wait for each SMP before retrying")->check(CLI::Range(1, 60000));
+  cmd->add_option("--retries", o->retries, "Retransmissions of an unanswered SMP")->check(CLI::Range(0, 100));
+  cmd->add_option("--inflight", o->inflight, "SMPs outstanding at once")->check(CLI::Range(1, 256));
+  cmd->add_option("--max-writes", o->max_writes, "Write at most N LFT blocks this run (0: all); run again to go on");
+  cmd->callback([o, &run] { run = [o] { return RunDeploy(*o); }; });
 }
 
 }  // namespace fabricctl::cli

@@ -34,6 +34,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
 
   auto addr = ParseHostPort(o.peer, kDefaultAgentPort);
   if (!addr) return PeerError(o.peer, addr.error().message);
+  if (AddressPort(addr->addr) == 0) return PeerError(o.peer, "port 0 is not a valid agent port");
   auto fd = ConnectTcp(*addr, DeadlineAfter(o.timeout));
   if (!fd) return PeerError(o.peer, fd.error().message);
   auto local = LocalAddress(fd->get());

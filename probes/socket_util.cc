@@ -85,14 +85,16 @@ Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default
   }
   if (host.empty()) return MakeError(fmt::format("'{}': missing host", text));
   std::uint16_t port = default_port;
-  if (!port_text.empty() || text.ends_with(':')) {
+  bool explicit_port = !port_text.empty() || text.ends_with(':');
+  if (explicit_port) {
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || value == 0 || value > 65535)
-      return MakeError(fmt::format("'{}': port must be a number in 1..65535", text));
-    port = static_cast<std::uint16_t>(value);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || value > 65535)
+      return MakeError(fmt::format("'{}': port must be a number in 0..65535", text));
+    port = static_cast<std::uint16_t>(value);  // 0 = any free port, for listeners
+  } else if (port == 0) {
+    return MakeError(fmt::format("'{}': missing port (expected HOST:PORT)", text));
   }
-  if (port == 0) return MakeError(fmt::format("'{}': missing port (expected HOST:PORT)", text));
 
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -45,7 +45,8 @@ struct SocketAddress {
 };
 
 // "1.2.3.4:5", "[::1]:5", "host:5" or, when default_port is non-zero, a bare host.
-// Numeric addresses are used as they are; names go through getaddrinfo.
+// Numeric addresses are used as they are; names go through getaddrinfo. An explicit port
+// 0 is kept (a listener then takes any free port).
 Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default_port);
 std::string AddressText(const sockaddr_storage& addr, socklen_t len);  // "1.2.3.4:5" / "[::1]:5"
 std::uint16_t AddressPort(const sockaddr_storage& addr);

@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config ccache clang
+  # libFuzzer targets: clang 16 is the first clang that compiles libstdc++ 12's <expected>
+  clang-16 libclang-rt-16-dev
   # libraries
   libibverbs-dev libibumad-dev libibmad-dev libibnetdisc-dev
   libnl-3-dev libnl-route-3-dev libcli11-dev nlohmann-json3-dev doctest-dev

@@ -1,0 +1,214 @@
+#include "fabric/counters.h"
+
+#include <fmt/format.h>
+#include <infiniband/mad.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace fabricctl {
+namespace {
+
+constexpr std::array<std::string_view, kNumCounters> kNames = {
+    "SymbolErrorCounter",       "LinkErrorRecoveryCounter",     "LinkDownedCounter",
+    "PortRcvErrors",            "PortRcvRemotePhysicalErrors",  "PortRcvSwitchRelayErrors",
+    "PortXmitDiscards",         "PortXmitConstraintErrors",     "PortRcvConstraintErrors",
+    "LocalLinkIntegrityErrors", "ExcessiveBufferOverrunErrors", "VL15Dropped",
+    "PortXmitWait",             "PortXmitData",                 "PortRcvData",
+    "PortXmitPkts",             "PortRcvPkts",
+};
+
+// libibmad fields of PortCounters, in Counter order.
+constexpr std::array<MAD_FIELDS, kNumCounters> kFields = {
+    IB_PC_ERR_SYM_F,         IB_PC_LINK_RECOVERS_F, IB_PC_LINK_DOWNED_F,      IB_PC_ERR_RCV_F,
+    IB_PC_ERR_PHYSRCV_F,     IB_PC_ERR_SWITCH_REL_F, IB_PC_XMT_DISCARDS_F,    IB_PC_ERR_XMTCONSTR_F,
+    IB_PC_ERR_RCVCONSTR_F,   IB_PC_ERR_LOCALINTEG_F, IB_PC_ERR_EXCESS_OVR_F,  IB_PC_VL15_DROPPED_F,
+    IB_PC_XMT_WAIT_F,        IB_PC_XMT_BYTES_F,      IB_PC_RCV_BYTES_F,       IB_PC_XMT_PKTS_F,
+    IB_PC_RCV_PKTS_F,
+};
+
+// ClassPortInfo.CapabilityMask bits of the PMA (IBA 16.1.3.1).
+constexpr uint32_t kCapExtendedWidth = 1u << 9;
+constexpr uint32_t kCapExtendedNoIetf = 1u << 10;
+
+unsigned EditDistance(std::string_view a, std::string_view b) {
+  std::vector<unsigned> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<unsigned>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<unsigned>(i);
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (std::tolower(a[i - 1]) != std::tolower(b[j - 1]))});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+mad::Request PmaRequest(mad::Method method, uint16_t attr_id, uint32_t lid, unsigned port) {
+  mad::Request r{.mgmt_class = mad::MgmtClass::kPerformance, .method = method, .attr_id = attr_id,
+                 .lid = static_cast<uint16_t>(lid)};
+  if (attr_id != mad::attr::kClassPortInfo) mad_set_field(r.data.data(), 0, IB_PC_PORT_SELECT_F, port);
+  return r;
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+}  // namespace
+
+std::string_view CounterName(Counter c) { return kNames[static_cast<size_t>(c)]; }
+
+std::optional<Counter> ParseCounterName(std::string_view name) {
+  for (size_t i = 0; i < kNames.size(); ++i)
+    if (kNames[i] == name) return static_cast<Counter>(i);
+  return std::nullopt;
+}
+
+Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filename) {
+  Thresholds t;
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view raw = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    std::string line = Trim(raw.substr(0, raw.find('#')));
+    if (line.empty()) {
+      if (end == text.size()) break;
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string::npos)
+      return MakeInputError(std::string(filename), line_no, "expected Name=value", std::string(raw));
+    std::string name = Trim(std::string_view(line).substr(0, eq));
+    std::string value = Trim(std::string_view(line).substr(eq + 1));
+    auto counter = ParseCounterName(name);
+    if (!counter || static_cast<size_t>(*counter) >= kNumErrorCounters) {
+      std::string_view best;
+      unsigned best_d = 4;
+      for (size_t i = 0; i < kNumErrorCounters; ++i)
+        if (unsigned d = EditDistance(name, kNames[i]); d < best_d) best_d = d, best = kNames[i];
+      return MakeInputError(std::string(filename), line_no,
+                            best.empty() ? fmt::format("unknown error counter '{}'", name)
+                                         : fmt::format("unknown error counter '{}' (did you mean '{}'?)", name, best),
+                            std::string(raw), static_cast<int>(raw.find(name.empty() ? "=" : name) + 1));
+    }
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (value.empty() || ec != std::errc() || p != value.data() + value.size())
+      return MakeInputError(std::string(filename), line_no,
+                            fmt::format("threshold of {} must be a non-negative integer, not '{}'", name, value),
+                            std::string(raw), static_cast<int>(raw.find('=') + 2));
+    t.limit[static_cast<size_t>(*counter)] = v;
+    if (end == text.size()) break;
+  }
+  return t;
+}
+
+Result<CounterReport> ReadCounters(mad::Transport& transport, const Fabric& fabric, const CounterOptions& options) {
+  mad::MadRpc rpc(transport, options.rpc);
+  CounterReport report;
+  std::vector<std::optional<PortCounterReading>> readings(fabric.num_port_slots());
+
+  auto problem = [&](PortId p, std::string message) { report.problems.push_back({p, std::move(message)}); };
+  auto failure = [](std::string_view what, const mad::Completion& c) {
+    return c.outcome == mad::Outcome::kTimeout ? fmt::format("{}: no answer", what)
+                                               : fmt::format("{}: MAD status 0x{:04x}", what, c.status);
+  };
+
+  // Asks one PMA (one LID) about the ports it answers for.
+  auto query = [&](uint32_t lid, std::vector<PortId> ports) {
+    rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kClassPortInfo, lid, 0), [&, lid, ports](const mad::Completion& c) {
+      bool extended = false;
+      if (c.outcome == mad::Outcome::kOk) {
+        uint32_t cap = mad_get_field(const_cast<uint8_t*>(c.reply->data()), 0, IB_CPI_CAPMASK_F);
+        extended = (cap & (kCapExtendedWidth | kCapExtendedNoIetf)) != 0;
+      }
+      for (PortId pid : ports) {
+        unsigned num = fabric.port(pid).number;
+        rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCounters, lid, num),
+                 [&, pid, lid, num, extended](const mad::Completion& pc) {
+                   if (pc.outcome != mad::Outcome::kOk) return problem(pid, failure("PortCounters", pc));
+                   PortCounterReading r{.port = pid, .lid = lid};
+                   uint8_t* d = const_cast<uint8_t*>(pc.reply->data());
+                   for (size_t i = 0; i < kNumCounters; ++i) r.value[i] = mad_get_field(d, 0, kFields[i]);
+                   readings[pid] = r;
+                   if (extended)
+                     rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCountersExtended, lid, num),
+                              [&, pid](const mad::Completion& ec) {
+                                if (ec.outcome != mad::Outcome::kOk || !readings[pid]) return;
+                                uint8_t* x = const_cast<uint8_t*>(ec.reply->data());
+                                auto& v = readings[pid]->value;
+                                v[size_t(Counter::kPortXmitData)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_BYTES_F);
+                                v[size_t(Counter::kPortRcvData)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_BYTES_F);
+                                v[size_t(Counter::kPortXmitPkts)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_PKTS_F);
+                                v[size_t(Counter::kPortRcvPkts)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_PKTS_F);
+                                readings[pid]->extended = true;
+                              });
+                   if (options.reset == ResetMode::kResetAfterRead) {
+                     auto set = PmaRequest(mad::Method::kSet, mad::attr::kPortCounters, lid, num);
+                     mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT_F, 0xffff);
+                     mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT2_F, 0xff);
+                     rpc.Post(set, [&, pid](const mad::Completion& sc) {
+                       if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCounters reset", sc));
+                     });
+                     if (extended) {
+                       auto xset = PmaRequest(mad::Method::kSet, mad::attr::kPortCountersExtended, lid, num);
+                       mad_set_field(xset.data.data(), 0, IB_PC_EXT_COUNTER_SELECT_F, 0xff);
+                       rpc.Post(xset, [&, pid](const mad::Completion& sc) {
+                         if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCountersExtended reset", sc));
+                       });
+                     }
+                   }
+                 });
+      }
+    });
+  };
+
+  for (NodeId n = 0; n < fabric.num_nodes(); ++n) {
+    const Node& node = fabric.node(n);
+    if (node.type == NodeType::kSwitch) {
+      uint32_t lid = fabric.port(fabric.port_id(n, 0)).lid;
+      std::vector<PortId> ports;
+      for (unsigned p = 1; p <= node.num_ports; ++p)
+        if (fabric.port(fabric.port_id(n, p)).peer != kNone) ports.push_back(fabric.port_id(n, p));
+      if (ports.empty()) continue;
+      if (lid == 0 || lid > 0xBFFFu) {
+        for (PortId p : ports) problem(p, "switch has no LID (has a subnet manager run?)");
+        continue;
+      }
+      query(lid, std::move(ports));
+    } else {
+      for (unsigned p = 1; p <= node.num_ports; ++p) {
+        PortId pid = fabric.port_id(n, p);
+        const Port& port = fabric.port(pid);
+        if (port.peer == kNone) continue;
+        if (port.lid == 0 || port.lid > 0xBFFFu) {
+          problem(pid, "port has no LID (has a subnet manager run?)");
+          continue;
+        }
+        query(port.lid, {pid});
+      }
+    }
+  }
+  if (auto r = rpc.Run(); !r) return std::unexpected(r.error());
+
+  for (auto& r : readings) {
+    if (!r) continue;
+    for (size_t i = 0; i < kNumErrorCounters; ++i)
+      if (r->value[i] > options.thresholds.limit[i]) r->over.push_back(static_cast<Counter>(i));
+    report.ports.push_back(std::move(*r));
+  }
+  std::sort(report.problems.begin(), report.problems.end(),
+            [](const CounterProblem& a, const CounterProblem& b) { return a.port < b.port; });
+  report.stats = rpc.stats();
+  return report;
+}
+
+}  // namespace fabricctl

@@ -1,0 +1,197 @@
+// Transport over libibumad; packets are encoded by libibmad (mad_build_pkt) and decoded
+// with its field tables, so nothing here hand-packs what rdma-core already does.
+#include <fmt/format.h>
+#include <infiniband/mad.h>
+#include <infiniband/umad.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+#include <vector>
+
+#include "fabric/mad/transport.h"
+
+namespace fabricctl::mad {
+
+std::string DrPath::ToString() const {
+  std::string s = "0";
+  for (unsigned i = 1; i <= hops; ++i) s += fmt::format(",{}", port[i]);
+  return s;
+}
+
+namespace {
+
+class UmadTransport final : public Transport {
+ public:
+  UmadTransport(int portid, LocalPort local) : portid_(portid), local_(std::move(local)) {
+    buffer_.resize(umad_size() + kMadSize);
+  }
+  ~UmadTransport() override {
+    for (int agent : {smp_dr_agent_, smp_lid_agent_, perf_agent_})
+      if (agent >= 0) umad_unregister(portid_, agent);
+    umad_close_port(portid_);
+  }
+
+  Result<void> Register() {
+    smp_dr_agent_ = umad_register(portid_, IB_SMI_DIRECT_CLASS, 1, 0, nullptr);
+    smp_lid_agent_ = umad_register(portid_, IB_SMI_CLASS, 1, 0, nullptr);
+    perf_agent_ = umad_register(portid_, IB_PERFORMANCE_CLASS, 1, 0, nullptr);
+    if (smp_dr_agent_ < 0 || smp_lid_agent_ < 0 || perf_agent_ < 0)
+      return std::unexpected(Error{.message = "cannot register MAD agents (SMP needs root or access to "
+                                              "/dev/infiniband/umad*; is another SM agent bound?)",
+                                   .where = Where()});
+    return {};
+  }
+
+  Result<void> Send(const Request& request, uint32_t tid) override {
+    std::fill(buffer_.begin(), buffer_.end(), 0);
+    ib_rpc_t rpc{};
+    rpc.mgtclass = static_cast<int>(request.mgmt_class);
+    rpc.method = static_cast<int>(request.method);
+    rpc.attr.id = request.attr_id;
+    rpc.attr.mod = request.attr_mod;
+    rpc.trid = tid;
+    ib_portid_t dport{};
+    int agent = smp_dr_agent_;
+    if (request.mgmt_class == MgmtClass::kPerformance) {
+      rpc.dataoffs = kGmpDataOffset;
+      rpc.datasz = kGmpDataSize;
+      dport.lid = request.lid;
+      dport.qp = 1;
+      dport.qkey = IB_DEFAULT_QP1_QKEY;
+      agent = perf_agent_;
+    } else {
+      rpc.dataoffs = kSmpDataOffset;
+      rpc.datasz = kSmpDataSize;
+      if (request.mgmt_class == MgmtClass::kSmpLid) {
+        dport.lid = request.lid;
+        agent = smp_lid_agent_;
+      } else {
+        dport.drpath.cnt = request.path.hops;
+        std::memcpy(dport.drpath.p, request.path.port.data(), request.path.hops + 1u);
+        dport.drpath.drslid = 0xffff;
+        dport.drpath.drdlid = 0xffff;
+      }
+    }
+    // Sets carry the attribute; PMA Gets carry PortSelect in it too. SMP Gets send zeros.
+    void* data = const_cast<uint8_t*>(request.data.data());
+    int len = mad_build_pkt(buffer_.data(), &rpc, &dport, nullptr, data);
+    if (len < 0) return std::unexpected(Error{.message = "cannot encode MAD", .where = Where()});
+    // Timeouts and retries are ours (MadRpc): the kernel's would hide which attempt answered.
+    int rc = umad_send(portid_, agent, buffer_.data(), static_cast<int>(kMadSize), 0, 0);
+    if (rc < 0)
+      return std::unexpected(Error{.message = fmt::format("umad_send failed: {}", std::strerror(-rc)),
+                                   .where = Where()});
+    return {};
+  }
+
+  Result<std::optional<Reply>> Receive(int timeout_ms) override {
+    int length = static_cast<int>(kMadSize);
+    int rc = umad_recv(portid_, buffer_.data(), &length, timeout_ms);
+    if (rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) return std::optional<Reply>{};
+    if (rc < 0)
+      return std::unexpected(
+          Error{.message = fmt::format("umad_recv failed: {}", std::strerror(-rc)), .where = Where()});
+    // A send that the kernel could not deliver comes back with a status and no answer.
+    if (umad_status(buffer_.data()) != 0) return std::optional<Reply>{};
+    Reply reply;
+    std::memcpy(reply.mad.data(), umad_get_mad(buffer_.data()), kMadSize);
+    uint8_t* mad = reply.mad.data();
+    reply.mgmt_class = static_cast<MgmtClass>(mad_get_field(mad, 0, IB_MAD_MGMTCLASS_F));
+    reply.is_response = mad_get_field(mad, 0, IB_MAD_RESPONSE_F) != 0;
+    reply.tid = static_cast<uint32_t>(mad_get_field64(mad, 0, IB_MAD_TRID_F));
+    reply.status = static_cast<uint16_t>(reply.mgmt_class == MgmtClass::kSmpDirected
+                                             ? mad_get_field(mad, 0, IB_DRSMP_STATUS_F)
+                                             : mad_get_field(mad, 0, IB_MAD_STATUS_F));
+    return std::optional<Reply>{reply};
+  }
+
+  const LocalPort& local() const override { return local_; }
+
+ private:
+  std::string Where() const { return fmt::format("{}:{}", local_.ca, local_.port); }
+
+  int portid_;
+  LocalPort local_;
+  int smp_dr_agent_ = -1;
+  int smp_lid_agent_ = -1;
+  int perf_agent_ = -1;
+  std::vector<uint8_t> buffer_;
+};
+
+// libumad2sim (ibsim's umad shim) waits forever for a simulator that is not there. When it
+// is preloaded, look for the simulator's control socket first so we fail instead of hang.
+Result<void> CheckSimulator() {
+  const char* preload = std::getenv("LD_PRELOAD");
+  if (preload == nullptr || std::strstr(preload, "umad2sim") == nullptr) return {};
+  if (std::getenv("IBSIM_SERVER_NAME") != nullptr) return {};  // remote mode: UDP, cannot check cheaply
+  const char* sock = std::getenv("IBSIM_SOCKNAME");
+  std::string name = fmt::format("@{}:ctl", sock ? sock : "sim");
+  std::ifstream unix_sockets("/proc/net/unix");
+  std::string line;
+  while (std::getline(unix_sockets, line)) {
+    size_t at = line.rfind(' ');
+    if (at == std::string::npos) continue;
+    std::string_view path = std::string_view(line).substr(at + 1);
+    if (path == name || path == name + "@") return {};
+  }
+  return std::unexpected(Error{.message = fmt::format("no ibsim simulator with IBSIM_SOCKNAME={} is running "
+                                                      "(libumad2sim is preloaded; start ibsim -s NETFILE first)",
+                                                      sock ? sock : "sim (the default)"),
+                               .where = "ibsim"});
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port) {
+  if (auto r = CheckSimulator(); !r) return std::unexpected(r.error());
+  std::string where = ca.empty() ? std::string("umad") : fmt::format("{}:{}", ca, port);
+  if (umad_init() < 0)
+    return std::unexpected(Error{.message = "cannot initialise libibumad (is the ib_umad module loaded?)", .where = where});
+  char names[UMAD_MAX_DEVICES][UMAD_CA_NAME_LEN];
+  int n = umad_get_cas_names(names, UMAD_MAX_DEVICES);
+  if (n <= 0)
+    return std::unexpected(Error{.message = "no InfiniBand device with a umad interface found (no /sys/class/"
+                                            "infiniband_mad; for ibsim run with LD_PRELOAD=libumad2sim.so)",
+                                 .where = where});
+  if (!ca.empty()) {
+    bool found = false;
+    std::string known;
+    for (int i = 0; i < n; ++i) {
+      found = found || ca == names[i];
+      known += (i ? ", " : "") + std::string(names[i]);
+    }
+    if (!found)
+      return std::unexpected(Error{.message = fmt::format("no such device (devices: {})", known), .where = where});
+  }
+  umad_port_t info{};
+  if (umad_get_port(ca.empty() ? nullptr : ca.c_str(), port, &info) < 0) {
+    std::string why = std::filesystem::exists("/sys/class/infiniband_mad")
+                          ? "cannot read the port (no such port, or no usable port)"
+                          : "no InfiniBand device with a umad interface (no /sys/class/infiniband_mad: is ib_umad "
+                            "loaded? for ibsim set LD_PRELOAD to libumad2sim.so)";
+    return std::unexpected(Error{.message = why, .where = where});
+  }
+  LocalPort local{.ca = info.ca_name,
+                  .port = info.portnum,
+                  .lid = static_cast<uint32_t>(info.base_lid),
+                  .sm_lid = static_cast<uint32_t>(info.sm_lid),
+                  .port_guid = be64toh(info.port_guid),
+                  .state = static_cast<int>(info.state)};
+  umad_release_port(&info);
+  where = fmt::format("{}:{}", local.ca, local.port);
+  int portid = umad_open_port(local.ca.c_str(), local.port);
+  if (portid < 0)
+    return std::unexpected(Error{.message = fmt::format("cannot open umad port: {} (needs root or access to "
+                                                        "/dev/infiniband/umad*)",
+                                                        std::strerror(-portid)),
+                                 .where = where});
+  auto transport = std::make_unique<UmadTransport>(portid, std::move(local));
+  if (auto r = transport->Register(); !r) return std::unexpected(r.error());
+  return std::unique_ptr<Transport>(std::move(transport));
+}
+
+}  // namespace fabricctl::mad

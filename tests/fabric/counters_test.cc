@@ -1,0 +1,109 @@
+// Counters: the thresholds parser (unit) and PMA reads against ibsim (ibsim_counters).
+#include "fabric/counters.h"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/ibsim_harness.h"
+
+namespace fabricctl {
+
+TEST_CASE("thresholds file: ibqueryerrors names, comments, strict errors") {
+  auto t = ParseThresholds("# Define thresholds\nSymbolErrorCounter=10\n\n VL15Dropped = 100 # trailing\nPortXmitWait=1000",
+                           "th");
+  REQUIRE(t);
+  CHECK(t->limit[size_t(Counter::kSymbolErrorCounter)] == 10);
+  CHECK(t->limit[size_t(Counter::kVL15Dropped)] == 100);
+  CHECK(t->limit[size_t(Counter::kPortXmitWait)] == 1000);
+  CHECK(t->limit[size_t(Counter::kPortRcvErrors)] == 0);
+
+  auto typo = ParseThresholds("SymbolErrorCounter=1\nPortRcvError=5\n", "th");
+  REQUIRE(!typo);
+  CHECK(typo.error().Format() == "th:2: unknown error counter 'PortRcvError' (did you mean 'PortRcvErrors'?)\n"
+                                 "  PortRcvError=5\n  ^");
+  auto bad = ParseThresholds("LinkDownedCounter=ten\n", "th");
+  REQUIRE(!bad);
+  CHECK(bad.error().message == "threshold of LinkDownedCounter must be a non-negative integer, not 'ten'");
+  CHECK(bad.error().line == 1);
+  auto no_eq = ParseThresholds("LinkDownedCounter 3\n", "th");
+  REQUIRE(!no_eq);
+  CHECK(no_eq.error().message == "expected Name=value");
+  // Traffic counters have no thresholds in ibqueryerrors either.
+  CHECK(!ParseThresholds("PortXmitData=1\n", "th"));
+}
+
+TEST_CASE("counter names round-trip") {
+  for (size_t i = 0; i < kNumCounters; ++i) {
+    auto c = static_cast<Counter>(i);
+    CHECK(ParseCounterName(CounterName(c)) == c);
+  }
+}
+
+}  // namespace fabricctl
+
+namespace fabricctl::testing {
+
+TEST_SUITE("ibsim_counters") {
+  TEST_CASE("a counter set with PerformanceSet crosses its threshold; --reset clears it") {
+    if (!IbsimAvailable()) return;
+    Ibsim sim("/usr/share/doc/ibsim-utils/net-examples/net.2sw2path4hca");
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    // Without LIDs there is no PMA to ask: every port is reported unread, nothing crashes.
+    auto no_lids = sim.Fabricctl("counters --json");
+    CHECK(no_lids.exit_code == 1);
+    CHECK(nlohmann::json::parse(no_lids.out).at("problems").size() == 12);
+
+    auto sm = sim.Run("opensm -o -f " + sim.dir() + "/opensm.log");
+    REQUIRE_MESSAGE(sm.exit_code == 0, sm.err);
+    auto clean = sim.Fabricctl("counters");
+    INFO(clean.out, clean.err);
+    CHECK(clean.exit_code == 0);
+    CHECK(clean.out.find("12 ports read, 0 over threshold, 0 unread") != std::string::npos);
+
+    sim.Console("PerformanceSet \"Switch2\"[3] PortCounters.SymbolErrorCounter=17");
+    auto over = sim.Fabricctl("counters --json");
+    CHECK(over.exit_code == 1);
+    auto j = nlohmann::json::parse(over.out);
+    CHECK(j.at("ports_over_threshold") == 1);
+    bool found = false;
+    for (const auto& p : j.at("ports")) {
+      if (p.at("node") == "Switch2" && p.at("port") == 3) {
+        found = true;
+        CHECK(p.at("counters").at("SymbolErrorCounter") == 17);
+        CHECK(p.at("over_threshold") == nlohmann::json::array({"SymbolErrorCounter"}));
+        CHECK(p.at("extended") == true);
+      } else {
+        CHECK(p.at("over_threshold").empty());
+      }
+    }
+    CHECK(found);
+
+    std::ofstream(sim.dir() + "/th") << "SymbolErrorCounter=20\n";
+    CHECK(sim.Fabricctl("counters --thresholds " + sim.dir() + "/th").exit_code == 0);
+    std::ofstream(sim.dir() + "/th") << "SymbolErrorCounter=16\n";
+    auto text = sim.Fabricctl("counters --thresholds " + sim.dir() + "/th");
+    CHECK(text.exit_code == 1);
+    CHECK(text.out.find("Switch2[3] (GUID 0x200001 lid 3): [SymbolErrorCounter == 17 > 16]") != std::string::npos);
+
+    CHECK(sim.Fabricctl("counters --reset").exit_code == 1);  // reports, then resets
+    CHECK(sim.Fabricctl("counters").exit_code == 0);
+  }
+
+  TEST_CASE("MAD loss on a port shows up in PortRcvErrors") {
+    if (!IbsimAvailable()) return;
+    Ibsim sim("/usr/share/doc/ibsim-utils/net-examples/net.2sw2path4hca");
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    REQUIRE(sim.Run("opensm -o -f " + sim.dir() + "/opensm.log").exit_code == 0);
+    sim.Console("Error \"Switch2\"[3] 50");
+    // Discovery sends MADs through Switch2[3]; ibsim counts each drop as a receive error.
+    auto r = sim.Fabricctl("counters --json --timeout 30 --retries 10");
+    auto j = nlohmann::json::parse(r.out);
+    uint64_t rcv_errors = 0;
+    for (const auto& p : j.at("ports"))
+      if (p.at("node") == "Switch2" && p.at("port") == 3) rcv_errors = p.at("counters").at("PortRcvErrors");
+    CHECK(rcv_errors > 0);
+  }
+}
+
+}  // namespace fabricctl::testing

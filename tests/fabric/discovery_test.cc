@@ -1,0 +1,225 @@
+// Discovery against ibsim: fabricctl discover runs as a child process with libumad2sim
+// preloaded, and its view must equal what ibnetdiscover reads from the same simulator.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/ibsim_fabrics.h"
+#include "tests/ibsim_harness.h"
+
+namespace fabricctl::testing {
+namespace {
+
+struct DiscoveredView {
+  IbnetdiscoverView links;  // same shape as the ibnetdiscover parse
+  std::set<uint64_t> guids;
+  nlohmann::json json;
+};
+
+DiscoveredView ViewOf(const nlohmann::json& j) {
+  DiscoveredView v;
+  v.json = j;
+  for (const auto& n : j.at("nodes")) {
+    uint64_t guid = std::stoull(n.at("guid").get<std::string>(), nullptr, 16);
+    v.guids.insert(guid);
+    v.links.descriptions[guid] = n.at("description").get<std::string>();
+    for (const auto& p : n.at("ports")) {
+      if (!p.contains("peer")) continue;
+      unsigned port = p.at("port").get<unsigned>();
+      v.links.links[{guid, port}] = {std::stoull(p.at("peer").at("guid").get<std::string>(), nullptr, 16),
+                                     p.at("peer").at("port").get<unsigned>()};
+      v.links.rates[{guid, port}] = p.at("width").get<std::string>() + p.at("speed").get<std::string>();
+    }
+  }
+  return v;
+}
+
+// A scratch directory for net files, removed at the end of the test.
+struct Scratch {
+  Scratch() {
+    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::string path = dir + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string dir;
+};
+
+DiscoveredView Discover(const Ibsim& sim, const std::string& args = "") {
+  auto r = sim.Fabricctl("discover --json -q " + args);
+  INFO("stderr: ", r.err);
+  REQUIRE((r.exit_code == 0 || r.exit_code == 1));
+  return ViewOf(nlohmann::json::parse(r.out));
+}
+
+void CheckAgreesWithIbnetdiscover(const Ibsim& sim, size_t nodes, size_t links) {
+  DiscoveredView ours = Discover(sim);
+  CHECK(ours.json.at("problems").empty());
+  CHECK(ours.json.at("num_nodes").get<size_t>() == nodes);
+  CHECK(ours.json.at("num_links").get<size_t>() == links);
+  auto theirs = sim.Run("ibnetdiscover");
+  INFO("ibnetdiscover stderr: ", theirs.err);
+  REQUIRE(theirs.exit_code == 0);
+  IbnetdiscoverView ref = ParseIbnetdiscoverLinks(theirs.out);
+  CHECK(ref.links.size() == 2 * links);
+  CHECK(ours.links.links == ref.links);
+  CHECK(ours.links.descriptions == ref.descriptions);
+  CHECK(ours.links.rates == ref.rates);
+}
+
+}  // namespace
+
+TEST_SUITE("ibsim_discovery") {
+  TEST_CASE("discovery agrees with ibnetdiscover on ibsim's example fabric") {
+    if (!IbsimAvailable()) return;  // the ibsim label runs where ibsim-utils is installed
+    Ibsim sim("/usr/share/doc/ibsim-utils/net-examples/net.2sw2path4hca");
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    CheckAgreesWithIbnetdiscover(sim, 6, 6);
+    DiscoveredView v = Discover(sim);
+    // ibsim numbers GUIDs in sequence: hosts from 0x100000 (3 GUIDs each), switches from 0x200000.
+    CHECK(v.guids == std::set<uint64_t>{0x100000, 0x100003, 0x100006, 0x100009, 0x200000, 0x200001});
+    CHECK(v.links.links.at({0x200000, 3}) == std::pair<uint64_t, unsigned>{0x200001, 3});
+    CHECK(v.links.links.at({0x200000, 5}) == std::pair<uint64_t, unsigned>{0x200001, 5});
+  }
+
+  TEST_CASE("discovery agrees with ibnetdiscover on a fat tree and a torus") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    SUBCASE("2-tier fat tree with parallel links") {
+      Ibsim sim(s.Write("ft.net", FatTree2(6, 3, 4, 2)));
+      REQUIRE_MESSAGE(sim.ok(), sim.error());
+      CheckAgreesWithIbnetdiscover(sim, 6 + 3 + 24, 24 + 6 * 3 * 2);
+    }
+    SUBCASE("3x3 torus") {
+      Ibsim sim(s.Write("torus.net", Torus2(3, 3)));
+      REQUIRE_MESSAGE(sim.ok(), sim.error());
+      CheckAgreesWithIbnetdiscover(sim, 18, 9 + 18);
+    }
+  }
+
+  TEST_CASE("one SMP in flight and many give the same fabric") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    Ibsim sim(s.Write("ft.net", FatTree2(4, 2, 3)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    DiscoveredView one = Discover(sim, "--inflight 1");
+    DiscoveredView many = Discover(sim, "--inflight 64");
+    CHECK(one.links.links == many.links.links);
+    CHECK(one.guids == many.guids);
+    CHECK(one.json.at("stats").at("retransmits") == 0);
+  }
+
+  TEST_CASE("a link taken down with Unlink is missing, ReLink brings it back") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    Ibsim sim(s.Write("ft.net", FatTree2(3, 2, 2)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    DiscoveredView before = Discover(sim);
+    // leaf1 port 3 goes to spine0 port 2.
+    sim.Console("Unlink \"leaf1\"[3]");
+    DiscoveredView after = Discover(sim);
+    CHECK(after.json.at("num_links").get<size_t>() + 1 == before.json.at("num_links").get<size_t>());
+    std::vector<std::pair<uint64_t, unsigned>> missing;
+    for (const auto& [end, peer] : before.links.links)
+      if (!after.links.links.contains(end)) missing.push_back(end);
+    REQUIRE(missing.size() == 2);
+    std::set<std::string> names;
+    for (const auto& [guid, port] : missing) names.insert(before.links.descriptions.at(guid) + "[" + std::to_string(port) + "]");
+    CHECK(names == std::set<std::string>{"leaf1[3]", "spine0[2]"});
+    sim.Console("ReLink \"leaf1\"[3]");
+    DiscoveredView again = Discover(sim);
+    CHECK(again.links.links == before.links.links);
+  }
+
+  TEST_CASE("a width changed with ibportstate shows up degraded") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    Ibsim sim(s.Write("ft.net", FatTree2(2, 1, 1)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    DiscoveredView before = Discover(sim);
+    // leaf0 is the local node (route "0"); its port 2 goes to spine0.
+    auto r = sim.Run("ibportstate -D 0 2 width 1");
+    INFO("ibportstate: ", r.out, r.err);
+    REQUIRE(r.exit_code == 0);
+    DiscoveredView after = Discover(sim);
+    uint64_t leaf0 = 0;
+    for (const auto& [guid, desc] : after.links.descriptions)
+      if (desc == "leaf0") leaf0 = guid;
+    CHECK(before.links.rates.at({leaf0, 2}).starts_with("4x"));
+    CHECK(after.links.rates.at({leaf0, 2}).starts_with("1x"));
+    bool reported = false;
+    for (const auto& d : after.json.at("degraded"))
+      reported = reported || (d.at("link").get<std::string>().find("leaf0[2]") != std::string::npos &&
+                              d.at("active").get<std::string>().starts_with("1x"));
+    CHECK(reported);
+  }
+
+  TEST_CASE("5% MAD loss completes within the retry budget") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    Ibsim sim(s.Write("ft.net", FatTree2(4, 2, 4)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    DiscoveredView clean = Discover(sim);
+    sim.Console("Error \"spine0\"[1] 5");
+    sim.Console("Error \"spine1\"[2] 5");
+    sim.Console("Error \"leaf2\"[5] 5");
+    DiscoveredView lossy = Discover(sim, "--timeout 50 --retries 8");
+    CHECK(lossy.json.at("problems").empty());
+    CHECK(lossy.links.links == clean.links.links);
+  }
+
+  TEST_CASE("a port that drops everything is reported exactly") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    Ibsim sim(s.Write("ft.net", FatTree2(2, 1, 2)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    // Every MAD entering host1-0's port is dropped: the host cannot be reached.
+    sim.Console("Error \"host1-0\"[1] 100");
+    auto r = sim.Fabricctl("discover --json -q --timeout 30 --retries 2");
+    CHECK(r.exit_code == 1);
+    auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j.at("problems").size() == 1);
+    CHECK(j.at("problems")[0].at("message") == "NodeInfo: no answer after 3 attempts");
+    CHECK(j.at("problems")[0].at("where").get<std::string>().ends_with("[1]"));
+    CHECK(j.at("num_nodes") == 2 + 1 + 4 - 1);
+  }
+
+  TEST_CASE("--max-hops bounds the walk and says where it stopped") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    Ibsim sim(s.Write("ft.net", FatTree2(2, 1, 2)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    auto r = sim.Fabricctl("discover --json -q --max-hops 1");
+    CHECK(r.exit_code == 1);
+    auto j = nlohmann::json::parse(r.out);
+    // leaf0 sees its two hosts and spine0; spine0 may not go on to leaf1.
+    CHECK(j.at("num_nodes") == 4);
+    REQUIRE(j.at("problems").size() == 1);
+    CHECK(j.at("problems")[0].at("message") == "not followed: --max-hops 1 reached");
+  }
+
+  TEST_CASE("no simulator or no umad device: a clear error, no hang") {
+    char tmpl[] = "/tmp/fabricctl-nosim.XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    auto no_sim = RunShell(std::string("IBSIM_SOCKNAME=fctl-nobody LD_PRELOAD=") + kUmad2Sim + " " + FABRICCTL_BINARY +
+                               " discover",
+                           dir, 20);
+    CHECK(no_sim.exit_code == 2);
+    CHECK(no_sim.err.find("no ibsim simulator with IBSIM_SOCKNAME=fctl-nobody is running") != std::string::npos);
+    if (!std::filesystem::exists("/sys/class/infiniband_mad")) {
+      auto no_dev = RunShell(std::string(FABRICCTL_BINARY) + " discover", dir, 20);
+      CHECK(no_dev.exit_code == 2);
+      CHECK(no_dev.err.find("no InfiniBand device with a umad interface") != std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
+  }
+}
+
+}  // namespace fabricctl::testing

@@ -35,12 +35,15 @@ struct VerbsFlags {
   std::string device;  // -d, as perftest's --ib-dev
   int port = 1;        // -i, as perftest's --ib-port
   int gid_index = -1;  // -x, as perftest's --gid-index; -1 = pick one
+  std::string latency_method = "send";  // --verbs-lat: send (SEND/RECV) or write (RDMA WRITE + polling)
+  std::uint32_t window = 64;            // -t, as perftest's --tx-depth
 };
 
 struct ServeOptions {
   std::string listen = "127.0.0.1:" + std::to_string(probes::kDefaultAgentPort);
   std::string token_file;
   int max_sessions = 4;
+  unsigned busy_poll_us = 0;
   VerbsFlags verbs;
 };
 
@@ -55,6 +58,7 @@ struct RunOptions {
   double timeout_s = 10;
   std::string token_file;
   bool json = false;
+  unsigned busy_poll_us = 0;
   VerbsFlags verbs;
 };
 
@@ -78,18 +82,31 @@ void AddVerbsFlags(CLI::App* cmd, VerbsFlags& v) {
   cmd->add_option("-x,--gid-index", v.gid_index, "verbs: GID index (RoCE needs one; default: pick a RoCE v2 IPv4 GID)");
 }
 
+void AddVerbsClientFlags(CLI::App* cmd, VerbsFlags& v) {
+  cmd->add_option("--verbs-lat", v.latency_method, "verbs: latency by SEND/RECV ping-pong or RDMA WRITE with polling")
+      ->check(CLI::IsMember({"send", "write"}))
+      ->capture_default_str();
+  cmd->add_option("-t,--tx-depth", v.window, "verbs: outstanding RDMA WRITEs in bandwidth tests")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+}
+
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
 probes::VerbsOptions ToVerbsOptions(const VerbsFlags& f) {
   probes::VerbsOptions v;
   v.device = f.device;
   v.port = f.port;
   v.gid_index = f.gid_index;
+  v.latency_method = f.latency_method == "write" ? probes::VerbsLatencyMethod::kWritePoll
+                                                 : probes::VerbsLatencyMethod::kSendRecv;
+  v.window = f.window;
   return v;
 }
 #endif
 
 Result<std::unique_ptr<probes::ClientTransport>> MakeClientTransport(const RunOptions& o) {
-  if (o.transport == "tcp") return probes::MakeTcpClientTransport();
+  if (o.transport == "tcp")
+    return probes::MakeTcpClientTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)});
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
   return probes::MakeVerbsClientTransport(ToVerbsOptions(o.verbs));
 #else
@@ -115,7 +132,7 @@ int RunServe(const ServeOptions& o) {
   auto listen = probes::ParseHostPort(o.listen, probes::kDefaultAgentPort);
   if (!listen) return ReportError(Error{.message = listen.error().message, .where = "--listen"});
   std::vector<std::unique_ptr<probes::ServerTransport>> transports;
-  transports.push_back(probes::MakeTcpServerTransport());
+  transports.push_back(probes::MakeTcpServerTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)}));
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
   if (auto verbs = probes::MakeVerbsServerTransport(ToVerbsOptions(o.verbs)); verbs)
     transports.push_back(std::move(*verbs));
@@ -248,6 +265,9 @@ void AddProbeCommands(CLI::App& probe, Runner& run) {
   serve->add_option("--max-sessions", serve_opts->max_sessions, "clients served at once; more are refused")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  serve->add_option("--busy-poll", serve_opts->busy_poll_us,
+                    "tcp: microseconds to spin before blocking in recv (only on dedicated cores)")
+      ->check(CLI::Range(0u, 100000u));
   AddVerbsFlags(serve, serve_opts->verbs);
   serve->callback([&run, serve_opts] { run = [serve_opts] { return RunServe(*serve_opts); }; });
 
@@ -275,7 +295,11 @@ void AddProbeCommands(CLI::App& probe, Runner& run) {
       ->capture_default_str();
   r->add_option("--token-file", run_opts->token_file, "shared secret, as for probe serve");
   r->add_flag("--json", run_opts->json, "machine-readable output (schema fabricctl.probe.v1, docs/probes.md)");
+  r->add_option("--busy-poll", run_opts->busy_poll_us,
+                "tcp: microseconds to spin before blocking in recv (only on dedicated cores)")
+      ->check(CLI::Range(0u, 100000u));
   AddVerbsFlags(r, run_opts->verbs);
+  AddVerbsClientFlags(r, run_opts->verbs);
   r->callback([&run, run_opts] { run = [run_opts] { return RunProbeCmd(*run_opts); }; });
 }
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/probe_bench.h"
 #include "tools/bench/topo_bench.h"
 #include "tools/bench/route_bench.h"
 #include "tools/bench/sweep_bench.h"
@@ -24,6 +25,7 @@ constexpr BenchCase kCases[] = {
     {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster", fabricctl::bench::RunRouteBench},
     {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
     {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
+    {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback", fabricctl::bench::RunProbeBench},
 };
 
 }  // namespace

@@ -114,11 +114,15 @@ check_probe_verbs() {
   fabricctl probe run $ADDR_B:18520 --transport verbs -d rxe0 --token-file /tmp/token --test bw --size 4096 \
     --duration 1 > /tmp/probe.txt
   rc2=$?
+  fabricctl probe run $ADDR_B:18520 --transport verbs -d rxe0 --token-file /tmp/token --test lat --verbs-lat write \
+    --sizes 1,4096 --iters 100 >> /tmp/probe.txt
+  rc3=$?
   kill $agent 2>/dev/null; wait $agent 2>/dev/null
   cat /tmp/probe.json /tmp/probe.txt
   sed 's/^/agent: /' /tmp/agent.log
   [ $rc -eq 0 ] || { echo "probe run (json) exited $rc"; return 1; }
   [ $rc2 -eq 0 ] || { echo "probe run (duration) exited $rc2"; return 1; }
+  [ $rc3 -eq 0 ] || { echo "probe run (--verbs-lat write) exited $rc3"; return 1; }
   for want in '"transport": "verbs"' '"schema": "fabricctl.probe.v1"' '"message_size": 65536' '"messages": 200' \
               '"iterations": 200'; do
     grep -qF "$want" /tmp/probe.json || { echo "probe json lacks $want"; return 1; }

@@ -71,11 +71,11 @@ first_line_is err.txt "fabricctl: ports.topo:2: peer port 300 out of range 1..25
 # A file cut short: the cut record's peers are missing, or its last line is half written.
 head -n 30 good.topo >cut.topo
 expect_exit 2 "$fabricctl" topo show cut.topo
-grep -qE '^fabricctl: cut\.topo:[0-9]+: unknown node "H-[0-9a-f]{16}": no record in this file defines it$' err.txt ||
+grep -qE '^fabricctl: cut\.topo:[0-9]+: unknown node "[SHR]-[0-9a-f]{16}": no record in this file defines it$' err.txt ||
   { cat err.txt >&2; fail "cut.topo: expected an unknown-node error"; }
 head -c "$(($(grep -b -m1 -F '[1]' good.topo | cut -d: -f1) + 6))" good.topo >half.topo
 expect_exit 2 "$fabricctl" topo show half.topo
-grep -qE "^fabricctl: half\.topo:[0-9]+: expected the peer's quoted node name after the port number$" err.txt ||
+grep -qE "^fabricctl: half\.topo:[0-9]+: expected '\(port GUID in hex\)' after the port number$" err.txt ||
   { cat err.txt >&2; fail "half.topo: expected a half-line error"; }
 
 # CRLF line ends (a file saved on Windows) read as the same fabric.

@@ -24,6 +24,8 @@ TopoFormat FormatFromPath(std::string_view path) {
 Result<Fabric> ReadTopologyFile(const std::string& path, TopoFormat format) {
   auto text = ReadFile(path);
   if (!text) return std::unexpected(text.error());
+  // A byte-order mark from a Windows editor is encoding noise, like CRLF line ends.
+  if (text->starts_with("\xEF\xBB\xBF")) text->erase(0, 3);
   const size_t first = text->find_first_not_of(" \t\r\n");
   // An empty topology is never what a user means (a failed dump, the wrong file); the
   // parsers accept it, a command reading a file does not.

@@ -39,5 +39,18 @@ TEST_CASE("ReadTopologyFile: binary garbage fails at line 1 without raw control 
   for (char c : e) CHECK((static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t'));
 }
 
+TEST_CASE("ReadTopologyFile: a UTF-8 byte-order mark is skipped, in both formats") {
+  const std::string topo = "\xEF\xBB\xBFSwitch 2 \"a\"\r\n[1] \"b\"[1]\r\n\r\nHca 1 \"b\"\r\n[1] \"a\"[1]\r\n";
+  std::string path = (std::filesystem::temp_directory_path() / "fabricctl-topology-io-bom.topo").string();
+  REQUIRE(WriteFileAtomic(path, topo));
+  auto f = ReadTopologyFile(path);
+  std::filesystem::remove(path);
+  REQUIRE_MESSAGE(f, (f ? "" : f.error().Format()));
+  CHECK(f->num_nodes() == 2);
+  CHECK(f->description(0) == "a");
+  // JSON is recognised behind the mark: the error is the JSON reader's, not line 1 of ibnetdiscover.
+  CHECK(ReadError("bom.json", "\xEF\xBB\xBF{}").find("expected a node record") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace fabricctl

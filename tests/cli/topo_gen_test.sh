@@ -104,5 +104,9 @@ expect_exit 2 "$fabricctl" topo gen scalex-cluster --set super_nodes=201
 contains "$tmp/err" "fabricctl: scalex-cluster: scale-out: a 3-tier tree of radix 80"
 expect_exit 2 "$fabricctl" topo gen rail --set rate=4xFOO
 contains "$tmp/err" "fabricctl: rail: bad value '4xFOO' for rate: expected width and speed such as 4xNDR, 2xXDR, 4xHDR"
+# Parameters past memory: refused at once with the sizes, nothing written.
+expect_exit 2 "$fabricctl" topo gen dragonfly --set groups=10000 routers=128 global=127 hosts=0 -o "$tmp/huge.topo"
+contains "$tmp/err" "fabricctl: dragonfly: the fabric would have 1280000 nodes and 326400000 ports"
+[ ! -e "$tmp/huge.topo" ] || fail "a refused fabric was written"
 
 echo "topo_gen_test: ok"

@@ -108,5 +108,13 @@ contains "$tmp/err" "fabricctl: rail: bad value '4xFOO' for rate: expected width
 expect_exit 2 "$fabricctl" topo gen dragonfly --set groups=10000 routers=128 global=127 hosts=0 -o "$tmp/huge.topo"
 contains "$tmp/err" "fabricctl: dragonfly: the fabric would have 1280000 nodes and 326400000 ports"
 [ ! -e "$tmp/huge.topo" ] || fail "a refused fabric was written"
+# Command-line errors name the command and where to read more, exit 2.
+expect_exit 2 "$fabricctl" topo gen fat-tree --bogus
+contains "$tmp/err" "fabricctl: topo gen: The following argument was not expected: --bogus"
+contains "$tmp/err" "Run 'fabricctl topo gen --help' for more information."
+expect_exit 2 "$fabricctl" topo
+contains "$tmp/err" "fabricctl: topo: A subcommand is required; commands: gen, show, convert, diff"
+expect_exit 2 "$fabricctl" topo show
+contains "$tmp/err" "fabricctl: topo show: FILE is required"
 
 echo "topo_gen_test: ok"

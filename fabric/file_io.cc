@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,17 +39,25 @@ Result<void> CheckWritablePath(const std::string& path) {
   return {};
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  if (path == "-") {
+namespace {
+
+enum class Content { kAny, kText };
+
+Result<std::string> Read(const std::string& path, Content content) {
+  if (path == "-" && content == Content::kAny) {
     std::ostringstream ss;
     ss << std::cin.rdbuf();
     return ss.str();
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool is_stdin = path == "-";
+  int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return SysError(path, "cannot open");
+  auto close_fd = [&] {
+    if (!is_stdin) ::close(fd);
+  };
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
+    close_fd();
     return MakeInputError(path, 0, "is a directory, expected a file");
   }
   std::string out;
@@ -58,15 +67,33 @@ Result<std::string> ReadFile(const std::string& path) {
     if (n < 0) {
       if (errno == EINTR) continue;
       auto err = SysError(path, "cannot read");
-      ::close(fd);
+      close_fd();
       return err;
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    // No text format holds a NUL byte: stop at once on a binary or compressed file, or on
+    // /dev/zero or /dev/urandom, rather than reading it whole (or forever).
+    if (content == Content::kText)
+      if (const void* nul = std::memchr(buf, '\0', static_cast<size_t>(n))) {
+        close_fd();
+        size_t at = out.size() - static_cast<size_t>(n) + static_cast<size_t>(static_cast<const char*>(nul) - buf);
+        int line = 1 + static_cast<int>(std::count(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+        return MakeInputError(path, line,
+                              fmt::format("binary data (a NUL byte at offset {}): expected a text file; a compressed "
+                                          "file must be uncompressed first",
+                                          at));
+      }
   }
-  ::close(fd);
+  close_fd();
   return out;
 }
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path) { return Read(path, Content::kAny); }
+
+Result<std::string> ReadTextFile(const std::string& path) { return Read(path, Content::kText); }
 
 Result<void> WriteFileAtomic(const std::string& path, std::string_view contents) {
   if (path == "-") {

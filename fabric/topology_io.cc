@@ -22,7 +22,7 @@ TopoFormat FormatFromPath(std::string_view path) {
 }
 
 Result<Fabric> ReadTopologyFile(const std::string& path, TopoFormat format) {
-  auto text = ReadFile(path);
+  auto text = ReadTextFile(path);
   if (!text) return std::unexpected(text.error());
   // A byte-order mark from a Windows editor is encoding noise, like CRLF line ends.
   if (text->starts_with("\xEF\xBB\xBF")) text->erase(0, 3);

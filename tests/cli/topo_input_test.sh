@@ -44,10 +44,16 @@ printf '#\n# Topology file: generated on a switch with no links\n#\n' >comments.
 expect_exit 2 "$fabricctl" topo show comments.topo
 first_line_is err.txt "fabricctl: comments.topo: no Switch, Ca or Rt record: not an ibnetdiscover topology"
 
-# Binary garbage (a gzip header, an escape sequence, NUL): line 1, no raw control bytes.
-printf '\x1f\x8b\x08\x00\x1b[31mred\x00\xff\n' >garbage.topo
+# Binary data (a gzip header) stops at the first NUL byte, even from an endless device.
+printf 'Switch 8 "s"\n\x1f\x8b\x08\x00\x1b[31mred\x00\xff\n' >garbage.topo
 expect_exit 2 "$fabricctl" topo show garbage.topo
-first_line_is err.txt "fabricctl: garbage.topo:1: expected a node record (Switch, Ca, Hca, Rt), a vendid/devid/sysimgguid/switchguid/caguid/rtguid line, or a comment"
+first_line_is err.txt "fabricctl: garbage.topo:2: binary data (a NUL byte at offset 16): expected a text file; a compressed file must be uncompressed first"
+expect_exit 2 timeout 20 "$fabricctl" topo show /dev/urandom
+grep -q '^fabricctl: /dev/urandom:[0-9]*: binary data (a NUL byte at offset [0-9]*)' err.txt || { cat err.txt >&2; fail "/dev/urandom"; }
+# Text garbage with escape sequences: line 1, and no escape byte reaches the terminal.
+printf '\x1b[2J\x1b]0;owned\x07\xff\n' >escapes.topo
+expect_exit 2 "$fabricctl" topo show escapes.topo
+first_line_is err.txt "fabricctl: escapes.topo:1: expected a node record (Switch, Ca, Hca, Rt), a vendid/devid/sysimgguid/switchguid/caguid/rtguid line, or a comment"
 if LC_ALL=C grep -q $'\x1b' err.txt; then fail "an escape byte reached the terminal"; fi
 # A 1 MB single line is shown as a window, not in full.
 head -c 1000000 /dev/zero | tr '\0' 'x' >long.topo
@@ -83,7 +89,7 @@ sed 's/$/\r/' good.topo >crlf.topo
 expect_exit 0 "$fabricctl" topo diff good.topo crlf.topo
 
 # --- writing -----------------------------------------------------------------------------
-rm -f nope.topo cut.topo half.topo long.topo ports.topo garbage.topo comments.topo empty.topo crlf.topo
+rm -f nope.topo cut.topo half.topo long.topo ports.topo garbage.topo escapes.topo comments.topo empty.topo crlf.topo
 expect_exit 2 "$fabricctl" topo gen torus --set dims=4x4 -o adir
 first_line_is err.txt "fabricctl: adir: is a directory, expected a file name"
 expect_exit 2 "$fabricctl" topo gen torus --set dims=4x4 -o new/

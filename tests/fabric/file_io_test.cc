@@ -63,6 +63,25 @@ TEST_CASE("WriteFileAtomic: a directory, a missing directory or /proc fail clear
   CHECK(Entries(d.path) == 1);  // only "f": no temporary file left
 }
 
+TEST_CASE("ReadTextFile: stops at the first NUL byte with its line; ReadFile reads it") {
+  TempDir d;
+  REQUIRE(!d.path.empty());
+  const std::string f = d.path + "/bin";
+  REQUIRE(WriteFileAtomic(f, std::string("a\nb\nc\0d\n", 8)));
+  auto text = ReadTextFile(f);
+  REQUIRE(!text);
+  CHECK(text.error().Format() == f +
+                                     ":3: binary data (a NUL byte at offset 5): expected a text file; a compressed file "
+                                     "must be uncompressed first");
+  auto bytes = ReadFile(f);
+  REQUIRE(bytes);
+  CHECK(bytes->size() == 8);
+  // An endless device fails at once instead of being read forever.
+  auto zero = ReadTextFile("/dev/zero");
+  REQUIRE(!zero);
+  CHECK(zero.error().Format().starts_with("/dev/zero:1: binary data (a NUL byte at offset 0)"));
+}
+
 TEST_CASE("WriteFileAtomic: replaces the file whole") {
   TempDir d;
   REQUIRE(!d.path.empty());

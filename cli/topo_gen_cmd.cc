@@ -104,11 +104,11 @@ int Run(const TopoGenOptions& o) {
     out << j.dump(2) << "\n";
     return kExitOk;
   }
-  out << fmt::format("{}: {} nodes ({} switches, {} endpoints), {} links, {} subnets\n", o.name,
-                           fabric->num_nodes(), switches, endpoints, fabric->num_links(), fabric->subnets().size());
+  out << fmt::format("{}: {} nodes ({} switches, {} endpoints), {} links, {} subnets\n", o.name, fabric->num_nodes(),
+                     switches, endpoints, fabric->num_links(), fabric->subnets().size());
   for (const Subnet& s : fabric->subnets())
     out << fmt::format("  {:<20} {:>6} switches {:>7} endpoint ports\n", s.name, s.switches.size(),
-                             s.endpoint_ports.size());
+                       s.endpoint_ports.size());
   if (o.output.empty())
     out << "not written: give -o FILE to write it\n";
   else

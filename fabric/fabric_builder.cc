@@ -1,9 +1,10 @@
 #include "fabric/fabric_builder.h"
 
-#include <algorithm>
 #include <fmt/format.h>
-#include <unordered_map>
+
+#include <algorithm>
 #include <numeric>
+#include <unordered_map>
 
 namespace fabricctl {
 namespace {
@@ -91,8 +92,8 @@ Result<LinkId> FabricBuilder::Connect(NodeId a, unsigned port_a, NodeId b, unsig
       return MakeError(fmt::format("'{}' has ports 1..{}, not {}", f_.descriptions_[n], node.num_ports, p));
     PortId id = node.first_port + p;
     if (f_.ports_[id].peer != kNone)
-      return MakeError(fmt::format("'{}'[{}] is already cabled to {}", f_.descriptions_[n], p,
-                                   f_.PortName(f_.ports_[id].peer)));
+      return MakeError(
+          fmt::format("'{}'[{}] is already cabled to {}", f_.descriptions_[n], p, f_.PortName(f_.ports_[id].peer)));
     return id;
   };
   auto pa = check(a, port_a);
@@ -154,7 +155,8 @@ Result<Fabric> FabricBuilder::Build() {
       PortId pid = node.first_port + num;
       const Port& p = f.ports_[pid];
       if (p.peer == kNone) continue;
-      f.adjacency_[at++] = Adjacency{.local = pid, .peer_node = f.ports_[p.peer].node, .peer_port = p.peer, .link = p.link};
+      f.adjacency_[at++] =
+          Adjacency{.local = pid, .peer_node = f.ports_[p.peer].node, .peer_port = p.peer, .link = p.link};
     }
   }
 

@@ -46,10 +46,16 @@ Result<void> WriteTopologyFile(const Fabric& fabric, const std::string& path, To
   if (format == TopoFormat::kAuto) format = FormatFromPath(path);
   std::string text;
   switch (format) {
-    case TopoFormat::kJson: text = WriteJsonTopology(fabric); break;
-    case TopoFormat::kIbsim: text = WriteIbsimTopology(fabric); break;
+    case TopoFormat::kJson:
+      text = WriteJsonTopology(fabric);
+      break;
+    case TopoFormat::kIbsim:
+      text = WriteIbsimTopology(fabric);
+      break;
     case TopoFormat::kIbnetdiscover:
-    case TopoFormat::kAuto: text = WriteIbnetdiscover(fabric); break;
+    case TopoFormat::kAuto:
+      text = WriteIbnetdiscover(fabric);
+      break;
   }
   return WriteFileAtomic(path, text);
 }

@@ -20,9 +20,10 @@ void GenBuilder::Reserve(size_t nodes, size_t port_slots) {
   // Parameters a user tries "to see what happens" must not end in the OOM killer; see
   // kMaxPortSlots. Nothing is added after this error, so the generator finishes quickly.
   if (port_slots > kMaxPortSlots) {
-    Fail(fmt::format("the fabric would have {} nodes and {} ports, more than the {} ports (about 5 GiB of memory) "
-                     "fabricctl generates; choose smaller parameters",
-                     nodes, port_slots, kMaxPortSlots));
+    Fail(
+        fmt::format("the fabric would have {} nodes and {} ports, more than the {} ports (about 5 GiB of memory) "
+                    "fabricctl generates; choose smaller parameters",
+                    nodes, port_slots, kMaxPortSlots));
     return;
   }
   b_.Reserve(nodes, port_slots);

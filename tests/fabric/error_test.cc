@@ -8,7 +8,13 @@ namespace fabricctl {
 namespace {
 
 TEST_CASE("error text: control bytes of a binary file are shown as '?', tabs kept") {
-  Error e{.message = "m", .where = "bin", .line = 1, .column = 2, .text = std::string("\x7f" "E\x1b[2J\0\x01", 8)};
+  Error e{.message = "m",
+          .where = "bin",
+          .line = 1,
+          .column = 2,
+          .text = std::string("\x7f"
+                              "E\x1b[2J\0\x01",
+                              8)};
   CHECK(e.Format() == "bin:1: m\n  ?E?[2J??\n   ^");
   Error tab{.message = "m", .where = "f", .line = 2, .column = 2, .text = "\t\r"};
   CHECK(tab.Format() == "f:2: m\n  \t?\n  \t^");

@@ -70,9 +70,9 @@ TEST_CASE("ReadTextFile: stops at the first NUL byte with its line; ReadFile rea
   REQUIRE(WriteFileAtomic(f, std::string("a\nb\nc\0d\n", 8)));
   auto text = ReadTextFile(f);
   REQUIRE(!text);
-  CHECK(text.error().Format() == f +
-                                     ":3: binary data (a NUL byte at offset 5): expected a text file; a compressed file "
-                                     "must be uncompressed first");
+  CHECK(text.error().Format() ==
+        f + ":3: binary data (a NUL byte at offset 5): expected a text file; a compressed file "
+            "must be uncompressed first");
   auto bytes = ReadFile(f);
   REQUIRE(bytes);
   CHECK(bytes->size() == 8);

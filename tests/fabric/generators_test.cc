@@ -451,7 +451,8 @@ TEST_CASE("did-you-mean suggests close names only") {
 TEST_CASE("generators: parameters past memory are refused quickly, before anything is built") {
   const auto start = std::chrono::steady_clock::now();
   CHECK(GenError("dragonfly", {{"groups", "10000"}, {"routers", "128"}, {"global", "127"}, {"hosts", "0"}}) ==
-        "dragonfly: the fabric would have 1280000 nodes and 326400000 ports, more than the 50000000 ports (about 5 GiB of "
+        "dragonfly: the fabric would have 1280000 nodes and 326400000 ports, more than the 50000000 ports (about 5 GiB "
+        "of "
         "memory) fabricctl generates; choose smaller parameters");
   CHECK(GenError("torus", {{"dims", "64x64x64"}, {"hosts", "64"}, {"links", "8"}})
             .starts_with("torus: the fabric would have 17039360 nodes and 63176704 ports"));

@@ -88,6 +88,19 @@ Result<std::string> Read(const std::string& path, Content content) {
   return out;
 }
 
+Result<void> WriteAll(int fd, std::string_view contents, const std::string& path) {
+  size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError(path, "cannot write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path) { return Read(path, Content::kAny); }
@@ -102,22 +115,27 @@ Result<void> WriteFileAtomic(const std::string& path, std::string_view contents)
     return {};
   }
   if (auto ok = CheckWritablePath(path); !ok) return ok;
+  // A device or FIFO (-o /dev/null, a named pipe) is written in place: renaming a temporary
+  // file over it would replace /dev/null itself with a regular file when run as root.
+  if (struct stat st{}; ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return SysError(path, "cannot open for writing");
+    if (auto w = WriteAll(fd, contents, path); !w) {
+      ::close(fd);
+      return w;
+    }
+    if (::close(fd) != 0) return SysError(path, "cannot write");
+    return {};
+  }
   std::filesystem::path target(path);
   std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string tmpl = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0) return SysError(path, fmt::format("cannot create a file in '{}'", dir.string()));
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      auto err = SysError(path, "cannot write");
-      ::close(fd);
-      ::unlink(tmpl.c_str());
-      return err;
-    }
-    done += static_cast<size_t>(n);
+  if (auto w = WriteAll(fd, contents, path); !w) {
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return w;
   }
   ::fchmod(fd, 0644);
   if (::fsync(fd) != 0 || ::close(fd) != 0) {

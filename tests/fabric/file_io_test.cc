@@ -1,7 +1,9 @@
 #include "fabric/file_io.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -80,6 +82,28 @@ TEST_CASE("ReadTextFile: stops at the first NUL byte with its line; ReadFile rea
   auto zero = ReadTextFile("/dev/zero");
   REQUIRE(!zero);
   CHECK(zero.error().Format().starts_with("/dev/zero:1: binary data (a NUL byte at offset 0)"));
+}
+
+TEST_CASE("WriteFileAtomic: a FIFO (like /dev/null, not a regular file) is written in place, not replaced") {
+  TempDir d;
+  REQUIRE(!d.path.empty());
+  const std::string fifo = d.path + "/pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Open the reading end first (non-blocking, so a writer that never comes cannot hang the
+  // test); the small text then fits the pipe buffer.
+  int rfd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(rfd >= 0);
+  auto w = WriteFileAtomic(fifo, "through the pipe\n");
+  char buf[64] = {};
+  ssize_t n = ::read(rfd, buf, sizeof buf);
+  ::close(rfd);
+  std::string got = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  REQUIRE_MESSAGE(w, (w ? "" : w.error().Format()));
+  CHECK(got == "through the pipe\n");
+  struct stat st {};
+  REQUIRE(::stat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  CHECK(Entries(d.path) == 1);
 }
 
 TEST_CASE("WriteFileAtomic: replaces the file whole") {

@@ -105,6 +105,15 @@ first_line_is err.txt "fabricctl: /proc/x.json: cannot create a file in '/proc':
 expect_exit 2 "$fabricctl" topo convert good.topo -o adir
 first_line_is err.txt "fabricctl: adir: is a directory, expected a file name"
 [ -z "$(ls -A adir)" ] || fail "adir is not empty"
+# A FIFO (like /dev/null) is written into, not replaced by a regular file.
+mkfifo pipe
+cat pipe >piped.topo &
+reader=$!
+expect_exit 0 timeout 60 "$fabricctl" topo gen fat-tree --set k=4 tiers=2 -o pipe
+wait "$reader"
+[ -p pipe ] || fail "the FIFO was replaced"
+cmp -s piped.topo good.topo || fail "the FIFO did not carry the fabric"
+rm -f pipe piped.topo
 only_files adir good.topo
 
 echo "topo_input_test: ok"

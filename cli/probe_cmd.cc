@@ -1,11 +1,281 @@
+// fabricctl probe serve | probe run: the probe agent and the client that measures against it.
+#include <signal.h>
+#include <time.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/cli_util.h"
 #include "cli/command.h"
+#include "probes/agent.h"
+#include "probes/control_protocol.h"
+#include "probes/probe_client.h"
+#include "probes/tcp_transport.h"
+
+#if __has_include("probes/verbs_transport.h")
+#include "probes/verbs_transport.h"
+#define FABRICCTL_HAVE_VERBS_TRANSPORT 1
+#endif
 
 namespace fabricctl::cli {
+namespace {
 
-// Not built yet: registers nothing, so the command does not appear.
+using probes::Bytes;
+
+struct VerbsFlags {
+  std::string device;  // -d, as perftest's --ib-dev
+  int port = 1;        // -i, as perftest's --ib-port
+  int gid_index = -1;  // -x, as perftest's --gid-index; -1 = pick one
+};
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:" + std::to_string(probes::kDefaultAgentPort);
+  std::string token_file;
+  int max_sessions = 4;
+  VerbsFlags verbs;
+};
+
+struct RunOptions {
+  std::string peer;
+  std::string test = "all";
+  std::string transport = "tcp";
+  std::uint32_t size = 0;
+  std::string sizes;
+  std::uint64_t iters = 0;
+  double duration_s = 0;
+  double timeout_s = 10;
+  std::string token_file;
+  bool json = false;
+  VerbsFlags verbs;
+};
+
+std::string DefaultTokenFile() {
+  if (const char* env = std::getenv("FABRICCTL_PROBE_TOKEN_FILE"); env && *env) return env;
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.config/fabricctl/probe-token";
+  return "probe-token";
+}
+
+Result<Bytes> LoadToken(const std::string& flag) {
+  std::string path = flag.empty() ? DefaultTokenFile() : flag;
+  auto token = probes::ReadTokenFile(path);
+  if (!token && flag.empty())
+    token.error().message += " (give --token-file, or set FABRICCTL_PROBE_TOKEN_FILE)";
+  return token;
+}
+
+void AddVerbsFlags(CLI::App* cmd, VerbsFlags& v) {
+  cmd->add_option("-d,--ib-dev", v.device, "verbs: RDMA device (default: the first one)");
+  cmd->add_option("-i,--ib-port", v.port, "verbs: port number")->check(CLI::Range(1, 255));
+  cmd->add_option("-x,--gid-index", v.gid_index, "verbs: GID index (RoCE needs one; default: pick a RoCE v2 IPv4 GID)");
+}
+
+#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
+probes::VerbsOptions ToVerbsOptions(const VerbsFlags& f) {
+  probes::VerbsOptions v;
+  v.device = f.device;
+  v.port = f.port;
+  v.gid_index = f.gid_index;
+  return v;
+}
+#endif
+
+Result<std::unique_ptr<probes::ClientTransport>> MakeClientTransport(const RunOptions& o) {
+  if (o.transport == "tcp") return probes::MakeTcpClientTransport();
+#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
+  return probes::MakeVerbsClientTransport(ToVerbsOptions(o.verbs));
+#else
+  return MakeError("--transport verbs: this fabricctl was built without the verbs transport; use --transport tcp");
+#endif
+}
+
+std::string Timestamp() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
+                     t.tm_min, t.tm_sec);
+}
+
+std::atomic<bool> g_stop{false};  // set by SIGINT/SIGTERM only; signal handlers need a global
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+int RunServe(const ServeOptions& o) {
+  auto token = LoadToken(o.token_file);
+  if (!token) return ReportError(token.error());
+  auto listen = probes::ParseHostPort(o.listen, probes::kDefaultAgentPort);
+  if (!listen) return ReportError(Error{.message = listen.error().message, .where = "--listen"});
+  std::vector<std::unique_ptr<probes::ServerTransport>> transports;
+  transports.push_back(probes::MakeTcpServerTransport());
+#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
+  if (auto verbs = probes::MakeVerbsServerTransport(ToVerbsOptions(o.verbs)); verbs)
+    transports.push_back(std::move(*verbs));
+  else
+    std::cerr << "fabricctl probe serve: verbs transport unavailable: " << verbs.error().Format() << "\n";
+#endif
+  auto log_mu = std::make_shared<std::mutex>();
+  probes::Agent agent(probes::AgentOptions{.listen = *listen, .token = *token, .max_sessions = o.max_sessions},
+                      std::move(transports), [log_mu](std::string_view line) {
+                        std::lock_guard lock(*log_mu);
+                        std::cerr << Timestamp() << " probe-agent: " << line << std::endl;
+                      });
+  if (auto r = agent.Listen(); !r) return ReportError(r.error());
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  if (auto r = agent.Run(g_stop); !r) return ReportError(r.error());
+  return kExitOk;
+}
+
+Result<std::vector<std::uint32_t>> ParseSizes(const std::string& text) {
+  std::vector<std::uint32_t> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string_view item(text.data() + start, (comma == std::string::npos ? text.size() : comma) - start);
+    std::uint64_t mult = 1;
+    std::string_view digits = item;
+    if (!digits.empty() && (digits.back() == 'K' || digits.back() == 'k')) mult = 1024, digits.remove_suffix(1);
+    else if (!digits.empty() && (digits.back() == 'M' || digits.back() == 'm')) mult = 1024 * 1024, digits.remove_suffix(1);
+    std::uint64_t v = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || v == 0 ||
+        v * mult > probes::kMaxMessageSize)
+      return MakeError(fmt::format("--sizes: '{}' is not a message size in 1..{} (suffix K or M allowed)", item,
+                                   probes::kMaxMessageSize));
+    out.push_back(static_cast<std::uint32_t>(v * mult));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+
+void PrintText(const probes::ProbeReport& r) {
+  if (!r.latency.empty()) {
+    std::cout << fmt::format("latency (one-way, us) to {} over {}\n", r.peer, r.transport);
+    std::cout << fmt::format("{:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "bytes", "iters", "min",
+                             "p50", "avg", "p99", "p99.9", "max", "stdev");
+    for (const auto& s : r.latency)
+      std::cout << fmt::format("{:>10} {:>10} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n",
+                               s.message_size, s.iterations, s.min_us, s.p50_us, s.avg_us, s.p99_us, s.p999_us,
+                               s.max_us, s.stdev_us);
+  }
+  if (!r.bandwidth.empty()) {
+    std::cout << fmt::format("bandwidth (measured at the receiver) to {} over {}\n", r.peer, r.transport);
+    std::cout << fmt::format("{:>10} {:>12} {:>14} {:>9} {:>10} {:>10}\n", "bytes", "messages", "total bytes",
+                             "seconds", "Gb/s", "Mmsg/s");
+    for (const auto& s : r.bandwidth)
+      std::cout << fmt::format("{:>10} {:>12} {:>14} {:>9.3f} {:>10.3f} {:>10.3f}\n", s.message_size, s.messages,
+                               s.bytes, s.seconds, s.gbps, s.msg_rate_mps);
+  }
+}
+
+int RunProbeCmd(const RunOptions& o) {
+  probes::ProbeOptions p;
+  p.peer = o.peer;
+  if (o.test == "lat" || o.test == "all") p.tests.push_back(probes::TestKind::kLatency);
+  if (o.test == "bw" || o.test == "all") p.tests.push_back(probes::TestKind::kBandwidth);
+  if (!o.sizes.empty()) {
+    auto sizes = ParseSizes(o.sizes);
+    if (!sizes) return ReportError(sizes.error());
+    p.sizes = *sizes;
+  }
+  if (o.size != 0) p.sizes = {o.size};
+  if (o.timeout_s <= 0 || o.timeout_s > probes::kMaxTimeoutMs / 1000)
+    return ReportError(Error{.message = fmt::format("--timeout must be in (0, {}] seconds", probes::kMaxTimeoutMs / 1000)});
+  p.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
+  if (o.iters != 0) {
+    p.iterations = o.iters;
+  } else if (o.duration_s > 0) {
+    p.duration = std::chrono::milliseconds(static_cast<std::int64_t>(o.duration_s * 1000));
+  }
+  auto token = LoadToken(o.token_file);
+  if (!token) return ReportError(token.error());
+  p.token = *token;
+  auto transport = MakeClientTransport(o);
+  if (!transport) return ReportError(transport.error());
+  ::signal(SIGPIPE, SIG_IGN);
+
+  probes::ProbeReport report{.peer = o.peer, .transport = o.transport};
+  // Defaults follow the peers: perftest's ib_send_lat (small message, many round trips)
+  // and iperf3 (128 KiB writes for a few seconds).
+  for (probes::TestKind kind : p.tests) {
+    probes::ProbeOptions one = p;
+    one.tests = {kind};
+    if (one.sizes.empty()) one.sizes = {kind == probes::TestKind::kLatency ? 8u : 131072u};
+    if (one.iterations == 0 && one.duration.count() == 0) {
+      if (kind == probes::TestKind::kLatency) one.iterations = 10000;
+      else one.duration = std::chrono::seconds(3);
+    }
+    auto progress = [&](std::string_view line) {
+      if (StderrIsTerminal() && !o.json) std::cerr << line << "\n";
+    };
+    auto r = probes::RunProbe(one, **transport, progress);
+    if (!r) return ReportError(r.error());
+    report.latency.insert(report.latency.end(), r->latency.begin(), r->latency.end());
+    report.bandwidth.insert(report.bandwidth.end(), r->bandwidth.begin(), r->bandwidth.end());
+  }
+  if (o.json) PrintJson(probes::ToJson(report));
+  else PrintText(report);
+  return kExitOk;
+}
+
+}  // namespace
+
 void AddProbeCommands(CLI::App& probe, Runner& run) {
-  (void)probe;
-  (void)run;
+  auto serve_opts = std::make_shared<ServeOptions>();
+  CLI::App* serve = probe.add_subcommand(
+      "serve",
+      "Run the probe agent: answers `probe run` clients that hold the shared token.\n"
+      "Listens only on --listen; measures only against the host that connects; logs to stderr.");
+  serve->add_option("--listen", serve_opts->listen, "ADDR:PORT to listen on (only this address)")
+      ->capture_default_str();
+  serve->add_option("--token-file", serve_opts->token_file,
+                    "shared secret (mode 600, >= 16 bytes); default $FABRICCTL_PROBE_TOKEN_FILE or "
+                    "~/.config/fabricctl/probe-token");
+  serve->add_option("--max-sessions", serve_opts->max_sessions, "clients served at once; more are refused")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  AddVerbsFlags(serve, serve_opts->verbs);
+  serve->callback([&run, serve_opts] { run = [serve_opts] { return RunServe(*serve_opts); }; });
+
+  auto run_opts = std::make_shared<RunOptions>();
+  CLI::App* r = probe.add_subcommand(
+      "run",
+      "Measure latency (ping-pong, one-way = RTT/2, microseconds) and bandwidth (streaming, Gb/s at the\n"
+      "receiver) against a `probe serve` agent. Exit 0 ok, 2 error.");
+  r->add_option("peer", run_opts->peer, "agent as HOST[:PORT] (default port 18520)")->required();
+  r->add_option("--test", run_opts->test, "lat, bw or all")
+      ->check(CLI::IsMember({"lat", "bw", "all"}))
+      ->capture_default_str();
+  r->add_option("--transport", run_opts->transport, "tcp or verbs")
+      ->check(CLI::IsMember({"tcp", "verbs"}))
+      ->capture_default_str();
+  auto* size = r->add_option("--size", run_opts->size, "message size in bytes (default: 8 for lat, 131072 for bw)")
+                   ->check(CLI::Range(1u, probes::kMaxMessageSize));
+  r->add_option("--sizes", run_opts->sizes, "comma-separated message sizes, e.g. 8,4K,64K,1M")->excludes(size);
+  auto* iters = r->add_option("--iters", run_opts->iters, "round trips (lat) or messages (bw) per size (default: 10000 lat)")
+                    ->check(CLI::Range(std::uint64_t{1}, probes::kMaxIterations));
+  r->add_option("--duration", run_opts->duration_s, "seconds per size instead of --iters (default: 3 bw)")
+      ->check(CLI::Range(0.001, 3600.0))
+      ->excludes(iters);
+  r->add_option("--timeout", run_opts->timeout_s, "seconds any wait may last before the run fails")
+      ->capture_default_str();
+  r->add_option("--token-file", run_opts->token_file, "shared secret, as for probe serve");
+  r->add_flag("--json", run_opts->json, "machine-readable output (schema fabricctl.probe.v1, docs/probes.md)");
+  AddVerbsFlags(r, run_opts->verbs);
+  r->callback([&run, run_opts] { run = [run_opts] { return RunProbeCmd(*run_opts); }; });
 }
 
 }  // namespace fabricctl::cli

@@ -1,11 +1,380 @@
+// fabricctl sweep plan | run: nightly link-health sweeps.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli/cli_util.h"
 #include "cli/command.h"
+#include "fabric/file_io.h"
+#include "fabric/topology_io.h"
+#include "probes/control_protocol.h"
+#include "probes/sweep/agent_runner.h"
+#include "probes/sweep/analysis.h"
+#include "probes/tcp_transport.h"
+#if __has_include("probes/verbs_transport.h")
+#include "probes/verbs_transport.h"
+#define FABRICCTL_HAVE_VERBS 1
+#endif
+#include "probes/sweep/faults.h"
+#include "probes/sweep/history.h"
+#include "probes/sweep/html_report.h"
+#include "probes/sweep/prometheus.h"
+#include "probes/sweep/sim_fabric.h"
+#include "probes/sweep/sweep_plan.h"
+#include "probes/sweep/sweep_plan_io.h"
+#include "probes/sweep/sweep_report.h"
+#include "routing/route_io.h"
 
 namespace fabricctl::cli {
+namespace {
 
-// Not built yet: registers nothing, so the command does not appear.
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct PlanOptionsCli {
+  std::string topology, routes, output;
+  uint32_t coverage = 2;
+  uint64_t seed = 1;
+  bool json = false;
+};
+
+struct RunOptionsCli {
+  std::string topology, routes, plan, output;
+  std::string fabric = "sim";
+  std::vector<std::string> inject;
+  uint64_t seed = 1;
+  double noise = 0.0;
+  uint32_t coverage = 2;
+  double bw_fraction = 0.75;
+  std::string html, prom, history;
+  std::string agents, token_file;
+  unsigned parallel = 8;
+  double probe_seconds = 0.5;
+  double timeout_seconds = 5;
+  std::string ib_dev;
+  bool json = false;
+};
+
+struct HistoryOptionsCli {
+  std::string database;
+  size_t limit = 20;
+  size_t window = 7;
+  bool json = false;
+};
+
+struct Loaded {
+  Fabric fabric;
+  RouteSet routes;
+};
+
+Result<Loaded> Load(const std::string& topology, const std::string& routes) {
+  auto f = ReadTopologyFile(topology);
+  if (!f) return std::unexpected(f.error());
+  Loaded l{.fabric = std::move(*f)};
+  auto r = ReadRoutes(l.fabric, routes);
+  if (!r) return std::unexpected(r.error());
+  l.routes = std::move(*r);
+  return l;
+}
+
+void PrintPlanSummary(const sweep::SweepPlan& plan) {
+  std::cout << fmt::format("plan: {} probes in {} rounds (lower bound {}, {:.2f}x); busiest endpoint port in {} probes\n",
+                           plan.probes.size(), plan.num_rounds, plan.lower_bound,
+                           plan.lower_bound ? double(plan.num_rounds) / plan.lower_bound : 0.0,
+                           plan.max_probes_per_endpoint);
+  std::cout << fmt::format("coverage: {} channels, {} covered, {} at target", plan.channels, plan.channels_covered,
+                           plan.channels_at_target);
+  if (plan.channels_limited) std::cout << fmt::format(", {} below target (routing offers no other pair)", plan.channels_limited);
+  std::cout << "\n";
+}
+
+int RunPlan(const PlanOptionsCli& o) {
+  auto loaded = Load(o.topology, o.routes);
+  if (!loaded) return ReportError(loaded.error());
+  auto t0 = Clock::now();
+  auto plan = sweep::PlanSweep(loaded->fabric, loaded->routes, {.coverage = o.coverage, .seed = o.seed});
+  if (!plan) return ReportError(plan.error());
+  double seconds = Since(t0);
+  nlohmann::json j = sweep::PlanToJson(loaded->fabric, *plan, sweep::PlanDetail::kSchedule);
+  if (auto w = WriteFileAtomic(o.output, j.dump(1) + "\n"); !w) return ReportError(w.error());
+  if (o.json) {
+    nlohmann::json summary = sweep::PlanToJson(loaded->fabric, *plan, sweep::PlanDetail::kSummary);
+    summary["seconds"] = seconds;
+    summary["output"] = o.output;
+    PrintJson(summary);
+  } else {
+    PrintPlanSummary(*plan);
+    std::cout << fmt::format("wrote {} ({:.2f} s)\n", o.output, seconds);
+  }
+  return kExitOk;
+}
+
+std::string NowIso() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+int RunSweep(const RunOptionsCli& o) {
+  if (!o.inject.empty() && o.fabric != "sim")
+    return ReportError(Error{.message = "--inject works only with --fabric sim"});
+  if (o.fabric != "sim" && o.agents.empty())
+    return ReportError(Error{.message = fmt::format("--fabric {} needs --agents FILE (endpoint -> agent address)", o.fabric)});
+  auto loaded = Load(o.topology, o.routes);
+  if (!loaded) return ReportError(loaded.error());
+  const Fabric& fabric = loaded->fabric;
+  std::string started = NowIso();
+  sweep::SweepTimings timings;
+
+  auto t0 = Clock::now();
+  Result<sweep::SweepPlan> plan;
+  if (!o.plan.empty()) {
+    auto text = ReadFile(o.plan);
+    if (!text) return ReportError(text.error());
+    plan = sweep::ParsePlanJson(fabric, loaded->routes, *text, o.plan);
+  } else {
+    plan = sweep::PlanSweep(fabric, loaded->routes, {.coverage = o.coverage, .seed = o.seed});
+  }
+  if (!plan) return ReportError(plan.error());
+  timings.plan_seconds = Since(t0);
+
+  sweep::FaultSet faults;
+  for (size_t i = 0; i < o.inject.size(); ++i) {
+    auto f = sweep::ParseFaultSpec(fabric, o.inject[i], o.seed + i);
+    if (!f) return ReportError(f.error());
+    faults.faults.insert(faults.faults.end(), f->begin(), f->end());
+  }
+  faults.Apply(fabric);
+
+  auto t1 = Clock::now();
+  std::vector<sweep::Measurement> measured;
+  std::vector<uint64_t> counters;
+  std::vector<sweep::ProbeFailure> failures;
+  if (o.fabric == "sim") {
+    measured = sweep::SimulateSweep(fabric, *plan, faults, {.noise = o.noise, .seed = o.seed});
+    counters = sweep::SimulatedErrorCounters(fabric, faults);
+  } else {
+    auto agents_text = ReadFile(o.agents);
+    if (!agents_text) return ReportError(agents_text.error());
+    auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
+    if (!agents) return ReportError(agents.error());
+    probes::Bytes token;
+    if (!o.token_file.empty()) {
+      auto t = probes::ReadTokenFile(o.token_file);
+      if (!t) return ReportError(t.error());
+      token = std::move(*t);
+    } else {
+      return ReportError(Error{.message = "--token-file is needed to talk to probe agents"});
+    }
+    std::unique_ptr<probes::ClientTransport> transport;
+    if (o.fabric == "tcp") {
+      transport = probes::MakeTcpClientTransport();
+    } else {
+#ifdef FABRICCTL_HAVE_VERBS
+      auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
+      if (!v) return ReportError(v.error());
+      transport = std::move(*v);
+#else
+      return ReportError(Error{.message = "--fabric verbs: this fabricctl was built without the verbs transport"});
+#endif
+    }
+    const bool bar = StderrIsTerminal() && !o.json;
+    auto result = sweep::RunSweepOnAgents(
+        fabric, *plan, *agents, *transport,
+        {.token = std::move(token),
+         .parallel = o.parallel,
+         .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+         .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))},
+        [&](const sweep::RunnerProgress& p) {
+          if (!bar) return;
+          int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
+          std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
+                                   std::string(width - filled, '.'), p.done, p.total)
+                    << (p.done == p.total ? "\n" : "") << std::flush;
+        });
+    measured = std::move(result.measurements);
+    failures = std::move(result.failures);
+  }
+  timings.run_seconds = Since(t1);
+
+  auto t2 = Clock::now();
+  sweep::SweepAnalysis analysis = sweep::AnalyzeSweep(fabric, *plan, measured, counters, {.bw_fraction = o.bw_fraction});
+  timings.analyse_seconds = Since(t2);
+
+  nlohmann::json report = sweep::ReportToJson({.fabric = fabric,
+                                               .plan = *plan,
+                                               .measurements = measured,
+                                               .analysis = analysis,
+                                               .injected = faults.faults,
+                                               .mode = o.fabric,
+                                               .topology = o.topology,
+                                               .started = started,
+                                               .timings = timings});
+  if (auto w = WriteFileAtomic(o.output, report.dump(1) + "\n"); !w) return ReportError(w.error());
+  double total = timings.plan_seconds + timings.run_seconds + timings.analyse_seconds;
+  if (!o.html.empty()) {
+    std::string html = sweep::HtmlReport({.fabric = fabric,
+                                          .plan = *plan,
+                                          .measurements = measured,
+                                          .analysis = analysis,
+                                          .injected = faults.faults,
+                                          .title = "fabricctl link-health sweep: " + o.topology,
+                                          .started = started});
+    if (auto w = WriteFileAtomic(o.html, html); !w) return ReportError(w.error());
+  }
+  if (!o.prom.empty()) {
+    std::string metrics = sweep::PrometheusMetrics(fabric, *plan, analysis, total, static_cast<long>(std::time(nullptr)));
+    if (auto w = WriteFileAtomic(o.prom, metrics); !w) return ReportError(w.error());
+  }
+  std::vector<sweep::LinkTrend> trends;
+  if (!o.history.empty()) {
+    auto h = sweep::History::Open(o.history);
+    if (!h) return ReportError(h.error());
+    auto id = h->Record(fabric,
+                        {.started = started,
+                         .mode = o.fabric,
+                         .topology = o.topology,
+                         .probes = static_cast<int64_t>(analysis.probes),
+                         .findings = static_cast<int64_t>(analysis.findings.size()),
+                         .healthy = analysis.healthy()},
+                        analysis);
+    if (!id) return ReportError(id.error());
+    auto t = h->Trends({});
+    if (!t) return ReportError(t.error());
+    trends = std::move(*t);
+  }
+
+  if (o.json) {
+    PrintJson(report);
+  } else {
+    PrintPlanSummary(*plan);
+    std::cout << fmt::format("probes: {} measured, {} failed, {} unmeasured, {} degraded\n", analysis.measured,
+                             analysis.failed, analysis.unmeasured, analysis.degraded);
+    for (const sweep::Fault& f : faults.faults)
+      std::cout << "injected: " << sweep::FaultToJson(fabric, f).dump() << "\n";
+    for (size_t k = 0; k < failures.size() && k < 10; ++k)
+      std::cout << fmt::format("unmeasured: {} -> {}: {}\n", fabric.PortName(plan->probes[failures[k].probe].src),
+                               fabric.PortName(plan->probes[failures[k].probe].dst), failures[k].reason);
+    if (failures.size() > 10) std::cout << fmt::format("unmeasured: ... and {} more\n", failures.size() - 10);
+    if (analysis.findings.empty()) std::cout << "healthy: no findings\n";
+    for (const sweep::Finding& f : analysis.findings) {
+      std::string what = f.link != kNone ? fabric.LinkName(f.link) : "endpoint " + fabric.description(f.endpoint);
+      std::cout << fmt::format("finding: {:<9} score {:.2f}  {}  ({} of {} probes failed, worst {:.2f} of baseline{})\n",
+                               sweep::ToString(f.kind), f.score, what, f.failing_probes, f.probes, f.worst_ratio,
+                               f.port_errors ? fmt::format(", {} port errors", f.port_errors) : "");
+    }
+    for (const sweep::LinkTrend& t : trends)
+      std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep over {} sweeps ({:.2f} -> {:.2f})\n", t.link,
+                               t.slope, t.bw_ratio.size(), t.bw_ratio.front(), t.bw_ratio.back());
+    std::cout << fmt::format("report: {}  ({:.2f} s plan, {:.2f} s run, {:.2f} s analysis)\n", o.output,
+                             timings.plan_seconds, timings.run_seconds, timings.analyse_seconds);
+    if (!o.html.empty()) std::cout << "html: " << o.html << "\n";
+    if (!o.prom.empty()) std::cout << "metrics: " << o.prom << "\n";
+    if (!o.history.empty()) std::cout << "history: " << o.history << "\n";
+  }
+  return analysis.healthy() ? kExitOk : kExitFindings;
+}
+
+int RunHistory(const HistoryOptionsCli& o) {
+  if (!std::filesystem::exists(o.database))
+    return ReportError(Error{.message = "no such history database", .where = o.database});
+  auto h = sweep::History::Open(o.database);
+  if (!h) return ReportError(h.error());
+  auto sweeps = h->Sweeps(o.limit);
+  if (!sweeps) return ReportError(sweeps.error());
+  auto trends = h->Trends({.window = o.window});
+  if (!trends) return ReportError(trends.error());
+  if (o.json) {
+    nlohmann::json j;
+    j["sweeps"] = nlohmann::json::array();
+    for (const auto& s : *sweeps)
+      j["sweeps"].push_back({{"id", s.id}, {"started", s.started}, {"mode", s.mode}, {"topology", s.topology},
+                             {"probes", s.probes}, {"findings", s.findings}, {"healthy", s.healthy}});
+    j["trends"] = nlohmann::json::array();
+    for (const auto& t : *trends)
+      j["trends"].push_back({{"link", t.link}, {"slope", t.slope}, {"drop", t.drop}, {"bw_ratio", t.bw_ratio}});
+    PrintJson(j);
+  } else {
+    std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", "id", "started", "mode", "probes", "findings",
+                             "topology");
+    for (const auto& s : *sweeps)
+      std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", s.id, s.started, s.mode, s.probes, s.findings,
+                               s.topology);
+    if (trends->empty()) std::cout << "no link shows a falling bandwidth trend\n";
+    for (const auto& t : *trends)
+      std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep ({:.2f} -> {:.2f})\n", t.link, t.slope,
+                               t.bw_ratio.front(), t.bw_ratio.back());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 void AddSweepCommands(CLI::App& sweep, Runner& run) {
-  (void)sweep;
-  (void)run;
+  auto plan = std::make_shared<PlanOptionsCli>();
+  CLI::App* p = sweep.add_subcommand("plan", "Choose probe pairs that cover every link and schedule them in rounds");
+  p->add_option("TOPO", plan->topology, "Topology file (ibnetdiscover or JSON)")->required();
+  p->add_option("ROUTES", plan->routes, "Route directory or opensm-lfts.dump")->required();
+  p->add_option("-o,--output", plan->output, "Plan file to write (JSON)")->required();
+  p->add_option("--coverage", plan->coverage, "Probes wanted through every channel")->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  p->add_option("--seed", plan->seed, "Seed for tie-breaking")->capture_default_str();
+  p->add_flag("--json", plan->json, "Print the summary as JSON");
+  p->callback([&run, plan] { run = [plan] { return RunPlan(*plan); }; });
+
+  auto opts = std::make_shared<RunOptionsCli>();
+  CLI::App* r = sweep.add_subcommand(
+      "run", "Run a sweep, localise degraded links, write a report (exit 0 healthy, 1 findings, 2 error)");
+  r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
+  r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
+  r->add_option("--fabric", opts->fabric,
+                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents)")
+      ->check(CLI::IsMember({"sim", "tcp", "verbs"}))
+      ->capture_default_str();
+  r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
+  r->add_option("--inject", opts->inject,
+                "Fault for the simulated fabric: desc[port]:bw=F|latency=US|loss=F|down, endpoint:DESC:bw=F, random:K");
+  r->add_option("--seed", opts->seed, "Seed for planning, random faults and noise")->capture_default_str();
+  r->add_option("--noise", opts->noise, "Relative measurement noise of the simulated fabric")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  r->add_option("--coverage", opts->coverage, "Probes wanted through every channel when planning")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  r->add_option("--bw-fraction", opts->bw_fraction, "Bandwidth below this share of its baseline is degraded")
+      ->check(CLI::Range(0.05, 0.99))
+      ->capture_default_str();
+  r->add_option("-o,--output", opts->output, "Report file to write (JSON)")->required();
+  r->add_option("--html", opts->html, "Also write a self-contained HTML report");
+  r->add_option("--prom", opts->prom, "Also write Prometheus textfile metrics");
+  r->add_option("--history", opts->history, "SQLite history to append to (created if missing); reports trends");
+  r->add_option("--agents", opts->agents, "tcp/verbs: file of 'DESC ADDR[:PORT] [netns=NAME]' lines");
+  r->add_option("--token-file", opts->token_file, "tcp/verbs: shared token of the probe agents");
+  r->add_option("--parallel", opts->parallel, "tcp/verbs: probes at once within a round")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  r->add_option("--probe-seconds", opts->probe_seconds, "tcp/verbs: bandwidth test length per probe")
+      ->check(CLI::Range(0.05, 60.0))
+      ->capture_default_str();
+  r->add_option("--timeout", opts->timeout_seconds, "tcp/verbs: bound on every wait of a probe, seconds")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  r->add_option("-d,--ib-dev", opts->ib_dev, "verbs: RDMA device (default: the first one)");
+  r->add_flag("--json", opts->json, "Print the report as JSON");
+  r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
+
+  auto hist = std::make_shared<HistoryOptionsCli>();
+  CLI::App* h = sweep.add_subcommand("history", "Show past sweeps and links whose bandwidth keeps falling");
+  h->add_option("DB", hist->database, "SQLite history written by 'sweep run --history'")->required();
+  h->add_option("--limit", hist->limit, "Sweeps to list")->capture_default_str();
+  h->add_option("--window", hist->window, "Sweeps to look back for trends")->capture_default_str();
+  h->add_flag("--json", hist->json, "Print as JSON");
+  h->callback([&run, hist] { run = [hist] { return RunHistory(*hist); }; });
 }
 
 }  // namespace fabricctl::cli

@@ -1,11 +1,137 @@
-#include "cli/command.h"
+// fabricctl topo gen NAME [--set key=value ...] [-o FILE]: build a fabric from a generator
+// and write it (format from the extension or --format); without -o, print the counts only.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "cli/cli_util.h"
+#include "fabric/generator.h"
+#include "fabric/topology_io.h"
 
 namespace fabricctl::cli {
+namespace {
 
-// Not built yet: registers nothing, so the command does not appear.
+struct TopoGenOptions {
+  std::string name;
+  std::vector<std::string> sets;
+  std::string output;
+  std::string format = "auto";
+  bool list = false;
+  bool json = false;
+};
+
+std::string GeneratorsText() {
+  std::string out = "Generators (NAME) and their parameters (--set key=value, default in brackets):\n";
+  for (const GeneratorInfo& g : Generators()) {
+    out += fmt::format("\n  {}\n    {}\n", g.name, g.help);
+    size_t width = 0;
+    for (const GeneratorParam& p : g.params) width = std::max(width, p.key.size() + p.default_value.size() + 3);
+    for (const GeneratorParam& p : g.params)
+      out += fmt::format("    {:<{}}  {}\n", fmt::format("{} [{}]", p.key, p.default_value), width, p.help);
+  }
+  return out;
+}
+
+nlohmann::json GeneratorsJson() {
+  nlohmann::json list = nlohmann::json::array();
+  for (const GeneratorInfo& g : Generators()) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const GeneratorParam& p : g.params)
+      params.push_back({{"key", p.key}, {"default", p.default_value}, {"help", p.help}});
+    list.push_back({{"name", g.name}, {"help", g.help}, {"params", params}});
+  }
+  return {{"generators", list}};
+}
+
+Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets, bool have_name) {
+  GeneratorParams params;
+  for (const std::string& s : sets) {
+    size_t eq = s.find('=');
+    // --set takes every following word, so a NAME written after it lands here.
+    if (eq == std::string::npos || eq == 0)
+      return MakeError(
+          fmt::format("--set expects key=value, not '{}'{}", s, have_name ? "" : " (give NAME before --set)"));
+    std::string key = s.substr(0, eq);
+    if (!params.emplace(key, s.substr(eq + 1)).second) return MakeError(fmt::format("--set {} is given twice", key));
+  }
+  return params;
+}
+
+int Run(const TopoGenOptions& o) {
+  if (o.list) {
+    if (o.json)
+      PrintJson(GeneratorsJson());
+    else
+      std::cout << GeneratorsText();
+    return kExitOk;
+  }
+  auto params = ParseSets(o.sets, !o.name.empty());
+  if (!params) return ReportError(params.error());
+  if (o.name.empty())
+    return ReportError(Error{.message = "topo gen: NAME is required (fabricctl topo gen --list shows them)"});
+  auto format = ParseTopoFormat(o.format);
+  if (!format)
+    return ReportError(
+        Error{.message = fmt::format("--format {}: expected auto, ibnetdiscover, json or ibsim", o.format)});
+  auto fabric = Generate(o.name, *params);
+  if (!fabric) return ReportError(fabric.error());
+  if (!o.output.empty())
+    if (auto w = WriteTopologyFile(*fabric, o.output, *format); !w) return ReportError(w.error());
+
+  size_t switches = 0;
+  for (NodeId n = 0; n < fabric->num_nodes(); ++n) switches += fabric->is_switch(n);
+  const size_t endpoints = fabric->num_nodes() - switches;
+  if (o.json) {
+    nlohmann::json subnets = nlohmann::json::array();
+    for (const Subnet& s : fabric->subnets())
+      subnets.push_back({{"name", s.name},
+                         {"level", ToString(s.level)},
+                         {"switches", s.switches.size()},
+                         {"endpoint_ports", s.endpoint_ports.size()}});
+    nlohmann::json j = {{"generator", o.name},  {"params", *params},      {"nodes", fabric->num_nodes()},
+                        {"switches", switches}, {"endpoints", endpoints}, {"links", fabric->num_links()},
+                        {"subnets", subnets}};
+    j["output"] = o.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.output);
+    PrintJson(j);
+    return kExitOk;
+  }
+  std::cout << fmt::format("{}: {} nodes ({} switches, {} endpoints), {} links, {} subnets\n", o.name,
+                           fabric->num_nodes(), switches, endpoints, fabric->num_links(), fabric->subnets().size());
+  for (const Subnet& s : fabric->subnets())
+    std::cout << fmt::format("  {:<20} {:>6} switches {:>7} endpoint ports\n", s.name, s.switches.size(),
+                             s.endpoint_ports.size());
+  if (o.output.empty())
+    std::cout << "not written: give -o FILE to write it\n";
+  else
+    std::cout << "wrote " << o.output << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
 void AddTopoGen(CLI::App& topo, Runner& run) {
-  (void)topo;
-  (void)run;
+  auto opts = std::make_shared<TopoGenOptions>();
+  CLI::App* cmd = topo.add_subcommand("gen",
+                                      "Generate a fabric: fat-tree, rail, supernode, dragonfly, torus, "
+                                      "scalex640, scalex-cluster");
+  cmd->add_option("NAME", opts->name, "Generator name (see below or --list)");
+  cmd->add_option("-s,--set", opts->sets, "Parameter as key=value; repeat or list several after one --set")
+      ->type_name("KEY=VALUE");
+  cmd->add_option("-o,--output", opts->output,
+                  "Write the fabric to FILE (.json: JSON, .ibsim: ibsim, else ibnetdiscover); without it only the "
+                  "counts are printed")
+      ->type_name("FILE");
+  cmd->add_option("--format", opts->format, "Output format: auto (from the extension), ibnetdiscover, json, ibsim");
+  cmd->add_flag("--list", opts->list, "List the generators and their parameters");
+  cmd->add_flag("--json", opts->json, "Print the summary (or the --list) as JSON");
+  cmd->footer("\n" + GeneratorsText() +
+              "\nExamples:\n"
+              "  fabricctl topo gen fat-tree --set k=8 tiers=3 -o ft8.topo\n"
+              "  fabricctl topo gen supernode --set preset=cm384 -o cm384.json\n"
+              "  fabricctl topo gen scalex-cluster -o cluster.topo");
+  cmd->callback([opts, &run] { run = [opts] { return Run(*opts); }; });
 }
 
 }  // namespace fabricctl::cli

@@ -10,8 +10,13 @@
 namespace fabricctl {
 
 // Strict: a malformed line is an Error with where = filename, the line number, the line.
+// Records become nodes in file order. Every link must be listed from both ends, and the
+// two ends must agree (peer port, port GUID, description, LID, width and speed). Records
+// without a GUID (ibsim's `Switch 8 "Switch1"`) get the GUIDs ibsim would give them.
 Result<Fabric> ParseIbnetdiscover(std::string_view text, std::string_view filename);
-// Text that ibnetdiscover would print for this fabric.
+// Text that ibnetdiscover would print for this fabric, one record per node in NodeId
+// order (so Parse(Write(f)) keeps node ids), connected ports in port order. Labels are
+// not written; a GUID-less node is written as an ibsim record named by its description.
 std::string WriteIbnetdiscover(const Fabric& fabric);
 
 }  // namespace fabricctl

@@ -2,6 +2,7 @@
 // Reading and writing route sets: the OpenSM LFT dump (opensm-lfts.dump), the JSON
 // route table and the per-pair SL table; see docs/formats.md.
 #include <string>
+#include <vector>
 
 #include "fabric/error.h"
 #include "fabric/fabric.h"
@@ -11,8 +12,24 @@ namespace fabricctl {
 
 // Writes every route file for `routes` into directory `dir` (created if missing), atomically.
 Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std::string& dir);
+
+// Which files WriteRoutes writes: routes.json; opensm-lfts.dump (one subnet) or
+// opensm-lfts.<subnet name, '/' as '_'>.dump per subnet; sl-table.txt when a subnet uses
+// several VLs.
+struct RouteWriteOptions {
+  bool json = true;
+  bool dump = true;
+};
+Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std::string& dir,
+                         const RouteWriteOptions& options);
+std::string DumpFileName(const Fabric& fabric, SubnetId subnet);
 // Reads a route set written by WriteRoutes (a directory) or a single opensm-lfts.dump,
 // matching switches and LIDs to `fabric` by GUID; mismatches are errors naming the line.
 Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path);
+
+// The LFTs of route files as written, without a topology (for `route diff`): a
+// directory (routes.json, else every *.dump), a .json file or a dump.
+struct RawLfts;
+Result<std::vector<RawLfts>> ReadRawLfts(const std::string& path);
 
 }  // namespace fabricctl

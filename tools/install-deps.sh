@@ -7,10 +7,13 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config ccache clang
+  # libFuzzer targets: clang 16 is the first clang that compiles libstdc++ 12's <expected>
+  clang-16 libclang-rt-16-dev
   # libraries
   libibverbs-dev libibumad-dev libibmad-dev libibnetdisc-dev
   libnl-3-dev libnl-route-3-dev libcli11-dev nlohmann-json3-dev doctest-dev
   libsqlite3-dev sqlite3 libfmt-dev
+  libssl-dev
   # InfiniBand simulator and the peers we test against
   ibsim-utils libumad2sim0 opensm infiniband-diags rdma-core ibverbs-providers
   # networks for TCP probes and sweeps; peers for the probe benchmarks

@@ -7,6 +7,9 @@
 
 #include "tools/bench/bench.h"
 #include "tools/bench/discovery_bench.h"
+#include "tools/bench/topo_bench.h"
+#include "tools/bench/route_bench.h"
+#include "tools/bench/sweep_bench.h"
 
 namespace {
 
@@ -19,6 +22,10 @@ struct BenchCase {
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
     {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
+    {"topo", "generate scalex-cluster and fat-tree k=80; topology write/read-back; memory", fabricctl::bench::RunTopo},
+    {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster", fabricctl::bench::RunRouteBench},
+    {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
+    {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
 };
 
 }  // namespace

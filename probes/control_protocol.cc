@@ -1,0 +1,375 @@
+#include "probes/control_protocol.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "fabric/file_io.h"
+
+namespace fabricctl::probes {
+namespace {
+
+constexpr std::uint8_t kMagic[4] = {'F', 'C', 'P', '1'};
+constexpr std::string_view kMacLabel = "fabricctl-probe-v1";
+
+enum class Type : std::uint8_t { kHello = 1, kHelloAck, kOob, kTest, kTestDone, kError, kBye };
+
+class Writer {
+ public:
+  void U8(std::uint8_t v) { out_.push_back(v); }
+  void U16(std::uint16_t v) { Int(v, 2); }
+  void U32(std::uint32_t v) { Int(v, 4); }
+  void U64(std::uint64_t v) { Int(v, 8); }
+  void Raw(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void Blob(std::span<const std::uint8_t> b) {
+    U16(static_cast<std::uint16_t>(b.size()));
+    Raw(b);
+  }
+  void Str(std::string_view s) { Blob({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}); }
+  Bytes Take() { return std::move(out_); }
+
+ private:
+  void Int(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  Bytes out_;
+};
+
+// Bounds-checked reader: every read names the field it wanted when the body is too short.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
+  Result<std::uint64_t> Int(int n, std::string_view field) {
+    if (in_.size() - pos_ < static_cast<size_t>(n)) return Short(field);
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | in_[pos_++];
+    return v;
+  }
+  Result<std::span<const std::uint8_t>> Blob(std::string_view field, size_t max) {
+    auto len = Int(2, field);
+    if (!len) return std::unexpected(len.error());
+    if (*len > max) return MakeError(fmt::format("{} of {} bytes exceeds the limit of {}", field, *len, max));
+    if (in_.size() - pos_ < *len) return Short(field);
+    auto out = in_.subspan(pos_, *len);
+    pos_ += *len;
+    return out;
+  }
+  Result<std::span<const std::uint8_t>> Raw(size_t n, std::string_view field) {
+    if (in_.size() - pos_ < n) return Short(field);
+    auto out = in_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  Result<void> End(std::string_view what) {
+    if (pos_ != in_.size())
+      return MakeError(fmt::format("{} message has {} trailing bytes", what, in_.size() - pos_));
+    return {};
+  }
+
+ private:
+  std::unexpected<Error> Short(std::string_view field) {
+    return MakeError(fmt::format("message truncated: missing {}", field));
+  }
+  std::span<const std::uint8_t> in_;
+  size_t pos_ = 0;
+};
+
+// Text from the peer ends up in logs: printable ASCII only, so it cannot forge log lines
+// or send terminal escapes.
+Result<std::string> Text(std::span<const std::uint8_t> b, std::string_view field) {
+  for (std::uint8_t c : b)
+    if (c < 0x20 || c > 0x7e) return MakeError(fmt::format("{} contains a non-printable byte 0x{:02x}", field, c));
+  return std::string(b.begin(), b.end());
+}
+
+bool ValidTransportName(std::string_view s) {
+  if (s.empty() || s.size() > 16) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  return true;
+}
+
+#define TRY_ASSIGN(var, expr)                           \
+  auto var##_r = (expr);                                \
+  if (!var##_r) return std::unexpected(var##_r.error()); \
+  auto var = *var##_r
+
+Result<Message> DecodeHello(Reader& r) {
+  Hello h;
+  TRY_ASSIGN(version, r.Int(2, "version"));
+  h.version = static_cast<std::uint16_t>(version);
+  if (h.version != kProtocolVersion)
+    return MakeError(fmt::format("protocol version {} not supported (this side speaks {})", h.version,
+                                 kProtocolVersion));
+  TRY_ASSIGN(nonce, r.Raw(kNonceSize, "client nonce"));
+  std::memcpy(h.client_nonce.data(), nonce.data(), kNonceSize);
+  TRY_ASSIGN(name, r.Blob("transport name", 16));
+  TRY_ASSIGN(text, Text(name, "transport name"));
+  if (!ValidTransportName(text)) return MakeError(fmt::format("invalid transport name '{}'", text));
+  h.transport = text;
+  TRY_ASSIGN(max_size, r.Int(4, "max message size"));
+  if (max_size == 0 || max_size > kMaxMessageSize)
+    return MakeError(fmt::format("max message size {} outside 1..{}", max_size, kMaxMessageSize));
+  h.max_message_size = static_cast<std::uint32_t>(max_size);
+  TRY_ASSIGN(timeout, r.Int(4, "timeout"));
+  if (timeout == 0 || timeout > kMaxTimeoutMs)
+    return MakeError(fmt::format("timeout {} ms outside 1..{}", timeout, kMaxTimeoutMs));
+  h.timeout_ms = static_cast<std::uint32_t>(timeout);
+  if (auto e = r.End("hello"); !e) return std::unexpected(e.error());
+  return h;
+}
+
+Result<Message> DecodeTest(Reader& r) {
+  TestRequest t;
+  TRY_ASSIGN(kind, r.Int(1, "test kind"));
+  if (kind != static_cast<int>(TestKind::kLatency) && kind != static_cast<int>(TestKind::kBandwidth))
+    return MakeError(fmt::format("unknown test kind {}", kind));
+  t.kind = static_cast<TestKind>(kind);
+  TRY_ASSIGN(size, r.Int(4, "message size"));
+  if (size == 0 || size > kMaxMessageSize)
+    return MakeError(fmt::format("message size {} outside 1..{}", size, kMaxMessageSize));
+  t.message_size = static_cast<std::uint32_t>(size);
+  TRY_ASSIGN(iters, r.Int(8, "iterations"));
+  TRY_ASSIGN(duration, r.Int(4, "duration"));
+  if (iters > kMaxIterations) return MakeError(fmt::format("iterations {} exceed {}", iters, kMaxIterations));
+  if (duration > kMaxDurationMs) return MakeError(fmt::format("duration {} ms exceeds {}", duration, kMaxDurationMs));
+  if ((iters == 0) == (duration == 0)) return MakeError("exactly one of iterations and duration must be set");
+  t.iterations = iters;
+  t.duration_ms = static_cast<std::uint32_t>(duration);
+  TRY_ASSIGN(warmup, r.Int(8, "warmup"));
+  if (warmup > kMaxIterations) return MakeError(fmt::format("warmup {} exceeds {}", warmup, kMaxIterations));
+  t.warmup = warmup;
+  TRY_ASSIGN(timeout, r.Int(4, "timeout"));
+  if (timeout == 0 || timeout > kMaxTimeoutMs)
+    return MakeError(fmt::format("timeout {} ms outside 1..{}", timeout, kMaxTimeoutMs));
+  t.timeout_ms = static_cast<std::uint32_t>(timeout);
+  if (auto e = r.End("test"); !e) return std::unexpected(e.error());
+  return t;
+}
+
+}  // namespace
+
+std::string_view MessageName(const Message& m) {
+  static constexpr std::string_view kNames[] = {"hello", "hello-ack", "oob", "test", "test-done", "error", "bye"};
+  return kNames[m.index()];
+}
+
+Bytes EncodeMessage(const Message& m) {
+  Writer w;
+  w.U8(static_cast<std::uint8_t>(m.index() + 1));
+  if (auto* h = std::get_if<Hello>(&m)) {
+    w.U16(h->version);
+    w.Raw(h->client_nonce);
+    w.Str(h->transport);
+    w.U32(h->max_message_size);
+    w.U32(h->timeout_ms);
+  } else if (auto* a = std::get_if<HelloAck>(&m)) {
+    w.Raw(a->agent_nonce);
+  } else if (auto* o = std::get_if<OobData>(&m)) {
+    w.Blob(o->data);
+  } else if (auto* t = std::get_if<TestRequest>(&m)) {
+    w.U8(static_cast<std::uint8_t>(t->kind));
+    w.U32(t->message_size);
+    w.U64(t->iterations);
+    w.U32(t->duration_ms);
+    w.U64(t->warmup);
+    w.U32(t->timeout_ms);
+  } else if (auto* d = std::get_if<TestDone>(&m)) {
+    w.U8(d->ok ? 1 : 0);
+    w.Str(d->error.substr(0, kMaxTextSize));
+  } else if (auto* e = std::get_if<ErrorMessage>(&m)) {
+    w.Str(e->text.substr(0, kMaxTextSize));
+  }
+  return w.Take();
+}
+
+Result<Message> DecodeMessage(std::span<const std::uint8_t> body) {
+  Reader r(body);
+  TRY_ASSIGN(type, r.Int(1, "message type"));
+  switch (static_cast<Type>(type)) {
+    case Type::kHello:
+      return DecodeHello(r);
+    case Type::kHelloAck: {
+      HelloAck a;
+      TRY_ASSIGN(nonce, r.Raw(kNonceSize, "agent nonce"));
+      std::memcpy(a.agent_nonce.data(), nonce.data(), kNonceSize);
+      if (auto e = r.End("hello-ack"); !e) return std::unexpected(e.error());
+      return a;
+    }
+    case Type::kOob: {
+      TRY_ASSIGN(data, r.Blob("oob data", kMaxOobBytes));
+      if (auto e = r.End("oob"); !e) return std::unexpected(e.error());
+      return OobData{Bytes(data.begin(), data.end())};
+    }
+    case Type::kTest:
+      return DecodeTest(r);
+    case Type::kTestDone: {
+      TestDone d;
+      TRY_ASSIGN(ok, r.Int(1, "status"));
+      if (ok > 1) return MakeError(fmt::format("test-done status {} is neither 0 nor 1", ok));
+      d.ok = ok == 1;
+      TRY_ASSIGN(blob, r.Blob("error text", kMaxTextSize));
+      TRY_ASSIGN(text, Text(blob, "error text"));
+      d.error = text;
+      if (auto e = r.End("test-done"); !e) return std::unexpected(e.error());
+      return d;
+    }
+    case Type::kError: {
+      TRY_ASSIGN(blob, r.Blob("error text", kMaxTextSize));
+      TRY_ASSIGN(text, Text(blob, "error text"));
+      if (auto e = r.End("error"); !e) return std::unexpected(e.error());
+      return ErrorMessage{text};
+    }
+    case Type::kBye:
+      if (auto e = r.End("bye"); !e) return std::unexpected(e.error());
+      return Bye{};
+  }
+  return MakeError(fmt::format("unknown message type {}", type));
+}
+
+TestSpec ToTestSpec(const TestRequest& r) {
+  return TestSpec{.kind = r.kind,
+                  .message_size = r.message_size,
+                  .iterations = r.iterations,
+                  .duration = std::chrono::milliseconds(r.duration_ms),
+                  .warmup = r.warmup,
+                  .timeout = std::chrono::milliseconds(r.timeout_ms)};
+}
+
+FrameCodec::FrameCodec(Role role, Bytes token) : role_(role), token_(std::move(token)) {}
+
+Result<std::uint32_t> FrameCodec::ParseHeader(std::span<const std::uint8_t> header) {
+  if (header.size() < kFrameHeaderSize) return MakeError("frame header truncated");
+  if (std::memcmp(header.data(), kMagic, 4) != 0) return MakeError("not a fabricctl probe frame (bad magic)");
+  std::uint32_t len = 0;
+  for (int i = 4; i < 8; ++i) len = (len << 8) | header[i];
+  if (len == 0) return MakeError("empty frame body");
+  if (len > kMaxBodySize) return MakeError(fmt::format("frame body of {} bytes exceeds the limit of {}", len, kMaxBodySize));
+  return len;
+}
+
+std::array<std::uint8_t, kMacSize> FrameCodec::Mac(Role sender, std::span<const std::uint8_t> header_and_body) const {
+  Bytes input;
+  input.reserve(kMacLabel.size() + 1 + 2 * kNonceSize + header_and_body.size());
+  input.insert(input.end(), kMacLabel.begin(), kMacLabel.end());
+  input.push_back(static_cast<std::uint8_t>(sender));
+  input.insert(input.end(), client_nonce_.begin(), client_nonce_.end());
+  input.insert(input.end(), agent_nonce_.begin(), agent_nonce_.end());
+  input.insert(input.end(), header_and_body.begin() + 4, header_and_body.end());  // magic is constant
+  std::array<std::uint8_t, kMacSize> mac{};
+  unsigned int len = 0;
+  ::HMAC(EVP_sha256(), token_.data(), static_cast<int>(token_.size()), input.data(), input.size(), mac.data(), &len);
+  return mac;
+}
+
+Bytes FrameCodec::Seal(const Message& m) {
+  Bytes body = EncodeMessage(m);
+  Writer w;
+  w.Raw(kMagic);
+  w.U32(static_cast<std::uint32_t>(body.size()));
+  w.U64(send_seq_++);
+  w.Raw(body);
+  Bytes frame = w.Take();
+  auto mac = Mac(role_, frame);
+  frame.insert(frame.end(), mac.begin(), mac.end());
+  return frame;
+}
+
+Result<Message> FrameCodec::Open(std::span<const std::uint8_t> frame) {
+  auto len = ParseHeader(frame);
+  if (!len) return std::unexpected(len.error());
+  if (frame.size() != kFrameHeaderSize + *len + kMacSize)
+    return MakeError(fmt::format("frame is {} bytes, header announces {}", frame.size(),
+                                 kFrameHeaderSize + *len + kMacSize));
+  Role sender = role_ == Role::kClient ? Role::kAgent : Role::kClient;
+  auto expected = Mac(sender, frame.first(kFrameHeaderSize + *len));
+  if (CRYPTO_memcmp(expected.data(), frame.data() + kFrameHeaderSize + *len, kMacSize) != 0)
+    return MakeError("authentication failed: bad HMAC (wrong token, or the frame was altered or replayed)");
+  std::uint64_t seq = 0;
+  for (int i = 8; i < 16; ++i) seq = (seq << 8) | frame[i];
+  if (seq != recv_seq_)
+    return MakeError(fmt::format("replayed or out-of-order frame: sequence {}, expected {}", seq, recv_seq_));
+  ++recv_seq_;
+  return DecodeMessage(frame.subspan(kFrameHeaderSize, *len));
+}
+
+Result<Bytes> ReadTokenFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return std::unexpected(Error{.message = fmt::format("cannot read token file: {}", std::strerror(errno)), .where = path});
+  if ((st.st_mode & 077) != 0)
+    return std::unexpected(Error{
+        .message = fmt::format("token file is accessible by group or others (mode {:o}); run chmod 600", st.st_mode & 0777),
+        .where = path});
+  auto text = ReadFile(path);
+  if (!text) return std::unexpected(text.error());
+  std::string token = *text;
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
+  if (token.size() < kMinTokenSize)
+    return std::unexpected(Error{
+        .message = fmt::format("token is {} bytes, need at least {} (e.g. head -c 32 /dev/urandom | base64 > FILE)",
+                               token.size(), kMinTokenSize),
+        .where = path});
+  return Bytes(token.begin(), token.end());
+}
+
+Nonce RandomNonce() {
+  Nonce n{};
+  if (::RAND_bytes(n.data(), static_cast<int>(n.size())) != 1) {
+    // RAND_bytes only fails when the OS has no entropy source at all; fall back to the
+    // kernel directly rather than run with a predictable nonce.
+    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      [[maybe_unused]] ssize_t r = ::read(fd, n.data(), n.size());
+      ::close(fd);
+    }
+  }
+  return n;
+}
+
+Result<void> ControlChannel::SendMessage(const Message& m, Deadline deadline) {
+  Bytes frame = codec_.Seal(m);
+  return WriteAll(fd_.get(), frame, deadline);
+}
+
+Result<Message> ControlChannel::ReceiveMessage(Deadline deadline) {
+  Bytes frame(kFrameHeaderSize);
+  if (auto r = ReadExact(fd_.get(), frame, deadline); !r) return std::unexpected(r.error());
+  auto len = FrameCodec::ParseHeader(frame);
+  if (!len) return std::unexpected(len.error());
+  frame.resize(kFrameHeaderSize + *len + kMacSize);
+  if (auto r = ReadExact(fd_.get(), std::span(frame).subspan(kFrameHeaderSize), deadline); !r)
+    return std::unexpected(r.error());
+  return codec_.Open(frame);
+}
+
+Result<void> ControlChannel::Send(std::span<const std::uint8_t> data) {
+  if (data.size() > kMaxOobBytes)
+    return MakeError(fmt::format("out-of-band message of {} bytes exceeds {}", data.size(), kMaxOobBytes));
+  return SendMessage(OobData{Bytes(data.begin(), data.end())}, DeadlineAfter(send_timeout));
+}
+
+Result<Bytes> ControlChannel::Receive(std::chrono::milliseconds timeout) {
+  auto m = ReceiveMessage(DeadlineAfter(timeout));
+  if (!m) return std::unexpected(m.error());
+  if (auto* o = std::get_if<OobData>(&*m)) return std::move(o->data);
+  if (auto* e = std::get_if<ErrorMessage>(&*m)) return MakeError(fmt::format("peer reported: {}", e->text));
+  if (auto* d = std::get_if<TestDone>(&*m); d && !d->ok) return MakeError(fmt::format("agent reported: {}", d->error));
+  return MakeError(fmt::format("unexpected {} message while waiting for transport data", MessageName(*m)));
+}
+
+Result<bool> ControlChannel::Pending(std::chrono::milliseconds timeout) {
+  return WaitReadable(fd_.get(), DeadlineAfter(timeout));
+}
+
+}  // namespace fabricctl::probes

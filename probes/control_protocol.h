@@ -1,0 +1,128 @@
+#pragma once
+// The probe control protocol between `probe run` and `probe serve`: small typed messages
+// in length-prefixed frames, each authenticated with HMAC-SHA256 under a shared token and
+// bound to the session (both sides' random nonces) and to its place in it (a per-direction
+// sequence number), so a frame cannot be forged, replayed or reordered. The parser is
+// strict: any frame that is too large, has a bad magic, a bad MAC, an unexpected sequence
+// number, an unknown type, an out-of-range field or trailing bytes is an error.
+//
+// Frame:  "FCP1" | u32 body length | u64 sequence | body | HMAC-SHA256 (32 bytes)
+// Body:   u8 type | fields (big-endian integers; strings and blobs as u16 length + bytes)
+// MAC over: "fabricctl-probe-v1" | u8 direction | client nonce | agent nonce | length |
+//           sequence | body, where a nonce is all zeros until its side has sent it.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "fabric/error.h"
+#include "probes/socket_util.h"
+#include "probes/transport.h"
+
+namespace fabricctl::probes {
+
+inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::size_t kFrameHeaderSize = 16;
+inline constexpr std::size_t kMacSize = 32;
+inline constexpr std::size_t kMaxBodySize = kMaxOobBytes + 64;
+inline constexpr std::size_t kNonceSize = 16;
+inline constexpr std::size_t kMinTokenSize = 16;
+inline constexpr std::size_t kMaxTextSize = 1024;
+inline constexpr std::uint32_t kMaxDurationMs = 3600 * 1000;
+inline constexpr std::uint64_t kMaxIterations = 1'000'000'000;
+inline constexpr std::uint32_t kMaxTimeoutMs = 600 * 1000;
+
+using Nonce = std::array<std::uint8_t, kNonceSize>;
+
+struct Hello {  // client -> agent, first frame
+  std::uint16_t version = kProtocolVersion;
+  Nonce client_nonce{};
+  std::string transport;  // [a-z0-9_-]{1,16}
+  std::uint32_t max_message_size = 0;
+  std::uint32_t timeout_ms = 0;
+};
+struct HelloAck {  // agent -> client
+  Nonce agent_nonce{};
+};
+struct OobData {  // either way: a transport's setup or sync bytes
+  Bytes data;
+};
+struct TestRequest {  // client -> agent
+  TestKind kind = TestKind::kLatency;
+  std::uint32_t message_size = 0;
+  std::uint64_t iterations = 0;
+  std::uint32_t duration_ms = 0;
+  std::uint64_t warmup = 0;
+  std::uint32_t timeout_ms = 0;
+};
+struct TestDone {  // agent -> client after each test
+  bool ok = true;
+  std::string error;
+};
+struct ErrorMessage {  // either way, then the sender closes
+  std::string text;
+};
+struct Bye {};  // client -> agent: session over
+
+using Message = std::variant<Hello, HelloAck, OobData, TestRequest, TestDone, ErrorMessage, Bye>;
+std::string_view MessageName(const Message& m);
+
+// Body encoding; DecodeMessage is the strict parser (fuzzed in tools/fuzz/).
+Bytes EncodeMessage(const Message& m);
+Result<Message> DecodeMessage(std::span<const std::uint8_t> body);
+
+TestSpec ToTestSpec(const TestRequest& r);
+
+enum class Role : std::uint8_t { kClient = 1, kAgent = 2 };
+
+// Seals and opens frames for one side of one session.
+class FrameCodec {
+ public:
+  FrameCodec(Role role, Bytes token);
+  // Returns the body length announced by a frame header, or why the header is bad.
+  static Result<std::uint32_t> ParseHeader(std::span<const std::uint8_t> header);
+  Bytes Seal(const Message& m);
+  // `frame` is the whole frame (header, body, MAC).
+  Result<Message> Open(std::span<const std::uint8_t> frame);
+  void SetClientNonce(const Nonce& n) { client_nonce_ = n; }
+  void SetAgentNonce(const Nonce& n) { agent_nonce_ = n; }
+
+ private:
+  std::array<std::uint8_t, kMacSize> Mac(Role sender, std::span<const std::uint8_t> header_and_body) const;
+  Role role_;
+  Bytes token_;
+  Nonce client_nonce_{};
+  Nonce agent_nonce_{};
+  std::uint64_t send_seq_ = 0;
+  std::uint64_t recv_seq_ = 0;
+};
+
+// Reads a shared token from a file: at least kMinTokenSize bytes after trimming trailing
+// whitespace; refused when group or others may read it (like ssh private keys).
+Result<Bytes> ReadTokenFile(const std::string& path);
+Nonce RandomNonce();
+
+// One authenticated control connection; also the OobChannel handed to transports.
+class ControlChannel final : public OobChannel {
+ public:
+  ControlChannel(Fd fd, Role role, Bytes token) : fd_(std::move(fd)), codec_(role, std::move(token)) {}
+  int fd() const { return fd_.get(); }
+  FrameCodec& codec() { return codec_; }
+  Result<void> SendMessage(const Message& m, Deadline deadline);
+  Result<Message> ReceiveMessage(Deadline deadline);
+
+  Result<void> Send(std::span<const std::uint8_t> data) override;
+  Result<Bytes> Receive(std::chrono::milliseconds timeout) override;
+  Result<bool> Pending(std::chrono::milliseconds timeout) override;
+
+  std::chrono::milliseconds send_timeout{10000};
+
+ private:
+  Fd fd_;
+  FrameCodec codec_;
+};
+
+}  // namespace fabricctl::probes

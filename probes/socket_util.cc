@@ -1,0 +1,259 @@
+#include "probes/socket_util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace fabricctl::probes {
+namespace {
+
+int MillisUntil(Deadline deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  if (left <= 0) return 0;
+  return left > 1000000 ? 1000000 : static_cast<int>(left) + 1;
+}
+
+std::string Errno(std::string_view what) { return fmt::format("{}: {}", what, std::strerror(errno)); }
+
+Result<void> SetNonBlocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL, 0);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return MakeError(Errno("fcntl"));
+  return {};
+}
+
+// Waits for `events` on fd; returns false on timeout.
+Result<bool> WaitFor(int fd, short events, Deadline deadline) {
+  for (;;) {
+    pollfd p{.fd = fd, .events = events, .revents = 0};
+    int n = ::poll(&p, 1, MillisUntil(deadline));
+    if (n > 0) return true;
+    if (n == 0) {
+      if (Clock::now() >= deadline) return false;
+      continue;
+    }
+    if (errno != EINTR) return MakeError(Errno("poll"));
+  }
+}
+
+}  // namespace
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    Close();
+    fd_ = o.Release();
+  }
+  return *this;
+}
+
+void Fd::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default_port) {
+  std::string host;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return MakeError(fmt::format("'{}': missing ']' after IPv6 address", text));
+    host = std::string(text.substr(1, close - 1));
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return MakeError(fmt::format("'{}': expected ':PORT' after ']'", text));
+      port_text = rest.substr(1);
+    }
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon != std::string_view::npos && text.find(':') != colon)
+      return MakeError(fmt::format("'{}': write IPv6 addresses as [ADDR]:PORT", text));
+    if (colon == std::string_view::npos) {
+      host = std::string(text);
+    } else {
+      host = std::string(text.substr(0, colon));
+      port_text = text.substr(colon + 1);
+    }
+  }
+  if (host.empty()) return MakeError(fmt::format("'{}': missing host", text));
+  std::uint16_t port = default_port;
+  bool explicit_port = !port_text.empty() || text.ends_with(':');
+  if (explicit_port) {
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || value > 65535)
+      return MakeError(fmt::format("'{}': port must be a number in 0..65535", text));
+    port = static_cast<std::uint16_t>(value);  // 0 = any free port, for listeners
+  } else if (port == 0) {
+    return MakeError(fmt::format("'{}': missing port (expected HOST:PORT)", text));
+  }
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0 || res == nullptr)
+    return MakeError(fmt::format("'{}': cannot resolve host '{}': {}", text, host, ::gai_strerror(rc)));
+  SocketAddress out;
+  std::memcpy(&out.addr, res->ai_addr, res->ai_addrlen);
+  out.len = res->ai_addrlen;
+  ::freeaddrinfo(res);
+  SetAddressPort(out.addr, port);
+  return out;
+}
+
+std::string AddressText(const sockaddr_storage& addr, socklen_t) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+    ::inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
+    return fmt::format("{}:{}", buf, ntohs(a.sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+    ::inet_ntop(AF_INET6, &a.sin6_addr, buf, sizeof buf);
+    return fmt::format("[{}]:{}", buf, ntohs(a.sin6_port));
+  }
+  return "?";
+}
+
+std::uint16_t AddressPort(const sockaddr_storage& addr) {
+  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
+  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
+  return 0;
+}
+
+void SetAddressPort(sockaddr_storage& addr, std::uint16_t port) {
+  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(addr).sin_port = htons(port);
+  if (addr.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(addr).sin6_port = htons(port);
+}
+
+bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET)
+    return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
+  if (a.ss_family == AF_INET6)
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, sizeof(in6_addr)) == 0;
+  return false;
+}
+
+void SetNoDelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+Result<Fd> ListenTcp(const SocketAddress& addr, int backlog) {
+  Fd fd(::socket(addr.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return MakeError(Errno("socket"));
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr.addr), addr.len) < 0)
+    return MakeError(Errno(fmt::format("cannot listen on {}: bind", AddressText(addr.addr, addr.len))));
+  if (::listen(fd.get(), backlog) < 0) return MakeError(Errno("listen"));
+  if (auto r = SetNonBlocking(fd.get()); !r) return std::unexpected(r.error());
+  return fd;
+}
+
+Result<Fd> ConnectTcp(const SocketAddress& addr, Deadline deadline) {
+  std::string where = AddressText(addr.addr, addr.len);
+  Fd fd(::socket(addr.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) return MakeError(Errno("socket"));
+  SetNoDelay(fd.get());
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.addr), addr.len) < 0) {
+    if (errno != EINPROGRESS) return MakeError(Errno(fmt::format("cannot connect to {}", where)));
+    auto ready = WaitFor(fd.get(), POLLOUT, deadline);
+    if (!ready) return std::unexpected(ready.error());
+    if (!*ready) return MakeError(fmt::format("cannot connect to {}: timed out", where));
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return MakeError(fmt::format("cannot connect to {}: {}", where, std::strerror(err)));
+  }
+  return fd;
+}
+
+Result<Fd> AcceptTcp(int listen_fd, Deadline deadline, SocketAddress& peer) {
+  for (;;) {
+    peer.len = sizeof peer.addr;
+    int c = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer.addr), &peer.len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c >= 0) {
+      SetNoDelay(c);
+      return Fd(c);
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(Errno("accept"));
+    auto ready = WaitFor(listen_fd, POLLIN, deadline);
+    if (!ready) return std::unexpected(ready.error());
+    if (!*ready) return MakeError("timed out waiting for a connection");
+  }
+}
+
+Result<SocketAddress> LocalAddress(int fd) {
+  SocketAddress a;
+  a.len = sizeof a.addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a.addr), &a.len) < 0) return MakeError(Errno("getsockname"));
+  return a;
+}
+
+Result<SocketAddress> RemoteAddress(int fd) {
+  SocketAddress a;
+  a.len = sizeof a.addr;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a.addr), &a.len) < 0) return MakeError(Errno("getpeername"));
+  return a;
+}
+
+Result<void> WriteAll(int fd, std::span<const std::uint8_t> data, Deadline deadline) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      auto ready = WaitFor(fd, POLLOUT, deadline);
+      if (!ready) return std::unexpected(ready.error());
+      if (!*ready) return MakeError("timed out sending to peer");
+      continue;
+    }
+    return MakeError(Errno("send"));
+  }
+  return {};
+}
+
+Result<void> ReadExact(int fd, std::span<std::uint8_t> data, Deadline deadline) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::recv(fd, data.data() + done, data.size() - done, 0);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) return MakeError("connection closed by peer");
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      auto ready = WaitFor(fd, POLLIN, deadline);
+      if (!ready) return std::unexpected(ready.error());
+      if (!*ready) return MakeError("timed out waiting for peer");
+      continue;
+    }
+    return MakeError(Errno("recv"));
+  }
+  return {};
+}
+
+Result<bool> WaitReadable(int fd, Deadline deadline) { return WaitFor(fd, POLLIN, deadline); }
+
+}  // namespace fabricctl::probes

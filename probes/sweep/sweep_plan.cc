@@ -1,0 +1,398 @@
+#include "probes/sweep/sweep_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "probes/sweep/probe_path.h"
+
+namespace fabricctl::sweep {
+namespace {
+
+// Working state of the planner for one fabric; probes of all subnets share it.
+class Planner {
+ public:
+  Planner(const Fabric& fabric, const RouteSet& routes, const PlanOptions& options)
+      : f_(fabric),
+        routes_(routes),
+        options_(options),
+        index_(fabric, routes),
+        rng_(options.seed),
+        need_(fabric.num_port_slots(), 0),
+        src_deg_(fabric.num_port_slots(), 0),
+        dst_deg_(fabric.num_port_slots(), 0) {}
+
+  Result<SweepPlan> Run() {
+    for (const SubnetRoutes& sr : routes_.subnets) {
+      if (sr.subnet >= f_.subnets().size()) return MakeError(fmt::format("routes name subnet {} which the topology lacks", sr.subnet));
+      if (auto r = PlanSubnet(f_.subnets()[sr.subnet], sr); !r) return std::unexpected(r.error());
+    }
+    Summarise();
+    return std::move(plan_);
+  }
+
+ private:
+  Lid lid(PortId p) const { return p < routes_.port_lid.size() ? routes_.port_lid[p] : 0; }
+
+  // Who is busy in each round; subnets share no ports, so one table serves them all.
+  struct RoundUse {
+    std::vector<uint8_t> ep, ch;
+  };
+  RoundUse& Round(uint32_t r) {
+    while (rounds_.size() <= r)
+      rounds_.push_back({std::vector<uint8_t>(f_.num_port_slots(), 0), std::vector<uint8_t>(f_.num_port_slots(), 0)});
+    return rounds_[r];
+  }
+  bool PathFree(uint32_t r, const std::vector<PortId>& path) {
+    const RoundUse& u = Round(r);
+    for (PortId c : path)
+      if (u.ch[c]) return false;
+    return true;
+  }
+  uint32_t Wanted(const std::vector<PortId>& path) const {
+    uint32_t w = 0;
+    for (PortId c : path) w += need_[c] > 0;
+    return w;
+  }
+  void Take(uint32_t r, PortId src, PortId dst, const std::vector<PortId>& path) {
+    RoundUse& u = Round(r);
+    u.ep[src] = u.ep[dst] = 1;
+    for (PortId c : path) u.ch[c] = 1;
+    PlannedProbe probe{.src = src, .dst = dst, .round = r, .path_begin = static_cast<uint32_t>(plan_.path_channels.size())};
+    plan_.path_channels.insert(plan_.path_channels.end(), path.begin(), path.end());
+    probe.path_end = static_cast<uint32_t>(plan_.path_channels.size());
+    for (PortId c : path) --need_[c];
+    ++src_deg_[src];
+    ++dst_deg_[dst];
+    plan_.probes.push_back(probe);
+    plan_.num_rounds = std::max(plan_.num_rounds, r + 1);
+  }
+  // The earliest round from `first` on where the pair and the path are free.
+  void Place(PortId src, PortId dst, const std::vector<PortId>& path, uint32_t first) {
+    for (uint32_t r = first;; ++r) {
+      const RoundUse& u = Round(r);
+      if (u.ep[src] || u.ep[dst] || !PathFree(r, path)) continue;
+      Take(r, src, dst, path);
+      return;
+    }
+  }
+
+  // Links crossed by exactly the same probes cannot be told apart by any analysis. Phase 3
+  // adds probes that cross one link of such a group and not the others, into the earliest
+  // round with room, until every group is split or no probe can split it.
+  Result<void> Disambiguate(const SubnetRoutes& sr, const std::vector<PortId>& switch_channels,
+                            const std::vector<PortId>& bucket, const std::vector<uint32_t>& start) {
+    std::vector<LinkId> links;
+    for (PortId c : switch_channels) {
+      LinkId l = f_.port(c).link;
+      if (f_.link(l).a == c || !f_.is_switch(f_.port(f_.link(l).a).node) || f_.link(l).b == c) links.push_back(l);
+    }
+    std::sort(links.begin(), links.end());
+    links.erase(std::unique(links.begin(), links.end()), links.end());
+    std::vector<PortId> srcs, path, best_path;
+    for (int pass = 0; pass < 3; ++pass) {
+      // Signature of a link: sum of random keys of the probes crossing it.
+      std::vector<uint64_t> sig(f_.num_links(), 0);
+      for (const PlannedProbe& p : plan_.probes) {
+        uint64_t key = Mix(p.path_begin);
+        for (PortId c : plan_.path(p)) sig[f_.port(c).link] += key;
+      }
+      std::vector<std::pair<uint64_t, LinkId>> by_sig;
+      for (LinkId l : links)
+        if (sig[l] != 0) by_sig.emplace_back(sig[l], l);
+      std::sort(by_sig.begin(), by_sig.end());
+      size_t added = 0;
+      for (size_t i = 0; i < by_sig.size();) {
+        size_t j = i;
+        while (j < by_sig.size() && by_sig[j].first == by_sig[i].first) ++j;
+        if (j - i >= 2) {
+          // Split the group: a probe across its first link that misses another of its links.
+          LinkId target = by_sig[i].second;
+          std::vector<LinkId> others;
+          for (size_t k = i + 1; k < j; ++k) others.push_back(by_sig[k].second);
+          bool done = false;
+          for (PortId c : {f_.link(target).a, f_.link(target).b}) {
+            if (done || !f_.is_switch(f_.port(c).node)) continue;
+            std::span<const PortId> behind(bucket.data() + start[c], start[c + 1] - start[c]);
+            PortId best_src = kNone, best_dst = kNone;
+            uint32_t best_load = UINT32_MAX;
+            for (int tries = 0; tries < 8 && !behind.empty(); ++tries) {
+              PortId d = behind[rng_() % behind.size()];
+              FindSources(sr, f_.port(c).node, lid(d), d, srcs, 32);
+              for (PortId src : srcs) {
+                uint32_t load = std::max(src_deg_[src] + dst_deg_[src], src_deg_[d] + dst_deg_[d]);
+                if (load >= best_load) continue;
+                path.clear();
+                if (auto r = AppendProbePath(f_, routes_, index_, src, d, path); !r) return r;
+                bool misses = false;
+                for (LinkId o : others) {
+                  bool on = false;
+                  for (PortId x : path) on |= f_.port(x).link == o;
+                  misses |= !on;
+                }
+                if (!misses) continue;
+                best_load = load, best_src = src, best_dst = d, best_path = path;
+              }
+            }
+            if (best_src != kNone) {
+              Place(best_src, best_dst, best_path, 0);
+              done = true;
+              ++added;
+            }
+          }
+        }
+        i = j;
+      }
+      if (added == 0) break;
+    }
+    return {};
+  }
+  static uint64_t Mix(uint64_t x) {  // splitmix64: distinct probes get unrelated keys
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  }
+
+  // Sources whose path to dst crosses switch `from`: walk the in-tree of dst backwards.
+  void FindSources(const SubnetRoutes& sr, NodeId from, Lid dlid, PortId dst, std::vector<PortId>& out, size_t want) {
+    out.clear();
+    ++stamp_;
+    queue_.clear();
+    queue_.push_back(from);
+    visit_[index_.switch_index(from)] = stamp_;
+    for (size_t head = 0; head < queue_.size() && out.size() < want; ++head) {
+      NodeId y = queue_[head];
+      // Start at a random neighbour: a fixed order would hand every search the same few
+      // sources and overload them.
+      auto adj = f_.neighbors(y);
+      const size_t start = adj.empty() ? 0 : rng_() % adj.size();
+      for (size_t k = 0; k < adj.size(); ++k) {
+        const Adjacency& a = adj[(start + k) % adj.size()];
+        if (!f_.is_switch(a.peer_node)) {
+          if (a.peer_port != dst && lid(a.peer_port) != 0) out.push_back(a.peer_port);
+          continue;
+        }
+        uint32_t zi = index_.switch_index(a.peer_node);
+        if (zi == kNone || visit_[zi] == stamp_) continue;
+        // z forwards dlid towards y?
+        if (sr.out_port(zi, dlid) != f_.port(a.peer_port).number) continue;
+        visit_[zi] = stamp_;
+        queue_.push_back(a.peer_node);
+      }
+    }
+  }
+
+  // How busy an endpoint port already is; rounds are bounded by the busiest one, and the
+  // role asked for counts a little more so sends and receives stay even.
+  enum Role { kAsSrc, kAsDst };
+  uint32_t Load(PortId p, Role role) const {
+    return (src_deg_[p] + dst_deg_[p]) * 4 + (role == kAsSrc ? src_deg_[p] : dst_deg_[p]);
+  }
+
+  Result<void> PlanSubnet(const Subnet& subnet, const SubnetRoutes& sr) {
+    std::vector<PortId> endpoints;
+    for (PortId p : subnet.endpoint_ports)
+      if (lid(p) != 0 && lid(p) < sr.num_lids()) endpoints.push_back(p);
+    if (endpoints.size() < 2) return {};
+    visit_.assign(std::max(visit_.size(), sr.switches.size()), 0);
+
+    // Channels of this subnet, all wanting `coverage` probes.
+    std::vector<PortId> switch_channels;
+    for (NodeId sw : sr.switches)
+      for (const Adjacency& a : f_.neighbors(sw)) switch_channels.push_back(a.local);
+    for (PortId c : switch_channels) need_[c] = static_cast<int32_t>(options_.coverage);
+    for (PortId e : endpoints) need_[e] = static_cast<int32_t>(options_.coverage);
+
+    // Destinations behind each switch channel: bucket[(switch, port)] from the LFTs.
+    const size_t n_sw = sr.switches.size();
+    std::vector<uint32_t> bucket_offset(f_.num_port_slots() + 1, 0);
+    std::vector<uint32_t> counts(f_.num_port_slots(), 0);
+    for (size_t i = 0; i < n_sw; ++i)
+      for (PortId e : endpoints) {
+        uint8_t p = sr.out_port(i, lid(e));
+        if (p != kNoRoute && p != 0 && p <= f_.node(sr.switches[i]).num_ports) ++counts[f_.port_id(sr.switches[i], p)];
+      }
+    std::vector<uint32_t> start(f_.num_port_slots() + 1, 0);
+    for (size_t p = 0; p < counts.size(); ++p) start[p + 1] = start[p] + counts[p];
+    std::vector<PortId> bucket(start.back());
+    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+    for (size_t i = 0; i < n_sw; ++i)
+      for (PortId e : endpoints) {
+        uint8_t p = sr.out_port(i, lid(e));
+        if (p != kNoRoute && p != 0 && p <= f_.node(sr.switches[i]).num_ports) bucket[fill[f_.port_id(sr.switches[i], p)]++] = e;
+      }
+
+    // Farther-from-endpoints switches first: their channels have the fewest pairs to choose from.
+    std::vector<uint32_t> height(f_.num_nodes(), kNone);
+    std::vector<NodeId> bfs;
+    for (PortId e : endpoints) {
+      NodeId sw = f_.port(f_.port(e).peer).node;
+      if (f_.is_switch(sw) && height[sw] == kNone) height[sw] = 1, bfs.push_back(sw);
+    }
+    for (size_t h = 0; h < bfs.size(); ++h)
+      for (const Adjacency& a : f_.neighbors(bfs[h]))
+        if (f_.is_switch(a.peer_node) && height[a.peer_node] == kNone)
+          height[a.peer_node] = height[bfs[h]] + 1, bfs.push_back(a.peer_node);
+    std::stable_sort(switch_channels.begin(), switch_channels.end(), [&](PortId a, PortId b) {
+      uint32_t ha = height[f_.port(a).node], hb = height[f_.port(b).node];
+      return (ha == kNone ? 0 : ha) > (hb == kNone ? 0 : hb);
+    });
+
+    // Phase 1: shift permutations over the subnet's endpoint order. Each shift gives every
+    // endpoint one send and one receive; alternating along the permutation's cycles splits
+    // it into two rounds. On fat trees routed for shifts (ftree) these rounds are free of
+    // shared channels and a few shifts cover every channel, which is the optimum.
+    const size_t E = endpoints.size();
+    std::vector<PortId> path;
+    // Endpoints per first-hop switch, from the first endpoint: a shift by that many turns at
+    // a lower tier than the long shifts, which tells the tiers of an up-path apart.
+    size_t local = 0;
+    if (E >= 2) {
+      NodeId first_hop = f_.port(f_.port(endpoints[0]).peer).node;
+      for (const Adjacency& a : f_.neighbors(first_hop)) local += !f_.is_switch(a.peer_node);
+    }
+    std::vector<size_t> shifts;
+    for (uint32_t j = 0; j < options_.coverage; ++j)
+      // Not E/2: that shift pairs i and i+E/2 both ways, so the two probes cross the same
+      // links and no probe could tell those links apart.
+      // The + (j + 1) keeps shifts off multiples of the endpoints per switch: routes that
+      // pick the up-port by destination would otherwise send an endpoint's every probe
+      // through one up-link, making the two inseparable.
+      shifts.push_back((E / 2 + (j + 1) * std::max<size_t>(1, E / (4 * options_.coverage)) + j + 1) % E);
+    if (local > 0 && local + 1 < E) shifts.push_back(local + 1);
+    for (uint32_t j = 0; j < shifts.size() && E >= 2; ++j) {
+      size_t shift = shifts[j] == 0 ? 1 : shifts[j];
+      std::vector<uint8_t> seen(E, 0);
+      for (size_t i0 = 0; i0 < E; ++i0) {
+        if (seen[i0]) continue;
+        size_t i = i0, step = 0;
+        do {
+          seen[i] = 1;
+          size_t t = (i + shift) % E;
+          path.clear();
+          if (auto r = AppendProbePath(f_, routes_, index_, endpoints[i], endpoints[t], path); !r) return r;
+          Place(endpoints[i], endpoints[t], path, 2 * j + (step % 2));
+          ++step;
+          i = t;
+        } while (i != i0);
+      }
+    }
+
+    // Phase 2: channels still short of probes, hardest first, into the earliest round where
+    // the pair and the path are free, choosing the pair that covers most wanted channels.
+    std::vector<std::vector<PortId>> candidates(switch_channels.size());
+    for (size_t k = 0; k < switch_channels.size(); ++k) {
+      PortId c = switch_channels[k];
+      if (need_[c] <= 0) continue;
+      candidates[k].assign(bucket.begin() + start[c], bucket.begin() + start[c + 1]);
+      std::shuffle(candidates[k].begin(), candidates[k].end(), rng_);
+    }
+    std::vector<PortId> srcs, best_path;
+    for (uint32_t round = 0;; ++round) {
+      Round(round);
+      size_t added = 0;
+      for (size_t k = 0; k < switch_channels.size(); ++k) {
+        PortId c = switch_channels[k];
+        if (need_[c] <= 0 || rounds_[round].ch[c]) continue;
+        NodeId sw = f_.port(c).node;
+        std::vector<PortId>& dsts = candidates[k];
+        int tried = 0;
+        for (size_t j = 0; j < dsts.size() && tried < 6;) {
+          PortId d = dsts[j];
+          if (rounds_[round].ep[d]) {
+            ++j;
+            continue;
+          }
+          ++tried;
+          FindSources(sr, sw, lid(d), d, srcs, 48);
+          if (srcs.empty()) {  // no route to d crosses this channel: never a candidate again
+            dsts[j] = dsts.back();
+            dsts.pop_back();
+            continue;
+          }
+          PortId best = kNone;
+          uint64_t best_key = 0;
+          for (PortId src : srcs) {
+            if (rounds_[round].ep[src]) continue;
+            path.clear();
+            if (auto r = AppendProbePath(f_, routes_, index_, src, d, path); !r) return r;
+            if (!PathFree(round, path)) continue;
+            uint64_t load = std::min<uint64_t>(0xffff, Load(src, kAsSrc) + Load(d, kAsDst));
+            uint64_t key = (uint64_t(Wanted(path)) << 40) | ((0xffff - load) << 20) | (rng_() & 0xfffff);
+            if (best == kNone || key > best_key) best = src, best_key = key, best_path = path;
+          }
+          if (best != kNone) {
+            Take(round, best, d, best_path);
+            ++added;
+            break;
+          }
+          ++j;
+        }
+      }
+      // Endpoints that still send fewer than `coverage` probes: pair them with free receivers.
+      for (PortId e : endpoints) {
+        if (need_[e] <= 0 || rounds_[round].ep[e]) continue;
+        for (int k = 0; k < 32; ++k) {
+          PortId d = endpoints[rng_() % E];
+          if (d == e || rounds_[round].ep[d]) continue;
+          path.clear();
+          if (auto r = AppendProbePath(f_, routes_, index_, e, d, path); !r) return r;
+          if (!PathFree(round, path)) continue;
+          Take(round, e, d, path);
+          ++added;
+          break;
+        }
+      }
+      if (added == 0 && round + 1 >= rounds_.size()) break;
+    }
+    if (auto r = Disambiguate(sr, switch_channels, bucket, start); !r) return r;
+    for (PortId c : switch_channels) channels_.push_back(c);
+    for (PortId e : endpoints) channels_.push_back(e);
+    endpoints_.insert(endpoints_.end(), endpoints.begin(), endpoints.end());
+    return {};
+  }
+
+  void Summarise() {
+    std::vector<uint32_t> count(f_.num_port_slots(), 0);
+    for (PortId c : plan_.path_channels) ++count[c];
+    plan_.channels = channels_.size();
+    for (PortId c : channels_) {
+      plan_.channels_covered += count[c] > 0;
+      plan_.channels_at_target += count[c] >= options_.coverage;
+    }
+    plan_.channels_limited = plan_.channels - plan_.channels_at_target;
+    uint32_t max_deg = 0;
+    for (PortId e : endpoints_) max_deg = std::max(max_deg, src_deg_[e] + dst_deg_[e]);
+    plan_.max_probes_per_endpoint = max_deg;
+    plan_.lower_bound = endpoints_.empty() ? 0 : 2 * options_.coverage;
+  }
+
+  const Fabric& f_;
+  const RouteSet& routes_;
+  const PlanOptions& options_;
+  RouteIndex index_;
+  std::mt19937_64 rng_;
+  std::vector<int32_t> need_;
+  std::vector<uint32_t> src_deg_, dst_deg_;
+  std::vector<uint32_t> visit_;
+  uint32_t stamp_ = 0;
+  std::vector<NodeId> queue_;
+  std::vector<RoundUse> rounds_;
+  std::vector<PortId> channels_, endpoints_;
+  SweepPlan plan_;
+};
+
+}  // namespace
+
+Result<SweepPlan> PlanSweep(const Fabric& fabric, const RouteSet& routes, const PlanOptions& options) {
+  if (options.coverage < 1) return MakeError("coverage must be at least 1");
+  if (routes.port_lid.size() != fabric.num_port_slots())
+    return MakeError("routes do not match the topology (port count differs)");
+  Planner planner(fabric, routes, options);
+  return planner.Run();
+}
+
+}  // namespace fabricctl::sweep

@@ -1,0 +1,412 @@
+#include "probes/tcp_transport.h"
+
+#include <sys/socket.h>
+#include <poll.h>
+#include <sched.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "probes/control_protocol.h"
+#include "probes/socket_util.h"
+
+namespace fabricctl::probes {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::uint8_t kTagPort = 'P';    // agent -> client: u16 port, 16-byte cookie
+constexpr std::uint8_t kTagEnd = 'E';     // client -> agent: u64 messages sent
+constexpr std::uint8_t kTagReport = 'R';  // agent -> client: u64 messages, u64 bytes, u64 ns
+constexpr size_t kCookieSize = 16;
+constexpr size_t kRecvChunk = 1 << 20;
+// How long a reader spins on a non-blocking socket before it sleeps in poll(); long
+// enough to cover a loopback or LAN round trip, short enough not to burn a core idle.
+constexpr auto kSpin = std::chrono::microseconds(50);
+// Granularity at which an idle receiver looks at the control channel for "end".
+constexpr milliseconds kIdleSlice{5};
+
+std::uint64_t MonotonicNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void PutU64(Bytes& out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+std::uint64_t GetU64(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// Writes the message sequence number into its first bytes (as many as fit).
+void StampSequence(std::uint8_t* msg, std::uint32_t size, std::uint64_t seq) {
+  std::uint8_t le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<std::uint8_t>(seq >> (8 * i));
+  std::memcpy(msg, le, std::min<std::uint32_t>(size, 8));
+}
+
+void FillPattern(Bytes& buf) {
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<std::uint8_t>(i * 131 + 7);
+}
+
+Result<void> SendSpin(int fd, const std::uint8_t* data, size_t n, Deadline deadline) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t k = ::send(fd, data + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (k > 0) {
+      done += static_cast<size_t>(k);
+      continue;
+    }
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+      int left = static_cast<int>(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count());
+      if (left <= 0) return MakeError("timed out sending to peer");
+      ::poll(&p, 1, std::min(left, 100));
+      continue;
+    }
+    return MakeError(fmt::format("send to peer: {}", std::strerror(errno)));
+  }
+  return {};
+}
+
+// Reads exactly n bytes, spinning first and then sleeping in poll(). Fails at deadline.
+Result<void> RecvSpin(int fd, std::uint8_t* data, size_t n, Deadline deadline) {
+  size_t done = 0;
+  auto spin_until = Clock::now() + kSpin;
+  unsigned spins = 0;
+  while (done < n) {
+    ssize_t k = ::recv(fd, data + done, n - done, MSG_DONTWAIT);
+    if (k > 0) {
+      done += static_cast<size_t>(k);
+      continue;
+    }
+    if (k == 0) return MakeError("connection closed by peer");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from peer: {}", std::strerror(errno)));
+    ::sched_yield();  // lets a peer that shares this core run; returns at once otherwise
+    if ((++spins & 15) != 0) continue;
+    auto now = Clock::now();
+    if (now < spin_until) continue;
+    if (now >= deadline) return MakeError("timed out waiting for peer");
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    int left = static_cast<int>(std::chrono::duration_cast<milliseconds>(deadline - now).count()) + 1;
+    ::poll(&p, 1, std::min(left, 100));
+  }
+  return {};
+}
+
+// Incremental check of the sequence numbers at the start of each streamed message.
+class StreamVerifier {
+ public:
+  explicit StreamVerifier(std::uint32_t size) : size_(size), header_(std::min<std::uint32_t>(size, 8)) {}
+  // Returns false at the first message whose header does not match its position.
+  bool Feed(const std::uint8_t* p, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+      if (pos_ < header_) {
+        size_t take = std::min<size_t>(header_ - pos_, n - i);
+        std::memcpy(got_ + pos_, p + i, take);
+        pos_ += take;
+        i += take;
+        if (pos_ == header_) {
+          std::uint8_t want[8];
+          StampSequence(want, size_, messages_);
+          if (std::memcmp(want, got_, header_) != 0) return false;
+        }
+      } else {
+        size_t take = std::min<size_t>(size_ - pos_, n - i);
+        pos_ += take;
+        i += take;
+      }
+      if (pos_ == size_) {
+        pos_ = 0;
+        ++messages_;
+      }
+    }
+    return true;
+  }
+  std::uint64_t messages() const { return messages_; }
+  bool at_boundary() const { return pos_ == 0; }
+
+ private:
+  std::uint32_t size_;
+  std::uint32_t header_;
+  std::uint32_t pos_ = 0;
+  std::uint8_t got_[8] = {};
+  std::uint64_t messages_ = 0;
+};
+
+Result<std::uint64_t> ParseEnd(const Bytes& b) {
+  if (b.size() != 9 || b[0] != kTagEnd) return MakeError("malformed end-of-test message from client");
+  return GetU64(b.data() + 1);
+}
+
+class TcpClientSession final : public ClientSession {
+ public:
+  TcpClientSession(Fd fd, OobChannel& oob, std::uint32_t max_size)
+      : fd_(std::move(fd)), oob_(oob), send_(max_size), recv_(max_size) {
+    FillPattern(send_);
+  }
+
+  Result<LatencyStats> RunLatency(const TestSpec& spec) override {
+    const std::uint32_t size = spec.message_size;
+    if (size == 0 || size > send_.size()) return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
+    std::vector<double> samples;
+    samples.reserve(std::min<std::uint64_t>(spec.iterations ? spec.iterations : 1'000'000, 10'000'000));
+    const std::uint64_t end_ns = spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
+    // A duration-bounded run warms up for at most a tenth of its time, so slow round
+    // trips (large messages on a slow link) still leave most of it measured.
+    const std::uint64_t warm_end_ns =
+        spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 100'000ull;
+    std::uint64_t round = 0;
+    bool measuring = spec.warmup == 0;
+    for (;; ++round) {
+      StampSequence(send_.data(), size, round);
+      std::uint64_t t0 = MonotonicNs();
+      if (!measuring) measuring = round >= spec.warmup || (spec.iterations == 0 && t0 >= warm_end_ns);
+      if (measuring && (spec.iterations != 0 ? samples.size() >= spec.iterations : t0 >= end_ns)) break;
+      Deadline deadline = Clock::now() + spec.timeout;
+      if (auto r = SendSpin(fd_.get(), send_.data(), size, deadline); !r) return Fail(r.error(), round);
+      if (auto r = RecvSpin(fd_.get(), recv_.data(), size, deadline); !r) return Fail(r.error(), round);
+      std::uint64_t t1 = MonotonicNs();
+      if (std::memcmp(send_.data(), recv_.data(), size) != 0)
+        return MakeError(fmt::format("latency test: echo of round trip {} differs from what was sent", round));
+      if (measuring) samples.push_back(static_cast<double>(t1 - t0) / 2000.0);
+    }
+    if (auto r = SendEnd(round); !r) return std::unexpected(r.error());
+    return ComputeLatencyStats(size, samples);
+  }
+
+  Result<BandwidthStats> RunBandwidth(const TestSpec& spec) override {
+    const std::uint32_t size = spec.message_size;
+    if (size == 0 || size > send_.size()) return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
+    const std::uint64_t end_ns = spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
+    std::uint64_t sent = 0;
+    for (;; ++sent) {
+      if (spec.iterations != 0 ? sent >= spec.iterations : MonotonicNs() >= end_ns) break;
+      StampSequence(send_.data(), size, sent);
+      if (auto r = WriteAll(fd_.get(), std::span(send_.data(), size), Clock::now() + spec.timeout); !r)
+        return Fail(r.error(), sent);
+    }
+    if (auto r = SendEnd(sent); !r) return std::unexpected(r.error());
+    auto report = oob_.Receive(spec.timeout);
+    if (!report) return std::unexpected(Error{.message = "bandwidth test: no report from agent: " + report.error().message});
+    if (report->size() != 25 || (*report)[0] != kTagReport) return MakeError("bandwidth test: malformed report from agent");
+    std::uint64_t messages = GetU64(report->data() + 1);
+    std::uint64_t bytes = GetU64(report->data() + 9);
+    std::uint64_t ns = GetU64(report->data() + 17);
+    if (messages != sent || bytes != sent * size)
+      return MakeError(fmt::format("bandwidth test: agent received {} messages ({} bytes), {} were sent", messages,
+                                   bytes, sent));
+    return ComputeBandwidthStats(size, messages, bytes, static_cast<double>(ns) / 1e9);
+  }
+
+ private:
+  std::unexpected<Error> Fail(const Error& e, std::uint64_t at) {
+    return MakeError(fmt::format("data connection failed after {} messages: {}", at, e.message));
+  }
+  Result<void> SendEnd(std::uint64_t count) {
+    Bytes end{kTagEnd};
+    PutU64(end, count);
+    return oob_.Send(end);
+  }
+
+  Fd fd_;
+  OobChannel& oob_;
+  Bytes send_;
+  Bytes recv_;
+};
+
+class TcpServerSession final : public ServerSession {
+ public:
+  TcpServerSession(Fd fd, OobChannel& oob, std::uint32_t max_size)
+      : fd_(std::move(fd)), oob_(oob), buf_(std::max<size_t>(max_size, kRecvChunk)) {}
+
+  Result<void> Serve(const TestSpec& spec) override {
+    if (spec.message_size == 0 || spec.message_size > buf_.size())
+      return MakeError(fmt::format("message size {} outside 1..{}", spec.message_size, buf_.size()));
+    return spec.kind == TestKind::kLatency ? ServeLatency(spec) : ServeBandwidth(spec);
+  }
+
+ private:
+  // Waits for the first byte of the next message; meanwhile looks for the client's "end"
+  // on the control channel. Returns the end count, or nullopt when data is ready.
+  Result<std::optional<std::uint64_t>> WaitDataOrEnd(Deadline deadline) {
+    for (;;) {
+      auto readable = WaitReadable(fd_.get(), std::min(deadline, Clock::now() + kIdleSlice));
+      if (!readable) return std::unexpected(readable.error());
+      if (*readable) return std::optional<std::uint64_t>();
+      auto pending = oob_.Pending(milliseconds(0));
+      if (!pending) return std::unexpected(pending.error());
+      if (*pending) {
+        auto msg = oob_.Receive(milliseconds(1000));
+        if (!msg) return std::unexpected(msg.error());
+        auto count = ParseEnd(*msg);
+        if (!count) return std::unexpected(count.error());
+        return std::optional<std::uint64_t>(*count);
+      }
+      if (Clock::now() >= deadline) return MakeError("timed out: no data from client");
+    }
+  }
+
+  Result<void> ServeLatency(const TestSpec& spec) {
+    const std::uint32_t size = spec.message_size;
+    std::uint64_t echoed = 0;
+    for (;;) {
+      Deadline deadline = Clock::now() + spec.timeout;
+      // Busy-poll for the first byte so the echo is as prompt as the client's send.
+      ssize_t k = -1;
+      auto spin_until = Clock::now() + kSpin;
+      unsigned spins = 0;
+      for (;;) {
+        k = ::recv(fd_.get(), buf_.data(), size, MSG_DONTWAIT);
+        if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
+        ::sched_yield();
+        if ((++spins & 15) == 0 && Clock::now() >= spin_until) break;
+      }
+      if (k == 0) return MakeError(fmt::format("client closed the data connection after {} round trips", echoed));
+      if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
+      if (k < 0) {
+        auto end = WaitDataOrEnd(deadline);
+        if (!end) return std::unexpected(end.error());
+        if (end->has_value()) {
+          if (**end != echoed)
+            return MakeError(fmt::format("client reports {} round trips, agent echoed {}", **end, echoed));
+          return {};
+        }
+        continue;
+      }
+      if (static_cast<size_t>(k) < size) {
+        if (auto r = RecvSpin(fd_.get(), buf_.data() + k, size - static_cast<size_t>(k), deadline); !r)
+          return MakeError(fmt::format("latency test after {} round trips: {}", echoed, r.error().message));
+      }
+      if (auto r = SendSpin(fd_.get(), buf_.data(), size, deadline); !r)
+        return MakeError(fmt::format("latency test after {} round trips: {}", echoed, r.error().message));
+      ++echoed;
+    }
+  }
+
+  Result<void> ServeBandwidth(const TestSpec& spec) {
+    const std::uint32_t size = spec.message_size;
+    StreamVerifier verifier(size);
+    std::uint64_t bytes = 0;
+    std::uint64_t start_ns = MonotonicNs();
+    std::uint64_t last_ns = start_ns;
+    std::optional<std::uint64_t> expected_bytes;
+    std::uint64_t end_messages = 0;
+    Deadline deadline = Clock::now() + spec.timeout;
+    for (;;) {
+      if (expected_bytes && bytes == *expected_bytes) break;
+      ssize_t k = ::recv(fd_.get(), buf_.data(), buf_.size(), MSG_DONTWAIT);
+      if (k > 0) {
+        bytes += static_cast<std::uint64_t>(k);
+        last_ns = MonotonicNs();
+        if (!verifier.Feed(buf_.data(), static_cast<size_t>(k)))
+          return MakeError(fmt::format("bandwidth test: message {} arrived corrupted or out of order",
+                                       verifier.messages()));
+        if (expected_bytes && bytes > *expected_bytes)
+          return MakeError(fmt::format("bandwidth test: received {} bytes, client sent {}", bytes, *expected_bytes));
+        deadline = Clock::now() + spec.timeout;
+        continue;
+      }
+      if (k == 0) return MakeError(fmt::format("client closed the data connection after {} bytes", bytes));
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
+      if (expected_bytes) {
+        auto readable = WaitReadable(fd_.get(), deadline);
+        if (!readable) return std::unexpected(readable.error());
+        if (!*readable)
+          return MakeError(fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes));
+        continue;
+      }
+      auto end = WaitDataOrEnd(deadline);
+      if (!end) return std::unexpected(end.error());
+      if (end->has_value()) {
+        end_messages = **end;
+        if (end_messages > kMaxIterations * 16) return MakeError("bandwidth test: implausible message count");
+        expected_bytes = end_messages * size;
+      }
+    }
+    if (!verifier.at_boundary() || verifier.messages() != end_messages)
+      return MakeError(fmt::format("bandwidth test: received {} whole messages, client sent {}", verifier.messages(),
+                                   end_messages));
+    Bytes report{kTagReport};
+    PutU64(report, verifier.messages());
+    PutU64(report, bytes);
+    PutU64(report, last_ns - start_ns);
+    return oob_.Send(report);
+  }
+
+  Fd fd_;
+  OobChannel& oob_;
+  Bytes buf_;
+};
+
+class TcpClientTransport final : public ClientTransport {
+ public:
+  std::string_view Name() const override { return "tcp"; }
+  Result<std::unique_ptr<ClientSession>> Connect(const PeerAddress& peer, const SessionSpec& session,
+                                                 OobChannel& oob) override {
+    auto msg = oob.Receive(session.timeout);
+    if (!msg) return std::unexpected(msg.error());
+    if (msg->size() != 3 + kCookieSize || (*msg)[0] != kTagPort) return MakeError("malformed data-port message from agent");
+    std::uint16_t port = static_cast<std::uint16_t>(((*msg)[1] << 8) | (*msg)[2]);
+    SocketAddress addr{.addr = peer.remote, .len = peer.remote_len};
+    SetAddressPort(addr.addr, port);
+    auto fd = ConnectTcp(addr, DeadlineAfter(session.timeout));
+    if (!fd) return std::unexpected(Error{.message = "data connection: " + fd.error().message});
+    if (auto r = WriteAll(fd->get(), std::span(msg->data() + 3, kCookieSize), DeadlineAfter(session.timeout)); !r)
+      return std::unexpected(r.error());
+    return std::make_unique<TcpClientSession>(std::move(*fd), oob, session.max_message_size);
+  }
+};
+
+class TcpServerTransport final : public ServerTransport {
+ public:
+  std::string_view Name() const override { return "tcp"; }
+  Result<std::unique_ptr<ServerSession>> Accept(const PeerAddress& peer, const SessionSpec& session,
+                                                OobChannel& oob) override {
+    SocketAddress local{.addr = peer.local, .len = peer.local_len};
+    SetAddressPort(local.addr, 0);
+    auto listener = ListenTcp(local, 4);
+    if (!listener) return std::unexpected(listener.error());
+    auto bound = LocalAddress(listener->get());
+    if (!bound) return std::unexpected(bound.error());
+    Nonce cookie = RandomNonce();
+    Bytes msg{kTagPort};
+    std::uint16_t port = AddressPort(bound->addr);
+    msg.push_back(static_cast<std::uint8_t>(port >> 8));
+    msg.push_back(static_cast<std::uint8_t>(port & 0xff));
+    msg.insert(msg.end(), cookie.begin(), cookie.end());
+    if (auto r = oob.Send(msg); !r) return std::unexpected(r.error());
+    Deadline deadline = DeadlineAfter(session.timeout);
+    for (;;) {
+      SocketAddress from;
+      auto fd = AcceptTcp(listener->get(), deadline, from);
+      if (!fd) return std::unexpected(Error{.message = "data connection from client: " + fd.error().message});
+      // Only the host holding the authenticated control connection, with the cookie it
+      // was given, may become the data peer; anything else is dropped.
+      if (!SameHost(from.addr, peer.remote)) continue;
+      std::uint8_t got[kCookieSize];
+      if (!ReadExact(fd->get(), got, deadline)) continue;
+      if (std::memcmp(got, cookie.data(), kCookieSize) != 0) continue;
+      return std::make_unique<TcpServerSession>(std::move(*fd), oob, session.max_message_size);
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ClientTransport> MakeTcpClientTransport() { return std::make_unique<TcpClientTransport>(); }
+std::unique_ptr<ServerTransport> MakeTcpServerTransport() { return std::make_unique<TcpServerTransport>(); }
+
+}  // namespace fabricctl::probes

@@ -1,0 +1,17 @@
+#pragma once
+// dfsssp: deadlock-free single-source shortest paths (Domke, Hoefler, Nagel, IPDPS 2011).
+// Balanced shortest paths first (every destination's tree picks, among the minimal-hop next
+// hops, the channel that carries the fewest routes so far), then virtual-lane layering:
+// all destinations start in layer 0; while a layer's channel dependency graph has a cycle,
+// the destinations that use the least-used dependency of that cycle move up a layer. The
+// SL of every pair is its destination's layer and SL n rides VL n. Fails with a reason
+// when more layers are needed than --vls allows. Works on any connected topology.
+#include <memory>
+
+#include "routing/engine.h"
+
+namespace fabricctl {
+
+std::unique_ptr<RoutingEngine> MakeDfssspEngine();
+
+}  // namespace fabricctl

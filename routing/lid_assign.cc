@@ -1,0 +1,54 @@
+#include "routing/lid_assign.h"
+
+#include <fmt/format.h>
+
+namespace fabricctl {
+
+Result<LidAssignment> AssignLids(const Fabric& fabric) {
+  LidAssignment out;
+  out.port_lid.assign(fabric.num_port_slots(), 0);
+  out.lid_owner.resize(fabric.subnets().size());
+  for (const Subnet& subnet : fabric.subnets()) {
+    // Ports addressed in this subnet, in assignment order.
+    std::vector<PortId> order;
+    order.reserve(subnet.switches.size() + subnet.endpoint_ports.size());
+    for (NodeId sw : subnet.switches) {
+      order.push_back(fabric.port_id(sw, 0));
+      for (const Adjacency& a : fabric.neighbors(sw))
+        if (!fabric.is_switch(a.peer_node)) order.push_back(a.peer_port);
+    }
+    for (PortId p : subnet.endpoint_ports) {
+      PortId peer = fabric.port(p).peer;
+      if (peer == kNone || !fabric.is_switch(fabric.port(peer).node)) order.push_back(p);
+    }
+
+    std::vector<PortId>& owner = out.lid_owner[subnet.id];
+    owner.assign(1, kNone);
+    auto claim = [&](Lid lid, PortId p) -> Result<void> {
+      if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
+      if (owner[lid] != kNone && owner[lid] != p)
+        return MakeError(fmt::format("subnet {}: LID {} is carried by both {} and {}", subnet.name, lid,
+                                     fabric.PortName(owner[lid]), fabric.PortName(p)));
+      owner[lid] = p;
+      out.port_lid[p] = lid;
+      return {};
+    };
+    for (PortId p : order)
+      if (Lid lid = fabric.port(p).lid; lid != 0)
+        if (auto ok = claim(lid, p); !ok) return std::unexpected(ok.error());
+    Lid next = 1;
+    for (PortId p : order) {
+      if (out.port_lid[p] != 0) continue;
+      while (next < owner.size() && owner[next] != kNone) ++next;
+      if (auto ok = claim(next, p); !ok) return std::unexpected(ok.error());
+    }
+    Lid max_lid = static_cast<Lid>(owner.size() - 1);
+    if (max_lid > kMaxUnicastLid)
+      out.notes.push_back(fmt::format("subnet {} uses LIDs up to {} (> 0xBFFF): routable here, but not deployable "
+                                      "to InfiniBand hardware as one subnet",
+                                      subnet.name, max_lid));
+  }
+  return out;
+}
+
+}  // namespace fabricctl

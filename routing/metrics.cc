@@ -1,0 +1,286 @@
+#include "routing/metrics.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <random>
+#include <thread>
+
+namespace fabricctl {
+namespace {
+
+constexpr uint32_t kUnset = kNone;
+
+struct Measurer {
+  const Fabric& f;
+  const Subnet& sn;
+  const SubnetRoutes& r;
+  const MetricsOptions& opt;
+  uint32_t nsw = 0, stride = 0;
+  size_t L = 0;
+  std::vector<uint32_t> sw_of_node, head;  // head: channel -> switch index or kUnset
+  std::vector<uint32_t> ep_switch;         // endpoint -> switch index or kUnset
+  std::vector<uint32_t> sources;           // endpoints per switch
+  std::vector<uint32_t> dest_ep;           // lid -> endpoint index or kUnset
+
+  Result<SubnetMetrics> Run();
+  // Links from switch s to endpoint LID lid (>= 1), kUnset when the path is broken.
+  void Distances(Lid lid, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
+                 uint32_t tick, std::vector<uint32_t>& path) const;
+};
+
+void Measurer::Distances(Lid lid, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
+                         uint32_t tick, std::vector<uint32_t>& path) const {
+  for (uint32_t start = 0; start < nsw; ++start) {
+    if (stamp[start] == tick) continue;
+    path.clear();
+    uint32_t s = start, tail = kUnset;  // tail: distance beyond the last switch on `path`
+    while (true) {
+      if (stamp[s] == tick) {
+        tail = dist[s] == kUnset ? kUnset : dist[s];  // a loop (on path, unset) or memoised
+        break;
+      }
+      stamp[s] = tick;
+      dist[s] = kUnset;
+      path.push_back(s);
+      uint8_t p = r.out_port(s, lid);
+      NodeId node = sn.switches[s];
+      if (p == kNoRoute || p == 0 || p > f.node(node).num_ports) break;
+      PortId peer = f.port(f.port_id(node, p)).peer;
+      if (peer == dest_port) {
+        tail = 0;
+        break;
+      }
+      uint32_t t = head[s * stride + p];
+      if (t == kUnset) break;
+      s = t;
+    }
+    if (tail == kUnset) continue;  // every switch on the path stays unset
+    for (size_t i = path.size(); i-- > 0;) dist[path[i]] = ++tail;
+  }
+}
+
+Result<SubnetMetrics> Measurer::Run() {
+  SubnetMetrics m;
+  m.subnet = sn.id;
+  m.num_vls = r.num_vls;
+  nsw = uint32_t(sn.switches.size());
+  L = r.num_lids();
+  if (r.switches != sn.switches || r.lft.size() != size_t(nsw) * L)
+    return MakeError(fmt::format("routes of subnet {} do not match the topology", sn.name));
+  unsigned max_port = 0;
+  for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
+  stride = max_port + 1;
+  sw_of_node.assign(f.num_nodes(), kUnset);
+  for (uint32_t i = 0; i < nsw; ++i) sw_of_node[sn.switches[i]] = i;
+  head.assign(size_t(nsw) * stride, kUnset);
+  for (uint32_t i = 0; i < nsw; ++i)
+    for (const Adjacency& a : f.neighbors(sn.switches[i]))
+      if (f.is_switch(a.peer_node)) {
+        head[i * stride + f.port(a.local).number] = sw_of_node[a.peer_node];
+        ++m.channels;
+      }
+  const size_t ne = sn.endpoint_ports.size();
+  ep_switch.assign(ne, kUnset);
+  sources.assign(nsw, 0);
+  std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
+  for (uint32_t e = 0; e < ne; ++e) {
+    ep_of_port[sn.endpoint_ports[e]] = e;
+    PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
+    ep_switch[e] = sw_of_node[f.port(peer).node];
+    ++sources[ep_switch[e]];
+  }
+  dest_ep.assign(L, kUnset);
+  std::vector<uint32_t> dests_at(nsw, 0);
+  uint64_t num_dests = 0;
+  for (Lid lid = 1; lid < L; ++lid) {
+    PortId owner = r.lid_owner[lid];
+    if (owner == kNone || owner >= ep_of_port.size() || ep_of_port[owner] == kUnset) continue;
+    dest_ep[lid] = ep_of_port[owner];
+    if (ep_switch[dest_ep[lid]] == kUnset) continue;
+    ++dests_at[ep_switch[dest_ep[lid]]];
+    ++num_dests;
+  }
+
+  // Edge forwarding index and hops, one destination at a time.
+  std::vector<uint64_t> load(size_t(nsw) * stride, 0);
+  std::vector<uint32_t> dist(nsw), stamp(nsw, 0), path, bucket_start, order(nsw);
+  std::vector<uint64_t> flow(nsw);
+  uint64_t hop_sum = 0;
+  m.min_hops = kUnset;
+  uint32_t tick = 0;
+  for (Lid lid = 1; lid < L; ++lid) {
+    uint32_t de = dest_ep[lid];
+    if (de == kUnset || ep_switch[de] == kUnset) continue;
+    Distances(lid, sn.endpoint_ports[de], dist, stamp, ++tick, path);
+    // Switches by falling distance (counting sort), so each switch's flow is complete
+    // before it is passed on.
+    uint32_t maxd = 0;
+    for (uint32_t s = 0; s < nsw; ++s)
+      if (dist[s] != kUnset) maxd = std::max(maxd, dist[s]);
+    bucket_start.assign(maxd + 2, 0);
+    for (uint32_t s = 0; s < nsw; ++s)
+      if (dist[s] != kUnset) ++bucket_start[maxd - dist[s] + 1];
+    std::partial_sum(bucket_start.begin(), bucket_start.end(), bucket_start.begin());
+    uint32_t placed = bucket_start.back();
+    for (uint32_t s = 0; s < nsw; ++s)
+      if (dist[s] != kUnset) order[bucket_start[maxd - dist[s]]++] = s;
+    for (uint32_t i = 0; i < placed; ++i) {
+      uint32_t s = order[i];
+      flow[s] = sources[s] - (s == ep_switch[de] ? 1 : 0);
+    }
+    for (uint32_t i = 0; i < placed; ++i) {
+      uint32_t s = order[i];
+      uint64_t own = sources[s] - (s == ep_switch[de] ? 1 : 0);
+      if (own) {
+        m.pairs += own;
+        hop_sum += own * (dist[s] + 1);
+        m.min_hops = std::min(m.min_hops, dist[s] + 1);
+        m.max_hops = std::max(m.max_hops, dist[s] + 1);
+      }
+      uint32_t chan = s * stride + r.out_port(s, lid);
+      uint32_t t = head[chan];
+      if (t == kUnset) continue;
+      load[chan] += flow[s];
+      flow[t] += flow[s];
+    }
+  }
+  if (m.pairs == 0) m.min_hops = 0;
+  m.avg_hops = m.pairs ? double(hop_sum) / double(m.pairs) : 0;
+
+  double sum = 0, sq = 0;
+  std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, uint64_t>> groups;  // (from, to) -> (min, max)
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> group_size;
+  for (uint32_t c = 0; c < head.size(); ++c) {
+    if (head[c] == kUnset) continue;
+    uint64_t x = load[c];
+    m.max_channel_load = std::max(m.max_channel_load, x);
+    sum += double(x);
+    sq += double(x) * double(x);
+    auto key = std::make_pair(c / stride, head[c]);
+    auto [it, fresh] = groups.try_emplace(key, x, x);
+    if (!fresh) it->second = {std::min(it->second.first, x), std::max(it->second.second, x)};
+    ++group_size[key];
+  }
+  if (m.channels) {
+    m.avg_channel_load = sum / double(m.channels);
+    m.stddev_channel_load = std::sqrt(std::max(0.0, sq / double(m.channels) - m.avg_channel_load * m.avg_channel_load));
+  }
+  for (const auto& [key, mm] : groups) {
+    if (group_size[key] < 2) continue;
+    ++m.parallel_groups;
+    m.parallel_max_spread = std::max(m.parallel_max_spread, mm.second - mm.first);
+  }
+  // Cut bound per switch: routes that must leave and enter it over switch cables.
+  for (uint32_t s = 0; s < nsw; ++s) {
+    uint64_t deg = 0;
+    for (uint32_t p = 0; p < stride; ++p) deg += head[s * stride + p] != kUnset;
+    if (deg == 0) continue;
+    uint64_t out = uint64_t(sources[s]) * (num_dests - dests_at[s]);
+    uint64_t in = uint64_t(dests_at[s]) * (ne - sources[s]);
+    uint64_t need = std::max(out, in);
+    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, (need + deg - 1) / deg);
+  }
+
+  // Effective bisection bandwidth over random permutations of the endpoints with a LID.
+  std::vector<uint32_t> first_lid(ne, 0);
+  for (Lid lid = L; lid-- > 1;)
+    if (dest_ep[lid] != kUnset) first_lid[dest_ep[lid]] = lid;
+  std::vector<uint32_t> members;
+  for (uint32_t e = 0; e < ne; ++e)
+    if (first_lid[e] && ep_switch[e] != kUnset) members.push_back(e);
+  if (opt.permutations && members.size() >= 2) {
+    std::mt19937_64 rng(opt.seed ^ (uint64_t(sn.id) * 0x9E3779B97F4A7C15ull));
+    std::vector<uint32_t> perm(members);
+    std::vector<uint32_t> perm_load(size_t(nsw) * stride, 0);
+    std::vector<uint32_t> flat, offsets;
+    double total = 0;
+    uint64_t flows = 0;
+    for (unsigned it = 0; it < opt.permutations; ++it) {
+      std::shuffle(perm.begin(), perm.end(), rng);
+      flat.clear();
+      offsets.assign(1, 0);
+      for (size_t i = 0; i < members.size(); ++i) {
+        uint32_t src = members[i], dst = perm[i];
+        if (src == dst) continue;
+        Lid lid = first_lid[dst];
+        PortId dport = sn.endpoint_ports[dst];
+        size_t mark = flat.size();
+        bool ok = false;
+        for (uint32_t s = ep_switch[src], steps = 0; steps <= nsw; ++steps) {
+          uint8_t p = r.out_port(s, lid);
+          NodeId node = sn.switches[s];
+          if (p == kNoRoute || p == 0 || p > f.node(node).num_ports) break;
+          if (f.port(f.port_id(node, p)).peer == dport) {
+            ok = true;
+            break;
+          }
+          uint32_t c = s * stride + p;
+          if (head[c] == kUnset) break;
+          flat.push_back(c);
+          s = head[c];
+        }
+        if (!ok) {
+          flat.resize(mark);
+          continue;
+        }
+        offsets.push_back(uint32_t(flat.size()));
+      }
+      for (uint32_t c : flat) ++perm_load[c];
+      for (size_t k = 0; k + 1 < offsets.size(); ++k) {
+        uint32_t worst = 1;
+        for (uint32_t j = offsets[k]; j < offsets[k + 1]; ++j) worst = std::max(worst, perm_load[flat[j]]);
+        total += 1.0 / worst;
+        ++flows;
+      }
+      for (uint32_t c : flat) perm_load[c] = 0;
+    }
+    m.effective_bisection_bandwidth = flows ? total / double(flows) : 0;
+    m.permutations = opt.permutations;
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<RouteMetrics> Measure(const Fabric& fabric, const RouteSet& routes, const MetricsOptions& options) {
+  std::vector<Result<SubnetMetrics>> results(routes.subnets.size(), MakeError("not measured"));
+  for (const SubnetRoutes& r : routes.subnets)
+    if (r.subnet >= fabric.subnets().size())
+      return MakeError(fmt::format("route set names subnet {}, the topology has {}", r.subnet, fabric.subnets().size()));
+  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::max(1u, std::min<unsigned>(threads, unsigned(routes.subnets.size())));
+  // Largest subnets first so the two cores finish together.
+  std::vector<size_t> order(routes.subnets.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return routes.subnets[a].lft.size() > routes.subnets[b].lft.size();
+  });
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < order.size();) {
+      const SubnetRoutes& r = routes.subnets[order[i]];
+      Measurer m{.f = fabric, .sn = fabric.subnets()[r.subnet], .r = r, .opt = options};
+      results[order[i]] = m.Run();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  RouteMetrics out;
+  for (auto& r : results) {
+    if (!r) return std::unexpected(r.error());
+    out.max_hops = std::max(out.max_hops, r->max_hops);
+    out.max_channel_load = std::max(out.max_channel_load, r->max_channel_load);
+    out.subnets.push_back(std::move(*r));
+  }
+  return out;
+}
+
+}  // namespace fabricctl

@@ -1,0 +1,322 @@
+#include "routing/opensm_dump.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <unordered_map>
+
+#include "routing/lid_assign.h"
+#include "routing/route_fabric.h"
+
+namespace fabricctl {
+namespace {
+
+std::string_view NodeTypeText(NodeType t) {
+  switch (t) {
+    case NodeType::kSwitch: return "Switch";
+    case NodeType::kRouter: return "Router";
+    case NodeType::kCa: break;
+  }
+  return "Channel Adapter";
+}
+
+void AppendHex(std::string& out, uint64_t v, int min_digits) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  for (int pad = min_digits - int(end - buf); pad > 0; --pad) out += '0';
+  out.append(buf, end);
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+template <typename T>
+bool ParseNumber(std::string_view s, T& value, int base) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value, base);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name) {
+  const size_t L = routes.num_lids();
+  // The destination text of each LID once: ": (Channel Adapter portguid 0x...: 'desc')".
+  std::vector<std::string> dest(L);
+  for (Lid lid = 1; lid < L; ++lid) {
+    PortId p = routes.lid_owner[lid];
+    if (p == kNone) {
+      dest[lid] = ": (node info not available fabric scan)";
+      continue;
+    }
+    const Port& port = fabric.port(p);
+    std::string& d = dest[lid];
+    d = ": (";
+    d += NodeTypeText(fabric.node(port.node).type);
+    d += " portguid 0x";
+    AppendHex(d, port.guid ? port.guid : fabric.node(port.node).guid, 16);
+    d += ": '";
+    d += fabric.description(port.node);
+    d += "')";
+  }
+  std::string out = fmt::format("# fabricctl opensm-lfts.dump v1: subnet {}, engine {}\n", subnet_name, routes.engine);
+  out.reserve(out.size() + routes.switches.size() * (L * 64 + 200));
+  for (size_t i = 0; i < routes.switches.size(); ++i) {
+    NodeId sw = routes.switches[i];
+    Lid own = 0;
+    for (Lid lid = 1; lid < L && !own; ++lid)
+      if (routes.lid_owner[lid] == fabric.port_id(sw, 0)) own = lid;
+    out += fmt::format("Unicast lids [0x0-0x{:x}] of switch Lid {} guid 0x{:016x} ({}):\n", L ? L - 1 : 0, own,
+                       fabric.node(sw).guid, fabric.description(sw));
+    out += "  Lid  Out   Destination\n       Port     Info \n";
+    const unsigned nports = fabric.node(sw).num_ports;
+    size_t n = 0;
+    for (Lid lid = 1; lid < L; ++lid) {
+      uint8_t p = routes.out_port(i, lid);
+      if (p > nports) continue;  // kNoRoute and anything dump_fts calls invalid
+      out += "0x";
+      AppendHex(out, lid, 4);
+      out += ' ';
+      out += char('0' + p / 100);
+      out += char('0' + p / 10 % 10);
+      out += char('0' + p % 10);
+      out += ' ';
+      out += dest[lid];
+      out += '\n';
+      ++n;
+    }
+    out += fmt::format("{} valid lids dumped \n", n);
+  }
+  return out;
+}
+
+Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename) {
+  RawLfts raw;
+  raw.where = std::string(filename);
+  RawSwitchLft* current = nullptr;
+  size_t entries = 0;
+  bool trailer_seen = true;
+  std::unordered_map<uint64_t, int> seen_switch;
+  int line_no = 0;
+  auto error = [&](std::string msg, std::string_view line) {
+    return MakeInputError(std::string(filename), line_no, std::move(msg), std::string(Trim(line)));
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    ++line_no;
+    std::string_view t = Trim(line);
+    if (t.empty() || t.front() == '#') continue;
+    if (t.starts_with("Multicast mlids"))
+      return error("a multicast forwarding table dump; expected unicast LFTs (dump_fts without -M)", line);
+    if (t.starts_with("Unicast lids")) {
+      if (!trailer_seen) return error("switch section starts before the previous one's 'N valid lids dumped' line", line);
+      size_t g = t.find(" guid 0x");
+      if (g == std::string_view::npos) return error("expected 'Unicast lids [...] of switch Lid N guid 0x...'", line);
+      std::string_view rest = t.substr(g + 8);
+      size_t end = rest.find_first_not_of("0123456789abcdefABCDEF");
+      uint64_t guid = 0;
+      if (!ParseNumber(rest.substr(0, end), guid, 16) || guid == 0) return error("bad switch GUID", line);
+      if (auto [it, fresh] = seen_switch.emplace(guid, line_no); !fresh)
+        return error(fmt::format("switch 0x{:016x} already listed on line {}", guid, it->second), line);
+      raw.switches.push_back(RawSwitchLft{.guid = guid, .line = line_no});
+      current = &raw.switches.back();
+      size_t l = t.find("switch Lid ");
+      if (l != std::string_view::npos) {
+        std::string_view num = t.substr(l + 11);
+        num = num.substr(0, num.find(' '));
+        uint64_t lid = 0;
+        if (!ParseNumber(num, lid, 10) || lid > 0xFFFFFFFFu) return error("bad switch LID", line);
+        current->lid = static_cast<Lid>(lid);
+      }
+      if (end != std::string_view::npos) {
+        std::string_view desc = Trim(rest.substr(end));
+        if (desc.ends_with(':')) desc.remove_suffix(1);
+        if (desc.starts_with('(') && desc.ends_with(')')) desc = desc.substr(1, desc.size() - 2);
+        if (desc.size() >= 2 && desc.front() == '\'' && desc.back() == '\'') desc = desc.substr(1, desc.size() - 2);
+        current->description = std::string(desc);
+      }
+      entries = 0;
+      trailer_seen = false;
+      continue;
+    }
+    if (t.starts_with("Lid  Out") || t.starts_with("Port     Info") || t.starts_with("LID    : Port")) continue;
+    if (t.ends_with("lids dumped")) {
+      if (!current) return error("trailer outside a switch section", line);
+      std::string_view num = t.substr(0, t.find(' '));
+      uint64_t n = 0;
+      if (!ParseNumber(num, n, 10)) return error("expected 'N valid lids dumped'", line);
+      // dump_fts counts the entries it printed; OpenSM's own dump states the top LID.
+      if (t.find("valid lids") != std::string_view::npos && n != entries)
+        return error(fmt::format("trailer says {} entries, the section has {}", n, entries), line);
+      trailer_seen = true;
+      continue;
+    }
+    if (t.starts_with("0x")) {
+      if (!current) return error("LFT entry before any 'Unicast lids ... of switch' line", line);
+      if (trailer_seen) return error("LFT entry after the section's trailer", line);
+      size_t sp = t.find_first_of(" \t");
+      uint64_t lid = 0;
+      if (sp == std::string_view::npos || !ParseNumber(t.substr(2, sp - 2), lid, 16) || lid > 0xFFFFFFF)
+        return error("expected '0xLID PORT ...'", line);
+      std::string_view rest = Trim(t.substr(sp));
+      size_t sp2 = rest.find_first_of(" \t:#");
+      uint64_t port = 0;
+      if (!ParseNumber(rest.substr(0, sp2), port, 10) || port > 254)
+        return error("expected an output port number 0..254 after the LID", line);
+      if (lid >= current->lft.size()) {
+        current->lft.resize(lid + 1, kNoRoute);
+        current->lines.resize(lid + 1, 0);
+      }
+      if (current->lines[lid]) return error(fmt::format("LID 0x{:04x} already listed on line {}", lid, current->lines[lid]), line);
+      current->lft[lid] = static_cast<uint8_t>(port);
+      current->lines[lid] = static_cast<uint32_t>(line_no);
+      ++entries;
+      if (size_t pg = rest.find("portguid 0x"); pg != std::string_view::npos) {
+        std::string_view gs = rest.substr(pg + 11);
+        gs = gs.substr(0, gs.find_first_not_of("0123456789abcdefABCDEF"));
+        uint64_t guid = 0;
+        if (!ParseNumber(gs, guid, 16)) return error("bad port GUID", line);
+        auto [it, fresh] = raw.owners.emplace(static_cast<Lid>(lid), RawLidOwner{.port_guid = guid, .line = line_no});
+        if (!fresh && it->second.port_guid != guid)
+          return error(fmt::format("LID 0x{:04x} belongs to port GUID 0x{:016x} on line {}", lid, it->second.port_guid,
+                                   it->second.line),
+                       line);
+      }
+      continue;
+    }
+    return error("unexpected line in an LFT dump", line);
+  }
+  if (!trailer_seen) {
+    ++line_no;
+    return MakeInputError(std::string(filename), line_no, "file ends inside a switch section (no 'N valid lids dumped')");
+  }
+  return raw;
+}
+
+Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>& files) {
+  auto assigned = AssignLids(fabric);
+  if (!assigned) return std::unexpected(assigned.error());
+  const size_t N = fabric.subnets().size();
+  struct Pending {
+    std::vector<std::pair<const RawLfts*, const RawSwitchLft*>> switches;
+    std::vector<const RawLfts*> files;
+  };
+  std::vector<Pending> pending(N);
+  std::unordered_map<uint64_t, std::pair<const RawLfts*, int>> seen;
+  for (const RawLfts& file : files) {
+    for (const RawSwitchLft& sw : file.switches) {
+      auto err = [&](std::string msg) { return MakeInputError(file.where, sw.line, std::move(msg)); };
+      auto node = fabric.FindByGuid(sw.guid);
+      if (!node) return err(fmt::format("switch GUID 0x{:016x} is not in the topology", sw.guid));
+      if (!fabric.is_switch(*node))
+        return err(fmt::format("GUID 0x{:016x} is '{}', not a switch", sw.guid, fabric.description(*node)));
+      if (auto [it, fresh] = seen.emplace(sw.guid, std::pair{&file, sw.line}); !fresh)
+        return err(fmt::format("switch 0x{:016x} also appears in {}:{}", sw.guid, it->second.first->where,
+                               it->second.second));
+      SubnetId s = fabric.subnet_of(fabric.port_id(*node, 0));
+      pending[s].switches.emplace_back(&file, &sw);
+      if (std::find(pending[s].files.begin(), pending[s].files.end(), &file) == pending[s].files.end())
+        pending[s].files.push_back(&file);
+    }
+  }
+  // Port GUID -> ports (switch ports share the node GUID; port 0 stands for the switch).
+  std::unordered_multimap<uint64_t, PortId> by_guid;
+  for (PortId p = 0; p < fabric.num_port_slots(); ++p) {
+    const Port& port = fabric.port(p);
+    if (fabric.is_switch(port.node) ? port.number == 0 : port.number != 0)
+      by_guid.emplace(port.guid ? port.guid : fabric.node(port.node).guid, p);
+  }
+
+  RouteSet rs;
+  rs.port_lid.assign(fabric.num_port_slots(), 0);
+  for (SubnetId s = 0; s < N; ++s) {
+    if (pending[s].switches.empty()) continue;
+    const Subnet& subnet = fabric.subnets()[s];
+    std::vector<PortId> owner;
+    bool annotated = false;
+    for (const RawLfts* file : pending[s].files) {
+      for (const auto& [lid, o] : file->owners) {
+        PortId found = kNone;
+        if (o.node_guid != 0) {
+          auto node = fabric.FindByGuid(o.node_guid);
+          if (node && o.port_number >= 0 && o.port_number <= fabric.node(*node).num_ports &&
+              fabric.subnet_of(fabric.port_id(*node, o.port_number)) == s)
+            found = fabric.port_id(*node, o.port_number);
+          if (found == kNone)
+            return MakeInputError(file->where, o.line,
+                                  fmt::format("LID {}: node 0x{:016x} port {} is not in subnet {} of the topology", lid,
+                                              o.node_guid, o.port_number, subnet.name));
+        } else {
+          if (o.port_guid == 0) continue;
+          auto range = by_guid.equal_range(o.port_guid);
+          for (auto it = range.first; it != range.second; ++it)
+            if (fabric.subnet_of(it->second) == s) found = it->second;
+          if (found == kNone)
+            return MakeInputError(file->where, o.line,
+                                  fmt::format("port GUID 0x{:016x} is not in subnet {} of the topology", o.port_guid,
+                                              subnet.name));
+        }
+        if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
+        if (owner[lid] != kNone && owner[lid] != found)
+          return MakeInputError(file->where, o.line,
+                                fmt::format("LID {} is {} here but {} in another file", lid, fabric.PortName(found),
+                                            fabric.PortName(owner[lid])));
+        owner[lid] = found;
+        annotated = true;
+      }
+    }
+    if (annotated) {
+      // Ports the file does not name keep the topology's LID, if it has one.
+      std::vector<uint8_t> named(fabric.num_port_slots(), 0);
+      for (PortId p : owner)
+        if (p != kNone) named[p] = 1;
+      auto add = [&](PortId p) {
+        Lid lid = fabric.port(p).lid;
+        if (lid == 0 || named[p]) return;
+        if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
+        if (owner[lid] == kNone) owner[lid] = p;
+      };
+      for (NodeId sw : subnet.switches) add(fabric.port_id(sw, 0));
+      for (PortId p : subnet.endpoint_ports) add(p);
+      if (owner.empty()) owner.push_back(kNone);
+      owner[0] = kNone;
+    } else {
+      owner = assigned->lid_owner[s];
+    }
+    size_t L = owner.size();
+    for (const auto& [file, sw] : pending[s].switches) L = std::max(L, sw->lft.size());
+    owner.resize(L, kNone);
+    SubnetRoutes r = PrepareSubnetRoutes(fabric, subnet, std::move(owner));
+    std::fill(r.lft.begin(), r.lft.end(), kNoRoute);
+    r.engine = "file";
+    for (const auto& [file, sw] : pending[s].switches) {
+      NodeId node = *fabric.FindByGuid(sw->guid);
+      size_t row = size_t(std::lower_bound(r.switches.begin(), r.switches.end(), node) - r.switches.begin());
+      const unsigned nports = fabric.node(node).num_ports;
+      for (Lid lid = 0; lid < sw->lft.size(); ++lid) {
+        uint8_t p = sw->lft[lid];
+        if (p == kNoRoute) continue;
+        if (p > nports)
+          return MakeInputError(file->where, sw->lines.empty() ? sw->line : int(sw->lines[lid]),
+                                fmt::format("port {} on '{}', which has ports 0..{}", p, fabric.description(node), nports));
+        r.lft[row * L + lid] = p;
+      }
+      if (r.reason.find(file->where) == std::string::npos)
+        r.reason += (r.reason.empty() ? "read from " : ", ") + file->where;
+    }
+    for (Lid lid = 1; lid < L; ++lid)
+      if (r.lid_owner[lid] != kNone) rs.port_lid[r.lid_owner[lid]] = lid;
+    rs.subnets.push_back(std::move(r));
+  }
+  if (rs.subnets.empty()) return MakeError("the route files list no switch");
+  return rs;
+}
+
+}  // namespace fabricctl

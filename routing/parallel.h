@@ -1,0 +1,40 @@
+#pragma once
+// A small fork-join helper: runs fn(i) for i in [0, n) on up to `threads` threads with
+// dynamic chunking. Results must not depend on which thread ran which index, so callers
+// write only to slots owned by i.
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+namespace fabricctl {
+
+// Worker threads to use by default: the machine's cores, at least 1.
+inline unsigned DefaultThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+template <typename Fn>
+void ParallelFor(size_t n, unsigned threads, Fn&& fn, size_t chunk = 1) {
+  if (n == 0) return;
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>((n + chunk - 1) / chunk)));
+  if (threads == 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (;;) {
+      size_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (begin >= n) return;
+      size_t end = std::min(n, begin + chunk);
+      for (size_t i = begin; i < end; ++i) fn(i);
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+}
+
+}  // namespace fabricctl

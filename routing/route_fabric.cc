@@ -1,0 +1,176 @@
+#include "routing/route_fabric.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "routing/lid_assign.h"
+#include "routing/parallel.h"
+
+namespace fabricctl {
+namespace {
+
+bool SelectorMatches(std::string_view selector, const Subnet& subnet) {
+  if (selector == subnet.name) return true;
+  auto level = ParseFabricLevel(selector);
+  return level && *level != FabricLevel::kUnknown && *level == subnet.level;
+}
+
+}  // namespace
+
+Result<EngineSelection> ParseEngineSelection(std::string_view spec) {
+  EngineSelection sel;
+  std::vector<const EngineInfo*>* current = &sel.default_chain;
+  std::vector<std::string_view> tokens;
+  for (size_t start = 0;;) {
+    size_t comma = spec.find(',', start);
+    tokens.push_back(spec.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  for (std::string_view token : tokens) {
+    if (size_t eq = token.find('='); eq != std::string_view::npos) {
+      std::string_view selector = token.substr(0, eq);
+      if (selector.empty()) return MakeError(fmt::format("empty subnet selector in '{}'", spec));
+      if (selector == "default" || selector == "*") {
+        current = &sel.default_chain;
+      } else {
+        sel.rules.push_back({.selector = std::string(selector)});
+        current = &sel.rules.back().chain;
+      }
+      token = token.substr(eq + 1);
+    }
+    if (token.empty()) return MakeError(fmt::format("empty engine name in '{}'", spec));
+    const EngineInfo* e = FindEngine(token);
+    if (!e) return std::unexpected(UnknownEngineError(token));
+    current->push_back(e);
+  }
+  // Rules are stable pointers only once the vector stops growing; re-derive nothing here.
+  if (sel.default_chain.empty()) sel.default_chain.push_back(FindEngine("auto"));
+  return sel;
+}
+
+const std::vector<const EngineInfo*>& ChainFor(const EngineSelection& sel, const Subnet& subnet) {
+  for (const EngineSelection::Rule& r : sel.rules)
+    if (r.selector == subnet.name) return r.chain;
+  for (const EngineSelection::Rule& r : sel.rules)
+    if (SelectorMatches(r.selector, subnet)) return r.chain;
+  return sel.default_chain;
+}
+
+std::string ChainName(const std::vector<const EngineInfo*>& chain) {
+  std::string out;
+  for (const EngineInfo* e : chain) out += (out.empty() ? "" : ",") + std::string(e->name);
+  return out;
+}
+
+SubnetRoutes PrepareSubnetRoutes(const Fabric& fabric, const Subnet& subnet, std::vector<PortId> lid_owner) {
+  SubnetRoutes r;
+  r.subnet = subnet.id;
+  r.lid_owner = std::move(lid_owner);
+  r.switches = subnet.switches;
+  ResetSubnetRoutes(fabric, r);
+  return r;
+}
+
+void ResetSubnetRoutes(const Fabric& fabric, SubnetRoutes& r) {
+  const size_t L = r.num_lids();
+  r.lft.assign(r.switches.size() * L, kNoRoute);
+  for (Lid lid = 1; lid < L; ++lid) {
+    PortId p = r.lid_owner[lid];
+    if (p == kNone) continue;
+    const Port& port = fabric.port(p);
+    if (!fabric.is_switch(port.node)) continue;
+    auto it = std::lower_bound(r.switches.begin(), r.switches.end(), port.node);
+    if (it != r.switches.end() && *it == port.node) r.lft[size_t(it - r.switches.begin()) * L + lid] = 0;
+  }
+  r.reason.clear();
+  r.num_vls = 1;
+  r.pair_sl.clear();
+  r.endpoint_sl2vl.fill(0);
+  r.sl2vl_stride = 0;
+  r.sl2vl.clear();
+}
+
+Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& selection,
+                                 const RouteFabricOptions& options) {
+  for (const EngineSelection::Rule& r : selection.rules) {
+    bool any = false;
+    for (const Subnet& s : fabric.subnets()) any = any || SelectorMatches(r.selector, s);
+    if (!any) {
+      std::string names;
+      for (const Subnet& s : fabric.subnets()) names += (names.empty() ? "" : ", ") + s.name;
+      return MakeError(fmt::format("engine selector '{}' matches no subnet (levels: scale-up, scale-out; subnets: {})",
+                                   r.selector, names));
+    }
+  }
+  auto lids = AssignLids(fabric);
+  if (!lids) return std::unexpected(lids.error());
+
+  const size_t N = fabric.subnets().size();
+  FabricRoutes result;
+  result.notes = std::move(lids->notes);
+  result.routes.subnets.resize(N);
+  result.reports.resize(N);
+  std::vector<std::string> errors(N);
+  const unsigned threads = options.threads ? options.threads : DefaultThreads();
+
+  auto route_one = [&](size_t i, unsigned inner_threads) {
+    const Subnet& subnet = fabric.subnets()[i];
+    auto start = std::chrono::steady_clock::now();
+    SubnetRoutes& out = result.routes.subnets[i];
+    out = PrepareSubnetRoutes(fabric, subnet, std::move(lids->lid_owner[i]));
+    SubnetReport& report = result.reports[i];
+    EngineOptions eo = options.engine;
+    eo.threads = inner_threads;
+    const RouteRequest request{.fabric = fabric, .subnet = subnet, .port_lid = lids->port_lid, .options = eo};
+    const std::vector<const EngineInfo*>& chain = ChainFor(selection, subnet);
+    bool routed = false;
+    for (const EngineInfo* info : chain) {
+      if (info != chain.front()) ResetSubnetRoutes(fabric, out);
+      out.engine = std::string(info->name);
+      Outcome o = info->make()->Route(request, out);
+      if (o.status == EngineStatus::kOk) {
+        routed = true;
+        if (!report.declined.empty()) {
+          std::string why;
+          for (const std::string& d : report.declined) why += (why.empty() ? "" : "; ") + d;
+          out.reason = fmt::format("fallback after {}{}{}", why, out.reason.empty() ? "" : ": ", out.reason);
+        }
+        break;
+      }
+      report.declined.push_back(fmt::format("{} {}: {}", info->name,
+                                            o.status == EngineStatus::kNotApplicable ? "not applicable" : "failed",
+                                            o.reason));
+    }
+    if (!routed) {
+      ResetSubnetRoutes(fabric, out);
+      out.engine.clear();
+      std::string why;
+      for (const std::string& d : report.declined) why += "\n  " + d;
+      errors[i] = fmt::format("subnet {}: no engine of '{}' could route it:{}", subnet.name, ChainName(chain), why);
+    }
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+
+  // Big subnets one after another with every thread inside; the small ones side by side.
+  std::vector<size_t> big, small;
+  for (size_t i = 0; i < N; ++i) {
+    const Subnet& s = fabric.subnets()[i];
+    double work = double(s.switches.size()) * double(s.switches.size() + s.endpoint_ports.size());
+    (work > 4e6 && threads > 1 ? big : small).push_back(i);
+  }
+  for (size_t i : big) route_one(i, threads);
+  ParallelFor(small.size(), threads, [&](size_t k) { route_one(small[k], 1); });
+
+  result.routes.port_lid = std::move(lids->port_lid);
+  std::string all_errors;
+  for (const std::string& e : errors)
+    if (!e.empty()) all_errors += (all_errors.empty() ? "" : "\n") + e;
+  if (!all_errors.empty()) return MakeError(all_errors);
+  return result;
+}
+
+}  // namespace fabricctl

@@ -1,0 +1,156 @@
+#include "routing/route_io.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "fabric/file_io.h"
+#include "routing/opensm_dump.h"
+#include "routing/route_json.h"
+#include "routing/sl_table.h"
+
+namespace fabricctl {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<void> ApplySlTables(const Fabric& fabric, const std::vector<RawSlTable>& tables, std::string_view where,
+                           RouteSet& rs) {
+  for (const RawSlTable& t : tables) {
+    auto it = std::find_if(rs.subnets.begin(), rs.subnets.end(),
+                           [&](const SubnetRoutes& r) { return fabric.subnets()[r.subnet].name == t.subnet; });
+    if (it == rs.subnets.end())
+      return MakeInputError(std::string(where), t.line, fmt::format("subnet '{}' has no LFTs in the route files", t.subnet));
+    if (auto ok = ApplyRawSlTable(fabric, t, where, *it); !ok) return ok;
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> DumpFilesIn(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && entry.path().extension() == ".dump") files.push_back(entry.path().string());
+  if (ec) return std::unexpected(Error{.message = "cannot list directory: " + ec.message(), .where = dir});
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return std::unexpected(Error{.message = "no routes.json and no *.dump file", .where = dir});
+  return files;
+}
+
+Result<std::vector<RawLfts>> ParseDumps(const std::vector<std::string>& files) {
+  std::vector<RawLfts> raws;
+  for (const std::string& f : files) {
+    auto text = ReadFile(f);
+    if (!text) return std::unexpected(text.error());
+    auto raw = ParseOpensmDump(*text, f);
+    if (!raw) return std::unexpected(raw.error());
+    raws.push_back(std::move(*raw));
+  }
+  return raws;
+}
+
+}  // namespace
+
+std::string DumpFileName(const Fabric& fabric, SubnetId subnet) {
+  if (fabric.subnets().size() == 1) return "opensm-lfts.dump";
+  std::string name = fabric.subnets()[subnet].name;
+  std::replace(name.begin(), name.end(), '/', '_');
+  std::replace(name.begin(), name.end(), '#', '_');
+  return "opensm-lfts." + name + ".dump";
+}
+
+Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std::string& dir) {
+  return WriteRoutes(fabric, routes, dir, RouteWriteOptions{});
+}
+
+Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std::string& dir,
+                         const RouteWriteOptions& options) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return std::unexpected(Error{.message = "cannot create directory: " + ec.message(), .where = dir});
+  if (options.json)
+    if (auto ok = WriteFileAtomic((fs::path(dir) / "routes.json").string(), WriteRouteJson(fabric, routes)); !ok)
+      return ok;
+  if (options.dump)
+    for (const SubnetRoutes& r : routes.subnets) {
+      std::string path = (fs::path(dir) / DumpFileName(fabric, r.subnet)).string();
+      if (auto ok = WriteFileAtomic(path, WriteOpensmDump(fabric, r, fabric.subnets()[r.subnet].name)); !ok) return ok;
+    }
+  std::vector<RawSlTable> sl;
+  for (const SubnetRoutes& r : routes.subnets)
+    if (r.num_vls > 1) sl.push_back(ToRawSlTable(fabric, fabric.subnets()[r.subnet], r));
+  if (!sl.empty())
+    if (auto ok = WriteFileAtomic((fs::path(dir) / "sl-table.txt").string(), WriteSlTable(sl)); !ok) return ok;
+  return {};
+}
+
+Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path) {
+  std::error_code ec;
+  const bool is_dir = fs::is_directory(path, ec);
+  std::string json_path = is_dir ? (fs::path(path) / "routes.json").string() : path;
+  if ((is_dir && fs::exists(json_path, ec)) || (!is_dir && path.ends_with(".json"))) {
+    auto text = ReadFile(json_path);
+    if (!text) return std::unexpected(text.error());
+    auto parsed = ParseRouteJson(*text, json_path);
+    if (!parsed) return std::unexpected(parsed.error());
+    std::vector<RawLfts> raws;
+    for (auto& p : *parsed) raws.push_back(p.lfts);
+    auto rs = ResolveRawLfts(fabric, raws);
+    if (!rs) return rs;
+    std::vector<RawSlTable> sl;
+    for (auto& p : *parsed) {
+      if (p.sl) sl.push_back(*p.sl);
+      for (SubnetRoutes& r : rs->subnets)
+        if (fabric.subnets()[r.subnet].name == p.lfts.subnet) r.engine = p.engine, r.reason = p.reason;
+    }
+    if (auto ok = ApplySlTables(fabric, sl, json_path, *rs); !ok) return std::unexpected(ok.error());
+    return rs;
+  }
+  std::vector<std::string> files{path};
+  if (is_dir) {
+    auto found = DumpFilesIn(path);
+    if (!found) return std::unexpected(found.error());
+    files = std::move(*found);
+  }
+  auto raws = ParseDumps(files);
+  if (!raws) return std::unexpected(raws.error());
+  auto rs = ResolveRawLfts(fabric, *raws);
+  if (!rs) return rs;
+  if (is_dir) {
+    std::string sl_path = (fs::path(path) / "sl-table.txt").string();
+    if (fs::exists(sl_path, ec)) {
+      auto text = ReadFile(sl_path);
+      if (!text) return std::unexpected(text.error());
+      auto tables = ParseSlTable(*text, sl_path);
+      if (!tables) return std::unexpected(tables.error());
+      if (auto ok = ApplySlTables(fabric, *tables, sl_path, *rs); !ok) return std::unexpected(ok.error());
+    }
+  }
+  return rs;
+}
+
+Result<std::vector<RawLfts>> ReadRawLfts(const std::string& path) {
+  std::error_code ec;
+  const bool is_dir = fs::is_directory(path, ec);
+  std::string json_path = is_dir ? (fs::path(path) / "routes.json").string() : path;
+  if ((is_dir && fs::exists(json_path, ec)) || (!is_dir && path.ends_with(".json"))) {
+    auto text = ReadFile(json_path);
+    if (!text) return std::unexpected(text.error());
+    auto parsed = ParseRouteJson(*text, json_path);
+    if (!parsed) return std::unexpected(parsed.error());
+    std::vector<RawLfts> raws;
+    for (auto& p : *parsed) raws.push_back(std::move(p.lfts));
+    return raws;
+  }
+  std::vector<std::string> files{path};
+  if (is_dir) {
+    auto found = DumpFilesIn(path);
+    if (!found) return std::unexpected(found.error());
+    files = std::move(*found);
+  }
+  return ParseDumps(files);
+}
+
+}  // namespace fabricctl

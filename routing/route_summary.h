@@ -1,0 +1,26 @@
+#pragma once
+// A quick summary of routed tables for `route compute`: hops, channel loads, unreachable
+// pairs, forwarding loops, and for single-VL tables an acyclicity check of the channel
+// dependency graph. The independent verifier (`route verify`) is the authority; this is
+// the cheap on-line figure, computed per destination in O(switches) each.
+#include <cstdint>
+#include <optional>
+
+#include "fabric/fabric.h"
+#include "routing/routes.h"
+
+namespace fabricctl {
+
+struct RouteSummary {
+  uint32_t max_hops = 0;            // links between two endpoints, endpoint links included
+  double avg_hops = 0;              // over reachable ordered endpoint pairs
+  uint64_t max_channel_load = 0;    // endpoint pairs routed over the busiest switch-to-switch channel
+  uint64_t pairs = 0;               // ordered endpoint pairs (different ports, both attached to switches)
+  uint64_t unreachable_pairs = 0;   // pairs whose route hits no entry, a bad port, or a loop
+  std::optional<bool> deadlock_free;  // CDG acyclic; unset when tables use several VLs
+};
+
+RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes,
+                             unsigned threads);
+
+}  // namespace fabricctl

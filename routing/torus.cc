@@ -1,0 +1,325 @@
+#include "routing/torus.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <variant>
+
+namespace fabricctl {
+namespace {
+
+constexpr uint32_t kUnknown = kNone;
+constexpr uint32_t kAbsent = kNone - 1;
+constexpr int kMaxDims = 3;
+
+// Switch graph with parallel cables merged: neighbours of each switch and the ports to them.
+struct Graph {
+  uint32_t nsw = 0;
+  std::vector<uint32_t> sw_of_node;
+  std::vector<std::vector<uint32_t>> nbrs;  // distinct neighbour switches, ascending
+  std::vector<std::vector<std::vector<uint8_t>>> ports;  // ports[v][k]: cables to nbrs[v][k]
+};
+
+bool Adjacent(const Graph& g, uint32_t a, uint32_t b) {
+  return std::binary_search(g.nbrs[a].begin(), g.nbrs[a].end(), b);
+}
+
+// A recognised grid: coordinates of every switch, size and wrap of every dimension and,
+// per switch, the neighbour in each direction (slot 2*i for +1 in dimension i, 2*i+1 for -1).
+struct Grid {
+  int dims = 0;
+  std::array<uint32_t, kMaxDims> size{1, 1, 1};
+  std::array<bool, kMaxDims> wrap{};
+  std::vector<std::array<uint32_t, kMaxDims>> coord;
+  std::vector<std::array<uint32_t, 2 * kMaxDims>> dir;
+};
+
+// Tries one assignment of the origin's neighbours to directions; returns the grid if the
+// whole switch graph is exactly a complete torus/mesh in those directions.
+std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims, const std::array<uint32_t, 2 * kMaxDims>& start) {
+  const int slots = 2 * dims;
+  Grid grid;
+  grid.dims = dims;
+  grid.dir.assign(g.nsw, {});
+  for (auto& d : grid.dir) d.fill(kUnknown);
+  grid.dir[origin] = start;
+  std::vector<uint8_t> seen(g.nsw, 0);
+  seen[origin] = 1;
+  std::vector<uint32_t> queue{origin};
+  for (size_t qi = 0; qi < queue.size(); ++qi) {
+    uint32_t v = queue[qi];
+    for (int s = 0; s < slots; ++s) {
+      uint32_t w = grid.dir[v][s];
+      if (w == kAbsent || seen[w]) continue;
+      int i = s / 2;
+      auto& dw = grid.dir[w];
+      dw.fill(kAbsent);
+      dw[s ^ 1] = v;
+      for (int t = 0; t < slots; ++t) {
+        if (t / 2 == i) continue;
+        uint32_t x = grid.dir[v][t];
+        if (x == kAbsent) continue;
+        // w's neighbour in direction t closes the unit square v, w, ?, x.
+        uint32_t found = kAbsent;
+        for (uint32_t y : g.nbrs[w]) {
+          if (y == v || !Adjacent(g, x, y)) continue;
+          if (found != kAbsent) return std::nullopt;
+          found = y;
+        }
+        if (found == kAbsent) return std::nullopt;
+        dw[t] = found;
+      }
+      // Whatever neighbour is left continues the line.
+      uint32_t left = kAbsent;
+      for (uint32_t y : g.nbrs[w]) {
+        if (std::find(dw.begin(), dw.begin() + slots, y) != dw.begin() + slots) continue;
+        if (left != kAbsent) return std::nullopt;
+        left = y;
+      }
+      dw[s] = left;
+      seen[w] = 1;
+      queue.push_back(w);
+    }
+  }
+  if (queue.size() != g.nsw) return std::nullopt;
+  // Sizes: walk from the origin in each + direction.
+  for (int i = 0; i < dims; ++i) {
+    uint32_t v = origin, steps = 0;
+    while (true) {
+      uint32_t w = grid.dir[v][2 * i];
+      if (w == kAbsent) {
+        grid.wrap[i] = false;
+        grid.size[i] = steps + 1;
+        if (grid.dir[origin][2 * i + 1] != kAbsent) return std::nullopt;  // the origin must be a mesh corner
+        break;
+      }
+      ++steps;
+      if (w == origin) {
+        grid.wrap[i] = true;
+        grid.size[i] = steps;
+        break;
+      }
+      if (steps > g.nsw) return std::nullopt;
+      v = w;
+    }
+    if (grid.wrap[i] && grid.size[i] < 3) return std::nullopt;
+  }
+  size_t total = 1;
+  for (int i = 0; i < dims; ++i) total *= grid.size[i];
+  if (total != g.nsw) return std::nullopt;
+  // Coordinates by breadth-first search, then: distinct, every direction where the grid has
+  // a neighbour present and pointing back, no direction where it has none.
+  grid.coord.assign(g.nsw, {kUnknown, kUnknown, kUnknown});
+  grid.coord[origin] = {0, 0, 0};
+  queue.assign(1, origin);
+  for (size_t qi = 0; qi < queue.size(); ++qi) {
+    uint32_t v = queue[qi];
+    for (int s = 0; s < slots; ++s) {
+      uint32_t w = grid.dir[v][s];
+      if (w == kAbsent) continue;
+      int i = s / 2;
+      auto c = grid.coord[v];
+      uint32_t k = grid.size[i];
+      c[i] = s % 2 == 0 ? (c[i] + 1) % k : (c[i] + k - 1) % k;
+      if (grid.coord[w][0] == kUnknown) {
+        grid.coord[w] = c;
+        queue.push_back(w);
+      } else if (grid.coord[w] != c) {
+        return std::nullopt;
+      }
+    }
+  }
+  std::vector<uint8_t> taken(total, 0);
+  for (uint32_t v = 0; v < g.nsw; ++v) {
+    size_t idx = 0, mul = 1;
+    for (int i = 0; i < dims; ++i) {
+      uint32_t c = grid.coord[v][i];
+      idx += c * mul;
+      mul *= grid.size[i];
+      bool has_plus = grid.wrap[i] || c + 1 < grid.size[i];
+      bool has_minus = grid.wrap[i] || c > 0;
+      uint32_t plus = grid.dir[v][2 * i], minus = grid.dir[v][2 * i + 1];
+      if ((plus != kAbsent) != has_plus || (minus != kAbsent) != has_minus) return std::nullopt;
+      if (plus != kAbsent && grid.dir[plus][2 * i + 1] != v) return std::nullopt;
+      if (minus != kAbsent && grid.dir[minus][2 * i] != v) return std::nullopt;
+    }
+    if (taken[idx]++) return std::nullopt;
+  }
+  return grid;
+}
+
+// Recognises the grid or says why not.
+std::variant<Grid, std::string> Recognise(const Fabric& f, const Subnet& sn, const Graph& g) {
+  if (g.nsw < 2) return std::string("a single switch is not a torus or mesh");
+  uint32_t origin = 0;
+  for (uint32_t v = 0; v < g.nsw; ++v) {
+    if (g.nbrs[v].size() > 2 * kMaxDims)
+      return fmt::format("switch {} has {} neighbour switches; a 3D torus has at most 6", f.description(sn.switches[v]),
+                         g.nbrs[v].size());
+    if (g.nbrs[v].size() < g.nbrs[origin].size()) origin = v;
+  }
+  const size_t deg = g.nbrs[origin].size();
+  for (int dims = 1; dims <= kMaxDims; ++dims) {
+    const int slots = 2 * dims;
+    if (int(deg) > slots) continue;
+    // Every injective assignment of the origin's neighbours to the 2*dims directions.
+    std::vector<int> slot_of(deg, 0);
+    std::vector<uint8_t> used(slots, 0);
+    std::optional<Grid> found;
+    auto rec = [&](auto& self, size_t k) -> void {
+      if (found) return;
+      if (k == deg) {
+        std::array<uint32_t, 2 * kMaxDims> start;
+        start.fill(kAbsent);
+        for (size_t j = 0; j < deg; ++j) start[slot_of[j]] = g.nbrs[origin][j];
+        found = TryGrid(g, origin, dims, start);
+        return;
+      }
+      for (int s = 0; s < slots; ++s) {
+        if (used[s]) continue;
+        used[s] = 1;
+        slot_of[k] = s;
+        self(self, k + 1);
+        used[s] = 0;
+      }
+    };
+    rec(rec, 0);
+    if (found) return std::move(*found);
+  }
+  return fmt::format("the {} switches are not a complete 1D/2D/3D torus or mesh (a missing or extra cable, or another "
+                     "topology)",
+                     g.nsw);
+}
+
+class Torus final : public RoutingEngine {
+ public:
+  std::string_view name() const override { return "torus"; }
+  Outcome Route(const RouteRequest& req, SubnetRoutes& out) const override;
+};
+
+Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
+  const Fabric& f = req.fabric;
+  const Subnet& sn = req.subnet;
+  Graph g;
+  g.nsw = uint32_t(sn.switches.size());
+  g.sw_of_node.assign(f.num_nodes(), kNone);
+  for (uint32_t i = 0; i < g.nsw; ++i) g.sw_of_node[sn.switches[i]] = i;
+  g.nbrs.resize(g.nsw);
+  g.ports.resize(g.nsw);
+  unsigned max_port = 0;
+  for (uint32_t v = 0; v < g.nsw; ++v) {
+    max_port = std::max<unsigned>(max_port, f.node(sn.switches[v]).num_ports);
+    for (const Adjacency& a : f.neighbors(sn.switches[v]))
+      if (f.is_switch(a.peer_node)) g.nbrs[v].push_back(g.sw_of_node[a.peer_node]);
+    std::sort(g.nbrs[v].begin(), g.nbrs[v].end());
+    g.nbrs[v].erase(std::unique(g.nbrs[v].begin(), g.nbrs[v].end()), g.nbrs[v].end());
+    g.ports[v].resize(g.nbrs[v].size());
+    for (const Adjacency& a : f.neighbors(sn.switches[v]))
+      if (f.is_switch(a.peer_node)) {
+        size_t k = std::lower_bound(g.nbrs[v].begin(), g.nbrs[v].end(), g.sw_of_node[a.peer_node]) - g.nbrs[v].begin();
+        g.ports[v][k].push_back(f.port(a.local).number);
+      }
+  }
+  auto recognised = Recognise(f, sn, g);
+  if (auto* why = std::get_if<std::string>(&recognised)) return Outcome::NotApplicable(std::move(*why));
+  const Grid& grid = std::get<Grid>(recognised);
+  const int dims = grid.dims;
+  auto ports_to = [&](uint32_t v, uint32_t w) -> const std::vector<uint8_t>& {
+    size_t k = std::lower_bound(g.nbrs[v].begin(), g.nbrs[v].end(), w) - g.nbrs[v].begin();
+    return g.ports[v][k];
+  };
+  // Direction (slot) to take in dimension i from coordinate a towards b; -1 when a == b.
+  auto step = [&](int i, uint32_t a, uint32_t b, Lid lid) -> int {
+    if (a == b) return -1;
+    if (!grid.wrap[i]) return b > a ? 2 * i : 2 * i + 1;
+    uint32_t k = grid.size[i];
+    uint32_t delta = (b + k - a) % k;
+    if (2 * delta < k) return 2 * i;
+    if (2 * delta > k) return 2 * i + 1;
+    return lid % 2 == 0 ? 2 * i : 2 * i + 1;  // halfway round: spread by destination
+  };
+
+  const size_t L = out.num_lids();
+  std::vector<uint32_t> ep_of_port(f.num_port_slots(), kNone);
+  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
+  std::vector<uint32_t> ep_switch(sn.endpoint_ports.size(), kNone);
+  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+    PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer != kNone && f.is_switch(f.port(peer).node)) ep_switch[e] = g.sw_of_node[f.port(peer).node];
+  }
+  bool any_wrap = false;
+  for (int i = 0; i < dims; ++i) any_wrap |= grid.wrap[i];
+  if (any_wrap) {
+    out.num_vls = 2;
+    if (req.options.max_vls < 2) return Outcome::Failed("a torus needs 2 VLs for its datelines; --vls allows 1");
+    out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+  }
+  for (Lid lid = 1; lid < L; ++lid) {
+    PortId owner = out.lid_owner[lid];
+    if (owner == kNone) continue;
+    const Port& op = f.port(owner);
+    uint32_t ds;
+    uint8_t last;
+    if (f.is_switch(op.node)) {
+      ds = g.sw_of_node[op.node];
+      last = 0;
+    } else {
+      if (op.peer == kNone || !f.is_switch(f.port(op.peer).node)) continue;
+      ds = g.sw_of_node[f.port(op.peer).node];
+      last = f.port(op.peer).number;
+    }
+    const auto& cd = grid.coord[ds];
+    for (uint32_t s = 0; s < g.nsw; ++s) {
+      uint8_t port = last;
+      if (s != ds) {
+        for (int i = 0; i < dims; ++i) {
+          int slot = step(i, grid.coord[s][i], cd[i], lid);
+          if (slot < 0) continue;
+          const auto& cables = ports_to(s, grid.dir[s][slot]);
+          port = cables[(lid / 2) % cables.size()];
+          break;
+        }
+      }
+      out.lft[size_t(s) * L + lid] = port;
+    }
+    if (!any_wrap || ep_of_port[owner] == kNone) continue;
+    for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+      uint32_t s = ep_switch[e];
+      if (s == kNone) continue;
+      uint8_t sl = 0;
+      for (int i = 0; i < dims; ++i) {
+        if (!grid.wrap[i]) continue;
+        uint32_t a = grid.coord[s][i], b = cd[i];
+        int slot = step(i, a, b, lid);
+        bool crosses = (slot == 2 * i && b < a) || (slot == 2 * i + 1 && b > a);
+        if (crosses) sl |= uint8_t(1u << i);
+      }
+      out.pair_sl[size_t(e) * L + lid] = sl;
+    }
+  }
+  if (!any_wrap) return Outcome::Ok();
+  // VL of a hop = the dateline bit of the dimension of its output port.
+  const uint32_t stride = max_port + 1;
+  out.sl2vl_stride = stride;
+  out.sl2vl.assign(size_t(g.nsw) * stride * stride * 16, 0);
+  out.endpoint_sl2vl.fill(0);
+  for (uint32_t s = 0; s < g.nsw; ++s)
+    for (int slot = 0; slot < 2 * dims; ++slot) {
+      uint32_t w = grid.dir[s][slot];
+      if (w == kAbsent) continue;
+      int i = slot / 2;
+      for (uint8_t p : ports_to(s, w))
+        for (uint32_t in = 0; in < stride; ++in)
+          for (uint32_t sl = 0; sl < 16; ++sl)
+            out.sl2vl[((size_t(s) * stride + in) * stride + p) * 16 + sl] = uint8_t((sl >> i) & 1);
+    }
+  return Outcome::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<RoutingEngine> MakeTorusEngine() { return std::make_unique<Torus>(); }
+
+}  // namespace fabricctl

@@ -1,0 +1,204 @@
+#include "routing/updn.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <numeric>
+#include <string>
+
+#include "routing/balanced_lft.h"
+#include "routing/switch_graph.h"
+
+namespace fabricctl {
+namespace {
+
+constexpr uint8_t kDownOnly = 0x80;  // flag in a hop-table entry: the route from here only goes down
+constexpr uint8_t kMaxLegalHops = 0x7F;
+
+// Multi-source BFS distances over the switch graph.
+std::vector<uint32_t> Bfs(const SwitchGraph& g, const std::vector<uint32_t>& sources) {
+  std::vector<uint32_t> dist(g.num_switches(), kNone);
+  std::vector<uint32_t> queue;
+  for (uint32_t s : sources)
+    if (dist[s] == kNone) dist[s] = 0, queue.push_back(s);
+  for (size_t head = 0; head < queue.size(); ++head) {
+    uint32_t x = queue[head];
+    for (uint32_t e = g.begin(x); e < g.end(x); ++e)
+      if (uint32_t y = g.nbr(e); dist[y] == kNone) dist[y] = dist[x] + 1, queue.push_back(y);
+  }
+  return dist;
+}
+
+// The middle switch of a long shortest path (double sweep): a good single root.
+uint32_t CentreSwitch(const SwitchGraph& g) {
+  auto farthest = [&](const std::vector<uint32_t>& d) {
+    return static_cast<uint32_t>(std::max_element(d.begin(), d.end()) - d.begin());
+  };
+  uint32_t a = farthest(Bfs(g, {0}));
+  std::vector<uint32_t> da = Bfs(g, {a});
+  uint32_t b = farthest(da);
+  std::vector<uint32_t> db = Bfs(g, {b});
+  uint32_t half = (da[b] + 1) / 2, best = a;
+  for (uint32_t s = 0; s < g.num_switches(); ++s)
+    if (da[s] + db[s] == da[b] && da[s] == half) return s;
+  return best;
+}
+
+struct Roots {
+  std::vector<uint32_t> switches;
+  std::string why;
+};
+
+class UpdnEngine final : public RoutingEngine {
+ public:
+  std::string_view name() const override { return "updn"; }
+
+  Outcome Route(const RouteRequest& request, SubnetRoutes& out) const override {
+    SwitchGraph g(request.fabric, request.subnet, out);
+    const uint32_t S = g.num_switches();
+    if (S == 0) return Outcome::Ok();
+
+    std::vector<Roots> attempts;
+    bool user_roots = false;
+    if (!request.options.root_guids.empty()) {
+      Roots r{.why = "roots from the root GUID list"};
+      for (uint64_t guid : request.options.root_guids)
+        if (auto n = request.fabric.FindByGuid(guid))
+          if (uint32_t s = g.local(*n); s != kNone) r.switches.push_back(s);
+      if (!r.switches.empty()) {
+        attempts.push_back(std::move(r));
+        user_roots = true;
+      }
+    }
+    if (!user_roots) {
+      int32_t top = -1;
+      bool all_labelled = true;
+      for (uint32_t s = 0; s < S; ++s) {
+        int32_t tier = request.fabric.node(g.node(s)).labels.tier;
+        all_labelled = all_labelled && tier >= 1;
+        top = std::max(top, tier);
+      }
+      if (all_labelled) {
+        Roots r{.why = fmt::format("roots: the tier-{} switches", top)};
+        for (uint32_t s = 0; s < S; ++s)
+          if (request.fabric.node(g.node(s)).labels.tier == top) r.switches.push_back(s);
+        if (r.switches.size() < S) attempts.push_back(std::move(r));
+      }
+      std::vector<uint32_t> leaves;
+      for (uint32_t s = 0; s < S; ++s)
+        if (!g.endpoint_lids(s).empty()) leaves.push_back(s);
+      if (!leaves.empty()) {
+        std::vector<uint32_t> h = Bfs(g, leaves);
+        uint32_t H = *std::max_element(h.begin(), h.end());
+        if (H >= 1) {
+          Roots r{.why = fmt::format("roots: the switches {} hops above the endpoint switches", H)};
+          for (uint32_t s = 0; s < S; ++s)
+            if (h[s] == H) r.switches.push_back(s);
+          attempts.push_back(std::move(r));
+        }
+      }
+      attempts.push_back(Roots{.switches = {CentreSwitch(g)}, .why = "root: the centre switch"});
+    }
+
+    std::string failures;
+    for (const Roots& roots : attempts) {
+      auto unreachable = TryRoots(request, g, roots.switches, out);
+      if (unreachable == 0) {
+        out.reason = roots.why;
+        return Outcome::Ok();
+      }
+      failures += fmt::format("{}{}: {} endpoint switch pairs have no legal Up*/Down* path", failures.empty() ? "" : "; ",
+                              roots.why, unreachable);
+    }
+    return Outcome::Failed(failures);
+  }
+
+ private:
+  // Routes with the given roots; returns the number of (source switch, destination switch)
+  // pairs with endpoints on both sides that have no legal path (0 on success).
+  static uint64_t TryRoots(const RouteRequest& request, const SwitchGraph& g, const std::vector<uint32_t>& roots,
+                           SubnetRoutes& out) {
+    const uint32_t S = g.num_switches();
+    const unsigned threads = request.options.threads;
+    std::vector<uint32_t> rank = Bfs(g, roots);
+    // pos: the strict order that defines "up": lower (rank, GUID, index) is higher up.
+    std::vector<uint32_t> order(S);
+    std::iota(order.begin(), order.end(), 0u);
+    auto guid = [&](uint32_t s) { return request.fabric.node(g.node(s)).guid; };
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return std::tuple(rank[a], guid(a), a) < std::tuple(rank[b], guid(b), b);
+    });
+    std::vector<uint32_t> pos(S);
+    for (uint32_t i = 0; i < S; ++i) pos[order[i]] = i;
+
+    // hop[s * S + d]: legal hops from s to d, with kDownOnly when that route only goes down.
+    std::vector<uint8_t> hop(size_t{S} * S, kUnreachable);
+    std::atomic<uint64_t> unreachable{0};
+    ParallelFor(
+        S, threads,
+        [&](size_t di) {
+          const uint32_t d = static_cast<uint32_t>(di);
+          std::vector<uint32_t> down(S, kNone), legal(S, kNone), queue;
+          queue.reserve(S);
+          down[d] = 0;
+          queue.push_back(d);
+          for (size_t head = 0; head < queue.size(); ++head) {
+            uint32_t x = queue[head];
+            for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
+              uint32_t y = g.nbr(e);
+              if (pos[y] < pos[x] && down[y] == kNone) down[y] = down[x] + 1, queue.push_back(y);
+            }
+          }
+          // A switch that can reach d going down only must do so: a packet may have arrived
+          // there going down. The others go up towards the best such switch.
+          for (uint32_t s : order) {
+            if (down[s] != kNone) {
+              legal[s] = down[s];
+              continue;
+            }
+            for (uint32_t e = g.begin(s); e < g.end(s); ++e)
+              if (uint32_t t = g.nbr(e); pos[t] < pos[s] && legal[t] != kNone) legal[s] = std::min(legal[s], legal[t] + 1);
+          }
+          uint64_t missing = 0;
+          for (uint32_t s = 0; s < S; ++s) {
+            uint8_t v = kUnreachable;
+            if (legal[s] != kNone && legal[s] <= kMaxLegalHops)
+              v = static_cast<uint8_t>(legal[s] | (down[s] != kNone ? kDownOnly : 0));
+            hop[size_t{s} * S + d] = v;
+            if (v == kUnreachable && !g.endpoint_lids(s).empty() && !g.endpoint_lids(d).empty()) ++missing;
+          }
+          if (missing) unreachable += missing;
+        },
+        64);
+    if (unreachable > 0) return unreachable;
+
+    std::fill(out.lft.begin(), out.lft.end(), kNoRoute);
+    auto accept = [&](uint32_t s, uint32_t t, uint32_t d) {
+      uint8_t vs = hop[size_t{s} * S + d], vt = hop[size_t{t} * S + d];
+      if (vs == kUnreachable || vt == kUnreachable) return false;
+      if ((vt & kMaxLegalHops) + 1 != (vs & kMaxLegalHops)) return false;
+      if (vs & kDownOnly) return pos[t] > pos[s] && (vt & kDownOnly);
+      return pos[t] < pos[s];
+    };
+    FillBalanced(g, accept, threads, out);
+    // Switch LIDs no legal path reaches (a root seen from outside its subtree) get shortest
+    // paths: they carry management traffic only.
+    std::vector<uint32_t> scratch;
+    const size_t L = out.num_lids();
+    for (uint32_t s = 0; s < S; ++s) {
+      Lid lid = g.switch_lid(s);
+      if (lid == 0) continue;
+      bool missing = false;
+      for (uint32_t t = 0; t < S && !missing; ++t) missing = out.lft[size_t{t} * L + lid] == kNoRoute;
+      if (missing) RouteSwitchLidShortest(g, lid, out, scratch);
+    }
+    return 0;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<RoutingEngine> MakeUpdnEngine() { return std::make_unique<UpdnEngine>(); }
+
+}  // namespace fabricctl

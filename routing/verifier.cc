@@ -1,0 +1,671 @@
+#include "routing/verifier.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace fabricctl {
+
+std::string_view ToString(ViolationKind k) {
+  switch (k) {
+    case ViolationKind::kUnreachable: return "unreachable";
+    case ViolationKind::kLoop: return "loop";
+    case ViolationKind::kThroughEndpoint: return "through-endpoint";
+    case ViolationKind::kDeadPort: return "dead-port";
+    case ViolationKind::kCreditLoop: return "credit-loop";
+    case ViolationKind::kSubnetNotRouted: return "subnet-not-routed";
+    case ViolationKind::kBadVl: return "bad-vl";
+  }
+  return "?";
+}
+
+std::string FormatCycle(const Fabric& fabric, const std::vector<CycleChannel>& cycle) {
+  bool show_vl = std::any_of(cycle.begin(), cycle.end(), [](const CycleChannel& c) { return c.vl != 0; });
+  std::string out;
+  for (size_t i = 0; i <= cycle.size() && !cycle.empty(); ++i) {
+    const CycleChannel& c = cycle[i % cycle.size()];
+    const Port& p = fabric.port(c.from);
+    if (i) out += " -> ";
+    out += fmt::format("{}:{}", fabric.description(p.node), p.number);
+    if (show_vl) out += fmt::format(" (VL {})", c.vl);
+  }
+  return out;
+}
+
+namespace {
+
+// Per-switch outcome of following the LFTs towards one destination.
+enum Status : uint8_t { kInProgress, kOk, kNoRouteSt, kLoopSt, kThroughSt, kDeadSt };
+
+// Immutable facts about one subnet, shared by the worker threads.
+struct SubnetFacts {
+  const Fabric* fabric = nullptr;
+  const Subnet* subnet = nullptr;
+  const SubnetRoutes* routes = nullptr;
+  size_t num_lids = 0;
+  uint32_t nsw = 0;
+  uint32_t stride = 0;  // max switch port number + 1: channel = switch index * stride + port
+  uint32_t vls = 1;
+  std::vector<uint32_t> sw_of_node;   // NodeId -> switch index, kNone for others
+  std::vector<uint32_t> head_sw;      // channel -> switch index it enters, kNone if none
+  std::vector<uint32_t> endpoint_of_port_lid;  // lid -> endpoint index, kNone if not an endpoint
+  // Endpoints by the switch they hang off: CSR over switch index.
+  std::vector<uint32_t> ep_offsets, ep_list;
+  std::vector<uint32_t> ep_switch;   // endpoint index -> switch index (kNone if not on a switch)
+  std::vector<uint8_t> ep_in_port;   // endpoint index -> switch port number it arrives on
+  size_t row_words = 0;              // CDG bitmap words per (channel, VL)
+};
+
+struct Accum {
+  SubnetVerdict v;
+  std::vector<Violation> violations;
+  std::vector<uint64_t> cdg;  // rows of successor bits, (channel * vls + vl) * row_words
+  uint32_t vl_mask = 0;
+  // Scratch, reused across destinations.
+  std::vector<uint32_t> stamp;
+  std::vector<uint8_t> status;
+  std::vector<PortId> at;
+  std::vector<uint32_t> used_stamp;
+  std::vector<uint32_t> state_stamp;  // per (channel, VL)
+  std::vector<uint32_t> stack;
+  std::vector<uint8_t> sl_block;
+  uint32_t tick = 0;
+};
+
+void AddViolation(Accum& acc, size_t max_keep, Violation v) {
+  if (acc.violations.size() < max_keep) acc.violations.push_back(std::move(v));
+}
+
+std::string SwitchPortName(const Fabric& f, NodeId sw, unsigned port) {
+  return fmt::format("{}:{}", f.description(sw), port);
+}
+
+// Follows the LFTs from switch `start` towards endpoint LID `lid`, memoising the outcome of
+// every switch visited in acc.status (valid where acc.stamp == acc.tick).
+void Resolve(const SubnetFacts& sf, Accum& acc, uint32_t start, Lid lid, PortId dest_port) {
+  const Fabric& f = *sf.fabric;
+  const SubnetRoutes& r = *sf.routes;
+  acc.stack.clear();
+  uint32_t s = start;
+  uint8_t result = kOk;
+  PortId where = kNone;
+  while (true) {
+    if (acc.stamp[s] == acc.tick) {
+      if (acc.status[s] == kInProgress) {
+        result = kLoopSt;
+        where = f.port_id(sf.subnet->switches[s], r.out_port(s, lid));
+      } else {
+        result = acc.status[s];
+        where = acc.at[s];
+      }
+      break;
+    }
+    acc.stamp[s] = acc.tick;
+    acc.status[s] = kInProgress;
+    acc.stack.push_back(s);
+    NodeId node = sf.subnet->switches[s];
+    uint8_t p = r.out_port(s, lid);
+    if (p == kNoRoute) {
+      result = kNoRouteSt;
+      where = f.port_id(node, 0);
+      break;
+    }
+    if (p == 0 || p > f.node(node).num_ports || f.port(f.port_id(node, p)).peer == kNone) {
+      result = kDeadSt;
+      where = p <= f.node(node).num_ports ? f.port_id(node, p) : f.port_id(node, 0);
+      break;
+    }
+    PortId peer = f.port(f.port_id(node, p)).peer;
+    if (peer == dest_port) {
+      result = kOk;
+      break;
+    }
+    NodeId next = f.port(peer).node;
+    if (!f.is_switch(next)) {
+      result = kThroughSt;
+      where = peer;
+      break;
+    }
+    s = sf.sw_of_node[next];
+  }
+  for (uint32_t x : acc.stack) {
+    acc.status[x] = result;
+    acc.at[x] = where;
+  }
+}
+
+std::string DescribeFault(const Fabric& f, uint8_t status, PortId at, Lid lid) {
+  const Port& p = f.port(at);
+  switch (status) {
+    case kNoRouteSt: return fmt::format("{} has no LFT entry for LID {}", f.description(p.node), lid);
+    case kLoopSt: return fmt::format("forwarding loop through {}", SwitchPortName(f, p.node, p.number));
+    case kThroughSt: return fmt::format("path enters endpoint {}", f.PortName(at));
+    case kDeadSt: return fmt::format("{} forwards LID {} to a port without a cable", SwitchPortName(f, p.node, p.number), lid);
+  }
+  return "?";
+}
+
+void CountPairFault(SubnetVerdict& v, uint8_t status, uint64_t n) {
+  switch (status) {
+    case kLoopSt: v.loop_pairs += n; break;
+    case kThroughSt: v.through_endpoint_pairs += n; break;
+    default: v.unreachable_pairs += n; break;
+  }
+}
+
+ViolationKind KindOf(uint8_t status) {
+  switch (status) {
+    case kLoopSt: return ViolationKind::kLoop;
+    case kThroughSt: return ViolationKind::kThroughEndpoint;
+    default: return ViolationKind::kUnreachable;
+  }
+}
+
+void SetEdge(const SubnetFacts& sf, Accum& acc, uint32_t from_node, uint32_t out_port, uint32_t vl) {
+  uint32_t bit = out_port * sf.vls + vl;
+  acc.cdg[from_node * sf.row_words + bit / 64] |= uint64_t{1} << (bit % 64);
+}
+
+// All checks for destinations lids [lo, hi).
+void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_keep) {
+  const Fabric& f = *sf.fabric;
+  const SubnetRoutes& r = *sf.routes;
+  const Subnet& sn = *sf.subnet;
+  const size_t num_eps = sn.endpoint_ports.size();
+  SubnetVerdict& v = acc.v;
+
+  // Dead entries: every LFT entry that names a port, whatever it is for.
+  for (uint32_t s = 0; s < sf.nsw; ++s) {
+    NodeId node = sn.switches[s];
+    unsigned np = f.node(node).num_ports;
+    for (Lid lid = lo; lid < hi; ++lid) {
+      uint8_t p = r.out_port(s, lid);
+      if (p == kNoRoute) continue;
+      bool own = r.lid_owner[lid] == f.port_id(node, 0);
+      bool dead = own ? p != 0 : (p == 0 || p > np || f.port(f.port_id(node, p)).peer == kNone);
+      if (!dead) continue;
+      ++v.dead_port_entries;
+      AddViolation(acc, max_keep,
+                   {.kind = ViolationKind::kDeadPort,
+                    .subnet = sn.id,
+                    .destination = lid,
+                    .at = f.port_id(node, p <= np ? p : 0),
+                    .text = own ? fmt::format("{} forwards its own LID {} to port {}", f.description(node), lid, p)
+                                : fmt::format("{} forwards LID {} to port {}, which has no cable", f.description(node),
+                                              lid, p)});
+    }
+  }
+
+  // SLs of the block's destinations for every source, transposed so each destination's
+  // sources are contiguous (pair_sl rows are per source).
+  const bool multi_vl = sf.vls > 1;
+  if (multi_vl) {
+    size_t width = hi - lo;
+    acc.sl_block.resize(width * num_eps);
+    for (size_t e = 0; e < num_eps; ++e) {
+      const uint8_t* row = &r.pair_sl[e * sf.num_lids + lo];
+      for (size_t j = 0; j < width; ++j) acc.sl_block[j * num_eps + e] = row[j];
+    }
+  }
+
+  for (Lid lid = lo; lid < hi; ++lid) {
+    uint32_t dest_ep = sf.endpoint_of_port_lid[lid];
+    if (dest_ep == kNone) continue;
+    PortId dest_port = sn.endpoint_ports[dest_ep];
+    ++acc.tick;
+    // Reachability, loops and endpoints on the way: once per switch that has sources.
+    for (uint32_t s = 0; s < sf.nsw; ++s) {
+      uint32_t n = sf.ep_offsets[s + 1] - sf.ep_offsets[s];
+      if (n == 0) continue;
+      bool dest_here = sf.ep_switch[dest_ep] == s;
+      uint64_t sources = n - (dest_here ? 1 : 0);
+      if (sources == 0) continue;
+      v.pairs += sources;
+      Resolve(sf, acc, s, lid, dest_port);
+      if (acc.status[s] == kOk) continue;
+      CountPairFault(v, acc.status[s], sources);
+      if (acc.violations.size() >= max_keep) continue;
+      for (uint32_t k = sf.ep_offsets[s]; k < sf.ep_offsets[s + 1]; ++k) {
+        uint32_t e = sf.ep_list[k];
+        if (e == dest_ep) continue;
+        AddViolation(acc, max_keep,
+                     {.kind = KindOf(acc.status[s]),
+                      .subnet = sn.id,
+                      .source = sn.endpoint_ports[e],
+                      .destination = lid,
+                      .at = acc.at[s],
+                      .text = fmt::format("{} -> {} (LID {}): {}", f.PortName(sn.endpoint_ports[e]), f.PortName(dest_port),
+                                          lid, DescribeFault(f, acc.status[s], acc.at[s], lid))});
+      }
+    }
+    // Endpoints cabled to something other than a switch (back-to-back CAs).
+    for (size_t e = 0; e < num_eps; ++e) {
+      if (sf.ep_switch[e] != kNone || e == dest_ep) continue;
+      ++v.pairs;
+      if (f.port(sn.endpoint_ports[e]).peer == dest_port) continue;
+      ++v.through_endpoint_pairs;
+      AddViolation(acc, max_keep,
+                   {.kind = ViolationKind::kThroughEndpoint,
+                    .subnet = sn.id,
+                    .source = sn.endpoint_ports[e],
+                    .destination = lid,
+                    .at = f.port(sn.endpoint_ports[e]).peer,
+                    .text = fmt::format("{} -> {} (LID {}): path enters endpoint {}", f.PortName(sn.endpoint_ports[e]),
+                                        f.PortName(dest_port), lid, f.PortName(f.port(sn.endpoint_ports[e]).peer))});
+    }
+
+    // Channel dependencies of the paths that do arrive.
+    if (!multi_vl) {
+      for (uint32_t s = 0; s < sf.nsw; ++s) {
+        uint32_t n = sf.ep_offsets[s + 1] - sf.ep_offsets[s];
+        if (n == 0 || (n == 1 && sf.ep_switch[dest_ep] == s) || acc.status[s] != kOk) continue;
+        acc.vl_mask |= 1;
+        uint32_t u = s;
+        while (acc.used_stamp[u] != acc.tick) {
+          acc.used_stamp[u] = acc.tick;
+          uint8_t p = r.out_port(u, lid);
+          uint32_t chan = u * sf.stride + p;
+          uint32_t t = sf.head_sw[chan];
+          if (t == kNone) break;  // delivered
+          uint8_t q = r.out_port(t, lid);
+          if (sf.head_sw[t * sf.stride + q] != kNone) SetEdge(sf, acc, chan, q, 0);
+          u = t;
+        }
+      }
+      continue;
+    }
+    const uint8_t* sls = &acc.sl_block[(lid - lo) * num_eps];
+    uint32_t sl_mask = 0;
+    for (size_t e = 0; e < num_eps; ++e)
+      if (e != dest_ep && sf.ep_switch[e] != kNone) sl_mask |= 1u << (sls[e] & 15);
+    // Per SL: the VL of a hop depends on the SL and the ports, so states are (channel, VL)
+    // and are stamped per (destination, SL).
+    for (uint32_t sl = 0; sl < 16; ++sl) {
+      if (!(sl_mask & (1u << sl))) continue;
+      uint32_t gen = (lid << 4 | sl) + 1;
+      for (size_t e = 0; e < num_eps; ++e) {
+        uint32_t s = sf.ep_switch[e];
+        if (e == dest_ep || s == kNone || sls[e] != sl || acc.status[s] != kOk) continue;
+        uint32_t in_port = sf.ep_in_port[e];
+        uint32_t vl_in = r.endpoint_sl2vl[sl];
+        if (vl_in >= sf.vls) {
+          ++v.bad_vl_pairs;
+          AddViolation(acc, max_keep,
+                       {.kind = ViolationKind::kBadVl,
+                        .subnet = sn.id,
+                        .source = sn.endpoint_ports[e],
+                        .destination = lid,
+                        .at = sn.endpoint_ports[e],
+                        .text = fmt::format("{} injects SL {} on VL {} but the subnet has {} VLs",
+                                            f.PortName(sn.endpoint_ports[e]), sl, vl_in, sf.vls)});
+          continue;
+        }
+        acc.vl_mask |= 1u << vl_in;
+        uint32_t u = s;
+        uint32_t prev_node = kNone;  // (channel, VL) we arrived on; kNone for the injection channel
+        while (true) {
+          uint8_t p = r.out_port(u, lid);
+          size_t idx = ((size_t(u) * r.sl2vl_stride + in_port) * r.sl2vl_stride + p) * 16 + sl;
+          uint32_t vl = r.sl2vl[idx];
+          if (vl >= sf.vls) {
+            ++v.bad_vl_pairs;
+            NodeId node = sn.switches[u];
+            AddViolation(acc, max_keep,
+                         {.kind = ViolationKind::kBadVl,
+                          .subnet = sn.id,
+                          .source = sn.endpoint_ports[e],
+                          .destination = lid,
+                          .at = f.port_id(node, p),
+                          .text = fmt::format("{} maps SL {} from port {} to VL {} but the subnet has {} VLs",
+                                              SwitchPortName(f, node, p), sl, in_port, vl, sf.vls)});
+            break;
+          }
+          acc.vl_mask |= 1u << vl;
+          uint32_t chan = u * sf.stride + p;
+          uint32_t t = sf.head_sw[chan];
+          if (prev_node != kNone && t != kNone) SetEdge(sf, acc, prev_node, p, vl);
+          if (t == kNone) break;
+          uint32_t node_id = chan * sf.vls + vl;
+          if (acc.state_stamp[node_id] == gen) break;  // the rest of this path is already recorded
+          acc.state_stamp[node_id] = gen;
+          prev_node = node_id;
+          in_port = sf.fabric->port(sf.fabric->port(sf.fabric->port_id(sn.switches[u], p)).peer).number;
+          u = t;
+        }
+      }
+    }
+  }
+}
+
+// Finds strongly connected components of the CDG (iterative Tarjan), counts the cyclic
+// ones and extracts a shortest cycle through the root of each of the first `keep`.
+void FindCycles(const SubnetFacts& sf, const std::vector<uint64_t>& cdg, SubnetVerdict& v,
+                std::vector<std::vector<CycleChannel>>& cycles, size_t keep) {
+  const size_t nodes = size_t(sf.nsw) * sf.stride * sf.vls;
+  const size_t bits = size_t(sf.stride) * sf.vls;
+  auto succ_node = [&](uint32_t node, uint32_t bit) -> uint32_t {
+    uint32_t chan = node / sf.vls;
+    uint32_t t = sf.head_sw[chan];
+    return (t * sf.stride + bit / sf.vls) * sf.vls + bit % sf.vls;
+  };
+  // Next set bit at or after `from` in the row of `node`, or bits.
+  auto next_bit = [&](uint32_t node, size_t from) -> size_t {
+    const uint64_t* row = &cdg[size_t(node) * sf.row_words];
+    size_t w = from / 64;
+    if (w >= sf.row_words) return bits;
+    uint64_t word = row[w] & (~uint64_t{0} << (from % 64));
+    while (true) {
+      if (word) return std::min(bits, w * 64 + std::countr_zero(word));
+      if (++w >= sf.row_words) return bits;
+      word = row[w];
+    }
+  };
+
+  std::vector<uint32_t> index(nodes, kNone), low(nodes, 0), comp(nodes, kNone);
+  std::vector<uint8_t> on_stack(nodes, 0);
+  std::vector<uint32_t> scc_stack;
+  struct Frame {
+    uint32_t node;
+    size_t next;
+  };
+  std::vector<Frame> call;
+  uint32_t counter = 0, comps = 0;
+  std::vector<uint32_t> cyclic_roots;
+  for (uint32_t root = 0; root < nodes; ++root) {
+    if (index[root] != kNone) continue;
+    bool has_out = next_bit(root, 0) < bits;
+    if (has_out) ++v.cdg_channels;
+    if (!has_out) {
+      index[root] = counter++;
+      comp[root] = comps++;
+      continue;
+    }
+    call.push_back({root, 0});
+    index[root] = low[root] = counter++;
+    scc_stack.push_back(root);
+    on_stack[root] = 1;
+    while (!call.empty()) {
+      Frame& fr = call.back();
+      size_t b = next_bit(fr.node, fr.next);
+      if (b < bits) {
+        fr.next = b + 1;
+        uint32_t w = succ_node(fr.node, uint32_t(b));
+        ++v.cdg_dependencies;
+        if (index[w] == kNone) {
+          if (next_bit(w, 0) < bits) ++v.cdg_channels;
+          index[w] = low[w] = counter++;
+          scc_stack.push_back(w);
+          on_stack[w] = 1;
+          call.push_back({w, 0});
+        } else if (on_stack[w]) {
+          low[fr.node] = std::min(low[fr.node], index[w]);
+        }
+        continue;
+      }
+      uint32_t n = fr.node;
+      call.pop_back();
+      if (!call.empty()) low[call.back().node] = std::min(low[call.back().node], low[n]);
+      if (low[n] == index[n]) {
+        size_t size = 0;
+        uint32_t w;
+        do {
+          w = scc_stack.back();
+          scc_stack.pop_back();
+          on_stack[w] = 0;
+          comp[w] = comps;
+          ++size;
+        } while (w != n);
+        if (size > 1) {
+          ++v.cdg_cycles;
+          if (cyclic_roots.size() < keep) cyclic_roots.push_back(n);
+        }
+        ++comps;
+      }
+    }
+  }
+
+  // A shortest cycle through each kept root, by breadth-first search inside its component.
+  std::vector<uint32_t> parent(nodes, kNone);
+  std::vector<uint32_t> queue;
+  for (uint32_t root : cyclic_roots) {
+    queue.assign(1, root);
+    std::vector<uint32_t> touched{root};
+    parent[root] = root;
+    uint32_t last = kNone;
+    for (size_t qi = 0; qi < queue.size() && last == kNone; ++qi) {
+      uint32_t u = queue[qi];
+      for (size_t b = next_bit(u, 0); b < bits; b = next_bit(u, b + 1)) {
+        uint32_t w = succ_node(u, uint32_t(b));
+        if (comp[w] != comp[root]) continue;
+        if (w == root) {
+          last = u;
+          break;
+        }
+        if (parent[w] != kNone) continue;
+        parent[w] = u;
+        touched.push_back(w);
+        queue.push_back(w);
+      }
+    }
+    std::vector<CycleChannel> cycle;
+    for (uint32_t u = last; u != kNone;) {
+      uint32_t chan = u / sf.vls;
+      uint32_t s = chan / sf.stride, p = chan % sf.stride;
+      PortId from = sf.fabric->port_id(sf.subnet->switches[s], p);
+      cycle.push_back({.from = from, .to = sf.fabric->port(from).peer, .vl = uint8_t(u % sf.vls)});
+      if (u == root) break;
+      u = parent[u];
+    }
+    std::reverse(cycle.begin(), cycle.end());
+    cycles.push_back(std::move(cycle));
+    for (uint32_t t : touched) parent[t] = kNone;
+  }
+}
+
+Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
+  SubnetFacts sf;
+  const Subnet& sn = f.subnets()[r.subnet];
+  sf.fabric = &f;
+  sf.subnet = &sn;
+  sf.routes = &r;
+  sf.num_lids = r.num_lids();
+  std::string where = fmt::format("routes of subnet {}", sn.name);
+  if (r.switches != sn.switches)
+    return std::unexpected(Error{.message = "the switch list does not match the topology", .where = where});
+  sf.nsw = uint32_t(sn.switches.size());
+  if (r.lft.size() != size_t(sf.nsw) * sf.num_lids)
+    return std::unexpected(Error{.message = fmt::format("LFT holds {} entries, expected {} switches x {} LIDs",
+                                                        r.lft.size(), sf.nsw, sf.num_lids),
+                                 .where = where});
+  if (r.num_vls < 1 || r.num_vls > 15)
+    return std::unexpected(Error{.message = fmt::format("num_vls {} is outside 1..15", r.num_vls), .where = where});
+  sf.vls = r.num_vls;
+  unsigned max_port = 0;
+  for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
+  sf.stride = max_port + 1;
+  if (sf.vls > 1) {
+    if (r.pair_sl.size() != sn.endpoint_ports.size() * sf.num_lids)
+      return std::unexpected(Error{.message = fmt::format("pair SL table holds {} entries, expected {} endpoints x {} LIDs",
+                                                          r.pair_sl.size(), sn.endpoint_ports.size(), sf.num_lids),
+                                   .where = where});
+    size_t want = size_t(sf.nsw) * r.sl2vl_stride * r.sl2vl_stride * 16;
+    if (r.sl2vl_stride < sf.stride || r.sl2vl.size() != want)
+      return std::unexpected(Error{.message = fmt::format("SL2VL table: stride {} for ports up to {}, {} entries, expected {}",
+                                                          r.sl2vl_stride, max_port, r.sl2vl.size(), want),
+                                   .where = where});
+  }
+  sf.sw_of_node.assign(f.num_nodes(), kNone);
+  for (uint32_t i = 0; i < sf.nsw; ++i) sf.sw_of_node[sn.switches[i]] = i;
+  sf.head_sw.assign(size_t(sf.nsw) * sf.stride, kNone);
+  for (uint32_t i = 0; i < sf.nsw; ++i)
+    for (const Adjacency& a : f.neighbors(sn.switches[i]))
+      if (f.is_switch(a.peer_node)) sf.head_sw[i * sf.stride + f.port(a.local).number] = sf.sw_of_node[a.peer_node];
+  std::vector<uint32_t> ep_of_port(f.num_port_slots(), kNone);
+  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
+  sf.endpoint_of_port_lid.assign(sf.num_lids, kNone);
+  for (Lid lid = 1; lid < sf.num_lids; ++lid) {
+    PortId owner = r.lid_owner[lid];
+    if (owner == kNone) continue;
+    if (owner >= f.num_port_slots() || (f.subnet_of(owner) != sn.id))
+      return std::unexpected(Error{.message = fmt::format("LID {} belongs to a port outside this subnet", lid), .where = where});
+    sf.endpoint_of_port_lid[lid] = ep_of_port[owner];
+  }
+  size_t ne = sn.endpoint_ports.size();
+  sf.ep_switch.assign(ne, kNone);
+  sf.ep_in_port.assign(ne, 0);
+  std::vector<uint32_t> count(sf.nsw + 1, 0);
+  for (uint32_t e = 0; e < ne; ++e) {
+    PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
+    sf.ep_switch[e] = sf.sw_of_node[f.port(peer).node];
+    sf.ep_in_port[e] = f.port(peer).number;
+    ++count[sf.ep_switch[e] + 1];
+  }
+  for (uint32_t i = 0; i < sf.nsw; ++i) count[i + 1] += count[i];
+  sf.ep_offsets = count;
+  sf.ep_list.resize(count[sf.nsw]);
+  for (uint32_t e = 0; e < ne; ++e)
+    if (sf.ep_switch[e] != kNone) sf.ep_list[count[sf.ep_switch[e]]++] = e;
+  sf.row_words = (size_t(sf.stride) * sf.vls + 63) / 64;
+  return sf;
+}
+
+}  // namespace
+
+Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const VerifyOptions& options) {
+  VerifyReport report;
+  const size_t num_subnets = fabric.subnets().size();
+  std::vector<const SubnetRoutes*> by_subnet(num_subnets, nullptr);
+  for (const SubnetRoutes& r : routes.subnets) {
+    if (r.subnet >= num_subnets)
+      return MakeError(fmt::format("route set names subnet {}, the topology has {}", r.subnet, num_subnets));
+    if (by_subnet[r.subnet]) return MakeError(fmt::format("route set holds subnet {} twice", r.subnet));
+    by_subnet[r.subnet] = &r;
+  }
+  std::vector<SubnetFacts> facts;
+  std::vector<SubnetId> fact_subnet;
+  for (SubnetId s = 0; s < num_subnets; ++s) {
+    if (!by_subnet[s]) continue;
+    auto sf = Prepare(fabric, *by_subnet[s]);
+    if (!sf) return std::unexpected(sf.error());
+    facts.push_back(std::move(*sf));
+    fact_subnet.push_back(s);
+  }
+
+  // Tasks: blocks of 64 destination LIDs of every subnet, taken in order by the workers.
+  struct Task {
+    uint32_t fact;
+    Lid lo, hi;
+  };
+  std::vector<Task> tasks;
+  for (uint32_t i = 0; i < facts.size(); ++i)
+    for (Lid lo = 1; lo < facts[i].num_lids; lo += 64)
+      tasks.push_back({i, lo, Lid(std::min<size_t>(lo + 64, facts[i].num_lids))});
+  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::max(1u, std::min<unsigned>(threads, unsigned(tasks.size())));
+  // accums[thread][fact], created when a thread first works on that subnet.
+  std::vector<std::vector<std::unique_ptr<Accum>>> accums(threads);
+  for (auto& a : accums) a.resize(facts.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&](unsigned t) {
+    for (size_t i; (i = next.fetch_add(1)) < tasks.size();) {
+      const Task& task = tasks[i];
+      const SubnetFacts& sf = facts[task.fact];
+      auto& acc = accums[t][task.fact];
+      if (!acc) {
+        acc = std::make_unique<Accum>();
+        acc->v.subnet = sf.subnet->id;
+        acc->cdg.assign(size_t(sf.nsw) * sf.stride * sf.vls * sf.row_words, 0);
+        acc->stamp.assign(sf.nsw, 0);
+        acc->status.assign(sf.nsw, kOk);
+        acc->at.assign(sf.nsw, kNone);
+        acc->used_stamp.assign(sf.nsw, 0);
+        if (sf.vls > 1) acc->state_stamp.assign(size_t(sf.nsw) * sf.stride * sf.vls, 0);
+      }
+      CheckLids(sf, *acc, task.lo, task.hi, options.max_violations);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+  worker(0);
+  for (auto& th : pool) th.join();
+
+  size_t fi = 0;
+  for (SubnetId s = 0; s < num_subnets; ++s) {
+    const Subnet& sn = fabric.subnets()[s];
+    SubnetVerdict v;
+    v.subnet = s;
+    std::vector<Violation> found;
+    if (fi < facts.size() && fact_subnet[fi] == s) {
+      const SubnetFacts& sf = facts[fi];
+      std::vector<uint64_t> cdg;
+      uint32_t vl_mask = 0;
+      for (unsigned t = 0; t < threads; ++t) {
+        Accum* a = accums[t][fi].get();
+        if (!a) continue;
+        v.pairs += a->v.pairs;
+        v.unreachable_pairs += a->v.unreachable_pairs;
+        v.loop_pairs += a->v.loop_pairs;
+        v.through_endpoint_pairs += a->v.through_endpoint_pairs;
+        v.dead_port_entries += a->v.dead_port_entries;
+        v.bad_vl_pairs += a->v.bad_vl_pairs;
+        vl_mask |= a->vl_mask;
+        if (cdg.empty()) cdg = std::move(a->cdg);
+        else
+          for (size_t w = 0; w < cdg.size(); ++w) cdg[w] |= a->cdg[w];
+        for (Violation& x : a->violations) found.push_back(std::move(x));
+        accums[t][fi].reset();
+      }
+      std::sort(found.begin(), found.end(), [](const Violation& a, const Violation& b) {
+        if (a.kind == ViolationKind::kDeadPort || b.kind == ViolationKind::kDeadPort) {
+          if ((a.kind == ViolationKind::kDeadPort) != (b.kind == ViolationKind::kDeadPort))
+            return a.kind == ViolationKind::kDeadPort;
+        }
+        if (a.destination != b.destination) return a.destination < b.destination;
+        if (a.source != b.source) return a.source < b.source;
+        return a.at < b.at;
+      });
+      v.vls_used = std::popcount(vl_mask);
+      if (!cdg.empty()) {
+        std::vector<std::vector<CycleChannel>> cycles;
+        FindCycles(sf, cdg, v, cycles, options.max_violations);
+        std::vector<Violation> loops;
+        for (auto& c : cycles) {
+          std::string text = fmt::format("credit loop in subnet {}: {}", sn.name, FormatCycle(fabric, c));
+          loops.push_back({.kind = ViolationKind::kCreditLoop, .subnet = s, .at = c.front().from, .cycle = std::move(c),
+                           .text = std::move(text)});
+        }
+        // Credit loops first: they are the finding people run the verifier for.
+        found.insert(found.begin(), std::make_move_iterator(loops.begin()), std::make_move_iterator(loops.end()));
+      }
+      ++fi;
+    } else if (sn.endpoint_ports.size() >= 2 && !sn.switches.empty()) {
+      v.routed = false;
+      ++report.unrouted_subnets;
+      found.push_back({.kind = ViolationKind::kSubnetNotRouted,
+                       .subnet = s,
+                       .text = fmt::format("subnet {} ({} switches, {} endpoint ports) has no route tables", sn.name,
+                                           sn.switches.size(), sn.endpoint_ports.size())});
+    }
+    report.pairs += v.pairs;
+    report.unreachable_pairs += v.unreachable_pairs;
+    report.loop_pairs += v.loop_pairs;
+    report.through_endpoint_pairs += v.through_endpoint_pairs;
+    report.dead_port_entries += v.dead_port_entries;
+    report.bad_vl_pairs += v.bad_vl_pairs;
+    report.cdg_cycles += v.cdg_cycles;
+    for (Violation& x : found)
+      if (report.violations.size() < options.max_violations) report.violations.push_back(std::move(x));
+    report.subnets.push_back(v);
+  }
+  report.violation_count = report.unreachable_pairs + report.loop_pairs + report.through_endpoint_pairs +
+                           report.dead_port_entries + report.bad_vl_pairs + report.cdg_cycles + report.unrouted_subnets;
+  return report;
+}
+
+}  // namespace fabricctl

@@ -1,0 +1,154 @@
+#include "probes/control_protocol.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace fabricctl::probes {
+namespace {
+
+Bytes Token(std::string_view s) { return Bytes(s.begin(), s.end()); }
+const Bytes kToken = Token("0123456789abcdef-shared-token");
+
+// A client and an agent codec after a completed handshake.
+struct Pair {
+  FrameCodec client{Role::kClient, kToken};
+  FrameCodec agent{Role::kAgent, kToken};
+  Pair() {
+    Nonce cn = RandomNonce();
+    Bytes hello = client.Seal(Hello{.client_nonce = cn, .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000});
+    client.SetClientNonce(cn);
+    auto m = agent.Open(hello);
+    REQUIRE(m);
+    agent.SetClientNonce(std::get<Hello>(*m).client_nonce);
+    Nonce an = RandomNonce();
+    Bytes ack = agent.Seal(HelloAck{an});
+    agent.SetAgentNonce(an);
+    auto a = client.Open(ack);
+    REQUIRE(a);
+    client.SetAgentNonce(std::get<HelloAck>(*a).agent_nonce);
+  }
+};
+
+TEST_CASE("control messages round-trip through encode and the strict decoder") {
+  std::vector<Message> all = {
+      Hello{.client_nonce = RandomNonce(), .transport = "verbs", .max_message_size = 1 << 20, .timeout_ms = 5000},
+      HelloAck{RandomNonce()},
+      OobData{Bytes{1, 2, 3, 0, 255}},
+      TestRequest{.kind = TestKind::kBandwidth, .message_size = 4096, .iterations = 0, .duration_ms = 2000,
+                  .warmup = 0, .timeout_ms = 3000},
+      TestDone{.ok = false, .error = "peer went away"},
+      ErrorMessage{"busy"},
+      Bye{}};
+  for (const Message& m : all) {
+    Bytes body = EncodeMessage(m);
+    auto back = DecodeMessage(body);
+    REQUIRE_MESSAGE(back, MessageName(m));
+    CHECK(back->index() == m.index());
+    CHECK(EncodeMessage(*back) == body);
+  }
+}
+
+TEST_CASE("the decoder rejects malformed bodies with a precise message") {
+  Bytes test = EncodeMessage(TestRequest{.kind = TestKind::kLatency, .message_size = 8, .iterations = 100,
+                                         .duration_ms = 0, .warmup = 1, .timeout_ms = 1000});
+  Bytes trailing = test;
+  trailing.push_back(0);
+  CHECK(DecodeMessage(trailing).error().message == "test message has 1 trailing bytes");
+  Bytes truncated(test.begin(), test.end() - 2);
+  CHECK(DecodeMessage(truncated).error().message == "message truncated: missing timeout");
+  CHECK(DecodeMessage(Bytes{99}).error().message == "unknown message type 99");
+  CHECK(DecodeMessage(Bytes{}).error().message == "message truncated: missing message type");
+  Bytes both = EncodeMessage(TestRequest{.kind = TestKind::kLatency, .message_size = 8, .iterations = 100,
+                                         .duration_ms = 5, .warmup = 0, .timeout_ms = 1000});
+  CHECK(DecodeMessage(both).error().message == "exactly one of iterations and duration must be set");
+  Bytes big = EncodeMessage(TestRequest{.kind = TestKind::kLatency, .message_size = kMaxMessageSize + 1,
+                                        .iterations = 1, .timeout_ms = 1000});
+  CHECK(DecodeMessage(big).error().message.starts_with("message size 67108865 outside"));
+  Bytes kind = test;
+  kind[1] = 7;
+  CHECK(DecodeMessage(kind).error().message == "unknown test kind 7");
+  Bytes escape = EncodeMessage(ErrorMessage{"a\x1b[2Jb"});
+  CHECK(DecodeMessage(escape).error().message == "error text contains a non-printable byte 0x1b");
+  Bytes name = EncodeMessage(Hello{.transport = "TCP", .max_message_size = 1, .timeout_ms = 1});
+  CHECK(DecodeMessage(name).error().message == "invalid transport name 'TCP'");
+  Bytes version = EncodeMessage(Hello{.version = 9, .transport = "tcp", .max_message_size = 1, .timeout_ms = 1});
+  CHECK(DecodeMessage(version).error().message == "protocol version 9 not supported (this side speaks 1)");
+  Bytes oob = {3, 0xff, 0xff};  // announces 65535 bytes of out-of-band data
+  CHECK(DecodeMessage(oob).error().message == "oob data of 65535 bytes exceeds the limit of 4096");
+}
+
+TEST_CASE("frames: header bounds, HMAC, replay and reordering") {
+  Pair p;
+  Bytes f1 = p.client.Seal(TestRequest{.kind = TestKind::kLatency, .message_size = 8, .iterations = 10,
+                                       .timeout_ms = 1000});
+  Bytes f2 = p.client.Seal(Bye{});
+
+  SUBCASE("in order they open") {
+    CHECK(p.agent.Open(f1));
+    CHECK(p.agent.Open(f2));
+  }
+  SUBCASE("a replayed frame fails") {
+    CHECK(p.agent.Open(f1));
+    CHECK(p.agent.Open(f1).error().message == "replayed or out-of-order frame: sequence 1, expected 2");
+  }
+  SUBCASE("a reordered frame fails") {
+    CHECK(p.agent.Open(f2).error().message == "replayed or out-of-order frame: sequence 2, expected 1");
+  }
+  SUBCASE("a flipped bit fails authentication") {
+    f1[20] ^= 1;
+    CHECK(p.agent.Open(f1).error().message.starts_with("authentication failed: bad HMAC"));
+  }
+  SUBCASE("a frame from another session fails authentication") {
+    Pair other;
+    CHECK(other.agent.Open(f1).error().message.starts_with("authentication failed"));
+  }
+  SUBCASE("a frame sealed with another token fails authentication") {
+    FrameCodec evil(Role::kClient, Token("another-token-of-enough-length"));
+    FrameCodec agent(Role::kAgent, kToken);
+    Bytes hello = evil.Seal(Hello{.transport = "tcp", .max_message_size = 8, .timeout_ms = 100});
+    CHECK(agent.Open(hello).error().message.starts_with("authentication failed"));
+  }
+  SUBCASE("an agent's frame cannot be reflected back to it") {
+    Bytes from_agent = p.agent.Seal(TestDone{});
+    FrameCodec agent2 = p.agent;
+    CHECK(agent2.Open(from_agent).error().message.starts_with("authentication failed"));
+  }
+  SUBCASE("headers are bounded and checked") {
+    Bytes h(kFrameHeaderSize, 0);
+    CHECK(FrameCodec::ParseHeader(h).error().message == "not a fabricctl probe frame (bad magic)");
+    Bytes big = f1;
+    big[4] = 0x7f;  // body length 0x7f0000xx
+    CHECK(FrameCodec::ParseHeader(big).error().message.ends_with("exceeds the limit of 4160"));
+    Bytes shortened(f1.begin(), f1.end() - 1);
+    CHECK(p.agent.Open(shortened).error().message.starts_with("frame is"));
+  }
+}
+
+TEST_CASE("token files must be private and long enough") {
+  std::string dir = "/tmp/fabricctl-token-test-" + std::to_string(::getpid());
+  ::mkdir(dir.c_str(), 0700);
+  std::string good = dir + "/good", open = dir + "/open", shorty = dir + "/short";
+  std::ofstream(good) << "0123456789abcdef0123\n";
+  std::ofstream(open) << "0123456789abcdef0123\n";
+  std::ofstream(shorty) << "abc\n";
+  ::chmod(good.c_str(), 0600);
+  ::chmod(open.c_str(), 0644);
+  ::chmod(shorty.c_str(), 0600);
+  auto t = ReadTokenFile(good);
+  REQUIRE(t);
+  CHECK(t->size() == 20);  // trailing newline trimmed
+  auto o = ReadTokenFile(open);
+  CHECK(o.error().where == open);
+  CHECK(o.error().message == "token file is accessible by group or others (mode 644); run chmod 600");
+  CHECK(ReadTokenFile(shorty).error().message.starts_with("token is 3 bytes, need at least 16"));
+  CHECK(ReadTokenFile(dir + "/missing").error().message.starts_with("cannot read token file"));
+  std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace fabricctl::probes

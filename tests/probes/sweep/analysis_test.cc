@@ -1,0 +1,111 @@
+#include "probes/sweep/analysis.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+#include "probes/sweep/sim_fabric.h"
+#include "tests/probes/sweep/sweep_fixture.h"
+
+namespace fabricctl::sweep {
+namespace {
+
+struct Run {
+  SweepAnalysis analysis;
+  FaultSet faults;
+};
+
+Run Sweep(const testing::Routed& r, const std::vector<std::string>& specs, double noise, uint64_t seed,
+          bool counters = false) {
+  auto plan = PlanSweep(r.fabric, r.routes, {.coverage = 2, .seed = seed});
+  REQUIRE(plan);
+  Run run;
+  for (const std::string& s : specs) {
+    auto faults = ParseFaultSpec(r.fabric, s, seed);
+    REQUIRE_MESSAGE(faults, (faults ? "" : faults.error().message));
+    run.faults.faults.insert(run.faults.faults.end(), faults->begin(), faults->end());
+  }
+  run.faults.Apply(r.fabric);
+  auto m = SimulateSweep(r.fabric, *plan, run.faults, {.noise = noise, .seed = seed});
+  std::vector<uint64_t> errors;
+  if (counters) errors = SimulatedErrorCounters(r.fabric, run.faults);
+  run.analysis = AnalyzeSweep(r.fabric, *plan, m, errors, {});
+  return run;
+}
+
+TEST_CASE("a healthy fabric with 5% noise has no findings") {
+  auto r = testing::FatTree(4, 8, 4);
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    auto run = Sweep(r, {}, 0.05, seed);
+    CHECK(run.analysis.findings.empty());
+    CHECK(run.analysis.healthy());
+    CHECK(run.analysis.measured == run.analysis.probes);
+  }
+}
+
+TEST_CASE("a single degraded link is localised exactly, whichever link it is") {
+  auto r = testing::FatTree(4, 8, 4);
+  for (LinkId l = 0; l < r.fabric.num_links(); l += 3) {
+    std::string spec = r.fabric.PortName(r.fabric.link(l).b) + ":bw=0.5";
+    auto run = Sweep(r, {spec}, 0.05, l + 1);
+    REQUIRE_MESSAGE(run.analysis.findings.size() == 1, spec);
+    CHECK(run.analysis.findings[0].link == l);
+    CHECK(run.analysis.findings[0].kind == FindingKind::kBandwidth);
+    CHECK(run.analysis.findings[0].score == doctest::Approx(1.0));
+  }
+}
+
+TEST_CASE("latency, loss and down faults are found with their kind") {
+  auto r = testing::FatTree(4, 8, 4);
+  auto run = Sweep(r, {"leaf2[5]:latency=5", "leaf5[6]:loss=0.01", "leaf7[7]:down"}, 0.05, 3, true);
+  std::map<FindingKind, std::string> found;
+  for (const Finding& f : run.analysis.findings) found[f.kind] = r.fabric.LinkName(f.link);
+  CHECK(run.analysis.findings.size() == 3);
+  CHECK(found[FindingKind::kLatency] == r.fabric.LinkName(r.fabric.port(*FindPortByName(r.fabric, "leaf2[5]")).link));
+  CHECK(found[FindingKind::kLoss] == r.fabric.LinkName(r.fabric.port(*FindPortByName(r.fabric, "leaf5[6]")).link));
+  CHECK(found[FindingKind::kDown] == r.fabric.LinkName(r.fabric.port(*FindPortByName(r.fabric, "leaf7[7]")).link));
+  for (const Finding& f : run.analysis.findings)
+    if (f.kind == FindingKind::kLoss) CHECK(f.port_errors > 0);
+}
+
+TEST_CASE("an endpoint fault is told apart from its links") {
+  auto r = testing::FatTree(2, 4, 3, 2);
+  auto run = Sweep(r, {"endpoint:host5:bw=0.3"}, 0.05, 5);
+  REQUIRE(run.analysis.findings.size() == 1);
+  CHECK(run.analysis.findings[0].kind == FindingKind::kEndpoint);
+  CHECK(r.fabric.description(run.analysis.findings[0].endpoint) == "host5");
+}
+
+TEST_CASE("random faults: precision and recall on a small tree") {
+  auto r = testing::FatTree(4, 8, 4);
+  size_t hit = 0, flagged = 0, injected = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    auto run = Sweep(r, {"random:3"}, 0.05, seed);
+    std::set<LinkId> truth;
+    for (const Fault& f : run.faults.faults) truth.insert(f.link);
+    injected += truth.size();
+    for (const Finding& f : run.analysis.findings) {
+      ++flagged;
+      hit += truth.count(f.link);
+    }
+  }
+  CHECK(injected == 60);
+  CHECK(double(hit) / flagged >= 0.95);
+  CHECK(double(hit) / injected >= 0.9);
+}
+
+TEST_CASE("fault specs: bad input is named") {
+  auto r = testing::FatTree();
+  CHECK(ParseFaultSpec(r.fabric, "leaf9[1]:bw=0.5", 1).error().message ==
+        "fault 'leaf9[1]': no node has the description 'leaf9'");
+  CHECK(ParseFaultSpec(r.fabric, "leaf1[1]:bw=2", 1).error().message ==
+        "fault 'leaf1[1]:bw=2': expected bw=F (0..1), latency=US, loss=F (0..1) or down after ':', got 'bw=2'");
+  CHECK(ParseFaultSpec(r.fabric, "random:0", 1).error().message == "fault 'random:0': expected random:K with K >= 1");
+  CHECK(ParseFaultSpec(r.fabric, "nonsense", 1).error().message ==
+        "fault 'nonsense': expected desc[port]:EFFECT, endpoint:DESC:EFFECT or random:K");
+  CHECK(ParseFaultSpec(r.fabric, "random:4", 9)->size() == 4);
+}
+
+}  // namespace
+}  // namespace fabricctl::sweep

@@ -1,0 +1,88 @@
+#include "routing/dfsssp.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "routing/verifier.h"
+#include "tests/routing/route_check_fixtures.h"
+
+namespace fabricctl {
+namespace {
+
+using testing::RouteAll;
+using testing::Skeleton;
+
+VerifyReport MustVerify(const Fabric& f, const RouteSet& rs) {
+  auto r = Verify(f, rs);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().Format()));
+  return *r;
+}
+
+TEST_CASE("dfsssp: a ring of 5 needs a second VL and verifies") {
+  Fabric f = testing::Ring(5, 2);
+  RouteSet rs = Skeleton(f);
+  auto engine = MakeDfssspEngine();
+  CHECK(engine->name() == "dfsssp");
+  Outcome o = RouteAll(*engine, f, rs, {.max_vls = 8});
+  REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+  CHECK(rs.subnets[0].num_vls > 1);
+  VerifyReport rep = MustVerify(f, rs);
+  CHECK(rep.pairs == 90);
+  CHECK(rep.sound());
+  CHECK(rep.subnets[0].vls_used == rs.subnets[0].num_vls);
+
+  // The same paths on one VL: the verifier must find the loop dfsssp broke.
+  rs.subnets[0].num_vls = 1;
+  CHECK(MustVerify(f, rs).cdg_cycles > 0);
+}
+
+TEST_CASE("dfsssp: --vls 1 on a ring fails with a reason") {
+  Fabric f = testing::Ring(5, 2);
+  RouteSet rs = Skeleton(f);
+  Outcome o = RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 1});
+  CHECK(o.status == EngineStatus::kFailed);
+  CHECK(o.reason.find("needs more than 1 VL to break every credit loop") == 0);
+}
+
+TEST_CASE("dfsssp: a 2-tier fat tree needs one VL and is balanced") {
+  Fabric f = testing::TwoTier(4, 2, 2);
+  RouteSet rs = Skeleton(f);
+  REQUIRE(RouteAll(*MakeDfssspEngine(), f, rs, {}).status == EngineStatus::kOk);
+  CHECK(rs.subnets[0].num_vls == 1);
+  CHECK(rs.subnets[0].pair_sl.empty());
+  CHECK(MustVerify(f, rs).sound());
+}
+
+TEST_CASE("dfsssp: tori verify, also with failed links") {
+  for (std::vector<int> dims : {std::vector<int>{4, 4}, {3, 3, 3}, {5, 4}, {6, 6}}) {
+    CAPTURE(dims.size());
+    Fabric f = testing::Torus(dims, 2);
+    RouteSet rs = Skeleton(f);
+    Outcome o = RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 8});
+    REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+    CHECK(MustVerify(f, rs).sound());
+  }
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 6; ++trial) {
+    Fabric full = testing::Torus({5, 5}, 1);
+    // Drop ~4% of the switch-to-switch links (never a host link, which would drop an endpoint).
+    std::vector<LinkId> inter;
+    for (LinkId l = 0; l < full.num_links(); ++l)
+      if (full.is_switch(full.port(full.link(l).a).node) && full.is_switch(full.port(full.link(l).b).node))
+        inter.push_back(l);
+    std::shuffle(inter.begin(), inter.end(), rng);
+    std::vector<LinkId> gone(inter.begin(), inter.begin() + 2);
+    Fabric f = testing::WithoutLinks(full, [&](LinkId l) { return std::find(gone.begin(), gone.end(), l) != gone.end(); });
+    REQUIRE(f.subnets().size() == 1);
+    RouteSet rs = Skeleton(f);
+    Outcome o = RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 8});
+    REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+    VerifyReport rep = MustVerify(f, rs);
+    CHECK(rep.sound());
+  }
+}
+
+}  // namespace
+}  // namespace fabricctl

@@ -1,0 +1,118 @@
+#include "routing/ftree.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/routing/route_check.h"
+#include "tests/routing/test_fabrics.h"
+
+namespace fabricctl {
+namespace {
+
+using testing::FatTreeShape;
+
+// In a non-blocking 2-tier tree (hosts per leaf = spines) every leaf-spine channel must
+// carry the same number of routes in both directions.
+void CheckPerfectlyBalanced(std::string_view engine, const FatTreeShape& shape) {
+  Fabric f = testing::TwoTierFatTree(shape);
+  auto routed = testing::RouteWith(f, engine);
+  REQUIRE(routed);
+  const SubnetRoutes& r = routed->routes.subnets.at(0);
+  CHECK(r.engine == engine);
+  testing::CheckEveryLidRouted(f, r);
+  testing::Walk w = testing::WalkAllPairs(f, r);
+  const uint64_t n = uint64_t{shape.leaves} * shape.hosts;
+  CHECK(w.pairs == n * (n - 1));
+  CHECK(w.delivered == w.pairs);
+  CHECK(w.max_links == 4);
+  // Each of the leaves * spines * parallel cables is used in both directions.
+  CHECK(w.channel_load.size() == 2u * shape.leaves * shape.spines * shape.parallel);
+  // Routes crossing spines: n - hosts destinations from each of n sources, over all uplinks.
+  const uint64_t per_channel = n * (n - shape.hosts) / (shape.leaves * shape.spines * shape.parallel);
+  for (const auto& [channel, load] : w.channel_load) {
+    INFO(f.PortName(channel.first) << " -> " << f.PortName(channel.second));
+    CHECK(load == per_channel);
+  }
+}
+
+TEST_CASE("ftree: a 2-tier non-blocking fat tree is perfectly balanced") {
+  CheckPerfectlyBalanced("ftree", {.leaves = 4, .spines = 2, .hosts = 2});
+  CheckPerfectlyBalanced("ftree", {.leaves = 6, .spines = 4, .hosts = 4});
+  CheckPerfectlyBalanced("ftree", {.leaves = 4, .spines = 3, .hosts = 3, .shuffle_uplinks = true});
+  CheckPerfectlyBalanced("ftree", {.leaves = 4, .spines = 2, .hosts = 4, .parallel = 2});
+  CheckPerfectlyBalanced("ftree", {.leaves = 5, .spines = 4, .hosts = 4, .tier_labels = true});
+}
+
+TEST_CASE("updn: a 2-tier non-blocking fat tree is perfectly balanced") {
+  CheckPerfectlyBalanced("updn", {.leaves = 4, .spines = 2, .hosts = 2});
+  CheckPerfectlyBalanced("updn", {.leaves = 6, .spines = 4, .hosts = 4});
+  CheckPerfectlyBalanced("updn", {.leaves = 4, .spines = 3, .hosts = 3, .shuffle_uplinks = true});
+  CheckPerfectlyBalanced("updn", {.leaves = 5, .spines = 4, .hosts = 4, .tier_labels = true});
+}
+
+TEST_CASE("ftree declines a ring with a reason, and the chain falls back to updn") {
+  Fabric ring = testing::Ring(6);
+  auto alone = testing::RouteWith(ring, "ftree");
+  REQUIRE_FALSE(alone);
+  CHECK(alone.error().message.find("ftree not applicable") != std::string::npos);
+  CHECK(alone.error().message.find("not a fat tree") != std::string::npos);
+
+  auto chain = testing::RouteWith(ring, "ftree,updn");
+  REQUIRE(chain);
+  const SubnetRoutes& r = chain->routes.subnets.at(0);
+  CHECK(r.engine == "updn");
+  CHECK(r.reason.find("fallback after ftree not applicable") != std::string::npos);
+  REQUIRE(chain->reports.at(0).declined.size() == 1);
+  testing::CheckEveryLidRouted(ring, r);
+  CHECK(testing::WalkAllPairs(ring, r).delivered == 6 * 5);
+}
+
+TEST_CASE("ftree routes a fat tree with a missing uplink and keeps every pair reachable") {
+  // leaf0 lacks its cable to spine1: spine1 cannot reach leaf0's hosts, so others must use spine0.
+  FabricBuilder b;
+  NodeId s0 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x20, .description = "s0"});
+  NodeId s1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x21, .description = "s1"});
+  std::vector<NodeId> leaves;
+  for (unsigned i = 0; i < 3; ++i) {
+    leaves.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10 + i,
+                                 .description = fmt::format("l{}", i)}));
+    for (unsigned h = 0; h < 2; ++h) {
+      NodeId c = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x100 + i * 4 + h,
+                             .description = fmt::format("h{}{}", i, h)});
+      REQUIRE(b.Connect(c, 1, leaves[i], h + 1, LinkRate{}));
+    }
+    REQUIRE(b.Connect(leaves[i], 3, s0, i + 1, LinkRate{}));
+    if (i != 0) REQUIRE(b.Connect(leaves[i], 4, s1, i + 1, LinkRate{}));
+  }
+  Fabric f = *b.Build();
+  auto routed = testing::RouteWith(f, "ftree");
+  REQUIRE(routed);
+  const SubnetRoutes& r = routed->routes.subnets.at(0);
+  CHECK(r.reason.find("degraded") != std::string::npos);
+  // s1 has no legal route to leaf0's hosts; no route passes s1 towards them either.
+  testing::CheckEveryLidRouted(f, r, testing::Missing::kAllowed);
+  CHECK(r.out_port(1, 4) == kNoRoute);
+  testing::Walk w = testing::WalkAllPairs(f, r);
+  CHECK(w.delivered == w.pairs);
+  CHECK(w.max_links == 4);
+}
+
+TEST_CASE("ftree declines endpoints on a spine") {
+  FabricBuilder b;
+  NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x20, .description = "spine"});
+  NodeId l0 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "l0"});
+  NodeId l1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x11, .description = "l1"});
+  REQUIRE(b.Connect(l0, 4, s, 1, LinkRate{}));
+  REQUIRE(b.Connect(l1, 4, s, 2, LinkRate{}));
+  for (auto [sw, port, guid] : {std::tuple{l0, 1u, 0x100u}, {l1, 1u, 0x101u}, {s, 3u, 0x102u}}) {
+    NodeId c = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = guid, .description = "h"});
+    REQUIRE(b.Connect(c, 1, sw, port, LinkRate{}));
+  }
+  Fabric f = *b.Build();
+  auto routed = testing::RouteWith(f, "ftree");
+  REQUIRE_FALSE(routed);
+  // Endpoints on all three switches make them all leaves, cabled to each other.
+  CHECK(routed.error().message.find("not a fat tree") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fabricctl

@@ -1,0 +1,116 @@
+#include "routing/opensm_dump.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/routing/route_check.h"
+#include "tests/routing/test_fabrics.h"
+
+namespace fabricctl {
+namespace {
+
+void CheckSameTables(const SubnetRoutes& a, const SubnetRoutes& b) {
+  CHECK(a.subnet == b.subnet);
+  CHECK(a.switches == b.switches);
+  CHECK(a.lid_owner == b.lid_owner);
+  CHECK(a.lft == b.lft);
+}
+
+TEST_CASE("LFT dump: write -> read gives identical tables") {
+  Fabric f = testing::TwoTierFatTree({.leaves = 4, .spines = 2, .hosts = 2});
+  auto routed = testing::RouteWith(f, "ftree");
+  REQUIRE(routed);
+  const SubnetRoutes& r = routed->routes.subnets[0];
+  std::string text = WriteOpensmDump(f, r, "subnet0");
+  CHECK(text.starts_with("# fabricctl opensm-lfts.dump v1: subnet subnet0, engine ftree\n"
+                         "Unicast lids [0x0-0xe] of switch Lid 1 guid 0x0000000000002000 (spine0):\n"
+                         "  Lid  Out   Destination\n"
+                         "       Port     Info \n"
+                         "0x0001 000 : (Switch portguid 0x0000000000002000: 'spine0')\n"));
+  CHECK(text.find("0x0004 001 : (Channel Adapter portguid 0x0000000000010000: 'h0-0')\n") != std::string::npos);
+  CHECK(text.find("14 valid lids dumped \n") != std::string::npos);
+  auto raw = ParseOpensmDump(text, "opensm-lfts.dump");
+  REQUIRE(raw);
+  CHECK(raw->switches.size() == 6);
+  auto back = ResolveRawLfts(f, {*raw});
+  REQUIRE(back);
+  REQUIRE(back->subnets.size() == 1);
+  CheckSameTables(back->subnets[0], r);
+  CHECK(back->port_lid == routed->routes.port_lid);
+  // Writing what was read gives the same text, apart from the engine named in the comment.
+  back->subnets[0].engine = r.engine;
+  CHECK(WriteOpensmDump(f, back->subnets[0], "subnet0") == text);
+}
+
+TEST_CASE("LFT dump: OpenSM's own layout is read too") {
+  Fabric f = testing::Ring(2);
+  // LIDs as AssignLids gives them: ring0=1, r0-0=2, ring1=3, r1-0=4.
+  std::string text =
+      "Unicast lids [0-4] of switch Lid 1 guid 0x0000000000003000 ('ring0'):\n"
+      "0x0001 000 # Switch portguid 0x0000000000003000: 'ring0'\n"
+      "0x0002 003 # Channel Adapter portguid 0x0000000000030000: 'r0-0'\n"
+      "0x0003 002 # Switch portguid 0x0000000000003001: 'ring1'\n"
+      "0x0004 002 # Channel Adapter portguid 0x0000000000030010: 'r1-0'\n"
+      "4 lids dumped\n"
+      "Unicast lids [0-4] of switch Lid 3 guid 0x0000000000003001 ('ring1'):\n"
+      "0x0001 001 # Switch portguid 0x0000000000003000: 'ring0'\n"
+      "0x0002 001 # Channel Adapter portguid 0x0000000000030000: 'r0-0'\n"
+      "0x0003 000 # Switch portguid 0x0000000000003001: 'ring1'\n"
+      "0x0004 003 # Channel Adapter portguid 0x0000000000030010: 'r1-0'\n"
+      "4 lids dumped\n";
+  auto raw = ParseOpensmDump(text, "osm.dump");
+  REQUIRE(raw);
+  CHECK(raw->switches[0].description == "ring0");
+  CHECK(raw->switches[1].lid == 3);
+  auto rs = ResolveRawLfts(f, {*raw});
+  REQUIRE(rs);
+  const SubnetRoutes& r = rs->subnets[0];
+  CHECK(r.engine == "file");
+  testing::CheckEveryLidRouted(f, r);
+  CHECK(testing::WalkAllPairs(f, r).delivered == 2);
+}
+
+TEST_CASE("LFT dump: bad files are rejected with the line") {
+  auto fails = [](std::string_view text, int line, std::string_view message) {
+    auto raw = ParseOpensmDump(text, "bad.dump");
+    REQUIRE_FALSE(raw);
+    CHECK(raw.error().where == "bad.dump");
+    CHECK(raw.error().line == line);
+    CHECK(raw.error().message == message);
+  };
+  const std::string head = "Unicast lids [0x0-0x4] of switch Lid 1 guid 0x0000000000003000 (ring0):\n";
+  fails("0x0001 001\n", 1, "LFT entry before any 'Unicast lids ... of switch' line");
+  fails(head + "0x0001 001\n0x0002 0x1\n", 3, "expected an output port number 0..254 after the LID");
+  fails(head + "0x0001 001\n0x0001 002\n", 3, "LID 0x0001 already listed on line 2");
+  fails(head + "0xzz 001\n", 2, "expected '0xLID PORT ...'");
+  fails(head + "0x0001 300\n", 2, "expected an output port number 0..254 after the LID");
+  fails(head + "0x0001 001\n2 valid lids dumped \n", 3, "trailer says 2 entries, the section has 1");
+  fails(head + "0x0001 001\n", 3, "file ends inside a switch section (no 'N valid lids dumped')");
+  fails(head + "hello\n", 2, "unexpected line in an LFT dump");
+  fails("Unicast lids [0x0-0x4] of switch Lid 1 guid 0xnope (x):\n", 1, "bad switch GUID");
+  fails("Multicast mlids [0xc000-0xc001] of switch Lid 1 guid 0x1 (x):\n", 1,
+        "a multicast forwarding table dump; expected unicast LFTs (dump_fts without -M)");
+  fails(head + "0x0001 001\n1 valid lids dumped\n" + head, 4, "switch 0x0000000000003000 already listed on line 1");
+}
+
+TEST_CASE("LFT dump: tables that do not fit the topology are rejected with the line") {
+  Fabric f = testing::Ring(2);
+  auto resolve_fails = [&](std::string text, int line, std::string_view message) {
+    auto raw = ParseOpensmDump(text, "t.dump");
+    REQUIRE(raw);
+    auto rs = ResolveRawLfts(f, {*raw});
+    REQUIRE_FALSE(rs);
+    CHECK(rs.error().line == line);
+    CHECK(rs.error().message == message);
+  };
+  resolve_fails("Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000000abc (x):\n0 valid lids dumped\n", 1,
+                "switch GUID 0x0000000000000abc is not in the topology");
+  resolve_fails("Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000003000 (x):\n"
+                "0x0001 009 : (Switch portguid 0x0000000000003000: 'ring0')\n1 valid lids dumped\n",
+                2, "port 9 on 'ring0', which has ports 0..3");
+  resolve_fails("Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000003000 (x):\n"
+                "0x0001 000 : (Switch portguid 0x0000000000999999: 'zz')\n1 valid lids dumped\n",
+                2, "port GUID 0x0000000000999999 is not in subnet subnet0 of the topology");
+}
+
+}  // namespace
+}  // namespace fabricctl

@@ -1,0 +1,118 @@
+#include "tools/bench/route_bench.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "fabric/fabric_builder.h"
+#include "fabric/generator.h"
+#include "routing/parallel.h"
+#include "routing/route_fabric.h"
+#include "routing/route_io.h"
+#include "routing/route_summary.h"
+
+namespace fabricctl::bench {
+namespace {
+
+// A 3-tier fat tree of k-port switches with `pods` pods (k/2 leaves and k/2 aggregation
+// switches each, k/2 hosts per leaf) and (k/2)^2 cores.
+Fabric ThreeTierFatTree(unsigned k, unsigned pods) {
+  const unsigned h = k / 2;
+  FabricBuilder b;
+  b.Reserve(size_t{pods} * h * (h + 2) + h * h, size_t{pods} * h * (2 * (k + 1) + h * 2) + h * h * (k + 1));
+  uint64_t guid = 0x1000;
+  std::vector<NodeId> cores(h * h), aggs(pods * h), leaves(pods * h);
+  for (unsigned c = 0; c < h * h; ++c)
+    cores[c] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = guid++,
+                           .description = fmt::format("core{}", c)});
+  for (unsigned p = 0; p < pods; ++p)
+    for (unsigned i = 0; i < h; ++i) {
+      aggs[p * h + i] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = guid++,
+                                    .description = fmt::format("p{}-agg{}", p, i)});
+      leaves[p * h + i] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = guid++,
+                                      .description = fmt::format("p{}-leaf{}", p, i)});
+    }
+  for (unsigned p = 0; p < pods; ++p)
+    for (unsigned i = 0; i < h; ++i) {
+      NodeId leaf = leaves[p * h + i], agg = aggs[p * h + i];
+      for (unsigned j = 0; j < h; ++j) {
+        NodeId host = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = guid++,
+                                  .description = fmt::format("p{}-l{}-h{}", p, i, j)});
+        (void)b.Connect(host, 1, leaf, j + 1, LinkRate{});
+        (void)b.Connect(leaf, h + 1 + j, aggs[p * h + j], i + 1, LinkRate{});
+        (void)b.Connect(agg, h + 1 + j, cores[i * h + j], p + 1, LinkRate{});
+      }
+    }
+  return std::move(*b.Build());
+}
+
+struct Case {
+  std::string name;
+  Fabric fabric;
+  std::vector<std::string> engines;
+};
+
+void RunCase(const Case& c, bool write) {
+  size_t endpoints = 0, switches = 0;
+  for (const Subnet& s : c.fabric.subnets()) endpoints += s.endpoint_ports.size(), switches += s.switches.size();
+  std::printf("%s: %zu subnets, %zu switches, %zu endpoint ports\n", c.name.c_str(), c.fabric.subnets().size(),
+              switches, endpoints);
+  for (const std::string& engine : c.engines) {
+    auto sel = ParseEngineSelection(engine);
+    auto t0 = std::chrono::steady_clock::now();
+    auto routed = RouteFabric(c.fabric, *sel, RouteFabricOptions{});
+    double route_s = Seconds(t0);
+    if (!routed) {
+      std::printf("  %-8s failed: %s\n", engine.c_str(), routed.error().message.c_str());
+      continue;
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    uint64_t max_load = 0, unreachable = 0;
+    uint32_t max_hops = 0;
+    bool deadlock_free = true;
+    for (size_t i = 0; i < routed->routes.subnets.size(); ++i) {
+      RouteSummary s = SummarizeRoutes(c.fabric, c.fabric.subnets()[i], routed->routes.subnets[i], DefaultThreads());
+      max_load = std::max(max_load, s.max_channel_load);
+      unreachable += s.unreachable_pairs;
+      max_hops = std::max(max_hops, s.max_hops);
+      deadlock_free = deadlock_free && s.deadlock_free.value_or(false);
+    }
+    double check_s = Seconds(t1);
+    double write_s = 0;
+    if (write) {
+      std::string dir = (std::filesystem::temp_directory_path() / "fabricctl-route-bench").string();
+      auto t2 = std::chrono::steady_clock::now();
+      auto ok = WriteRoutes(c.fabric, routed->routes, dir);
+      write_s = Seconds(t2);
+      if (!ok) std::printf("  write failed: %s\n", ok.error().Format().c_str());
+      std::filesystem::remove_all(dir);
+    }
+    std::printf("  %-8s route %6.2f s  check %6.2f s  write %6.2f s  peak %7.0f MiB  max_load %llu  max_hops %u  "
+                "unreachable %llu  deadlock_free %s  [%s]\n",
+                engine.c_str(), route_s, check_s, write_s, PeakRssMiB(), (unsigned long long)max_load, max_hops,
+                (unsigned long long)unreachable, deadlock_free ? "yes" : "no",
+                routed->routes.subnets[0].engine.c_str());
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+int RunRouteBench(const Options& opts) {
+  const std::vector<std::string> all = {"ftree", "updn", "minhop", "auto"};
+  if (opts.quick) {
+    RunCase({"3-tier fat tree k=12 (432 endpoints)", ThreeTierFatTree(12, 12), all}, true);
+    return 0;
+  }
+  RunCase({"3-tier fat tree k=36, 32 pods (10,368 endpoints, 1,476 switches)", ThreeTierFatTree(36, 32), all}, true);
+  auto scalex = Generate("scalex-cluster", {});
+  if (scalex) RunCase({"scalex-cluster preset", std::move(*scalex), {"auto"}}, true);
+  else std::printf("scalex-cluster: skipped (%s)\n", scalex.error().message.c_str());
+  RunCase({"3-tier fat tree k=80 (128,000 endpoints, 8,000 switches)", ThreeTierFatTree(80, 80), {"ftree"}}, false);
+  return 0;
+}
+
+}  // namespace fabricctl::bench

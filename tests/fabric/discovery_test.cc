@@ -187,6 +187,41 @@ TEST_SUITE("ibsim_discovery") {
     SUBCASE("super node with planes") { CheckGenerated("supernode", {{"preset", "nvl72"}}); }
   }
 
+  TEST_CASE("topo diff against the plan: identical, then Unlink -> missing, ibportstate -> below plan") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    std::string plan = s.dir + "/plan.ibsim";
+    REQUIRE(RunShell(std::string(FABRICCTL_BINARY) + " topo gen fat-tree --set k=4 --set tiers=2 -o " + plan, s.dir)
+                .exit_code == 0);
+    Ibsim sim(plan);
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    auto diff = [&](const std::string& name) {
+      std::string found = s.dir + "/" + name;
+      auto d = sim.Fabricctl("discover -q -o " + found);
+      REQUIRE(d.exit_code == 0);
+      auto r = RunShell(std::string(FABRICCTL_BINARY) + " topo diff --json " + plan + " " + found, s.dir);
+      INFO("topo diff: ", r.out, r.err);
+      REQUIRE(r.exit_code <= 1);
+      return nlohmann::json::parse(r.out);
+    };
+    CHECK(diff("clean.topo").at("identical") == true);
+    // The local node is host ft-h00; route 0,1 is its leaf, ft-l1-00.
+    REQUIRE(sim.Run("ibportstate -D 0,1 4 width 1").exit_code == 0);
+    auto narrow = diff("narrow.topo");
+    REQUIRE(narrow.at("differences").size() == 1);
+    CHECK(narrow.at("differences")[0].at("link") == "ft-l1-00[4] -- ft-l2-01[1]");
+    CHECK(narrow.at("counts").size() == 1);
+    CHECK(narrow.at("counts").begin().key() != "missing_link");
+    sim.Console("Unlink \"S-fab2000000000000\"[3]");
+    auto missing = diff("missing.topo");
+    REQUIRE(missing.at("differences").size() == 2);
+    CHECK(missing.at("counts").at("missing_link") == 1);
+    bool named = false;
+    for (const auto& d : missing.at("differences"))
+      named = named || (d.at("kind") == "missing_link" && d.at("link") == "ft-l1-00[3] -- ft-l2-00[1]");
+    CHECK(named);
+  }
+
   TEST_CASE("one SMP in flight and many give the same fabric") {
     if (!IbsimAvailable()) return;
     Scratch s;

@@ -38,18 +38,27 @@ void Agent::Reap(bool wait_all) {
 
 Result<void> Agent::Run(const std::atomic<bool>& stop) {
   if (!listener_.valid()) return MakeError("agent is not listening");
-  log_(fmt::format("listening on {} (transports: {}; at most {} sessions)", AddressText(bound_.addr, bound_.len),
-                   [&] {
-                     std::string names;
-                     for (const auto& t : transports_) names += (names.empty() ? "" : ",") + std::string(t->Name());
-                     return names;
-                   }(),
-                   options_.max_sessions));
+  log_(fmt::format(
+      "listening on {} (transports: {}; at most {} sessions)", AddressText(bound_.addr, bound_.len),
+      [&] {
+        std::string names;
+        for (const auto& t : transports_) names += (names.empty() ? "" : ",") + std::string(t->Name());
+        return names;
+      }(),
+      options_.max_sessions));
   while (!stop.load()) {
     Reap(/*wait_all=*/false);
     SocketAddress peer;
     auto fd = AcceptTcp(listener_.get(), DeadlineAfter(std::chrono::milliseconds(200)), peer);
-    if (!fd) continue;  // timed out (checks `stop`) or a transient accept error
+    if (!fd) {
+      // A timeout just re-checks `stop`; anything else (out of descriptors, say) is logged
+      // and paced so the loop cannot spin.
+      if (fd.error().message != "timed out waiting for a connection") {
+        log_(fmt::format("accept failed: {}", fd.error().message));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
     std::string who = AddressText(peer.addr, peer.len);
     std::lock_guard lock(mu_);
     if (static_cast<int>(sessions_.size()) >= options_.max_sessions) {
@@ -127,11 +136,12 @@ void Agent::ServeConnection(Fd fd, std::string who) {
     auto* req = std::get_if<TestRequest>(&*m);
     if (!req) return fail(fmt::format("expected test or bye, got {}", MessageName(*m)));
     if (req->message_size > hello->max_message_size)
-      return fail(fmt::format("test message size {} exceeds the session's {}", req->message_size,
-                              hello->max_message_size));
+      return fail(
+          fmt::format("test message size {} exceeds the session's {}", req->message_size, hello->max_message_size));
     TestSpec test = ToTestSpec(*req);
     auto r = (*session)->Serve(test);
-    (void)ch.SendMessage(TestDone{.ok = r.has_value(), .error = r ? "" : r.error().message}, DeadlineAfter(spec.timeout));
+    (void)ch.SendMessage(TestDone{.ok = r.has_value(), .error = r ? "" : r.error().message},
+                         DeadlineAfter(spec.timeout));
     if (!r)
       return fail(fmt::format("{} {} {} B: {}", hello->transport, TestKindName(test.kind), test.message_size,
                               r.error().message));

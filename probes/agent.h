@@ -32,7 +32,7 @@ struct AgentOptions {
 
 struct AgentCounters {
   std::atomic<std::uint64_t> sessions_ok{0};
-  std::atomic<std::uint64_t> sessions_failed{0};  // any error, including authentication
+  std::atomic<std::uint64_t> sessions_failed{0};   // any error, including authentication
   std::atomic<std::uint64_t> sessions_refused{0};  // over --max-sessions
   std::atomic<std::uint64_t> tests_ok{0};
 };

@@ -1,6 +1,7 @@
 #include "probes/control_protocol.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -10,8 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "fabric/file_io.h"
 
@@ -70,8 +69,7 @@ class Reader {
     return out;
   }
   Result<void> End(std::string_view what) {
-    if (pos_ != in_.size())
-      return MakeError(fmt::format("{} message has {} trailing bytes", what, in_.size() - pos_));
+    if (pos_ != in_.size()) return MakeError(fmt::format("{} message has {} trailing bytes", what, in_.size() - pos_));
     return {};
   }
 
@@ -98,8 +96,8 @@ bool ValidTransportName(std::string_view s) {
   return true;
 }
 
-#define TRY_ASSIGN(var, expr)                           \
-  auto var##_r = (expr);                                \
+#define TRY_ASSIGN(var, expr)                            \
+  auto var##_r = (expr);                                 \
   if (!var##_r) return std::unexpected(var##_r.error()); \
   auto var = *var##_r
 
@@ -108,8 +106,8 @@ Result<Message> DecodeHello(Reader& r) {
   TRY_ASSIGN(version, r.Int(2, "version"));
   h.version = static_cast<std::uint16_t>(version);
   if (h.version != kProtocolVersion)
-    return MakeError(fmt::format("protocol version {} not supported (this side speaks {})", h.version,
-                                 kProtocolVersion));
+    return MakeError(
+        fmt::format("protocol version {} not supported (this side speaks {})", h.version, kProtocolVersion));
   TRY_ASSIGN(nonce, r.Raw(kNonceSize, "client nonce"));
   std::memcpy(h.client_nonce.data(), nonce.data(), kNonceSize);
   TRY_ASSIGN(name, r.Blob("transport name", 16));
@@ -253,7 +251,8 @@ Result<std::uint32_t> FrameCodec::ParseHeader(std::span<const std::uint8_t> head
   std::uint32_t len = 0;
   for (int i = 4; i < 8; ++i) len = (len << 8) | header[i];
   if (len == 0) return MakeError("empty frame body");
-  if (len > kMaxBodySize) return MakeError(fmt::format("frame body of {} bytes exceeds the limit of {}", len, kMaxBodySize));
+  if (len > kMaxBodySize)
+    return MakeError(fmt::format("frame body of {} bytes exceeds the limit of {}", len, kMaxBodySize));
   return len;
 }
 
@@ -288,8 +287,8 @@ Result<Message> FrameCodec::Open(std::span<const std::uint8_t> frame) {
   auto len = ParseHeader(frame);
   if (!len) return std::unexpected(len.error());
   if (frame.size() != kFrameHeaderSize + *len + kMacSize)
-    return MakeError(fmt::format("frame is {} bytes, header announces {}", frame.size(),
-                                 kFrameHeaderSize + *len + kMacSize));
+    return MakeError(
+        fmt::format("frame is {} bytes, header announces {}", frame.size(), kFrameHeaderSize + *len + kMacSize));
   Role sender = role_ == Role::kClient ? Role::kAgent : Role::kClient;
   auto expected = Mac(sender, frame.first(kFrameHeaderSize + *len));
   if (CRYPTO_memcmp(expected.data(), frame.data() + kFrameHeaderSize + *len, kMacSize) != 0)
@@ -305,15 +304,18 @@ Result<Message> FrameCodec::Open(std::span<const std::uint8_t> frame) {
 Result<Bytes> ReadTokenFile(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    return std::unexpected(Error{.message = fmt::format("cannot read token file: {}", std::strerror(errno)), .where = path});
+    return std::unexpected(
+        Error{.message = fmt::format("cannot read token file: {}", std::strerror(errno)), .where = path});
   if ((st.st_mode & 077) != 0)
     return std::unexpected(Error{
-        .message = fmt::format("token file is accessible by group or others (mode {:o}); run chmod 600", st.st_mode & 0777),
+        .message =
+            fmt::format("token file is accessible by group or others (mode {:o}); run chmod 600", st.st_mode & 0777),
         .where = path});
   auto text = ReadFile(path);
   if (!text) return std::unexpected(text.error());
   std::string token = *text;
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+  while (!token.empty() &&
+         (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
     token.pop_back();
   if (token.size() < kMinTokenSize)
     return std::unexpected(Error{

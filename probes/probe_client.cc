@@ -30,7 +30,8 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
     return MakeError(fmt::format("timeout must be in 1..{} s", kMaxTimeoutMs / 1000));
   std::uint32_t max_size = *std::max_element(o.sizes.begin(), o.sizes.end());
   for (std::uint32_t s : o.sizes)
-    if (s == 0 || s > kMaxMessageSize) return MakeError(fmt::format("message size {} outside 1..{}", s, kMaxMessageSize));
+    if (s == 0 || s > kMaxMessageSize)
+      return MakeError(fmt::format("message size {} outside 1..{}", s, kMaxMessageSize));
 
   auto addr = ParseHostPort(o.peer, kDefaultAgentPort);
   if (!addr) return PeerError(o.peer, addr.error().message);
@@ -54,7 +55,9 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
   if (!ack) {
     if (ack.error().message.starts_with("authentication failed"))
       return PeerError(o.peer, "agent's reply failed authentication: the agent uses a different token");
-    if (ack.error().message == "connection closed by peer")
+    // A refusing agent closes at once; with our hello unread that arrives as a reset.
+    if (ack.error().message == "connection closed by peer" ||
+        ack.error().message.ends_with("Connection reset by peer"))
       return PeerError(o.peer,
                        "agent closed the connection during the handshake (too many sessions, or not a fabricctl "
                        "agent; see the agent's log)");
@@ -65,7 +68,10 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
   if (!hello_ack) return PeerError(o.peer, fmt::format("handshake: unexpected {} message", MessageName(*ack)));
   ch.codec().SetAgentNonce(hello_ack->agent_nonce);
 
-  PeerAddress peer{.local = local->addr, .local_len = local->len, .remote = addr->addr, .remote_len = addr->len,
+  PeerAddress peer{.local = local->addr,
+                   .local_len = local->len,
+                   .remote = addr->addr,
+                   .remote_len = addr->len,
                    .remote_text = o.peer};
   SessionSpec spec{.max_message_size = max_size, .timeout = o.timeout};
   auto session = transport.Connect(peer, spec, ch);

@@ -15,10 +15,10 @@
 namespace fabricctl::probes {
 
 struct ProbeOptions {
-  std::string peer;                 // "host[:port]"; port defaults to kDefaultAgentPort
-  std::vector<TestKind> tests;      // in the order to run
-  std::vector<std::uint32_t> sizes; // message sizes, each test runs all of them
-  std::uint64_t iterations = 0;     // per test and size; 0 = use duration
+  std::string peer;                  // "host[:port]"; port defaults to kDefaultAgentPort
+  std::vector<TestKind> tests;       // in the order to run
+  std::vector<std::uint32_t> sizes;  // message sizes, each test runs all of them
+  std::uint64_t iterations = 0;      // per test and size; 0 = use duration
   std::chrono::milliseconds duration{0};
   std::chrono::milliseconds timeout{10000};  // bound on every wait
   Bytes token;

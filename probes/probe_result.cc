@@ -60,8 +60,8 @@ BandwidthStats ComputeBandwidthStats(std::uint32_t message_size, std::uint64_t m
 
 nlohmann::json ToJson(const LatencyStats& s) {
   return {{"message_size", s.message_size}, {"iterations", s.iterations}, {"min_us", Round3(s.min_us)},
-          {"p50_us", Round3(s.p50_us)},     {"avg_us", Round3(s.avg_us)},    {"p99_us", Round3(s.p99_us)},
-          {"p99_9_us", Round3(s.p999_us)},  {"max_us", Round3(s.max_us)},    {"stdev_us", Round3(s.stdev_us)}};
+          {"p50_us", Round3(s.p50_us)},     {"avg_us", Round3(s.avg_us)}, {"p99_us", Round3(s.p99_us)},
+          {"p99_9_us", Round3(s.p999_us)},  {"max_us", Round3(s.max_us)}, {"stdev_us", Round3(s.stdev_us)}};
 }
 
 nlohmann::json ToJson(const BandwidthStats& s) {

@@ -48,9 +48,9 @@ BandwidthStats ComputeBandwidthStats(std::uint32_t message_size, std::uint64_t m
 
 // Everything one `probe run` measured against one peer.
 struct ProbeReport {
-  std::string peer;       // as given on the command line, "host:port"
-  std::string transport;  // "tcp", "verbs"
-  std::vector<LatencyStats> latency;     // one per message size, in the order run
+  std::string peer;                       // as given on the command line, "host:port"
+  std::string transport;                  // "tcp", "verbs"
+  std::vector<LatencyStats> latency;      // one per message size, in the order run
   std::vector<BandwidthStats> bandwidth;  // one per message size, in the order run
 };
 

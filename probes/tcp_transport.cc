@@ -1,15 +1,15 @@
 #include "probes/tcp_transport.h"
 
-#include <sys/socket.h>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
-#include <sched.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "probes/control_protocol.h"
 #include "probes/socket_util.h"
@@ -23,10 +23,7 @@ constexpr std::uint8_t kTagPort = 'P';    // agent -> client: u16 port, 16-byte 
 constexpr std::uint8_t kTagEnd = 'E';     // client -> agent: u64 messages sent
 constexpr std::uint8_t kTagReport = 'R';  // agent -> client: u64 messages, u64 bytes, u64 ns
 constexpr size_t kCookieSize = 16;
-constexpr size_t kRecvChunk = 1 << 20;
-// How long a reader spins on a non-blocking socket before it sleeps in poll(); long
-// enough to cover a loopback or LAN round trip, short enough not to burn a core idle.
-constexpr auto kSpin = std::chrono::microseconds(50);
+constexpr size_t kRecvChunk = 256 << 10;
 // Granularity at which an idle receiver looks at the control channel for "end".
 constexpr milliseconds kIdleSlice{5};
 
@@ -77,28 +74,44 @@ Result<void> SendSpin(int fd, const std::uint8_t* data, size_t n, Deadline deadl
   return {};
 }
 
-// Reads exactly n bytes, spinning first and then sleeping in poll(). Fails at deadline.
-Result<void> RecvSpin(int fd, std::uint8_t* data, size_t n, Deadline deadline) {
+// Data sockets block (with SO_RCVTIMEO/SO_SNDTIMEO slices so every wait stays bounded):
+// after a short spin, a blocking recv() is woken directly by the arriving segment, one
+// system call instead of poll() + recv().
+void SetBlockingWithTimeouts(int fd, milliseconds recv_slice, milliseconds send_slice) {
+  int flags = ::fcntl(fd, F_GETFL, 0);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  auto tv = [](milliseconds ms) {
+    return timeval{.tv_sec = static_cast<time_t>(ms.count() / 1000),
+                   .tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+  };
+  timeval r = tv(recv_slice), w = tv(send_slice);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof r);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &w, sizeof w);
+}
+
+// Reads exactly n bytes: spins (non-blocking) for `spin`, then blocks in recv() a slice
+// at a time. Fails at the deadline.
+Result<void> RecvSpin(int fd, std::uint8_t* data, size_t n, Deadline deadline, std::chrono::microseconds spin) {
   size_t done = 0;
-  auto spin_until = Clock::now() + kSpin;
+  auto spin_until = Clock::now() + spin;
+  bool spinning = spin.count() > 0;
   unsigned spins = 0;
   while (done < n) {
-    ssize_t k = ::recv(fd, data + done, n - done, MSG_DONTWAIT);
+    ssize_t k = ::recv(fd, data + done, n - done, spinning ? MSG_DONTWAIT : 0);
     if (k > 0) {
       done += static_cast<size_t>(k);
       continue;
     }
     if (k == 0) return MakeError("connection closed by peer");
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from peer: {}", std::strerror(errno)));
-    ::sched_yield();  // lets a peer that shares this core run; returns at once otherwise
-    if ((++spins & 15) != 0) continue;
-    auto now = Clock::now();
-    if (now < spin_until) continue;
-    if (now >= deadline) return MakeError("timed out waiting for peer");
-    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-    int left = static_cast<int>(std::chrono::duration_cast<milliseconds>(deadline - now).count()) + 1;
-    ::poll(&p, 1, std::min(left, 100));
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return MakeError(fmt::format("recv from peer: {}", std::strerror(errno)));
+    if (spinning) {
+      if ((++spins & 15) != 0) continue;
+      if (Clock::now() < spin_until) continue;
+      spinning = false;
+    }
+    if (Clock::now() >= deadline) return MakeError("timed out waiting for peer");
   }
   return {};
 }
@@ -151,17 +164,20 @@ Result<std::uint64_t> ParseEnd(const Bytes& b) {
 
 class TcpClientSession final : public ClientSession {
  public:
-  TcpClientSession(Fd fd, OobChannel& oob, std::uint32_t max_size)
-      : fd_(std::move(fd)), oob_(oob), send_(max_size), recv_(max_size) {
+  TcpClientSession(Fd fd, OobChannel& oob, std::uint32_t max_size, TcpOptions options)
+      : fd_(std::move(fd)), oob_(oob), options_(options), send_(max_size), recv_(max_size) {
     FillPattern(send_);
+    SetBlockingWithTimeouts(fd_.get(), milliseconds(100), milliseconds(100));
   }
 
   Result<LatencyStats> RunLatency(const TestSpec& spec) override {
     const std::uint32_t size = spec.message_size;
-    if (size == 0 || size > send_.size()) return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
+    if (size == 0 || size > send_.size())
+      return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
     std::vector<double> samples;
     samples.reserve(std::min<std::uint64_t>(spec.iterations ? spec.iterations : 1'000'000, 10'000'000));
-    const std::uint64_t end_ns = spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
+    const std::uint64_t end_ns =
+        spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
     // A duration-bounded run warms up for at most a tenth of its time, so slow round
     // trips (large messages on a slow link) still leave most of it measured.
     const std::uint64_t warm_end_ns =
@@ -175,7 +191,8 @@ class TcpClientSession final : public ClientSession {
       if (measuring && (spec.iterations != 0 ? samples.size() >= spec.iterations : t0 >= end_ns)) break;
       Deadline deadline = Clock::now() + spec.timeout;
       if (auto r = SendSpin(fd_.get(), send_.data(), size, deadline); !r) return Fail(r.error(), round);
-      if (auto r = RecvSpin(fd_.get(), recv_.data(), size, deadline); !r) return Fail(r.error(), round);
+      if (auto r = RecvSpin(fd_.get(), recv_.data(), size, deadline, options_.busy_poll); !r)
+        return Fail(r.error(), round);
       std::uint64_t t1 = MonotonicNs();
       if (std::memcmp(send_.data(), recv_.data(), size) != 0)
         return MakeError(fmt::format("latency test: echo of round trip {} differs from what was sent", round));
@@ -187,8 +204,10 @@ class TcpClientSession final : public ClientSession {
 
   Result<BandwidthStats> RunBandwidth(const TestSpec& spec) override {
     const std::uint32_t size = spec.message_size;
-    if (size == 0 || size > send_.size()) return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
-    const std::uint64_t end_ns = spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
+    if (size == 0 || size > send_.size())
+      return MakeError(fmt::format("message size {} outside 1..{}", size, send_.size()));
+    const std::uint64_t end_ns =
+        spec.iterations ? 0 : MonotonicNs() + static_cast<std::uint64_t>(spec.duration.count()) * 1'000'000ull;
     std::uint64_t sent = 0;
     for (;; ++sent) {
       if (spec.iterations != 0 ? sent >= spec.iterations : MonotonicNs() >= end_ns) break;
@@ -198,14 +217,16 @@ class TcpClientSession final : public ClientSession {
     }
     if (auto r = SendEnd(sent); !r) return std::unexpected(r.error());
     auto report = oob_.Receive(spec.timeout);
-    if (!report) return std::unexpected(Error{.message = "bandwidth test: no report from agent: " + report.error().message});
-    if (report->size() != 25 || (*report)[0] != kTagReport) return MakeError("bandwidth test: malformed report from agent");
+    if (!report)
+      return std::unexpected(Error{.message = "bandwidth test: no report from agent: " + report.error().message});
+    if (report->size() != 25 || (*report)[0] != kTagReport)
+      return MakeError("bandwidth test: malformed report from agent");
     std::uint64_t messages = GetU64(report->data() + 1);
     std::uint64_t bytes = GetU64(report->data() + 9);
     std::uint64_t ns = GetU64(report->data() + 17);
     if (messages != sent || bytes != sent * size)
-      return MakeError(fmt::format("bandwidth test: agent received {} messages ({} bytes), {} were sent", messages,
-                                   bytes, sent));
+      return MakeError(
+          fmt::format("bandwidth test: agent received {} messages ({} bytes), {} were sent", messages, bytes, sent));
     return ComputeBandwidthStats(size, messages, bytes, static_cast<double>(ns) / 1e9);
   }
 
@@ -221,14 +242,17 @@ class TcpClientSession final : public ClientSession {
 
   Fd fd_;
   OobChannel& oob_;
+  TcpOptions options_;
   Bytes send_;
   Bytes recv_;
 };
 
 class TcpServerSession final : public ServerSession {
  public:
-  TcpServerSession(Fd fd, OobChannel& oob, std::uint32_t max_size)
-      : fd_(std::move(fd)), oob_(oob), buf_(std::max<size_t>(max_size, kRecvChunk)) {}
+  TcpServerSession(Fd fd, OobChannel& oob, std::uint32_t max_size, TcpOptions options)
+      : fd_(std::move(fd)), oob_(oob), options_(options), buf_(std::max<size_t>(max_size, kRecvChunk)) {
+    SetBlockingWithTimeouts(fd_.get(), kIdleSlice, milliseconds(100));
+  }
 
   Result<void> Serve(const TestSpec& spec) override {
     if (spec.message_size == 0 || spec.message_size > buf_.size())
@@ -237,56 +261,45 @@ class TcpServerSession final : public ServerSession {
   }
 
  private:
-  // Waits for the first byte of the next message; meanwhile looks for the client's "end"
-  // on the control channel. Returns the end count, or nullopt when data is ready.
-  Result<std::optional<std::uint64_t>> WaitDataOrEnd(Deadline deadline) {
-    for (;;) {
-      auto readable = WaitReadable(fd_.get(), std::min(deadline, Clock::now() + kIdleSlice));
-      if (!readable) return std::unexpected(readable.error());
-      if (*readable) return std::optional<std::uint64_t>();
-      auto pending = oob_.Pending(milliseconds(0));
-      if (!pending) return std::unexpected(pending.error());
-      if (*pending) {
-        auto msg = oob_.Receive(milliseconds(1000));
-        if (!msg) return std::unexpected(msg.error());
-        auto count = ParseEnd(*msg);
-        if (!count) return std::unexpected(count.error());
-        return std::optional<std::uint64_t>(*count);
-      }
-      if (Clock::now() >= deadline) return MakeError("timed out: no data from client");
-    }
-  }
-
   Result<void> ServeLatency(const TestSpec& spec) {
     const std::uint32_t size = spec.message_size;
     std::uint64_t echoed = 0;
     for (;;) {
       Deadline deadline = Clock::now() + spec.timeout;
-      // Busy-poll for the first byte so the echo is as prompt as the client's send.
+      // Spin for the first byte so the echo is as prompt as the client's send, then
+      // block a slice at a time, looking for the client's "end" between slices.
       ssize_t k = -1;
-      auto spin_until = Clock::now() + kSpin;
+      auto spin_until = Clock::now() + options_.busy_poll;
+      bool spinning = options_.busy_poll.count() > 0;
       unsigned spins = 0;
       for (;;) {
-        k = ::recv(fd_.get(), buf_.data(), size, MSG_DONTWAIT);
-        if (k >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
-        ::sched_yield();
-        if ((++spins & 15) == 0 && Clock::now() >= spin_until) break;
-      }
-      if (k == 0) return MakeError(fmt::format("client closed the data connection after {} round trips", echoed));
-      if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
-      if (k < 0) {
-        auto end = WaitDataOrEnd(deadline);
-        if (!end) return std::unexpected(end.error());
-        if (end->has_value()) {
-          if (**end != echoed)
-            return MakeError(fmt::format("client reports {} round trips, agent echoed {}", **end, echoed));
+        k = ::recv(fd_.get(), buf_.data(), size, spinning ? MSG_DONTWAIT : 0);
+        if (k >= 0) break;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+          return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
+        if (spinning) {
+          if ((++spins & 15) != 0 || Clock::now() < spin_until) continue;
+          spinning = false;
+          continue;
+        }
+        auto pending = oob_.Pending(milliseconds(0));
+        if (!pending) return std::unexpected(pending.error());
+        if (*pending) {
+          auto msg = oob_.Receive(milliseconds(1000));
+          if (!msg) return std::unexpected(msg.error());
+          auto count = ParseEnd(*msg);
+          if (!count) return std::unexpected(count.error());
+          if (*count != echoed)
+            return MakeError(fmt::format("client reports {} round trips, agent echoed {}", *count, echoed));
           return {};
         }
-        continue;
+        if (Clock::now() >= deadline) return MakeError("timed out: no data from client");
       }
+      if (k == 0) return MakeError(fmt::format("client closed the data connection after {} round trips", echoed));
       if (static_cast<size_t>(k) < size) {
-        if (auto r = RecvSpin(fd_.get(), buf_.data() + k, size - static_cast<size_t>(k), deadline); !r)
+        if (auto r = RecvSpin(fd_.get(), buf_.data() + k, size - static_cast<size_t>(k), deadline, options_.busy_poll);
+            !r)
           return MakeError(fmt::format("latency test after {} round trips: {}", echoed, r.error().message));
       }
       if (auto r = SendSpin(fd_.get(), buf_.data(), size, deadline); !r)
@@ -306,13 +319,15 @@ class TcpServerSession final : public ServerSession {
     Deadline deadline = Clock::now() + spec.timeout;
     for (;;) {
       if (expected_bytes && bytes == *expected_bytes) break;
-      ssize_t k = ::recv(fd_.get(), buf_.data(), buf_.size(), MSG_DONTWAIT);
+      // Blocking reads (a kIdleSlice at most) of iperf3-like size: one system call per
+      // chunk and the window reopens steadily as the application drains the socket.
+      ssize_t k = ::recv(fd_.get(), buf_.data(), std::min(buf_.size(), kRecvChunk), 0);
       if (k > 0) {
         bytes += static_cast<std::uint64_t>(k);
         last_ns = MonotonicNs();
         if (!verifier.Feed(buf_.data(), static_cast<size_t>(k)))
-          return MakeError(fmt::format("bandwidth test: message {} arrived corrupted or out of order",
-                                       verifier.messages()));
+          return MakeError(
+              fmt::format("bandwidth test: message {} arrived corrupted or out of order", verifier.messages()));
         if (expected_bytes && bytes > *expected_bytes)
           return MakeError(fmt::format("bandwidth test: received {} bytes, client sent {}", bytes, *expected_bytes));
         deadline = Clock::now() + spec.timeout;
@@ -320,25 +335,26 @@ class TcpServerSession final : public ServerSession {
       }
       if (k == 0) return MakeError(fmt::format("client closed the data connection after {} bytes", bytes));
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
-      if (expected_bytes) {
-        auto readable = WaitReadable(fd_.get(), deadline);
-        if (!readable) return std::unexpected(readable.error());
-        if (!*readable)
-          return MakeError(fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes));
-        continue;
-      }
-      auto end = WaitDataOrEnd(deadline);
-      if (!end) return std::unexpected(end.error());
-      if (end->has_value()) {
-        end_messages = **end;
-        if (end_messages > kMaxIterations * 16) return MakeError("bandwidth test: implausible message count");
-        expected_bytes = end_messages * size;
-      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
+      if (Clock::now() >= deadline)
+        return MakeError(expected_bytes ? fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes)
+                                        : fmt::format("timed out: no data from client after {} bytes", bytes));
+      if (expected_bytes) continue;
+      auto pending = oob_.Pending(milliseconds(0));
+      if (!pending) return std::unexpected(pending.error());
+      if (!*pending) continue;
+      auto msg = oob_.Receive(milliseconds(1000));
+      if (!msg) return std::unexpected(msg.error());
+      auto count = ParseEnd(*msg);
+      if (!count) return std::unexpected(count.error());
+      end_messages = *count;
+      if (end_messages > kMaxIterations * 16) return MakeError("bandwidth test: implausible message count");
+      expected_bytes = end_messages * size;
     }
     if (!verifier.at_boundary() || verifier.messages() != end_messages)
-      return MakeError(fmt::format("bandwidth test: received {} whole messages, client sent {}", verifier.messages(),
-                                   end_messages));
+      return MakeError(
+          fmt::format("bandwidth test: received {} whole messages, client sent {}", verifier.messages(), end_messages));
     Bytes report{kTagReport};
     PutU64(report, verifier.messages());
     PutU64(report, bytes);
@@ -348,17 +364,20 @@ class TcpServerSession final : public ServerSession {
 
   Fd fd_;
   OobChannel& oob_;
+  TcpOptions options_;
   Bytes buf_;
 };
 
 class TcpClientTransport final : public ClientTransport {
  public:
+  explicit TcpClientTransport(TcpOptions options) : options_(options) {}
   std::string_view Name() const override { return "tcp"; }
   Result<std::unique_ptr<ClientSession>> Connect(const PeerAddress& peer, const SessionSpec& session,
                                                  OobChannel& oob) override {
     auto msg = oob.Receive(session.timeout);
     if (!msg) return std::unexpected(msg.error());
-    if (msg->size() != 3 + kCookieSize || (*msg)[0] != kTagPort) return MakeError("malformed data-port message from agent");
+    if (msg->size() != 3 + kCookieSize || (*msg)[0] != kTagPort)
+      return MakeError("malformed data-port message from agent");
     std::uint16_t port = static_cast<std::uint16_t>(((*msg)[1] << 8) | (*msg)[2]);
     SocketAddress addr{.addr = peer.remote, .len = peer.remote_len};
     SetAddressPort(addr.addr, port);
@@ -366,12 +385,16 @@ class TcpClientTransport final : public ClientTransport {
     if (!fd) return std::unexpected(Error{.message = "data connection: " + fd.error().message});
     if (auto r = WriteAll(fd->get(), std::span(msg->data() + 3, kCookieSize), DeadlineAfter(session.timeout)); !r)
       return std::unexpected(r.error());
-    return std::make_unique<TcpClientSession>(std::move(*fd), oob, session.max_message_size);
+    return std::make_unique<TcpClientSession>(std::move(*fd), oob, session.max_message_size, options_);
   }
+
+ private:
+  TcpOptions options_;
 };
 
 class TcpServerTransport final : public ServerTransport {
  public:
+  explicit TcpServerTransport(TcpOptions options) : options_(options) {}
   std::string_view Name() const override { return "tcp"; }
   Result<std::unique_ptr<ServerSession>> Accept(const PeerAddress& peer, const SessionSpec& session,
                                                 OobChannel& oob) override {
@@ -399,14 +422,21 @@ class TcpServerTransport final : public ServerTransport {
       std::uint8_t got[kCookieSize];
       if (!ReadExact(fd->get(), got, deadline)) continue;
       if (std::memcmp(got, cookie.data(), kCookieSize) != 0) continue;
-      return std::make_unique<TcpServerSession>(std::move(*fd), oob, session.max_message_size);
+      return std::make_unique<TcpServerSession>(std::move(*fd), oob, session.max_message_size, options_);
     }
   }
+
+ private:
+  TcpOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<ClientTransport> MakeTcpClientTransport() { return std::make_unique<TcpClientTransport>(); }
-std::unique_ptr<ServerTransport> MakeTcpServerTransport() { return std::make_unique<TcpServerTransport>(); }
+std::unique_ptr<ClientTransport> MakeTcpClientTransport(TcpOptions options) {
+  return std::make_unique<TcpClientTransport>(options);
+}
+std::unique_ptr<ServerTransport> MakeTcpServerTransport(TcpOptions options) {
+  return std::make_unique<TcpServerTransport>(options);
+}
 
 }  // namespace fabricctl::probes

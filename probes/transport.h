@@ -71,10 +71,10 @@ struct SessionSpec {
 // One test at one message size. Exactly one of iterations / duration is non-zero.
 struct TestSpec {
   TestKind kind = TestKind::kLatency;
-  std::uint32_t message_size = 0;      // 1..SessionSpec::max_message_size
-  std::uint64_t iterations = 0;        // round trips (lat) or messages (bw); 0 = by duration
-  std::chrono::milliseconds duration{0};  // run time when iterations == 0
-  std::uint64_t warmup = 0;            // unmeasured iterations first (latency)
+  std::uint32_t message_size = 0;            // 1..SessionSpec::max_message_size
+  std::uint64_t iterations = 0;              // round trips (lat) or messages (bw); 0 = by duration
+  std::chrono::milliseconds duration{0};     // run time when iterations == 0
+  std::uint64_t warmup = 0;                  // unmeasured iterations first (latency)
   std::chrono::milliseconds timeout{10000};  // bound on every wait: no progress for this long is an error
 };
 

@@ -29,13 +29,15 @@ class RunningAgent {
     auto listen = ParseHostPort("127.0.0.1:0", 1);
     REQUIRE(listen);
     SetAddressPort(listen->addr, 0);
-    agent_ = std::make_unique<Agent>(
-        AgentOptions{.listen = *listen, .token = kToken, .max_sessions = max_sessions,
-                     .handshake_timeout = 2000ms, .idle_timeout = 5000ms},
-        std::move(transports), [this](std::string_view line) {
-          std::lock_guard lock(mu_);
-          log_ += std::string(line) + "\n";
-        });
+    agent_ = std::make_unique<Agent>(AgentOptions{.listen = *listen,
+                                                  .token = kToken,
+                                                  .max_sessions = max_sessions,
+                                                  .handshake_timeout = 2000ms,
+                                                  .idle_timeout = 5000ms},
+                                     std::move(transports), [this](std::string_view line) {
+                                       std::lock_guard lock(mu_);
+                                       log_ += std::string(line) + "\n";
+                                     });
     REQUIRE(agent_->Listen());
     thread_ = std::thread([this] { (void)agent_->Run(stop_); });
   }
@@ -68,8 +70,12 @@ class RunningAgent {
 };
 
 ProbeOptions Options(const std::string& peer, std::vector<TestKind> tests, std::vector<std::uint32_t> sizes) {
-  return ProbeOptions{.peer = peer, .tests = std::move(tests), .sizes = std::move(sizes), .iterations = 1000,
-                      .timeout = 2000ms, .token = kToken};
+  return ProbeOptions{.peer = peer,
+                      .tests = std::move(tests),
+                      .sizes = std::move(sizes),
+                      .iterations = 1000,
+                      .timeout = 2000ms,
+                      .token = kToken};
 }
 
 Fd RawConnect(const std::string& address) {
@@ -93,8 +99,8 @@ bool ClosedByPeer(int fd, std::chrono::milliseconds limit) {
 TEST_CASE("loopback: latency and bandwidth complete at several sizes with data verified") {
   RunningAgent agent;
   auto client = MakeTcpClientTransport();
-  auto report = RunProbe(Options(agent.address(), {TestKind::kLatency, TestKind::kBandwidth}, {1, 8, 4096, 256 << 10}),
-                         *client);
+  auto report =
+      RunProbe(Options(agent.address(), {TestKind::kLatency, TestKind::kBandwidth}, {1, 8, 4096, 256 << 10}), *client);
   REQUIRE_MESSAGE(report, report.error().Format());
   REQUIRE(report->latency.size() == 4);
   REQUIRE(report->bandwidth.size() == 4);

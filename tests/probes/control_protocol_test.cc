@@ -20,7 +20,8 @@ struct Pair {
   FrameCodec agent{Role::kAgent, kToken};
   Pair() {
     Nonce cn = RandomNonce();
-    Bytes hello = client.Seal(Hello{.client_nonce = cn, .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000});
+    Bytes hello =
+        client.Seal(Hello{.client_nonce = cn, .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000});
     client.SetClientNonce(cn);
     auto m = agent.Open(hello);
     REQUIRE(m);
@@ -39,8 +40,12 @@ TEST_CASE("control messages round-trip through encode and the strict decoder") {
       Hello{.client_nonce = RandomNonce(), .transport = "verbs", .max_message_size = 1 << 20, .timeout_ms = 5000},
       HelloAck{RandomNonce()},
       OobData{Bytes{1, 2, 3, 0, 255}},
-      TestRequest{.kind = TestKind::kBandwidth, .message_size = 4096, .iterations = 0, .duration_ms = 2000,
-                  .warmup = 0, .timeout_ms = 3000},
+      TestRequest{.kind = TestKind::kBandwidth,
+                  .message_size = 4096,
+                  .iterations = 0,
+                  .duration_ms = 2000,
+                  .warmup = 0,
+                  .timeout_ms = 3000},
       TestDone{.ok = false, .error = "peer went away"},
       ErrorMessage{"busy"},
       Bye{}};
@@ -54,8 +59,12 @@ TEST_CASE("control messages round-trip through encode and the strict decoder") {
 }
 
 TEST_CASE("the decoder rejects malformed bodies with a precise message") {
-  Bytes test = EncodeMessage(TestRequest{.kind = TestKind::kLatency, .message_size = 8, .iterations = 100,
-                                         .duration_ms = 0, .warmup = 1, .timeout_ms = 1000});
+  Bytes test = EncodeMessage(TestRequest{.kind = TestKind::kLatency,
+                                         .message_size = 8,
+                                         .iterations = 100,
+                                         .duration_ms = 0,
+                                         .warmup = 1,
+                                         .timeout_ms = 1000});
   Bytes trailing = test;
   trailing.push_back(0);
   CHECK(DecodeMessage(trailing).error().message == "test message has 1 trailing bytes");
@@ -63,11 +72,15 @@ TEST_CASE("the decoder rejects malformed bodies with a precise message") {
   CHECK(DecodeMessage(truncated).error().message == "message truncated: missing timeout");
   CHECK(DecodeMessage(Bytes{99}).error().message == "unknown message type 99");
   CHECK(DecodeMessage(Bytes{}).error().message == "message truncated: missing message type");
-  Bytes both = EncodeMessage(TestRequest{.kind = TestKind::kLatency, .message_size = 8, .iterations = 100,
-                                         .duration_ms = 5, .warmup = 0, .timeout_ms = 1000});
+  Bytes both = EncodeMessage(TestRequest{.kind = TestKind::kLatency,
+                                         .message_size = 8,
+                                         .iterations = 100,
+                                         .duration_ms = 5,
+                                         .warmup = 0,
+                                         .timeout_ms = 1000});
   CHECK(DecodeMessage(both).error().message == "exactly one of iterations and duration must be set");
-  Bytes big = EncodeMessage(TestRequest{.kind = TestKind::kLatency, .message_size = kMaxMessageSize + 1,
-                                        .iterations = 1, .timeout_ms = 1000});
+  Bytes big = EncodeMessage(TestRequest{
+      .kind = TestKind::kLatency, .message_size = kMaxMessageSize + 1, .iterations = 1, .timeout_ms = 1000});
   CHECK(DecodeMessage(big).error().message.starts_with("message size 67108865 outside"));
   Bytes kind = test;
   kind[1] = 7;
@@ -84,8 +97,8 @@ TEST_CASE("the decoder rejects malformed bodies with a precise message") {
 
 TEST_CASE("frames: header bounds, HMAC, replay and reordering") {
   Pair p;
-  Bytes f1 = p.client.Seal(TestRequest{.kind = TestKind::kLatency, .message_size = 8, .iterations = 10,
-                                       .timeout_ms = 1000});
+  Bytes f1 =
+      p.client.Seal(TestRequest{.kind = TestKind::kLatency, .message_size = 8, .iterations = 10, .timeout_ms = 1000});
   Bytes f2 = p.client.Seal(Bye{});
 
   SUBCASE("in order they open") {

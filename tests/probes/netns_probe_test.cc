@@ -81,10 +81,9 @@ class NetnsFixture {
     prefix_ = "fcp5t" + std::to_string(getpid() % 100000);
     char tmpl[] = "/tmp/fabricctl-netns-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    up_ = geteuid() == 0 &&
-          std::system(("bash " + kSource + "/tools/netns/netns-up.sh " + prefix_ + " " + rate + " 7 >" + dir_ +
-                       "/up.log 2>&1")
-                          .c_str()) == 0;
+    up_ = geteuid() == 0 && std::system(("bash " + kSource + "/tools/netns/netns-up.sh " + prefix_ + " " + rate +
+                                         " 7 >" + dir_ + "/up.log 2>&1")
+                                            .c_str()) == 0;
     if (!up_) return;
     Token("token", "netns-probe-test-token-0123456789");
     Token("other", "some-other-token-abcdefghijklmn");
@@ -114,8 +113,8 @@ class NetnsFixture {
   // Runs `fabricctl probe run` in namespace b; returns the exit code and fills out/err.
   std::optional<int> Client(std::vector<std::string> extra, std::string& out, std::string& err,
                             std::chrono::milliseconds limit = 30000ms, const std::string& token = "token") {
-    std::vector<std::string> argv = {"ip",        "netns", "exec",   ns('b'), kBinary, "probe", "run",
-                                     "198.18.7.1", "--token-file", path(token)};
+    std::vector<std::string> argv = {"ip",    "netns", "exec",       ns('b'),        kBinary,
+                                     "probe", "run",   "198.18.7.1", "--token-file", path(token)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     pid_t pid = Spawn(argv, path("client.out"), path("client.err"));
     REQUIRE(pid > 0);
@@ -136,10 +135,10 @@ class NetnsFixture {
   pid_t agent_ = -1;
 };
 
-#define REQUIRE_NETNS(f)                                                                   \
-  if (!(f).up()) {                                                                         \
+#define REQUIRE_NETNS(f)                                                                  \
+  if (!(f).up()) {                                                                        \
     FAIL_CHECK("cannot create network namespaces (needs root and ip netns): see up.log"); \
-    return;                                                                                \
+    return;                                                                               \
   }
 
 TEST_SUITE("netns_probes") {
@@ -221,7 +220,8 @@ TEST_SUITE("netns_probes") {
     CHECK(Slurp(f.path("agent.log")).find("closed: authentication failed: bad HMAC") != std::string::npos);
 
     std::string garbage = "ip netns exec " + f.ns('b') +
-                          " bash -c 'exec 3<>/dev/tcp/198.18.7.1/18520; printf \"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\" >&3;"
+                          " bash -c 'trap \"\" PIPE; exec 3<>/dev/tcp/198.18.7.1/18520;"
+                          " printf \"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\" >&3 2>/dev/null;"
                           " timeout 5 cat <&3 >/dev/null; test $? -ne 124'";
     auto start = Clock::now();
     CHECK(std::system(garbage.c_str()) == 0);  // cat ends at the agent's close (EOF or reset), not at 5 s

@@ -53,8 +53,8 @@ TEST_CASE("probe report JSON has the documented, stable keys") {
   CHECK(j["peer"] == "198.18.0.1:18520");
   CHECK(j["transport"] == "tcp");
   const auto& lat = j["latency"][0];
-  for (const char* key : {"message_size", "iterations", "min_us", "p50_us", "avg_us", "p99_us", "p99_9_us", "max_us",
-                          "stdev_us"})
+  for (const char* key :
+       {"message_size", "iterations", "min_us", "p50_us", "avg_us", "p99_us", "p99_9_us", "max_us", "stdev_us"})
     CHECK_MESSAGE(lat.contains(key), key);
   CHECK(lat.size() == 9);
   CHECK(lat["p50_us"] == 2.0);

@@ -6,10 +6,12 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/probe_bench.h"
 #include "tools/bench/topo_bench.h"
 #include "tools/bench/route_bench.h"
 #include "tools/bench/verify_bench.h"
 #include "tools/bench/sweep_bench.h"
+#include "tools/bench/discovery_bench.h"
 
 namespace {
 
@@ -26,6 +28,8 @@ constexpr BenchCase kCases[] = {
     {"verify", "route verify and stats on scalex-cluster, fat trees, tori", fabricctl::bench::RunVerifyBench},
     {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
     {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
+    {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
+    {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback", fabricctl::bench::RunProbeBench},
 };
 
 }  // namespace

@@ -49,7 +49,8 @@ int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const DeployCmdOp
   if (auto w = WriteFileAtomic(guid2lid, lids); !w) return ReportError(w.error());
   std::string cmd = fmt::format("OSM_CACHE_DIR={} opensm -R file -U {}", o.output_dir, dump);
   if (o.json) {
-    PrintJson({{"dump", dump}, {"guid2lid", guid2lid}, {"opensm_options", {"-R", "file", "-U", dump}}, {"command", cmd}});
+    PrintJson(
+        {{"dump", dump}, {"guid2lid", guid2lid}, {"opensm_options", {"-R", "file", "-U", dump}}, {"command", cmd}});
   } else {
     std::cout << fmt::format("wrote {} and {}\nrun OpenSM with its file routing engine:\n  {}\n", dump, guid2lid, cmd);
   }
@@ -84,10 +85,10 @@ int RunDeploy(const DeployCmdOptions& o) {
   if (!routes) return ReportError(routes.error());
   if (o.via == "opensm") return RunViaOpenSm(plan, *routes, o);
 
-  auto report = Deploy(**transport, *live, plan, *routes,
-                       DeployOptions{.mode = o.dry_run ? DeployMode::kDryRun : DeployMode::kApply,
-                                     .rpc = rpc,
-                                     .max_block_writes = o.max_writes});
+  auto report = Deploy(
+      **transport, *live, plan, *routes,
+      DeployOptions{
+          .mode = o.dry_run ? DeployMode::kDryRun : DeployMode::kApply, .rpc = rpc, .max_block_writes = o.max_writes});
   if (!report) return ReportError(report.error());
   const Fabric& f = live->fabric;
   const bool dry = o.dry_run;
@@ -96,20 +97,34 @@ int RunDeploy(const DeployCmdOptions& o) {
   if (o.json) {
     nlohmann::json lids = nlohmann::json::array();
     for (const LidChange& c : report->lids)
-      lids.push_back({{"node", f.description(c.node)}, {"guid", Guid(f.node(c.node).guid)}, {"port", c.port},
-                      {"old", c.old_lid}, {"new", c.new_lid}});
+      lids.push_back({{"node", f.description(c.node)},
+                      {"guid", Guid(f.node(c.node).guid)},
+                      {"port", c.port},
+                      {"old", c.old_lid},
+                      {"new", c.new_lid}});
     nlohmann::json switches = nlohmann::json::array();
     for (const SwitchDeployment& s : report->switches)
-      switches.push_back({{"node", f.description(s.node)}, {"guid", Guid(f.node(s.node).guid)}, {"blocks", s.blocks},
-                          {"changed_blocks", s.changed}, {"verified", s.verified},
-                          {"fdb_top_raised", s.fdb_top_raised}, {"sl2vl_changed", s.sl2vl_changed}});
+      switches.push_back({{"node", f.description(s.node)},
+                          {"guid", Guid(f.node(s.node).guid)},
+                          {"blocks", s.blocks},
+                          {"changed_blocks", s.changed},
+                          {"verified", s.verified},
+                          {"fdb_top_raised", s.fdb_top_raised},
+                          {"sl2vl_changed", s.sl2vl_changed}});
     nlohmann::json problems = nlohmann::json::array();
     for (const DeployProblem& p : report->problems) problems.push_back({{"where", p.where}, {"message", p.message}});
-    PrintJson({{"dry_run", dry}, {"lids", std::move(lids)}, {"switches", std::move(switches)},
-               {"blocks_changed", report->blocks_changed()}, {"sl2vl_changed", sl2vl},
-               {"problems", std::move(problems)}, {"interrupted", report->interrupted},
-               {"stats", {{"mads", report->stats.sent + live->stats.sent}, {"deploy_mads", report->stats.sent},
-                          {"seconds", report->seconds}, {"discovery_seconds", live->seconds}}}});
+    PrintJson({{"dry_run", dry},
+               {"lids", std::move(lids)},
+               {"switches", std::move(switches)},
+               {"blocks_changed", report->blocks_changed()},
+               {"sl2vl_changed", sl2vl},
+               {"problems", std::move(problems)},
+               {"interrupted", report->interrupted},
+               {"stats",
+                {{"mads", report->stats.sent + live->stats.sent},
+                 {"deploy_mads", report->stats.sent},
+                 {"seconds", report->seconds},
+                 {"discovery_seconds", live->seconds}}}});
   } else {
     for (const LidChange& c : report->lids)
       std::cout << fmt::format("{}LID {}[{}]: {} -> {}\n", dry ? "would set " : "", f.description(c.node), c.port,
@@ -124,13 +139,13 @@ int RunDeploy(const DeployCmdOptions& o) {
                                dry ? "" : fmt::format(", {} verified", s.verified));
     }
     for (const DeployProblem& p : report->problems) std::cout << fmt::format("problem: {}: {}\n", p.where, p.message);
-    std::cout << fmt::format("{}: {} LIDs, {} of {} switches, {} LFT blocks, {} SL2VL tables {}; {} MADs in {:.3f} s{}\n",
-                             dry ? "dry run" : "deployed", report->lids.size(),
-                             std::count_if(report->switches.begin(), report->switches.end(),
-                                           [](const SwitchDeployment& s) { return !s.changed.empty(); }),
-                             report->switches.size(), report->blocks_changed(), sl2vl, dry ? "differ" : "changed",
-                             report->stats.sent, report->seconds,
-                             report->interrupted ? " (stopped at --max-writes; run again to continue)" : "");
+    std::cout << fmt::format(
+        "{}: {} LIDs, {} of {} switches, {} LFT blocks, {} SL2VL tables {}; {} MADs in {:.3f} s{}\n",
+        dry ? "dry run" : "deployed", report->lids.size(),
+        std::count_if(report->switches.begin(), report->switches.end(),
+                      [](const SwitchDeployment& s) { return !s.changed.empty(); }),
+        report->switches.size(), report->blocks_changed(), sl2vl, dry ? "differ" : "changed", report->stats.sent,
+        report->seconds, report->interrupted ? " (stopped at --max-writes; run again to continue)" : "");
   }
   if (!report->problems.empty() || report->interrupted) return kExitFindings;
   if (dry && (report->blocks_changed() > 0 || !report->lids.empty() || sl2vl > 0)) return kExitFindings;
@@ -153,9 +168,11 @@ void AddDeploy(CLI::App& app, Runner& run) {
   cmd->add_option("-P,--port", o->port, "Local port number")->check(CLI::Range(0, 255));
   cmd->add_flag("-n,--dry-run", o->dry_run, "Read and compare only; change nothing");
   cmd->add_flag("--json", o->json, "Print the report as JSON");
-  cmd->add_option("--via", o->via, "Hand the tables to a subnet manager instead: opensm")->check(CLI::IsMember({"opensm"}));
+  cmd->add_option("--via", o->via, "Hand the tables to a subnet manager instead: opensm")
+      ->check(CLI::IsMember({"opensm"}));
   cmd->add_option("-o,--output-dir", o->output_dir, "Where --via opensm writes opensm-lfts.dump and guid2lid");
-  cmd->add_option("--timeout", o->timeout_ms, "Milliseconds to wait for each SMP before retrying")->check(CLI::Range(1, 60000));
+  cmd->add_option("--timeout", o->timeout_ms, "Milliseconds to wait for each SMP before retrying")
+      ->check(CLI::Range(1, 60000));
   cmd->add_option("--retries", o->retries, "Retransmissions of an unanswered SMP")->check(CLI::Range(0, 100));
   cmd->add_option("--inflight", o->inflight, "SMPs outstanding at once")->check(CLI::Range(1, 256));
   cmd->add_option("--max-writes", o->max_writes, "Write at most N LFT blocks this run (0: all); run again to go on");

@@ -1,11 +1,299 @@
+// route verify, route stats, route trace: check, measure and follow route tables computed
+// by any engine (ours or OpenSM's opensm-lfts.dump) against a topology.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <memory>
+
+#include "cli/cli_util.h"
 #include "cli/command.h"
+#include "fabric/topology_io.h"
+#include "routing/metrics.h"
+#include "routing/route_io.h"
+#include "routing/trace.h"
+#include "routing/verifier.h"
 
 namespace fabricctl::cli {
+namespace {
 
-// Not built yet: registers nothing, so the command does not appear.
+struct Inputs {
+  std::string topology;
+  std::string routes;
+};
+
+struct VerifyCmd {
+  Inputs in;
+  bool json = false;
+  size_t max_violations = 20;
+  unsigned threads = 0;
+};
+
+struct StatsCmd {
+  Inputs in;
+  bool json = false;
+  uint64_t seed = 1;
+  unsigned permutations = 100;
+  unsigned threads = 0;
+};
+
+struct TraceCmd {
+  Inputs in;
+  std::string source, destination;
+  bool json = false;
+};
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Reads the topology and the routes; on failure prints the error and returns nullopt.
+struct Loaded {
+  Fabric fabric;
+  RouteSet routes;
+};
+std::optional<Loaded> Load(const Inputs& in) {
+  auto fabric = ReadTopologyFile(in.topology);
+  if (!fabric) {
+    ReportError(fabric.error());
+    return std::nullopt;
+  }
+  auto routes = ReadRoutes(*fabric, in.routes);
+  if (!routes) {
+    ReportError(routes.error());
+    return std::nullopt;
+  }
+  return Loaded{std::move(*fabric), std::move(*routes)};
+}
+
+void AddInputs(CLI::App* cmd, Inputs& in) {
+  cmd->add_option("TOPO", in.topology, "Topology file (ibnetdiscover, ibsim or JSON)")->required();
+  cmd->add_option("ROUTES", in.routes, "Route directory written by `route compute`, or an opensm-lfts.dump")
+      ->required();
+}
+
+nlohmann::json CycleJson(const Fabric& f, const std::vector<CycleChannel>& cycle) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const CycleChannel& c : cycle) {
+    const Port& p = f.port(c.from);
+    const Port& q = f.port(c.to);
+    out.push_back({{"switch", f.description(p.node)},
+                   {"port", p.number},
+                   {"to", f.description(q.node)},
+                   {"to_port", q.number},
+                   {"vl", c.vl}});
+  }
+  return out;
+}
+
+int RunVerify(const VerifyCmd& c) {
+  auto loaded = Load(c.in);
+  if (!loaded) return kExitError;
+  const Fabric& f = loaded->fabric;
+  auto t0 = std::chrono::steady_clock::now();
+  auto rep = Verify(f, loaded->routes, {.max_violations = c.max_violations, .threads = c.threads});
+  double seconds = Since(t0);
+  if (!rep) return ReportError(rep.error());
+  if (c.json) {
+    nlohmann::json j;
+    j["sound"] = rep->sound();
+    j["deadlock_free"] = rep->deadlock_free();
+    j["pairs"] = rep->pairs;
+    j["unreachable_pairs"] = rep->unreachable_pairs;
+    j["loop_pairs"] = rep->loop_pairs;
+    j["through_endpoint_pairs"] = rep->through_endpoint_pairs;
+    j["dead_port_entries"] = rep->dead_port_entries;
+    j["bad_vl_pairs"] = rep->bad_vl_pairs;
+    j["cdg_cycles"] = rep->cdg_cycles;
+    j["unrouted_subnets"] = rep->unrouted_subnets;
+    j["violation_count"] = rep->violation_count;
+    j["seconds"] = seconds;
+    j["subnets"] = nlohmann::json::array();
+    for (const SubnetVerdict& v : rep->subnets)
+      j["subnets"].push_back({{"name", f.subnets()[v.subnet].name},
+                              {"routed", v.routed},
+                              {"pairs", v.pairs},
+                              {"unreachable_pairs", v.unreachable_pairs},
+                              {"loop_pairs", v.loop_pairs},
+                              {"through_endpoint_pairs", v.through_endpoint_pairs},
+                              {"dead_port_entries", v.dead_port_entries},
+                              {"bad_vl_pairs", v.bad_vl_pairs},
+                              {"cdg_channels", v.cdg_channels},
+                              {"cdg_dependencies", v.cdg_dependencies},
+                              {"cdg_cycles", v.cdg_cycles},
+                              {"vls_used", v.vls_used}});
+    j["violations"] = nlohmann::json::array();
+    for (const Violation& v : rep->violations) {
+      nlohmann::json x{{"kind", ToString(v.kind)}, {"subnet", f.subnets()[v.subnet].name}, {"text", v.text}};
+      if (v.destination) x["destination_lid"] = v.destination;
+      if (v.source != kNone) x["source"] = f.PortName(v.source);
+      if (!v.cycle.empty()) x["cycle"] = CycleJson(f, v.cycle);
+      j["violations"].push_back(std::move(x));
+    }
+    PrintJson(j);
+  } else {
+    for (const SubnetVerdict& v : rep->subnets) {
+      const Subnet& sn = f.subnets()[v.subnet];
+      if (!v.routed) {
+        fmt::print("{}: not routed\n", sn.name);
+        continue;
+      }
+      fmt::print("{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
+                 "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
+                 sn.name, v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs, v.dead_port_entries,
+                 v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used, v.vls_used == 1 ? "" : "s");
+    }
+    for (const Violation& v : rep->violations) fmt::print("{}: {}\n", ToString(v.kind), v.text);
+    if (rep->violation_count > rep->violations.size())
+      fmt::print("... {} more (--max-violations)\n", rep->violation_count - rep->violations.size());
+    if (rep->sound())
+      fmt::print("sound: every pair reachable, no loops, deadlock-free ({:.3f} s)\n", seconds);
+    else
+      fmt::print("NOT sound: {} violation{} ({:.3f} s)\n", rep->violation_count, rep->violation_count == 1 ? "" : "s",
+                 seconds);
+  }
+  return rep->sound() ? kExitOk : kExitFindings;
+}
+
+int RunStats(const StatsCmd& c) {
+  auto loaded = Load(c.in);
+  if (!loaded) return kExitError;
+  const Fabric& f = loaded->fabric;
+  auto t0 = std::chrono::steady_clock::now();
+  auto m = Measure(f, loaded->routes, {.seed = c.seed, .permutations = c.permutations, .threads = c.threads});
+  if (!m) return ReportError(m.error());
+  double seconds = Since(t0);
+  auto rep = Verify(f, loaded->routes, {.max_violations = 0, .threads = c.threads});
+  if (!rep) return ReportError(rep.error());
+  auto verdict_of = [&](SubnetId s) -> const SubnetVerdict& { return rep->subnets[s]; };
+  if (c.json) {
+    nlohmann::json j;
+    j["max_hops"] = m->max_hops;
+    j["max_channel_load"] = m->max_channel_load;
+    j["deadlock_free"] = rep->deadlock_free();
+    j["unreachable_pairs"] = rep->unreachable_pairs + rep->loop_pairs + rep->through_endpoint_pairs;
+    j["seed"] = c.seed;
+    j["permutations"] = c.permutations;
+    j["seconds"] = seconds;
+    j["subnets"] = nlohmann::json::array();
+    for (const SubnetMetrics& s : m->subnets) {
+      const SubnetVerdict& v = verdict_of(s.subnet);
+      j["subnets"].push_back({{"name", f.subnets()[s.subnet].name},
+                              {"pairs", s.pairs},
+                              {"hops", {{"min", s.min_hops}, {"avg", s.avg_hops}, {"max", s.max_hops}}},
+                              {"channel_load",
+                               {{"channels", s.channels},
+                                {"max", s.max_channel_load},
+                                {"avg", s.avg_channel_load},
+                                {"stddev", s.stddev_channel_load},
+                                {"lower_bound", s.channel_load_lower_bound}}},
+                              {"parallel_links", {{"groups", s.parallel_groups}, {"max_spread", s.parallel_max_spread}}},
+                              {"vls", s.num_vls},
+                              {"vls_used", v.vls_used},
+                              {"deadlock_free", v.cdg_cycles == 0},
+                              {"effective_bisection_bandwidth", s.effective_bisection_bandwidth}});
+    }
+    PrintJson(j);
+    return kExitOk;
+  }
+  for (const SubnetMetrics& s : m->subnets) {
+    const SubnetVerdict& v = verdict_of(s.subnet);
+    fmt::print("{}\n", f.subnets()[s.subnet].name);
+    fmt::print("  pairs            {}\n", s.pairs);
+    fmt::print("  hops             min {}  avg {:.3f}  max {}\n", s.min_hops, s.avg_hops, s.max_hops);
+    fmt::print("  channel load     max {}  avg {:.2f}  stddev {:.2f}  lower bound {}  ({} switch-to-switch channels)\n",
+               s.max_channel_load, s.avg_channel_load, s.stddev_channel_load, s.channel_load_lower_bound, s.channels);
+    fmt::print("  parallel cables  {} groups, worst spread {}\n", s.parallel_groups, s.parallel_max_spread);
+    fmt::print("  VLs              {} declared, {} used, {}\n", s.num_vls, v.vls_used,
+               v.cdg_cycles == 0 ? "deadlock-free" : "CREDIT LOOPS (see route verify)");
+    if (s.permutations)
+      fmt::print("  eff. bisection   {:.3f} ({} permutations, seed {})\n", s.effective_bisection_bandwidth,
+                 s.permutations, c.seed);
+  }
+  return kExitOk;
+}
+
+int RunTrace(const TraceCmd& c) {
+  auto loaded = Load(c.in);
+  if (!loaded) return kExitError;
+  const Fabric& f = loaded->fabric;
+  const RouteSet& rs = loaded->routes;
+  auto src = ResolvePort(f, rs, c.source);
+  if (!src) return ReportError(src.error());
+  auto dst = ResolvePort(f, rs, c.destination);
+  if (!dst) return ReportError(dst.error());
+  Lid dlid = *dst < rs.port_lid.size() ? rs.port_lid[*dst] : 0;
+  auto t = TraceRoute(f, rs, *src, dlid);
+  if (!t) return ReportError(t.error());
+  if (c.json) {
+    nlohmann::json hops = nlohmann::json::array();
+    for (const TraceHop& h : t->hops)
+      hops.push_back({{"from", f.description(f.port(h.from).node)},
+                      {"from_port", f.port(h.from).number},
+                      {"to", f.description(f.port(h.to).node)},
+                      {"to_port", f.port(h.to).number},
+                      {"vl", h.vl}});
+    PrintJson({{"source", f.PortName(t->source)},
+               {"destination", f.PortName(t->destination_port)},
+               {"destination_lid", t->destination},
+               {"subnet", f.subnets()[t->subnet].name},
+               {"sl", t->sl},
+               {"hops", hops},
+               {"end", ToString(t->end)},
+               {"problem", t->problem}});
+  } else {
+    fmt::print("From {} to {} (LID {}), subnet {}, SL {}\n", f.PortName(t->source), f.PortName(t->destination_port),
+               t->destination, f.subnets()[t->subnet].name, t->sl);
+    for (size_t i = 0; i < t->hops.size(); ++i) {
+      const TraceHop& h = t->hops[i];
+      fmt::print("  [{}] {} -> {}  VL {}\n", i + 1, f.PortName(h.from), f.PortName(h.to), h.vl);
+    }
+    if (t->end == TraceEnd::kDelivered)
+      fmt::print("delivered in {} hop{}\n", t->hops.size(), t->hops.size() == 1 ? "" : "s");
+    else
+      fmt::print("broken ({}): {}\n", ToString(t->end), t->problem);
+  }
+  return t->end == TraceEnd::kDelivered ? kExitOk : kExitFindings;
+}
+
+}  // namespace
+
 void AddRouteChecks(CLI::App& route, Runner& run) {
-  (void)route;
-  (void)run;
+  auto verify = std::make_shared<VerifyCmd>();
+  CLI::App* v = route.add_subcommand(
+      "verify",
+      "Check route tables: every endpoint pair reachable, no loops, no path through an endpoint, no entry to a\n"
+      "port without a cable, and an acyclic channel dependency graph per VL (no credit loop).\n"
+      "Exit 0 sound, 1 violations (a credit loop is printed as switch:port channels), 2 error.");
+  AddInputs(v, verify->in);
+  v->add_flag("--json", verify->json, "Machine-readable report");
+  v->add_option("--max-violations", verify->max_violations, "Violations to list in detail (all are counted)")
+      ->capture_default_str();
+  v->add_option("--threads", verify->threads, "Worker threads (0: every core)")->capture_default_str();
+  v->callback([&run, verify] { run = [verify] { return RunVerify(*verify); }; });
+
+  auto stats = std::make_shared<StatsCmd>();
+  CLI::App* s = route.add_subcommand(
+      "stats",
+      "Measure route quality: hops, routes per switch-to-switch channel (edge forwarding index) with a lower\n"
+      "bound, balance over parallel cables, VLs used, effective bisection bandwidth over random permutations.");
+  AddInputs(s, stats->in);
+  s->add_flag("--json", stats->json, "Machine-readable report");
+  s->add_option("--seed", stats->seed, "Seed of the random permutations")->capture_default_str();
+  s->add_option("--permutations", stats->permutations, "Random permutations for the bisection estimate (0: skip)")
+      ->capture_default_str();
+  s->add_option("--threads", stats->threads, "Worker threads (0: every core)")->capture_default_str();
+  s->callback([&run, stats] { run = [stats] { return RunStats(*stats); }; });
+
+  auto trace = std::make_shared<TraceCmd>();
+  CLI::App* t = route.add_subcommand(
+      "trace",
+      "Follow one path hop by hop with ports and VLs. SRC and DST are node descriptions, GUIDs (0x...), LIDs,\n"
+      "or explicit lid:N / guid:0x... . Exit 0 delivered, 1 broken path, 2 error.");
+  AddInputs(t, trace->in);
+  t->add_option("SRC", trace->source, "Source endpoint")->required();
+  t->add_option("DST", trace->destination, "Destination")->required();
+  t->add_flag("--json", trace->json, "Machine-readable path");
+  t->callback([&run, trace] { run = [trace] { return RunTrace(*trace); }; });
 }
 
 }  // namespace fabricctl::cli

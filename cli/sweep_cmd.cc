@@ -11,7 +11,11 @@
 #include "cli/command.h"
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
+#include "probes/control_protocol.h"
+#include "probes/sweep/agent_runner.h"
 #include "probes/sweep/analysis.h"
+#include "probes/tcp_transport.h"
+#include "probes/verbs_transport.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
@@ -44,6 +48,11 @@ struct RunOptionsCli {
   uint32_t coverage = 2;
   double bw_fraction = 0.75;
   std::string html, prom, history;
+  std::string agents, token_file;
+  unsigned parallel = 8;
+  double probe_seconds = 0.5;
+  double timeout_seconds = 5;
+  std::string ib_dev;
   bool json = false;
 };
 
@@ -109,10 +118,10 @@ std::string NowIso() {
 }
 
 int RunSweep(const RunOptionsCli& o) {
-  if (o.fabric != "sim")
-    return ReportError(Error{.message = fmt::format("--fabric {}: only 'sim' is available in this build", o.fabric)});
   if (!o.inject.empty() && o.fabric != "sim")
     return ReportError(Error{.message = "--inject works only with --fabric sim"});
+  if (o.fabric != "sim" && o.agents.empty())
+    return ReportError(Error{.message = fmt::format("--fabric {} needs --agents FILE (endpoint -> agent address)", o.fabric)});
   auto loaded = Load(o.topology, o.routes);
   if (!loaded) return ReportError(loaded.error());
   const Fabric& fabric = loaded->fabric;
@@ -140,9 +149,50 @@ int RunSweep(const RunOptionsCli& o) {
   faults.Apply(fabric);
 
   auto t1 = Clock::now();
-  std::vector<sweep::Measurement> measured =
-      sweep::SimulateSweep(fabric, *plan, faults, {.noise = o.noise, .seed = o.seed});
-  std::vector<uint64_t> counters = sweep::SimulatedErrorCounters(fabric, faults);
+  std::vector<sweep::Measurement> measured;
+  std::vector<uint64_t> counters;
+  std::vector<sweep::ProbeFailure> failures;
+  if (o.fabric == "sim") {
+    measured = sweep::SimulateSweep(fabric, *plan, faults, {.noise = o.noise, .seed = o.seed});
+    counters = sweep::SimulatedErrorCounters(fabric, faults);
+  } else {
+    auto agents_text = ReadFile(o.agents);
+    if (!agents_text) return ReportError(agents_text.error());
+    auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
+    if (!agents) return ReportError(agents.error());
+    probes::Bytes token;
+    if (!o.token_file.empty()) {
+      auto t = probes::ReadTokenFile(o.token_file);
+      if (!t) return ReportError(t.error());
+      token = std::move(*t);
+    } else {
+      return ReportError(Error{.message = "--token-file is needed to talk to probe agents"});
+    }
+    std::unique_ptr<probes::ClientTransport> transport;
+    if (o.fabric == "tcp") {
+      transport = probes::MakeTcpClientTransport();
+    } else {
+      auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
+      if (!v) return ReportError(v.error());
+      transport = std::move(*v);
+    }
+    const bool bar = StderrIsTerminal() && !o.json;
+    auto result = sweep::RunSweepOnAgents(
+        fabric, *plan, *agents, *transport,
+        {.token = std::move(token),
+         .parallel = o.parallel,
+         .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+         .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))},
+        [&](const sweep::RunnerProgress& p) {
+          if (!bar) return;
+          int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
+          std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
+                                   std::string(width - filled, '.'), p.done, p.total)
+                    << (p.done == p.total ? "\n" : "") << std::flush;
+        });
+    measured = std::move(result.measurements);
+    failures = std::move(result.failures);
+  }
   timings.run_seconds = Since(t1);
 
   auto t2 = Clock::now();
@@ -200,6 +250,10 @@ int RunSweep(const RunOptionsCli& o) {
                              analysis.failed, analysis.unmeasured, analysis.degraded);
     for (const sweep::Fault& f : faults.faults)
       std::cout << "injected: " << sweep::FaultToJson(fabric, f).dump() << "\n";
+    for (size_t k = 0; k < failures.size() && k < 10; ++k)
+      std::cout << fmt::format("unmeasured: {} -> {}: {}\n", fabric.PortName(plan->probes[failures[k].probe].src),
+                               fabric.PortName(plan->probes[failures[k].probe].dst), failures[k].reason);
+    if (failures.size() > 10) std::cout << fmt::format("unmeasured: ... and {} more\n", failures.size() - 10);
     if (analysis.findings.empty()) std::cout << "healthy: no findings\n";
     for (const sweep::Finding& f : analysis.findings) {
       std::string what = f.link != kNone ? fabric.LinkName(f.link) : "endpoint " + fabric.description(f.endpoint);
@@ -271,7 +325,8 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
       "run", "Run a sweep, localise degraded links, write a report (exit 0 healthy, 1 findings, 2 error)");
   r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
   r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
-  r->add_option("--fabric", opts->fabric, "Where probes run: sim (flow-level model of the routed fabric)")
+  r->add_option("--fabric", opts->fabric,
+                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents)")
       ->check(CLI::IsMember({"sim", "tcp", "verbs"}))
       ->capture_default_str();
   r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
@@ -291,6 +346,18 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("--html", opts->html, "Also write a self-contained HTML report");
   r->add_option("--prom", opts->prom, "Also write Prometheus textfile metrics");
   r->add_option("--history", opts->history, "SQLite history to append to (created if missing); reports trends");
+  r->add_option("--agents", opts->agents, "tcp/verbs: file of 'DESC ADDR[:PORT] [netns=NAME]' lines");
+  r->add_option("--token-file", opts->token_file, "tcp/verbs: shared token of the probe agents");
+  r->add_option("--parallel", opts->parallel, "tcp/verbs: probes at once within a round")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  r->add_option("--probe-seconds", opts->probe_seconds, "tcp/verbs: bandwidth test length per probe")
+      ->check(CLI::Range(0.05, 60.0))
+      ->capture_default_str();
+  r->add_option("--timeout", opts->timeout_seconds, "tcp/verbs: bound on every wait of a probe, seconds")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  r->add_option("-d,--ib-dev", opts->ib_dev, "verbs: RDMA device (default: the first one)");
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

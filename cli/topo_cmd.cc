@@ -52,9 +52,9 @@ class Table {
       os << out << "\n";
     };
     line([&](size_t c) -> std::string_view { return columns_[c].title; });
-    for (const auto& row : rows_) line([&](size_t c) -> std::string_view { 
-      return c < row.size() ? std::string_view(row[c]) : std::string_view();
-    });
+    for (const auto& row : rows_)
+      line(
+          [&](size_t c) -> std::string_view { return c < row.size() ? std::string_view(row[c]) : std::string_view(); });
   }
 
  private:
@@ -77,11 +77,11 @@ constexpr size_t kMaxDegradedShown = 50;
 
 void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& file) {
   std::cout << "topology: " << file << "\n";
-  std::cout << fmt::format("nodes     {:>8}  ({} switches, {} endpoints, {} routers)\n", s.nodes, s.switches,
+  std::cout << fmt::format("{:<14}{:>8}  ({} switches, {} endpoints, {} routers)\n", "nodes", s.nodes, s.switches,
                            s.endpoints, s.routers);
-  std::cout << fmt::format("ports     {:>8}  physical, {} connected\n", s.physical_ports, s.connected_ports);
-  std::cout << fmt::format("links     {:>8}\n", s.links);
-  std::cout << fmt::format("subnets   {:>8}\n", s.subnets.size());
+  std::cout << fmt::format("{:<14}{:>8}  physical, {} connected\n", "ports", s.physical_ports, s.connected_ports);
+  std::cout << fmt::format("{:<14}{:>8}\n", "links", s.links);
+  std::cout << fmt::format("{:<14}{:>8}\n", "subnets", s.subnets.size());
   if (!s.subnets.empty()) {
     Table t({{"NAME"}, {"LEVEL"}, {"SWITCHES", Table::Align::kRight}, {"ENDPOINT PORTS", Table::Align::kRight}});
     for (const SubnetSummary& sub : s.subnets)
@@ -89,8 +89,9 @@ void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& 
              std::to_string(sub.endpoint_ports)});
     t.Print(std::cout);
   }
-  std::cout << fmt::format("tiers     {:>8}", s.tiers.size());
-  if (s.unlabelled_tier_nodes > 0) std::cout << fmt::format("  ({} nodes without a tier label)", s.unlabelled_tier_nodes);
+  std::cout << fmt::format("{:<14}{:>8}", "tiers", s.tiers.size());
+  if (s.unlabelled_tier_nodes > 0)
+    std::cout << fmt::format("  ({} nodes without a tier label)", s.unlabelled_tier_nodes);
   std::cout << "\n";
   if (!s.tiers.empty()) {
     Table t({{"TIER", Table::Align::kRight}, {"SWITCHES", Table::Align::kRight}, {"ENDPOINTS", Table::Align::kRight}});
@@ -98,14 +99,14 @@ void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& 
       t.Add({std::to_string(tier.tier), std::to_string(tier.switches), std::to_string(tier.endpoints)});
     t.Print(std::cout);
   }
-  std::cout << "link rates\n";
+  std::cout << fmt::format("{:<14}{:>8}  distinct width/speed pairs\n", "link rates", s.rates.size());
   if (!s.rates.empty()) {
     Table t({{"RATE"}, {"GB/S", Table::Align::kRight}, {"LINKS", Table::Align::kRight}});
     for (const RateCount& r : s.rates)
       t.Add({RateName(r.width, r.speed), fmt::format("{:g}", LinkDataGbps(r.width, r.speed)), std::to_string(r.links)});
     t.Print(std::cout);
   }
-  std::cout << fmt::format("degraded links {:>3}", s.degraded_links.size());
+  std::cout << fmt::format("{:<14}{:>8}", "degraded links", s.degraded_links.size());
   std::cout << (s.degraded_links.empty() ? "  (none below what both ends enable and support)\n" : "\n");
   if (!s.degraded_links.empty()) {
     Table t({{"LINK"}, {"ACTIVE"}, {"BEST"}});
@@ -176,21 +177,27 @@ std::string NodeLabel(const Fabric& f, NodeId n) {
 
 // What an ACTUAL port stands in for: "sw1[5] -> h3[1]", "sw1[5] unconnected".
 std::string PortFate(const Fabric& expected, PortId expected_port, const Fabric& actual, PortId port, PortId peer) {
-  if (port == kNone)
-    return fmt::format("{}: no such port in actual", expected.PortName(expected_port));
+  if (port == kNone) return fmt::format("{}: no such port in actual", expected.PortName(expected_port));
   if (peer == kNone) return fmt::format("{} unconnected", actual.PortName(port));
   return fmt::format("{} -> {}", actual.PortName(port), actual.PortName(peer));
 }
 
 std::string_view KindTitle(DiffKind k) {
   switch (k) {
-    case DiffKind::kMissingNode: return "missing node";
-    case DiffKind::kExtraNode: return "extra node";
-    case DiffKind::kTypeMismatch: return "type mismatch";
-    case DiffKind::kMissingLink: return "missing link";
-    case DiffKind::kMiswired: return "miswired";
-    case DiffKind::kExtraLink: return "extra link";
-    case DiffKind::kBelowPlan: return "below plan";
+    case DiffKind::kMissingNode:
+      return "missing node";
+    case DiffKind::kExtraNode:
+      return "extra node";
+    case DiffKind::kTypeMismatch:
+      return "type mismatch";
+    case DiffKind::kMissingLink:
+      return "missing link";
+    case DiffKind::kMiswired:
+      return "miswired";
+    case DiffKind::kExtraLink:
+      return "extra link";
+    case DiffKind::kBelowPlan:
+      return "below plan";
   }
   return "?";
 }
@@ -226,9 +233,11 @@ json DiffToJson(const TopologyDiff& d, const Fabric& e, const Fabric& a, const D
       case DiffKind::kMiswired: {
         const Link& l = e.link(x.expected_link);
         j["link"] = e.LinkName(x.expected_link);
-        j["a"] = {{"port", e.PortName(l.a)}, {"actual_port", PortJson(a, x.actual_a)},
+        j["a"] = {{"port", e.PortName(l.a)},
+                  {"actual_port", PortJson(a, x.actual_a)},
                   {"actual_peer", PortJson(a, x.actual_a_peer)}};
-        j["b"] = {{"port", e.PortName(l.b)}, {"actual_port", PortJson(a, x.actual_b)},
+        j["b"] = {{"port", e.PortName(l.b)},
+                  {"actual_port", PortJson(a, x.actual_b)},
                   {"actual_peer", PortJson(a, x.actual_b_peer)}};
         break;
       }
@@ -243,10 +252,13 @@ json DiffToJson(const TopologyDiff& d, const Fabric& e, const Fabric& a, const D
     }
     list.push_back(std::move(j));
   }
-  return json{{"expected", o.expected},       {"actual", o.actual},
-              {"identical", d.identical()},   {"matched_nodes", d.matched_nodes},
+  return json{{"expected", o.expected},
+              {"actual", o.actual},
+              {"identical", d.identical()},
+              {"matched_nodes", d.matched_nodes},
               {"matched_by_description", d.matched_by_description},
-              {"counts", counts},             {"differences", std::move(list)}};
+              {"counts", counts},
+              {"differences", std::move(list)}};
 }
 
 void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const DiffOptions& o) {
@@ -283,8 +295,8 @@ void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const Di
       case DiffKind::kMiswired: {
         const Link& l = e.link(x.expected_link);
         where = e.LinkName(x.expected_link);
-        detail = PortFate(e, l.a, a, x.actual_a, x.actual_a_peer) + "; " +
-                 PortFate(e, l.b, a, x.actual_b, x.actual_b_peer);
+        detail =
+            PortFate(e, l.a, a, x.actual_a, x.actual_a_peer) + "; " + PortFate(e, l.b, a, x.actual_b, x.actual_b_peer);
         break;
       }
       case DiffKind::kExtraLink:
@@ -302,8 +314,16 @@ void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const Di
   std::cout << "\n";
   t.Print(std::cout, "");
   std::string total;
-  for (auto [kind, n] : counts) total += fmt::format("{}{} {}", total.empty() ? "" : ", ", n, KindTitle(kind));
-  std::cout << fmt::format("\n{} differences: {}\n", d.differences.size(), total);
+  for (auto [kind, n] : counts) {
+    std::string title(KindTitle(kind));
+    // "1 missing node", "2 missing nodes", "3 type mismatches"; "miswired" and "below plan" stay.
+    if (n > 1 && title.ends_with("node")) title += "s";
+    if (n > 1 && title.ends_with("link")) title += "s";
+    if (n > 1 && title.ends_with("mismatch")) title += "es";
+    total += fmt::format("{}{} {}", total.empty() ? "" : ", ", n, title);
+  }
+  std::cout << fmt::format("\n{} difference{}: {}\n", d.differences.size(), d.differences.size() == 1 ? "" : "s",
+                           total);
 }
 
 int RunDiff(const DiffOptions& o) {

@@ -45,11 +45,14 @@ nlohmann::json GeneratorsJson() {
   return {{"generators", list}};
 }
 
-Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets) {
+Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets, bool have_name) {
   GeneratorParams params;
   for (const std::string& s : sets) {
     size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) return MakeError(fmt::format("--set expects key=value, not '{}'", s));
+    // --set takes every following word, so a NAME written after it lands here.
+    if (eq == std::string::npos || eq == 0)
+      return MakeError(
+          fmt::format("--set expects key=value, not '{}'{}", s, have_name ? "" : " (give NAME before --set)"));
     std::string key = s.substr(0, eq);
     if (!params.emplace(key, s.substr(eq + 1)).second) return MakeError(fmt::format("--set {} is given twice", key));
   }
@@ -64,14 +67,14 @@ int Run(const TopoGenOptions& o) {
       std::cout << GeneratorsText();
     return kExitOk;
   }
+  auto params = ParseSets(o.sets, !o.name.empty());
+  if (!params) return ReportError(params.error());
   if (o.name.empty())
     return ReportError(Error{.message = "topo gen: NAME is required (fabricctl topo gen --list shows them)"});
   auto format = ParseTopoFormat(o.format);
   if (!format)
     return ReportError(
         Error{.message = fmt::format("--format {}: expected auto, ibnetdiscover, json or ibsim", o.format)});
-  auto params = ParseSets(o.sets);
-  if (!params) return ReportError(params.error());
   auto fabric = Generate(o.name, *params);
   if (!fabric) return ReportError(fabric.error());
   if (!o.output.empty())

@@ -11,21 +11,31 @@ namespace fabricctl {
 namespace {
 
 constexpr std::array<std::string_view, kNumCounters> kNames = {
-    "SymbolErrorCounter",       "LinkErrorRecoveryCounter",     "LinkDownedCounter",
-    "PortRcvErrors",            "PortRcvRemotePhysicalErrors",  "PortRcvSwitchRelayErrors",
-    "PortXmitDiscards",         "PortXmitConstraintErrors",     "PortRcvConstraintErrors",
-    "LocalLinkIntegrityErrors", "ExcessiveBufferOverrunErrors", "VL15Dropped",
-    "PortXmitWait",             "PortXmitData",                 "PortRcvData",
-    "PortXmitPkts",             "PortRcvPkts",
+    "SymbolErrorCounter",
+    "LinkErrorRecoveryCounter",
+    "LinkDownedCounter",
+    "PortRcvErrors",
+    "PortRcvRemotePhysicalErrors",
+    "PortRcvSwitchRelayErrors",
+    "PortXmitDiscards",
+    "PortXmitConstraintErrors",
+    "PortRcvConstraintErrors",
+    "LocalLinkIntegrityErrors",
+    "ExcessiveBufferOverrunErrors",
+    "VL15Dropped",
+    "PortXmitWait",
+    "PortXmitData",
+    "PortRcvData",
+    "PortXmitPkts",
+    "PortRcvPkts",
 };
 
 // libibmad fields of PortCounters, in Counter order.
 constexpr std::array<MAD_FIELDS, kNumCounters> kFields = {
-    IB_PC_ERR_SYM_F,         IB_PC_LINK_RECOVERS_F, IB_PC_LINK_DOWNED_F,      IB_PC_ERR_RCV_F,
-    IB_PC_ERR_PHYSRCV_F,     IB_PC_ERR_SWITCH_REL_F, IB_PC_XMT_DISCARDS_F,    IB_PC_ERR_XMTCONSTR_F,
-    IB_PC_ERR_RCVCONSTR_F,   IB_PC_ERR_LOCALINTEG_F, IB_PC_ERR_EXCESS_OVR_F,  IB_PC_VL15_DROPPED_F,
-    IB_PC_XMT_WAIT_F,        IB_PC_XMT_BYTES_F,      IB_PC_RCV_BYTES_F,       IB_PC_XMT_PKTS_F,
-    IB_PC_RCV_PKTS_F,
+    IB_PC_ERR_SYM_F,        IB_PC_LINK_RECOVERS_F, IB_PC_LINK_DOWNED_F,   IB_PC_ERR_RCV_F,       IB_PC_ERR_PHYSRCV_F,
+    IB_PC_ERR_SWITCH_REL_F, IB_PC_XMT_DISCARDS_F,  IB_PC_ERR_XMTCONSTR_F, IB_PC_ERR_RCVCONSTR_F, IB_PC_ERR_LOCALINTEG_F,
+    IB_PC_ERR_EXCESS_OVR_F, IB_PC_VL15_DROPPED_F,  IB_PC_XMT_WAIT_F,      IB_PC_XMT_BYTES_F,     IB_PC_RCV_BYTES_F,
+    IB_PC_XMT_PKTS_F,       IB_PC_RCV_PKTS_F,
 };
 
 // ClassPortInfo.CapabilityMask bits of the PMA (IBA 16.1.3.1).
@@ -38,14 +48,17 @@ unsigned EditDistance(std::string_view a, std::string_view b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = static_cast<unsigned>(i);
     for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (std::tolower(a[i - 1]) != std::tolower(b[j - 1]))});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (std::tolower(a[i - 1]) != std::tolower(b[j - 1]))});
     std::swap(prev, cur);
   }
   return prev[b.size()];
 }
 
 mad::Request PmaRequest(mad::Method method, uint16_t attr_id, uint32_t lid, unsigned port) {
-  mad::Request r{.mgmt_class = mad::MgmtClass::kPerformance, .method = method, .attr_id = attr_id,
+  mad::Request r{.mgmt_class = mad::MgmtClass::kPerformance,
+                 .method = method,
+                 .attr_id = attr_id,
                  .lid = static_cast<uint16_t>(lid)};
   if (attr_id != mad::attr::kClassPortInfo) mad_set_field(r.data.data(), 0, IB_PC_PORT_SELECT_F, port);
   return r;
@@ -124,51 +137,53 @@ Result<CounterReport> ReadCounters(mad::Transport& transport, const Fabric& fabr
 
   // Asks one PMA (one LID) about the ports it answers for.
   auto query = [&](uint32_t lid, std::vector<PortId> ports) {
-    rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kClassPortInfo, lid, 0), [&, lid, ports](const mad::Completion& c) {
-      bool extended = false;
-      if (c.outcome == mad::Outcome::kOk) {
-        uint32_t cap = mad_get_field(const_cast<uint8_t*>(c.reply->data()), 0, IB_CPI_CAPMASK_F);
-        extended = (cap & (kCapExtendedWidth | kCapExtendedNoIetf)) != 0;
-      }
-      for (PortId pid : ports) {
-        unsigned num = fabric.port(pid).number;
-        rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCounters, lid, num),
-                 [&, pid, lid, num, extended](const mad::Completion& pc) {
-                   if (pc.outcome != mad::Outcome::kOk) return problem(pid, failure("PortCounters", pc));
-                   PortCounterReading r{.port = pid, .lid = lid};
-                   uint8_t* d = const_cast<uint8_t*>(pc.reply->data());
-                   for (size_t i = 0; i < kNumCounters; ++i) r.value[i] = mad_get_field(d, 0, kFields[i]);
-                   readings[pid] = r;
-                   if (extended)
-                     rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCountersExtended, lid, num),
-                              [&, pid](const mad::Completion& ec) {
-                                if (ec.outcome != mad::Outcome::kOk || !readings[pid]) return;
-                                uint8_t* x = const_cast<uint8_t*>(ec.reply->data());
-                                auto& v = readings[pid]->value;
-                                v[size_t(Counter::kPortXmitData)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_BYTES_F);
-                                v[size_t(Counter::kPortRcvData)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_BYTES_F);
-                                v[size_t(Counter::kPortXmitPkts)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_PKTS_F);
-                                v[size_t(Counter::kPortRcvPkts)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_PKTS_F);
-                                readings[pid]->extended = true;
-                              });
-                   if (options.reset == ResetMode::kResetAfterRead) {
-                     auto set = PmaRequest(mad::Method::kSet, mad::attr::kPortCounters, lid, num);
-                     mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT_F, 0xffff);
-                     mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT2_F, 0xff);
-                     rpc.Post(set, [&, pid](const mad::Completion& sc) {
-                       if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCounters reset", sc));
+    rpc.Post(
+        PmaRequest(mad::Method::kGet, mad::attr::kClassPortInfo, lid, 0), [&, lid, ports](const mad::Completion& c) {
+          bool extended = false;
+          if (c.outcome == mad::Outcome::kOk) {
+            uint32_t cap = mad_get_field(const_cast<uint8_t*>(c.reply->data()), 0, IB_CPI_CAPMASK_F);
+            extended = (cap & (kCapExtendedWidth | kCapExtendedNoIetf)) != 0;
+          }
+          for (PortId pid : ports) {
+            unsigned num = fabric.port(pid).number;
+            rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCounters, lid, num),
+                     [&, pid, lid, num, extended](const mad::Completion& pc) {
+                       if (pc.outcome != mad::Outcome::kOk) return problem(pid, failure("PortCounters", pc));
+                       PortCounterReading r{.port = pid, .lid = lid};
+                       uint8_t* d = const_cast<uint8_t*>(pc.reply->data());
+                       for (size_t i = 0; i < kNumCounters; ++i) r.value[i] = mad_get_field(d, 0, kFields[i]);
+                       readings[pid] = r;
+                       if (extended)
+                         rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCountersExtended, lid, num),
+                                  [&, pid](const mad::Completion& ec) {
+                                    if (ec.outcome != mad::Outcome::kOk || !readings[pid]) return;
+                                    uint8_t* x = const_cast<uint8_t*>(ec.reply->data());
+                                    auto& v = readings[pid]->value;
+                                    v[size_t(Counter::kPortXmitData)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_BYTES_F);
+                                    v[size_t(Counter::kPortRcvData)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_BYTES_F);
+                                    v[size_t(Counter::kPortXmitPkts)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_PKTS_F);
+                                    v[size_t(Counter::kPortRcvPkts)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_PKTS_F);
+                                    readings[pid]->extended = true;
+                                  });
+                       if (options.reset == ResetMode::kResetAfterRead) {
+                         auto set = PmaRequest(mad::Method::kSet, mad::attr::kPortCounters, lid, num);
+                         mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT_F, 0xffff);
+                         mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT2_F, 0xff);
+                         rpc.Post(set, [&, pid](const mad::Completion& sc) {
+                           if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCounters reset", sc));
+                         });
+                         if (extended) {
+                           auto xset = PmaRequest(mad::Method::kSet, mad::attr::kPortCountersExtended, lid, num);
+                           mad_set_field(xset.data.data(), 0, IB_PC_EXT_COUNTER_SELECT_F, 0xff);
+                           rpc.Post(xset, [&, pid](const mad::Completion& sc) {
+                             if (sc.outcome != mad::Outcome::kOk)
+                               problem(pid, failure("PortCountersExtended reset", sc));
+                           });
+                         }
+                       }
                      });
-                     if (extended) {
-                       auto xset = PmaRequest(mad::Method::kSet, mad::attr::kPortCountersExtended, lid, num);
-                       mad_set_field(xset.data.data(), 0, IB_PC_EXT_COUNTER_SELECT_F, 0xff);
-                       rpc.Post(xset, [&, pid](const mad::Completion& sc) {
-                         if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCountersExtended reset", sc));
-                       });
-                     }
-                   }
-                 });
-      }
-    });
+          }
+        });
   };
 
   for (NodeId n = 0; n < fabric.num_nodes(); ++n) {

@@ -28,6 +28,7 @@ struct WalkNode {
   std::vector<std::optional<mad::PortInfo>> ports;  // 0..num_ports
   std::vector<Peer> peers;                          // 0..num_ports
   std::vector<uint64_t> port_guids;                 // CA ports: the GUID NodeInfo gave
+  mad::SwitchInfo switch_info;
 };
 
 std::string NodeName(const WalkNode& n) {
@@ -37,16 +38,16 @@ std::string NodeName(const WalkNode& n) {
 // The walk's working state; lives only for one Discover call.
 class Walk {
  public:
-  Walk(mad::Transport& transport, const DiscoveryOptions& options)
-      : options_(options), rpc_(transport, options.rpc) {}
+  Walk(mad::Transport& transport, const DiscoveryOptions& options) : options_(options), rpc_(transport, options.rpc) {}
 
   Result<DiscoveryResult> Run() {
     auto start = std::chrono::steady_clock::now();
     mad::Request req{.attr_id = mad::attr::kNodeInfo};
     rpc_.Post(req, [this](const Completion& c) {
       if (c.outcome != Outcome::kOk) {
-        local_error_ = c.outcome == Outcome::kTimeout ? "the local port does not answer NodeInfo"
-                                                      : fmt::format("local NodeInfo failed with MAD status 0x{:04x}", c.status);
+        local_error_ = c.outcome == Outcome::kTimeout
+                           ? "the local port does not answer NodeInfo"
+                           : fmt::format("local NodeInfo failed with MAD status 0x{:04x}", c.status);
         return;
       }
       AddNode(mad::DecodeNodeInfo(c.reply->data()), DrPath{});
@@ -67,7 +68,8 @@ class Walk {
   std::string rpc_transport_name() const { return "local port"; }
 
   void Problem(const DrPath& path, std::string where, std::string message) {
-    problems_.push_back(DiscoveryProblem{.path = path.ToString(), .where = std::move(where), .message = std::move(message)});
+    problems_.push_back(
+        DiscoveryProblem{.path = path.ToString(), .where = std::move(where), .message = std::move(message)});
   }
   static std::string Failure(std::string_view what, const Completion& c, int attempts) {
     if (c.outcome == Outcome::kTimeout) return fmt::format("{}: no answer after {} attempts", what, attempts);
@@ -89,10 +91,18 @@ class Walk {
     if ((nodes_.size() & 255) == 0) Report(/*done=*/false);
 
     Query(id, mad::attr::kNodeDescription, 0, [this, id](const Completion& c) {
-      if (c.outcome == Outcome::kOk) nodes_[id].description = mad::DecodeNodeDescription(c.reply->data());
-      else Problem(nodes_[id].path, NodeName(nodes_[id]), Failure("NodeDescription", c, Attempts()));
+      if (c.outcome == Outcome::kOk)
+        nodes_[id].description = mad::DecodeNodeDescription(c.reply->data());
+      else
+        Problem(nodes_[id].path, NodeName(nodes_[id]), Failure("NodeDescription", c, Attempts()));
     });
     if (info.type == NodeType::kSwitch) {
+      Query(id, mad::attr::kSwitchInfo, 0, [this, id](const Completion& c) {
+        if (c.outcome == Outcome::kOk)
+          nodes_[id].switch_info = mad::DecodeSwitchInfo(c.reply->data());
+        else
+          Problem(nodes_[id].path, NodeName(nodes_[id]), Failure("SwitchInfo", c, Attempts()));
+      });
       // Port 0 carries the switch's LID; physical ports tell where to go next.
       for (unsigned p = 0; p <= info.num_ports; ++p) QueryPort(id, p);
     } else if (info.local_port >= 1 && info.local_port <= info.num_ports) {
@@ -149,8 +159,8 @@ class Walk {
         peer = it->second;
         WalkNode& p = nodes_[peer];
         if (info.local_port > p.info.num_ports) {
-          Problem(path, NodeName(p), fmt::format("answered from port {} of a {}-port node", info.local_port,
-                                                 p.info.num_ports));
+          Problem(path, NodeName(p),
+                  fmt::format("answered from port {} of a {}-port node", info.local_port, p.info.num_ports));
           return;
         }
         if (p.info.type != NodeType::kSwitch && info.local_port < p.port_guids.size())
@@ -185,14 +195,17 @@ class Walk {
   void QueryPortVia(uint32_t id, unsigned port, const DrPath& path) {
     mad::Request req{.attr_id = mad::attr::kPortInfo, .attr_mod = port, .path = path};
     rpc_.Post(req, [this, id, port, path](const Completion& c) {
-      if (c.outcome == Outcome::kOk) nodes_[id].ports[port] = mad::DecodePortInfo(c.reply->data());
-      else Problem(path, fmt::format("{}[{}]", NodeName(nodes_[id]), port), Failure("PortInfo", c, Attempts()));
+      if (c.outcome == Outcome::kOk)
+        nodes_[id].ports[port] = mad::DecodePortInfo(c.reply->data());
+      else
+        Problem(path, fmt::format("{}[{}]", NodeName(nodes_[id]), port), Failure("PortInfo", c, Attempts()));
     });
   }
 
   void Report(bool done) {
     if (options_.progress)
-      options_.progress(DiscoveryProgress{.nodes = nodes_.size(), .switches = switches_, .mads = rpc_.stats().sent, .done = done});
+      options_.progress(
+          DiscoveryProgress{.nodes = nodes_.size(), .switches = switches_, .mads = rpc_.stats().sent, .done = done});
   }
 
   Result<DiscoveryResult> Build() {
@@ -211,6 +224,7 @@ class Walk {
                                    .device_id = n.info.device_id});
       if (!id) return std::unexpected(id.error());
       result.paths.push_back(n.path);
+      result.switch_info.push_back(n.switch_info);
     }
     for (uint32_t id = 0; id < nodes_.size(); ++id) {
       const WalkNode& n = nodes_[id];
@@ -292,7 +306,8 @@ std::vector<DegradedLink> FindDegradedLinks(const Fabric& fabric) {
     bool narrow = LaneCount(width) < LaneCount(best_width);
     bool slow = best_speed != LinkSpeed::kNone && speed < best_speed;
     if (narrow || slow)
-      out.push_back(DegradedLink{.link = l, .width = width, .speed = speed, .best_width = best_width, .best_speed = best_speed});
+      out.push_back(
+          DegradedLink{.link = l, .width = width, .speed = speed, .best_width = best_width, .best_speed = best_speed});
   }
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include "fabric/error.h"
 #include "fabric/fabric.h"
+#include "fabric/mad/attributes.h"
 #include "fabric/mad/rpc.h"
 #include "fabric/mad/transport.h"
 
@@ -38,7 +39,8 @@ struct DiscoveryProblem {
 
 struct DiscoveryResult {
   Fabric fabric;
-  std::vector<mad::DrPath> paths;  // directed route to every node, indexed by NodeId
+  std::vector<mad::DrPath> paths;            // directed route to every node, indexed by NodeId
+  std::vector<mad::SwitchInfo> switch_info;  // indexed by NodeId; zeros for CAs and unread switches
   NodeId local_node = kNone;
   unsigned local_port = 0;
   std::vector<DiscoveryProblem> problems;

@@ -12,7 +12,12 @@ std::string Error::Format() const {
   out += message;
   if (!text.empty()) {
     out += "\n  " + text;
-    if (column > 0) out += "\n  " + std::string(static_cast<size_t>(column - 1), ' ') + "^";
+    if (column > 0) {
+      // Keep the tabs of the offending line so the caret lands under the right character.
+      std::string pad;
+      for (size_t i = 0; i + 1 < static_cast<size_t>(column) && i < text.size(); ++i) pad += text[i] == '\t' ? '\t' : ' ';
+      out += "\n  " + pad + "^";
+    }
   }
   return out;
 }

@@ -73,7 +73,10 @@ class Scanner {
     uint64_t v = 0;
     while (!AtEnd()) {
       char c = s_[pos_];
-      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+      int d = (c >= '0' && c <= '9')   ? c - '0'
+              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                       : -1;
       if (d < 0) break;
       if (pos_ - start >= 16) {
         pos_ = start;
@@ -153,7 +156,7 @@ struct RawNode {
   GuidSource source = GuidSource::kCounter;
   int line = 0;
   std::string_view text;
-  std::vector<RawPort> ports;       // in file order
+  std::vector<RawPort> ports;      // in file order
   std::vector<int32_t> by_number;  // port number -> index into ports, -1 if not listed
   PortId first_port = 0;
 };
@@ -162,9 +165,12 @@ constexpr size_t TypeIndex(NodeType t) { return static_cast<size_t>(t); }
 
 std::string_view TypeWord(NodeType t) {
   switch (t) {
-    case NodeType::kSwitch: return "Switch";
-    case NodeType::kCa: return "Ca";
-    case NodeType::kRouter: return "Rt";
+    case NodeType::kSwitch:
+      return "Switch";
+    case NodeType::kCa:
+      return "Ca";
+    case NodeType::kRouter:
+      return "Rt";
   }
   return "?";
 }
@@ -258,8 +264,7 @@ class Parser {
       return Fail(no, line, s.column(), "ibsim 'include' lines are not supported: inline the included file");
     if (rest.starts_with("do ") || rest.starts_with("do\t") || rest == "do")
       return Fail(no, line, s.column(), "ibsim 'do' command lines are not supported");
-    if (rest.starts_with("module"))
-      return Fail(no, line, s.column(), "ibsim 'module' name prefixes are not supported");
+    if (rest.starts_with("module")) return Fail(no, line, s.column(), "ibsim 'module' name prefixes are not supported");
 
     struct Key {
       std::string_view name;
@@ -324,11 +329,15 @@ class Parser {
         if (!fits32(*value)) return Fail(no, line, value_column, "devid does not fit in 32 bits");
         device_id_ = static_cast<uint32_t>(*value);
         break;
-      case kSysimg: system_guid_ = *value; break;
+      case kSysimg:
+        system_guid_ = *value;
+        break;
       case kSwitchGuid:
       case kCaGuid:
       case kRtGuid: {
-        NodeType t = key->kind == kSwitchGuid ? NodeType::kSwitch : key->kind == kCaGuid ? NodeType::kCa : NodeType::kRouter;
+        NodeType t = key->kind == kSwitchGuid ? NodeType::kSwitch
+                     : key->kind == kCaGuid   ? NodeType::kCa
+                                              : NodeType::kRouter;
         // As ibsim: '=' sets the base, '+' offsets it; the next record of that type takes it.
         if (relative) {
           counter_[TypeIndex(t)] = base_[TypeIndex(t)] + *value;
@@ -355,12 +364,14 @@ class Parser {
       }
       case kExtSpeed: {
         auto m = IbsimExtSpeedOption(*value);
-        if (!m) return Fail(no, line, value_column, "expected an extended speed mask 0..15 (FDR 1, EDR 2, HDR 4, NDR 8)");
+        if (!m)
+          return Fail(no, line, value_column, "expected an extended speed mask 0..15 (FDR 1, EDR 2, HDR 4, NDR 8)");
         default_ext_speed_ = *m;
         default_rate_.speeds = default_speed_ | default_ext_speed_;
         break;
       }
-      case kPdebug: break;  // ibsim's parser debug switch
+      case kPdebug:
+        break;  // ibsim's parser debug switch
     }
     return {};
   }
@@ -464,8 +475,9 @@ class Parser {
 
     auto [it, inserted] = index_.emplace(node.id, static_cast<uint32_t>(nodes_.size()));
     if (!inserted)
-      return Fail(no, line, id_column,
-                  fmt::format("duplicate node name \"{}\" (first defined at line {})", node.id, nodes_[it->second].line));
+      return Fail(
+          no, line, id_column,
+          fmt::format("duplicate node name \"{}\" (first defined at line {})", node.id, nodes_[it->second].line));
     if (node.guid != 0) {
       auto [g, fresh] = by_guid_.emplace(node.guid, static_cast<uint32_t>(nodes_.size()));
       if (!fresh)
@@ -487,12 +499,13 @@ class Parser {
     int number_column = s.column();
     s.Eat('[');
     auto number = s.Number();
-    if (!number || !s.Eat(']')) return Fail(no, line, number_column, "expected '[port number]' at the start of a port line");
+    if (!number || !s.Eat(']'))
+      return Fail(no, line, number_column, "expected '[port number]' at the start of a port line");
     if (*number < 1 || *number > node.num_ports)
       return Fail(no, line, number_column,
-                  *number == 0 ? fmt::format("port 0 cannot be cabled: \"{}\" has ports 1..{}", node.id, node.num_ports)
-                               : fmt::format("port {} out of range: \"{}\" has ports 1..{}", *number, node.id,
-                                             node.num_ports));
+                  *number == 0
+                      ? fmt::format("port 0 cannot be cabled: \"{}\" has ports 1..{}", node.id, node.num_ports)
+                      : fmt::format("port {} out of range: \"{}\" has ports 1..{}", *number, node.id, node.num_ports));
     p.number = static_cast<unsigned>(*number);
     if (node.by_number[p.number] >= 0)
       return Fail(no, line, number_column,
@@ -728,7 +741,9 @@ class Parser {
         if (p.rate && q.rate) {
           // ibnetdiscover shows FDR10 only for devices it asks for Mellanox's extended port
           // info; the other end of the same link then says QDR.
-          auto fdr10 = [](auto x, auto y) { return x.first == y.first && x.second == LinkSpeed::kFDR10 && y.second == LinkSpeed::kQDR; };
+          auto fdr10 = [](auto x, auto y) {
+            return x.first == y.first && x.second == LinkSpeed::kFDR10 && y.second == LinkSpeed::kQDR;
+          };
           if (fdr10(*p.rate, *q.rate) || fdr10(*q.rate, *p.rate)) {
             rate = LinkRate{.width = p.rate->first, .speed = LinkSpeed::kFDR10};
           } else if (*p.rate != *q.rate)
@@ -746,8 +761,7 @@ class Parser {
         }
         if (auto l = b.Connect(a, p.number, bi, q.number); !l)
           return Fail(p.line, p.text, p.peer_column, l.error().message);
-        for (auto [node_id, raw_node, raw_port] :
-             {std::tuple{a, &na, &p}, std::tuple{bi, &nb, &q}}) {
+        for (auto [node_id, raw_node, raw_port] : {std::tuple{a, &na, &p}, std::tuple{bi, &nb, &q}}) {
           Port& port = b.port(node_id, raw_port->number);
           port.state = PortState::kActive;
           port.phys_state = PhysState::kLinkUp;
@@ -827,6 +841,12 @@ std::string WriteIbnetdiscover(const Fabric& f) {
     names[n] = fmt::format("\"{}-{:016x}\"", letter, guids[n]);
     descs[n] = CleanDescription(f.description(n));
   }
+  // A switch without a port GUID is written with its (possibly synthetic) node GUID, which
+  // is what the reader assumes for a zero one.
+  auto switch_port_guid = [&](NodeId n) {
+    uint64_t g = f.port(f.port_id(n, 0)).guid;
+    return g != 0 ? g : guids[n];
+  };
   auto lid_of = [&](PortId p) {
     const Port& port = f.port(p);
     return f.is_switch(port.node) ? f.port(f.port_id(port.node, 0)).lid : port.lid;
@@ -836,8 +856,8 @@ std::string WriteIbnetdiscover(const Fabric& f) {
   auto it = std::back_inserter(out);
   fmt::format_to(it, "#\n# Topology file: generated by fabricctl\n#\n");
   if (f.num_nodes() > 0) {
-    PortId from = f.port_id(0, f.is_switch(0) ? 0 : 1);
-    fmt::format_to(it, "# Initiated from node {:016x} port {:016x}\n", guids[0], f.port(from).guid);
+    uint64_t from = f.is_switch(0) ? switch_port_guid(0) : f.port(f.port_id(0, 1)).guid;
+    fmt::format_to(it, "# Initiated from node {:016x} port {:016x}\n", guids[0], from);
   }
   for (NodeId n = 0; n < f.num_nodes(); ++n) {
     const Node& node = f.node(n);
@@ -846,7 +866,7 @@ std::string WriteIbnetdiscover(const Fabric& f) {
     const Port& port0 = f.port(f.port_id(n, 0));
     switch (node.type) {
       case NodeType::kSwitch:
-        fmt::format_to(it, "switchguid=0x{:x}({:x})\n", guids[n], port0.guid);
+        fmt::format_to(it, "switchguid=0x{:x}({:x})\n", guids[n], switch_port_guid(n));
         fmt::format_to(it, "Switch\t{} {}\t\t# \"{}\" base port 0 lid {} lmc {}\n", node.num_ports, names[n], descs[n],
                        port0.lid, port0.lmc);
         break;

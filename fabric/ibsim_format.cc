@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace fabricctl {
@@ -16,8 +17,7 @@ SpeedMask SpeedsUpTo(LinkSpeed s) {
   return m;
 }
 
-constexpr SpeedMask kBaseSpeeds =
-    SpeedBit(LinkSpeed::kSDR) | SpeedBit(LinkSpeed::kDDR) | SpeedBit(LinkSpeed::kQDR);
+constexpr SpeedMask kBaseSpeeds = SpeedBit(LinkSpeed::kSDR) | SpeedBit(LinkSpeed::kDDR) | SpeedBit(LinkSpeed::kQDR);
 
 // Node descriptions as ibsim keeps them: 63 bytes, the text up to the first '"'.
 std::string IbsimDescription(std::string_view d) {
@@ -65,19 +65,33 @@ IbsimPortRate WrittenRate(const Fabric& f, const Port& p) {
 IbsimPortRate IbsimRateFromComment(LinkWidth width, LinkSpeed speed) {
   IbsimPortRate r;
   switch (width) {
-    case LinkWidth::k1x: r.widths = WidthBit(LinkWidth::k1x); break;
-    case LinkWidth::k2x: r.widths = WidthBit(LinkWidth::k2x); break;
-    case LinkWidth::k4x: r.widths = WidthBit(LinkWidth::k1x) | WidthBit(LinkWidth::k4x); break;
-    case LinkWidth::k8x: r.widths = WidthBit(LinkWidth::k8x); break;
+    case LinkWidth::k1x:
+      r.widths = WidthBit(LinkWidth::k1x);
+      break;
+    case LinkWidth::k2x:
+      r.widths = WidthBit(LinkWidth::k2x);
+      break;
+    case LinkWidth::k4x:
+      r.widths = WidthBit(LinkWidth::k1x) | WidthBit(LinkWidth::k4x);
+      break;
+    case LinkWidth::k8x:
+      r.widths = WidthBit(LinkWidth::k8x);
+      break;
     case LinkWidth::k12x:
       r.widths = WidthBit(LinkWidth::k1x) | WidthBit(LinkWidth::k4x) | WidthBit(LinkWidth::k12x);
       break;
-    case LinkWidth::kNone: break;
+    case LinkWidth::kNone:
+      break;
   }
   switch (speed) {
-    case LinkSpeed::kNone: break;
-    case LinkSpeed::kFDR10: r.speeds = kBaseSpeeds | SpeedBit(LinkSpeed::kFDR10); break;
-    default: r.speeds = SpeedsUpTo(speed); break;
+    case LinkSpeed::kNone:
+      break;
+    case LinkSpeed::kFDR10:
+      r.speeds = kBaseSpeeds | SpeedBit(LinkSpeed::kFDR10);
+      break;
+    default:
+      r.speeds = SpeedsUpTo(speed);
+      break;
   }
   return r;
 }
@@ -148,6 +162,31 @@ std::vector<uint64_t> IbsimNodeGuids(const Fabric& f) {
     next += span;
   }
   return guids;
+}
+
+std::vector<std::string> IbsimSizeArgs(const Fabric& f) {
+  // ibsim 0.10's defaults (sim.h): MAXNETNODES, MAXNETSWITCHS, MAXNETPORTS, MAXLINEARCAP.
+  constexpr size_t kNodes = 2048, kSwitches = 256, kPorts = 256 * 36 + 2048 * 2, kLinearCap = 30 * 1024;
+  size_t switches = 0, ports = 0;
+  uint64_t max_lid = 0;
+  for (NodeId n = 0; n < f.num_nodes(); ++n) {
+    const Node& node = f.node(n);
+    switches += node.type == NodeType::kSwitch;
+    ports += node.num_ports + 1u;  // ibsim keeps port 0 of switches; one spare for CAs is harmless
+    for (unsigned p = 0; p <= node.num_ports; ++p) {
+      const Port& port = f.port(f.port_id(n, p));
+      max_lid = std::max<uint64_t>(max_lid, port.lid + (1ull << port.lmc) - 1);
+    }
+  }
+  std::vector<std::string> args;
+  if (f.num_nodes() > kNodes || switches > kSwitches || ports > kPorts) {
+    args.insert(args.end(),
+                {"-N", std::to_string(std::max(f.num_nodes(), kNodes)), "-S",
+                 std::to_string(std::max(switches, kSwitches)), "-P", std::to_string(std::max(ports, kPorts))});
+  }
+  // The table is indexed by LID and rounded to 64-entry blocks.
+  if (max_lid >= kLinearCap) args.insert(args.end(), {"-L", std::to_string((max_lid / 64 + 1) * 64)});
+  return args;
 }
 
 std::string WriteIbsimTopology(const Fabric& f) {

@@ -17,7 +17,7 @@ namespace fabricctl {
 
 // What ibsim enables on one port, in the model's mask encoding.
 struct IbsimPortRate {
-  WidthMask widths = WidthBit(LinkWidth::k4x);  // ibsim's default: 4x only
+  WidthMask widths = WidthBit(LinkWidth::k4x);   // ibsim's default: 4x only
   SpeedMask speeds = SpeedBit(LinkSpeed::kSDR);  // ibsim's default: SDR only
   bool operator==(const IbsimPortRate&) const = default;
 };
@@ -50,6 +50,12 @@ std::vector<uint64_t> IbsimNodeGuids(const Fabric& fabric);
 // before every record, LIDs and width+speed in the port comments, ibsim port options on
 // router ports. Nodes in NodeId order.
 std::string WriteIbsimTopology(const Fabric& fabric);
+
+// Command-line arguments that make ibsim's tables big enough for this fabric: `-N nodes
+// -S switches -P ports` when the defaults (2,048 / 256 / 13,312) are too small, and
+// `-L` when a LID exceeds the default linear forwarding table (30,720 LIDs). Empty for
+// fabrics that fit the defaults.
+std::vector<std::string> IbsimSizeArgs(const Fabric& fabric);
 
 // What ibnetdiscover reports once ibsim runs WriteIbsimTopology(fabric): GUIDs as
 // IbsimNodeGuids (CA and router port p: node GUID + p), speeds through IbsimSpeed and

@@ -18,15 +18,16 @@ namespace {
 using nlohmann::json;
 
 // Positional columns of a port array; the order is part of version 1 of the schema.
-constexpr std::array<std::string_view, 12> kPortColumns = {
-    "number",        "guid",            "lid",          "lmc",           "state",         "phys_state",
-    "width_active",  "width_enabled",   "width_supported", "speed_active", "speed_enabled", "speed_supported"};
+constexpr std::array<std::string_view, 12> kPortColumns = {"number",       "guid",          "lid",
+                                                           "lmc",          "state",         "phys_state",
+                                                           "width_active", "width_enabled", "width_supported",
+                                                           "speed_active", "speed_enabled", "speed_supported"};
 
 constexpr std::array<LinkWidth, 5> kWidthOrder = {LinkWidth::k1x, LinkWidth::k2x, LinkWidth::k4x, LinkWidth::k8x,
                                                   LinkWidth::k12x};
-constexpr std::array<LinkSpeed, 9> kSpeedOrder = {LinkSpeed::kSDR, LinkSpeed::kDDR,  LinkSpeed::kQDR,
+constexpr std::array<LinkSpeed, 9> kSpeedOrder = {LinkSpeed::kSDR,   LinkSpeed::kDDR, LinkSpeed::kQDR,
                                                   LinkSpeed::kFDR10, LinkSpeed::kFDR, LinkSpeed::kEDR,
-                                                  LinkSpeed::kHDR, LinkSpeed::kNDR,  LinkSpeed::kXDR};
+                                                  LinkSpeed::kHDR,   LinkSpeed::kNDR, LinkSpeed::kXDR};
 
 std::string Hex(uint64_t v) { return fmt::format("0x{:016x}", v); }
 std::string ShortHex(uint32_t v) { return fmt::format("0x{:x}", v); }
@@ -67,9 +68,7 @@ json LabelsToJson(const Labels& l) {
 
 // Strings straight from the model may hold bytes that are not UTF-8 (a node description
 // from a switch's firmware); replacing them beats throwing in the middle of a write.
-std::string Quote(std::string_view s) {
-  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Quote(std::string_view s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // ---------------------------------------------------------------------------------------
 // Reading
@@ -83,8 +82,8 @@ std::optional<Enum> FromName(std::string_view s, const std::array<Enum, N>& valu
 }
 constexpr std::array<PortState, 5> kPortStates = {PortState::kNoChange, PortState::kDown, PortState::kInit,
                                                   PortState::kArmed, PortState::kActive};
-constexpr std::array<PhysState, 8> kPhysStates = {PhysState::kNoChange, PhysState::kSleep, PhysState::kPolling,
-                                                  PhysState::kDisabled, PhysState::kTraining, PhysState::kLinkUp,
+constexpr std::array<PhysState, 8> kPhysStates = {PhysState::kNoChange,      PhysState::kSleep,    PhysState::kPolling,
+                                                  PhysState::kDisabled,      PhysState::kTraining, PhysState::kLinkUp,
                                                   PhysState::kErrorRecovery, PhysState::kPhyTest};
 constexpr std::array<NodeType, 3> kNodeTypes = {NodeType::kSwitch, NodeType::kCa, NodeType::kRouter};
 
@@ -143,7 +142,9 @@ class Ptr {
   std::string str() const {
     if (!parent_) return {};
     std::string s = parent_->str() + "/";
-    return key_.data() ? s + std::string(key_) : s + std::to_string(index_);
+    if (!key_.data()) return s + std::to_string(index_);
+    for (char c : key_) s += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);  // RFC 6901
+    return s;
   }
 
  private:
@@ -206,7 +207,8 @@ class Reader {
     auto s = String(j, at);
     if (!s) return std::unexpected(s.error());
     auto v = ParseHex(**s, max_digits);
-    if (!v) return Fail(at, fmt::format("expected a hex number \"0x...\" of 1..{} digits, got \"{}\"", max_digits, **s));
+    if (!v)
+      return Fail(at, fmt::format("expected a hex number \"0x...\" of 1..{} digits, got \"{}\"", max_digits, **s));
     return *v;
   }
 
@@ -255,7 +257,8 @@ Result<void> Reader::ReadPort(const json& j, const Ptr& at, Port& port, unsigned
   auto col = [&](size_t c) { return at.Index(c); };
   auto num = Unsigned(j[0], col(0), 255);
   if (!num) return std::unexpected(num.error());
-  if (*num != number) return Fail(col(0), fmt::format("port number {} at slot {}, ports must be listed 0, 1, 2, ...", *num, number));
+  if (*num != number)
+    return Fail(col(0), fmt::format("port number {} at slot {}, ports must be listed 0, 1, 2, ...", *num, number));
   auto guid = HexField(j[1], col(1), 16);
   if (!guid) return std::unexpected(guid.error());
   auto lid = Unsigned(j[2], col(2), std::numeric_limits<uint32_t>::max());
@@ -308,9 +311,10 @@ Result<void> Reader::ReadPort(const json& j, const Ptr& at, Port& port, unsigned
     if (!ok) {
       bool width = c <= 8;
       bool mask = c != 6 && c != 9;
-      return Fail(col(c), fmt::format("bad {} \"{}\", expected {}{}", kPortColumns[c], v,
-                                      width ? "1x, 2x, 4x, 8x or 12x" : "SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or XDR",
-                                      mask ? " joined by ',', or \"\"" : ", or \"\""));
+      return Fail(col(c),
+                  fmt::format("bad {} \"{}\", expected {}{}", kPortColumns[c], v,
+                              width ? "1x, 2x, 4x, 8x or 12x" : "SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or XDR",
+                              mask ? " joined by ',', or \"\"" : ", or \"\""));
     }
   }
   return {};
@@ -356,11 +360,12 @@ Result<void> Reader::ReadNode(const json& j, size_t index) {
       seen[6] = true;
       ports = &*it;
     } else {
-      return Fail(here, "unknown field, expected type, guid, system_guid, description, vendor_id, device_id, labels "
-                        "or ports");
+      return Fail(here,
+                  "unknown field, expected type, guid, system_guid, description, vendor_id, device_id, labels "
+                  "or ports");
     }
   }
-  constexpr std::array<std::string_view, 7> kRequired = {"type", "guid", "system_guid", "description",
+  constexpr std::array<std::string_view, 7> kRequired = {"type",      "guid",      "system_guid", "description",
                                                          "vendor_id", "device_id", "ports"};
   for (size_t k = 0; k < kRequired.size(); ++k)
     if (!seen[k]) return Fail(at, fmt::format("missing field \"{}\"", kRequired[k]));
@@ -400,12 +405,11 @@ Result<void> Reader::ReadLink(const json& j, size_t index) {
   }
   for (size_t c : {0, 2}) {
     if (v[c] >= builder.num_nodes())
-      return Fail(at.Index(c),
-                  fmt::format("node {} does not exist (there are {} nodes)", v[c], builder.num_nodes()));
+      return Fail(at.Index(c), fmt::format("node {} does not exist (there are {} nodes)", v[c], builder.num_nodes()));
     unsigned n = builder.node(v[c]).num_ports;
     if (v[c + 1] < 1 || v[c + 1] > n)
       return Fail(at.Index(c + 1), fmt::format("node {} (\"{}\") has ports 1..{}, not {}", v[c],
-                                                               builder.description(v[c]), n, v[c + 1]));
+                                               builder.description(v[c]), n, v[c + 1]));
     if (PortId peer = builder.peer(v[c], v[c + 1]); peer != kNone)
       return Fail(at.Index(c + 1),
                   fmt::format("port {} of node {} is already cabled by an earlier link", v[c + 1], v[c]));
@@ -472,7 +476,6 @@ Result<Fabric> Reader::Read(const json& doc) {
   if (auto r = ReadLinks(*links); !r) return std::unexpected(r.error());
   return Finish();
 }
-
 
 // The 1-based line of a byte offset, and that line's text with the column in it.
 struct LineInfo {
@@ -583,6 +586,7 @@ class StreamingReader {
   Result<Fabric> Run() {
     const char* begin = text_.data();
     bool ok = json::sax_parse(CountingIterator(begin, &seen_), CountingIterator(begin + text_.size(), &seen_), this);
+    if (!ok && !error_) error_ = Error{.message = "JSON parser stopped without a reason", .where = filename_};
     if (!ok) return std::unexpected(std::move(*error_));
     if (!header_checked_)
       if (auto r = reader_.CheckHeader(Header("format"), Header("version")); !r) return std::unexpected(r.error());
@@ -761,15 +765,17 @@ nlohmann::json TopologyToJson(const Fabric& fabric) {
     json ports = json::array();
     for (unsigned p = 0; p <= node.num_ports; ++p) {
       const Port& port = fabric.port(fabric.port_id(n, p));
-      ports.push_back(json::array({port.number, Hex(port.guid), port.lid, port.lmc, ToString(port.state),
-                                   ToString(port.phys_state), ActiveName(port.width_active),
-                                   WidthMaskName(port.width_enabled), WidthMaskName(port.width_supported),
-                                   ActiveName(port.speed_active), SpeedMaskName(port.speed_enabled),
-                                   SpeedMaskName(port.speed_supported)}));
+      ports.push_back(json::array(
+          {port.number, Hex(port.guid), port.lid, port.lmc, ToString(port.state), ToString(port.phys_state),
+           ActiveName(port.width_active), WidthMaskName(port.width_enabled), WidthMaskName(port.width_supported),
+           ActiveName(port.speed_active), SpeedMaskName(port.speed_enabled), SpeedMaskName(port.speed_supported)}));
     }
-    json j = {{"type", ToString(node.type)},         {"guid", Hex(node.guid)},
-              {"system_guid", Hex(node.system_guid)}, {"description", fabric.description(n)},
-              {"vendor_id", ShortHex(node.vendor_id)}, {"device_id", ShortHex(node.device_id)},
+    json j = {{"type", ToString(node.type)},
+              {"guid", Hex(node.guid)},
+              {"system_guid", Hex(node.system_guid)},
+              {"description", fabric.description(n)},
+              {"vendor_id", ShortHex(node.vendor_id)},
+              {"device_id", ShortHex(node.device_id)},
               {"ports", std::move(ports)}};
     json labels = LabelsToJson(node.labels);
     if (!labels.empty()) j["labels"] = std::move(labels);
@@ -814,7 +820,8 @@ std::string WriteJsonTopology(const Fabric& fabric) {
     if (l != Labels{}) {
       fmt::format_to(it, ", \"labels\": {{");
       const char* sep = "";
-      if (l.level != FabricLevel::kUnknown) fmt::format_to(it, "{}\"level\": \"{}\"", std::exchange(sep, ", "), ToString(l.level));
+      if (l.level != FabricLevel::kUnknown)
+        fmt::format_to(it, "{}\"level\": \"{}\"", std::exchange(sep, ", "), ToString(l.level));
       if (l.plane >= 0) fmt::format_to(it, "{}\"plane\": {}", std::exchange(sep, ", "), l.plane);
       if (l.rack >= 0) fmt::format_to(it, "{}\"rack\": {}", std::exchange(sep, ", "), l.rack);
       if (l.super_node >= 0) fmt::format_to(it, "{}\"super_node\": {}", std::exchange(sep, ", "), l.super_node);
@@ -824,11 +831,11 @@ std::string WriteJsonTopology(const Fabric& fabric) {
     fmt::format_to(it, ", \"ports\": [");
     for (unsigned p = 0; p <= node.num_ports; ++p) {
       const Port& port = fabric.port(fabric.port_id(n, p));
-      fmt::format_to(it, "{}\n  [{}, \"0x{:016x}\", {}, {}, \"{}\", \"{}\", \"{}\", \"{}\", \"{}\", \"{}\", \"{}\", \"{}\"]",
-                     p ? "," : "", port.number, port.guid, port.lid, port.lmc, ToString(port.state),
-                     ToString(port.phys_state), ActiveName(port.width_active), width_name(port.width_enabled),
-                     width_name(port.width_supported), ActiveName(port.speed_active), speed_name(port.speed_enabled),
-                     speed_name(port.speed_supported));
+      fmt::format_to(
+          it, "{}\n  [{}, \"0x{:016x}\", {}, {}, \"{}\", \"{}\", \"{}\", \"{}\", \"{}\", \"{}\", \"{}\", \"{}\"]",
+          p ? "," : "", port.number, port.guid, port.lid, port.lmc, ToString(port.state), ToString(port.phys_state),
+          ActiveName(port.width_active), width_name(port.width_enabled), width_name(port.width_supported),
+          ActiveName(port.speed_active), speed_name(port.speed_enabled), speed_name(port.speed_supported));
     }
     fmt::format_to(it, "],\n \"system_guid\": \"0x{:016x}\", \"type\": \"{}\", \"vendor_id\": \"0x{:x}\"}}",
                    node.system_guid, ToString(node.type), node.vendor_id);

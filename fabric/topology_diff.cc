@@ -7,13 +7,20 @@ namespace fabricctl {
 
 std::string_view ToString(DiffKind k) {
   switch (k) {
-    case DiffKind::kMissingNode: return "missing_node";
-    case DiffKind::kExtraNode: return "extra_node";
-    case DiffKind::kTypeMismatch: return "type_mismatch";
-    case DiffKind::kMissingLink: return "missing_link";
-    case DiffKind::kMiswired: return "miswired";
-    case DiffKind::kExtraLink: return "extra_link";
-    case DiffKind::kBelowPlan: return "below_plan";
+    case DiffKind::kMissingNode:
+      return "missing_node";
+    case DiffKind::kExtraNode:
+      return "extra_node";
+    case DiffKind::kTypeMismatch:
+      return "type_mismatch";
+    case DiffKind::kMissingLink:
+      return "missing_link";
+    case DiffKind::kMiswired:
+      return "miswired";
+    case DiffKind::kExtraLink:
+      return "extra_link";
+    case DiffKind::kBelowPlan:
+      return "below_plan";
   }
   return "unknown";
 }
@@ -104,7 +111,7 @@ class Differ {
   }
 
   void CompareLinks(std::vector<TopologyDifference>& out) {
-    std::vector<bool> explained(a_.num_links(), false);  // actual links accounted for
+    std::vector<bool> explained(a_.num_links(), false);      // actual links accounted for
     std::vector<bool> involved(a_.num_port_slots(), false);  // actual ports of miswired links
     std::vector<TopologyDifference> missing, miswired, below;
     for (LinkId l = 0; l < e_.num_links(); ++l) {

@@ -27,9 +27,9 @@ struct TopologyDifference {
   DiffKind kind = DiffKind::kMissingNode;
   NodeId expected_node = kNone;  // node kinds
   NodeId actual_node = kNone;
-  size_t node_links = 0;           // missing/extra node: its links, not listed separately
-  LinkId expected_link = kNone;    // missing link, miswired, below plan
-  LinkId actual_link = kNone;      // extra link, below plan
+  size_t node_links = 0;         // missing/extra node: its links, not listed separately
+  LinkId expected_link = kNone;  // missing link, miswired, below plan
+  LinkId actual_link = kNone;    // extra link, below plan
   // Miswired: the ACTUAL ports that stand for the planned link's a and b ends (kNone when the
   // matched node has no such port number) and what each is cabled to (kNone: nothing).
   PortId actual_a = kNone;

@@ -59,8 +59,10 @@ TopologySummary Summarize(const Fabric& fabric) {
   for (auto& [tier, t] : tiers) s.tiers.push_back(t);
 
   for (const Subnet& sub : fabric.subnets())
-    s.subnets.push_back(SubnetSummary{
-        .name = sub.name, .level = sub.level, .switches = sub.switches.size(), .endpoint_ports = sub.endpoint_ports.size()});
+    s.subnets.push_back(SubnetSummary{.name = sub.name,
+                                      .level = sub.level,
+                                      .switches = sub.switches.size(),
+                                      .endpoint_ports = sub.endpoint_ports.size()});
 
   // Histogram keyed by the raw enum pair; sorted by data rate afterwards.
   std::map<std::pair<LinkWidth, LinkSpeed>, size_t> rates;
@@ -76,7 +78,8 @@ TopologySummary Summarize(const Fabric& fabric) {
       s.degraded_links.push_back(DegradedLink{
           .link = l, .width = active.width, .speed = active.speed, .best_width = best.width, .best_speed = best.speed});
   }
-  for (auto& [key, count] : rates) s.rates.push_back(RateCount{.width = key.first, .speed = key.second, .links = count});
+  for (auto& [key, count] : rates)
+    s.rates.push_back(RateCount{.width = key.first, .speed = key.second, .links = count});
   std::stable_sort(s.rates.begin(), s.rates.end(), [](const RateCount& x, const RateCount& y) {
     double gx = LinkDataGbps(x.width, x.speed), gy = LinkDataGbps(y.width, y.speed);
     if (gx != gy) return gx > gy;
@@ -87,7 +90,8 @@ TopologySummary Summarize(const Fabric& fabric) {
 
 std::string RateName(LinkWidth w, LinkSpeed s) {
   if (w == LinkWidth::kNone && s == LinkSpeed::kNone) return "unknown";
-  return std::string(w == LinkWidth::kNone ? "?x" : ToString(w)) + std::string(s == LinkSpeed::kNone ? "?" : ToString(s));
+  return std::string(w == LinkWidth::kNone ? "?x" : ToString(w)) +
+         std::string(s == LinkSpeed::kNone ? "?" : ToString(s));
 }
 
 nlohmann::json SummaryToJson(const TopologySummary& s, const Fabric& fabric) {

@@ -50,7 +50,7 @@ struct TopologySummary {
   std::vector<SubnetSummary> subnets;  // in SubnetId order
   std::vector<TierSummary> tiers;      // ascending tier, labelled tiers only
   size_t unlabelled_tier_nodes = 0;
-  std::vector<RateCount> rates;  // descending data rate
+  std::vector<RateCount> rates;              // descending data rate
   std::vector<DegradedLink> degraded_links;  // in LinkId order
 };
 

@@ -29,25 +29,38 @@ namespace {
 // ib_port_state and ib_port_phys_state as the kernel numbers them (netlink and verbs agree).
 std::string PortStateName(unsigned s) {
   switch (s) {
-    case 0: return "NOP";
-    case 1: return "DOWN";
-    case 2: return "INIT";
-    case 3: return "ARMED";
-    case 4: return "ACTIVE";
-    case 5: return "ACTIVE_DEFER";
+    case 0:
+      return "NOP";
+    case 1:
+      return "DOWN";
+    case 2:
+      return "INIT";
+    case 3:
+      return "ARMED";
+    case 4:
+      return "ACTIVE";
+    case 5:
+      return "ACTIVE_DEFER";
   }
   return fmt::format("state{}", s);
 }
 
 std::string PhysStateName(unsigned s) {
   switch (s) {
-    case 1: return "SLEEP";
-    case 2: return "POLLING";
-    case 3: return "DISABLED";
-    case 4: return "PORT_CONFIGURATION_TRAINING";
-    case 5: return "LINK_UP";
-    case 6: return "LINK_ERROR_RECOVERY";
-    case 7: return "PHY_TEST";
+    case 1:
+      return "SLEEP";
+    case 2:
+      return "POLLING";
+    case 3:
+      return "DISABLED";
+    case 4:
+      return "PORT_CONFIGURATION_TRAINING";
+    case 5:
+      return "LINK_UP";
+    case 6:
+      return "LINK_ERROR_RECOVERY";
+    case 7:
+      return "PHY_TEST";
   }
   return s == 0 ? "" : fmt::format("phys{}", s);
 }
@@ -55,25 +68,38 @@ std::string PhysStateName(unsigned s) {
 // ibv_port_attr.active_speed bits -> the model's speeds (rdma-core 44 has no _ex field).
 LinkSpeed SpeedFromVerbs(unsigned v) {
   switch (v) {
-    case 1: return LinkSpeed::kSDR;
-    case 2: return LinkSpeed::kDDR;
-    case 4: return LinkSpeed::kQDR;
-    case 8: return LinkSpeed::kFDR10;
-    case 16: return LinkSpeed::kFDR;
-    case 32: return LinkSpeed::kEDR;
-    case 64: return LinkSpeed::kHDR;
-    case 128: return LinkSpeed::kNDR;
+    case 1:
+      return LinkSpeed::kSDR;
+    case 2:
+      return LinkSpeed::kDDR;
+    case 4:
+      return LinkSpeed::kQDR;
+    case 8:
+      return LinkSpeed::kFDR10;
+    case 16:
+      return LinkSpeed::kFDR;
+    case 32:
+      return LinkSpeed::kEDR;
+    case 64:
+      return LinkSpeed::kHDR;
+    case 128:
+      return LinkSpeed::kNDR;
   }
   return LinkSpeed::kNone;
 }
 
 LinkWidth WidthFromVerbs(unsigned v) {
   switch (v) {
-    case 1: return LinkWidth::k1x;
-    case 2: return LinkWidth::k4x;
-    case 4: return LinkWidth::k8x;
-    case 8: return LinkWidth::k12x;
-    case 16: return LinkWidth::k2x;
+    case 1:
+      return LinkWidth::k1x;
+    case 2:
+      return LinkWidth::k4x;
+    case 4:
+      return LinkWidth::k8x;
+    case 8:
+      return LinkWidth::k12x;
+    case 16:
+      return LinkWidth::k2x;
   }
   return LinkWidth::kNone;
 }
@@ -185,15 +211,26 @@ Result<DeviceReport> DescribeDevice(ibv_device* device) {
   DeviceReport d;
   d.name = ibv_get_device_name(device);
   switch (device->node_type) {
-    case IBV_NODE_CA: d.node_type = "CA"; break;
-    case IBV_NODE_SWITCH: d.node_type = "Switch"; break;
-    case IBV_NODE_ROUTER: d.node_type = "Router"; break;
-    case IBV_NODE_RNIC: d.node_type = "RNIC"; break;
-    default: d.node_type = ibv_node_type_str(device->node_type); break;
+    case IBV_NODE_CA:
+      d.node_type = "CA";
+      break;
+    case IBV_NODE_SWITCH:
+      d.node_type = "Switch";
+      break;
+    case IBV_NODE_ROUTER:
+      d.node_type = "Router";
+      break;
+    case IBV_NODE_RNIC:
+      d.node_type = "RNIC";
+      break;
+    default:
+      d.node_type = ibv_node_type_str(device->node_type);
+      break;
   }
   d.node_guid = be64toh(ibv_get_device_guid(device));
   ibv_context* ctx = ibv_open_device(device);
-  if (!ctx) return std::unexpected(Error{.message = fmt::format("ibv_open_device: {}", std::strerror(errno)), .where = d.name});
+  if (!ctx)
+    return std::unexpected(Error{.message = fmt::format("ibv_open_device: {}", std::strerror(errno)), .where = d.name});
   std::unique_ptr<ibv_context, int (*)(ibv_context*)> guard(ctx, ibv_close_device);
   ibv_device_attr attr{};
   if (int rc = ibv_query_device(ctx, &attr); rc != 0)
@@ -248,8 +285,9 @@ Result<DevicesReport> ListDevices() {
   ibv_device** list = ibv_get_device_list(&count);
   if (list == nullptr) {
     report.outcome = DevicesOutcome::kNoDevices;
-    report.reason = errno == ENOSYS ? std::string("no RDMA devices (the kernel has no RDMA verbs support loaded)")
-                                    : fmt::format("no RDMA devices (libibverbs: {})", std::strerror(errno ? errno : ENODEV));
+    report.reason = errno == ENOSYS
+                        ? std::string("no RDMA devices (the kernel has no RDMA verbs support loaded)")
+                        : fmt::format("no RDMA devices (libibverbs: {})", std::strerror(errno ? errno : ENODEV));
     return report;
   }
   std::unique_ptr<ibv_device*, void (*)(ibv_device**)> guard(list, ibv_free_device_list);

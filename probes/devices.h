@@ -26,10 +26,10 @@ struct PortReport {
   std::uint16_t lid = 0;
   std::uint16_t sm_lid = 0;
   std::uint8_t lmc = 0;
-  std::string width;        // "4x"; empty when the device reports none
-  std::string speed;        // "HDR"; empty when unknown
-  double rate_gbps = 0;     // data rate of width x speed
-  int active_mtu = 0;       // bytes
+  std::string width;     // "4x"; empty when the device reports none
+  std::string speed;     // "HDR"; empty when unknown
+  double rate_gbps = 0;  // data rate of width x speed
+  int active_mtu = 0;    // bytes
   std::vector<PortGid> gids;
   // From RDMA netlink (empty when netlink did not answer or the port has no netdev).
   std::string netdev;
@@ -50,8 +50,8 @@ struct NetlinkPort {
   std::uint32_t dev_index = 0;
   std::string dev_name;
   std::uint32_t port = 0;
-  std::string state;       // "ACTIVE", ...
-  std::string phys_state;  // "LINK_UP", ...
+  std::string state;               // "ACTIVE", ...
+  std::string phys_state;          // "LINK_UP", ...
   std::uint32_t netdev_index = 0;  // 0: none
   std::string netdev;
   std::string netdev_state;

@@ -10,18 +10,24 @@ namespace fabricctl::probes {
 
 std::string_view GidTypeName(GidType t) {
   switch (t) {
-    case GidType::kIb: return "IB";
-    case GidType::kRoceV1: return "RoCE v1";
-    case GidType::kRoceV2: return "RoCE v2";
+    case GidType::kIb:
+      return "IB";
+    case GidType::kRoceV1:
+      return "RoCE v1";
+    case GidType::kRoceV2:
+      return "RoCE v2";
   }
   return "?";
 }
 
 std::string_view LinkLayerName(LinkLayer l) {
   switch (l) {
-    case LinkLayer::kInfiniBand: return "InfiniBand";
-    case LinkLayer::kEthernet: return "Ethernet";
-    case LinkLayer::kUnknown: break;
+    case LinkLayer::kInfiniBand:
+      return "InfiniBand";
+    case LinkLayer::kEthernet:
+      return "Ethernet";
+    case LinkLayer::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -116,8 +122,8 @@ Result<int> SelectGidIndex(std::span<const GidEntry> gids, LinkLayer link_layer,
 Result<std::vector<GidEntry>> QueryGids(ibv_context* context, int port, std::string_view where) {
   ibv_port_attr attr{};
   if (int rc = ibv_query_port(context, static_cast<uint8_t>(port), &attr); rc != 0)
-    return std::unexpected(Error{.message = fmt::format("ibv_query_port: {}", std::strerror(rc)),
-                                 .where = std::string(where)});
+    return std::unexpected(
+        Error{.message = fmt::format("ibv_query_port: {}", std::strerror(rc)), .where = std::string(where)});
   std::vector<GidEntry> out;
   // Entry by entry rather than ibv_query_gid_table: the table call wants one buffer for all
   // ports, and a single port's table is what the caller asked for.
@@ -163,18 +169,21 @@ Result<std::unique_ptr<VerbsDevice>> VerbsDevice::Open(const VerbsDeviceOptions&
   dev->port_ = options.port;
   dev->context_ = ibv_open_device(chosen);
   if (dev->context_ == nullptr)
-    return std::unexpected(Error{.message = fmt::format("ibv_open_device: {}", std::strerror(errno)), .where = dev->name_});
+    return std::unexpected(
+        Error{.message = fmt::format("ibv_open_device: {}", std::strerror(errno)), .where = dev->name_});
 
   ibv_device_attr dattr{};
   if (int rc = ibv_query_device(dev->context_, &dattr); rc != 0)
-    return std::unexpected(Error{.message = fmt::format("ibv_query_device: {}", std::strerror(rc)), .where = dev->name_});
+    return std::unexpected(
+        Error{.message = fmt::format("ibv_query_device: {}", std::strerror(rc)), .where = dev->name_});
   if (options.port < 1 || options.port > dattr.phys_port_cnt)
     return std::unexpected(Error{.message = fmt::format("port {} does not exist (the device has ports 1..{})",
                                                         options.port, dattr.phys_port_cnt),
                                  .where = dev->name_});
   ibv_port_attr pattr{};
   if (int rc = ibv_query_port(dev->context_, static_cast<uint8_t>(options.port), &pattr); rc != 0)
-    return std::unexpected(Error{.message = fmt::format("ibv_query_port: {}", std::strerror(rc)), .where = dev->where()});
+    return std::unexpected(
+        Error{.message = fmt::format("ibv_query_port: {}", std::strerror(rc)), .where = dev->where()});
   if (pattr.state != IBV_PORT_ACTIVE)
     return std::unexpected(Error{.message = fmt::format("port is {}, not ACTIVE", ibv_port_state_str(pattr.state)),
                                  .where = dev->where()});
@@ -196,7 +205,8 @@ Result<std::unique_ptr<VerbsDevice>> VerbsDevice::Open(const VerbsDeviceOptions&
 
   dev->pd_ = ibv_alloc_pd(dev->context_);
   if (dev->pd_ == nullptr)
-    return std::unexpected(Error{.message = fmt::format("ibv_alloc_pd: {}", std::strerror(errno)), .where = dev->name_});
+    return std::unexpected(
+        Error{.message = fmt::format("ibv_alloc_pd: {}", std::strerror(errno)), .where = dev->name_});
   return dev;
 }
 

@@ -44,13 +44,12 @@ bool IsLinkLocalGid(const Gid& gid);   // fe80::/64
 // Otherwise: InfiniBand -> index 0 (the port GID); Ethernet -> RoCE v2 IPv4-mapped, then
 // RoCE v2 other (global before link-local), then RoCE v1 IPv4-mapped, then any RoCE v1.
 // `where` ("rxe0:1") locates the error, which lists the GIDs that exist.
-Result<int> SelectGidIndex(std::span<const GidEntry> gids, LinkLayer link_layer, int requested,
-                           std::string_view where);
+Result<int> SelectGidIndex(std::span<const GidEntry> gids, LinkLayer link_layer, int requested, std::string_view where);
 
 struct VerbsDeviceOptions {
-  std::string device;   // empty: the first device the verbs library lists
+  std::string device;  // empty: the first device the verbs library lists
   int port = 1;
-  int gid_index = -1;   // -1: SelectGidIndex's default
+  int gid_index = -1;  // -1: SelectGidIndex's default
 };
 
 // An open device context, a protection domain and the chosen port and GID. Owns them;

@@ -97,7 +97,8 @@ struct OobMsg {
 Result<OobMsg> ReceiveOob(OobChannel& oob, std::chrono::milliseconds timeout, std::string_view expect,
                           std::string_view peer) {
   auto r = oob.Receive(timeout);
-  if (!r) return std::unexpected(Error{.message = fmt::format("{}: {}", peer, r.error().message), .where = r.error().where});
+  if (!r)
+    return std::unexpected(Error{.message = fmt::format("{}: {}", peer, r.error().message), .where = r.error().where});
   const Bytes& b = *r;
   if (b.empty()) return MakeError(fmt::format("{}: empty verbs control message", peer));
   OobMsg m{.tag = static_cast<char>(b[0])};
@@ -106,7 +107,8 @@ Result<OobMsg> ReceiveOob(OobChannel& oob, std::chrono::milliseconds timeout, st
     return m;
   }
   if (expect.find(m.tag) == std::string_view::npos || (m.tag == 'R' ? b.size() != 1 : b.size() != 9))
-    return MakeError(fmt::format("{}: unexpected verbs control message (tag 0x{:02x}, {} bytes)", peer, b[0], b.size()));
+    return MakeError(
+        fmt::format("{}: unexpected verbs control message (tag 0x{:02x}, {} bytes)", peer, b[0], b.size()));
   if (m.tag != 'R') m.count = GetLe(b.data() + 1, 8);
   return m;
 }
@@ -270,7 +272,7 @@ Result<void> Endpoint::ConnectTo(const QpInfo& remote) {
                                             FormatGid(remote.gid), std::strerror(rc))));
   attr = {};
   attr.qp_state = IBV_QPS_RTS;
-  attr.timeout = 14;   // 4.096 us * 2^14 = 67 ms per try: a dead peer shows within a second
+  attr.timeout = 14;  // 4.096 us * 2^14 = 67 ms per try: a dead peer shows within a second
   attr.retry_cnt = 7;
   attr.rnr_retry = 7;  // the peer posts receives just in time; wait for it
   attr.sq_psn = psn_;
@@ -288,7 +290,8 @@ Result<void> Endpoint::PostRecv(std::uint8_t* buf, std::uint32_t len) {
   wr.sg_list = &sge;
   wr.num_sge = 1;
   ibv_recv_wr* bad = nullptr;
-  if (int rc = ibv_post_recv(qp_, &wr, &bad)) return std::unexpected(Fail(fmt::format("ibv_post_recv: {}", std::strerror(rc))));
+  if (int rc = ibv_post_recv(qp_, &wr, &bad))
+    return std::unexpected(Fail(fmt::format("ibv_post_recv: {}", std::strerror(rc))));
   return {};
 }
 
@@ -307,7 +310,8 @@ Result<void> Endpoint::PostSend(std::uint8_t* buf, std::uint32_t len, ibv_wr_opc
     wr.wr.rdma.rkey = remote_.rkey;
   }
   ibv_send_wr* bad = nullptr;
-  if (int rc = ibv_post_send(qp_, &wr, &bad)) return std::unexpected(Fail(fmt::format("ibv_post_send: {}", std::strerror(rc))));
+  if (int rc = ibv_post_send(qp_, &wr, &bad))
+    return std::unexpected(Fail(fmt::format("ibv_post_send: {}", std::strerror(rc))));
   return {};
 }
 
@@ -320,8 +324,8 @@ Result<int> Endpoint::Poll(ibv_cq* cq, ibv_wc* wc, int max, std::int64_t deadlin
     if (n > 0) {
       for (int i = 0; i < n; ++i)
         if (wc[i].status != IBV_WC_SUCCESS)
-          return std::unexpected(Fail(fmt::format("{} failed: {} (peer gone or unreachable?)", what,
-                                                  ibv_wc_status_str(wc[i].status))));
+          return std::unexpected(
+              Fail(fmt::format("{} failed: {} (peer gone or unreachable?)", what, ibv_wc_status_str(wc[i].status))));
       return n;
     }
     if ((spins & 255) == 255) {
@@ -350,13 +354,15 @@ Result<void> Endpoint::WaitByte(const std::uint8_t* p, std::uint8_t a, std::uint
 
 Result<void> CheckTestSpec(const TestSpec& spec, std::uint32_t slot_size) {
   if (spec.message_size < 1 || spec.message_size > slot_size)
-    return MakeError(fmt::format("message size {} outside 1..{} (the session's maximum)", spec.message_size, slot_size));
+    return MakeError(
+        fmt::format("message size {} outside 1..{} (the session's maximum)", spec.message_size, slot_size));
   if (spec.iterations == 0 && spec.duration.count() <= 0) return MakeError("test needs iterations or a duration");
   return {};
 }
 
 std::uint32_t SlotsFor(std::uint32_t max_message_size, std::uint32_t window) {
-  const std::uint64_t by_budget = std::max<std::uint64_t>(1, kRegionBudget / std::max<std::uint32_t>(1, max_message_size));
+  const std::uint64_t by_budget =
+      std::max<std::uint64_t>(1, kRegionBudget / std::max<std::uint32_t>(1, max_message_size));
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(by_budget, 1, std::max<std::uint32_t>(1, window)));
 }
 
@@ -401,7 +407,6 @@ Result<LatencyStats> VerbsClientSession::RunLatency(const TestSpec& spec) {
   if (auto r = CheckTestSpec(spec, ep_->remote().slot_size); !r) return std::unexpected(r.error());
   const std::uint32_t size = spec.message_size;
   const bool poll_mode = method_ == VerbsLatencyMethod::kWritePoll;
-  if (poll_mode && size < 1) return MakeError("RDMA WRITE latency needs at least 1 byte");
   std::uint8_t* out = ep_->SendSlot(0);
   std::uint8_t* in = ep_->RecvSlot(0);
   FillPattern(out, size, size);
@@ -422,12 +427,16 @@ Result<LatencyStats> VerbsClientSession::RunLatency(const TestSpec& spec) {
       const std::uint8_t marker = last ? kLastMarker : Marker(i);
       out[size - 1] = marker;
       t0 = NowNs();
-      if (auto r = ep_->PostSend(out, size, IBV_WR_RDMA_WRITE, 0, ep_->RemoteSlot(0), i); !r) return std::unexpected(r.error());
+      if (auto r = ep_->PostSend(out, size, IBV_WR_RDMA_WRITE, 0, ep_->RemoteSlot(0), i); !r)
+        return std::unexpected(r.error());
       std::uint8_t seen = 0;
-      if (auto r = ep_->WaitByte(in + size - 1, marker, marker, &seen, deadline, fmt::format("the echo of write {}", i)); !r)
+      if (auto r =
+              ep_->WaitByte(in + size - 1, marker, marker, &seen, deadline, fmt::format("the echo of write {}", i));
+          !r)
         return std::unexpected(r.error());
       t1 = NowNs();
-      if (auto r = ep_->PollOne(ep_->send_cq(), deadline, fmt::format("RDMA WRITE {}", i)); !r) return std::unexpected(r.error());
+      if (auto r = ep_->PollOne(ep_->send_cq(), deadline, fmt::format("RDMA WRITE {}", i)); !r)
+        return std::unexpected(r.error());
     } else {
       if (auto r = ep_->PostRecv(in, size); !r) return std::unexpected(r.error());
       const std::uint32_t imm = static_cast<std::uint32_t>(i & 0x7fffffff) | (last ? kLastFlag : 0);
@@ -437,8 +446,10 @@ Result<LatencyStats> VerbsClientSession::RunLatency(const TestSpec& spec) {
       if (!wc) return std::unexpected(wc.error());
       t1 = NowNs();
       if (!(wc->wc_flags & IBV_WC_WITH_IMM) || ntohl(wc->imm_data) != imm || wc->byte_len != size)
-        return std::unexpected(ep_->Fail(fmt::format("echo of message {} has the wrong header ({} bytes)", i, wc->byte_len)));
-      if (auto r = ep_->PollOne(ep_->send_cq(), deadline, fmt::format("SEND {}", i)); !r) return std::unexpected(r.error());
+        return std::unexpected(
+            ep_->Fail(fmt::format("echo of message {} has the wrong header ({} bytes)", i, wc->byte_len)));
+      if (auto r = ep_->PollOne(ep_->send_cq(), deadline, fmt::format("SEND {}", i)); !r)
+        return std::unexpected(r.error());
     }
     if (std::string bad = CheckPayload(in, size, size, poll_mode, i); !bad.empty())
       return std::unexpected(ep_->Fail("data check of the echo failed: " + bad));
@@ -473,7 +484,8 @@ Result<BandwidthStats> VerbsClientSession::RunBandwidth(const TestSpec& spec) {
       }
       std::uint8_t* buf = ep_->SendSlot(static_cast<std::uint32_t>(posted % slots));
       Stamp(buf, size, false, posted);
-      if (auto r = ep_->PostSend(buf, size, IBV_WR_RDMA_WRITE, 0, ep_->RemoteSlot(static_cast<std::uint32_t>(posted % slots)), posted);
+      if (auto r = ep_->PostSend(buf, size, IBV_WR_RDMA_WRITE, 0,
+                                 ep_->RemoteSlot(static_cast<std::uint32_t>(posted % slots)), posted);
           !r)
         return std::unexpected(r.error());
       ++posted;
@@ -504,24 +516,28 @@ class VerbsClientTransport final : public ClientTransport {
   VerbsOptions options_;
 };
 
-Result<std::unique_ptr<ClientSession>> VerbsClientTransport::Connect(const PeerAddress& peer, const SessionSpec& session,
-                                                                     OobChannel& oob) {
+Result<std::unique_ptr<ClientSession>> VerbsClientTransport::Connect(const PeerAddress& peer,
+                                                                     const SessionSpec& session, OobChannel& oob) {
   if (session.max_message_size < 1 || session.max_message_size > kMaxMessageSize)
     return MakeError(fmt::format("maximum message size {} outside 1..{}", session.max_message_size, kMaxMessageSize));
   const std::uint32_t window = std::max<std::uint32_t>(1, options_.window);
   auto ep = Endpoint::Create(options_, session.max_message_size, SlotsFor(session.max_message_size, window), window);
   if (!ep) return std::unexpected(ep.error());
-  if (auto r = oob.Send(SerializeQpInfo((*ep)->LocalInfo(options_.latency_method))); !r) return std::unexpected(r.error());
+  if (auto r = oob.Send(SerializeQpInfo((*ep)->LocalInfo(options_.latency_method))); !r)
+    return std::unexpected(r.error());
   auto reply = oob.Receive(session.timeout);
-  if (!reply) return std::unexpected(Error{.message = fmt::format("agent {}: {}", peer.remote_text, reply.error().message)});
+  if (!reply)
+    return std::unexpected(Error{.message = fmt::format("agent {}: {}", peer.remote_text, reply.error().message)});
   if (!reply->empty() && (*reply)[0] == 'E')
-    return MakeError(fmt::format("agent {} refused verbs: {}", peer.remote_text, std::string(reply->begin() + 1, reply->end())));
+    return MakeError(
+        fmt::format("agent {} refused verbs: {}", peer.remote_text, std::string(reply->begin() + 1, reply->end())));
   auto remote = ParseQpInfo(*reply, "agent " + peer.remote_text);
   if (!remote) return std::unexpected(remote.error());
   if (remote->slot_size != session.max_message_size || remote->slots != (*ep)->slots())
     return MakeError(fmt::format("agent {} sized its buffer as {} x {} bytes, expected {} x {}", peer.remote_text,
                                  remote->slots, remote->slot_size, (*ep)->slots(), session.max_message_size));
-  if (auto r = CheckPeerGid(remote->gid, static_cast<LinkLayer>(remote->link_layer), peer.remote, LocalAddressGids()); !r)
+  if (auto r = CheckPeerGid(remote->gid, static_cast<LinkLayer>(remote->link_layer), peer.remote, LocalAddressGids());
+      !r)
     return std::unexpected(Error{.message = "agent " + peer.remote_text + ": " + r.error().message});
   if (auto r = (*ep)->ConnectTo(*remote); !r) return std::unexpected(r.error());
   return std::make_unique<VerbsClientSession>(std::move(*ep), oob, options_.latency_method, peer.remote_text);
@@ -568,7 +584,8 @@ Result<void> VerbsServerSession::ServeLatency(const TestSpec& spec) {
     bool last = false;
     if (poll_mode) {
       std::uint8_t seen = 0;
-      if (auto r = ep_->WaitByte(in + size - 1, Marker(i), kLastMarker, &seen, deadline, fmt::format("write {}", i)); !r)
+      if (auto r = ep_->WaitByte(in + size - 1, Marker(i), kLastMarker, &seen, deadline, fmt::format("write {}", i));
+          !r)
         return r;
       last = seen == kLastMarker;
     } else {
@@ -576,8 +593,8 @@ Result<void> VerbsServerSession::ServeLatency(const TestSpec& spec) {
       if (!wc) return std::unexpected(wc.error());
       const std::uint32_t imm = ntohl(wc->imm_data);
       last = (imm & kLastFlag) != 0;
-      if (first_bad.empty() && (!(wc->wc_flags & IBV_WC_WITH_IMM) || (imm & ~kLastFlag) != (i & 0x7fffffff) ||
-                                wc->byte_len != size))
+      if (first_bad.empty() &&
+          (!(wc->wc_flags & IBV_WC_WITH_IMM) || (imm & ~kLastFlag) != (i & 0x7fffffff) || wc->byte_len != size))
         first_bad = fmt::format("message {} arrived with the wrong header ({} bytes)", i, wc->byte_len);
     }
     // Only the stamp here: the client checks every byte of the echo, off the clock.
@@ -587,12 +604,13 @@ Result<void> VerbsServerSession::ServeLatency(const TestSpec& spec) {
     if (!poll_mode && !last)
       if (auto r = ep_->PostRecv(in, size); !r) return r;
     // Echo the received bytes themselves: nothing to copy, and the client sees what arrived.
-    if (auto r = ep_->PostSend(in, size, poll_mode ? IBV_WR_RDMA_WRITE : IBV_WR_SEND_WITH_IMM,
-                               static_cast<std::uint32_t>(i & 0x7fffffff) | (last ? kLastFlag : 0),
-                               ep_->RemoteSlot(0), i);
+    if (auto r =
+            ep_->PostSend(in, size, poll_mode ? IBV_WR_RDMA_WRITE : IBV_WR_SEND_WITH_IMM,
+                          static_cast<std::uint32_t>(i & 0x7fffffff) | (last ? kLastFlag : 0), ep_->RemoteSlot(0), i);
         !r)
       return r;
-    if (auto r = ep_->PollOne(ep_->send_cq(), deadline, fmt::format("echo {}", i)); !r) return std::unexpected(r.error());
+    if (auto r = ep_->PollOne(ep_->send_cq(), deadline, fmt::format("echo {}", i)); !r)
+      return std::unexpected(r.error());
     if (last) break;
   }
   if (!first_bad.empty()) {
@@ -628,8 +646,8 @@ Result<void> VerbsServerSession::ServeBandwidth(const TestSpec& spec) {
       seen = now;
       idle_deadline = NowNs() + ToNs(spec.timeout);
     } else if (NowNs() > idle_deadline) {
-      return std::unexpected(ep_->Fail(fmt::format("client {}: no data and no end of stream for {} ms", peer_,
-                                                   spec.timeout.count())));
+      return std::unexpected(
+          ep_->Fail(fmt::format("client {}: no data and no end of stream for {} ms", peer_, spec.timeout.count())));
     }
   }
   auto done = ReceiveOob(oob_, spec.timeout, "D", "client " + peer_);
@@ -676,16 +694,19 @@ Result<std::unique_ptr<ServerSession>> VerbsServerTransport::Accept(const PeerAd
   if (!remote) return refuse(remote.error());
   if (session.max_message_size < 1 || session.max_message_size > kMaxMessageSize ||
       remote->slot_size != session.max_message_size || remote->slots != SlotsFor(remote->slot_size, remote->window))
-    return refuse(Error{.message = fmt::format("client {}: buffer of {} x {} bytes does not match the session ({} bytes, "
-                                               "window {})",
-                                               peer.remote_text, remote->slots, remote->slot_size,
-                                               session.max_message_size, remote->window)});
-  if (auto r = CheckPeerGid(remote->gid, static_cast<LinkLayer>(remote->link_layer), peer.remote, LocalAddressGids()); !r)
+    return refuse(
+        Error{.message = fmt::format("client {}: buffer of {} x {} bytes does not match the session ({} bytes, "
+                                     "window {})",
+                                     peer.remote_text, remote->slots, remote->slot_size, session.max_message_size,
+                                     remote->window)});
+  if (auto r = CheckPeerGid(remote->gid, static_cast<LinkLayer>(remote->link_layer), peer.remote, LocalAddressGids());
+      !r)
     return refuse(Error{.message = "client " + peer.remote_text + ": " + r.error().message});
   auto ep = Endpoint::Create(options_, remote->slot_size, remote->slots, remote->window);
   if (!ep) return refuse(ep.error());
   if (auto r = (*ep)->ConnectTo(*remote); !r) return refuse(r.error());
-  if (auto r = oob.Send(SerializeQpInfo((*ep)->LocalInfo(remote->latency_method))); !r) return std::unexpected(r.error());
+  if (auto r = oob.Send(SerializeQpInfo((*ep)->LocalInfo(remote->latency_method))); !r)
+    return std::unexpected(r.error());
   return std::make_unique<VerbsServerSession>(std::move(*ep), oob, remote->latency_method, peer.remote_text);
 }
 
@@ -728,8 +749,10 @@ Result<QpInfo> ParseQpInfo(std::span<const std::uint8_t> d, std::string_view wha
   q.slots = static_cast<std::uint32_t>(GetLe(&d[52], 4));
   q.window = static_cast<std::uint32_t>(GetLe(&d[56], 4));
   if (q.mtu < IBV_MTU_256 || q.mtu > IBV_MTU_4096) return bad(fmt::format("mtu code {}", q.mtu));
-  if (q.link_layer > static_cast<std::uint8_t>(LinkLayer::kEthernet)) return bad(fmt::format("link layer {}", q.link_layer));
-  if (d[7] > static_cast<std::uint8_t>(VerbsLatencyMethod::kWritePoll)) return bad(fmt::format("latency method {}", d[7]));
+  if (q.link_layer > static_cast<std::uint8_t>(LinkLayer::kEthernet))
+    return bad(fmt::format("link layer {}", q.link_layer));
+  if (d[7] > static_cast<std::uint8_t>(VerbsLatencyMethod::kWritePoll))
+    return bad(fmt::format("latency method {}", d[7]));
   q.latency_method = static_cast<VerbsLatencyMethod>(d[7]);
   if (q.qpn == 0 || q.qpn > 0xffffff) return bad(fmt::format("qpn {}", q.qpn));
   if (q.psn > 0xffffff) return bad(fmt::format("psn {}", q.psn));
@@ -756,9 +779,10 @@ Result<void> CheckPeerGid(const Gid& gid, LinkLayer link_layer, const sockaddr_s
   if (gid == remote_gid) return {};
   for (const Gid& l : local_addresses)
     if (gid == l) return {};
-  return MakeError(fmt::format("RoCE GID {} is neither the control connection's address nor one of this host's; "
-                               "refusing to send traffic to a third host",
-                               FormatGid(gid)));
+  return MakeError(
+      fmt::format("RoCE GID {} is neither the control connection's address nor one of this host's; "
+                  "refusing to send traffic to a third host",
+                  FormatGid(gid)));
 }
 
 std::vector<Gid> LocalAddressGids() {

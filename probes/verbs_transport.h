@@ -14,7 +14,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,7 +43,7 @@ struct QpInfo {
   std::uint32_t psn = 0;  // 24 bits
   Gid gid{};
   std::uint16_t lid = 0;
-  std::uint8_t mtu = 0;  // ibv_mtu value, 1 (256) .. 5 (4096)
+  std::uint8_t mtu = 0;         // ibv_mtu value, 1 (256) .. 5 (4096)
   std::uint8_t link_layer = 0;  // LinkLayer
   std::uint32_t rkey = 0;
   std::uint64_t addr = 0;       // start of the receive region

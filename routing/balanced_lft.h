@@ -59,10 +59,11 @@ void FillBalanced(const SwitchGraph& g, const Accept& accept, unsigned threads, 
           const size_t c = cand.size();
           const size_t first = Mix64((uint64_t{s} << 32) ^ (rounds / c)) % c;
           uint8_t best = cand[first];
-          for (size_t k = 1; k < c; ++k) {
-            uint8_t p = cand[(first + k) % c];
-            if (load[p] < load[best]) best = p;
-          }
+          uint32_t best_load = load[best];
+          for (size_t k = first + 1; k < c; ++k)
+            if (load[cand[k]] < best_load) best = cand[k], best_load = load[best];
+          for (size_t k = 0; k < first; ++k)
+            if (load[cand[k]] < best_load) best = cand[k], best_load = load[best];
           row[lid] = best;
           if (!g.lid_is_switch(lid)) {
             ++load[best];

@@ -34,10 +34,11 @@ Result<NodeMap> MapNodes(const Fabric& live, const Fabric& planned) {
   for (NodeId n = 0; n < planned.num_nodes(); ++n) {
     if (auto l = live.FindByGuid(planned.node(n).guid)) {
       if (live.node(*l).type != planned.node(n).type || live.node(*l).num_ports != planned.node(n).num_ports)
-        return MakeError(fmt::format("{} is a {} with {} ports in the routes' topology but a {} with {} ports in the "
-                                     "discovered fabric",
-                                     NodeWhere(planned, n), ToString(planned.node(n).type), planned.node(n).num_ports,
-                                     ToString(live.node(*l).type), live.node(*l).num_ports));
+        return MakeError(
+            fmt::format("{} is a {} with {} ports in the routes' topology but a {} with {} ports in the "
+                        "discovered fabric",
+                        NodeWhere(planned, n), ToString(planned.node(n).type), planned.node(n).num_ports,
+                        ToString(live.node(*l).type), live.node(*l).num_ports));
       m.to_live[n] = *l;
     }
   }
@@ -47,9 +48,10 @@ Result<NodeMap> MapNodes(const Fabric& live, const Fabric& planned) {
 // Everything is checked before the first MAD goes out: a refused deployment changes nothing.
 Result<void> Validate(const Fabric& live, const Fabric& planned, const RouteSet& routes, const NodeMap& map) {
   auto missing = [&](NodeId n, std::string_view role) {
-    return MakeError(fmt::format("the routes {} {}, which is not in the discovered fabric (GUIDs differ: are these "
-                                 "routes for another fabric, or has a node been replaced?)",
-                                 role, NodeWhere(planned, n)));
+    return MakeError(
+        fmt::format("the routes {} {}, which is not in the discovered fabric (GUIDs differ: are these "
+                    "routes for another fabric, or has a node been replaced?)",
+                    role, NodeWhere(planned, n)));
   };
   for (const SubnetRoutes& sr : routes.subnets) {
     for (Lid lid = 1; lid < sr.num_lids(); ++lid) {
@@ -58,8 +60,9 @@ Result<void> Validate(const Fabric& live, const Fabric& planned, const RouteSet&
       if (lid > kMaxUnicastLid)
         return MakeError(fmt::format("LID {} of {} is above the unicast range (0x{:x}); InfiniBand cannot address it",
                                      lid, planned.PortName(owner), kMaxUnicastLid));
-      if (owner >= planned.num_port_slots()) return MakeError(fmt::format("LID {} is owned by unknown port {}", lid, owner));
-      if (map.to_live[planned.port(owner).node] == kNone) return missing(planned.port(owner).node, "address");
+      if (owner >= planned.num_port_slots())
+        return MakeError(fmt::format("LID {} is owned by unknown port {}", lid, owner));
+      if (map.to_live[planned.port(owner).node] == kNone) return missing(planned.port(owner).node, "give a LID to");
     }
     for (size_t i = 0; i < sr.switches.size(); ++i) {
       NodeId sw = sr.switches[i];
@@ -72,9 +75,10 @@ Result<void> Validate(const Fabric& live, const Fabric& planned, const RouteSet&
           return MakeError(fmt::format("the routes send LID {} out of port {} of {}, which has {} ports", lid, port,
                                        NodeWhere(live, l), live.node(l).num_ports));
         if (live.port(live.port_id(l, port)).peer == kNone)
-          return MakeError(fmt::format("the routes send LID {} out of {}, which is not connected in the discovered "
-                                       "fabric (recompute the routes for the fabric as it is)",
-                                       lid, live.PortName(live.port_id(l, port))));
+          return MakeError(
+              fmt::format("the routes send LID {} out of {}, which is not connected in the discovered "
+                          "fabric (recompute the routes for the fabric as it is)",
+                          lid, live.PortName(live.port_id(l, port))));
       }
     }
   }
@@ -88,7 +92,12 @@ class Deployment {
  public:
   Deployment(mad::Transport& transport, const DiscoveryResult& live, const Fabric& planned, const RouteSet& routes,
              const NodeMap& map, const DeployOptions& options)
-      : live_(live), f_(live.fabric), planned_(planned), routes_(routes), map_(map), options_(options),
+      : live_(live),
+        f_(live.fabric),
+        planned_(planned),
+        routes_(routes),
+        map_(map),
+        options_(options),
         rpc_(transport, options.rpc) {}
 
   Result<DeployReport> Run() {
@@ -129,7 +138,8 @@ class Deployment {
         auto payload = mad::EncodePortInfoLid(c.reply->data(), want, 0);
         std::memcpy(set.data.data(), payload.data(), payload.size());
         rpc_.Post(set, [this, n, num, want](const Completion& s) {
-          if (s.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("setting LID {} on port {}", want, num), s));
+          if (s.outcome != Outcome::kOk)
+            return Problem(n, Failure(fmt::format("setting LID {} on port {}", want, num), s));
           if (mad::DecodePortInfo(s.reply->data()).lid != want)
             Problem(n, fmt::format("port {} kept its LID after PortInfo Set to {}", num, want));
         });
@@ -145,23 +155,25 @@ class Deployment {
         NodeId n = map_.to_live[sr.switches[i]];
         size_t index = report_.switches.size();
         report_.switches.push_back(SwitchDeployment{.node = n, .blocks = blocks});
-        rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kSwitchInfo, 0), [this, &sr, i, n, index, blocks](const Completion& c) {
-          if (c.outcome != Outcome::kOk) return Problem(n, Failure("SwitchInfo", c));
-          mad::SwitchInfo si = mad::DecodeSwitchInfo(c.reply->data());
-          unsigned top = static_cast<unsigned>(sr.num_lids() - 1);
-          if (si.linear_fdb_cap != 0 && sr.num_lids() > si.linear_fdb_cap)
-            return Problem(n, fmt::format("routes need {} LFT entries, the switch holds {}", sr.num_lids(), si.linear_fdb_cap));
-          if (si.linear_fdb_top != top && apply()) {
-            report_.switches[index].fdb_top_raised = si.linear_fdb_top < top;
-            mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSwitchInfo, 0);
-            auto payload = mad::EncodeSwitchInfoFdbTop(c.reply->data(), top);
-            std::memcpy(set.data.data(), payload.data(), payload.size());
-            rpc_.Post(set, [this, n](const Completion& s) {
-              if (s.outcome != Outcome::kOk) Problem(n, Failure("SwitchInfo Set (LinearFDBTop)", s));
-            });
-          }
-          for (unsigned b = 0; b < blocks; ++b) ReadBlock(sr, i, n, index, b);
-        });
+        rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kSwitchInfo, 0),
+                  [this, &sr, i, n, index, blocks](const Completion& c) {
+                    if (c.outcome != Outcome::kOk) return Problem(n, Failure("SwitchInfo", c));
+                    mad::SwitchInfo si = mad::DecodeSwitchInfo(c.reply->data());
+                    unsigned top = static_cast<unsigned>(sr.num_lids() - 1);
+                    if (si.linear_fdb_cap != 0 && sr.num_lids() > si.linear_fdb_cap)
+                      return Problem(n, fmt::format("routes need {} LFT entries, the switch holds {}", sr.num_lids(),
+                                                    si.linear_fdb_cap));
+                    if (si.linear_fdb_top != top && apply()) {
+                      report_.switches[index].fdb_top_raised = si.linear_fdb_top < top;
+                      mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSwitchInfo, 0);
+                      auto payload = mad::EncodeSwitchInfoFdbTop(c.reply->data(), top);
+                      std::memcpy(set.data.data(), payload.data(), payload.size());
+                      rpc_.Post(set, [this, n](const Completion& s) {
+                        if (s.outcome != Outcome::kOk) Problem(n, Failure("SwitchInfo Set (LinearFDBTop)", s));
+                      });
+                    }
+                    for (unsigned b = 0; b < blocks; ++b) ReadBlock(sr, i, n, index, b);
+                  });
       }
     }
     auto r = rpc_.Run();
@@ -179,34 +191,34 @@ class Deployment {
   }
 
   void ReadBlock(const SubnetRoutes& sr, size_t i, NodeId n, size_t index, unsigned block) {
-    rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block),
-              [this, &sr, i, n, index, block](const Completion& c) {
-                if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("LFT block {}", block), c));
-                auto want = Planned(sr, i, block);
-                if (std::memcmp(want.data(), c.reply->data(), kLftBlockSize) == 0) return;
-                report_.switches[index].changed.push_back(block);
-                if (!apply()) return;
-                if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
-                  report_.interrupted = true;
-                  return;
-                }
-                ++writes_;
-                mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kLinearForwardingTable, block);
-                std::memcpy(set.data.data(), want.data(), want.size());
-                rpc_.Post(set, [this, n, index, block, want](const Completion& s) {
-                  if (s.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("writing LFT block {}", block), s));
-                  // Read back with a fresh Get: the Set's reply is the switch's word, the Get is its state.
-                  rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block),
-                            [this, n, index, block, want](const Completion& v) {
-                              if (v.outcome != Outcome::kOk)
-                                return Problem(n, Failure(fmt::format("reading back LFT block {}", block), v));
-                              if (std::memcmp(want.data(), v.reply->data(), kLftBlockSize) == 0)
-                                ++report_.switches[index].verified;
-                              else
-                                Problem(n, fmt::format("LFT block {} reads back different from what was written", block));
-                            });
-                });
-              });
+    rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block), [this, &sr, i, n, index,
+                                                                                    block](const Completion& c) {
+      if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("LFT block {}", block), c));
+      auto want = Planned(sr, i, block);
+      if (std::memcmp(want.data(), c.reply->data(), kLftBlockSize) == 0) return;
+      report_.switches[index].changed.push_back(block);
+      if (!apply()) return;
+      if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
+        report_.interrupted = true;
+        return;
+      }
+      ++writes_;
+      mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kLinearForwardingTable, block);
+      std::memcpy(set.data.data(), want.data(), want.size());
+      rpc_.Post(set, [this, n, index, block, want](const Completion& s) {
+        if (s.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("writing LFT block {}", block), s));
+        // Read back with a fresh Get: the Set's reply is the switch's word, the Get is its state.
+        rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block),
+                  [this, n, index, block, want](const Completion& v) {
+                    if (v.outcome != Outcome::kOk)
+                      return Problem(n, Failure(fmt::format("reading back LFT block {}", block), v));
+                    if (std::memcmp(want.data(), v.reply->data(), kLftBlockSize) == 0)
+                      ++report_.switches[index].verified;
+                    else
+                      Problem(n, fmt::format("LFT block {} reads back different from what was written", block));
+                  });
+      });
+    });
   }
 
   // SL->VL tables, only when the routes use several VLs (one VL needs the default map).
@@ -233,7 +245,8 @@ class Deployment {
       // Endpoints inject on VL endpoint_sl2vl[sl].
       std::array<uint8_t, 8> ep{};
       for (unsigned sl = 0; sl < 16; ++sl)
-        ep[sl / 2] |= static_cast<uint8_t>(sl % 2 == 0 ? (sr.endpoint_sl2vl[sl] & 0xF) << 4 : sr.endpoint_sl2vl[sl] & 0xF);
+        ep[sl / 2] |=
+            static_cast<uint8_t>(sl % 2 == 0 ? (sr.endpoint_sl2vl[sl] & 0xF) << 4 : sr.endpoint_sl2vl[sl] & 0xF);
       const Subnet& sub = planned_.subnets()[sr.subnet];
       for (PortId p : sub.endpoint_ports) {
         NodeId n = map_.to_live[planned_.port(p).node];
@@ -244,19 +257,21 @@ class Deployment {
   }
 
   void WriteSl2Vl(NodeId n, uint32_t mod, std::array<uint8_t, 8> want, size_t index) {
-    rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kSlToVlTable, mod), [this, n, mod, want, index](const Completion& c) {
-      if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("SL2VL table 0x{:04x}", mod), c));
-      if (std::memcmp(want.data(), c.reply->data(), want.size()) == 0) return;
-      if (index != kNone) ++report_.switches[index].sl2vl_changed;
-      if (!apply()) return;
-      mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSlToVlTable, mod);
-      std::memcpy(set.data.data(), want.data(), want.size());
-      rpc_.Post(set, [this, n, mod, want](const Completion& s) {
-        if (s.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("writing SL2VL table 0x{:04x}", mod), s));
-        if (std::memcmp(want.data(), s.reply->data(), want.size()) != 0)
-          Problem(n, fmt::format("SL2VL table 0x{:04x} reads back different from what was written", mod));
-      });
-    });
+    rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kSlToVlTable, mod),
+              [this, n, mod, want, index](const Completion& c) {
+                if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("SL2VL table 0x{:04x}", mod), c));
+                if (std::memcmp(want.data(), c.reply->data(), want.size()) == 0) return;
+                if (index != kNone) ++report_.switches[index].sl2vl_changed;
+                if (!apply()) return;
+                mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSlToVlTable, mod);
+                std::memcpy(set.data.data(), want.data(), want.size());
+                rpc_.Post(set, [this, n, mod, want](const Completion& s) {
+                  if (s.outcome != Outcome::kOk)
+                    return Problem(n, Failure(fmt::format("writing SL2VL table 0x{:04x}", mod), s));
+                  if (std::memcmp(want.data(), s.reply->data(), want.size()) != 0)
+                    Problem(n, fmt::format("SL2VL table 0x{:04x} reads back different from what was written", mod));
+                });
+              });
   }
 
   const DiscoveryResult& live_;

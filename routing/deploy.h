@@ -36,12 +36,12 @@ struct LidChange {
 };
 
 struct SwitchDeployment {
-  NodeId node = kNone;  // in the live fabric
+  NodeId node = kNone;            // in the live fabric
   unsigned blocks = 0;            // blocks the routes cover
   std::vector<uint32_t> changed;  // blocks that differed (written unless dry run)
   unsigned verified = 0;          // written blocks read back equal
   bool fdb_top_raised = false;
-  unsigned sl2vl_changed = 0;     // SL->VL tables (in/out port pairs) that differed
+  unsigned sl2vl_changed = 0;  // SL->VL tables (in/out port pairs) that differed
 };
 
 struct DeployProblem {

@@ -48,13 +48,148 @@ Graph BuildGraph(const Fabric& f, const Subnet& sn) {
   return g;
 }
 
+// The channel dependency graph of all paths: edges are sorted keys chan * stride + out port,
+// grouped by channel (chan_first is their CSR over channels).
+struct Cdg {
+  uint32_t stride;
+  const std::vector<uint32_t>* head;
+  const std::vector<uint64_t>* edge_key;
+  const std::vector<uint32_t>* chan_first;
+};
+
+struct Layering {
+  bool fits = true;
+  uint32_t layers = 0;
+  uint64_t left_over = 0;      // units still on a cyclic layer when the VLs ran out
+  std::vector<uint8_t> layer;  // per unit
+};
+
+// Puts every unit (a set of dependencies: a destination tree or one path) in the lowest
+// layer it can stay in: all start in layer 0; while a layer's dependency graph has a cycle,
+// the units using the cycle's least-used dependency move up one layer.
+Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const std::vector<uint32_t>& unit_edges,
+               unsigned max_layers) {
+  const auto& chan_first = *cdg.chan_first;
+  const size_t num_chan = chan_first.size() - 1;
+  const uint32_t num_edges = uint32_t(cdg.edge_key->size());
+  const uint32_t units = uint32_t(unit_offsets.size() - 1);
+  auto edge_target = [&](uint32_t e) -> uint32_t {
+    uint64_t k = (*cdg.edge_key)[e];
+    return (*cdg.head)[k / cdg.stride] * cdg.stride + uint32_t(k % cdg.stride);
+  };
+  Layering out;
+  out.layer.assign(units, 0);
+  // Users of every edge, CSR; built when the first cycle shows up.
+  std::vector<uint32_t> user_offsets, users;
+  auto build_users = [&] {
+    user_offsets.assign(num_edges + 1, 0);
+    for (uint32_t e : unit_edges) ++user_offsets[e + 1];
+    std::partial_sum(user_offsets.begin(), user_offsets.end(), user_offsets.begin());
+    users.resize(unit_edges.size());
+    std::vector<uint32_t> fill(user_offsets.begin(), user_offsets.end() - 1);
+    for (uint32_t u = 0; u < units; ++u)
+      for (uint32_t i = unit_offsets[u]; i < unit_offsets[u + 1]; ++i) users[fill[unit_edges[i]]++] = u;
+  };
+  std::vector<uint32_t> weight(num_edges);
+  std::vector<uint8_t> color(num_chan);  // 0 white, 1 on the DFS path, 2 done (no cycle reachable)
+  struct Frame {
+    uint32_t chan;
+    uint32_t next;  // next edge to try
+  };
+  std::vector<Frame> stack;
+  for (uint32_t level = 0;; ++level) {
+    uint64_t members = 0;
+    std::fill(weight.begin(), weight.end(), 0);
+    for (uint32_t u = 0; u < units; ++u) {
+      if (out.layer[u] != level) continue;
+      ++members;
+      for (uint32_t i = unit_offsets[u]; i < unit_offsets[u + 1]; ++i) ++weight[unit_edges[i]];
+    }
+    if (members == 0) break;
+    out.layers = level + 1;
+    if (out.layers > max_layers || out.layers > 15) {
+      out.fits = false;
+      out.left_over = members;
+      return out;
+    }
+    std::fill(color.begin(), color.end(), 0);
+    for (uint32_t root = 0; root < num_chan; ++root) {
+      if (color[root] != 0 || chan_first[root] == chan_first[root + 1]) continue;
+      stack.assign(1, {root, chan_first[root]});
+      color[root] = 1;
+      while (!stack.empty()) {
+        Frame& fr = stack.back();
+        if (fr.next == chan_first[fr.chan + 1]) {
+          color[fr.chan] = 2;
+          stack.pop_back();
+          continue;
+        }
+        uint32_t e = fr.next++;
+        if (weight[e] == 0) continue;
+        uint32_t w = edge_target(e);
+        if (color[w] == 2) continue;
+        if (color[w] == 0) {
+          color[w] = 1;
+          stack.push_back({w, chan_first[w]});
+          continue;
+        }
+        // A cycle: the edges taken from w's frame to the top, plus e. Break it at the
+        // dependency the fewest units use.
+        uint32_t weakest = e;
+        for (size_t i = stack.size(); i-- > 0;) {
+          uint32_t taken = stack[i].next - 1;
+          if (weight[taken] < weight[weakest]) weakest = taken;
+          if (stack[i].chan == w) break;
+        }
+        if (users.empty()) build_users();
+        for (uint32_t i = user_offsets[weakest]; i < user_offsets[weakest + 1]; ++i) {
+          uint32_t u = users[i];
+          if (out.layer[u] != level) continue;
+          out.layer[u] = uint8_t(level + 1);
+          for (uint32_t j = unit_offsets[u]; j < unit_offsets[u + 1]; ++j) --weight[unit_edges[j]];
+        }
+        // Removing edges cannot create cycles, so finished channels stay finished; the
+        // path is re-explored from its root.
+        for (const Frame& x : stack) color[x.chan] = 0;
+        stack.assign(1, {root, chan_first[root]});
+        color[root] = 1;
+      }
+    }
+  }
+  return out;
+}
+
 class Dfsssp final : public RoutingEngine {
  public:
   std::string_view name() const override { return "dfsssp"; }
   Outcome Route(const RouteRequest& req, SubnetRoutes& out) const override;
+
+ private:
+  // How equal-length next hops are chosen: by load (balanced), or always the lowest port,
+  // which on dimension-ordered cabling (tori, meshes) gives dimension-order-like paths
+  // with far fewer dependency cycles.
+  enum class Tie { kBalanced, kLowestPort };
+  Outcome RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) const;
 };
 
 Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
+  Outcome balanced = RouteWith(req, out, Tie::kBalanced);
+  if (balanced.status != EngineStatus::kFailed || balanced.reason.find("needs more than") == std::string::npos)
+    return balanced;
+  // Every entry is rewritten by the second pass; the tables of the first are dropped.
+  out.num_vls = 1;
+  out.pair_sl.clear();
+  out.sl2vl.clear();
+  out.sl2vl_stride = 0;
+  Outcome ordered = RouteWith(req, out, Tie::kLowestPort);
+  if (ordered.status == EngineStatus::kOk) {
+    out.reason = "load-balanced shortest paths needed too many VLs; used lowest-port shortest paths";
+    return ordered;
+  }
+  return Outcome::Failed(balanced.reason + " (also with lowest-port shortest paths)");
+}
+
+Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) const {
   const Fabric& f = req.fabric;
   const Subnet& sn = req.subnet;
   if (sn.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
@@ -124,9 +259,10 @@ Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
         uint32_t first = g.adj_offsets[u], n = g.adj_offsets[u + 1] - first;
         uint32_t best = kUnset;
         for (uint32_t j = 0; j < n; ++j) {
-          uint32_t k = first + (j + d.lid) % n;
+          uint32_t k = tie == Tie::kBalanced ? first + (j + d.lid) % n : first + j;
           if (dist[g.adj[k].second] + 1 != dist[u]) continue;
           if (best == kUnset || load[u * g.stride + g.adj[k].first] < load[u * g.stride + g.adj[best].first]) best = k;
+          if (tie == Tie::kLowestPort) break;
         }
         port = g.adj[best].first;
         load[u * g.stride + port] += flow[u];
@@ -163,107 +299,72 @@ Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
   std::vector<uint64_t> edge_key(keys);
   std::sort(edge_key.begin(), edge_key.end());
   edge_key.erase(std::unique(edge_key.begin(), edge_key.end()), edge_key.end());
-  const uint32_t num_edges = uint32_t(edge_key.size());
   std::vector<uint32_t> tree_edges(keys.size());
   for (size_t i = 0; i < keys.size(); ++i)
     tree_edges[i] = uint32_t(std::lower_bound(edge_key.begin(), edge_key.end(), keys[i]) - edge_key.begin());
   keys = {};
-  // Users of every edge (tree index), CSR.
-  std::vector<uint32_t> user_offsets(num_edges + 1, 0), users(tree_edges.size());
-  for (uint32_t e : tree_edges) ++user_offsets[e + 1];
-  std::partial_sum(user_offsets.begin(), user_offsets.end(), user_offsets.begin());
-  {
-    std::vector<uint32_t> fill(user_offsets.begin(), user_offsets.end() - 1);
-    for (uint32_t t = 0; t + 1 < tree_offsets.size(); ++t)
-      for (uint32_t i = tree_offsets[t]; i < tree_offsets[t + 1]; ++i) users[fill[tree_edges[i]]++] = t;
-  }
   // Edges leaving each channel: edge keys are sorted, so they are grouped by channel.
   const size_t num_chan = size_t(g.nsw) * g.stride;
   std::vector<uint32_t> chan_first(num_chan + 1, 0);
   for (uint64_t k : edge_key) ++chan_first[k / g.stride + 1];
   std::partial_sum(chan_first.begin(), chan_first.end(), chan_first.begin());
-  auto edge_target = [&](uint32_t e) -> uint32_t {
-    uint64_t k = edge_key[e];
-    uint32_t chan = uint32_t(k / g.stride);
-    return g.head[chan] * g.stride + uint32_t(k % g.stride);
-  };
+  Cdg cdg{.stride = g.stride, .head = &g.head, .edge_key = &edge_key, .chan_first = &chan_first};
 
+  // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
+  // (one VL, checked in one pass); the real work of DFSSSP starts only when it is not.
   const uint32_t trees = uint32_t(endpoint_dests.size());
-  std::vector<uint8_t> layer(trees, 0);
-  std::vector<uint32_t> weight(num_edges);
-  std::vector<uint8_t> color(num_chan);  // 0 white, 1 on the DFS path, 2 done (no cycle reachable)
-  struct Frame {
-    uint32_t chan;
-    uint32_t next;  // next edge to try
-  };
-  std::vector<Frame> stack;
-  uint32_t layers = 0;
-  for (uint32_t L_ = 0;; ++L_) {
-    uint32_t members = 0;
-    std::fill(weight.begin(), weight.end(), 0);
-    for (uint32_t t = 0; t < trees; ++t) {
-      if (layer[t] != L_) continue;
-      ++members;
-      for (uint32_t i = tree_offsets[t]; i < tree_offsets[t + 1]; ++i) ++weight[tree_edges[i]];
-    }
-    if (members == 0) break;
-    layers = L_ + 1;
-    if (layers > req.options.max_vls)
-      return Outcome::Failed(fmt::format(
-          "needs more than {} VL{} to break every credit loop of its shortest paths ({} destinations left over); "
-          "raise --vls or use updn",
-          req.options.max_vls, req.options.max_vls == 1 ? "" : "s", members));
-    std::fill(color.begin(), color.end(), 0);
-    for (uint32_t root = 0; root < num_chan; ++root) {
-      if (color[root] != 0 || chan_first[root] == chan_first[root + 1]) continue;
-      stack.assign(1, {root, chan_first[root]});
-      color[root] = 1;
-      while (!stack.empty()) {
-        Frame& fr = stack.back();
-        if (fr.next == chan_first[fr.chan + 1]) {
-          color[fr.chan] = 2;
-          stack.pop_back();
-          continue;
-        }
-        uint32_t e = fr.next++;
-        if (weight[e] == 0) continue;
-        uint32_t w = edge_target(e);
-        if (color[w] == 2) continue;
-        if (color[w] == 0) {
-          color[w] = 1;
-          stack.push_back({w, chan_first[w]});
-          continue;
-        }
-        // A cycle: the edges taken from w's frame to the top, plus e. Break it at the
-        // dependency the fewest destinations use.
-        uint32_t weakest = e;
-        for (size_t i = stack.size(); i-- > 0;) {
-          uint32_t taken = stack[i].next - 1;
-          if (weight[taken] < weight[weakest]) weakest = taken;
-          if (stack[i].chan == w) break;
-        }
-        for (uint32_t i = user_offsets[weakest]; i < user_offsets[weakest + 1]; ++i) {
-          uint32_t t = users[i];
-          if (layer[t] != L_) continue;
-          layer[t] = uint8_t(L_ + 1);
-          for (uint32_t j = tree_offsets[t]; j < tree_offsets[t + 1]; ++j) --weight[tree_edges[j]];
-        }
-        // Removing edges cannot create cycles, so finished channels stay finished; the
-        // path is re-explored from its root.
-        for (const Frame& x : stack) color[x.chan] = 0;
-        stack.assign(1, {root, chan_first[root]});
-        color[root] = 1;
-      }
-    }
-    if (L_ + 1 >= 15) return Outcome::Failed("needs more than 15 VLs");
+  Layering by_tree = Layer(cdg, tree_offsets, tree_edges, req.options.max_vls);
+  if (by_tree.fits && by_tree.layers <= 1) {
+    out.num_vls = 1;
+    return Outcome::Ok();
   }
+  // Stage 2: one unit per (source switch, destination) path, as DFSSSP layers them.
+  std::vector<uint32_t> src_switches, src_index(g.nsw, kUnset);
+  for (uint32_t s = 0; s < g.nsw; ++s)
+    if (g.sources[s]) src_index[s] = uint32_t(src_switches.size()), src_switches.push_back(s);
+  const uint32_t S = uint32_t(src_switches.size());
+  std::vector<uint32_t> path_offsets{0}, path_edges;
+  for (uint32_t t = 0; t < trees; ++t) {
+    const Dest& d = dests[endpoint_dests[t]];
+    for (uint32_t s : src_switches) {
+      for (uint32_t u = s;;) {
+        uint32_t chan = u * g.stride + out.lft[size_t(u) * L + d.lid];
+        uint32_t v = g.head[chan];
+        if (v == kUnset) break;
+        uint8_t q = out.lft[size_t(v) * L + d.lid];
+        if (g.head[v * g.stride + q] != kUnset) {
+          uint64_t key = uint64_t(chan) * g.stride + q;
+          path_edges.push_back(uint32_t(std::lower_bound(edge_key.begin(), edge_key.end(), key) - edge_key.begin()));
+        }
+        u = v;
+      }
+      if (path_edges.size() > (uint64_t{1} << 31)) return Outcome::Failed("too many path dependencies to layer");
+      path_offsets.push_back(uint32_t(path_edges.size()));
+    }
+  }
+  Layering by_path = Layer(cdg, path_offsets, path_edges, req.options.max_vls);
+  const bool use_path = by_path.fits && (!by_tree.fits || by_path.layers <= by_tree.layers);
+  if (!use_path && !by_tree.fits)
+    return Outcome::Failed(fmt::format(
+        "needs more than {} VL{} to break every credit loop of its shortest paths ({} of {} paths left over); "
+        "raise --vls or use updn",
+        req.options.max_vls, req.options.max_vls == 1 ? "" : "s", by_path.left_over, path_offsets.size() - 1));
+  const uint32_t layers = use_path ? by_path.layers : by_tree.layers;
 
   out.num_vls = uint8_t(std::max<uint32_t>(layers, 1));
   if (out.num_vls == 1) return Outcome::Ok();
   out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+  std::vector<uint32_t> ep_src(sn.endpoint_ports.size(), kUnset);
+  for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+    PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer != kNone && f.is_switch(f.port(peer).node)) ep_src[e] = src_index[g.sw_of_node[f.port(peer).node]];
+  }
   for (uint32_t t = 0; t < trees; ++t) {
     Lid lid = dests[endpoint_dests[t]].lid;
-    for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) out.pair_sl[e * L + lid] = layer[t];
+    for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+      if (ep_src[e] == kUnset) continue;
+      out.pair_sl[e * L + lid] = use_path ? by_path.layer[size_t(t) * S + ep_src[e]] : by_tree.layer[t];
+    }
   }
   for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
   out.sl2vl_stride = g.stride;

@@ -169,8 +169,15 @@ class FtreeEngine final : public RoutingEngine {
           const uint32_t s = static_cast<uint32_t>(si);
           const uint32_t l = level[s];
           uint8_t* row = &out.lft[si * L];
+          // port_of[t]: the port to neighbour t when a single cable joins them, kMulti for
+          // parallel cables, 0 for no neighbour: one load per entry in the common case.
+          constexpr uint8_t kMulti = 0xFF;
           std::vector<uint32_t> group_of(S, kNone);
-          for (uint32_t e = g.begin(s); e < g.end(s); ++e) group_of[g.nbr(e)] = e;
+          std::vector<uint8_t> port_of(S, 0);
+          for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
+            group_of[g.nbr(e)] = e;
+            port_of[g.nbr(e)] = port_count[e] == 1 ? first_port[e] : kMulti;
+          }
           std::vector<uint32_t> cand;
           uint32_t cached = kNone;
           bool in_cone = false;
@@ -200,10 +207,15 @@ class FtreeEngine final : public RoutingEngine {
             if (cand.empty()) continue;  // no legal route from here; no route passes here either
             // The chain switch of the next level wins when it is a neighbour (a child in
             // the cone when descending, a parent when climbing); else the destination's digit.
-            const uint32_t* xc = &chain[x * W];
-            const uint32_t* xq = &quot[x * W];
             const uint32_t next_level = in_cone ? l - 1 : l + 1;
-            uint32_t e = group_of[xc[next_level]];
+            const uint32_t target = chain[x * W + next_level];
+            const uint8_t direct = port_of[target];
+            if (direct != 0 && direct != kMulti) {
+              row[x] = direct;
+              continue;
+            }
+            const uint32_t* xq = &quot[x * W];
+            uint32_t e = group_of[target];
             if (e == kNone) {
               uint32_t digit = xq[in_cone ? l - 1 : l];
               e = cand.size() == 1 ? cand[0] : cand[digit % cand.size()];

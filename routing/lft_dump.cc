@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <optional>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace fabricctl {
@@ -84,13 +84,15 @@ Result<RouteSet> ParseOpenSmLftDump(const Fabric& fabric, std::string_view text,
       if (!guid) return MakeInputError(file, line_no, "expected 'guid 0x...' in the switch header", std::string(line));
       auto sw = fabric.FindByGuid(*guid);
       if (!sw || !fabric.is_switch(*sw))
-        return MakeInputError(file, line_no,
-                              fmt::format("switch GUID 0x{:016x} is not in the fabric (routes for another fabric?)", *guid),
-                              std::string(line), static_cast<int>(g + 7));
+        return MakeInputError(
+            file, line_no,
+            fmt::format("switch GUID 0x{:016x} is not in the fabric (routes for another fabric?)", *guid),
+            std::string(line), static_cast<int>(g + 7));
       tables.push_back(SwitchTable{.node = *sw});
       continue;
     }
-    if (!line.starts_with("0x")) return MakeInputError(file, line_no, "expected a switch header or '0xLID PORT'", std::string(line));
+    if (!line.starts_with("0x"))
+      return MakeInputError(file, line_no, "expected a switch header or '0xLID PORT'", std::string(line));
     if (tables.empty()) return MakeInputError(file, line_no, "LFT entry before any switch header", std::string(line));
     size_t sp = line.find(' ');
     auto lid = Hex(line.substr(0, sp));
@@ -98,20 +100,23 @@ Result<RouteSet> ParseOpenSmLftDump(const Fabric& fabric, std::string_view text,
     std::string_view rest = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
     auto [pp, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), port);
     if (!lid || *lid == 0 || *lid > kMaxUnicastLid || ec != std::errc() || port > 254)
-      return MakeInputError(file, line_no, "expected '0xLID PORT' with a unicast LID and a port 0..254", std::string(line));
+      return MakeInputError(file, line_no, "expected '0xLID PORT' with a unicast LID and a port 0..254",
+                            std::string(line));
     tables.back().entries[static_cast<Lid>(*lid)] = static_cast<uint8_t>(port);
     size_t pg = line.find("portguid ");
     if (pg != std::string_view::npos) {
       auto guid = Hex(line.substr(pg + 9, line.find(':', pg) - pg - 9));
-      if (!guid) return MakeInputError(file, line_no, "malformed portguid", std::string(line), static_cast<int>(pg + 10));
+      if (!guid)
+        return MakeInputError(file, line_no, "malformed portguid", std::string(line), static_cast<int>(pg + 10));
       auto it = by_port_guid.find(*guid);
       if (it == by_port_guid.end())
-        return MakeInputError(file, line_no, fmt::format("port GUID 0x{:016x} is not in the fabric", *guid), std::string(line),
-                              static_cast<int>(pg + 10));
+        return MakeInputError(file, line_no, fmt::format("port GUID 0x{:016x} is not in the fabric", *guid),
+                              std::string(line), static_cast<int>(pg + 10));
       auto [o, inserted] = owner.emplace(static_cast<Lid>(*lid), it->second);
       if (!inserted && o->second != it->second)
-        return MakeInputError(file, line_no, fmt::format("LID 0x{:04x} belongs to {} and {}", *lid,
-                                                         fabric.PortName(o->second), fabric.PortName(it->second)),
+        return MakeInputError(file, line_no,
+                              fmt::format("LID 0x{:04x} belongs to {} and {}", *lid, fabric.PortName(o->second),
+                                          fabric.PortName(it->second)),
                               std::string(line));
     }
   }

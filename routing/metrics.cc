@@ -26,14 +26,26 @@ struct Measurer {
   std::vector<uint32_t> ep_switch;         // endpoint -> switch index or kUnset
   std::vector<uint32_t> sources;           // endpoints per switch
   std::vector<uint32_t> dest_ep;           // lid -> endpoint index or kUnset
+  std::vector<PortId> peer;                // channel -> port at the other end or kNone
+
+  // Per-thread totals of the per-destination pass.
+  struct Part {
+    std::vector<uint64_t> load;
+    uint64_t pairs = 0, hop_sum = 0;
+    uint32_t min_hops = kUnset, max_hops = 0;
+  };
 
   Result<SubnetMetrics> Run();
-  // Links from switch s to endpoint LID lid (>= 1), kUnset when the path is broken.
-  void Distances(Lid lid, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
+  // Links from switch s to the destination (>= 1), kUnset when the path is broken; `col`
+  // is the destination's LFT column.
+  void Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
                  uint32_t tick, std::vector<uint32_t>& path) const;
+  void LoadsOf(Lid lo, Lid hi, Part& part, std::vector<uint8_t>& cols, std::vector<uint32_t>& dist,
+               std::vector<uint32_t>& stamp, uint32_t& tick, std::vector<uint32_t>& path,
+               std::vector<uint32_t>& bucket_start, std::vector<uint32_t>& order, std::vector<uint64_t>& flow) const;
 };
 
-void Measurer::Distances(Lid lid, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
+void Measurer::Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
                          uint32_t tick, std::vector<uint32_t>& path) const {
   for (uint32_t start = 0; start < nsw; ++start) {
     if (stamp[start] == tick) continue;
@@ -47,11 +59,9 @@ void Measurer::Distances(Lid lid, PortId dest_port, std::vector<uint32_t>& dist,
       stamp[s] = tick;
       dist[s] = kUnset;
       path.push_back(s);
-      uint8_t p = r.out_port(s, lid);
-      NodeId node = sn.switches[s];
-      if (p == kNoRoute || p == 0 || p > f.node(node).num_ports) break;
-      PortId peer = f.port(f.port_id(node, p)).peer;
-      if (peer == dest_port) {
+      uint8_t p = col[s];
+      if (p == kNoRoute || p == 0 || p >= stride) break;
+      if (peer[s * stride + p] == dest_port) {
         tail = 0;
         break;
       }
@@ -64,60 +74,26 @@ void Measurer::Distances(Lid lid, PortId dest_port, std::vector<uint32_t>& dist,
   }
 }
 
-Result<SubnetMetrics> Measurer::Run() {
-  SubnetMetrics m;
-  m.subnet = sn.id;
-  m.num_vls = r.num_vls;
-  nsw = uint32_t(sn.switches.size());
-  L = r.num_lids();
-  if (r.switches != sn.switches || r.lft.size() != size_t(nsw) * L)
-    return MakeError(fmt::format("routes of subnet {} do not match the topology", sn.name));
-  unsigned max_port = 0;
-  for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
-  stride = max_port + 1;
-  sw_of_node.assign(f.num_nodes(), kUnset);
-  for (uint32_t i = 0; i < nsw; ++i) sw_of_node[sn.switches[i]] = i;
-  head.assign(size_t(nsw) * stride, kUnset);
-  for (uint32_t i = 0; i < nsw; ++i)
-    for (const Adjacency& a : f.neighbors(sn.switches[i]))
-      if (f.is_switch(a.peer_node)) {
-        head[i * stride + f.port(a.local).number] = sw_of_node[a.peer_node];
-        ++m.channels;
-      }
-  const size_t ne = sn.endpoint_ports.size();
-  ep_switch.assign(ne, kUnset);
-  sources.assign(nsw, 0);
-  std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
-  for (uint32_t e = 0; e < ne; ++e) {
-    ep_of_port[sn.endpoint_ports[e]] = e;
-    PortId peer = f.port(sn.endpoint_ports[e]).peer;
-    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
-    ep_switch[e] = sw_of_node[f.port(peer).node];
-    ++sources[ep_switch[e]];
+void Measurer::LoadsOf(Lid lo, Lid hi, Part& part, std::vector<uint8_t>& cols, std::vector<uint32_t>& dist,
+                       std::vector<uint32_t>& stamp, uint32_t& tick, std::vector<uint32_t>& path,
+                       std::vector<uint32_t>& bucket_start, std::vector<uint32_t>& order,
+                       std::vector<uint64_t>& flow) const {
+  // Rows are read sequentially and transposed so each destination's column is contiguous.
+  const size_t width = hi - lo;
+  cols.resize(width * nsw);
+  for (uint32_t s = 0; s < nsw; ++s) {
+    const uint8_t* row = &r.lft[size_t(s) * L + lo];
+    if (s + 8 < nsw) {  // rows are L apart: too far for the hardware prefetcher to guess
+      __builtin_prefetch(row + 8 * L);
+      __builtin_prefetch(row + 8 * L + 64);
+    }
+    for (size_t j = 0; j < width; ++j) cols[j * nsw + s] = row[j];
   }
-  dest_ep.assign(L, kUnset);
-  std::vector<uint32_t> dests_at(nsw, 0);
-  uint64_t num_dests = 0;
-  for (Lid lid = 1; lid < L; ++lid) {
-    PortId owner = r.lid_owner[lid];
-    if (owner == kNone || owner >= ep_of_port.size() || ep_of_port[owner] == kUnset) continue;
-    dest_ep[lid] = ep_of_port[owner];
-    if (ep_switch[dest_ep[lid]] == kUnset) continue;
-    ++dests_at[ep_switch[dest_ep[lid]]];
-    ++num_dests;
-  }
-
-  // Edge forwarding index and hops, one destination at a time.
-  std::vector<uint64_t> load(size_t(nsw) * stride, 0);
-  std::vector<uint32_t> dist(nsw), stamp(nsw, 0), path, bucket_start, order(nsw);
-  std::vector<uint64_t> flow(nsw);
-  uint64_t hop_sum = 0;
-  m.min_hops = kUnset;
-  uint32_t tick = 0;
-  for (Lid lid = 1; lid < L; ++lid) {
+  for (Lid lid = lo; lid < hi; ++lid) {
     uint32_t de = dest_ep[lid];
     if (de == kUnset || ep_switch[de] == kUnset) continue;
-    Distances(lid, sn.endpoint_ports[de], dist, stamp, ++tick, path);
+    const uint8_t* col = &cols[size_t(lid - lo) * nsw];
+    Distances(col, sn.endpoint_ports[de], dist, stamp, ++tick, path);
     // Switches by falling distance (counting sort), so each switch's flow is complete
     // before it is passed on.
     uint32_t maxd = 0;
@@ -138,20 +114,103 @@ Result<SubnetMetrics> Measurer::Run() {
       uint32_t s = order[i];
       uint64_t own = sources[s] - (s == ep_switch[de] ? 1 : 0);
       if (own) {
-        m.pairs += own;
-        hop_sum += own * (dist[s] + 1);
-        m.min_hops = std::min(m.min_hops, dist[s] + 1);
-        m.max_hops = std::max(m.max_hops, dist[s] + 1);
+        part.pairs += own;
+        part.hop_sum += own * (dist[s] + 1);
+        part.min_hops = std::min(part.min_hops, dist[s] + 1);
+        part.max_hops = std::max(part.max_hops, dist[s] + 1);
       }
-      uint32_t chan = s * stride + r.out_port(s, lid);
+      uint32_t chan = s * stride + col[s];
       uint32_t t = head[chan];
-      if (t == kUnset) continue;
-      load[chan] += flow[s];
+      if (t == kUnset || flow[s] == 0) continue;
+      part.load[chan] += flow[s];
       flow[t] += flow[s];
     }
   }
+}
+
+Result<SubnetMetrics> Measurer::Run() {
+  SubnetMetrics m;
+  m.subnet = sn.id;
+  m.num_vls = r.num_vls;
+  nsw = uint32_t(sn.switches.size());
+  L = r.num_lids();
+  if (r.switches != sn.switches || r.lft.size() != size_t(nsw) * L)
+    return MakeError(fmt::format("routes of subnet {} do not match the topology", sn.name));
+  unsigned max_port = 0;
+  for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
+  stride = max_port + 1;
+  sw_of_node.assign(f.num_nodes(), kUnset);
+  for (uint32_t i = 0; i < nsw; ++i) sw_of_node[sn.switches[i]] = i;
+  head.assign(size_t(nsw) * stride, kUnset);
+  peer.assign(size_t(nsw) * stride, kNone);
+  for (uint32_t i = 0; i < nsw; ++i)
+    for (const Adjacency& a : f.neighbors(sn.switches[i])) {
+      peer[i * stride + f.port(a.local).number] = a.peer_port;
+      if (f.is_switch(a.peer_node)) {
+        head[i * stride + f.port(a.local).number] = sw_of_node[a.peer_node];
+        ++m.channels;
+      }
+    }
+  const size_t ne = sn.endpoint_ports.size();
+  ep_switch.assign(ne, kUnset);
+  sources.assign(nsw, 0);
+  std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
+  for (uint32_t e = 0; e < ne; ++e) {
+    ep_of_port[sn.endpoint_ports[e]] = e;
+    PortId up = f.port(sn.endpoint_ports[e]).peer;
+    if (up == kNone || !f.is_switch(f.port(up).node)) continue;
+    ep_switch[e] = sw_of_node[f.port(up).node];
+    ++sources[ep_switch[e]];
+  }
+  dest_ep.assign(L, kUnset);
+  std::vector<uint32_t> dests_at(nsw, 0);
+  uint64_t num_dests = 0;
+  for (Lid lid = 1; lid < L; ++lid) {
+    PortId owner = r.lid_owner[lid];
+    if (owner == kNone || owner >= ep_of_port.size() || ep_of_port[owner] == kUnset) continue;
+    dest_ep[lid] = ep_of_port[owner];
+    if (ep_switch[dest_ep[lid]] == kUnset) continue;
+    ++dests_at[ep_switch[dest_ep[lid]]];
+    ++num_dests;
+  }
+
+  // Edge forwarding index and hops, one destination at a time, in blocks of 128 LIDs spread
+  // over the threads.
+  std::vector<uint64_t> load(size_t(nsw) * stride, 0);
+  {
+    unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+    size_t blocks = (L + 127) / 128;
+    threads = std::max(1u, std::min<unsigned>(threads, unsigned(blocks)));
+    std::vector<Part> parts(threads);
+    std::atomic<size_t> next{0};
+    auto worker = [&](unsigned t) {
+      Part& part = parts[t];
+      part.load.assign(size_t(nsw) * stride, 0);
+      std::vector<uint8_t> cols;
+      std::vector<uint32_t> dist(nsw), stamp(nsw, 0), path, bucket_start, order(nsw);
+      std::vector<uint64_t> flow(nsw);
+      uint32_t tick = 0;
+      for (size_t bi; (bi = next.fetch_add(1)) < blocks;) {
+        Lid lo = Lid(std::max<size_t>(1, bi * 128)), hi = Lid(std::min(L, (bi + 1) * 128));
+        if (lo < hi) LoadsOf(lo, hi, part, cols, dist, stamp, tick, path, bucket_start, order, flow);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+    worker(0);
+    for (auto& th : pool) th.join();
+    m.min_hops = kUnset;
+    uint64_t hop_sum = 0;
+    for (const Part& part : parts) {
+      for (size_t c = 0; c < load.size(); ++c) load[c] += part.load[c];
+      m.pairs += part.pairs;
+      hop_sum += part.hop_sum;
+      m.min_hops = std::min(m.min_hops, part.min_hops);
+      m.max_hops = std::max(m.max_hops, part.max_hops);
+    }
+    m.avg_hops = m.pairs ? double(hop_sum) / double(m.pairs) : 0;
+  }
   if (m.pairs == 0) m.min_hops = 0;
-  m.avg_hops = m.pairs ? double(hop_sum) / double(m.pairs) : 0;
 
   double sum = 0, sq = 0;
   std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, uint64_t>> groups;  // (from, to) -> (min, max)
@@ -214,9 +273,8 @@ Result<SubnetMetrics> Measurer::Run() {
         bool ok = false;
         for (uint32_t s = ep_switch[src], steps = 0; steps <= nsw; ++steps) {
           uint8_t p = r.out_port(s, lid);
-          NodeId node = sn.switches[s];
-          if (p == kNoRoute || p == 0 || p > f.node(node).num_ports) break;
-          if (f.port(f.port_id(node, p)).peer == dport) {
+          if (p == kNoRoute || p == 0 || p >= stride) break;
+          if (peer[s * stride + p] == dport) {
             ok = true;
             break;
           }
@@ -253,26 +311,12 @@ Result<RouteMetrics> Measure(const Fabric& fabric, const RouteSet& routes, const
   for (const SubnetRoutes& r : routes.subnets)
     if (r.subnet >= fabric.subnets().size())
       return MakeError(fmt::format("route set names subnet {}, the topology has {}", r.subnet, fabric.subnets().size()));
-  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  threads = std::max(1u, std::min<unsigned>(threads, unsigned(routes.subnets.size())));
-  // Largest subnets first so the two cores finish together.
-  std::vector<size_t> order(routes.subnets.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return routes.subnets[a].lft.size() > routes.subnets[b].lft.size();
-  });
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < order.size();) {
-      const SubnetRoutes& r = routes.subnets[order[i]];
-      Measurer m{.f = fabric, .sn = fabric.subnets()[r.subnet], .r = r, .opt = options};
-      results[order[i]] = m.Run();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  // One subnet at a time; each spreads its destinations over the threads.
+  for (size_t i = 0; i < routes.subnets.size(); ++i) {
+    const SubnetRoutes& r = routes.subnets[i];
+    Measurer m{.f = fabric, .sn = fabric.subnets()[r.subnet], .r = r, .opt = options};
+    results[i] = m.Run();
+  }
   RouteMetrics out;
   for (auto& r : results) {
     if (!r) return std::unexpected(r.error());

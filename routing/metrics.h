@@ -17,7 +17,7 @@ namespace fabricctl {
 struct MetricsOptions {
   uint64_t seed = 1;
   unsigned permutations = 100;  // 0 skips the bisection estimate
-  unsigned threads = 0;         // 0: hardware concurrency (subnets run in parallel)
+  unsigned threads = 0;         // 0: hardware concurrency
 };
 
 struct SubnetMetrics {

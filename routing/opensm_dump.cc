@@ -44,6 +44,16 @@ bool ParseNumber(std::string_view s, T& value, int base) {
 }  // namespace
 
 std::string WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name) {
+  std::string out;
+  WriteOpensmDump(fabric, routes, subnet_name, [&](std::string_view chunk) {
+    out += chunk;
+    return true;
+  });
+  return out;
+}
+
+void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name,
+                     const std::function<bool(std::string_view)>& sink) {
   const size_t L = routes.num_lids();
   // The destination text of each LID once: ": (Channel Adapter portguid 0x...: 'desc')".
   std::vector<std::string> dest(L);
@@ -64,7 +74,6 @@ std::string WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, st
     d += "')";
   }
   std::string out = fmt::format("# fabricctl opensm-lfts.dump v1: subnet {}, engine {}\n", subnet_name, routes.engine);
-  out.reserve(out.size() + routes.switches.size() * (L * 64 + 200));
   for (size_t i = 0; i < routes.switches.size(); ++i) {
     NodeId sw = routes.switches[i];
     Lid own = 0;
@@ -90,8 +99,10 @@ std::string WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, st
       ++n;
     }
     out += fmt::format("{} valid lids dumped \n", n);
+    if (!sink(out)) return;
+    out.clear();
   }
-  return out;
+  if (routes.switches.empty()) sink(out);
 }
 
 Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename) {

@@ -10,6 +10,7 @@
 //   0x0002 001 : (Channel Adapter portguid 0x0000000000010000: 'h0')
 //   2 valid lids dumped 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ struct RawLfts {
 
 // One subnet's tables in dump_fts' layout (with a leading `#` line OpenSM skips).
 std::string WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name);
+// The same text handed to `sink` a switch section at a time (big subnets: gigabytes).
+void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name,
+                     const std::function<bool(std::string_view)>& sink);
 // Strict: anything but the lines above, `#` comments and blank lines is an error naming
 // the line; so are a bad LID or port, a repeated LID or switch, and a trailer count that
 // does not match the entries.

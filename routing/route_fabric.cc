@@ -137,7 +137,7 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
         if (!report.declined.empty()) {
           std::string why;
           for (const std::string& d : report.declined) why += (why.empty() ? "" : "; ") + d;
-          out.reason = fmt::format("fallback after {}{}{}", why, out.reason.empty() ? "" : ": ", out.reason);
+          out.reason = fmt::format("fallback after {}{}{}", why, out.reason.empty() ? "" : "; ", out.reason);
         }
         break;
       }

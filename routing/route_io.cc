@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -51,6 +56,30 @@ Result<std::vector<RawLfts>> ParseDumps(const std::vector<std::string>& files) {
   return raws;
 }
 
+// Atomic like WriteFileAtomic, but fed in chunks: temp file in the same directory, fsync, rename.
+Result<void> WriteDumpAtomic(const std::string& path, const Fabric& fabric, const SubnetRoutes& r) {
+  std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return std::unexpected(Error{.message = std::string("cannot create: ") + std::strerror(errno), .where = tmp});
+  bool ok = true;
+  WriteOpensmDump(fabric, r, fabric.subnets()[r.subnet].name, [&](std::string_view chunk) {
+    ok = std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size();
+    return ok;
+  });
+  int saved = errno;
+  if (ok && (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0)) ok = false, saved = errno;
+  if (std::fclose(f) != 0) ok = false;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    return std::unexpected(Error{.message = std::string("write failed: ") + std::strerror(saved), .where = path});
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return std::unexpected(Error{.message = std::string("cannot rename into place: ") + std::strerror(errno), .where = path});
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string DumpFileName(const Fabric& fabric, SubnetId subnet) {
@@ -76,7 +105,7 @@ Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std
   if (options.dump)
     for (const SubnetRoutes& r : routes.subnets) {
       std::string path = (fs::path(dir) / DumpFileName(fabric, r.subnet)).string();
-      if (auto ok = WriteFileAtomic(path, WriteOpensmDump(fabric, r, fabric.subnets()[r.subnet].name)); !ok) return ok;
+      if (auto ok = WriteDumpAtomic(path, fabric, r); !ok) return ok;
     }
   std::vector<RawSlTable> sl;
   for (const SubnetRoutes& r : routes.subnets)

@@ -50,9 +50,8 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
       peer_num[slot] = fabric.port(a.peer_port).number;
     }
   }
-  // Destinations go in blocks of 64 LIDs: a block's LFT columns are copied out row by row
-  // (one cache line per switch) and read from the copy, instead of striding through the
-  // whole table once per destination.
+  // Destinations go in blocks of 64 consecutive LIDs per thread, so the LFT cache line of
+  // each switch serves a whole block.
   constexpr size_t kBlock = 64;
   const size_t blocks = (L + kBlock - 1) / kBlock;
   const unsigned T = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(blocks)));
@@ -67,22 +66,19 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
     std::vector<uint32_t> hops(S, kNone), next(S), stack, visited;
     std::vector<uint64_t> flow(S);
     std::vector<uint32_t> bucket_count, order(S);
-    std::vector<uint8_t> col(kBlock * S);
     for (size_t blk = ti; blk < blocks; blk += T) {
      const size_t b0 = blk * kBlock, b1 = std::min(L, b0 + kBlock);
-     for (uint32_t s = 0; s < S; ++s) {
-       const uint8_t* src = &routes.lft[size_t{s} * L + b0];
-       for (size_t j = 0; j < b1 - b0; ++j) col[j * S + s] = src[j];
-     }
      for (Lid d = static_cast<Lid>(b0); d < b1; ++d) {
       if (d == 0 || g.lid_switch(d) == kNone || g.lid_is_switch(d)) continue;
-      const uint8_t* entry = &col[(d - b0) * S];
+      // Consecutive destinations share each row's cache line, so direct reads stay in cache.
+      const uint8_t* entry = routes.lft.data() + d;
+      const size_t stride = L;
       const uint32_t t = g.lid_switch(d);
       // Only switches on some source's path matter: walk from every switch with endpoints,
       // resolving each entry on first visit (hops kNone = not seen yet).
       visited.clear();
       auto resolve = [&](uint32_t s) {
-        uint8_t p = entry[s];
+        uint8_t p = entry[size_t{s} * stride];
         uint32_t slot = base[s] + p;
         visited.push_back(s);
         if (s == t && p == g.lid_port(d)) next[s] = kNone, hops[s] = 0;
@@ -136,12 +132,12 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
       for (uint32_t i = 0; i < reachable; ++i) {
         uint32_t s = order[i];
         if (s == t || flow[s] == 0) continue;
-        uint8_t p = entry[s];
+        uint8_t p = entry[size_t{s} * stride];
         pt.load[base[s] + p] += flow[s];
         uint32_t u = next[s];
         flow[u] += flow[s];
         if (u != t) {
-          uint32_t in = peer_num[base[s] + p], out = entry[u];
+          uint32_t in = peer_num[base[s] + p], out = entry[size_t{u} * stride];
           uint32_t np = base[u + 1] - base[u];
           uint32_t bit = turn_base[u] + in * np + out;
           pt.turns[bit / 64] |= uint64_t{1} << (bit % 64);

@@ -6,12 +6,20 @@
 // switches of the highest tier label; the switches farthest from the endpoint-attached
 // switches (the top of a tree); the centre of the switch graph.
 // Among legal next hops the least-loaded port wins, as in minhop.
+#include <cstdint>
 #include <memory>
+#include <string_view>
+#include <vector>
 
+#include "fabric/error.h"
 #include "routing/engine.h"
 
 namespace fabricctl {
 
 std::unique_ptr<RoutingEngine> MakeUpdnEngine();
+
+// A root GUID file as OpenSM's root_guid_file: one GUID per line ("0x0002c9030000abcd"),
+// blank lines and `#` comments allowed. Strict: anything else is an error at file:line.
+Result<std::vector<uint64_t>> ParseGuidList(std::string_view text, std::string_view filename);
 
 }  // namespace fabricctl

@@ -39,6 +39,9 @@ std::string FormatCycle(const Fabric& fabric, const std::vector<CycleChannel>& c
 
 namespace {
 
+// Destination LIDs per task: LFT rows are read in runs of this many bytes (two cache lines).
+constexpr Lid kBlock = 128;
+
 // Per-switch outcome of following the LFTs towards one destination.
 enum Status : uint8_t { kInProgress, kOk, kNoRouteSt, kLoopSt, kThroughSt, kDeadSt };
 
@@ -53,11 +56,15 @@ struct SubnetFacts {
   uint32_t vls = 1;
   std::vector<uint32_t> sw_of_node;   // NodeId -> switch index, kNone for others
   std::vector<uint32_t> head_sw;      // channel -> switch index it enters, kNone if none
+  std::vector<PortId> peer;           // channel -> port at the other end, kNone if no cable / no port
+  std::vector<uint8_t> peer_number;   // channel -> port number at the other end
+  std::vector<Lid> own_lid;           // switch index -> LID of its port 0 (0 if none)
   std::vector<uint32_t> endpoint_of_port_lid;  // lid -> endpoint index, kNone if not an endpoint
   // Endpoints by the switch they hang off: CSR over switch index.
   std::vector<uint32_t> ep_offsets, ep_list;
   std::vector<uint32_t> ep_switch;   // endpoint index -> switch index (kNone if not on a switch)
   std::vector<uint8_t> ep_in_port;   // endpoint index -> switch port number it arrives on
+  std::vector<uint32_t> ep_direct;   // endpoints cabled to something other than a switch
   size_t row_words = 0;              // CDG bitmap words per (channel, VL)
 };
 
@@ -74,6 +81,7 @@ struct Accum {
   std::vector<uint32_t> state_stamp;  // per (channel, VL)
   std::vector<uint32_t> stack;
   std::vector<uint8_t> sl_block;
+  std::vector<uint8_t> col_block;  // LFT block transposed: [lid - lo][switch]
   uint32_t tick = 0;
 };
 
@@ -85,11 +93,11 @@ std::string SwitchPortName(const Fabric& f, NodeId sw, unsigned port) {
   return fmt::format("{}:{}", f.description(sw), port);
 }
 
-// Follows the LFTs from switch `start` towards endpoint LID `lid`, memoising the outcome of
-// every switch visited in acc.status (valid where acc.stamp == acc.tick).
-void Resolve(const SubnetFacts& sf, Accum& acc, uint32_t start, Lid lid, PortId dest_port) {
+// Follows the LFTs (column `col` of the destination) from switch `start` towards LID
+// `lid`, memoising the outcome of every switch visited in acc.status (valid where
+// acc.stamp == acc.tick). Only compact arrays are touched: this is the hot loop.
+void Resolve(const SubnetFacts& sf, Accum& acc, const uint8_t* col, uint32_t start, PortId dest_port) {
   const Fabric& f = *sf.fabric;
-  const SubnetRoutes& r = *sf.routes;
   acc.stack.clear();
   uint32_t s = start;
   uint8_t result = kOk;
@@ -98,7 +106,7 @@ void Resolve(const SubnetFacts& sf, Accum& acc, uint32_t start, Lid lid, PortId 
     if (acc.stamp[s] == acc.tick) {
       if (acc.status[s] == kInProgress) {
         result = kLoopSt;
-        where = f.port_id(sf.subnet->switches[s], r.out_port(s, lid));
+        where = f.port_id(sf.subnet->switches[s], col[s]);
       } else {
         result = acc.status[s];
         where = acc.at[s];
@@ -108,30 +116,31 @@ void Resolve(const SubnetFacts& sf, Accum& acc, uint32_t start, Lid lid, PortId 
     acc.stamp[s] = acc.tick;
     acc.status[s] = kInProgress;
     acc.stack.push_back(s);
-    NodeId node = sf.subnet->switches[s];
-    uint8_t p = r.out_port(s, lid);
+    uint8_t p = col[s];
     if (p == kNoRoute) {
       result = kNoRouteSt;
-      where = f.port_id(node, 0);
+      where = f.port_id(sf.subnet->switches[s], 0);
       break;
     }
-    if (p == 0 || p > f.node(node).num_ports || f.port(f.port_id(node, p)).peer == kNone) {
+    size_t chan = size_t(s) * sf.stride + p;
+    if (p == 0 || p >= sf.stride || sf.peer[chan] == kNone) {
+      NodeId node = sf.subnet->switches[s];
       result = kDeadSt;
       where = p <= f.node(node).num_ports ? f.port_id(node, p) : f.port_id(node, 0);
       break;
     }
-    PortId peer = f.port(f.port_id(node, p)).peer;
+    PortId peer = sf.peer[chan];
     if (peer == dest_port) {
       result = kOk;
       break;
     }
-    NodeId next = f.port(peer).node;
-    if (!f.is_switch(next)) {
+    uint32_t t = sf.head_sw[chan];
+    if (t == kNone) {
       result = kThroughSt;
       where = peer;
       break;
     }
-    s = sf.sw_of_node[next];
+    s = t;
   }
   for (uint32_t x : acc.stack) {
     acc.status[x] = result;
@@ -179,17 +188,30 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
   const size_t num_eps = sn.endpoint_ports.size();
   SubnetVerdict& v = acc.v;
 
-  // Dead entries: every LFT entry that names a port, whatever it is for.
+  // Dead entries: every LFT entry that names a port, whatever it is for. Rows are read
+  // sequentially and transposed into per-destination columns for the walks below.
+  const size_t width = hi - lo;
+  acc.col_block.resize(width * sf.nsw);
   for (uint32_t s = 0; s < sf.nsw; ++s) {
-    NodeId node = sn.switches[s];
-    unsigned np = f.node(node).num_ports;
-    for (Lid lid = lo; lid < hi; ++lid) {
-      uint8_t p = r.out_port(s, lid);
+    const uint8_t* row = &r.lft[size_t(s) * sf.num_lids + lo];
+    // Rows are num_lids apart: too far for the hardware prefetcher to guess.
+    if (s + 8 < sf.nsw) {
+      __builtin_prefetch(row + 8 * sf.num_lids);
+      __builtin_prefetch(row + 8 * sf.num_lids + 64);
+    }
+    const size_t base = size_t(s) * sf.stride;
+    for (size_t j = 0; j < width; ++j) {
+      uint8_t p = row[j];
+      acc.col_block[j * sf.nsw + s] = p;
       if (p == kNoRoute) continue;
-      bool own = r.lid_owner[lid] == f.port_id(node, 0);
-      bool dead = own ? p != 0 : (p == 0 || p > np || f.port(f.port_id(node, p)).peer == kNone);
+      Lid lid = Lid(lo + j);
+      bool own = sf.own_lid[s] == lid;
+      bool dead = own ? p != 0 : (p == 0 || p >= sf.stride || sf.peer[base + p] == kNone);
       if (!dead) continue;
       ++v.dead_port_entries;
+      if (acc.violations.size() >= max_keep) continue;
+      NodeId node = sn.switches[s];
+      unsigned np = f.node(node).num_ports;
       AddViolation(acc, max_keep,
                    {.kind = ViolationKind::kDeadPort,
                     .subnet = sn.id,
@@ -205,7 +227,6 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
   // sources are contiguous (pair_sl rows are per source).
   const bool multi_vl = sf.vls > 1;
   if (multi_vl) {
-    size_t width = hi - lo;
     acc.sl_block.resize(width * num_eps);
     for (size_t e = 0; e < num_eps; ++e) {
       const uint8_t* row = &r.pair_sl[e * sf.num_lids + lo];
@@ -217,6 +238,7 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
     uint32_t dest_ep = sf.endpoint_of_port_lid[lid];
     if (dest_ep == kNone) continue;
     PortId dest_port = sn.endpoint_ports[dest_ep];
+    const uint8_t* col = &acc.col_block[size_t(lid - lo) * sf.nsw];
     ++acc.tick;
     // Reachability, loops and endpoints on the way: once per switch that has sources.
     for (uint32_t s = 0; s < sf.nsw; ++s) {
@@ -226,7 +248,7 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
       uint64_t sources = n - (dest_here ? 1 : 0);
       if (sources == 0) continue;
       v.pairs += sources;
-      Resolve(sf, acc, s, lid, dest_port);
+      Resolve(sf, acc, col, s, dest_port);
       if (acc.status[s] == kOk) continue;
       CountPairFault(v, acc.status[s], sources);
       if (acc.violations.size() >= max_keep) continue;
@@ -244,8 +266,8 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
       }
     }
     // Endpoints cabled to something other than a switch (back-to-back CAs).
-    for (size_t e = 0; e < num_eps; ++e) {
-      if (sf.ep_switch[e] != kNone || e == dest_ep) continue;
+    for (uint32_t e : sf.ep_direct) {
+      if (e == dest_ep) continue;
       ++v.pairs;
       if (f.port(sn.endpoint_ports[e]).peer == dest_port) continue;
       ++v.through_endpoint_pairs;
@@ -268,11 +290,11 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
         uint32_t u = s;
         while (acc.used_stamp[u] != acc.tick) {
           acc.used_stamp[u] = acc.tick;
-          uint8_t p = r.out_port(u, lid);
+          uint8_t p = col[u];
           uint32_t chan = u * sf.stride + p;
           uint32_t t = sf.head_sw[chan];
           if (t == kNone) break;  // delivered
-          uint8_t q = r.out_port(t, lid);
+          uint8_t q = col[t];
           if (sf.head_sw[t * sf.stride + q] != kNone) SetEdge(sf, acc, chan, q, 0);
           u = t;
         }
@@ -309,7 +331,7 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
         uint32_t u = s;
         uint32_t prev_node = kNone;  // (channel, VL) we arrived on; kNone for the injection channel
         while (true) {
-          uint8_t p = r.out_port(u, lid);
+          uint8_t p = col[u];
           size_t idx = ((size_t(u) * r.sl2vl_stride + in_port) * r.sl2vl_stride + p) * 16 + sl;
           uint32_t vl = r.sl2vl[idx];
           if (vl >= sf.vls) {
@@ -334,7 +356,7 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
           if (acc.state_stamp[node_id] == gen) break;  // the rest of this path is already recorded
           acc.state_stamp[node_id] = gen;
           prev_node = node_id;
-          in_port = sf.fabric->port(sf.fabric->port(sf.fabric->port_id(sn.switches[u], p)).peer).number;
+          in_port = sf.peer_number[chan];
           u = t;
         }
       }
@@ -502,9 +524,16 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
   sf.sw_of_node.assign(f.num_nodes(), kNone);
   for (uint32_t i = 0; i < sf.nsw; ++i) sf.sw_of_node[sn.switches[i]] = i;
   sf.head_sw.assign(size_t(sf.nsw) * sf.stride, kNone);
+  sf.peer.assign(size_t(sf.nsw) * sf.stride, kNone);
+  sf.peer_number.assign(size_t(sf.nsw) * sf.stride, 0);
+  sf.own_lid.assign(sf.nsw, 0);
   for (uint32_t i = 0; i < sf.nsw; ++i)
-    for (const Adjacency& a : f.neighbors(sn.switches[i]))
-      if (f.is_switch(a.peer_node)) sf.head_sw[i * sf.stride + f.port(a.local).number] = sf.sw_of_node[a.peer_node];
+    for (const Adjacency& a : f.neighbors(sn.switches[i])) {
+      size_t chan = size_t(i) * sf.stride + f.port(a.local).number;
+      sf.peer[chan] = a.peer_port;
+      sf.peer_number[chan] = f.port(a.peer_port).number;
+      if (f.is_switch(a.peer_node)) sf.head_sw[chan] = sf.sw_of_node[a.peer_node];
+    }
   std::vector<uint32_t> ep_of_port(f.num_port_slots(), kNone);
   for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
   sf.endpoint_of_port_lid.assign(sf.num_lids, kNone);
@@ -514,6 +543,8 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
     if (owner >= f.num_port_slots() || (f.subnet_of(owner) != sn.id))
       return std::unexpected(Error{.message = fmt::format("LID {} belongs to a port outside this subnet", lid), .where = where});
     sf.endpoint_of_port_lid[lid] = ep_of_port[owner];
+    if (f.port(owner).number == 0 && sf.sw_of_node[f.port(owner).node] != kNone)
+      sf.own_lid[sf.sw_of_node[f.port(owner).node]] = lid;
   }
   size_t ne = sn.endpoint_ports.size();
   sf.ep_switch.assign(ne, kNone);
@@ -521,7 +552,10 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
   std::vector<uint32_t> count(sf.nsw + 1, 0);
   for (uint32_t e = 0; e < ne; ++e) {
     PortId peer = f.port(sn.endpoint_ports[e]).peer;
-    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
+    if (peer == kNone || !f.is_switch(f.port(peer).node)) {
+      sf.ep_direct.push_back(e);
+      continue;
+    }
     sf.ep_switch[e] = sf.sw_of_node[f.port(peer).node];
     sf.ep_in_port[e] = f.port(peer).number;
     ++count[sf.ep_switch[e] + 1];
@@ -557,15 +591,15 @@ Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const 
     fact_subnet.push_back(s);
   }
 
-  // Tasks: blocks of 64 destination LIDs of every subnet, taken in order by the workers.
+  // Tasks: blocks of kBlock destination LIDs of every subnet, taken in order by the workers.
   struct Task {
     uint32_t fact;
     Lid lo, hi;
   };
   std::vector<Task> tasks;
   for (uint32_t i = 0; i < facts.size(); ++i)
-    for (Lid lo = 1; lo < facts[i].num_lids; lo += 64)
-      tasks.push_back({i, lo, Lid(std::min<size_t>(lo + 64, facts[i].num_lids))});
+    for (Lid lo = 1; lo < facts[i].num_lids; lo += kBlock)
+      tasks.push_back({i, lo, Lid(std::min<size_t>(lo + kBlock, facts[i].num_lids))});
   unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = std::max(1u, std::min<unsigned>(threads, unsigned(tasks.size())));
   // accums[thread][fact], created when a thread first works on that subnet.

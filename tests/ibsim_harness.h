@@ -76,7 +76,8 @@ class Ibsim {
     error_ = r.err;
   }
   ~Ibsim() {
-    if (pid_ > 0) RunShell(std::string(FABRICCTL_SOURCE_DIR) + "/tools/ibsim/stop-ibsim.sh " + std::to_string(pid_), dir_, 15);
+    if (pid_ > 0)
+      RunShell(std::string(FABRICCTL_SOURCE_DIR) + "/tools/ibsim/stop-ibsim.sh " + std::to_string(pid_), dir_, 15);
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -130,7 +131,8 @@ inline IbnetdiscoverView ParseIbnetdiscoverLinks(const std::string& text) {
       size_t hash = line.find('#');
       size_t q1 = line.find('"', hash);
       size_t q2 = line.find('"', q1 + 1);
-      if (hash != std::string::npos && q1 != std::string::npos) v.descriptions[current] = line.substr(q1 + 1, q2 - q1 - 1);
+      if (hash != std::string::npos && q1 != std::string::npos)
+        v.descriptions[current] = line.substr(q1 + 1, q2 - q1 - 1);
     } else if (!line.empty() && line[0] == '[') {
       unsigned port = std::stoul(line.substr(1));
       size_t q1 = line.find('"');

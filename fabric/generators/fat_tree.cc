@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <string_view>
 #include <vector>
 
 #include "fabric/generators/generators.h"
@@ -111,17 +113,15 @@ constexpr GeneratorParam kParams[] = {
 
 // "3" or "3:1".
 unsigned ReadOversubscription(ParamReader& r) {
-  std::string v = r.Raw("oversubscription");
-  size_t colon = v.find(':');
-  char* end = nullptr;
-  long down = std::strtol(v.c_str(), &end, 10);
-  long up = 1;
-  bool ok = end != v.c_str() && (colon == std::string::npos ? *end == '\0' : end == v.c_str() + colon);
-  if (ok && colon != std::string::npos) {
-    const char* s = v.c_str() + colon + 1;
-    up = std::strtol(s, &end, 10);
-    ok = end != s && *end == '\0';
-  }
+  const std::string v = r.Raw("oversubscription");
+  const auto whole = [](std::string_view t, long& out) {
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    return !t.empty() && ec == std::errc() && end == t.data() + t.size();
+  };
+  const size_t colon = v.find(':');
+  long down = 0, up = 1;
+  bool ok = whole(std::string_view(v).substr(0, colon), down) &&
+            (colon == std::string::npos || whole(std::string_view(v).substr(colon + 1), up));
   if (!ok || down < 1 || up < 1 || down % up != 0 || down / up > 64) {
     r.FailValue("oversubscription", "a whole down:up ratio such as 1, 2:1 or 3:1");
     return 1;

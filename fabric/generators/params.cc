@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
-#include <cstdlib>
 
 namespace fabricctl::gen {
 namespace {

@@ -47,13 +47,14 @@ Result<ScaleUpPlan> PlanScaleUp(const ScaleUpOptions& options) {
   return p;
 }
 
-void BuildScaleUp(GenBuilder& b, const ScaleUpPlan& p, std::span<const NodeId> acc, int32_t super_node,
+void BuildScaleUp(GenBuilder& b, const ScaleUpPlan& p, std::span<const NodeId> acc, Labels place,
                   std::string_view prefix, LinkRate rate) {
   const ScaleUpOptions& o = p.o;
   const auto labels = [&](unsigned plane, int32_t tier) {
-    return Labels{.super_node = super_node,
+    return Labels{.super_node = place.super_node,
                   .plane = o.planes > 1 ? static_cast<int32_t>(plane) : -1,
                   .tier = tier,
+                  .rack = place.rack,
                   .level = FabricLevel::kScaleUp};
   };
   if (o.tiers == 1) {

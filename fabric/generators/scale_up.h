@@ -37,9 +37,9 @@ struct ScaleUpPlan {
 Result<ScaleUpPlan> PlanScaleUp(const ScaleUpOptions& options);
 
 // Adds the scale-up switches "<prefix>-sw07" (1 tier) or "<prefix>[-pNN]-l1-NNN" / "-l2-"
-// (2 tiers), labelled level scale-up, super_node, plane (when there are several) and tier,
-// and cables ports 1..ports of every accelerator.
-void BuildScaleUp(GenBuilder& b, const ScaleUpPlan& plan, std::span<const NodeId> accelerators, int32_t super_node,
+// (2 tiers), labelled level scale-up, tier, plane (when there are several) and the
+// super_node and rack of `place`, and cables ports 1..ports of every accelerator.
+void BuildScaleUp(GenBuilder& b, const ScaleUpPlan& plan, std::span<const NodeId> accelerators, Labels place,
                   std::string_view prefix, LinkRate rate);
 
 }  // namespace fabricctl::gen

@@ -5,6 +5,7 @@
 // link from every L1), and one 400 Gb/s scale-out port.
 #include <fmt/format.h>
 
+#include <optional>
 #include <vector>
 
 #include "fabric/generators/fat_tree.h"
@@ -62,8 +63,8 @@ std::optional<SuperNodeDesign> ReadSuperNode(ParamReader& r) {
 std::vector<NodeId> AddAccelerators(GenBuilder& b, unsigned sn, size_t super_nodes, unsigned count, unsigned ports) {
   std::vector<NodeId> acc(count);
   for (unsigned a = 0; a < count; ++a)
-    acc[a] =
-        b.AddCa(AcceleratorName(sn, super_nodes, a), ports, Labels{.super_node = static_cast<int32_t>(sn), .tier = 0});
+    acc[a] = b.AddCa(AcceleratorName(sn, super_nodes, a), ports,
+                     Labels{.super_node = static_cast<int32_t>(sn), .tier = 0, .rack = static_cast<int32_t>(sn)});
   return acc;
 }
 
@@ -74,13 +75,14 @@ Result<Fabric> GenerateSuperNode(ParamReader& r) {
   b.Reserve(d->accelerators + d->plan.switches(),
             size_t{d->accelerators} * (d->ports + 1) + d->plan.switches() * (d->plan.o.radix + 1));
   auto acc = AddAccelerators(b, 0, 1, d->accelerators, d->ports);
-  BuildScaleUp(b, d->plan, acc, 0, "sn00-up", d->rate);
+  BuildScaleUp(b, d->plan, acc, Labels{.super_node = 0, .rack = 0}, "sn00-up", d->rate);
   return b.Finish();
 }
 
 // The scale-out fabric: a non-blocking fat tree of the same chips over every accelerator's
 // last port. Two tiers when they fit (radix^2/2 endpoints), else three tiers with pods
-// made of whole super nodes where possible, so a pod is a unit of cabling and failure.
+// made of whole super nodes where possible, so a pod is a unit of cabling and failure, and
+// the classic radix/2-leaf pods when those hold more.
 Result<FatTreePlan> PlanScaleOut(unsigned radix, size_t super_nodes, unsigned accelerators) {
   FatTreeOptions o;
   o.k = radix;
@@ -91,7 +93,13 @@ Result<FatTreePlan> PlanScaleOut(unsigned radix, size_t super_nodes, unsigned ac
   o.leaves_per_pod = leaves_per_super_node <= half
                          ? static_cast<unsigned>(half / leaves_per_super_node * leaves_per_super_node)
                          : half;
-  return PlanFatTree(o);
+  auto plan = PlanFatTree(o);
+  // Pods of whole super nodes may hold fewer endpoints than the classic k/2-leaf pods.
+  if (!plan && o.tiers == 3 && o.leaves_per_pod != half) {
+    o.leaves_per_pod = half;
+    plan = PlanFatTree(o);
+  }
+  return plan;
 }
 
 Result<Fabric> GenerateCluster(ParamReader& r) {
@@ -117,7 +125,9 @@ Result<Fabric> GenerateCluster(ParamReader& r) {
   endpoints.reserve(super_nodes * d->accelerators);
   for (unsigned sn = 0; sn < super_nodes; ++sn) {
     auto acc = AddAccelerators(b, sn, super_nodes, d->accelerators, d->ports + 1);
-    BuildScaleUp(b, d->plan, acc, static_cast<int32_t>(sn), fmt::format("sn{}-up", Padded(sn, super_nodes)), d->rate);
+    const int32_t cabinet = static_cast<int32_t>(sn);  // a scaleX640 super node is one cabinet
+    BuildScaleUp(b, d->plan, acc, Labels{.super_node = cabinet, .rack = cabinet},
+                 fmt::format("sn{}-up", Padded(sn, super_nodes)), d->rate);
     for (NodeId a : acc) endpoints.push_back(PortRef{a, scale_out_port});
   }
   BuildFatTree(b, *so, endpoints, "so", d->rate);

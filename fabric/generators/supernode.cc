@@ -107,7 +107,7 @@ Result<Fabric> Generate(ParamReader& r) {
   std::vector<NodeId> acc(o.accelerators);
   for (unsigned a = 0; a < o.accelerators; ++a)
     acc[a] = b.AddCa(AcceleratorName(0, 1, a), o.ports, Labels{.super_node = 0, .tier = 0});
-  BuildScaleUp(b, *plan, acc, 0, "sn00-up", rate);
+  BuildScaleUp(b, *plan, acc, Labels{.super_node = 0}, "sn00-up", rate);
   return b.Finish();
 }
 

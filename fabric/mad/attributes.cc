@@ -62,7 +62,8 @@ PortInfo DecodePortInfo(const uint8_t* d) {
   // Enabled/supported 15 and 31 are "set to supported" encodings, not masks of speeds.
   uint32_t base_enabled = Get(d, IB_PORT_LINK_SPEED_ENABLED_F);
   p.speed_supported = SpeedMaskOf(Get(d, IB_PORT_LINK_SPEED_SUPPORTED_F), ext_supported == 30 ? 0 : ext_supported);
-  p.speed_enabled = SpeedMaskOf(base_enabled == 15 ? 0 : base_enabled, ext_enabled == 30 || ext_enabled == 31 ? 0 : ext_enabled);
+  p.speed_enabled =
+      SpeedMaskOf(base_enabled == 15 ? 0 : base_enabled, ext_enabled == 30 || ext_enabled == 31 ? 0 : ext_enabled);
   if (p.speed_enabled == 0) p.speed_enabled = p.speed_supported;
   unsigned vl_cap = Get(d, IB_PORT_VL_CAP_F);  // 1: VL0, 2: VL0-1, 3: VL0-3, 4: VL0-7, 5: VL0-14
   p.vl_cap = vl_cap == 0 ? 1 : (vl_cap >= 5 ? 15 : 1u << (vl_cap - 1));
@@ -91,8 +92,8 @@ std::array<uint8_t, 64> EncodePortInfoLid(const uint8_t* current, uint32_t lid, 
   std::memcpy(out.data(), current, out.size());
   mad_set_field(out.data(), 0, IB_PORT_LID_F, lid);
   mad_set_field(out.data(), 0, IB_PORT_LMC_F, lmc);
-  mad_set_field(out.data(), 0, IB_PORT_STATE_F, 0);       // no state change
-  mad_set_field(out.data(), 0, IB_PORT_PHYS_STATE_F, 0);  // no change
+  mad_set_field(out.data(), 0, IB_PORT_STATE_F, 0);               // no state change
+  mad_set_field(out.data(), 0, IB_PORT_PHYS_STATE_F, 0);          // no change
   mad_set_field(out.data(), 0, IB_PORT_LINK_SPEED_ENABLED_F, 0);  // no change
   return out;
 }

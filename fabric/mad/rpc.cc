@@ -69,20 +69,23 @@ Result<void> MadRpc::Run() {
     int64_t earliest = now + options_.timeout_ms;
     for (const auto& [tid, p] : outstanding_) earliest = std::min(earliest, p.deadline_ms);
     int wait = static_cast<int>(std::max<int64_t>(0, earliest - now));
-    auto reply = transport_.Receive(wait);
-    if (!reply) return std::unexpected(reply.error());
-    if (*reply) {
+    // Take every reply that has arrived before declaring anything lost: a slow consumer
+    // must not turn answered requests into retransmissions.
+    for (int w = wait;; w = 0) {
+      auto reply = transport_.Receive(w);
+      if (!reply) return std::unexpected(reply.error());
+      if (!*reply) break;
       const Reply& r = **reply;
       auto it = r.is_response ? outstanding_.find(r.tid) : outstanding_.end();
       if (it == outstanding_.end()) {
         ++stats_.stray;
-      } else {
-        Pending p = std::move(it->second);
-        outstanding_.erase(it);
-        ++stats_.answered;
-        // The callback may post more work; it runs after the slot is freed.
-        p.done(Completion{.outcome = r.status == 0 ? Outcome::kOk : Outcome::kStatus, .status = r.status, .reply = &r});
+        continue;
       }
+      Pending p = std::move(it->second);
+      outstanding_.erase(it);
+      ++stats_.answered;
+      // The callback may post more work; it goes out on the next round.
+      p.done(Completion{.outcome = r.status == 0 ? Outcome::kOk : Outcome::kStatus, .status = r.status, .reply = &r});
     }
     if (auto e = Expire(NowMs()); !e) return e;
   }

@@ -19,18 +19,18 @@ struct RpcOptions {
 };
 
 struct RpcStats {
-  uint64_t sent = 0;         // MADs put on the wire, retransmissions included
-  uint64_t answered = 0;     // requests that got a reply
+  uint64_t sent = 0;      // MADs put on the wire, retransmissions included
+  uint64_t answered = 0;  // requests that got a reply
   uint64_t retransmits = 0;
-  uint64_t unanswered = 0;   // requests that ran out of retries
-  uint64_t stray = 0;        // replies that matched nothing outstanding (late duplicates)
+  uint64_t unanswered = 0;  // requests that ran out of retries
+  uint64_t stray = 0;       // replies that matched nothing outstanding (late duplicates)
 };
 
 enum class Outcome : uint8_t { kOk, kTimeout, kStatus };
 
 struct Completion {
   Outcome outcome = Outcome::kOk;
-  uint16_t status = 0;          // MAD status when outcome == kStatus
+  uint16_t status = 0;           // MAD status when outcome == kStatus
   const Reply* reply = nullptr;  // set for kOk and kStatus
 };
 

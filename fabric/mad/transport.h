@@ -56,14 +56,14 @@ struct Request {
   Method method = Method::kGet;
   uint16_t attr_id = 0;
   uint32_t attr_mod = 0;
-  DrPath path;       // kSmpDirected
-  uint16_t lid = 0;  // kSmpLid and kPerformance
+  DrPath path;                               // kSmpDirected
+  uint16_t lid = 0;                          // kSmpLid and kPerformance
   std::array<uint8_t, kGmpDataSize> data{};  // attribute data sent (SMPs use the first 64 bytes)
 };
 
 struct Reply {
-  uint32_t tid = 0;      // the low 32 bits; the kernel owns the high ones
-  uint16_t status = 0;   // MAD status (0 = success)
+  uint32_t tid = 0;     // the low 32 bits; the kernel owns the high ones
+  uint16_t status = 0;  // MAD status (0 = success)
   bool is_response = false;
   MgmtClass mgmt_class = MgmtClass::kSmpDirected;
   std::array<uint8_t, kMadSize> mad{};

@@ -83,8 +83,8 @@ class UmadTransport final : public Transport {
     // Timeouts and retries are ours (MadRpc): the kernel's would hide which attempt answered.
     int rc = umad_send(portid_, agent, buffer_.data(), static_cast<int>(kMadSize), 0, 0);
     if (rc < 0)
-      return std::unexpected(Error{.message = fmt::format("umad_send failed: {}", std::strerror(-rc)),
-                                   .where = Where()});
+      return std::unexpected(
+          Error{.message = fmt::format("umad_send failed: {}", std::strerror(-rc)), .where = Where()});
     return {};
   }
 
@@ -103,9 +103,9 @@ class UmadTransport final : public Transport {
     reply.mgmt_class = static_cast<MgmtClass>(mad_get_field(mad, 0, IB_MAD_MGMTCLASS_F));
     reply.is_response = mad_get_field(mad, 0, IB_MAD_RESPONSE_F) != 0;
     reply.tid = static_cast<uint32_t>(mad_get_field64(mad, 0, IB_MAD_TRID_F));
-    reply.status = static_cast<uint16_t>(reply.mgmt_class == MgmtClass::kSmpDirected
-                                             ? mad_get_field(mad, 0, IB_DRSMP_STATUS_F)
-                                             : mad_get_field(mad, 0, IB_MAD_STATUS_F));
+    reply.status =
+        static_cast<uint16_t>(reply.mgmt_class == MgmtClass::kSmpDirected ? mad_get_field(mad, 0, IB_DRSMP_STATUS_F)
+                                                                          : mad_get_field(mad, 0, IB_MAD_STATUS_F));
     return std::optional<Reply>{reply};
   }
 
@@ -150,7 +150,8 @@ Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int 
   if (auto r = CheckSimulator(); !r) return std::unexpected(r.error());
   std::string where = ca.empty() ? std::string("umad") : fmt::format("{}:{}", ca, port);
   if (umad_init() < 0)
-    return std::unexpected(Error{.message = "cannot initialise libibumad (is the ib_umad module loaded?)", .where = where});
+    return std::unexpected(
+        Error{.message = "cannot initialise libibumad (is the ib_umad module loaded?)", .where = where});
   char names[UMAD_MAX_DEVICES][UMAD_CA_NAME_LEN];
   int n = umad_get_cas_names(names, UMAD_MAX_DEVICES);
   if (n <= 0)

@@ -49,6 +49,19 @@ contains "$tmp/out" "(448 switches, 384 endpoints)"
 expect_exit 0 "$fabricctl" topo gen torus --set dims=4x4 -o "$tmp/t.json"
 [ -f "$tmp/t.json" ] || fail "t.json not written"
 
+# The written files read back as the same fabric (JSON keeps the labels, so subnet names).
+expect_exit 0 "$fabricctl" topo gen scalex-cluster --set super_nodes=2 -o "$tmp/c.json"
+expect_exit 0 "$fabricctl" topo gen scalex-cluster --set super_nodes=2 -o "$tmp/c.topo"
+expect_exit 0 "$fabricctl" topo show "$tmp/c.json" --json
+contains "$tmp/out" '"endpoints": 1280'
+contains "$tmp/out" '"switches": 260'
+contains "$tmp/out" '"name": "scale-up/sn1"'
+contains "$tmp/out" '"name": "scale-out"'
+expect_exit 0 "$fabricctl" topo diff "$tmp/c.json" "$tmp/c.topo"
+# Same parameters, same file.
+expect_exit 0 "$fabricctl" topo gen scalex-cluster --set super_nodes=2 -o "$tmp/c2.topo"
+cmp -s "$tmp/c.topo" "$tmp/c2.topo" || fail "topo gen is not deterministic"
+
 # Errors: exit 2, one line naming the problem, with a suggestion where one fits.
 expect_exit 2 "$fabricctl" topo gen fat-tre
 contains "$tmp/err" "fabricctl: unknown topology generator 'fat-tre' (did you mean 'fat-tree'?)"
@@ -58,6 +71,8 @@ expect_exit 2 "$fabricctl" topo gen fat-tree --set tiers=4
 contains "$tmp/err" "fabricctl: fat-tree: bad value '4' for tiers: expected an integer in 2..3"
 expect_exit 2 "$fabricctl" topo gen fat-tree --set k
 contains "$tmp/err" "fabricctl: --set expects key=value, not 'k'"
+expect_exit 2 "$fabricctl" topo gen --set k=8 fat-tree
+contains "$tmp/err" "fabricctl: --set expects key=value, not 'fat-tree' (give NAME before --set)"
 expect_exit 2 "$fabricctl" topo gen fat-tree --set k=8 --set k=16
 contains "$tmp/err" "fabricctl: --set k is given twice"
 expect_exit 2 "$fabricctl" topo gen

@@ -58,14 +58,14 @@ EOF
 
 # --- topo show ------------------------------------------------------------------------
 expect_rc 0 "$fabricctl" topo show plan.json
-has out.txt "nodes            4  (2 switches, 2 endpoints, 0 routers)"
-has out.txt "ports           10  physical, 8 connected"
-has out.txt "links            4"
+has out.txt "nodes                4  (2 switches, 2 endpoints, 0 routers)"
+has out.txt "ports               10  physical, 8 connected"
+has out.txt "links                4"
 has out.txt "  NAME       LEVEL      SWITCHES  ENDPOINT PORTS"
 has out.txt "  scale-out  scale-out         2               2"
 has out.txt "     1         2          0"
 has out.txt "  4xNDR   400      4"
-has out.txt "degraded links   0  (none below what both ends enable and support)"
+has out.txt "degraded links       0  (none below what both ends enable and support)"
 
 expect_rc 0 "$fabricctl" topo show --json plan.json
 for line in '"nodes": 4,' '"switches": 2,' '"endpoints": 2,' '"links": 4,' '"degraded_links": [],' \
@@ -77,7 +77,7 @@ done
 sed 's/\[1, "0x0000000000002002", 4, 0, "Active", "LinkUp", "4x", "1x,4x", "1x,4x", "NDR"/[1, "0x0000000000002002", 4, 0, "Active", "LinkUp", "1x", "1x,4x", "1x,4x", "HDR"/' \
   plan.json >slow.json
 expect_rc 0 "$fabricctl" topo show slow.json
-has out.txt "degraded links   1"
+has out.txt "degraded links       1"
 has out.txt "  LINK             ACTIVE  BEST"
 has out.txt "  sw2[1] -- h2[1]  1xHDR   4xNDR"
 expect_rc 0 "$fabricctl" topo show --json slow.json
@@ -85,7 +85,7 @@ grep -qF '"active": "1xHDR",' out.txt || fail "degraded link missing from --json
 
 # Standard input, with the format given.
 expect_rc 0 "$fabricctl" topo show --format json - <plan.json
-has out.txt "links            4"
+has out.txt "links                4"
 
 # --- topo convert -----------------------------------------------------------------------
 expect_rc 0 "$fabricctl" topo convert plan.json -o copy.json
@@ -131,13 +131,13 @@ has out.txt "matched 4 nodes (1 by description)"
 source_dir=$2
 expect_rc 0 "$fabricctl" topo gen fat-tree --set k=8 --set tiers=3 -o ft.json
 expect_rc 0 "$fabricctl" topo show ft.json
-has out.txt "nodes          208  (80 switches, 128 endpoints, 0 routers)"
-has out.txt "links          384"
+has out.txt "nodes              208  (80 switches, 128 endpoints, 0 routers)"
+has out.txt "links              384"
 has out.txt "  scale-out  scale-out        80             128"
 has out.txt "     3        16          0"
 expect_rc 0 "$fabricctl" topo convert ft.json -o ft.ibnd
 expect_rc 0 "$fabricctl" topo show ft.ibnd
-has out.txt "nodes          208  (80 switches, 128 endpoints, 0 routers)"
+has out.txt "nodes              208  (80 switches, 128 endpoints, 0 routers)"
 # ibnetdiscover text carries no labels, but the cabling and rates must survive.
 expect_rc 0 "$fabricctl" topo diff ft.json ft.ibnd
 has out.txt "matched 208 nodes (0 by description)"
@@ -146,11 +146,11 @@ expect_rc 0 "$fabricctl" topo diff ft2.json ft.json
 # One cable unplugged: the first link line after "links": [.
 sed '/^"links": \[/{n;d}' ft.json >ft-cut.json
 expect_rc 1 "$fabricctl" topo diff ft.json ft-cut.json
-has out.txt "1 differences: 1 missing link"
+has out.txt "1 difference: 1 missing link"
 
 expect_rc 0 "$fabricctl" topo show "$source_dir/tests/data/topo/ibsim_small.ibnd"
-has out.txt "nodes            6  (3 switches, 3 endpoints, 0 routers)"
-has out.txt "links            8"
+has out.txt "nodes                6  (3 switches, 3 endpoints, 0 routers)"
+has out.txt "links                8"
 
 # --- bad input: exit 2 and a message with the location --------------------------------
 expect_rc 2 "$fabricctl" topo show missing.json

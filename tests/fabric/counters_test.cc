@@ -10,8 +10,8 @@
 namespace fabricctl {
 
 TEST_CASE("thresholds file: ibqueryerrors names, comments, strict errors") {
-  auto t = ParseThresholds("# Define thresholds\nSymbolErrorCounter=10\n\n VL15Dropped = 100 # trailing\nPortXmitWait=1000",
-                           "th");
+  auto t = ParseThresholds(
+      "# Define thresholds\nSymbolErrorCounter=10\n\n VL15Dropped = 100 # trailing\nPortXmitWait=1000", "th");
   REQUIRE(t);
   CHECK(t->limit[size_t(Counter::kSymbolErrorCounter)] == 10);
   CHECK(t->limit[size_t(Counter::kVL15Dropped)] == 100);
@@ -20,8 +20,9 @@ TEST_CASE("thresholds file: ibqueryerrors names, comments, strict errors") {
 
   auto typo = ParseThresholds("SymbolErrorCounter=1\nPortRcvError=5\n", "th");
   REQUIRE(!typo);
-  CHECK(typo.error().Format() == "th:2: unknown error counter 'PortRcvError' (did you mean 'PortRcvErrors'?)\n"
-                                 "  PortRcvError=5\n  ^");
+  CHECK(typo.error().Format() ==
+        "th:2: unknown error counter 'PortRcvError' (did you mean 'PortRcvErrors'?)\n"
+        "  PortRcvError=5\n  ^");
   auto bad = ParseThresholds("LinkDownedCounter=ten\n", "th");
   REQUIRE(!bad);
   CHECK(bad.error().message == "threshold of LinkDownedCounter must be a non-negative integer, not 'ten'");

@@ -118,6 +118,8 @@ TEST_CASE("link rates") {
 TEST_CASE("errors format as where:line: message with the text and a caret") {
   Error e{.message = "expected a port number", .where = "t.topo", .line = 4, .column = 2, .text = "[x] \"s\"[1]"};
   CHECK(e.Format() == "t.topo:4: expected a port number\n  [x] \"s\"[1]\n   ^");
+  Error tabs{.message = "m", .where = "f", .line = 1, .column = 3, .text = "\t\tx"};
+  CHECK(tabs.Format() == "f:1: m\n  \t\tx\n  \t\t^");
 }
 
 }  // namespace

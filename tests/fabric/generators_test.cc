@@ -303,6 +303,7 @@ TEST_CASE("torus and dragonfly") {
   for (NodeId n = 0; n < t.num_nodes(); ++n)
     if (t.is_switch(n)) CHECK(Used(t, n) == 7);
 
+  CHECK(SubnetNames(t) == std::vector<std::string>{"scale-out"});
   // A size-2 dimension is cabled once; size 3 wraps.
   c = Count(Gen("torus", {{"dims", "2x3"}}));
   CHECK(c.links == 6 + 3 + 6);
@@ -324,6 +325,7 @@ TEST_CASE("torus and dragonfly") {
     if (ga != gb) pairs.insert({std::min(ga, gb), std::max(ga, gb)});
   }
   CHECK(pairs.size() == 36);
+  CHECK(SubnetNames(d) == std::vector<std::string>{"scale-out"});
   CHECK(GenError("dragonfly", {{"groups", "10"}}) ==
         "dragonfly: 10 groups need 9 global links per group to reach each other, have routers x global = 8");
 }
@@ -375,6 +377,7 @@ TEST_CASE("scalex-cluster: 10,240 accelerators, 16 scale-up subnets and one scal
   auto acc = f.FindByDescription("sn03-acc0123");
   REQUIRE(acc);
   CHECK(f.node(*acc).labels.super_node == 3);
+  CHECK(f.node(*acc).labels.rack == 3);  // a super node is one cabinet
   CHECK(f.node(*acc).num_ports == 5);
   CHECK(f.subnets()[f.subnet_of(f.port_id(*acc, 1))].name == "scale-up/sn3");
   CHECK(f.subnets()[f.subnet_of(f.port_id(*acc, 5))].name == "scale-out");
@@ -386,6 +389,21 @@ TEST_CASE("scalex-cluster: 10,240 accelerators, 16 scale-up subnets and one scal
       if (!f.is_switch(a.peer_node)) sns.insert(f.node(a.peer_node).labels.super_node);
     CHECK(sns.size() == 1);
   }
+}
+
+TEST_CASE("scalex-cluster of 2 super nodes gets a 2-tier scale-out") {
+  Fabric f = Gen("scalex-cluster", {{"super_nodes", "2"}});
+  Counts c = Count(f);
+  CHECK(c.endpoints == 1280);
+  // 32 leaves, each with 2 parallel links to 20 spines.
+  CHECK(c.switches == 2 * 104 + 32 + 20);
+  CHECK(c.links == 2 * 5120 + 1280 + 32 * 40);
+  CheckInvariants(f, 80);
+  CHECK(f.subnets().size() == 3);
+  std::map<int, int> tiers;
+  for (const Node& n : f.nodes())
+    if (n.labels.level == FabricLevel::kScaleOut) tiers[n.labels.tier]++;
+  CHECK(tiers == std::map<int, int>{{1, 32}, {2, 20}});
 }
 
 TEST_CASE("random parameters give a valid fabric or an error, never a crash") {

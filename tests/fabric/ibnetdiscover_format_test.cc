@@ -73,8 +73,8 @@ Fabric GoldenFabric() {
   REQUIRE(b.Connect(spine, 9, gpu, 2, LinkRate{.width = LinkWidth::k1x, .speed = LinkSpeed::kSDR}));
   REQUIRE(b.Connect(leaf, 2, old, 1, LinkRate{.width = LinkWidth::k4x, .speed = LinkSpeed::kFDR10}));
   REQUIRE(b.Connect(leaf, 3, router, 1, LinkRate{.width = LinkWidth::k12x, .speed = LinkSpeed::kEDR}));
-  for (auto [n, p, lid] : {std::tuple{gpu, 1u, 10u}, std::tuple{gpu, 2u, 11u}, std::tuple{old, 1u, 12u},
-                           std::tuple{router, 1u, 13u}}) {
+  for (auto [n, p, lid] :
+       {std::tuple{gpu, 1u, 10u}, std::tuple{gpu, 2u, 11u}, std::tuple{old, 1u, 12u}, std::tuple{router, 1u, 13u}}) {
     b.port(n, p).guid = b.node(n).guid + p;
     b.port(n, p).lid = lid;
   }
@@ -125,10 +125,43 @@ TEST_CASE("ibnetdiscover: GUID-less nodes are written with synthetic GUIDs, ever
   }
 }
 
+TEST_CASE("ibnetdiscover: writing what was read is a fixed point, even for GUID 0") {
+  // Found by the fuzzer: `switchguid=0` gives a switch without GUIDs; the writer names it
+  // by a synthetic GUID and must give its port the same one, or the next write differs.
+  Fabric f = MustParse("switchguid=0\nSwitch 4 \"S-0000000000000000\"\n", "zero");
+  CHECK(f.node(0).guid == 0);
+  std::string once = WriteIbnetdiscover(f);
+  CHECK(once.find("switchguid=0x200000(200000)\n") != std::string::npos);
+  Fabric back = MustParse(once, "once");
+  CHECK(back.node(0).guid == 0x200000);
+  CHECK(back.port(back.port_id(0, 0)).guid == 0x200000);
+  CHECK(WriteIbnetdiscover(back) == once);
+}
+
+TEST_CASE("ibnetdiscover: back-to-back CAs and routers (no switch) round-trip") {
+  FabricBuilder b;
+  NodeId a = *b.AddNode({.type = NodeType::kCa, .num_ports = 2, .guid = 0xa0, .description = "node-a mlx5_0"});
+  NodeId c = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0xb0, .description = "node-b mlx5_0"});
+  NodeId r = *b.AddNode({.type = NodeType::kRouter, .num_ports = 1, .guid = 0xc0, .description = "rt"});
+  REQUIRE(b.Connect(a, 1, c, 1, LinkRate{.width = LinkWidth::k4x, .speed = LinkSpeed::kEDR}));
+  REQUIRE(b.Connect(a, 2, r, 1, LinkRate{.width = LinkWidth::k1x, .speed = LinkSpeed::kSDR}));
+  for (auto [n, p] : {std::pair{a, 1u}, std::pair{a, 2u}, std::pair{c, 1u}, std::pair{r, 1u}}) {
+    b.port(n, p).guid = b.node(n).guid + p;
+    b.port(n, p).lid = static_cast<uint32_t>(b.node(n).guid + p);
+  }
+  Fabric f = std::move(*b.Build());
+  std::string text = WriteIbnetdiscover(f);
+  // As ibnetdiscover prints a CA peer of a CA: " (peer port GUID) " after the peer port.
+  CHECK(text.find("[1](a1) \t\"H-00000000000000b0\"[1] (b1) \t\t# lid 161 lmc 0 \"node-b mlx5_0\" lid 177 4xEDR\n") !=
+        std::string::npos);
+  CHECK(MustParse(text, "b2b") == Canonical(f));
+}
+
 TEST_CASE("ibnetdiscover: labels are not part of the format") {
   FabricBuilder b;
   Labels labels{.super_node = 3, .plane = 1, .tier = 2, .rack = 7, .level = FabricLevel::kScaleUp};
-  NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "s", .labels = labels});
+  NodeId s =
+      *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "s", .labels = labels});
   NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h"});
   REQUIRE(b.Connect(s, 1, h, 1, LinkRate{}));
   Fabric f = std::move(*b.Build());
@@ -170,6 +203,15 @@ TEST_CASE("ibsim records get the GUIDs ibsim gives them: the file equals what ib
   CHECK(planned.port(planned.port_id(*h3, 2)).width_active == LinkWidth::k2x);
 }
 
+TEST_CASE("ibsim extras: GUID bases, default width/speed lines and port options train as in ibsim") {
+  // ibsim_extras.ibnd is Debian ibnetdiscover's output against `ibsim -s ibsim_extras.net`.
+  Fabric planned = MustParse(ReadTopoData("ibsim_extras.net"), "ibsim_extras.net");
+  Fabric discovered = MustParse(ReadTopoData("ibsim_extras.ibnd"), "ibsim_extras.ibnd");
+  CHECK(DiffByGuid(planned, discovered) == "");
+  CHECK(planned.FindByGuid(0x5008));  // switchguid+8: offset from the last base
+  CHECK(planned.FindByGuid(0x9000));
+}
+
 TEST_CASE("ibnetdiscover: Debian ibsim example discovered through ibsim") {
   Fabric f = MustParse(ReadTopoData("ibsim_example_2sw2path4hca2port.ibnd"), "example");
   CHECK(f.num_nodes() == 4);
@@ -205,7 +247,7 @@ TEST_CASE("ibnetdiscover: a production-shaped dump with every width, speed and e
   CHECK(rate(0xb83fd20300a1b2c0, 3) == "4xEDR");
   CHECK(rate(0xb83fd20300a1b2c0, 4) == "1xSDR");
   CHECK(rate(0xb83fd20300a1b2c0, 5) == "4xFDR10");
-  CHECK(rate(0xb83fd20300a1b2c0, 6) == "4xnone");  // ibnetdiscover printed "4x???"
+  CHECK(rate(0xb83fd20300a1b2c0, 6) == "4xnone");    // ibnetdiscover printed "4x???"
   CHECK(rate(0xb83fd20300a1b2c0, 7) == "nonenone");  // "?????"
   auto h = f.FindByGuid(0x946dae0300aa0010);
   REQUIRE(h);
@@ -251,22 +293,24 @@ TEST_CASE("ibnetdiscover: bad input is rejected with file:line, what was expecte
        "bad.topo:3: duplicate node name \"a\" (first defined at line 1)\n"
        "  Switch 4 \"a\"\n"
        "           ^"},
-      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 4xEDR\n",
+      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 "
+       "4xEDR\n",
        "bad.topo:5: the two ends of \"a\"[1] -- \"b\"[1] disagree: 4xEDR here, 4xHDR at line 2\n"
        "  [1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 4xEDR\n"
-       "                                      ^"},
+       "            \t\t                        ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xQQR\n",
        "bad.topo:2: expected a width and speed such as 4xHDR, 2xNDR or 1xSDR, found '4xQQR'\n"
        "  [1] \"b\"[1]\t\t# \"b\" lid 0 4xQQR\n"
-       "                          ^"},
+       "            \t\t            ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"host b\" lid 0 4xHDR\n\nHca 1 \"b\"\t# \"host B\"\n[1] \"a\"[1]\n",
        "bad.topo:2: peer description \"host b\" does not match \"host B\" of \"b\" (line 4)\n"
        "  [1] \"b\"[1]\t\t# \"host b\" lid 0 4xHDR\n"
-       "                ^"},
-      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 8 lmc 0 \"a\" lid 0 4xHDR\n",
+       "            \t\t  ^"},
+      {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 8 lmc 0 \"a\" lid 0 "
+       "4xHDR\n",
        "bad.topo:2: peer LID 7 does not match LID 8 of \"b\"[1] (line 5)\n"
        "  [1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n"
-       "                        ^"},
+       "            \t\t          ^"},
       {"[1] \"b\"[1]\n",
        "bad.topo:1: expected a Switch, Ca or Rt line before this port line (port lines belong to a node record)\n"
        "  [1] \"b\"[1]\n"

@@ -80,6 +80,21 @@ TEST_CASE("ibsim: the written file reads back as the fabric ibsim will simulate"
   }
 }
 
+TEST_CASE("ibsim: size arguments only when a fabric exceeds ibsim's tables") {
+  FabricBuilder sb;
+  NodeId s0 = *sb.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .guid = 1, .description = "s"});
+  sb.port(s0, 0).lid = 30000;
+  Fabric small = std::move(*sb.Build());
+  CHECK(IbsimSizeArgs(small).empty());
+  FabricBuilder b;
+  for (unsigned i = 0; i < 300; ++i)
+    (void)*b.AddNode({.type = NodeType::kSwitch, .num_ports = 64, .guid = 0x1000 + i, .description = "s"});
+  NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x9000, .description = "h"});
+  b.port(h, 1).lid = 40000;
+  Fabric big = std::move(*b.Build());
+  CHECK(IbsimSizeArgs(big) == std::vector<std::string>{"-N", "2048", "-S", "300", "-P", "19502", "-L", "40064"});
+}
+
 TEST_CASE("ibsim: file layout for a small fabric") {
   FabricBuilder b;
   NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw \"one\"=1"});
@@ -99,6 +114,23 @@ TEST_CASE("ibsim: file layout for a small fabric") {
         std::string::npos);
 }
 
+TEST_CASE("ibsim: golden run: what ibnetdiscover printed for written.ibsim is the expected fabric") {
+  // written.ibsim = WriteIbsimTopology(written.ibnd); written_via_ibsim.ibnd is Debian's
+  // ibnetdiscover against `ibsim -s written.ibsim` (NDR became HDR; the CA with device id
+  // 0x673c shows its FDR10 link as QDR, the switch end as FDR10).
+  auto model = ParseIbnetdiscover(testing::ReadTopoData("written.ibnd"), "written.ibnd");
+  REQUIRE(model);
+  CHECK(WriteIbsimTopology(*model) == testing::ReadTopoData("written.ibsim"));
+  auto expected = IbsimExpectedFabric(*model);
+  REQUIRE(expected);
+  auto discovered = ParseIbnetdiscover(testing::ReadTopoData("written_via_ibsim.ibnd"), "written_via_ibsim.ibnd");
+  REQUIRE_MESSAGE(discovered, discovered.error().Format());
+  CHECK(DiffByGuid(*expected, *discovered) == "");
+  auto as_written = ParseIbnetdiscover(testing::ReadTopoData("written.ibsim"), "written.ibsim");
+  REQUIRE_MESSAGE(as_written, as_written.error().Format());
+  CHECK(DiffByGuid(*expected, *as_written) == "");
+}
+
 // ---------------------------------------------------------------------------------------
 // Against the real simulator.
 
@@ -112,7 +144,14 @@ bool HaveIbsim() {
 // Runs `ibsim -s FILE` with its own socket name; stops it (and waits) when destroyed.
 class IbsimProcess {
  public:
-  IbsimProcess(const std::string& netfile, const std::string& log, const std::string& sockname) {
+  IbsimProcess(const std::string& netfile, const std::vector<std::string>& size_args, const std::string& log,
+               const std::string& sockname) {
+    std::vector<std::string> args{"ibsim"};
+    args.insert(args.end(), size_args.begin(), size_args.end());
+    args.insert(args.end(), {"-s", netfile});
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     int in[2];
     if (pipe(in) != 0) return;
     pid_ = fork();
@@ -123,7 +162,7 @@ class IbsimProcess {
       dup2(fd, 1);
       dup2(fd, 2);
       setenv("IBSIM_SOCKNAME", sockname.c_str(), 1);
-      execlp("ibsim", "ibsim", "-s", netfile.c_str(), static_cast<char*>(nullptr));
+      execvp("ibsim", argv.data());
       _exit(127);
     }
     close(in[0]);
@@ -169,7 +208,7 @@ Result<std::string> DiscoverThroughIbsim(const Fabric& fabric, const std::string
   std::string net = (dir / "fabric.ibsim").string(), log = (dir / "ibsim.log").string();
   if (auto w = WriteFileAtomic(net, WriteIbsimTopology(fabric)); !w) return std::unexpected(w.error());
   std::string sock = fmt::format("fabricctl-test-{}-{}", getpid(), tag);
-  IbsimProcess sim(net, log, sock);
+  IbsimProcess sim(net, IbsimSizeArgs(fabric), log, sock);
   if (!sim.started()) return MakeError("could not start ibsim");
   bool ready = false;
   for (int i = 0; i < 100 && !ready; ++i) {  // 10 s
@@ -195,10 +234,18 @@ Result<std::string> DiscoverThroughIbsim(const Fabric& fabric, const std::string
 // A fabric with every node type, GUID-less nodes, LIDs, and the rates ibsim can and cannot show.
 Fabric SimFabric() {
   FabricBuilder b;
-  NodeId spine = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .guid = 0xe41d2d0300aa0000,
-                             .description = "spine", .vendor_id = 0x2c9, .device_id = 0xd2f0});
-  NodeId leaf1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .guid = 0xe41d2d0300aa0100,
-                             .system_guid = 0xe41d2d0300aa01ff, .description = "leaf1", .vendor_id = 0x2c9,
+  NodeId spine = *b.AddNode({.type = NodeType::kSwitch,
+                             .num_ports = 36,
+                             .guid = 0xe41d2d0300aa0000,
+                             .description = "spine",
+                             .vendor_id = 0x2c9,
+                             .device_id = 0xd2f0});
+  NodeId leaf1 = *b.AddNode({.type = NodeType::kSwitch,
+                             .num_ports = 36,
+                             .guid = 0xe41d2d0300aa0100,
+                             .system_guid = 0xe41d2d0300aa01ff,
+                             .description = "leaf1",
+                             .vendor_id = 0x2c9,
                              .device_id = 0xd2f0});
   NodeId leaf2 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 36, .description = "leaf2 (no GUID)"});
   b.port(spine, 0).lid = 1;
@@ -209,14 +256,17 @@ Fabric SimFabric() {
   REQUIRE(b.Connect(spine, 2, leaf1, 32, LinkRate{.width = LinkWidth::k2x, .speed = LinkSpeed::kHDR}));
   REQUIRE(b.Connect(spine, 3, leaf2, 31, LinkRate{.width = LinkWidth::k12x, .speed = LinkSpeed::kEDR}));
   REQUIRE(b.Connect(spine, 4, leaf2, 32, LinkRate{.width = LinkWidth::k1x, .speed = LinkSpeed::kQDR}));
-  static const LinkRate kRates[] = {{LinkWidth::k4x, LinkSpeed::kHDR},  {LinkWidth::k4x, LinkSpeed::kFDR10},
-                                    {LinkWidth::k8x, LinkSpeed::kFDR},  {LinkWidth::k1x, LinkSpeed::kSDR},
-                                    {LinkWidth::k4x, LinkSpeed::kDDR},  {LinkWidth::k2x, LinkSpeed::kNDR}};
+  static const LinkRate kRates[] = {{LinkWidth::k4x, LinkSpeed::kHDR}, {LinkWidth::k4x, LinkSpeed::kFDR10},
+                                    {LinkWidth::k8x, LinkSpeed::kFDR}, {LinkWidth::k1x, LinkSpeed::kSDR},
+                                    {LinkWidth::k4x, LinkSpeed::kDDR}, {LinkWidth::k2x, LinkSpeed::kNDR}};
   for (unsigned i = 0; i < 12; ++i) {
     bool has_guid = i % 5 != 4;
-    NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 2,
+    NodeId h = *b.AddNode({.type = NodeType::kCa,
+                           .num_ports = 2,
                            .guid = has_guid ? 0x946dae0300bb0000 + 0x10 * i : 0,
-                           .description = fmt::format("gpu{:03} mlx5_0", i), .vendor_id = 0x2c9, .device_id = 0x101b});
+                           .description = fmt::format("gpu{:03} mlx5_0", i),
+                           .vendor_id = 0x2c9,
+                           .device_id = 0x101b});
     NodeId leaf = i % 2 ? leaf2 : leaf1;
     REQUIRE(b.Connect(h, 1, leaf, 1 + i / 2, kRates[i % 6]));
     b.port(h, 1).lid = 100 + i;
@@ -226,8 +276,8 @@ Fabric SimFabric() {
       b.port(h, 2).lid = 200 + i;
     }
   }
-  NodeId router = *b.AddNode({.type = NodeType::kRouter, .num_ports = 1, .guid = 0x0002c903000f0000,
-                              .description = "router"});
+  NodeId router =
+      *b.AddNode({.type = NodeType::kRouter, .num_ports = 1, .guid = 0x0002c903000f0000, .description = "router"});
   REQUIRE(b.Connect(router, 1, spine, 20, LinkRate{.width = LinkWidth::k4x, .speed = LinkSpeed::kEDR}));
   return std::move(*b.Build());
 }
@@ -235,8 +285,9 @@ Fabric SimFabric() {
 TEST_SUITE("ibsim_formats") {
   TEST_CASE("ibsim: a written fabric, loaded in ibsim and discovered, is the planned one") {
     if (!HaveIbsim()) {
-      MESSAGE("skipped: ibsim, ibnetdiscover or libumad2sim.so not installed (apt-get install ibsim-utils "
-              "libumad2sim0 infiniband-diags)");
+      MESSAGE(
+          "skipped: ibsim, ibnetdiscover or libumad2sim.so not installed (apt-get install ibsim-utils "
+          "libumad2sim0 infiniband-diags)");
       return;
     }
     Fabric planned = SimFabric();

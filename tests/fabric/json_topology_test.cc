@@ -1,7 +1,6 @@
 #include "fabric/json_topology.h"
 
 #include <doctest/doctest.h>
-
 #include <fmt/format.h>
 
 #include <functional>
@@ -74,11 +73,13 @@ TEST_CASE("json topology: layout is versioned, ports positional, masks by name")
   const auto& sw1 = j["nodes"][0];
   CHECK(sw1["guid"] == "0x0002c90300a00001");
   CHECK(sw1["vendor_id"] == "0x2c9");
-  CHECK(sw1["labels"] == nlohmann::json{{"super_node", 2}, {"plane", 1}, {"tier", 1}, {"rack", 7}, {"level", "scale-out"}});
+  CHECK(sw1["labels"] ==
+        nlohmann::json{{"super_node", 2}, {"plane", 1}, {"tier", 1}, {"rack", 7}, {"level", "scale-out"}});
   CHECK(!j["nodes"][1].contains("labels"));
   CHECK(sw1["ports"].size() == 9);
-  CHECK(sw1["ports"][3] == nlohmann::json::parse(
-                               R"([3, "0x0002c90300a00001", 0, 0, "Active", "LinkUp", "4x", "4x", "4x", "NDR", "NDR", "NDR"])"));
+  CHECK(sw1["ports"][3] ==
+        nlohmann::json::parse(
+            R"([3, "0x0002c90300a00001", 0, 0, "Active", "LinkUp", "4x", "4x", "4x", "NDR", "NDR", "NDR"])"));
   const auto& h1 = j["nodes"][2];
   CHECK(h1["ports"][1][7] == "1x,4x");
   CHECK(h1["ports"][1][8] == "1x,2x,4x");
@@ -86,6 +87,11 @@ TEST_CASE("json topology: layout is versioned, ports positional, masks by name")
   CHECK(j["nodes"][3]["ports"][1][6] == "");  // connected without a rate
   CHECK(j["links"][1] == nlohmann::json::array({0, 5, 1, 5}));
 }
+
+// Descriptions come from switch firmware and people: quotes, escapes, control
+// characters and non-ASCII must survive.
+constexpr std::string_view kTricky[] = {"",           " \"quoted\"", "\\back\\slash",   "\ttab\nnewline\x01",
+                                        " ünïcödé ✓", "/~0~1/",      "{\"json\": [1]}", "  "};
 
 // Random fabrics through the builder: random node types, port counts, attributes and cabling.
 Fabric RandomFabric(uint64_t seed) {
@@ -98,7 +104,7 @@ Fabric RandomFabric(uint64_t seed) {
                   .num_ports = 1 + pick(i % 7 == 0 ? 255 : 12),
                   .guid = pick(4) == 0 ? 0 : (seed << 20) + i + 1,
                   .system_guid = rng(),
-                  .description = fmt::format("node-{}-{}", i, pick(1000)),
+                  .description = fmt::format("node-{}-{}{}", i, pick(1000), kTricky[pick(std::size(kTricky))]),
                   .labels = {.super_node = static_cast<int32_t>(pick(5)) - 1,
                              .plane = static_cast<int32_t>(pick(3)) - 1,
                              .tier = static_cast<int32_t>(pick(4)) - 1,
@@ -114,8 +120,8 @@ Fabric RandomFabric(uint64_t seed) {
       port.lmc = static_cast<uint8_t>(pick(8));
       port.state = static_cast<PortState>(pick(5));
       port.phys_state = static_cast<PhysState>(pick(8));
-      constexpr LinkWidth kW[] = {LinkWidth::kNone, LinkWidth::k1x, LinkWidth::k2x, LinkWidth::k4x, LinkWidth::k8x,
-                                  LinkWidth::k12x};
+      constexpr LinkWidth kW[] = {LinkWidth::kNone, LinkWidth::k1x, LinkWidth::k2x,
+                                  LinkWidth::k4x,   LinkWidth::k8x, LinkWidth::k12x};
       port.width_active = kW[pick(6)];
       port.width_enabled = static_cast<WidthMask>(pick(32));
       port.width_supported = static_cast<WidthMask>(pick(32));
@@ -167,16 +173,20 @@ TEST_CASE("json topology: bad documents are rejected naming the JSON pointer") {
   using nlohmann::json;
   CHECK(ErrorAfter([](json& j) { j["version"] = 2; }) ==
         "t.json: /version: unsupported version 2, this fabricctl reads version 1");
-  CHECK(ErrorAfter([](json& j) { j["format"] = "other"; }) == "t.json: /format: expected \"fabricctl-topology\", got \"other\"");
+  CHECK(ErrorAfter([](json& j) { j["format"] = "other"; }) ==
+        "t.json: /format: expected \"fabricctl-topology\", got \"other\"");
   CHECK(ErrorAfter([](json& j) { j.erase("format"); }) == "t.json: /: missing field \"format\"");
   CHECK(ErrorAfter([](json& j) { j.erase("links"); }) == "t.json: /: missing field \"links\"");
+  CHECK(ErrorAfter([](json& j) { j["a/b~"] = 1; }) ==
+        "t.json: /a~1b~0: unknown field, expected format, version, nodes or links");
   CHECK(ErrorAfter([](json& j) { j["extra"] = 1; }) ==
         "t.json: /extra: unknown field, expected format, version, nodes or links");
   CHECK(ErrorAfter([](json& j) { j["nodes"][2].erase("description"); }) ==
         "t.json: /nodes/2: missing field \"description\"");
   CHECK(ErrorAfter([](json& j) { j["nodes"][1]["type"] = "hub"; }) ==
         "t.json: /nodes/1/type: unknown node type \"hub\", expected switch, ca, router");
-  CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = 12; }) == "t.json: /nodes/1/guid: expected a string, got number");
+  CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = 12; }) ==
+        "t.json: /nodes/1/guid: expected a string, got number");
   CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = "0xzz"; }) ==
         "t.json: /nodes/1/guid: expected a hex number \"0x...\" of 1..16 digits, got \"0xzz\"");
   CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = j["nodes"][0]["guid"]; }) ==
@@ -193,7 +203,8 @@ TEST_CASE("json topology: bad documents are rejected naming the JSON pointer") {
   CHECK(ErrorAfter([](json& j) { j["nodes"][2]["ports"][1][9] = "hdr"; }) ==
         "t.json: /nodes/2/ports/1/9: bad speed_active \"hdr\", expected SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or "
         "XDR, or \"\"");
-  CHECK(ErrorAfter([](json& j) { j["nodes"][2]["ports"][1][3] = 8; }) == "t.json: /nodes/2/ports/1/3: expected 0..7, got 8");
+  CHECK(ErrorAfter([](json& j) { j["nodes"][2]["ports"][1][3] = 8; }) ==
+        "t.json: /nodes/2/ports/1/3: expected 0..7, got 8");
   CHECK(ErrorAfter([](json& j) { j["nodes"][2]["ports"][1].erase(11); }) ==
         "t.json: /nodes/2/ports/1: expected a port array of 12 values [number, guid, lid, lmc, state, phys_state, "
         "width_active, width_enabled, width_supported, speed_active, speed_enabled, speed_supported], got 11 values");
@@ -205,10 +216,12 @@ TEST_CASE("json topology: bad documents are rejected naming the JSON pointer") {
         "t.json: /links/0/2: node 99 does not exist (there are 5 nodes)");
   CHECK(ErrorAfter([](json& j) { j["links"][0][1] = 9; }) ==
         "t.json: /links/0/1: node 0 (\"sw1 \"leaf\" \\ ünïcode\") has ports 1..8, not 9");
-  CHECK(ErrorAfter([](json& j) { j["links"].push_back({2, 1, 1, 7}); }) ==
-        "t.json: /links/5/1: port 1 of node 2 is already cabled by an earlier link");
-  CHECK(ErrorAfter([](json& j) { j["links"].push_back({1, 7, 1, 7}); }) ==
-        "t.json: /links/5: 'sw2'[7] cannot be cabled to itself");
+  CHECK(ErrorAfter([](json& j) {
+          j["links"].push_back({2, 1, 1, 7});
+        }) == "t.json: /links/5/1: port 1 of node 2 is already cabled by an earlier link");
+  CHECK(ErrorAfter([](json& j) {
+          j["links"].push_back({1, 7, 1, 7});
+        }) == "t.json: /links/5: 'sw2'[7] cannot be cabled to itself");
   CHECK(ErrorAfter([](json& j) { j["links"][0] = "0-1"; }) ==
         "t.json: /links/0: expected a link array [node_a, port_a, node_b, port_b], got string");
   CHECK(ErrorAfter([](json& j) { j = json::array(); }) == "t.json: /: expected a JSON object, got array");

@@ -105,7 +105,7 @@ TEST_CASE("diff: extra cable between planned nodes, missing and extra nodes") {
   Fabric actual = Build({}, [](FabricBuilder& b, std::vector<NodeId>& n) {
     NodeId h9 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x1009, .description = "h9"});
     CablePlan(b, n, [](unsigned a, unsigned) { return a == 3; });  // h2 unplugged
-    REQUIRE(b.Connect(n[0], 5, n[1], 5));  // not planned
+    REQUIRE(b.Connect(n[0], 5, n[1], 5));                          // not planned
     REQUIRE(b.Connect(h9, 1, n[1], 1));
     b.node(n[3]).guid = 0x2002;  // h2 replaced: same description, other GUID
   });

@@ -14,7 +14,8 @@ Fabric LabelledFabric() {
   Labels spine{.tier = 2, .level = FabricLevel::kScaleOut};
   Labels leaf{.tier = 1, .level = FabricLevel::kScaleOut};
   Labels host{.tier = 0};
-  NodeId sp = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 1, .description = "spine", .labels = spine});
+  NodeId sp =
+      *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 1, .description = "spine", .labels = spine});
   NodeId lf = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 8, .guid = 2, .description = "leaf", .labels = leaf});
   NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 11, .description = "h1", .labels = host});
   NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 12, .description = "h2", .labels = host});
@@ -118,8 +119,11 @@ TEST_CASE("summary: JSON has the documented keys") {
     CHECK_MESSAGE(j.contains(key), key);
   CHECK(j["nodes"] == 6);
   CHECK(j["subnets"][0]["name"] == "scale-out");
-  CHECK(j["degraded_links"][0] ==
-        nlohmann::json{{"link", "spine[2] -- leaf[2]"}, {"a", "spine[2]"}, {"b", "leaf[2]"}, {"active", "1xHDR"}, {"best", "4xNDR"}});
+  CHECK(j["degraded_links"][0] == nlohmann::json{{"link", "spine[2] -- leaf[2]"},
+                                                 {"a", "spine[2]"},
+                                                 {"b", "leaf[2]"},
+                                                 {"active", "1xHDR"},
+                                                 {"best", "4xNDR"}});
   CHECK(j["rates"][0]["gbps"] == 400.0);
 }
 

@@ -113,7 +113,8 @@ inline Fabric RandomFabric(uint64_t seed, RandomFabricOptions o = {}) {
   uint64_t guid = 0x0002c90300000000ull + uniform(0, 1u << 20) * 16;
   for (unsigned i = 0; i < switches + cas + routers; ++i) {
     NodeType type = i < switches ? NodeType::kSwitch : i < switches + cas ? NodeType::kCa : NodeType::kRouter;
-    unsigned ports = type == NodeType::kSwitch ? static_cast<unsigned>(uniform(4, 40)) : static_cast<unsigned>(uniform(1, 4));
+    unsigned ports =
+        type == NodeType::kSwitch ? static_cast<unsigned>(uniform(4, 40)) : static_cast<unsigned>(uniform(1, 4));
     guid += 8;
     bool no_guid = o.guid_less_nodes && uniform(0, 3) == 0;
     std::string desc = fmt::format("{} {}", kWords[uniform(0, std::size(kWords) - 1)], i);
@@ -132,8 +133,8 @@ inline Fabric RandomFabric(uint64_t seed, RandomFabricOptions o = {}) {
   }
   // Random cabling: endpoints to switches, then switches among themselves.
   static const LinkWidth kWidths[] = {LinkWidth::k1x, LinkWidth::k2x, LinkWidth::k4x, LinkWidth::k8x, LinkWidth::k12x};
-  std::vector<LinkSpeed> speeds = {LinkSpeed::kSDR, LinkSpeed::kDDR, LinkSpeed::kQDR, LinkSpeed::kFDR,
-                                   LinkSpeed::kEDR, LinkSpeed::kHDR};
+  std::vector<LinkSpeed> speeds = {LinkSpeed::kSDR, LinkSpeed::kDDR, LinkSpeed::kQDR,
+                                   LinkSpeed::kFDR, LinkSpeed::kEDR, LinkSpeed::kHDR};
   if (o.fdr10) speeds.push_back(LinkSpeed::kFDR10);
   if (o.fast_speeds) speeds.insert(speeds.end(), {LinkSpeed::kNDR, LinkSpeed::kXDR});
   std::vector<std::pair<NodeId, unsigned>> free_ports;

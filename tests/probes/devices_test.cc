@@ -28,8 +28,14 @@ DevicesReport Synthetic() {
   d.ports.push_back(p);
   r.devices.push_back(d);
   r.netlink_ok = true;
-  r.netlink_ports.push_back({.dev_index = 1, .dev_name = "rxe0", .port = 1, .state = "ACTIVE",
-                             .phys_state = "LINK_UP", .netdev_index = 3, .netdev = "vethA", .netdev_state = "up"});
+  r.netlink_ports.push_back({.dev_index = 1,
+                             .dev_name = "rxe0",
+                             .port = 1,
+                             .state = "ACTIVE",
+                             .phys_state = "LINK_UP",
+                             .netdev_index = 3,
+                             .netdev = "vethA",
+                             .netdev_state = "up"});
   r.netlink_ports.push_back({.dev_index = 2, .dev_name = "rxe1", .port = 1, .netdev = "vethB"});
   return r;
 }
@@ -73,6 +79,38 @@ TEST_CASE("no RDMA devices is a typed outcome with a reason") {
   auto j = ToJson(*r);
   CHECK(j["outcome"] == "no_devices");
   CHECK(j["reason"] == r->reason);
+}
+
+// Soft-RoCE in the VM (tools/vm/): rxe0 on vethA, rxe1 on vethB.
+TEST_SUITE("vm_devices") {
+  TEST_CASE("rxe devices are listed through verbs and netlink") {
+    auto r = ListDevices();
+    REQUIRE_MESSAGE(r.has_value(), r.error().Format());
+    REQUIRE(r->outcome == DevicesOutcome::kFound);
+    CHECK(r->netlink_ok);
+    int seen = 0;
+    for (const DeviceReport& d : r->devices) {
+      if (d.name != "rxe0" && d.name != "rxe1") continue;
+      ++seen;
+      REQUIRE(d.ports.size() == 1);
+      const PortReport& p = d.ports[0];
+      CHECK(p.state == "ACTIVE");
+      CHECK(p.link_layer == LinkLayer::kEthernet);
+      CHECK(p.netdev == (d.name == "rxe0" ? "vethA" : "vethB"));
+      CHECK(p.netdev_state == "up");
+      std::vector<GidEntry> gids;
+      for (const PortGid& g : p.gids) gids.push_back(g.entry);
+      auto index = SelectGidIndex(gids, p.link_layer, -1, d.name);
+      REQUIRE(index.has_value());
+      for (const PortGid& g : p.gids)
+        if (g.entry.index == *index) {
+          CHECK(FormatGid(g.entry.gid) == (d.name == "rxe0" ? "0000:0000:0000:0000:0000:ffff:c612:0001"
+                                                            : "0000:0000:0000:0000:0000:ffff:c612:0002"));
+          CHECK(g.entry.type == GidType::kRoceV2);
+        }
+    }
+    CHECK(seen == 2);
+  }
 }
 
 }  // namespace

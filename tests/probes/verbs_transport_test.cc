@@ -210,7 +210,10 @@ TEST_SUITE("vm_verbs") {
       for (std::uint32_t size : {1u, 8u, 1000u, 4096u, 65536u}) {
         CAPTURE(size);
         CAPTURE(static_cast<int>(method));
-        TestSpec spec{.kind = TestKind::kLatency, .message_size = size, .iterations = 50, .warmup = 5,
+        TestSpec spec{.kind = TestKind::kLatency,
+                      .message_size = size,
+                      .iterations = 50,
+                      .warmup = 5,
                       .timeout = std::chrono::milliseconds(20000)};
         auto served = std::async(std::launch::async, [&] { return p.server->Serve(spec); });
         auto lat = p.client->RunLatency(spec);
@@ -224,7 +227,9 @@ TEST_SUITE("vm_verbs") {
         CHECK(lat->p50_us <= lat->max_us);
       }
       // A run by duration ends by the client's mark, which the agent follows.
-      TestSpec spec{.kind = TestKind::kLatency, .message_size = 64, .duration = std::chrono::milliseconds(300),
+      TestSpec spec{.kind = TestKind::kLatency,
+                    .message_size = 64,
+                    .duration = std::chrono::milliseconds(300),
                     .timeout = std::chrono::milliseconds(20000)};
       auto served = std::async(std::launch::async, [&] { return p.server->Serve(spec); });
       auto lat = p.client->RunLatency(spec);
@@ -240,7 +245,9 @@ TEST_SUITE("vm_verbs") {
     // Emulated rxe moves a few MB/s: short streams; the 64 KiB one wraps the 16 slots.
     for (auto [size, iterations] : {std::pair{64u, 100u}, {4096u, 100u}, {65536u, 40u}, {1u << 20, 12u}}) {
       CAPTURE(size);
-      TestSpec spec{.kind = TestKind::kBandwidth, .message_size = size, .iterations = iterations,
+      TestSpec spec{.kind = TestKind::kBandwidth,
+                    .message_size = size,
+                    .iterations = iterations,
                     .timeout = std::chrono::milliseconds(20000)};
       auto served = std::async(std::launch::async, [&] { return p.server->Serve(spec); });
       auto bw = p.client->RunBandwidth(spec);
@@ -251,7 +258,9 @@ TEST_SUITE("vm_verbs") {
       CHECK(bw->bytes == std::uint64_t{iterations} * size);
       CHECK(bw->gbps > 0);
     }
-    TestSpec spec{.kind = TestKind::kBandwidth, .message_size = 4096, .duration = std::chrono::milliseconds(300),
+    TestSpec spec{.kind = TestKind::kBandwidth,
+                  .message_size = 4096,
+                  .duration = std::chrono::milliseconds(300),
                   .timeout = std::chrono::milliseconds(20000)};
     auto served = std::async(std::launch::async, [&] { return p.server->Serve(spec); });
     auto bw = p.client->RunBandwidth(spec);
@@ -263,7 +272,9 @@ TEST_SUITE("vm_verbs") {
   TEST_CASE("an agent that vanishes mid-stream is an error within the timeout") {
     Pair p;
     Connect(p, VerbsLatencyMethod::kSendRecv, 65536);
-    TestSpec spec{.kind = TestKind::kBandwidth, .message_size = 65536, .duration = std::chrono::milliseconds(4000),
+    TestSpec spec{.kind = TestKind::kBandwidth,
+                  .message_size = 65536,
+                  .duration = std::chrono::milliseconds(4000),
                   .timeout = std::chrono::milliseconds(3000)};
     // Play the agent by hand: say ready, then tear the queue pair down under the stream.
     REQUIRE(p.server_oob.Send(Bytes{'R'}).has_value());

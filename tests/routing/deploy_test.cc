@@ -1,14 +1,19 @@
 // Deployment against ibsim: hand-made d-mod-k routes on a fat tree with parallel links are
 // deployed by fabricctl and read back with dump_fts; ibtracert follows them; OpenSM's file
 // engine loads our dump to the same tables. Plus the dump parser (unit).
+#include "routing/deploy.h"
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "fabric/discovery.h"
 #include "fabric/fabric_builder.h"
 #include "routing/lft_dump.h"
+#include "tests/fabric/fake_transport.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
+#include "tests/ibsim_routes.h"
 
 namespace fabricctl {
 
@@ -53,103 +58,6 @@ TEST_CASE("OpenSM LFT dump: round trip and strict errors") {
 namespace fabricctl::testing {
 namespace {
 
-// What `fabricctl discover --json` said, indexed for building routes.
-struct Live {
-  std::map<std::string, uint64_t> guid;                                 // description -> node GUID
-  std::map<std::string, uint64_t> port_guid;                            // CA description -> port 1 GUID
-  std::map<std::string, uint32_t> lid;                                  // description -> LID (switch port 0 / CA port 1)
-  std::map<std::pair<std::string, unsigned>, std::pair<std::string, unsigned>> peer;  // (desc, port) -> (desc, port)
-};
-
-Live ReadLive(const Ibsim& sim) {
-  auto r = sim.Fabricctl("discover --json -q");
-  REQUIRE((r.exit_code == 0 || r.exit_code == 1));
-  auto j = nlohmann::json::parse(r.out);
-  Live live;
-  std::map<uint64_t, std::string> by_guid;
-  for (const auto& n : j.at("nodes")) {
-    std::string d = n.at("description");
-    uint64_t g = std::stoull(n.at("guid").get<std::string>(), nullptr, 16);
-    live.guid[d] = g;
-    by_guid[g] = d;
-    for (const auto& p : n.at("ports")) {
-      unsigned num = p.at("port");
-      if (n.at("type") == "switch" ? num == 0 : num == 1) {
-        live.lid[d] = p.at("lid");
-        if (n.at("type") != "switch") live.port_guid[d] = std::stoull(p.at("guid").get<std::string>(), nullptr, 16);
-      }
-    }
-  }
-  for (const auto& n : j.at("nodes"))
-    for (const auto& p : n.at("ports"))
-      if (p.contains("peer"))
-        live.peer[{n.at("description"), p.at("port")}] = {
-            by_guid.at(std::stoull(p.at("peer").at("guid").get<std::string>(), nullptr, 16)), p.at("peer").at("port")};
-  return live;
-}
-
-// d-mod-k routes for FatTree2(leaves, spines, hosts, width): host h of leaf l is reached
-// through spine (dest % spines) and parallel cable (dest / spines % width), shifted by
-// `shift` so a second route set differs. LIDs: the live ones if set, else 1.. in order.
-struct Plan {
-  std::map<std::string, uint32_t> lid;
-  std::map<std::string, std::map<uint32_t, unsigned>> lft;  // switch -> lid -> port
-  std::string dump;
-};
-
-Plan MakeRoutes(const Live& live, unsigned leaves, unsigned spines, unsigned hosts, unsigned width, unsigned shift) {
-  Plan p;
-  std::vector<std::string> names;
-  for (unsigned l = 0; l < leaves; ++l) names.push_back(fmt::format("leaf{}", l));
-  for (unsigned s = 0; s < spines; ++s) names.push_back(fmt::format("spine{}", s));
-  for (unsigned l = 0; l < leaves; ++l)
-    for (unsigned h = 0; h < hosts; ++h) names.push_back(fmt::format("host{}-{}", l, h));
-  uint32_t next = 1;
-  for (const std::string& n : names) p.lid[n] = live.lid.at(n) != 0 ? live.lid.at(n) : next++;
-  for (const std::string& dst : names) {
-    uint32_t dlid = p.lid[dst];
-    bool is_host = dst.starts_with("host");
-    unsigned dl = 0, dh = 0, ds = 0;
-    if (is_host) std::sscanf(dst.c_str(), "host%u-%u", &dl, &dh);
-    if (dst.starts_with("leaf")) std::sscanf(dst.c_str(), "leaf%u", &dl);
-    if (dst.starts_with("spine")) std::sscanf(dst.c_str(), "spine%u", &ds);
-    unsigned spine = (dlid + shift) % spines;
-    unsigned k = ((dlid + shift) / spines) % width;
-    for (unsigned l = 0; l < leaves; ++l) {
-      std::string leaf = fmt::format("leaf{}", l);
-      unsigned port;
-      if (dst == leaf) port = 0;
-      else if (is_host && dl == l) port = dh + 1;
-      else if (dst.starts_with("spine")) port = hosts + ds * width + k + 1;
-      else port = hosts + spine * width + k + 1;
-      p.lft[leaf][dlid] = port;
-    }
-    for (unsigned s = 0; s < spines; ++s) {
-      std::string sp = fmt::format("spine{}", s);
-      unsigned port;
-      if (dst == sp) port = 0;
-      else if (dst.starts_with("spine")) port = 0 * width + k + 1;  // via leaf0
-      else port = dl * width + k + 1;
-      p.lft[sp][dlid] = port;
-    }
-  }
-  for (const auto& [sw, table] : p.lft) {
-    p.dump += fmt::format("Unicast lids [0-{}] of switch Lid {} guid 0x{:016x} ('{}'):\n", next - 1, p.lid[sw],
-                          live.guid.at(sw), sw);
-    for (const auto& [lid, port] : table) {
-      std::string owner;
-      for (const auto& [n, l] : p.lid)
-        if (l == lid) owner = n;
-      bool sw_owner = !owner.starts_with("host");
-      p.dump += fmt::format("0x{:04x} {:03} # {} portguid 0x{:016x}: '{}'\n", lid, port,
-                            sw_owner ? "Switch" : "Channel Adapter",
-                            sw_owner ? live.guid.at(owner) : live.port_guid.at(owner), owner);
-    }
-    p.dump += fmt::format("{} lids dumped\n", table.size());
-  }
-  return p;
-}
-
 // dump_fts: switch description -> lid -> port.
 std::map<std::string, std::map<uint32_t, unsigned>> ReadFts(const Ibsim& sim) {
   auto r = sim.Run("dump_fts");
@@ -190,7 +98,7 @@ TEST_SUITE("ibsim_deploy") {
     std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
     Ibsim sim(net);
     REQUIRE_MESSAGE(sim.ok(), sim.error());
-    Live live = ReadLive(sim);
+    Live live = ParseLive(sim.Fabricctl("discover --json -q").out);
     Plan a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
     Plan b = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 1);
     std::string fa = Write(sim, "a.dump", a.dump), fb = Write(sim, "b.dump", b.dump);
@@ -210,7 +118,7 @@ TEST_SUITE("ibsim_deploy") {
     CHECK(rj.at("blocks_changed") == kLeaves + kSpines);
     for (const auto& s : rj.at("switches")) CHECK(s.at("verified") == 1);
     CHECK(ReadFts(sim) == a.lft);
-    Live after = ReadLive(sim);
+    Live after = ParseLive(sim.Fabricctl("discover --json -q").out);
     for (const auto& [name, lid] : a.lid) CHECK(after.lid.at(name) == lid);
 
     auto again = sim.Fabricctl("deploy --json " + fa);
@@ -264,9 +172,10 @@ TEST_SUITE("ibsim_deploy") {
       INFO("refused: ", down.err);
       CHECK(down.exit_code == 2);
       // Either end of the cable may be the first route found through it.
-      bool named = down.err.find(fmt::format("out of leaf1[{}], which is not connected in the discovered fabric",
-                                             kHosts + 1)) != std::string::npos ||
-                   down.err.find("out of spine0[3], which is not connected in the discovered fabric") != std::string::npos;
+      bool named =
+          down.err.find(fmt::format("out of leaf1[{}], which is not connected in the discovered fabric", kHosts + 1)) !=
+              std::string::npos ||
+          down.err.find("out of spine0[3], which is not connected in the discovered fabric") != std::string::npos;
       CHECK(named);
       CHECK(ReadFts(sim) == a.lft);
     }
@@ -284,7 +193,7 @@ TEST_SUITE("ibsim_deploy") {
     // OpenSM brings the ports up (ibtracert needs LID routing to its source); then we
     // replace its tables with ours, keeping its LIDs.
     REQUIRE(sim.Run("opensm -o -f " + sim.dir() + "/opensm.log", 120).exit_code == 0);
-    Live live = ReadLive(sim);
+    Live live = ParseLive(sim.Fabricctl("discover --json -q").out);
     Plan p = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 1);
     REQUIRE(sim.Fabricctl("deploy " + Write(sim, "p.dump", p.dump)).exit_code == 0);
     REQUIRE(ReadFts(sim) == p.lft);
@@ -307,11 +216,13 @@ TEST_SUITE("ibsim_deploy") {
       std::istringstream in(r.out);
       std::string line, prev;
       while (std::getline(in, line)) {
-        if (line.starts_with("[") && !prev.empty()) got.push_back(fmt::format("{}[{}]", prev, std::stoul(line.substr(1))));
+        if (line.starts_with("[") && !prev.empty())
+          got.push_back(fmt::format("{}[{}]", prev, std::stoul(line.substr(1))));
         size_t q = line.rfind('"');
         size_t q0 = q == std::string::npos ? q : line.rfind('"', q - 1);
-        prev = (line.find("switch port") != std::string::npos && q0 != std::string::npos) ? line.substr(q0 + 1, q - q0 - 1)
-                                                                                            : "";
+        prev = (line.find("switch port") != std::string::npos && q0 != std::string::npos)
+                   ? line.substr(q0 + 1, q - q0 - 1)
+                   : "";
       }
       CHECK(got == want);
     }
@@ -320,3 +231,172 @@ TEST_SUITE("ibsim_deploy") {
 }
 
 }  // namespace fabricctl::testing
+
+// Unit tests: deployment against the in-memory SMA fabric.
+namespace fabricctl {
+namespace {
+
+// Shortest-path routes (first port in port order) for every switch of a single-subnet
+// fabric, LIDs as the fabric has them or 1.. in node order.
+RouteSet ShortestRoutes(const Fabric& f) {
+  RouteSet rs;
+  rs.port_lid.assign(f.num_port_slots(), 0);
+  Lid next = 1;
+  std::vector<PortId> owners;
+  for (NodeId n = 0; n < f.num_nodes(); ++n) {
+    PortId p = f.port_id(n, f.is_switch(n) ? 0 : 1);
+    rs.port_lid[p] = f.port(p).lid ? f.port(p).lid : next;
+    next = std::max(next, rs.port_lid[p] + 1);
+    owners.push_back(p);
+  }
+  SubnetRoutes sr;
+  sr.subnet = 0;
+  sr.lid_owner.assign(next, kNone);
+  for (PortId p : owners) sr.lid_owner[rs.port_lid[p]] = p;
+  sr.switches = f.subnets()[0].switches;
+  sr.lft.assign(sr.switches.size() * sr.num_lids(), kNoRoute);
+  for (Lid lid = 1; lid < sr.num_lids(); ++lid) {
+    NodeId dst = f.port(sr.lid_owner[lid]).node;
+    // BFS over switches from the destination's switch.
+    std::vector<int> dist(f.num_nodes(), -1);
+    NodeId root = f.is_switch(dst) ? dst : f.neighbors(dst)[0].peer_node;
+    std::vector<NodeId> queue{root};
+    dist[root] = 0;
+    for (size_t q = 0; q < queue.size(); ++q)
+      for (const Adjacency& a : f.neighbors(queue[q]))
+        if (f.is_switch(a.peer_node) && dist[a.peer_node] < 0) {
+          dist[a.peer_node] = dist[queue[q]] + 1;
+          queue.push_back(a.peer_node);
+        }
+    for (size_t i = 0; i < sr.switches.size(); ++i) {
+      NodeId sw = sr.switches[i];
+      uint8_t out = kNoRoute;
+      if (sw == dst) out = 0;
+      for (const Adjacency& a : f.neighbors(sw)) {
+        if (out != kNoRoute) break;
+        if (a.peer_node == dst || (f.is_switch(a.peer_node) && dist[a.peer_node] == dist[sw] - 1))
+          out = f.port(a.local).number;
+      }
+      sr.lft[i * sr.num_lids() + lid] = out;
+    }
+  }
+  rs.subnets.push_back(std::move(sr));
+  return rs;
+}
+
+DiscoveryResult DiscoverFake(testing::FakeTransport& t) {
+  auto r = Discover(t, DiscoveryOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(r);
+  REQUIRE(r->problems.empty());
+  return std::move(*r);
+}
+
+}  // namespace
+
+TEST_CASE("deploy writes only differing LFT blocks, verifies them, and a second run changes nothing") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1, testing::Lids::kNone);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  const size_t switches = routes.subnets[0].switches.size();
+
+  auto dry =
+      Deploy(t, live, live.fabric, routes, DeployOptions{.mode = DeployMode::kDryRun, .rpc = {.timeout_ms = 50}});
+  REQUIRE(dry);
+  CHECK(dry->lids.size() == truth.num_nodes());
+  CHECK(dry->blocks_changed() == switches);
+  CHECK(t.lft_block_writes == 0);
+  CHECK(t.lid_sets.empty());
+
+  auto first = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(first);
+  CHECK(first->problems.empty());
+  CHECK(first->blocks_changed() == switches);
+  CHECK(t.lft_block_writes == switches);
+  CHECK(t.lid_sets.size() == truth.num_nodes());
+  for (const SwitchDeployment& s : first->switches) CHECK(s.verified == s.changed.size());
+  const SubnetRoutes& sr = routes.subnets[0];
+  for (size_t i = 0; i < switches; ++i)
+    for (Lid lid = 0; lid < sr.num_lids(); ++lid)
+      CHECK(t.lft[*truth.FindByGuid(live.fabric.node(sr.switches[i]).guid)][lid] == sr.out_port(i, lid));
+
+  // The switches now hold the routes: rediscover (LIDs are set) and deploy again.
+  DiscoveryResult again_live = DiscoverFake(t);
+  auto again = Deploy(t, again_live, again_live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(again);
+  CHECK(again->lids.empty());
+  CHECK(again->blocks_changed() == 0);
+  CHECK(t.lft_block_writes == switches);
+
+  SUBCASE("one entry changed: one block written") {
+    RouteSet changed = routes;
+    SubnetRoutes& c = changed.subnets[0];
+    // leaf0 (switch 0) sends the last LID the other way round.
+    Lid lid = static_cast<Lid>(c.num_lids() - 1);
+    uint8_t& e = c.lft[0 * c.num_lids() + lid];
+    // Ports 4 and 5 of a leaf go to the two spines.
+    e = e == 4 ? 5 : 4;
+    auto r = Deploy(t, again_live, again_live.fabric, changed, DeployOptions{.rpc = {.timeout_ms = 50}});
+    REQUIRE(r);
+    CHECK(r->blocks_changed() == 1);
+    CHECK(r->switches[0].changed == std::vector<uint32_t>{lid / kLftBlockSize});
+    CHECK(t.lft[*truth.FindByGuid(again_live.fabric.node(c.switches[0]).guid)][lid] == e);
+  }
+  SUBCASE("routes for another fabric are refused before any MAD") {
+    Fabric other = testing::FakeFatTree(4, 2, 3, 1);
+    FabricBuilder b;
+    // Same shape, one switch replaced (another GUID).
+    for (NodeId n = 0; n < other.num_nodes(); ++n) {
+      const Node& node = other.node(n);
+      NodeSpec spec{.type = node.type,
+                    .num_ports = node.num_ports,
+                    .guid = node.guid == 0x200005 ? 0x2abcde : node.guid,
+                    .description = other.description(n)};
+      REQUIRE(b.AddNode(spec));
+      for (unsigned p = 0; p <= node.num_ports; ++p) b.port(n, p).guid = other.port(other.port_id(n, p)).guid;
+    }
+    for (const Link& l : other.links())
+      REQUIRE(
+          b.Connect(other.port(l.a).node, other.port(l.a).number, other.port(l.b).node, other.port(l.b).number, {}));
+    Fabric replaced = *b.Build();
+    RouteSet rs = ShortestRoutes(replaced);
+    uint64_t before = t.received;
+    auto r = Deploy(t, again_live, replaced, rs, DeployOptions{.rpc = {.timeout_ms = 50}});
+    REQUIRE(!r);
+    CHECK(r.error().message ==
+          "the routes give a LID to spine1 (0x00000000002abcde), which is not in the discovered fabric (GUIDs differ: "
+          "are these routes for another fabric, or has a node been replaced?)");
+    CHECK(t.received == before);
+  }
+}
+
+TEST_CASE("deploy --max-writes stops early and the next run finishes the job") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  auto part = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}, .max_block_writes = 2});
+  REQUIRE(part);
+  CHECK(part->interrupted);
+  CHECK(t.lft_block_writes == 2);
+  auto rest = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}});
+  REQUIRE(rest);
+  CHECK(!rest->interrupted);
+  CHECK(rest->blocks_changed() == routes.subnets[0].switches.size() - 2);
+  CHECK(t.lft_block_writes == routes.subnets[0].switches.size());
+}
+
+TEST_CASE("deploy with MAD loss: retries, and every block still verified") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  t.SetLoss(0.2, 7);
+  auto r = Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.inflight = 8, .timeout_ms = 2, .retries = 12}});
+  REQUIRE(r);
+  CHECK(r->problems.empty());
+  CHECK(r->stats.retransmits > 0);
+  for (const SwitchDeployment& s : r->switches) CHECK(s.verified == s.changed.size());
+}
+
+}  // namespace fabricctl

@@ -86,3 +86,27 @@ TEST_CASE("dfsssp: tori verify, also with failed links") {
 
 }  // namespace
 }  // namespace fabricctl
+
+namespace fabricctl {
+namespace {
+
+TEST_CASE("dfsssp: a 6x6x6 torus fits in 8 VLs (lowest-port paths when balanced ones need more)") {
+  Fabric f = testing::Torus({6, 6, 6}, 1);
+  RouteSet rs = testing::Skeleton(f);
+  Outcome o = testing::RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 8});
+  REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+  CHECK(rs.subnets[0].num_vls >= 2);
+  CHECK(rs.subnets[0].num_vls <= 8);
+  auto rep = Verify(f, rs);
+  REQUIRE(rep);
+  CHECK(rep->sound());
+  CHECK(rep->subnets[0].vls_used == rs.subnets[0].num_vls);
+  // Two VLs are not enough for shortest paths on it.
+  RouteSet two = testing::Skeleton(f);
+  Outcome o2 = testing::RouteAll(*MakeDfssspEngine(), f, two, {.max_vls = 2});
+  CHECK(o2.status == EngineStatus::kFailed);
+  CHECK(o2.reason.find("(also with lowest-port shortest paths)") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fabricctl

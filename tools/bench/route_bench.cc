@@ -13,6 +13,7 @@
 #include "routing/route_fabric.h"
 #include "routing/route_io.h"
 #include "routing/route_summary.h"
+#include "routing/verifier.h"
 
 namespace fabricctl::bench {
 namespace {
@@ -53,9 +54,12 @@ struct Case {
   std::string name;
   Fabric fabric;
   std::vector<std::string> engines;
+  bool verify = true;  // the all-pairs verifier; without it the summary's CDG check
 };
 
-void RunCase(const Case& c, bool write) {
+enum class Files { kWrite, kSkip };
+
+void RunCase(const Case& c, Files files) {
   size_t endpoints = 0, switches = 0;
   for (const Subnet& s : c.fabric.subnets()) endpoints += s.endpoint_ports.size(), switches += s.switches.size();
   std::printf("%s: %zu subnets, %zu switches, %zu endpoint ports\n", c.name.c_str(), c.fabric.subnets().size(),
@@ -70,31 +74,51 @@ void RunCase(const Case& c, bool write) {
       continue;
     }
     auto t1 = std::chrono::steady_clock::now();
-    uint64_t max_load = 0, unreachable = 0;
-    uint32_t max_hops = 0;
     bool deadlock_free = true;
-    for (size_t i = 0; i < routed->routes.subnets.size(); ++i) {
-      RouteSummary s = SummarizeRoutes(c.fabric, c.fabric.subnets()[i], routed->routes.subnets[i], DefaultThreads());
-      max_load = std::max(max_load, s.max_channel_load);
-      unreachable += s.unreachable_pairs;
-      max_hops = std::max(max_hops, s.max_hops);
-      deadlock_free = deadlock_free && s.deadlock_free.value_or(false);
+    uint64_t unreachable = 0;
+    if (c.verify) {
+      auto verdict = Verify(c.fabric, routed->routes, VerifyOptions{});
+      if (!verdict) {
+        std::printf("  verify failed: %s\n", verdict.error().message.c_str());
+        continue;
+      }
+      deadlock_free = verdict->deadlock_free();
+      unreachable = verdict->unreachable_pairs + verdict->loop_pairs + verdict->through_endpoint_pairs;
     }
-    double check_s = Seconds(t1);
-    double write_s = 0;
-    if (write) {
+    double verify_s = Seconds(t1);
+    auto t15 = std::chrono::steady_clock::now();
+    uint64_t max_load = 0;
+    uint32_t max_hops = 0;
+    std::vector<RouteSummary> sums(routed->routes.subnets.size());
+    for (size_t i = 0; i < routed->routes.subnets.size(); ++i) {
+      const SubnetRoutes& r = routed->routes.subnets[i];
+      RouteSummary s = SummarizeRoutes(c.fabric, c.fabric.subnets()[r.subnet], r, DefaultThreads());
+      max_load = std::max(max_load, s.max_channel_load);
+      max_hops = std::max(max_hops, s.max_hops);
+      if (!c.verify) {
+        unreachable += s.unreachable_pairs;
+        deadlock_free = deadlock_free && s.deadlock_free.value_or(false);
+      }
+    }
+    double check_s = Seconds(t15);
+    double write_s = 0, dump_s = 0;
+    if (files == Files::kWrite) {
       std::string dir = (std::filesystem::temp_directory_path() / "fabricctl-route-bench").string();
       auto t2 = std::chrono::steady_clock::now();
-      auto ok = WriteRoutes(c.fabric, routed->routes, dir);
+      auto ok = WriteRoutes(c.fabric, routed->routes, dir, RouteWriteOptions{.json = true, .dump = false});
       write_s = Seconds(t2);
+      if (!ok) std::printf("  write failed: %s\n", ok.error().Format().c_str());
+      auto t3 = std::chrono::steady_clock::now();
+      ok = WriteRoutes(c.fabric, routed->routes, dir, RouteWriteOptions{.json = false, .dump = true});
+      dump_s = Seconds(t3);
       if (!ok) std::printf("  write failed: %s\n", ok.error().Format().c_str());
       std::filesystem::remove_all(dir);
     }
-    std::printf("  %-8s route %6.2f s  check %6.2f s  write %6.2f s  peak %7.0f MiB  max_load %llu  max_hops %u  "
-                "unreachable %llu  deadlock_free %s  [%s]\n",
-                engine.c_str(), route_s, check_s, write_s, PeakRssMiB(), (unsigned long long)max_load, max_hops,
-                (unsigned long long)unreachable, deadlock_free ? "yes" : "no",
-                routed->routes.subnets[0].engine.c_str());
+    std::printf("  %-8s route %6.2f s  verify %6.2f s  summary %5.2f s  json %5.2f s  dump %6.2f s  peak %6.0f MiB  "
+                "max_load %llu  max_hops %u  unreachable %llu  deadlock_free %s (%s)  [%s]\n",
+                engine.c_str(), route_s, verify_s, check_s, write_s, dump_s, PeakRssMiB(),
+                (unsigned long long)max_load, max_hops, (unsigned long long)unreachable, deadlock_free ? "yes" : "no",
+                c.verify ? "verifier" : "summary CDG", routed->routes.subnets[0].engine.c_str());
     std::fflush(stdout);
   }
 }
@@ -104,14 +128,21 @@ void RunCase(const Case& c, bool write) {
 int RunRouteBench(const Options& opts) {
   const std::vector<std::string> all = {"ftree", "updn", "minhop", "auto"};
   if (opts.quick) {
-    RunCase({"3-tier fat tree k=12 (432 endpoints)", ThreeTierFatTree(12, 12), all}, true);
+    RunCase({"3-tier fat tree k=12 (432 endpoints)", ThreeTierFatTree(12, 12), all}, Files::kWrite);
     return 0;
   }
-  RunCase({"3-tier fat tree k=36, 32 pods (10,368 endpoints, 1,476 switches)", ThreeTierFatTree(36, 32), all}, true);
   auto scalex = Generate("scalex-cluster", {});
-  if (scalex) RunCase({"scalex-cluster preset", std::move(*scalex), {"auto"}}, true);
+  if (scalex) RunCase({"scalex-cluster preset", std::move(*scalex), {"auto", "updn", "minhop"}}, Files::kWrite);
   else std::printf("scalex-cluster: skipped (%s)\n", scalex.error().message.c_str());
-  RunCase({"3-tier fat tree k=80 (128,000 endpoints, 8,000 switches)", ThreeTierFatTree(80, 80), {"ftree"}}, false);
+  RunCase({"3-tier fat tree k=36, 32 pods (10,368 endpoints, 1,476 switches)", ThreeTierFatTree(36, 32), all}, Files::kWrite);
+  auto big = Generate("fat-tree", {{"k", "80"}, {"tiers", "3"}});
+  if (big)
+    RunCase({.name = "fat-tree preset k=80 tiers=3 (128,000 endpoints, 8,000 switches)",
+             .fabric = std::move(*big),
+             .engines = {"ftree"},
+             .verify = false},
+            Files::kSkip);
+  else std::printf("fat-tree k=80: skipped (%s)\n", big.error().message.c_str());
   return 0;
 }
 

@@ -48,24 +48,37 @@ Result<Fabric> StandInFatTree(unsigned k) {
   uint64_t guid = 0x0002c90300000000;
   std::vector<NodeId> core(half * half);
   for (unsigned c = 0; c < half * half; ++c)
-    core[c] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = ++guid,
-                          .description = fmt::format("core{}", c), .labels = {.tier = 3}});
+    core[c] = *b.AddNode({.type = NodeType::kSwitch,
+                          .num_ports = k,
+                          .guid = ++guid,
+                          .description = fmt::format("core{}", c),
+                          .labels = {.tier = 3}});
   for (unsigned pod = 0; pod < k; ++pod) {
     std::vector<NodeId> agg(half), edge(half);
     for (unsigned a = 0; a < half; ++a) {
-      agg[a] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = ++guid,
-                           .description = fmt::format("pod{}-agg{}", pod, a), .labels = {.tier = 2}});
+      agg[a] = *b.AddNode({.type = NodeType::kSwitch,
+                           .num_ports = k,
+                           .guid = ++guid,
+                           .description = fmt::format("pod{}-agg{}", pod, a),
+                           .labels = {.tier = 2}});
       for (unsigned m = 0; m < half; ++m)
-        if (auto l = b.Connect(agg[a], half + 1 + m, core[a * half + m], pod + 1, ndr); !l) return std::unexpected(l.error());
+        if (auto l = b.Connect(agg[a], half + 1 + m, core[a * half + m], pod + 1, ndr); !l)
+          return std::unexpected(l.error());
     }
     for (unsigned e = 0; e < half; ++e) {
-      edge[e] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = ++guid,
-                            .description = fmt::format("pod{}-edge{}", pod, e), .labels = {.tier = 1}});
+      edge[e] = *b.AddNode({.type = NodeType::kSwitch,
+                            .num_ports = k,
+                            .guid = ++guid,
+                            .description = fmt::format("pod{}-edge{}", pod, e),
+                            .labels = {.tier = 1}});
       for (unsigned a = 0; a < half; ++a)
         if (auto l = b.Connect(edge[e], half + 1 + a, agg[a], e + 1, ndr); !l) return std::unexpected(l.error());
       for (unsigned h = 0; h < half; ++h) {
-        NodeId host = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = ++guid,
-                                  .description = fmt::format("pod{}-edge{}-h{}", pod, e, h), .labels = {.tier = 0}});
+        NodeId host = *b.AddNode({.type = NodeType::kCa,
+                                  .num_ports = 1,
+                                  .guid = ++guid,
+                                  .description = fmt::format("pod{}-edge{}-h{}", pod, e, h),
+                                  .labels = {.tier = 0}});
         if (auto l = b.Connect(host, 1, edge[e], h + 1, ndr); !l) return std::unexpected(l.error());
       }
     }
@@ -86,8 +99,8 @@ Generated GenerateOrStandIn(const std::string& name, const GeneratorParams& para
   std::string args;
   for (const auto& [k, v] : params) args += fmt::format(" {}={}", k, v);
   if (f) {
-    std::printf("generate %-14s%-16s %8.3f s (cpu %6.3f s)  %7zu nodes %8zu links\n", name.c_str(), args.c_str(),
-                secs, cpu, f->num_nodes(), f->num_links());
+    std::printf("generate %-14s%-16s %8.3f s (cpu %6.3f s)  %7zu nodes %8zu links\n", name.c_str(), args.c_str(), secs,
+                cpu, f->num_nodes(), f->num_links());
     return {std::move(*f), "generator"};
   }
   std::printf("generate %-14s%-16s unavailable: %s\n", name.c_str(), args.c_str(), f.error().Format().c_str());
@@ -97,8 +110,8 @@ Generated GenerateOrStandIn(const std::string& name, const GeneratorParams& para
     std::printf("  stand-in failed: %s\n", s.error().Format().c_str());
     return {std::nullopt, "failed"};
   }
-  std::printf("  stand-in: bench-local 3-tier fat tree k=%u %8.3f s  %7zu nodes %8zu links\n", stand_in_k,
-              Seconds(t0), s->num_nodes(), s->num_links());
+  std::printf("  stand-in: bench-local 3-tier fat tree k=%u %8.3f s  %7zu nodes %8zu links\n", stand_in_k, Seconds(t0),
+              s->num_nodes(), s->num_links());
   return {std::move(*s), fmt::format("stand-in fat-tree k={}", stand_in_k)};
 }
 

@@ -37,10 +37,18 @@ if [ -z "$kernel_pkg" ]; then
   if [ -n "$cached" ]; then
     kernel_pkg=$(basename "$cached" | cut -d_ -f1)
   else
-    kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-                 sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9.-]*-amd64\)$/\1/p' | head -n1)
-    [ -n "$kernel_pkg" ] || kernel_pkg=$(apt-cache search --names-only '^linux-image-6\.1\.[0-9.-]+-amd64$' |
-                                        cut -d' ' -f1 | sort -V | tail -n1)
+    find_kernel_pkg() {
+      kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+                   sed -n 's/^ *Depends: \(linux-image-6\.1\.[0-9.-]*-amd64\)$/\1/p' | head -n1)
+      [ -n "$kernel_pkg" ] || kernel_pkg=$(apt-cache search --names-only '^linux-image-6\.1\.[0-9.-]+-amd64$' |
+                                          cut -d' ' -f1 | sort -V | tail -n1)
+    }
+    find_kernel_pkg
+    # A fresh machine may have no package lists yet.
+    if [ -z "$kernel_pkg" ] && [ "$(id -u)" -eq 0 ]; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      find_kernel_pkg
+    fi
   fi
 fi
 [ -n "$kernel_pkg" ] || die "no linux-image-6.1.*-amd64 package found (apt-get update?)"

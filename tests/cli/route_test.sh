@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# CLI tests for `fabricctl route compute` and `route diff`: outputs, exit codes, files and
+# pinned error messages. Usage: route_test.sh FABRICCTL SOURCE_DIR
+set -euo pipefail
+fabricctl=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_rc() {
+  local want=$1; shift
+  local rc=0
+  "$@" >out.txt 2>err.txt || rc=$?
+  [ "$rc" = "$want" ] || { cat out.txt err.txt >&2; fail "exit $rc, expected $want: $*"; }
+}
+has() { grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks: $2"; }; }
+json_get() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d' + sys.argv[1]))" "$2"; }
+
+"$fabricctl" topo gen fat-tree --set k=8 tiers=2 -o ft.topo >/dev/null
+"$fabricctl" topo gen torus --set dims=4x4 -o torus.topo >/dev/null
+
+# ftree on a 2-tier fat tree: sound, JSON summary keys, only routes.json by default.
+expect_rc 0 "$fabricctl" route compute ft.topo --engine ftree -o r1 --json
+cp out.txt r1.json
+[ "$(json_get r1.json "['engine']")" = ftree ] || fail "engine"
+[ "$(json_get r1.json "['deadlock_free']")" = True ] || fail "deadlock_free"
+[ "$(json_get r1.json "['unreachable_pairs']")" = 0 ] || fail "unreachable_pairs"
+[ "$(json_get r1.json "['max_hops']")" = 4 ] || fail "max_hops"
+[ "$(json_get r1.json "['vls']")" = 1 ] || fail "vls"
+[ "$(json_get r1.json "['subnets'][0]['engine']")" = ftree ] || fail "subnet engine"
+[ "$(json_get r1.json "['subnets'][0]['switches']")" = 12 ] || fail "switches"
+[ "$(json_get r1.json "['subnets'][0]['endpoints']")" = 32 ] || fail "endpoints"
+for key in max_channel_load seconds write_seconds; do json_get r1.json "['$key']" >/dev/null || fail "no $key"; done
+[ -f r1/routes.json ] || fail "routes.json not written"
+[ ! -e r1/opensm-lfts.dump ] || fail "dump written without --files dump"
+
+# The OpenSM dump on request, in dump_fts' layout; diff of identical tables is 0.
+expect_rc 0 "$fabricctl" route compute ft.topo --engine ftree -o r2 --files json,dump
+has r2/opensm-lfts.dump "  Lid  Out   Destination"
+has r2/opensm-lfts.dump "valid lids dumped "
+expect_rc 0 "$fabricctl" route diff r1 r2
+has out.txt "same: 12 switches, identical LFTs"
+expect_rc 0 "$fabricctl" route diff r1/routes.json r2/opensm-lfts.dump
+
+# Another engine changes entries: exit 1, counts in text and JSON.
+expect_rc 0 "$fabricctl" route compute ft.topo --engine minhop -o r3
+expect_rc 1 "$fabricctl" route diff r1 r3
+has out.txt "switches differ:"
+expect_rc 1 "$fabricctl" route diff r1 r3 --json
+[ "$(json_get out.txt "['same']")" = False ] || fail "diff json same"
+
+# A torus: ftree declines with a reason; the chain falls back to updn; minhop has a credit loop.
+expect_rc 2 "$fabricctl" route compute torus.topo --engine ftree
+has err.txt "fabricctl: subnet subnet0: no engine of 'ftree' could route it:"
+has err.txt "ftree not applicable: 't-x00-y00' (level 0) is cabled to 't-x01-y00' (level 0): not a fat tree"
+expect_rc 0 "$fabricctl" route compute torus.topo --engine ftree,updn
+has out.txt "fallback after ftree not applicable"
+has out.txt "deadlock-free: yes; unreachable pairs: 0"
+expect_rc 1 "$fabricctl" route compute torus.topo --engine minhop
+has out.txt "deadlock-free: NO"
+has out.txt "credit loop in subnet subnet0:"
+
+# Errors with suggestions and locations.
+expect_rc 2 "$fabricctl" route compute ft.topo --engine fre
+has err.txt "fabricctl: unknown routing engine 'fre'; did you mean 'ftree'? (engines: auto, minhop, updn, ftree"
+expect_rc 2 "$fabricctl" route compute ft.topo --engine scale-upp=ftree
+has err.txt "engine selector 'scale-upp' matches no subnet"
+printf '0x0000000000000001\nnot-a-guid\n' >roots.txt
+expect_rc 2 "$fabricctl" route compute ft.topo --engine updn --root-guid-file roots.txt
+has err.txt "fabricctl: roots.txt:2: expected one GUID per line, like 0x0002c9030000abcd"
+sed '5s/.*/0x0001 1x1 garbage/' r2/opensm-lfts.dump >bad.dump
+expect_rc 2 "$fabricctl" route diff r2/opensm-lfts.dump bad.dump
+has err.txt "fabricctl: bad.dump:5: expected an output port number 0..254 after the LID"
+expect_rc 2 "$fabricctl" route diff r1 missing-dir
+echo "route CLI tests passed"

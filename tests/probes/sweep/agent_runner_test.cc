@@ -1,0 +1,57 @@
+#include "probes/sweep/agent_runner.h"
+
+#include <doctest/doctest.h>
+
+#include "probes/sweep/analysis.h"
+#include "probes/tcp_transport.h"
+#include "tests/probes/sweep/sweep_fixture.h"
+
+namespace fabricctl::sweep {
+namespace {
+
+TEST_CASE("agents file: entries, comments and pinned errors") {
+  auto r = testing::FatTree(2, 2, 2);
+  auto ok = ParseAgentsFile(r.fabric, "# agents\nhost0 127.0.0.1:18520\nhost1 127.0.0.1:18521 netns=h1  # comment\n", "a.txt");
+  REQUIRE(ok);
+  CHECK(ok->by_node[*r.fabric.FindByDescription("host0")].address == "127.0.0.1:18520");
+  CHECK(ok->by_node[*r.fabric.FindByDescription("host1")].netns == "h1");
+  CHECK(ok->by_node[*r.fabric.FindByDescription("host2")].address.empty());
+  auto e1 = ParseAgentsFile(r.fabric, "host0\n", "a.txt");
+  REQUIRE(!e1);
+  CHECK(e1.error().Format() == "a.txt:1: expected 'DESC ADDR[:PORT] [netns=NAME]'\n  host0");
+  auto e2 = ParseAgentsFile(r.fabric, "\nhost9 1.2.3.4\n", "a.txt");
+  CHECK(e2.error().Format() == "a.txt:2: no node has the description 'host9'\n  host9 1.2.3.4");
+  CHECK(ParseAgentsFile(r.fabric, "leaf0 1.2.3.4\n", "a").error().message == "'leaf0' is a switch, not an endpoint");
+  CHECK(ParseAgentsFile(r.fabric, "host0 a\nhost0 b\n", "a").error().message == "'host0' is listed twice");
+  CHECK(ParseAgentsFile(r.fabric, "host0 a ns=x\n", "a").error().message == "expected netns=NAME after the address");
+  CHECK(ParseAgentsFile(r.fabric, "host0 a netns=x y\n", "a").error().message == "unexpected text after the agent entry");
+}
+
+TEST_CASE("agents that do not answer make probes unmeasured, never healthy") {
+  auto r = testing::FatTree(2, 2, 2);
+  auto plan = PlanSweep(r.fabric, r.routes, {});
+  REQUIRE(plan);
+  // Port 1 on loopback: nothing listens, every connection is refused at once.
+  std::string text;
+  for (int h = 0; h < 4; ++h) text += "host" + std::to_string(h) + " 127.0.0.1:1\n";
+  auto agents = ParseAgentsFile(r.fabric, text, "a");
+  REQUIRE(agents);
+  auto transport = probes::MakeTcpClientTransport();
+  size_t calls = 0;
+  auto result = RunSweepOnAgents(r.fabric, *plan, *agents, *transport,
+                                 {.token = probes::Bytes(32, 7), .timeout = std::chrono::milliseconds(500)},
+                                 [&](const RunnerProgress& p) {
+                                   ++calls;
+                                   CHECK(p.done <= p.total);
+                                 });
+  CHECK(calls == plan->probes.size());
+  REQUIRE(result.measurements.size() == plan->probes.size());
+  for (const Measurement& m : result.measurements) CHECK(m.status == ProbeStatus::kUnmeasured);
+  CHECK(result.failures.size() == plan->probes.size());
+  auto a = AnalyzeSweep(r.fabric, *plan, result.measurements, {}, {});
+  CHECK(!a.healthy());
+  CHECK(a.unmeasured == plan->probes.size());
+}
+
+}  // namespace
+}  // namespace fabricctl::sweep

@@ -1,0 +1,76 @@
+#include "routing/lid_assign.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/routing/test_fabrics.h"
+
+namespace fabricctl {
+namespace {
+
+TEST_CASE("LID assignment: switch then its endpoints, in node and port order; stable") {
+  Fabric f = testing::TwoTierFatTree({.leaves = 2, .spines = 2, .hosts = 2});
+  auto a = AssignLids(f);
+  REQUIRE(a);
+  // Nodes: spine0, spine1, leaf0, leaf1, hosts. Spines 1, 2; leaf0 3, its hosts 4, 5; leaf1 6, 7, 8.
+  const std::vector<PortId>& owner = a->lid_owner[0];
+  REQUIRE(owner.size() == 9);
+  CHECK(owner[0] == kNone);
+  CHECK(f.PortName(owner[1]) == "spine0[0]");
+  CHECK(f.PortName(owner[2]) == "spine1[0]");
+  CHECK(f.PortName(owner[3]) == "leaf0[0]");
+  CHECK(f.PortName(owner[4]) == "h0-0[1]");
+  CHECK(f.PortName(owner[5]) == "h0-1[1]");
+  CHECK(f.PortName(owner[6]) == "leaf1[0]");
+  CHECK(f.PortName(owner[8]) == "h1-1[1]");
+  for (Lid lid = 1; lid < owner.size(); ++lid) CHECK(a->port_lid[owner[lid]] == lid);
+  auto again = AssignLids(f);
+  REQUIRE(again);
+  CHECK(again->lid_owner == a->lid_owner);
+  CHECK(a->notes.empty());
+}
+
+TEST_CASE("LID assignment keeps the topology's LIDs and fills the gaps; duplicates are errors") {
+  FabricBuilder b;
+  NodeId sw = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw"});
+  NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h1"});
+  NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h2"});
+  REQUIRE(b.Connect(h1, 1, sw, 1, LinkRate{}));
+  REQUIRE(b.Connect(h2, 1, sw, 2, LinkRate{}));
+  b.port(h2, 1).lid = 1;
+  b.port(sw, 0).lid = 7;
+  Fabric f = *b.Build();
+  auto a = AssignLids(f);
+  REQUIRE(a);
+  CHECK(a->port_lid[f.port_id(h2, 1)] == 1);
+  CHECK(a->port_lid[f.port_id(sw, 0)] == 7);
+  CHECK(a->port_lid[f.port_id(h1, 1)] == 2);
+  CHECK(a->lid_owner[0].size() == 8);
+
+  FabricBuilder d;
+  NodeId s2 = *d.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw"});
+  NodeId c = *d.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h"});
+  REQUIRE(d.Connect(c, 1, s2, 1, LinkRate{}));
+  d.port(c, 1).lid = 3;
+  d.port(s2, 0).lid = 3;
+  Fabric dup = *d.Build();
+  auto bad = AssignLids(dup);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "subnet subnet0: LID 3 is carried by both sw[0] and h[1]");
+}
+
+TEST_CASE("LID assignment notes a subnet beyond 0xBFFF") {
+  FabricBuilder b;
+  NodeId sw = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw"});
+  NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h"});
+  REQUIRE(b.Connect(h, 1, sw, 1, LinkRate{}));
+  b.port(h, 1).lid = 0xC000;  // 32-bit inside: kept, and flagged
+  Fabric f = *b.Build();
+  auto a = AssignLids(f);
+  REQUIRE(a);
+  CHECK(a->port_lid[f.port_id(h, 1)] == 0xC000);
+  REQUIRE(a->notes.size() == 1);
+  CHECK(a->notes[0].find("uses LIDs up to 49152 (> 0xBFFF)") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fabricctl

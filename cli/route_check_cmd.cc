@@ -137,10 +137,11 @@ int RunVerify(const VerifyCmd& c) {
         fmt::print("{}: not routed\n", sn.name);
         continue;
       }
-      fmt::print("{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
-                 "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
-                 sn.name, v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs, v.dead_port_entries,
-                 v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used, v.vls_used == 1 ? "" : "s");
+      fmt::print(
+          "{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
+          "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
+          sn.name, v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs, v.dead_port_entries,
+          v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used, v.vls_used == 1 ? "" : "s");
     }
     for (const Violation& v : rep->violations) fmt::print("{}: {}\n", ToString(v.kind), v.text);
     if (rep->violation_count > rep->violations.size())
@@ -177,20 +178,21 @@ int RunStats(const StatsCmd& c) {
     j["subnets"] = nlohmann::json::array();
     for (const SubnetMetrics& s : m->subnets) {
       const SubnetVerdict& v = verdict_of(s.subnet);
-      j["subnets"].push_back({{"name", f.subnets()[s.subnet].name},
-                              {"pairs", s.pairs},
-                              {"hops", {{"min", s.min_hops}, {"avg", s.avg_hops}, {"max", s.max_hops}}},
-                              {"channel_load",
-                               {{"channels", s.channels},
-                                {"max", s.max_channel_load},
-                                {"avg", s.avg_channel_load},
-                                {"stddev", s.stddev_channel_load},
-                                {"lower_bound", s.channel_load_lower_bound}}},
-                              {"parallel_links", {{"groups", s.parallel_groups}, {"max_spread", s.parallel_max_spread}}},
-                              {"vls", s.num_vls},
-                              {"vls_used", v.vls_used},
-                              {"deadlock_free", v.cdg_cycles == 0},
-                              {"effective_bisection_bandwidth", s.effective_bisection_bandwidth}});
+      j["subnets"].push_back(
+          {{"name", f.subnets()[s.subnet].name},
+           {"pairs", s.pairs},
+           {"hops", {{"min", s.min_hops}, {"avg", s.avg_hops}, {"max", s.max_hops}}},
+           {"channel_load",
+            {{"channels", s.channels},
+             {"max", s.max_channel_load},
+             {"avg", s.avg_channel_load},
+             {"stddev", s.stddev_channel_load},
+             {"lower_bound", s.channel_load_lower_bound}}},
+           {"parallel_links", {{"groups", s.parallel_groups}, {"max_spread", s.parallel_max_spread}}},
+           {"vls", s.num_vls},
+           {"vls_used", v.vls_used},
+           {"deadlock_free", v.cdg_cycles == 0},
+           {"effective_bisection_bandwidth", s.effective_bisection_bandwidth}});
     }
     PrintJson(j);
     return kExitOk;

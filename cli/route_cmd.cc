@@ -76,10 +76,14 @@ int RunCompute(const ComputeOptions& o) {
   if (o.files != "none") {
     for (size_t start = 0; start <= o.files.size();) {
       size_t comma = o.files.find(',', start);
-      std::string_view f = std::string_view(o.files).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (f == "json") wo.json = true;
-      else if (f == "dump") wo.dump = true;
-      else return ReportError(Error{.message = fmt::format("--files: unknown file kind '{}' (json, dump, none)", f)});
+      std::string_view f =
+          std::string_view(o.files).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (f == "json")
+        wo.json = true;
+      else if (f == "dump")
+        wo.dump = true;
+      else
+        return ReportError(Error{.message = fmt::format("--files: unknown file kind '{}' (json, dump, none)", f)});
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -168,18 +172,18 @@ int RunCompute(const ComputeOptions& o) {
     std::cout << fmt::format("routed {} subnet{} of {} with --engine {} in {:.3f} s, verified in {:.3f} s\n",
                              figures.size(), figures.size() == 1 ? "" : "s", o.topology, o.engine, route_seconds,
                              check_seconds);
-    std::cout << fmt::format("  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n", "subnet", "engine",
-                             "switches", "endpoints", "lids", "vls", "hops", "max_load", "unreachable", "dlf",
+    std::cout << fmt::format("  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n", "subnet",
+                             "engine", "switches", "endpoints", "lids", "vls", "hops", "max_load", "unreachable", "dlf",
                              "reason");
     for (size_t i = 0; i < figures.size(); ++i) {
       const SubnetRoutes& r = routed->routes.subnets[i];
       const Subnet& s = fabric->subnets()[r.subnet];
       const SubnetVerdict& v = verdict->subnets[r.subnet];
-      std::cout << fmt::format("  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n", s.name, r.engine,
-                               s.switches.size(), s.endpoint_ports.size(), r.num_lids() ? r.num_lids() - 1 : 0,
-                               r.num_vls, figures[i].max_hops, figures[i].max_channel_load,
-                               v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs,
-                               v.cdg_cycles == 0 ? "yes" : "NO", r.reason);
+      std::cout << fmt::format(
+          "  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n", s.name, r.engine, s.switches.size(),
+          s.endpoint_ports.size(), r.num_lids() ? r.num_lids() - 1 : 0, r.num_vls, figures[i].max_hops,
+          figures[i].max_channel_load, v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs,
+          v.cdg_cycles == 0 ? "yes" : "NO", r.reason);
     }
     std::cout << fmt::format("deadlock-free: {}; unreachable pairs: {}; max hops {}; max channel load {}; {} VL{}\n",
                              deadlock_free ? "yes" : "NO", unreachable, max_hops, max_load, vls, vls == 1 ? "" : "s");
@@ -215,9 +219,12 @@ int RunDiff(const DiffOptions& o) {
   RouteDiff d = DiffLfts(*a, *b);
   auto kind = [](SwitchLftDiff::Kind k) {
     switch (k) {
-      case SwitchLftDiff::Kind::kOnlyInA: return "only-in-a";
-      case SwitchLftDiff::Kind::kOnlyInB: return "only-in-b";
-      case SwitchLftDiff::Kind::kChanged: break;
+      case SwitchLftDiff::Kind::kOnlyInA:
+        return "only-in-a";
+      case SwitchLftDiff::Kind::kOnlyInB:
+        return "only-in-b";
+      case SwitchLftDiff::Kind::kChanged:
+        break;
     }
     return "changed";
   };
@@ -279,10 +286,13 @@ void AddRouteCompute(CLI::App& route, Runner& run) {
       ->capture_default_str();
   compute->add_option("--vls", co->vls, "Data VLs an engine may use")->check(CLI::Range(1, 15))->capture_default_str();
   compute->add_option("--seed", co->seed, "Seed for engines that break ties at random")->capture_default_str();
-  compute->add_option("--root-guid-file", co->root_guid_file, "Root switch GUIDs for updn, one per line (OpenSM's format)");
+  compute->add_option("--root-guid-file", co->root_guid_file,
+                      "Root switch GUIDs for updn, one per line (OpenSM's format)");
   compute->add_option("--threads", co->threads, "Worker threads (0: every core)")->capture_default_str();
-  compute->add_option("--files", co->files, "Files to write: json, dump (OpenSM LFT dumps), json,dump, or none")->capture_default_str();
-  compute->add_option("--format", co->format, "Topology format: auto, ibnetdiscover, json, ibsim")->capture_default_str();
+  compute->add_option("--files", co->files, "Files to write: json, dump (OpenSM LFT dumps), json,dump, or none")
+      ->capture_default_str();
+  compute->add_option("--format", co->format, "Topology format: auto, ibnetdiscover, json, ibsim")
+      ->capture_default_str();
   compute->add_flag("--json", co->json, "Print the summary as JSON");
   compute->callback([&run, co] { run = [co] { return RunCompute(*co); }; });
 

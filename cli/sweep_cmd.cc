@@ -15,10 +15,7 @@
 #include "probes/sweep/agent_runner.h"
 #include "probes/sweep/analysis.h"
 #include "probes/tcp_transport.h"
-#if __has_include("probes/verbs_transport.h")
 #include "probes/verbs_transport.h"
-#define FABRICCTL_HAVE_VERBS 1
-#endif
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
@@ -175,13 +172,9 @@ int RunSweep(const RunOptionsCli& o) {
     if (o.fabric == "tcp") {
       transport = probes::MakeTcpClientTransport();
     } else {
-#ifdef FABRICCTL_HAVE_VERBS
       auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
       if (!v) return ReportError(v.error());
       transport = std::move(*v);
-#else
-      return ReportError(Error{.message = "--fabric verbs: this fabricctl was built without the verbs transport"});
-#endif
     }
     const bool bar = StderrIsTerminal() && !o.json;
     auto result = sweep::RunSweepOnAgents(

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +23,21 @@ std::unexpected<Error> SysError(const std::string& path, std::string_view what) 
 
 }  // namespace
 
+Result<void> CheckWritablePath(const std::string& path) {
+  if (path == "-") return {};
+  if (path.empty()) return MakeError("empty output file name");
+  struct stat st {};
+  // Caught before the data is produced and written, rather than by rename() after it.
+  if (path.back() == '/' || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+    return MakeInputError(path, 0, "is a directory, expected a file name");
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  if (::stat(dir.c_str(), &st) != 0)
+    return SysError(path, fmt::format("cannot write into directory '{}'", dir.string()));
+  if (!S_ISDIR(st.st_mode)) return MakeInputError(path, 0, fmt::format("'{}' is not a directory", dir.string()));
+  return {};
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   if (path == "-") {
     std::ostringstream ss;
@@ -29,6 +46,11 @@ Result<std::string> ReadFile(const std::string& path) {
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return SysError(path, "cannot open");
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return MakeInputError(path, 0, "is a directory, expected a file");
+  }
   std::string out;
   char buf[1 << 16];
   for (;;) {
@@ -53,11 +75,12 @@ Result<void> WriteFileAtomic(const std::string& path, std::string_view contents)
     if (!std::cout) return MakeError("cannot write to standard output");
     return {};
   }
+  if (auto ok = CheckWritablePath(path); !ok) return ok;
   std::filesystem::path target(path);
   std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string tmpl = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
   int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) return SysError(path, "cannot create temporary file");
+  if (fd < 0) return SysError(path, fmt::format("cannot create a file in '{}'", dir.string()));
   size_t done = 0;
   while (done < contents.size()) {
     ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);

@@ -79,7 +79,8 @@ Result<std::vector<const EngineInfo*>> ParseEngineChain(std::string_view chain) 
   size_t start = 0;
   while (start <= chain.size()) {
     size_t comma = chain.find(',', start);
-    std::string_view name = chain.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view name =
+        chain.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (name.empty()) return MakeError(fmt::format("empty engine name in '{}'", chain));
     const EngineInfo* e = FindEngine(name);
     if (!e) return std::unexpected(UnknownEngineError(name));

@@ -297,20 +297,20 @@ TEST_CASE("ibnetdiscover: bad input is rejected with file:line, what was expecte
        "4xEDR\n",
        "bad.topo:5: the two ends of \"a\"[1] -- \"b\"[1] disagree: 4xEDR here, 4xHDR at line 2\n"
        "  [1] \"a\"[1]\t\t# lid 0 lmc 0 \"a\" lid 0 4xEDR\n"
-       "                                      ^"},
+       "            \t\t                        ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 0 4xQQR\n",
        "bad.topo:2: expected a width and speed such as 4xHDR, 2xNDR or 1xSDR, found '4xQQR'\n"
        "  [1] \"b\"[1]\t\t# \"b\" lid 0 4xQQR\n"
-       "                          ^"},
+       "            \t\t            ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"host b\" lid 0 4xHDR\n\nHca 1 \"b\"\t# \"host B\"\n[1] \"a\"[1]\n",
        "bad.topo:2: peer description \"host b\" does not match \"host B\" of \"b\" (line 4)\n"
        "  [1] \"b\"[1]\t\t# \"host b\" lid 0 4xHDR\n"
-       "                ^"},
+       "            \t\t  ^"},
       {"Switch 8 \"a\"\n[1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n\nHca 1 \"b\"\n[1] \"a\"[1]\t\t# lid 8 lmc 0 \"a\" lid 0 "
        "4xHDR\n",
        "bad.topo:2: peer LID 7 does not match LID 8 of \"b\"[1] (line 5)\n"
        "  [1] \"b\"[1]\t\t# \"b\" lid 7 4xHDR\n"
-       "                        ^"},
+       "            \t\t          ^"},
       {"[1] \"b\"[1]\n",
        "bad.topo:1: expected a Switch, Ca or Rt line before this port line (port lines belong to a node record)\n"
        "  [1] \"b\"[1]\n"

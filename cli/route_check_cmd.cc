@@ -19,6 +19,7 @@ namespace {
 struct Inputs {
   std::string topology;
   std::string routes;
+  std::string format = "auto";
 };
 
 struct VerifyCmd {
@@ -52,7 +53,13 @@ struct Loaded {
   RouteSet routes;
 };
 std::optional<Loaded> Load(const Inputs& in) {
-  auto fabric = ReadTopologyFile(in.topology);
+  auto format = in.format == "auto" ? std::optional(TopoFormat::kAuto) : ParseTopoFormat(in.format);
+  if (!format) {
+    ReportError(
+        Error{.message = fmt::format("unknown topology format '{}' (auto, ibnetdiscover, json, ibsim)", in.format)});
+    return std::nullopt;
+  }
+  auto fabric = ReadTopologyFile(in.topology, *format);
   if (!fabric) {
     ReportError(fabric.error());
     return std::nullopt;
@@ -69,6 +76,7 @@ void AddInputs(CLI::App* cmd, Inputs& in) {
   cmd->add_option("TOPO", in.topology, "Topology file (ibnetdiscover, ibsim or JSON)")->required();
   cmd->add_option("ROUTES", in.routes, "Route directory written by `route compute`, or an opensm-lfts.dump")
       ->required();
+  cmd->add_option("--format", in.format, "Topology format: auto, ibnetdiscover, json, ibsim")->capture_default_str();
 }
 
 nlohmann::json CycleJson(const Fabric& f, const std::vector<CycleChannel>& cycle) {

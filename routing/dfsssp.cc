@@ -19,7 +19,7 @@ struct Graph {
   std::vector<uint32_t> head;  // channel -> switch index it enters (kUnset: none / not a switch)
   std::vector<uint32_t> adj_offsets;
   std::vector<std::pair<uint8_t, uint32_t>> adj;  // (port, neighbour switch) per switch
-  std::vector<uint32_t> sources;                   // endpoint ports hanging off each switch
+  std::vector<uint32_t> sources;                  // endpoint ports hanging off each switch
 };
 
 Graph BuildGraph(const Fabric& f, const Subnet& sn) {
@@ -173,8 +173,8 @@ struct Dest {
 // are unchanged, so they stay acyclic; Up*/Down* trees together are acyclic.
 Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& out, const std::vector<Dest>& dests,
                const std::vector<uint32_t>& endpoint_dests, const std::vector<uint32_t>& src_switches,
-               const std::vector<uint32_t>& src_index, const Layering& by_path, const Layering& by_tree,
-               unsigned cap, std::vector<uint64_t>& load, uint32_t& escaped_count) {
+               const std::vector<uint32_t>& src_index, const Layering& by_path, const Layering& by_tree, unsigned cap,
+               std::vector<uint64_t>& load, uint32_t& escaped_count) {
   const size_t L = out.num_lids();
   const uint32_t S = uint32_t(src_switches.size());
   const uint32_t trees = uint32_t(endpoint_dests.size());
@@ -185,7 +185,8 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
   level[root] = 0;
   for (size_t qi = 0; qi < order.size(); ++qi)
     for (uint32_t k = g.adj_offsets[order[qi]]; k < g.adj_offsets[order[qi] + 1]; ++k)
-      if (level[g.adj[k].second] == kUnset) level[g.adj[k].second] = level[order[qi]] + 1, order.push_back(g.adj[k].second);
+      if (level[g.adj[k].second] == kUnset)
+        level[g.adj[k].second] = level[order[qi]] + 1, order.push_back(g.adj[k].second);
   // BFS order is increasing (level, discovery): "up" means towards an earlier position.
   std::vector<uint32_t> pos(g.nsw);
   for (uint32_t i = 0; i < order.size(); ++i) pos[order[i]] = i;
@@ -198,7 +199,8 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
     for (uint32_t k = 0; k < S && !escaped[t]; ++k) escaped[t] = by_path.layer[size_t(t) * S + k] >= cap;
     escaped_tree[t] = by_tree.layer[t] >= cap;
   }
-  const bool use_tree = std::count(escaped_tree.begin(), escaped_tree.end(), 1) < std::count(escaped.begin(), escaped.end(), 1);
+  const bool use_tree =
+      std::count(escaped_tree.begin(), escaped_tree.end(), 1) < std::count(escaped.begin(), escaped.end(), 1);
   if (use_tree) escaped = escaped_tree;
   auto layer_of = [&](uint32_t t, uint32_t k) -> uint32_t {
     return use_tree ? by_tree.layer[t] : by_path.layer[size_t(t) * S + k];
@@ -249,7 +251,7 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
   out.num_vls = uint8_t(top + 1);
   out.reason = fmt::format("{} of {} destinations on the Up*/Down* escape VL {}",
                            std::count(escaped.begin(), escaped.end(), 1), trees, top);
-    if (out.num_vls == 1) return Outcome::Ok();
+  if (out.num_vls == 1) return Outcome::Ok();
   out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
   for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
     PortId peer = f.port(sn.endpoint_ports[e]).peer;
@@ -263,7 +265,7 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
   out.sl2vl.assign(size_t(g.nsw) * g.stride * g.stride * 16, 0);
   for (size_t i = 0; i < out.sl2vl.size(); i += 16)
     for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
-return Outcome::Ok();
+  return Outcome::Ok();
 }
 
 class Dfsssp final : public RoutingEngine {

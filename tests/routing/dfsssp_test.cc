@@ -74,7 +74,8 @@ TEST_CASE("dfsssp: tori verify, also with failed links") {
         inter.push_back(l);
     std::shuffle(inter.begin(), inter.end(), rng);
     std::vector<LinkId> gone(inter.begin(), inter.begin() + 2);
-    Fabric f = testing::WithoutLinks(full, [&](LinkId l) { return std::find(gone.begin(), gone.end(), l) != gone.end(); });
+    Fabric f =
+        testing::WithoutLinks(full, [&](LinkId l) { return std::find(gone.begin(), gone.end(), l) != gone.end(); });
     REQUIRE(f.subnets().size() == 1);
     RouteSet rs = Skeleton(f);
     Outcome o = RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 8});

@@ -220,6 +220,50 @@ TEST_CASE("a client that vanishes mid-test frees its session on the agent") {
   CHECK(agent.counters().sessions_failed == 1);
 }
 
+TEST_CASE("the agent detects a corrupted or reordered bandwidth stream") {
+  RunningAgent agent;
+  Fd raw = RawConnect(agent.address());
+  ControlChannel ch(std::move(raw), Role::kClient, kToken);
+  Nonce cn = RandomNonce();
+  REQUIRE(ch.SendMessage(Hello{.client_nonce = cn, .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000},
+                         DeadlineAfter(1000ms)));
+  ch.codec().SetClientNonce(cn);
+  auto ack = ch.ReceiveMessage(DeadlineAfter(1000ms));
+  REQUIRE(ack);
+  ch.codec().SetAgentNonce(std::get<HelloAck>(*ack).agent_nonce);
+  // Speak the TCP transport's data setup by hand: port and cookie from the agent.
+  auto port_msg = ch.Receive(1000ms);
+  REQUIRE(port_msg);
+  REQUIRE(port_msg->size() == 19);
+  auto data_addr = ParseHostPort(agent.address(), 0);
+  REQUIRE(data_addr);
+  SetAddressPort(data_addr->addr, static_cast<std::uint16_t>(((*port_msg)[1] << 8) | (*port_msg)[2]));
+  auto data = ConnectTcp(*data_addr, DeadlineAfter(1000ms));
+  REQUIRE(data);
+  REQUIRE(WriteAll(data->get(), std::span(port_msg->data() + 3, 16), DeadlineAfter(1000ms)));
+
+  REQUIRE(ch.SendMessage(
+      TestRequest{.kind = TestKind::kBandwidth, .message_size = 16, .iterations = 10, .timeout_ms = 1000},
+      DeadlineAfter(1000ms)));
+  // Ten 16-byte messages whose first 8 bytes should be their sequence numbers 0..9
+  // (little-endian); message 3 claims to be message 4.
+  Bytes stream(160, 0xab);
+  for (int m = 0; m < 10; ++m) {
+    std::uint64_t seq = m == 3 ? 4 : m;
+    for (int i = 0; i < 8; ++i) stream[m * 16 + i] = static_cast<std::uint8_t>(seq >> (8 * i));
+  }
+  REQUIRE(WriteAll(data->get(), stream, DeadlineAfter(1000ms)));
+  Bytes end = {'E', 0, 0, 0, 0, 0, 0, 0, 10};
+  (void)ch.Send(end);
+  auto done = ch.ReceiveMessage(DeadlineAfter(3000ms));
+  REQUIRE(done);
+  auto* d = std::get_if<TestDone>(&*done);
+  REQUIRE(d != nullptr);
+  CHECK_FALSE(d->ok);
+  CHECK(d->error == "bandwidth test: message 3 arrived corrupted or out of order");
+  CHECK(agent.WaitLog("closed: tcp bw 16 B: bandwidth test: message 3 arrived corrupted or out of order"));
+}
+
 TEST_CASE("an agent that stops answering mid-test gives the client an error within the timeout") {
   // A fake agent: completes the handshake and the data connection, then goes silent.
   auto listen = ParseHostPort("127.0.0.1:0", 1);

@@ -72,10 +72,16 @@ int RunDeploy(const DeployCmdOptions& o) {
     if (!f) return ReportError(f.error());
     planned = std::move(*f);
   }
-  if (o.via == "opensm" && planned) {
+  // Bad route files fail before any MAD is sent: with a plan they are read against it now,
+  // without one they must at least exist.
+  std::optional<RouteSet> planned_routes;
+  if (planned) {
     auto routes = ReadRoutes(*planned, routes_file);
     if (!routes) return ReportError(routes.error());
-    return RunViaOpenSm(*planned, *routes, o);
+    if (o.via == "opensm") return RunViaOpenSm(*planned, *routes, o);
+    planned_routes = std::move(*routes);
+  } else if (std::error_code ec; !std::filesystem::exists(routes_file, ec)) {
+    return ReportError(Error{.message = "no such file", .where = routes_file});
   }
 
   auto transport = mad::OpenUmadTransport(o.ca, o.port);
@@ -84,7 +90,7 @@ int RunDeploy(const DeployCmdOptions& o) {
   auto live = Discover(**transport, DiscoveryOptions{.rpc = rpc});
   if (!live) return ReportError(live.error());
   const Fabric& plan = planned ? *planned : live->fabric;
-  auto routes = ReadRoutes(plan, routes_file);
+  Result<RouteSet> routes = planned_routes ? Result<RouteSet>(std::move(*planned_routes)) : ReadRoutes(plan, routes_file);
   if (!routes) return ReportError(routes.error());
   if (o.via == "opensm") return RunViaOpenSm(plan, *routes, o);
 

@@ -147,7 +147,7 @@ int RunCounters(const CountersOptions& o) {
   CounterOptions opts{.rpc = {.inflight = o.inflight, .timeout_ms = o.timeout_ms, .retries = o.retries},
                       .reset = o.reset ? ResetMode::kResetAfterRead : ResetMode::kKeep};
   if (!o.thresholds.empty()) {
-    auto text = ReadFile(o.thresholds);
+    auto text = ReadTextFile(o.thresholds);
     if (!text) return ReportError(text.error());
     auto t = ParseThresholds(*text, o.thresholds);
     if (!t) return ReportError(t.error());

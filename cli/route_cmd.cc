@@ -67,7 +67,7 @@ int RunCompute(const ComputeOptions& o) {
   if (!selection) return ReportError(selection.error());
   RouteFabricOptions ro{.engine = {.max_vls = static_cast<uint8_t>(o.vls), .seed = o.seed}, .threads = o.threads};
   if (!o.root_guid_file.empty()) {
-    auto text = ReadFile(o.root_guid_file);
+    auto text = ReadTextFile(o.root_guid_file);
     if (!text) return ReportError(text.error());
     auto guids = ParseGuidList(*text, o.root_guid_file);
     if (!guids) return ReportError(guids.error());

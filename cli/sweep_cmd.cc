@@ -131,7 +131,7 @@ int RunSweep(const RunOptionsCli& o) {
   auto t0 = Clock::now();
   Result<sweep::SweepPlan> plan;
   if (!o.plan.empty()) {
-    auto text = ReadFile(o.plan);
+    auto text = ReadTextFile(o.plan);
     if (!text) return ReportError(text.error());
     plan = sweep::ParsePlanJson(fabric, loaded->routes, *text, o.plan);
   } else {
@@ -156,7 +156,7 @@ int RunSweep(const RunOptionsCli& o) {
     measured = sweep::SimulateSweep(fabric, *plan, faults, {.noise = o.noise, .seed = o.seed});
     counters = sweep::SimulatedErrorCounters(fabric, faults);
   } else {
-    auto agents_text = ReadFile(o.agents);
+    auto agents_text = ReadTextFile(o.agents);
     if (!agents_text) return ReportError(agents_text.error());
     auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
     if (!agents) return ReportError(agents.error());
@@ -254,7 +254,9 @@ int RunSweep(const RunOptionsCli& o) {
       std::cout << fmt::format("unmeasured: {} -> {}: {}\n", fabric.PortName(plan->probes[failures[k].probe].src),
                                fabric.PortName(plan->probes[failures[k].probe].dst), failures[k].reason);
     if (failures.size() > 10) std::cout << fmt::format("unmeasured: ... and {} more\n", failures.size() - 10);
-    if (analysis.findings.empty()) std::cout << "healthy: no findings\n";
+    if (analysis.healthy()) std::cout << "healthy: no findings\n";
+    else if (analysis.findings.empty())
+      std::cout << fmt::format("not healthy: no findings, but {} probes unmeasured\n", analysis.unmeasured);
     for (const sweep::Finding& f : analysis.findings) {
       std::string what = f.link != kNone ? fabric.LinkName(f.link) : "endpoint " + fabric.description(f.endpoint);
       std::cout << fmt::format("finding: {:<9} score {:.2f}  {}  ({} of {} probes failed, worst {:.2f} of baseline{})\n",

@@ -47,7 +47,7 @@ Result<std::vector<std::string>> DumpFilesIn(const std::string& dir) {
 Result<std::vector<RawLfts>> ParseDumps(const std::vector<std::string>& files) {
   std::vector<RawLfts> raws;
   for (const std::string& f : files) {
-    auto text = ReadFile(f);
+    auto text = ReadTextFile(f);
     if (!text) return std::unexpected(text.error());
     auto raw = ParseOpensmDump(*text, f);
     if (!raw) return std::unexpected(raw.error());
@@ -121,7 +121,7 @@ Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path) {
   const bool is_dir = fs::is_directory(path, ec);
   std::string json_path = is_dir ? (fs::path(path) / "routes.json").string() : path;
   if ((is_dir && fs::exists(json_path, ec)) || (!is_dir && path.ends_with(".json"))) {
-    auto text = ReadFile(json_path);
+    auto text = ReadTextFile(json_path);
     if (!text) return std::unexpected(text.error());
     auto parsed = ParseRouteJson(*text, json_path);
     if (!parsed) return std::unexpected(parsed.error());
@@ -151,7 +151,7 @@ Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path) {
   if (is_dir) {
     std::string sl_path = (fs::path(path) / "sl-table.txt").string();
     if (fs::exists(sl_path, ec)) {
-      auto text = ReadFile(sl_path);
+      auto text = ReadTextFile(sl_path);
       if (!text) return std::unexpected(text.error());
       auto tables = ParseSlTable(*text, sl_path);
       if (!tables) return std::unexpected(tables.error());
@@ -166,7 +166,7 @@ Result<std::vector<RawLfts>> ReadRawLfts(const std::string& path) {
   const bool is_dir = fs::is_directory(path, ec);
   std::string json_path = is_dir ? (fs::path(path) / "routes.json").string() : path;
   if ((is_dir && fs::exists(json_path, ec)) || (!is_dir && path.ends_with(".json"))) {
-    auto text = ReadFile(json_path);
+    auto text = ReadTextFile(json_path);
     if (!text) return std::unexpected(text.error());
     auto parsed = ParseRouteJson(*text, json_path);
     if (!parsed) return std::unexpected(parsed.error());

@@ -13,6 +13,8 @@ PACKAGES=(
   libibverbs-dev libibumad-dev libibmad-dev libibnetdisc-dev
   libnl-3-dev libnl-route-3-dev libcli11-dev nlohmann-json3-dev doctest-dev
   libsqlite3-dev sqlite3 libfmt-dev
+  # test scripts and benches
+  python3 strace
   libssl-dev
   # InfiniBand simulator and the peers we test against
   ibsim-utils libumad2sim0 opensm infiniband-diags rdma-core ibverbs-providers

@@ -182,6 +182,30 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
     for (size_t i = 0; i < n; ++i) out.unexplained += bad[i * kSymptoms + s] && !explained[i];
   }
 
+  // One finding per link: keep the most specific symptom (down, then loss, which also costs
+  // bandwidth, then bandwidth, then latency) and list the others.
+  {
+    auto rank = [](FindingKind k) {
+      switch (k) {
+        case FindingKind::kDown: return 0;
+        case FindingKind::kLoss: return 1;
+        case FindingKind::kBandwidth: return 2;
+        case FindingKind::kLatency: return 3;
+        default: return 4;
+      }
+    };
+    std::stable_sort(links_found.begin(), links_found.end(),
+                     [&](const Finding& a, const Finding& b) { return rank(a.kind) < rank(b.kind); });
+    std::unordered_map<LinkId, size_t> first;
+    std::vector<Finding> merged;
+    for (const Finding& f : links_found) {
+      auto [it, inserted] = first.emplace(f.link, merged.size());
+      if (inserted) merged.push_back(f);
+      else merged[it->second].also.push_back(f.kind);
+    }
+    links_found.swap(merged);
+  }
+
   // Port error counters: raise the score of a found link; a link with errors and no
   // probe symptom becomes an `errors` finding of its own.
   if (!port_errors.empty()) {

@@ -35,6 +35,9 @@ struct Finding {
   uint32_t probes = 0;       // measured probes through it
   double worst_ratio = 1;    // worst measured/baseline among its failing probes (latency: baseline/measured)
   uint64_t port_errors = 0;  // error counter total of both ends
+  // Other symptoms the same link showed (a lossy link also loses bandwidth): one finding
+  // per link, its kind the most specific symptom.
+  std::vector<FindingKind> also;
 };
 
 struct ProbeVerdict {

@@ -25,6 +25,9 @@ nlohmann::json FindingToJson(const Fabric& fabric, const Finding& f) {
   ev["probes"] = f.probes;
   ev["worst_ratio"] = f.worst_ratio;
   ev["port_errors"] = f.port_errors;
+  nlohmann::json also = nlohmann::json::array();
+  for (FindingKind k : f.also) also.push_back(ToString(k));
+  ev["also"] = std::move(also);
   j["evidence"] = std::move(ev);
   return j;
 }

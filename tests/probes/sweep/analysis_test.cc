@@ -109,3 +109,24 @@ TEST_CASE("fault specs: bad input is named") {
 
 }  // namespace
 }  // namespace fabricctl::sweep
+
+namespace fabricctl::sweep {
+namespace {
+
+TEST_CASE("a lossy link is one finding, its lost bandwidth listed as another symptom") {
+  auto r = testing::FatTree(4, 8, 4);
+  auto plan = PlanSweep(r.fabric, r.routes, {});
+  REQUIRE(plan);
+  FaultSet faults;
+  faults.faults = *ParseFaultSpec(r.fabric, "leaf3[6]:loss=0.05", 1);
+  faults.Apply(r.fabric);
+  auto m = SimulateSweep(r.fabric, *plan, faults, {.noise = 0.02, .seed = 3});
+  auto a = AnalyzeSweep(r.fabric, *plan, m, {}, {});
+  REQUIRE(a.findings.size() == 1);
+  CHECK(a.findings[0].kind == FindingKind::kLoss);
+  REQUIRE(a.findings[0].also.size() == 1);
+  CHECK(a.findings[0].also[0] == FindingKind::kBandwidth);
+}
+
+}  // namespace
+}  // namespace fabricctl::sweep

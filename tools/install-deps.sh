@@ -12,10 +12,9 @@ PACKAGES=(
   # libraries
   libibverbs-dev libibumad-dev libibmad-dev libibnetdisc-dev
   libnl-3-dev libnl-route-3-dev libcli11-dev nlohmann-json3-dev doctest-dev
-  libsqlite3-dev sqlite3 libfmt-dev
+  libsqlite3-dev sqlite3 libfmt-dev libssl-dev
   # test scripts and benches
   python3 strace
-  libssl-dev
   # InfiniBand simulator and the peers we test against
   ibsim-utils libumad2sim0 opensm infiniband-diags rdma-core ibverbs-providers
   # networks for TCP probes and sweeps; peers for the probe benchmarks

@@ -90,7 +90,8 @@ int RunDeploy(const DeployCmdOptions& o) {
   auto live = Discover(**transport, DiscoveryOptions{.rpc = rpc});
   if (!live) return ReportError(live.error());
   const Fabric& plan = planned ? *planned : live->fabric;
-  Result<RouteSet> routes = planned_routes ? Result<RouteSet>(std::move(*planned_routes)) : ReadRoutes(plan, routes_file);
+  Result<RouteSet> routes =
+      planned_routes ? Result<RouteSet>(std::move(*planned_routes)) : ReadRoutes(plan, routes_file);
   if (!routes) return ReportError(routes.error());
   if (o.via == "opensm") return RunViaOpenSm(plan, *routes, o);
 

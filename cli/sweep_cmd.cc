@@ -14,8 +14,6 @@
 #include "probes/control_protocol.h"
 #include "probes/sweep/agent_runner.h"
 #include "probes/sweep/analysis.h"
-#include "probes/tcp_transport.h"
-#include "probes/verbs_transport.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
@@ -24,6 +22,8 @@
 #include "probes/sweep/sweep_plan.h"
 #include "probes/sweep/sweep_plan_io.h"
 #include "probes/sweep/sweep_report.h"
+#include "probes/tcp_transport.h"
+#include "probes/verbs_transport.h"
 #include "routing/route_io.h"
 
 namespace fabricctl::cli {
@@ -79,13 +79,14 @@ Result<Loaded> Load(const std::string& topology, const std::string& routes) {
 }
 
 void PrintPlanSummary(const sweep::SweepPlan& plan) {
-  std::cout << fmt::format("plan: {} probes in {} rounds (lower bound {}, {:.2f}x); busiest endpoint port in {} probes\n",
-                           plan.probes.size(), plan.num_rounds, plan.lower_bound,
-                           plan.lower_bound ? double(plan.num_rounds) / plan.lower_bound : 0.0,
-                           plan.max_probes_per_endpoint);
+  std::cout << fmt::format(
+      "plan: {} probes in {} rounds (lower bound {}, {:.2f}x); busiest endpoint port in {} probes\n",
+      plan.probes.size(), plan.num_rounds, plan.lower_bound,
+      plan.lower_bound ? double(plan.num_rounds) / plan.lower_bound : 0.0, plan.max_probes_per_endpoint);
   std::cout << fmt::format("coverage: {} channels, {} covered, {} at target", plan.channels, plan.channels_covered,
                            plan.channels_at_target);
-  if (plan.channels_limited) std::cout << fmt::format(", {} below target (routing offers no other pair)", plan.channels_limited);
+  if (plan.channels_limited)
+    std::cout << fmt::format(", {} below target (routing offers no other pair)", plan.channels_limited);
   std::cout << "\n";
 }
 
@@ -121,7 +122,8 @@ int RunSweep(const RunOptionsCli& o) {
   if (!o.inject.empty() && o.fabric != "sim")
     return ReportError(Error{.message = "--inject works only with --fabric sim"});
   if (o.fabric != "sim" && o.agents.empty())
-    return ReportError(Error{.message = fmt::format("--fabric {} needs --agents FILE (endpoint -> agent address)", o.fabric)});
+    return ReportError(
+        Error{.message = fmt::format("--fabric {} needs --agents FILE (endpoint -> agent address)", o.fabric)});
   auto loaded = Load(o.topology, o.routes);
   if (!loaded) return ReportError(loaded.error());
   const Fabric& fabric = loaded->fabric;
@@ -196,7 +198,8 @@ int RunSweep(const RunOptionsCli& o) {
   timings.run_seconds = Since(t1);
 
   auto t2 = Clock::now();
-  sweep::SweepAnalysis analysis = sweep::AnalyzeSweep(fabric, *plan, measured, counters, {.bw_fraction = o.bw_fraction});
+  sweep::SweepAnalysis analysis =
+      sweep::AnalyzeSweep(fabric, *plan, measured, counters, {.bw_fraction = o.bw_fraction});
   timings.analyse_seconds = Since(t2);
 
   nlohmann::json report = sweep::ReportToJson({.fabric = fabric,
@@ -221,7 +224,8 @@ int RunSweep(const RunOptionsCli& o) {
     if (auto w = WriteFileAtomic(o.html, html); !w) return ReportError(w.error());
   }
   if (!o.prom.empty()) {
-    std::string metrics = sweep::PrometheusMetrics(fabric, *plan, analysis, total, static_cast<long>(std::time(nullptr)));
+    std::string metrics =
+        sweep::PrometheusMetrics(fabric, *plan, analysis, total, static_cast<long>(std::time(nullptr)));
     if (auto w = WriteFileAtomic(o.prom, metrics); !w) return ReportError(w.error());
   }
   std::vector<sweep::LinkTrend> trends;
@@ -254,14 +258,16 @@ int RunSweep(const RunOptionsCli& o) {
       std::cout << fmt::format("unmeasured: {} -> {}: {}\n", fabric.PortName(plan->probes[failures[k].probe].src),
                                fabric.PortName(plan->probes[failures[k].probe].dst), failures[k].reason);
     if (failures.size() > 10) std::cout << fmt::format("unmeasured: ... and {} more\n", failures.size() - 10);
-    if (analysis.healthy()) std::cout << "healthy: no findings\n";
+    if (analysis.healthy())
+      std::cout << "healthy: no findings\n";
     else if (analysis.findings.empty())
       std::cout << fmt::format("not healthy: no findings, but {} probes unmeasured\n", analysis.unmeasured);
     for (const sweep::Finding& f : analysis.findings) {
       std::string what = f.link != kNone ? fabric.LinkName(f.link) : "endpoint " + fabric.description(f.endpoint);
-      std::cout << fmt::format("finding: {:<9} score {:.2f}  {}  ({} of {} probes failed, worst {:.2f} of baseline{})\n",
-                               sweep::ToString(f.kind), f.score, what, f.failing_probes, f.probes, f.worst_ratio,
-                               f.port_errors ? fmt::format(", {} port errors", f.port_errors) : "");
+      std::cout << fmt::format(
+          "finding: {:<9} score {:.2f}  {}  ({} of {} probes failed, worst {:.2f} of baseline{})\n",
+          sweep::ToString(f.kind), f.score, what, f.failing_probes, f.probes, f.worst_ratio,
+          f.port_errors ? fmt::format(", {} port errors", f.port_errors) : "");
     }
     for (const sweep::LinkTrend& t : trends)
       std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep over {} sweeps ({:.2f} -> {:.2f})\n", t.link,
@@ -288,8 +294,13 @@ int RunHistory(const HistoryOptionsCli& o) {
     nlohmann::json j;
     j["sweeps"] = nlohmann::json::array();
     for (const auto& s : *sweeps)
-      j["sweeps"].push_back({{"id", s.id}, {"started", s.started}, {"mode", s.mode}, {"topology", s.topology},
-                             {"probes", s.probes}, {"findings", s.findings}, {"healthy", s.healthy}});
+      j["sweeps"].push_back({{"id", s.id},
+                             {"started", s.started},
+                             {"mode", s.mode},
+                             {"topology", s.topology},
+                             {"probes", s.probes},
+                             {"findings", s.findings},
+                             {"healthy", s.healthy}});
     j["trends"] = nlohmann::json::array();
     for (const auto& t : *trends)
       j["trends"].push_back({{"link", t.link}, {"slope", t.slope}, {"drop", t.drop}, {"bw_ratio", t.bw_ratio}});
@@ -298,8 +309,8 @@ int RunHistory(const HistoryOptionsCli& o) {
     std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", "id", "started", "mode", "probes", "findings",
                              "topology");
     for (const auto& s : *sweeps)
-      std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", s.id, s.started, s.mode, s.probes, s.findings,
-                               s.topology);
+      std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", s.id, s.started, s.mode, s.probes,
+                               s.findings, s.topology);
     if (trends->empty()) std::cout << "no link shows a falling bandwidth trend\n";
     for (const auto& t : *trends)
       std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep ({:.2f} -> {:.2f})\n", t.link, t.slope,
@@ -316,7 +327,8 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   p->add_option("TOPO", plan->topology, "Topology file (ibnetdiscover or JSON)")->required();
   p->add_option("ROUTES", plan->routes, "Route directory or opensm-lfts.dump")->required();
   p->add_option("-o,--output", plan->output, "Plan file to write (JSON)")->required();
-  p->add_option("--coverage", plan->coverage, "Probes wanted through every channel")->check(CLI::Range(1, 16))
+  p->add_option("--coverage", plan->coverage, "Probes wanted through every channel")
+      ->check(CLI::Range(1, 16))
       ->capture_default_str();
   p->add_option("--seed", plan->seed, "Seed for tie-breaking")->capture_default_str();
   p->add_flag("--json", plan->json, "Print the summary as JSON");

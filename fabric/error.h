@@ -23,8 +23,8 @@ using Result = std::expected<T, Error>;
 inline std::unexpected<Error> MakeError(std::string message) {
   return std::unexpected(Error{.message = std::move(message)});
 }
-inline std::unexpected<Error> MakeInputError(std::string where, int line, std::string message,
-                                             std::string text = {}, int column = 0) {
+inline std::unexpected<Error> MakeInputError(std::string where, int line, std::string message, std::string text = {},
+                                             int column = 0) {
   return std::unexpected(Error{.message = std::move(message),
                                .where = std::move(where),
                                .line = line,

@@ -43,10 +43,10 @@ enum class PhysState : uint8_t {
 // Which level of the hierarchy a switch (and so its subnet) belongs to.
 enum class FabricLevel : uint8_t { kUnknown = 0, kScaleUp = 1, kScaleOut = 2 };
 
-std::string_view ToString(NodeType t);    // "switch", "ca", "router"
-std::string_view ToString(PortState s);   // "Down", "Init", "Armed", "Active"
-std::string_view ToString(PhysState s);   // "LinkUp", "Polling", ...
-std::string_view ToString(FabricLevel l); // "unknown", "scale-up", "scale-out"
+std::string_view ToString(NodeType t);     // "switch", "ca", "router"
+std::string_view ToString(PortState s);    // "Down", "Init", "Armed", "Active"
+std::string_view ToString(PhysState s);    // "LinkUp", "Polling", ...
+std::string_view ToString(FabricLevel l);  // "unknown", "scale-up", "scale-out"
 std::optional<FabricLevel> ParseFabricLevel(std::string_view s);
 
 // Planning labels; -1 means unset. Tier: 0 endpoints, 1 leaf switches, 2 spines, 3 cores.
@@ -80,7 +80,7 @@ struct Port {
 
 struct Node {
   NodeType type = NodeType::kCa;
-  uint16_t num_ports = 0;  // physical ports, numbered 1..num_ports
+  uint16_t num_ports = 0;     // physical ports, numbered 1..num_ports
   PortId first_port = kNone;  // PortId of port 0
   uint64_t guid = 0;
   uint64_t system_guid = 0;
@@ -145,8 +145,8 @@ class Fabric {
 
   // Connected ports of n, in port order (frozen CSR).
   std::span<const Adjacency> neighbors(NodeId n) const {
-    return std::span<const Adjacency>(adjacency_).subspan(adjacency_offsets_[n],
-                                                          adjacency_offsets_[n + 1] - adjacency_offsets_[n]);
+    return std::span<const Adjacency>(adjacency_)
+        .subspan(adjacency_offsets_[n], adjacency_offsets_[n + 1] - adjacency_offsets_[n]);
   }
 
   std::span<const Subnet> subnets() const { return subnets_; }

@@ -39,8 +39,7 @@ constexpr std::array<SpeedInfo, 9> kSpeeds{{
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
   }
   return true;
 }
@@ -94,9 +93,7 @@ std::optional<std::pair<LinkWidth, LinkSpeed>> ParseWidthSpeed(std::string_view 
   return std::pair{*w, *sp};
 }
 
-std::string FormatWidthSpeed(LinkWidth w, LinkSpeed s) {
-  return std::string(ToString(w)) + std::string(ToString(s));
-}
+std::string FormatWidthSpeed(LinkWidth w, LinkSpeed s) { return std::string(ToString(w)) + std::string(ToString(s)); }
 
 LinkWidth WidestWidth(WidthMask mask) {
   LinkWidth best = LinkWidth::kNone;

@@ -29,12 +29,12 @@ using SpeedMask = uint16_t;  // OR of (1 << LinkSpeed)
 constexpr SpeedMask SpeedBit(LinkSpeed s) { return static_cast<SpeedMask>(1u << static_cast<unsigned>(s)); }
 constexpr WidthMask WidthBit(LinkWidth w) { return static_cast<WidthMask>(w); }
 
-int LaneCount(LinkWidth w);                  // 1x -> 1, 4x -> 4, none -> 0
-double LaneDataGbps(LinkSpeed s);            // data rate of one lane after encoding
+int LaneCount(LinkWidth w);                     // 1x -> 1, 4x -> 4, none -> 0
+double LaneDataGbps(LinkSpeed s);               // data rate of one lane after encoding
 double LinkDataGbps(LinkWidth w, LinkSpeed s);  // LaneCount * LaneDataGbps
 
-std::string_view ToString(LinkWidth w);  // "4x"
-std::string_view ToString(LinkSpeed s);  // "HDR"
+std::string_view ToString(LinkWidth w);                       // "4x"
+std::string_view ToString(LinkSpeed s);                       // "HDR"
 std::optional<LinkWidth> ParseLinkWidth(std::string_view s);  // "4x", "4X"
 std::optional<LinkSpeed> ParseLinkSpeed(std::string_view s);  // "HDR", "hdr"
 // "4xHDR" as ibnetdiscover prints it; both parts required.

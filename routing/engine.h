@@ -13,10 +13,10 @@
 namespace fabricctl {
 
 struct EngineOptions {
-  uint8_t max_vls = 8;                // engines that need more VLs fail cleanly
-  uint64_t seed = 1;                  // for engines that break ties at random
-  std::vector<uint64_t> root_guids;   // updn/ftree roots; empty: from tier labels or by heuristic
-  unsigned threads = 1;               // worker threads an engine may use inside one subnet
+  uint8_t max_vls = 8;               // engines that need more VLs fail cleanly
+  uint64_t seed = 1;                 // for engines that break ties at random
+  std::vector<uint64_t> root_guids;  // updn/ftree roots; empty: from tier labels or by heuristic
+  unsigned threads = 1;              // worker threads an engine may use inside one subnet
 };
 
 enum class EngineStatus { kOk, kNotApplicable, kFailed };

@@ -10,7 +10,7 @@
 
 namespace fabricctl {
 
-using Lid = uint32_t;  // 32-bit inside; only <= 0xBFFF is deployable to InfiniBand hardware
+using Lid = uint32_t;                      // 32-bit inside; only <= 0xBFFF is deployable to InfiniBand hardware
 inline constexpr uint8_t kNoRoute = 0xFF;  // LFT entry for an unreachable LID, as OpenSM writes it
 inline constexpr Lid kMaxUnicastLid = 0xBFFF;
 

@@ -1,6 +1,7 @@
 #include "probes/sweep/agent_runner.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -8,7 +9,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -59,7 +59,8 @@ Result<AgentMap> ParseAgentsFile(const Fabric& fabric, std::string_view text, st
     if (words >> more) return MakeInputError(where, number, "unexpected text after the agent entry", line);
     auto node = fabric.FindByDescription(desc);
     if (!node) return MakeInputError(where, number, fmt::format("no node has the description '{}'", desc), line);
-    if (fabric.is_switch(*node)) return MakeInputError(where, number, fmt::format("'{}' is a switch, not an endpoint", desc), line);
+    if (fabric.is_switch(*node))
+      return MakeInputError(where, number, fmt::format("'{}' is a switch, not an endpoint", desc), line);
     if (!map.by_node[*node].address.empty())
       return MakeInputError(where, number, fmt::format("'{}' is listed twice", desc), line);
     e.node = *node;
@@ -88,14 +89,24 @@ RunnerResult RunSweepOnAgents(const Fabric& fabric, const SweepPlan& plan, const
     const AgentEntry& dst = agents.by_node[fabric.port(p.dst).node];
     Measurement& m = out.measurements[i];
     m.status = ProbeStatus::kUnmeasured;
-    if (dst.address.empty()) return fail(i, fmt::format("no agent for {}", fabric.description(fabric.port(p.dst).node)));
-    if (src.address.empty()) return fail(i, fmt::format("no agent for {}", fabric.description(fabric.port(p.src).node)));
-    probes::ProbeOptions lat{.peer = dst.address, .tests = {probes::TestKind::kLatency}, .sizes = {64},
-                             .iterations = options.latency_iterations, .timeout = options.timeout, .token = options.token};
+    if (dst.address.empty())
+      return fail(i, fmt::format("no agent for {}", fabric.description(fabric.port(p.dst).node)));
+    if (src.address.empty())
+      return fail(i, fmt::format("no agent for {}", fabric.description(fabric.port(p.src).node)));
+    probes::ProbeOptions lat{.peer = dst.address,
+                             .tests = {probes::TestKind::kLatency},
+                             .sizes = {64},
+                             .iterations = options.latency_iterations,
+                             .timeout = options.timeout,
+                             .token = options.token};
     auto l = probes::RunProbe(lat, transport);
     if (!l || l->latency.empty()) return fail(i, l ? "no latency result" : l.error().Format());
-    probes::ProbeOptions bw{.peer = dst.address, .tests = {probes::TestKind::kBandwidth}, .sizes = {options.message_size},
-                            .duration = options.bandwidth_duration, .timeout = options.timeout, .token = options.token};
+    probes::ProbeOptions bw{.peer = dst.address,
+                            .tests = {probes::TestKind::kBandwidth},
+                            .sizes = {options.message_size},
+                            .duration = options.bandwidth_duration,
+                            .timeout = options.timeout,
+                            .token = options.token};
     auto b = probes::RunProbe(bw, transport);
     if (!b || b->bandwidth.empty()) return fail(i, b ? "no bandwidth result" : b.error().Format());
     m.status = ProbeStatus::kMeasured;

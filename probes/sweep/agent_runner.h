@@ -37,11 +37,11 @@ Result<AgentMap> ParseAgentsFile(const Fabric& fabric, std::string_view text, st
 
 struct RunnerOptions {
   probes::Bytes token;
-  unsigned parallel = 8;                       // probes at once within a round
-  std::uint32_t message_size = 65536;          // bandwidth message size
+  unsigned parallel = 8;               // probes at once within a round
+  std::uint32_t message_size = 65536;  // bandwidth message size
   std::uint64_t latency_iterations = 1000;
   std::chrono::milliseconds bandwidth_duration{500};
-  std::chrono::milliseconds timeout{5000};     // bound on every wait of one probe
+  std::chrono::milliseconds timeout{5000};  // bound on every wait of one probe
 };
 
 struct RunnerProgress {

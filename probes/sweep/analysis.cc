@@ -37,12 +37,18 @@ Incidence BuildIncidence(const Fabric& fabric, const SweepPlan& plan) {
 
 std::string_view ToString(FindingKind k) {
   switch (k) {
-    case FindingKind::kBandwidth: return "bandwidth";
-    case FindingKind::kLatency: return "latency";
-    case FindingKind::kLoss: return "loss";
-    case FindingKind::kDown: return "down";
-    case FindingKind::kErrors: return "errors";
-    case FindingKind::kEndpoint: return "endpoint";
+    case FindingKind::kBandwidth:
+      return "bandwidth";
+    case FindingKind::kLatency:
+      return "latency";
+    case FindingKind::kLoss:
+      return "loss";
+    case FindingKind::kDown:
+      return "down";
+    case FindingKind::kErrors:
+      return "errors";
+    case FindingKind::kEndpoint:
+      return "endpoint";
   }
   return "unknown";
 }
@@ -65,7 +71,8 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
     nominal[i] = bottleneck;
     if (measured[i].status != ProbeStatus::kMeasured) continue;
     bw_groups[std::lround(bottleneck * 100)].push_back(measured[i].gbps);
-    lat_groups[static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin)].push_back(measured[i].latency_us);
+    lat_groups[static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin)].push_back(
+        measured[i].latency_us);
   }
   std::map<long, double> bw_base, lat_base;
   for (auto& [k, v] : bw_groups) bw_base[k] = Median(v);
@@ -100,7 +107,8 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
   Incidence inc = BuildIncidence(fabric, plan);
   const size_t n_links = fabric.num_links();
   auto probes_of = [&](LinkId l) {
-    return std::span<const uint32_t>(inc.link_probes.data() + inc.link_start[l], inc.link_start[l + 1] - inc.link_start[l]);
+    return std::span<const uint32_t>(inc.link_probes.data() + inc.link_start[l],
+                                     inc.link_start[l + 1] - inc.link_start[l]);
   };
 
   out.link_health.assign(n_links, -1.0f);
@@ -155,8 +163,8 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
           count += bad[i * kSymptoms + s] && !explained[i];
         }
         // More unexplained failures first; then the larger failing share.
-        if (count > best_count || (count == best_count && count > 0 &&
-                                   uint64_t(count) * best_total > uint64_t(best_count) * total)) {
+        if (count > best_count ||
+            (count == best_count && count > 0 && uint64_t(count) * best_total > uint64_t(best_count) * total)) {
           best = l, best_count = count, best_total = total;
         }
       }
@@ -170,8 +178,8 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
         explained[i] = 1;
         const Measurement& m = measured[i];
         const ProbeVerdict& v = out.verdicts[i];
-        double ratio = s == kBw ? m.gbps / std::max(1e-9, v.bw_baseline)
-                       : s == kLat ? v.latency_baseline / std::max(1e-9, m.latency_us)
+        double ratio = s == kBw     ? m.gbps / std::max(1e-9, v.bw_baseline)
+                       : s == kLat  ? v.latency_baseline / std::max(1e-9, m.latency_us)
                        : s == kLoss ? 1.0 - m.loss
                                     : 0.0;
         f.worst_ratio = std::min(f.worst_ratio, ratio);
@@ -187,11 +195,16 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
   {
     auto rank = [](FindingKind k) {
       switch (k) {
-        case FindingKind::kDown: return 0;
-        case FindingKind::kLoss: return 1;
-        case FindingKind::kBandwidth: return 2;
-        case FindingKind::kLatency: return 3;
-        default: return 4;
+        case FindingKind::kDown:
+          return 0;
+        case FindingKind::kLoss:
+          return 1;
+        case FindingKind::kBandwidth:
+          return 2;
+        case FindingKind::kLatency:
+          return 3;
+        default:
+          return 4;
       }
     };
     std::stable_sort(links_found.begin(), links_found.end(),
@@ -200,8 +213,10 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
     std::vector<Finding> merged;
     for (const Finding& f : links_found) {
       auto [it, inserted] = first.emplace(f.link, merged.size());
-      if (inserted) merged.push_back(f);
-      else merged[it->second].also.push_back(f.kind);
+      if (inserted)
+        merged.push_back(f);
+      else
+        merged[it->second].also.push_back(f.kind);
     }
     links_found.swap(merged);
   }
@@ -221,8 +236,11 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
         f.port_errors = errors;
         f.score = std::min(1.0, f.score + 0.5 * (1.0 - f.score));
       } else {
-        links_found.push_back(Finding{.link = l, .kind = FindingKind::kErrors, .symptom = FindingKind::kErrors,
-                                      .score = 0.5, .port_errors = errors});
+        links_found.push_back(Finding{.link = l,
+                                      .kind = FindingKind::kErrors,
+                                      .symptom = FindingKind::kErrors,
+                                      .score = 0.5,
+                                      .port_errors = errors});
       }
     }
   }

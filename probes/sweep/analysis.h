@@ -15,11 +15,11 @@
 namespace fabricctl::sweep {
 
 struct AnalysisOptions {
-  double bw_fraction = 0.75;      // bandwidth below this share of its baseline is degraded
-  double latency_margin = 0.3;    // latency above baseline * (1 + margin) + floor is slow
+  double bw_fraction = 0.75;    // bandwidth below this share of its baseline is degraded
+  double latency_margin = 0.3;  // latency above baseline * (1 + margin) + floor is slow
   double latency_floor_us = 0.5;
-  double loss_threshold = 1e-3;   // lost message share above which a probe is lossy
-  uint64_t error_threshold = 0;   // port error counts above this make a link suspect
+  double loss_threshold = 1e-3;  // lost message share above which a probe is lossy
+  uint64_t error_threshold = 0;  // port error counts above this make a link suspect
 };
 
 enum class FindingKind : uint8_t { kBandwidth, kLatency, kLoss, kDown, kErrors, kEndpoint };
@@ -30,7 +30,7 @@ struct Finding {
   NodeId endpoint = kNone;  // the culprit endpoint (kEndpoint)
   FindingKind kind = FindingKind::kBandwidth;
   FindingKind symptom = FindingKind::kBandwidth;  // for kEndpoint: what its probes showed
-  double score = 0;          // 0..1: share of the probes through it that failed, raised by counters
+  double score = 0;  // 0..1: share of the probes through it that failed, raised by counters
   uint32_t failing_probes = 0;
   uint32_t probes = 0;       // measured probes through it
   double worst_ratio = 1;    // worst measured/baseline among its failing probes (latency: baseline/measured)

@@ -27,12 +27,15 @@ Result<Fault> ParseEffect(std::string_view effect, std::string_view spec) {
   std::string_view key = effect.substr(0, eq);
   // -1 marks a missing or malformed number: every check below then fails.
   double v = eq == std::string_view::npos ? -1 : ParseDouble(effect.substr(eq + 1)).value_or(-1);
-  if (key == "bw" && v >= 0 && v <= 1) f.kind = FaultKind::kBandwidth;
-  else if (key == "latency" && v >= 0) f.kind = FaultKind::kLatency;
-  else if (key == "loss" && v >= 0 && v <= 1) f.kind = FaultKind::kLoss;
+  if (key == "bw" && v >= 0 && v <= 1)
+    f.kind = FaultKind::kBandwidth;
+  else if (key == "latency" && v >= 0)
+    f.kind = FaultKind::kLatency;
+  else if (key == "loss" && v >= 0 && v <= 1)
+    f.kind = FaultKind::kLoss;
   else
-    return MakeError(fmt::format("fault '{}': expected bw=F (0..1), latency=US, loss=F (0..1) or down after ':', got '{}'",
-                                 spec, effect));
+    return MakeError(fmt::format(
+        "fault '{}': expected bw=F (0..1), latency=US, loss=F (0..1) or down after ':', got '{}'", spec, effect));
   f.value = v;
   return f;
 }
@@ -41,10 +44,14 @@ Result<Fault> ParseEffect(std::string_view effect, std::string_view spec) {
 
 std::string_view ToString(FaultKind k) {
   switch (k) {
-    case FaultKind::kBandwidth: return "bandwidth";
-    case FaultKind::kLatency: return "latency";
-    case FaultKind::kLoss: return "loss";
-    case FaultKind::kDown: return "down";
+    case FaultKind::kBandwidth:
+      return "bandwidth";
+    case FaultKind::kLatency:
+      return "latency";
+    case FaultKind::kLoss:
+      return "loss";
+    case FaultKind::kDown:
+      return "down";
   }
   return "unknown";
 }
@@ -93,8 +100,8 @@ Result<std::vector<Fault>> ParseFaultSpec(const Fabric& fabric, std::string_view
     while (out.size() < k) {
       LinkId l = candidates[rng() % candidates.size()];
       if (!chosen.insert(l).second) continue;
-      Fault f = fixed.value_or(Fault{.kind = FaultKind::kBandwidth,
-                                     .value = 0.1 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng)});
+      Fault f = fixed.value_or(
+          Fault{.kind = FaultKind::kBandwidth, .value = 0.1 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng)});
       f.link = l;
       out.push_back(f);
     }
@@ -103,7 +110,8 @@ Result<std::vector<Fault>> ParseFaultSpec(const Fabric& fabric, std::string_view
   if (spec.starts_with("endpoint:")) {
     std::string_view rest = spec.substr(9);
     size_t colon = rest.rfind(':');
-    if (colon == std::string_view::npos) return MakeError(fmt::format("fault '{}': expected endpoint:DESC:EFFECT", spec));
+    if (colon == std::string_view::npos)
+      return MakeError(fmt::format("fault '{}': expected endpoint:DESC:EFFECT", spec));
     auto node = fabric.FindByDescription(rest.substr(0, colon));
     if (!node || fabric.is_switch(*node))
       return MakeError(fmt::format("fault '{}': no endpoint has the description '{}'", spec, rest.substr(0, colon)));
@@ -137,10 +145,18 @@ void FaultSet::Apply(const Fabric& fabric) {
   for (const Fault& f : faults) {
     if (f.link != kNone) {
       switch (f.kind) {
-        case FaultKind::kBandwidth: link_bw_factor[f.link] = std::min(link_bw_factor[f.link], f.value); break;
-        case FaultKind::kLatency: link_latency_us[f.link] += f.value; break;
-        case FaultKind::kLoss: link_loss[f.link] = 1 - (1 - link_loss[f.link]) * (1 - f.value); break;
-        case FaultKind::kDown: link_down[f.link] = 1; break;
+        case FaultKind::kBandwidth:
+          link_bw_factor[f.link] = std::min(link_bw_factor[f.link], f.value);
+          break;
+        case FaultKind::kLatency:
+          link_latency_us[f.link] += f.value;
+          break;
+        case FaultKind::kLoss:
+          link_loss[f.link] = 1 - (1 - link_loss[f.link]) * (1 - f.value);
+          break;
+        case FaultKind::kDown:
+          link_down[f.link] = 1;
+          break;
       }
     } else if (f.endpoint != kNone) {
       if (f.kind == FaultKind::kBandwidth) node_bw_factor[f.endpoint] = std::min(node_bw_factor[f.endpoint], f.value);

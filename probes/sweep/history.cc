@@ -58,7 +58,8 @@ Result<int64_t> History::Record(const Fabric& fabric, const SweepRecord& sweep, 
   auto fail = [&](std::string_view what) {
     return std::unexpected(Error{.message = fmt::format("{}: {}", what, sqlite3_errmsg(db)), .where = path_});
   };
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("cannot start transaction");
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return fail("cannot start transaction");
   Stmt ins;
   if (sqlite3_prepare_v2(db,
                          "INSERT INTO sweeps(started, mode, topology, probes, findings, healthy) VALUES(?,?,?,?,?,?)",
@@ -82,7 +83,8 @@ Result<int64_t> History::Record(const Fabric& fabric, const SweepRecord& sweep, 
   for (const Finding& f : analysis.findings)
     if (f.link != kNone) found.emplace(f.link, &f);
   Stmt row;
-  sqlite3_prepare_v2(db, "INSERT INTO link_results(sweep_id, link, health, bw_ratio, finding, score) VALUES(?,?,?,?,?,?)",
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO link_results(sweep_id, link, health, bw_ratio, finding, score) VALUES(?,?,?,?,?,?)",
                      -1, &row.s, nullptr);
   for (LinkId l = 0; l < analysis.link_health.size(); ++l) {
     if (analysis.link_health[l] < 0) continue;  // not measured this time
@@ -90,8 +92,10 @@ Result<int64_t> History::Record(const Fabric& fabric, const SweepRecord& sweep, 
     sqlite3_bind_int64(row.s, 1, id);
     sqlite3_bind_text(row.s, 2, name.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(row.s, 3, analysis.link_health[l]);
-    if (analysis.link_bw_ratio[l] >= 0) sqlite3_bind_double(row.s, 4, analysis.link_bw_ratio[l]);
-    else sqlite3_bind_null(row.s, 4);
+    if (analysis.link_bw_ratio[l] >= 0)
+      sqlite3_bind_double(row.s, 4, analysis.link_bw_ratio[l]);
+    else
+      sqlite3_bind_null(row.s, 4);
     auto it = found.find(l);
     if (it != found.end()) {
       sqlite3_bind_text(row.s, 5, std::string(ToString(it->second->kind)).c_str(), -1, SQLITE_TRANSIENT);
@@ -112,9 +116,10 @@ Result<int64_t> History::Record(const Fabric& fabric, const SweepRecord& sweep, 
 
 Result<std::vector<SweepRecord>> History::Sweeps(size_t limit) const {
   Stmt q;
-  if (sqlite3_prepare_v2(db_.get(),
-                         "SELECT id, started, mode, topology, probes, findings, healthy FROM sweeps ORDER BY id DESC LIMIT ?",
-                         -1, &q.s, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          db_.get(),
+          "SELECT id, started, mode, topology, probes, findings, healthy FROM sweeps ORDER BY id DESC LIMIT ?", -1,
+          &q.s, nullptr) != SQLITE_OK)
     return std::unexpected(Error{.message = sqlite3_errmsg(db_.get()), .where = path_});
   sqlite3_bind_int64(q.s, 1, static_cast<int64_t>(limit));
   std::vector<SweepRecord> out;

@@ -28,8 +28,8 @@ struct LinkTrend {
 };
 
 struct TrendOptions {
-  size_t window = 7;           // sweeps to look back
-  size_t min_sweeps = 3;       // fewer than this: no trend
+  size_t window = 7;               // sweeps to look back
+  size_t min_sweeps = 3;           // fewer than this: no trend
   double slope_threshold = -0.02;  // per sweep
   double drop_threshold = 0.08;    // total over the window
 };

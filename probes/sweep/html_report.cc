@@ -13,11 +13,20 @@ std::string Esc(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -39,7 +48,8 @@ std::string GroupOf(const Fabric& f, LinkId l) {
   const Labels& lab = f.node(sw).labels;
   if (lab.level == FabricLevel::kScaleUp)
     return lab.super_node >= 0 ? fmt::format("scale-up sn{:02}", lab.super_node) : "scale-up";
-  if (lab.level == FabricLevel::kScaleOut) return lab.plane >= 0 ? fmt::format("scale-out p{}", lab.plane) : "scale-out";
+  if (lab.level == FabricLevel::kScaleOut)
+    return lab.plane >= 0 ? fmt::format("scale-out p{}", lab.plane) : "scale-out";
   SubnetId s = f.subnet_of(link.a);
   return s != kNone ? f.subnets()[s].name : "unrouted";
 }
@@ -68,9 +78,9 @@ std::string Histogram(const std::vector<double>& values, std::string_view unit, 
     // Log scale: a handful of degraded probes must stay visible next to thousands of good ones.
     double frac = bins[i] ? std::log1p(double(bins[i])) / std::log1p(double(top)) : 0;
     int bh = static_cast<int>(frac * h);
-    svg += fmt::format("<rect x='{}' y='{}' width='{}' height='{}' fill='{}'><title>{:.3g}-{:.3g} {}: {}</title></rect>",
-                       i * bw, h - bh, bw - 1, bh, colour, lo + (hi - lo) * i / kBins, lo + (hi - lo) * (i + 1) / kBins,
-                       unit, bins[i]);
+    svg += fmt::format(
+        "<rect x='{}' y='{}' width='{}' height='{}' fill='{}'><title>{:.3g}-{:.3g} {}: {}</title></rect>", i * bw,
+        h - bh, bw - 1, bh, colour, lo + (hi - lo) * i / kBins, lo + (hi - lo) * (i + 1) / kBins, unit, bins[i]);
   }
   svg += fmt::format("<text x='0' y='{}' font-size='12'>{:.3g} {}</text>", h + 20, lo, unit);
   svg += fmt::format("<text x='{}' y='{}' font-size='12' text-anchor='end'>{:.3g} {}</text>", w, h + 20, hi, unit);
@@ -85,22 +95,25 @@ std::string HtmlReport(const HtmlInputs& in) {
   const SweepAnalysis& a = in.analysis;
   std::string html;
   html += "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + Esc(in.title) + "</title><style>";
-  html += "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
-          "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}th{background:#eee}"
-          ".ok{color:#1a7f37}.bad{color:#c62828}.cell{width:90px;text-align:center}";
+  html +=
+      "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
+      "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}th{background:#eee}"
+      ".ok{color:#1a7f37}.bad{color:#c62828}.cell{width:90px;text-align:center}";
   html += "</style></head><body>";
   html += "<h1>" + Esc(in.title) + "</h1>";
-  html += fmt::format("<p>Started {}. <b class='{}'>{}</b>: {} probes in {} rounds (lower bound {}), {} measured, {} "
-                      "failed, {} unmeasured, {} degraded; {} findings.</p>",
-                      Esc(in.started), a.healthy() ? "ok" : "bad", a.healthy() ? "Healthy" : "Findings", a.probes,
-                      in.plan.num_rounds, in.plan.lower_bound, a.measured, a.failed, a.unmeasured, a.degraded,
-                      a.findings.size());
+  html += fmt::format(
+      "<p>Started {}. <b class='{}'>{}</b>: {} probes in {} rounds (lower bound {}), {} measured, {} "
+      "failed, {} unmeasured, {} degraded; {} findings.</p>",
+      Esc(in.started), a.healthy() ? "ok" : "bad", a.healthy() ? "Healthy" : "Findings", a.probes, in.plan.num_rounds,
+      in.plan.lower_bound, a.measured, a.failed, a.unmeasured, a.degraded, a.findings.size());
 
   html += "<h2>Findings</h2>";
-  if (a.findings.empty()) html += "<p class='ok'>No degraded link or endpoint found.</p>";
+  if (a.findings.empty())
+    html += "<p class='ok'>No degraded link or endpoint found.</p>";
   else {
-    html += "<table><tr><th>link or endpoint</th><th>kind</th><th>score</th><th>failing / probes</th><th>worst ratio</th>"
-            "<th>port errors</th></tr>";
+    html +=
+        "<table><tr><th>link or endpoint</th><th>kind</th><th>score</th><th>failing / probes</th><th>worst ratio</th>"
+        "<th>port errors</th></tr>";
     for (const Finding& x : a.findings)
       html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.2f}</td><td>{} / {}</td><td>{:.2f}</td><td>{}</td></tr>",
                           Esc(x.link != kNone ? f.LinkName(x.link) : "endpoint " + f.description(x.endpoint)),
@@ -108,7 +121,9 @@ std::string HtmlReport(const HtmlInputs& in) {
     html += "</table>";
   }
   if (!in.injected.empty()) {
-    html += "<h2>Injected faults (simulated fabric)</h2><table><tr><th>link or endpoint</th><th>kind</th><th>value</th></tr>";
+    html +=
+        "<h2>Injected faults (simulated fabric)</h2><table><tr><th>link or "
+        "endpoint</th><th>kind</th><th>value</th></tr>";
     for (const Fault& x : in.injected)
       html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.3g}</td></tr>",
                           Esc(x.link != kNone ? f.LinkName(x.link) : "endpoint " + f.description(x.endpoint)),
@@ -129,14 +144,16 @@ std::string HtmlReport(const HtmlInputs& in) {
     tiers[TierOf(f, l)] = 1;
     ++c.links;
     float h = l < a.link_health.size() ? a.link_health[l] : -1;
-    if (h < 0) ++c.unmeasured;
+    if (h < 0)
+      ++c.unmeasured;
     else {
       c.worst = std::min(c.worst, double(h));
       c.bad += h < 0.5;
     }
   }
-  html += "<h2>Link health by fabric group and tier</h2><p>Colour: worst link (share of passing probes through it); "
-          "text: links flagged / links.</p><table><tr><th>group</th>";
+  html +=
+      "<h2>Link health by fabric group and tier</h2><p>Colour: worst link (share of passing probes through it); "
+      "text: links flagged / links.</p><table><tr><th>group</th>";
   for (auto& [t, _] : tiers) html += "<th>" + Esc(t) + "</th>";
   html += "</tr>";
   for (auto& [g, row] : grid) {
@@ -161,8 +178,9 @@ std::string HtmlReport(const HtmlInputs& in) {
     if (m.status == ProbeStatus::kMeasured) lat.push_back(m.latency_us), bw.push_back(m.gbps);
   html += "<h2>Latency of probes</h2>" + Histogram(lat, "us", "#3b6fb6");
   html += "<h2>Bandwidth of probes</h2>" + Histogram(bw, "Gb/s", "#4c9a52");
-  html += "<p style='font-size:11px;color:#777'>Histogram heights are logarithmic so rare slow probes stay visible. "
-          "Generated by fabricctl.</p></body></html>\n";
+  html +=
+      "<p style='font-size:11px;color:#777'>Histogram heights are logarithmic so rare slow probes stay visible. "
+      "Generated by fabricctl.</p></body></html>\n";
   return html;
 }
 

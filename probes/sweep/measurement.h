@@ -14,9 +14,12 @@ enum class ProbeStatus : uint8_t {
 
 inline std::string_view ToString(ProbeStatus s) {
   switch (s) {
-    case ProbeStatus::kMeasured: return "measured";
-    case ProbeStatus::kFailed: return "failed";
-    case ProbeStatus::kUnmeasured: return "unmeasured";
+    case ProbeStatus::kMeasured:
+      return "measured";
+    case ProbeStatus::kFailed:
+      return "failed";
+    case ProbeStatus::kUnmeasured:
+      return "unmeasured";
   }
   return "unknown";
 }

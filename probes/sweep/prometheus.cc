@@ -34,9 +34,12 @@ std::string PrometheusMetrics(const Fabric& fabric, const SweepPlan& plan, const
   gauge("fabricctl_sweep_probes_unmeasured", "Probes that did not run (agent missing).", double(a.unmeasured));
   gauge("fabricctl_sweep_probes_degraded", "Probes below their baseline.", double(a.degraded));
   gauge("fabricctl_sweep_rounds", "Rounds of the plan.", double(plan.num_rounds));
-  gauge("fabricctl_sweep_channels_uncovered", "Channels no probe crossed.", double(plan.channels - plan.channels_covered));
+  gauge("fabricctl_sweep_channels_uncovered", "Channels no probe crossed.",
+        double(plan.channels - plan.channels_covered));
   gauge("fabricctl_sweep_findings", "Findings of the last sweep.", double(a.findings.size()));
-  out += "# HELP fabricctl_sweep_finding_score Score of each finding (0..1).\n# TYPE fabricctl_sweep_finding_score gauge\n";
+  out +=
+      "# HELP fabricctl_sweep_finding_score Score of each finding (0..1).\n# TYPE fabricctl_sweep_finding_score "
+      "gauge\n";
   for (const Finding& f : a.findings) {
     std::string target = f.link != kNone ? fabric.LinkName(f.link) : fabric.description(f.endpoint);
     out += fmt::format("fabricctl_sweep_finding_score{{{}=\"{}\",kind=\"{}\"}} {:.4f}\n",

@@ -14,13 +14,13 @@
 namespace fabricctl::sweep {
 
 struct SimOptions {
-  double noise = 0.0;                // relative standard deviation of every measurement
+  double noise = 0.0;  // relative standard deviation of every measurement
   uint64_t seed = 1;
   double goodput = 0.94;             // payload share of the line rate that a probe reaches
   double endpoint_latency_us = 1.0;  // per end (software, NIC)
   double switch_latency_us = 0.3;
   double cable_latency_us = 0.05;
-  uint32_t loss_messages = 100000;   // messages per probe, for sampling loss
+  uint32_t loss_messages = 100000;  // messages per probe, for sampling loss
 };
 
 std::vector<Measurement> SimulateSweep(const Fabric& fabric, const SweepPlan& plan, const FaultSet& faults,

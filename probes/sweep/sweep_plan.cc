@@ -26,7 +26,8 @@ class Planner {
 
   Result<SweepPlan> Run() {
     for (const SubnetRoutes& sr : routes_.subnets) {
-      if (sr.subnet >= f_.subnets().size()) return MakeError(fmt::format("routes name subnet {} which the topology lacks", sr.subnet));
+      if (sr.subnet >= f_.subnets().size())
+        return MakeError(fmt::format("routes name subnet {} which the topology lacks", sr.subnet));
       if (auto r = PlanSubnet(f_.subnets()[sr.subnet], sr); !r) return std::unexpected(r.error());
     }
     Summarise();
@@ -60,7 +61,8 @@ class Planner {
     RoundUse& u = Round(r);
     u.ep[src] = u.ep[dst] = 1;
     for (PortId c : path) u.ch[c] = 1;
-    PlannedProbe probe{.src = src, .dst = dst, .round = r, .path_begin = static_cast<uint32_t>(plan_.path_channels.size())};
+    PlannedProbe probe{
+        .src = src, .dst = dst, .round = r, .path_begin = static_cast<uint32_t>(plan_.path_channels.size())};
     plan_.path_channels.insert(plan_.path_channels.end(), path.begin(), path.end());
     probe.path_end = static_cast<uint32_t>(plan_.path_channels.size());
     for (PortId c : path) --need_[c];
@@ -222,7 +224,8 @@ class Planner {
     for (size_t i = 0; i < n_sw; ++i)
       for (PortId e : endpoints) {
         uint8_t p = sr.out_port(i, lid(e));
-        if (p != kNoRoute && p != 0 && p <= f_.node(sr.switches[i]).num_ports) bucket[fill[f_.port_id(sr.switches[i], p)]++] = e;
+        if (p != kNoRoute && p != 0 && p <= f_.node(sr.switches[i]).num_ports)
+          bucket[fill[f_.port_id(sr.switches[i], p)]++] = e;
       }
 
     // Farther-from-endpoints switches first: their channels have the fewest pairs to choose from.

@@ -23,8 +23,7 @@ nlohmann::json PlanToJson(const Fabric& fabric, const SweepPlan& plan, PlanDetai
   j["channels_limited"] = plan.channels_limited;
   if (detail == PlanDetail::kSchedule) {
     nlohmann::json list = nlohmann::json::array();
-    for (const PlannedProbe& p : plan.probes)
-      list.push_back({fabric.PortName(p.src), fabric.PortName(p.dst), p.round});
+    for (const PlannedProbe& p : plan.probes) list.push_back({fabric.PortName(p.src), fabric.PortName(p.dst), p.round});
     j["schedule"] = std::move(list);
   }
   return j;
@@ -59,7 +58,9 @@ Result<SweepPlan> ParsePlanJson(const Fabric& fabric, const RouteSet& routes, st
     if (!src) return bad(src.error().message);
     auto dst = FindPortByName(fabric, e[1].get<std::string>());
     if (!dst) return bad(dst.error().message);
-    PlannedProbe p{.src = *src, .dst = *dst, .round = e[2].get<uint32_t>(),
+    PlannedProbe p{.src = *src,
+                   .dst = *dst,
+                   .round = e[2].get<uint32_t>(),
                    .path_begin = static_cast<uint32_t>(plan.path_channels.size())};
     if (auto r = AppendProbePath(fabric, routes, index, *src, *dst, plan.path_channels); !r)
       return bad(r.error().message);

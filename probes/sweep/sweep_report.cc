@@ -6,8 +6,10 @@ namespace fabricctl::sweep {
 
 nlohmann::json FaultToJson(const Fabric& fabric, const Fault& f) {
   nlohmann::json j;
-  if (f.link != kNone) j["link"] = fabric.LinkName(f.link);
-  else j["endpoint"] = fabric.description(f.endpoint);
+  if (f.link != kNone)
+    j["link"] = fabric.LinkName(f.link);
+  else
+    j["endpoint"] = fabric.description(f.endpoint);
   j["kind"] = ToString(f.kind);
   if (f.kind != FaultKind::kDown) j["value"] = f.value;
   return j;
@@ -15,8 +17,10 @@ nlohmann::json FaultToJson(const Fabric& fabric, const Fault& f) {
 
 nlohmann::json FindingToJson(const Fabric& fabric, const Finding& f) {
   nlohmann::json j;
-  if (f.link != kNone) j["link"] = fabric.LinkName(f.link);
-  else j["endpoint"] = fabric.description(f.endpoint);
+  if (f.link != kNone)
+    j["link"] = fabric.LinkName(f.link);
+  else
+    j["endpoint"] = fabric.description(f.endpoint);
   j["kind"] = ToString(f.kind);
   j["score"] = f.score;
   nlohmann::json ev;
@@ -40,12 +44,11 @@ nlohmann::json ReportToJson(const ReportInputs& in) {
   j["mode"] = in.mode;
   j["topology"] = in.topology;
   j["healthy"] = in.analysis.healthy();
-  j["seconds"] = {{"plan", in.timings.plan_seconds},
-                  {"run", in.timings.run_seconds},
-                  {"analyse", in.timings.analyse_seconds}};
+  j["seconds"] = {
+      {"plan", in.timings.plan_seconds}, {"run", in.timings.run_seconds}, {"analyse", in.timings.analyse_seconds}};
   j["plan"] = PlanToJson(in.fabric, in.plan, PlanDetail::kSummary);
   const SweepAnalysis& a = in.analysis;
-  j["probes"] = {{"total", a.probes},   {"measured", a.measured}, {"failed", a.failed},
+  j["probes"] = {{"total", a.probes},          {"measured", a.measured}, {"failed", a.failed},
                  {"unmeasured", a.unmeasured}, {"degraded", a.degraded}, {"unexplained", a.unexplained}};
   nlohmann::json injected = nlohmann::json::array();
   for (const Fault& f : in.injected) injected.push_back(FaultToJson(in.fabric, f));

@@ -145,6 +145,7 @@ int RunDiscoveryBench(const Options& options) {
   std::printf("discovery: fabricctl vs ibnetdiscover against ibsim (wall time, best of 5)\n");
   int rc = Case({.leaves = 56, .spines = 18, .hosts = 18}, source, fabricctl);  // 1,008 endpoints
   if (!options.quick) rc = std::max(rc, Case({.leaves = 250, .spines = 20, .hosts = 20}, source, fabricctl));  // 5,000
+  if (!options.quick) rc = std::max(rc, Case({.leaves = 250, .spines = 40, .hosts = 40}, source, fabricctl));  // 10,000
   return rc;
 }
 

@@ -6,12 +6,12 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
-#include "tools/bench/probe_bench.h"
-#include "tools/bench/topo_bench.h"
-#include "tools/bench/route_bench.h"
-#include "tools/bench/verify_bench.h"
-#include "tools/bench/sweep_bench.h"
 #include "tools/bench/discovery_bench.h"
+#include "tools/bench/probe_bench.h"
+#include "tools/bench/route_bench.h"
+#include "tools/bench/sweep_bench.h"
+#include "tools/bench/topo_bench.h"
+#include "tools/bench/verify_bench.h"
 
 namespace {
 
@@ -24,12 +24,14 @@ struct BenchCase {
 constexpr BenchCase kCases[] = {
     {"noop", "checks the bench harness", fabricctl::bench::RunNoop},
     {"topo", "generate scalex-cluster and fat-tree k=80; topology write/read-back; memory", fabricctl::bench::RunTopo},
-    {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster", fabricctl::bench::RunRouteBench},
+    {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster",
+     fabricctl::bench::RunRouteBench},
     {"verify", "route verify and stats on scalex-cluster, fat trees, tori", fabricctl::bench::RunVerifyBench},
     {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
     {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
     {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
-    {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback", fabricctl::bench::RunProbeBench},
+    {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback",
+     fabricctl::bench::RunProbeBench},
 };
 
 }  // namespace
@@ -39,9 +41,12 @@ int main(int argc, char** argv) {
   std::string name;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--quick") opts.quick = true;
-    else if (a == "--help" || a == "-h") name.clear(), i = argc;
-    else if (name.empty()) name = a;
+    if (a == "--quick")
+      opts.quick = true;
+    else if (a == "--help" || a == "-h")
+      name.clear(), i = argc;
+    else if (name.empty())
+      name = a;
     else {
       std::fprintf(stderr, "fabricctl-bench: unexpected argument '%s'\n", argv[i]);
       return 2;

@@ -128,11 +128,12 @@ void RunCase(const Case& c, Files files) {
       std::filesystem::remove_all(dir);
     }
     std::printf(
-        "  %-8s route %6.2f s (cpu %6.2f)  verify %6.2f s (cpu %6.2f)  summary %5.2f s  json %5.2f s  dump %6.2f s  peak %6.0f MiB  "
+        "  %-8s route %6.2f s (cpu %6.2f)  verify %6.2f s (cpu %6.2f)  summary %5.2f s  json %5.2f s  dump %6.2f s  "
+        "peak %6.0f MiB  "
         "max_load %llu  max_hops %u  unreachable %llu  deadlock_free %s (%s)  [%s]\n",
-        engine.c_str(), route_s, route_cpu, verify_s, verify_cpu, check_s, write_s, dump_s, PeakRssMiB(), (unsigned long long)max_load,
-        max_hops, (unsigned long long)unreachable, deadlock_free ? "yes" : "no", c.verify ? "verifier" : "summary CDG",
-        routed->routes.subnets[0].engine.c_str());
+        engine.c_str(), route_s, route_cpu, verify_s, verify_cpu, check_s, write_s, dump_s, PeakRssMiB(),
+        (unsigned long long)max_load, max_hops, (unsigned long long)unreachable, deadlock_free ? "yes" : "no",
+        c.verify ? "verifier" : "summary CDG", routed->routes.subnets[0].engine.c_str());
     std::fflush(stdout);
   }
 }

@@ -11,7 +11,8 @@ namespace {
 
 TEST_CASE("agents file: entries, comments and pinned errors") {
   auto r = testing::FatTree(2, 2, 2);
-  auto ok = ParseAgentsFile(r.fabric, "# agents\nhost0 127.0.0.1:18520\nhost1 127.0.0.1:18521 netns=h1  # comment\n", "a.txt");
+  auto ok = ParseAgentsFile(r.fabric, "# agents\nhost0 127.0.0.1:18520\nhost1 127.0.0.1:18521 netns=h1  # comment\n",
+                            "a.txt");
   REQUIRE(ok);
   CHECK(ok->by_node[*r.fabric.FindByDescription("host0")].address == "127.0.0.1:18520");
   CHECK(ok->by_node[*r.fabric.FindByDescription("host1")].netns == "h1");
@@ -24,7 +25,8 @@ TEST_CASE("agents file: entries, comments and pinned errors") {
   CHECK(ParseAgentsFile(r.fabric, "leaf0 1.2.3.4\n", "a").error().message == "'leaf0' is a switch, not an endpoint");
   CHECK(ParseAgentsFile(r.fabric, "host0 a\nhost0 b\n", "a").error().message == "'host0' is listed twice");
   CHECK(ParseAgentsFile(r.fabric, "host0 a ns=x\n", "a").error().message == "expected netns=NAME after the address");
-  CHECK(ParseAgentsFile(r.fabric, "host0 a netns=x y\n", "a").error().message == "unexpected text after the agent entry");
+  CHECK(ParseAgentsFile(r.fabric, "host0 a netns=x y\n", "a").error().message ==
+        "unexpected text after the agent entry");
 }
 
 TEST_CASE("agents that do not answer make probes unmeasured, never healthy") {

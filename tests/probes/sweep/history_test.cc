@@ -44,8 +44,13 @@ TEST_CASE("history keeps one row per link per sweep and finds a slow decay") {
     std::string spec = "leaf1[5]:bw=" + std::to_string(1.0 - 0.06 * night);
     SweepAnalysis a = SweepWith(r, *plan, night == 0 ? "" : spec, night + 1);
     CHECK(a.findings.empty());
-    auto id = h->Record(r.fabric, {.started = "2026-11-2" + std::to_string(night), .mode = "sim", .topology = "t",
-                                   .probes = int64_t(a.probes), .healthy = a.healthy()}, a);
+    auto id = h->Record(r.fabric,
+                        {.started = "2026-11-2" + std::to_string(night),
+                         .mode = "sim",
+                         .topology = "t",
+                         .probes = int64_t(a.probes),
+                         .healthy = a.healthy()},
+                        a);
     REQUIRE(id);
     CHECK(*id == night + 1);
   }
@@ -87,8 +92,13 @@ TEST_CASE("HTML report is self-contained and names findings; metrics are well fo
   auto m = SimulateSweep(r.fabric, *plan, faults, {.noise = 0.02});
   auto a = AnalyzeSweep(r.fabric, *plan, m, {}, {});
   REQUIRE(a.findings.size() == 1);
-  std::string html = HtmlReport({.fabric = r.fabric, .plan = *plan, .measurements = m, .analysis = a,
-                                 .injected = faults.faults, .title = "t<1>", .started = "now"});
+  std::string html = HtmlReport({.fabric = r.fabric,
+                                 .plan = *plan,
+                                 .measurements = m,
+                                 .analysis = a,
+                                 .injected = faults.faults,
+                                 .title = "t<1>",
+                                 .started = "now"});
   CHECK(html.find("<!DOCTYPE html>") == 0);
   CHECK(html.find("t&lt;1&gt;") != std::string::npos);
   CHECK(html.find(r.fabric.LinkName(a.findings[0].link).substr(0, 8)) != std::string::npos);

@@ -21,17 +21,27 @@ inline Routed FatTree(unsigned spines = 2, unsigned leaves = 4, unsigned hosts_p
   std::vector<NodeId> spine, leaf, host;
   uint64_t guid = 0x200000;
   for (unsigned s = 0; s < spines; ++s)
-    spine.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = leaves, .guid = guid++,
-                                .description = "spine" + std::to_string(s), .labels = {.tier = 2}}));
+    spine.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                                .num_ports = leaves,
+                                .guid = guid++,
+                                .description = "spine" + std::to_string(s),
+                                .labels = {.tier = 2}}));
   for (unsigned l = 0; l < leaves; ++l)
-    leaf.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = hosts_per_leaf * host_ports + spines,
-                               .guid = guid++, .description = "leaf" + std::to_string(l), .labels = {.tier = 1}}));
+    leaf.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                               .num_ports = hosts_per_leaf * host_ports + spines,
+                               .guid = guid++,
+                               .description = "leaf" + std::to_string(l),
+                               .labels = {.tier = 1}}));
   for (unsigned h = 0; h < leaves * hosts_per_leaf; ++h)
-    host.push_back(*b.AddNode({.type = NodeType::kCa, .num_ports = host_ports, .guid = 0x100000 + h * 4,
-                               .description = "host" + std::to_string(h), .labels = {.tier = 0}}));
+    host.push_back(*b.AddNode({.type = NodeType::kCa,
+                               .num_ports = host_ports,
+                               .guid = 0x100000 + h * 4,
+                               .description = "host" + std::to_string(h),
+                               .labels = {.tier = 0}}));
   LinkRate rate{.width = LinkWidth::k4x, .speed = LinkSpeed::kNDR};
   for (unsigned l = 0; l < leaves; ++l)
-    for (unsigned s = 0; s < spines; ++s) REQUIRE(b.Connect(leaf[l], hosts_per_leaf * host_ports + 1 + s, spine[s], l + 1, rate));
+    for (unsigned s = 0; s < spines; ++s)
+      REQUIRE(b.Connect(leaf[l], hosts_per_leaf * host_ports + 1 + s, spine[s], l + 1, rate));
   for (unsigned h = 0; h < host.size(); ++h)
     for (unsigned p = 0; p < host_ports; ++p) {
       unsigned l = (h / hosts_per_leaf + p) % leaves;
@@ -49,9 +59,11 @@ inline Routed FatTree(unsigned spines = 2, unsigned leaves = 4, unsigned hosts_p
   sr.switches = sub.switches;
   r.routes.port_lid.assign(fab.num_port_slots(), 0);
   sr.lid_owner.push_back(kNone);
-  for (PortId p : sub.endpoint_ports) r.routes.port_lid[p] = static_cast<Lid>(sr.lid_owner.size()), sr.lid_owner.push_back(p);
+  for (PortId p : sub.endpoint_ports)
+    r.routes.port_lid[p] = static_cast<Lid>(sr.lid_owner.size()), sr.lid_owner.push_back(p);
   for (NodeId s : sub.switches)
-    r.routes.port_lid[fab.port_id(s, 0)] = static_cast<Lid>(sr.lid_owner.size()), sr.lid_owner.push_back(fab.port_id(s, 0));
+    r.routes.port_lid[fab.port_id(s, 0)] = static_cast<Lid>(sr.lid_owner.size()),
+                                     sr.lid_owner.push_back(fab.port_id(s, 0));
   const size_t L = sr.num_lids();
   sr.lft.assign(sr.switches.size() * L, kNoRoute);
   std::vector<uint32_t> idx(fab.num_nodes(), kNone);

@@ -10,7 +10,7 @@
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "routing/deploy.h"
-#include "routing/lft_dump.h"
+#include "routing/route_io.h"
 
 namespace fabricctl::cli {
 namespace {
@@ -33,12 +33,9 @@ std::string Guid(uint64_t g) { return fmt::format("0x{:016x}", g); }
 
 // OpenSM's file engine loads the dump; LIDs come from its guid2lid cache, so write that too.
 int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const DeployCmdOptions& o) {
-  std::error_code ec;
-  std::filesystem::create_directories(o.output_dir, ec);
-  if (ec) return ReportError(Error{.message = "cannot create directory: " + ec.message(), .where = o.output_dir});
-  std::string dump = (std::filesystem::path(o.output_dir) / "opensm-lfts.dump").string();
+  if (auto w = WriteRoutes(fabric, routes, o.output_dir, RouteWriteOptions{.json = false, .dump = true}); !w)
+    return ReportError(w.error());
   std::string guid2lid = (std::filesystem::path(o.output_dir) / "guid2lid").string();
-  if (auto w = WriteFileAtomic(dump, FormatOpenSmLftDump(fabric, routes)); !w) return ReportError(w.error());
   std::string lids;
   for (PortId p = 0; p < routes.port_lid.size(); ++p) {
     if (routes.port_lid[p] == 0) continue;
@@ -47,12 +44,21 @@ int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const DeployCmdOp
     if (guid != 0) lids += fmt::format("0x{:016x} {} {}\n", guid, routes.port_lid[p], routes.port_lid[p]);
   }
   if (auto w = WriteFileAtomic(guid2lid, lids); !w) return ReportError(w.error());
-  std::string cmd = fmt::format("OSM_CACHE_DIR={} opensm -R file -U {}", o.output_dir, dump);
+  // One OpenSM per subnet: each loads its own dump.
+  nlohmann::json commands = nlohmann::json::array();
+  std::vector<std::string> dumps;
+  for (const SubnetRoutes& r : routes.subnets) {
+    std::string dump = (std::filesystem::path(o.output_dir) / DumpFileName(fabric, r.subnet)).string();
+    dumps.push_back(dump);
+    commands.push_back(fmt::format("OSM_CACHE_DIR={} opensm -R file -U {}", o.output_dir, dump));
+  }
   if (o.json) {
-    PrintJson(
-        {{"dump", dump}, {"guid2lid", guid2lid}, {"opensm_options", {"-R", "file", "-U", dump}}, {"command", cmd}});
+    PrintJson({{"dumps", dumps}, {"guid2lid", guid2lid}, {"commands", commands}});
   } else {
-    std::cout << fmt::format("wrote {} and {}\nrun OpenSM with its file routing engine:\n  {}\n", dump, guid2lid, cmd);
+    for (const std::string& d : dumps) std::cout << fmt::format("wrote {}\n", d);
+    std::cout << fmt::format("wrote {}\nrun OpenSM with its file routing engine (on the port of each subnet):\n",
+                             guid2lid);
+    for (const auto& c : commands) std::cout << "  " << c.get<std::string>() << "\n";
   }
   return kExitOk;
 }
@@ -66,11 +72,8 @@ int RunDeploy(const DeployCmdOptions& o) {
     if (!f) return ReportError(f.error());
     planned = std::move(*f);
   }
-  auto routes_text = ReadFile(routes_file);
-  if (!routes_text) return ReportError(routes_text.error());
-
   if (o.via == "opensm" && planned) {
-    auto routes = ParseOpenSmLftDump(*planned, *routes_text, routes_file);
+    auto routes = ReadRoutes(*planned, routes_file);
     if (!routes) return ReportError(routes.error());
     return RunViaOpenSm(*planned, *routes, o);
   }
@@ -81,7 +84,7 @@ int RunDeploy(const DeployCmdOptions& o) {
   auto live = Discover(**transport, DiscoveryOptions{.rpc = rpc});
   if (!live) return ReportError(live.error());
   const Fabric& plan = planned ? *planned : live->fabric;
-  auto routes = ParseOpenSmLftDump(plan, *routes_text, routes_file);
+  auto routes = ReadRoutes(plan, routes_file);
   if (!routes) return ReportError(routes.error());
   if (o.via == "opensm") return RunViaOpenSm(plan, *routes, o);
 
@@ -160,8 +163,9 @@ void AddDeploy(CLI::App& app, Runner& run) {
       "deploy",
       "Program route tables into the switches through SMPs: LIDs where they differ, only the 64-entry LFT\n"
       "blocks that differ, SL->VL tables when the routes use several VLs, all read back. Running again\n"
-      "resumes an interrupted deployment. ROUTES is an OpenSM LFT dump (opensm-lfts.dump); with TOPO the\n"
-      "routes refer to that topology, which must match the discovered fabric by GUID.\n"
+      "resumes an interrupted deployment. ROUTES is what `route compute` writes (a directory, routes.json)\n"
+      "or an OpenSM LFT dump; with TOPO the routes refer to that topology, which must match the discovered\n"
+      "fabric by GUID, else to the discovered fabric.\n"
       "Exit 0 deployed, 1 problems (or differences with --dry-run), 2 refused or error.");
   cmd->add_option("files", o->files, "[TOPO] ROUTES")->required()->expected(1, 2);
   cmd->add_option("-C,--ca", o->ca, "Local RDMA device to send from");

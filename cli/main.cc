@@ -1,8 +1,34 @@
 // fabricctl: a tiny main; every subcommand is registered from its own file.
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include "cli/command.h"
+
+namespace {
+
+// Parse errors in the house style, naming the command they belong to:
+// "fabricctl: topo show: FILE is required", plus the commands to choose from when one is
+// missing and where to read more.
+std::string FailureMessage(const CLI::App* app, const CLI::Error& e) {
+  std::string path;
+  for (const CLI::App* at = app; !at->get_subcommands().empty();) {
+    at = at->get_subcommands().front();
+    path += (path.empty() ? "" : " ") + at->get_name();
+    app = at;
+  }
+  std::string out = "fabricctl: " + (path.empty() ? "" : path + ": ") + e.what();
+  if (std::string_view(e.what()).find("subcommand") != std::string_view::npos) {
+    std::string names;
+    for (const CLI::App* sub : app->get_subcommands([](const CLI::App*) { return true; }))
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    if (!names.empty()) out += "; commands: " + names;
+  }
+  return out + "\nRun 'fabricctl " + (path.empty() ? "" : path + " ") + "--help' for more information.\n";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace fabricctl::cli;
@@ -14,6 +40,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "fabricctl 0.1.0");
   app.require_subcommand(1);
   app.fallthrough(false);
+  app.failure_message(FailureMessage);
 
   Runner run;
   CLI::App* topo = app.add_subcommand("topo", "Topologies: generate, show, convert, compare");

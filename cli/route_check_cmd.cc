@@ -19,6 +19,7 @@ namespace {
 struct Inputs {
   std::string topology;
   std::string routes;
+  std::string format = "auto";
 };
 
 struct VerifyCmd {
@@ -52,7 +53,13 @@ struct Loaded {
   RouteSet routes;
 };
 std::optional<Loaded> Load(const Inputs& in) {
-  auto fabric = ReadTopologyFile(in.topology);
+  auto format = in.format == "auto" ? std::optional(TopoFormat::kAuto) : ParseTopoFormat(in.format);
+  if (!format) {
+    ReportError(
+        Error{.message = fmt::format("unknown topology format '{}' (auto, ibnetdiscover, json, ibsim)", in.format)});
+    return std::nullopt;
+  }
+  auto fabric = ReadTopologyFile(in.topology, *format);
   if (!fabric) {
     ReportError(fabric.error());
     return std::nullopt;
@@ -69,6 +76,7 @@ void AddInputs(CLI::App* cmd, Inputs& in) {
   cmd->add_option("TOPO", in.topology, "Topology file (ibnetdiscover, ibsim or JSON)")->required();
   cmd->add_option("ROUTES", in.routes, "Route directory written by `route compute`, or an opensm-lfts.dump")
       ->required();
+  cmd->add_option("--format", in.format, "Topology format: auto, ibnetdiscover, json, ibsim")->capture_default_str();
 }
 
 nlohmann::json CycleJson(const Fabric& f, const std::vector<CycleChannel>& cycle) {
@@ -137,10 +145,11 @@ int RunVerify(const VerifyCmd& c) {
         fmt::print("{}: not routed\n", sn.name);
         continue;
       }
-      fmt::print("{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
-                 "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
-                 sn.name, v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs, v.dead_port_entries,
-                 v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used, v.vls_used == 1 ? "" : "s");
+      fmt::print(
+          "{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
+          "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
+          sn.name, v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs, v.dead_port_entries,
+          v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used, v.vls_used == 1 ? "" : "s");
     }
     for (const Violation& v : rep->violations) fmt::print("{}: {}\n", ToString(v.kind), v.text);
     if (rep->violation_count > rep->violations.size())
@@ -177,20 +186,21 @@ int RunStats(const StatsCmd& c) {
     j["subnets"] = nlohmann::json::array();
     for (const SubnetMetrics& s : m->subnets) {
       const SubnetVerdict& v = verdict_of(s.subnet);
-      j["subnets"].push_back({{"name", f.subnets()[s.subnet].name},
-                              {"pairs", s.pairs},
-                              {"hops", {{"min", s.min_hops}, {"avg", s.avg_hops}, {"max", s.max_hops}}},
-                              {"channel_load",
-                               {{"channels", s.channels},
-                                {"max", s.max_channel_load},
-                                {"avg", s.avg_channel_load},
-                                {"stddev", s.stddev_channel_load},
-                                {"lower_bound", s.channel_load_lower_bound}}},
-                              {"parallel_links", {{"groups", s.parallel_groups}, {"max_spread", s.parallel_max_spread}}},
-                              {"vls", s.num_vls},
-                              {"vls_used", v.vls_used},
-                              {"deadlock_free", v.cdg_cycles == 0},
-                              {"effective_bisection_bandwidth", s.effective_bisection_bandwidth}});
+      j["subnets"].push_back(
+          {{"name", f.subnets()[s.subnet].name},
+           {"pairs", s.pairs},
+           {"hops", {{"min", s.min_hops}, {"avg", s.avg_hops}, {"max", s.max_hops}}},
+           {"channel_load",
+            {{"channels", s.channels},
+             {"max", s.max_channel_load},
+             {"avg", s.avg_channel_load},
+             {"stddev", s.stddev_channel_load},
+             {"lower_bound", s.channel_load_lower_bound}}},
+           {"parallel_links", {{"groups", s.parallel_groups}, {"max_spread", s.parallel_max_spread}}},
+           {"vls", s.num_vls},
+           {"vls_used", v.vls_used},
+           {"deadlock_free", v.cdg_cycles == 0},
+           {"effective_bisection_bandwidth", s.effective_bisection_bandwidth}});
     }
     PrintJson(j);
     return kExitOk;

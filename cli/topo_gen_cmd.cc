@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/cli_util.h"
+#include "fabric/file_io.h"
 #include "fabric/generator.h"
 #include "fabric/topology_io.h"
 
@@ -45,14 +46,15 @@ nlohmann::json GeneratorsJson() {
   return {{"generators", list}};
 }
 
-Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets, bool have_name) {
+// `name` is the NAME given on the command line, empty when none was.
+Result<GeneratorParams> ParseSets(const std::vector<std::string>& sets, std::string_view name) {
   GeneratorParams params;
   for (const std::string& s : sets) {
     size_t eq = s.find('=');
     // --set takes every following word, so a NAME written after it lands here.
     if (eq == std::string::npos || eq == 0)
       return MakeError(
-          fmt::format("--set expects key=value, not '{}'{}", s, have_name ? "" : " (give NAME before --set)"));
+          fmt::format("--set expects key=value, not '{}'{}", s, name.empty() ? " (give NAME before --set)" : ""));
     std::string key = s.substr(0, eq);
     if (!params.emplace(key, s.substr(eq + 1)).second) return MakeError(fmt::format("--set {} is given twice", key));
   }
@@ -67,7 +69,7 @@ int Run(const TopoGenOptions& o) {
       std::cout << GeneratorsText();
     return kExitOk;
   }
-  auto params = ParseSets(o.sets, !o.name.empty());
+  auto params = ParseSets(o.sets, o.name);
   if (!params) return ReportError(params.error());
   if (o.name.empty())
     return ReportError(Error{.message = "topo gen: NAME is required (fabricctl topo gen --list shows them)"});
@@ -75,11 +77,16 @@ int Run(const TopoGenOptions& o) {
   if (!format)
     return ReportError(
         Error{.message = fmt::format("--format {}: expected auto, ibnetdiscover, json or ibsim", o.format)});
+  // A bad -o fails now, not after generating a large fabric.
+  if (!o.output.empty())
+    if (auto w = CheckWritablePath(o.output); !w) return ReportError(w.error());
   auto fabric = Generate(o.name, *params);
   if (!fabric) return ReportError(fabric.error());
   if (!o.output.empty())
     if (auto w = WriteTopologyFile(*fabric, o.output, *format); !w) return ReportError(w.error());
 
+  // With -o - the fabric itself is on standard output; the summary must not follow it there.
+  std::ostream& out = o.output == "-" ? std::cerr : std::cout;
   size_t switches = 0;
   for (NodeId n = 0; n < fabric->num_nodes(); ++n) switches += fabric->is_switch(n);
   const size_t endpoints = fabric->num_nodes() - switches;
@@ -94,18 +101,18 @@ int Run(const TopoGenOptions& o) {
                         {"switches", switches}, {"endpoints", endpoints}, {"links", fabric->num_links()},
                         {"subnets", subnets}};
     j["output"] = o.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.output);
-    PrintJson(j);
+    out << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << fmt::format("{}: {} nodes ({} switches, {} endpoints), {} links, {} subnets\n", o.name,
-                           fabric->num_nodes(), switches, endpoints, fabric->num_links(), fabric->subnets().size());
+  out << fmt::format("{}: {} nodes ({} switches, {} endpoints), {} links, {} subnets\n", o.name, fabric->num_nodes(),
+                     switches, endpoints, fabric->num_links(), fabric->subnets().size());
   for (const Subnet& s : fabric->subnets())
-    std::cout << fmt::format("  {:<20} {:>6} switches {:>7} endpoint ports\n", s.name, s.switches.size(),
-                             s.endpoint_ports.size());
+    out << fmt::format("  {:<20} {:>6} switches {:>7} endpoint ports\n", s.name, s.switches.size(),
+                       s.endpoint_ports.size());
   if (o.output.empty())
-    std::cout << "not written: give -o FILE to write it\n";
+    out << "not written: give -o FILE to write it\n";
   else
-    std::cout << "wrote " << o.output << "\n";
+    out << "wrote " << (o.output == "-" ? "standard output" : o.output) << "\n";
   return kExitOk;
 }
 

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <unordered_map>
 
@@ -26,6 +28,7 @@ struct WalkNode {
   DrPath path;
   std::string description;
   std::vector<std::optional<mad::PortInfo>> ports;  // 0..num_ports
+  std::vector<std::array<uint8_t, 64>> raw_ports;   // as read, decoded again once port 0 is known
   std::vector<Peer> peers;                          // 0..num_ports
   std::vector<uint64_t> port_guids;                 // CA ports: the GUID NodeInfo gave
   mad::SwitchInfo switch_info;
@@ -82,6 +85,7 @@ class Walk {
     n.info = info;
     n.path = path;
     n.ports.resize(info.num_ports + 1);
+    n.raw_ports.resize(info.num_ports + 1);
     n.peers.resize(info.num_ports + 1);
     n.port_guids.resize(info.num_ports + 1);
     if (info.local_port <= info.num_ports) n.port_guids[info.local_port] = info.port_guid;
@@ -128,6 +132,7 @@ class Walk {
         return;
       }
       n.ports[port] = mad::DecodePortInfo(c.reply->data());
+      std::memcpy(n.raw_ports[port].data(), c.reply->data(), 64);
       if (port == 0) return;
       const mad::PortInfo& pi = *n.ports[port];
       bool up = pi.phys_state == PhysState::kLinkUp || pi.state >= PortState::kInit;
@@ -227,7 +232,14 @@ class Walk {
       result.switch_info.push_back(n.switch_info);
     }
     for (uint32_t id = 0; id < nodes_.size(); ++id) {
-      const WalkNode& n = nodes_[id];
+      WalkNode& n = nodes_[id];
+      // Switch ports report extended speeds only through port 0's CapabilityMask.
+      if (n.info.type == NodeType::kSwitch && n.ports[0]) {
+        auto ext = mad::HasExtendedSpeeds(n.raw_ports[0].data()) ? mad::ExtendedSpeeds::kSupported
+                                                                 : mad::ExtendedSpeeds::kUnsupported;
+        for (unsigned p = 1; p <= n.info.num_ports; ++p)
+          if (n.ports[p]) n.ports[p] = mad::DecodePortInfo(n.raw_ports[p].data(), ext);
+      }
       for (unsigned p = 0; p <= n.info.num_ports; ++p) {
         Port& port = b.port(id, p);
         if (n.info.type != NodeType::kSwitch) port.guid = n.port_guids[p];

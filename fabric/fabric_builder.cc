@@ -1,9 +1,10 @@
 #include "fabric/fabric_builder.h"
 
-#include <algorithm>
 #include <fmt/format.h>
-#include <map>
+
+#include <algorithm>
 #include <numeric>
+#include <unordered_map>
 
 namespace fabricctl {
 namespace {
@@ -91,8 +92,8 @@ Result<LinkId> FabricBuilder::Connect(NodeId a, unsigned port_a, NodeId b, unsig
       return MakeError(fmt::format("'{}' has ports 1..{}, not {}", f_.descriptions_[n], node.num_ports, p));
     PortId id = node.first_port + p;
     if (f_.ports_[id].peer != kNone)
-      return MakeError(fmt::format("'{}'[{}] is already cabled to {}", f_.descriptions_[n], p,
-                                   f_.PortName(f_.ports_[id].peer)));
+      return MakeError(
+          fmt::format("'{}'[{}] is already cabled to {}", f_.descriptions_[n], p, f_.PortName(f_.ports_[id].peer)));
     return id;
   };
   auto pa = check(a, port_a);
@@ -154,7 +155,8 @@ Result<Fabric> FabricBuilder::Build() {
       PortId pid = node.first_port + num;
       const Port& p = f.ports_[pid];
       if (p.peer == kNone) continue;
-      f.adjacency_[at++] = Adjacency{.local = pid, .peer_node = f.ports_[p.peer].node, .peer_port = p.peer, .link = p.link};
+      f.adjacency_[at++] =
+          Adjacency{.local = pid, .peer_node = f.ports_[p.peer].node, .peer_port = p.peer, .link = p.link};
     }
   }
 
@@ -167,21 +169,24 @@ Result<Fabric> FabricBuilder::Build() {
     for (unsigned num = 1; num <= node.num_ports; ++num) uf.Union(node.first_port, node.first_port + num);
   }
   f.subnet_of_port_.assign(f.ports_.size(), kNone);
-  std::map<uint32_t, SubnetId> root_to_subnet;  // ordered by root = smallest port id
   auto in_subnet = [&](PortId p) {
     const Port& port = f.ports_[p];
     const Node& node = f.nodes_[port.node];
     if (node.type == NodeType::kSwitch) return true;
     return port.number != 0 && port.peer != kNone;
   };
-  for (PortId p = 0; p < f.ports_.size(); ++p)
-    if (in_subnet(p)) root_to_subnet.emplace(uf.Find(p), 0);
-  SubnetId next = 0;
-  for (auto& [root, id] : root_to_subnet) id = next++;
-  f.subnets_.resize(next);
+  // Subnets are numbered in the order of their smallest port id. Every port of a subnet's
+  // component is in_subnet and the root is the component's smallest port, so the first
+  // port met in ascending order is the root: numbering on first sight is that order. A
+  // root's subnet is kept in subnet_of_port_[root] itself, so no map is needed.
   for (PortId p = 0; p < f.ports_.size(); ++p) {
     if (!in_subnet(p)) continue;
-    SubnetId s = root_to_subnet[uf.Find(p)];
+    const PortId root = uf.Find(p);
+    if (root == p) {
+      f.subnet_of_port_[p] = static_cast<SubnetId>(f.subnets_.size());
+      f.subnets_.emplace_back();
+    }
+    const SubnetId s = f.subnet_of_port_[root];
     f.subnet_of_port_[p] = s;
     const Port& port = f.ports_[p];
     const Node& node = f.nodes_[port.node];
@@ -207,7 +212,7 @@ Result<Fabric> FabricBuilder::Build() {
     sub.name = SubnetName(sub, f.nodes_, s);
   }
   // Names must be unique for --engine NAME=... and reports; suffix repeats.
-  std::map<std::string, int> seen;
+  std::unordered_map<std::string, int> seen;
   for (Subnet& sub : f.subnets_) {
     int k = seen[sub.name]++;
     if (k > 0) sub.name += fmt::format("#{}", k);

@@ -1,9 +1,11 @@
 #include "fabric/file_io.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -21,14 +23,42 @@ std::unexpected<Error> SysError(const std::string& path, std::string_view what) 
 
 }  // namespace
 
-Result<std::string> ReadFile(const std::string& path) {
-  if (path == "-") {
+Result<void> CheckWritablePath(const std::string& path) {
+  if (path == "-") return {};
+  if (path.empty()) return MakeError("empty output file name");
+  struct stat st {};
+  // Caught before the data is produced and written, rather than by rename() after it.
+  if (path.back() == '/' || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+    return MakeInputError(path, 0, "is a directory, expected a file name");
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  if (::stat(dir.c_str(), &st) != 0)
+    return SysError(path, fmt::format("cannot write into directory '{}'", dir.string()));
+  if (!S_ISDIR(st.st_mode)) return MakeInputError(path, 0, fmt::format("'{}' is not a directory", dir.string()));
+  return {};
+}
+
+namespace {
+
+enum class Content { kAny, kText };
+
+Result<std::string> Read(const std::string& path, Content content) {
+  if (path == "-" && content == Content::kAny) {
     std::ostringstream ss;
     ss << std::cin.rdbuf();
     return ss.str();
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool is_stdin = path == "-";
+  int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return SysError(path, "cannot open");
+  auto close_fd = [&] {
+    if (!is_stdin) ::close(fd);
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close_fd();
+    return MakeInputError(path, 0, "is a directory, expected a file");
+  }
   std::string out;
   char buf[1 << 16];
   for (;;) {
@@ -36,15 +66,46 @@ Result<std::string> ReadFile(const std::string& path) {
     if (n < 0) {
       if (errno == EINTR) continue;
       auto err = SysError(path, "cannot read");
-      ::close(fd);
+      close_fd();
       return err;
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    // No text format holds a NUL byte: stop at once on a binary or compressed file, or on
+    // /dev/zero or /dev/urandom, rather than reading it whole (or forever).
+    if (content == Content::kText)
+      if (const void* nul = std::memchr(buf, '\0', static_cast<size_t>(n))) {
+        close_fd();
+        size_t at = out.size() - static_cast<size_t>(n) + static_cast<size_t>(static_cast<const char*>(nul) - buf);
+        int line = 1 + static_cast<int>(std::count(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+        return MakeInputError(path, line,
+                              fmt::format("binary data (a NUL byte at offset {}): expected a text file; a compressed "
+                                          "file must be uncompressed first",
+                                          at));
+      }
   }
-  ::close(fd);
+  close_fd();
   return out;
 }
+
+Result<void> WriteAll(int fd, std::string_view contents, const std::string& path) {
+  size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SysError(path, "cannot write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path) { return Read(path, Content::kAny); }
+
+Result<std::string> ReadTextFile(const std::string& path) { return Read(path, Content::kText); }
 
 Result<void> WriteFileAtomic(const std::string& path, std::string_view contents) {
   if (path == "-") {
@@ -53,22 +114,28 @@ Result<void> WriteFileAtomic(const std::string& path, std::string_view contents)
     if (!std::cout) return MakeError("cannot write to standard output");
     return {};
   }
+  if (auto ok = CheckWritablePath(path); !ok) return ok;
+  // A device or FIFO (-o /dev/null, a named pipe) is written in place: renaming a temporary
+  // file over it would replace /dev/null itself with a regular file when run as root.
+  if (struct stat st{}; ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return SysError(path, "cannot open for writing");
+    if (auto w = WriteAll(fd, contents, path); !w) {
+      ::close(fd);
+      return w;
+    }
+    if (::close(fd) != 0) return SysError(path, "cannot write");
+    return {};
+  }
   std::filesystem::path target(path);
   std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string tmpl = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
   int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) return SysError(path, "cannot create temporary file");
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      auto err = SysError(path, "cannot write");
-      ::close(fd);
-      ::unlink(tmpl.c_str());
-      return err;
-    }
-    done += static_cast<size_t>(n);
+  if (fd < 0) return SysError(path, fmt::format("cannot create a file in '{}'", dir.string()));
+  if (auto w = WriteAll(fd, contents, path); !w) {
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return w;
   }
   ::fchmod(fd, 0644);
   if (::fsync(fd) != 0 || ::close(fd) != 0) {

@@ -32,7 +32,11 @@ Result<Fabric> Generate(std::string_view name, const GeneratorParams& params) {
     if (g->info.name != name) continue;
     auto reader = gen::ParamReader::Make(name, g->info.params, params);
     if (!reader) return std::unexpected(reader.error());
-    return g->generate(*reader);
+    auto fabric = g->generate(*reader);
+    // Parameter errors already name the generator; the builder's (size, wiring) do not.
+    if (!fabric && !fabric.error().message.starts_with(std::string(name) + ": "))
+      fabric.error().message = fmt::format("{}: {}", name, fabric.error().message);
+    return fabric;
   }
   std::vector<std::string_view> names;
   std::string all;

@@ -22,25 +22,40 @@ TopoFormat FormatFromPath(std::string_view path) {
 }
 
 Result<Fabric> ReadTopologyFile(const std::string& path, TopoFormat format) {
-  auto text = ReadFile(path);
+  auto text = ReadTextFile(path);
   if (!text) return std::unexpected(text.error());
-  if (format == TopoFormat::kAuto) {
-    size_t first = text->find_first_not_of(" \t\r\n");
-    format = (first != std::string::npos && (*text)[first] == '{') ? TopoFormat::kJson : TopoFormat::kIbnetdiscover;
-  }
-  if (format == TopoFormat::kJson) return ParseJsonTopology(*text, path);
-  // The ibnetdiscover reader also takes ibsim's simpler records.
-  return ParseIbnetdiscover(*text, path);
+  // A byte-order mark from a Windows editor is encoding noise, like CRLF line ends.
+  if (text->starts_with("\xEF\xBB\xBF")) text->erase(0, 3);
+  const size_t first = text->find_first_not_of(" \t\r\n");
+  // An empty topology is never what a user means (a failed dump, the wrong file); the
+  // parsers accept it, a command reading a file does not.
+  if (first == std::string::npos)
+    return MakeInputError(path, 0, "empty file, expected an ibnetdiscover, ibsim or JSON topology");
+  if (format == TopoFormat::kAuto) format = (*text)[first] == '{' ? TopoFormat::kJson : TopoFormat::kIbnetdiscover;
+  auto fabric = format == TopoFormat::kJson ? ParseJsonTopology(*text, path)
+                                            // The ibnetdiscover reader also takes ibsim's simpler records.
+                                            : ParseIbnetdiscover(*text, path);
+  if (fabric && fabric->num_nodes() == 0)
+    return MakeInputError(path, 0,
+                          format == TopoFormat::kJson ? "no nodes in this topology"
+                                                      : "no Switch, Ca or Rt record: not an ibnetdiscover topology");
+  return fabric;
 }
 
 Result<void> WriteTopologyFile(const Fabric& fabric, const std::string& path, TopoFormat format) {
   if (format == TopoFormat::kAuto) format = FormatFromPath(path);
   std::string text;
   switch (format) {
-    case TopoFormat::kJson: text = WriteJsonTopology(fabric); break;
-    case TopoFormat::kIbsim: text = WriteIbsimTopology(fabric); break;
+    case TopoFormat::kJson:
+      text = WriteJsonTopology(fabric);
+      break;
+    case TopoFormat::kIbsim:
+      text = WriteIbsimTopology(fabric);
+      break;
     case TopoFormat::kIbnetdiscover:
-    case TopoFormat::kAuto: text = WriteIbnetdiscover(fabric); break;
+    case TopoFormat::kAuto:
+      text = WriteIbnetdiscover(fabric);
+      break;
   }
   return WriteFileAtomic(path, text);
 }

@@ -19,7 +19,7 @@ struct Graph {
   std::vector<uint32_t> head;  // channel -> switch index it enters (kUnset: none / not a switch)
   std::vector<uint32_t> adj_offsets;
   std::vector<std::pair<uint8_t, uint32_t>> adj;  // (port, neighbour switch) per switch
-  std::vector<uint32_t> sources;                   // endpoint ports hanging off each switch
+  std::vector<uint32_t> sources;                  // endpoint ports hanging off each switch
 };
 
 Graph BuildGraph(const Fabric& f, const Subnet& sn) {
@@ -159,9 +159,122 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
   return out;
 }
 
+struct Dest {
+  Lid lid;
+  uint32_t sw;
+  uint8_t last_port;  // port of `sw` towards the destination; 0 for the switch itself
+  uint32_t endpoint;  // index in Subnet::endpoint_ports, kUnset for a switch
+};
+
+// The escape layer: every destination with a path that did not fit in the `cap` shortest-path
+// layers gets an Up*/Down* tree (BFS levels from the best-connected switch; a switch that can
+// still reach the destination going only down does so, so no path turns down-then-up) and
+// all its pairs ride the last VL. Layers below keep only other destinations, whose tables
+// are unchanged, so they stay acyclic; Up*/Down* trees together are acyclic.
+Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& out, const std::vector<Dest>& dests,
+               const std::vector<uint32_t>& endpoint_dests, const std::vector<uint32_t>& src_switches,
+               const std::vector<uint32_t>& src_index, const Layering& by_path, const Layering& by_tree, unsigned cap,
+               std::vector<uint64_t>& load, uint32_t& escaped_count) {
+  const size_t L = out.num_lids();
+  const uint32_t S = uint32_t(src_switches.size());
+  const uint32_t trees = uint32_t(endpoint_dests.size());
+  uint32_t root = 0;
+  for (uint32_t u = 0; u < g.nsw; ++u)
+    if (g.adj_offsets[u + 1] - g.adj_offsets[u] > g.adj_offsets[root + 1] - g.adj_offsets[root]) root = u;
+  std::vector<uint32_t> level(g.nsw, kUnset), order{root};
+  level[root] = 0;
+  for (size_t qi = 0; qi < order.size(); ++qi)
+    for (uint32_t k = g.adj_offsets[order[qi]]; k < g.adj_offsets[order[qi] + 1]; ++k)
+      if (level[g.adj[k].second] == kUnset)
+        level[g.adj[k].second] = level[order[qi]] + 1, order.push_back(g.adj[k].second);
+  // BFS order is increasing (level, discovery): "up" means towards an earlier position.
+  std::vector<uint32_t> pos(g.nsw);
+  for (uint32_t i = 0; i < order.size(); ++i) pos[order[i]] = i;
+  std::vector<uint32_t> down(g.nsw), any(g.nsw), queue;
+  uint32_t top = 0;
+  // A destination escapes when any of its paths (path layering) or its tree (tree layering)
+  // did not fit; whichever layering leaves more destinations on shortest paths is used.
+  std::vector<uint8_t> escaped(trees, 0), escaped_tree(trees, 0);
+  for (uint32_t t = 0; t < trees; ++t) {
+    for (uint32_t k = 0; k < S && !escaped[t]; ++k) escaped[t] = by_path.layer[size_t(t) * S + k] >= cap;
+    escaped_tree[t] = by_tree.layer[t] >= cap;
+  }
+  const bool use_tree =
+      std::count(escaped_tree.begin(), escaped_tree.end(), 1) < std::count(escaped.begin(), escaped.end(), 1);
+  if (use_tree) escaped = escaped_tree;
+  auto layer_of = [&](uint32_t t, uint32_t k) -> uint32_t {
+    return use_tree ? by_tree.layer[t] : by_path.layer[size_t(t) * S + k];
+  };
+  for (uint32_t t = 0; t < trees; ++t)
+    if (!escaped[t])
+      for (uint32_t k = 0; k < S; ++k) top = std::max<uint32_t>(top, layer_of(t, k) + 1u);
+  escaped_count = uint32_t(std::count(escaped.begin(), escaped.end(), 1));
+  for (uint32_t t = 0; t < trees; ++t) {
+    if (!escaped[t]) continue;
+    const Dest& d = dests[endpoint_dests[t]];
+    std::fill(down.begin(), down.end(), kUnset);
+    down[d.sw] = 0;
+    queue.assign(1, d.sw);
+    for (size_t qi = 0; qi < queue.size(); ++qi) {  // who reaches d going only down
+      uint32_t v = queue[qi];
+      for (uint32_t k = g.adj_offsets[v]; k < g.adj_offsets[v + 1]; ++k) {
+        uint32_t u = g.adj[k].second;
+        if (pos[u] < pos[v] && down[u] == kUnset) down[u] = down[v] + 1, queue.push_back(u);
+      }
+    }
+    for (uint32_t u : order) {
+      any[u] = down[u];
+      if (any[u] != kUnset) continue;
+      for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
+        uint32_t w = g.adj[k].second;
+        if (pos[w] < pos[u] && any[w] != kUnset) any[u] = std::min(any[u], any[w] + 1);
+      }
+    }
+    for (uint32_t u = 0; u < g.nsw; ++u) {
+      uint8_t port = d.last_port;
+      if (u != d.sw) {
+        uint32_t best = kUnset;
+        for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
+          uint32_t w = g.adj[k].second;
+          bool ok = down[u] != kUnset ? (pos[w] > pos[u] && down[w] + 1 == down[u])
+                                      : (pos[w] < pos[u] && any[w] != kUnset && any[w] + 1 == any[u]);
+          if (ok && (best == kUnset || load[u * g.stride + g.adj[k].first] < load[u * g.stride + g.adj[best].first]))
+            best = k;
+        }
+        if (best == kUnset) return Outcome::Failed("the escape layer found no Up*/Down* path (disconnected subnet?)");
+        port = g.adj[best].first;
+        ++load[u * g.stride + port];
+      }
+      out.lft[size_t(u) * L + d.lid] = port;
+    }
+  }
+  out.num_vls = uint8_t(top + 1);
+  out.reason = fmt::format("{} of {} destinations on the Up*/Down* escape VL {}",
+                           std::count(escaped.begin(), escaped.end(), 1), trees, top);
+  if (out.num_vls == 1) return Outcome::Ok();
+  out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+  for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+    PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
+    uint32_t k = src_index[g.sw_of_node[f.port(peer).node]];
+    for (uint32_t t = 0; t < trees; ++t)
+      out.pair_sl[e * L + dests[endpoint_dests[t]].lid] = escaped[t] ? uint8_t(top) : uint8_t(layer_of(t, k));
+  }
+  for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
+  out.sl2vl_stride = g.stride;
+  out.sl2vl.assign(size_t(g.nsw) * g.stride * g.stride * 16, 0);
+  for (size_t i = 0; i < out.sl2vl.size(); i += 16)
+    for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
+  return Outcome::Ok();
+}
+
 class Dfsssp final : public RoutingEngine {
  public:
-  std::string_view name() const override { return "dfsssp"; }
+  // kStrict fails past --vls; kEscape keeps the last VL for Up*/Down* routes of whatever
+  // does not fit, so it never needs more VLs than it is given (the promise of Nue).
+  enum class Mode { kStrict, kEscape };
+  explicit Dfsssp(Mode mode) : mode_(mode) {}
+  std::string_view name() const override { return mode_ == Mode::kStrict ? "dfsssp" : "escape"; }
   Outcome Route(const RouteRequest& req, SubnetRoutes& out) const override;
 
  private:
@@ -169,11 +282,24 @@ class Dfsssp final : public RoutingEngine {
   // which on dimension-ordered cabling (tori, meshes) gives dimension-order-like paths
   // with far fewer dependency cycles.
   enum class Tie { kBalanced, kLowestPort };
-  Outcome RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) const;
+  // `escaped`: destinations the escape mode put on Up*/Down* (0 when none or strict).
+  Outcome RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, uint32_t& escaped) const;
+  Mode mode_;
 };
 
 Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
-  Outcome balanced = RouteWith(req, out, Tie::kBalanced);
+  uint32_t escaped = 0;
+  Outcome balanced = RouteWith(req, out, Tie::kBalanced, escaped);
+  if (mode_ == Mode::kEscape) {
+    if (balanced.status != EngineStatus::kOk || escaped == 0) return balanced;
+    // Lowest-port paths often fit in fewer layers: keep whichever escapes fewer destinations.
+    SubnetRoutes first = out;
+    uint32_t escaped_ordered = 0;
+    Outcome ordered = RouteWith(req, out, Tie::kLowestPort, escaped_ordered);
+    if (ordered.status == EngineStatus::kOk && escaped_ordered < escaped) return ordered;
+    out = std::move(first);
+    return balanced;
+  }
   if (balanced.status != EngineStatus::kFailed || balanced.reason.find("needs more than") == std::string::npos)
     return balanced;
   // Every entry is rewritten by the second pass; the tables of the first are dropped.
@@ -181,7 +307,7 @@ Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
   out.pair_sl.clear();
   out.sl2vl.clear();
   out.sl2vl_stride = 0;
-  Outcome ordered = RouteWith(req, out, Tie::kLowestPort);
+  Outcome ordered = RouteWith(req, out, Tie::kLowestPort, escaped);
   if (ordered.status == EngineStatus::kOk) {
     out.reason = "load-balanced shortest paths needed too many VLs; used lowest-port shortest paths";
     return ordered;
@@ -189,7 +315,9 @@ Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
   return Outcome::Failed(balanced.reason + " (also with lowest-port shortest paths)");
 }
 
-Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) const {
+Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, uint32_t& escaped) const {
+  escaped = 0;
+  out.reason.clear();
   const Fabric& f = req.fabric;
   const Subnet& sn = req.subnet;
   if (sn.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
@@ -197,12 +325,6 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) c
   const size_t L = out.num_lids();
 
   // Destinations grouped by the switch they hang off (a switch's own LID: the switch).
-  struct Dest {
-    Lid lid;
-    uint32_t sw;
-    uint8_t last_port;  // port of `sw` towards the destination; 0 for the switch itself
-    uint32_t endpoint;  // index in Subnet::endpoint_ports, kUnset for a switch
-  };
   std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
   for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
   std::vector<Dest> dests;
@@ -313,7 +435,9 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) c
   // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
   // (one VL, checked in one pass); the real work of DFSSSP starts only when it is not.
   const uint32_t trees = uint32_t(endpoint_dests.size());
-  Layering by_tree = Layer(cdg, tree_offsets, tree_edges, req.options.max_vls);
+  const bool escape = mode_ == Mode::kEscape;
+  const unsigned cap = escape ? req.options.max_vls - 1u : req.options.max_vls;  // layers for shortest paths
+  Layering by_tree = Layer(cdg, tree_offsets, tree_edges, std::max(1u, cap));
   if (by_tree.fits && by_tree.layers <= 1) {
     out.num_vls = 1;
     return Outcome::Ok();
@@ -342,8 +466,10 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) c
       path_offsets.push_back(uint32_t(path_edges.size()));
     }
   }
-  Layering by_path = Layer(cdg, path_offsets, path_edges, req.options.max_vls);
+  Layering by_path = Layer(cdg, path_offsets, path_edges, cap);
   const bool use_path = by_path.fits && (!by_tree.fits || by_path.layers <= by_tree.layers);
+  if (escape && !by_path.fits && !(by_tree.fits && by_tree.layers <= cap))
+    return Escape(f, sn, g, out, dests, endpoint_dests, src_switches, src_index, by_path, by_tree, cap, load, escaped);
   if (!use_path && !by_tree.fits)
     return Outcome::Failed(fmt::format(
         "needs more than {} VL{} to break every credit loop of its shortest paths ({} of {} paths left over); "
@@ -376,6 +502,7 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie) c
 
 }  // namespace
 
-std::unique_ptr<RoutingEngine> MakeDfssspEngine() { return std::make_unique<Dfsssp>(); }
+std::unique_ptr<RoutingEngine> MakeDfssspEngine() { return std::make_unique<Dfsssp>(Dfsssp::Mode::kStrict); }
+std::unique_ptr<RoutingEngine> MakeEscapeEngine() { return std::make_unique<Dfsssp>(Dfsssp::Mode::kEscape); }
 
 }  // namespace fabricctl

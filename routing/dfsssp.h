@@ -14,4 +14,10 @@ namespace fabricctl {
 
 std::unique_ptr<RoutingEngine> MakeDfssspEngine();
 
+// escape: Nue's promise (never more VLs than given) the simple way. dfsssp's layering within
+// --vls minus one; destinations whose paths do not fit get Up*/Down* routes on the last VL
+// (an escape layer). Succeeds on any connected subnet, with --vls 1 too (then: pure
+// shortest paths when they are deadlock-free, else Up*/Down* for what does not fit).
+std::unique_ptr<RoutingEngine> MakeEscapeEngine();
+
 }  // namespace fabricctl

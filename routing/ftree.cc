@@ -68,8 +68,10 @@ class FtreeEngine final : public RoutingEngine {
     for (uint32_t s = 0; s < S; ++s) {
       for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
         uint32_t t = g.nbr(e);
-        if (level[t] == level[s] + 1) up[s].push_back(e);
-        else if (level[t] + 1 == level[s]) down[s].push_back(e);
+        if (level[t] == level[s] + 1)
+          up[s].push_back(e);
+        else if (level[t] + 1 == level[s])
+          down[s].push_back(e);
         else
           return Outcome::NotApplicable(fmt::format("'{}' (level {}) is cabled to '{}' (level {}): not a fat tree",
                                                     name(s), level[s], name(t), level[t]));
@@ -160,7 +162,8 @@ class FtreeEngine final : public RoutingEngine {
       if (uint32_t d = g.lid_switch(x); d != kNone && !g.lid_is_switch(x)) dest_leaf[x] = leaf_index[d];
     std::vector<uint32_t> port_count(g.end(S - 1));
     std::vector<uint8_t> first_port(g.end(S - 1));
-    for (uint32_t e = 0; e < port_count.size(); ++e) port_count[e] = uint32_t(g.ports(e).size()), first_port[e] = g.ports(e)[0];
+    for (uint32_t e = 0; e < port_count.size(); ++e)
+      port_count[e] = uint32_t(g.ports(e).size()), first_port[e] = g.ports(e)[0];
 
     // Fill each switch's row; a row depends on read-only tables only.
     ParallelFor(

@@ -44,9 +44,10 @@ Result<LidAssignment> AssignLids(const Fabric& fabric) {
     }
     Lid max_lid = static_cast<Lid>(owner.size() - 1);
     if (max_lid > kMaxUnicastLid)
-      out.notes.push_back(fmt::format("subnet {} uses LIDs up to {} (> 0xBFFF): routable here, but not deployable "
-                                      "to InfiniBand hardware as one subnet",
-                                      subnet.name, max_lid));
+      out.notes.push_back(
+          fmt::format("subnet {} uses LIDs up to {} (> 0xBFFF): routable here, but not deployable "
+                      "to InfiniBand hardware as one subnet",
+                      subnet.name, max_lid));
   }
   return out;
 }

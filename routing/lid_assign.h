@@ -17,9 +17,9 @@
 namespace fabricctl {
 
 struct LidAssignment {
-  std::vector<Lid> port_lid;                  // per port slot, 0 for none (RouteSet::port_lid)
-  std::vector<std::vector<PortId>> lid_owner; // per subnet: SubnetRoutes::lid_owner
-  std::vector<std::string> notes;             // e.g. LID space beyond 0xBFFF
+  std::vector<Lid> port_lid;                   // per port slot, 0 for none (RouteSet::port_lid)
+  std::vector<std::vector<PortId>> lid_owner;  // per subnet: SubnetRoutes::lid_owner
+  std::vector<std::string> notes;              // e.g. LID space beyond 0xBFFF
 };
 
 // Fails when two ports of one subnet already carry the same LID.

@@ -45,8 +45,8 @@ struct Measurer {
                std::vector<uint32_t>& bucket_start, std::vector<uint32_t>& order, std::vector<uint64_t>& flow) const;
 };
 
-void Measurer::Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
-                         uint32_t tick, std::vector<uint32_t>& path) const {
+void Measurer::Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist,
+                         std::vector<uint32_t>& stamp, uint32_t tick, std::vector<uint32_t>& path) const {
   for (uint32_t start = 0; start < nsw; ++start) {
     if (stamp[start] == tick) continue;
     path.clear();
@@ -310,7 +310,8 @@ Result<RouteMetrics> Measure(const Fabric& fabric, const RouteSet& routes, const
   std::vector<Result<SubnetMetrics>> results(routes.subnets.size(), MakeError("not measured"));
   for (const SubnetRoutes& r : routes.subnets)
     if (r.subnet >= fabric.subnets().size())
-      return MakeError(fmt::format("route set names subnet {}, the topology has {}", r.subnet, fabric.subnets().size()));
+      return MakeError(
+          fmt::format("route set names subnet {}, the topology has {}", r.subnet, fabric.subnets().size()));
   // One subnet at a time; each spreads its destinations over the threads.
   for (size_t i = 0; i < routes.subnets.size(); ++i) {
     const SubnetRoutes& r = routes.subnets[i];

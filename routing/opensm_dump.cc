@@ -14,9 +14,12 @@ namespace {
 
 std::string_view NodeTypeText(NodeType t) {
   switch (t) {
-    case NodeType::kSwitch: return "Switch";
-    case NodeType::kRouter: return "Router";
-    case NodeType::kCa: break;
+    case NodeType::kSwitch:
+      return "Switch";
+    case NodeType::kRouter:
+      return "Router";
+    case NodeType::kCa:
+      break;
   }
   return "Channel Adapter";
 }
@@ -127,7 +130,8 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
     if (t.starts_with("Multicast mlids"))
       return error("a multicast forwarding table dump; expected unicast LFTs (dump_fts without -M)", line);
     if (t.starts_with("Unicast lids")) {
-      if (!trailer_seen) return error("switch section starts before the previous one's 'N valid lids dumped' line", line);
+      if (!trailer_seen)
+        return error("switch section starts before the previous one's 'N valid lids dumped' line", line);
       size_t g = t.find(" guid 0x");
       if (g == std::string_view::npos) return error("expected 'Unicast lids [...] of switch Lid N guid 0x...'", line);
       std::string_view rest = t.substr(g + 8);
@@ -185,7 +189,8 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
         current->lft.resize(lid + 1, kNoRoute);
         current->lines.resize(lid + 1, 0);
       }
-      if (current->lines[lid]) return error(fmt::format("LID 0x{:04x} already listed on line {}", lid, current->lines[lid]), line);
+      if (current->lines[lid])
+        return error(fmt::format("LID 0x{:04x} already listed on line {}", lid, current->lines[lid]), line);
       current->lft[lid] = static_cast<uint8_t>(port);
       current->lines[lid] = static_cast<uint32_t>(line_no);
       ++entries;
@@ -206,7 +211,8 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
   }
   if (!trailer_seen) {
     ++line_no;
-    return MakeInputError(std::string(filename), line_no, "file ends inside a switch section (no 'N valid lids dumped')");
+    return MakeInputError(std::string(filename), line_no,
+                          "file ends inside a switch section (no 'N valid lids dumped')");
   }
   return raw;
 }
@@ -229,8 +235,8 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
       if (!fabric.is_switch(*node))
         return err(fmt::format("GUID 0x{:016x} is '{}', not a switch", sw.guid, fabric.description(*node)));
       if (auto [it, fresh] = seen.emplace(sw.guid, std::pair{&file, sw.line}); !fresh)
-        return err(fmt::format("switch 0x{:016x} also appears in {}:{}", sw.guid, it->second.first->where,
-                               it->second.second));
+        return err(
+            fmt::format("switch 0x{:016x} also appears in {}:{}", sw.guid, it->second.first->where, it->second.second));
       SubnetId s = fabric.subnet_of(fabric.port_id(*node, 0));
       pending[s].switches.emplace_back(&file, &sw);
       if (std::find(pending[s].files.begin(), pending[s].files.end(), &file) == pending[s].files.end())
@@ -270,9 +276,9 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
           for (auto it = range.first; it != range.second; ++it)
             if (fabric.subnet_of(it->second) == s) found = it->second;
           if (found == kNone)
-            return MakeInputError(file->where, o.line,
-                                  fmt::format("port GUID 0x{:016x} is not in subnet {} of the topology", o.port_guid,
-                                              subnet.name));
+            return MakeInputError(
+                file->where, o.line,
+                fmt::format("port GUID 0x{:016x} is not in subnet {} of the topology", o.port_guid, subnet.name));
         }
         if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
         if (owner[lid] != kNone && owner[lid] != found)
@@ -315,8 +321,9 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
         uint8_t p = sw->lft[lid];
         if (p == kNoRoute) continue;
         if (p > nports)
-          return MakeInputError(file->where, sw->lines.empty() ? sw->line : int(sw->lines[lid]),
-                                fmt::format("port {} on '{}', which has ports 0..{}", p, fabric.description(node), nports));
+          return MakeInputError(
+              file->where, sw->lines.empty() ? sw->line : int(sw->lines[lid]),
+              fmt::format("port {} on '{}', which has ports 0..{}", p, fabric.description(node), nports));
         r.lft[row * L + lid] = p;
       }
       if (r.reason.find(file->where) == std::string::npos)

@@ -5,10 +5,10 @@
 //
 //   Unicast lids [0x0-0x8] of switch Lid 1 guid 0x0000000000001000 (leaf0):
 //     Lid  Out   Destination
-//          Port     Info 
+//          Port     Info
 //   0x0001 000 : (Switch portguid 0x0000000000001000: 'leaf0')
 //   0x0002 001 : (Channel Adapter portguid 0x0000000000010000: 'h0')
-//   2 valid lids dumped 
+//   2 valid lids dumped
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,21 +26,21 @@ namespace fabricctl {
 // `route diff` compares and what ReadRoutes resolves.
 struct RawSwitchLft {
   uint64_t guid = 0;
-  Lid lid = 0;                 // the switch's own LID as the header states it (0 if absent)
+  Lid lid = 0;  // the switch's own LID as the header states it (0 if absent)
   std::string description;
-  int line = 0;                // header line
-  std::vector<uint8_t> lft;    // by LID; kNoRoute where the file has no entry
-  std::vector<uint32_t> lines; // by LID: line of the entry (0 if none); empty when not tracked
+  int line = 0;                 // header line
+  std::vector<uint8_t> lft;     // by LID; kNoRoute where the file has no entry
+  std::vector<uint32_t> lines;  // by LID: line of the entry (0 if none); empty when not tracked
 };
 struct RawLidOwner {
-  uint64_t port_guid = 0;   // the dump names ports by port GUID
-  uint64_t node_guid = 0;   // the JSON table by node GUID and port number
+  uint64_t port_guid = 0;  // the dump names ports by port GUID
+  uint64_t node_guid = 0;  // the JSON table by node GUID and port number
   int port_number = -1;
   int line = 0;
 };
 struct RawLfts {
-  std::string where;  // file name for messages
-  std::string subnet; // subnet name when the file states it
+  std::string where;   // file name for messages
+  std::string subnet;  // subnet name when the file states it
   std::vector<RawSwitchLft> switches;
   std::map<Lid, RawLidOwner> owners;  // LIDs whose entries name the destination port GUID
 };

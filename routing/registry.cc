@@ -25,6 +25,8 @@ constexpr EngineInfo kEngines[] = {
      "fat trees (k-ary n-trees, XGFT, PGFT), also with some links missing", true, MakeFtreeEngine},
     {"dfsssp", "balanced shortest paths, then VL layers that break every credit loop; fails past --vls", "any", true,
      MakeDfssspEngine},
+    {"escape", "nue-style: dfsssp layers within --vls minus one, Up*/Down* on the last VL; never exceeds --vls",
+     "any", true, MakeEscapeEngine},
     {"torus", "dimension-order routing with datelines; 2 VLs (1 on meshes)",
      "complete 1D/2D/3D tori and meshes of switches (declines one with a failed cable)", true, MakeTorusEngine},
 };
@@ -77,7 +79,8 @@ Result<std::vector<const EngineInfo*>> ParseEngineChain(std::string_view chain) 
   size_t start = 0;
   while (start <= chain.size()) {
     size_t comma = chain.find(',', start);
-    std::string_view name = chain.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view name =
+        chain.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (name.empty()) return MakeError(fmt::format("empty engine name in '{}'", chain));
     const EngineInfo* e = FindEngine(name);
     if (!e) return std::unexpected(UnknownEngineError(name));

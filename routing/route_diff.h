@@ -17,8 +17,8 @@ struct SwitchLftDiff {
   Kind kind = Kind::kChanged;
   uint64_t guid = 0;
   std::string description;
-  size_t changed_entries = 0;      // LIDs whose output port differs (a missing entry counts as a change)
-  std::vector<uint32_t> blocks;    // changed 64-entry block numbers, ascending
+  size_t changed_entries = 0;    // LIDs whose output port differs (a missing entry counts as a change)
+  std::vector<uint32_t> blocks;  // changed 64-entry block numbers, ascending
 };
 
 struct RouteDiff {

@@ -141,9 +141,8 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
         }
         break;
       }
-      report.declined.push_back(fmt::format("{} {}: {}", info->name,
-                                            o.status == EngineStatus::kNotApplicable ? "not applicable" : "failed",
-                                            o.reason));
+      report.declined.push_back(fmt::format(
+          "{} {}: {}", info->name, o.status == EngineStatus::kNotApplicable ? "not applicable" : "failed", o.reason));
     }
     if (!routed) {
       ResetSubnetRoutes(fabric, out);

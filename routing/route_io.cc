@@ -1,7 +1,6 @@
 #include "routing/route_io.h"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +26,8 @@ Result<void> ApplySlTables(const Fabric& fabric, const std::vector<RawSlTable>& 
     auto it = std::find_if(rs.subnets.begin(), rs.subnets.end(),
                            [&](const SubnetRoutes& r) { return fabric.subnets()[r.subnet].name == t.subnet; });
     if (it == rs.subnets.end())
-      return MakeInputError(std::string(where), t.line, fmt::format("subnet '{}' has no LFTs in the route files", t.subnet));
+      return MakeInputError(std::string(where), t.line,
+                            fmt::format("subnet '{}' has no LFTs in the route files", t.subnet));
     if (auto ok = ApplyRawSlTable(fabric, t, where, *it); !ok) return ok;
   }
   return {};
@@ -75,7 +75,8 @@ Result<void> WriteDumpAtomic(const std::string& path, const Fabric& fabric, cons
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
-    return std::unexpected(Error{.message = std::string("cannot rename into place: ") + std::strerror(errno), .where = path});
+    return std::unexpected(
+        Error{.message = std::string("cannot rename into place: ") + std::strerror(errno), .where = path});
   }
   return {};
 }

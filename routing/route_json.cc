@@ -35,8 +35,7 @@ std::string WriteRouteJson(const Fabric& fabric, const RouteSet& routes) {
   for (const SubnetRoutes& r : routes.subnets) {
     const Subnet& subnet = fabric.subnets()[r.subnet];
     const size_t L = r.num_lids();
-    json s = {{"name", subnet.name}, {"engine", r.engine}, {"reason", r.reason}, {"num_lids", L},
-              {"vls", r.num_vls}};
+    json s = {{"name", subnet.name}, {"engine", r.engine}, {"reason", r.reason}, {"num_lids", L}, {"vls", r.num_vls}};
     json lids = json::array();
     for (Lid lid = 1; lid < L; ++lid) {
       PortId p = r.lid_owner[lid];
@@ -55,7 +54,9 @@ std::string WriteRouteJson(const Fabric& fabric, const RouteSet& routes) {
         lft[2 * lid + 1] = kHexDigits[v & 15];
       }
       Lid own = routes.port_lid.size() > fabric.port_id(sw, 0) ? routes.port_lid[fabric.port_id(sw, 0)] : 0;
-      sws.push_back({{"guid", GuidText(fabric.node(sw).guid)}, {"description", fabric.description(sw)}, {"lid", own},
+      sws.push_back({{"guid", GuidText(fabric.node(sw).guid)},
+                     {"description", fabric.description(sw)},
+                     {"lid", own},
                      {"lft", std::move(lft)}});
     }
     s["switches"] = std::move(sws);
@@ -103,7 +104,8 @@ Result<std::vector<ParsedRouteSubnet>> ParseRouteJson(std::string_view text, std
     p.lfts.subnet = s["name"].get<std::string>();
     p.engine = s.value("engine", "");
     p.reason = s.value("reason", "");
-    if (!s.contains("num_lids") || !s["num_lids"].is_number_unsigned()) return err(at + "/num_lids", "expected a count");
+    if (!s.contains("num_lids") || !s["num_lids"].is_number_unsigned())
+      return err(at + "/num_lids", "expected a count");
     const size_t L = s["num_lids"].get<size_t>();
     if (!s.contains("lids") || !s["lids"].is_array()) return err(at + "/lids", "expected an array");
     for (size_t i = 0; i < s["lids"].size(); ++i) {
@@ -114,7 +116,8 @@ Result<std::vector<ParsedRouteSubnet>> ParseRouteJson(std::string_view text, std
           e[0].get<uint64_t>() == 0)
         return err(fmt::format("{}/lids/{}", at, i), "expected [LID 1..num_lids-1, \"0xNODEGUID\", PORT]");
       Lid lid = e[0].get<Lid>();
-      if (p.lfts.owners.count(lid)) return err(fmt::format("{}/lids/{}", at, i), fmt::format("LID {} listed twice", lid));
+      if (p.lfts.owners.count(lid))
+        return err(fmt::format("{}/lids/{}", at, i), fmt::format("LID {} listed twice", lid));
       p.lfts.owners[lid] = RawLidOwner{.node_guid = guid, .port_number = e[2].get<int>()};
     }
     if (!s.contains("switches") || !s["switches"].is_array()) return err(at + "/switches", "expected an array");

@@ -22,8 +22,7 @@ struct PerThread {
 
 }  // namespace
 
-RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes,
-                             unsigned threads) {
+RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes, unsigned threads) {
   RouteSummary sum;
   SwitchGraph g(fabric, subnet, routes);
   const uint32_t S = g.num_switches();
@@ -67,84 +66,86 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
     std::vector<uint64_t> flow(S);
     std::vector<uint32_t> bucket_count, order(S);
     for (size_t blk = ti; blk < blocks; blk += T) {
-     const size_t b0 = blk * kBlock, b1 = std::min(L, b0 + kBlock);
-     for (Lid d = static_cast<Lid>(b0); d < b1; ++d) {
-      if (d == 0 || g.lid_switch(d) == kNone || g.lid_is_switch(d)) continue;
-      // Consecutive destinations share each row's cache line, so direct reads stay in cache.
-      const uint8_t* entry = routes.lft.data() + d;
-      const size_t stride = L;
-      const uint32_t t = g.lid_switch(d);
-      // Only switches on some source's path matter: walk from every switch with endpoints,
-      // resolving each entry on first visit (hops kNone = not seen yet).
-      visited.clear();
-      auto resolve = [&](uint32_t s) {
-        uint8_t p = entry[size_t{s} * stride];
-        uint32_t slot = base[s] + p;
-        visited.push_back(s);
-        if (s == t && p == g.lid_port(d)) next[s] = kNone, hops[s] = 0;
-        else if (p == kNoRoute || p == 0 || slot >= base[s + 1] || !connected[slot] || peer_sw[slot] == kNone)
-          next[s] = kBroken, hops[s] = kBroken;
-        else next[s] = peer_sw[slot], hops[s] = kPending;
-      };
-      uint32_t max_h = 0;
-      for (uint32_t s : sources) {
-        if (hops[s] != kNone) continue;
-        stack.clear();
-        uint32_t x = s;
-        for (;;) {
-          if (hops[x] == kNone) resolve(x);
-          if (hops[x] != kPending) break;  // final, or kWalking: back on this walk, a loop
-          hops[x] = kWalking;
-          stack.push_back(x);
-          x = next[x];
+      const size_t b0 = blk * kBlock, b1 = std::min(L, b0 + kBlock);
+      for (Lid d = static_cast<Lid>(b0); d < b1; ++d) {
+        if (d == 0 || g.lid_switch(d) == kNone || g.lid_is_switch(d)) continue;
+        // Consecutive destinations share each row's cache line, so direct reads stay in cache.
+        const uint8_t* entry = routes.lft.data() + d;
+        const size_t stride = L;
+        const uint32_t t = g.lid_switch(d);
+        // Only switches on some source's path matter: walk from every switch with endpoints,
+        // resolving each entry on first visit (hops kNone = not seen yet).
+        visited.clear();
+        auto resolve = [&](uint32_t s) {
+          uint8_t p = entry[size_t{s} * stride];
+          uint32_t slot = base[s] + p;
+          visited.push_back(s);
+          if (s == t && p == g.lid_port(d))
+            next[s] = kNone, hops[s] = 0;
+          else if (p == kNoRoute || p == 0 || slot >= base[s + 1] || !connected[slot] || peer_sw[slot] == kNone)
+            next[s] = kBroken, hops[s] = kBroken;
+          else
+            next[s] = peer_sw[slot], hops[s] = kPending;
+        };
+        uint32_t max_h = 0;
+        for (uint32_t s : sources) {
+          if (hops[s] != kNone) continue;
+          stack.clear();
+          uint32_t x = s;
+          for (;;) {
+            if (hops[x] == kNone) resolve(x);
+            if (hops[x] != kPending) break;  // final, or kWalking: back on this walk, a loop
+            hops[x] = kWalking;
+            stack.push_back(x);
+            x = next[x];
+          }
+          uint32_t h = (hops[x] == kWalking || hops[x] == kBroken) ? kBroken : hops[x];
+          for (size_t i = stack.size(); i-- > 0;) {
+            if (h != kBroken) ++h;
+            hops[stack[i]] = h;
+          }
         }
-        uint32_t h = (hops[x] == kWalking || hops[x] == kBroken) ? kBroken : hops[x];
-        for (size_t i = stack.size(); i-- > 0;) {
-          if (h != kBroken) ++h;
-          hops[stack[i]] = h;
+        bucket_count.assign(1, 0);
+        for (uint32_t s : visited) {
+          uint64_t src = g.endpoint_lids(s).size() - (s == t ? 1 : 0);
+          flow[s] = src;
+          pt.pairs += src;
+          if (hops[s] == kBroken) {
+            pt.unreachable += src;
+            continue;
+          }
+          if (src) {
+            max_h = std::max(max_h, hops[s]);
+            pt.hop_sum += src * (hops[s] + 2);
+          }
+          if (hops[s] >= bucket_count.size()) bucket_count.resize(hops[s] + 1, 0);
+          ++bucket_count[hops[s]];
         }
+        if (pt.pairs && max_h + 2 > pt.max_hops) pt.max_hops = max_h + 2;
+        // Counting sort by hops; walking it backwards, farthest first, adds every inflow
+        // before a switch passes it on.
+        std::vector<uint32_t> start(bucket_count.size() + 1, 0);
+        for (size_t b = 0; b < bucket_count.size(); ++b) start[b + 1] = start[b] + bucket_count[b];
+        const uint32_t reachable = start.back();
+        for (uint32_t s : visited)
+          if (hops[s] != kBroken) order[start[hops[s]]++] = s;
+        std::reverse(order.begin(), order.begin() + reachable);
+        for (uint32_t i = 0; i < reachable; ++i) {
+          uint32_t s = order[i];
+          if (s == t || flow[s] == 0) continue;
+          uint8_t p = entry[size_t{s} * stride];
+          pt.load[base[s] + p] += flow[s];
+          uint32_t u = next[s];
+          flow[u] += flow[s];
+          if (u != t) {
+            uint32_t in = peer_num[base[s] + p], out = entry[size_t{u} * stride];
+            uint32_t np = base[u + 1] - base[u];
+            uint32_t bit = turn_base[u] + in * np + out;
+            pt.turns[bit / 64] |= uint64_t{1} << (bit % 64);
+          }
+        }
+        for (uint32_t s : visited) hops[s] = kNone;
       }
-      bucket_count.assign(1, 0);
-      for (uint32_t s : visited) {
-        uint64_t src = g.endpoint_lids(s).size() - (s == t ? 1 : 0);
-        flow[s] = src;
-        pt.pairs += src;
-        if (hops[s] == kBroken) {
-          pt.unreachable += src;
-          continue;
-        }
-        if (src) {
-          max_h = std::max(max_h, hops[s]);
-          pt.hop_sum += src * (hops[s] + 2);
-        }
-        if (hops[s] >= bucket_count.size()) bucket_count.resize(hops[s] + 1, 0);
-        ++bucket_count[hops[s]];
-      }
-      if (pt.pairs && max_h + 2 > pt.max_hops) pt.max_hops = max_h + 2;
-      // Counting sort by hops; walking it backwards, farthest first, adds every inflow
-      // before a switch passes it on.
-      std::vector<uint32_t> start(bucket_count.size() + 1, 0);
-      for (size_t b = 0; b < bucket_count.size(); ++b) start[b + 1] = start[b] + bucket_count[b];
-      const uint32_t reachable = start.back();
-      for (uint32_t s : visited)
-        if (hops[s] != kBroken) order[start[hops[s]]++] = s;
-      std::reverse(order.begin(), order.begin() + reachable);
-      for (uint32_t i = 0; i < reachable; ++i) {
-        uint32_t s = order[i];
-        if (s == t || flow[s] == 0) continue;
-        uint8_t p = entry[size_t{s} * stride];
-        pt.load[base[s] + p] += flow[s];
-        uint32_t u = next[s];
-        flow[u] += flow[s];
-        if (u != t) {
-          uint32_t in = peer_num[base[s] + p], out = entry[size_t{u} * stride];
-          uint32_t np = base[u + 1] - base[u];
-          uint32_t bit = turn_base[u] + in * np + out;
-          pt.turns[bit / 64] |= uint64_t{1} << (bit % 64);
-        }
-      }
-      for (uint32_t s : visited) hops[s] = kNone;
-     }
     }
   });
 

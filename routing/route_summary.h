@@ -12,15 +12,14 @@
 namespace fabricctl {
 
 struct RouteSummary {
-  uint32_t max_hops = 0;            // links between two endpoints, endpoint links included
-  double avg_hops = 0;              // over reachable ordered endpoint pairs
-  uint64_t max_channel_load = 0;    // endpoint pairs routed over the busiest switch-to-switch channel
-  uint64_t pairs = 0;               // ordered endpoint pairs (different ports, both attached to switches)
-  uint64_t unreachable_pairs = 0;   // pairs whose route hits no entry, a bad port, or a loop
+  uint32_t max_hops = 0;              // links between two endpoints, endpoint links included
+  double avg_hops = 0;                // over reachable ordered endpoint pairs
+  uint64_t max_channel_load = 0;      // endpoint pairs routed over the busiest switch-to-switch channel
+  uint64_t pairs = 0;                 // ordered endpoint pairs (different ports, both attached to switches)
+  uint64_t unreachable_pairs = 0;     // pairs whose route hits no entry, a bad port, or a loop
   std::optional<bool> deadlock_free;  // CDG acyclic; unset when tables use several VLs
 };
 
-RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes,
-                             unsigned threads);
+RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes, unsigned threads);
 
 }  // namespace fabricctl

@@ -126,7 +126,8 @@ Result<void> ApplyRawSlTable(const Fabric& fabric, const RawSlTable& raw, std::s
     auto it = std::lower_bound(subnet.endpoint_ports.begin(), subnet.endpoint_ports.end(), p);
     if (p == kNone || it == subnet.endpoint_ports.end() || *it != p)
       return err(row.line, fmt::format("source LID {} is not an endpoint of subnet {}", row.src, subnet.name));
-    if (row.sl.size() != L) return err(row.line, fmt::format("{} SL digits, expected {} (one per LID)", row.sl.size(), L));
+    if (row.sl.size() != L)
+      return err(row.line, fmt::format("{} SL digits, expected {} (one per LID)", row.sl.size(), L));
     size_t e = size_t(it - subnet.endpoint_ports.begin());
     for (size_t d = 0; d < L; ++d) {
       if (row.sl[d] == '-') continue;
@@ -162,7 +163,8 @@ std::string WriteSlTable(const std::vector<RawSlTable>& tables) {
     out += fmt::format("subnet {} vls {} lids 0x{:x}\n", t.subnet, t.vls, t.num_lids);
     out += "endpoint-sl2vl " + Sl2vlText(t.endpoint_sl2vl) + "\n";
     out += "sl2vl-default " + Sl2vlText(t.sl2vl_default) + "\n";
-    for (const auto& x : t.sl2vl) out += fmt::format("sl2vl 0x{:016x} {} {} {}\n", x.switch_guid, x.in, x.out, Sl2vlText(x.vl));
+    for (const auto& x : t.sl2vl)
+      out += fmt::format("sl2vl 0x{:016x} {} {} {}\n", x.switch_guid, x.in, x.out, Sl2vlText(x.vl));
     for (const auto& r : t.rows) {
       out += fmt::format("src 0x{:04x} ", r.src);
       out += r.sl;
@@ -235,7 +237,8 @@ Result<std::vector<RawSlTable>> ParseSlTable(std::string_view text, std::string_
     return err("unexpected line in an SL table");
   }
   if (!header) return MakeInputError(std::string(filename), 1, "empty file; expected '# fabricctl sl-table v1'");
-  if (cur) return MakeInputError(std::string(filename), line_no, fmt::format("subnet {} has no 'end' line", cur->subnet));
+  if (cur)
+    return MakeInputError(std::string(filename), line_no, fmt::format("subnet {} has no 'end' line", cur->subnet));
   return tables;
 }
 

@@ -18,7 +18,7 @@ constexpr int kMaxDims = 3;
 struct Graph {
   uint32_t nsw = 0;
   std::vector<uint32_t> sw_of_node;
-  std::vector<std::vector<uint32_t>> nbrs;  // distinct neighbour switches, ascending
+  std::vector<std::vector<uint32_t>> nbrs;               // distinct neighbour switches, ascending
   std::vector<std::vector<std::vector<uint8_t>>> ports;  // ports[v][k]: cables to nbrs[v][k]
 };
 
@@ -38,7 +38,8 @@ struct Grid {
 
 // Tries one assignment of the origin's neighbours to directions; returns the grid if the
 // whole switch graph is exactly a complete torus/mesh in those directions.
-std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims, const std::array<uint32_t, 2 * kMaxDims>& start) {
+std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
+                            const std::array<uint32_t, 2 * kMaxDims>& start) {
   const int slots = 2 * dims;
   Grid grid;
   grid.dims = dims;
@@ -188,9 +189,10 @@ std::variant<Grid, std::string> Recognise(const Fabric& f, const Subnet& sn, con
     rec(rec, 0);
     if (found) return std::move(*found);
   }
-  return fmt::format("the {} switches are not a complete 1D/2D/3D torus or mesh (a missing or extra cable, or another "
-                     "topology)",
-                     g.nsw);
+  return fmt::format(
+      "the {} switches are not a complete 1D/2D/3D torus or mesh (a missing or extra cable, or another "
+      "topology)",
+      g.nsw);
 }
 
 class Torus final : public RoutingEngine {

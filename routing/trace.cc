@@ -10,11 +10,16 @@ namespace fabricctl {
 
 std::string_view ToString(TraceEnd e) {
   switch (e) {
-    case TraceEnd::kDelivered: return "delivered";
-    case TraceEnd::kNoEntry: return "no-route";
-    case TraceEnd::kLoop: return "loop";
-    case TraceEnd::kThroughEndpoint: return "through-endpoint";
-    case TraceEnd::kDeadPort: return "dead-port";
+    case TraceEnd::kDelivered:
+      return "delivered";
+    case TraceEnd::kNoEntry:
+      return "no-route";
+    case TraceEnd::kLoop:
+      return "loop";
+    case TraceEnd::kThroughEndpoint:
+      return "through-endpoint";
+    case TraceEnd::kDeadPort:
+      return "dead-port";
   }
   return "?";
 }
@@ -43,7 +48,8 @@ Result<Trace> TraceRoute(const Fabric& f, const RouteSet& routes, PortId source,
     in_port = 0;
   } else {
     if (multi_vl) {
-      size_t e = std::lower_bound(sn.endpoint_ports.begin(), sn.endpoint_ports.end(), source) - sn.endpoint_ports.begin();
+      size_t e =
+          std::lower_bound(sn.endpoint_ports.begin(), sn.endpoint_ports.end(), source) - sn.endpoint_ports.begin();
       t.sl = r->pair_sl[e * r->num_lids() + destination];
     }
     PortId peer = f.port(source).peer;
@@ -80,8 +86,7 @@ Result<Trace> TraceRoute(const Fabric& f, const RouteSet& routes, PortId source,
       return t;
     }
     uint8_t vl = 0;
-    if (multi_vl)
-      vl = r->sl2vl[((i * r->sl2vl_stride + in_port) * r->sl2vl_stride + p) * 16 + (t.sl & 15)];
+    if (multi_vl) vl = r->sl2vl[((i * r->sl2vl_stride + in_port) * r->sl2vl_stride + p) * 16 + (t.sl & 15)];
     PortId from = f.port_id(at, p), to = f.port(from).peer;
     t.hops.push_back({from, to, vl});
     if (to == t.destination_port) return t;

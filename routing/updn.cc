@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
-#include <atomic>
 #include <numeric>
 #include <string>
 
@@ -110,8 +110,8 @@ class UpdnEngine final : public RoutingEngine {
         out.reason = roots.why;
         return Outcome::Ok();
       }
-      failures += fmt::format("{}{}: {} endpoint switch pairs have no legal Up*/Down* path", failures.empty() ? "" : "; ",
-                              roots.why, unreachable);
+      failures += fmt::format("{}{}: {} endpoint switch pairs have no legal Up*/Down* path",
+                              failures.empty() ? "" : "; ", roots.why, unreachable);
     }
     return Outcome::Failed(failures);
   }
@@ -160,7 +160,8 @@ class UpdnEngine final : public RoutingEngine {
               continue;
             }
             for (uint32_t e = g.begin(s); e < g.end(s); ++e)
-              if (uint32_t t = g.nbr(e); pos[t] < pos[s] && legal[t] != kNone) legal[s] = std::min(legal[s], legal[t] + 1);
+              if (uint32_t t = g.nbr(e); pos[t] < pos[s] && legal[t] != kNone)
+                legal[s] = std::min(legal[s], legal[t] + 1);
           }
           uint64_t missing = 0;
           for (uint32_t s = 0; s < S; ++s) {

@@ -13,13 +13,20 @@ namespace fabricctl {
 
 std::string_view ToString(ViolationKind k) {
   switch (k) {
-    case ViolationKind::kUnreachable: return "unreachable";
-    case ViolationKind::kLoop: return "loop";
-    case ViolationKind::kThroughEndpoint: return "through-endpoint";
-    case ViolationKind::kDeadPort: return "dead-port";
-    case ViolationKind::kCreditLoop: return "credit-loop";
-    case ViolationKind::kSubnetNotRouted: return "subnet-not-routed";
-    case ViolationKind::kBadVl: return "bad-vl";
+    case ViolationKind::kUnreachable:
+      return "unreachable";
+    case ViolationKind::kLoop:
+      return "loop";
+    case ViolationKind::kThroughEndpoint:
+      return "through-endpoint";
+    case ViolationKind::kDeadPort:
+      return "dead-port";
+    case ViolationKind::kCreditLoop:
+      return "credit-loop";
+    case ViolationKind::kSubnetNotRouted:
+      return "subnet-not-routed";
+    case ViolationKind::kBadVl:
+      return "bad-vl";
   }
   return "?";
 }
@@ -54,18 +61,18 @@ struct SubnetFacts {
   uint32_t nsw = 0;
   uint32_t stride = 0;  // max switch port number + 1: channel = switch index * stride + port
   uint32_t vls = 1;
-  std::vector<uint32_t> sw_of_node;   // NodeId -> switch index, kNone for others
-  std::vector<uint32_t> head_sw;      // channel -> switch index it enters, kNone if none
-  std::vector<PortId> peer;           // channel -> port at the other end, kNone if no cable / no port
-  std::vector<uint8_t> peer_number;   // channel -> port number at the other end
-  std::vector<Lid> own_lid;           // switch index -> LID of its port 0 (0 if none)
+  std::vector<uint32_t> sw_of_node;            // NodeId -> switch index, kNone for others
+  std::vector<uint32_t> head_sw;               // channel -> switch index it enters, kNone if none
+  std::vector<PortId> peer;                    // channel -> port at the other end, kNone if no cable / no port
+  std::vector<uint8_t> peer_number;            // channel -> port number at the other end
+  std::vector<Lid> own_lid;                    // switch index -> LID of its port 0 (0 if none)
   std::vector<uint32_t> endpoint_of_port_lid;  // lid -> endpoint index, kNone if not an endpoint
   // Endpoints by the switch they hang off: CSR over switch index.
   std::vector<uint32_t> ep_offsets, ep_list;
-  std::vector<uint32_t> ep_switch;   // endpoint index -> switch index (kNone if not on a switch)
-  std::vector<uint8_t> ep_in_port;   // endpoint index -> switch port number it arrives on
-  std::vector<uint32_t> ep_direct;   // endpoints cabled to something other than a switch
-  size_t row_words = 0;              // CDG bitmap words per (channel, VL)
+  std::vector<uint32_t> ep_switch;  // endpoint index -> switch index (kNone if not on a switch)
+  std::vector<uint8_t> ep_in_port;  // endpoint index -> switch port number it arrives on
+  std::vector<uint32_t> ep_direct;  // endpoints cabled to something other than a switch
+  size_t row_words = 0;             // CDG bitmap words per (channel, VL)
 };
 
 struct Accum {
@@ -151,27 +158,40 @@ void Resolve(const SubnetFacts& sf, Accum& acc, const uint8_t* col, uint32_t sta
 std::string DescribeFault(const Fabric& f, uint8_t status, PortId at, Lid lid) {
   const Port& p = f.port(at);
   switch (status) {
-    case kNoRouteSt: return fmt::format("{} has no LFT entry for LID {}", f.description(p.node), lid);
-    case kLoopSt: return fmt::format("forwarding loop through {}", SwitchPortName(f, p.node, p.number));
-    case kThroughSt: return fmt::format("path enters endpoint {}", f.PortName(at));
-    case kDeadSt: return fmt::format("{} forwards LID {} to a port without a cable", SwitchPortName(f, p.node, p.number), lid);
+    case kNoRouteSt:
+      return fmt::format("{} has no LFT entry for LID {}", f.description(p.node), lid);
+    case kLoopSt:
+      return fmt::format("forwarding loop through {}", SwitchPortName(f, p.node, p.number));
+    case kThroughSt:
+      return fmt::format("path enters endpoint {}", f.PortName(at));
+    case kDeadSt:
+      return fmt::format("{} forwards LID {} to a port without a cable", SwitchPortName(f, p.node, p.number), lid);
   }
   return "?";
 }
 
 void CountPairFault(SubnetVerdict& v, uint8_t status, uint64_t n) {
   switch (status) {
-    case kLoopSt: v.loop_pairs += n; break;
-    case kThroughSt: v.through_endpoint_pairs += n; break;
-    default: v.unreachable_pairs += n; break;
+    case kLoopSt:
+      v.loop_pairs += n;
+      break;
+    case kThroughSt:
+      v.through_endpoint_pairs += n;
+      break;
+    default:
+      v.unreachable_pairs += n;
+      break;
   }
 }
 
 ViolationKind KindOf(uint8_t status) {
   switch (status) {
-    case kLoopSt: return ViolationKind::kLoop;
-    case kThroughSt: return ViolationKind::kThroughEndpoint;
-    default: return ViolationKind::kUnreachable;
+    case kLoopSt:
+      return ViolationKind::kLoop;
+    case kThroughSt:
+      return ViolationKind::kThroughEndpoint;
+    default:
+      return ViolationKind::kUnreachable;
   }
 }
 
@@ -255,14 +275,15 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
       for (uint32_t k = sf.ep_offsets[s]; k < sf.ep_offsets[s + 1]; ++k) {
         uint32_t e = sf.ep_list[k];
         if (e == dest_ep) continue;
-        AddViolation(acc, max_keep,
-                     {.kind = KindOf(acc.status[s]),
-                      .subnet = sn.id,
-                      .source = sn.endpoint_ports[e],
-                      .destination = lid,
-                      .at = acc.at[s],
-                      .text = fmt::format("{} -> {} (LID {}): {}", f.PortName(sn.endpoint_ports[e]), f.PortName(dest_port),
-                                          lid, DescribeFault(f, acc.status[s], acc.at[s], lid))});
+        AddViolation(
+            acc, max_keep,
+            {.kind = KindOf(acc.status[s]),
+             .subnet = sn.id,
+             .source = sn.endpoint_ports[e],
+             .destination = lid,
+             .at = acc.at[s],
+             .text = fmt::format("{} -> {} (LID {}): {}", f.PortName(sn.endpoint_ports[e]), f.PortName(dest_port), lid,
+                                 DescribeFault(f, acc.status[s], acc.at[s], lid))});
       }
     }
     // Endpoints cabled to something other than a switch (back-to-back CAs).
@@ -512,14 +533,16 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
   sf.stride = max_port + 1;
   if (sf.vls > 1) {
     if (r.pair_sl.size() != sn.endpoint_ports.size() * sf.num_lids)
-      return std::unexpected(Error{.message = fmt::format("pair SL table holds {} entries, expected {} endpoints x {} LIDs",
-                                                          r.pair_sl.size(), sn.endpoint_ports.size(), sf.num_lids),
-                                   .where = where});
+      return std::unexpected(
+          Error{.message = fmt::format("pair SL table holds {} entries, expected {} endpoints x {} LIDs",
+                                       r.pair_sl.size(), sn.endpoint_ports.size(), sf.num_lids),
+                .where = where});
     size_t want = size_t(sf.nsw) * r.sl2vl_stride * r.sl2vl_stride * 16;
     if (r.sl2vl_stride < sf.stride || r.sl2vl.size() != want)
-      return std::unexpected(Error{.message = fmt::format("SL2VL table: stride {} for ports up to {}, {} entries, expected {}",
-                                                          r.sl2vl_stride, max_port, r.sl2vl.size(), want),
-                                   .where = where});
+      return std::unexpected(
+          Error{.message = fmt::format("SL2VL table: stride {} for ports up to {}, {} entries, expected {}",
+                                       r.sl2vl_stride, max_port, r.sl2vl.size(), want),
+                .where = where});
   }
   sf.sw_of_node.assign(f.num_nodes(), kNone);
   for (uint32_t i = 0; i < sf.nsw; ++i) sf.sw_of_node[sn.switches[i]] = i;
@@ -541,7 +564,8 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
     PortId owner = r.lid_owner[lid];
     if (owner == kNone) continue;
     if (owner >= f.num_port_slots() || (f.subnet_of(owner) != sn.id))
-      return std::unexpected(Error{.message = fmt::format("LID {} belongs to a port outside this subnet", lid), .where = where});
+      return std::unexpected(
+          Error{.message = fmt::format("LID {} belongs to a port outside this subnet", lid), .where = where});
     sf.endpoint_of_port_lid[lid] = ep_of_port[owner];
     if (f.port(owner).number == 0 && sf.sw_of_node[f.port(owner).node] != kNone)
       sf.own_lid[sf.sw_of_node[f.port(owner).node]] = lid;
@@ -649,7 +673,8 @@ Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const 
         v.dead_port_entries += a->v.dead_port_entries;
         v.bad_vl_pairs += a->v.bad_vl_pairs;
         vl_mask |= a->vl_mask;
-        if (cdg.empty()) cdg = std::move(a->cdg);
+        if (cdg.empty())
+          cdg = std::move(a->cdg);
         else
           for (size_t w = 0; w < cdg.size(); ++w) cdg[w] |= a->cdg[w];
         for (Violation& x : a->violations) found.push_back(std::move(x));
@@ -671,7 +696,10 @@ Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const 
         std::vector<Violation> loops;
         for (auto& c : cycles) {
           std::string text = fmt::format("credit loop in subnet {}: {}", sn.name, FormatCycle(fabric, c));
-          loops.push_back({.kind = ViolationKind::kCreditLoop, .subnet = s, .at = c.front().from, .cycle = std::move(c),
+          loops.push_back({.kind = ViolationKind::kCreditLoop,
+                           .subnet = s,
+                           .at = c.front().from,
+                           .cycle = std::move(c),
                            .text = std::move(text)});
         }
         // Credit loops first: they are the finding people run the verifier for.

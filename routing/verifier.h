@@ -37,9 +37,9 @@ struct CycleChannel {
 struct Violation {
   ViolationKind kind = ViolationKind::kUnreachable;
   SubnetId subnet = kNone;
-  PortId source = kNone;  // endpoint port; kNone for kDeadPort, kCreditLoop, kSubnetNotRouted
-  Lid destination = 0;    // 0 for kCreditLoop and kSubnetNotRouted
-  PortId at = kNone;      // the switch port (or entered endpoint port) where it went wrong
+  PortId source = kNone;            // endpoint port; kNone for kDeadPort, kCreditLoop, kSubnetNotRouted
+  Lid destination = 0;              // 0 for kCreditLoop and kSubnetNotRouted
+  PortId at = kNone;                // the switch port (or entered endpoint port) where it went wrong
   std::vector<CycleChannel> cycle;  // kCreditLoop only, in dependency order
   std::string text;                 // one line, names nodes by description
 };
@@ -74,7 +74,7 @@ struct VerifyReport {
   uint64_t bad_vl_pairs = 0;
   uint64_t cdg_cycles = 0;
   uint64_t unrouted_subnets = 0;
-  uint64_t violation_count = 0;    // total of all the counts above
+  uint64_t violation_count = 0;       // total of all the counts above
   std::vector<Violation> violations;  // the first VerifyOptions::max_violations, subnet order
 
   bool sound() const { return violation_count == 0; }

@@ -15,7 +15,8 @@
 #      minhop) is reported;
 #   4. fabricctl route verify + route stats on OpenSM's opensm-lfts.dump (read by ReadRoutes);
 #   5. fabricctl route compute with our engines on the same topology (its `seconds`: compute
-#      plus verification) and route stats on the result.
+#      plus verification) and route stats on the result; nue is compared with fabricctl's
+#      nue-style `escape` engine, ftree on the torus with fabricctl's `torus` engine.
 # Writes OUT/compare.md (a Markdown table) and, with -w, puts it into docs/performance.md
 # between the opensm-compare markers. -k keeps the work directory.
 #
@@ -146,9 +147,9 @@ for c in "${case_list[@]}"; do
       os_vls="${os_vls:-1}"
       case "$e" in dfsssp | nue) os_dlf="$os_dlf (LFT only)" ;; esac
     fi
-    # Ours: the same engine where we have it; nue has no fabricctl counterpart (dfsssp stands in).
+    # Ours: the same engine where we have it; for nue, fabricctl's nue-style escape engine.
     ours="$e"
-    case "$e" in nue) ours="dfsssp" ;; esac
+    case "$e" in nue) ours="escape" ;; esac
     case "$c:$e" in torus:ftree) ours="torus" ;; esac
     rd="$dir/ours-$ours"
     our_time="?" our_load="?" our_vls="?" our_dlf="?" bound="?"

@@ -38,6 +38,7 @@ Result<Fabric> Generate(ParamReader& r) {
   GenBuilder b;
   const size_t n_routers = size_t{groups} * routers;
   b.Reserve(n_routers * (1 + hosts), n_routers * (radix + 1 + hosts * 2));
+  if (!b.ok()) return b.Finish();
   std::vector<NodeId> router(n_routers);
   for (unsigned g = 0; g < groups; ++g)
     for (unsigned x = 0; x < routers; ++x) {

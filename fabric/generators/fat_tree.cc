@@ -145,6 +145,7 @@ Result<Fabric> Generate(ParamReader& r) {
   }
   GenBuilder b;
   b.Reserve(plan->endpoints + plan->switches(), plan->endpoints * 2 + plan->switches() * (plan->k + 1));
+  if (!b.ok()) return b.Finish();
   std::vector<PortRef> hosts(plan->endpoints);
   for (size_t e = 0; e < plan->endpoints; ++e)
     hosts[e] = PortRef{

@@ -16,9 +16,21 @@ std::string AcceleratorName(size_t super_node, size_t super_nodes, size_t index)
   return fmt::format("sn{}-acc{:04}", Padded(super_node, super_nodes), index);
 }
 
-void GenBuilder::Reserve(size_t nodes, size_t port_slots) { b_.Reserve(nodes, port_slots); }
+void GenBuilder::Reserve(size_t nodes, size_t port_slots) {
+  // Parameters a user tries "to see what happens" must not end in the OOM killer; see
+  // kMaxPortSlots. Nothing is added after this error, so the generator finishes quickly.
+  if (port_slots > kMaxPortSlots) {
+    Fail(
+        fmt::format("the fabric would have {} nodes and {} ports, more than the {} ports (about 5 GiB of memory) "
+                    "fabricctl generates; choose smaller parameters",
+                    nodes, port_slots, kMaxPortSlots));
+    return;
+  }
+  b_.Reserve(nodes, port_slots);
+}
 
 NodeId GenBuilder::Add(NodeType type, uint64_t guid, std::string description, unsigned ports, Labels labels) {
+  if (error_) return kNone;
   auto id = b_.AddNode({.type = type,
                         .num_ports = ports,
                         .guid = guid,

@@ -22,6 +22,11 @@ inline constexpr uint64_t kSwitchGuidBase = 0xfab2'0000'0000'0000ULL;
 // 400 Gb/s: the scale-out rate of the target clusters, and the default everywhere.
 inline constexpr LinkRate kRate400G{.width = LinkWidth::k4x, .speed = LinkSpeed::kNDR};
 
+// The largest fabric a generator builds, in port slots (ports plus each node's port 0):
+// about 100 bytes each once built, so some 5 GiB. A 3-tier fat tree of radix 254 (4.1M
+// endpoints) fits; scalex-cluster with 200 super nodes needs 3.1M.
+inline constexpr size_t kMaxPortSlots = 50'000'000;
+
 // Digits needed to print every index below `count` (at least 2), so names sort and align.
 int IndexWidth(size_t count);
 // `value` zero-padded to IndexWidth(count).
@@ -37,6 +42,7 @@ struct PortRef {
 
 class GenBuilder {
  public:
+  // Fails (and then adds nothing) when port_slots exceeds kMaxPortSlots.
   void Reserve(size_t nodes, size_t port_slots);
   NodeId AddCa(std::string description, unsigned ports, Labels labels);
   NodeId AddSwitch(std::string description, unsigned ports, Labels labels);

@@ -46,6 +46,7 @@ Result<Fabric> Generate(ParamReader& r) {
   GenBuilder b;
   const size_t switches = size_t{rails} * (groups + spines);
   b.Reserve(servers + switches, size_t{servers} * (rails + 1) + switches * (radix + 1));
+  if (!b.ok()) return b.Finish();
   std::vector<NodeId> srv(servers);
   for (unsigned i = 0; i < servers; ++i)
     srv[i] = b.AddCa(fmt::format("srv{}", Padded(i, servers)), rails,

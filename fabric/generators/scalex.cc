@@ -74,6 +74,7 @@ Result<Fabric> GenerateSuperNode(ParamReader& r) {
   GenBuilder b;
   b.Reserve(d->accelerators + d->plan.switches(),
             size_t{d->accelerators} * (d->ports + 1) + d->plan.switches() * (d->plan.o.radix + 1));
+  if (!b.ok()) return b.Finish();
   auto acc = AddAccelerators(b, 0, 1, d->accelerators, d->ports);
   BuildScaleUp(b, d->plan, acc, Labels{.super_node = 0, .rack = 0}, "sn00-up", d->rate);
   return b.Finish();
@@ -121,6 +122,7 @@ Result<Fabric> GenerateCluster(ParamReader& r) {
   b.Reserve(super_nodes * (d->accelerators + d->plan.switches()) + so->switches(),
             super_nodes * (size_t{d->accelerators} * (d->ports + 2) + d->plan.switches() * radix_slots) +
                 so->switches() * radix_slots);
+  if (!b.ok()) return b.Finish();
   std::vector<PortRef> endpoints;
   endpoints.reserve(super_nodes * d->accelerators);
   for (unsigned sn = 0; sn < super_nodes; ++sn) {

@@ -72,6 +72,7 @@ Result<Fabric> GenerateDirect(ParamReader& r) {
   if (r.error()) return std::unexpected(*r.error());
   GenBuilder b;
   b.Reserve(2 * n, n * (shape.radix() + 2 + shape.host_ports));
+  if (!b.ok()) return b.Finish();
   std::vector<NodeId> acc(n);
   for (size_t a = 0; a < n; ++a)
     acc[a] = b.AddCa(AcceleratorName(0, 1, a), shape.host_ports, Labels{.super_node = 0, .tier = 0});
@@ -104,6 +105,7 @@ Result<Fabric> Generate(ParamReader& r) {
   GenBuilder b;
   b.Reserve(o.accelerators + plan->switches(),
             size_t{o.accelerators} * (o.ports + 1) + plan->switches() * (o.radix + 1));
+  if (!b.ok()) return b.Finish();
   std::vector<NodeId> acc(o.accelerators);
   for (unsigned a = 0; a < o.accelerators; ++a)
     acc[a] = b.AddCa(AcceleratorName(0, 1, a), o.ports, Labels{.super_node = 0, .tier = 0});

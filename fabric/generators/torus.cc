@@ -81,6 +81,7 @@ Result<Fabric> Generate(ParamReader& r) {
   const size_t n = shape.switches();
   GenBuilder b;
   b.Reserve(n * (1 + shape.hosts_per_switch), n * (shape.radix() + 1 + shape.hosts_per_switch * 2));
+  if (!b.ok()) return b.Finish();
   std::vector<NodeId> hosts;
   hosts.reserve(n * shape.hosts_per_switch);
   for (size_t s = 0; s < n; ++s)

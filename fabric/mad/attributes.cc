@@ -42,7 +42,9 @@ NodeInfo DecodeNodeInfo(const uint8_t* d) {
   return n;
 }
 
-PortInfo DecodePortInfo(const uint8_t* d) {
+bool HasExtendedSpeeds(const uint8_t* d) { return (Get(d, IB_PORT_CAPMASK_F) & kCapExtendedSpeeds) != 0; }
+
+PortInfo DecodePortInfo(const uint8_t* d, ExtendedSpeeds ext_mode) {
   PortInfo p;
   p.lid = Get(d, IB_PORT_LID_F);
   p.lmc = static_cast<uint8_t>(Get(d, IB_PORT_LMC_F));
@@ -53,7 +55,8 @@ PortInfo DecodePortInfo(const uint8_t* d) {
   p.width_active = static_cast<LinkWidth>(Get(d, IB_PORT_LINK_WIDTH_ACTIVE_F));
   p.width_enabled = static_cast<WidthMask>(Get(d, IB_PORT_LINK_WIDTH_ENABLED_F));
   p.width_supported = static_cast<WidthMask>(Get(d, IB_PORT_LINK_WIDTH_SUPPORTED_F));
-  bool ext = (Get(d, IB_PORT_CAPMASK_F) & kCapExtendedSpeeds) != 0;
+  bool ext =
+      ext_mode == ExtendedSpeeds::kFromCapabilityMask ? HasExtendedSpeeds(d) : ext_mode == ExtendedSpeeds::kSupported;
   uint32_t ext_active = ext ? Get(d, IB_PORT_LINK_SPEED_EXT_ACTIVE_F) : 0;
   uint32_t ext_enabled = ext ? Get(d, IB_PORT_LINK_SPEED_EXT_ENABLED_F) : 0;
   uint32_t ext_supported = ext ? Get(d, IB_PORT_LINK_SPEED_EXT_SUPPORTED_F) : 0;

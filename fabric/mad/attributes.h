@@ -44,7 +44,12 @@ struct SwitchInfo {
 };
 
 NodeInfo DecodeNodeInfo(const uint8_t* data);
-PortInfo DecodePortInfo(const uint8_t* data);
+// Whether LinkSpeedExt* fields are valid: a CA port says so in its own CapabilityMask; a
+// switch only in port 0's (its other ports' CapabilityMask is reserved).
+enum class ExtendedSpeeds : uint8_t { kFromCapabilityMask, kSupported, kUnsupported };
+PortInfo DecodePortInfo(const uint8_t* data, ExtendedSpeeds ext = ExtendedSpeeds::kFromCapabilityMask);
+// CapabilityMask.IsExtendedSpeedsSupported of a PortInfo.
+bool HasExtendedSpeeds(const uint8_t* data);
 SwitchInfo DecodeSwitchInfo(const uint8_t* data);
 // Printable text, stopped at the first NUL (64 bytes at most).
 std::string DecodeNodeDescription(const uint8_t* data);

@@ -118,7 +118,10 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
                 bad[i * kSymptoms + kDown]);
     }
     if (total > 0) out.link_health[l] = static_cast<float>(pass) / static_cast<float>(total);
-    if (!ratios.empty()) out.link_bw_ratio[l] = static_cast<float>(*std::max_element(ratios.begin(), ratios.end()));
+    // Capped at 1: above the baseline is only noise, and letting it through made noisy
+    // healthy links look like falling trends in the history.
+    if (!ratios.empty())
+      out.link_bw_ratio[l] = static_cast<float>(std::min(1.0, *std::max_element(ratios.begin(), ratios.end())));
   }
 
   const FindingKind kind_of[kSymptoms] = {FindingKind::kBandwidth, FindingKind::kLatency, FindingKind::kLoss,

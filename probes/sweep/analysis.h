@@ -50,7 +50,7 @@ struct SweepAnalysis {
   // Per link: share of measured probes through it that passed; -1 when no probe measured it.
   std::vector<float> link_health;
   // Per link: the best measured/baseline bandwidth among probes through it (a link is at
-  // least as good as the best path across it); -1 when none.
+  // least as good as the best path across it), capped at 1; -1 when none.
   std::vector<float> link_bw_ratio;
   bool healthy() const { return findings.empty() && unmeasured == 0; }
 };

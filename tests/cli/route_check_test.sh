@@ -65,6 +65,9 @@ has out.txt "unreachable: t-x00-y00-h0[1] -> t-x01-y00-h0[1] (LID 4): t-x00-y00 
 expect_rc 2 "$fabricctl" route verify torus.topo nosuchdir
 expect_rc 2 "$fabricctl" route verify nosuch.topo torus
 expect_rc 2 "$fabricctl" route verify ft.topo torus  # routes of another fabric
+expect_rc 2 "$fabricctl" route verify torus.topo torus --format foo
+has err.txt "fabricctl: unknown topology format 'foo' (auto, ibnetdiscover, json, ibsim)"
+expect_rc 0 "$fabricctl" route verify torus.topo torus --format ibnetdiscover
 
 # stats: exact edge forwarding index of ftree on a 2-tier k=8 fat tree (32 hosts, 4 per leaf,
 # 4 uplinks: each carries 4 x 28 / 4 = 28 routes), JSON keys.

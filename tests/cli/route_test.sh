@@ -61,6 +61,14 @@ expect_rc 1 "$fabricctl" route compute torus.topo --engine minhop
 has out.txt "deadlock-free: NO"
 has out.txt "credit loop in subnet subnet0:"
 
+# --no-verify: the summary's own checks stand in (and still see minhop's credit loop).
+expect_rc 1 "$fabricctl" route compute torus.topo --engine minhop --no-verify
+has out.txt "checked (--no-verify)"
+has out.txt "deadlock-free: NO"
+expect_rc 0 "$fabricctl" route compute ft.topo --no-verify --json
+[ "$(json_get out.txt "['verified']")" = False ] || fail "verified"
+[ "$(json_get out.txt "['deadlock_free']")" = True ] || fail "no-verify deadlock_free"
+
 # Errors with suggestions and locations.
 expect_rc 2 "$fabricctl" route compute ft.topo --engine fre
 has err.txt "fabricctl: unknown routing engine 'fre'; did you mean 'ftree'? (engines: auto, minhop, updn, ftree"

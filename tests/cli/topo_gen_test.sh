@@ -82,4 +82,39 @@ contains "$tmp/err" "--format xml: expected auto, ibnetdiscover, json or ibsim"
 [ ! -e "$tmp/x" ] || fail "a failed run must not write its output"
 expect_exit 2 "$fabricctl" topo gen torus -o "$tmp/no/such/dir/t.topo"
 
+# -o - writes the fabric alone to standard output; the summary goes to standard error.
+expect_exit 0 "$fabricctl" topo gen fat-tree --set k=4 tiers=2 -o "$tmp/ft4.topo"
+expect_exit 0 "$fabricctl" topo gen fat-tree --set k=4 tiers=2 -o -
+cmp -s "$tmp/out" "$tmp/ft4.topo" || fail "-o - wrote more than the fabric to standard output"
+contains "$tmp/err" "wrote standard output"
+expect_exit 0 "$fabricctl" topo gen fat-tree --set k=4 tiers=2 -o - --format json --json
+head -c 1 "$tmp/out" | grep -q '{' || fail "-o - --format json: not JSON"
+contains "$tmp/err" '"output": "-"'
+if grep -q '"generator"' "$tmp/out"; then fail "the --json summary went to standard output with -o -"; fi
+
+# Unknown names and values in every generator give the generator's name and the choices.
+expect_exit 2 "$fabricctl" topo gen supernode --set preset=nvl73
+contains "$tmp/err" "fabricctl: supernode: bad value 'nvl73' for preset: expected"
+contains "$tmp/err" "(did you mean 'nvl72'?)"
+expect_exit 2 "$fabricctl" topo gen torus --set dims=4x4x4x4
+contains "$tmp/err" "fabricctl: torus: bad value '4x4x4x4' for dims: expected 2 or 3 sizes in 1..64 joined by 'x', such as 4x4x4"
+expect_exit 2 "$fabricctl" topo gen fat-tree --set k=99999999999999999999999
+contains "$tmp/err" "fabricctl: fat-tree: bad value '99999999999999999999999' for k: expected an integer in 4..254"
+expect_exit 2 "$fabricctl" topo gen scalex-cluster --set super_nodes=201
+contains "$tmp/err" "fabricctl: scalex-cluster: scale-out: a 3-tier tree of radix 80"
+expect_exit 2 "$fabricctl" topo gen rail --set rate=4xFOO
+contains "$tmp/err" "fabricctl: rail: bad value '4xFOO' for rate: expected width and speed such as 4xNDR, 2xXDR, 4xHDR"
+# Parameters past memory: refused at once with the sizes, nothing written.
+expect_exit 2 "$fabricctl" topo gen dragonfly --set groups=10000 routers=128 global=127 hosts=0 -o "$tmp/huge.topo"
+contains "$tmp/err" "fabricctl: dragonfly: the fabric would have 1280000 nodes and 326400000 ports"
+[ ! -e "$tmp/huge.topo" ] || fail "a refused fabric was written"
+# Command-line errors name the command and where to read more, exit 2.
+expect_exit 2 "$fabricctl" topo gen fat-tree --bogus
+contains "$tmp/err" "fabricctl: topo gen: The following argument was not expected: --bogus"
+contains "$tmp/err" "Run 'fabricctl topo gen --help' for more information."
+expect_exit 2 "$fabricctl" topo
+contains "$tmp/err" "fabricctl: topo: A subcommand is required; commands: gen, show, convert, diff"
+expect_exit 2 "$fabricctl" topo show
+contains "$tmp/err" "fabricctl: topo show: FILE is required"
+
 echo "topo_gen_test: ok"

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fabric/fabric_builder.h"
+#include "fabric/generator.h"
+#include "fabric/ibsim_format.h"
+#include "fabric/topology_io.h"
 #include "tests/fabric/fake_transport.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
@@ -55,6 +58,72 @@ struct Scratch {
   }
   std::string dir;
 };
+
+// The part of `expected` the walk from `local` can see: the subnet of its port, as
+// GUID-keyed facts that compare across fabrics.
+struct SubnetView {
+  std::map<uint64_t, std::tuple<NodeType, unsigned, std::string>> nodes;  // guid -> type, ports, description
+  std::map<std::pair<uint64_t, unsigned>, std::tuple<uint64_t, unsigned, LinkWidth, LinkSpeed>> ends;
+  bool operator==(const SubnetView&) const = default;
+};
+
+SubnetView ViewOfSubnet(const Fabric& f, PortId local) {
+  SubnetView v;
+  SubnetId s = f.subnet_of(local);
+  for (const Link& l : f.links()) {
+    if (f.subnet_of(l.a) != s) continue;
+    for (auto [x, y] : {std::pair{l.a, l.b}, std::pair{l.b, l.a}}) {
+      const Port& a = f.port(x);
+      const Port& b = f.port(y);
+      v.ends[{f.node(a.node).guid, a.number}] = {f.node(b.node).guid, b.number, a.width_active, a.speed_active};
+      const Node& n = f.node(a.node);
+      v.nodes[n.guid] = {n.type, n.num_ports, f.description(a.node)};
+    }
+  }
+  return v;
+}
+
+// Generator fabric -> ibsim -> fabricctl discover -o and ibnetdiscover, both read back
+// with ReadTopologyFile and compared with what ibsim is expected to simulate.
+void CheckGenerated(const std::string& generator, const GeneratorParams& params) {
+  CAPTURE(generator);
+  auto generated = Generate(generator, params);
+  REQUIRE(generated);
+  auto expected = IbsimExpectedFabric(*generated);
+  REQUIRE(expected);
+  Scratch s;
+  std::string args;
+  for (const std::string& a : IbsimSizeArgs(*generated)) args += " " + a;
+  Ibsim sim(s.Write("fabric.ibsim", WriteIbsimTopology(*generated)), args);
+  REQUIRE_MESSAGE(sim.ok(), sim.error());
+  // ibsim attaches clients to the first port of the first node in the file.
+  NodeId first = 0;
+  PortId local = expected->port_id(first, expected->is_switch(first) ? 0 : 1);
+  if (expected->is_switch(first)) local = expected->port_id(first, 1);
+  SubnetView want = ViewOfSubnet(*expected, local);
+
+  std::string ours = s.dir + "/ours.topo";
+  auto r = sim.Fabricctl("discover -q -o " + ours, 300);
+  INFO("discover: ", r.out, r.err);
+  REQUIRE(r.exit_code == 0);
+  auto found = ReadTopologyFile(ours);
+  REQUIRE_MESSAGE(found, found.error().Format());
+  PortId found_local = found->port_id(0, found->is_switch(0) ? 1 : 1);
+  if (!found->is_switch(0))
+    for (unsigned p = 1; p <= found->node(0).num_ports; ++p)
+      if (found->port(found->port_id(0, p)).peer != kNone) found_local = found->port_id(0, p);
+  SubnetView got = ViewOfSubnet(*found, found_local);
+  CHECK(got.nodes.size() == want.nodes.size());
+  CHECK(got.ends.size() == want.ends.size());
+  CHECK(got == want);
+
+  auto theirs = sim.Run("ibnetdiscover > " + s.dir + "/theirs.topo", 300);
+  REQUIRE(theirs.exit_code == 0);
+  auto ref = ReadTopologyFile(s.dir + "/theirs.topo");
+  REQUIRE_MESSAGE(ref, ref.error().Format());
+  CHECK(ViewOfSubnet(*ref, ref->port_id(*ref->FindByGuid(found->node(0).guid), found->port(found_local).number)) ==
+        got);
+}
 
 DiscoveredView Discover(const Ibsim& sim, const std::string& args = "") {
   auto r = sim.Fabricctl("discover --json -q " + args);
@@ -106,6 +175,51 @@ TEST_SUITE("ibsim_discovery") {
       REQUIRE_MESSAGE(sim.ok(), sim.error());
       CheckAgreesWithIbnetdiscover(sim, 18, 9 + 18);
     }
+  }
+
+  TEST_CASE("discovery equals the generator's fabric as ibsim runs it, and ibnetdiscover agrees") {
+    if (!IbsimAvailable()) return;
+    SUBCASE("2-tier fat tree") { CheckGenerated("fat-tree", {{"k", "8"}, {"tiers", "2"}}); }
+    SUBCASE("3-tier fat tree") { CheckGenerated("fat-tree", {{"k", "8"}, {"tiers", "3"}}); }
+    SUBCASE("3-D torus with parallel links") { CheckGenerated("torus", {{"dims", "3x3x3"}, {"links", "2"}}); }
+    // Every accelerator has one port per plane; the walk must stay in the plane it starts
+    // in (never through a CA), so exactly one plane is found.
+    SUBCASE("super node with planes") { CheckGenerated("supernode", {{"preset", "nvl72"}}); }
+  }
+
+  TEST_CASE("topo diff against the plan: identical, then Unlink -> missing, ibportstate -> below plan") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    std::string plan = s.dir + "/plan.ibsim";
+    REQUIRE(RunShell(std::string(FABRICCTL_BINARY) + " topo gen fat-tree --set k=4 --set tiers=2 -o " + plan, s.dir)
+                .exit_code == 0);
+    Ibsim sim(plan);
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    auto diff = [&](const std::string& name) {
+      std::string found = s.dir + "/" + name;
+      auto d = sim.Fabricctl("discover -q -o " + found);
+      REQUIRE(d.exit_code == 0);
+      auto r = RunShell(std::string(FABRICCTL_BINARY) + " topo diff --json " + plan + " " + found, s.dir);
+      INFO("topo diff: ", r.out, r.err);
+      REQUIRE(r.exit_code <= 1);
+      return nlohmann::json::parse(r.out);
+    };
+    CHECK(diff("clean.topo").at("identical") == true);
+    // The local node is host ft-h00; route 0,1 is its leaf, ft-l1-00.
+    REQUIRE(sim.Run("ibportstate -D 0,1 4 width 1").exit_code == 0);
+    auto narrow = diff("narrow.topo");
+    REQUIRE(narrow.at("differences").size() == 1);
+    CHECK(narrow.at("differences")[0].at("link") == "ft-l1-00[4] -- ft-l2-01[1]");
+    CHECK(narrow.at("counts").size() == 1);
+    CHECK(narrow.at("counts").begin().key() != "missing_link");
+    sim.Console("Unlink \"S-fab2000000000000\"[3]");
+    auto missing = diff("missing.topo");
+    REQUIRE(missing.at("differences").size() == 2);
+    CHECK(missing.at("counts").at("missing_link") == 1);
+    bool named = false;
+    for (const auto& d : missing.at("differences"))
+      named = named || (d.at("kind") == "missing_link" && d.at("link") == "ft-l1-00[3] -- ft-l2-00[1]");
+    CHECK(named);
   }
 
   TEST_CASE("one SMP in flight and many give the same fabric") {

@@ -448,5 +448,18 @@ TEST_CASE("did-you-mean suggests close names only") {
   CHECK_FALSE(gen::ClosestMatch("zzzzzz", kWords));
 }
 
+TEST_CASE("generators: parameters past memory are refused quickly, before anything is built") {
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(GenError("dragonfly", {{"groups", "10000"}, {"routers", "128"}, {"global", "127"}, {"hosts", "0"}}) ==
+        "dragonfly: the fabric would have 1280000 nodes and 326400000 ports, more than the 50000000 ports (about 5 GiB "
+        "of "
+        "memory) fabricctl generates; choose smaller parameters");
+  CHECK(GenError("torus", {{"dims", "64x64x64"}, {"hosts", "64"}, {"links", "8"}})
+            .starts_with("torus: the fabric would have 17039360 nodes and 63176704 ports"));
+  CHECK(GenError("scalex-cluster", {{"super_nodes", "1000"}, {"accelerators", "4000"}, {"radix", "254"}})
+            .starts_with("scalex-cluster: the fabric would have "));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+}
+
 }  // namespace
 }  // namespace fabricctl

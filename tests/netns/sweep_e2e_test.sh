@@ -33,10 +33,10 @@ fail() {
   exit 1
 }
 
-# run_rc CODE_VAR CMD...: runs CMD (bounded) with output in out/err, its exit code in CODE_VAR.
-run_rc() {
-  local -n rc_var="$1"; shift
-  set +e; timeout 60 "$@" >out 2>err; rc_var=$?; set -e
+# run CMD...: runs CMD (bounded in time) with its output in out and err, its exit code in rc.
+rc=0
+run() {
+  set +e; timeout 60 "$@" >out 2>err; rc=$?; set -e
 }
 
 # 3 leaves x 2 hosts. With only two leaves every probe between leaves crosses both uplinks,
@@ -49,7 +49,7 @@ ns_of() { echo "${prefix}$1"; }
 # The name the topology gives the cable leaf0[3] -- spine[1], as the sweep names links
 # (lower port id first): take it from the simulated fabric, which also shows the plan can
 # localise a fault on that cable at all.
-run_rc rc "$bin" sweep run fabric/topo.ibnd routes --fabric sim --inject 'leaf0[3]:bw=0.1' -o sim.json
+run "$bin" sweep run fabric/topo.ibnd routes --fabric sim --inject 'leaf0[3]:bw=0.1' -o sim.json
 [ "$rc" = 1 ] || fail "simulated sweep with a slow uplink: exit $rc: $(cat out err)"
 shaped_link="$(python3 - sim.json <<'PY'
 import json, sys
@@ -83,7 +83,7 @@ sweep=("$bin" sweep run fabric/topo.ibnd routes --plan plan.json --fabric tcp --
 #    link is flagged, for bandwidth, and the sweep exits 1.
 ip netns exec "$(ns_of leaf0)" tc qdisc add dev "${prefix}-l0p3" root tbf rate 100mbit burst 32kbit latency 50ms
 ip netns exec "$(ns_of spine)" tc qdisc add dev "${prefix}-s0p1" root tbf rate 100mbit burst 32kbit latency 50ms
-run_rc rc "${sweep[@]}" -o shaped.json --html shaped.html --history history.db
+run "${sweep[@]}" -o shaped.json --html shaped.html --history history.db
 [ "$rc" = 1 ] || fail "shaped sweep: expected exit 1, got $rc: $(cat out err)"
 python3 - shaped.json "$shaped_link" <<'PY' || fail "shaped sweep report: $(cat shaped.json)"
 import json, sys
@@ -107,7 +107,7 @@ if grep -qiE '(src|href)="https?:' shaped.html; then fail "HTML report fetches f
 # 2. Shaping removed: healthy, no findings, exit 0.
 ip netns exec "$(ns_of leaf0)" tc qdisc del dev "${prefix}-l0p3" root
 ip netns exec "$(ns_of spine)" tc qdisc del dev "${prefix}-s0p1" root
-run_rc rc "${sweep[@]}" -o healthy.json --history history.db
+run "${sweep[@]}" -o healthy.json --history history.db
 [ "$rc" = 0 ] || fail "unshaped sweep: expected exit 0, got $rc: $(cat out err) $(cat healthy.json 2>/dev/null)"
 python3 - healthy.json <<'PY' || fail "unshaped sweep report: $(cat healthy.json)"
 import json, sys
@@ -131,7 +131,7 @@ PY
 # 4. An agent that is gone: its probes are unmeasured, the sweep is not healthy (exit 1).
 kill "${agent_pids[5]}"
 wait "${agent_pids[5]}" 2>/dev/null || true
-run_rc rc "${sweep[@]}" -o agent-gone.json
+run "${sweep[@]}" -o agent-gone.json
 [ "$rc" = 1 ] || fail "sweep with an agent gone: expected exit 1, got $rc: $(cat out err)"
 python3 - agent-gone.json plan.json <<'PY' || fail "agent-gone report: $(cat agent-gone.json)"
 import json, sys

@@ -1,6 +1,6 @@
 // Deployment against ibsim: hand-made d-mod-k routes on a fat tree with parallel links are
 // deployed by fabricctl and read back with dump_fts; ibtracert follows them; OpenSM's file
-// engine loads our dump to the same tables. Plus the dump parser (unit).
+// engine loads our dump to the same tables. Plus unit tests on an in-memory fabric.
 #include "routing/deploy.h"
 
 #include <doctest/doctest.h>
@@ -9,51 +9,15 @@
 
 #include "fabric/discovery.h"
 #include "fabric/fabric_builder.h"
-#include "routing/lft_dump.h"
+#include "fabric/generator.h"
+#include "fabric/ibsim_format.h"
+#include "fabric/topology_io.h"
+#include "routing/route_fabric.h"
+#include "routing/route_io.h"
 #include "tests/fabric/fake_transport.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
 #include "tests/ibsim_routes.h"
-
-namespace fabricctl {
-
-TEST_CASE("OpenSM LFT dump: round trip and strict errors") {
-  FabricBuilder b;
-  NodeId sw = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x200000, .description = "sw"});
-  NodeId h0 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x100000, .description = "h0"});
-  NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x100003, .description = "h1"});
-  b.port(h0, 1).guid = 0x100001;
-  b.port(h1, 1).guid = 0x100004;
-  REQUIRE(b.Connect(sw, 1, h0, 1, {}));
-  REQUIRE(b.Connect(sw, 3, h1, 1, {}));
-  Fabric f = *b.Build();
-  std::string dump =
-      "Unicast lids [0-3] of switch Lid 1 guid 0x0000000000200000 ('sw'):\n"
-      "0x0001 000 # Switch portguid 0x0000000000200000: 'sw'\n"
-      "0x0002 001 # Channel Adapter portguid 0x0000000000100001: 'h0'\n"
-      "0x0003 003 # Channel Adapter portguid 0x0000000000100004: 'h1'\n"
-      "3 lids dumped\n";
-  auto routes = ParseOpenSmLftDump(f, dump, "lfts");
-  REQUIRE(routes);
-  REQUIRE(routes->subnets.size() == 1);
-  const SubnetRoutes& sr = routes->subnets[0];
-  CHECK(sr.num_lids() == 4);
-  CHECK(sr.out_port(0, 1) == 0);
-  CHECK(sr.out_port(0, 2) == 1);
-  CHECK(sr.out_port(0, 3) == 3);
-  CHECK(routes->port_lid[f.port_id(h1, 1)] == 3);
-  CHECK(FormatOpenSmLftDump(f, *routes) == dump);
-
-  auto other = ParseOpenSmLftDump(f, "Unicast lids [0-3] of switch Lid 1 guid 0x0000000000200099 ('x'):\n", "lfts");
-  REQUIRE(!other);
-  CHECK(other.error().message == "switch GUID 0x0000000000200099 is not in the fabric (routes for another fabric?)");
-  CHECK(other.error().line == 1);
-  auto bad = ParseOpenSmLftDump(f, dump.substr(0, dump.find("0x0003")) + "0x0003 three\n", "lfts");
-  REQUIRE(!bad);
-  CHECK(bad.error().Format() == "lfts:4: expected '0xLID PORT' with a unicast LID and a port 0..254\n  0x0003 three");
-}
-
-}  // namespace fabricctl
 
 namespace fabricctl::testing {
 namespace {
@@ -164,8 +128,7 @@ TEST_SUITE("ibsim_deploy") {
       auto r = sim.Fabricctl("deploy " + Write(sim, "other.dump", other));
       INFO("refused: ", r.err);
       CHECK(r.exit_code == 2);
-      CHECK(r.err.find("switch GUID 0x0000000000abcdef is not in the fabric (routes for another fabric?)") !=
-            std::string::npos);
+      CHECK(r.err.find("switch GUID 0x0000000000abcdef is not in the topology") != std::string::npos);
       // leaf1's first cable to spine0 (port kHosts+1) goes down; route set b uses it.
       sim.Console(fmt::format("Unlink \"leaf1\"[{}]", kHosts + 1));
       auto down = sim.Fabricctl("deploy " + fb);
@@ -179,6 +142,83 @@ TEST_SUITE("ibsim_deploy") {
       CHECK(named);
       CHECK(ReadFts(sim) == a.lft);
     }
+    std::filesystem::remove_all(net_dir);
+  }
+
+  TEST_CASE("routes computed by an engine on the discovered topology deploy exactly") {
+    if (!IbsimAvailable()) return;
+    auto generated = Generate("fat-tree", {{"k", "8"}, {"tiers", "3"}});
+    REQUIRE(generated);
+    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
+    std::string net_dir = mkdtemp(tmpl);
+    std::ofstream(net_dir + "/ft.ibsim") << WriteIbsimTopology(*generated);
+    Ibsim sim(net_dir + "/ft.ibsim");
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    // The operator's flow: discover, compute on what was found, deploy.
+    std::string topo = sim.dir() + "/found.topo";
+    REQUIRE(sim.Fabricctl("discover -q -o " + topo).exit_code == 0);
+    auto fabric = ReadTopologyFile(topo);
+    REQUIRE(fabric);
+    auto selection = ParseEngineSelection("updn");
+    REQUIRE(selection);
+    auto routed = RouteFabric(*fabric, *selection, RouteFabricOptions{});
+    REQUIRE_MESSAGE(routed, routed.error().Format());
+    std::string dir = sim.dir() + "/routes";
+    REQUIRE(WriteRoutes(*fabric, routed->routes, dir));
+    auto r = sim.Fabricctl("deploy --json " + topo + " " + dir, 300);
+    INFO("deploy: ", r.err);
+    REQUIRE(r.exit_code == 0);
+    auto fts = ReadFts(sim);
+    const RouteSet& rs = routed->routes;
+    REQUIRE(rs.subnets.size() == 1);
+    const SubnetRoutes& sr = rs.subnets[0];
+    size_t compared = 0;
+    for (size_t i = 0; i < sr.switches.size(); ++i) {
+      std::map<uint32_t, unsigned> want;
+      for (Lid lid = 1; lid < sr.num_lids(); ++lid)
+        if (sr.out_port(i, lid) != kNoRoute && sr.lid_owner[lid] != kNone) want[lid] = sr.out_port(i, lid);
+      CHECK(fts[fabric->description(sr.switches[i])] == want);
+      compared += want.size();
+    }
+    CHECK(compared == sr.switches.size() * (fabric->num_nodes()));
+    // Nothing left to do the second time.
+    auto again = sim.Fabricctl("deploy --json " + topo + " " + dir, 300);
+    CHECK(nlohmann::json::parse(again.out).at("blocks_changed") == 0);
+    std::filesystem::remove_all(net_dir);
+  }
+
+  TEST_CASE("routes with two VLs: SL->VL tables are written, read back, and then left alone") {
+    if (!IbsimAvailable()) return;
+    auto generated = Generate("torus", {{"dims", "3x3"}, {"hosts", "1"}});
+    REQUIRE(generated);
+    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
+    std::string net_dir = mkdtemp(tmpl);
+    std::ofstream(net_dir + "/torus.ibsim") << WriteIbsimTopology(*generated);
+    Ibsim sim(net_dir + "/torus.ibsim");
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    std::string topo = sim.dir() + "/found.topo";
+    REQUIRE(sim.Fabricctl("discover -q -o " + topo).exit_code == 0);
+    auto fabric = ReadTopologyFile(topo);
+    REQUIRE(fabric);
+    auto selection = ParseEngineSelection("torus");
+    REQUIRE(selection);
+    auto routed = RouteFabric(*fabric, *selection, RouteFabricOptions{});
+    REQUIRE_MESSAGE(routed, routed.error().Format());
+    REQUIRE(routed->routes.subnets[0].num_vls == 2);
+    std::string dir = sim.dir() + "/routes";
+    REQUIRE(WriteRoutes(*fabric, routed->routes, dir));
+    auto first = sim.Fabricctl("deploy --json " + topo + " " + dir, 300);
+    INFO("deploy: ", first.out, first.err);
+    REQUIRE(first.exit_code == 0);
+    auto fj = nlohmann::json::parse(first.out);
+    CHECK(fj.at("sl2vl_changed").get<unsigned>() > 0);
+    CHECK(fj.at("problems").empty());
+    // ibsim is the judge: what it now holds equals the routes' tables.
+    auto again = sim.Fabricctl("deploy --json " + topo + " " + dir, 300);
+    REQUIRE(again.exit_code == 0);
+    auto aj = nlohmann::json::parse(again.out);
+    CHECK(aj.at("sl2vl_changed") == 0);
+    CHECK(aj.at("blocks_changed") == 0);
     std::filesystem::remove_all(net_dir);
   }
 

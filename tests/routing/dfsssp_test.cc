@@ -74,7 +74,8 @@ TEST_CASE("dfsssp: tori verify, also with failed links") {
         inter.push_back(l);
     std::shuffle(inter.begin(), inter.end(), rng);
     std::vector<LinkId> gone(inter.begin(), inter.begin() + 2);
-    Fabric f = testing::WithoutLinks(full, [&](LinkId l) { return std::find(gone.begin(), gone.end(), l) != gone.end(); });
+    Fabric f =
+        testing::WithoutLinks(full, [&](LinkId l) { return std::find(gone.begin(), gone.end(), l) != gone.end(); });
     REQUIRE(f.subnets().size() == 1);
     RouteSet rs = Skeleton(f);
     Outcome o = RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 8});
@@ -106,6 +107,47 @@ TEST_CASE("dfsssp: a 6x6x6 torus fits in 8 VLs (lowest-port paths when balanced 
   Outcome o2 = testing::RouteAll(*MakeDfssspEngine(), f, two, {.max_vls = 2});
   CHECK(o2.status == EngineStatus::kFailed);
   CHECK(o2.reason.find("(also with lowest-port shortest paths)") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fabricctl
+
+namespace fabricctl {
+namespace {
+
+TEST_CASE("escape: never more VLs than given, and still deadlock-free") {
+  struct Case {
+    Fabric f;
+    unsigned vls;
+  };
+  std::vector<Case> cases;
+  cases.push_back({testing::Ring(5, 2), 1});
+  cases.push_back({testing::Ring(8, 1), 2});
+  cases.push_back({testing::Torus({6, 6, 6}, 1), 2});
+  cases.push_back({testing::Torus({6, 6, 6}, 1), 3});
+  cases.push_back({testing::Torus({4, 4}, 2), 1});
+  cases.push_back({testing::TwoTier(4, 2, 2), 1});
+  for (const Case& c : cases) {
+    CAPTURE(c.vls);
+    CAPTURE(c.f.num_nodes());
+    RouteSet rs = testing::Skeleton(c.f);
+    auto engine = MakeEscapeEngine();
+    CHECK(engine->name() == "escape");
+    Outcome o = testing::RouteAll(*engine, c.f, rs, {.max_vls = uint8_t(c.vls)});
+    REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+    CHECK(rs.subnets[0].num_vls <= c.vls);
+    auto rep = Verify(c.f, rs);
+    REQUIRE(rep);
+    CHECK(rep->sound());
+  }
+  // Where dfsssp alone fails, escape with the same VLs does not.
+  Fabric t = testing::Torus({6, 6, 6}, 1);
+  RouteSet rs = testing::Skeleton(t);
+  CHECK(testing::RouteAll(*MakeDfssspEngine(), t, rs, {.max_vls = 2}).status == EngineStatus::kFailed);
+  rs = testing::Skeleton(t);
+  CHECK(testing::RouteAll(*MakeEscapeEngine(), t, rs, {.max_vls = 2}).status == EngineStatus::kOk);
+  CHECK(rs.subnets[0].reason.find("destinations on the Up*/Down* escape VL") != std::string::npos);
+  CHECK(rs.subnets[0].num_vls <= 2);
 }
 
 }  // namespace

@@ -73,10 +73,12 @@ TEST_CASE("ftree routes a fat tree with a missing uplink and keeps every pair re
   NodeId s1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x21, .description = "s1"});
   std::vector<NodeId> leaves;
   for (unsigned i = 0; i < 3; ++i) {
-    leaves.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10 + i,
-                                 .description = fmt::format("l{}", i)}));
+    leaves.push_back(*b.AddNode(
+        {.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10 + i, .description = fmt::format("l{}", i)}));
     for (unsigned h = 0; h < 2; ++h) {
-      NodeId c = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x100 + i * 4 + h,
+      NodeId c = *b.AddNode({.type = NodeType::kCa,
+                             .num_ports = 1,
+                             .guid = 0x100 + i * 4 + h,
                              .description = fmt::format("h{}{}", i, h)});
       REQUIRE(b.Connect(c, 1, leaves[i], h + 1, LinkRate{}));
     }

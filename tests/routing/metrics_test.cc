@@ -68,7 +68,8 @@ TEST_CASE("metrics: everything over one spine doubles the maximum load and halve
   CHECK(s.avg_channel_load == doctest::Approx(6.0));  // same total, worse spread
   CHECK(s.stddev_channel_load == doctest::Approx(6.0));
   RouteSet good = TwoTierTables(f, 4, 2, 2, [](int, int k) { return k; });
-  CHECK(s.effective_bisection_bandwidth < MustMeasure(f, good, {.permutations = 50}).subnets[0].effective_bisection_bandwidth);
+  CHECK(s.effective_bisection_bandwidth <
+        MustMeasure(f, good, {.permutations = 50}).subnets[0].effective_bisection_bandwidth);
 }
 
 TEST_CASE("metrics: balance over parallel cables") {
@@ -76,9 +77,11 @@ TEST_CASE("metrics: balance over parallel cables") {
   NodeId a = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 1, .description = "a"});
   NodeId c = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 2, .description = "c"});
   for (int k = 0; k < 2; ++k) {
-    NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 10u + k, .description = fmt::format("a{}", k)});
+    NodeId h =
+        *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 10u + k, .description = fmt::format("a{}", k)});
     REQUIRE(b.Connect(h, 1, a, k + 1, LinkRate{}));
-    NodeId g = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 20u + k, .description = fmt::format("c{}", k)});
+    NodeId g =
+        *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 20u + k, .description = fmt::format("c{}", k)});
     REQUIRE(b.Connect(g, 1, c, k + 1, LinkRate{}));
   }
   REQUIRE(b.Connect(a, 3, c, 3, LinkRate{}));

@@ -21,11 +21,12 @@ TEST_CASE("LFT dump: write -> read gives identical tables") {
   REQUIRE(routed);
   const SubnetRoutes& r = routed->routes.subnets[0];
   std::string text = WriteOpensmDump(f, r, "subnet0");
-  CHECK(text.starts_with("# fabricctl opensm-lfts.dump v1: subnet subnet0, engine ftree\n"
-                         "Unicast lids [0x0-0xe] of switch Lid 1 guid 0x0000000000002000 (spine0):\n"
-                         "  Lid  Out   Destination\n"
-                         "       Port     Info \n"
-                         "0x0001 000 : (Switch portguid 0x0000000000002000: 'spine0')\n"));
+  CHECK(
+      text.starts_with("# fabricctl opensm-lfts.dump v1: subnet subnet0, engine ftree\n"
+                       "Unicast lids [0x0-0xe] of switch Lid 1 guid 0x0000000000002000 (spine0):\n"
+                       "  Lid  Out   Destination\n"
+                       "       Port     Info \n"
+                       "0x0001 000 : (Switch portguid 0x0000000000002000: 'spine0')\n"));
   CHECK(text.find("0x0004 001 : (Channel Adapter portguid 0x0000000000010000: 'h0-0')\n") != std::string::npos);
   CHECK(text.find("14 valid lids dumped \n") != std::string::npos);
   auto raw = ParseOpensmDump(text, "opensm-lfts.dump");
@@ -104,12 +105,14 @@ TEST_CASE("LFT dump: tables that do not fit the topology are rejected with the l
   };
   resolve_fails("Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000000abc (x):\n0 valid lids dumped\n", 1,
                 "switch GUID 0x0000000000000abc is not in the topology");
-  resolve_fails("Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000003000 (x):\n"
-                "0x0001 009 : (Switch portguid 0x0000000000003000: 'ring0')\n1 valid lids dumped\n",
-                2, "port 9 on 'ring0', which has ports 0..3");
-  resolve_fails("Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000003000 (x):\n"
-                "0x0001 000 : (Switch portguid 0x0000000000999999: 'zz')\n1 valid lids dumped\n",
-                2, "port GUID 0x0000000000999999 is not in subnet subnet0 of the topology");
+  resolve_fails(
+      "Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000003000 (x):\n"
+      "0x0001 009 : (Switch portguid 0x0000000000003000: 'ring0')\n1 valid lids dumped\n",
+      2, "port 9 on 'ring0', which has ports 0..3");
+  resolve_fails(
+      "Unicast lids [0x0-0x1] of switch Lid 1 guid 0x0000000000003000 (x):\n"
+      "0x0001 000 : (Switch portguid 0x0000000000999999: 'zz')\n1 valid lids dumped\n",
+      2, "port GUID 0x0000000000999999 is not in subnet subnet0 of the topology");
 }
 
 }  // namespace

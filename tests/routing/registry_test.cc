@@ -54,7 +54,8 @@ TEST_CASE("routing a fabric: a selector that names no subnet is an error; result
   REQUIRE(sel);
   auto r = RouteFabric(f, *sel, {});
   REQUIRE_FALSE(r);
-  CHECK(r.error().message == "engine selector 'scale-upp' matches no subnet (levels: scale-up, scale-out; subnets: subnet0)");
+  CHECK(r.error().message ==
+        "engine selector 'scale-upp' matches no subnet (levels: scale-up, scale-out; subnets: subnet0)");
   auto lids = AssignLids(f);
   REQUIRE(lids);
   for (std::string_view engine : {"minhop", "updn", "ftree"}) {

@@ -26,7 +26,9 @@ inline Fabric Ring(int n, int hosts = 1) {
                              .description = fmt::format("s{}", i)}));
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < hosts; ++j) {
-      NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x2000u + i * 64 + j,
+      NodeId h = *b.AddNode({.type = NodeType::kCa,
+                             .num_ports = 1,
+                             .guid = 0x2000u + i * 64 + j,
                              .description = fmt::format("h{}_{}", i, j)});
       REQUIRE(b.Connect(h, 1, sw[i], j + 1, LinkRate{}));
     }
@@ -43,15 +45,24 @@ inline Fabric TwoTier(int leaves, int spines, int down) {
   FabricBuilder b;
   std::vector<NodeId> leaf, spine;
   for (int i = 0; i < leaves; ++i)
-    leaf.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = unsigned(down + spines), .guid = 0x3000u + i,
-                               .description = fmt::format("leaf{}", i), .labels = {.tier = 1}}));
+    leaf.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                               .num_ports = unsigned(down + spines),
+                               .guid = 0x3000u + i,
+                               .description = fmt::format("leaf{}", i),
+                               .labels = {.tier = 1}}));
   for (int j = 0; j < spines; ++j)
-    spine.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = unsigned(leaves), .guid = 0x4000u + j,
-                                .description = fmt::format("spine{}", j), .labels = {.tier = 2}}));
+    spine.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                                .num_ports = unsigned(leaves),
+                                .guid = 0x4000u + j,
+                                .description = fmt::format("spine{}", j),
+                                .labels = {.tier = 2}}));
   for (int i = 0; i < leaves; ++i)
     for (int k = 0; k < down; ++k) {
-      NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x5000u + i * 256 + k,
-                             .description = fmt::format("h{}_{}", i, k), .labels = {.tier = 0}});
+      NodeId h = *b.AddNode({.type = NodeType::kCa,
+                             .num_ports = 1,
+                             .guid = 0x5000u + i * 256 + k,
+                             .description = fmt::format("h{}_{}", i, k),
+                             .labels = {.tier = 0}});
       REQUIRE(b.Connect(h, 1, leaf[i], k + 1, LinkRate{}));
     }
   for (int i = 0; i < leaves; ++i)
@@ -91,7 +102,8 @@ inline RouteSet Skeleton(const Fabric& f) {
       if (f.subnet_of(owner[lid]) == sn.id) r.lid_owner[lid] = owner[lid];
     r.switches = sn.switches;
     r.lft.assign(r.switches.size() * r.lid_owner.size(), kNoRoute);
-    for (size_t i = 0; i < r.switches.size(); ++i) r.lft[i * r.num_lids() + rs.port_lid[f.port_id(r.switches[i], 0)]] = 0;
+    for (size_t i = 0; i < r.switches.size(); ++i)
+      r.lft[i * r.num_lids() + rs.port_lid[f.port_id(r.switches[i], 0)]] = 0;
     rs.subnets.push_back(std::move(r));
   }
   return rs;
@@ -163,11 +175,15 @@ inline Fabric Torus(std::vector<int> dims, int hosts = 1, bool wrap = true) {
   };
   std::vector<NodeId> sw;
   for (size_t i = 0; i < n; ++i)
-    sw.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = unsigned(hosts + 2 * dims.size()),
-                             .guid = 0x10000u + i, .description = name(i)}));
+    sw.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                             .num_ports = unsigned(hosts + 2 * dims.size()),
+                             .guid = 0x10000u + i,
+                             .description = name(i)}));
   for (size_t i = 0; i < n; ++i)
     for (int k = 0; k < hosts; ++k) {
-      NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x100000u + i * 64 + k,
+      NodeId h = *b.AddNode({.type = NodeType::kCa,
+                             .num_ports = 1,
+                             .guid = 0x100000u + i * 64 + k,
                              .description = fmt::format("h{}_{}", name(i).substr(1), k)});
       REQUIRE(b.Connect(h, 1, sw[i], k + 1, LinkRate{}));
     }
@@ -191,8 +207,11 @@ template <typename Pred>
 Fabric WithoutLinks(const Fabric& f, Pred drop) {
   FabricBuilder b;
   for (NodeId n = 0; n < f.num_nodes(); ++n)
-    REQUIRE(b.AddNode({.type = f.node(n).type, .num_ports = f.node(n).num_ports, .guid = f.node(n).guid,
-                       .description = f.description(n), .labels = f.node(n).labels}));
+    REQUIRE(b.AddNode({.type = f.node(n).type,
+                       .num_ports = f.node(n).num_ports,
+                       .guid = f.node(n).guid,
+                       .description = f.description(n),
+                       .labels = f.node(n).labels}));
   for (LinkId l = 0; l < f.num_links(); ++l) {
     if (drop(l)) continue;
     const Port& a = f.port(f.link(l).a);

@@ -29,16 +29,24 @@ Fabric TwoSubnets() {
   Labels out{.level = FabricLevel::kScaleOut};
   std::vector<NodeId> ring, leaves;
   for (unsigned i = 0; i < 4; ++i)
-    ring.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x100 + i,
-                               .description = fmt::format("up{}", i), .labels = up}));
-  NodeId spine = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x200, .description = "spine", .labels = out});
+    ring.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                               .num_ports = 4,
+                               .guid = 0x100 + i,
+                               .description = fmt::format("up{}", i),
+                               .labels = up}));
+  NodeId spine =
+      *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x200, .description = "spine", .labels = out});
   for (unsigned i = 0; i < 2; ++i)
-    leaves.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x300 + i,
-                                 .description = fmt::format("leaf{}", i), .labels = out}));
+    leaves.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                                 .num_ports = 4,
+                                 .guid = 0x300 + i,
+                                 .description = fmt::format("leaf{}", i),
+                                 .labels = out}));
   for (unsigned i = 0; i < 4; ++i) REQUIRE(b.Connect(ring[i], 1, ring[(i + 1) % 4], 2, LinkRate{}));
   for (unsigned i = 0; i < 2; ++i) REQUIRE(b.Connect(leaves[i], 4, spine, i + 1, LinkRate{}));
   for (unsigned i = 0; i < 4; ++i) {
-    NodeId acc = *b.AddNode({.type = NodeType::kCa, .num_ports = 2, .guid = 0x1000 + i, .description = fmt::format("acc{}", i)});
+    NodeId acc =
+        *b.AddNode({.type = NodeType::kCa, .num_ports = 2, .guid = 0x1000 + i, .description = fmt::format("acc{}", i)});
     REQUIRE(b.Connect(acc, 1, ring[i], 3, LinkRate{}));
     REQUIRE(b.Connect(acc, 2, leaves[i / 2], 1 + i % 2, LinkRate{}));
   }
@@ -106,9 +114,10 @@ TEST_CASE("route files: SL tables round trip through the text table and JSON") {
   auto text = ReadFile(dir.path + "/sl-table.txt");
   REQUIRE(text);
   INFO(*text);
-  CHECK(text->starts_with("# fabricctl sl-table v1\nsubnet subnet0 vls 2 lids 0xa\nendpoint-sl2vl 0101010101010101\n"
-                          "sl2vl-default 0101010101010101\nsl2vl 0x0000000000003001 1 2 1111111111111111\n"
-                          "src 0x0002 -101010101\n"));
+  CHECK(
+      text->starts_with("# fabricctl sl-table v1\nsubnet subnet0 vls 2 lids 0xa\nendpoint-sl2vl 0101010101010101\n"
+                        "sl2vl-default 0101010101010101\nsl2vl 0x0000000000003001 1 2 1111111111111111\n"
+                        "src 0x0002 -101010101\n"));
   auto check = [&](const RouteSet& back) {
     const SubnetRoutes& b = back.subnets.at(0);
     CHECK(b.num_vls == 2);
@@ -130,7 +139,8 @@ TEST_CASE("route files: bad JSON and SL tables are rejected with their location"
   Fabric f = testing::Ring(2);
   TempDir dir;
   std::string path = dir.path + "/routes.json";
-  REQUIRE(WriteFileAtomic(path, "{\n  \"format\": \"fabricctl-routes\",\n  \"version\": 1,\n  \"subnets\": [ oops ]\n}\n"));
+  REQUIRE(
+      WriteFileAtomic(path, "{\n  \"format\": \"fabricctl-routes\",\n  \"version\": 1,\n  \"subnets\": [ oops ]\n}\n"));
   auto bad = ReadRoutes(f, path);
   REQUIRE_FALSE(bad);
   CHECK(bad.error().line == 4);

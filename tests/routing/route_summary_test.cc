@@ -10,8 +10,8 @@ namespace {
 
 TEST_CASE("route summary agrees with a hop-by-hop walk") {
   for (std::string_view engine : {"minhop", "updn", "ftree"}) {
-    for (const Fabric& f : {testing::TwoTierFatTree({.leaves = 6, .spines = 3, .hosts = 5}), testing::Ring(5, 3),
-                            testing::Mesh(3, 4)}) {
+    for (const Fabric& f :
+         {testing::TwoTierFatTree({.leaves = 6, .spines = 3, .hosts = 5}), testing::Ring(5, 3), testing::Mesh(3, 4)}) {
       auto r = testing::RouteWith(f, std::string(engine) + ",updn");
       REQUIRE(r);
       const SubnetRoutes& routes = r->routes.subnets[0];

@@ -10,8 +10,8 @@ namespace fabricctl::testing {
 struct FatTreeShape {
   unsigned leaves = 4;
   unsigned spines = 2;
-  unsigned hosts = 2;       // per leaf
-  unsigned parallel = 1;    // cables between each leaf and each spine
+  unsigned hosts = 2;     // per leaf
+  unsigned parallel = 1;  // cables between each leaf and each spine
   bool tier_labels = false;
   bool shuffle_uplinks = false;  // cable leaf uplinks to spines in a rotated order
 };
@@ -21,24 +21,30 @@ inline Fabric TwoTierFatTree(const FatTreeShape& t) {
   FabricBuilder b;
   std::vector<NodeId> leaves, spines;
   for (unsigned i = 0; i < t.spines; ++i)
-    spines.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = t.leaves * t.parallel, .guid = 0x2000 + i,
+    spines.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                                 .num_ports = t.leaves * t.parallel,
+                                 .guid = 0x2000 + i,
                                  .description = fmt::format("spine{}", i),
                                  .labels = {.tier = t.tier_labels ? 2 : -1}}));
   for (unsigned i = 0; i < t.leaves; ++i)
-    leaves.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = t.hosts + t.spines * t.parallel,
-                                 .guid = 0x1000 + i, .description = fmt::format("leaf{}", i),
+    leaves.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                                 .num_ports = t.hosts + t.spines * t.parallel,
+                                 .guid = 0x1000 + i,
+                                 .description = fmt::format("leaf{}", i),
                                  .labels = {.tier = t.tier_labels ? 1 : -1}}));
   for (unsigned i = 0; i < t.leaves; ++i) {
     for (unsigned h = 0; h < t.hosts; ++h) {
-      NodeId n = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x10000 + i * 256 + h,
+      NodeId n = *b.AddNode({.type = NodeType::kCa,
+                             .num_ports = 1,
+                             .guid = 0x10000 + i * 256 + h,
                              .description = fmt::format("h{}-{}", i, h)});
       REQUIRE(b.Connect(n, 1, leaves[i], h + 1, LinkRate{}));
     }
     for (unsigned j = 0; j < t.spines; ++j) {
       unsigned spine = t.shuffle_uplinks ? (j + i) % t.spines : j;
       for (unsigned k = 0; k < t.parallel; ++k)
-        REQUIRE(b.Connect(leaves[i], t.hosts + 1 + j * t.parallel + k, spines[spine], 1 + i * t.parallel + k,
-                          LinkRate{}));
+        REQUIRE(
+            b.Connect(leaves[i], t.hosts + 1 + j * t.parallel + k, spines[spine], 1 + i * t.parallel + k, LinkRate{}));
     }
   }
   auto f = b.Build();
@@ -51,12 +57,16 @@ inline Fabric Ring(unsigned n, unsigned hosts = 1) {
   FabricBuilder b;
   std::vector<NodeId> sw;
   for (unsigned i = 0; i < n; ++i)
-    sw.push_back(*b.AddNode({.type = NodeType::kSwitch, .num_ports = 2 + hosts, .guid = 0x3000 + i,
+    sw.push_back(*b.AddNode({.type = NodeType::kSwitch,
+                             .num_ports = 2 + hosts,
+                             .guid = 0x3000 + i,
                              .description = fmt::format("ring{}", i)}));
   for (unsigned i = 0; i < n; ++i) {
     REQUIRE(b.Connect(sw[i], 2, sw[(i + 1) % n], 1, LinkRate{}));
     for (unsigned h = 0; h < hosts; ++h) {
-      NodeId c = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x30000 + i * 16 + h,
+      NodeId c = *b.AddNode({.type = NodeType::kCa,
+                             .num_ports = 1,
+                             .guid = 0x30000 + i * 16 + h,
                              .description = fmt::format("r{}-{}", i, h)});
       REQUIRE(b.Connect(c, 1, sw[i], 3 + h, LinkRate{}));
     }
@@ -72,13 +82,17 @@ inline Fabric Mesh(unsigned x, unsigned y) {
   auto id = [&](unsigned i, unsigned j) { return NodeId(j * x + i); };
   for (unsigned j = 0; j < y; ++j)
     for (unsigned i = 0; i < x; ++i)
-      (void)*b.AddNode({.type = NodeType::kSwitch, .num_ports = 5, .guid = 0x4000 + j * x + i,
+      (void)*b.AddNode({.type = NodeType::kSwitch,
+                        .num_ports = 5,
+                        .guid = 0x4000 + j * x + i,
                         .description = fmt::format("m{}-{}", i, j)});
   for (unsigned j = 0; j < y; ++j)
     for (unsigned i = 0; i < x; ++i) {
       if (i + 1 < x) REQUIRE(b.Connect(id(i, j), 1, id(i + 1, j), 2, LinkRate{}));
       if (j + 1 < y) REQUIRE(b.Connect(id(i, j), 3, id(i, j + 1), 4, LinkRate{}));
-      NodeId c = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x40000 + j * x + i,
+      NodeId c = *b.AddNode({.type = NodeType::kCa,
+                             .num_ports = 1,
+                             .guid = 0x40000 + j * x + i,
                              .description = fmt::format("e{}-{}", i, j)});
       REQUIRE(b.Connect(c, 1, id(i, j), 5, LinkRate{}));
     }

@@ -79,7 +79,8 @@ TEST_CASE("torus: other topologies and too few VLs are declined with a reason") 
   RouteSet rs = Skeleton(ft);
   Outcome o = RouteAll(*MakeTorusEngine(), ft, rs, {});
   CHECK(o.status == EngineStatus::kNotApplicable);
-  CHECK(o.reason == "the 6 switches are not a complete 1D/2D/3D torus or mesh (a missing or extra cable, or another topology)");
+  CHECK(o.reason ==
+        "the 6 switches are not a complete 1D/2D/3D torus or mesh (a missing or extra cable, or another topology)");
 
   Fabric big = testing::TwoTier(8, 2, 1);
   rs = Skeleton(big);
@@ -105,7 +106,8 @@ TEST_CASE("torus: with 1-5% of the links failed the engine declines or still ver
       for (LinkId l = 0; l < ids.size(); ++l) ids[l] = l;
       std::shuffle(ids.begin(), ids.end(), rng);
       ids.resize(drop);
-      Fabric f = testing::WithoutLinks(full, [&](LinkId l) { return std::find(ids.begin(), ids.end(), l) != ids.end(); });
+      Fabric f =
+          testing::WithoutLinks(full, [&](LinkId l) { return std::find(ids.begin(), ids.end(), l) != ids.end(); });
       RouteSet rs = Skeleton(f);
       Outcome o = RouteAll(*MakeTorusEngine(), f, rs, {});
       if (o.status == EngineStatus::kNotApplicable) {

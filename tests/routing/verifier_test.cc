@@ -79,7 +79,9 @@ TEST_CASE("verifier: routing around one ring link breaks the cycle; the line is 
     for (int j = 0; j < 5; ++j)
       for (int k = 0; k < 2; ++k)
         SetEntry(f, rs, fmt::format("s{}", i), LidOf(f, rs, fmt::format("h{}_{}", j, k)),
-                 i == j ? uint8_t(k + 1) : j > i ? 3 : 4);
+                 i == j  ? uint8_t(k + 1)
+                 : j > i ? 3
+                         : 4);
   VerifyReport rep = MustVerify(f, rs, {.threads = 2});
   CHECK(rep.pairs == 90);
   CHECK(rep.sound());
@@ -202,7 +204,8 @@ TEST_CASE("verifier: a constructed cyclic route set across VLs is caught") {
   VerifyReport rep = MustVerify(f, rs);
   CHECK(rep.cdg_cycles == 1);
   REQUIRE(!rep.violations.empty());
-  CHECK(FormatCycle(f, rep.violations[0].cycle) == "s0:2 (VL 0) -> s1:2 (VL 0) -> s2:2 (VL 1) -> s3:2 (VL 1) -> s0:2 (VL 0)");
+  CHECK(FormatCycle(f, rep.violations[0].cycle) ==
+        "s0:2 (VL 0) -> s1:2 (VL 0) -> s2:2 (VL 1) -> s3:2 (VL 1) -> s0:2 (VL 0)");
 }
 
 TEST_CASE("verifier: route sets that do not fit the topology are errors, not findings") {
@@ -313,6 +316,59 @@ TEST_CASE("every engine on every generator preset verifies or declines with a re
       if (e.deadlock_free) CHECK(rep->deadlock_free());
     }
   }
+}
+
+}  // namespace
+}  // namespace fabricctl
+
+#include <algorithm>
+#include <random>
+
+namespace fabricctl {
+namespace {
+
+TEST_CASE("random link failures (1-5%) on fat trees, tori and dragonflies: deadlock-free engines decline or verify") {
+  std::mt19937_64 rng(2026);
+  std::vector<Preset> presets = {
+      {"fat-tree", {{"k", "8"}, {"tiers", "3"}}}, {"torus", {{"dims", "4x4x4"}}}, {"dragonfly", {}}};
+  int routed = 0, declined = 0;
+  for (const Preset& p : presets) {
+    auto full = Generate(p.generator, p.params);
+    REQUIRE(full);
+    std::vector<LinkId> inter;
+    for (LinkId l = 0; l < full->num_links(); ++l)
+      if (full->is_switch(full->port(full->link(l).a).node) && full->is_switch(full->port(full->link(l).b).node))
+        inter.push_back(l);
+    for (int percent : {1, 3, 5}) {
+      std::shuffle(inter.begin(), inter.end(), rng);
+      size_t drop = std::max<size_t>(1, full->num_links() * percent / 100);
+      std::vector<LinkId> gone(inter.begin(), inter.begin() + std::min(drop, inter.size()));
+      Fabric f =
+          testing::WithoutLinks(*full, [&](LinkId l) { return std::find(gone.begin(), gone.end(), l) != gone.end(); });
+      if (f.subnets().size() != full->subnets().size()) continue;  // the failures split the fabric
+      for (const EngineInfo& e : Engines()) {
+        if (!e.deadlock_free) continue;
+        CAPTURE(p.generator);
+        CAPTURE(percent);
+        CAPTURE(e.name);
+        auto sel = ParseEngineSelection(e.name);
+        REQUIRE(sel);
+        auto r = RouteFabric(f, *sel, {.engine = {.max_vls = 8}, .threads = 2});
+        if (!r) {
+          ++declined;
+          CHECK(r.error().message.find(std::string(e.name)) != std::string::npos);
+          continue;
+        }
+        ++routed;
+        auto rep = Verify(f, r->routes);
+        REQUIRE(rep);
+        std::string first = rep->violations.empty() ? "" : rep->violations[0].text;
+        CAPTURE(first);
+        CHECK(rep->sound());
+      }
+    }
+  }
+  CHECK(routed > 0);
 }
 
 }  // namespace

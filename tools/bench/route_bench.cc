@@ -18,6 +18,14 @@
 namespace fabricctl::bench {
 namespace {
 
+// CPU seconds (user + system) of this process so far: on a shared machine wall time
+// includes waiting for a core, CPU time does not.
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 // A 3-tier fat tree of k-port switches with `pods` pods (k/2 leaves and k/2 aggregation
 // switches each, k/2 hosts per leaf) and (k/2)^2 cores.
 Fabric ThreeTierFatTree(unsigned k, unsigned pods) {
@@ -27,20 +35,22 @@ Fabric ThreeTierFatTree(unsigned k, unsigned pods) {
   uint64_t guid = 0x1000;
   std::vector<NodeId> cores(h * h), aggs(pods * h), leaves(pods * h);
   for (unsigned c = 0; c < h * h; ++c)
-    cores[c] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = guid++,
-                           .description = fmt::format("core{}", c)});
+    cores[c] = *b.AddNode(
+        {.type = NodeType::kSwitch, .num_ports = k, .guid = guid++, .description = fmt::format("core{}", c)});
   for (unsigned p = 0; p < pods; ++p)
     for (unsigned i = 0; i < h; ++i) {
-      aggs[p * h + i] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = guid++,
-                                    .description = fmt::format("p{}-agg{}", p, i)});
-      leaves[p * h + i] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = guid++,
-                                      .description = fmt::format("p{}-leaf{}", p, i)});
+      aggs[p * h + i] = *b.AddNode(
+          {.type = NodeType::kSwitch, .num_ports = k, .guid = guid++, .description = fmt::format("p{}-agg{}", p, i)});
+      leaves[p * h + i] = *b.AddNode(
+          {.type = NodeType::kSwitch, .num_ports = k, .guid = guid++, .description = fmt::format("p{}-leaf{}", p, i)});
     }
   for (unsigned p = 0; p < pods; ++p)
     for (unsigned i = 0; i < h; ++i) {
       NodeId leaf = leaves[p * h + i], agg = aggs[p * h + i];
       for (unsigned j = 0; j < h; ++j) {
-        NodeId host = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = guid++,
+        NodeId host = *b.AddNode({.type = NodeType::kCa,
+                                  .num_ports = 1,
+                                  .guid = guid++,
                                   .description = fmt::format("p{}-l{}-h{}", p, i, j)});
         (void)b.Connect(host, 1, leaf, j + 1, LinkRate{});
         (void)b.Connect(leaf, h + 1 + j, aggs[p * h + j], i + 1, LinkRate{});
@@ -67,8 +77,10 @@ void RunCase(const Case& c, Files files) {
   for (const std::string& engine : c.engines) {
     auto sel = ParseEngineSelection(engine);
     auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = CpuSeconds();
     auto routed = RouteFabric(c.fabric, *sel, RouteFabricOptions{});
     double route_s = Seconds(t0);
+    const double route_cpu = CpuSeconds() - cpu0;
     if (!routed) {
       std::printf("  %-8s failed: %s\n", engine.c_str(), routed.error().message.c_str());
       continue;
@@ -86,6 +98,7 @@ void RunCase(const Case& c, Files files) {
       unreachable = verdict->unreachable_pairs + verdict->loop_pairs + verdict->through_endpoint_pairs;
     }
     double verify_s = Seconds(t1);
+    const double verify_cpu = CpuSeconds() - cpu0 - route_cpu;
     auto t15 = std::chrono::steady_clock::now();
     uint64_t max_load = 0;
     uint32_t max_hops = 0;
@@ -114,11 +127,12 @@ void RunCase(const Case& c, Files files) {
       if (!ok) std::printf("  write failed: %s\n", ok.error().Format().c_str());
       std::filesystem::remove_all(dir);
     }
-    std::printf("  %-8s route %6.2f s  verify %6.2f s  summary %5.2f s  json %5.2f s  dump %6.2f s  peak %6.0f MiB  "
-                "max_load %llu  max_hops %u  unreachable %llu  deadlock_free %s (%s)  [%s]\n",
-                engine.c_str(), route_s, verify_s, check_s, write_s, dump_s, PeakRssMiB(),
-                (unsigned long long)max_load, max_hops, (unsigned long long)unreachable, deadlock_free ? "yes" : "no",
-                c.verify ? "verifier" : "summary CDG", routed->routes.subnets[0].engine.c_str());
+    std::printf(
+        "  %-8s route %6.2f s (cpu %6.2f)  verify %6.2f s (cpu %6.2f)  summary %5.2f s  json %5.2f s  dump %6.2f s  peak %6.0f MiB  "
+        "max_load %llu  max_hops %u  unreachable %llu  deadlock_free %s (%s)  [%s]\n",
+        engine.c_str(), route_s, route_cpu, verify_s, verify_cpu, check_s, write_s, dump_s, PeakRssMiB(), (unsigned long long)max_load,
+        max_hops, (unsigned long long)unreachable, deadlock_free ? "yes" : "no", c.verify ? "verifier" : "summary CDG",
+        routed->routes.subnets[0].engine.c_str());
     std::fflush(stdout);
   }
 }
@@ -132,9 +146,12 @@ int RunRouteBench(const Options& opts) {
     return 0;
   }
   auto scalex = Generate("scalex-cluster", {});
-  if (scalex) RunCase({"scalex-cluster preset", std::move(*scalex), {"auto", "updn", "minhop"}}, Files::kWrite);
-  else std::printf("scalex-cluster: skipped (%s)\n", scalex.error().message.c_str());
-  RunCase({"3-tier fat tree k=36, 32 pods (10,368 endpoints, 1,476 switches)", ThreeTierFatTree(36, 32), all}, Files::kWrite);
+  if (scalex)
+    RunCase({"scalex-cluster preset", std::move(*scalex), {"auto", "updn", "minhop"}}, Files::kWrite);
+  else
+    std::printf("scalex-cluster: skipped (%s)\n", scalex.error().message.c_str());
+  RunCase({"3-tier fat tree k=36, 32 pods (10,368 endpoints, 1,476 switches)", ThreeTierFatTree(36, 32), all},
+          Files::kWrite);
   auto big = Generate("fat-tree", {{"k", "80"}, {"tiers", "3"}});
   if (big)
     RunCase({.name = "fat-tree preset k=80 tiers=3 (128,000 endpoints, 8,000 switches)",
@@ -142,7 +159,8 @@ int RunRouteBench(const Options& opts) {
              .engines = {"ftree"},
              .verify = false},
             Files::kSkip);
-  else std::printf("fat-tree k=80: skipped (%s)\n", big.error().message.c_str());
+  else
+    std::printf("fat-tree k=80: skipped (%s)\n", big.error().message.c_str());
   return 0;
 }
 

@@ -48,16 +48,17 @@ int RunCase(const Case& c) {
   auto m = Measure(*f, routed->routes, {.seed = 1, .permutations = 20, .threads = 2});
   double stats_s = Seconds(t0);
   if (!rep || !m) return 2;
-  fmt::print("{:<34} {:>7} ep {:>5} sw  gen {:6.2f}s  route({}) {:6.2f}s  vls {}  verify {:6.3f}s  {}  stats {:6.2f}s  "
-             "max load {} (bound {})  peak {:.0f} MiB\n",
-             c.label, endpoints, switches, gen_s, c.engine, route_s, vls, verify_s, rep->sound() ? "sound" : "NOT SOUND",
-             stats_s, m->max_channel_load,
-             [&] {
-               uint64_t b = 0;
-               for (const auto& s : m->subnets) b = std::max(b, s.channel_load_lower_bound);
-               return b;
-             }(),
-             PeakRssMiB());
+  fmt::print(
+      "{:<34} {:>7} ep {:>5} sw  gen {:6.2f}s  route({}) {:6.2f}s  vls {}  verify {:6.3f}s  {}  stats {:6.2f}s  "
+      "max load {} (bound {})  peak {:.0f} MiB\n",
+      c.label, endpoints, switches, gen_s, c.engine, route_s, vls, verify_s, rep->sound() ? "sound" : "NOT SOUND",
+      stats_s, m->max_channel_load,
+      [&] {
+        uint64_t b = 0;
+        for (const auto& s : m->subnets) b = std::max(b, s.channel_load_lower_bound);
+        return b;
+      }(),
+      PeakRssMiB());
   return rep->sound() ? 0 : 1;
 }
 
@@ -72,8 +73,10 @@ int RunVerifyBench(const Options& opts) {
       {"torus 8x8x8", "torus", {{"dims", "8x8x8"}}, "dfsssp"},
       {"dragonfly default", "dragonfly", {}, "dfsssp"},
   };
-  if (opts.quick) cases.resize(1), cases[0].params = {{"super_nodes", "4"}};
-  else cases.push_back({"fat-tree k=80 3 tiers (128,000)", "fat-tree", {{"k", "80"}, {"tiers", "3"}}, "ftree"});
+  if (opts.quick)
+    cases.resize(1), cases[0].params = {{"super_nodes", "4"}};
+  else
+    cases.push_back({"fat-tree k=80 3 tiers (128,000)", "fat-tree", {{"k", "80"}, {"tiers", "3"}}, "ftree"});
   int rc = 0;
   for (const Case& c : cases) rc = std::max(rc, RunCase(c));
   return rc;

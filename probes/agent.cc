@@ -1,6 +1,7 @@
 #include "probes/agent.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -74,6 +75,11 @@ Result<void> Agent::Run(const std::atomic<bool>& stop) {
     });
     sessions_.push_back(std::move(s));
   }
+  {
+    // Sessions notice a shut-down control connection within one wait slice and end.
+    std::lock_guard lock(fds_mu_);
+    for (int fd : control_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
   Reap(/*wait_all=*/true);
   return {};
 }
@@ -82,6 +88,20 @@ void Agent::ServeConnection(Fd fd, std::string who) {
   auto local = LocalAddress(fd.get());
   auto remote = RemoteAddress(fd.get());
   ControlChannel ch(std::move(fd), Role::kAgent, options_.token);
+  // Registered so that stopping the agent can shut the connection down under a running
+  // test; unregistered (by the guard, before `ch` closes the fd) on every way out.
+  {
+    std::lock_guard lock(fds_mu_);
+    control_fds_.push_back(ch.fd());
+  }
+  struct Unregister {
+    Agent* agent;
+    int fd;
+    ~Unregister() {
+      std::lock_guard lock(agent->fds_mu_);
+      std::erase(agent->control_fds_, fd);
+    }
+  } unregister{this, ch.fd()};
   auto fail = [&](std::string_view why) {
     ++counters_.sessions_failed;
     log_(fmt::format("{}: closed: {}", who, why));

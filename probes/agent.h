@@ -70,6 +70,10 @@ class Agent {
   AgentCounters counters_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Session>> sessions_;
+  // Control connections of running sessions. Its own mutex: Reap() holds mu_ while it
+  // joins session threads, and those unregister on their way out.
+  std::mutex fds_mu_;
+  std::vector<int> control_fds_;
 };
 
 }  // namespace fabricctl::probes

@@ -305,6 +305,22 @@ class TcpServerSession final : public ServerSession {
       if (auto r = SendSpin(fd_.get(), buf_.data(), size, deadline); !r)
         return MakeError(fmt::format("latency test after {} round trips: {}", echoed, r.error().message));
       ++echoed;
+      // A busy ping-pong never idles, so look at the control channel now and then: a
+      // closed or shut-down connection ends the test; "end" may already be there after
+      // the last echo.
+      if ((echoed & 1023) == 0) {
+        auto pending = oob_.Pending(milliseconds(0));
+        if (!pending) return std::unexpected(pending.error());
+        if (*pending) {
+          auto msg = oob_.Receive(milliseconds(1000));
+          if (!msg) return std::unexpected(msg.error());
+          auto count = ParseEnd(*msg);
+          if (!count) return std::unexpected(count.error());
+          if (*count != echoed)
+            return MakeError(fmt::format("client reports {} round trips, agent echoed {}", *count, echoed));
+          return {};
+        }
+      }
     }
   }
 
@@ -314,6 +330,7 @@ class TcpServerSession final : public ServerSession {
     std::uint64_t bytes = 0;
     std::uint64_t start_ns = MonotonicNs();
     std::uint64_t last_ns = start_ns;
+    std::uint64_t last_check_ns = start_ns;
     std::optional<std::uint64_t> expected_bytes;
     std::uint64_t end_messages = 0;
     Deadline deadline = Clock::now() + spec.timeout;
@@ -331,12 +348,17 @@ class TcpServerSession final : public ServerSession {
         if (expected_bytes && bytes > *expected_bytes)
           return MakeError(fmt::format("bandwidth test: received {} bytes, client sent {}", bytes, *expected_bytes));
         deadline = Clock::now() + spec.timeout;
+        // While data flows the idle path below never runs: look at the control channel
+        // every 50 ms anyway, for the client's end or a shut-down connection.
+        if (expected_bytes || last_ns - last_check_ns < 50'000'000) continue;
+        last_check_ns = last_ns;
+      } else if (k == 0) {
+        return MakeError(fmt::format("client closed the data connection after {} bytes", bytes));
+      } else if (errno == EINTR) {
         continue;
-      }
-      if (k == 0) return MakeError(fmt::format("client closed the data connection after {} bytes", bytes));
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
         return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
+      }
       if (Clock::now() >= deadline)
         return MakeError(expected_bytes ? fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes)
                                         : fmt::format("timed out: no data from client after {} bytes", bytes));

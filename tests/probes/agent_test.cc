@@ -264,6 +264,27 @@ TEST_CASE("the agent detects a corrupted or reordered bandwidth stream") {
   CHECK(agent.WaitLog("closed: tcp bw 16 B: bandwidth test: message 3 arrived corrupted or out of order"));
 }
 
+TEST_CASE("stopping the agent ends running tests promptly") {
+  for (TestKind kind : {TestKind::kLatency, TestKind::kBandwidth}) {
+    CAPTURE(TestKindName(kind));
+    auto agent = std::make_unique<RunningAgent>();
+    auto client = MakeTcpClientTransport();
+    std::optional<Result<ProbeReport>> result;
+    ProbeOptions o = Options(agent->address(), {kind}, {1024});
+    o.iterations = 0;
+    o.duration = 30000ms;
+    std::thread t([&] { result = RunProbe(o, *client); });
+    REQUIRE(agent->WaitLog("tcp session"));
+    std::this_thread::sleep_for(300ms);
+    auto start = Clock::now();
+    agent.reset();  // stop, as SIGTERM does
+    CHECK(Clock::now() - start < 2000ms);
+    t.join();
+    REQUIRE(result.has_value());
+    CHECK_FALSE(result->has_value());
+  }
+}
+
 TEST_CASE("an agent that stops answering mid-test gives the client an error within the timeout") {
   // A fake agent: completes the handshake and the data connection, then goes silent.
   auto listen = ParseHostPort("127.0.0.1:0", 1);

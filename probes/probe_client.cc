@@ -56,8 +56,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& o, ClientTransport& transport, 
     if (ack.error().message.starts_with("authentication failed"))
       return PeerError(o.peer, "agent's reply failed authentication: the agent uses a different token");
     // A refusing agent closes at once; with our hello unread that arrives as a reset.
-    if (ack.error().message == "connection closed by peer" ||
-        ack.error().message.ends_with("Connection reset by peer"))
+    if (ack.error().message == "connection closed by peer" || ack.error().message.ends_with("Connection reset by peer"))
       return PeerError(o.peer,
                        "agent closed the connection during the handshake (too many sessions, or not a fabricctl "
                        "agent; see the agent's log)");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 
 #include "cli/cli_util.h"
@@ -159,6 +160,20 @@ int RunVerify(const VerifyCmd& c) {
     else
       fmt::print("NOT sound: {} violation{} ({:.3f} s)\n", rep->violation_count, rep->violation_count == 1 ? "" : "s",
                  seconds);
+    // An LFT dump holds no SL or SL->VL data, so routes of a multi-VL engine read from a
+    // bare dump are checked on one VL and their layers look like credit loops.
+    std::error_code ec;
+    const std::filesystem::path in(c.in.routes);
+    const bool has_vl_data = std::filesystem::is_directory(in, ec) &&
+                             (std::filesystem::exists(in / "routes.json", ec) ||
+                              std::filesystem::exists(in / "sl-table.txt", ec));
+    bool cycles = false;
+    for (const SubnetVerdict& v : rep->subnets) cycles |= v.cdg_cycles > 0;
+    if (cycles && !has_vl_data)
+      fmt::print(
+          "note: {} carries no SL/VL tables, so every route was checked on VL 0; if the routes use several VLs "
+          "(dfsssp, torus, escape), put their sl-table.txt next to the dump in a directory\n",
+          c.in.routes);
   }
   return rep->sound() ? kExitOk : kExitFindings;
 }

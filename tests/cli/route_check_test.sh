@@ -3,19 +3,7 @@
 # printed credit loop, JSON keys, pinned error messages. Usage: route_check_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
 fabricctl=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_rc() {
-  local want=$1; shift
-  local rc=0
-  "$@" >out.txt 2>err.txt || rc=$?
-  [ "$rc" = "$want" ] || { cat out.txt err.txt >&2; fail "exit $rc, expected $want: $*"; }
-}
-has() { grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks: $2"; }; }
-json_get() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval('d' + sys.argv[1]))" "$2"; }
+source "$(dirname "$0")/testlib.sh"
 
 "$fabricctl" topo gen torus --set dims=4x4 -o torus.topo >/dev/null
 "$fabricctl" topo gen fat-tree --set k=8 tiers=2 -o ft.topo >/dev/null

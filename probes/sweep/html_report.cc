@@ -32,15 +32,6 @@ std::string Esc(std::string_view s) {
   return out;
 }
 
-// Red (0) through amber to green (1); grey when unmeasured.
-std::string HealthColour(double h) {
-  if (h < 0) return "#cccccc";
-  h = std::clamp(h, 0.0, 1.0);
-  int r = h < 0.5 ? 220 : static_cast<int>(220 - (h - 0.5) * 2 * 180);
-  int g = h < 0.5 ? static_cast<int>(60 + h * 2 * 140) : 200;
-  return fmt::format("#{:02x}{:02x}40", r, g);
-}
-
 std::string GroupOf(const Fabric& f, LinkId l) {
   const Link& link = f.link(l);
   NodeId a = f.port(link.a).node, b = f.port(link.b).node;
@@ -131,11 +122,15 @@ std::string HtmlReport(const HtmlInputs& in) {
     html += "</table>";
   }
 
-  // Heat map: worst link health per (group, tier), with counts.
+  // Heat map per (group, tier): red where a link is a finding, amber where probes failed
+  // but every link was cleared by others (noise, or a fault elsewhere on the path), green
+  // where every probe passed, grey where nothing was measured.
   struct Cell {
-    double worst = 2;
-    size_t links = 0, bad = 0, unmeasured = 0;
+    size_t links = 0, found = 0, suspicious = 0, unmeasured = 0;
   };
+  std::vector<uint8_t> is_finding(f.num_links(), 0);
+  for (const Finding& x : a.findings)
+    if (x.link != kNone) is_finding[x.link] = 1;
   std::map<std::string, std::map<std::string, Cell>> grid;
   std::map<std::string, int> tiers;
   for (LinkId l = 0; l < f.num_links(); ++l) {
@@ -146,14 +141,17 @@ std::string HtmlReport(const HtmlInputs& in) {
     float h = l < a.link_health.size() ? a.link_health[l] : -1;
     if (h < 0)
       ++c.unmeasured;
-    else {
-      c.worst = std::min(c.worst, double(h));
-      c.bad += h < 0.5;
-    }
+    else if (is_finding[l])
+      ++c.found;
+    else if (h < 1)
+      ++c.suspicious;
   }
   html +=
-      "<h2>Link health by fabric group and tier</h2><p>Colour: worst link (share of passing probes through it); "
-      "text: links flagged / links.</p><table><tr><th>group</th>";
+      "<h2>Link health by fabric group and tier</h2><p>Cells: links found degraded / links. "
+      "<span style='background:#dc3c40;padding:0 4px'>red</span> a finding, "
+      "<span style='background:#e0c040;padding:0 4px'>amber</span> some probes failed but every link was "
+      "cleared by other probes, <span style='background:#3cc840;padding:0 4px'>green</span> every probe "
+      "passed, grey not measured.</p><table><tr><th>group</th>";
   for (auto& [t, _] : tiers) html += "<th>" + Esc(t) + "</th>";
   html += "</tr>";
   for (auto& [g, row] : grid) {
@@ -165,8 +163,11 @@ std::string HtmlReport(const HtmlInputs& in) {
         continue;
       }
       const Cell& c = it->second;
-      double worst = c.worst > 1.5 ? -1 : c.worst;
-      html += fmt::format("<td class='cell' style='background:{}'>{} / {}{}</td>", HealthColour(worst), c.bad, c.links,
+      std::string colour = c.found                   ? "#dc3c40"
+                           : c.suspicious            ? "#e0c040"
+                           : c.unmeasured == c.links ? "#cccccc"
+                                                     : "#3cc840";
+      html += fmt::format("<td class='cell' style='background:{}'>{} / {}{}</td>", colour, c.found, c.links,
                           c.unmeasured ? fmt::format(" ({} unmeasured)", c.unmeasured) : "");
     }
     html += "</tr>";

@@ -40,6 +40,7 @@ Result<Trace> TraceRoute(const Fabric& f, const RouteSet& routes, PortId source,
   t.destination_port = r->lid_owner[destination];
   const Subnet& sn = f.subnets()[sid];
   const bool multi_vl = r->num_vls > 1;
+  if (t.destination_port == source) return t;  // to itself: never leaves the port
 
   NodeId at;
   unsigned in_port;

@@ -76,3 +76,36 @@ TEST_CASE("trace: endpoints by description, GUID or LID") {
 
 }  // namespace
 }  // namespace fabricctl
+
+namespace fabricctl {
+namespace {
+
+TEST_CASE("trace: a port to its own LID takes no hop") {
+  FabricBuilder b;
+  NodeId sw = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 2, .guid = 0x20, .description = "sw"});
+  NodeId h0 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x10, .description = "h0"});
+  NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x11, .description = "h1"});
+  REQUIRE(b.Connect(h0, 1, sw, 1, LinkRate{}));
+  REQUIRE(b.Connect(h1, 1, sw, 2, LinkRate{}));
+  auto f = b.Build();
+  REQUIRE(f);
+  RouteSet rs;
+  rs.port_lid.assign(f->num_port_slots(), 0);
+  SubnetRoutes r;
+  r.subnet = 0;
+  r.switches = {sw};
+  r.lid_owner = {kNone, f->port_id(sw, 0), f->port_id(h0, 1), f->port_id(h1, 1)};
+  for (Lid l = 1; l < 4; ++l) rs.port_lid[r.lid_owner[l]] = l;
+  r.lft = {kNoRoute, 0, 1, 2};
+  rs.subnets.push_back(r);
+  auto self = TraceRoute(*f, rs, f->port_id(h0, 1), 2);
+  REQUIRE(self);
+  CHECK(self->hops.empty());
+  CHECK(self->end == TraceEnd::kDelivered);
+  auto other = TraceRoute(*f, rs, f->port_id(h0, 1), 3);
+  REQUIRE(other);
+  CHECK(other->hops.size() == 2);
+}
+
+}  // namespace
+}  // namespace fabricctl

@@ -135,8 +135,10 @@ int RunServe(const ServeOptions& o) {
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
   if (auto verbs = probes::MakeVerbsServerTransport(ToVerbsOptions(o.verbs)); verbs)
     transports.push_back(std::move(*verbs));
-  else
+  else if (!o.verbs.device.empty())  // asked for by name: say why it is not served
     std::cerr << "fabricctl probe serve: verbs transport unavailable: " << verbs.error().Format() << "\n";
+  else  // no RDMA here: a plain note, TCP-only agents are the normal case on such hosts
+    std::cerr << "fabricctl probe serve: serving tcp only (no RDMA device for verbs)\n";
 #endif
   auto log_mu = std::make_shared<std::mutex>();
   probes::Agent agent(probes::AgentOptions{.listen = *listen, .token = *token, .max_sessions = o.max_sessions},

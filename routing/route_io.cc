@@ -116,27 +116,31 @@ Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std
   return {};
 }
 
-Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path) {
+namespace {
+
+// What a route path holds before it is matched to a topology: routes.json (file or in a
+// directory), or LFT dumps (a file, or every dump in a directory, plus its sl-table.txt).
+struct RouteSource {
+  std::vector<ParsedRouteSubnet> subnets;  // lfts always; engine, reason and sl from JSON only
+  std::vector<RawSlTable> sl;              // from sl-table.txt next to dumps
+  std::string sl_where;                    // the file the SL tables came from
+};
+
+Result<RouteSource> LoadRouteSource(const std::string& path) {
   std::error_code ec;
   const bool is_dir = fs::is_directory(path, ec);
   std::string json_path = is_dir ? (fs::path(path) / "routes.json").string() : path;
+  RouteSource src;
   if ((is_dir && fs::exists(json_path, ec)) || (!is_dir && path.ends_with(".json"))) {
     auto text = ReadTextFile(json_path);
     if (!text) return std::unexpected(text.error());
     auto parsed = ParseRouteJson(*text, json_path);
     if (!parsed) return std::unexpected(parsed.error());
-    std::vector<RawLfts> raws;
-    for (auto& p : *parsed) raws.push_back(p.lfts);
-    auto rs = ResolveRawLfts(fabric, raws);
-    if (!rs) return rs;
-    std::vector<RawSlTable> sl;
-    for (auto& p : *parsed) {
-      if (p.sl) sl.push_back(*p.sl);
-      for (SubnetRoutes& r : rs->subnets)
-        if (fabric.subnets()[r.subnet].name == p.lfts.subnet) r.engine = p.engine, r.reason = p.reason;
-    }
-    if (auto ok = ApplySlTables(fabric, sl, json_path, *rs); !ok) return std::unexpected(ok.error());
-    return rs;
+    src.subnets = std::move(*parsed);
+    for (const ParsedRouteSubnet& p : src.subnets)
+      if (p.sl) src.sl.push_back(*p.sl);
+    src.sl_where = json_path;
+    return src;
   }
   std::vector<std::string> files{path};
   if (is_dir) {
@@ -146,41 +150,44 @@ Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path) {
   }
   auto raws = ParseDumps(files);
   if (!raws) return std::unexpected(raws.error());
-  auto rs = ResolveRawLfts(fabric, *raws);
-  if (!rs) return rs;
+  for (RawLfts& r : *raws) src.subnets.push_back(ParsedRouteSubnet{.lfts = std::move(r)});
   if (is_dir) {
-    std::string sl_path = (fs::path(path) / "sl-table.txt").string();
-    if (fs::exists(sl_path, ec)) {
-      auto text = ReadTextFile(sl_path);
+    src.sl_where = (fs::path(path) / "sl-table.txt").string();
+    if (fs::exists(src.sl_where, ec)) {
+      auto text = ReadTextFile(src.sl_where);
       if (!text) return std::unexpected(text.error());
-      auto tables = ParseSlTable(*text, sl_path);
+      auto tables = ParseSlTable(*text, src.sl_where);
       if (!tables) return std::unexpected(tables.error());
-      if (auto ok = ApplySlTables(fabric, *tables, sl_path, *rs); !ok) return std::unexpected(ok.error());
+      src.sl = std::move(*tables);
     }
   }
+  return src;
+}
+
+}  // namespace
+
+Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path) {
+  auto src = LoadRouteSource(path);
+  if (!src) return std::unexpected(src.error());
+  std::vector<RawLfts> raws;
+  for (const ParsedRouteSubnet& p : src->subnets) raws.push_back(p.lfts);
+  auto rs = ResolveRawLfts(fabric, raws);
+  if (!rs) return rs;
+  for (const ParsedRouteSubnet& p : src->subnets)
+    for (SubnetRoutes& r : rs->subnets)
+      if (fabric.subnets()[r.subnet].name == p.lfts.subnet && !p.engine.empty())
+        r.engine = p.engine, r.reason = p.reason;
+  if (!src->sl.empty())
+    if (auto ok = ApplySlTables(fabric, src->sl, src->sl_where, *rs); !ok) return std::unexpected(ok.error());
   return rs;
 }
 
 Result<std::vector<RawLfts>> ReadRawLfts(const std::string& path) {
-  std::error_code ec;
-  const bool is_dir = fs::is_directory(path, ec);
-  std::string json_path = is_dir ? (fs::path(path) / "routes.json").string() : path;
-  if ((is_dir && fs::exists(json_path, ec)) || (!is_dir && path.ends_with(".json"))) {
-    auto text = ReadTextFile(json_path);
-    if (!text) return std::unexpected(text.error());
-    auto parsed = ParseRouteJson(*text, json_path);
-    if (!parsed) return std::unexpected(parsed.error());
-    std::vector<RawLfts> raws;
-    for (auto& p : *parsed) raws.push_back(std::move(p.lfts));
-    return raws;
-  }
-  std::vector<std::string> files{path};
-  if (is_dir) {
-    auto found = DumpFilesIn(path);
-    if (!found) return std::unexpected(found.error());
-    files = std::move(*found);
-  }
-  return ParseDumps(files);
+  auto src = LoadRouteSource(path);
+  if (!src) return std::unexpected(src.error());
+  std::vector<RawLfts> raws;
+  for (ParsedRouteSubnet& p : src->subnets) raws.push_back(std::move(p.lfts));
+  return raws;
 }
 
 }  // namespace fabricctl

@@ -261,6 +261,20 @@ class TcpServerSession final : public ServerSession {
   }
 
  private:
+  // True once the client's "end" has arrived and agrees with the round trips echoed.
+  Result<bool> CheckEnd(std::uint64_t echoed) {
+    auto pending = oob_.Pending(milliseconds(0));
+    if (!pending) return std::unexpected(pending.error());
+    if (!*pending) return false;
+    auto msg = oob_.Receive(milliseconds(1000));
+    if (!msg) return std::unexpected(msg.error());
+    auto count = ParseEnd(*msg);
+    if (!count) return std::unexpected(count.error());
+    if (*count != echoed)
+      return MakeError(fmt::format("client reports {} round trips, agent echoed {}", *count, echoed));
+    return true;
+  }
+
   Result<void> ServeLatency(const TestSpec& spec) {
     const std::uint32_t size = spec.message_size;
     std::uint64_t echoed = 0;
@@ -283,17 +297,9 @@ class TcpServerSession final : public ServerSession {
           spinning = false;
           continue;
         }
-        auto pending = oob_.Pending(milliseconds(0));
-        if (!pending) return std::unexpected(pending.error());
-        if (*pending) {
-          auto msg = oob_.Receive(milliseconds(1000));
-          if (!msg) return std::unexpected(msg.error());
-          auto count = ParseEnd(*msg);
-          if (!count) return std::unexpected(count.error());
-          if (*count != echoed)
-            return MakeError(fmt::format("client reports {} round trips, agent echoed {}", *count, echoed));
-          return {};
-        }
+        auto end = CheckEnd(echoed);
+        if (!end) return std::unexpected(end.error());
+        if (*end) return {};
         if (Clock::now() >= deadline) return MakeError("timed out: no data from client");
       }
       if (k == 0) return MakeError(fmt::format("client closed the data connection after {} round trips", echoed));
@@ -309,17 +315,9 @@ class TcpServerSession final : public ServerSession {
       // closed or shut-down connection ends the test; "end" may already be there after
       // the last echo.
       if ((echoed & 1023) == 0) {
-        auto pending = oob_.Pending(milliseconds(0));
-        if (!pending) return std::unexpected(pending.error());
-        if (*pending) {
-          auto msg = oob_.Receive(milliseconds(1000));
-          if (!msg) return std::unexpected(msg.error());
-          auto count = ParseEnd(*msg);
-          if (!count) return std::unexpected(count.error());
-          if (*count != echoed)
-            return MakeError(fmt::format("client reports {} round trips, agent echoed {}", *count, echoed));
-          return {};
-        }
+        auto end = CheckEnd(echoed);
+        if (!end) return std::unexpected(end.error());
+        if (*end) return {};
       }
     }
   }

@@ -15,12 +15,10 @@ class MinhopEngine final : public RoutingEngine {
     const uint32_t S = g.num_switches();
     if (S == 0) return Outcome::Ok();
     const unsigned threads = request.options.threads;
+    // Symmetric, so row d is also the hop count of every switch to d.
     const std::vector<uint8_t> dist = AllPairsSwitchHops(g, threads);
-    auto accept = [&](uint32_t s, uint32_t t, uint32_t d) {
-      uint8_t ds = dist[size_t{s} * S + d];
-      return ds != kUnreachable && dist[size_t{t} * S + d] + 1 == ds;
-    };
-    FillBalanced(g, accept, threads, out);
+    auto accept = [](const uint8_t* row, uint32_t s, uint32_t t) { return row[t] + 1 == row[s]; };
+    FillBalanced(g, HopTable{.hop = dist}, accept, threads, out);
     return Outcome::Ok();
   }
 };

@@ -154,12 +154,13 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
 
-  // Big subnets one after another with every thread inside; the small ones side by side.
+  // Big subnets (or the only one) one after another with every thread inside; the small
+  // ones side by side.
   std::vector<size_t> big, small;
   for (size_t i = 0; i < N; ++i) {
     const Subnet& s = fabric.subnets()[i];
     double work = double(s.switches.size()) * double(s.switches.size() + s.endpoint_ports.size());
-    (work > 4e6 && threads > 1 ? big : small).push_back(i);
+    (threads > 1 && (work > 4e6 || N == 1) ? big : small).push_back(i);
   }
   for (size_t i : big) route_one(i, threads);
   ParallelFor(small.size(), threads, [&](size_t k) { route_one(small[k], 1); });

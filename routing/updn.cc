@@ -10,6 +10,7 @@
 #include <string>
 
 #include "routing/balanced_lft.h"
+#include "routing/parallel.h"
 #include "routing/switch_graph.h"
 
 namespace fabricctl {
@@ -134,7 +135,7 @@ class UpdnEngine final : public RoutingEngine {
     std::vector<uint32_t> pos(S);
     for (uint32_t i = 0; i < S; ++i) pos[order[i]] = i;
 
-    // hop[s * S + d]: legal hops from s to d, with kDownOnly when that route only goes down.
+    // hop[d * S + s]: legal hops from s to d, with kDownOnly when that route only goes down.
     std::vector<uint8_t> hop(size_t{S} * S, kUnreachable);
     std::atomic<uint64_t> unreachable{0};
     ParallelFor(
@@ -168,7 +169,7 @@ class UpdnEngine final : public RoutingEngine {
             uint8_t v = kUnreachable;
             if (legal[s] != kNone && legal[s] <= kMaxLegalHops)
               v = static_cast<uint8_t>(legal[s] | (down[s] != kNone ? kDownOnly : 0));
-            hop[size_t{s} * S + d] = v;
+            hop[size_t{d} * S + s] = v;
             if (v == kUnreachable && !g.endpoint_lids(s).empty() && !g.endpoint_lids(d).empty()) ++missing;
           }
           if (missing) unreachable += missing;
@@ -177,14 +178,14 @@ class UpdnEngine final : public RoutingEngine {
     if (unreachable > 0) return unreachable;
 
     std::fill(out.lft.begin(), out.lft.end(), kNoRoute);
-    auto accept = [&](uint32_t s, uint32_t t, uint32_t d) {
-      uint8_t vs = hop[size_t{s} * S + d], vt = hop[size_t{t} * S + d];
+    auto accept = [&](const uint8_t* row, uint32_t s, uint32_t t) {
+      uint8_t vs = row[s], vt = row[t];
       if (vs == kUnreachable || vt == kUnreachable) return false;
       if ((vt & kMaxLegalHops) + 1 != (vs & kMaxLegalHops)) return false;
       if (vs & kDownOnly) return pos[t] > pos[s] && (vt & kDownOnly);
       return pos[t] < pos[s];
     };
-    FillBalanced(g, accept, threads, out);
+    FillBalanced(g, HopTable{.hop = hop, .mask = kMaxLegalHops}, accept, threads, out);
     // Switch LIDs no legal path reaches (a root seen from outside its subtree) get shortest
     // paths: they carry management traffic only.
     std::vector<uint32_t> scratch;

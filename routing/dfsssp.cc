@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <numeric>
 
 namespace fabricctl {
@@ -55,6 +56,47 @@ struct Cdg {
   const std::vector<uint32_t>* head;
   const std::vector<uint64_t>* edge_key;
   const std::vector<uint32_t>* chan_first;
+};
+
+// The distinct dependencies (channel * stride + out port) of a set of keys, sorted, with a
+// CSR over channels and O(1) lookup of a key's position.
+class EdgeIndex {
+ public:
+  EdgeIndex(size_t num_chan, uint32_t stride, const std::vector<uint64_t>& keys)
+      : stride_(stride), words_((stride + 63) / 64), bits_(num_chan * words_, 0), chan_first_(num_chan + 1, 0) {
+    for (uint64_t k : keys) {
+      const uint32_t q = uint32_t(k % stride);
+      bits_[(k / stride) * words_ + q / 64] |= uint64_t{1} << (q % 64);
+    }
+    for (size_t c = 0; c < num_chan; ++c) {
+      uint32_t n = 0;
+      for (uint32_t w = 0; w < words_; ++w) n += uint32_t(std::popcount(bits_[c * words_ + w]));
+      chan_first_[c + 1] = chan_first_[c] + n;
+    }
+    keys_.reserve(chan_first_[num_chan]);
+    for (size_t c = 0; c < num_chan; ++c)
+      for (uint32_t w = 0; w < words_; ++w)
+        for (uint64_t b = bits_[c * words_ + w]; b; b &= b - 1)
+          keys_.push_back(uint64_t(c) * stride + w * 64 + uint32_t(std::countr_zero(b)));
+  }
+  const std::vector<uint64_t>& keys() const { return keys_; }
+  const std::vector<uint32_t>& chan_first() const { return chan_first_; }
+  // Position of a key that was in the input.
+  uint32_t Find(uint64_t key) const {
+    const size_t c = key / stride_;
+    const uint32_t q = uint32_t(key % stride_);
+    const uint64_t* w = &bits_[c * words_];
+    uint32_t below = 0;
+    for (uint32_t i = 0; i < q / 64; ++i) below += uint32_t(std::popcount(w[i]));
+    below += uint32_t(std::popcount(w[q / 64] & ((uint64_t{1} << (q % 64)) - 1)));
+    return chan_first_[c] + below;
+  }
+
+ private:
+  uint32_t stride_, words_;
+  std::vector<uint64_t> bits_;
+  std::vector<uint32_t> chan_first_;
+  std::vector<uint64_t> keys_;
 };
 
 struct Layering {
@@ -148,11 +190,17 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
           out.layer[u] = uint8_t(level + 1);
           for (uint32_t j = unit_offsets[u]; j < unit_offsets[u + 1]; ++j) --weight[unit_edges[j]];
         }
-        // Removing edges cannot create cycles, so finished channels stay finished; the
-        // path is re-explored from its root.
-        for (const Frame& x : stack) color[x.chan] = 0;
-        stack.assign(1, {root, chan_first[root]});
-        color[root] = 1;
+        // Removing edges cannot create cycles, so finished channels stay finished. The DFS
+        // path stays valid up to its first edge that lost its last user at this level (the
+        // weakest one at the latest); the search resumes there.
+        size_t keep = stack.size();
+        for (size_t i = 0; i < stack.size(); ++i)
+          if (weight[stack[i].next - 1] == 0) {
+            keep = i + 1;
+            break;
+          }
+        for (size_t i = keep; i < stack.size(); ++i) color[stack[i].chan] = 0;
+        stack.resize(keep);
       }
     }
   }
@@ -418,18 +466,16 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
     endpoint_dests.push_back(di);
     tree_offsets.push_back(uint32_t(keys.size()));
   }
-  std::vector<uint64_t> edge_key(keys);
-  std::sort(edge_key.begin(), edge_key.end());
-  edge_key.erase(std::unique(edge_key.begin(), edge_key.end()), edge_key.end());
-  std::vector<uint32_t> tree_edges(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i)
-    tree_edges[i] = uint32_t(std::lower_bound(edge_key.begin(), edge_key.end(), keys[i]) - edge_key.begin());
-  keys = {};
-  // Edges leaving each channel: edge keys are sorted, so they are grouped by channel.
+  // The distinct dependencies, sorted (so grouped by channel), from a bitmap of out ports
+  // per channel: no sort, and a dependency's index is its channel's first index plus the
+  // set bits below its port.
   const size_t num_chan = size_t(g.nsw) * g.stride;
-  std::vector<uint32_t> chan_first(num_chan + 1, 0);
-  for (uint64_t k : edge_key) ++chan_first[k / g.stride + 1];
-  std::partial_sum(chan_first.begin(), chan_first.end(), chan_first.begin());
+  const EdgeIndex index(num_chan, g.stride, keys);
+  const std::vector<uint64_t>& edge_key = index.keys();
+  const std::vector<uint32_t>& chan_first = index.chan_first();
+  std::vector<uint32_t> tree_edges(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) tree_edges[i] = index.Find(keys[i]);
+  keys = {};
   Cdg cdg{.stride = g.stride, .head = &g.head, .edge_key = &edge_key, .chan_first = &chan_first};
 
   // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
@@ -447,6 +493,14 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
   for (uint32_t s = 0; s < g.nsw; ++s)
     if (g.sources[s]) src_index[s] = uint32_t(src_switches.size()), src_switches.push_back(s);
   const uint32_t S = uint32_t(src_switches.size());
+  if (escape && cap == 0) {
+    // One VL: no layer for shortest paths, so whatever is not acyclic as a whole rides the
+    // escape trees; lowest-port paths are only worth it when they fit as they are.
+    if (tie == Tie::kLowestPort) return Outcome::Failed("lowest-port trees do not fit in one VL");
+    Layering none{.fits = false, .layers = 1};
+    none.layer.assign(size_t(trees) * S, 0);
+    return Escape(f, sn, g, out, dests, endpoint_dests, src_switches, src_index, none, by_tree, cap, load, escaped);
+  }
   std::vector<uint32_t> path_offsets{0}, path_edges;
   for (uint32_t t = 0; t < trees; ++t) {
     const Dest& d = dests[endpoint_dests[t]];
@@ -458,7 +512,7 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
         uint8_t q = out.lft[size_t(v) * L + d.lid];
         if (g.head[v * g.stride + q] != kUnset) {
           uint64_t key = uint64_t(chan) * g.stride + q;
-          path_edges.push_back(uint32_t(std::lower_bound(edge_key.begin(), edge_key.end(), key) - edge_key.begin()));
+          path_edges.push_back(index.Find(key));
         }
         u = v;
       }

@@ -150,5 +150,29 @@ TEST_CASE("escape: never more VLs than given, and still deadlock-free") {
   CHECK(rs.subnets[0].num_vls <= 2);
 }
 
+TEST_CASE("escape with one VL: shortest paths where they are acyclic, escape trees elsewhere") {
+  // A mesh: lowest-port shortest paths are dimension-order-like and acyclic on one VL, so
+  // nothing needs the escape trees.
+  Fabric mesh = testing::Torus({4, 3}, 1, /*wrap=*/false);
+  RouteSet rs = testing::Skeleton(mesh);
+  Outcome o = testing::RouteAll(*MakeEscapeEngine(), mesh, rs, {.max_vls = 1});
+  REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+  CHECK(rs.subnets[0].num_vls == 1);
+  CHECK(rs.subnets[0].reason.find("escape VL") == std::string::npos);
+  auto rep = Verify(mesh, rs);
+  REQUIRE(rep);
+  CHECK(rep->sound());
+  // A torus: every destination rides the escape trees, and the result is still sound.
+  Fabric torus = testing::Torus({4, 4, 4}, 1);
+  rs = testing::Skeleton(torus);
+  o = testing::RouteAll(*MakeEscapeEngine(), torus, rs, {.max_vls = 1});
+  REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+  CHECK(rs.subnets[0].num_vls == 1);
+  CHECK(rs.subnets[0].reason == "64 of 64 destinations on the Up*/Down* escape VL 0");
+  rep = Verify(torus, rs);
+  REQUIRE(rep);
+  CHECK(rep->sound());
+}
+
 }  // namespace
 }  // namespace fabricctl

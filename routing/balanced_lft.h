@@ -15,8 +15,7 @@
 // many sources stand behind each choice: on a 6x6x6 torus it puts 288 routes on the busiest
 // channel; the first pass here 306, after rerouting 200 (dimension order: 216). On fat
 // trees the first pass meets the cut bound and no rerouting runs. Routing is sequential in
-// a fixed destination order (plans are built on all threads), so the result does not depend
-// on the thread count.
+// a fixed destination order, so the result does not depend on the thread count.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -51,10 +50,9 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
   const uint32_t S = g.num_switches();
   const size_t L = out.num_lids();
   unsigned stride = 1;
-  size_t switch_ports = 0;
   for (uint32_t s = 0; s < S; ++s)
     for (uint32_t e = g.begin(s); e < g.end(s); ++e)
-      for (uint8_t p : g.ports(e)) stride = std::max<unsigned>(stride, p + 1u), ++switch_ports;
+      for (uint8_t p : g.ports(e)) stride = std::max<unsigned>(stride, p + 1u);
   std::vector<uint64_t> load(size_t{S} * stride, 0);  // routes per channel (switch, port)
   std::vector<uint64_t> flow(S), old_flow(S), sources(S);
   uint64_t total = 0;
@@ -69,19 +67,19 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
   }
 
   // What routing towards switch d needs: the switches that reach d, farthest first, and
-  // the candidate ports of each (a CSR over `order`) with the neighbour each reaches. Kept
-  // across rounds (and built on all threads) when all of them fit in a modest budget,
-  // rebuilt per destination otherwise.
+  // the candidate ports of each (a CSR over `order`) with the neighbour each reaches. One
+  // plan, rebuilt for every destination in every round: storing one per destination costs
+  // more (memory first touched) than rebuilding it in warm buffers.
   struct Plan {
     std::vector<uint32_t> order;       // switches, farthest first
+    std::vector<uint32_t> position;    // per switch: its place in `order`
     std::vector<uint64_t> sources;     // per position: endpoints that send from there
     std::vector<uint32_t> cand_first;  // per position: its candidates, a CSR
     std::vector<uint32_t> cand_chan;   // per candidate: switch * stride + port, into `load`
     std::vector<uint32_t> cand_next;   // per candidate: position of the neighbour it reaches
     std::vector<uint8_t> cand_port;
-  };
-  const bool keep_plans = double(S) * (16.0 * S + 9.0 * double(switch_ports)) <= 64e6;
-  std::vector<Plan> plans(keep_plans ? S : 1);
+  } plan;
+  plan.position.resize(S);
   auto build = [&](uint32_t d, Plan& p) {
     const uint8_t* row = &table.hop[size_t{d} * S];
     std::array<uint32_t, 257> bucket{};  // counting sort by hop count, farthest first
@@ -90,23 +88,16 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
     for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
     const uint32_t n = bucket.back();
     p.order.resize(n);
-    std::vector<uint32_t> position(S, kNone);
     for (uint32_t s = 0; s < S; ++s)
       if (row[s] != kUnreachable) {
-        position[s] = bucket[255 - (row[s] & table.mask)]++;
-        p.order[position[s]] = s;
+        p.position[s] = bucket[255 - (row[s] & table.mask)]++;
+        p.order[p.position[s]] = s;
       }
     p.sources.resize(n);
-    p.cand_first.reserve(n + 1);
     p.cand_first.assign(1, 0);
     p.cand_chan.clear();
     p.cand_next.clear();
     p.cand_port.clear();
-    if (keep_plans) {  // at most every switch port; the budget above allows for that
-      p.cand_chan.reserve(switch_ports);
-      p.cand_next.reserve(switch_ports);
-      p.cand_port.reserve(switch_ports);
-    }
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t s = p.order[i];
       p.sources[i] = sources[s] - (s == d ? 1 : 0);
@@ -115,19 +106,12 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
           if (accept(row, s, g.nbr(e)))
             for (uint8_t port : g.ports(e)) {
               p.cand_chan.push_back(s * stride + port);
-              p.cand_next.push_back(position[g.nbr(e)]);
+              p.cand_next.push_back(p.position[g.nbr(e)]);
               p.cand_port.push_back(port);
             }
       p.cand_first.push_back(static_cast<uint32_t>(p.cand_port.size()));
     }
   };
-  if (keep_plans)
-    ParallelFor(
-        S, threads,
-        [&](size_t d) {
-          if (sources[d]) build(static_cast<uint32_t>(d), plans[d]);
-        },
-        8);
 
   // Switch LIDs: any next hop will do; the first candidate from a place that moves with the
   // LID. Each task writes its own LID's column, so destinations run side by side.
@@ -207,9 +191,8 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
     for (uint32_t i = 0; i < S; ++i) {
       const uint32_t d = round == 0 ? i : scrambled[i];
       if (sources[d] == 0) continue;
-      Plan& p = plans[keep_plans ? d : 0];
-      if (!keep_plans) build(d, p);
-      for (Lid lid : g.endpoint_lids(d)) route_lid(p, d, lid, round > 0);
+      build(d, plan);
+      for (Lid lid : g.endpoint_lids(d)) route_lid(plan, d, lid, round > 0);
     }
     const uint64_t now = *std::max_element(load.begin(), load.end());
     if (now <= bound || now >= busiest - busiest / 50) break;  // at the bound, or < 2% better

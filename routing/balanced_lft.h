@@ -67,49 +67,52 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
   }
 
   // What routing towards switch d needs: the switches that reach d, farthest first, and
-  // the candidate ports of each (a CSR over `order`) with the neighbour each reaches. One
-  // plan, rebuilt for every destination in every round: storing one per destination costs
-  // more (memory first touched) than rebuilding it in warm buffers.
-  struct Plan {
-    std::vector<uint32_t> order;       // switches, farthest first
-    std::vector<uint32_t> position;    // per switch: its place in `order`
-    std::vector<uint64_t> sources;     // per position: endpoints that send from there
-    std::vector<uint32_t> cand_first;  // per position: its candidates, a CSR
-    std::vector<uint32_t> cand_chan;   // per candidate: switch * stride + port, into `load`
-    std::vector<uint32_t> cand_next;   // per candidate: position of the neighbour it reaches
-    std::vector<uint8_t> cand_port;
-  } plan;
-  plan.position.resize(S);
-  auto build = [&](uint32_t d, Plan& p) {
+  // the candidates of each (a CSR over that order): the channel (switch * stride + port,
+  // an index into `load`) and the position of the neighbour it reaches. One plan, rebuilt
+  // for every destination in every round: storing one per destination touches more fresh
+  // memory than rebuilding costs in warm buffers. Raw arrays sized once keep the inner
+  // loops free of capacity checks.
+  struct Candidate {
+    uint32_t chan, next;
+  };
+  size_t most_candidates = 0;
+  for (uint32_t s = 0; s < S; ++s)
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e) most_candidates += g.ports(e).size();
+  std::vector<uint32_t> order(S), position(S), cand_first(S + 1);
+  std::vector<uint64_t> plan_sources(S);
+  std::vector<Candidate> cands(most_candidates);
+  uint32_t reached = 0;  // switches in `order`
+  auto build = [&](uint32_t d) {
     const uint8_t* row = &table.hop[size_t{d} * S];
+    const uint8_t mask = table.mask;
     std::array<uint32_t, 257> bucket{};  // counting sort by hop count, farthest first
     for (uint32_t s = 0; s < S; ++s)
-      if (row[s] != kUnreachable) ++bucket[255 - (row[s] & table.mask) + 1];
+      if (row[s] != kUnreachable) ++bucket[255 - (row[s] & mask) + 1];
     for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
-    const uint32_t n = bucket.back();
-    p.order.resize(n);
+    reached = bucket.back();
+    uint32_t* ord = order.data();
+    uint32_t* pos = position.data();
     for (uint32_t s = 0; s < S; ++s)
       if (row[s] != kUnreachable) {
-        p.position[s] = bucket[255 - (row[s] & table.mask)]++;
-        p.order[p.position[s]] = s;
+        const uint32_t at = bucket[255 - (row[s] & mask)]++;
+        pos[s] = at;
+        ord[at] = s;
       }
-    p.sources.resize(n);
-    p.cand_first.assign(1, 0);
-    p.cand_chan.clear();
-    p.cand_next.clear();
-    p.cand_port.clear();
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t s = p.order[i];
-      p.sources[i] = sources[s] - (s == d ? 1 : 0);
+    uint32_t* cf = cand_first.data();
+    uint64_t* src = plan_sources.data();
+    Candidate* c = cands.data();
+    uint32_t n = 0;
+    cf[0] = 0;
+    for (uint32_t i = 0; i < reached; ++i) {
+      const uint32_t s = ord[i];
+      src[i] = sources[s] - (s == d ? 1 : 0);
       if (s != d)
-        for (uint32_t e = g.begin(s); e < g.end(s); ++e)
-          if (accept(row, s, g.nbr(e)))
-            for (uint8_t port : g.ports(e)) {
-              p.cand_chan.push_back(s * stride + port);
-              p.cand_next.push_back(p.position[g.nbr(e)]);
-              p.cand_port.push_back(port);
-            }
-      p.cand_first.push_back(static_cast<uint32_t>(p.cand_port.size()));
+        for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
+          const uint32_t t = g.nbr(e);
+          if (!accept(row, s, t)) continue;
+          for (uint8_t port : g.ports(e)) c[n++] = {s * stride + port, pos[t]};
+        }
+      cf[i + 1] = n;
     }
   };
 
@@ -140,42 +143,50 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
       },
       16);
 
-  auto route_lid = [&](const Plan& p, uint32_t d, Lid lid, bool reroute) {
+  auto route_lid = [&](uint32_t d, Lid lid, bool reroute) {
     // Where the scan for the least loaded candidate starts, as a fraction of the candidates:
     // a multiplicative hash of the LID (scaled by a multiply, not a division, per switch).
     const uint32_t spread = static_cast<uint32_t>(lid * 0x9E3779B9u);
-    std::copy(p.sources.begin(), p.sources.end(), flow.begin());
-    if (reroute) std::copy(p.sources.begin(), p.sources.end(), old_flow.begin());
-    for (size_t i = 0; i < p.order.size(); ++i) {
-      const uint32_t s = p.order[i];
-      uint8_t* entry = &out.lft[size_t{s} * L + lid];
+    const uint32_t* ord = order.data();
+    const uint32_t* cf = cand_first.data();
+    const Candidate* c = cands.data();
+    uint64_t* ld = load.data();
+    uint64_t* fl = flow.data();
+    uint64_t* old = old_flow.data();
+    uint8_t* lft = out.lft.data() + lid;
+    std::copy_n(plan_sources.data(), reached, fl);
+    if (reroute) std::copy_n(plan_sources.data(), reached, old);
+    for (uint32_t i = 0; i < reached; ++i) {
+      const uint32_t s = ord[i];
+      uint8_t* entry = lft + size_t{s} * L;
       if (s == d) {
         *entry = g.lid_port(lid);
         continue;
       }
-      const uint32_t first = p.cand_first[i], end = p.cand_first[i + 1];
+      const uint32_t first = cf[i], end = cf[i + 1];
       if (first == end) continue;
+      const uint32_t base = s * stride;
       // Rerouting: all of this LID's routes through s's channels come from s's own flow in
       // the previous round, so taking it off here, before s chooses, is enough.
       if (reroute)
         for (uint32_t k = first; k < end; ++k)
-          if (p.cand_port[k] == *entry) {
-            load[p.cand_chan[k]] -= old_flow[i];
-            old_flow[p.cand_next[k]] += old_flow[i];
+          if (c[k].chan == base + *entry) {
+            ld[c[k].chan] -= old[i];
+            old[c[k].next] += old[i];
             break;
           }
       // Equal loads: start the scan at a place that moves with the LID, so that the
       // destinations of one switch spread over its equal choices (d-mod-k on fat trees).
       const uint32_t start = first + static_cast<uint32_t>((uint64_t{spread} * (end - first)) >> 32);
       uint32_t best = start;
-      uint64_t least = load[p.cand_chan[start]];
+      uint64_t least = ld[c[start].chan];
       for (uint32_t k = start + 1; k < end; ++k)
-        if (load[p.cand_chan[k]] < least) best = k, least = load[p.cand_chan[k]];
+        if (ld[c[k].chan] < least) best = k, least = ld[c[k].chan];
       for (uint32_t k = first; k < start; ++k)
-        if (load[p.cand_chan[k]] < least) best = k, least = load[p.cand_chan[k]];
-      *entry = p.cand_port[best];
-      load[p.cand_chan[best]] += flow[i];
-      flow[p.cand_next[best]] += flow[i];
+        if (ld[c[k].chan] < least) best = k, least = ld[c[k].chan];
+      *entry = static_cast<uint8_t>(c[best].chan - base);
+      ld[c[best].chan] = least + fl[i];
+      fl[c[best].next] += fl[i];
     }
   };
 
@@ -191,8 +202,8 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
     for (uint32_t i = 0; i < S; ++i) {
       const uint32_t d = round == 0 ? i : scrambled[i];
       if (sources[d] == 0) continue;
-      build(d, plan);
-      for (Lid lid : g.endpoint_lids(d)) route_lid(plan, d, lid, round > 0);
+      build(d);
+      for (Lid lid : g.endpoint_lids(d)) route_lid(d, lid, round > 0);
     }
     const uint64_t now = *std::max_element(load.begin(), load.end());
     if (now <= bound || now >= busiest - busiest / 50) break;  // at the bound, or < 2% better

@@ -13,7 +13,7 @@
 //
 // OpenSM's minhop balances a per-switch count of destinations per port, which ignores how
 // many sources stand behind each choice: on a 6x6x6 torus it puts 288 routes on the busiest
-// channel; the first pass here 306, after rerouting 200 (dimension order: 216). On fat
+// channel; the first pass here 299, after rerouting 200 (dimension order: 216). On fat
 // trees the first pass meets the cut bound and no rerouting runs. Routing is sequential in
 // a fixed destination order, so the result does not depend on the thread count.
 #include <algorithm>

@@ -141,6 +141,10 @@ for c in "${case_list[@]}"; do
     if grep -q "ucast_mgr_route: $e: cannot build" "$od/opensm.log" 2>/dev/null; then
       fell="$(grep -o "osm_ucast_mgr_process: [a-zA-Z0-9_-]* tables configured" "$od/opensm.log" | tail -1 | awk '{print $2}' || true)"
       why="$(grep -o "ERR [0-9A-F]*: .*" "$od/opensm.log" | grep -v "neighbor does not point back" | tail -1 | cut -c10- | cut -c1-60 || true)"
+      # Some engines give up without an ERR line ("updn_lid_matrices: disabling UPDN
+      # algorithm, no root nodes were found"): take the last warning before the failure.
+      [[ -n "$why" ]] || why="$(grep -oE "0x0[12] -> [a-z_]+: .*" "$od/opensm.log" | grep -v "cannot build" | tail -1 |
+                               sed -E 's/^0x0[12] -> [a-z_]+: //' | cut -c1-60 || true)"
       used="$e failed (${why:-see log}), fell back to ${fell:-?}"
     fi
     ((rc == 124)) && os_time="timeout ${timeout_s}s"

@@ -16,7 +16,8 @@ namespace fabricctl::cli {
 namespace {
 
 struct DeployCmdOptions {
-  std::vector<std::string> files;  // [TOPO] ROUTES
+  std::string first;   // ROUTES alone, or TOPO when ROUTES follows
+  std::string second;  // ROUTES after TOPO
   std::string ca;
   int port = 0;
   bool dry_run = false;
@@ -64,11 +65,11 @@ int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const DeployCmdOp
 }
 
 int RunDeploy(const DeployCmdOptions& o) {
-  const bool have_topo = o.files.size() == 2;
-  const std::string& routes_file = o.files.back();
+  const bool have_topo = !o.second.empty();
+  const std::string& routes_file = have_topo ? o.second : o.first;
   std::optional<Fabric> planned;
   if (have_topo) {
-    auto f = ReadTopologyFile(o.files.front());
+    auto f = ReadTopologyFile(o.first);
     if (!f) return ReportError(f.error());
     planned = std::move(*f);
   }
@@ -174,7 +175,10 @@ void AddDeploy(CLI::App& app, Runner& run) {
       "or an OpenSM LFT dump; with TOPO the routes refer to that topology, which must match the discovered\n"
       "fabric by GUID, else to the discovered fabric.\n"
       "Exit 0 deployed, 1 problems (or differences with --dry-run), 2 refused or error.");
-  cmd->add_option("files", o->files, "[TOPO] ROUTES")->required()->expected(1, 2);
+  // Two named positionals rather than one of 1-2 values: CLI11 2.1 prints the latter as
+  // "files(1x)" in the usage line.
+  cmd->add_option("TOPO_OR_ROUTES", o->first, "ROUTES alone, or TOPO when ROUTES follows")->required();
+  cmd->add_option("ROUTES", o->second, "Route files (with TOPO before them)");
   cmd->add_option("-C,--ca", o->ca, "Local RDMA device to send from");
   cmd->add_option("-P,--port", o->port, "Local port number")->check(CLI::Range(0, 255));
   cmd->add_flag("-n,--dry-run", o->dry_run, "Read and compare only; change nothing");

@@ -122,11 +122,19 @@ class UmadTransport final : public Transport {
   std::vector<uint8_t> buffer_;
 };
 
+bool SimulatorPreloaded() {
+  const char* preload = std::getenv("LD_PRELOAD");
+  return preload != nullptr && std::strstr(preload, "umad2sim") != nullptr;
+}
+
+// Whether the host has umad devices: ibsim's shim fakes /sys/class/infiniband_mad for
+// libibumad's own reads but not for stat(), so a preloaded shim counts as yes.
+bool UmadSysfsPresent() { return SimulatorPreloaded() || std::filesystem::exists("/sys/class/infiniband_mad"); }
+
 // libumad2sim (ibsim's umad shim) waits forever for a simulator that is not there. When it
 // is preloaded, look for the simulator's control socket first so we fail instead of hang.
 Result<void> CheckSimulator() {
-  const char* preload = std::getenv("LD_PRELOAD");
-  if (preload == nullptr || std::strstr(preload, "umad2sim") == nullptr) return {};
+  if (!SimulatorPreloaded()) return {};
   if (std::getenv("IBSIM_SERVER_NAME") != nullptr) return {};  // remote mode: UDP, cannot check cheaply
   const char* sock = std::getenv("IBSIM_SOCKNAME");
   std::string name = fmt::format("@{}:ctl", sock ? sock : "sim");
@@ -154,6 +162,9 @@ Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int 
         Error{.message = "cannot initialise libibumad (is the ib_umad module loaded?)", .where = where});
   char names[UMAD_MAX_DEVICES][UMAD_CA_NAME_LEN];
   int n = umad_get_cas_names(names, UMAD_MAX_DEVICES);
+  // Without /sys/class/infiniband_mad libibumad still names its built-in default CA
+  // ("mthca0"), which does not exist.
+  if (n > 0 && !UmadSysfsPresent()) n = 0;
   if (n <= 0)
     return std::unexpected(Error{.message = "no InfiniBand device with a umad interface found (no /sys/class/"
                                             "infiniband_mad; for ibsim run with LD_PRELOAD=libumad2sim.so)",
@@ -170,7 +181,7 @@ Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int 
   }
   umad_port_t info{};
   if (umad_get_port(ca.empty() ? nullptr : ca.c_str(), port, &info) < 0) {
-    std::string why = std::filesystem::exists("/sys/class/infiniband_mad")
+    std::string why = UmadSysfsPresent()
                           ? "cannot read the port (no such port, or no usable port)"
                           : "no InfiniBand device with a umad interface (no /sys/class/infiniband_mad: is ib_umad "
                             "loaded? for ibsim set LD_PRELOAD to libumad2sim.so)";

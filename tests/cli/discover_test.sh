@@ -21,6 +21,10 @@ expect_exit 0 "$fabricctl" counters --help
 grep -q -- "--thresholds" out.txt || fail "counters --help lacks --thresholds"
 expect_exit 0 "$fabricctl" deploy --help
 grep -q -- "--dry-run" out.txt || fail "deploy --help lacks --dry-run"
+grep -q -- "Usage: fabricctl deploy \[OPTIONS\] TOPO_OR_ROUTES \[ROUTES\]" out.txt ||
+  { cat out.txt >&2; fail "deploy usage line not pinned"; }
+expect_exit 2 "$fabricctl" deploy a.topo b c
+grep -q "not expected: c" err.txt || { cat err.txt >&2; fail "deploy with three files not refused"; }
 
 # A thresholds file is checked before any MAD is sent.
 printf '# thresholds\nSymbolErrorCounter=10\nPortRcvError=5\n' > th.txt
@@ -40,6 +44,9 @@ grep -q "missing.topo" err.txt || fail "deploy does not name the missing file"
 if [[ ! -e /sys/class/infiniband_mad ]]; then
   expect_exit 2 "$fabricctl" discover
   grep -q "no InfiniBand device with a umad interface" err.txt || { cat err.txt >&2; fail "no-device error"; }
+  # A named device: the same answer, not libibumad's made-up default CA ("mthca0").
+  expect_exit 2 "$fabricctl" discover -C nosuch
+  grep -q "nosuch:0: no InfiniBand device with a umad interface" err.txt || { cat err.txt >&2; fail "-C nosuch error"; }
 fi
 umad2sim=/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so
 if [[ -e "$umad2sim" ]]; then

@@ -4,7 +4,8 @@
 #   tools/opensm-compare.sh [-b BUILD_DIR] [-c CASES] [-e ENGINES] [-t TIMEOUT_S] [-k] [-w]
 #
 # For every case (ft1k: fat-tree k=16 3 tiers, 1,024 endpoints; ft5k: fat-tree k=28 3 tiers,
-# 5,488 endpoints; torus: 6x6x6 torus, 216 endpoints; tiny: 2-tier k=8, for a smoke run):
+# 5,488 endpoints; torus: 6x6x6 torus, 216 endpoints; torus1k: 10x10x10 torus, 1,000
+# endpoints; tiny: 2-tier k=8, for a smoke run):
 #   1. fabricctl topo gen -> an ibsim file; ibsim -s loads it (own IBSIM_SOCKNAME);
 #   2. ibnetdiscover under ibsim -> the topology both sides use (same GUIDs as OpenSM sees);
 #   3. per OpenSM engine (minhop, updn, ftree, dfsssp, nue): `opensm --once -R E` with
@@ -69,7 +70,8 @@ case_args() {
     ft1k) echo "fat-tree k=16 tiers=3" ;;
     ft5k) echo "fat-tree k=28 tiers=3" ;;
     torus) echo "torus dims=6x6x6" ;;
-    *) echo "opensm-compare: unknown case '$1' (tiny, ft1k, ft5k, torus)" >&2; return 2 ;;
+    torus1k) echo "torus dims=10x10x10" ;;
+    *) echo "opensm-compare: unknown case '$1' (tiny, ft1k, ft5k, torus, torus1k)" >&2; return 2 ;;
   esac
 }
 
@@ -112,7 +114,7 @@ for c in "${case_list[@]}"; do
   case_engines="$engines"
   if [[ -z "$case_engines" ]]; then
     case_engines="minhop,updn,ftree,dfsssp,nue"
-    [[ "$c" == torus ]] && case_engines+=",dor"
+    [[ "$c" == torus* ]] && case_engines+=",dor"
   fi
   IFS=, read -r -a engine_list <<<"$case_engines"
   read -r -a gen <<<"$(case_args "$c")"

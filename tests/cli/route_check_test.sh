@@ -11,9 +11,10 @@ source "$(dirname "$0")/testlib.sh"
 "$fabricctl" route compute torus.topo --engine torus -o torus >/dev/null
 "$fabricctl" route compute ft.topo --engine ftree -o ftree >/dev/null
 
-# minhop on a 4x4 torus: a credit loop round an x ring, printed as switch:port channels.
+# minhop on a 4x4 torus: a credit loop through both rings (port 2 is +x, 4 +y, 5 -y),
+# printed as switch:port channels.
 expect_rc 1 "$fabricctl" route verify torus.topo minhop
-has out.txt "credit-loop: credit loop in subnet subnet0: t-x00-y00:2 -> t-x01-y00:2 -> t-x02-y00:2 -> t-x03-y00:2 -> t-x00-y00:2"
+has out.txt "credit-loop: credit loop in subnet subnet0: t-x00-y00:2 -> t-x01-y00:2 -> t-x02-y00:4 -> t-x02-y01:2 -> t-x03-y01:5 -> t-x03-y00:2 -> t-x00-y00:2"
 has out.txt "NOT sound: 1 violation"
 # The same from the OpenSM-format dump.
 expect_rc 1 "$fabricctl" route verify torus.topo minhop/opensm-lfts.dump

@@ -33,7 +33,7 @@ namespace fabricctl {
 // channel reaches the cut bound or a round lowers its load by less than 2%.
 inline constexpr unsigned kRerouteRounds = 7;
 
-// The hop table is by destination: hop[d * S + s] & hop_mask is the hop count from switch
+// The hop table is by destination: hop[d * S + s] & mask is the hop count from switch
 // s to destination switch d, kUnreachable when there is none (so the scans over s read one
 // row). accept(row, s, t): neighbour switch t of s is a next hop towards the destination
 // whose row that is; it must imply row[t] + 1 == row[s] (masked). Switch LIDs are routed but

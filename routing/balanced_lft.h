@@ -31,7 +31,7 @@ namespace fabricctl {
 
 // Rip-up-and-reroute rounds after the first pass, at most; they stop as soon as the busiest
 // channel reaches the cut bound or a round lowers its load by less than 2%.
-inline constexpr unsigned kRerouteRounds = 7;
+inline constexpr unsigned kRerouteRounds = 2;
 
 // The hop table is by destination: hop[d * S + s] & mask is the hop count from switch
 // s to destination switch d, kUnreachable when there is none (so the scans over s read one

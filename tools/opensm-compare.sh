@@ -145,7 +145,8 @@ for c in "${case_list[@]}"; do
       why="$(grep -o "ERR [0-9A-F]*: .*" "$od/opensm.log" | grep -v "neighbor does not point back" | tail -1 | cut -c10- | cut -c1-60 || true)"
       # Some engines give up without an ERR line ("updn_lid_matrices: disabling UPDN
       # algorithm, no root nodes were found"): take the last warning before the failure.
-      [[ -n "$why" ]] || why="$(grep -oE "0x0[12] -> [a-z_]+: .*" "$od/opensm.log" | grep -v "cannot build" | tail -1 |
+      [[ -n "$why" ]] || why="$(sed -n "1,/ucast_mgr_route: $e: cannot build/p" "$od/opensm.log" |
+                               grep -oE "0x0[12] -> [a-z_]+: .*" | grep -v "cannot build" | tail -1 |
                                sed -E 's/^0x0[12] -> [a-z_]+: //' | cut -c1-60 || true)"
       used="$e failed (${why:-see log}), fell back to ${fell:-?}"
     fi

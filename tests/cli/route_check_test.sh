@@ -11,10 +11,14 @@ source "$(dirname "$0")/testlib.sh"
 "$fabricctl" route compute torus.topo --engine torus -o torus >/dev/null
 "$fabricctl" route compute ft.topo --engine ftree -o ftree >/dev/null
 
-# minhop on a 4x4 torus: a credit loop through both rings (port 2 is +x, 4 +y, 5 -y),
-# printed as switch:port channels.
+# minhop on a 4x4 torus: a credit loop, printed as switch:port channels that close on the
+# first one. (Which loop is found first depends on minhop's balancing, so only its form is
+# pinned; tests/routing/verifier_test.cc pins exact cycles on hand-made tables.)
 expect_rc 1 "$fabricctl" route verify torus.topo minhop
-has out.txt "credit-loop: credit loop in subnet subnet0: t-x00-y00:2 -> t-x01-y00:2 -> t-x02-y00:4 -> t-x02-y01:2 -> t-x03-y01:5 -> t-x03-y00:2 -> t-x00-y00:2"
+loop="$(grep -oE "^credit-loop: credit loop in subnet subnet0: t-x0[0-3]-y0[0-3]:[2-5]( -> t-x0[0-3]-y0[0-3]:[2-5])+$" out.txt | head -1)"
+[[ -n "$loop" ]] || { cat out.txt >&2; fail "no credit loop printed as switch:port channels"; }
+channels="${loop#*subnet0: }"
+[[ "${channels%% -> *}" == "${channels##* -> }" ]] || fail "credit loop does not close: $channels"
 has out.txt "NOT sound: 1 violation"
 # The same from the OpenSM-format dump.
 expect_rc 1 "$fabricctl" route verify torus.topo minhop/opensm-lfts.dump

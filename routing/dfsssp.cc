@@ -214,6 +214,29 @@ struct Dest {
   uint32_t endpoint;  // index in Subnet::endpoint_ports, kUnset for a switch
 };
 
+// The multi-VL part of a layered routing: every (endpoint, destination) pair gets the SL of
+// its layer, sl_of(destination tree, index of the source's switch among src_switches), and
+// every port maps SL n to VL n.
+template <typename SlOf>
+void WriteLayers(const Fabric& f, const Subnet& sn, const Graph& g, const std::vector<Dest>& dests,
+                 const std::vector<uint32_t>& endpoint_dests, const std::vector<uint32_t>& src_index, const SlOf& sl_of,
+                 SubnetRoutes& out) {
+  const size_t L = out.num_lids();
+  out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+  for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+    PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
+    const uint32_t k = src_index[g.sw_of_node[f.port(peer).node]];
+    for (uint32_t t = 0; t < endpoint_dests.size(); ++t)
+      out.pair_sl[e * L + dests[endpoint_dests[t]].lid] = uint8_t(sl_of(t, k));
+  }
+  for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
+  out.sl2vl_stride = g.stride;
+  out.sl2vl.assign(size_t(g.nsw) * g.stride * g.stride * 16, 0);
+  for (size_t i = 0; i < out.sl2vl.size(); i += 16)
+    for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
+}
+
 // The escape layer: every destination with a path that did not fit in the `cap` shortest-path
 // layers gets an Up*/Down* tree (BFS levels from the best-connected switch; a switch that can
 // still reach the destination going only down does so, so no path turns down-then-up) and
@@ -300,19 +323,9 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
   out.reason = fmt::format("{} of {} destinations on the Up*/Down* escape VL {}",
                            std::count(escaped.begin(), escaped.end(), 1), trees, top);
   if (out.num_vls == 1) return Outcome::Ok();
-  out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
-  for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
-    PortId peer = f.port(sn.endpoint_ports[e]).peer;
-    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
-    uint32_t k = src_index[g.sw_of_node[f.port(peer).node]];
-    for (uint32_t t = 0; t < trees; ++t)
-      out.pair_sl[e * L + dests[endpoint_dests[t]].lid] = escaped[t] ? uint8_t(top) : uint8_t(layer_of(t, k));
-  }
-  for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
-  out.sl2vl_stride = g.stride;
-  out.sl2vl.assign(size_t(g.nsw) * g.stride * g.stride * 16, 0);
-  for (size_t i = 0; i < out.sl2vl.size(); i += 16)
-    for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
+  WriteLayers(
+      f, sn, g, dests, endpoint_dests, src_index,
+      [&](uint32_t t, uint32_t k) { return escaped[t] ? top : layer_of(t, k); }, out);
   return Outcome::Ok();
 }
 
@@ -533,24 +546,12 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
 
   out.num_vls = uint8_t(std::max<uint32_t>(layers, 1));
   if (out.num_vls == 1) return Outcome::Ok();
-  out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
-  std::vector<uint32_t> ep_src(sn.endpoint_ports.size(), kUnset);
-  for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
-    PortId peer = f.port(sn.endpoint_ports[e]).peer;
-    if (peer != kNone && f.is_switch(f.port(peer).node)) ep_src[e] = src_index[g.sw_of_node[f.port(peer).node]];
-  }
-  for (uint32_t t = 0; t < trees; ++t) {
-    Lid lid = dests[endpoint_dests[t]].lid;
-    for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
-      if (ep_src[e] == kUnset) continue;
-      out.pair_sl[e * L + lid] = use_path ? by_path.layer[size_t(t) * S + ep_src[e]] : by_tree.layer[t];
-    }
-  }
-  for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
-  out.sl2vl_stride = g.stride;
-  out.sl2vl.assign(size_t(g.nsw) * g.stride * g.stride * 16, 0);
-  for (size_t i = 0; i < out.sl2vl.size(); i += 16)
-    for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
+  WriteLayers(
+      f, sn, g, dests, endpoint_dests, src_index,
+      [&](uint32_t t, uint32_t k) -> uint32_t {
+        return use_path ? by_path.layer[size_t(t) * S + k] : by_tree.layer[t];
+      },
+      out);
   return Outcome::Ok();
 }
 

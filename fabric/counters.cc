@@ -7,6 +7,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "fabric/text_lines.h"
+
 namespace fabricctl {
 namespace {
 
@@ -64,13 +66,6 @@ mad::Request PmaRequest(mad::Method method, uint16_t attr_id, uint32_t lid, unsi
   return r;
 }
 
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 }  // namespace
 
 std::string_view CounterName(Counter c) { return kNames[static_cast<size_t>(c)]; }
@@ -83,24 +78,16 @@ std::optional<Counter> ParseCounterName(std::string_view name) {
 
 Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filename) {
   Thresholds t;
-  int line_no = 0;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view raw = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    std::string line = Trim(raw.substr(0, raw.find('#')));
-    if (line.empty()) {
-      if (end == text.size()) break;
-      continue;
-    }
+  for (TextLines lines(text); lines.Next();) {
+    const std::string_view raw = lines.line();
+    const int line_no = lines.number();
+    const std::string_view line = TrimBlanks(raw.substr(0, raw.find('#')));
+    if (line.empty()) continue;
     size_t eq = line.find('=');
     if (eq == std::string::npos)
       return MakeInputError(std::string(filename), line_no, "expected Name=value", std::string(raw));
-    std::string name = Trim(std::string_view(line).substr(0, eq));
-    std::string value = Trim(std::string_view(line).substr(eq + 1));
+    const std::string_view name = TrimBlanks(line.substr(0, eq));
+    const std::string_view value = TrimBlanks(line.substr(eq + 1));
     auto counter = ParseCounterName(name);
     if (!counter || static_cast<size_t>(*counter) >= kNumErrorCounters) {
       std::string_view best;
@@ -119,7 +106,6 @@ Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filen
                             fmt::format("threshold of {} must be a non-negative integer, not '{}'", name, value),
                             std::string(raw), static_cast<int>(raw.find('=') + 2));
     t.limit[static_cast<size_t>(*counter)] = v;
-    if (end == text.size()) break;
   }
   return t;
 }

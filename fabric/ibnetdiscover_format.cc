@@ -11,6 +11,7 @@
 
 #include "fabric/fabric_builder.h"
 #include "fabric/ibsim_format.h"
+#include "fabric/text_lines.h"
 
 namespace fabricctl {
 namespace {
@@ -211,16 +212,8 @@ class Parser {
   Parser(std::string_view text, std::string_view filename) : text_(text), filename_(filename) {}
 
   Result<Fabric> Run() {
-    size_t at = 0;
-    int line_no = 0;
-    while (at < text_.size()) {
-      size_t nl = text_.find('\n', at);
-      std::string_view line = text_.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
-      at = nl == std::string_view::npos ? text_.size() : nl + 1;
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (auto r = Line(line, line_no); !r) return std::unexpected(r.error());
-    }
+    for (TextLines lines(text_); lines.Next();)
+      if (auto r = Line(lines.line(), lines.number()); !r) return std::unexpected(r.error());
     return Resolve();
   }
 

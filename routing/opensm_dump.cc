@@ -6,6 +6,7 @@
 #include <charconv>
 #include <unordered_map>
 
+#include "fabric/text_lines.h"
 #include "routing/lid_assign.h"
 #include "routing/route_fabric.h"
 
@@ -29,12 +30,6 @@ void AppendHex(std::string& out, uint64_t v, int min_digits) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
   for (int pad = min_digits - int(end - buf); pad > 0; --pad) out += '0';
   out.append(buf, end);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
 }
 
 template <typename T>
@@ -117,15 +112,12 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
   std::unordered_map<uint64_t, int> seen_switch;
   int line_no = 0;
   auto error = [&](std::string msg, std::string_view line) {
-    return MakeInputError(std::string(filename), line_no, std::move(msg), std::string(Trim(line)));
+    return MakeInputError(std::string(filename), line_no, std::move(msg), std::string(TrimBlanks(line)));
   };
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++line_no;
-    std::string_view t = Trim(line);
+  for (TextLines lines(text); lines.Next();) {
+    const std::string_view line = lines.line();
+    line_no = lines.number();
+    std::string_view t = TrimBlanks(line);
     if (t.empty() || t.front() == '#') continue;
     if (t.starts_with("Multicast mlids"))
       return error("a multicast forwarding table dump; expected unicast LFTs (dump_fts without -M)", line);
@@ -151,7 +143,7 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
         current->lid = static_cast<Lid>(lid);
       }
       if (end != std::string_view::npos) {
-        std::string_view desc = Trim(rest.substr(end));
+        std::string_view desc = TrimBlanks(rest.substr(end));
         if (desc.ends_with(':')) desc.remove_suffix(1);
         if (desc.starts_with('(') && desc.ends_with(')')) desc = desc.substr(1, desc.size() - 2);
         if (desc.size() >= 2 && desc.front() == '\'' && desc.back() == '\'') desc = desc.substr(1, desc.size() - 2);
@@ -180,7 +172,7 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
       uint64_t lid = 0;
       if (sp == std::string_view::npos || !ParseNumber(t.substr(2, sp - 2), lid, 16) || lid > 0xFFFFFFF)
         return error("expected '0xLID PORT ...'", line);
-      std::string_view rest = Trim(t.substr(sp));
+      std::string_view rest = TrimBlanks(t.substr(sp));
       size_t sp2 = rest.find_first_of(" \t:#");
       uint64_t port = 0;
       if (!ParseNumber(rest.substr(0, sp2), port, 10) || port > 254)

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <map>
 
+#include "fabric/text_lines.h"
+
 namespace fabricctl {
 namespace {
 
@@ -180,12 +182,9 @@ Result<std::vector<RawSlTable>> ParseSlTable(std::string_view text, std::string_
   RawSlTable* cur = nullptr;
   int line_no = 0;
   bool header = false;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++line_no;
+  for (TextLines lines(text); lines.Next();) {
+    const std::string_view line = lines.line();
+    line_no = lines.number();
     auto err = [&](std::string msg) {
       return MakeInputError(std::string(filename), line_no, std::move(msg), std::string(line));
     };

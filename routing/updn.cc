@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <charconv>
 #include <numeric>
 #include <string>
 
+#include "fabric/text_lines.h"
 #include "routing/balanced_lft.h"
 #include "routing/parallel.h"
 #include "routing/switch_graph.h"
@@ -207,24 +207,16 @@ std::unique_ptr<RoutingEngine> MakeUpdnEngine() { return std::make_unique<UpdnEn
 
 Result<std::vector<uint64_t>> ParseGuidList(std::string_view text, std::string_view filename) {
   std::vector<uint64_t> guids;
-  int line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++line_no;
-    std::string_view t = line;
-    if (size_t hash = t.find('#'); hash != std::string_view::npos) t = t.substr(0, hash);
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  for (TextLines lines(text); lines.Next();) {
+    const std::string_view line = lines.line();
+    const std::string_view t = TrimBlanks(line.substr(0, line.find('#')));
     if (t.empty()) continue;
     uint64_t guid = 0;
     std::string_view digits = t.starts_with("0x") || t.starts_with("0X") ? t.substr(2) : t;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), guid, 16);
     if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || guid == 0)
-      return MakeInputError(std::string(filename), line_no, "expected one GUID per line, like 0x0002c9030000abcd",
-                            std::string(line));
+      return MakeInputError(std::string(filename), lines.number(),
+                            "expected one GUID per line, like 0x0002c9030000abcd", std::string(line));
     guids.push_back(guid);
   }
   return guids;

@@ -825,6 +825,16 @@ Result<Fabric> ParseIbnetdiscover(std::string_view text, std::string_view filena
   return Parser(text, filename).Run();
 }
 
+std::string NodeRecordHeader(const Node& node, std::string_view name, uint64_t guid, uint64_t port_guid,
+                             std::string_view description, const Port& port0) {
+  if (node.type == NodeType::kSwitch)
+    return fmt::format("switchguid=0x{:x}({:x})\nSwitch\t{} {}\t\t# \"{}\" base port 0 lid {} lmc {}\n", guid,
+                       port_guid, node.num_ports, name, description, port0.lid, port0.lmc);
+  const bool ca = node.type == NodeType::kCa;
+  return fmt::format("{}guid=0x{:x}\n{}\t{} {}\t\t# \"{}\"\n", ca ? "ca" : "rt", guid, ca ? "Ca" : "Rt", node.num_ports,
+                     name, description);
+}
+
 std::string WriteIbnetdiscover(const Fabric& f) {
   std::vector<uint64_t> guids = IbsimNodeGuids(f);
   std::vector<std::string> names(f.num_nodes());
@@ -857,19 +867,9 @@ std::string WriteIbnetdiscover(const Fabric& f) {
     fmt::format_to(it, "\nvendid=0x{:x}\ndevid=0x{:x}\n", node.vendor_id, node.device_id);
     if (node.system_guid != 0) fmt::format_to(it, "sysimgguid=0x{:x}\n", node.system_guid);
     const Port& port0 = f.port(f.port_id(n, 0));
-    switch (node.type) {
-      case NodeType::kSwitch:
-        fmt::format_to(it, "switchguid=0x{:x}({:x})\n", guids[n], switch_port_guid(n));
-        fmt::format_to(it, "Switch\t{} {}\t\t# \"{}\" base port 0 lid {} lmc {}\n", node.num_ports, names[n], descs[n],
-                       port0.lid, port0.lmc);
-        break;
-      case NodeType::kCa:
-      case NodeType::kRouter:
-        fmt::format_to(it, "{}guid=0x{:x}\n", node.type == NodeType::kCa ? "ca" : "rt", guids[n]);
-        fmt::format_to(it, "{}\t{} {}\t\t# \"{}\"\n", node.type == NodeType::kCa ? "Ca" : "Rt", node.num_ports,
-                       names[n], descs[n]);
-        break;
-    }
+    const std::string header = NodeRecordHeader(
+        node, names[n], guids[n], node.type == NodeType::kSwitch ? switch_port_guid(n) : 0, descs[n], port0);
+    out.append(header.data(), header.data() + header.size());
     for (const Port& p : f.physical_ports(n)) {
       if (p.peer == kNone) continue;
       const Port& q = f.port(p.peer);

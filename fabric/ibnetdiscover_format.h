@@ -19,4 +19,10 @@ Result<Fabric> ParseIbnetdiscover(std::string_view text, std::string_view filena
 // not written; a GUID-less node is written as an ibsim record named by its description.
 std::string WriteIbnetdiscover(const Fabric& fabric);
 
+// The two lines that open a node's record ("switchguid=..." and "Switch N name # ..." for a
+// switch, "caguid=..."/"rtguid=..." and "Ca"/"Rt" otherwise), shared with the ibsim writer.
+// `name` is written as given (quoted by the caller); `port_guid` is a switch's port 0 GUID.
+std::string NodeRecordHeader(const Node& node, std::string_view name, uint64_t guid, uint64_t port_guid,
+                             std::string_view description, const Port& port0);
+
 }  // namespace fabricctl

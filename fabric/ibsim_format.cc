@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "fabric/ibnetdiscover_format.h"
+
 namespace fabricctl {
 namespace {
 
@@ -220,19 +222,8 @@ std::string WriteIbsimTopology(const Fabric& f) {
     // ibsim's own default for a missing line is the node GUID; write it so the file says so.
     fmt::format_to(it, "sysimgguid=0x{:x}\n", node.system_guid != 0 ? node.system_guid : guids[n]);
     std::string desc = IbsimDescription(f.description(n));
-    switch (node.type) {
-      case NodeType::kSwitch:
-        fmt::format_to(it, "switchguid=0x{:x}({:x})\n", guids[n], guids[n]);
-        fmt::format_to(it, "Switch\t{} {}\t\t# \"{}\" base port 0 lid {} lmc {}\n", node.num_ports, names[n], desc,
-                       port0.lid, port0.lmc);
-        break;
-      case NodeType::kCa:
-      case NodeType::kRouter:
-        fmt::format_to(it, "{}guid=0x{:x}\n", node.type == NodeType::kCa ? "ca" : "rt", guids[n]);
-        fmt::format_to(it, "{}\t{} {}\t\t# \"{}\"\n", node.type == NodeType::kCa ? "Ca" : "Rt", node.num_ports,
-                       names[n], desc);
-        break;
-    }
+    const std::string header = NodeRecordHeader(node, names[n], guids[n], guids[n], desc, port0);
+    out.append(header.data(), header.data() + header.size());
     for (const Port& p : f.physical_ports(n)) {
       if (p.peer == kNone) continue;
       const Port& q = f.port(p.peer);

@@ -4,24 +4,30 @@
 
 namespace fabricctl::sweep {
 
-nlohmann::json FaultToJson(const Fabric& fabric, const Fault& f) {
+namespace {
+
+// What a fault or finding is about: {"link": name} or {"endpoint": description}, and its kind.
+template <typename T>
+nlohmann::json Subject(const Fabric& fabric, const T& f) {
   nlohmann::json j;
   if (f.link != kNone)
     j["link"] = fabric.LinkName(f.link);
   else
     j["endpoint"] = fabric.description(f.endpoint);
   j["kind"] = ToString(f.kind);
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json FaultToJson(const Fabric& fabric, const Fault& f) {
+  nlohmann::json j = Subject(fabric, f);
   if (f.kind != FaultKind::kDown) j["value"] = f.value;
   return j;
 }
 
 nlohmann::json FindingToJson(const Fabric& fabric, const Finding& f) {
-  nlohmann::json j;
-  if (f.link != kNone)
-    j["link"] = fabric.LinkName(f.link);
-  else
-    j["endpoint"] = fabric.description(f.endpoint);
-  j["kind"] = ToString(f.kind);
+  nlohmann::json j = Subject(fabric, f);
   j["score"] = f.score;
   nlohmann::json ev;
   ev["symptom"] = ToString(f.symptom);

@@ -13,58 +13,49 @@
 //
 // OpenSM's minhop balances a per-switch count of destinations per port, which ignores how
 // many sources stand behind each choice: on a 6x6x6 torus it puts 288 routes on the busiest
-// channel; the first pass here 299, after rerouting 200 (dimension order: 216). On fat
+// channel; the first pass here 339, after rerouting 195 (dimension order: 216). On fat
 // trees the first pass meets the cut bound and no rerouting runs. Routing is sequential in
 // a fixed destination order, so the result does not depend on the thread count.
+//
+// Two forms of the same rule: switches with at most 16 switch-to-switch channels get a plan
+// of channel masks computed once (routing/balanced_masks.h); larger ones a candidate list
+// rebuilt per destination and pass (here), which needs no memory per switch pair.
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <numeric>
-#include <utility>
 #include <vector>
 
+#include "routing/balanced_masks.h"
+#include "routing/balanced_rounds.h"
 #include "routing/parallel.h"
 #include "routing/routes.h"
 #include "routing/switch_graph.h"
 
 namespace fabricctl {
 
-// Rip-up-and-reroute rounds after the first pass, at most; they stop as soon as the busiest
-// channel reaches the cut bound or a round lowers its load by less than 2%.
-inline constexpr unsigned kRerouteRounds = 2;
+// Which form FillBalanced uses: kAuto picks the mask plan where it fits; tests ask for
+// the candidate lists to cover that form on small fabrics too.
+enum class BalanceForm { kAuto, kCandidateLists };
 
-// The hop table is by destination: hop[d * S + s] & mask is the hop count from switch
-// s to destination switch d, kUnreachable when there is none (so the scans over s read one
-// row). accept(row, s, t): neighbour switch t of s is a next hop towards the destination
-// whose row that is; it must imply row[t] + 1 == row[s] (masked). Switch LIDs are routed but
-// carry no weight (management traffic only): they take the first candidate in a rotation.
-// Rows of switches without a candidate stay kNoRoute.
-struct HopTable {
-  const std::vector<uint8_t>& hop;
-  uint8_t mask = 0xFF;
-};
-
+// Switch LIDs are routed but carry no weight (management traffic only): they take the first
+// candidate in a rotation. Rows of switches without a candidate stay kNoRoute.
 template <typename Accept>
 void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads,
-                  SubnetRoutes& out) {
+                  SubnetRoutes& out, BalanceForm form = BalanceForm::kAuto) {
+  const balanced::Setup st = balanced::MakeSetup(g);
+  if (form == BalanceForm::kAuto && balanced::MaskPlanFits(g, st)) {
+    balanced::FillMasked(g, table, accept, threads, st, out);
+    return;
+  }
   const uint32_t S = g.num_switches();
   const size_t L = out.num_lids();
+  const std::vector<uint64_t>& sources = st.sources;
   unsigned stride = 1;
   for (uint32_t s = 0; s < S; ++s)
     for (uint32_t e = g.begin(s); e < g.end(s); ++e)
       for (uint8_t p : g.ports(e)) stride = std::max<unsigned>(stride, p + 1u);
   std::vector<uint64_t> load(size_t{S} * stride, 0);  // routes per channel (switch, port)
-  std::vector<uint64_t> flow(S), old_flow(S), sources(S);
-  uint64_t total = 0;
-  for (uint32_t s = 0; s < S; ++s) total += sources[s] = g.endpoint_lids(s).size();
-  // No routing can beat the busiest cut around one switch: its endpoints send to all the
-  // others over its switch-to-switch channels. Reaching it ends the rerouting.
-  uint64_t bound = 0;
-  for (uint32_t s = 0; s < S; ++s) {
-    uint64_t up = 0;
-    for (uint32_t e = g.begin(s); e < g.end(s); ++e) up += g.ports(e).size();
-    if (up) bound = std::max(bound, (sources[s] * (total - sources[s]) + up - 1) / up);
-  }
+  std::vector<uint64_t> flow(S), old_flow(S);
 
   // What routing towards switch d needs: the switches that reach d, farthest first, and
   // the candidates of each (a CSR over that order): the channel (switch * stride + port,
@@ -119,7 +110,7 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
   // Switch LIDs: any next hop will do; the first candidate from a place that moves with the
   // LID. Each task writes its own LID's column, so destinations run side by side.
   ParallelFor(
-      S, threads,
+      S, ThreadsFor(size_t{S} * most_candidates, threads),
       [&](size_t di) {
         const uint32_t d = static_cast<uint32_t>(di);
         const Lid lid = g.switch_lid(d);
@@ -144,9 +135,7 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
       16);
 
   auto route_lid = [&](uint32_t d, Lid lid, bool reroute) {
-    // Where the scan for the least loaded candidate starts, as a fraction of the candidates:
-    // a multiplicative hash of the LID (scaled by a multiply, not a division, per switch).
-    const uint32_t spread = static_cast<uint32_t>(lid * 0x9E3779B9u);
+    const uint32_t spread = balanced::Spread(lid);
     const uint32_t* ord = order.data();
     const uint32_t* cf = cand_first.data();
     const Candidate* c = cands.data();
@@ -177,7 +166,7 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
           }
       // Equal loads: start the scan at a place that moves with the LID, so that the
       // destinations of one switch spread over its equal choices (d-mod-k on fat trees).
-      const uint32_t start = first + static_cast<uint32_t>((uint64_t{spread} * (end - first)) >> 32);
+      const uint32_t start = first + balanced::SpreadOf(spread, end - first);
       uint32_t best = start;
       uint64_t least = ld[c[start].chan];
       for (uint32_t k = start + 1; k < end; ++k)
@@ -190,25 +179,13 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
     }
   };
 
-  // The first pass takes destinations in switch order (on fat trees that alone meets the
-  // bound: the LIDs of one leaf in a row spread like d-mod-k); rerouting takes them in a
-  // scrambled order, which on tori gets further in one round than switch order does.
-  std::vector<uint32_t> scrambled(S);
-  std::iota(scrambled.begin(), scrambled.end(), 0u);
-  std::sort(scrambled.begin(), scrambled.end(),
-            [](uint32_t a, uint32_t b) { return std::pair(a * 0x9E3779B9u, a) < std::pair(b * 0x9E3779B9u, b); });
-  uint64_t busiest = ~uint64_t{0};
-  for (unsigned round = 0; round <= kRerouteRounds; ++round) {
-    for (uint32_t i = 0; i < S; ++i) {
-      const uint32_t d = round == 0 ? i : scrambled[i];
-      if (sources[d] == 0) continue;
-      build(d);
-      for (Lid lid : g.endpoint_lids(d)) route_lid(d, lid, round > 0);
-    }
-    const uint64_t now = *std::max_element(load.begin(), load.end());
-    if (now <= bound || now >= busiest - busiest / 50) break;  // at the bound, or < 2% better
-    busiest = now;
-  }
+  balanced::RunRounds(
+      st,
+      [&](uint32_t d, bool reroute) {
+        build(d);
+        for (Lid lid : g.endpoint_lids(d)) route_lid(d, lid, reroute);
+      },
+      [&] { return *std::max_element(load.begin(), load.end()); });
 }
 
 }  // namespace fabricctl

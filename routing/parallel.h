@@ -13,6 +13,10 @@ namespace fabricctl {
 // Worker threads to use by default: the machine's cores, at least 1.
 inline unsigned DefaultThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
+// Threads worth starting for `work` simple steps: starting one costs about as much as
+// tens of thousands of them, so small jobs run on the calling thread alone.
+inline unsigned ThreadsFor(size_t work, unsigned threads) { return work < (size_t{1} << 20) ? 1u : threads; }
+
 template <typename Fn>
 void ParallelFor(size_t n, unsigned threads, Fn&& fn, size_t chunk = 1) {
   if (n == 0) return;

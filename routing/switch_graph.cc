@@ -80,7 +80,7 @@ std::vector<uint8_t> AllPairsSwitchHops(const SwitchGraph& g, unsigned threads) 
   const uint32_t S = g.num_switches();
   std::vector<uint8_t> dist(size_t{S} * S, kUnreachable);
   // Distances are symmetric, so a BFS from d fills row d, which equals column d.
-  ParallelFor(S, threads, [&](size_t d) {
+  ParallelFor(S, ThreadsFor(size_t{S} * g.end(S - 1), threads), [&](size_t d) {
     uint8_t* row = &dist[d * S];
     std::vector<uint32_t> queue;
     queue.reserve(S);

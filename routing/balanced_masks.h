@@ -1,0 +1,178 @@
+#pragma once
+// Balanced LFT filling for switches with few switch-to-switch channels (tori, meshes, most
+// direct networks, small fat trees): every channel of a switch is a bit of a 16-bit mask,
+// and the candidates of every (destination, switch) pair are computed once, as a mask, in
+// the farthest-first order of the destination. A step of a pass is then a few loads and a
+// loop over the set bits with no data-dependent branch, where the general form
+// (routing/balanced_lft.h) rebuilds a candidate list per destination and pass. Same rule,
+// same rounds; ties are broken by the first channel at or after a LID-dependent place.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "routing/balanced_rounds.h"
+#include "routing/parallel.h"
+#include "routing/routes.h"
+#include "routing/switch_graph.h"
+
+namespace fabricctl::balanced {
+
+inline constexpr unsigned kMaskChannels = 16;
+// The plan holds 4 bytes per (destination with endpoints, switch) pair; above this it is
+// not worth the memory and the general form runs instead.
+inline constexpr size_t kMaskPlanBytes = size_t{96} << 20;
+
+inline bool MaskPlanFits(const SwitchGraph& g, const Setup& st) {
+  const uint32_t S = g.num_switches();
+  if (S > 0xFFFF) return false;
+  size_t destinations = 0;
+  for (uint32_t s = 0; s < S; ++s) {
+    destinations += st.sources[s] != 0;
+    size_t channels = 0;
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e) channels += g.ports(e).size();
+    if (channels > kMaskChannels) return false;
+  }
+  return destinations * S * 4 <= kMaskPlanBytes;
+}
+
+template <typename Accept>
+void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads, const Setup& st,
+                SubnetRoutes& out) {
+  const uint32_t S = g.num_switches();
+  const size_t L = out.num_lids();
+  // Channels numbered switch by switch: first[s] + k is channel k (bit k) of s.
+  std::vector<uint32_t> chan_first(S + 1, 0);
+  unsigned stride = 1;
+  for (uint32_t s = 0; s < S; ++s) {
+    uint32_t n = 0;
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
+      n += static_cast<uint32_t>(g.ports(e).size());
+      for (uint8_t p : g.ports(e)) stride = std::max<unsigned>(stride, p + 1u);
+    }
+    chan_first[s + 1] = chan_first[s] + n;
+  }
+  const uint32_t C = chan_first[S];
+  std::vector<uint32_t> chan_nbr(C);
+  std::vector<uint8_t> chan_port(C);
+  std::vector<uint32_t> port_chan(size_t{S} * stride, 0);  // the channel out of (switch, port)
+  for (uint32_t s = 0; s < S; ++s) {
+    uint32_t c = chan_first[s];
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e)
+      for (uint8_t p : g.ports(e)) {
+        chan_nbr[c] = g.nbr(e);
+        chan_port[c] = p;
+        port_chan[size_t{s} * stride + p] = c++;
+      }
+  }
+  const uint32_t* const first = chan_first.data();
+  const uint32_t* const nbr = chan_nbr.data();
+  const uint8_t* const port = chan_port.data();
+
+  // The plan of destination d (one with endpoints; slot[d] numbers them): the switches that
+  // reach d, farthest first and d last, each with the mask of its next-hop channels;
+  // reached[d] of them. Switch LIDs are routed here too: any next hop will do, so the first
+  // candidate at or after a place that moves with the LID.
+  struct Step {
+    uint16_t s, bits;  // S < 65,536 (MaskPlanFits)
+  };
+  std::vector<uint32_t> slot(S, 0), reached(S, 0);
+  uint32_t slots = 0;
+  for (uint32_t d = 0; d < S; ++d)
+    if (st.sources[d]) slot[d] = slots++;
+  std::vector<Step> plan(size_t{slots} * S);
+  ParallelFor(
+      S, ThreadsFor(size_t{S} * C, threads),
+      [&](size_t di) {
+        const uint32_t d = static_cast<uint32_t>(di);
+        const uint8_t* row = &table.hop[size_t{d} * S];
+        const Lid lid = g.switch_lid(d);
+        const uint32_t spread = Spread(lid);
+        if (lid) out.lft[size_t{d} * L + lid] = g.lid_port(lid);
+        if (st.sources[d] == 0) {
+          if (lid == 0) return;
+          for (uint32_t s = 0; s < S; ++s) {
+            if (row[s] == kUnreachable || s == d) continue;
+            const uint32_t n = first[s + 1] - first[s];
+            for (uint32_t j = 0, k = SpreadOf(spread, n); j < n; ++j, k = k + 1 == n ? 0 : k + 1)
+              if (accept(row, s, nbr[first[s] + k])) {
+                out.lft[size_t{s} * L + lid] = port[first[s] + k];
+                break;
+              }
+          }
+          return;
+        }
+        std::array<uint32_t, 257> bucket{};  // counting sort by hop count, farthest first
+        for (uint32_t s = 0; s < S; ++s)
+          if (row[s] != kUnreachable) ++bucket[255 - (row[s] & table.mask) + 1];
+        for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
+        reached[d] = bucket.back();
+        Step* steps = &plan[size_t{slot[d]} * S];
+        for (uint32_t s = 0; s < S; ++s) {
+          if (row[s] == kUnreachable) continue;
+          uint32_t bits = 0;
+          if (s != d)
+            for (uint32_t c = first[s]; c < first[s + 1]; ++c)
+              bits |= uint32_t{accept(row, s, nbr[c])} << (c - first[s]);
+          steps[bucket[255 - (row[s] & table.mask)]++] = {static_cast<uint16_t>(s), static_cast<uint16_t>(bits)};
+        }
+        if (lid == 0) return;
+        for (uint32_t i = 0; i + 1 < reached[d]; ++i) {
+          const uint32_t s = steps[i].s, bits = steps[i].bits;
+          if (bits == 0) continue;
+          const uint32_t from = SpreadOf(spread, first[s + 1] - first[s]);
+          const uint32_t at_or_after = bits >> from << from;
+          out.lft[size_t{s} * L + lid] = port[first[s] + __builtin_ctz(at_or_after ? at_or_after : bits)];
+        }
+      },
+      16);
+
+  // Routes per channel, and per switch the sources whose routes to the current LID pass
+  // through it (this pass and, when rerouting, the previous one).
+  std::vector<uint64_t> load(C, 0), flow(S), old_flow(S);
+  auto route = [&](uint32_t d, bool reroute) {
+    const Step* steps = &plan[size_t{slot[d]} * S];
+    const uint32_t n = reached[d] - 1;  // d itself is last
+    uint64_t* const ld = load.data();
+    uint64_t* const fl = flow.data();
+    uint64_t* const old = old_flow.data();
+    const uint32_t* const pchan = port_chan.data();
+    for (Lid lid : g.endpoint_lids(d)) {
+      const uint32_t spread = Spread(lid);
+      uint8_t* const lft = out.lft.data() + lid;
+      std::copy(st.sources.begin(), st.sources.end(), fl);
+      if (reroute) std::copy(st.sources.begin(), st.sources.end(), old);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t s = steps[i].s, bits = steps[i].bits;
+        if (bits == 0) continue;
+        uint8_t* const entry = lft + size_t{s} * L;
+        // Rerouting: all of this LID's routes through s's channels come from s's own flow
+        // in the previous round, so taking it off here, before s chooses, is enough.
+        if (reroute) {
+          const uint32_t was = pchan[size_t{s} * stride + *entry];
+          ld[was] -= old[s];
+          old[nbr[was]] += old[s];
+        }
+        // The least (load, place in the scan from `from`) over the set bits: the place
+        // (k - from) mod 16 orders k >= from before k < from, as a cyclic scan would, and
+        // the minimum is a conditional move, not a branch.
+        const uint32_t base = first[s];
+        const uint32_t from = SpreadOf(spread, first[s + 1] - base);
+        uint64_t key = ~uint64_t{0};
+        for (uint32_t x = bits; x; x &= x - 1) {
+          const uint32_t k = static_cast<uint32_t>(__builtin_ctz(x));
+          const uint64_t v = (ld[base + k] << 4) | ((k - from) & 15);
+          key = v < key ? v : key;
+        }
+        const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
+        *entry = port[best];
+        ld[best] = (key >> 4) + fl[s];
+        fl[nbr[best]] += fl[s];
+      }
+      lft[size_t{d} * L] = g.lid_port(lid);
+    }
+  };
+  RunRounds(st, route, [&] { return load.empty() ? 0 : *std::max_element(load.begin(), load.end()); });
+}
+
+}  // namespace fabricctl::balanced

@@ -232,15 +232,38 @@ Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
     size_t k = std::lower_bound(g.nbrs[v].begin(), g.nbrs[v].end(), w) - g.nbrs[v].begin();
     return g.ports[v][k];
   };
-  // Direction (slot) to take in dimension i from coordinate a towards b; -1 when a == b.
-  auto step = [&](int i, uint32_t a, uint32_t b, Lid lid) -> int {
-    if (a == b) return -1;
-    if (!grid.wrap[i]) return b > a ? 2 * i : 2 * i + 1;
-    uint32_t k = grid.size[i];
-    uint32_t delta = (b + k - a) % k;
-    if (2 * delta < k) return 2 * i;
-    if (2 * delta > k) return 2 * i + 1;
-    return lid % 2 == 0 ? 2 * i : 2 * i + 1;  // halfway round: spread by destination
+  // Direction (slot) to take in dimension i from coordinate a towards b, for an even and
+  // an odd destination LID (they differ only halfway round a ring, where the destinations
+  // spread over both ways); kSame when a == b. Tabled per dimension: the LFT loop below
+  // runs once per (switch, LID).
+  constexpr uint8_t kSame = 0xFF;
+  std::array<std::array<std::vector<uint8_t>, 2>, kMaxDims> steps;
+  for (int i = 0; i < dims; ++i) {
+    const uint32_t k = grid.size[i];
+    for (uint32_t parity = 0; parity < 2; ++parity) {
+      std::vector<uint8_t>& t = steps[i][parity];
+      t.assign(size_t{k} * k, kSame);
+      for (uint32_t a = 0; a < k; ++a)
+        for (uint32_t b = 0; b < k; ++b) {
+          if (a == b) continue;
+          uint8_t slot;
+          if (!grid.wrap[i]) {
+            slot = uint8_t(b > a ? 2 * i : 2 * i + 1);
+          } else {
+            const uint32_t delta = (b + k - a) % k;
+            slot = uint8_t(2 * delta < k || (2 * delta == k && parity == 0) ? 2 * i : 2 * i + 1);
+          }
+          t[size_t{a} * k + b] = slot;
+        }
+    }
+  }
+  // The slot of the first dimension in which switch s and destination switch d differ.
+  auto first_step = [&](uint32_t s, uint32_t d, Lid lid) -> uint8_t {
+    for (int i = 0; i < dims; ++i) {
+      const uint8_t slot = steps[i][lid & 1][size_t{grid.coord[s][i]} * grid.size[i] + grid.coord[d][i]];
+      if (slot != kSame) return slot;
+    }
+    return kSame;
   };
 
   const size_t L = out.num_lids();
@@ -251,54 +274,75 @@ Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
     PortId peer = f.port(sn.endpoint_ports[e]).peer;
     if (peer != kNone && f.is_switch(f.port(peer).node)) ep_switch[e] = g.sw_of_node[f.port(peer).node];
   }
+  // Per LID: the switch it hangs off (kNone: not routed) and the port there (0 for the
+  // switch's own LID); whether it is an endpoint of this subnet (it gets SLs).
+  std::vector<uint32_t> lid_switch(L, kNone);
+  std::vector<uint8_t> lid_last(L, 0), lid_endpoint(L, 0);
+  for (Lid lid = 1; lid < L; ++lid) {
+    PortId owner = out.lid_owner[lid];
+    if (owner == kNone) continue;
+    const Port& op = f.port(owner);
+    if (f.is_switch(op.node)) {
+      lid_switch[lid] = g.sw_of_node[op.node];
+    } else if (op.peer != kNone && f.is_switch(f.port(op.peer).node)) {
+      lid_switch[lid] = g.sw_of_node[f.port(op.peer).node];
+      lid_last[lid] = f.port(op.peer).number;
+      lid_endpoint[lid] = ep_of_port[owner] != kNone;
+    }
+  }
+  // Per switch and slot: the cables that way (parallel ones alternate by LID).
+  std::vector<std::array<const std::vector<uint8_t>*, 2 * kMaxDims>> cables(g.nsw);
+  for (uint32_t s = 0; s < g.nsw; ++s)
+    for (int slot = 0; slot < 2 * dims; ++slot)
+      cables[s][slot] = grid.dir[s][slot] == kAbsent ? nullptr : &ports_to(s, grid.dir[s][slot]);
+  for (uint32_t s = 0; s < g.nsw; ++s) {
+    uint8_t* row = &out.lft[size_t(s) * L];
+    for (Lid lid = 1; lid < L; ++lid) {
+      const uint32_t d = lid_switch[lid];
+      if (d == kNone) continue;
+      if (d == s) {
+        row[lid] = lid_last[lid];
+        continue;
+      }
+      const std::vector<uint8_t>& c = *cables[s][first_step(s, d, lid)];
+      row[lid] = c.size() == 1 ? c[0] : c[(lid / 2) % c.size()];
+    }
+  }
+
   bool any_wrap = false;
   for (int i = 0; i < dims; ++i) any_wrap |= grid.wrap[i];
   if (any_wrap) {
     out.num_vls = 2;
     if (req.options.max_vls < 2) return Outcome::Failed("a torus needs 2 VLs for its datelines; --vls allows 1");
-    out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
-  }
-  for (Lid lid = 1; lid < L; ++lid) {
-    PortId owner = out.lid_owner[lid];
-    if (owner == kNone) continue;
-    const Port& op = f.port(owner);
-    uint32_t ds;
-    uint8_t last;
-    if (f.is_switch(op.node)) {
-      ds = g.sw_of_node[op.node];
-      last = 0;
-    } else {
-      if (op.peer == kNone || !f.is_switch(f.port(op.peer).node)) continue;
-      ds = g.sw_of_node[f.port(op.peer).node];
-      last = f.port(op.peer).number;
-    }
-    const auto& cd = grid.coord[ds];
-    for (uint32_t s = 0; s < g.nsw; ++s) {
-      uint8_t port = last;
-      if (s != ds) {
-        for (int i = 0; i < dims; ++i) {
-          int slot = step(i, grid.coord[s][i], cd[i], lid);
-          if (slot < 0) continue;
-          const auto& cables = ports_to(s, grid.dir[s][slot]);
-          port = cables[(lid / 2) % cables.size()];
-          break;
-        }
-      }
-      out.lft[size_t(s) * L + lid] = port;
-    }
-    if (!any_wrap || ep_of_port[owner] == kNone) continue;
-    for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
-      uint32_t s = ep_switch[e];
-      if (s == kNone) continue;
-      uint8_t sl = 0;
-      for (int i = 0; i < dims; ++i) {
+    // SL bit i: the route crosses the dateline of dimension i (between coordinate k-1 and 0),
+    // tabled like the steps: from a towards b, for an even and an odd LID.
+    std::array<std::array<std::vector<uint8_t>, 2>, kMaxDims> crosses;
+    for (int i = 0; i < dims; ++i) {
+      const uint32_t k = grid.size[i];
+      for (uint32_t parity = 0; parity < 2; ++parity) {
+        std::vector<uint8_t>& t = crosses[i][parity];
+        t.assign(size_t{k} * k, 0);
         if (!grid.wrap[i]) continue;
-        uint32_t a = grid.coord[s][i], b = cd[i];
-        int slot = step(i, a, b, lid);
-        bool crosses = (slot == 2 * i && b < a) || (slot == 2 * i + 1 && b > a);
-        if (crosses) sl |= uint8_t(1u << i);
+        for (uint32_t a = 0; a < k; ++a)
+          for (uint32_t b = 0; b < k; ++b) {
+            const uint8_t slot = steps[i][parity][size_t{a} * k + b];
+            t[size_t{a} * k + b] = uint8_t(((slot == 2 * i && b < a) || (slot == 2 * i + 1 && b > a)) << i);
+          }
       }
-      out.pair_sl[size_t(e) * L + lid] = sl;
+    }
+    out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+    for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+      const uint32_t s = ep_switch[e];
+      if (s == kNone) continue;
+      uint8_t* row = &out.pair_sl[size_t(e) * L];
+      for (Lid lid = 1; lid < L; ++lid) {
+        if (!lid_endpoint[lid]) continue;
+        const uint32_t d = lid_switch[lid];
+        uint8_t sl = 0;
+        for (int i = 0; i < dims; ++i)
+          sl |= crosses[i][lid & 1][size_t{grid.coord[s][i]} * grid.size[i] + grid.coord[d][i]];
+        row[lid] = sl;
+      }
     }
   }
   if (!any_wrap) return Outcome::Ok();

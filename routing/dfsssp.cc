@@ -439,10 +439,10 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
       } else {
         // Fewest routes so far among the shortest next hops; rotate the start so equal loads
         // spread by destination.
-        uint32_t first = g.adj_offsets[u], n = g.adj_offsets[u + 1] - first;
+        const uint32_t first = g.adj_offsets[u], end = g.adj_offsets[u + 1];
         uint32_t best = kUnset;
-        for (uint32_t j = 0; j < n; ++j) {
-          uint32_t k = tie == Tie::kBalanced ? first + (j + d.lid) % n : first + j;
+        for (uint32_t j = 0, k = tie == Tie::kBalanced ? first + d.lid % (end - first) : first; j < end - first;
+             ++j, k = k + 1 == end ? first : k + 1) {
           if (dist[g.adj[k].second] + 1 != dist[u]) continue;
           if (best == kUnset || load[u * g.stride + g.adj[k].first] < load[u * g.stride + g.adj[best].first]) best = k;
           if (tie == Tie::kLowestPort) break;

@@ -142,7 +142,7 @@ for c in "${case_list[@]}"; do
     # to minhop; the table names both.
     if grep -q "ucast_mgr_route: $e: cannot build" "$od/opensm.log" 2>/dev/null; then
       fell="$(grep -o "osm_ucast_mgr_process: [a-zA-Z0-9_-]* tables configured" "$od/opensm.log" | tail -1 | awk '{print $2}' || true)"
-      why="$(grep -o "ERR [0-9A-F]*: .*" "$od/opensm.log" | grep -v "neighbor does not point back" | tail -1 | cut -c10- | cut -c1-60 || true)"
+      why="$(grep -o "ERR [0-9A-F]*: .*" "$od/opensm.log" | grep -v "neighbor does not point back" | tail -1 | sed -E 's/^ERR [0-9A-F]*: *//' | cut -c1-60 || true)"
       # Some engines give up without an ERR line ("updn_lid_matrices: disabling UPDN
       # algorithm, no root nodes were found"): take the last warning before the failure.
       [[ -n "$why" ]] || why="$(sed -n "1,/ucast_mgr_route: $e: cannot build/p" "$od/opensm.log" |
@@ -192,7 +192,9 @@ print(f'{min(t):.4f}')" "$rd.json" "$rd.run2.json" "$rd.run3.json")"
       our_dlf="$(json_field "$rd.json" "'yes' if d['deadlock_free'] else 'NO'")"
       bound="$(json_field "$rd.stats.json" "max(s['channel_load']['lower_bound'] for s in d['subnets'])")"
     else
-      our_time="declined: $(head -c 120 "$rd.err" | tr '\n' ' ')"
+      # "subnet X: no engine of 'E' could route it:\n  E not applicable: why": keep the why.
+      why="$(grep -oE "(not applicable|failed): .*" "$rd.err" | head -1 | sed -E 's/^(not applicable|failed): //' | cut -c1-70 || true)"
+      our_time="declined: ${why:-$(head -c 120 "$rd.err" | tr '\n' ' ')}"
     fi
     speedup="$(python3 -c "import sys
 try: print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-4):.1f}x')

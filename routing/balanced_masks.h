@@ -3,7 +3,7 @@
 // direct networks, small fat trees): every channel of a switch is a bit of a 16-bit mask,
 // and the candidates of every (destination, switch) pair are computed once, as a mask, in
 // the farthest-first order of the destination. A step of a pass is then a few loads and a
-// loop over the set bits with no data-dependent branch, where the general form
+// loop over the set bits that keeps the minimum by a conditional move, where the general form
 // (routing/balanced_lft.h) rebuilds a candidate list per destination and pass. Same rule,
 // same rounds; ties are broken by the first channel at or after a LID-dependent place.
 #include <algorithm>

@@ -140,19 +140,23 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
     for (Lid lid : g.endpoint_lids(d)) {
       const uint32_t spread = Spread(lid);
       uint8_t* const lft = out.lft.data() + lid;
-      std::copy(st.sources.begin(), st.sources.end(), fl);
-      if (reroute) std::copy(st.sources.begin(), st.sources.end(), old);
-      for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t s = steps[i].s, bits = steps[i].bits;
-        if (bits == 0) continue;
-        uint8_t* const entry = lft + size_t{s} * L;
-        // Rerouting: all of this LID's routes through s's channels come from s's own flow
-        // in the previous round, so taking it off here, before s chooses, is enough.
-        if (reroute) {
-          const uint32_t was = pchan[size_t{s} * stride + *entry];
+      // Rerouting: this LID's routes of the previous round come off first, in one pass of
+      // their own (a tight loop; cheaper than taking each off just before its switch
+      // chooses, with the same result, since a switch looks only at its own channels).
+      if (reroute) {
+        std::copy(st.sources.begin(), st.sources.end(), old);
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint32_t s = steps[i].s;
+          if (steps[i].bits == 0) continue;
+          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * L]];
           ld[was] -= old[s];
           old[nbr[was]] += old[s];
         }
+      }
+      std::copy(st.sources.begin(), st.sources.end(), fl);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t s = steps[i].s, bits = steps[i].bits;
+        if (bits == 0) continue;
         // The least (load, place in the scan from `from`) over the set bits: the place
         // (k - from) mod 16 orders k >= from before k < from, as a cyclic scan would, and
         // the minimum is a conditional move, not a branch.
@@ -165,7 +169,7 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
           key = v < key ? v : key;
         }
         const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
-        *entry = port[best];
+        lft[size_t{s} * L] = port[best];
         ld[best] = (key >> 4) + fl[s];
         fl[nbr[best]] += fl[s];
       }

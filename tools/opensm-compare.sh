@@ -5,7 +5,8 @@
 #
 # For every case (ft1k: fat-tree k=16 3 tiers, 1,024 endpoints; ft5k: fat-tree k=28 3 tiers,
 # 5,488 endpoints; torus: 6x6x6 torus, 216 endpoints; torus1k: 10x10x10 torus, 1,000
-# endpoints; tiny: 2-tier k=8, for a smoke run):
+# endpoints; ftpart: fat-tree k=16 3 tiers with 300 of its 1,024 endpoints, a partly built
+# cluster; tiny: 2-tier k=8, for a smoke run):
 #   1. fabricctl topo gen -> an ibsim file; ibsim -s loads it (own IBSIM_SOCKNAME);
 #   2. ibnetdiscover under ibsim -> the topology both sides use (same GUIDs as OpenSM sees);
 #   3. per OpenSM engine (minhop, updn, ftree, dfsssp, nue): `opensm --once -R E` with
@@ -71,7 +72,8 @@ case_args() {
     ft5k) echo "fat-tree k=28 tiers=3" ;;
     torus) echo "torus dims=6x6x6" ;;
     torus1k) echo "torus dims=10x10x10" ;;
-    *) echo "opensm-compare: unknown case '$1' (tiny, ft1k, ft5k, torus, torus1k)" >&2; return 2 ;;
+    ftpart) echo "fat-tree k=16 tiers=3 endpoints=300" ;;
+    *) echo "opensm-compare: unknown case '$1' (tiny, ft1k, ft5k, torus, torus1k, ftpart)" >&2; return 2 ;;
   esac
 }
 

@@ -92,8 +92,9 @@ class FtreeEngine final : public RoutingEngine {
     size_t tops = 0;
     for (uint32_t s = 0; s < S; ++s) tops += level[s] == H;
     BitRows cone(NL, S);
-    const unsigned threads = request.options.threads;
     std::vector<uint8_t> full(NL, 0);
+    // The LFT fill dominates (a step per switch and LID): small trees on the calling thread.
+    const unsigned threads = ThreadsFor(size_t{S} * L, request.options.threads);
     ParallelFor(
         NL, threads,
         [&](size_t li) {

@@ -139,7 +139,7 @@ class UpdnEngine final : public RoutingEngine {
     std::vector<uint8_t> hop(size_t{S} * S, kUnreachable);
     std::atomic<uint64_t> unreachable{0};
     ParallelFor(
-        S, threads,
+        S, ThreadsFor(size_t{S} * g.end(S - 1), threads),
         [&](size_t di) {
           const uint32_t d = static_cast<uint32_t>(di);
           std::vector<uint32_t> down(S, kNone), legal(S, kNone), queue;

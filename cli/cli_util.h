@@ -1,10 +1,12 @@
 #pragma once
 // Small helpers shared by the subcommand files: the one place errors are printed.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/command.h"
 #include "fabric/error.h"
@@ -18,6 +20,13 @@ inline int ReportError(const Error& e) {
 }
 
 inline void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+
+// A duration for people: "0.36 ms", "12.4 ms", "1.234 s" (JSON keeps plain seconds).
+inline std::string Duration(double seconds) {
+  if (seconds < 0.01) return fmt::format("{:.2f} ms", seconds * 1e3);
+  if (seconds < 1) return fmt::format("{:.1f} ms", seconds * 1e3);
+  return fmt::format("{:.3f} s", seconds);
+}
 
 // Progress and bars only when a person is watching.
 inline bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }

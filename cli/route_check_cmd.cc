@@ -156,17 +156,17 @@ int RunVerify(const VerifyCmd& c) {
     if (rep->violation_count > rep->violations.size())
       fmt::print("... {} more (--max-violations)\n", rep->violation_count - rep->violations.size());
     if (rep->sound())
-      fmt::print("sound: every pair reachable, no loops, deadlock-free ({:.3f} s)\n", seconds);
+      fmt::print("sound: every pair reachable, no loops, deadlock-free ({})\n", Duration(seconds));
     else
-      fmt::print("NOT sound: {} violation{} ({:.3f} s)\n", rep->violation_count, rep->violation_count == 1 ? "" : "s",
-                 seconds);
+      fmt::print("NOT sound: {} violation{} ({})\n", rep->violation_count, rep->violation_count == 1 ? "" : "s",
+                 Duration(seconds));
     // An LFT dump holds no SL or SL->VL data, so routes of a multi-VL engine read from a
     // bare dump are checked on one VL and their layers look like credit loops.
     std::error_code ec;
     const std::filesystem::path in(c.in.routes);
-    const bool has_vl_data = std::filesystem::is_directory(in, ec) &&
-                             (std::filesystem::exists(in / "routes.json", ec) ||
-                              std::filesystem::exists(in / "sl-table.txt", ec));
+    const bool has_vl_data =
+        std::filesystem::is_directory(in, ec) &&
+        (std::filesystem::exists(in / "routes.json", ec) || std::filesystem::exists(in / "sl-table.txt", ec));
     bool cycles = false;
     for (const SubnetVerdict& v : rep->subnets) cycles |= v.cdg_cycles > 0;
     if (cycles && !has_vl_data)

@@ -195,9 +195,9 @@ int RunCompute(const ComputeOptions& o) {
                 {"notes", routed->notes}};
     PrintJson(out);
   } else {
-    std::cout << fmt::format("routed {} subnet{} of {} with --engine {} in {:.3f} s, {} in {:.3f} s\n", figures.size(),
-                             figures.size() == 1 ? "" : "s", o.topology, o.engine, route_seconds,
-                             o.verify ? "verified" : "checked (--no-verify)", check_seconds);
+    std::cout << fmt::format("routed {} subnet{} of {} with --engine {} in {}, {} in {}\n", figures.size(),
+                             figures.size() == 1 ? "" : "s", o.topology, o.engine, Duration(route_seconds),
+                             o.verify ? "verified" : "checked (--no-verify)", Duration(check_seconds));
     std::cout << fmt::format("  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n", "subnet",
                              "engine", "switches", "endpoints", "lids", "vls", "hops", "max_load", "unreachable", "dlf",
                              "reason");
@@ -219,7 +219,7 @@ int RunCompute(const ComputeOptions& o) {
     for (const Violation& v : verdict->violations) std::cout << "  " << v.text << "\n";
     for (const std::string& note : routed->notes) std::cout << "note: " << note << "\n";
     if (!o.output.empty() && (wo.json || wo.dump))
-      std::cout << fmt::format("wrote {} in {:.3f} s\n", o.output, write_seconds);
+      std::cout << fmt::format("wrote {} in {}\n", o.output, Duration(write_seconds));
   }
   return verdict->sound() ? kExitOk : kExitFindings;
 }

@@ -33,6 +33,10 @@ expect_rc 0 "$fabricctl" route diff r1/routes.json r2/opensm-lfts.dump
 
 # Another engine changes entries: exit 1, counts in text and JSON.
 expect_rc 0 "$fabricctl" route compute ft.topo --engine minhop -o r3
+# Durations for people: a routing this small takes milliseconds, not "0.000 s".
+grep -Eq "^routed 1 subnet of ft.topo with --engine minhop in [0-9]+\.[0-9]+ ms, verified in [0-9]+\.[0-9]+ ms$" out.txt ||
+  fail "durations: $(head -1 out.txt)"
+grep -Eq "^wrote r3 in [0-9]+\.[0-9]+ (ms|s)$" out.txt || fail "write duration: $(tail -1 out.txt)"
 expect_rc 1 "$fabricctl" route diff r1 r3
 has out.txt "switches differ:"
 expect_rc 1 "$fabricctl" route diff r1 r3 --json

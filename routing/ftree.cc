@@ -209,6 +209,23 @@ class FtreeEngine final : public RoutingEngine {
               }
             }
             if (cand.empty()) continue;  // no legal route from here; no route passes here either
+            const uint32_t* xq = &quot[x * W];
+            // Two tiers, and a destination leaf with fewer endpoints than the source leaf
+            // has uplinks: one spine per destination (destination-mod-k) would leave cables
+            // down into that leaf idle and put each destination's whole traffic on one.
+            // Instead the source leaves take turns (leaf index mod `spread`) over `spread`
+            // = uplinks / endpoints disjoint spines per destination, so each cable down
+            // carries 1/spread of a destination. (With three tiers the next level's digit
+            // would have to follow; not done, so those trees keep destination-mod-k.)
+            if (H == 1 && l == 0 && !in_cone) {
+              const uint32_t hosts = static_cast<uint32_t>(g.endpoint_lids(d).size());
+              const uint32_t spread = static_cast<uint32_t>(cand.size()) / std::max(hosts, 1u);
+              if (spread > 1) {
+                const uint32_t e = cand[(xq[0] + hosts * (leaf_index[s] % spread)) % cand.size()];
+                row[x] = port_count[e] == 1 ? first_port[e] : g.ports(e)[xq[0] % port_count[e]];
+                continue;
+              }
+            }
             // The chain switch of the next level wins when it is a neighbour (a child in
             // the cone when descending, a parent when climbing); else the destination's digit.
             const uint32_t next_level = in_cone ? l - 1 : l + 1;
@@ -218,7 +235,6 @@ class FtreeEngine final : public RoutingEngine {
               row[x] = direct;
               continue;
             }
-            const uint32_t* xq = &quot[x * W];
             uint32_t e = group_of[target];
             if (e == kNone) {
               uint32_t digit = xq[in_cone ? l - 1 : l];

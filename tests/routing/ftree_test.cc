@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "routing/metrics.h"
+#include "routing/route_summary.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
 
@@ -114,6 +116,41 @@ TEST_CASE("ftree declines endpoints on a spine") {
   REQUIRE_FALSE(routed);
   // Endpoints on all three switches make them all leaves, cabled to each other.
   CHECK(routed.error().message.find("not a fat tree") != std::string::npos);
+}
+
+// Fewer hosts per leaf than uplinks: destination-mod-k would send each destination's
+// traffic down one cable (2 hosts, 8 spines: 30 routes where 8 is the bound); the leaves
+// take turns over the spines instead, and meet the cut bound.
+TEST_CASE("ftree spreads a destination over the spines when leaves have fewer hosts than uplinks") {
+  struct Case {
+    FatTreeShape shape;
+    uint64_t bound;
+  };
+  for (const Case& c : {Case{{.leaves = 16, .spines = 8, .hosts = 1}, 2},     // 15 others over 8 uplinks
+                        Case{{.leaves = 16, .spines = 8, .hosts = 2}, 8},     // 2 x 30 over 8
+                        Case{{.leaves = 20, .spines = 10, .hosts = 2}, 8},    // 2 x 38 over 10
+                        Case{{.leaves = 8, .spines = 4, .hosts = 4}, 28}}) {  // full: unchanged
+    CAPTURE(c.shape.leaves);
+    CAPTURE(c.shape.hosts);
+    Fabric f = testing::TwoTierFatTree(c.shape);
+    auto routed = testing::RouteWith(f, "ftree");
+    REQUIRE(routed);
+    const SubnetRoutes& r = routed->routes.subnets.at(0);
+    REQUIRE(r.engine == "ftree");
+    testing::CheckEveryLidRouted(f, r);
+    testing::Walk w = testing::WalkAllPairs(f, r);
+    CHECK(w.delivered == w.pairs);
+    CHECK(w.max_links == 4);
+    uint64_t busiest = 0;
+    for (const auto& [channel, load] : w.channel_load) busiest = std::max(busiest, load);
+    auto m = Measure(f, routed->routes, MetricsOptions{.permutations = 0});
+    REQUIRE(m);
+    CHECK(m->subnets[0].channel_load_lower_bound == c.bound);
+    CHECK(busiest == c.bound);
+    RouteSummary summary = SummarizeRoutes(f, f.subnets()[0], r, 2);
+    REQUIRE(summary.deadlock_free.has_value());
+    CHECK(*summary.deadlock_free);
+  }
 }
 
 }  // namespace

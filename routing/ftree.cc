@@ -140,10 +140,18 @@ class FtreeEngine final : public RoutingEngine {
     auto can_climb = [&](size_t li, uint32_t s) { return complete || climb.test(li, s); };
 
     // Chains: per endpoint LID, a_0..a_H and the digit quotients q_0..q_H of its ordinal.
+    // Each leaf takes a block of ordinals as wide as its endpoints rounded up to a multiple
+    // of its uplinks, so that every leaf's first endpoint has digit 0 at its own level and
+    // the digits above count leaves, whatever the leaves before it hold (on a full tree the
+    // blocks are exactly the endpoints).
     const size_t W = H + 1;
     std::vector<uint32_t> chain(L * W, kNone), quot(L * W, 0);
-    uint32_t ordinal = 0;
+    uint32_t block_start = 0;
     for (uint32_t leaf : leaves) {
+      const uint32_t hosts = static_cast<uint32_t>(g.endpoint_lids(leaf).size());
+      const uint32_t ups = std::max<uint32_t>(1, static_cast<uint32_t>(up[leaf].size()));
+      uint32_t ordinal = block_start;
+      block_start += (std::max(hosts, ups) + ups - 1) / ups * ups;
       for (Lid x : g.endpoint_lids(leaf)) {
         uint32_t a = leaf, q = ordinal++;
         chain[x * W] = a;
@@ -210,18 +218,21 @@ class FtreeEngine final : public RoutingEngine {
             }
             if (cand.empty()) continue;  // no legal route from here; no route passes here either
             const uint32_t* xq = &quot[x * W];
-            // Two tiers, and a destination leaf with fewer endpoints than the source leaf
-            // has uplinks: one spine per destination (destination-mod-k) would leave cables
-            // down into that leaf idle and put each destination's whole traffic on one.
-            // Instead the source leaves take turns (leaf index mod `spread`) over `spread`
-            // = uplinks / endpoints disjoint spines per destination, so each cable down
-            // carries 1/spread of a destination. (With three tiers the next level's digit
-            // would have to follow; not done, so those trees keep destination-mod-k.)
-            if (H == 1 && l == 0 && !in_cone) {
+            // A destination leaf with fewer endpoints than the source leaf has uplinks: one
+            // parent per destination (destination-mod-k) would leave cables down into that
+            // leaf idle and put each destination's whole traffic on one. Instead the source
+            // leaves take turns over `spread` = uplinks / endpoints disjoint parents per
+            // destination, the free digits of the destination's block, so each cable down
+            // carries 1/spread of a destination. Above the leaves the digits count leaves,
+            // the same for every turn, so the turns do not meet again.
+            if (l == 0 && !in_cone) {
               const uint32_t hosts = static_cast<uint32_t>(g.endpoint_lids(d).size());
               const uint32_t spread = static_cast<uint32_t>(cand.size()) / std::max(hosts, 1u);
               if (spread > 1) {
-                const uint32_t e = cand[(xq[0] + hosts * (leaf_index[s] % spread)) % cand.size()];
+                // The turn moves with the destination's leaf (its block number, xq[1]), so
+                // that a source leaf's own uplinks share its destinations evenly too.
+                const uint32_t turn = (leaf_index[s] + xq[1]) % spread;
+                const uint32_t e = cand[(xq[0] + hosts * turn) % cand.size()];
                 row[x] = port_count[e] == 1 ? first_port[e] : g.ports(e)[xq[0] % port_count[e]];
                 continue;
               }

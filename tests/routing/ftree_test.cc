@@ -153,5 +153,38 @@ TEST_CASE("ftree spreads a destination over the spines when leaves have fewer ho
   }
 }
 
+// The same on three tiers: the leaves' turns pick the aggregation switch, and the core
+// above it follows the destination's leaf, so turns of different leaves do not meet on a
+// core's cable down. 4 pods x 4 leaves, 4 aggs per pod, 4 x 4 cores. With 2 hosts a leaf
+// sends 2 x 30 routes over 4 uplinks (bound 15; destination-mod-k: 30); the 15 other
+// leaves split 8 / 7 between the two turns, so the busiest cable down carries 8 x 2 = 16.
+TEST_CASE("ftree spreads destinations on a 3-tier tree with fewer hosts than uplinks") {
+  struct Case {
+    unsigned hosts;
+    uint64_t bound, busiest;
+  };
+  for (const Case& c : {Case{1, 4, 4}, Case{2, 15, 16}, Case{4, 60, 60}}) {  // 4 hosts: full
+    CAPTURE(c.hosts);
+    Fabric f = testing::ThreeTierFatTree({.pods = 4, .leaves = 4, .aggs = 4, .cores = 4, .hosts = c.hosts});
+    auto routed = testing::RouteWith(f, "ftree");
+    REQUIRE(routed);
+    const SubnetRoutes& r = routed->routes.subnets.at(0);
+    REQUIRE(r.engine == "ftree");
+    testing::CheckEveryLidRouted(f, r);
+    testing::Walk w = testing::WalkAllPairs(f, r);
+    CHECK(w.delivered == w.pairs);
+    CHECK(w.max_links == 6);
+    uint64_t busiest = 0;
+    for (const auto& [channel, load] : w.channel_load) busiest = std::max(busiest, load);
+    auto m = Measure(f, routed->routes, MetricsOptions{.permutations = 0});
+    REQUIRE(m);
+    CHECK(m->subnets[0].channel_load_lower_bound == c.bound);
+    CHECK(busiest == c.busiest);
+    RouteSummary summary = SummarizeRoutes(f, f.subnets()[0], r, 2);
+    REQUIRE(summary.deadlock_free.has_value());
+    CHECK(*summary.deadlock_free);
+  }
+}
+
 }  // namespace
 }  // namespace fabricctl

@@ -52,6 +52,47 @@ inline Fabric TwoTierFatTree(const FatTreeShape& t) {
   return std::move(*f);
 }
 
+// A 3-tier tree: `pods` pods of `leaves` leaves and `aggs` aggregation switches (every leaf
+// cabled to every agg of its pod), and `aggs` groups of `cores` core switches (agg j of
+// every pod cabled to every core of group j). Leaf ports: hosts first, then aggs.
+struct ThreeTierShape {
+  unsigned pods = 4, leaves = 4, aggs = 4, cores = 4, hosts = 4;
+};
+
+inline Fabric ThreeTierFatTree(const ThreeTierShape& t) {
+  FabricBuilder b;
+  auto sw = [&](std::string name, unsigned ports, uint64_t guid) {
+    return *b.AddNode({.type = NodeType::kSwitch, .num_ports = ports, .guid = guid, .description = std::move(name)});
+  };
+  std::vector<NodeId> cores(t.aggs * t.cores);
+  for (unsigned j = 0; j < t.aggs; ++j)
+    for (unsigned c = 0; c < t.cores; ++c)
+      cores[j * t.cores + c] = sw(fmt::format("core{}-{}", j, c), t.pods, 0x3000 + j * t.cores + c);
+  for (unsigned p = 0; p < t.pods; ++p) {
+    std::vector<NodeId> aggs(t.aggs);
+    for (unsigned j = 0; j < t.aggs; ++j) {
+      aggs[j] = sw(fmt::format("agg{}-{}", p, j), t.leaves + t.cores, 0x2000 + p * t.aggs + j);
+      for (unsigned c = 0; c < t.cores; ++c)
+        REQUIRE(b.Connect(aggs[j], t.leaves + c + 1, cores[j * t.cores + c], p + 1, LinkRate{}));
+    }
+    for (unsigned i = 0; i < t.leaves; ++i) {
+      const unsigned leaf_number = p * t.leaves + i;
+      NodeId leaf = sw(fmt::format("leaf{}-{}", p, i), t.hosts + t.aggs, 0x1000 + leaf_number);
+      for (unsigned h = 0; h < t.hosts; ++h) {
+        NodeId n = *b.AddNode({.type = NodeType::kCa,
+                               .num_ports = 1,
+                               .guid = 0x10000 + leaf_number * 256 + h,
+                               .description = fmt::format("h{}-{}-{}", p, i, h)});
+        REQUIRE(b.Connect(n, 1, leaf, h + 1, LinkRate{}));
+      }
+      for (unsigned j = 0; j < t.aggs; ++j) REQUIRE(b.Connect(leaf, t.hosts + j + 1, aggs[j], i + 1, LinkRate{}));
+    }
+  }
+  auto f = b.Build();
+  REQUIRE(f);
+  return std::move(*f);
+}
+
 // n switches in a ring, each with `hosts` endpoints.
 inline Fabric Ring(unsigned n, unsigned hosts = 1) {
   FabricBuilder b;

@@ -79,6 +79,7 @@ uint32_t SwitchGraph::local(NodeId n) const { return n < local_of_node_.size() ?
 std::vector<uint8_t> AllPairsSwitchHops(const SwitchGraph& g, unsigned threads) {
   const uint32_t S = g.num_switches();
   std::vector<uint8_t> dist(size_t{S} * S, kUnreachable);
+  if (S == 0) return dist;
   // Distances are symmetric, so a BFS from d fills row d, which equals column d.
   ParallelFor(S, ThreadsFor(size_t{S} * g.end(S - 1), threads), [&](size_t d) {
     uint8_t* row = &dist[d * S];

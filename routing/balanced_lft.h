@@ -21,7 +21,6 @@
 // of channel masks computed once (routing/balanced_masks.h); larger ones a candidate list
 // rebuilt per destination and pass (here), which needs no memory per switch pair.
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -50,10 +49,7 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
   const uint32_t S = g.num_switches();
   const size_t L = out.num_lids();
   const std::vector<uint64_t>& sources = st.sources;
-  unsigned stride = 1;
-  for (uint32_t s = 0; s < S; ++s)
-    for (uint32_t e = g.begin(s); e < g.end(s); ++e)
-      for (uint8_t p : g.ports(e)) stride = std::max<unsigned>(stride, p + 1u);
+  const unsigned stride = st.stride;
   std::vector<uint64_t> load(size_t{S} * stride, 0);  // routes per channel (switch, port)
   std::vector<uint64_t> flow(S), old_flow(S);
 
@@ -66,29 +62,18 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
   struct Candidate {
     uint32_t chan, next;
   };
-  size_t most_candidates = 0;
-  for (uint32_t s = 0; s < S; ++s)
-    for (uint32_t e = g.begin(s); e < g.end(s); ++e) most_candidates += g.ports(e).size();
   std::vector<uint32_t> order(S), position(S), cand_first(S + 1);
   std::vector<uint64_t> plan_sources(S);
-  std::vector<Candidate> cands(most_candidates);
+  std::vector<Candidate> cands(st.channels);
   uint32_t reached = 0;  // switches in `order`
   auto build = [&](uint32_t d) {
     const uint8_t* row = &table.hop[size_t{d} * S];
-    const uint8_t mask = table.mask;
-    std::array<uint32_t, 257> bucket{};  // counting sort by hop count, farthest first
-    for (uint32_t s = 0; s < S; ++s)
-      if (row[s] != kUnreachable) ++bucket[255 - (row[s] & mask) + 1];
-    for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
-    reached = bucket.back();
     uint32_t* ord = order.data();
     uint32_t* pos = position.data();
-    for (uint32_t s = 0; s < S; ++s)
-      if (row[s] != kUnreachable) {
-        const uint32_t at = bucket[255 - (row[s] & mask)]++;
-        pos[s] = at;
-        ord[at] = s;
-      }
+    reached = balanced::OrderFarthestFirst(row, table.mask, S, [&](uint32_t s, uint32_t i) {
+      pos[s] = i;
+      ord[i] = s;
+    });
     uint32_t* cf = cand_first.data();
     uint64_t* src = plan_sources.data();
     Candidate* c = cands.data();
@@ -107,30 +92,13 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
     }
   };
 
-  // Switch LIDs: any next hop will do; the first candidate from a place that moves with the
-  // LID. Each task writes its own LID's column, so destinations run side by side.
+  // Switch LIDs: any next hop will do. Each task writes its own LID's column, so
+  // destinations run side by side.
   ParallelFor(
-      S, ThreadsFor(size_t{S} * most_candidates, threads),
-      [&](size_t di) {
-        const uint32_t d = static_cast<uint32_t>(di);
-        const Lid lid = g.switch_lid(d);
-        if (lid == 0) return;
-        const uint8_t* row = &table.hop[size_t{d} * S];
-        for (uint32_t s = 0; s < S; ++s) {
-          if (row[s] == kUnreachable) continue;
-          uint8_t& entry = out.lft[size_t{s} * L + lid];
-          if (s == d) {
-            entry = g.lid_port(lid);
-            continue;
-          }
-          const uint32_t n = g.degree(s);
-          for (uint32_t j = 0, k = lid % n; j < n; ++j, k = k + 1 == n ? 0 : k + 1) {
-            const uint32_t e = g.begin(s) + k;
-            if (!accept(row, s, g.nbr(e))) continue;
-            entry = g.ports(e)[lid % g.ports(e).size()];
-            break;
-          }
-        }
+      S, ThreadsFor(size_t{S} * st.channels, threads),
+      [&](size_t d) {
+        if (const Lid lid = g.switch_lid(static_cast<uint32_t>(d)))
+          balanced::RouteSwitchLidRotating(g, &table.hop[d * S], accept, static_cast<uint32_t>(d), lid, out);
       },
       16);
 

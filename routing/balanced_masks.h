@@ -7,7 +7,6 @@
 // (routing/balanced_lft.h) rebuilds a candidate list per destination and pass. Same rule,
 // same rounds; ties are broken by the first channel at or after a LID-dependent place.
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -25,14 +24,8 @@ inline constexpr size_t kMaskPlanBytes = size_t{96} << 20;
 
 inline bool MaskPlanFits(const SwitchGraph& g, const Setup& st) {
   const uint32_t S = g.num_switches();
-  if (S > 0xFFFF) return false;
-  size_t destinations = 0;
-  for (uint32_t s = 0; s < S; ++s) {
-    destinations += st.sources[s] != 0;
-    size_t channels = 0;
-    for (uint32_t e = g.begin(s); e < g.end(s); ++e) channels += g.ports(e).size();
-    if (channels > kMaskChannels) return false;
-  }
+  if (S > 0xFFFF || st.most_channels > kMaskChannels) return false;
+  const size_t destinations = S - static_cast<size_t>(std::count(st.sources.begin(), st.sources.end(), 0));
   return destinations * S * 4 <= kMaskPlanBytes;
 }
 
@@ -42,14 +35,11 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
   const uint32_t S = g.num_switches();
   const size_t L = out.num_lids();
   // Channels numbered switch by switch: first[s] + k is channel k (bit k) of s.
+  const unsigned stride = st.stride;
   std::vector<uint32_t> chan_first(S + 1, 0);
-  unsigned stride = 1;
   for (uint32_t s = 0; s < S; ++s) {
     uint32_t n = 0;
-    for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
-      n += static_cast<uint32_t>(g.ports(e).size());
-      for (uint8_t p : g.ports(e)) stride = std::max<unsigned>(stride, p + 1u);
-    }
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e) n += static_cast<uint32_t>(g.ports(e).size());
     chan_first[s + 1] = chan_first[s] + n;
   }
   const uint32_t C = chan_first[S];
@@ -71,8 +61,7 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
 
   // The plan of destination d (one with endpoints; slot[d] numbers them): the switches that
   // reach d, farthest first and d last, each with the mask of its next-hop channels;
-  // reached[d] of them. Switch LIDs are routed here too: any next hop will do, so the first
-  // candidate at or after a place that moves with the LID.
+  // reached[d] of them. Switch LIDs are routed here too (any next hop will do).
   struct Step {
     uint16_t s, bits;  // S < 65,536 (MaskPlanFits)
   };
@@ -87,36 +76,22 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
         const uint32_t d = static_cast<uint32_t>(di);
         const uint8_t* row = &table.hop[size_t{d} * S];
         const Lid lid = g.switch_lid(d);
-        const uint32_t spread = Spread(lid);
-        if (lid) out.lft[size_t{d} * L + lid] = g.lid_port(lid);
         if (st.sources[d] == 0) {
-          if (lid == 0) return;
-          for (uint32_t s = 0; s < S; ++s) {
-            if (row[s] == kUnreachable || s == d) continue;
-            const uint32_t n = first[s + 1] - first[s];
-            for (uint32_t j = 0, k = SpreadOf(spread, n); j < n; ++j, k = k + 1 == n ? 0 : k + 1)
-              if (accept(row, s, nbr[first[s] + k])) {
-                out.lft[size_t{s} * L + lid] = port[first[s] + k];
-                break;
-              }
-          }
+          if (lid) RouteSwitchLidRotating(g, row, accept, d, lid, out);
           return;
         }
-        std::array<uint32_t, 257> bucket{};  // counting sort by hop count, farthest first
-        for (uint32_t s = 0; s < S; ++s)
-          if (row[s] != kUnreachable) ++bucket[255 - (row[s] & table.mask) + 1];
-        for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
-        reached[d] = bucket.back();
         Step* steps = &plan[size_t{slot[d]} * S];
-        for (uint32_t s = 0; s < S; ++s) {
-          if (row[s] == kUnreachable) continue;
+        reached[d] = OrderFarthestFirst(row, table.mask, S, [&](uint32_t s, uint32_t i) {
           uint32_t bits = 0;
           if (s != d)
             for (uint32_t c = first[s]; c < first[s + 1]; ++c)
               bits |= uint32_t{accept(row, s, nbr[c])} << (c - first[s]);
-          steps[bucket[255 - (row[s] & table.mask)]++] = {static_cast<uint16_t>(s), static_cast<uint16_t>(bits)};
-        }
+          steps[i] = {static_cast<uint16_t>(s), static_cast<uint16_t>(bits)};
+        });
         if (lid == 0) return;
+        // The mask says it already: the first candidate channel at or after the LID's place.
+        const uint32_t spread = Spread(lid);
+        out.lft[size_t{d} * L + lid] = g.lid_port(lid);
         for (uint32_t i = 0; i + 1 < reached[d]; ++i) {
           const uint32_t s = steps[i].s, bits = steps[i].bits;
           if (bits == 0) continue;

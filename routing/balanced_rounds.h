@@ -3,6 +3,7 @@
 // they read, the cut bound that ends rerouting, and the driver that runs the first pass and
 // the rip-up-and-reroute rounds in a fixed destination order.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <numeric>
 #include <utility>
@@ -31,6 +32,9 @@ namespace balanced {
 struct Setup {
   std::vector<uint64_t> sources;  // endpoint LIDs per switch
   uint64_t bound = 0;             // the busiest cut around one switch
+  unsigned stride = 1;            // highest switch-to-switch port number + 1
+  size_t channels = 0;            // switch-to-switch ports, all switches
+  size_t most_channels = 0;       // switch-to-switch ports of the switch with the most
 };
 
 inline Setup MakeSetup(const SwitchGraph& g) {
@@ -43,10 +47,53 @@ inline Setup MakeSetup(const SwitchGraph& g) {
   // others over its switch-to-switch channels. Reaching it ends the rerouting.
   for (uint32_t s = 0; s < S; ++s) {
     uint64_t up = 0;
-    for (uint32_t e = g.begin(s); e < g.end(s); ++e) up += g.ports(e).size();
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
+      up += g.ports(e).size();
+      for (uint8_t p : g.ports(e)) st.stride = std::max<unsigned>(st.stride, p + 1u);
+    }
+    st.channels += up;
+    st.most_channels = std::max<size_t>(st.most_channels, up);
     if (up) st.bound = std::max(st.bound, (st.sources[s] * (total - st.sources[s]) + up - 1) / up);
   }
   return st;
+}
+
+// The switches that reach the destination whose hop row this is (row[s] & mask hops,
+// kUnreachable for none), farthest first, so the destination comes last: place(s, i) puts
+// switch s at position i. Returns how many. A counting sort: hop counts are below 256.
+template <typename Place>
+uint32_t OrderFarthestFirst(const uint8_t* row, uint8_t mask, uint32_t S, const Place& place) {
+  std::array<uint32_t, 257> bucket{};
+  for (uint32_t s = 0; s < S; ++s)
+    if (row[s] != kUnreachable) ++bucket[255 - (row[s] & mask) + 1];
+  for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
+  for (uint32_t s = 0; s < S; ++s)
+    if (row[s] != kUnreachable) place(s, bucket[255 - (row[s] & mask)]++);
+  return bucket.back();
+}
+
+// Switch LID `lid` of switch d (row: d's hop row): it carries management traffic only, so
+// no balancing; every switch that reaches d takes the first next hop (a neighbour group,
+// then one of its cables) at or after a place that moves with the LID.
+template <typename Accept>
+void RouteSwitchLidRotating(const SwitchGraph& g, const uint8_t* row, const Accept& accept, uint32_t d, Lid lid,
+                            SubnetRoutes& out) {
+  const size_t L = out.num_lids();
+  for (uint32_t s = 0; s < g.num_switches(); ++s) {
+    if (row[s] == kUnreachable) continue;
+    uint8_t& entry = out.lft[size_t{s} * L + lid];
+    if (s == d) {
+      entry = g.lid_port(lid);
+      continue;
+    }
+    const uint32_t n = g.degree(s);
+    for (uint32_t j = 0, k = lid % n; j < n; ++j, k = k + 1 == n ? 0 : k + 1) {
+      const uint32_t e = g.begin(s) + k;
+      if (!accept(row, s, g.nbr(e))) continue;
+      entry = g.ports(e)[lid % g.ports(e).size()];
+      break;
+    }
+  }
 }
 
 // Where the scan for the least loaded candidate starts, as a fraction of the candidates: a

@@ -193,6 +193,7 @@ class FtreeEngine final : public RoutingEngine {
           std::vector<uint32_t> cand;
           uint32_t cached = kNone;
           bool in_cone = false;
+          uint32_t spread = 1, hosts = 1;  // turns over spare uplinks (below), per destination
           for (Lid x = 1; x < L; ++x) {
             const uint32_t li = dest_leaf[x];
             if (li == kNone) continue;
@@ -215,6 +216,8 @@ class FtreeEngine final : public RoutingEngine {
                   for (uint32_t e : up[s])
                     if (can_climb(li, g.nbr(e))) cand.push_back(e);
               }
+              hosts = static_cast<uint32_t>(g.endpoint_lids(d).size());
+              spread = l == 0 && !in_cone ? static_cast<uint32_t>(cand.size()) / std::max(hosts, 1u) : 1;
             }
             if (cand.empty()) continue;  // no legal route from here; no route passes here either
             const uint32_t* xq = &quot[x * W];
@@ -225,17 +228,14 @@ class FtreeEngine final : public RoutingEngine {
             // destination, the free digits of the destination's block, so each cable down
             // carries 1/spread of a destination. Above the leaves the digits count leaves,
             // the same for every turn, so the turns do not meet again.
-            if (l == 0 && !in_cone) {
-              const uint32_t hosts = static_cast<uint32_t>(g.endpoint_lids(d).size());
-              const uint32_t spread = static_cast<uint32_t>(cand.size()) / std::max(hosts, 1u);
-              if (spread > 1) {
-                // The turn moves with the destination's leaf (its block number, xq[1]), so
-                // that a source leaf's own uplinks share its destinations evenly too.
-                const uint32_t turn = (leaf_index[s] + xq[1]) % spread;
-                const uint32_t e = cand[(xq[0] + hosts * turn) % cand.size()];
-                row[x] = port_count[e] == 1 ? first_port[e] : g.ports(e)[xq[0] % port_count[e]];
-                continue;
-              }
+            // (spread > 1 only at a leaf that climbs, so there is a level above: xq[1].)
+            if (spread > 1) {
+              // The turn moves with the destination's leaf (its block number, xq[1]), so
+              // that a source leaf's own uplinks share its destinations evenly too.
+              const uint32_t turn = (leaf_index[s] + xq[1]) % spread;
+              const uint32_t e = cand[(xq[0] + hosts * turn) % cand.size()];
+              row[x] = port_count[e] == 1 ? first_port[e] : g.ports(e)[xq[0] % port_count[e]];
+              continue;
             }
             // The chain switch of the next level wins when it is a neighbour (a child in
             // the cone when descending, a parent when climbing); else the destination's digit.

@@ -118,6 +118,28 @@ TEST_CASE("ftree declines endpoints on a spine") {
   CHECK(routed.error().message.find("not a fat tree") != std::string::npos);
 }
 
+// Routes `f` with ftree and checks every pair delivered in at most `max_links` cables,
+// deadlock-free, the cut bound `bound` and `busiest` routes on the busiest channel.
+void CheckSpread(const Fabric& f, uint32_t max_links, uint64_t bound, uint64_t busiest) {
+  auto routed = testing::RouteWith(f, "ftree");
+  REQUIRE(routed);
+  const SubnetRoutes& r = routed->routes.subnets.at(0);
+  REQUIRE(r.engine == "ftree");
+  testing::CheckEveryLidRouted(f, r);
+  testing::Walk w = testing::WalkAllPairs(f, r);
+  CHECK(w.delivered == w.pairs);
+  CHECK(w.max_links == max_links);
+  uint64_t most = 0;
+  for (const auto& [channel, load] : w.channel_load) most = std::max(most, load);
+  auto m = Measure(f, routed->routes, MetricsOptions{.permutations = 0});
+  REQUIRE(m);
+  CHECK(m->subnets[0].channel_load_lower_bound == bound);
+  CHECK(most == busiest);
+  RouteSummary summary = SummarizeRoutes(f, f.subnets()[0], r, 2);
+  REQUIRE(summary.deadlock_free.has_value());
+  CHECK(*summary.deadlock_free);
+}
+
 // Fewer hosts per leaf than uplinks: destination-mod-k would send each destination's
 // traffic down one cable (2 hosts, 8 spines: 30 routes where 8 is the bound); the leaves
 // take turns over the spines instead, and meet the cut bound.
@@ -132,24 +154,7 @@ TEST_CASE("ftree spreads a destination over the spines when leaves have fewer ho
                         Case{{.leaves = 8, .spines = 4, .hosts = 4}, 28}}) {  // full: unchanged
     CAPTURE(c.shape.leaves);
     CAPTURE(c.shape.hosts);
-    Fabric f = testing::TwoTierFatTree(c.shape);
-    auto routed = testing::RouteWith(f, "ftree");
-    REQUIRE(routed);
-    const SubnetRoutes& r = routed->routes.subnets.at(0);
-    REQUIRE(r.engine == "ftree");
-    testing::CheckEveryLidRouted(f, r);
-    testing::Walk w = testing::WalkAllPairs(f, r);
-    CHECK(w.delivered == w.pairs);
-    CHECK(w.max_links == 4);
-    uint64_t busiest = 0;
-    for (const auto& [channel, load] : w.channel_load) busiest = std::max(busiest, load);
-    auto m = Measure(f, routed->routes, MetricsOptions{.permutations = 0});
-    REQUIRE(m);
-    CHECK(m->subnets[0].channel_load_lower_bound == c.bound);
-    CHECK(busiest == c.bound);
-    RouteSummary summary = SummarizeRoutes(f, f.subnets()[0], r, 2);
-    REQUIRE(summary.deadlock_free.has_value());
-    CHECK(*summary.deadlock_free);
+    CheckSpread(testing::TwoTierFatTree(c.shape), 4, c.bound, c.bound);
   }
 }
 
@@ -165,24 +170,8 @@ TEST_CASE("ftree spreads destinations on a 3-tier tree with fewer hosts than upl
   };
   for (const Case& c : {Case{1, 4, 4}, Case{2, 15, 16}, Case{4, 60, 60}}) {  // 4 hosts: full
     CAPTURE(c.hosts);
-    Fabric f = testing::ThreeTierFatTree({.pods = 4, .leaves = 4, .aggs = 4, .cores = 4, .hosts = c.hosts});
-    auto routed = testing::RouteWith(f, "ftree");
-    REQUIRE(routed);
-    const SubnetRoutes& r = routed->routes.subnets.at(0);
-    REQUIRE(r.engine == "ftree");
-    testing::CheckEveryLidRouted(f, r);
-    testing::Walk w = testing::WalkAllPairs(f, r);
-    CHECK(w.delivered == w.pairs);
-    CHECK(w.max_links == 6);
-    uint64_t busiest = 0;
-    for (const auto& [channel, load] : w.channel_load) busiest = std::max(busiest, load);
-    auto m = Measure(f, routed->routes, MetricsOptions{.permutations = 0});
-    REQUIRE(m);
-    CHECK(m->subnets[0].channel_load_lower_bound == c.bound);
-    CHECK(busiest == c.busiest);
-    RouteSummary summary = SummarizeRoutes(f, f.subnets()[0], r, 2);
-    REQUIRE(summary.deadlock_free.has_value());
-    CHECK(*summary.deadlock_free);
+    CheckSpread(testing::ThreeTierFatTree({.pods = 4, .leaves = 4, .aggs = 4, .cores = 4, .hosts = c.hosts}), 6,
+                c.bound, c.busiest);
   }
 }
 

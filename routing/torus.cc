@@ -228,6 +228,10 @@ Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
   if (auto* why = std::get_if<std::string>(&recognised)) return Outcome::NotApplicable(std::move(*why));
   const Grid& grid = std::get<Grid>(recognised);
   const int dims = grid.dims;
+  bool any_wrap = false;
+  for (int i = 0; i < dims; ++i) any_wrap |= grid.wrap[i];
+  if (any_wrap && req.options.max_vls < 2)
+    return Outcome::Failed("a torus needs 2 VLs for its datelines; --vls allows 1");
   auto ports_to = [&](uint32_t v, uint32_t w) -> const std::vector<uint8_t>& {
     size_t k = std::lower_bound(g.nbrs[v].begin(), g.nbrs[v].end(), w) - g.nbrs[v].begin();
     return g.ports[v][k];
@@ -309,11 +313,8 @@ Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
     }
   }
 
-  bool any_wrap = false;
-  for (int i = 0; i < dims; ++i) any_wrap |= grid.wrap[i];
   if (any_wrap) {
     out.num_vls = 2;
-    if (req.options.max_vls < 2) return Outcome::Failed("a torus needs 2 VLs for its datelines; --vls allows 1");
     // SL bit i: the route crosses the dateline of dimension i (between coordinate k-1 and 0),
     // tabled like the steps: from a towards b, for an even and an odd LID.
     std::array<std::array<std::vector<uint8_t>, 2>, kMaxDims> crosses;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "fabric/display_text.h"
+
 namespace fabricctl {
 namespace {
 
@@ -10,12 +12,15 @@ namespace {
 // caret.
 constexpr size_t kMaxShown = 160;
 
-// Control bytes (a binary file's ESC, NUL, CR...) become '?'; tabs stay so the caret,
-// padded with the same tabs, lands under the right character.
-std::string Printable(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) c = '?';
+// A message or location that quotes input (a file name, a peer's text) is cleaned and cut
+// here, as a last line of defence behind ShownValue at the places that quote. Messages may
+// hold several lines (a list of engines that declined), so the bound is generous.
+constexpr size_t kMaxWhere = 1024;
+constexpr size_t kMaxMessage = 64 * 1024;
+
+std::string ShownMessage(std::string_view message) {
+  std::string out = PrintableText(message.substr(0, kMaxMessage), LineFeeds::kKeep);
+  if (message.size() > kMaxMessage) out += "... (" + std::to_string(message.size()) + " bytes)";
   return out;
 }
 
@@ -24,11 +29,11 @@ std::string Printable(std::string_view s) {
 std::string Error::Format() const {
   std::string out;
   if (!where.empty()) {
-    out += where;
+    out += ShownValue(where, kMaxWhere);
     if (line > 0) out += ":" + std::to_string(line);
     out += ": ";
   }
-  out += message;
+  out += ShownMessage(message);
   if (!text.empty()) {
     size_t caret = column > 0 ? static_cast<size_t>(column) - 1 : 0;  // 0-based, into `text`
     size_t start = 0, end = text.size();
@@ -37,7 +42,7 @@ std::string Error::Format() const {
       end = start + kMaxShown;
     }
     const std::string lead = start > 0 ? "..." : "";
-    const std::string shown = lead + Printable(std::string_view(text).substr(start, end - start));
+    const std::string shown = lead + PrintableText(std::string_view(text).substr(start, end - start));
     out += "\n  " + shown + (end < text.size() ? "..." : "");
     if (column > 0 && caret >= start && caret <= end) {
       std::string pad;

@@ -53,5 +53,13 @@ TEST_CASE("error text: short lines are shown whole") {
   CHECK(e.Format() == "f:3: m\n  " + std::string(160, 'b'));
 }
 
+TEST_CASE("error text: a message quoting a terminal escape or a huge value cannot flood or steer the terminal") {
+  Error e{.message = "node \x1b]0;owned\x07 unknown\nsecond line", .where = "f\x1b[2J"};
+  CHECK(e.Format() == "f?[2J: node ?]0;owned? unknown\nsecond line");
+  Error big{.message = std::string(100000, 'x')};
+  CHECK(big.Format().size() < 66 * 1024);
+  CHECK(big.Format().ends_with("... (100000 bytes)"));
+}
+
 }  // namespace
 }  // namespace fabricctl

@@ -8,6 +8,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "fabric/display_text.h"
 #include "fabric/topology_io.h"
 #include "routing/metrics.h"
 #include "routing/route_io.h"
@@ -143,16 +144,17 @@ int RunVerify(const VerifyCmd& c) {
     for (const SubnetVerdict& v : rep->subnets) {
       const Subnet& sn = f.subnets()[v.subnet];
       if (!v.routed) {
-        fmt::print("{}: not routed\n", sn.name);
+        fmt::print("{}: not routed\n", PrintableText(sn.name));
         continue;
       }
       fmt::print(
           "{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
           "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
-          sn.name, v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs, v.dead_port_entries,
-          v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used, v.vls_used == 1 ? "" : "s");
+          PrintableText(sn.name), v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs,
+          v.dead_port_entries, v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used,
+          v.vls_used == 1 ? "" : "s");
     }
-    for (const Violation& v : rep->violations) fmt::print("{}: {}\n", ToString(v.kind), v.text);
+    for (const Violation& v : rep->violations) fmt::print("{}: {}\n", ToString(v.kind), PrintableText(v.text));
     if (rep->violation_count > rep->violations.size())
       fmt::print("... {} more (--max-violations)\n", rep->violation_count - rep->violations.size());
     if (rep->sound())
@@ -173,7 +175,7 @@ int RunVerify(const VerifyCmd& c) {
       fmt::print(
           "note: {} carries no SL/VL tables, so every route was checked on VL 0; if the routes use several VLs "
           "(dfsssp, torus, escape), put their sl-table.txt next to the dump in a directory\n",
-          c.in.routes);
+          PrintableText(c.in.routes));
   }
   return rep->sound() ? kExitOk : kExitFindings;
 }
@@ -222,7 +224,7 @@ int RunStats(const StatsCmd& c) {
   }
   for (const SubnetMetrics& s : m->subnets) {
     const SubnetVerdict& v = verdict_of(s.subnet);
-    fmt::print("{}\n", f.subnets()[s.subnet].name);
+    fmt::print("{}\n", PrintableText(f.subnets()[s.subnet].name));
     fmt::print("  pairs            {}\n", s.pairs);
     fmt::print("  hops             min {}  avg {:.3f}  max {}\n", s.min_hops, s.avg_hops, s.max_hops);
     fmt::print("  channel load     max {}  avg {:.2f}  stddev {:.2f}  lower bound {}  ({} switch-to-switch channels)\n",
@@ -266,16 +268,18 @@ int RunTrace(const TraceCmd& c) {
                {"end", ToString(t->end)},
                {"problem", t->problem}});
   } else {
-    fmt::print("From {} to {} (LID {}), subnet {}, SL {}\n", f.PortName(t->source), f.PortName(t->destination_port),
-               t->destination, f.subnets()[t->subnet].name, t->sl);
+    fmt::print("From {} to {} (LID {}), subnet {}, SL {}\n", PrintableText(f.PortName(t->source)),
+               PrintableText(f.PortName(t->destination_port)), t->destination,
+               PrintableText(f.subnets()[t->subnet].name), t->sl);
     for (size_t i = 0; i < t->hops.size(); ++i) {
       const TraceHop& h = t->hops[i];
-      fmt::print("  [{}] {} -> {}  VL {}\n", i + 1, f.PortName(h.from), f.PortName(h.to), h.vl);
+      fmt::print("  [{}] {} -> {}  VL {}\n", i + 1, PrintableText(f.PortName(h.from)), PrintableText(f.PortName(h.to)),
+                 h.vl);
     }
     if (t->end == TraceEnd::kDelivered)
       fmt::print("delivered in {} hop{}\n", t->hops.size(), t->hops.size() == 1 ? "" : "s");
     else
-      fmt::print("broken ({}): {}\n", ToString(t->end), t->problem);
+      fmt::print("broken ({}): {}\n", ToString(t->end), PrintableText(t->problem));
   }
   return t->end == TraceEnd::kDelivered ? kExitOk : kExitFindings;
 }

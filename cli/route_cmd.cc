@@ -1,36 +1,28 @@
-// fabricctl route compute / route diff: thin commands over routing/route_fabric.h,
-// routing/route_io.h, routing/verifier.h and routing/route_diff.h.
+// fabricctl route compute / route diff: thin commands over routing/route_compute.h,
+// routing/route_io.h and routing/route_diff.h.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
 #include <memory>
+#include <ranges>
 #include <string>
 #include <vector>
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
-#include "fabric/file_io.h"
+#include "fabric/display_text.h"
 #include "fabric/topology_io.h"
 #include "routing/opensm_dump.h"
-#include "routing/parallel.h"
 #include "routing/registry.h"
+#include "routing/route_compute.h"
 #include "routing/route_diff.h"
-#include "routing/route_fabric.h"
 #include "routing/route_io.h"
-#include "routing/route_summary.h"
-#include "routing/updn.h"
-#include "routing/verifier.h"
 
 namespace fabricctl::cli {
 namespace {
 
 using nlohmann::json;
-
-double Since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // ---------------------------------------------------------------------------------------
 // route compute
@@ -49,179 +41,132 @@ struct ComputeOptions {
   bool json = false;
 };
 
-struct SubnetFigures {
-  uint32_t max_hops = 0;
-  double avg_hops = 0;
-  uint64_t max_channel_load = 0;
-  uint64_t pairs = 0;
-  uint64_t unreachable_pairs = 0;
-  std::optional<bool> deadlock_free;
-};
-
-int RunCompute(const ComputeOptions& o) {
-  auto t_read = std::chrono::steady_clock::now();
-  auto fabric = ReadTopologyFile(o.topology, ParseTopoFormat(o.format).value_or(TopoFormat::kAuto));
-  if (!fabric) return ReportError(fabric.error());
-  const double read_seconds = Since(t_read);
-  auto selection = ParseEngineSelection(o.engine);
-  if (!selection) return ReportError(selection.error());
-  RouteFabricOptions ro{.engine = {.max_vls = static_cast<uint8_t>(o.vls), .seed = o.seed}, .threads = o.threads};
-  if (!o.root_guid_file.empty()) {
-    auto text = ReadTextFile(o.root_guid_file);
-    if (!text) return ReportError(text.error());
-    auto guids = ParseGuidList(*text, o.root_guid_file);
-    if (!guids) return ReportError(guids.error());
-    ro.engine.root_guids = std::move(*guids);
+// --files: "json", "dump", "json,dump" or "none".
+Result<RouteWriteOptions> ParseFileKinds(std::string_view list) {
+  RouteWriteOptions files{.json = false, .dump = false};
+  if (list == "none") return files;
+  for (std::string_view kind : std::views::split(list, ',') |
+                                   std::views::transform([](auto r) { return std::string_view(r.begin(), r.end()); })) {
+    if (kind == "json")
+      files.json = true;
+    else if (kind == "dump")
+      files.dump = true;
+    else
+      return MakeError(fmt::format("--files: unknown file kind '{}' (json, dump, none)", ShownValue(kind)));
   }
-  RouteWriteOptions wo{.json = false, .dump = false};
-  if (o.files != "none") {
-    for (size_t start = 0; start <= o.files.size();) {
-      size_t comma = o.files.find(',', start);
-      std::string_view f =
-          std::string_view(o.files).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (f == "json")
-        wo.json = true;
-      else if (f == "dump")
-        wo.dump = true;
-      else
-        return ReportError(Error{.message = fmt::format("--files: unknown file kind '{}' (json, dump, none)", f)});
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
+  return files;
+}
 
-  auto t_route = std::chrono::steady_clock::now();
-  auto routed = RouteFabric(*fabric, *selection, ro);
-  if (!routed) return ReportError(routed.error());
-  const double route_seconds = Since(t_route);
-
-  // Verification: the independent verifier for reachability and credit loops, the route
-  // summary for hops and channel loads (one pass each, both multi-threaded).
-  auto t_check = std::chrono::steady_clock::now();
-  Result<VerifyReport> verdict = VerifyReport{};
-  if (o.verify) {
-    verdict = Verify(*fabric, routed->routes, VerifyOptions{.max_violations = 5, .threads = o.threads});
-    if (!verdict) return ReportError(verdict.error());
-  }
-  const unsigned threads = o.threads ? o.threads : DefaultThreads();
-  std::vector<SubnetFigures> figures(routed->routes.subnets.size());
-  ParallelFor(figures.size(), threads, [&](size_t i) {
-    const SubnetRoutes& r = routed->routes.subnets[i];
-    RouteSummary s = SummarizeRoutes(*fabric, fabric->subnets()[r.subnet], r, 1);
-    figures[i] = {s.max_hops, s.avg_hops, s.max_channel_load, s.pairs, s.unreachable_pairs, s.deadlock_free};
-  });
-  if (!o.verify) {
-    // The summary's own checks stand in: unreachable pairs and loops, and the 1-VL CDG.
-    verdict->subnets.resize(fabric->subnets().size());
-    for (size_t i = 0; i < figures.size(); ++i) {
-      const SubnetRoutes& r = routed->routes.subnets[i];
-      SubnetVerdict& v = verdict->subnets[r.subnet];
-      v.subnet = r.subnet;
-      v.pairs = figures[i].pairs;
-      v.unreachable_pairs = figures[i].unreachable_pairs;
-      v.cdg_cycles = figures[i].deadlock_free.value_or(true) ? 0 : 1;
-      if (!figures[i].deadlock_free)
-        routed->notes.push_back(fmt::format("subnet {}: {} VLs, credit loops not checked without the verifier",
-                                            fabric->subnets()[r.subnet].name, r.num_vls));
-      verdict->pairs += v.pairs;
-      verdict->unreachable_pairs += v.unreachable_pairs;
-      verdict->cdg_cycles += v.cdg_cycles;
-    }
-    verdict->violation_count = verdict->unreachable_pairs + verdict->cdg_cycles;
-  }
-  const double check_seconds = Since(t_check);
-
-  double write_seconds = 0;
-  if (!o.output.empty() && (wo.json || wo.dump)) {
-    auto t_write = std::chrono::steady_clock::now();
-    if (auto ok = WriteRoutes(*fabric, routed->routes, o.output, wo); !ok) return ReportError(ok.error());
-    write_seconds = Since(t_write);
-  }
-
+struct ComputeTotals {
   uint32_t max_hops = 0;
   uint64_t max_load = 0;
   uint8_t vls = 1;
-  for (size_t i = 0; i < figures.size(); ++i) {
-    max_hops = std::max(max_hops, figures[i].max_hops);
-    max_load = std::max(max_load, figures[i].max_channel_load);
-    vls = std::max(vls, routed->routes.subnets[i].num_vls);
-  }
-  const bool deadlock_free = verdict->deadlock_free();
-  bool unchecked = false;  // --no-verify on multi-VL tables: the summary cannot tell
-  for (const SubnetFigures& fig : figures) unchecked = unchecked || (!o.verify && !fig.deadlock_free);
-  const uint64_t unreachable = verdict->unreachable_pairs + verdict->loop_pairs + verdict->through_endpoint_pairs;
-  const double seconds = route_seconds + check_seconds;
+  uint64_t unreachable = 0;
+};
 
-  if (o.json) {
-    json subnets = json::array();
-    for (size_t i = 0; i < figures.size(); ++i) {
-      const SubnetRoutes& r = routed->routes.subnets[i];
-      const Subnet& s = fabric->subnets()[r.subnet];
-      const SubnetVerdict& v = verdict->subnets[r.subnet];
-      Lid max_lid = r.num_lids() ? static_cast<Lid>(r.num_lids() - 1) : 0;
-      subnets.push_back({{"name", s.name},
-                         {"engine", r.engine},
-                         {"reason", r.reason},
-                         {"declined", routed->reports[i].declined},
-                         {"switches", s.switches.size()},
-                         {"endpoints", s.endpoint_ports.size()},
-                         {"lids", max_lid},
-                         {"deployable_lids", max_lid <= kMaxUnicastLid},
-                         {"vls", r.num_vls},
-                         {"max_hops", figures[i].max_hops},
-                         {"avg_hops", figures[i].avg_hops},
-                         {"max_channel_load", figures[i].max_channel_load},
-                         {"pairs", v.pairs},
-                         {"unreachable_pairs", v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs},
-                         {"deadlock_free", v.cdg_cycles == 0},
-                         {"seconds", routed->reports[i].seconds}});
-    }
-    json out = {{"topology", o.topology},
-                {"engine", o.engine},
-                {"subnets", std::move(subnets)},
-                {"deadlock_free", unchecked ? json(nullptr) : json(deadlock_free)},
-                {"sound", verdict->sound()},
-                {"verified", o.verify},
-                {"vls", vls},
-                {"max_hops", max_hops},
-                {"max_channel_load", max_load},
-                {"unreachable_pairs", unreachable},
-                {"seconds", seconds},
-                {"route_seconds", route_seconds},
-                {"verify_seconds", check_seconds},
-                {"read_seconds", read_seconds},
-                {"write_seconds", write_seconds},
-                {"output", o.output.empty() ? json(nullptr) : json(o.output)},
-                {"notes", routed->notes}};
-    PrintJson(out);
-  } else {
-    std::cout << fmt::format("routed {} subnet{} of {} with --engine {} in {}, {} in {}\n", figures.size(),
-                             figures.size() == 1 ? "" : "s", o.topology, o.engine, Duration(route_seconds),
-                             o.verify ? "verified" : "checked (--no-verify)", Duration(check_seconds));
-    std::cout << fmt::format("  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n", "subnet",
-                             "engine", "switches", "endpoints", "lids", "vls", "hops", "max_load", "unreachable", "dlf",
-                             "reason");
-    for (size_t i = 0; i < figures.size(); ++i) {
-      const SubnetRoutes& r = routed->routes.subnets[i];
-      const Subnet& s = fabric->subnets()[r.subnet];
-      const SubnetVerdict& v = verdict->subnets[r.subnet];
-      std::cout << fmt::format(
-          "  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n", s.name, r.engine, s.switches.size(),
-          s.endpoint_ports.size(), r.num_lids() ? r.num_lids() - 1 : 0, r.num_vls, figures[i].max_hops,
-          figures[i].max_channel_load, v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs,
-          v.cdg_cycles == 0 ? "yes" : "NO", r.reason);
-    }
-    std::cout << fmt::format("deadlock-free: {}; unreachable pairs: {}; max hops {}; max channel load {}; {} VL{}\n",
-                             unchecked       ? "not checked"
-                             : deadlock_free ? "yes"
-                                             : "NO",
-                             unreachable, max_hops, max_load, vls, vls == 1 ? "" : "s");
-    for (const Violation& v : verdict->violations) std::cout << "  " << v.text << "\n";
-    for (const std::string& note : routed->notes) std::cout << "note: " << note << "\n";
-    if (!o.output.empty() && (wo.json || wo.dump))
-      std::cout << fmt::format("wrote {} in {}\n", o.output, Duration(write_seconds));
+ComputeTotals Totals(const ComputeOutcome& c) {
+  ComputeTotals t;
+  for (size_t i = 0; i < c.figures.size(); ++i) {
+    t.max_hops = std::max(t.max_hops, c.figures[i].max_hops);
+    t.max_load = std::max(t.max_load, c.figures[i].max_channel_load);
+    t.vls = std::max(t.vls, c.routed.routes.subnets[i].num_vls);
   }
-  return verdict->sound() ? kExitOk : kExitFindings;
+  t.unreachable = c.verdict.unreachable_pairs + c.verdict.loop_pairs + c.verdict.through_endpoint_pairs;
+  return t;
+}
+
+void PrintComputeJson(const ComputeOptions& o, const ComputeOutcome& c) {
+  const ComputeTotals totals = Totals(c);
+  json subnets = json::array();
+  for (size_t i = 0; i < c.figures.size(); ++i) {
+    const SubnetRoutes& r = c.routed.routes.subnets[i];
+    const Subnet& s = c.fabric.subnets()[r.subnet];
+    const SubnetVerdict& v = c.verdict.subnets[r.subnet];
+    Lid max_lid = r.num_lids() ? static_cast<Lid>(r.num_lids() - 1) : 0;
+    subnets.push_back({{"name", s.name},
+                       {"engine", r.engine},
+                       {"reason", r.reason},
+                       {"declined", c.routed.reports[i].declined},
+                       {"switches", s.switches.size()},
+                       {"endpoints", s.endpoint_ports.size()},
+                       {"lids", max_lid},
+                       {"deployable_lids", max_lid <= kMaxUnicastLid},
+                       {"vls", r.num_vls},
+                       {"max_hops", c.figures[i].max_hops},
+                       {"avg_hops", c.figures[i].avg_hops},
+                       {"max_channel_load", c.figures[i].max_channel_load},
+                       {"pairs", v.pairs},
+                       {"unreachable_pairs", v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs},
+                       {"deadlock_free", v.cdg_cycles == 0},
+                       {"seconds", c.routed.reports[i].seconds}});
+  }
+  PrintJson({{"topology", o.topology},
+             {"engine", o.engine},
+             {"subnets", std::move(subnets)},
+             {"deadlock_free", c.loops_unchecked ? json(nullptr) : json(c.verdict.deadlock_free())},
+             {"sound", c.verdict.sound()},
+             {"verified", o.verify},
+             {"vls", totals.vls},
+             {"max_hops", totals.max_hops},
+             {"max_channel_load", totals.max_load},
+             {"unreachable_pairs", totals.unreachable},
+             {"seconds", c.route_seconds + c.check_seconds},
+             {"route_seconds", c.route_seconds},
+             {"verify_seconds", c.check_seconds},
+             {"read_seconds", c.read_seconds},
+             {"write_seconds", c.write_seconds},
+             {"output", o.output.empty() ? json(nullptr) : json(o.output)},
+             {"notes", c.routed.notes}});
+}
+
+void PrintComputeText(const ComputeOptions& o, const ComputeOutcome& c) {
+  const ComputeTotals totals = Totals(c);
+  std::cout << fmt::format("routed {} subnet{} of {} with --engine {} in {}, {} in {}\n", c.figures.size(),
+                           c.figures.size() == 1 ? "" : "s", PrintableText(o.topology), PrintableText(o.engine),
+                           Duration(c.route_seconds), o.verify ? "verified" : "checked (--no-verify)",
+                           Duration(c.check_seconds));
+  constexpr std::string_view kRow = "  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n";
+  std::cout << fmt::format(kRow, "subnet", "engine", "switches", "endpoints", "lids", "vls", "hops", "max_load",
+                           "unreachable", "dlf", "reason");
+  for (size_t i = 0; i < c.figures.size(); ++i) {
+    const SubnetRoutes& r = c.routed.routes.subnets[i];
+    const Subnet& s = c.fabric.subnets()[r.subnet];
+    const SubnetVerdict& v = c.verdict.subnets[r.subnet];
+    std::cout << fmt::format(kRow, PrintableText(s.name), r.engine, s.switches.size(), s.endpoint_ports.size(),
+                             r.num_lids() ? r.num_lids() - 1 : 0, r.num_vls, c.figures[i].max_hops,
+                             c.figures[i].max_channel_load,
+                             v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs,
+                             v.cdg_cycles == 0 ? "yes" : "NO", PrintableText(r.reason));
+  }
+  std::cout << fmt::format("deadlock-free: {}; unreachable pairs: {}; max hops {}; max channel load {}; {} VL{}\n",
+                           c.loops_unchecked           ? "not checked"
+                           : c.verdict.deadlock_free() ? "yes"
+                                                       : "NO",
+                           totals.unreachable, totals.max_hops, totals.max_load, totals.vls,
+                           totals.vls == 1 ? "" : "s");
+  for (const Violation& v : c.verdict.violations) std::cout << "  " << PrintableText(v.text) << "\n";
+  for (const std::string& note : c.routed.notes) std::cout << "note: " << PrintableText(note) << "\n";
+  if (c.wrote) std::cout << fmt::format("wrote {} in {}\n", PrintableText(o.output), Duration(c.write_seconds));
+}
+
+int RunCompute(const ComputeOptions& o) {
+  auto files = ParseFileKinds(o.files);
+  if (!files) return ReportError(files.error());
+  auto computed = ComputeRoutes({.topology = o.topology,
+                                 .format = ParseTopoFormat(o.format).value_or(TopoFormat::kAuto),
+                                 .engine = o.engine,
+                                 .engine_options = {.max_vls = static_cast<uint8_t>(o.vls), .seed = o.seed},
+                                 .root_guid_file = o.root_guid_file,
+                                 .threads = o.threads,
+                                 .output = o.output,
+                                 .files = *files,
+                                 .verify = o.verify});
+  if (!computed) return ReportError(computed.error());
+  if (o.json)
+    PrintComputeJson(o, *computed);
+  else
+    PrintComputeText(o, *computed);
+  return computed->verdict.sound() ? kExitOk : kExitFindings;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -283,11 +228,11 @@ int RunDiff(const DiffOptions& o) {
     for (size_t i = 0; i < d.switches.size() && i < o.max_listed; ++i) {
       const SwitchLftDiff& s = d.switches[i];
       if (s.kind == SwitchLftDiff::Kind::kChanged)
-        std::cout << fmt::format("  0x{:016x} {:<24} {:>6} entries  blocks {}\n", s.guid, s.description,
+        std::cout << fmt::format("  0x{:016x} {:<24} {:>6} entries  blocks {}\n", s.guid, PrintableText(s.description),
                                  s.changed_entries, BlockList(s.blocks));
       else
-        std::cout << fmt::format("  0x{:016x} {:<24} only in {}\n", s.guid, s.description,
-                                 s.kind == SwitchLftDiff::Kind::kOnlyInA ? o.a : o.b);
+        std::cout << fmt::format("  0x{:016x} {:<24} only in {}\n", s.guid, PrintableText(s.description),
+                                 PrintableText(s.kind == SwitchLftDiff::Kind::kOnlyInA ? o.a : o.b));
     }
     if (d.switches.size() > o.max_listed)
       std::cout << fmt::format("  ... {} more (--json lists all)\n", d.switches.size() - o.max_listed);

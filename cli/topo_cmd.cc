@@ -11,6 +11,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "fabric/display_text.h"
 #include "fabric/topology_diff.h"
 #include "fabric/topology_io.h"
 #include "fabric/topology_summary.h"
@@ -31,7 +32,11 @@ class Table {
     Align align = Align::kLeft;
   };
   explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
-  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  // Cells hold names and descriptions from the input: printed without control bytes.
+  void Add(std::vector<std::string> row) {
+    for (std::string& cell : row) cell = PrintableText(cell);
+    rows_.push_back(std::move(row));
+  }
   void Print(std::ostream& os, std::string_view indent = "  ") const {
     std::vector<size_t> width(columns_.size());
     for (size_t c = 0; c < columns_.size(); ++c) width[c] = columns_[c].title.size();
@@ -76,7 +81,7 @@ struct ShowOptions {
 constexpr size_t kMaxDegradedShown = 50;
 
 void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& file) {
-  std::cout << "topology: " << file << "\n";
+  std::cout << "topology: " << PrintableText(file) << "\n";
   std::cout << fmt::format("{:<14}{:>8}  ({} switches, {} endpoints, {} routers)\n", "nodes", s.nodes, s.switches,
                            s.endpoints, s.routers);
   std::cout << fmt::format("{:<14}{:>8}  physical, {} connected\n", "ports", s.physical_ports, s.connected_ports);
@@ -262,8 +267,10 @@ json DiffToJson(const TopologyDiff& d, const Fabric& e, const Fabric& a, const D
 }
 
 void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const DiffOptions& o) {
-  std::cout << fmt::format("expected: {} ({} nodes, {} links)\n", o.expected, e.num_nodes(), e.num_links());
-  std::cout << fmt::format("actual:   {} ({} nodes, {} links)\n", o.actual, a.num_nodes(), a.num_links());
+  std::cout << fmt::format("expected: {} ({} nodes, {} links)\n", PrintableText(o.expected), e.num_nodes(),
+                           e.num_links());
+  std::cout << fmt::format("actual:   {} ({} nodes, {} links)\n", PrintableText(o.actual), a.num_nodes(),
+                           a.num_links());
   std::cout << fmt::format("matched {} nodes ({} by description)\n", d.matched_nodes, d.matched_by_description);
   if (d.identical()) {
     std::cout << "identical: every planned node and link is there as planned\n";

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
+#include <map>
 
+#include "fabric/display_text.h"
 #include "fabric/text_lines.h"
 
 namespace fabricctl {
@@ -78,6 +81,7 @@ std::optional<Counter> ParseCounterName(std::string_view name) {
 
 Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filename) {
   Thresholds t;
+  std::map<Counter, int> set_on;  // line of each counter's threshold
   for (TextLines lines(text); lines.Next();) {
     const std::string_view raw = lines.line();
     const int line_no = lines.number();
@@ -94,17 +98,26 @@ Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filen
       unsigned best_d = 4;
       for (size_t i = 0; i < kNumErrorCounters; ++i)
         if (unsigned d = EditDistance(name, kNames[i]); d < best_d) best_d = d, best = kNames[i];
-      return MakeInputError(std::string(filename), line_no,
-                            best.empty() ? fmt::format("unknown error counter '{}'", name)
-                                         : fmt::format("unknown error counter '{}' (did you mean '{}'?)", name, best),
-                            std::string(raw), static_cast<int>(raw.find(name.empty() ? "=" : name) + 1));
+      return MakeInputError(
+          std::string(filename), line_no,
+          best.empty() ? fmt::format("unknown error counter '{}'", ShownValue(name))
+                       : fmt::format("unknown error counter '{}' (did you mean '{}'?)", ShownValue(name), best),
+          std::string(raw), static_cast<int>(raw.find(name.empty() ? "=" : name) + 1));
     }
     uint64_t v = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (value.empty() || ec != std::errc() || p != value.data() + value.size())
+      return MakeInputError(
+          std::string(filename), line_no,
+          ec == std::errc::result_out_of_range
+              ? fmt::format("threshold of {} is above the largest counter value {}", name,
+                            std::numeric_limits<uint64_t>::max())
+              : fmt::format("threshold of {} must be a non-negative integer, not '{}'", name, ShownValue(value)),
+          std::string(raw), static_cast<int>(raw.find('=') + 2));
+    if (auto [it, fresh] = set_on.emplace(*counter, line_no); !fresh)
       return MakeInputError(std::string(filename), line_no,
-                            fmt::format("threshold of {} must be a non-negative integer, not '{}'", name, value),
-                            std::string(raw), static_cast<int>(raw.find('=') + 2));
+                            fmt::format("{} is already set on line {}", name, it->second), std::string(raw),
+                            static_cast<int>(raw.find(name) + 1));
     t.limit[static_cast<size_t>(*counter)] = v;
   }
   return t;

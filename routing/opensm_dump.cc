@@ -6,6 +6,7 @@
 #include <charconv>
 #include <unordered_map>
 
+#include "fabric/display_text.h"
 #include "fabric/text_lines.h"
 #include "routing/lid_assign.h"
 #include "routing/route_fabric.h"
@@ -31,6 +32,10 @@ void AppendHex(std::string& out, uint64_t v, int min_digits) {
   for (int pad = min_digits - int(end - buf); pad > 0; --pad) out += '0';
   out.append(buf, end);
 }
+
+// See ParseOpensmDump: the most LFT entries a dump may make us allocate.
+constexpr uint64_t kMaxCellsPerByte = 64;
+constexpr uint64_t kMinCells = 0x10000;
 
 template <typename T>
 bool ParseNumber(std::string_view s, T& value, int base) {
@@ -68,7 +73,7 @@ void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::stri
     d += " portguid 0x";
     AppendHex(d, port.guid ? port.guid : fabric.node(port.node).guid, 16);
     d += ": '";
-    d += fabric.description(port.node);
+    d += PrintableText(fabric.description(port.node));  // a line feed would end the line
     d += "')";
   }
   std::string out = fmt::format("# fabricctl opensm-lfts.dump v1: subnet {}, engine {}\n", subnet_name, routes.engine);
@@ -78,7 +83,7 @@ void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::stri
     for (Lid lid = 1; lid < L && !own; ++lid)
       if (routes.lid_owner[lid] == fabric.port_id(sw, 0)) own = lid;
     out += fmt::format("Unicast lids [0x0-0x{:x}] of switch Lid {} guid 0x{:016x} ({}):\n", L ? L - 1 : 0, own,
-                       fabric.node(sw).guid, fabric.description(sw));
+                       fabric.node(sw).guid, PrintableText(fabric.description(sw)));
     out += "  Lid  Out   Destination\n       Port     Info \n";
     const unsigned nports = fabric.node(sw).num_ports;
     size_t n = 0;
@@ -108,6 +113,7 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
   raw.where = std::string(filename);
   RawSwitchLft* current = nullptr;
   size_t entries = 0;
+  uint64_t cells = 0;  // LFT entries allocated over every switch
   bool trailer_seen = true;
   std::unordered_map<uint64_t, int> seen_switch;
   int line_no = 0;
@@ -178,6 +184,13 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
       if (!ParseNumber(rest.substr(0, sp2), port, 10) || port > 254)
         return error("expected an output port number 0..254 after the LID", line);
       if (lid >= current->lft.size()) {
+        // The tables are dense by LID: a few bytes naming a huge LID must not allocate
+        // gigabytes. A real dump lists (nearly) every LID up to its top one, so its tables
+        // hold far fewer entries than kMaxCellsPerByte per byte of the file.
+        cells += lid + 1 - current->lft.size();
+        if (cells > kMaxCellsPerByte * text.size() + kMinCells)
+          return error(fmt::format("LID 0x{:x}: more LFT entries than a dump of {} bytes can hold", lid, text.size()),
+                       line);
         current->lft.resize(lid + 1, kNoRoute);
         current->lines.resize(lid + 1, 0);
       }
@@ -225,7 +238,7 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
       auto node = fabric.FindByGuid(sw.guid);
       if (!node) return err(fmt::format("switch GUID 0x{:016x} is not in the topology", sw.guid));
       if (!fabric.is_switch(*node))
-        return err(fmt::format("GUID 0x{:016x} is '{}', not a switch", sw.guid, fabric.description(*node)));
+        return err(fmt::format("GUID 0x{:016x} is '{}', not a switch", sw.guid, ShownValue(fabric.description(*node))));
       if (auto [it, fresh] = seen.emplace(sw.guid, std::pair{&file, sw.line}); !fresh)
         return err(
             fmt::format("switch 0x{:016x} also appears in {}:{}", sw.guid, it->second.first->where, it->second.second));
@@ -315,7 +328,7 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
         if (p > nports)
           return MakeInputError(
               file->where, sw->lines.empty() ? sw->line : int(sw->lines[lid]),
-              fmt::format("port {} on '{}', which has ports 0..{}", p, fabric.description(node), nports));
+              fmt::format("port {} on '{}', which has ports 0..{}", p, ShownValue(fabric.description(node)), nports));
         r.lft[row * L + lid] = p;
       }
       if (r.reason.find(file->where) == std::string::npos)

@@ -1,18 +1,16 @@
 #include "routing/route_io.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 
+#include "fabric/display_text.h"
 #include "fabric/file_io.h"
 #include "routing/opensm_dump.h"
 #include "routing/route_json.h"
+#include "routing/route_set.h"
 #include "routing/sl_table.h"
 
 namespace fabricctl {
@@ -27,58 +25,39 @@ Result<void> ApplySlTables(const Fabric& fabric, const std::vector<RawSlTable>& 
                            [&](const SubnetRoutes& r) { return fabric.subnets()[r.subnet].name == t.subnet; });
     if (it == rs.subnets.end())
       return MakeInputError(std::string(where), t.line,
-                            fmt::format("subnet '{}' has no LFTs in the route files", t.subnet));
+                            fmt::format("subnet '{}' has no LFTs in the route files", ShownValue(t.subnet)));
     if (auto ok = ApplyRawSlTable(fabric, t, where, *it); !ok) return ok;
   }
   return {};
 }
 
-Result<std::vector<std::string>> DumpFilesIn(const std::string& dir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.is_regular_file() && entry.path().extension() == ".dump") files.push_back(entry.path().string());
-  if (ec) return std::unexpected(Error{.message = "cannot list directory: " + ec.message(), .where = dir});
-  std::sort(files.begin(), files.end());
-  if (files.empty()) return std::unexpected(Error{.message = "no routes.json and no *.dump file", .where = dir});
-  return files;
-}
-
-Result<std::vector<RawLfts>> ParseDumps(const std::vector<std::string>& files) {
+Result<std::vector<RawLfts>> ParseDumps(const RouteSetListing& set) {
   std::vector<RawLfts> raws;
-  for (const std::string& f : files) {
-    auto text = ReadTextFile(f);
+  for (const RouteSetEntry& entry : set.entries) {
+    if (!entry.name.ends_with(".dump")) continue;
+    auto text = ReadRouteSetFile(set, entry);
     if (!text) return std::unexpected(text.error());
-    auto raw = ParseOpensmDump(*text, f);
+    auto raw = ParseOpensmDump(*text, (fs::path(set.dir) / entry.name).string());
     if (!raw) return std::unexpected(raw.error());
     raws.push_back(std::move(*raw));
   }
+  if (raws.empty()) return MakeInputError(set.manifest, 0, "the route set holds no routes.json and no *.dump file");
   return raws;
 }
 
-// Atomic like WriteFileAtomic, but fed in chunks: temp file in the same directory, fsync, rename.
-Result<void> WriteDumpAtomic(const std::string& path, const Fabric& fabric, const SubnetRoutes& r) {
-  std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return std::unexpected(Error{.message = std::string("cannot create: ") + std::strerror(errno), .where = tmp});
-  bool ok = true;
-  WriteOpensmDump(fabric, r, fabric.subnets()[r.subnet].name, [&](std::string_view chunk) {
-    ok = std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size();
-    return ok;
-  });
-  int saved = errno;
-  if (ok && (std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0)) ok = false, saved = errno;
-  if (std::fclose(f) != 0) ok = false;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    return std::unexpected(Error{.message = std::string("write failed: ") + std::strerror(saved), .where = path});
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return std::unexpected(
-        Error{.message = std::string("cannot rename into place: ") + std::strerror(errno), .where = path});
-  }
-  return {};
+// The file names one WriteRoutes call writes, in the order it writes them.
+std::vector<std::string> RouteFileNames(const Fabric& fabric, const RouteSet& routes,
+                                        const RouteWriteOptions& options) {
+  std::vector<std::string> names;
+  if (options.json) names.push_back("routes.json");
+  if (options.dump)
+    for (const SubnetRoutes& r : routes.subnets) names.push_back(DumpFileName(fabric, r.subnet));
+  for (const SubnetRoutes& r : routes.subnets)
+    if (r.num_vls > 1) {
+      names.push_back("sl-table.txt");
+      break;
+    }
+  return names;
 }
 
 }  // namespace
@@ -97,23 +76,26 @@ Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std
 
 Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std::string& dir,
                          const RouteWriteOptions& options) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return std::unexpected(Error{.message = "cannot create directory: " + ec.message(), .where = dir});
-  if (options.json)
-    if (auto ok = WriteFileAtomic((fs::path(dir) / "routes.json").string(), WriteRouteJson(fabric, routes)); !ok)
-      return ok;
+  auto writer = RouteSetWriter::Open(dir, RouteFileNames(fabric, routes, options));
+  if (!writer) return std::unexpected(writer.error());
+  using Sink = RouteSetWriter::Sink;
+  if (options.json) {
+    const std::string text = WriteRouteJson(fabric, routes);
+    if (auto ok = writer->WriteFile("routes.json", [&](const Sink& sink) { sink(text); }); !ok) return ok;
+  }
   if (options.dump)
     for (const SubnetRoutes& r : routes.subnets) {
-      std::string path = (fs::path(dir) / DumpFileName(fabric, r.subnet)).string();
-      if (auto ok = WriteDumpAtomic(path, fabric, r); !ok) return ok;
+      auto produce = [&](const Sink& sink) { WriteOpensmDump(fabric, r, fabric.subnets()[r.subnet].name, sink); };
+      if (auto ok = writer->WriteFile(DumpFileName(fabric, r.subnet), produce); !ok) return ok;
     }
   std::vector<RawSlTable> sl;
   for (const SubnetRoutes& r : routes.subnets)
     if (r.num_vls > 1) sl.push_back(ToRawSlTable(fabric, fabric.subnets()[r.subnet], r));
-  if (!sl.empty())
-    if (auto ok = WriteFileAtomic((fs::path(dir) / "sl-table.txt").string(), WriteSlTable(sl)); !ok) return ok;
-  return {};
+  if (!sl.empty()) {
+    const std::string text = WriteSlTable(sl);
+    if (auto ok = writer->WriteFile("sl-table.txt", [&](const Sink& sink) { sink(text); }); !ok) return ok;
+  }
+  return writer->Commit();
 }
 
 namespace {
@@ -126,41 +108,50 @@ struct RouteSource {
   std::string sl_where;                    // the file the SL tables came from
 };
 
+Result<RouteSource> SourceFromJson(std::string_view text, const std::string& where) {
+  auto parsed = ParseRouteJson(text, where);
+  if (!parsed) return std::unexpected(parsed.error());
+  RouteSource src{.subnets = std::move(*parsed), .sl_where = where};
+  for (const ParsedRouteSubnet& p : src.subnets)
+    if (p.sl) src.sl.push_back(*p.sl);
+  return src;
+}
+
+// A directory is read only as the complete set its manifest names (route_set.h):
+// routes.json when the set has one, else its dumps and its sl-table.txt.
+Result<RouteSource> SourceFromDirectory(const std::string& dir) {
+  auto set = OpenRouteSet(dir);
+  if (!set) return std::unexpected(set.error());
+  if (const RouteSetEntry* json = set->Find("routes.json")) {
+    auto text = ReadRouteSetFile(*set, *json);
+    if (!text) return std::unexpected(text.error());
+    return SourceFromJson(*text, (fs::path(dir) / json->name).string());
+  }
+  auto raws = ParseDumps(*set);
+  if (!raws) return std::unexpected(raws.error());
+  RouteSource src;
+  for (RawLfts& r : *raws) src.subnets.push_back(ParsedRouteSubnet{.lfts = std::move(r)});
+  if (const RouteSetEntry* sl = set->Find("sl-table.txt")) {
+    src.sl_where = (fs::path(dir) / sl->name).string();
+    auto text = ReadRouteSetFile(*set, *sl);
+    if (!text) return std::unexpected(text.error());
+    auto tables = ParseSlTable(*text, src.sl_where);
+    if (!tables) return std::unexpected(tables.error());
+    src.sl = std::move(*tables);
+  }
+  return src;
+}
+
 Result<RouteSource> LoadRouteSource(const std::string& path) {
   std::error_code ec;
-  const bool is_dir = fs::is_directory(path, ec);
-  std::string json_path = is_dir ? (fs::path(path) / "routes.json").string() : path;
+  if (fs::is_directory(path, ec)) return SourceFromDirectory(path);
+  auto text = ReadTextFile(path);
+  if (!text) return std::unexpected(text.error());
+  if (path.ends_with(".json")) return SourceFromJson(*text, path);
+  auto raw = ParseOpensmDump(*text, path);
+  if (!raw) return std::unexpected(raw.error());
   RouteSource src;
-  if ((is_dir && fs::exists(json_path, ec)) || (!is_dir && path.ends_with(".json"))) {
-    auto text = ReadTextFile(json_path);
-    if (!text) return std::unexpected(text.error());
-    auto parsed = ParseRouteJson(*text, json_path);
-    if (!parsed) return std::unexpected(parsed.error());
-    src.subnets = std::move(*parsed);
-    for (const ParsedRouteSubnet& p : src.subnets)
-      if (p.sl) src.sl.push_back(*p.sl);
-    src.sl_where = json_path;
-    return src;
-  }
-  std::vector<std::string> files{path};
-  if (is_dir) {
-    auto found = DumpFilesIn(path);
-    if (!found) return std::unexpected(found.error());
-    files = std::move(*found);
-  }
-  auto raws = ParseDumps(files);
-  if (!raws) return std::unexpected(raws.error());
-  for (RawLfts& r : *raws) src.subnets.push_back(ParsedRouteSubnet{.lfts = std::move(r)});
-  if (is_dir) {
-    src.sl_where = (fs::path(path) / "sl-table.txt").string();
-    if (fs::exists(src.sl_where, ec)) {
-      auto text = ReadTextFile(src.sl_where);
-      if (!text) return std::unexpected(text.error());
-      auto tables = ParseSlTable(*text, src.sl_where);
-      if (!tables) return std::unexpected(tables.error());
-      src.sl = std::move(*tables);
-    }
-  }
+  src.subnets.push_back(ParsedRouteSubnet{.lfts = std::move(*raw)});
   return src;
 }
 
@@ -175,8 +166,10 @@ Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path) {
   if (!rs) return rs;
   for (const ParsedRouteSubnet& p : src->subnets)
     for (SubnetRoutes& r : rs->subnets)
-      if (fabric.subnets()[r.subnet].name == p.lfts.subnet && !p.engine.empty())
-        r.engine = p.engine, r.reason = p.reason;
+      if (fabric.subnets()[r.subnet].name == p.lfts.subnet && !p.engine.empty()) {
+        r.engine = p.engine;
+        r.reason = p.reason;
+      }
   if (!src->sl.empty())
     if (auto ok = ApplySlTables(fabric, src->sl, src->sl_where, *rs); !ok) return std::unexpected(ok.error());
   return rs;

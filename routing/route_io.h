@@ -10,7 +10,9 @@
 
 namespace fabricctl {
 
-// Writes every route file for `routes` into directory `dir` (created if missing), atomically.
+// Writes every route file for `routes` into directory `dir` (created if missing) as one set
+// (routing/route_set.h): each file atomically, route files of an earlier run that this one
+// does not write removed, the manifest last.
 Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std::string& dir);
 
 // Which files WriteRoutes writes: routes.json; opensm-lfts.dump (one subnet) or
@@ -23,12 +25,14 @@ struct RouteWriteOptions {
 Result<void> WriteRoutes(const Fabric& fabric, const RouteSet& routes, const std::string& dir,
                          const RouteWriteOptions& options);
 std::string DumpFileName(const Fabric& fabric, SubnetId subnet);
-// Reads a route set written by WriteRoutes (a directory) or a single opensm-lfts.dump,
-// matching switches and LIDs to `fabric` by GUID; mismatches are errors naming the line.
+// Reads a route set written by WriteRoutes (a directory), a routes.json or a single
+// opensm-lfts.dump, matching switches and LIDs to `fabric` by GUID; mismatches are errors
+// naming the line. A directory without a complete, unmixed set (no manifest, a listed file
+// missing or changed, a route file the manifest does not list) is refused, naming the file.
 Result<RouteSet> ReadRoutes(const Fabric& fabric, const std::string& path);
 
 // The LFTs of route files as written, without a topology (for `route diff`): a
-// directory (routes.json, else every *.dump), a .json file or a dump.
+// directory (its set's routes.json, else its dumps), a .json file or a dump.
 struct RawLfts;
 Result<std::vector<RawLfts>> ReadRawLfts(const std::string& path);
 

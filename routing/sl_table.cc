@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <unordered_map>
 
+#include "fabric/display_text.h"
 #include "fabric/text_lines.h"
 
 namespace fabricctl {
@@ -127,14 +129,15 @@ Result<void> ApplyRawSlTable(const Fabric& fabric, const RawSlTable& raw, std::s
     PortId p = row.src < L ? routes.lid_owner[row.src] : kNone;
     auto it = std::lower_bound(subnet.endpoint_ports.begin(), subnet.endpoint_ports.end(), p);
     if (p == kNone || it == subnet.endpoint_ports.end() || *it != p)
-      return err(row.line, fmt::format("source LID {} is not an endpoint of subnet {}", row.src, subnet.name));
+      return err(row.line,
+                 fmt::format("source LID {} is not an endpoint of subnet {}", row.src, ShownValue(subnet.name)));
     if (row.sl.size() != L)
       return err(row.line, fmt::format("{} SL digits, expected {} (one per LID)", row.sl.size(), L));
     size_t e = size_t(it - subnet.endpoint_ports.begin());
     for (size_t d = 0; d < L; ++d) {
       if (row.sl[d] == '-') continue;
       int v = HexDigit(row.sl[d]);
-      if (v < 0) return err(row.line, fmt::format("bad SL digit '{}' for LID {}", row.sl[d], d));
+      if (v < 0) return err(row.line, fmt::format("bad SL digit '{}' for LID {}", ShownValue(row.sl.substr(d, 1)), d));
       routes.pair_sl[e * L + d] = static_cast<uint8_t>(v);
     }
   }
@@ -149,10 +152,11 @@ Result<void> ApplyRawSlTable(const Fabric& fabric, const RawSlTable& raw, std::s
     auto node = fabric.FindByGuid(x.switch_guid);
     auto it = node ? std::lower_bound(routes.switches.begin(), routes.switches.end(), *node) : routes.switches.end();
     if (it == routes.switches.end() || *it != *node)
-      return err(x.line, fmt::format("switch 0x{:016x} is not in subnet {}", x.switch_guid, subnet.name));
+      return err(x.line, fmt::format("switch 0x{:016x} is not in subnet {}", x.switch_guid, ShownValue(subnet.name)));
     if (x.in >= stride || x.out >= stride || x.out == 0 || x.in > fabric.node(*node).num_ports ||
         x.out > fabric.node(*node).num_ports)
-      return err(x.line, fmt::format("ports {} -> {} out of range for '{}'", x.in, x.out, fabric.description(*node)));
+      return err(x.line, fmt::format("ports {} -> {} out of range for '{}'", x.in, x.out,
+                                     ShownValue(fabric.description(*node))));
     size_t i = size_t(it - routes.switches.begin());
     std::copy(x.vl.begin(), x.vl.end(), &routes.sl2vl[((i * stride + x.in) * stride + x.out) * 16]);
   }
@@ -180,6 +184,7 @@ std::string WriteSlTable(const std::vector<RawSlTable>& tables) {
 Result<std::vector<RawSlTable>> ParseSlTable(std::string_view text, std::string_view filename) {
   std::vector<RawSlTable> tables;
   RawSlTable* cur = nullptr;
+  std::unordered_map<uint64_t, int> source_lines;  // of the current table
   int line_no = 0;
   bool header = false;
   for (TextLines lines(text); lines.Next();) {
@@ -201,8 +206,12 @@ Result<std::vector<RawSlTable>> ParseSlTable(std::string_view text, std::string_
       uint64_t vls = 0, lids = 0;
       if (cur) return err("'subnet' before the previous subnet's 'end'");
       if (f.size() != 6 || f[2] != "vls" || f[4] != "lids" || !ParseUint(f[3], vls) || !ParseUint(f[5], lids) ||
-          vls < 1 || vls > 15)
-        return err("expected 'subnet NAME vls N lids 0xN' with 1..15 VLs");
+          vls < 1 || vls > 15 || lids < 1)
+        return err("expected 'subnet NAME vls N lids 0xN' with 1..15 VLs and at least 1 LID");
+      for (const RawSlTable& t : tables)
+        if (t.subnet == f[1])
+          return err(fmt::format("subnet '{}' already has a table on line {}", ShownValue(f[1]), t.line));
+      source_lines.clear();
       tables.push_back(RawSlTable{.subnet = std::string(f[1]), .vls = uint8_t(vls), .num_lids = lids, .line = line_no});
       cur = &tables.back();
       continue;
@@ -223,13 +232,18 @@ Result<std::vector<RawSlTable>> ParseSlTable(std::string_view text, std::string_
       if (f.size() != 5 || !ParseUint(f[1], guid) || !ParseUint(f[2], in) || !ParseUint(f[3], out) || in > 254 ||
           out > 254 || !ParseSl2vlText(f[4], x.vl))
         return err("expected 'sl2vl 0xSWITCHGUID IN OUT 16-HEX-DIGITS'");
-      x.switch_guid = guid, x.in = uint8_t(in), x.out = uint8_t(out), x.line = line_no;
+      x.switch_guid = guid;
+      x.in = uint8_t(in);
+      x.out = uint8_t(out);
+      x.line = line_no;
       cur->sl2vl.push_back(x);
       continue;
     }
     if (f[0] == "src") {
       uint64_t src = 0;
       if (f.size() != 3 || !ParseUint(f[1], src) || src > 0xFFFFFFFF) return err("expected 'src 0xLID SL-DIGITS'");
+      if (auto [it, fresh] = source_lines.emplace(src, line_no); !fresh)
+        return err(fmt::format("source LID 0x{:04x} already listed on line {}", src, it->second));
       cur->rows.push_back({Lid(src), std::string(f[2]), line_no});
       continue;
     }

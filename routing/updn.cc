@@ -7,7 +7,10 @@
 #include <charconv>
 #include <numeric>
 #include <string>
+#include <unordered_map>
 
+#include "fabric/display_text.h"
+#include "fabric/file_io.h"
 #include "fabric/text_lines.h"
 #include "routing/balanced_lft.h"
 #include "routing/parallel.h"
@@ -205,19 +208,48 @@ class UpdnEngine final : public RoutingEngine {
 
 std::unique_ptr<RoutingEngine> MakeUpdnEngine() { return std::make_unique<UpdnEngine>(); }
 
-Result<std::vector<uint64_t>> ParseGuidList(std::string_view text, std::string_view filename) {
-  std::vector<uint64_t> guids;
+Result<std::vector<ListedGuid>> ParseGuidList(std::string_view text, std::string_view filename) {
+  std::vector<ListedGuid> guids;
+  std::unordered_map<uint64_t, int> seen;
   for (TextLines lines(text); lines.Next();) {
     const std::string_view line = lines.line();
     const std::string_view t = TrimBlanks(line.substr(0, line.find('#')));
     if (t.empty()) continue;
+    auto error = [&](std::string message) {
+      return MakeInputError(std::string(filename), lines.number(), std::move(message), std::string(line));
+    };
     uint64_t guid = 0;
     std::string_view digits = t.starts_with("0x") || t.starts_with("0X") ? t.substr(2) : t;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), guid, 16);
     if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || guid == 0)
-      return MakeInputError(std::string(filename), lines.number(),
-                            "expected one GUID per line, like 0x0002c9030000abcd", std::string(line));
-    guids.push_back(guid);
+      return error("expected one GUID per line, like 0x0002c9030000abcd");
+    if (auto [it, fresh] = seen.emplace(guid, lines.number()); !fresh)
+      return error(fmt::format("GUID 0x{:016x} is already listed on line {}", guid, it->second));
+    guids.push_back({guid, lines.number()});
+  }
+  return guids;
+}
+
+Result<std::vector<uint64_t>> ReadRootGuidFile(const Fabric& fabric, const std::string& path) {
+  auto text = ReadTextFile(path);
+  if (!text) return std::unexpected(text.error());
+  return ParseRootGuids(fabric, *text, path);
+}
+
+Result<std::vector<uint64_t>> ParseRootGuids(const Fabric& fabric, std::string_view text, std::string_view filename) {
+  const std::string path(filename);
+  auto listed = ParseGuidList(text, filename);
+  if (!listed) return std::unexpected(listed.error());
+  std::vector<uint64_t> guids;
+  for (const ListedGuid& g : *listed) {
+    auto node = fabric.FindByGuid(g.guid);
+    if (!node)
+      return MakeInputError(path, g.line, fmt::format("root GUID 0x{:016x} is not a node of the topology", g.guid));
+    if (!fabric.is_switch(*node))
+      return MakeInputError(
+          path, g.line,
+          fmt::format("root GUID 0x{:016x} is '{}', not a switch", g.guid, ShownValue(fabric.description(*node))));
+    guids.push_back(g.guid);
   }
   return guids;
 }

@@ -8,10 +8,12 @@
 // Among legal next hops the least-loaded port wins, as in minhop.
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "fabric/error.h"
+#include "fabric/fabric.h"
 #include "routing/engine.h"
 
 namespace fabricctl {
@@ -19,7 +21,16 @@ namespace fabricctl {
 std::unique_ptr<RoutingEngine> MakeUpdnEngine();
 
 // A root GUID file as OpenSM's root_guid_file: one GUID per line ("0x0002c9030000abcd"),
-// blank lines and `#` comments allowed. Strict: anything else is an error at file:line.
-Result<std::vector<uint64_t>> ParseGuidList(std::string_view text, std::string_view filename);
+// blank lines and `#` comments allowed. Strict: anything else, and a GUID listed twice, is
+// an error at file:line.
+struct ListedGuid {
+  uint64_t guid = 0;
+  int line = 0;
+};
+Result<std::vector<ListedGuid>> ParseGuidList(std::string_view text, std::string_view filename);
+// `route compute --root-guid-file`: the file parsed, and every GUID a switch of `fabric`
+// (an error naming the line and the GUID otherwise).
+Result<std::vector<uint64_t>> ParseRootGuids(const Fabric& fabric, std::string_view text, std::string_view filename);
+Result<std::vector<uint64_t>> ReadRootGuidFile(const Fabric& fabric, const std::string& path);
 
 }  // namespace fabricctl

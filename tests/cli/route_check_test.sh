@@ -90,4 +90,12 @@ expect_rc 1 "$fabricctl" route trace torus.topo broken.dump t-x00-y00-h0 t-x01-y
 has out.txt "broken (no-route): t-x00-y00 has no LFT entry for LID 4"
 expect_rc 2 "$fabricctl" route trace torus.topo torus nosuch t-x02-y03
 has err.txt "'nosuch' is not a node description, GUID (0x...) or LID"
+
+# Node descriptions with terminal control sequences are printed with '?' for control bytes.
+"$fabricctl" topo convert torus.topo -o torus.json >/dev/null 2>&1
+sed 's/"t-x01-y00"/"t-x01\\u001b]0;pwned\\u0007-y00"/' torus.json >torus-esc.json
+expect_rc 0 "$fabricctl" route compute torus-esc.json --engine torus -o esc
+expect_rc 0 "$fabricctl" route trace torus-esc.json esc t-x00-y00-h0 t-x01-y00-h0
+has out.txt "-> t-x01?]0;pwned?-y00["
+if grep -q $'[\x1b\x07]' out.txt; then fail "route trace printed a control byte"; fi
 echo ok

@@ -73,4 +73,56 @@ sed '5s/.*/0x0001 1x1 garbage/' r2/opensm-lfts.dump >bad.dump
 expect_rc 2 "$fabricctl" route diff r2/opensm-lfts.dump bad.dump
 has err.txt "fabricctl: bad.dump:5: expected an output port number 0..254 after the LID"
 expect_rc 2 "$fabricctl" route diff r1 missing-dir
+
+# One run's files are one set: a run into a used directory removes the files of the earlier
+# set it does not write, so an old 2-VL sl-table.txt is not applied to new 1-VL dumps.
+expect_rc 0 "$fabricctl" route compute torus.topo --engine torus -o set --files json,dump
+[ -f set/sl-table.txt ] || fail "torus routes without sl-table.txt"
+expect_rc 0 "$fabricctl" route compute torus.topo --engine updn -o set --files dump
+[ "$(ls -A set | tr '\n' ' ')" = "opensm-lfts.dump routes.manifest " ] || fail "left in set/: $(ls -A set)"
+expect_rc 0 "$fabricctl" route verify torus.topo set
+has out.txt "1 VL used"
+# Readers refuse a mixed or incomplete directory and say which file.
+cp r2/opensm-lfts.dump set/opensm-lfts.old.dump
+expect_rc 2 "$fabricctl" route verify torus.topo set
+has err.txt "fabricctl: set/opensm-lfts.old.dump: not in set/routes.manifest: the directory mixes route files of different runs"
+expect_rc 2 "$fabricctl" route diff set r2
+has err.txt "set/opensm-lfts.old.dump: not in set/routes.manifest"
+rm set/opensm-lfts.old.dump set/routes.manifest
+expect_rc 2 "$fabricctl" route stats torus.topo set
+has err.txt "fabricctl: set: no routes.manifest: not a complete route set"
+expect_rc 0 "$fabricctl" route verify torus.topo set/opensm-lfts.dump
+
+# A writer killed mid-write (-9): every reader refuses the directory, and the next run
+# removes the temporary file it left and writes a complete set.
+"$fabricctl" topo gen torus --set dims=10x10x10 -o big.topo >/dev/null
+expect_rc 0 "$fabricctl" route compute ft.topo --engine ftree -o killed --files json,dump
+"$fabricctl" route compute big.topo --engine minhop --no-verify --files dump -o killed >/dev/null 2>&1 &
+writer=$!
+seen=""
+for _ in $(seq 1 12000); do
+  seen=$(find killed -name '.fabricctl-tmp.*' -size +1M | head -1)
+  [ -n "$seen" ] && break
+  kill -0 "$writer" 2>/dev/null || break
+  sleep 0.01
+done
+[ -n "$seen" ] || fail "no temporary file of the big write seen"
+kill -9 "$writer"
+wait "$writer" 2>/dev/null || true
+[ ! -e killed/routes.manifest ] || fail "a manifest survived the interrupted write"
+expect_rc 2 "$fabricctl" route verify ft.topo killed
+has err.txt "fabricctl: killed: no routes.manifest: not a complete route set"
+expect_rc 2 "$fabricctl" route stats ft.topo killed
+expect_rc 2 "$fabricctl" route trace ft.topo killed 0x0 0x1
+expect_rc 2 "$fabricctl" route diff killed r2
+has err.txt "fabricctl: killed: no routes.manifest"
+expect_rc 0 "$fabricctl" route compute ft.topo --engine ftree -o killed --files dump
+[ "$(ls -A killed | tr '\n' ' ')" = "opensm-lfts.dump routes.manifest " ] || fail "left in killed/: $(ls -A killed)"
+expect_rc 0 "$fabricctl" route diff killed r2
+
+# A root GUID file naming a GUID that is not a switch of the topology is an error.
+printf '# roots\n0x0002c9030000abcd\n' >roots.txt
+expect_rc 2 "$fabricctl" route compute ft.topo --engine updn --root-guid-file roots.txt
+has err.txt "fabricctl: roots.txt:2: root GUID 0x0002c9030000abcd is not a node of the topology"
+
 echo "route CLI tests passed"

@@ -103,6 +103,11 @@ has_line out.txt "miswired      sw1[4] -- sw2[4]            sw1[4] -> h2[1]; sw2
 has_line out.txt "miswired      sw2[1] -- h2[1]             sw2[1] -> sw2[4]; h2[1] -> sw1[4]"
 has_line out.txt "below plan    sw1[3] -- sw2[3]            planned 4xNDR, active 2xNDR"
 has_line out.txt "5 differences: 1 missing node, 1 extra node, 2 miswired, 1 below plan"
+# A node description with an escape sequence reaches the terminal with '?' for control bytes.
+sed 's/"h1-new"/"h1\\u001b[2Jnew"/' found.json >found-esc.json
+expect_rc 1 "$fabricctl" topo diff plan.json found-esc.json
+has out.txt "extra node    h1?[2Jnew (ca)"
+if grep -q $'\x1b' out.txt; then fail "topo diff printed an escape byte"; fi
 
 expect_rc 1 "$fabricctl" topo diff --json plan.json found.json
 for line in '"identical": false,' '"kind": "miswired",' '"kind": "below_plan",' '"actual_peer": "h2[1]",' \

@@ -34,6 +34,26 @@ TEST_CASE("thresholds file: ibqueryerrors names, comments, strict errors") {
   CHECK(!ParseThresholds("PortXmitData=1\n", "th"));
 }
 
+TEST_CASE("thresholds file: overflow, repeats and hostile values are errors naming the line") {
+  auto big = ParseThresholds("# x\nLinkDownedCounter=18446744073709551616\n", "th");
+  REQUIRE(!big);
+  CHECK(big.error().line == 2);
+  CHECK(big.error().message ==
+        "threshold of LinkDownedCounter is above the largest counter value 18446744073709551615");
+  CHECK(ParseThresholds("LinkDownedCounter=18446744073709551615\n", "th"));
+  auto twice = ParseThresholds("LinkDownedCounter=1\nPortXmitWait=2\nLinkDownedCounter=3\n", "th");
+  REQUIRE(!twice);
+  CHECK(twice.error().line == 3);
+  CHECK(twice.error().message == "LinkDownedCounter is already set on line 1");
+  auto escape = ParseThresholds("Link\x1b[2JDowned=1\n", "th");
+  REQUIRE(!escape);
+  CHECK(escape.error().message == "unknown error counter 'Link?[2JDowned'");
+  auto long_value = ParseThresholds("LinkDownedCounter=" + std::string(100000, 'x') + "\n", "th");
+  REQUIRE(!long_value);
+  CHECK(long_value.error().message.size() < 200);
+  CHECK(long_value.error().message.ends_with("... (100000 bytes)'"));
+}
+
 TEST_CASE("counter names round-trip") {
   for (size_t i = 0; i < kNumCounters; ++i) {
     auto c = static_cast<Counter>(i);

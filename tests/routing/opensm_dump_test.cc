@@ -93,6 +93,29 @@ TEST_CASE("LFT dump: bad files are rejected with the line") {
   fails(head + "0x0001 001\n1 valid lids dumped\n" + head, 4, "switch 0x0000000000003000 already listed on line 1");
 }
 
+TEST_CASE("LFT dump: a huge LID in a small file is an error, not gigabytes of tables") {
+  const std::string head = "Unicast lids [0x0-0x4] of switch Lid 1 guid 0x0000000000003000 (ring0):\n";
+  auto raw = ParseOpensmDump(head + "0x0FFFFFFF 001\n1 valid lids dumped\n", "big.dump");
+  REQUIRE_FALSE(raw);
+  CHECK(raw.error().line == 2);
+  CHECK(raw.error().message == "LID 0xfffffff: more LFT entries than a dump of 95 bytes can hold");
+  // Sections that each name a big LID add up.
+  std::string many;
+  for (int i = 0; i < 200; ++i)
+    many += fmt::format(
+        "Unicast lids [0x0-0xbfff] of switch Lid 1 guid 0x{:016x} (s):\n0xbfff 001\n"
+        "1 valid lids dumped\n",
+        0x1000 + i);
+  raw = ParseOpensmDump(many, "many.dump");
+  REQUIRE_FALSE(raw);
+  CHECK(raw.error().message.starts_with("LID 0xbfff: more LFT entries than a dump of"));
+  // A dense table up to a high LID is fine.
+  std::string dense = head;
+  for (int lid = 1; lid <= 0x2000; ++lid) dense += fmt::format("0x{:04x} 001\n", lid);
+  dense += "8192 valid lids dumped\n";
+  CHECK(ParseOpensmDump(dense, "dense.dump"));
+}
+
 TEST_CASE("LFT dump: tables that do not fit the topology are rejected with the line") {
   Fabric f = testing::Ring(2);
   auto resolve_fails = [&](std::string text, int line, std::string_view message) {

@@ -78,8 +78,9 @@ TEST_CASE("route files: a directory round trip through JSON and through the dump
   }
   CHECK(back->port_lid == routed->routes.port_lid);
 
-  std::filesystem::remove(dir.path + "/routes.json");
-  auto dumps = ReadRoutes(f, dir.path);  // the two dumps
+  TempDir dump_dir;
+  REQUIRE(WriteRoutes(f, routed->routes, dump_dir.path, RouteWriteOptions{.json = false, .dump = true}));
+  auto dumps = ReadRoutes(f, dump_dir.path);  // the two dumps
   REQUIRE(dumps);
   REQUIRE(dumps->subnets.size() == 2);
   for (size_t i = 0; i < 2; ++i) CHECK(dumps->subnets[i].lft == routed->routes.subnets[i].lft);
@@ -129,8 +130,9 @@ TEST_CASE("route files: SL tables round trip through the text table and JSON") {
   auto via_json = ReadRoutes(f, dir.path);
   REQUIRE(via_json);
   check(*via_json);
-  std::filesystem::remove(dir.path + "/routes.json");
-  auto via_text = ReadRoutes(f, dir.path);
+  TempDir text_dir;
+  REQUIRE(WriteRoutes(f, routed->routes, text_dir.path, RouteWriteOptions{.json = false, .dump = true}));
+  auto via_text = ReadRoutes(f, text_dir.path);
   REQUIRE(via_text);
   check(*via_text);
 }

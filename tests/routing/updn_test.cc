@@ -1,7 +1,9 @@
 #include "routing/updn.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
+#include "fabric/file_io.h"
 #include "routing/route_summary.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
@@ -39,6 +41,35 @@ TEST_CASE("updn: roots from GUIDs are used, and roots that cut pairs off fail wi
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message.find("updn failed: roots from the root GUID list") != std::string::npos);
   CHECK(bad.error().message.find("no legal Up*/Down* path") != std::string::npos);
+}
+
+TEST_CASE("updn: a root GUID file naming a GUID that is not a switch is an error at its line") {
+  Fabric ring = testing::Ring(3);
+  char tmpl[] = "/tmp/fabricctl-roots-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  const std::string path = tmpl;
+  auto read = [&](std::string_view text) {
+    REQUIRE(WriteFileAtomic(path, text));
+    return ReadRootGuidFile(ring, path);
+  };
+  auto ok = read("# roots\n0x3001\n\n0X0000000000003002  # the other\n");
+  REQUIRE(ok);
+  CHECK(*ok == std::vector<uint64_t>{0x3001, 0x3002});
+  auto unknown = read("0x3001\n0x0002c9030000abcd\n");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().Format() == path + ":2: root GUID 0x0002c9030000abcd is not a node of the topology");
+  auto host = read("0x30000\n");
+  REQUIRE_FALSE(host);
+  CHECK(host.error().Format() == path + ":1: root GUID 0x0000000000030000 is 'r0-0', not a switch");
+  auto twice = read("0x3001\n0x3001\n");
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().message == "GUID 0x0000000000003001 is already listed on line 1");
+  auto overflow = read("0x10000000000000000\n");
+  REQUIRE_FALSE(overflow);
+  CHECK(overflow.error().message == "expected one GUID per line, like 0x0002c9030000abcd");
+  ::unlink(path.c_str());
 }
 
 TEST_CASE("updn: on a fat tree without labels the top switches become roots") {

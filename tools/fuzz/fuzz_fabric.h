@@ -1,0 +1,41 @@
+#pragma once
+// The small fabric the route-file fuzz targets resolve their inputs against: a ring of
+// three switches (GUIDs 0x3000..0x3002, ports 1 and 2 to the ring) with one endpoint each
+// (GUIDs 0x30000, 0x30010, 0x30020 on switch port 3), and its updn routes.
+#include <cstdlib>
+
+#include "fabric/fabric_builder.h"
+#include "routing/route_fabric.h"
+
+namespace fabricctl::fuzz {
+
+inline const Fabric& RingFabric() {
+  static const Fabric fabric = [] {
+    FabricBuilder b;
+    NodeId sw[3];
+    for (unsigned i = 0; i < 3; ++i)
+      sw[i] = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 3, .guid = 0x3000 + i, .description = "ring"});
+    for (unsigned i = 0; i < 3; ++i) {
+      (void)b.Connect(sw[i], 2, sw[(i + 1) % 3], 1, LinkRate{});
+      NodeId ca = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x30000 + i * 16, .description = "h"});
+      (void)b.Connect(ca, 1, sw[i], 3, LinkRate{});
+    }
+    auto built = b.Build();
+    if (!built) std::abort();
+    return std::move(*built);
+  }();
+  return fabric;
+}
+
+inline const RouteSet& RingRoutes() {
+  static const RouteSet routes = [] {
+    auto selection = ParseEngineSelection("updn");
+    if (!selection) std::abort();
+    auto routed = RouteFabric(RingFabric(), *selection, {.threads = 1});
+    if (!routed) std::abort();
+    return std::move(routed->routes);
+  }();
+  return routes;
+}
+
+}  // namespace fabricctl::fuzz

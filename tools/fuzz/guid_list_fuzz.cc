@@ -1,0 +1,21 @@
+// libFuzzer target for GUID lists (routing/updn.h: `route compute --root-guid-file`),
+// checked against the fuzz fabric's switches.
+// Run: bash tools/fuzz/run-fuzz.sh SECONDS guid_list_fuzz. Every error names file:line.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "routing/updn.h"
+#include "tools/fuzz/fuzz_fabric.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto guids = fabricctl::ParseRootGuids(fabricctl::fuzz::RingFabric(), text, "fuzz");
+  if (!guids && (guids.error().where != "fuzz" || guids.error().line <= 0)) {
+    std::fprintf(stderr, "error without file:line: %s\n", guids.error().Format().c_str());
+    std::abort();
+  }
+  if (!guids) (void)guids.error().Format();
+  return 0;
+}

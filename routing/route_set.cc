@@ -27,6 +27,9 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kHeader = "# fabricctl route-set v1";
 constexpr std::string_view kTempPrefix = ".fabricctl-tmp.";
+// The manifest of the set being replaced, kept until the new one is committed: a writer
+// killed before that leaves it for the next one, which removes that set's files.
+constexpr std::string_view kPreviousManifest = ".fabricctl-previous.routes.manifest";
 
 std::unexpected<Error> SysError(const std::string& path, std::string_view what) {
   return std::unexpected(Error{.message = fmt::format("{}: {}", what, std::strerror(errno)), .where = path});
@@ -157,15 +160,23 @@ Result<RouteSetWriter> RouteSetWriter::Open(const std::string& dir, const std::v
                                                 : fmt::format("cannot lock the directory: {}", std::strerror(errno)),
                                  .where = dir});
   // The old manifest goes first: from here until Commit the directory holds no complete set.
-  if (auto ok = RemoveIfThere((fs::path(dir) / kRouteManifest).string()); !ok) return std::unexpected(ok.error());
+  const std::string manifest = (fs::path(dir) / kRouteManifest).string();
+  const std::string previous = (fs::path(dir) / kPreviousManifest).string();
+  if (::rename(manifest.c_str(), previous.c_str()) != 0 && errno != ENOENT)
+    return SysError(manifest, "cannot move the old manifest aside");
   ::fsync(fd);
+  // Files of the previous set that this one does not write; files the previous set did not
+  // list (put there by hand) stay, and readers refuse the directory until they are removed.
+  std::vector<std::string> stale;
+  if (auto text = ReadTextFile(previous))
+    if (auto entries = ParseRouteManifest(*text, previous))
+      for (const RouteSetEntry& e : *entries)
+        if (std::find(names.begin(), names.end(), e.name) == names.end()) stale.push_back(e.name);
   auto present = FileNamesIn(dir);
   if (!present) return std::unexpected(present.error());
-  for (const std::string& name : *present) {
-    const bool stale_route_file = IsRouteFileName(name) && std::find(names.begin(), names.end(), name) == names.end();
-    if (IsWriterTempName(name) || stale_route_file)
+  for (const std::string& name : *present)
+    if (IsWriterTempName(name) || std::find(stale.begin(), stale.end(), name) != stale.end())
       if (auto ok = RemoveIfThere((fs::path(dir) / name).string()); !ok) return std::unexpected(ok.error());
-  }
   return writer;
 }
 
@@ -210,6 +221,7 @@ Result<void> RouteSetWriter::Commit() {
   const std::string name(kRouteManifest);
   if (auto ok = WriteFile(name, [&](const Sink& sink) { sink(manifest); }); !ok) return ok;
   written_.pop_back();
+  if (auto ok = RemoveIfThere((fs::path(dir_) / kPreviousManifest).string()); !ok) return ok;
   if (::fsync(dir_fd_) != 0) return SysError(dir_, "cannot sync the directory");
   return {};
 }

@@ -34,11 +34,11 @@ Result<std::vector<RouteSetEntry>> ParseRouteManifest(std::string_view text, std
 bool IsRouteFileName(std::string_view name);
 
 // Writes one set into a directory. Open() takes an exclusive lock on the directory (a second
-// writer fails at once rather than interleaving), removes the old manifest first (from then
-// on readers refuse the directory until Commit), then the temporary files a killed writer
-// left and the route files of the previous set that `names` (the new set) lacks. Each
-// WriteFile goes to a temporary file named `.fabricctl-tmp.<pid>.<name>` and is renamed
-// into place; Commit writes the manifest the same way, last.
+// writer fails at once rather than interleaving), moves the old manifest aside first (from
+// then on readers refuse the directory until Commit), then removes the temporary files a
+// killed writer left and the files of the previous set that `names` (the new set) lacks.
+// Each WriteFile goes to a temporary file named `.fabricctl-tmp.<pid>.<name>` and is
+// renamed into place; Commit writes the manifest the same way, last, then drops the old one.
 class RouteSetWriter {
  public:
   static Result<RouteSetWriter> Open(const std::string& dir, const std::vector<std::string>& names);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "fabric/file_io.h"
+#include "routing/opensm_dump.h"
 #include "routing/route_io.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
@@ -138,6 +139,20 @@ TEST_CASE("route sets: the next write removes what a killed writer left") {
   Overwrite(dir / "notes.txt", "the user's");
   REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.path));
   CHECK(Names(dir.path) == std::vector<std::string>{"notes.txt", "routes.json", "routes.manifest"});
+  CHECK(ReadRoutes(f, dir.path));
+}
+
+TEST_CASE("route sets: after a writer stopped before its manifest, the next one removes the earlier set") {
+  Fabric f = testing::Ring(3);
+  TempDir dir;
+  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.path, {.json = true, .dump = true}));
+  {
+    auto stopped = RouteSetWriter::Open(dir.path, {"opensm-lfts.dump"});  // never commits
+    REQUIRE(stopped);
+  }
+  CHECK_FALSE(ReadRoutes(f, dir.path));
+  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.path, {.json = false, .dump = true}));
+  CHECK(Names(dir.path) == std::vector<std::string>{"opensm-lfts.dump", "routes.manifest"});
   CHECK(ReadRoutes(f, dir.path));
 }
 

@@ -1,13 +1,28 @@
 #pragma once
-// The small fabric the route-file fuzz targets resolve their inputs against: a ring of
-// three switches (GUIDs 0x3000..0x3002, ports 1 and 2 to the ring) with one endpoint each
-// (GUIDs 0x30000, 0x30010, 0x30020 on switch port 3), and its updn routes.
+// Shared by the route-file fuzz targets: the check that a parse error names the file and a
+// line, and the small fabric they resolve their inputs against: a ring of three switches
+// (GUIDs 0x3000..0x3002, ports 1 and 2 to the ring) with one endpoint each (GUIDs 0x30000,
+// 0x30010, 0x30020 on switch port 3), and its updn routes.
+#include <cstdio>
 #include <cstdlib>
 
 #include "fabric/fabric_builder.h"
 #include "routing/route_fabric.h"
 
 namespace fabricctl::fuzz {
+
+// Whether `result` holds a value; an error must name the file "fuzz" and a line (abort
+// otherwise) and must format.
+template <typename T>
+bool Parsed(const Result<T>& result) {
+  if (result) return true;
+  if (result.error().where != "fuzz" || result.error().line <= 0) {
+    std::fprintf(stderr, "error without file:line: %s\n", result.error().Format().c_str());
+    std::abort();
+  }
+  (void)result.error().Format();
+  return false;
+}
 
 inline const Fabric& RingFabric() {
   static const Fabric fabric = [] {

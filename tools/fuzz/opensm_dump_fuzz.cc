@@ -15,14 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fabricctl;
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto raw = ParseOpensmDump(text, "fuzz");
-  if (!raw) {
-    if (raw.error().where != "fuzz" || raw.error().line <= 0) {
-      std::fprintf(stderr, "error without file:line: %s\n", raw.error().Format().c_str());
-      std::abort();
-    }
-    (void)raw.error().Format();
-    return 0;
-  }
+  if (!fuzz::Parsed(raw)) return 0;
   auto resolved = ResolveRawLfts(fuzz::RingFabric(), {*raw});
   if (!resolved) {
     (void)resolved.error().Format();

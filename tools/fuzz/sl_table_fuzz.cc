@@ -16,14 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fabricctl;
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto tables = ParseSlTable(text, "fuzz");
-  if (!tables) {
-    if (tables.error().where != "fuzz" || tables.error().line <= 0) {
-      std::fprintf(stderr, "error without file:line: %s\n", tables.error().Format().c_str());
-      std::abort();
-    }
-    (void)tables.error().Format();
-    return 0;
-  }
+  if (!fuzz::Parsed(tables)) return 0;
   const std::string once = WriteSlTable(*tables);
   auto again = ParseSlTable(once, "fuzz-written");
   if (!again || WriteSlTable(*again) != once) {

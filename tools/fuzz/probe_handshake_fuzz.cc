@@ -22,6 +22,7 @@
 #include "probes/handshake.h"
 
 using namespace fabricctl::probes;
+using fabricctl::Result;
 
 namespace {
 

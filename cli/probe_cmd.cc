@@ -1,6 +1,7 @@
 // fabricctl probe serve | probe run: the probe agent and the client that measures against it.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <atomic>
@@ -125,10 +126,19 @@ std::string Timestamp() {
 std::atomic<bool> g_stop{false};  // set by SIGINT/SIGTERM only; signal handlers need a global
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
+// Every held connection is a descriptor: take what the hard limit allows, so the agent's
+// room for unauthenticated connections is not the 1024 of a default soft limit.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 int RunServe(const ServeOptions& o) {
   auto token = LoadToken(o.token_file);
   if (!token) return ReportError(token.error());
-  auto listen = probes::ParseHostPort(o.listen, probes::kDefaultAgentPort);
+  auto listen = probes::ParseHostPort(o.listen, probes::kDefaultAgentPort, "127.0.0.1");
   if (!listen) return ReportError(Error{.message = listen.error().message, .where = "--listen"});
   std::vector<std::unique_ptr<probes::ServerTransport>> transports;
   transports.push_back(probes::MakeTcpServerTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)}));
@@ -146,6 +156,7 @@ int RunServe(const ServeOptions& o) {
                         std::lock_guard lock(*log_mu);
                         std::cerr << Timestamp() << " probe-agent: " << line << std::endl;
                       });
+  RaiseDescriptorLimit();
   if (auto r = agent.Listen(); !r) return ReportError(r.error());
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
@@ -264,7 +275,9 @@ void AddProbeCommands(CLI::App& probe, Runner& run) {
       probe.add_subcommand("serve",
                            "Run the probe agent: answers `probe run` clients that hold the shared token.\n"
                            "Listens only on --listen; measures only against the host that connects; logs to stderr.");
-  serve->add_option("--listen", serve_opts->listen, "ADDR:PORT to listen on (only this address)")
+  serve
+      ->add_option("--listen", serve_opts->listen,
+                   "ADDR:PORT, [IPV6]:PORT, ADDR (port 18520) or PORT (on 127.0.0.1) to listen on (only this address)")
       ->capture_default_str();
   serve->add_option("--token-file", serve_opts->token_file,
                     "shared secret (mode 600, >= 16 bytes); default $FABRICCTL_PROBE_TOKEN_FILE or "

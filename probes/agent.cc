@@ -1,26 +1,75 @@
 #include "probes/agent.h"
 
 #include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "probes/control_protocol.h"
 
 namespace fabricctl::probes {
+namespace {
+
+constexpr std::uint64_t kListenerTag = 0;
+constexpr std::uint64_t kWakeTag = 1;
+constexpr int kAcceptBatch = 64;  // per wake-up, so reads of held connections are not starved
+constexpr auto kTick = std::chrono::milliseconds(200);
+// Descriptors kept free of unauthenticated connections: sessions' data connections,
+// transports' devices, the process's own files.
+constexpr int kReservedDescriptors = 64;
+constexpr int kDescriptorsPerSession = 4;
+
+int DescriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1 << 20));
+}
+
+void Watch(int epoll, int fd, std::uint64_t tag, std::uint32_t events) {
+  epoll_event ev{.events = events, .data = {.u64 = tag}};
+  ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
+}
+
+// Best effort, never waits: for the few bytes of a challenge or a refusal on a connection
+// nothing has been written to yet, the socket buffer always has room.
+bool SendNow(int fd, std::span<const std::uint8_t> data) {
+  ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n == static_cast<ssize_t>(data.size());
+}
+
+}  // namespace
 
 Agent::Agent(AgentOptions options, std::vector<std::unique_ptr<ServerTransport>> transports, LogSink log)
-    : options_(std::move(options)), transports_(std::move(transports)), log_(std::move(log)) {}
+    : options_(std::move(options)),
+      transports_(std::move(transports)),
+      log_(std::move(log)),
+      unauthenticated_log_(log_, options_.log_lines_per_second) {}
 
 Agent::~Agent() { Reap(/*wait_all=*/true); }
 
 Result<void> Agent::Listen() {
-  auto fd = ListenTcp(options_.listen, 16);
+  auto fd = ListenTcp(options_.listen, 1024);
   if (!fd) return std::unexpected(fd.error());
   auto bound = LocalAddress(fd->get());
   if (!bound) return std::unexpected(bound.error());
+  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!epoll.valid() || !wake.valid())
+    return MakeError(fmt::format("cannot set up the event loop: {}", std::strerror(errno)));
+  Watch(epoll.get(), fd->get(), kListenerTag, EPOLLIN);
+  Watch(epoll.get(), wake.get(), kWakeTag, EPOLLIN);
   listener_ = std::move(*fd);
+  epoll_ = std::move(epoll);
+  wake_ = std::move(wake);
   bound_ = *bound;
+  int spare = DescriptorLimit() - kReservedDescriptors - kDescriptorsPerSession * options_.max_sessions;
+  unauthenticated_capacity_ = std::clamp(spare, 16, std::max(16, options_.max_unauthenticated));
   return {};
 }
 
@@ -30,50 +79,218 @@ ServerTransport* Agent::FindTransport(std::string_view name) const {
   return nullptr;
 }
 
-void Agent::Reap(bool wait_all) {
-  std::lock_guard lock(mu_);
-  for (auto& s : sessions_)
-    if ((wait_all || s->done) && s->thread.joinable()) s->thread.join();
-  std::erase_if(sessions_, [](const auto& s) { return !s->thread.joinable(); });
+void Agent::LogUnauthenticated(std::string_view line) {
+  unauthenticated_log_.Log(line, Clock::now());
+  counters_.log_lines_suppressed = unauthenticated_log_.suppressed_total();
 }
 
 Result<void> Agent::Run(const std::atomic<bool>& stop) {
   if (!listener_.valid()) return MakeError("agent is not listening");
-  log_(fmt::format(
-      "listening on {} (transports: {}; at most {} sessions)", AddressText(bound_.addr, bound_.len),
-      [&] {
-        std::string names;
-        for (const auto& t : transports_) names += (names.empty() ? "" : ",") + std::string(t->Name());
-        return names;
-      }(),
-      options_.max_sessions));
+  std::string names;
+  for (const auto& t : transports_) names += (names.empty() ? "" : ",") + std::string(t->Name());
+  log_(fmt::format("listening on {} (transports: {}; at most {} sessions, {} unauthenticated connections)",
+                   AddressText(bound_.addr, bound_.len), names, options_.max_sessions, unauthenticated_capacity_));
+  epoll_event events[256];
   while (!stop.load()) {
+    int n = ::epoll_wait(epoll_.get(), events, std::size(events), NextWaitMs());
+    if (n < 0 && errno != EINTR) return MakeError(fmt::format("epoll_wait: {}", std::strerror(errno)));
     Reap(/*wait_all=*/false);
-    SocketAddress peer;
-    auto fd = AcceptTcp(listener_.get(), DeadlineAfter(std::chrono::milliseconds(200)), peer);
-    if (!fd) {
-      // A timeout just re-checks `stop`; anything else (out of descriptors, say) is logged
-      // and paced so the loop cannot spin.
-      if (fd.error().message != "timed out waiting for a connection") {
-        log_(fmt::format("accept failed: {}", fd.error().message));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < n; ++i) {
+      std::uint64_t tag = events[i].data.u64;
+      if (tag == kListenerTag) {
+        AcceptNew();
+      } else if (tag == kWakeTag) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] ssize_t r = ::read(wake_.get(), &count, sizeof count);
+      } else {
+        OnReadable(tag);
       }
-      continue;
     }
-    std::string who = AddressText(peer.addr, peer.len);
-    std::lock_guard lock(mu_);
-    if (static_cast<int>(sessions_.size()) >= options_.max_sessions) {
-      ++counters_.sessions_refused;
-      log_(fmt::format("{}: refused: {} sessions already running (--max-sessions)", who, sessions_.size()));
-      continue;  // closes the connection
+    ExpireOverdue();
+    if (listener_paused_until_ != Deadline{} && Clock::now() >= listener_paused_until_) {
+      epoll_event ev{.events = EPOLLIN, .data = {.u64 = kListenerTag}};
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &ev);
+      listener_paused_until_ = {};
     }
-    auto s = std::make_unique<Session>();
-    Session* raw = s.get();
-    s->thread = std::thread([this, raw, f = std::move(*fd), who]() mutable {
-      ServeConnection(std::move(f), who);
-      raw->done = true;
-    });
-    sessions_.push_back(std::move(s));
+    unauthenticated_log_.Flush(Clock::now());
+  }
+  Shutdown();
+  return {};
+}
+
+int Agent::NextWaitMs() const {
+  Deadline next = Clock::now() + kTick;
+  if (!pending_.empty()) next = std::min(next, pending_.begin()->second.deadline);
+  if (listener_paused_until_ != Deadline{}) next = std::min(next, listener_paused_until_);
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
+  return static_cast<int>(std::max<std::int64_t>(left + 1, 0));
+}
+
+void Agent::AcceptNew() {
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    SocketAddress peer;
+    peer.len = sizeof peer.addr;
+    int c =
+        ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer.addr), &peer.len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // Out of descriptors, say: pause accepting so the loop cannot spin on a listener
+      // that stays readable.
+      LogUnauthenticated(fmt::format("accept failed: {}; pausing new connections for 100 ms", std::strerror(errno)));
+      epoll_event ev{.events = 0, .data = {.u64 = kListenerTag}};
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &ev);
+      listener_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
+      return;
+    }
+    SetNoDelay(c);
+    Admit(Fd(c), peer);
+  }
+}
+
+std::string Agent::OverSourceLimit(const std::string& source) const {
+  auto it = sources_.find(source);
+  if (it == sources_.end()) return {};
+  const SourceCount& count = it->second;
+  if (count.unauthenticated >= options_.max_unauthenticated_per_source)
+    return fmt::format("{} unauthenticated connections from this address already", count.unauthenticated);
+  if (count.unauthenticated + count.sessions >= options_.max_connections_per_source)
+    return fmt::format("{} connections from this address already", count.unauthenticated + count.sessions);
+  return {};
+}
+
+void Agent::Admit(Fd fd, const SocketAddress& peer) {
+  std::string who = AddressText(peer.addr, peer.len);
+  std::string source = SourceBlock(peer.addr);
+  if (std::string refusal = OverSourceLimit(source); !refusal.empty()) {
+    ++counters_.connections_refused;
+    return LogUnauthenticated(fmt::format("{}: refused: {}", who, refusal));
+  }
+  if (static_cast<int>(pending_.size()) >= unauthenticated_capacity_) MakeRoom();
+  AgentHandshake handshake(options_.token, RandomNonce());
+  if (!SendNow(fd.get(), handshake.challenge())) {
+    ++counters_.handshakes_failed;
+    return LogUnauthenticated(fmt::format("{}: closed before authenticating: cannot send the challenge", who));
+  }
+  std::uint64_t id = next_id_++;
+  Watch(epoll_.get(), fd.get(), id, EPOLLIN | EPOLLRDHUP);
+  ++sources_[source].unauthenticated;
+  ++counters_.unauthenticated_open;
+  pending_.emplace(id, Pending{.fd = std::move(fd),
+                               .who = std::move(who),
+                               .source = std::move(source),
+                               .deadline = DeadlineAfter(options_.handshake_timeout),
+                               .handshake = std::move(handshake)});
+}
+
+// All unauthenticated places are taken: the address holding the most gives up its oldest
+// connection. A legitimate client holds one place for one round trip, so it loses it only
+// if the whole pool turns over within that round trip.
+void Agent::MakeRoom() {
+  auto busiest = std::max_element(sources_.begin(), sources_.end(), [](const auto& a, const auto& b) {
+    return a.second.unauthenticated < b.second.unauthenticated;
+  });
+  if (busiest == sources_.end()) return;
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->second.source != busiest->first) continue;
+    Close(it, fmt::format("dropped to make room: {} unauthenticated connections held", pending_.size()),
+          counters_.connections_dropped);
+    return;
+  }
+}
+
+void Agent::OnReadable(std::uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;  // closed earlier in this batch
+  Pending& p = it->second;
+  std::uint8_t buf[kFrameHeaderSize + kMaxHelloBodySize + kMacSize];
+  ssize_t n = ::recv(p.fd.get(), buf, std::min(sizeof buf, p.handshake.wanted()), 0);
+  if (n == 0) return Close(it, "connection closed by peer", counters_.handshakes_failed);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    return Close(it, fmt::format("recv: {}", std::strerror(errno)), counters_.handshakes_failed);
+  }
+  auto hello = p.handshake.Feed(std::span(buf, static_cast<std::size_t>(n)));
+  if (!hello) return Close(it, hello.error().message, counters_.handshakes_failed);
+  if (*hello) Promote(it, **hello);
+}
+
+void Agent::ReleaseSource(const std::string& source, int SourceCount::*field) {
+  auto it = sources_.find(source);
+  if (it == sources_.end()) return;
+  --(it->second.*field);
+  if (it->second.unauthenticated == 0 && it->second.sessions == 0) sources_.erase(it);
+}
+
+void Agent::Close(std::map<std::uint64_t, Pending>::iterator it, std::string_view reason,
+                  std::atomic<std::uint64_t>& counter) {
+  ++counter;
+  --counters_.unauthenticated_open;
+  LogUnauthenticated(fmt::format("{}: closed before authenticating: {}", it->second.who, reason));
+  ReleaseSource(it->second.source, &SourceCount::unauthenticated);
+  pending_.erase(it);  // closing the descriptor also removes it from the epoll set
+}
+
+void Agent::ExpireOverdue() {
+  Deadline now = Clock::now();
+  while (!pending_.empty() && pending_.begin()->second.deadline <= now)
+    Close(pending_.begin(), fmt::format("no authenticated hello within {} ms", options_.handshake_timeout.count()),
+          counters_.handshakes_failed);
+}
+
+// The client has authenticated: it gets a session slot and a thread, or a refusal it can
+// verify.
+void Agent::Promote(std::map<std::uint64_t, Pending>::iterator it, const Hello& hello) {
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  --counters_.unauthenticated_open;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p.fd.get(), nullptr);
+  ReleaseSource(p.source, &SourceCount::unauthenticated);
+  int running = active_sessions_.load();
+  if (running >= options_.max_sessions) {
+    ++counters_.sessions_refused;
+    std::string why = fmt::format("busy: {} sessions running (--max-sessions); try again later", running);
+    (void)SendNow(p.fd.get(), p.handshake.codec().Seal(ErrorMessage{why}));
+    LogUnauthenticated(fmt::format("{}: refused: {}", p.who, why));
+    return;
+  }
+  ++sources_[p.source].sessions;
+  ++active_sessions_;
+  auto s = std::make_unique<Session>();
+  s->source = p.source;
+  Session* raw = s.get();
+  s->thread = std::thread([this, raw, fd = std::move(p.fd), codec = std::move(p.handshake.codec()), hello,
+                           who = std::move(p.who)]() mutable {
+    std::string last_line;
+    {
+      ControlChannel ch(std::move(fd), std::move(codec));
+      last_line = ServeSession(ch, hello, who);
+    }
+    // The slot is free before the line saying so appears.
+    --active_sessions_;
+    log_(last_line);
+    raw->done = true;
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(wake_.get(), &one, sizeof one);
+  });
+  sessions_.push_back(std::move(s));
+}
+
+void Agent::Reap(bool wait_all) {
+  for (auto& s : sessions_) {
+    if ((wait_all || s->done) && s->thread.joinable()) {
+      s->thread.join();
+      ReleaseSource(s->source, &SourceCount::sessions);
+    }
+  }
+  std::erase_if(sessions_, [](const auto& s) { return !s->thread.joinable(); });
+}
+
+void Agent::Shutdown() {
+  while (!pending_.empty()) {
+    --counters_.unauthenticated_open;
+    ReleaseSource(pending_.begin()->second.source, &SourceCount::unauthenticated);
+    pending_.erase(pending_.begin());
   }
   {
     // Sessions notice a shut-down control connection within one wait slice and end.
@@ -81,13 +298,9 @@ Result<void> Agent::Run(const std::atomic<bool>& stop) {
     for (int fd : control_fds_) ::shutdown(fd, SHUT_RDWR);
   }
   Reap(/*wait_all=*/true);
-  return {};
 }
 
-void Agent::ServeConnection(Fd fd, std::string who) {
-  auto local = LocalAddress(fd.get());
-  auto remote = RemoteAddress(fd.get());
-  ControlChannel ch(std::move(fd), Role::kAgent, options_.token);
+std::string Agent::ServeSession(ControlChannel& ch, const Hello& hello, const std::string& who) {
   // Registered so that stopping the agent can shut the connection down under a running
   // test; unregistered (by the guard, before `ch` closes the fd) on every way out.
   {
@@ -104,66 +317,59 @@ void Agent::ServeConnection(Fd fd, std::string who) {
   } unregister{this, ch.fd()};
   auto fail = [&](std::string_view why) {
     ++counters_.sessions_failed;
-    log_(fmt::format("{}: closed: {}", who, why));
+    return fmt::format("{}: closed: {}", who, why);
   };
+  auto local = LocalAddress(ch.fd());
+  auto remote = RemoteAddress(ch.fd());
   if (!local || !remote) return fail("cannot read socket addresses");
-
-  Deadline handshake = DeadlineAfter(options_.handshake_timeout);
-  auto first = ch.ReceiveMessage(handshake);
-  if (!first) {
-    // Tell the client why, sealed with our token: a client with another token cannot
-    // verify it and reports an authentication failure, which is the right diagnosis.
-    (void)ch.SendMessage(ErrorMessage{first.error().message}, DeadlineAfter(std::chrono::milliseconds(1000)));
-    return fail(first.error().message);
-  }
-  auto* hello = std::get_if<Hello>(&*first);
-  if (!hello) return fail(fmt::format("expected hello, got {}", MessageName(*first)));
-  ch.codec().SetClientNonce(hello->client_nonce);
-  ch.send_timeout = std::chrono::milliseconds(hello->timeout_ms);
-  ServerTransport* transport = FindTransport(hello->transport);
+  ch.send_timeout = std::chrono::milliseconds(hello.timeout_ms);
+  SessionSpec spec{.max_message_size = hello.max_message_size, .timeout = std::chrono::milliseconds(hello.timeout_ms)};
+  ServerTransport* transport = FindTransport(hello.transport);
   if (!transport) {
-    std::string why = fmt::format("transport '{}' is not available on this agent", hello->transport);
-    (void)ch.SendMessage(ErrorMessage{why}, handshake);
+    std::string why = fmt::format("transport '{}' is not available on this agent", hello.transport);
+    (void)ch.SendMessage(ErrorMessage{why}, DeadlineAfter(spec.timeout));
     return fail(why);
   }
-  Nonce agent_nonce = RandomNonce();
-  if (auto r = ch.SendMessage(HelloAck{agent_nonce}, handshake); !r) return fail(r.error().message);
-  ch.codec().SetAgentNonce(agent_nonce);
+  if (auto r = ch.SendMessage(HelloAck{}, DeadlineAfter(spec.timeout)); !r) return fail(r.error().message);
 
   PeerAddress peer{.local = local->addr,
                    .local_len = local->len,
                    .remote = remote->addr,
                    .remote_len = remote->len,
                    .remote_text = who};
-  SessionSpec spec{.max_message_size = hello->max_message_size,
-                   .timeout = std::chrono::milliseconds(hello->timeout_ms)};
   auto session = transport->Accept(peer, spec, ch);
   if (!session) {
     (void)ch.SendMessage(ErrorMessage{session.error().message}, DeadlineAfter(spec.timeout));
-    return fail(fmt::format("{} setup: {}", hello->transport, session.error().message));
+    return fail(fmt::format("{} setup: {}", hello.transport, session.error().message));
   }
-  log_(fmt::format("{}: {} session (messages up to {} B)", who, hello->transport, hello->max_message_size));
+  log_(fmt::format("{}: {} session (messages up to {} B)", who, hello.transport, hello.max_message_size));
+  return RunTests(ch, **session, hello, who);
+}
 
+std::string Agent::RunTests(ControlChannel& ch, ServerSession& session, const Hello& hello, const std::string& who) {
+  auto fail = [&](std::string_view why) {
+    ++counters_.sessions_failed;
+    return fmt::format("{}: closed: {}", who, why);
+  };
   int tests = 0;
   for (;;) {
     auto m = ch.ReceiveMessage(DeadlineAfter(options_.idle_timeout));
     if (!m) return fail(m.error().message);
     if (std::holds_alternative<Bye>(*m)) {
       ++counters_.sessions_ok;
-      log_(fmt::format("{}: session done after {} tests", who, tests));
-      return;
+      return fmt::format("{}: session done after {} tests", who, tests);
     }
     auto* req = std::get_if<TestRequest>(&*m);
     if (!req) return fail(fmt::format("expected test or bye, got {}", MessageName(*m)));
-    if (req->message_size > hello->max_message_size)
+    if (req->message_size > hello.max_message_size)
       return fail(
-          fmt::format("test message size {} exceeds the session's {}", req->message_size, hello->max_message_size));
+          fmt::format("test message size {} exceeds the session's {}", req->message_size, hello.max_message_size));
     TestSpec test = ToTestSpec(*req);
-    auto r = (*session)->Serve(test);
+    auto r = session.Serve(test);
     (void)ch.SendMessage(TestDone{.ok = r.has_value(), .error = r ? "" : r.error().message},
-                         DeadlineAfter(spec.timeout));
+                         DeadlineAfter(std::chrono::milliseconds(hello.timeout_ms)));
     if (!r)
-      return fail(fmt::format("{} {} {} B: {}", hello->transport, TestKindName(test.kind), test.message_size,
+      return fail(fmt::format("{} {} {} B: {}", hello.transport, TestKindName(test.kind), test.message_size,
                               r.error().message));
     ++tests;
     ++counters_.tests_ok;

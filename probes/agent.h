@@ -1,20 +1,32 @@
 #pragma once
 // The probe agent behind `fabricctl probe serve`. It listens only on the address it is
-// given, authenticates every control frame (probes/control_protocol.h), serves a bounded
-// number of sessions at once, bounds every wait, and measures only against the host that
-// connected to it: transports get the control connection's own addresses and nothing a
-// client could choose. A bad frame closes that connection with one log line; the agent
-// keeps serving.
+// given, authenticates every control frame (probes/control_protocol.h), bounds every wait,
+// and measures only against the host that connected to it: transports get the control
+// connection's own addresses and nothing a client could choose.
+//
+// Connections pass two stages. Until a client has authenticated (its hello's MAC covers the
+// challenge the agent sent on this connection), one event-loop thread holds the connection
+// at the cost of a descriptor and a hello-sized buffer, for at most handshake_timeout; at
+// most max_unauthenticated such connections in all and max_unauthenticated_per_source from
+// one address (IPv4 address or IPv6 /64). When all are taken, the oldest connection of the
+// address holding the most makes room, so a flood from a few addresses cannot keep anyone
+// else out. Only an authenticated client gets a session slot (a thread), at most
+// max_sessions. A bad frame closes that connection with a log line; lines about
+// unauthenticated peers are rate limited. The agent keeps serving.
 #include <atomic>
 #include <chrono>
-#include <functional>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "fabric/error.h"
+#include "probes/handshake.h"
+#include "probes/rate_limited_log.h"
 #include "probes/socket_util.h"
 #include "probes/transport.h"
 
@@ -26,19 +38,26 @@ struct AgentOptions {
   SocketAddress listen;
   Bytes token;
   int max_sessions = 4;
-  std::chrono::milliseconds handshake_timeout{10000};
-  std::chrono::milliseconds idle_timeout{60000};  // longest pause between a client's tests
+  // Limited further by the descriptors the process may open (RLIMIT_NOFILE).
+  int max_unauthenticated = 4096;
+  int max_unauthenticated_per_source = 8;
+  int max_connections_per_source = 16;                // unauthenticated and sessions together
+  std::chrono::milliseconds handshake_timeout{2000};  // from accept to an authenticated hello
+  std::chrono::milliseconds idle_timeout{60000};      // longest pause between a client's tests
+  int log_lines_per_second = 20;                      // about unauthenticated peers
 };
 
 struct AgentCounters {
   std::atomic<std::uint64_t> sessions_ok{0};
-  std::atomic<std::uint64_t> sessions_failed{0};   // any error, including authentication
-  std::atomic<std::uint64_t> sessions_refused{0};  // over --max-sessions
+  std::atomic<std::uint64_t> sessions_failed{0};   // authenticated, then an error
+  std::atomic<std::uint64_t> sessions_refused{0};  // authenticated, over --max-sessions
   std::atomic<std::uint64_t> tests_ok{0};
+  std::atomic<std::uint64_t> handshakes_failed{0};    // closed before authenticating
+  std::atomic<std::uint64_t> connections_refused{0};  // over a per-source limit
+  std::atomic<std::uint64_t> connections_dropped{0};  // unauthenticated, made room for a newer one
+  std::atomic<std::uint64_t> unauthenticated_open{0};
+  std::atomic<std::uint64_t> log_lines_suppressed{0};
 };
-
-// Log lines are handed to the caller (cli/ prints them); called from session threads.
-using LogSink = std::function<void(std::string_view)>;
 
 class Agent {
  public:
@@ -49,29 +68,69 @@ class Agent {
 
   Result<void> Listen();
   SocketAddress bound_address() const { return bound_; }
+  // How many unauthenticated connections are held at most (after Listen()).
+  int unauthenticated_capacity() const { return unauthenticated_capacity_; }
   // Accepts and serves until `stop` is set (checked at least every 200 ms).
   Result<void> Run(const std::atomic<bool>& stop);
   const AgentCounters& counters() const { return counters_; }
 
  private:
+  struct Pending {
+    Fd fd;
+    std::string who;
+    std::string source;  // SourceBlock of the peer
+    Deadline deadline;
+    AgentHandshake handshake;
+  };
+  struct SourceCount {
+    int unauthenticated = 0;
+    int sessions = 0;
+  };
   struct Session {
     std::thread thread;
+    std::string source;
     std::atomic<bool> done{false};
   };
-  void ServeConnection(Fd fd, std::string who);
+
+  void LogUnauthenticated(std::string_view line);
+  void AcceptNew();
+  std::string OverSourceLimit(const std::string& source) const;  // why a new connection is refused
+  void Admit(Fd fd, const SocketAddress& peer);
+  void MakeRoom();
+  void OnReadable(std::uint64_t id);
+  void Close(std::map<std::uint64_t, Pending>::iterator it, std::string_view reason,
+             std::atomic<std::uint64_t>& counter);
+  void ExpireOverdue();
+  void Promote(std::map<std::uint64_t, Pending>::iterator it, const Hello& hello);
+  // Both return the session's last log line.
+  std::string ServeSession(ControlChannel& ch, const Hello& hello, const std::string& who);
+  std::string RunTests(ControlChannel& ch, ServerSession& session, const Hello& hello, const std::string& who);
+  void ReleaseSource(const std::string& source, int SourceCount::*field);
   void Reap(bool wait_all);
+  void Shutdown();
+  int NextWaitMs() const;
   ServerTransport* FindTransport(std::string_view name) const;
 
   AgentOptions options_;
   std::vector<std::unique_ptr<ServerTransport>> transports_;
   LogSink log_;
+  RateLimitedLog unauthenticated_log_;
   Fd listener_;
+  Fd epoll_;
+  Fd wake_;  // eventfd: a session ended
+  Deadline listener_paused_until_{};
   SocketAddress bound_;
+  int unauthenticated_capacity_ = 0;
   AgentCounters counters_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Session>> sessions_;
-  // Control connections of running sessions. Its own mutex: Reap() holds mu_ while it
-  // joins session threads, and those unregister on their way out.
+  // Owned by the thread in Run(); keys grow with accept order, so the first entry is the
+  // oldest and has the earliest deadline.
+  std::map<std::uint64_t, Pending> pending_;
+  std::uint64_t next_id_ = 2;  // 0 and 1 tag the listener and the eventfd
+  std::map<std::string, SourceCount> sources_;
+  std::vector<std::unique_ptr<Session>> sessions_;  // joined by the loop once done
+  std::atomic<int> active_sessions_{0};             // slots taken; a session frees its own
+  // Control connections of running sessions, so stopping can shut them down under a
+  // running test.
   std::mutex fds_mu_;
   std::vector<int> control_fds_;
 };

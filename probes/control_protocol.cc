@@ -12,15 +12,15 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fabric/file_io.h"
-
 namespace fabricctl::probes {
 namespace {
 
-constexpr std::uint8_t kMagic[4] = {'F', 'C', 'P', '1'};
-constexpr std::string_view kMacLabel = "fabricctl-probe-v1";
+constexpr std::uint8_t kMagic[4] = {'F', 'C', 'P', '2'};
+// Version 1 frames: the client spoke first and its hello was not bound to the agent.
+constexpr std::uint8_t kMagicVersion1[4] = {'F', 'C', 'P', '1'};
+constexpr std::string_view kMacLabel = "fabricctl-probe-v2";
 
-enum class Type : std::uint8_t { kHello = 1, kHelloAck, kOob, kTest, kTestDone, kError, kBye };
+enum class Type : std::uint8_t { kHello = 1, kHelloAck, kOob, kTest, kTestDone, kError, kBye, kChallenge };
 
 class Writer {
  public:
@@ -101,15 +101,26 @@ bool ValidTransportName(std::string_view s) {
   if (!var##_r) return std::unexpected(var##_r.error()); \
   auto var = *var##_r
 
+Result<std::uint16_t> ReadVersion(Reader& r) {
+  TRY_ASSIGN(version, r.Int(2, "version"));
+  if (version != kProtocolVersion)
+    return MakeError(fmt::format("protocol version {} not supported (this side speaks {})", version, kProtocolVersion));
+  return static_cast<std::uint16_t>(version);
+}
+
+Result<Nonce> ReadNonce(Reader& r, std::string_view field) {
+  TRY_ASSIGN(bytes, r.Raw(kNonceSize, field));
+  Nonce n{};
+  std::memcpy(n.data(), bytes.data(), kNonceSize);
+  return n;
+}
+
 Result<Message> DecodeHello(Reader& r) {
   Hello h;
-  TRY_ASSIGN(version, r.Int(2, "version"));
-  h.version = static_cast<std::uint16_t>(version);
-  if (h.version != kProtocolVersion)
-    return MakeError(
-        fmt::format("protocol version {} not supported (this side speaks {})", h.version, kProtocolVersion));
-  TRY_ASSIGN(nonce, r.Raw(kNonceSize, "client nonce"));
-  std::memcpy(h.client_nonce.data(), nonce.data(), kNonceSize);
+  TRY_ASSIGN(version, ReadVersion(r));
+  h.version = version;
+  TRY_ASSIGN(nonce, ReadNonce(r, "client nonce"));
+  h.client_nonce = nonce;
   TRY_ASSIGN(name, r.Blob("transport name", 16));
   TRY_ASSIGN(text, Text(name, "transport name"));
   if (!ValidTransportName(text)) return MakeError(fmt::format("invalid transport name '{}'", text));
@@ -154,10 +165,21 @@ Result<Message> DecodeTest(Reader& r) {
   return t;
 }
 
+Result<Message> DecodeChallenge(Reader& r) {
+  Challenge c;
+  TRY_ASSIGN(version, ReadVersion(r));
+  c.version = version;
+  TRY_ASSIGN(nonce, ReadNonce(r, "agent nonce"));
+  c.agent_nonce = nonce;
+  if (auto e = r.End("challenge"); !e) return std::unexpected(e.error());
+  return c;
+}
+
 }  // namespace
 
 std::string_view MessageName(const Message& m) {
-  static constexpr std::string_view kNames[] = {"hello", "hello-ack", "oob", "test", "test-done", "error", "bye"};
+  static constexpr std::string_view kNames[] = {"hello",     "hello-ack", "oob", "test",
+                                                "test-done", "error",     "bye", "challenge"};
   return kNames[m.index()];
 }
 
@@ -170,8 +192,9 @@ Bytes EncodeMessage(const Message& m) {
     w.Str(h->transport);
     w.U32(h->max_message_size);
     w.U32(h->timeout_ms);
-  } else if (auto* a = std::get_if<HelloAck>(&m)) {
-    w.Raw(a->agent_nonce);
+  } else if (auto* c = std::get_if<Challenge>(&m)) {
+    w.U16(c->version);
+    w.Raw(c->agent_nonce);
   } else if (auto* o = std::get_if<OobData>(&m)) {
     w.Blob(o->data);
   } else if (auto* t = std::get_if<TestRequest>(&m)) {
@@ -196,13 +219,11 @@ Result<Message> DecodeMessage(std::span<const std::uint8_t> body) {
   switch (static_cast<Type>(type)) {
     case Type::kHello:
       return DecodeHello(r);
-    case Type::kHelloAck: {
-      HelloAck a;
-      TRY_ASSIGN(nonce, r.Raw(kNonceSize, "agent nonce"));
-      std::memcpy(a.agent_nonce.data(), nonce.data(), kNonceSize);
+    case Type::kHelloAck:
       if (auto e = r.End("hello-ack"); !e) return std::unexpected(e.error());
-      return a;
-    }
+      return HelloAck{};
+    case Type::kChallenge:
+      return DecodeChallenge(r);
     case Type::kOob: {
       TRY_ASSIGN(data, r.Blob("oob data", kMaxOobBytes));
       if (auto e = r.End("oob"); !e) return std::unexpected(e.error());
@@ -247,6 +268,10 @@ FrameCodec::FrameCodec(Role role, Bytes token) : role_(role), token_(std::move(t
 
 Result<std::uint32_t> FrameCodec::ParseHeader(std::span<const std::uint8_t> header) {
   if (header.size() < kFrameHeaderSize) return MakeError("frame header truncated");
+  if (std::memcmp(header.data(), kMagicVersion1, 4) == 0)
+    return MakeError(fmt::format(
+        "peer speaks probe protocol version 1 (an older fabricctl); this side speaks {}: upgrade the older side",
+        kProtocolVersion));
   if (std::memcmp(header.data(), kMagic, 4) != 0) return MakeError("not a fabricctl probe frame (bad magic)");
   std::uint32_t len = 0;
   for (int i = 4; i < 8; ++i) len = (len << 8) | header[i];
@@ -275,12 +300,33 @@ Bytes FrameCodec::Seal(const Message& m) {
   Writer w;
   w.Raw(kMagic);
   w.U32(static_cast<std::uint32_t>(body.size()));
-  w.U64(send_seq_++);
+  std::uint64_t seq = send_seq_++;
+  w.U64(seq);
   w.Raw(body);
   Bytes frame = w.Take();
   auto mac = Mac(role_, frame);
   frame.insert(frame.end(), mac.begin(), mac.end());
+  if (seq == 0) TakeNonce(m);
   return frame;
+}
+
+// The first frame each way opens the handshake and nothing else may: a second challenge or
+// hello could otherwise swap a nonce mid-session.
+Result<void> FrameCodec::CheckHandshakeOrder(const Message& m, std::uint64_t seq) const {
+  bool from_agent = role_ == Role::kClient;
+  if (!from_agent && send_seq_ == 0) return MakeError("a frame arrived before the challenge was sent");
+  bool opener = std::holds_alternative<Challenge>(m) || std::holds_alternative<Hello>(m);
+  std::string_view expected = from_agent ? "challenge" : "hello";
+  if (seq == 0 && MessageName(m) != expected)
+    return MakeError(fmt::format("expected {} as the first frame, got {}", expected, MessageName(m)));
+  if (seq != 0 && opener) return MakeError(fmt::format("unexpected {} after the handshake", MessageName(m)));
+  return {};
+}
+
+// Only ever from the first frame each way.
+void FrameCodec::TakeNonce(const Message& m) {
+  if (auto* c = std::get_if<Challenge>(&m)) agent_nonce_ = c->agent_nonce;
+  if (auto* h = std::get_if<Hello>(&m)) client_nonce_ = h->client_nonce;
 }
 
 Result<Message> FrameCodec::Open(std::span<const std::uint8_t> frame) {
@@ -298,30 +344,74 @@ Result<Message> FrameCodec::Open(std::span<const std::uint8_t> frame) {
   if (seq != recv_seq_)
     return MakeError(fmt::format("replayed or out-of-order frame: sequence {}, expected {}", seq, recv_seq_));
   ++recv_seq_;
-  return DecodeMessage(frame.subspan(kFrameHeaderSize, *len));
+  auto m = DecodeMessage(frame.subspan(kFrameHeaderSize, *len));
+  if (!m) return m;
+  if (auto order = CheckHandshakeOrder(*m, seq); !order) return std::unexpected(order.error());
+  if (seq == 0) TakeNonce(*m);
+  return m;
 }
 
+namespace {
+
+std::unexpected<Error> TokenFileError(const std::string& path, std::string message) {
+  return std::unexpected(Error{.message = std::move(message), .where = path});
+}
+
+std::string_view FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
+
+// The checks that need no read: a regular file, private, not larger than a token can be.
+Result<void> CheckTokenFile(const std::string& path, const struct stat& st) {
+  if (!S_ISREG(st.st_mode))
+    return TokenFileError(path, fmt::format("token file is {}; give a regular file", FileKind(st.st_mode)));
+  if ((st.st_mode & 077) != 0)
+    return TokenFileError(
+        path, fmt::format("token file is accessible by group or others (mode {:o}); run chmod 600", st.st_mode & 0777));
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxTokenFileSize)
+    return TokenFileError(path, fmt::format("token file is {} bytes, more than a token can be (at most {})", st.st_size,
+                                            kMaxTokenFileSize));
+  return {};
+}
+
+}  // namespace
+
 Result<Bytes> ReadTokenFile(const std::string& path) {
+  // Checked before opening (opening a FIFO without O_NONBLOCK waits for a writer, and
+  // some devices act on open) and again on the open descriptor, in case the path changed.
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    return std::unexpected(
-        Error{.message = fmt::format("cannot read token file: {}", std::strerror(errno)), .where = path});
-  if ((st.st_mode & 077) != 0)
-    return std::unexpected(Error{
-        .message =
-            fmt::format("token file is accessible by group or others (mode {:o}); run chmod 600", st.st_mode & 0777),
-        .where = path});
-  auto text = ReadFile(path);
-  if (!text) return std::unexpected(text.error());
-  std::string token = *text;
+    return TokenFileError(path, fmt::format("cannot read token file: {}", std::strerror(errno)));
+  if (auto r = CheckTokenFile(path, st); !r) return std::unexpected(r.error());
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd.valid()) return TokenFileError(path, fmt::format("cannot read token file: {}", std::strerror(errno)));
+  if (::fstat(fd.get(), &st) != 0)
+    return TokenFileError(path, fmt::format("cannot read token file: {}", std::strerror(errno)));
+  if (auto r = CheckTokenFile(path, st); !r) return std::unexpected(r.error());
+  std::string token(kMaxTokenFileSize + 1, '\0');
+  std::size_t got = 0;
+  while (got < token.size()) {
+    ssize_t n = ::read(fd.get(), token.data() + got, token.size() - got);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return TokenFileError(path, fmt::format("cannot read token file: {}", std::strerror(errno)));
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > kMaxTokenFileSize)
+    return TokenFileError(path,
+                          fmt::format("token file is more than a token can be (at most {} bytes)", kMaxTokenFileSize));
+  token.resize(got);
   while (!token.empty() &&
          (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
     token.pop_back();
   if (token.size() < kMinTokenSize)
-    return std::unexpected(Error{
-        .message = fmt::format("token is {} bytes, need at least {} (e.g. head -c 32 /dev/urandom | base64 > FILE)",
-                               token.size(), kMinTokenSize),
-        .where = path});
+    return TokenFileError(
+        path, fmt::format("token is {} bytes, need at least {} (e.g. head -c 32 /dev/urandom | base64 > FILE)",
+                          token.size(), kMinTokenSize));
   return Bytes(token.begin(), token.end());
 }
 

@@ -1,15 +1,22 @@
 #pragma once
-// The probe control protocol between `probe run` and `probe serve`: small typed messages
-// in length-prefixed frames, each authenticated with HMAC-SHA256 under a shared token and
-// bound to the session (both sides' random nonces) and to its place in it (a per-direction
-// sequence number), so a frame cannot be forged, replayed or reordered. The parser is
-// strict: any frame that is too large, has a bad magic, a bad MAC, an unexpected sequence
-// number, an unknown type, an out-of-range field or trailing bytes is an error.
+// The probe control protocol (version 2) between `probe run` and `probe serve`: small typed
+// messages in length-prefixed frames, each authenticated with HMAC-SHA256 under a shared
+// token and bound to the session (both sides' random nonces) and to its place in it (a
+// per-direction sequence number), so a frame cannot be forged, replayed or reordered. The
+// parser is strict: any frame that is too large, has a bad magic, a bad MAC, an unexpected
+// sequence number, an unknown type, an out-of-range field or trailing bytes is an error.
 //
-// Frame:  "FCP1" | u32 body length | u64 sequence | body | HMAC-SHA256 (32 bytes)
+// Frame:  "FCP2" | u32 body length | u64 sequence | body | HMAC-SHA256 (32 bytes)
 // Body:   u8 type | fields (big-endian integers; strings and blobs as u16 length + bytes)
-// MAC over: "fabricctl-probe-v1" | u8 direction | client nonce | agent nonce | length |
-//           sequence | body, where a nonce is all zeros until its side has sent it.
+// MAC over: "fabricctl-probe-v2" | u8 direction | client nonce | agent nonce | length |
+//           sequence | body, where a nonce is all zeros until the frame that carries it.
+//
+// Handshake: the agent speaks first, with a challenge carrying a fresh agent nonce; the
+// client's hello carries the client nonce and its MAC covers the agent nonce, so a hello
+// recorded from one connection fails authentication on any other. From the agent's
+// hello-ack on, every MAC covers both nonces. The codec enforces the order: the first frame
+// from the agent is a challenge, the first from the client a hello, and neither comes again.
+// A version-1 frame ("FCP1", where the client spoke first) is refused with a clear error.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -24,12 +31,15 @@
 
 namespace fabricctl::probes {
 
-inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::uint16_t kProtocolVersion = 2;
 inline constexpr std::size_t kFrameHeaderSize = 16;
 inline constexpr std::size_t kMacSize = 32;
 inline constexpr std::size_t kMaxBodySize = kMaxOobBytes + 64;
 inline constexpr std::size_t kNonceSize = 16;
 inline constexpr std::size_t kMinTokenSize = 16;
+inline constexpr std::size_t kMaxTokenFileSize = 4096;
+// A hello body is at most 45 bytes; an unauthenticated peer's first frame may not be larger.
+inline constexpr std::size_t kMaxHelloBodySize = 64;
 inline constexpr std::size_t kMaxTextSize = 1024;
 inline constexpr std::uint32_t kMaxDurationMs = 3600 * 1000;
 inline constexpr std::uint64_t kMaxIterations = 1'000'000'000;
@@ -37,17 +47,19 @@ inline constexpr std::uint32_t kMaxTimeoutMs = 600 * 1000;
 
 using Nonce = std::array<std::uint8_t, kNonceSize>;
 
-struct Hello {  // client -> agent, first frame
+struct Challenge {  // agent -> client, first frame, sent on accept
+  std::uint16_t version = kProtocolVersion;
+  Nonce agent_nonce{};
+};
+struct Hello {  // client -> agent, first frame; its MAC covers the challenge's nonce
   std::uint16_t version = kProtocolVersion;
   Nonce client_nonce{};
   std::string transport;  // [a-z0-9_-]{1,16}
   std::uint32_t max_message_size = 0;
   std::uint32_t timeout_ms = 0;
 };
-struct HelloAck {  // agent -> client
-  Nonce agent_nonce{};
-};
-struct OobData {  // either way: a transport's setup or sync bytes
+struct HelloAck {};  // agent -> client: authenticated, transport available
+struct OobData {     // either way: a transport's setup or sync bytes
   Bytes data;
 };
 struct TestRequest {  // client -> agent
@@ -67,7 +79,7 @@ struct ErrorMessage {  // either way, then the sender closes
 };
 struct Bye {};  // client -> agent: session over
 
-using Message = std::variant<Hello, HelloAck, OobData, TestRequest, TestDone, ErrorMessage, Bye>;
+using Message = std::variant<Hello, HelloAck, OobData, TestRequest, TestDone, ErrorMessage, Bye, Challenge>;
 std::string_view MessageName(const Message& m);
 
 // Body encoding; DecodeMessage is the strict parser (fuzzed in tools/fuzz/).
@@ -78,7 +90,8 @@ TestSpec ToTestSpec(const TestRequest& r);
 
 enum class Role : std::uint8_t { kClient = 1, kAgent = 2 };
 
-// Seals and opens frames for one side of one session.
+// Seals and opens frames for one side of one session. It takes each side's nonce from the
+// challenge and the hello as they pass, so callers never handle nonces.
 class FrameCodec {
  public:
   FrameCodec(Role role, Bytes token);
@@ -87,11 +100,11 @@ class FrameCodec {
   Bytes Seal(const Message& m);
   // `frame` is the whole frame (header, body, MAC).
   Result<Message> Open(std::span<const std::uint8_t> frame);
-  void SetClientNonce(const Nonce& n) { client_nonce_ = n; }
-  void SetAgentNonce(const Nonce& n) { agent_nonce_ = n; }
 
  private:
   std::array<std::uint8_t, kMacSize> Mac(Role sender, std::span<const std::uint8_t> header_and_body) const;
+  Result<void> CheckHandshakeOrder(const Message& m, std::uint64_t seq) const;
+  void TakeNonce(const Message& m);
   Role role_;
   Bytes token_;
   Nonce client_nonce_{};
@@ -101,7 +114,9 @@ class FrameCodec {
 };
 
 // Reads a shared token from a file: at least kMinTokenSize bytes after trimming trailing
-// whitespace; refused when group or others may read it (like ssh private keys).
+// whitespace; refused when group or others may read it (like ssh private keys), and
+// refused at once, never waited on, unless it is a regular file of at most
+// kMaxTokenFileSize bytes (a FIFO, a directory or a device is an error).
 Result<Bytes> ReadTokenFile(const std::string& path);
 Nonce RandomNonce();
 
@@ -109,6 +124,7 @@ Nonce RandomNonce();
 class ControlChannel final : public OobChannel {
  public:
   ControlChannel(Fd fd, Role role, Bytes token) : fd_(std::move(fd)), codec_(role, std::move(token)) {}
+  ControlChannel(Fd fd, FrameCodec codec) : fd_(std::move(fd)), codec_(std::move(codec)) {}
   int fd() const { return fd_.get(); }
   FrameCodec& codec() { return codec_; }
   Result<void> SendMessage(const Message& m, Deadline deadline);

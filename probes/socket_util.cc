@@ -13,6 +13,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "fabric/display_text.h"
+
 namespace fabricctl::probes {
 namespace {
 
@@ -59,54 +61,102 @@ void Fd::Close() {
   fd_ = -1;
 }
 
-Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default_port) {
+namespace {
+
+struct HostPortText {
   std::string host;
-  std::string_view port_text;
+  std::string port;  // empty when none was given
+  bool explicit_port = false;
+};
+
+bool AllDigits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
+
+Result<HostPortText> SplitHostPort(std::string_view text) {
+  HostPortText out;
   if (text.starts_with('[')) {
     size_t close = text.find(']');
-    if (close == std::string_view::npos) return MakeError(fmt::format("'{}': missing ']' after IPv6 address", text));
-    host = std::string(text.substr(1, close - 1));
+    if (close == std::string_view::npos)
+      return MakeError(fmt::format("'{}': missing ']' after IPv6 address", ShownValue(text)));
+    out.host = std::string(text.substr(1, close - 1));
     std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest[0] != ':') return MakeError(fmt::format("'{}': expected ':PORT' after ']'", text));
-      port_text = rest.substr(1);
+      if (rest[0] != ':') return MakeError(fmt::format("'{}': expected ':PORT' after ']'", ShownValue(text)));
+      out.port = std::string(rest.substr(1));
+      out.explicit_port = true;
     }
+    return out;
+  }
+  size_t colon = text.rfind(':');
+  if (colon != std::string_view::npos && text.find(':') != colon)
+    return MakeError(fmt::format("'{}': write IPv6 addresses as [ADDR]:PORT", ShownValue(text)));
+  if (colon == std::string_view::npos) {
+    out.host = std::string(text);
   } else {
-    size_t colon = text.rfind(':');
-    if (colon != std::string_view::npos && text.find(':') != colon)
-      return MakeError(fmt::format("'{}': write IPv6 addresses as [ADDR]:PORT", text));
-    if (colon == std::string_view::npos) {
-      host = std::string(text);
-    } else {
-      host = std::string(text.substr(0, colon));
-      port_text = text.substr(colon + 1);
-    }
+    out.host = std::string(text.substr(0, colon));
+    out.port = std::string(text.substr(colon + 1));
+    out.explicit_port = true;
   }
-  if (host.empty()) return MakeError(fmt::format("'{}': missing host", text));
-  std::uint16_t port = default_port;
-  bool explicit_port = !port_text.empty() || text.ends_with(':');
-  if (explicit_port) {
-    unsigned value = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || value > 65535)
-      return MakeError(fmt::format("'{}': port must be a number in 0..65535", text));
-    port = static_cast<std::uint16_t>(value);  // 0 = any free port, for listeners
-  } else if (port == 0) {
-    return MakeError(fmt::format("'{}': missing port (expected HOST:PORT)", text));
-  }
+  return out;
+}
 
+// glibc's resolver takes inet_aton's forms ("18607", "10.1", "0x7f.1", octal "0177.0.0.1")
+// as IPv4 addresses; a host made of digits and dots, or starting 0x, must be a plain
+// dotted quad instead.
+Result<void> CheckNumericHost(std::string_view text, const std::string& host) {
+  bool numeric_looking =
+      host.find_first_not_of("0123456789.") == std::string::npos || host.starts_with("0x") || host.starts_with("0X");
+  if (!numeric_looking) return {};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return {};
+  return MakeError(
+      fmt::format("'{}': '{}' is not an IPv4 address (write it as a.b.c.d)", ShownValue(text), ShownValue(host)));
+}
+
+Result<SocketAddress> Resolve(std::string_view text, const std::string& host) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr)
-    return MakeError(fmt::format("'{}': cannot resolve host '{}': {}", text, host, ::gai_strerror(rc)));
+    return MakeError(
+        fmt::format("'{}': cannot resolve host '{}': {}", ShownValue(text), ShownValue(host), ::gai_strerror(rc)));
   SocketAddress out;
   std::memcpy(&out.addr, res->ai_addr, res->ai_addrlen);
   out.len = res->ai_addrlen;
   ::freeaddrinfo(res);
-  SetAddressPort(out.addr, port);
+  return out;
+}
+
+}  // namespace
+
+Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default_port, std::string_view default_host) {
+  auto parts = SplitHostPort(text);
+  if (!parts) return std::unexpected(parts.error());
+  if (!parts->explicit_port && AllDigits(parts->host) && !text.starts_with('[')) {
+    if (default_host.empty())
+      return MakeError(fmt::format("'{}' is a bare number: write HOST:PORT (e.g. 127.0.0.1:{})", ShownValue(text),
+                                   ShownValue(text)));
+    parts->port = std::move(parts->host);
+    parts->host = std::string(default_host);
+    parts->explicit_port = true;
+  }
+  if (parts->host.empty()) return MakeError(fmt::format("'{}': missing host", ShownValue(text)));
+  std::uint16_t port = default_port;
+  if (parts->explicit_port) {
+    unsigned value = 0;
+    std::string_view digits = parts->port;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || value > 65535)
+      return MakeError(fmt::format("'{}': port must be a number in 0..65535", ShownValue(text)));
+    port = static_cast<std::uint16_t>(value);  // 0 = any free port, for listeners
+  } else if (port == 0) {
+    return MakeError(fmt::format("'{}': missing port (expected HOST:PORT)", ShownValue(text)));
+  }
+  if (auto numeric = CheckNumericHost(text, parts->host); !numeric) return std::unexpected(numeric.error());
+  auto out = Resolve(text, parts->host);
+  if (!out) return out;
+  SetAddressPort(out->addr, port);
   return out;
 }
 
@@ -145,6 +195,20 @@ bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
     return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
                        &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, sizeof(in6_addr)) == 0;
   return false;
+}
+
+std::string SourceBlock(const sockaddr_storage& addr) {
+  if (addr.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+    return std::string("4") + std::string(reinterpret_cast<const char*>(&a.sin_addr), 4);
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+    const auto* bytes = reinterpret_cast<const char*>(&a.sin6_addr);
+    if (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr)) return std::string("4") + std::string(bytes + 12, 4);
+    return std::string("6") + std::string(bytes, 8);
+  }
+  return "?";
 }
 
 void SetNoDelay(int fd) {

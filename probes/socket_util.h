@@ -44,15 +44,23 @@ struct SocketAddress {
   socklen_t len = 0;
 };
 
-// "1.2.3.4:5", "[::1]:5", "host:5" or, when default_port is non-zero, a bare host.
-// Numeric addresses are used as they are; names go through getaddrinfo. An explicit port
-// 0 is kept (a listener then takes any free port).
-Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default_port);
+// "1.2.3.4:5", "[::1]:5", "host:5"; when default_port is non-zero also a bare host
+// ("1.2.3.4", "[::1]", "host"); when default_host is given also a bare port ("5", on that
+// host). Without a default host a bare number is an error, never an IPv4 address written
+// as one number (glibc would read "18607" as 0.0.72.175): an IPv4 address must be dotted
+// quad. Numeric addresses are used as they are; names go through getaddrinfo. An
+// explicit port 0 is kept (a listener then takes any free port).
+Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default_port,
+                                    std::string_view default_host = {});
 std::string AddressText(const sockaddr_storage& addr, socklen_t len);  // "1.2.3.4:5" / "[::1]:5"
 std::uint16_t AddressPort(const sockaddr_storage& addr);
 void SetAddressPort(sockaddr_storage& addr, std::uint16_t port);
 // Same host (IP) regardless of port.
 bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b);
+// The address block a per-source limit counts as one source: an IPv4 address (also when
+// IPv4-mapped), or the /64 of an IPv6 address (what one host is usually given). A short
+// byte string, for use as a map key.
+std::string SourceBlock(const sockaddr_storage& addr);
 
 // Non-blocking sockets with TCP_NODELAY; every wait ends at a deadline.
 Result<Fd> ListenTcp(const SocketAddress& addr, int backlog);

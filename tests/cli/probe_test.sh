@@ -41,11 +41,35 @@ grep -q "port must be a number in 0..65535" err || fail "bad port: $(cat err)"
 expect_rc 2 "$bin" probe serve --listen 198.19.255.254:18520 --token-file tok
 grep -q "cannot listen on 198.19.255.254:18520: bind" err || fail "foreign listen address: $(cat err)"
 
+# A bare number is a port on the default address for --listen, never an IPv4 address
+# (glibc reads "18607" as 0.0.72.175), and an error for a peer.
+expect_rc 2 "$bin" probe run 18607 --token-file tok
+grep -qx "fabricctl: 18607: '18607' is a bare number: write HOST:PORT (e.g. 127.0.0.1:18607)" err ||
+  fail "bare number peer: $(cat err)"
+expect_rc 2 "$bin" probe serve --listen 10.1:18520 --token-file tok
+grep -qx "fabricctl: --listen: '10.1:18520': '10.1' is not an IPv4 address (write it as a.b.c.d)" err ||
+  fail "short IPv4 form: $(cat err)"
+
+# A token file that is not a small regular file is refused at once; a FIFO with no writer
+# would block a plain open forever.
+mkfifo fifo-tok && chmod 600 fifo-tok
+expect_rc 2 timeout 10 "$bin" probe serve --listen 127.0.0.1:0 --token-file fifo-tok
+grep -qx "fabricctl: fifo-tok: token file is a FIFO; give a regular file" err || fail "FIFO token: $(cat err)"
+mkdir dir-tok && chmod 700 dir-tok
+expect_rc 2 timeout 10 "$bin" probe run 127.0.0.1 --token-file dir-tok
+grep -qx "fabricctl: dir-tok: token file is a directory; give a regular file" err || fail "dir token: $(cat err)"
+expect_rc 2 timeout 10 "$bin" probe run 127.0.0.1 --token-file /dev/zero
+grep -qx "fabricctl: /dev/zero: token file is a device; give a regular file" err || fail "device token: $(cat err)"
+head -c 100000 /dev/zero | tr '\0' k >big-tok && chmod 600 big-tok
+expect_rc 2 timeout 10 "$bin" probe run 127.0.0.1 --token-file big-tok
+grep -qx "fabricctl: big-tok: token file is 100000 bytes, more than a token can be (at most 4096)" err ||
+  fail "big token: $(cat err)"
+
 # Nothing listens on this port: a clear error, quickly.
 expect_rc 2 "$bin" probe run 127.0.0.1:1 --token-file tok --timeout 2
 grep -q "^fabricctl: 127.0.0.1:1: cannot connect to 127.0.0.1:1: Connection refused" err || fail "refused: $(cat err)"
 
-"$bin" probe serve --listen 127.0.0.1:0 --token-file tok 2>agent.log &
+"$bin" probe serve --listen 0 --token-file tok 2>agent.log &  # a bare port: on 127.0.0.1
 agent_pid=$!
 for _ in $(seq 100); do grep -q "listening on" agent.log && break; sleep 0.05; done
 port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' agent.log)"
@@ -74,7 +98,13 @@ expect_rc 2 "$bin" probe run "127.0.0.1:$port" --token-file bad --iters 10
 grep -qx "fabricctl: 127.0.0.1:$port: agent's reply failed authentication: the agent uses a different token" err ||
   fail "wrong token: $(cat err)"
 "$bin" probe run "127.0.0.1:$port" --token-file tok --test lat --iters 10 >/dev/null || fail "agent stopped serving"
-grep -q "closed: authentication failed: bad HMAC" agent.log || fail "agent log: $(cat agent.log)"
+grep -q "closed before authenticating: connection closed by peer" agent.log || fail "agent log: $(cat agent.log)"
+
+# A hostile peer: idle connections do not take the session slots (there are 4).
+exec 5<>/dev/tcp/127.0.0.1/"$port" 6<>/dev/tcp/127.0.0.1/"$port" 7<>/dev/tcp/127.0.0.1/"$port" 8<>/dev/tcp/127.0.0.1/"$port"
+"$bin" probe run "127.0.0.1:$port" --token-file tok --test lat --iters 10 >/dev/null ||
+  fail "idle connections locked the agent: $(tail -5 agent.log)"
+exec 5>&- 6>&- 7>&- 8>&-
 
 # Without the verbs transport built in, or without an RDMA device here: exit 2 and say why.
 if ! ls /sys/class/infiniband/* >/dev/null 2>&1; then

@@ -2,6 +2,8 @@
 #include "probes/agent.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <thread>
 
 #include "probes/control_protocol.h"
+#include "probes/handshake.h"
 #include "probes/probe_client.h"
 #include "probes/tcp_transport.h"
 
@@ -23,21 +26,18 @@ const Bytes kToken = {'l', 'o', 'o', 'p', 'b', 'a', 'c', 'k', '-', 't', 'o', 'k'
 // An agent on 127.0.0.1 with an ephemeral port, serving from a thread until destroyed.
 class RunningAgent {
  public:
-  explicit RunningAgent(int max_sessions = 4) {
+  // `options` without listen and token, which are filled in.
+  explicit RunningAgent(AgentOptions options = {.idle_timeout = 5000ms}) {
     std::vector<std::unique_ptr<ServerTransport>> transports;
     transports.push_back(MakeTcpServerTransport());
     auto listen = ParseHostPort("127.0.0.1:0", 1);
     REQUIRE(listen);
-    SetAddressPort(listen->addr, 0);
-    agent_ = std::make_unique<Agent>(AgentOptions{.listen = *listen,
-                                                  .token = kToken,
-                                                  .max_sessions = max_sessions,
-                                                  .handshake_timeout = 2000ms,
-                                                  .idle_timeout = 5000ms},
-                                     std::move(transports), [this](std::string_view line) {
-                                       std::lock_guard lock(mu_);
-                                       log_ += std::string(line) + "\n";
-                                     });
+    options.listen = *listen;
+    options.token = kToken;
+    agent_ = std::make_unique<Agent>(std::move(options), std::move(transports), [this](std::string_view line) {
+      std::lock_guard lock(mu_);
+      log_ += std::string(line) + "\n";
+    });
     REQUIRE(agent_->Listen());
     thread_ = std::thread([this] { (void)agent_->Run(stop_); });
   }
@@ -51,6 +51,7 @@ class RunningAgent {
     return log_;
   }
   const AgentCounters& counters() const { return agent_->counters(); }
+  int unauthenticated_capacity() const { return agent_->unauthenticated_capacity(); }
   // Waits until the log contains `text` (the agent works in its own threads).
   bool WaitLog(std::string_view text, std::chrono::milliseconds limit = 3000ms) {
     auto end = Clock::now() + limit;
@@ -59,6 +60,22 @@ class RunningAgent {
       std::this_thread::sleep_for(10ms);
     }
     return false;
+  }
+  // Waits until `done` holds for the agent's counters.
+  template <typename Pred>
+  bool WaitCounters(Pred done, std::chrono::milliseconds limit = 5000ms) {
+    auto end = Clock::now() + limit;
+    while (Clock::now() < end) {
+      if (done(counters())) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return done(counters());
+  }
+  std::size_t LogCount(std::string_view text) {
+    std::string all = log();
+    std::size_t n = 0;
+    for (std::size_t at = all.find(text); at != std::string::npos; at = all.find(text, at + 1)) ++n;
+    return n;
   }
 
  private:
@@ -84,6 +101,35 @@ Fd RawConnect(const std::string& address) {
   auto fd = ConnectTcp(*addr, DeadlineAfter(2000ms));
   REQUIRE(fd);
   return std::move(*fd);
+}
+
+// Connects from `source`, a loopback address (all of 127/8 is loopback on Linux), so the
+// agent's per-source limits see many hosts. Loopback completes a blocking connect at once.
+Fd ConnectFrom(const std::string& source, const std::string& address) {
+  auto from = ParseHostPort(source + ":0", 0);
+  auto to = ParseHostPort(address, 0);
+  REQUIRE(from);
+  REQUIRE(to);
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(fd.valid());
+  REQUIRE(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&from->addr), from->len) == 0);
+  REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to->addr), to->len) == 0);
+  return fd;
+}
+
+void Send(int fd, std::string_view bytes) {
+  REQUIRE(WriteAll(fd, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                   DeadlineAfter(1000ms)));
+}
+
+// A client that has authenticated by hand, for tests that speak the transport themselves.
+ControlChannel HandshakenClient(const std::string& address) {
+  ControlChannel ch(RawConnect(address), Role::kClient, kToken);
+  auto r = RunClientHandshake(
+      ch, Hello{.client_nonce = RandomNonce(), .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000},
+      DeadlineAfter(1000ms));
+  REQUIRE_MESSAGE(r, r.error().Format());
+  return ch;
 }
 
 // True when the peer closes `fd` within `limit` (reads until EOF or error).
@@ -143,8 +189,9 @@ TEST_CASE("a wrong token is refused and the agent keeps serving") {
   REQUIRE_FALSE(r);
   CHECK(r.error().where == agent.address());
   CHECK(r.error().message == "agent's reply failed authentication: the agent uses a different token");
-  CHECK(agent.WaitLog("closed: authentication failed: bad HMAC"));
-  CHECK(agent.counters().sessions_failed == 1);
+  CHECK(agent.WaitLog("closed before authenticating: connection closed by peer"));
+  CHECK(agent.counters().handshakes_failed == 1);
+  CHECK(agent.counters().sessions_failed == 0);
   CHECK(RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client));
 }
 
@@ -165,14 +212,14 @@ TEST_CASE("a malformed message closes only that connection") {
   REQUIRE(WriteAll(raw.get(), std::span(reinterpret_cast<const std::uint8_t*>(garbage), sizeof garbage - 1),
                    DeadlineAfter(1000ms)));
   CHECK(ClosedByPeer(raw.get(), 2000ms));
-  CHECK(agent.WaitLog("closed: not a fabricctl probe frame (bad magic)"));
+  CHECK(agent.WaitLog("closed before authenticating: not a fabricctl probe frame (bad magic)"));
   t.join();
   REQUIRE(good.has_value());
   CHECK_MESSAGE(good->has_value(), good->error().Format());
 
   // An oversized length field is refused before anything is read into memory.
   Fd huge = RawConnect(agent.address());
-  const std::uint8_t header[16] = {'F', 'C', 'P', '1', 0x40, 0, 0, 0};
+  const std::uint8_t header[16] = {'F', 'C', 'P', '2', 0x40, 0, 0, 0};
   REQUIRE(WriteAll(huge.get(), header, DeadlineAfter(1000ms)));
   CHECK(ClosedByPeer(huge.get(), 2000ms));
   CHECK(agent.WaitLog("frame body of 1073741824 bytes exceeds the limit"));
@@ -185,35 +232,179 @@ TEST_CASE("a silent connection is closed after the handshake timeout") {
   auto start = Clock::now();
   CHECK(ClosedByPeer(raw.get(), 5000ms));
   CHECK(Clock::now() - start < 3500ms);
-  CHECK(agent.WaitLog("closed: timed out waiting for peer"));
+  CHECK(agent.WaitLog("closed before authenticating: no authenticated hello within 2000 ms"));
 }
 
-TEST_CASE("sessions beyond --max-sessions are refused, the running one is untouched") {
-  RunningAgent agent(/*max_sessions=*/1);
+TEST_CASE("authenticated sessions beyond --max-sessions are refused with a reason, the running one is untouched") {
+  RunningAgent agent({.max_sessions = 1, .idle_timeout = 5000ms});
   auto client = MakeTcpClientTransport();
-  Fd hog = RawConnect(agent.address());  // holds the one slot until its handshake times out
-  std::this_thread::sleep_for(100ms);
+  // Holds the one slot: authenticated, then silent while the agent waits for its data
+  // connection (up to the hello's 1 s timeout).
+  ControlChannel hog = HandshakenClient(agent.address());
   auto r = RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client);
   REQUIRE_FALSE(r);
-  CHECK(r.error().message.starts_with("agent closed the connection during the handshake"));
-  CHECK(agent.WaitLog("refused: 1 sessions already running (--max-sessions)"));
-  hog.Close();
-  CHECK(agent.WaitLog("closed:"));
-  std::this_thread::sleep_for(300ms);  // the accept loop reaps finished sessions every 200 ms
+  CHECK(r.error().message == "agent refused: busy: 1 sessions running (--max-sessions); try again later");
+  CHECK(agent.WaitLog("refused: busy: 1 sessions running (--max-sessions)"));
+  CHECK(agent.WaitLog("closed: tcp setup"));  // the hog's session ends, and its slot is free
   CHECK(RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client));
+}
+
+TEST_CASE("idle unauthenticated connections take no session slot") {
+  // Before, four idle connections held all four slots for the handshake timeout.
+  RunningAgent agent({.max_sessions = 1, .handshake_timeout = 600000ms, .idle_timeout = 5000ms});
+  std::vector<Fd> idle;
+  for (int i = 0; i < 8; ++i) idle.push_back(ConnectFrom("127.0.0.2", agent.address()));
+  REQUIRE(agent.WaitCounters([](const AgentCounters& c) { return c.unauthenticated_open == 8; }));
+  auto client = MakeTcpClientTransport();
+  auto r = RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client);
+  CHECK_MESSAGE(r, r.error().Format());
+  CHECK(agent.counters().unauthenticated_open == 8);
+}
+
+TEST_CASE("connections over the per-source limit are refused; other sources are served") {
+  RunningAgent agent({.handshake_timeout = 600000ms, .idle_timeout = 5000ms});
+  std::vector<Fd> held;
+  for (int i = 0; i < 12; ++i) held.push_back(ConnectFrom("127.0.0.3", agent.address()));
+  REQUIRE(agent.WaitCounters([](const AgentCounters& c) { return c.connections_refused == 4; }));
+  CHECK(agent.counters().unauthenticated_open == 8);
+  CHECK(agent.WaitLog("refused: 8 unauthenticated connections from this address already"));
+  CHECK(ClosedByPeer(held.back().get(), 2000ms));
+  auto client = MakeTcpClientTransport();
+  auto r = RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client);
+  CHECK_MESSAGE(r, r.error().Format());
+}
+
+TEST_CASE("when all unauthenticated places are taken, the busiest source makes room") {
+  RunningAgent agent({.max_unauthenticated = 16,  // the floor: the agent holds at least 16
+                      .max_unauthenticated_per_source = 16,
+                      .max_connections_per_source = 32,
+                      .handshake_timeout = 600000ms,
+                      .idle_timeout = 5000ms});
+  REQUIRE(agent.unauthenticated_capacity() == 16);
+  std::vector<Fd> flood;
+  for (int i = 0; i < 16; ++i) flood.push_back(ConnectFrom("127.0.0.4", agent.address()));
+  REQUIRE(agent.WaitCounters([](const AgentCounters& c) { return c.unauthenticated_open == 16; }));
+  auto client = MakeTcpClientTransport();
+  auto r = RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client);
+  CHECK_MESSAGE(r, r.error().Format());
+  CHECK(agent.counters().connections_dropped == 1);
+  CHECK(ClosedByPeer(flood.front().get(), 2000ms));  // the oldest of the flooding address
+}
+
+TEST_CASE("a hello recorded from one connection is refused on another") {
+  RunningAgent agent;
+  // A legitimate handshake, recorded on the wire.
+  ControlChannel ch(RawConnect(agent.address()), Role::kClient, kToken);
+  REQUIRE(ch.ReceiveMessage(DeadlineAfter(1000ms)));
+  Bytes hello = ch.codec().Seal(
+      Hello{.client_nonce = RandomNonce(), .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000});
+  REQUIRE(WriteAll(ch.fd(), hello, DeadlineAfter(1000ms)));
+  auto ack = ch.ReceiveMessage(DeadlineAfter(1000ms));
+  REQUIRE(ack);
+  REQUIRE(std::holds_alternative<HelloAck>(*ack));
+  // The replay, on a new connection.
+  Fd replay = RawConnect(agent.address());
+  REQUIRE(WriteAll(replay.get(), hello, DeadlineAfter(1000ms)));
+  CHECK(ClosedByPeer(replay.get(), 2000ms));
+  CHECK(agent.WaitLog("closed before authenticating: authentication failed: bad HMAC"));
+  CHECK(agent.counters().handshakes_failed == 1);
+}
+
+TEST_CASE("log lines about unauthenticated peers are rate limited") {
+  RunningAgent agent({.idle_timeout = 5000ms, .log_lines_per_second = 1});
+  for (int i = 0; i < 30; ++i) {
+    Fd garbage = ConnectFrom(fmt::format("127.0.5.{}", i + 1), agent.address());
+    Send(garbage.get(), "GET / HTTP/1.0\r\n\r\n");
+  }
+  REQUIRE(agent.WaitCounters([](const AgentCounters& c) { return c.handshakes_failed == 30; }));
+  CHECK(agent.counters().log_lines_suppressed > 0);
+  CHECK(agent.LogCount("closed before authenticating") < 30);
+  CHECK(agent.WaitLog("similar lines about unauthenticated connections (at most 1 a second)"));
+}
+
+// Descriptors for `needed` sockets in this process, raising the soft limit if needed.
+bool EnsureDescriptors(rlim_t needed) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  if (limit.rlim_cur >= needed) return true;
+  if (limit.rlim_max < needed) return false;
+  limit.rlim_cur = needed;
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
+TEST_CASE("1000 hostile connections held open do not keep legitimate probes out") {
+  // Both ends of every connection live in this process, plus the agent's own.
+  REQUIRE_MESSAGE(EnsureDescriptors(3000), "needs RLIMIT_NOFILE >= 3000 (ulimit -n)");
+  // A handshake timeout far beyond the test: the hostile connections stay held throughout,
+  // the worst case for the agent, and nothing depends on timing.
+  RunningAgent agent({.max_sessions = 4, .handshake_timeout = 600000ms, .idle_timeout = 5000ms});
+  REQUIRE(agent.unauthenticated_capacity() >= 1000);
+  auto client = MakeTcpClientTransport();
+
+  // A legitimate hello, recorded on the wire for the replay attack; its session then fails
+  // in the transport's setup.
+  Bytes hello;
+  {
+    ControlChannel recorded(RawConnect(agent.address()), Role::kClient, kToken);
+    REQUIRE(recorded.ReceiveMessage(DeadlineAfter(2000ms)));
+    hello = recorded.codec().Seal(
+        Hello{.client_nonce = RandomNonce(), .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000});
+    REQUIRE(WriteAll(recorded.fd(), hello, DeadlineAfter(1000ms)));
+    REQUIRE(recorded.ReceiveMessage(DeadlineAfter(2000ms)));
+  }
+  REQUIRE(agent.WaitCounters([](const AgentCounters& c) { return c.sessions_failed == 1; }));
+
+  // 1000 connections from 250 loopback addresses, four of each kind from each: idle,
+  // garbage, slowloris (a frame header one byte at a time) and the replayed hello.
+  const Bytes header = {'F', 'C', 'P', '2', 0, 0, 0, 45, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<Fd> idle, slow, closed_by_agent;
+  for (int i = 0; i < 1000; ++i) {
+    Fd fd = ConnectFrom(fmt::format("127.0.1.{}", 1 + i / 4), agent.address());
+    switch (i % 4) {
+      case 0:
+        idle.push_back(std::move(fd));
+        break;
+      case 1:
+        Send(fd.get(), "GET / HTTP/1.0\r\n\r\n");
+        closed_by_agent.push_back(std::move(fd));
+        break;
+      case 2:
+        Send(fd.get(), std::string_view(reinterpret_cast<const char*>(header.data()), 1));
+        slow.push_back(std::move(fd));
+        break;
+      default:
+        REQUIRE(WriteAll(fd.get(), hello, DeadlineAfter(1000ms)));
+        closed_by_agent.push_back(std::move(fd));
+    }
+  }
+  REQUIRE(agent.WaitCounters(
+      [](const AgentCounters& c) { return c.unauthenticated_open == 500 && c.handshakes_failed == 500; }, 30000ms));
+
+  // While the idle and slowloris connections are held (and drip on), legitimate probes
+  // succeed, one after another and four at once.
+  for (std::size_t round = 1; round <= 8; ++round) {
+    auto r = RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client);
+    CHECK_MESSAGE(r, r.error().Format());
+    for (const Fd& fd : slow) Send(fd.get(), std::string_view(reinterpret_cast<const char*>(header.data()) + round, 1));
+  }
+  std::vector<std::optional<Result<ProbeReport>>> parallel(4);
+  std::vector<std::thread> threads;
+  for (auto& result : parallel)
+    threads.emplace_back([&] { result = RunProbe(Options(agent.address(), {TestKind::kLatency}, {8}), *client); });
+  for (auto& t : threads) t.join();
+  for (const auto& result : parallel) CHECK_MESSAGE(result->has_value(), result->error().Format());
+
+  CHECK(agent.counters().unauthenticated_open == 500);  // every hostile connection still held
+  CHECK(agent.WaitCounters([](const AgentCounters& c) { return c.sessions_ok == 12; }));
+  CHECK(agent.counters().sessions_failed == 1);  // no replay got a session
+  CHECK(agent.counters().sessions_refused == 0);
+  CHECK(agent.counters().connections_refused == 0);
+  for (const Fd& fd : closed_by_agent) CHECK(ClosedByPeer(fd.get(), 2000ms));
 }
 
 TEST_CASE("a client that vanishes mid-test frees its session on the agent") {
   RunningAgent agent;
-  Fd raw = RawConnect(agent.address());
-  ControlChannel ch(std::move(raw), Role::kClient, kToken);
-  Nonce cn = RandomNonce();
-  REQUIRE(ch.SendMessage(Hello{.client_nonce = cn, .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000},
-                         DeadlineAfter(1000ms)));
-  ch.codec().SetClientNonce(cn);
-  auto ack = ch.ReceiveMessage(DeadlineAfter(1000ms));
-  REQUIRE(ack);
-  ch.codec().SetAgentNonce(std::get<HelloAck>(*ack).agent_nonce);
+  ControlChannel ch = HandshakenClient(agent.address());
   auto port = ch.Receive(1000ms);  // the TCP transport's data port; never connected to
   REQUIRE(port);
   CHECK(agent.WaitLog("closed: tcp setup: data connection from client: timed out waiting for a connection"));
@@ -222,15 +413,7 @@ TEST_CASE("a client that vanishes mid-test frees its session on the agent") {
 
 TEST_CASE("the agent detects a corrupted or reordered bandwidth stream") {
   RunningAgent agent;
-  Fd raw = RawConnect(agent.address());
-  ControlChannel ch(std::move(raw), Role::kClient, kToken);
-  Nonce cn = RandomNonce();
-  REQUIRE(ch.SendMessage(Hello{.client_nonce = cn, .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000},
-                         DeadlineAfter(1000ms)));
-  ch.codec().SetClientNonce(cn);
-  auto ack = ch.ReceiveMessage(DeadlineAfter(1000ms));
-  REQUIRE(ack);
-  ch.codec().SetAgentNonce(std::get<HelloAck>(*ack).agent_nonce);
+  ControlChannel ch = HandshakenClient(agent.address());
   // Speak the TCP transport's data setup by hand: port and cookie from the agent.
   auto port_msg = ch.Receive(1000ms);
   REQUIRE(port_msg);
@@ -300,12 +483,10 @@ TEST_CASE("an agent that stops answering mid-test gives the client an error with
     if (!fd) return;
     auto local = LocalAddress(fd->get());
     ControlChannel ch(std::move(*fd), Role::kAgent, kToken);
+    (void)ch.SendMessage(Challenge{.agent_nonce = RandomNonce()}, DeadlineAfter(1000ms));
     auto hello = ch.ReceiveMessage(DeadlineAfter(2000ms));
     if (!hello) return;
-    ch.codec().SetClientNonce(std::get<Hello>(*hello).client_nonce);
-    Nonce an = RandomNonce();
-    (void)ch.SendMessage(HelloAck{an}, DeadlineAfter(1000ms));
-    ch.codec().SetAgentNonce(an);
+    (void)ch.SendMessage(HelloAck{}, DeadlineAfter(1000ms));
     PeerAddress peer{.local = local->addr, .local_len = local->len, .remote = from.addr, .remote_len = from.len};
     auto server = MakeTcpServerTransport();
     auto session = server->Accept(peer, SessionSpec{.max_message_size = 8, .timeout = 2000ms}, ch);

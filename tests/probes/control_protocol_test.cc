@@ -14,31 +14,31 @@ namespace {
 Bytes Token(std::string_view s) { return Bytes(s.begin(), s.end()); }
 const Bytes kToken = Token("0123456789abcdef-shared-token");
 
-// A client and an agent codec after a completed handshake.
+Hello SomeHello() {
+  return Hello{.client_nonce = RandomNonce(), .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000};
+}
+
+// A client and an agent codec after a completed handshake; `hello` is the client's hello
+// frame as it went over the wire.
 struct Pair {
   FrameCodec client{Role::kClient, kToken};
   FrameCodec agent{Role::kAgent, kToken};
+  Bytes hello;
   Pair() {
-    Nonce cn = RandomNonce();
-    Bytes hello =
-        client.Seal(Hello{.client_nonce = cn, .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000});
-    client.SetClientNonce(cn);
-    auto m = agent.Open(hello);
-    REQUIRE(m);
-    agent.SetClientNonce(std::get<Hello>(*m).client_nonce);
-    Nonce an = RandomNonce();
-    Bytes ack = agent.Seal(HelloAck{an});
-    agent.SetAgentNonce(an);
-    auto a = client.Open(ack);
-    REQUIRE(a);
-    client.SetAgentNonce(std::get<HelloAck>(*a).agent_nonce);
+    REQUIRE(client.Open(agent.Seal(Challenge{.agent_nonce = RandomNonce()})));
+    hello = client.Seal(SomeHello());
+    REQUIRE(agent.Open(hello));
+    auto ack = client.Open(agent.Seal(HelloAck{}));
+    REQUIRE(ack);
+    CHECK(std::holds_alternative<HelloAck>(*ack));
   }
 };
 
 TEST_CASE("control messages round-trip through encode and the strict decoder") {
   std::vector<Message> all = {
       Hello{.client_nonce = RandomNonce(), .transport = "verbs", .max_message_size = 1 << 20, .timeout_ms = 5000},
-      HelloAck{RandomNonce()},
+      HelloAck{},
+      Challenge{.agent_nonce = RandomNonce()},
       OobData{Bytes{1, 2, 3, 0, 255}},
       TestRequest{.kind = TestKind::kBandwidth,
                   .message_size = 4096,
@@ -90,7 +90,7 @@ TEST_CASE("the decoder rejects malformed bodies with a precise message") {
   Bytes name = EncodeMessage(Hello{.transport = "TCP", .max_message_size = 1, .timeout_ms = 1});
   CHECK(DecodeMessage(name).error().message == "invalid transport name 'TCP'");
   Bytes version = EncodeMessage(Hello{.version = 9, .transport = "tcp", .max_message_size = 1, .timeout_ms = 1});
-  CHECK(DecodeMessage(version).error().message == "protocol version 9 not supported (this side speaks 1)");
+  CHECK(DecodeMessage(version).error().message == "protocol version 9 not supported (this side speaks 2)");
   Bytes oob = {3, 0xff, 0xff};  // announces 65535 bytes of out-of-band data
   CHECK(DecodeMessage(oob).error().message == "oob data of 65535 bytes exceeds the limit of 4096");
 }
@@ -121,10 +121,15 @@ TEST_CASE("frames: header bounds, HMAC, replay and reordering") {
     CHECK(other.agent.Open(f1).error().message.starts_with("authentication failed"));
   }
   SUBCASE("a frame sealed with another token fails authentication") {
+    // The same challenge nonce, but the client holds another token.
+    Nonce an = RandomNonce();
+    FrameCodec evil_agent(Role::kAgent, Token("another-token-of-enough-length"));
     FrameCodec evil(Role::kClient, Token("another-token-of-enough-length"));
     FrameCodec agent(Role::kAgent, kToken);
-    Bytes hello = evil.Seal(Hello{.transport = "tcp", .max_message_size = 8, .timeout_ms = 100});
-    CHECK(agent.Open(hello).error().message.starts_with("authentication failed"));
+    Bytes challenge = agent.Seal(Challenge{.agent_nonce = an});
+    CHECK(evil.Open(challenge).error().message.starts_with("authentication failed"));
+    REQUIRE(evil.Open(evil_agent.Seal(Challenge{.agent_nonce = an})));
+    CHECK(agent.Open(evil.Seal(SomeHello())).error().message.starts_with("authentication failed"));
   }
   SUBCASE("an agent's frame cannot be reflected back to it") {
     Bytes from_agent = p.agent.Seal(TestDone{});
@@ -140,6 +145,46 @@ TEST_CASE("frames: header bounds, HMAC, replay and reordering") {
     Bytes shortened(f1.begin(), f1.end() - 1);
     CHECK(p.agent.Open(shortened).error().message.starts_with("frame is"));
   }
+}
+
+TEST_CASE("a hello recorded on one connection fails authentication on any other") {
+  Pair recorded;
+  // The replay: a new connection, a fresh challenge, the old hello byte for byte.
+  FrameCodec agent(Role::kAgent, kToken);
+  (void)agent.Seal(Challenge{.agent_nonce = RandomNonce()});
+  CHECK(agent.Open(recorded.hello).error().message.starts_with("authentication failed: bad HMAC"));
+}
+
+TEST_CASE("the handshake order is enforced by the codec") {
+  SUBCASE("an agent opens nothing before it has sent its challenge") {
+    FrameCodec client(Role::kClient, kToken);
+    FrameCodec agent(Role::kAgent, kToken);
+    CHECK(agent.Open(client.Seal(SomeHello())).error().message == "a frame arrived before the challenge was sent");
+  }
+  SUBCASE("the client's first frame must be a hello") {
+    FrameCodec client(Role::kClient, kToken);
+    FrameCodec agent(Role::kAgent, kToken);
+    REQUIRE(client.Open(agent.Seal(Challenge{.agent_nonce = RandomNonce()})));
+    CHECK(agent.Open(client.Seal(Bye{})).error().message == "expected hello as the first frame, got bye");
+  }
+  SUBCASE("the agent's first frame must be a challenge") {
+    FrameCodec client(Role::kClient, kToken);
+    FrameCodec agent(Role::kAgent, kToken);
+    CHECK(client.Open(agent.Seal(HelloAck{})).error().message ==
+          "expected challenge as the first frame, got hello-ack");
+  }
+  SUBCASE("no second hello or challenge mid-session") {
+    Pair p;
+    CHECK(p.agent.Open(p.client.Seal(SomeHello())).error().message == "unexpected hello after the handshake");
+    CHECK(p.client.Open(p.agent.Seal(Challenge{.agent_nonce = RandomNonce()})).error().message ==
+          "unexpected challenge after the handshake");
+  }
+}
+
+TEST_CASE("a version-1 frame is refused with a clear error") {
+  const std::uint8_t v1[kFrameHeaderSize] = {'F', 'C', 'P', '1', 0, 0, 0, 45};
+  CHECK(FrameCodec::ParseHeader(v1).error().message ==
+        "peer speaks probe protocol version 1 (an older fabricctl); this side speaks 2: upgrade the older side");
 }
 
 TEST_CASE("token files must be private and long enough") {
@@ -160,6 +205,22 @@ TEST_CASE("token files must be private and long enough") {
   CHECK(o.error().message == "token file is accessible by group or others (mode 644); run chmod 600");
   CHECK(ReadTokenFile(shorty).error().message.starts_with("token is 3 bytes, need at least 16"));
   CHECK(ReadTokenFile(dir + "/missing").error().message.starts_with("cannot read token file"));
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("a token file that is not a small regular file is refused at once, never waited on") {
+  std::string dir = "/tmp/fabricctl-token-kinds-" + std::to_string(::getpid());
+  ::mkdir(dir.c_str(), 0700);
+  std::string fifo = dir + "/fifo", big = dir + "/big", sub = dir + "/dir";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // with no writer, a blocking open would wait forever
+  ::mkdir(sub.c_str(), 0700);
+  std::ofstream(big) << std::string(kMaxTokenFileSize + 1, 'k');
+  ::chmod(big.c_str(), 0600);
+  CHECK(ReadTokenFile(fifo).error().message == "token file is a FIFO; give a regular file");
+  CHECK(ReadTokenFile(fifo).error().where == fifo);
+  CHECK(ReadTokenFile(sub).error().message == "token file is a directory; give a regular file");
+  CHECK(ReadTokenFile("/dev/null").error().message == "token file is a device; give a regular file");
+  CHECK(ReadTokenFile(big).error().message == "token file is 4097 bytes, more than a token can be (at most 4096)");
   std::system(("rm -rf " + dir).c_str());
 }
 

@@ -60,6 +60,15 @@ Error JsonTooDeepError(std::string_view text, std::string_view filename, size_t 
                .text = std::move(at.text)};
 }
 
+Error JsonDuplicateKeyError(std::string_view text, std::string_view filename, size_t position, std::string_view key) {
+  LineInfo at = LineAt(text, position);
+  return Error{.message = fmt::format("key \"{}\" given twice in one object", ShownValue(key)),
+               .where = std::string(filename),
+               .line = at.line,
+               .column = at.column,
+               .text = std::move(at.text)};
+}
+
 void JsonLineTable::Settle() {
   for (auto& [array, lines] : elements_)
     for (size_t i = 0; i < lines.size() && i < array->size(); ++i) lines_[&(*array)[i]] = lines[i];
@@ -182,7 +191,7 @@ namespace {
 
 // SAX events to one document, with the nesting bound, duplicate keys refused and the line
 // of every value recorded. Lines are counted as the parser advances, never from the start.
-class DocumentHandler {
+class DocumentHandler : public JsonSaxEvents<DocumentHandler> {
  public:
   DocumentHandler(std::string_view text, std::string_view filename, JsonDocument& doc)
       : text_(text), filename_(filename), doc_(doc), builder_(&doc.lines), seen_(text.data()) {}
@@ -203,25 +212,9 @@ class DocumentHandler {
     return {};
   }
 
-  bool null() { return Scalar(json(nullptr)); }
-  bool boolean(bool v) { return Scalar(json(v)); }
-  bool number_integer(json::number_integer_t v) { return Scalar(json(v)); }
-  bool number_unsigned(json::number_unsigned_t v) { return Scalar(json(v)); }
-  bool number_float(json::number_float_t v, const std::string&) { return Scalar(json(v)); }
-  bool string(std::string& v) { return Scalar(json(std::move(v))); }
-  bool binary(json::binary_t& v) { return Scalar(json(std::move(v))); }
-  bool start_object(size_t) { return Open(json::object()); }
-  bool start_array(size_t) { return Open(json::array()); }
-  bool end_object() { return Close(); }
-  bool end_array() { return Close(); }
   bool key(std::string& k) {
     if (builder_.Key(k)) return true;
-    LineInfo at = LineAt(text_, Position());
-    error_ = Error{.message = fmt::format("key \"{}\" given twice in one object", ShownValue(k)),
-                   .where = filename_,
-                   .line = at.line,
-                   .column = at.column,
-                   .text = std::move(at.text)};
+    error_ = JsonDuplicateKeyError(text_, filename_, Position(), k);
     return false;
   }
   bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& e) {
@@ -229,21 +222,6 @@ class DocumentHandler {
     return false;
   }
 
- private:
-  // The last byte the parser has read: the end of a scalar, or a container's bracket.
-  size_t Position() const {
-    size_t read = static_cast<size_t>(seen_ - text_.data());
-    return read == 0 ? 0 : read - 1;
-  }
-  int Line() {
-    size_t pos = Position();
-    if (pos > counted_) {
-      line_ += static_cast<int>(std::count(text_.begin() + static_cast<ptrdiff_t>(counted_),
-                                           text_.begin() + static_cast<ptrdiff_t>(pos), '\n'));
-      counted_ = pos;
-    }
-    return line_;
-  }
   bool Scalar(json v) {
     int line = Line();
     if (builder_.depth() == 0) doc_.root_line = line;
@@ -263,6 +241,22 @@ class DocumentHandler {
   bool Close() {
     builder_.Close();
     return true;
+  }
+
+ private:
+  // The last byte the parser has read: the end of a scalar, or a container's bracket.
+  size_t Position() const {
+    size_t read = static_cast<size_t>(seen_ - text_.data());
+    return read == 0 ? 0 : read - 1;
+  }
+  int Line() {
+    size_t pos = Position();
+    if (pos > counted_) {
+      line_ += static_cast<int>(std::count(text_.begin() + static_cast<ptrdiff_t>(counted_),
+                                           text_.begin() + static_cast<ptrdiff_t>(pos), '\n'));
+      counted_ = pos;
+    }
+    return line_;
   }
 
   std::string_view text_;

@@ -39,6 +39,31 @@ Error JsonSyntaxError(std::string_view text, std::string_view filename, size_t p
 // The error for a container opened at byte `position` deeper than kMaxJsonDepth.
 Error JsonTooDeepError(std::string_view text, std::string_view filename, size_t position);
 
+// The error for a key given twice in one object, the parser at byte `position`.
+Error JsonDuplicateKeyError(std::string_view text, std::string_view filename, size_t position, std::string_view key);
+
+// nlohmann's SAX events reduced to Scalar(value), Open(container) and Close() of Derived,
+// which also defines key() and parse_error().
+template <typename Derived>
+class JsonSaxEvents {
+ public:
+  using json = nlohmann::json;
+  bool null() { return self().Scalar(json(nullptr)); }
+  bool boolean(bool v) { return self().Scalar(json(v)); }
+  bool number_integer(json::number_integer_t v) { return self().Scalar(json(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return self().Scalar(json(v)); }
+  bool number_float(json::number_float_t v, const std::string&) { return self().Scalar(json(v)); }
+  bool string(std::string& v) { return self().Scalar(json(std::move(v))); }
+  bool binary(json::binary_t& v) { return self().Scalar(json(std::move(v))); }
+  bool start_object(size_t) { return self().Open(json::object()); }
+  bool start_array(size_t) { return self().Open(json::array()); }
+  bool end_object() { return self().Close(); }
+  bool end_array() { return self().Close(); }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
 // An input iterator that publishes how far the parser has read, so errors found while
 // streaming can name a line (nlohmann's SAX interface does not pass positions).
 class CountingIterator {

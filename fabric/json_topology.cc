@@ -442,7 +442,7 @@ Result<Fabric> Reader::Read(const json& doc) {
 // file is ~10 million values, and a DOM of it costs about ten times the file size. When
 // "format" and "version" do not come first (a hand-written file), nodes and links are
 // buffered until the header has been checked.
-class StreamingReader {
+class StreamingReader : public JsonSaxEvents<StreamingReader> {
  public:
   StreamingReader(std::string_view text, std::string_view filename)
       : text_(text), filename_(filename), reader_(filename), seen_(text.data()) {}
@@ -464,18 +464,7 @@ class StreamingReader {
     return reader_.Finish();
   }
 
-  // SAX interface.
-  bool null() { return Scalar(json(nullptr)); }
-  bool boolean(bool v) { return Scalar(json(v)); }
-  bool number_integer(json::number_integer_t v) { return Scalar(json(v)); }
-  bool number_unsigned(json::number_unsigned_t v) { return Scalar(json(v)); }
-  bool number_float(json::number_float_t v, const std::string&) { return Scalar(json(v)); }
-  bool string(std::string& v) { return Scalar(json(std::move(v))); }
-  bool binary(json::binary_t& v) { return Scalar(json(std::move(v))); }
-  bool start_object(size_t) { return Open(json::object()); }
-  bool start_array(size_t) { return Open(json::array()); }
-  bool end_object() { return Close(); }
-  bool end_array() { return Close(); }
+  // SAX interface (with JsonSaxEvents).
   bool key(std::string& k) {
     if (depth_ == 1) {
       if (k != "format" && k != "version" && k != "nodes" && k != "links") return Stop(reader_.UnknownTopLevel(k));
@@ -487,12 +476,7 @@ class StreamingReader {
       return true;
     }
     if (value_.Key(k)) return true;
-    LineInfo at = LineAt(text_, static_cast<size_t>(seen_ - text_.data()));
-    return Stop(Error{.message = fmt::format("key \"{}\" given twice in one object", ShownValue(k)),
-                      .where = filename_,
-                      .line = at.line,
-                      .column = at.column,
-                      .text = std::move(at.text)});
+    return Stop(JsonDuplicateKeyError(text_, filename_, static_cast<size_t>(seen_ - text_.data()), k));
   }
   bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& e) {
     error_ = JsonSyntaxError(text_, filename_, position, e);
@@ -500,6 +484,7 @@ class StreamingReader {
   }
 
  private:
+  friend class JsonSaxEvents<StreamingReader>;
   enum class Mode { kTop, kStreamNodes, kStreamLinks, kBuffer };
 
   const json* Header(const std::string& key) const {

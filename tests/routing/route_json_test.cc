@@ -107,7 +107,7 @@ TEST_CASE("routes.json: wrong types and out-of-range numbers name the JSON path,
 TEST_CASE("routes.json: errors found after reading name the line of the entry") {
   TwoVl t;
   // Source LID 1 is a switch in this ring, not an endpoint: ApplyRawSlTable refuses it.
-  std::string text = Inserted(t.Json(), "\"pair_sl\": [", "\n[1, \"---------\"],");
+  std::string text = Inserted(t.Json(), "\"pair_sl\": [", "\n[1, \"----------\"],");
   auto dir = ParseRouteJson(text, "r.json");
   REQUIRE(dir);
   REQUIRE(dir->at(0).sl);

@@ -107,6 +107,8 @@ TEST_CASE("history reads rows strictly: NULL, wrong types and bad text are error
   CHECK(History::Open(db)->Sweeps(10).error().message == "table sweeps, row id 1: column mode is not UTF-8 text");
   TempDir dir4;
   db = Tampered(dir4,
+                "DROP TABLE link_results; CREATE TABLE link_results (sweep_id INTEGER, link TEXT, health REAL, "
+                "bw_ratio REAL, finding TEXT, score REAL);"
                 "INSERT INTO sweeps VALUES (1, 'x', 'sim', 't', 1, 0, 1);"
                 "INSERT INTO link_results VALUES (1, NULL, 1.0, 0.5, NULL, NULL);");
   CHECK(History::Open(db)->Trends({}).error().message == "table link_results: column link is not text");

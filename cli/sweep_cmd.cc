@@ -9,6 +9,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "fabric/display_text.h"
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "probes/control_protocol.h"
@@ -118,6 +119,154 @@ std::string NowIso() {
   return buf;
 }
 
+Result<sweep::SweepPlan> LoadOrPlan(const RunOptionsCli& o, const Loaded& loaded) {
+  if (o.plan.empty()) return sweep::PlanSweep(loaded.fabric, loaded.routes, {.coverage = o.coverage, .seed = o.seed});
+  auto text = ReadTextFile(o.plan);
+  if (!text) return std::unexpected(text.error());
+  return sweep::ParsePlanJson(loaded.fabric, loaded.routes, *text, o.plan);
+}
+
+Result<sweep::FaultSet> ParseFaults(const RunOptionsCli& o, const Fabric& fabric) {
+  sweep::FaultSet faults;
+  for (size_t i = 0; i < o.inject.size(); ++i) {
+    auto f = sweep::ParseFaultSpec(fabric, o.inject[i], o.seed + i);
+    if (!f) return std::unexpected(f.error());
+    faults.faults.insert(faults.faults.end(), f->begin(), f->end());
+  }
+  faults.Apply(fabric);
+  return faults;
+}
+
+struct Probed {
+  std::vector<sweep::Measurement> measured;
+  std::vector<uint64_t> counters;  // port error counters; empty for real fabrics
+  std::vector<sweep::ProbeFailure> failures;
+};
+
+void ShowProgress(const sweep::RunnerProgress& p) {
+  int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
+  std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
+                           std::string(width - filled, '.'), p.done, p.total)
+            << (p.done == p.total ? "\n" : "") << std::flush;
+}
+
+Result<Probed> ProbeAgents(const RunOptionsCli& o, const Fabric& fabric, const sweep::SweepPlan& plan) {
+  auto agents_text = ReadTextFile(o.agents);
+  if (!agents_text) return std::unexpected(agents_text.error());
+  auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
+  if (!agents) return std::unexpected(agents.error());
+  if (o.token_file.empty()) return MakeError("--token-file is needed to talk to probe agents");
+  auto token = probes::ReadTokenFile(o.token_file);
+  if (!token) return std::unexpected(token.error());
+  std::unique_ptr<probes::ClientTransport> transport;
+  if (o.fabric == "tcp") {
+    transport = probes::MakeTcpClientTransport();
+  } else {
+    auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
+    if (!v) return std::unexpected(v.error());
+    transport = std::move(*v);
+  }
+  const bool bar = StderrIsTerminal() && !o.json;
+  auto result = sweep::RunSweepOnAgents(
+      fabric, plan, *agents, *transport,
+      {.token = std::move(*token),
+       .parallel = o.parallel,
+       .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+       .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))},
+      [&](const sweep::RunnerProgress& p) {
+        if (bar) ShowProgress(p);
+      });
+  return Probed{.measured = std::move(result.measurements), .failures = std::move(result.failures)};
+}
+
+Result<Probed> RunProbes(const RunOptionsCli& o, const Fabric& fabric, const sweep::SweepPlan& plan,
+                         const sweep::FaultSet& faults) {
+  if (o.fabric != "sim") return ProbeAgents(o, fabric, plan);
+  return Probed{.measured = sweep::SimulateSweep(fabric, plan, faults, {.noise = o.noise, .seed = o.seed}),
+                .counters = sweep::SimulatedErrorCounters(fabric, faults)};
+}
+
+// The report, and the HTML page and metrics when asked for.
+Result<void> WriteReports(const RunOptionsCli& o, const sweep::ReportInputs& in, const nlohmann::json& report) {
+  if (auto w = WriteFileAtomic(o.output, report.dump(1) + "\n"); !w) return w;
+  if (!o.html.empty()) {
+    std::string html = sweep::HtmlReport({.fabric = in.fabric,
+                                          .plan = in.plan,
+                                          .measurements = in.measurements,
+                                          .analysis = in.analysis,
+                                          .injected = in.injected,
+                                          .title = "fabricctl link-health sweep: " + o.topology,
+                                          .started = in.started});
+    if (auto w = WriteFileAtomic(o.html, html); !w) return w;
+  }
+  if (!o.prom.empty()) {
+    const sweep::SweepTimings& t = in.timings;
+    double total = t.plan_seconds + t.run_seconds + t.analyse_seconds;
+    std::string metrics =
+        sweep::PrometheusMetrics(in.fabric, in.plan, in.analysis, total, static_cast<long>(std::time(nullptr)));
+    if (auto w = WriteFileAtomic(o.prom, metrics); !w) return w;
+  }
+  return {};
+}
+
+Result<std::vector<sweep::LinkTrend>> RecordHistory(const RunOptionsCli& o, const sweep::ReportInputs& in) {
+  if (o.history.empty()) return std::vector<sweep::LinkTrend>{};
+  auto h = sweep::History::Open(o.history);
+  if (!h) return std::unexpected(h.error());
+  auto id = h->Record(in.fabric,
+                      {.started = in.started,
+                       .mode = o.fabric,
+                       .topology = o.topology,
+                       .probes = static_cast<int64_t>(in.analysis.probes),
+                       .findings = static_cast<int64_t>(in.analysis.findings.size()),
+                       .healthy = in.analysis.healthy()},
+                      in.analysis);
+  if (!id) return std::unexpected(id.error());
+  return h->Trends({});
+}
+
+// Why a sweep without findings is still not healthy.
+std::string NotHealthyReason(const sweep::SweepAnalysis& analysis) {
+  std::vector<std::string> reasons;
+  if (analysis.unmeasured) reasons.push_back(fmt::format("{} probes unmeasured", analysis.unmeasured));
+  if (analysis.uncovered_channels)
+    reasons.push_back(fmt::format("{} channels crossed by no probe", analysis.uncovered_channels));
+  return fmt::format("not healthy: no findings, but {}\n", fmt::join(reasons, " and "));
+}
+
+void PrintSweepText(const RunOptionsCli& o, const sweep::ReportInputs& in, const Probed& probed,
+                    const std::vector<sweep::LinkTrend>& trends) {
+  const Fabric& fabric = in.fabric;
+  const sweep::SweepAnalysis& analysis = in.analysis;
+  PrintPlanSummary(in.plan);
+  std::cout << fmt::format("probes: {} measured, {} failed, {} unmeasured, {} degraded\n", analysis.measured,
+                           analysis.failed, analysis.unmeasured, analysis.degraded);
+  for (const sweep::Fault& f : in.injected) std::cout << "injected: " << sweep::FaultToJson(fabric, f).dump() << "\n";
+  const auto& failures = probed.failures;
+  for (size_t k = 0; k < failures.size() && k < 10; ++k)
+    std::cout << fmt::format("unmeasured: {} -> {}: {}\n", fabric.PortName(in.plan.probes[failures[k].probe].src),
+                             fabric.PortName(in.plan.probes[failures[k].probe].dst), PrintableText(failures[k].reason));
+  if (failures.size() > 10) std::cout << fmt::format("unmeasured: ... and {} more\n", failures.size() - 10);
+  if (analysis.healthy())
+    std::cout << "healthy: no findings\n";
+  else if (analysis.findings.empty())
+    std::cout << NotHealthyReason(analysis);
+  for (const sweep::Finding& f : analysis.findings) {
+    std::string what = f.link != kNone ? fabric.LinkName(f.link) : "endpoint " + fabric.description(f.endpoint);
+    std::cout << fmt::format("finding: {:<9} score {:.2f}  {}  ({} of {} probes failed, worst {:.2f} of baseline{})\n",
+                             sweep::ToString(f.kind), f.score, what, f.failing_probes, f.probes, f.worst_ratio,
+                             f.port_errors ? fmt::format(", {} port errors", f.port_errors) : "");
+  }
+  for (const sweep::LinkTrend& t : trends)
+    std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep over {} sweeps ({:.2f} -> {:.2f})\n",
+                             PrintableText(t.link), t.slope, t.bw_ratio.size(), t.bw_ratio.front(), t.bw_ratio.back());
+  std::cout << fmt::format("report: {}  ({:.2f} s plan, {:.2f} s run, {:.2f} s analysis)\n", o.output,
+                           in.timings.plan_seconds, in.timings.run_seconds, in.timings.analyse_seconds);
+  if (!o.html.empty()) std::cout << "html: " << o.html << "\n";
+  if (!o.prom.empty()) std::cout << "metrics: " << o.prom << "\n";
+  if (!o.history.empty()) std::cout << "history: " << o.history << "\n";
+}
+
 int RunSweep(const RunOptionsCli& o) {
   if (!o.inject.empty() && o.fabric != "sim")
     return ReportError(Error{.message = "--inject works only with --fabric sim"});
@@ -131,153 +280,39 @@ int RunSweep(const RunOptionsCli& o) {
   sweep::SweepTimings timings;
 
   auto t0 = Clock::now();
-  Result<sweep::SweepPlan> plan;
-  if (!o.plan.empty()) {
-    auto text = ReadTextFile(o.plan);
-    if (!text) return ReportError(text.error());
-    plan = sweep::ParsePlanJson(fabric, loaded->routes, *text, o.plan);
-  } else {
-    plan = sweep::PlanSweep(fabric, loaded->routes, {.coverage = o.coverage, .seed = o.seed});
-  }
+  auto plan = LoadOrPlan(o, *loaded);
   if (!plan) return ReportError(plan.error());
   timings.plan_seconds = Since(t0);
-
-  sweep::FaultSet faults;
-  for (size_t i = 0; i < o.inject.size(); ++i) {
-    auto f = sweep::ParseFaultSpec(fabric, o.inject[i], o.seed + i);
-    if (!f) return ReportError(f.error());
-    faults.faults.insert(faults.faults.end(), f->begin(), f->end());
-  }
-  faults.Apply(fabric);
+  auto faults = ParseFaults(o, fabric);
+  if (!faults) return ReportError(faults.error());
 
   auto t1 = Clock::now();
-  std::vector<sweep::Measurement> measured;
-  std::vector<uint64_t> counters;
-  std::vector<sweep::ProbeFailure> failures;
-  if (o.fabric == "sim") {
-    measured = sweep::SimulateSweep(fabric, *plan, faults, {.noise = o.noise, .seed = o.seed});
-    counters = sweep::SimulatedErrorCounters(fabric, faults);
-  } else {
-    auto agents_text = ReadTextFile(o.agents);
-    if (!agents_text) return ReportError(agents_text.error());
-    auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
-    if (!agents) return ReportError(agents.error());
-    probes::Bytes token;
-    if (!o.token_file.empty()) {
-      auto t = probes::ReadTokenFile(o.token_file);
-      if (!t) return ReportError(t.error());
-      token = std::move(*t);
-    } else {
-      return ReportError(Error{.message = "--token-file is needed to talk to probe agents"});
-    }
-    std::unique_ptr<probes::ClientTransport> transport;
-    if (o.fabric == "tcp") {
-      transport = probes::MakeTcpClientTransport();
-    } else {
-      auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
-      if (!v) return ReportError(v.error());
-      transport = std::move(*v);
-    }
-    const bool bar = StderrIsTerminal() && !o.json;
-    auto result = sweep::RunSweepOnAgents(
-        fabric, *plan, *agents, *transport,
-        {.token = std::move(token),
-         .parallel = o.parallel,
-         .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
-         .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))},
-        [&](const sweep::RunnerProgress& p) {
-          if (!bar) return;
-          int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
-          std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
-                                   std::string(width - filled, '.'), p.done, p.total)
-                    << (p.done == p.total ? "\n" : "") << std::flush;
-        });
-    measured = std::move(result.measurements);
-    failures = std::move(result.failures);
-  }
+  auto probed = RunProbes(o, fabric, *plan, *faults);
+  if (!probed) return ReportError(probed.error());
   timings.run_seconds = Since(t1);
 
   auto t2 = Clock::now();
   sweep::SweepAnalysis analysis =
-      sweep::AnalyzeSweep(fabric, *plan, measured, counters, {.bw_fraction = o.bw_fraction});
+      sweep::AnalyzeSweep(fabric, *plan, probed->measured, probed->counters, {.bw_fraction = o.bw_fraction});
   timings.analyse_seconds = Since(t2);
 
-  nlohmann::json report = sweep::ReportToJson({.fabric = fabric,
-                                               .plan = *plan,
-                                               .measurements = measured,
-                                               .analysis = analysis,
-                                               .injected = faults.faults,
-                                               .mode = o.fabric,
-                                               .topology = o.topology,
-                                               .started = started,
-                                               .timings = timings});
-  if (auto w = WriteFileAtomic(o.output, report.dump(1) + "\n"); !w) return ReportError(w.error());
-  double total = timings.plan_seconds + timings.run_seconds + timings.analyse_seconds;
-  if (!o.html.empty()) {
-    std::string html = sweep::HtmlReport({.fabric = fabric,
-                                          .plan = *plan,
-                                          .measurements = measured,
-                                          .analysis = analysis,
-                                          .injected = faults.faults,
-                                          .title = "fabricctl link-health sweep: " + o.topology,
-                                          .started = started});
-    if (auto w = WriteFileAtomic(o.html, html); !w) return ReportError(w.error());
-  }
-  if (!o.prom.empty()) {
-    std::string metrics =
-        sweep::PrometheusMetrics(fabric, *plan, analysis, total, static_cast<long>(std::time(nullptr)));
-    if (auto w = WriteFileAtomic(o.prom, metrics); !w) return ReportError(w.error());
-  }
-  std::vector<sweep::LinkTrend> trends;
-  if (!o.history.empty()) {
-    auto h = sweep::History::Open(o.history);
-    if (!h) return ReportError(h.error());
-    auto id = h->Record(fabric,
-                        {.started = started,
+  sweep::ReportInputs in{.fabric = fabric,
+                         .plan = *plan,
+                         .measurements = probed->measured,
+                         .analysis = analysis,
+                         .injected = faults->faults,
                          .mode = o.fabric,
                          .topology = o.topology,
-                         .probes = static_cast<int64_t>(analysis.probes),
-                         .findings = static_cast<int64_t>(analysis.findings.size()),
-                         .healthy = analysis.healthy()},
-                        analysis);
-    if (!id) return ReportError(id.error());
-    auto t = h->Trends({});
-    if (!t) return ReportError(t.error());
-    trends = std::move(*t);
-  }
-
-  if (o.json) {
+                         .started = started,
+                         .timings = timings};
+  nlohmann::json report = sweep::ReportToJson(in);
+  if (auto w = WriteReports(o, in, report); !w) return ReportError(w.error());
+  auto trends = RecordHistory(o, in);
+  if (!trends) return ReportError(trends.error());
+  if (o.json)
     PrintJson(report);
-  } else {
-    PrintPlanSummary(*plan);
-    std::cout << fmt::format("probes: {} measured, {} failed, {} unmeasured, {} degraded\n", analysis.measured,
-                             analysis.failed, analysis.unmeasured, analysis.degraded);
-    for (const sweep::Fault& f : faults.faults)
-      std::cout << "injected: " << sweep::FaultToJson(fabric, f).dump() << "\n";
-    for (size_t k = 0; k < failures.size() && k < 10; ++k)
-      std::cout << fmt::format("unmeasured: {} -> {}: {}\n", fabric.PortName(plan->probes[failures[k].probe].src),
-                               fabric.PortName(plan->probes[failures[k].probe].dst), failures[k].reason);
-    if (failures.size() > 10) std::cout << fmt::format("unmeasured: ... and {} more\n", failures.size() - 10);
-    if (analysis.healthy())
-      std::cout << "healthy: no findings\n";
-    else if (analysis.findings.empty())
-      std::cout << fmt::format("not healthy: no findings, but {} probes unmeasured\n", analysis.unmeasured);
-    for (const sweep::Finding& f : analysis.findings) {
-      std::string what = f.link != kNone ? fabric.LinkName(f.link) : "endpoint " + fabric.description(f.endpoint);
-      std::cout << fmt::format(
-          "finding: {:<9} score {:.2f}  {}  ({} of {} probes failed, worst {:.2f} of baseline{})\n",
-          sweep::ToString(f.kind), f.score, what, f.failing_probes, f.probes, f.worst_ratio,
-          f.port_errors ? fmt::format(", {} port errors", f.port_errors) : "");
-    }
-    for (const sweep::LinkTrend& t : trends)
-      std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep over {} sweeps ({:.2f} -> {:.2f})\n", t.link,
-                               t.slope, t.bw_ratio.size(), t.bw_ratio.front(), t.bw_ratio.back());
-    std::cout << fmt::format("report: {}  ({:.2f} s plan, {:.2f} s run, {:.2f} s analysis)\n", o.output,
-                             timings.plan_seconds, timings.run_seconds, timings.analyse_seconds);
-    if (!o.html.empty()) std::cout << "html: " << o.html << "\n";
-    if (!o.prom.empty()) std::cout << "metrics: " << o.prom << "\n";
-    if (!o.history.empty()) std::cout << "history: " << o.history << "\n";
-  }
+  else
+    PrintSweepText(o, in, *probed, *trends);
   return analysis.healthy() ? kExitOk : kExitFindings;
 }
 
@@ -309,12 +344,12 @@ int RunHistory(const HistoryOptionsCli& o) {
     std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", "id", "started", "mode", "probes", "findings",
                              "topology");
     for (const auto& s : *sweeps)
-      std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", s.id, s.started, s.mode, s.probes,
-                               s.findings, s.topology);
+      std::cout << fmt::format("{:>5}  {:<20}  {:<5}  {:>8}  {:>8}  {}\n", s.id, PrintableText(s.started),
+                               PrintableText(s.mode), s.probes, s.findings, PrintableText(s.topology));
     if (trends->empty()) std::cout << "no link shows a falling bandwidth trend\n";
     for (const auto& t : *trends)
-      std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep ({:.2f} -> {:.2f})\n", t.link, t.slope,
-                               t.bw_ratio.front(), t.bw_ratio.back());
+      std::cout << fmt::format("trend: {} bandwidth falling {:.3f}/sweep ({:.2f} -> {:.2f})\n", PrintableText(t.link),
+                               t.slope, t.bw_ratio.front(), t.bw_ratio.back());
   }
   return kExitOk;
 }

@@ -10,7 +10,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "fabric/display_text.h"
 #include "fabric/fabric_builder.h"
+#include "fabric/json_reader.h"
 
 namespace fabricctl {
 namespace {
@@ -97,14 +99,6 @@ std::string Choices(const std::array<Enum, N>& values) {
   return out;
 }
 
-std::optional<uint64_t> ParseHex(std::string_view s, unsigned max_digits) {
-  if (s.size() < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || s.size() - 2 > max_digits) return std::nullopt;
-  uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, 16);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 template <typename T, typename Parse, typename Bit>
 std::optional<T> ParseMask(std::string_view s, Parse parse_one, Bit bit) {
   T mask = 0;
@@ -132,31 +126,11 @@ std::optional<LinkSpeed> SpeedByName(std::string_view s) {
   return std::nullopt;
 }
 
-// A JSON pointer spelled out only when an error needs it: building strings for each of
-// the ~10 million values of a 128,000-endpoint file would dominate the read.
-class Ptr {
- public:
-  Ptr() = default;
-  Ptr Key(std::string_view key) const { return Ptr(this, key, 0); }
-  Ptr Index(size_t index) const { return Ptr(this, {}, index); }
-  std::string str() const {
-    if (!parent_) return {};
-    std::string s = parent_->str() + "/";
-    if (!key_.data()) return s + std::to_string(index_);
-    for (char c : key_) s += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);  // RFC 6901
-    return s;
-  }
-
- private:
-  Ptr(const Ptr* parent, std::string_view key, size_t index) : parent_(parent), key_(key), index_(index) {}
-  const Ptr* parent_ = nullptr;
-  std::string_view key_;
-  size_t index_ = 0;
-};
+using Ptr = JsonPath;
 
 class Reader {
  public:
-  explicit Reader(std::string_view filename) : filename_(filename) {}
+  explicit Reader(std::string_view filename) : fields_(filename) {}
 
   // The whole document at once (TopologyFromJson).
   Result<Fabric> Read(const json& doc);
@@ -183,39 +157,19 @@ class Reader {
   }
 
  private:
-  std::unexpected<Error> Fail(const Ptr& at, std::string_view message) const {
-    std::string pointer = at.str();
-    return std::unexpected(
-        Error{.message = fmt::format("{}: {}", pointer.empty() ? "/" : pointer, message), .where = filename_});
-  }
+  std::unexpected<Error> Fail(const Ptr& at, std::string_view message) const { return fields_.Fail(at, message); }
   static std::string_view TypeName(const json& j) { return j.type_name(); }
 
-  Result<const std::string*> String(const json& j, const Ptr& at) const {
-    if (!j.is_string()) return Fail(at, fmt::format("expected a string, got {}", TypeName(j)));
-    return j.get_ptr<const std::string*>();
-  }
-  Result<uint64_t> Unsigned(const json& j, const Ptr& at, uint64_t max) const {
-    // A DOM built in memory stores non-negative ints as signed; parsed text as unsigned.
-    if (!j.is_number_integer()) return Fail(at, fmt::format("expected an unsigned integer, got {}", TypeName(j)));
-    if (!j.is_number_unsigned() && j.get<int64_t>() < 0)
-      return Fail(at, fmt::format("expected 0..{}, got {}", max, j.get<int64_t>()));
-    uint64_t v = j.get<uint64_t>();
-    if (v > max) return Fail(at, fmt::format("expected 0..{}, got {}", max, v));
-    return v;
-  }
+  Result<const std::string*> String(const json& j, const Ptr& at) const { return fields_.String(j, at); }
+  Result<uint64_t> Unsigned(const json& j, const Ptr& at, uint64_t max) const { return fields_.Unsigned(j, at, max); }
   Result<uint64_t> HexField(const json& j, const Ptr& at, unsigned max_digits) const {
-    auto s = String(j, at);
-    if (!s) return std::unexpected(s.error());
-    auto v = ParseHex(**s, max_digits);
-    if (!v)
-      return Fail(at, fmt::format("expected a hex number \"0x...\" of 1..{} digits, got \"{}\"", max_digits, **s));
-    return *v;
+    return fields_.Hex(j, at, max_digits);
   }
 
   Result<void> ReadLabels(const json& j, const Ptr& at, Labels& labels) const;
   Result<void> ReadPort(const json& j, const Ptr& at, Port& port, unsigned number) const;
 
-  std::string filename_;
+  JsonFields fields_;
   Ptr root_;
   FabricBuilder builder_;
   std::unordered_map<uint64_t, size_t> node_by_guid_;
@@ -240,7 +194,8 @@ Result<void> Reader::ReadLabels(const json& j, const Ptr& at, Labels& labels) co
       if (!s) return std::unexpected(s.error());
       auto level = ParseFabricLevel(**s);
       if (!level || **s != ToString(*level))
-        return Fail(here, fmt::format("unknown level \"{}\", expected scale-up, scale-out or unknown", **s));
+        return Fail(here,
+                    fmt::format("unknown level \"{}\", expected scale-up, scale-out or unknown", ShownValue(**s)));
       labels.level = *level;
     } else {
       return Fail(here, "unknown label, expected super_node, plane, tier, rack or level");
@@ -272,12 +227,16 @@ Result<void> Reader::ReadPort(const json& j, const Ptr& at, Port& port, unsigned
   auto state = String(j[4], col(4));
   if (!state) return std::unexpected(state.error());
   auto st = FromName(**state, kPortStates);
-  if (!st) return Fail(col(4), fmt::format("unknown port state \"{}\", expected {}", **state, Choices(kPortStates)));
+  if (!st)
+    return Fail(col(4),
+                fmt::format("unknown port state \"{}\", expected {}", ShownValue(**state), Choices(kPortStates)));
   port.state = *st;
   auto phys = String(j[5], col(5));
   if (!phys) return std::unexpected(phys.error());
   auto ph = FromName(**phys, kPhysStates);
-  if (!ph) return Fail(col(5), fmt::format("unknown physical state \"{}\", expected {}", **phys, Choices(kPhysStates)));
+  if (!ph)
+    return Fail(col(5),
+                fmt::format("unknown physical state \"{}\", expected {}", ShownValue(**phys), Choices(kPhysStates)));
   port.phys_state = *ph;
 
   for (size_t c = 6; c <= 11; ++c) {
@@ -312,7 +271,7 @@ Result<void> Reader::ReadPort(const json& j, const Ptr& at, Port& port, unsigned
       bool width = c <= 8;
       bool mask = c != 6 && c != 9;
       return Fail(col(c),
-                  fmt::format("bad {} \"{}\", expected {}{}", kPortColumns[c], v,
+                  fmt::format("bad {} \"{}\", expected {}{}", kPortColumns[c], ShownValue(v),
                               width ? "1x, 2x, 4x, 8x or 12x" : "SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or XDR",
                               mask ? " joined by ',', or \"\"" : ", or \"\""));
     }
@@ -336,7 +295,8 @@ Result<void> Reader::ReadNode(const json& j, size_t index) {
       auto s = String(*it, here);
       if (!s) return std::unexpected(s.error());
       auto t = FromName(**s, kNodeTypes);
-      if (!t) return Fail(here, fmt::format("unknown node type \"{}\", expected {}", **s, Choices(kNodeTypes)));
+      if (!t)
+        return Fail(here, fmt::format("unknown node type \"{}\", expected {}", ShownValue(**s), Choices(kNodeTypes)));
       spec.type = *t;
     } else if (key == "guid" || key == "system_guid") {
       seen[key == "guid" ? 1 : 2] = true;
@@ -409,7 +369,7 @@ Result<void> Reader::ReadLink(const json& j, size_t index) {
     unsigned n = builder.node(v[c]).num_ports;
     if (v[c + 1] < 1 || v[c + 1] > n)
       return Fail(at.Index(c + 1), fmt::format("node {} (\"{}\") has ports 1..{}, not {}", v[c],
-                                               builder.description(v[c]), n, v[c + 1]));
+                                               ShownValue(builder.description(v[c])), n, v[c + 1]));
     if (PortId peer = builder.peer(v[c], v[c + 1]); peer != kNone)
       return Fail(at.Index(c + 1),
                   fmt::format("port {} of node {} is already cabled by an earlier link", v[c + 1], v[c]));
@@ -422,11 +382,11 @@ Result<void> Reader::ReadLink(const json& j, size_t index) {
 Result<void> Reader::CheckHeader(const json* format, const json* version) const {
   if (!format) return Missing("format");
   if (!format->is_string() || format->get_ref<const std::string&>() != kJsonTopologyFormat)
-    return Fail(root_.Key("format"), fmt::format("expected \"{}\", got {}", kJsonTopologyFormat, format->dump()));
+    return Fail(root_.Key("format"), fmt::format("expected \"{}\", got {}", kJsonTopologyFormat, ShownJson(*format)));
   if (!version) return Missing("version");
   if (!version->is_number_integer() || version->get<int64_t>() != kJsonTopologyVersion)
     return Fail(root_.Key("version"), fmt::format("unsupported version {}, this fabricctl reads version {}",
-                                                  version->dump(), kJsonTopologyVersion));
+                                                  ShownJson(*version), kJsonTopologyVersion));
   return {};
 }
 
@@ -451,7 +411,7 @@ Result<void> Reader::ReadLinks(const json& links) {
 
 Result<Fabric> Reader::Finish() {
   auto fabric = builder_.Build();
-  if (!fabric) return std::unexpected(Error{.message = fabric.error().message, .where = filename_});
+  if (!fabric) return std::unexpected(Error{.message = fabric.error().message, .where = fields_.filename()});
   return fabric;
 }
 
@@ -477,108 +437,12 @@ Result<Fabric> Reader::Read(const json& doc) {
   return Finish();
 }
 
-// The 1-based line of a byte offset, and that line's text with the column in it.
-struct LineInfo {
-  int line = 1;
-  int column = 1;
-  std::string text;
-};
-LineInfo LineAt(std::string_view text, size_t pos) {
-  pos = std::min(pos, text.size());
-  // A newline that ends a bad token belongs to the line it ends.
-  size_t line_start = pos == 0 ? std::string_view::npos : text.rfind('\n', pos - 1);
-  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
-  size_t line_end = text.find('\n', line_start);
-  if (line_end == std::string_view::npos) line_end = text.size();
-  LineInfo info;
-  info.line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<ptrdiff_t>(line_start), '\n'));
-  std::string_view line_text = text.substr(line_start, line_end - line_start);
-  size_t column = std::min(pos, line_end) - line_start;
-  // Minified files are one long line: show a window around the error.
-  constexpr size_t kWindow = 60;
-  if (line_text.size() > 2 * kWindow) {
-    size_t from = column > kWindow ? column - kWindow : 0;
-    line_text = line_text.substr(from, 2 * kWindow);
-    column -= from;
-  }
-  info.column = static_cast<int>(column) + 1;
-  info.text = std::string(line_text);
-  return info;
-}
-
-// An input iterator that publishes how far the parser has read, so errors found while
-// streaming can name a line (nlohmann's SAX interface does not pass positions).
-class CountingIterator {
- public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = char;
-  using difference_type = std::ptrdiff_t;
-  using pointer = const char*;
-  using reference = const char&;
-  CountingIterator(const char* p, const char** seen) : p_(p), seen_(seen) {}
-  reference operator*() const { return *p_; }
-  CountingIterator& operator++() {
-    *seen_ = ++p_;
-    return *this;
-  }
-  CountingIterator operator++(int) {
-    CountingIterator old = *this;
-    ++*this;
-    return old;
-  }
-  bool operator==(const CountingIterator& o) const { return p_ == o.p_; }
-  bool operator!=(const CountingIterator& o) const { return p_ != o.p_; }
-
- private:
-  const char* p_;
-  const char** seen_;
-};
-
-// Builds one JSON value from SAX events.
-class ValueBuilder {
- public:
-  void Reset() {
-    root_ = json();
-    stack_.clear();
-  }
-  // Returns true when the value is complete.
-  bool Scalar(json v) {
-    *Slot() = std::move(v);
-    return stack_.empty();
-  }
-  void Open(json container) {
-    json* slot = Slot();
-    *slot = std::move(container);
-    stack_.push_back(slot);
-  }
-  bool Close() {
-    stack_.pop_back();
-    return stack_.empty();
-  }
-  void Key(std::string& key) { key_ = std::move(key); }
-  const json& value() const { return root_; }
-
- private:
-  json* Slot() {
-    if (stack_.empty()) return &root_;
-    json& top = *stack_.back();
-    if (top.is_array()) {
-      top.push_back(nullptr);
-      return &top.back();
-    }
-    return &top[key_];
-  }
-  json root_;
-  std::vector<json*> stack_;  // open containers; only the innermost one grows
-  std::string key_;
-};
-
 // Reads the document as a stream of SAX events and hands each node and link to the Reader
 // as soon as it is complete, so no DOM of the whole file is ever built: a 128,000-endpoint
 // file is ~10 million values, and a DOM of it costs about ten times the file size. When
 // "format" and "version" do not come first (a hand-written file), nodes and links are
 // buffered until the header has been checked.
-class StreamingReader {
+class StreamingReader : public JsonSaxEvents<StreamingReader> {
  public:
   StreamingReader(std::string_view text, std::string_view filename)
       : text_(text), filename_(filename), reader_(filename), seen_(text.data()) {}
@@ -600,18 +464,7 @@ class StreamingReader {
     return reader_.Finish();
   }
 
-  // SAX interface.
-  bool null() { return Scalar(json(nullptr)); }
-  bool boolean(bool v) { return Scalar(json(v)); }
-  bool number_integer(json::number_integer_t v) { return Scalar(json(v)); }
-  bool number_unsigned(json::number_unsigned_t v) { return Scalar(json(v)); }
-  bool number_float(json::number_float_t v, const std::string&) { return Scalar(json(v)); }
-  bool string(std::string& v) { return Scalar(json(std::move(v))); }
-  bool binary(json::binary_t& v) { return Scalar(json(std::move(v))); }
-  bool start_object(size_t) { return Open(json::object()); }
-  bool start_array(size_t) { return Open(json::array()); }
-  bool end_object() { return Close(); }
-  bool end_array() { return Close(); }
+  // SAX interface (with JsonSaxEvents).
   bool key(std::string& k) {
     if (depth_ == 1) {
       if (k != "format" && k != "version" && k != "nodes" && k != "links") return Stop(reader_.UnknownTopLevel(k));
@@ -622,26 +475,16 @@ class StreamingReader {
       top_key_ = k;
       return true;
     }
-    value_.Key(k);
-    return true;
+    if (value_.Key(k)) return true;
+    return Stop(JsonDuplicateKeyError(text_, filename_, static_cast<size_t>(seen_ - text_.data()), k));
   }
   bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& e) {
-    LineInfo at = LineAt(text_, position == 0 ? 0 : position - 1);
-    // what() is "[json.exception.parse_error.101] parse error at line 3, column 5: reason";
-    // the location goes into Error's fields, so keep only the reason.
-    std::string_view w = e.what();
-    size_t colon = w.find("column ");
-    if (colon != std::string_view::npos) colon = w.find(": ", colon);
-    std::string reason(colon == std::string_view::npos ? w : w.substr(colon + 2));
-    error_ = Error{.message = fmt::format("JSON syntax error at byte {}: {}", position, reason),
-                   .where = filename_,
-                   .line = at.line,
-                   .column = at.column,
-                   .text = std::move(at.text)};
+    error_ = JsonSyntaxError(text_, filename_, position, e);
     return false;
   }
 
  private:
+  friend class JsonSaxEvents<StreamingReader>;
   enum class Mode { kTop, kStreamNodes, kStreamLinks, kBuffer };
 
   const json* Header(const std::string& key) const {
@@ -679,6 +522,8 @@ class StreamingReader {
 
   bool Open(json container) {
     ++depth_;
+    if (depth_ > kMaxJsonDepth)
+      return Stop(JsonTooDeepError(text_, filename_, static_cast<size_t>(seen_ - text_.data()) - 1));
     if (depth_ == 1) {
       if (!container.is_object()) return Stop(reader_.NotObject(container.type_name()));
       return true;
@@ -750,7 +595,7 @@ class StreamingReader {
   std::map<std::string, json> buffered_;  // nodes or links that came before the header
   std::set<std::string> done_;            // nodes or links already streamed
   bool header_checked_ = false;
-  ValueBuilder value_;
+  JsonValueBuilder value_;
   size_t element_start_ = 0;
   size_t index_[2] = {0, 0};
   std::optional<Error> error_;

@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
+#include "fabric/display_text.h"
+#include "fabric/text_lines.h"
 #include "probes/probe_client.h"
 
 namespace fabricctl::sweep {
@@ -31,40 +33,114 @@ Result<void> EnterNetns(const std::string& name) {
   return {};
 }
 
+// Probe indices per round, rounds in order, empty rounds left out: sized by the probes,
+// never by a round number.
+std::vector<std::vector<size_t>> ProbesByRound(const SweepPlan& plan) {
+  std::vector<size_t> order(plan.probes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return plan.probes[a].round < plan.probes[b].round; });
+  std::vector<std::vector<size_t>> rounds;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k == 0 || plan.probes[order[k]].round != plan.probes[order[k - 1]].round) rounds.emplace_back();
+    rounds.back().push_back(order[k]);
+  }
+  return rounds;
+}
+
+}  // namespace
+
+namespace {
+
+// Longer than any node description, host name or namespace name this file can hold.
+constexpr size_t kMaxAgentWord = 255;
+
+// Blank-separated words of a line, comment cut.
+std::vector<std::string_view> Words(std::string_view line) {
+  std::vector<std::string_view> words;
+  line = line.substr(0, line.find('#'));
+  size_t pos = 0;
+  while (true) {
+    size_t start = line.find_first_not_of(" \t", pos);
+    if (start == std::string_view::npos) return words;
+    size_t end = line.find_first_of(" \t", start);
+    words.push_back(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return words;
+    pos = end;
+  }
+}
+
+// The forms the probe client takes (HOST, HOST:PORT, [IPV6], [IPV6]:PORT), checked
+// without resolving names; an empty string when fine, else what is wrong.
+std::string AddressProblem(std::string_view address) {
+  std::string_view host = address, port;
+  if (address.starts_with('[')) {
+    size_t close = address.find(']');
+    if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
+    host = address.substr(1, close - 1);
+    std::string_view rest = address.substr(close + 1);
+    if (!rest.empty() && rest[0] != ':') return "expected ':PORT' after ']'";
+    if (!rest.empty()) port = rest.substr(1);
+    if (rest == ":") return "missing port after ':'";
+  } else if (size_t colon = address.rfind(':'); colon != std::string_view::npos) {
+    if (address.find(':') != colon) return "write IPv6 addresses as [ADDR]:PORT";
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (port.empty()) return "missing port after ':'";
+  }
+  if (host.empty()) return "missing host";
+  if (port.empty()) return {};
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || ptr != port.data() + port.size() || value < 1 || value > 65535)
+    return "the port must be a number in 1..65535";
+  return {};
+}
+
+// One `DESC ADDR[:PORT] [netns=NAME]` line (already split into 2 or 3 words).
+Result<AgentEntry> ReadAgentLine(const Fabric& fabric, const std::vector<std::string_view>& words,
+                                 const AgentMap& map) {
+  for (std::string_view word : words)
+    if (word.size() > kMaxAgentWord)
+      return MakeError(fmt::format("a word of {} bytes, expected at most {}", word.size(), kMaxAgentWord));
+  std::string_view desc = words[0];
+  AgentEntry e{.address = std::string(words[1])};
+  if (std::string problem = AddressProblem(words[1]); !problem.empty())
+    return MakeError(fmt::format("address '{}': {}", ShownValue(words[1]), problem));
+  if (words.size() == 3) {
+    std::string_view extra = words[2];
+    if (!extra.starts_with("netns=") || extra.size() == 6) return MakeError("expected netns=NAME after the address");
+    e.netns = std::string(extra.substr(6));
+    if (e.netns.find('/') != std::string::npos || e.netns == "." || e.netns == "..")
+      return MakeError("a namespace name has no '/' and is not '.' or '..'");
+  }
+  auto node = fabric.FindByDescription(desc);
+  if (!node) return MakeError(fmt::format("no node has the description '{}'", ShownValue(desc)));
+  if (fabric.is_switch(*node)) return MakeError(fmt::format("'{}' is a switch, not an endpoint", ShownValue(desc)));
+  if (!map.by_node[*node].address.empty()) return MakeError(fmt::format("'{}' is listed twice", ShownValue(desc)));
+  e.node = *node;
+  return e;
+}
+
 }  // namespace
 
 Result<AgentMap> ParseAgentsFile(const Fabric& fabric, std::string_view text, std::string_view filename) {
   AgentMap map;
   map.by_node.resize(fabric.num_nodes());
-  std::istringstream in{std::string(text)};
-  std::string line;
-  int number = 0;
   const std::string where(filename);
-  while (std::getline(in, line)) {
-    ++number;
-    size_t hash = line.find('#');
-    std::string body = hash == std::string::npos ? line : line.substr(0, hash);
-    std::istringstream words(body);
-    std::string desc, address, extra, more;
-    if (!(words >> desc)) continue;
-    if (!(words >> address)) return MakeInputError(where, number, "expected 'DESC ADDR[:PORT] [netns=NAME]'", line);
-    AgentEntry e{.address = address};
-    if (words >> extra) {
-      if (!extra.starts_with("netns=") || extra.size() == 6)
-        return MakeInputError(where, number, "expected netns=NAME after the address", line);
-      e.netns = extra.substr(6);
-      if (e.netns.find('/') != std::string::npos)
-        return MakeInputError(where, number, "a namespace name has no '/'", line);
-    }
-    if (words >> more) return MakeInputError(where, number, "unexpected text after the agent entry", line);
-    auto node = fabric.FindByDescription(desc);
-    if (!node) return MakeInputError(where, number, fmt::format("no node has the description '{}'", desc), line);
-    if (fabric.is_switch(*node))
-      return MakeInputError(where, number, fmt::format("'{}' is a switch, not an endpoint", desc), line);
-    if (!map.by_node[*node].address.empty())
-      return MakeInputError(where, number, fmt::format("'{}' is listed twice", desc), line);
-    e.node = *node;
-    map.by_node[*node] = std::move(e);
+  TextLines lines(text);
+  while (lines.Next()) {
+    std::vector<std::string_view> words = Words(lines.line());
+    if (words.empty()) continue;
+    auto fail = [&](std::string message) {
+      return MakeInputError(where, lines.number(), std::move(message), std::string(lines.line()));
+    };
+    if (words.size() == 1) return fail("expected 'DESC ADDR[:PORT] [netns=NAME]'");
+    if (words.size() > 3) return fail("unexpected text after the agent entry");
+    auto entry = ReadAgentLine(fabric, words, map);
+    if (!entry) return fail(std::move(entry.error().message));
+    NodeId node = entry->node;
+    map.by_node[node] = std::move(*entry);
   }
   return map;
 }
@@ -75,9 +151,8 @@ RunnerResult RunSweepOnAgents(const Fabric& fabric, const SweepPlan& plan, const
   RunnerResult out;
   out.measurements.resize(plan.probes.size());
   std::mutex mu;  // guards failures and progress
-  std::vector<std::vector<size_t>> rounds(plan.num_rounds);
-  for (size_t i = 0; i < plan.probes.size(); ++i) rounds[plan.probes[i].round].push_back(i);
-  RunnerProgress state{.total = plan.probes.size(), .rounds = plan.num_rounds};
+  std::vector<std::vector<size_t>> rounds = ProbesByRound(plan);
+  RunnerProgress state{.total = plan.probes.size(), .rounds = static_cast<uint32_t>(rounds.size())};
 
   auto fail = [&](size_t i, std::string reason) {
     std::lock_guard lock(mu);

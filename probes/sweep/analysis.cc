@@ -59,6 +59,7 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
   const size_t n = plan.probes.size();
   out.probes = n;
   out.verdicts.resize(n);
+  out.uncovered_channels = plan.channels - std::min(plan.channels, plan.channels_covered);
 
   // Baselines: bandwidth per nominal bottleneck, latency per hop count, both the median of
   // what was measured, so the same analysis serves the model and real agents.

@@ -50,12 +50,15 @@ struct SweepAnalysis {
   std::vector<ProbeVerdict> verdicts;
   size_t probes = 0, measured = 0, failed = 0, unmeasured = 0, degraded = 0;
   size_t unexplained = 0;  // failing probes no suspect explains (noise, or faults hidden by coverage)
+  // Channels of the routed subnets no probe of the plan crosses: a fault there cannot
+  // show, so a sweep that leaves any is not a clean bill of health.
+  size_t uncovered_channels = 0;
   // Per link: share of measured probes through it that passed; -1 when no probe measured it.
   std::vector<float> link_health;
   // Per link: the best measured/baseline bandwidth among probes through it (a link is at
   // least as good as the best path across it), capped at 1; -1 when none.
   std::vector<float> link_bw_ratio;
-  bool healthy() const { return findings.empty() && unmeasured == 0; }
+  bool healthy() const { return findings.empty() && unmeasured == 0 && uncovered_channels == 0; }
 };
 
 // port_errors: error counter deltas per PortId, or empty when the fabric gives none.

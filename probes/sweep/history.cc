@@ -2,7 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
+
+#include "fabric/display_text.h"
 
 namespace fabricctl::sweep {
 namespace {
@@ -114,6 +120,61 @@ Result<int64_t> History::Record(const Fabric& fabric, const SweepRecord& sweep, 
   return id;
 }
 
+namespace {
+
+// Valid UTF-8 by the rules of the JSON writer that `sweep history --json` uses.
+bool IsUtf8(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+// Reads the columns of one result row strictly: a database written by another program, or
+// damaged, must not be read as zeros or crash on a NULL. Errors name the table, the row
+// and the column.
+class RowReader {
+ public:
+  RowReader(sqlite3_stmt* statement, const std::string& path, std::string_view table)
+      : statement_(statement), path_(path), table_(table) {}
+  void SetRow(std::string row) { row_ = std::move(row); }
+
+  Result<int64_t> Integer(int column) const {
+    if (sqlite3_column_type(statement_, column) != SQLITE_INTEGER) return Fail(column, "an integer");
+    return sqlite3_column_int64(statement_, column);
+  }
+  Result<std::string> Text(int column) const {
+    const unsigned char* text = sqlite3_column_text(statement_, column);
+    if (sqlite3_column_type(statement_, column) != SQLITE_TEXT || !text) return Fail(column, "text");
+    std::string value(reinterpret_cast<const char*>(text),
+                      static_cast<size_t>(sqlite3_column_bytes(statement_, column)));
+    if (!IsUtf8(value)) return Fail(column, "UTF-8 text");
+    return value;
+  }
+  Result<double> Real(int column) const {
+    int type = sqlite3_column_type(statement_, column);
+    double value = sqlite3_column_double(statement_, column);
+    if ((type != SQLITE_FLOAT && type != SQLITE_INTEGER) || !std::isfinite(value)) return Fail(column, "a number");
+    return value;
+  }
+  std::unexpected<Error> Fail(int column, std::string_view expected) const {
+    const char* name = sqlite3_column_name(statement_, column);
+    return std::unexpected(
+        Error{.message = fmt::format("table {}{}: column {} is not {}", table_, row_, name ? name : "?", expected),
+              .where = path_});
+  }
+
+ private:
+  sqlite3_stmt* statement_;
+  const std::string& path_;
+  std::string_view table_;
+  std::string row_;
+};
+
+}  // namespace
+
 Result<std::vector<SweepRecord>> History::Sweeps(size_t limit) const {
   Stmt q;
   if (sqlite3_prepare_v2(
@@ -121,19 +182,33 @@ Result<std::vector<SweepRecord>> History::Sweeps(size_t limit) const {
           "SELECT id, started, mode, topology, probes, findings, healthy FROM sweeps ORDER BY id DESC LIMIT ?", -1,
           &q.s, nullptr) != SQLITE_OK)
     return std::unexpected(Error{.message = sqlite3_errmsg(db_.get()), .where = path_});
-  sqlite3_bind_int64(q.s, 1, static_cast<int64_t>(limit));
+  sqlite3_bind_int64(q.s, 1, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
   std::vector<SweepRecord> out;
-  while (sqlite3_step(q.s) == SQLITE_ROW) {
+  RowReader row(q.s, path_, "sweeps");
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
     SweepRecord r;
-    r.id = sqlite3_column_int64(q.s, 0);
-    r.started = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 1));
-    r.mode = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 2));
-    r.topology = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 3));
-    r.probes = sqlite3_column_int64(q.s, 4);
-    r.findings = sqlite3_column_int64(q.s, 5);
-    r.healthy = sqlite3_column_int(q.s, 6) != 0;
+    auto id = row.Integer(0);
+    if (!id) return std::unexpected(id.error());
+    r.id = *id;
+    row.SetRow(fmt::format(", row id {}", r.id));
+    for (auto [column, text] : {std::pair{1, &r.started}, std::pair{2, &r.mode}, std::pair{3, &r.topology}}) {
+      auto value = row.Text(column);
+      if (!value) return std::unexpected(value.error());
+      *text = std::move(*value);
+    }
+    for (auto [column, number] : {std::pair{4, &r.probes}, std::pair{5, &r.findings}}) {
+      auto value = row.Integer(column);
+      if (!value) return std::unexpected(value.error());
+      if (*value < 0) return row.Fail(column, "a count");
+      *number = *value;
+    }
+    auto healthy = row.Integer(6);
+    if (!healthy || (*healthy != 0 && *healthy != 1)) return row.Fail(6, "0 or 1");
+    r.healthy = *healthy == 1;
     out.push_back(std::move(r));
   }
+  if (rc != SQLITE_DONE) return std::unexpected(Error{.message = sqlite3_errmsg(db_.get()), .where = path_});
   return std::vector<SweepRecord>(out.rbegin(), out.rend());
 }
 
@@ -145,7 +220,7 @@ Result<std::vector<LinkTrend>> History::Trends(const TrendOptions& options) cons
                          "(SELECT id FROM sweeps ORDER BY id DESC LIMIT ?) ORDER BY link, sweep_id",
                          -1, &q.s, nullptr) != SQLITE_OK)
     return std::unexpected(Error{.message = sqlite3_errmsg(db_.get()), .where = path_});
-  sqlite3_bind_int64(q.s, 1, static_cast<int64_t>(options.window));
+  sqlite3_bind_int64(q.s, 1, static_cast<int64_t>(std::min<size_t>(options.window, INT64_MAX)));
   std::vector<LinkTrend> out;
   LinkTrend cur;
   auto finish = [&] {
@@ -162,14 +237,21 @@ Result<std::vector<LinkTrend>> History::Trends(const TrendOptions& options) cons
     }
     cur = LinkTrend{};
   };
-  while (sqlite3_step(q.s) == SQLITE_ROW) {
-    std::string link = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 0));
-    if (link != cur.link) {
+  RowReader row(q.s, path_, "link_results");
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+    auto link = row.Text(0);
+    if (!link) return std::unexpected(link.error());
+    row.SetRow(fmt::format(", link {}", ShownValue(*link)));
+    auto ratio = row.Real(1);
+    if (!ratio) return std::unexpected(ratio.error());
+    if (*link != cur.link) {
       if (!cur.link.empty()) finish();
-      cur.link = link;
+      cur.link = std::move(*link);
     }
-    cur.bw_ratio.push_back(sqlite3_column_double(q.s, 1));
+    cur.bw_ratio.push_back(*ratio);
   }
+  if (rc != SQLITE_DONE) return std::unexpected(Error{.message = sqlite3_errmsg(db_.get()), .where = path_});
   if (!cur.link.empty()) finish();
   return out;
 }

@@ -11,6 +11,24 @@
 namespace fabricctl::sweep {
 namespace {
 
+// Endpoint ports of a routed subnet whose LID its tables cover, in subnet order.
+std::vector<PortId> RoutedEndpoints(const Subnet& subnet, const SubnetRoutes& sr, const RouteSet& routes) {
+  std::vector<PortId> endpoints;
+  for (PortId p : subnet.endpoint_ports) {
+    Lid lid = p < routes.port_lid.size() ? routes.port_lid[p] : 0;
+    if (lid != 0 && lid < sr.num_lids()) endpoints.push_back(p);
+  }
+  return endpoints;
+}
+
+// The channels leaving the subnet's switches.
+std::vector<PortId> SwitchChannels(const Fabric& fabric, const SubnetRoutes& sr) {
+  std::vector<PortId> channels;
+  for (NodeId sw : sr.switches)
+    for (const Adjacency& a : fabric.neighbors(sw)) channels.push_back(a.local);
+  return channels;
+}
+
 // Working state of the planner for one fabric; probes of all subnets share it.
 class Planner {
  public:
@@ -30,7 +48,8 @@ class Planner {
         return MakeError(fmt::format("routes name subnet {} which the topology lacks", sr.subnet));
       if (auto r = PlanSubnet(f_.subnets()[sr.subnet], sr); !r) return std::unexpected(r.error());
     }
-    Summarise();
+    plan_.coverage = options_.coverage;
+    SummarisePlan(f_, routes_, plan_);
     return std::move(plan_);
   }
 
@@ -194,87 +213,84 @@ class Planner {
     return (src_deg_[p] + dst_deg_[p]) * 4 + (role == kAsSrc ? src_deg_[p] : dst_deg_[p]);
   }
 
-  Result<void> PlanSubnet(const Subnet& subnet, const SubnetRoutes& sr) {
-    std::vector<PortId> endpoints;
-    for (PortId p : subnet.endpoint_ports)
-      if (lid(p) != 0 && lid(p) < sr.num_lids()) endpoints.push_back(p);
-    if (endpoints.size() < 2) return {};
-    visit_.assign(std::max(visit_.size(), sr.switches.size()), 0);
-
-    // Channels of this subnet, all wanting `coverage` probes.
-    std::vector<PortId> switch_channels;
-    for (NodeId sw : sr.switches)
-      for (const Adjacency& a : f_.neighbors(sw)) switch_channels.push_back(a.local);
-    for (PortId c : switch_channels) need_[c] = static_cast<int32_t>(options_.coverage);
-    for (PortId e : endpoints) need_[e] = static_cast<int32_t>(options_.coverage);
-
-    // Destinations behind each switch channel: bucket[(switch, port)] from the LFTs.
-    const size_t n_sw = sr.switches.size();
-    std::vector<uint32_t> bucket_offset(f_.num_port_slots() + 1, 0);
+  // Destinations behind each switch channel, from the LFTs: bucket[start[c]..start[c + 1]).
+  struct Buckets {
+    std::vector<PortId> bucket;
+    std::vector<uint32_t> start;
+  };
+  Buckets BucketDestinations(const SubnetRoutes& sr, const std::vector<PortId>& endpoints) const {
+    auto for_each_entry = [&](auto&& visit) {
+      for (size_t i = 0; i < sr.switches.size(); ++i)
+        for (PortId e : endpoints) {
+          uint8_t p = sr.out_port(i, lid(e));
+          if (p != kNoRoute && p != 0 && p <= f_.node(sr.switches[i]).num_ports)
+            visit(f_.port_id(sr.switches[i], p), e);
+        }
+    };
     std::vector<uint32_t> counts(f_.num_port_slots(), 0);
-    for (size_t i = 0; i < n_sw; ++i)
-      for (PortId e : endpoints) {
-        uint8_t p = sr.out_port(i, lid(e));
-        if (p != kNoRoute && p != 0 && p <= f_.node(sr.switches[i]).num_ports) ++counts[f_.port_id(sr.switches[i], p)];
-      }
-    std::vector<uint32_t> start(f_.num_port_slots() + 1, 0);
-    for (size_t p = 0; p < counts.size(); ++p) start[p + 1] = start[p] + counts[p];
-    std::vector<PortId> bucket(start.back());
-    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
-    for (size_t i = 0; i < n_sw; ++i)
-      for (PortId e : endpoints) {
-        uint8_t p = sr.out_port(i, lid(e));
-        if (p != kNoRoute && p != 0 && p <= f_.node(sr.switches[i]).num_ports)
-          bucket[fill[f_.port_id(sr.switches[i], p)]++] = e;
-      }
+    for_each_entry([&](PortId channel, PortId) { ++counts[channel]; });
+    Buckets b;
+    b.start.assign(f_.num_port_slots() + 1, 0);
+    for (size_t p = 0; p < counts.size(); ++p) b.start[p + 1] = b.start[p] + counts[p];
+    b.bucket.resize(b.start.back());
+    std::vector<uint32_t> fill(b.start.begin(), b.start.end() - 1);
+    for_each_entry([&](PortId channel, PortId e) { b.bucket[fill[channel]++] = e; });
+    return b;
+  }
 
-    // Farther-from-endpoints switches first: their channels have the fewest pairs to choose from.
+  // Farther-from-endpoints switches first: their channels have the fewest pairs to choose from.
+  void SortFarthestFirst(const std::vector<PortId>& endpoints, std::vector<PortId>& switch_channels) const {
     std::vector<uint32_t> height(f_.num_nodes(), kNone);
     std::vector<NodeId> bfs;
     for (PortId e : endpoints) {
       NodeId sw = f_.port(f_.port(e).peer).node;
-      if (f_.is_switch(sw) && height[sw] == kNone) height[sw] = 1, bfs.push_back(sw);
+      if (f_.is_switch(sw) && height[sw] == kNone) {
+        height[sw] = 1;
+        bfs.push_back(sw);
+      }
     }
     for (size_t h = 0; h < bfs.size(); ++h)
       for (const Adjacency& a : f_.neighbors(bfs[h]))
-        if (f_.is_switch(a.peer_node) && height[a.peer_node] == kNone)
-          height[a.peer_node] = height[bfs[h]] + 1, bfs.push_back(a.peer_node);
+        if (f_.is_switch(a.peer_node) && height[a.peer_node] == kNone) {
+          height[a.peer_node] = height[bfs[h]] + 1;
+          bfs.push_back(a.peer_node);
+        }
     std::stable_sort(switch_channels.begin(), switch_channels.end(), [&](PortId a, PortId b) {
       uint32_t ha = height[f_.port(a).node], hb = height[f_.port(b).node];
       return (ha == kNone ? 0 : ha) > (hb == kNone ? 0 : hb);
     });
+  }
 
-    // Phase 1: shift permutations over the subnet's endpoint order. Each shift gives every
-    // endpoint one send and one receive; alternating along the permutation's cycles splits
-    // it into two rounds. On fat trees routed for shifts (ftree) these rounds are free of
-    // shared channels and a few shifts cover every channel, which is the optimum.
-    const size_t E = endpoints.size();
-    std::vector<PortId> path;
+  // Phase 1: shift permutations over the subnet's endpoint order. Each shift gives every
+  // endpoint one send and one receive; alternating along the permutation's cycles splits
+  // it into two rounds. On fat trees routed for shifts (ftree) these rounds are free of
+  // shared channels and a few shifts cover every channel, which is the optimum.
+  Result<void> PlanShifts(const std::vector<PortId>& endpoints) {
+    const size_t count = endpoints.size();
     // Endpoints per first-hop switch, from the first endpoint: a shift by that many turns at
     // a lower tier than the long shifts, which tells the tiers of an up-path apart.
     size_t local = 0;
-    if (E >= 2) {
-      NodeId first_hop = f_.port(f_.port(endpoints[0]).peer).node;
-      for (const Adjacency& a : f_.neighbors(first_hop)) local += !f_.is_switch(a.peer_node);
-    }
+    NodeId first_hop = f_.port(f_.port(endpoints[0]).peer).node;
+    for (const Adjacency& a : f_.neighbors(first_hop)) local += !f_.is_switch(a.peer_node);
     std::vector<size_t> shifts;
     for (uint32_t j = 0; j < options_.coverage; ++j)
-      // Not E/2: that shift pairs i and i+E/2 both ways, so the two probes cross the same
-      // links and no probe could tell those links apart.
+      // Not count/2: that shift pairs i and i+count/2 both ways, so the two probes cross the
+      // same links and no probe could tell those links apart.
       // The + (j + 1) keeps shifts off multiples of the endpoints per switch: routes that
       // pick the up-port by destination would otherwise send an endpoint's every probe
       // through one up-link, making the two inseparable.
-      shifts.push_back((E / 2 + (j + 1) * std::max<size_t>(1, E / (4 * options_.coverage)) + j + 1) % E);
-    if (local > 0 && local + 1 < E) shifts.push_back(local + 1);
-    for (uint32_t j = 0; j < shifts.size() && E >= 2; ++j) {
+      shifts.push_back((count / 2 + (j + 1) * std::max<size_t>(1, count / (4 * options_.coverage)) + j + 1) % count);
+    if (local > 0 && local + 1 < count) shifts.push_back(local + 1);
+    std::vector<PortId> path;
+    for (uint32_t j = 0; j < shifts.size(); ++j) {
       size_t shift = shifts[j] == 0 ? 1 : shifts[j];
-      std::vector<uint8_t> seen(E, 0);
-      for (size_t i0 = 0; i0 < E; ++i0) {
+      std::vector<uint8_t> seen(count, 0);
+      for (size_t i0 = 0; i0 < count; ++i0) {
         if (seen[i0]) continue;
         size_t i = i0, step = 0;
         do {
           seen[i] = 1;
-          size_t t = (i + shift) % E;
+          size_t t = (i + shift) % count;
           path.clear();
           if (auto r = AppendProbePath(f_, routes_, index_, endpoints[i], endpoints[t], path); !r) return r;
           Place(endpoints[i], endpoints[t], path, 2 * j + (step % 2));
@@ -283,94 +299,111 @@ class Planner {
         } while (i != i0);
       }
     }
+    return {};
+  }
 
-    // Phase 2: channels still short of probes, hardest first, into the earliest round where
-    // the pair and the path are free, choosing the pair that covers most wanted channels.
+  // One probe for a channel still short of probes in `round`, from the destinations behind
+  // it: the free pair whose path covers most wanted channels. Returns whether one was added.
+  Result<bool> CoverChannel(const SubnetRoutes& sr, uint32_t round, PortId channel, std::vector<PortId>& dsts) {
+    NodeId sw = f_.port(channel).node;
+    int tried = 0;
+    for (size_t j = 0; j < dsts.size() && tried < 6;) {
+      PortId d = dsts[j];
+      if (rounds_[round].ep[d]) {
+        ++j;
+        continue;
+      }
+      ++tried;
+      FindSources(sr, sw, lid(d), d, srcs_, 48);
+      if (srcs_.empty()) {  // no route to d crosses this channel: never a candidate again
+        dsts[j] = dsts.back();
+        dsts.pop_back();
+        continue;
+      }
+      PortId best = kNone;
+      uint64_t best_key = 0;
+      for (PortId src : srcs_) {
+        if (rounds_[round].ep[src]) continue;
+        path_.clear();
+        if (auto r = AppendProbePath(f_, routes_, index_, src, d, path_); !r) return std::unexpected(r.error());
+        if (!PathFree(round, path_)) continue;
+        uint64_t load = std::min<uint64_t>(0xffff, Load(src, kAsSrc) + Load(d, kAsDst));
+        uint64_t key = (uint64_t(Wanted(path_)) << 40) | ((0xffff - load) << 20) | (rng_() & 0xfffff);
+        if (best == kNone || key > best_key) {
+          best = src;
+          best_key = key;
+          best_path_ = path_;
+        }
+      }
+      if (best != kNone) {
+        Take(round, best, d, best_path_);
+        return true;
+      }
+      ++j;
+    }
+    return false;
+  }
+
+  // Endpoints that still send fewer than `coverage` probes: pair them with free receivers.
+  Result<size_t> PairShortSenders(uint32_t round, const std::vector<PortId>& endpoints) {
+    size_t added = 0;
+    for (PortId e : endpoints) {
+      if (need_[e] <= 0 || rounds_[round].ep[e]) continue;
+      for (int k = 0; k < 32; ++k) {
+        PortId d = endpoints[rng_() % endpoints.size()];
+        if (d == e || rounds_[round].ep[d]) continue;
+        path_.clear();
+        if (auto r = AppendProbePath(f_, routes_, index_, e, d, path_); !r) return std::unexpected(r.error());
+        if (!PathFree(round, path_)) continue;
+        Take(round, e, d, path_);
+        ++added;
+        break;
+      }
+    }
+    return added;
+  }
+
+  // Phase 2: channels still short of probes, hardest first, into the earliest round where
+  // the pair and the path are free, choosing the pair that covers most wanted channels.
+  Result<void> CoverShortChannels(const SubnetRoutes& sr, const std::vector<PortId>& endpoints,
+                                  const std::vector<PortId>& switch_channels, const Buckets& buckets) {
     std::vector<std::vector<PortId>> candidates(switch_channels.size());
     for (size_t k = 0; k < switch_channels.size(); ++k) {
       PortId c = switch_channels[k];
       if (need_[c] <= 0) continue;
-      candidates[k].assign(bucket.begin() + start[c], bucket.begin() + start[c + 1]);
+      candidates[k].assign(buckets.bucket.begin() + buckets.start[c], buckets.bucket.begin() + buckets.start[c + 1]);
       std::shuffle(candidates[k].begin(), candidates[k].end(), rng_);
     }
-    std::vector<PortId> srcs, best_path;
     for (uint32_t round = 0;; ++round) {
       Round(round);
       size_t added = 0;
       for (size_t k = 0; k < switch_channels.size(); ++k) {
         PortId c = switch_channels[k];
         if (need_[c] <= 0 || rounds_[round].ch[c]) continue;
-        NodeId sw = f_.port(c).node;
-        std::vector<PortId>& dsts = candidates[k];
-        int tried = 0;
-        for (size_t j = 0; j < dsts.size() && tried < 6;) {
-          PortId d = dsts[j];
-          if (rounds_[round].ep[d]) {
-            ++j;
-            continue;
-          }
-          ++tried;
-          FindSources(sr, sw, lid(d), d, srcs, 48);
-          if (srcs.empty()) {  // no route to d crosses this channel: never a candidate again
-            dsts[j] = dsts.back();
-            dsts.pop_back();
-            continue;
-          }
-          PortId best = kNone;
-          uint64_t best_key = 0;
-          for (PortId src : srcs) {
-            if (rounds_[round].ep[src]) continue;
-            path.clear();
-            if (auto r = AppendProbePath(f_, routes_, index_, src, d, path); !r) return r;
-            if (!PathFree(round, path)) continue;
-            uint64_t load = std::min<uint64_t>(0xffff, Load(src, kAsSrc) + Load(d, kAsDst));
-            uint64_t key = (uint64_t(Wanted(path)) << 40) | ((0xffff - load) << 20) | (rng_() & 0xfffff);
-            if (best == kNone || key > best_key) best = src, best_key = key, best_path = path;
-          }
-          if (best != kNone) {
-            Take(round, best, d, best_path);
-            ++added;
-            break;
-          }
-          ++j;
-        }
+        auto covered = CoverChannel(sr, round, c, candidates[k]);
+        if (!covered) return std::unexpected(covered.error());
+        added += *covered;
       }
-      // Endpoints that still send fewer than `coverage` probes: pair them with free receivers.
-      for (PortId e : endpoints) {
-        if (need_[e] <= 0 || rounds_[round].ep[e]) continue;
-        for (int k = 0; k < 32; ++k) {
-          PortId d = endpoints[rng_() % E];
-          if (d == e || rounds_[round].ep[d]) continue;
-          path.clear();
-          if (auto r = AppendProbePath(f_, routes_, index_, e, d, path); !r) return r;
-          if (!PathFree(round, path)) continue;
-          Take(round, e, d, path);
-          ++added;
-          break;
-        }
-      }
-      if (added == 0 && round + 1 >= rounds_.size()) break;
+      auto paired = PairShortSenders(round, endpoints);
+      if (!paired) return std::unexpected(paired.error());
+      added += *paired;
+      if (added == 0 && round + 1 >= rounds_.size()) return {};
     }
-    if (auto r = Disambiguate(sr, switch_channels, bucket, start); !r) return r;
-    for (PortId c : switch_channels) channels_.push_back(c);
-    for (PortId e : endpoints) channels_.push_back(e);
-    endpoints_.insert(endpoints_.end(), endpoints.begin(), endpoints.end());
-    return {};
   }
 
-  void Summarise() {
-    std::vector<uint32_t> count(f_.num_port_slots(), 0);
-    for (PortId c : plan_.path_channels) ++count[c];
-    plan_.channels = channels_.size();
-    for (PortId c : channels_) {
-      plan_.channels_covered += count[c] > 0;
-      plan_.channels_at_target += count[c] >= options_.coverage;
-    }
-    plan_.channels_limited = plan_.channels - plan_.channels_at_target;
-    uint32_t max_deg = 0;
-    for (PortId e : endpoints_) max_deg = std::max(max_deg, src_deg_[e] + dst_deg_[e]);
-    plan_.max_probes_per_endpoint = max_deg;
-    plan_.lower_bound = endpoints_.empty() ? 0 : 2 * options_.coverage;
+  Result<void> PlanSubnet(const Subnet& subnet, const SubnetRoutes& sr) {
+    std::vector<PortId> endpoints = RoutedEndpoints(subnet, sr, routes_);
+    if (endpoints.size() < 2) return {};
+    visit_.assign(std::max(visit_.size(), sr.switches.size()), 0);
+    // Channels of this subnet, all wanting `coverage` probes.
+    std::vector<PortId> switch_channels = SwitchChannels(f_, sr);
+    for (PortId c : switch_channels) need_[c] = static_cast<int32_t>(options_.coverage);
+    for (PortId e : endpoints) need_[e] = static_cast<int32_t>(options_.coverage);
+    Buckets buckets = BucketDestinations(sr, endpoints);
+    SortFarthestFirst(endpoints, switch_channels);
+    if (auto r = PlanShifts(endpoints); !r) return r;
+    if (auto r = CoverShortChannels(sr, endpoints, switch_channels, buckets); !r) return r;
+    return Disambiguate(sr, switch_channels, buckets.bucket, buckets.start);
   }
 
   const Fabric& f_;
@@ -384,11 +417,43 @@ class Planner {
   uint32_t stamp_ = 0;
   std::vector<NodeId> queue_;
   std::vector<RoundUse> rounds_;
-  std::vector<PortId> channels_, endpoints_;
+  std::vector<PortId> srcs_, path_, best_path_;  // scratch of CoverChannel and PairShortSenders
   SweepPlan plan_;
 };
 
 }  // namespace
+
+void SummarisePlan(const Fabric& fabric, const RouteSet& routes, SweepPlan& plan) {
+  std::vector<PortId> channels;
+  size_t endpoints = 0;
+  for (const SubnetRoutes& sr : routes.subnets) {
+    if (sr.subnet >= fabric.subnets().size()) continue;
+    std::vector<PortId> routed = RoutedEndpoints(fabric.subnets()[sr.subnet], sr, routes);
+    if (routed.size() < 2) continue;  // the planner has nothing to probe there
+    std::vector<PortId> switch_channels = SwitchChannels(fabric, sr);
+    channels.insert(channels.end(), switch_channels.begin(), switch_channels.end());
+    channels.insert(channels.end(), routed.begin(), routed.end());
+    endpoints += routed.size();
+  }
+  std::vector<uint32_t> crossings(fabric.num_port_slots(), 0);
+  for (PortId c : plan.path_channels) ++crossings[c];
+  plan.channels = channels.size();
+  plan.channels_covered = plan.channels_at_target = 0;
+  for (PortId c : channels) {
+    plan.channels_covered += crossings[c] > 0;
+    plan.channels_at_target += crossings[c] >= plan.coverage;
+  }
+  plan.channels_limited = plan.channels - plan.channels_at_target;
+  std::vector<uint32_t> probes_of(fabric.num_port_slots(), 0);
+  plan.num_rounds = 0;
+  for (const PlannedProbe& p : plan.probes) {
+    ++probes_of[p.src];
+    ++probes_of[p.dst];
+    plan.num_rounds = std::max(plan.num_rounds, p.round + 1);
+  }
+  plan.max_probes_per_endpoint = probes_of.empty() ? 0 : *std::max_element(probes_of.begin(), probes_of.end());
+  plan.lower_bound = endpoints == 0 ? 0 : 2 * plan.coverage;
+}
 
 Result<SweepPlan> PlanSweep(const Fabric& fabric, const RouteSet& routes, const PlanOptions& options) {
   if (options.coverage < 1) return MakeError("coverage must be at least 1");

@@ -30,6 +30,7 @@ struct SweepPlan {
   std::vector<PlannedProbe> probes;
   std::vector<PortId> path_channels;  // channel = transmitting PortId of a link
   uint32_t num_rounds = 0;
+  uint32_t coverage = 0;  // probes wanted through every channel
   // No plan meeting the coverage target can use fewer rounds: an endpoint port whose
   // access link needs `coverage` probes each way takes part in 2 x coverage probes.
   uint32_t lower_bound = 0;
@@ -45,5 +46,10 @@ struct SweepPlan {
 };
 
 Result<SweepPlan> PlanSweep(const Fabric& fabric, const RouteSet& routes, const PlanOptions& options);
+
+// Sets num_rounds, lower_bound, max_probes_per_endpoint and the channel figures from the
+// probes, their paths and `coverage`: what the plan covers on this fabric with these
+// routes, whoever wrote it.
+void SummarisePlan(const Fabric& fabric, const RouteSet& routes, SweepPlan& plan);
 
 }  // namespace fabricctl::sweep

@@ -3,16 +3,183 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
+#include <unordered_map>
 
+#include "fabric/display_text.h"
+#include "fabric/json_reader.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/probe_path.h"
 
 namespace fabricctl::sweep {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kPlanFormat = "fabricctl-sweep-plan";
+constexpr uint32_t kMaxCoverage = 16;
+// Node descriptions are 64 bytes on InfiniBand; a name much longer is not a port name.
+constexpr size_t kMaxPortName = 256;
+
+// One schedule entry as the file states it.
+struct Entry {
+  PortId src = kNone, dst = kNone;
+  uint64_t round = 0;  // as written; renumbered densely once all are read
+  const json* value = nullptr;
+};
+
+// Reads a parsed plan. The figures a plan file states (rounds, coverage, bounds) are only
+// type-checked: they are recomputed from the probes against this fabric and these routes,
+// so a plan cannot claim coverage it does not have. Rounds are labels: they are renumbered
+// 0, 1, 2, ... in their order, so no allocation follows a number from the file.
+class PlanReader {
+ public:
+  PlanReader(const Fabric& fabric, const RouteSet& routes, const JsonDocument& doc, std::string_view filename)
+      : fabric_(fabric), routes_(routes), doc_(doc), fields_(filename, &doc.lines) {}
+
+  Result<SweepPlan> Read() {
+    SweepPlan plan;
+    auto coverage = ReadHeader();
+    if (!coverage) return std::unexpected(coverage.error());
+    plan.coverage = *coverage;
+    auto schedule = fields_.Required(doc_.root, root_, "schedule");
+    if (!schedule) return std::unexpected(schedule.error());
+    JsonPath schedule_at = root_.Key("schedule");
+    if (auto a = fields_.Array(**schedule, schedule_at); !a) return std::unexpected(a.error());
+    std::vector<Entry> entries;
+    entries.reserve((*schedule)->size());
+    for (size_t i = 0; i < (*schedule)->size(); ++i) {
+      auto entry = ReadEntry((**schedule)[i], schedule_at.Index(i));
+      if (!entry) return std::unexpected(entry.error());
+      entries.push_back(*entry);
+    }
+    std::vector<uint32_t> rounds = DenseRounds(entries);
+    if (auto r = BuildProbes(entries, rounds, schedule_at, plan); !r) return std::unexpected(r.error());
+    SummarisePlan(fabric_, routes_, plan);
+    return plan;
+  }
+
+ private:
+  // The header fields; returns the coverage target.
+  Result<uint32_t> ReadHeader() const {
+    auto top =
+        fields_.Object(doc_.root, root_,
+                       {"format", "version", "coverage", "probes", "rounds", "lower_bound", "max_probes_per_endpoint",
+                        "channels", "channels_covered", "channels_at_target", "channels_limited", "schedule"});
+    if (!top) return std::unexpected(top.error());
+    auto format = fields_.Required(doc_.root, root_, "format");
+    if (!format) return std::unexpected(format.error());
+    JsonPath format_at = root_.Key("format");
+    if (!(*format)->is_string() || (*format)->get_ref<const std::string&>() != kPlanFormat)
+      return fields_.Fail(format_at, fmt::format("expected \"{}\", got {}", kPlanFormat, ShownJson(**format)), *format);
+    auto version = fields_.Required(doc_.root, root_, "version");
+    if (!version) return std::unexpected(version.error());
+    JsonPath version_at = root_.Key("version");
+    if (auto v = fields_.Unsigned(**version, version_at, 1, 1); !v) return std::unexpected(v.error());
+    for (std::string_view figure : {"probes", "rounds", "lower_bound", "max_probes_per_endpoint", "channels",
+                                    "channels_covered", "channels_at_target", "channels_limited"})
+      if (const json* value = JsonFields::Find(doc_.root, figure)) {
+        JsonPath at = root_.Key(figure);
+        if (auto v = fields_.Unsigned(*value, at, std::numeric_limits<uint64_t>::max()); !v)
+          return std::unexpected(v.error());
+      }
+    const json* coverage = JsonFields::Find(doc_.root, "coverage");
+    if (!coverage) return PlanOptions{}.coverage;
+    JsonPath coverage_at = root_.Key("coverage");
+    auto v = fields_.Unsigned(*coverage, coverage_at, 1, kMaxCoverage);
+    if (!v) return std::unexpected(v.error());
+    return static_cast<uint32_t>(*v);
+  }
+
+  Result<PortId> Port(const json& j, const JsonPath& at) const {
+    auto name = fields_.String(j, at);
+    if (!name) return std::unexpected(name.error());
+    if ((*name)->size() > kMaxPortName)
+      return fields_.Fail(at, fmt::format("expected a port as desc[port], got {} bytes", (*name)->size()), &j);
+    auto port = FindPortByName(fabric_, **name);
+    if (!port) return fields_.Fail(at, port.error().message, &j);
+    return *port;
+  }
+
+  Result<Entry> ReadEntry(const json& e, const JsonPath& at) const {
+    if (auto a = fields_.Array(e, at, 3, 3); !a)
+      return fields_.Fail(at, "expected [\"src[port]\", \"dst[port]\", round]", &e);
+    JsonPath src_at = at.Index(0), dst_at = at.Index(1), round_at = at.Index(2);
+    auto src = Port(e[0], src_at);
+    if (!src) return std::unexpected(src.error());
+    auto dst = Port(e[1], dst_at);
+    if (!dst) return std::unexpected(dst.error());
+    if (*src == *dst) return fields_.Fail(dst_at, "a probe needs two different ports", &e[1]);
+    auto round = fields_.Unsigned(e[2], round_at, std::numeric_limits<uint32_t>::max());
+    if (!round) return std::unexpected(round.error());
+    return Entry{.src = *src, .dst = *dst, .round = *round, .value = &e};
+  }
+
+  // Round labels to 0, 1, 2, ... in their order.
+  static std::vector<uint32_t> DenseRounds(const std::vector<Entry>& entries) {
+    std::vector<uint64_t> labels;
+    labels.reserve(entries.size());
+    for (const Entry& e : entries) labels.push_back(e.round);
+    std::sort(labels.begin(), labels.end());
+    labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+    std::vector<uint32_t> dense;
+    dense.reserve(entries.size());
+    for (const Entry& e : entries)
+      dense.push_back(static_cast<uint32_t>(std::lower_bound(labels.begin(), labels.end(), e.round) - labels.begin()));
+    return dense;
+  }
+
+  // Probes with their paths; within a round no endpoint port and no channel may serve two
+  // probes (the plan's promise that every probe measures an uncontended path).
+  Result<void> BuildProbes(const std::vector<Entry>& entries, const std::vector<uint32_t>& rounds,
+                           const JsonPath& schedule_at, SweepPlan& plan) const {
+    RouteIndex index(fabric_, routes_);
+    std::unordered_map<uint64_t, size_t> endpoint_user, channel_user;  // (round, port) -> entry
+    auto key = [](uint32_t round, PortId port) { return (uint64_t{round} << 32) | port; };
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      JsonPath at = schedule_at.Index(i);
+      for (PortId port : {e.src, e.dst})
+        if (auto [it, fresh] = endpoint_user.emplace(key(rounds[i], port), i); !fresh)
+          return Conflict(at, e, entries[it->second], it->second, fabric_.PortName(port));
+      PlannedProbe p{.src = e.src,
+                     .dst = e.dst,
+                     .round = rounds[i],
+                     .path_begin = static_cast<uint32_t>(plan.path_channels.size())};
+      if (auto r = AppendProbePath(fabric_, routes_, index, e.src, e.dst, plan.path_channels); !r)
+        return fields_.Fail(at, r.error().message, e.value);
+      p.path_end = static_cast<uint32_t>(plan.path_channels.size());
+      for (PortId c : plan.path(p))
+        if (auto [it, fresh] = channel_user.emplace(key(rounds[i], c), i); !fresh)
+          return Conflict(at, e, entries[it->second], it->second, "channel " + fabric_.PortName(c));
+      plan.probes.push_back(p);
+    }
+    return {};
+  }
+
+  std::unexpected<Error> Conflict(const JsonPath& at, const Entry& e, const Entry& earlier, size_t earlier_index,
+                                  const std::string& what) const {
+    if (e.src == earlier.src && e.dst == earlier.dst)
+      return fields_.Fail(at, fmt::format("duplicate of /schedule/{}", earlier_index), e.value);
+    return fields_.Fail(
+        at, fmt::format("{} is already in probe /schedule/{} of round {}", ShownValue(what), earlier_index, e.round),
+        e.value);
+  }
+
+  const Fabric& fabric_;
+  const RouteSet& routes_;
+  const JsonDocument& doc_;
+  JsonFields fields_;
+  JsonPath root_;
+};
+
+}  // namespace
 
 nlohmann::json PlanToJson(const Fabric& fabric, const SweepPlan& plan, PlanDetail detail) {
   nlohmann::json j;
-  j["format"] = "fabricctl-sweep-plan";
+  j["format"] = kPlanFormat;
   j["version"] = 1;
+  j["coverage"] = plan.coverage;
   j["probes"] = plan.probes.size();
   j["rounds"] = plan.num_rounds;
   j["lower_bound"] = plan.lower_bound;
@@ -31,50 +198,11 @@ nlohmann::json PlanToJson(const Fabric& fabric, const SweepPlan& plan, PlanDetai
 
 Result<SweepPlan> ParsePlanJson(const Fabric& fabric, const RouteSet& routes, std::string_view text,
                                 std::string_view filename) {
-  const std::string where(filename);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return std::unexpected(Error{.message = fmt::format("not JSON: {}", e.what()), .where = where});
-  }
-  if (!j.is_object() || j.value("format", "") != "fabricctl-sweep-plan")
-    return std::unexpected(Error{.message = "expected a fabricctl-sweep-plan file", .where = where});
-  if (j.value("version", 0) != 1)
-    return std::unexpected(Error{.message = "unsupported plan version (expected 1)", .where = where});
-  if (!j.contains("schedule") || !j["schedule"].is_array())
-    return std::unexpected(Error{.message = "missing /schedule array", .where = where});
-  SweepPlan plan;
-  RouteIndex index(fabric, routes);
-  const auto& schedule = j["schedule"];
-  for (size_t i = 0; i < schedule.size(); ++i) {
-    const auto& e = schedule[i];
-    auto bad = [&](std::string what) {
-      return std::unexpected(Error{.message = fmt::format("/schedule/{}: {}", i, what), .where = where});
-    };
-    if (!e.is_array() || e.size() != 3 || !e[0].is_string() || !e[1].is_string() || !e[2].is_number_unsigned())
-      return bad("expected [\"src[port]\", \"dst[port]\", round]");
-    auto src = FindPortByName(fabric, e[0].get<std::string>());
-    if (!src) return bad(src.error().message);
-    auto dst = FindPortByName(fabric, e[1].get<std::string>());
-    if (!dst) return bad(dst.error().message);
-    PlannedProbe p{.src = *src,
-                   .dst = *dst,
-                   .round = e[2].get<uint32_t>(),
-                   .path_begin = static_cast<uint32_t>(plan.path_channels.size())};
-    if (auto r = AppendProbePath(fabric, routes, index, *src, *dst, plan.path_channels); !r)
-      return bad(r.error().message);
-    p.path_end = static_cast<uint32_t>(plan.path_channels.size());
-    plan.num_rounds = std::max(plan.num_rounds, p.round + 1);
-    plan.probes.push_back(p);
-  }
-  plan.lower_bound = j.value("lower_bound", 0u);
-  plan.max_probes_per_endpoint = j.value("max_probes_per_endpoint", 0u);
-  plan.channels = j.value("channels", size_t{0});
-  plan.channels_covered = j.value("channels_covered", size_t{0});
-  plan.channels_at_target = j.value("channels_at_target", size_t{0});
-  plan.channels_limited = j.value("channels_limited", size_t{0});
-  return plan;
+  if (routes.port_lid.size() != fabric.num_port_slots())
+    return MakeError("routes do not match the topology (port count differs)");
+  auto doc = ReadJsonDocument(text, filename);
+  if (!doc) return std::unexpected(doc.error());
+  return PlanReader(fabric, routes, **doc, filename).Read();
 }
 
 }  // namespace fabricctl::sweep

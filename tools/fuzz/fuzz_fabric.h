@@ -1,12 +1,17 @@
 #pragma once
-// Shared by the route-file fuzz targets: the check that a parse error names the file and a
-// line, and the small fabric they resolve their inputs against: a ring of three switches
-// (GUIDs 0x3000..0x3002, ports 1 and 2 to the ring) with one endpoint each (GUIDs 0x30000,
-// 0x30010, 0x30020 on switch port 3), and its updn routes.
+// Shared by the fuzz targets whose input names nodes, ports or LIDs:
+// - Parsed(): the check that a parse error names the file "fuzz" and a line;
+// - RingFabric()/RingRoutes(): a ring of three switches (GUIDs 0x3000..0x3002, ports 1 and
+//   2 to the ring) with one endpoint each (GUIDs 0x30000, 0x30010, 0x30020 on switch port
+//   3), and its updn routes (route files: dumps, SL tables, root GUIDs);
+// - SmallFatTree(): a 2-tier fat tree of radix 4 (8 hosts, "host 0" ...), routed by ftree
+//   (sweep plans, agents files).
+// Each is built once per process.
 #include <cstdio>
 #include <cstdlib>
 
 #include "fabric/fabric_builder.h"
+#include "fabric/generator.h"
 #include "routing/route_fabric.h"
 
 namespace fabricctl::fuzz {
@@ -51,6 +56,24 @@ inline const RouteSet& RingRoutes() {
     return std::move(routed->routes);
   }();
   return routes;
+}
+
+struct RoutedFabric {
+  Fabric fabric;
+  RouteSet routes;
+};
+
+inline const RoutedFabric& SmallFatTree() {
+  static const RoutedFabric routed = [] {
+    auto fabric = Generate("fat-tree", {{"k", "4"}, {"tiers", "2"}});
+    if (!fabric) std::abort();
+    auto selection = ParseEngineSelection("ftree");
+    if (!selection) std::abort();
+    auto routes = RouteFabric(*fabric, *selection, RouteFabricOptions{.threads = 1});
+    if (!routes) std::abort();
+    return RoutedFabric{.fabric = std::move(*fabric), .routes = std::move(routes->routes)};
+  }();
+  return routed;
 }
 
 }  // namespace fabricctl::fuzz

@@ -30,8 +30,8 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$crashes"
   # Seed with the test data of every format; libFuzzer keeps what adds coverage.
   find tests/data -type f -size -64k -exec cp -n {} "$corpus"/ \; 2>/dev/null || true
-  # and with the target's own seeds, when it has some.
-  if [ -d "tests/fuzz/$t" ]; then cp -n "tests/fuzz/$t"/* "$corpus"/; fi
+  # And with the target's own seeds (tests/fuzz/<target>/).
+  if [ -d "tests/fuzz/$t" ]; then cp -n "tests/fuzz/$t"/* "$corpus"/ 2>/dev/null || true; fi
   echo "run-fuzz: $t for ${seconds}s"
   if ! UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "build-fuzz/$t" "$corpus" \
       -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

@@ -29,6 +29,48 @@ TEST_CASE("agents file: entries, comments and pinned errors") {
         "unexpected text after the agent entry");
 }
 
+TEST_CASE("agents file: values are quoted cut, addresses and namespaces checked") {
+  auto r = testing::FatTree(2, 2, 2);
+  auto error = [&](std::string_view text) {
+    auto a = ParseAgentsFile(r.fabric, text, "a.txt");
+    REQUIRE(!a);
+    return a.error().message;
+  };
+  CHECK(error(std::string(200, 'h') + " 1.2.3.4\n") ==
+        "no node has the description '" + std::string(64, 'h') + "... (200 bytes)'");
+  CHECK(error(std::string(100'000, 'h') + " 1.2.3.4\n") == "a word of 100000 bytes, expected at most 255");
+  CHECK(error("host0\x1b[2J 1.2.3.4\n") == "no node has the description 'host0?[2J'");
+  CHECK(error("host0 1.2.3.4:99999\n") == "address '1.2.3.4:99999': the port must be a number in 1..65535");
+  CHECK(error("host0 1.2.3.4:\n") == "address '1.2.3.4:': missing port after ':'");
+  CHECK(error("host0 ::1\n") == "address '::1': write IPv6 addresses as [ADDR]:PORT");
+  CHECK(error("host0 [::1\n") == "address '[::1': missing ']' after the IPv6 address");
+  CHECK(error("host0 1.2.3.4 netns=..\n") == "a namespace name has no '/' and is not '.' or '..'");
+  CHECK(ParseAgentsFile(r.fabric, "host0 [::1]:18520\r\nhost1\t127.0.0.1\n", "a.txt"));
+}
+
+TEST_CASE("rounds are taken from the probes, never from a round number: a wrapped round count runs") {
+  auto r = testing::FatTree(2, 2, 2);
+  auto plan = PlanSweep(r.fabric, r.routes, {});
+  REQUIRE(plan);
+  // What a plan with round 4294967295 used to hold: the count wrapped to 0.
+  plan->probes.resize(2);
+  plan->probes[0].round = 4294967295u;
+  plan->probes[1].round = 7;
+  plan->num_rounds = 0;
+  AgentMap none;
+  none.by_node.resize(r.fabric.num_nodes());
+  auto transport = probes::MakeTcpClientTransport();
+  std::vector<uint32_t> rounds_seen;
+  auto result = RunSweepOnAgents(r.fabric, *plan, none, *transport, {.timeout = std::chrono::milliseconds(100)},
+                                 [&](const RunnerProgress& p) {
+                                   CHECK(p.rounds == 2);
+                                   rounds_seen.push_back(p.round);
+                                 });
+  REQUIRE(result.measurements.size() == 2);
+  CHECK(result.failures.size() == 2);  // no agents: unmeasured
+  CHECK(rounds_seen == std::vector<uint32_t>{1, 2});
+}
+
 TEST_CASE("agents that do not answer make probes unmeasured, never healthy") {
   auto r = testing::FatTree(2, 2, 2);
   auto plan = PlanSweep(r.fabric, r.routes, {});

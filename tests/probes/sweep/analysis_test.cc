@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -32,6 +33,36 @@ Run Sweep(const testing::Routed& r, const std::vector<std::string>& specs, doubl
   if (counters) errors = SimulatedErrorCounters(r.fabric, run.faults);
   run.analysis = AnalyzeSweep(r.fabric, *plan, m, errors, {});
   return run;
+}
+
+TEST_CASE("a plan that leaves channels uncovered is not healthy, even with no findings") {
+  auto r = testing::FatTree(2, 4, 4);
+  auto full = PlanSweep(r.fabric, r.routes, {});
+  REQUIRE(full);
+  // One probe from the full plan, its coverage recounted as a plan file's is.
+  SweepPlan one;
+  one.coverage = full->coverage;
+  one.probes = {full->probes[0]};
+  one.probes[0].path_begin = 0;
+  auto path = full->path(full->probes[0]);
+  one.path_channels.assign(path.begin(), path.end());
+  one.probes[0].path_end = static_cast<uint32_t>(path.size());
+  SummarisePlan(r.fabric, r.routes, one);
+  // A link the probe does not cross goes down.
+  PortId far = kNone;
+  for (PortId c : r.fabric.subnets()[0].endpoint_ports)
+    if (std::find(path.begin(), path.end(), c) == path.end() && r.fabric.port(c).link != kNone) far = c;
+  REQUIRE(far != kNone);
+  FaultSet faults;
+  faults.faults = *ParseFaultSpec(r.fabric, r.fabric.PortName(far) + ":down", 1);
+  faults.Apply(r.fabric);
+  auto m = SimulateSweep(r.fabric, one, faults, {.seed = 1});
+  SweepAnalysis a = AnalyzeSweep(r.fabric, one, m, {}, {});
+  CHECK(a.findings.empty());
+  CHECK(a.unmeasured == 0);
+  CHECK(a.uncovered_channels == one.channels - one.channels_covered);
+  CHECK(a.uncovered_channels > 0);
+  CHECK(!a.healthy());
 }
 
 TEST_CASE("a healthy fabric with 5% noise has no findings") {

@@ -1,6 +1,7 @@
 #include "probes/sweep/history.h"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -68,6 +69,54 @@ TEST_CASE("history keeps one row per link per sweep and finds a slow decay") {
   auto again = History::Open(db);
   REQUIRE(again);
   CHECK(again->Sweeps(10)->size() == 5);
+}
+
+// A history database as another program (or a damaged disk) might leave it.
+std::string Tampered(const TempDir& dir, const char* sql) {
+  std::string db = (dir.path / "t.db").string();
+  REQUIRE(History::Open(db));
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &handle) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(handle, sql, nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(handle);
+  REQUIRE(rc == SQLITE_OK);
+  return db;
+}
+
+TEST_CASE("history reads rows strictly: NULL, wrong types and bad text are errors naming table, row and column") {
+  TempDir dir;
+  // The schema says NOT NULL; a table made by another program need not.
+  std::string db = Tampered(dir,
+                            "DROP TABLE sweeps; CREATE TABLE sweeps (id INTEGER PRIMARY KEY, started TEXT, mode TEXT, "
+                            "topology TEXT, probes INTEGER, findings INTEGER, healthy INTEGER);"
+                            "INSERT INTO sweeps VALUES (4, NULL, 'sim', 't', 1, 0, 1);");
+  auto h = History::Open(db);
+  REQUIRE(h);
+  auto sweeps = h->Sweeps(10);
+  REQUIRE(!sweeps);  // was a crash: a std::string built from a null pointer
+  CHECK(sweeps.error().Format() == db + ": table sweeps, row id 4: column started is not text");
+
+  TempDir dir2;
+  db = Tampered(dir2, "INSERT INTO sweeps VALUES (1, 'x', 'sim', 't', 'many', 0, 1);");
+  CHECK(History::Open(db)->Sweeps(10).error().message == "table sweeps, row id 1: column probes is not an integer");
+  TempDir dir3;
+  db = Tampered(dir3, "INSERT INTO sweeps VALUES (1, 'x', CAST(x'ff41' AS TEXT), 't', 1, 0, 7);");
+  CHECK(History::Open(db)->Sweeps(10).error().message == "table sweeps, row id 1: column mode is not UTF-8 text");
+  TempDir dir4;
+  db = Tampered(dir4,
+                "DROP TABLE link_results; CREATE TABLE link_results (sweep_id INTEGER, link TEXT, health REAL, "
+                "bw_ratio REAL, finding TEXT, score REAL);"
+                "INSERT INTO sweeps VALUES (1, 'x', 'sim', 't', 1, 0, 1);"
+                "INSERT INTO link_results VALUES (1, NULL, 1.0, 0.5, NULL, NULL);");
+  CHECK(History::Open(db)->Trends({}).error().message == "table link_results: column link is not text");
+  TempDir dir5;
+  db = Tampered(dir5,
+                "INSERT INTO sweeps VALUES (1, 'x', 'sim', 't', 1, 0, 1);"
+                "INSERT INTO link_results VALUES (1, 'a', 1.0, 'half', NULL, NULL);");
+  CHECK(History::Open(db)->Trends({}).error().message == "table link_results, link a: column bw_ratio is not a number");
 }
 
 TEST_CASE("history rejects a file that is not a database") {

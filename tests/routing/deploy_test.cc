@@ -51,6 +51,33 @@ std::string Write(const Ibsim& sim, const std::string& name, const std::string& 
 
 constexpr unsigned kLeaves = 4, kSpines = 2, kHosts = 3, kWidth = 2;
 
+std::string FatTreeNetFile() {
+  char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
+  std::string net = std::string(mkdtemp(tmpl)) + "/ft.net";
+  std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
+  return net;
+}
+
+// ibsim on the fat tree with parallel links, as discovered, with d-mod-k routes (set 0)
+// written as a dump.
+struct FatTreeSim {
+  FatTreeSim() : net(FatTreeNetFile()), sim(net) {
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    live = ParseLive(sim.Fabricctl("discover --json -q").out);
+    a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
+    fa = Write(sim, "a.dump", a.dump);
+  }
+  ~FatTreeSim() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(net).parent_path(), ec);
+  }
+  std::string net;
+  Ibsim sim;
+  Live live;
+  Plan a;
+  std::string fa;
+};
+
 }  // namespace
 
 TEST_SUITE("ibsim_deploy") {
@@ -149,15 +176,11 @@ TEST_SUITE("ibsim_deploy") {
       "a switch that stops answering LFT MADs: the report names blocks done and remaining; a re-run writes "
       "only those") {
     if (!IbsimAvailable()) return;
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    std::string net_dir = mkdtemp(tmpl);
-    std::string net = net_dir + "/ft.net";
-    std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
-    Ibsim sim(net);
-    REQUIRE_MESSAGE(sim.ok(), sim.error());
-    Live live = ParseLive(sim.Fabricctl("discover --json -q").out);
-    Plan a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
-    std::string fa = Write(sim, "a.dump", a.dump);
+    FatTreeSim fixture;
+    const Ibsim& sim = fixture.sim;
+    const Live& live = fixture.live;
+    const Plan& a = fixture.a;
+    const std::string& fa = fixture.fa;
     // spine1 drops every LinearForwardingTable MAD (attribute 0x19); the rest answers.
     sim.Console("Error \"spine1\" 100 0x19");
     auto part = sim.Fabricctl("deploy --json --timeout 50 --retries 1 " + fa);
@@ -190,22 +213,16 @@ TEST_SUITE("ibsim_deploy") {
       CHECK(sw.at("written_blocks") ==
             (sw.at("node") == "spine1" ? nlohmann::json::array({0}) : nlohmann::json::array()));
     CHECK(ReadFts(sim) == a.lft);
-    std::filesystem::remove_all(net_dir);
   }
 
   TEST_CASE(
       "a simulator frozen mid-deploy: a timeout error after the report of what was written; a re-run "
       "finishes") {
     if (!IbsimAvailable()) return;
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    std::string net_dir = mkdtemp(tmpl);
-    std::string net = net_dir + "/ft.net";
-    std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
-    Ibsim sim(net);
-    REQUIRE_MESSAGE(sim.ok(), sim.error());
-    Live live = ParseLive(sim.Fabricctl("discover --json -q").out);
-    Plan a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
-    std::string fa = Write(sim, "a.dump", a.dump);
+    FatTreeSim fixture;
+    const Ibsim& sim = fixture.sim;
+    const Plan& a = fixture.a;
+    const std::string& fa = fixture.fa;
     // Every switch but leaf0 drops LFT MADs, so deploy is still retrying their blocks
     // (every 20 ms, 101 times) when the simulator stops 300 ms in; the rest takes ~50 ms.
     // The retries then fill the socket to the stopped simulator until a send times out.
@@ -239,33 +256,24 @@ TEST_SUITE("ibsim_deploy") {
       CHECK(sw.at("written_blocks") ==
             (sw.at("node") == "leaf0" ? nlohmann::json::array() : nlohmann::json::array({0})));
     CHECK(ReadFts(sim) == a.lft);
-    std::filesystem::remove_all(net_dir);
   }
 
   TEST_CASE("deploy to a fabric with unlinked ports names the unreached ports, not the routes") {
     if (!IbsimAvailable()) return;
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    std::string net_dir = mkdtemp(tmpl);
-    std::string net = net_dir + "/ft.net";
-    std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
-    Ibsim sim(net);
-    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    FatTreeSim fixture;
+    const Ibsim& sim = fixture.sim;
     std::string topo = sim.dir() + "/found.topo";
     REQUIRE(sim.Fabricctl("discover -q -o " + topo).exit_code == 0);
-    Live live = ParseLive(sim.Fabricctl("discover --json -q").out);
-    Plan a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
-    std::string fa = Write(sim, "a.dump", a.dump);
     // leaf3's uplinks (ports kHosts+1..) go down: leaf3 and its hosts are cut off.
     for (unsigned p = kHosts + 1; p <= kHosts + kSpines * kWidth; ++p)
       sim.Console(fmt::format("Unlink \"leaf3\"[{}]", p));
-    auto r = sim.Fabricctl("deploy " + topo + " " + fa);
+    auto r = sim.Fabricctl("deploy " + topo + " " + fixture.fa);
     INFO("refused: ", r.out, r.err);
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("which discovery did not reach: spine0[7] is Down") != std::string::npos);
     CHECK(r.err.find("spine1[8] is Down") != std::string::npos);
     CHECK(r.err.find("another fabric") == std::string::npos);
     CHECK(ReadFts(sim).empty());
-    std::filesystem::remove_all(net_dir);
   }
 
   TEST_CASE("routes computed by an engine on the discovered topology deploy exactly") {

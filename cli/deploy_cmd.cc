@@ -7,6 +7,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "fabric/discovery.h"
+#include "fabric/display_text.h"
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "routing/deploy.h"
@@ -64,6 +65,114 @@ int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const DeployCmdOp
   return kExitOk;
 }
 
+nlohmann::json NodeJson(const Fabric& f, NodeId n) {
+  return {{"node", f.description(n)}, {"guid", Guid(f.node(n).guid)}};
+}
+
+std::string BlockList(const std::vector<uint32_t>& blocks) {
+  std::string list;
+  for (uint32_t b : blocks) list += fmt::format("{}{}", list.empty() ? "" : ",", b);
+  return list.empty() ? "none" : list;
+}
+
+nlohmann::json ReportJson(const Fabric& f, const DeployReport& report, const mad::RpcStats& discovery_stats,
+                          double discovery_seconds) {
+  nlohmann::json lids = nlohmann::json::array();
+  for (const LidChange& c : report.lids) {
+    nlohmann::json j = NodeJson(f, c.node);
+    j.update({{"port", c.port}, {"old", c.old_lid}, {"new", c.new_lid}, {"done", c.done}});
+    lids.push_back(std::move(j));
+  }
+  nlohmann::json switches = nlohmann::json::array();
+  size_t sl2vl = 0;
+  for (const SwitchDeployment& s : report.switches) {
+    nlohmann::json j = NodeJson(f, s.node);
+    j.update({{"blocks", s.blocks},
+              {"changed_blocks", s.changed},
+              {"written_blocks", s.written},
+              {"verified", s.verified},
+              {"remaining_blocks", s.remaining},
+              {"fdb_top_raised", s.fdb_top_raised},
+              {"sl2vl_changed", s.sl2vl_changed},
+              {"sl2vl_written", s.sl2vl_written},
+              {"sl2vl_remaining", s.sl2vl_remaining}});
+    switches.push_back(std::move(j));
+    sl2vl += s.sl2vl_changed;
+  }
+  nlohmann::json problems = nlohmann::json::array();
+  for (const DeployProblem& p : report.problems) problems.push_back({{"where", p.where}, {"message", p.message}});
+  nlohmann::json stopped = nullptr;
+  if (report.stopped) stopped = {{"where", report.stopped->where}, {"message", report.stopped->message}};
+  return {
+      {"dry_run", report.mode == DeployMode::kDryRun},
+      {"lids", std::move(lids)},
+      {"switches", std::move(switches)},
+      {"blocks_changed", report.blocks_changed()},
+      {"blocks_written", report.blocks_written()},
+      {"sl2vl_changed", sl2vl},
+      {"endpoint_sl2vl_written", report.endpoint_sl2vl_written},
+      {"problems", std::move(problems)},
+      {"interrupted", report.interrupted},
+      {"stopped", std::move(stopped)},
+      {"remaining",
+       {{"lids", report.lids_remaining()}, {"blocks", report.blocks_remaining()}, {"sl2vl", report.sl2vl_remaining()}}},
+      {"stats",
+       {{"mads", report.stats.sent + discovery_stats.sent},
+        {"deploy_mads", report.stats.sent},
+        {"seconds", report.seconds},
+        {"discovery_seconds", discovery_seconds}}}};
+}
+
+// What is left to do, one line per switch; nothing when the deployment is complete.
+void PrintRemaining(const Fabric& f, const DeployReport& report) {
+  if (report.lids_remaining() + report.blocks_remaining() + report.sl2vl_remaining() == 0) return;
+  std::cout << "remaining (run deploy again to finish; only what still differs is written):\n";
+  for (const LidChange& c : report.lids)
+    if (!c.done)
+      std::cout << fmt::format("  LID {}[{}]: {}\n", PrintableText(f.description(c.node)), c.port, c.new_lid);
+  for (const SwitchDeployment& s : report.switches) {
+    if (s.remaining.empty() && s.sl2vl_remaining == 0) continue;
+    std::cout << fmt::format("  {} (0x{:016x}): LFT blocks {}{}\n", PrintableText(f.description(s.node)),
+                             f.node(s.node).guid, BlockList(s.remaining),
+                             s.sl2vl_remaining ? fmt::format(", {} SL2VL tables", s.sl2vl_remaining) : "");
+  }
+  if (report.endpoint_sl2vl_remaining)
+    std::cout << fmt::format("  {} endpoint SL2VL tables\n", report.endpoint_sl2vl_remaining);
+}
+
+void PrintReport(const Fabric& f, const DeployReport& report) {
+  const bool dry = report.mode == DeployMode::kDryRun;
+  for (const LidChange& c : report.lids)
+    if (dry || c.done)
+      std::cout << fmt::format("{}LID {}[{}]: {} -> {}\n", dry ? "would set " : "",
+                               PrintableText(f.description(c.node)), c.port, c.old_lid, c.new_lid);
+  size_t sl2vl = 0;
+  for (const SwitchDeployment& s : report.switches) {
+    sl2vl += s.sl2vl_changed;
+    if (s.changed.empty() && s.sl2vl_changed == 0) continue;
+    std::cout << fmt::format(
+        "{}{} (0x{:016x}): LFT blocks {} of {}{}{}\n", dry ? "would change " : "", PrintableText(f.description(s.node)),
+        f.node(s.node).guid, BlockList(dry ? s.changed : s.written), s.blocks,
+        s.sl2vl_changed ? fmt::format(", {} SL2VL tables", dry ? s.sl2vl_changed : s.sl2vl_written) : "",
+        dry ? "" : fmt::format(", {} verified", s.verified));
+  }
+  for (const DeployProblem& p : report.problems)
+    std::cout << fmt::format("problem: {}: {}\n", PrintableText(p.where), PrintableText(p.message));
+  if (!dry) PrintRemaining(f, report);
+  size_t lids_done = dry ? report.lids.size() : report.lids.size() - report.lids_remaining();
+  std::cout << fmt::format(
+      "{}: {} LIDs, {} of {} switches, {} LFT blocks, {} SL2VL tables {}; {} MADs in {:.3f} s{}\n",
+      dry              ? "dry run"
+      : report.stopped ? "stopped"
+                       : "deployed",
+      lids_done,
+      std::count_if(report.switches.begin(), report.switches.end(),
+                    [&](const SwitchDeployment& s) { return !(dry ? s.changed : s.written).empty(); }),
+      report.switches.size(), dry ? report.blocks_changed() : report.blocks_written(), sl2vl,
+      dry ? "differ" : "changed", report.stats.sent, report.seconds,
+      report.interrupted ? " (stopped at --max-writes; run again to continue)" : "");
+}
+
 int RunDeploy(const DeployCmdOptions& o) {
   const bool have_topo = !o.second.empty();
   const std::string& routes_file = have_topo ? o.second : o.first;
@@ -101,65 +210,16 @@ int RunDeploy(const DeployCmdOptions& o) {
       DeployOptions{
           .mode = o.dry_run ? DeployMode::kDryRun : DeployMode::kApply, .rpc = rpc, .max_block_writes = o.max_writes});
   if (!report) return ReportError(report.error());
-  const Fabric& f = live->fabric;
-  const bool dry = o.dry_run;
+  if (o.json)
+    PrintJson(ReportJson(live->fabric, *report, live->stats, live->seconds));
+  else
+    PrintReport(live->fabric, *report);
+  // A stop mid-way is an error, but only after the report of what it changed is out.
+  if (report->stopped) return ReportError(*report->stopped);
+  if (!report->problems.empty() || report->interrupted) return kExitFindings;
   size_t sl2vl = 0;
   for (const SwitchDeployment& s : report->switches) sl2vl += s.sl2vl_changed;
-  if (o.json) {
-    nlohmann::json lids = nlohmann::json::array();
-    for (const LidChange& c : report->lids)
-      lids.push_back({{"node", f.description(c.node)},
-                      {"guid", Guid(f.node(c.node).guid)},
-                      {"port", c.port},
-                      {"old", c.old_lid},
-                      {"new", c.new_lid}});
-    nlohmann::json switches = nlohmann::json::array();
-    for (const SwitchDeployment& s : report->switches)
-      switches.push_back({{"node", f.description(s.node)},
-                          {"guid", Guid(f.node(s.node).guid)},
-                          {"blocks", s.blocks},
-                          {"changed_blocks", s.changed},
-                          {"verified", s.verified},
-                          {"fdb_top_raised", s.fdb_top_raised},
-                          {"sl2vl_changed", s.sl2vl_changed}});
-    nlohmann::json problems = nlohmann::json::array();
-    for (const DeployProblem& p : report->problems) problems.push_back({{"where", p.where}, {"message", p.message}});
-    PrintJson({{"dry_run", dry},
-               {"lids", std::move(lids)},
-               {"switches", std::move(switches)},
-               {"blocks_changed", report->blocks_changed()},
-               {"sl2vl_changed", sl2vl},
-               {"problems", std::move(problems)},
-               {"interrupted", report->interrupted},
-               {"stats",
-                {{"mads", report->stats.sent + live->stats.sent},
-                 {"deploy_mads", report->stats.sent},
-                 {"seconds", report->seconds},
-                 {"discovery_seconds", live->seconds}}}});
-  } else {
-    for (const LidChange& c : report->lids)
-      std::cout << fmt::format("{}LID {}[{}]: {} -> {}\n", dry ? "would set " : "", f.description(c.node), c.port,
-                               c.old_lid, c.new_lid);
-    for (const SwitchDeployment& s : report->switches) {
-      if (s.changed.empty() && s.sl2vl_changed == 0) continue;
-      std::string blocks;
-      for (uint32_t b : s.changed) blocks += fmt::format("{}{}", blocks.empty() ? "" : ",", b);
-      std::cout << fmt::format("{}{} (0x{:016x}): LFT blocks {} of {}{}{}\n", dry ? "would change " : "",
-                               f.description(s.node), f.node(s.node).guid, blocks.empty() ? "none" : blocks, s.blocks,
-                               s.sl2vl_changed ? fmt::format(", {} SL2VL tables", s.sl2vl_changed) : "",
-                               dry ? "" : fmt::format(", {} verified", s.verified));
-    }
-    for (const DeployProblem& p : report->problems) std::cout << fmt::format("problem: {}: {}\n", p.where, p.message);
-    std::cout << fmt::format(
-        "{}: {} LIDs, {} of {} switches, {} LFT blocks, {} SL2VL tables {}; {} MADs in {:.3f} s{}\n",
-        dry ? "dry run" : "deployed", report->lids.size(),
-        std::count_if(report->switches.begin(), report->switches.end(),
-                      [](const SwitchDeployment& s) { return !s.changed.empty(); }),
-        report->switches.size(), report->blocks_changed(), sl2vl, dry ? "differ" : "changed", report->stats.sent,
-        report->seconds, report->interrupted ? " (stopped at --max-writes; run again to continue)" : "");
-  }
-  if (!report->problems.empty() || report->interrupted) return kExitFindings;
-  if (dry && (report->blocks_changed() > 0 || !report->lids.empty() || sl2vl > 0)) return kExitFindings;
+  if (o.dry_run && (report->blocks_changed() > 0 || !report->lids.empty() || sl2vl > 0)) return kExitFindings;
   return kExitOk;
 }
 

@@ -49,7 +49,8 @@ class Walk {
     rpc_.Post(req, [this](const Completion& c) {
       if (c.outcome != Outcome::kOk) {
         local_error_ = c.outcome == Outcome::kTimeout
-                           ? "the local port does not answer NodeInfo"
+                           ? fmt::format("the local port does not answer NodeInfo (timed out {} times after {} ms)",
+                                         Attempts(), options_.rpc.timeout_ms)
                            : fmt::format("local NodeInfo failed with MAD status 0x{:04x}", c.status);
         return;
       }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "fabric/mad/attributes.h"
 
@@ -45,14 +46,74 @@ Result<NodeMap> MapNodes(const Fabric& live, const Fabric& planned) {
   return m;
 }
 
-// Everything is checked before the first MAD goes out: a refused deployment changes nothing.
-Result<void> Validate(const Fabric& live, const Fabric& planned, const RouteSet& routes, const NodeMap& map) {
-  auto missing = [&](NodeId n, std::string_view role) {
+// Discovery's name for a port ("S-0000000000200000[3]"), as its problems give it.
+std::string WalkName(const Fabric& f, PortId p) {
+  const Port& port = f.port(p);
+  return fmt::format("{}-{:016x}[{}]", f.is_switch(port.node) ? "S" : "H", f.node(port.node).guid, port.number);
+}
+
+// What the live fabric says about `port`, the near end of a planned cable whose far end
+// discovery did not reach; nothing when the cable leads to another node (a replacement).
+std::optional<std::string> WhyNotPast(const DiscoveryResult& live, PortId port) {
+  const Fabric& f = live.fabric;
+  const Port& p = f.port(port);
+  for (const DiscoveryProblem& problem : live.problems)
+    if (problem.where == WalkName(f, port)) return fmt::format("{}: {}", f.PortName(port), problem.message);
+  if (p.peer != kNone) return std::nullopt;
+  if (p.phys_state != PhysState::kLinkUp && p.state < PortState::kInit)
+    return fmt::format("{} is {} ({})", f.PortName(port), ToString(p.state), ToString(p.phys_state));
+  return fmt::format("{} was not followed", f.PortName(port));
+}
+
+// The ports discovery could not get past on the way to planned node `missing`: planned
+// cables from the part of the plan it did not reach to nodes it did reach, except those
+// that lead to another node (then the node was replaced, or the plan is another fabric).
+std::vector<std::string> UnreachedPorts(const DiscoveryResult& live, const Fabric& planned, const NodeMap& map,
+                                        NodeId missing) {
+  std::vector<std::string> out;
+  std::vector<bool> seen(planned.num_nodes(), false);
+  std::vector<NodeId> queue{missing};
+  seen[missing] = true;
+  for (size_t i = 0; i < queue.size(); ++i)
+    for (const Adjacency& a : planned.neighbors(queue[i])) {
+      NodeId live_node = map.to_live[a.peer_node];
+      if (live_node == kNone) {
+        if (!seen[a.peer_node]) queue.push_back(a.peer_node);
+        seen[a.peer_node] = true;
+        continue;
+      }
+      unsigned number = planned.port(planned.port(a.local).peer).number;
+      if (number > live.fabric.node(live_node).num_ports) continue;
+      if (auto why = WhyNotPast(live, live.fabric.port_id(live_node, number))) out.push_back(std::move(*why));
+    }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::unexpected<Error> Missing(const DiscoveryResult& live, const Fabric& planned, const NodeMap& map, NodeId n,
+                               std::string_view role) {
+  std::vector<std::string> ports = UnreachedPorts(live, planned, map, n);
+  if (ports.empty())
     return MakeError(
         fmt::format("the routes {} {}, which is not in the discovered fabric (GUIDs differ: are these "
                     "routes for another fabric, or has a node been replaced?)",
                     role, NodeWhere(planned, n)));
-  };
+  constexpr size_t kShown = 8;
+  std::string list;
+  for (size_t i = 0; i < ports.size() && i < kShown; ++i) list += (i ? "; " : "") + ports[i];
+  if (ports.size() > kShown) list += fmt::format("; and {} more", ports.size() - kShown);
+  return MakeError(
+      fmt::format("the routes {} {}, which discovery did not reach: {} (bring those links up, or "
+                  "recompute the routes for the fabric as it is)",
+                  role, NodeWhere(planned, n), list));
+}
+
+// Everything is checked before the first MAD goes out: a refused deployment changes nothing.
+Result<void> Validate(const DiscoveryResult& discovered, const Fabric& planned, const RouteSet& routes,
+                      const NodeMap& map) {
+  const Fabric& live = discovered.fabric;
+  auto missing = [&](NodeId n, std::string_view role) { return Missing(discovered, planned, map, n, role); };
   for (const SubnetRoutes& sr : routes.subnets) {
     for (Lid lid = 1; lid < sr.num_lids(); ++lid) {
       PortId owner = sr.lid_owner[lid];
@@ -88,6 +149,9 @@ Result<void> Validate(const Fabric& live, const Fabric& planned, const RouteSet&
   return {};
 }
 
+// What deployment knows about one LFT block of one switch.
+enum class BlockState : uint8_t { kUnread, kSame, kDiffers, kWritten, kVerified };
+
 class Deployment {
  public:
   Deployment(mad::Transport& transport, const DiscoveryResult& live, const Fabric& planned, const RouteSet& routes,
@@ -100,12 +164,19 @@ class Deployment {
         options_(options),
         rpc_(transport, options.rpc) {}
 
-  Result<DeployReport> Run() {
+  DeployReport Run() {
     auto start = std::chrono::steady_clock::now();
     report_.mode = options_.mode;
-    if (auto r = AssignLids(); !r) return std::unexpected(r.error());
-    if (auto r = ProgramLfts(); !r) return std::unexpected(r.error());
-    if (auto r = ProgramSl2Vl(); !r) return std::unexpected(r.error());
+    PlanSwitches();
+    PlanLids();
+    // A transport error means the fabric stopped taking MADs: stop, and say what was done.
+    for (auto phase : {&Deployment::AssignLids, &Deployment::ProgramLfts, &Deployment::ProgramSl2Vl}) {
+      if (auto r = (this->*phase)(); !r) {
+        report_.stopped = r.error();
+        break;
+      }
+    }
+    Summarise();
     report_.stats = rpc_.stats();
     report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return std::move(report_);
@@ -120,65 +191,106 @@ class Deployment {
     return mad::Request{.method = method, .attr_id = attr, .attr_mod = mod, .path = live_.paths[n]};
   }
 
-  Result<void> AssignLids() {
+  // Every routed switch is in the report before the first MAD, so a stop at any point
+  // leaves a report that lists what remains.
+  void PlanSwitches() {
+    for (const SubnetRoutes& sr : routes_.subnets) {
+      const unsigned blocks = static_cast<unsigned>((sr.num_lids() + kLftBlockSize - 1) / kLftBlockSize);
+      for (size_t i = 0; i < sr.switches.size(); ++i) {
+        report_.switches.push_back(SwitchDeployment{.node = map_.to_live[sr.switches[i]], .blocks = blocks});
+        block_state_.emplace_back(blocks, BlockState::kUnread);
+        sl2vl_settled_.push_back(0);
+      }
+    }
+  }
+
+  void PlanLids() {
     for (PortId p = 0; p < routes_.port_lid.size(); ++p) {
       Lid want = routes_.port_lid[p];
       if (want == 0) continue;
       const Port& pp = planned_.port(p);
       NodeId n = map_.to_live[pp.node];
       if (n == kNone) continue;  // a port without routes through it; Validate covered the rest
-      unsigned num = pp.number;
-      uint32_t have = f_.port(f_.port_id(n, num)).lid;
-      if (have == want) continue;
-      report_.lids.push_back(LidChange{.node = n, .port = num, .old_lid = have, .new_lid = want});
-      if (!apply()) continue;
-      rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kPortInfo, num), [this, n, num, want](const Completion& c) {
+      uint32_t have = f_.port(f_.port_id(n, pp.number)).lid;
+      if (have != want)
+        report_.lids.push_back(LidChange{.node = n, .port = pp.number, .old_lid = have, .new_lid = want});
+    }
+  }
+
+  void Summarise() {
+    for (size_t s = 0; s < report_.switches.size(); ++s) {
+      SwitchDeployment& sw = report_.switches[s];
+      std::sort(sw.changed.begin(), sw.changed.end());
+      std::sort(sw.written.begin(), sw.written.end());
+      for (uint32_t b = 0; b < sw.blocks; ++b)
+        if (block_state_[s][b] != BlockState::kSame && block_state_[s][b] != BlockState::kVerified)
+          sw.remaining.push_back(b);
+      sw.sl2vl_remaining = sw.sl2vl_tables - sl2vl_settled_[s];
+    }
+    report_.endpoint_sl2vl_remaining = endpoint_tables_ - endpoint_settled_;
+  }
+
+  Result<void> AssignLids() {
+    if (!apply()) return {};
+    for (size_t i = 0; i < report_.lids.size(); ++i) {
+      const LidChange& change = report_.lids[i];
+      NodeId n = change.node;
+      unsigned num = change.port;
+      rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kPortInfo, num), [this, i, n, num](const Completion& c) {
         if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("PortInfo of port {}", num), c));
-        mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kPortInfo, num);
-        auto payload = mad::EncodePortInfoLid(c.reply->data(), want, 0);
-        std::memcpy(set.data.data(), payload.data(), payload.size());
-        rpc_.Post(set, [this, n, num, want](const Completion& s) {
-          if (s.outcome != Outcome::kOk)
-            return Problem(n, Failure(fmt::format("setting LID {} on port {}", want, num), s));
-          if (mad::DecodePortInfo(s.reply->data()).lid != want)
-            Problem(n, fmt::format("port {} kept its LID after PortInfo Set to {}", num, want));
-        });
+        SetLid(i, c.reply->data());
       });
     }
     return rpc_.Run();
   }
 
+  void SetLid(size_t i, const uint8_t* current) {
+    const LidChange& change = report_.lids[i];
+    NodeId n = change.node;
+    unsigned num = change.port;
+    uint32_t want = change.new_lid;
+    mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kPortInfo, num);
+    auto payload = mad::EncodePortInfoLid(current, want, 0);
+    std::memcpy(set.data.data(), payload.data(), payload.size());
+    rpc_.Post(set, [this, i, n, num, want](const Completion& s) {
+      if (s.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("setting LID {} on port {}", want, num), s));
+      if (mad::DecodePortInfo(s.reply->data()).lid != want)
+        return Problem(n, fmt::format("port {} kept its LID after PortInfo Set to {}", num, want));
+      report_.lids[i].done = true;
+    });
+  }
+
   Result<void> ProgramLfts() {
-    for (const SubnetRoutes& sr : routes_.subnets) {
-      const unsigned blocks = static_cast<unsigned>((sr.num_lids() + kLftBlockSize - 1) / kLftBlockSize);
-      for (size_t i = 0; i < sr.switches.size(); ++i) {
-        NodeId n = map_.to_live[sr.switches[i]];
-        size_t index = report_.switches.size();
-        report_.switches.push_back(SwitchDeployment{.node = n, .blocks = blocks});
-        rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kSwitchInfo, 0),
-                  [this, &sr, i, n, index, blocks](const Completion& c) {
-                    if (c.outcome != Outcome::kOk) return Problem(n, Failure("SwitchInfo", c));
-                    mad::SwitchInfo si = mad::DecodeSwitchInfo(c.reply->data());
-                    unsigned top = static_cast<unsigned>(sr.num_lids() - 1);
-                    if (si.linear_fdb_cap != 0 && sr.num_lids() > si.linear_fdb_cap)
-                      return Problem(n, fmt::format("routes need {} LFT entries, the switch holds {}", sr.num_lids(),
-                                                    si.linear_fdb_cap));
-                    if (si.linear_fdb_top != top && apply()) {
-                      report_.switches[index].fdb_top_raised = si.linear_fdb_top < top;
-                      mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSwitchInfo, 0);
-                      auto payload = mad::EncodeSwitchInfoFdbTop(c.reply->data(), top);
-                      std::memcpy(set.data.data(), payload.data(), payload.size());
-                      rpc_.Post(set, [this, n](const Completion& s) {
-                        if (s.outcome != Outcome::kOk) Problem(n, Failure("SwitchInfo Set (LinearFDBTop)", s));
-                      });
-                    }
-                    for (unsigned b = 0; b < blocks; ++b) ReadBlock(sr, i, n, index, b);
-                  });
+    size_t index = 0;
+    for (const SubnetRoutes& sr : routes_.subnets)
+      for (size_t i = 0; i < sr.switches.size(); ++i, ++index) {
+        NodeId n = report_.switches[index].node;
+        rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kSwitchInfo, 0), [this, &sr, i, n, index](const Completion& c) {
+          if (c.outcome != Outcome::kOk) return Problem(n, Failure("SwitchInfo", c));
+          if (!FitFdbTop(sr, n, index, c.reply->data())) return;
+          for (unsigned b = 0; b < report_.switches[index].blocks; ++b) ReadBlock(sr, i, n, index, b);
+        });
       }
+    return rpc_.Run();
+  }
+
+  // Checks the switch can hold the routes and raises LinearFDBTop to cover them.
+  bool FitFdbTop(const SubnetRoutes& sr, NodeId n, size_t index, const uint8_t* switch_info) {
+    mad::SwitchInfo si = mad::DecodeSwitchInfo(switch_info);
+    unsigned top = static_cast<unsigned>(sr.num_lids() - 1);
+    if (si.linear_fdb_cap != 0 && sr.num_lids() > si.linear_fdb_cap) {
+      Problem(n, fmt::format("routes need {} LFT entries, the switch holds {}", sr.num_lids(), si.linear_fdb_cap));
+      return false;
     }
-    auto r = rpc_.Run();
-    for (SwitchDeployment& s : report_.switches) std::sort(s.changed.begin(), s.changed.end());
-    return r;
+    if (si.linear_fdb_top == top || !apply()) return true;
+    report_.switches[index].fdb_top_raised = si.linear_fdb_top < top;
+    mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSwitchInfo, 0);
+    auto payload = mad::EncodeSwitchInfoFdbTop(switch_info, top);
+    std::memcpy(set.data.data(), payload.data(), payload.size());
+    rpc_.Post(set, [this, n](const Completion& s) {
+      if (s.outcome != Outcome::kOk) Problem(n, Failure("SwitchInfo Set (LinearFDBTop)", s));
+    });
+    return true;
   }
 
   std::array<uint8_t, kLftBlockSize> Planned(const SubnetRoutes& sr, size_t i, unsigned block) const {
@@ -191,87 +303,119 @@ class Deployment {
   }
 
   void ReadBlock(const SubnetRoutes& sr, size_t i, NodeId n, size_t index, unsigned block) {
-    rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block), [this, &sr, i, n, index,
-                                                                                    block](const Completion& c) {
-      if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("LFT block {}", block), c));
-      auto want = Planned(sr, i, block);
-      if (std::memcmp(want.data(), c.reply->data(), kLftBlockSize) == 0) return;
-      report_.switches[index].changed.push_back(block);
-      if (!apply()) return;
-      if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
-        report_.interrupted = true;
-        return;
-      }
-      ++writes_;
-      mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kLinearForwardingTable, block);
-      std::memcpy(set.data.data(), want.data(), want.size());
-      rpc_.Post(set, [this, n, index, block, want](const Completion& s) {
-        if (s.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("writing LFT block {}", block), s));
-        // Read back with a fresh Get: the Set's reply is the switch's word, the Get is its state.
-        rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block),
-                  [this, n, index, block, want](const Completion& v) {
-                    if (v.outcome != Outcome::kOk)
-                      return Problem(n, Failure(fmt::format("reading back LFT block {}", block), v));
-                    if (std::memcmp(want.data(), v.reply->data(), kLftBlockSize) == 0)
-                      ++report_.switches[index].verified;
-                    else
-                      Problem(n, fmt::format("LFT block {} reads back different from what was written", block));
-                  });
-      });
+    rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block),
+              [this, &sr, i, n, index, block](const Completion& c) {
+                if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("LFT block {}", block), c));
+                auto want = Planned(sr, i, block);
+                if (std::memcmp(want.data(), c.reply->data(), kLftBlockSize) == 0) {
+                  block_state_[index][block] = BlockState::kSame;
+                  return;
+                }
+                block_state_[index][block] = BlockState::kDiffers;
+                report_.switches[index].changed.push_back(block);
+                if (!apply()) return;
+                if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
+                  report_.interrupted = true;
+                  return;
+                }
+                ++writes_;
+                WriteBlock(n, index, block, want);
+              });
+  }
+
+  void WriteBlock(NodeId n, size_t index, unsigned block, const std::array<uint8_t, kLftBlockSize>& want) {
+    mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kLinearForwardingTable, block);
+    std::memcpy(set.data.data(), want.data(), want.size());
+    rpc_.Post(set, [this, n, index, block, want](const Completion& s) {
+      if (s.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("writing LFT block {}", block), s));
+      block_state_[index][block] = BlockState::kWritten;
+      report_.switches[index].written.push_back(block);
+      // Read back with a fresh Get: the Set's reply is the switch's word, the Get is its state.
+      rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kLinearForwardingTable, block),
+                [this, n, index, block, want](const Completion& v) {
+                  if (v.outcome != Outcome::kOk)
+                    return Problem(n, Failure(fmt::format("reading back LFT block {}", block), v));
+                  if (std::memcmp(want.data(), v.reply->data(), kLftBlockSize) != 0)
+                    return Problem(n, fmt::format("LFT block {} reads back different from what was written", block));
+                  block_state_[index][block] = BlockState::kVerified;
+                  ++report_.switches[index].verified;
+                });
     });
   }
 
   // SL->VL tables, only when the routes use several VLs (one VL needs the default map).
   Result<void> ProgramSl2Vl() {
+    size_t index = 0;
     for (const SubnetRoutes& sr : routes_.subnets) {
-      if (sr.num_vls <= 1 || sr.sl2vl_stride == 0 || sr.sl2vl.empty()) continue;
-      size_t index = 0;
-      for (; index < report_.switches.size(); ++index)
-        if (report_.switches[index].node == map_.to_live[sr.switches.front()]) break;
-      for (size_t i = 0; i < sr.switches.size(); ++i, ++index) {
-        NodeId n = map_.to_live[sr.switches[i]];
-        unsigned ports = f_.node(n).num_ports;
-        for (unsigned in = 0; in <= ports && in < sr.sl2vl_stride; ++in)
-          for (unsigned out = 1; out <= ports && out < sr.sl2vl_stride; ++out) {
-            if (in == out) continue;
-            std::array<uint8_t, 8> want{};
-            for (unsigned sl = 0; sl < 16; ++sl) {
-              uint8_t vl = sr.sl2vl[((i * sr.sl2vl_stride + in) * sr.sl2vl_stride + out) * 16 + sl] & 0xF;
-              want[sl / 2] |= static_cast<uint8_t>(sl % 2 == 0 ? vl << 4 : vl);
-            }
-            WriteSl2Vl(n, (in << 8) | out, want, index);
-          }
+      if (sr.num_vls <= 1 || sr.sl2vl_stride == 0 || sr.sl2vl.empty()) {
+        index += sr.switches.size();
+        continue;
       }
-      // Endpoints inject on VL endpoint_sl2vl[sl].
-      std::array<uint8_t, 8> ep{};
-      for (unsigned sl = 0; sl < 16; ++sl)
-        ep[sl / 2] |=
-            static_cast<uint8_t>(sl % 2 == 0 ? (sr.endpoint_sl2vl[sl] & 0xF) << 4 : sr.endpoint_sl2vl[sl] & 0xF);
-      const Subnet& sub = planned_.subnets()[sr.subnet];
-      for (PortId p : sub.endpoint_ports) {
-        NodeId n = map_.to_live[planned_.port(p).node];
-        if (n != kNone) WriteSl2Vl(n, 0, ep, kNone);
-      }
+      for (size_t i = 0; i < sr.switches.size(); ++i, ++index) PostSwitchSl2Vl(sr, i, index);
+      PostEndpointSl2Vl(sr);
     }
     return rpc_.Run();
   }
 
+  void PostSwitchSl2Vl(const SubnetRoutes& sr, size_t i, size_t index) {
+    NodeId n = report_.switches[index].node;
+    unsigned ports = f_.node(n).num_ports;
+    for (unsigned in = 0; in <= ports && in < sr.sl2vl_stride; ++in)
+      for (unsigned out = 1; out <= ports && out < sr.sl2vl_stride; ++out) {
+        if (in == out) continue;
+        std::array<uint8_t, 8> want{};
+        for (unsigned sl = 0; sl < 16; ++sl) {
+          uint8_t vl = sr.sl2vl[((i * sr.sl2vl_stride + in) * sr.sl2vl_stride + out) * 16 + sl] & 0xF;
+          want[sl / 2] |= static_cast<uint8_t>(sl % 2 == 0 ? vl << 4 : vl);
+        }
+        ++report_.switches[index].sl2vl_tables;
+        WriteSl2Vl(n, (in << 8) | out, want, index);
+      }
+  }
+
+  // Endpoints inject on VL endpoint_sl2vl[sl].
+  void PostEndpointSl2Vl(const SubnetRoutes& sr) {
+    std::array<uint8_t, 8> ep{};
+    for (unsigned sl = 0; sl < 16; ++sl)
+      ep[sl / 2] |=
+          static_cast<uint8_t>(sl % 2 == 0 ? (sr.endpoint_sl2vl[sl] & 0xF) << 4 : sr.endpoint_sl2vl[sl] & 0xF);
+    const Subnet& sub = planned_.subnets()[sr.subnet];
+    for (PortId p : sub.endpoint_ports) {
+      NodeId n = map_.to_live[planned_.port(p).node];
+      if (n == kNone) continue;
+      ++endpoint_tables_;
+      WriteSl2Vl(n, 0, ep, kNone);
+    }
+  }
+
   void WriteSl2Vl(NodeId n, uint32_t mod, std::array<uint8_t, 8> want, size_t index) {
-    rpc_.Post(Smp(n, mad::Method::kGet, mad::attr::kSlToVlTable, mod),
-              [this, n, mod, want, index](const Completion& c) {
-                if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("SL2VL table 0x{:04x}", mod), c));
-                if (std::memcmp(want.data(), c.reply->data(), want.size()) == 0) return;
-                if (index != kNone) ++report_.switches[index].sl2vl_changed;
-                if (!apply()) return;
-                mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSlToVlTable, mod);
-                std::memcpy(set.data.data(), want.data(), want.size());
-                rpc_.Post(set, [this, n, mod, want](const Completion& s) {
-                  if (s.outcome != Outcome::kOk)
-                    return Problem(n, Failure(fmt::format("writing SL2VL table 0x{:04x}", mod), s));
-                  if (std::memcmp(want.data(), s.reply->data(), want.size()) != 0)
-                    Problem(n, fmt::format("SL2VL table 0x{:04x} reads back different from what was written", mod));
-                });
-              });
+    rpc_.Post(
+        Smp(n, mad::Method::kGet, mad::attr::kSlToVlTable, mod), [this, n, mod, want, index](const Completion& c) {
+          if (c.outcome != Outcome::kOk) return Problem(n, Failure(fmt::format("SL2VL table 0x{:04x}", mod), c));
+          if (std::memcmp(want.data(), c.reply->data(), want.size()) == 0) return Sl2VlSettled(index, false);
+          if (index != kNone) ++report_.switches[index].sl2vl_changed;
+          if (!apply()) return;
+          mad::Request set = Smp(n, mad::Method::kSet, mad::attr::kSlToVlTable, mod);
+          std::memcpy(set.data.data(), want.data(), want.size());
+          rpc_.Post(set, [this, n, mod, want, index](const Completion& s) {
+            if (s.outcome != Outcome::kOk)
+              return Problem(n, Failure(fmt::format("writing SL2VL table 0x{:04x}", mod), s));
+            if (std::memcmp(want.data(), s.reply->data(), want.size()) != 0)
+              return Problem(n, fmt::format("SL2VL table 0x{:04x} reads back different from what was written", mod));
+            Sl2VlSettled(index, true);
+          });
+        });
+  }
+
+  // A table now known to hold what the routes want (found so, or written).
+  void Sl2VlSettled(size_t index, bool written) {
+    if (index == kNone) {
+      ++endpoint_settled_;
+      report_.endpoint_sl2vl_written += written;
+      return;
+    }
+    ++sl2vl_settled_[index];
+    report_.switches[index].sl2vl_written += written;
   }
 
   const DiscoveryResult& live_;
@@ -282,6 +426,10 @@ class Deployment {
   const DeployOptions& options_;
   mad::MadRpc rpc_;
   DeployReport report_;
+  std::vector<std::vector<BlockState>> block_state_;  // parallel to report_.switches
+  std::vector<unsigned> sl2vl_settled_;               // parallel to report_.switches
+  unsigned endpoint_tables_ = 0;
+  unsigned endpoint_settled_ = 0;
   uint64_t writes_ = 0;
 };
 
@@ -291,9 +439,19 @@ Result<DeployReport> Deploy(mad::Transport& transport, const DiscoveryResult& li
                             const RouteSet& routes, const DeployOptions& options) {
   auto map = MapNodes(live.fabric, planned);
   if (!map) return std::unexpected(map.error());
-  if (auto v = Validate(live.fabric, planned, routes, *map); !v) return std::unexpected(v.error());
+  if (auto v = Validate(live, planned, routes, *map); !v) return std::unexpected(v.error());
   Deployment d(transport, live, planned, routes, *map, options);
   return d.Run();
+}
+
+uint64_t DeployReport::lids_remaining() const {
+  return std::count_if(lids.begin(), lids.end(), [](const LidChange& c) { return !c.done; });
+}
+
+uint64_t DeployReport::sl2vl_remaining() const {
+  uint64_t n = endpoint_sl2vl_remaining;
+  for (const SwitchDeployment& s : switches) n += s.sl2vl_remaining;
+  return n;
 }
 
 }  // namespace fabricctl

@@ -2,6 +2,7 @@
 // Test helper: one ibsim per test, on its own IBSIM_SOCKNAME, and child processes
 // (fabricctl, infiniband-diags) that run against it with libumad2sim preloaded for them
 // only. Every command runs under `timeout`, and the simulator is stopped on destruction.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,7 @@ class Ibsim {
     error_ = r.err;
   }
   ~Ibsim() {
+    Thaw();  // a stopped simulator would not see the SIGTERM
     if (pid_ > 0)
       RunShell(std::string(FABRICCTL_SOURCE_DIR) + "/tools/ibsim/stop-ibsim.sh " + std::to_string(pid_), dir_, 15);
     std::error_code ec;
@@ -103,6 +105,26 @@ class Ibsim {
     usleep(300 * 1000);
   }
   std::string Log() const { return Slurp(dir_ + "/ibsim.log"); }
+
+  // SIGSTOP / SIGCONT: a simulator that stops answering mid-conversation, then goes on.
+  void Freeze() const {
+    if (pid_ > 0) kill(pid_, SIGSTOP);
+  }
+  void Thaw() const {
+    if (pid_ > 0) kill(pid_, SIGCONT);
+  }
+
+  // Runs `fabricctl args` and freezes the simulator `delay_ms` after the command has
+  // attached to it (libumad2sim starts its receiver thread once attached), then waits for
+  // the command. `timeout_s` only catches a hang.
+  CommandResult FabricctlFrozenDuring(const std::string& args, int delay_ms, int timeout_s = 60) const {
+    std::string command =
+        "IBSIM_SOCKNAME=" + sockname_ + " LD_PRELOAD=" + kUmad2Sim + " " + FABRICCTL_BINARY + " " + args +
+        " & pid=$!; " + "while [ \"$(ls /proc/$pid/task 2>/dev/null | wc -l)\" -lt 2 ] && kill -0 $pid 2>/dev/null; " +
+        "do sleep 0.01; done; sleep " + std::to_string(delay_ms / 1000.0) + "; kill -STOP " + std::to_string(pid_) +
+        "; wait $pid";
+    return RunShell(command, dir_, timeout_s);
+  }
 
  private:
   std::string dir_;

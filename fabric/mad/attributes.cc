@@ -3,6 +3,7 @@
 #include <infiniband/mad.h>
 
 #include <cstring>
+#include <string_view>
 
 namespace fabricctl::mad {
 namespace {
@@ -26,6 +27,17 @@ SpeedMask SpeedMaskOf(uint32_t base, uint32_t ext) {
 }
 
 constexpr uint32_t kCapExtendedSpeeds = 1u << 14;
+
+// Length of the well-formed UTF-8 sequence at `s` (1-4), 0 when it is not one.
+size_t Utf8Length(std::string_view s) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char lead = byte(0);
+  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || length > s.size() || (length == 2 && lead < 0xC2)) return 0;
+  for (size_t i = 1; i < length; ++i)
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  return length;
+}
 
 }  // namespace
 
@@ -85,8 +97,15 @@ SwitchInfo DecodeSwitchInfo(const uint8_t* d) {
 
 std::string DecodeNodeDescription(const uint8_t* d) {
   std::string s(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), 64));
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  // Control bytes and broken UTF-8 (a description is shown, and written into JSON) become '?'.
+  for (size_t i = 0; i < s.size();) {
+    size_t length = Utf8Length(std::string_view(s).substr(i));
+    if (length == 0 || static_cast<unsigned char>(s[i]) < 0x20 || s[i] == 0x7f) {
+      s[i++] = '?';
+      continue;
+    }
+    i += length;
+  }
   return s;
 }
 

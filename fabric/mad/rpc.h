@@ -42,7 +42,8 @@ class MadRpc {
 
   // Queues a request; it goes out when a slot is free.
   void Post(const Request& request, Callback done);
-  // Runs until nothing is queued or outstanding. A transport error stops the run.
+  // Runs until nothing is queued or outstanding. A transport error (a MAD the fabric did
+  // not take in time) stops the run, names the request, and drops what was left.
   Result<void> Run();
   // Convenience: one request, waited for.
   Result<Completion> Call(const Request& request, Reply& storage);
@@ -57,6 +58,9 @@ class MadRpc {
     int attempts = 0;
     int64_t deadline_ms = 0;
   };
+  Result<void> RunRounds();
+  Result<void> TakeReplies();
+  void Deliver(const Reply& reply);
   Result<void> Transmit(Pending& p);
   Result<void> Expire(int64_t now);
 

@@ -4,7 +4,8 @@
 // a real HCA (or to ibsim through libumad2sim), tests may plug in a simulated fabric.
 //
 // A transport only sends and receives single MADs. Timeouts, retries and how many
-// requests are in flight belong to MadRpc (fabric/mad/rpc.h).
+// requests are in flight belong to MadRpc (fabric/mad/rpc.h); a transport only promises
+// that neither call waits longer than it is told, whatever the peer does.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -51,6 +52,9 @@ struct DrPath {
   std::string ToString() const;  // "0,1,3" as ibnetdiscover and smpquery -D print it
 };
 
+// Attribute name (NodeInfo, PortCounters, ...) or its id in hex.
+std::string AttributeName(MgmtClass mgmt_class, uint16_t attr_id);
+
 struct Request {
   MgmtClass mgmt_class = MgmtClass::kSmpDirected;
   Method method = Method::kGet;
@@ -60,6 +64,9 @@ struct Request {
   uint16_t lid = 0;                          // kSmpLid and kPerformance
   std::array<uint8_t, kGmpDataSize> data{};  // attribute data sent (SMPs use the first 64 bytes)
 };
+
+// "NodeInfo Get via route 0,1,3", "PortCounters Get to LID 5": what a request was, for errors.
+std::string Describe(const Request& request);
 
 struct Reply {
   uint32_t tid = 0;     // the low 32 bits; the kernel owns the high ones
@@ -86,7 +93,9 @@ struct LocalPort {
 class Transport {
  public:
   virtual ~Transport() = default;
-  virtual Result<void> Send(const Request& request, uint32_t tid) = 0;
+  // Waits at most timeout_ms for the fabric to take the MAD (a frozen peer that stops
+  // reading must not hold the caller); an error when it does not.
+  virtual Result<void> Send(const Request& request, uint32_t tid, int timeout_ms) = 0;
   // Waits at most timeout_ms; nullopt when nothing arrived.
   virtual Result<std::optional<Reply>> Receive(int timeout_ms) = 0;
   virtual const LocalPort& local() const = 0;

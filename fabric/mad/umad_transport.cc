@@ -3,12 +3,16 @@
 #include <fmt/format.h>
 #include <infiniband/mad.h>
 #include <infiniband/umad.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -46,7 +50,7 @@ class UmadTransport final : public Transport {
     return {};
   }
 
-  Result<void> Send(const Request& request, uint32_t tid) override {
+  Result<void> Send(const Request& request, uint32_t tid, int timeout_ms) override {
     std::fill(buffer_.begin(), buffer_.end(), 0);
     ib_rpc_t rpc{};
     rpc.mgtclass = static_cast<int>(request.mgmt_class);
@@ -81,11 +85,33 @@ class UmadTransport final : public Transport {
     int len = mad_build_pkt(buffer_.data(), &rpc, &dport, nullptr, data);
     if (len < 0) return std::unexpected(Error{.message = "cannot encode MAD", .where = Where()});
     // Timeouts and retries are ours (MadRpc): the kernel's would hide which attempt answered.
+    BoundSimulatorWaits(timeout_ms);
+    errno = 0;
     int rc = umad_send(portid_, agent, buffer_.data(), static_cast<int>(kMadSize), 0, 0);
+    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return std::unexpected(Error{
+          .message = fmt::format("the fabric did not take the MAD within {} ms (timed out: is the subnet, or ibsim, "
+                                 "stopped?)",
+                                 timeout_ms),
+          .where = Where()});
     if (rc < 0)
       return std::unexpected(
-          Error{.message = fmt::format("umad_send failed: {}", std::strerror(-rc)), .where = Where()});
+          Error{.message = fmt::format("umad_send failed: {}", std::strerror(errno ? errno : -rc)), .where = Where()});
     return {};
+  }
+
+  // libumad2sim hands MADs to ibsim over datagram sockets with blocking writes and reads:
+  // a stopped simulator stops reading, and a send (or the disconnect at exit) would wait
+  // forever. Its sockets are ours (this process's), so give them the caller's timeout.
+  void SetSimulatorSockets(std::vector<int> sockets) { simulator_sockets_ = std::move(sockets); }
+  void BoundSimulatorWaits(int timeout_ms) {
+    if (simulator_sockets_.empty() || timeout_ms == socket_timeout_ms_) return;
+    timeval limit{.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    for (int fd : simulator_sockets_) {
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    }
+    socket_timeout_ms_ = timeout_ms;
   }
 
   Result<std::optional<Reply>> Receive(int timeout_ms) override {
@@ -120,6 +146,8 @@ class UmadTransport final : public Transport {
   int smp_lid_agent_ = -1;
   int perf_agent_ = -1;
   std::vector<uint8_t> buffer_;
+  std::vector<int> simulator_sockets_;
+  int socket_timeout_ms_ = -1;
 };
 
 bool SimulatorPreloaded() {
@@ -150,6 +178,36 @@ Result<void> CheckSimulator() {
                                                       "(libumad2sim is preloaded; start ibsim -s NETFILE first)",
                                                       sock ? sock : "sim (the default)"),
                                .where = "ibsim"});
+}
+
+// The sockets libumad2sim opened in this process for IBSIM_SOCKNAME: "@NAME:ctlPID" and
+// "@NAME:inPID" in /proc/net/unix, found among our descriptors by inode.
+std::vector<int> SimulatorSockets() {
+  if (!SimulatorPreloaded() || std::getenv("IBSIM_SERVER_NAME") != nullptr) return {};
+  const char* sock = std::getenv("IBSIM_SOCKNAME");
+  std::string base = fmt::format("@{}:", sock ? sock : "sim");
+  std::string pid = std::to_string(getpid());
+  std::vector<std::string> inodes;
+  std::ifstream unix_sockets("/proc/net/unix");
+  std::string line;
+  while (std::getline(unix_sockets, line)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    std::istringstream fields(line);
+    std::string num, refs, protocol, flags, type, state, inode, path;
+    if (!(fields >> num >> refs >> protocol >> flags >> type >> state >> inode >> path)) continue;
+    // Abstract names are shown with their NUL padding as trailing '@'s.
+    while (path.size() > 1 && path.back() == '@') path.pop_back();
+    if (path == base + "ctl" + pid || path == base + "in" + pid) inodes.push_back("socket:[" + inode + "]");
+  }
+  std::vector<int> fds;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (ec) continue;
+    if (std::find(inodes.begin(), inodes.end(), target.string()) != inodes.end())
+      fds.push_back(std::atoi(entry.path().filename().c_str()));
+  }
+  return fds;
 }
 
 }  // namespace
@@ -202,6 +260,7 @@ Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int 
                                                         std::strerror(-portid)),
                                  .where = where});
   auto transport = std::make_unique<UmadTransport>(portid, std::move(local));
+  transport->SetSimulatorSockets(SimulatorSockets());
   if (auto r = transport->Register(); !r) return std::unexpected(r.error());
   return std::unique_ptr<Transport>(std::move(transport));
 }

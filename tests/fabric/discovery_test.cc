@@ -162,6 +162,28 @@ TEST_SUITE("ibsim_discovery") {
     CHECK(v.links.links.at({0x200000, 5}) == std::pair<uint64_t, unsigned>{0x200001, 5});
   }
 
+  TEST_CASE("a simulator frozen during discover: the command ends with a timeout error instead of hanging") {
+    if (!IbsimAvailable()) return;
+    Scratch s;
+    Ibsim sim(s.Write("ft.net", FatTree2(6, 3, 4, 2)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    // spine2 drops its NodeDescription, so the walk is still retrying it (every 100 ms, six
+    // times) when the simulator stops 300 ms in; the other 32 nodes take ~20 ms. The walk
+    // gives up on spine2's description, and the exit (libumad2sim's disconnect) must not
+    // wait for the stopped simulator either.
+    sim.Console("Error \"spine2\" 100 0x10");
+    // The outer limit only catches a hang.
+    auto r = sim.FabricctlFrozenDuring("discover --timeout 100 --retries 5", 300, 60);
+    INFO("frozen: ", r.out, r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("NodeDescription: no answer after 6 attempts") != std::string::npos);
+    sim.Thaw();
+    sim.Console("Error \"spine2\" 0");
+    auto after = sim.Fabricctl("discover -q");
+    INFO("after thaw: ", after.out, after.err);
+    CHECK(after.exit_code == 0);
+  }
+
   TEST_CASE("discovery agrees with ibnetdiscover on a fat tree and a torus") {
     if (!IbsimAvailable()) return;
     Scratch s;
@@ -452,7 +474,16 @@ TEST_CASE("lost SMPs are retried; a dead port is reported exactly") {
     t.SetLoss(1.0, 1);
     auto r = Discover(t, DiscoveryOptions{.rpc = {.timeout_ms = 2, .retries = 1}});
     REQUIRE(!r);
-    CHECK(r.error().Format() == "fake0:0: the local port does not answer NodeInfo");
+    CHECK(r.error().Format() == "fake0:0: the local port does not answer NodeInfo (timed out 2 times after 2 ms)");
+  }
+  SUBCASE("a fabric that stops taking MADs mid-walk: an error naming the request, not a hang") {
+    testing::FakeTransport t(truth, 0, 0);
+    t.FreezeAfter(5);
+    auto r = Discover(t, DiscoveryOptions{.rpc = {.timeout_ms = 2, .retries = 1}});
+    REQUIRE(!r);
+    CHECK(r.error().where == "fake0:0");
+    CHECK(r.error().message.find("via route 0") != std::string::npos);
+    CHECK(r.error().message.find("timed out") != std::string::npos);
   }
 }
 

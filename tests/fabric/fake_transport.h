@@ -78,11 +78,19 @@ class FakeTransport final : public mad::Transport {
   }
   // Drop every request whose route enters `node` by `port` (a dead receiver).
   void DropInto(NodeId node, unsigned port) { dead_.insert({node, port}); }
+  // After `sends` more MADs the fabric takes none (a frozen peer): Send fails as the umad
+  // transport does when its send times out. Unfreeze() lets it run again.
+  void FreezeAfter(uint64_t sends) { freeze_at_ = received + sends; }
+  void Unfreeze() { freeze_at_.reset(); }
 
   uint64_t received = 0;
   std::map<NodeId, std::vector<uint8_t>> lft;  // switch -> entries, as programmed
 
-  Result<void> Send(const mad::Request& r, uint32_t tid) override {
+  Result<void> Send(const mad::Request& r, uint32_t tid, int timeout_ms) override {
+    if (freeze_at_ && received >= *freeze_at_)
+      return std::unexpected(
+          Error{.message = fmt::format("the fabric did not take the MAD within {} ms (timed out)", timeout_ms),
+                .where = "fake0:0"});
     ++received;
     if (loss_ > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < loss_) return {};
     NodeId node = local_node_;
@@ -211,6 +219,7 @@ class FakeTransport final : public mad::Transport {
   double loss_ = 0;
   std::mt19937_64 rng_{1};
   std::set<std::pair<NodeId, unsigned>> dead_;
+  std::optional<uint64_t> freeze_at_;
   std::deque<mad::Reply> queue_;
 };
 

@@ -51,6 +51,33 @@ std::string Write(const Ibsim& sim, const std::string& name, const std::string& 
 
 constexpr unsigned kLeaves = 4, kSpines = 2, kHosts = 3, kWidth = 2;
 
+std::string FatTreeNetFile() {
+  char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
+  std::string net = std::string(mkdtemp(tmpl)) + "/ft.net";
+  std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
+  return net;
+}
+
+// ibsim on the fat tree with parallel links, as discovered, with d-mod-k routes (set 0)
+// written as a dump.
+struct FatTreeSim {
+  FatTreeSim() : net(FatTreeNetFile()), sim(net) {
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    live = ParseLive(sim.Fabricctl("discover --json -q").out);
+    a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
+    fa = Write(sim, "a.dump", a.dump);
+  }
+  ~FatTreeSim() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(net).parent_path(), ec);
+  }
+  std::string net;
+  Ibsim sim;
+  Live live;
+  Plan a;
+  std::string fa;
+};
+
 }  // namespace
 
 TEST_SUITE("ibsim_deploy") {
@@ -143,6 +170,110 @@ TEST_SUITE("ibsim_deploy") {
       CHECK(ReadFts(sim) == a.lft);
     }
     std::filesystem::remove_all(net_dir);
+  }
+
+  TEST_CASE(
+      "a switch that stops answering LFT MADs: the report names blocks done and remaining; a re-run writes "
+      "only those") {
+    if (!IbsimAvailable()) return;
+    FatTreeSim fixture;
+    const Ibsim& sim = fixture.sim;
+    const Live& live = fixture.live;
+    const Plan& a = fixture.a;
+    const std::string& fa = fixture.fa;
+    // spine1 drops every LinearForwardingTable MAD (attribute 0x19); the rest answers.
+    sim.Console("Error \"spine1\" 100 0x19");
+    auto part = sim.Fabricctl("deploy --json --timeout 50 --retries 1 " + fa);
+    INFO("first run: ", part.out, part.err);
+    CHECK(part.exit_code == 1);
+    auto pj = nlohmann::json::parse(part.out);
+    CHECK(pj.at("remaining").at("blocks") == 1);
+    CHECK(pj.at("remaining").at("lids") == 0);
+    for (const auto& sw : pj.at("switches")) {
+      CAPTURE(sw.dump());
+      bool spine1 = sw.at("node") == "spine1";
+      CHECK(sw.at("written_blocks") == (spine1 ? nlohmann::json::array() : nlohmann::json::array({0})));
+      CHECK(sw.at("remaining_blocks") == (spine1 ? nlohmann::json::array({0}) : nlohmann::json::array()));
+    }
+    // In text, what remains is listed by switch and block.
+    auto text = sim.Fabricctl("deploy --timeout 50 --retries 1 " + fa);
+    INFO("second run: ", text.out, text.err);
+    CHECK(text.out.find(fmt::format("remaining (run deploy again to finish; only what still differs is written):\n"
+                                    "  spine1 (0x{:016x}): LFT blocks 0\n",
+                                    live.guid.at("spine1"))) != std::string::npos);
+
+    sim.Console("Error \"spine1\" 0");
+    auto rest = sim.Fabricctl("deploy --json " + fa);
+    INFO("third run: ", rest.out, rest.err);
+    CHECK(rest.exit_code == 0);
+    auto rj = nlohmann::json::parse(rest.out);
+    CHECK(rj.at("blocks_written") == 1);
+    CHECK(rj.at("remaining").at("blocks") == 0);
+    for (const auto& sw : rj.at("switches"))
+      CHECK(sw.at("written_blocks") ==
+            (sw.at("node") == "spine1" ? nlohmann::json::array({0}) : nlohmann::json::array()));
+    CHECK(ReadFts(sim) == a.lft);
+  }
+
+  TEST_CASE(
+      "a simulator frozen mid-deploy: a timeout error after the report of what was written; a re-run "
+      "finishes") {
+    if (!IbsimAvailable()) return;
+    FatTreeSim fixture;
+    const Ibsim& sim = fixture.sim;
+    const Plan& a = fixture.a;
+    const std::string& fa = fixture.fa;
+    // Every switch but leaf0 drops LFT MADs, so deploy is still retrying their blocks
+    // (every 20 ms, 101 times) when the simulator stops 300 ms in; the rest takes ~50 ms.
+    // The retries then fill the socket to the stopped simulator until a send times out.
+    for (const char* sw : {"leaf1", "leaf2", "leaf3", "spine0", "spine1"})
+      sim.Console(fmt::format("Error \"{}\" 100 0x19", sw));
+    // The outer limit only catches a hang.
+    auto frozen = sim.FabricctlFrozenDuring("deploy --json --timeout 20 --retries 100 " + fa, 300, 60);
+    INFO("frozen: ", frozen.out, frozen.err);
+    CHECK(frozen.exit_code == 2);
+    CHECK(frozen.err.find("LFT block Get via route 0,") != std::string::npos);
+    CHECK(frozen.err.find("did not take the MAD within 20 ms (timed out") != std::string::npos);
+    auto fj = nlohmann::json::parse(frozen.out);
+    CHECK(fj.at("stopped").at("message").get<std::string>().starts_with("LFT block Get via route 0,"));
+    CHECK(fj.at("remaining").at("blocks") == 5);
+    CHECK(fj.at("remaining").at("lids") == 0);
+    for (const auto& sw : fj.at("switches")) {
+      CAPTURE(sw.dump());
+      bool leaf0 = sw.at("node") == "leaf0";
+      CHECK(sw.at("written_blocks") == (leaf0 ? nlohmann::json::array({0}) : nlohmann::json::array()));
+      CHECK(sw.at("remaining_blocks") == (leaf0 ? nlohmann::json::array() : nlohmann::json::array({0})));
+    }
+    sim.Thaw();
+    for (const char* sw : {"leaf1", "leaf2", "leaf3", "spine0", "spine1"})
+      sim.Console(fmt::format("Error \"{}\" 0", sw));
+    auto rest = sim.Fabricctl("deploy --json " + fa);
+    INFO("after thaw: ", rest.out, rest.err);
+    CHECK(rest.exit_code == 0);
+    auto rj = nlohmann::json::parse(rest.out);
+    CHECK(rj.at("blocks_written") == 5);
+    for (const auto& sw : rj.at("switches"))
+      CHECK(sw.at("written_blocks") ==
+            (sw.at("node") == "leaf0" ? nlohmann::json::array() : nlohmann::json::array({0})));
+    CHECK(ReadFts(sim) == a.lft);
+  }
+
+  TEST_CASE("deploy to a fabric with unlinked ports names the unreached ports, not the routes") {
+    if (!IbsimAvailable()) return;
+    FatTreeSim fixture;
+    const Ibsim& sim = fixture.sim;
+    std::string topo = sim.dir() + "/found.topo";
+    REQUIRE(sim.Fabricctl("discover -q -o " + topo).exit_code == 0);
+    // leaf3's uplinks (ports kHosts+1..) go down: leaf3 and its hosts are cut off.
+    for (unsigned p = kHosts + 1; p <= kHosts + kSpines * kWidth; ++p)
+      sim.Console(fmt::format("Unlink \"leaf3\"[{}]", p));
+    auto r = sim.Fabricctl("deploy " + topo + " " + fixture.fa);
+    INFO("refused: ", r.out, r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("which discovery did not reach: spine0[7] is Down") != std::string::npos);
+    CHECK(r.err.find("spine1[8] is Down") != std::string::npos);
+    CHECK(r.err.find("another fabric") == std::string::npos);
+    CHECK(ReadFts(sim).empty());
   }
 
   TEST_CASE("routes computed by an engine on the discovered topology deploy exactly") {
@@ -437,6 +568,113 @@ TEST_CASE("deploy with MAD loss: retries, and every block still verified") {
   CHECK(r->problems.empty());
   CHECK(r->stats.retransmits > 0);
   for (const SwitchDeployment& s : r->switches) CHECK(s.verified == s.changed.size());
+}
+
+}  // namespace fabricctl
+
+namespace fabricctl {
+
+TEST_CASE("a fabric that stops taking MADs mid-deploy: the report says what was written and what remains") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1, testing::Lids::kNone);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  const DeployOptions options{.rpc = {.inflight = 4, .timeout_ms = 50}};
+  // LIDs go first (two MADs each), then SwitchInfo and block reads: stop among the block writes.
+  t.FreezeAfter(2 * truth.num_nodes() + 3 * routes.subnets[0].switches.size() + 2);
+  auto first = Deploy(t, live, live.fabric, routes, options);
+  REQUIRE(first);
+  REQUIRE(first->stopped);
+  CHECK(first->stopped->message.find("timed out") != std::string::npos);
+  CHECK(first->stopped->message.find("via route") != std::string::npos);
+  CHECK(first->lids_remaining() == 0);
+  CHECK(first->blocks_written() > 0);
+  CHECK(first->blocks_remaining() > 0);
+  CHECK(t.lft_block_writes == first->blocks_written());
+  const SubnetRoutes& sr = routes.subnets[0];
+  for (size_t i = 0; i < first->switches.size(); ++i) {
+    const SwitchDeployment& s = first->switches[i];
+    // A block is done (written) or remains; a written block holds the routes.
+    CHECK(s.written.size() + s.remaining.size() >= s.blocks);
+    NodeId sw = *truth.FindByGuid(live.fabric.node(s.node).guid);
+    for (uint32_t b : s.written)
+      for (Lid lid = b * kLftBlockSize; lid < std::min<size_t>(sr.num_lids(), (b + 1) * kLftBlockSize); ++lid)
+        CHECK(t.lft[sw][lid] == sr.out_port(i, lid));
+  }
+
+  // The fabric answers again: the next run writes what remained and nothing else.
+  t.Unfreeze();
+  DiscoveryResult again_live = DiscoverFake(t);
+  auto rest = Deploy(t, again_live, again_live.fabric, routes, options);
+  REQUIRE(rest);
+  CHECK(!rest->stopped);
+  CHECK(rest->problems.empty());
+  CHECK(rest->blocks_remaining() == 0);
+  for (size_t i = 0; i < rest->switches.size(); ++i) {
+    const SwitchDeployment& before = first->switches[i];
+    for (uint32_t b : rest->switches[i].written) {
+      CHECK(std::find(before.remaining.begin(), before.remaining.end(), b) != before.remaining.end());
+      CHECK(std::find(before.written.begin(), before.written.end(), b) == before.written.end());
+    }
+  }
+  CHECK(t.lft_block_writes == first->blocks_written() + rest->blocks_written());
+  CHECK(t.lft_block_writes == sr.switches.size());
+  for (size_t i = 0; i < sr.switches.size(); ++i)
+    for (Lid lid = 0; lid < sr.num_lids(); ++lid)
+      CHECK(t.lft[*truth.FindByGuid(live.fabric.node(sr.switches[i]).guid)][lid] == sr.out_port(i, lid));
+}
+
+TEST_CASE("deploy to a fabric whose walk stopped at dead ports names those ports, not the routes") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1);
+  RouteSet routes = ShortestRoutes(truth);
+  testing::FakeTransport t(truth, 0, 0);
+  // leaf3's uplinks (ports 4 and 5) take nothing in: the walk cannot reach leaf3 or its hosts.
+  NodeId leaf3 = *truth.FindByGuid(0x200003);
+  t.DropInto(leaf3, 4);
+  t.DropInto(leaf3, 5);
+  auto live = Discover(t, DiscoveryOptions{.rpc = {.timeout_ms = 5, .retries = 1}});
+  REQUIRE(live);
+  REQUIRE(live->problems.size() == 2);
+  uint64_t before = t.received;
+  auto r = Deploy(t, *live, truth, routes, DeployOptions{.rpc = {.timeout_ms = 5}});
+  REQUIRE(!r);
+  INFO(r.error().message);
+  CHECK(r.error().message.find("which discovery did not reach: spine0[4]: NodeInfo: no answer after 2 attempts; "
+                               "spine1[4]: NodeInfo: no answer after 2 attempts") != std::string::npos);
+  CHECK(r.error().message.find("another fabric") == std::string::npos);
+  CHECK(t.received == before);
+
+  SUBCASE("a cable that is down is named with its state") {
+    FabricBuilder b;
+    for (NodeId n = 0; n < truth.num_nodes(); ++n) {
+      const Node& node = truth.node(n);
+      REQUIRE(b.AddNode(NodeSpec{.type = node.type,
+                                 .num_ports = node.num_ports,
+                                 .guid = node.guid,
+                                 .system_guid = node.system_guid,
+                                 .description = truth.description(n)}));
+      for (unsigned p = 0; p <= node.num_ports; ++p) {
+        b.port(n, p).guid = truth.port(truth.port_id(n, p)).guid;
+        b.port(n, p).lid = truth.port(truth.port_id(n, p)).lid;
+      }
+    }
+    // Everything but leaf3's uplinks, whose ends stay down (Polling).
+    for (const Link& l : truth.links()) {
+      const Port& a = truth.port(l.a);
+      const Port& z = truth.port(l.b);
+      if ((a.node == leaf3 && a.number > 3) || (z.node == leaf3 && z.number > 3)) continue;
+      REQUIRE(b.Connect(a.node, a.number, z.node, z.number, {}));
+    }
+    Fabric cut = *b.Build();
+    testing::FakeTransport c(cut, 0, 0);
+    auto cut_live = Discover(c, DiscoveryOptions{.rpc = {.timeout_ms = 5, .retries = 1}});
+    REQUIRE(cut_live);
+    auto refused = Deploy(c, *cut_live, truth, routes, DeployOptions{.rpc = {.timeout_ms = 5}});
+    REQUIRE(!refused);
+    INFO(refused.error().message);
+    CHECK(refused.error().message.find("which discovery did not reach: spine0[4] is Down (Polling); spine1[4] is "
+                                       "Down (Polling)") != std::string::npos);
+  }
 }
 
 }  // namespace fabricctl

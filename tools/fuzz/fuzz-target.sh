@@ -19,18 +19,25 @@ target=$(basename "$binary")
 seeds=$source_dir/tests/fuzz/$target
 corpus=$outdir/corpus/$target crashes=$outdir/crashes/$target
 mkdir -p "$corpus" "$crashes"
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+started=$outdir/$target.started
+touch "$started"
+# The runtime's own PATH lookup of llvm-symbolizer fails on Debian 12; name it.
+symbolizer=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
+if [ -n "$symbolizer" ]; then
+  symbolizer=":external_symbolizer_path=$(readlink -f "$symbolizer")"
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-print_stacktrace=1$symbolizer}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1$symbolizer}
 limits=(-timeout="${FABRICCTL_FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len=65536)
 
-# report_crash LOG: names the reproducers the failed run left, and how to replay them.
+# report_crash: names the reproducers this run left (not older ones), and how to replay them.
 report_crash() {
   local found=0
-  for file in "$crashes"/*; do
-    [ -f "$file" ] || continue
+  while IFS= read -r -d '' file; do
     echo "fuzz: $target reproducer: $file" >&2
     echo "fuzz:   replay with: $binary $file" >&2
     found=1
-  done
+  done < <(find "$crashes" -type f -newer "$started" -print0)
   if [ "$found" = 0 ]; then echo "fuzz: $target failed without a reproducer; see the log above" >&2; fi
 }
 

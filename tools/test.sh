@@ -15,7 +15,7 @@ stage() {
   shift
   echo "== test.sh: $name"
   "$@" || rc=$?
-  timings+=("$(printf '%-28s %5ds%s' "$name" $((SECONDS - start)) "$([ $rc = 0 ] || echo '  FAILED')")")
+  timings+=("$(printf '%-32s %5ds%s' "$name" $((SECONDS - start)) "$([ $rc = 0 ] || echo '  FAILED')")")
   if [ $rc != 0 ]; then status=1; fi
   return 0
 }
@@ -29,5 +29,5 @@ if [ $status = 0 ]; then
 fi
 echo "== test.sh: stage times"
 printf '  %s\n' "${timings[@]}"
-echo "  total                        ${SECONDS}s"
+printf '  %-32s %5ds\n' total "$SECONDS"
 exit $status

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fabric/display_text.h"
 #include "fabric/mad/transport.h"
 
 namespace fabricctl::mad {
@@ -206,8 +207,7 @@ SimulatorState PingSimulator(const std::string& sockname, int wait_ms) {
   pollfd answer{.fd = fd, .events = POLLIN, .revents = 0};
   if (poll(&answer, 1, wait_ms) <= 0) return SimulatorState::kSilent;
   SimulatorControl reply;
-  if (recv(fd, &reply, sizeof reply, 0) != static_cast<ssize_t>(sizeof reply)) return SimulatorState::kAbsent;
-  return SimulatorState::kAnswers;
+  return recv(fd, &reply, sizeof reply, 0) < 0 ? SimulatorState::kAbsent : SimulatorState::kAnswers;
 }
 
 // libumad2sim (ibsim's umad shim) attaches to the simulator inside libibumad's first call and
@@ -227,7 +227,7 @@ Result<void> CheckSimulator(int timeout_ms) {
     case SimulatorState::kAbsent:
       return std::unexpected(Error{.message = fmt::format("no ibsim simulator with IBSIM_SOCKNAME={} is running "
                                                           "(libumad2sim is preloaded; start ibsim -s NETFILE first)",
-                                                          sock ? sock : "sim (the default)"),
+                                                          sock ? ShownValue(sock) : "sim (the default)"),
                                    .where = "ibsim"});
     case SimulatorState::kSilent:
       break;
@@ -235,7 +235,7 @@ Result<void> CheckSimulator(int timeout_ms) {
   return std::unexpected(
       Error{.message = fmt::format("the simulator with IBSIM_SOCKNAME={} did not answer within {} ms, so the MAD layer "
                                    "cannot open its port (is ibsim stopped, e.g. by SIGSTOP or a debugger?)",
-                                   sockname, wait_ms),
+                                   ShownValue(sockname), wait_ms),
             .where = "ibsim"});
 }
 

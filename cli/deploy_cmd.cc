@@ -194,7 +194,7 @@ int RunDeploy(const DeployCmdOptions& o) {
     return ReportError(Error{.message = "no such file", .where = routes_file});
   }
 
-  auto transport = mad::OpenUmadTransport(o.ca, o.port);
+  auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms);
   if (!transport) return ReportError(transport.error());
   mad::RpcOptions rpc{.inflight = o.inflight, .timeout_ms = o.timeout_ms, .retries = o.retries};
   auto live = Discover(**transport, DiscoveryOptions{.rpc = rpc});

@@ -102,7 +102,7 @@ int RunDiscover(const DiscoverOptions& o) {
   auto format = ParseTopoFormat(o.format);
   if (!format)
     return ReportError(Error{.message = fmt::format("unknown format '{}' (ibnetdiscover, json, ibsim)", o.format)});
-  auto transport = mad::OpenUmadTransport(o.local.ca, o.local.port);
+  auto transport = mad::OpenUmadTransport(o.local.ca, o.local.port, o.timeout_ms);
   if (!transport) return ReportError(transport.error());
   DiscoveryOptions opts{.max_hops = o.max_hops,
                         .rpc = {.inflight = o.inflight, .timeout_ms = o.timeout_ms, .retries = o.retries}};
@@ -153,7 +153,7 @@ int RunCounters(const CountersOptions& o) {
     if (!t) return ReportError(t.error());
     opts.thresholds = *t;
   }
-  auto transport = mad::OpenUmadTransport(o.local.ca, o.local.port);
+  auto transport = mad::OpenUmadTransport(o.local.ca, o.local.port, o.timeout_ms);
   if (!transport) return ReportError(transport.error());
   auto found = Discover(**transport, DiscoveryOptions{.rpc = opts.rpc});
   if (!found) return ReportError(found.error());

@@ -102,7 +102,9 @@ class Transport {
 };
 
 // Opens `ca` (empty: the first CA with an InfiniBand port) port `port` (0: first active)
-// through libibumad. Errors name the device and say what to check.
-Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port);
+// through libibumad. Errors name the device and say what to check. With ibsim's
+// libumad2sim preloaded, a simulator that does not answer within a few `timeout_ms` (the
+// MAD timeout; at least 2 s) is an error before libibumad would wait for it forever.
+Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port, int timeout_ms);
 
 }  // namespace fabricctl::mad

@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 #include <infiniband/mad.h>
 #include <infiniband/umad.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fabric/display_text.h"
 #include "fabric/mad/transport.h"
 
 namespace fabricctl::mad {
@@ -159,25 +164,79 @@ bool SimulatorPreloaded() {
 // libibumad's own reads but not for stat(), so a preloaded shim counts as yes.
 bool UmadSysfsPresent() { return SimulatorPreloaded() || std::filesystem::exists("/sys/class/infiniband_mad"); }
 
-// libumad2sim (ibsim's umad shim) waits forever for a simulator that is not there. When it
-// is preloaded, look for the simulator's control socket first so we fail instead of hang.
-Result<void> CheckSimulator() {
+// How long opening waits for the simulator: a few MAD timeouts, but never less than a busy
+// machine's scheduling delay.
+int OpenWaitMs(int timeout_ms) { return std::max(2000, std::min(timeout_ms, 100'000) * 5); }
+
+// ibsim's control message (struct sim_ctl in ibsim.h). Type 0 (SIM_CTL_ERROR) is a reply
+// type, not a request: ibsim changes nothing, logs "bad ctl pkt type 0" and sends the
+// message back, which makes it a ping.
+struct SimulatorControl {
+  uint32_t magic = 0xdeadbeef;
+  uint32_t client_id = 0;
+  uint32_t type = 0;
+  uint32_t length = 0;
+  std::array<char, 64> data{};
+};
+
+enum class SimulatorState { kAnswers, kAbsent, kSilent };
+
+// Sends one ping to the simulator's control socket "@NAME:ctl" and waits at most wait_ms for
+// the answer. Nothing here waits without a limit: the socket is non-blocking, so a full queue
+// to a stopped simulator counts as silence too.
+SimulatorState PingSimulator(const std::string& sockname, int wait_ms) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return SimulatorState::kAbsent;
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  // Autobind: the kernel picks a unique abstract name for the answer to come back to.
+  sockaddr_un self{.sun_family = AF_UNIX, .sun_path = {}};
+  if (bind(fd, reinterpret_cast<sockaddr*>(&self), sizeof(sa_family_t)) < 0) return SimulatorState::kAbsent;
+  // The name as ibsim and libumad2sim spell it: abstract, with its terminating NUL.
+  std::string name = sockname + ":ctl";
+  sockaddr_un sim{.sun_family = AF_UNIX, .sun_path = {}};
+  if (name.size() + 2 > sizeof sim.sun_path) return SimulatorState::kAbsent;
+  std::memcpy(sim.sun_path + 1, name.data(), name.size());
+  auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sim), length) < 0) return SimulatorState::kAbsent;
+  SimulatorControl ping;
+  if (send(fd, &ping, sizeof ping, 0) != static_cast<ssize_t>(sizeof ping))
+    return errno == EAGAIN || errno == EWOULDBLOCK ? SimulatorState::kSilent : SimulatorState::kAbsent;
+  pollfd answer{.fd = fd, .events = POLLIN, .revents = 0};
+  if (poll(&answer, 1, wait_ms) <= 0) return SimulatorState::kSilent;
+  SimulatorControl reply;
+  return recv(fd, &reply, sizeof reply, 0) < 0 ? SimulatorState::kAbsent : SimulatorState::kAnswers;
+}
+
+// libumad2sim (ibsim's umad shim) attaches to the simulator inside libibumad's first call and
+// waits for it without a limit; a simulator that is not running, or is stopped (SIGSTOP),
+// would hold us forever. A stopped one would also take the attach it had queued as its
+// first act when resumed, and exit (ibpanic) when the attaching process is gone. So ask
+// first, with a deadline, before libibumad touches it.
+Result<void> CheckSimulator(int timeout_ms) {
   if (!SimulatorPreloaded()) return {};
-  if (std::getenv("IBSIM_SERVER_NAME") != nullptr) return {};  // remote mode: UDP, cannot check cheaply
+  if (std::getenv("IBSIM_SERVER_NAME") != nullptr) return {};  // remote mode: UDP, not checked
   const char* sock = std::getenv("IBSIM_SOCKNAME");
-  std::string name = fmt::format("@{}:ctl", sock ? sock : "sim");
-  std::ifstream unix_sockets("/proc/net/unix");
-  std::string line;
-  while (std::getline(unix_sockets, line)) {
-    size_t at = line.rfind(' ');
-    if (at == std::string::npos) continue;
-    std::string_view path = std::string_view(line).substr(at + 1);
-    if (path == name || path == name + "@") return {};
+  std::string sockname = sock ? sock : "sim";
+  int wait_ms = OpenWaitMs(timeout_ms);
+  switch (PingSimulator(sockname, wait_ms)) {
+    case SimulatorState::kAnswers:
+      return {};
+    case SimulatorState::kAbsent:
+      return std::unexpected(Error{.message = fmt::format("no ibsim simulator with IBSIM_SOCKNAME={} is running "
+                                                          "(libumad2sim is preloaded; start ibsim -s NETFILE first)",
+                                                          sock ? ShownValue(sock) : "sim (the default)"),
+                                   .where = "ibsim"});
+    case SimulatorState::kSilent:
+      break;
   }
-  return std::unexpected(Error{.message = fmt::format("no ibsim simulator with IBSIM_SOCKNAME={} is running "
-                                                      "(libumad2sim is preloaded; start ibsim -s NETFILE first)",
-                                                      sock ? sock : "sim (the default)"),
-                               .where = "ibsim"});
+  return std::unexpected(
+      Error{.message = fmt::format("the simulator with IBSIM_SOCKNAME={} did not answer within {} ms, so the MAD layer "
+                                   "cannot open its port (is ibsim stopped, e.g. by SIGSTOP or a debugger?)",
+                                   ShownValue(sockname), wait_ms),
+            .where = "ibsim"});
 }
 
 // The sockets libumad2sim opened in this process for IBSIM_SOCKNAME: "@NAME:ctlPID" and
@@ -212,8 +271,8 @@ std::vector<int> SimulatorSockets() {
 
 }  // namespace
 
-Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port) {
-  if (auto r = CheckSimulator(); !r) return std::unexpected(r.error());
+Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port, int timeout_ms) {
+  if (auto r = CheckSimulator(timeout_ms); !r) return std::unexpected(r.error());
   std::string where = ca.empty() ? std::string("umad") : fmt::format("{}:{}", ca, port);
   if (umad_init() < 0)
     return std::unexpected(

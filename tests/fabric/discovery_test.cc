@@ -184,6 +184,27 @@ TEST_SUITE("ibsim_discovery") {
     CHECK(after.exit_code == 0);
   }
 
+  TEST_CASE("a simulator stopped before discover or counters starts: exit 2 with a clear error; resumed, it answers") {
+    if (!IbsimAvailable()) return;
+    Ibsim sim("/usr/share/doc/ibsim-utils/net-examples/net.2sw2path4hca");
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    sim.Freeze();
+    for (std::string command : {"discover --timeout 100", "counters --timeout 100"}) {
+      CAPTURE(command);
+      auto r = sim.Fabricctl(command, 60);  // the limit only catches a hang
+      INFO(r.out, r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("fabricctl: ibsim: the simulator with IBSIM_SOCKNAME=" + sim.sockname() +
+                       " did not answer within 2000 ms") != std::string::npos);
+    }
+    // The simulator answers the pings it finds queued and goes on (an attach queued by a
+    // process that gave up would have made it exit).
+    sim.Thaw();
+    auto after = sim.Fabricctl("discover -q");
+    INFO("after thaw: ", after.out, after.err);
+    CHECK(after.exit_code == 0);
+  }
+
   TEST_CASE("discovery agrees with ibnetdiscover on a fat tree and a torus") {
     if (!IbsimAvailable()) return;
     Scratch s;

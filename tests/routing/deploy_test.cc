@@ -216,6 +216,25 @@ TEST_SUITE("ibsim_deploy") {
   }
 
   TEST_CASE(
+      "a simulator stopped before deploy starts: exit 2 with a clear error, nothing written; resumed, it deploys") {
+    if (!IbsimAvailable()) return;
+    FatTreeSim fixture;
+    const Ibsim& sim = fixture.sim;
+    sim.Freeze();
+    auto frozen = sim.Fabricctl("deploy --json --timeout 100 " + fixture.fa, 60);  // the limit only catches a hang
+    INFO("frozen: ", frozen.out, frozen.err);
+    CHECK(frozen.exit_code == 2);
+    CHECK(frozen.err.find("fabricctl: ibsim: the simulator with IBSIM_SOCKNAME=" + sim.sockname() +
+                          " did not answer within 2000 ms") != std::string::npos);
+    CHECK(frozen.out.empty());
+    sim.Thaw();
+    auto after = sim.Fabricctl("deploy --json " + fixture.fa);
+    INFO("after thaw: ", after.out, after.err);
+    CHECK(after.exit_code == 0);
+    CHECK(ReadFts(sim) == fixture.a.lft);
+  }
+
+  TEST_CASE(
       "a simulator frozen mid-deploy: a timeout error after the report of what was written; a re-run "
       "finishes") {
     if (!IbsimAvailable()) return;

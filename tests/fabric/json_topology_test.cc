@@ -185,8 +185,7 @@ TEST_CASE("json topology: bad documents are rejected naming the JSON pointer") {
         "t.json: /nodes/2: missing field \"description\"");
   CHECK(ErrorAfter([](json& j) { j["nodes"][1]["type"] = "hub"; }) ==
         "t.json: /nodes/1/type: unknown node type \"hub\", expected switch, ca, router");
-  CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = 12; }) ==
-        "t.json: /nodes/1/guid: expected a string, got 12");
+  CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = 12; }) == "t.json: /nodes/1/guid: expected a string, got 12");
   CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = "0xzz"; }) ==
         "t.json: /nodes/1/guid: expected a hex number \"0x...\" of 1..16 digits, got \"0xzz\"");
   CHECK(ErrorAfter([](json& j) { j["nodes"][1]["guid"] = j["nodes"][0]["guid"]; }) ==

@@ -223,9 +223,10 @@ int RunProbeCmd(const RunOptions& o) {
     p.sizes = *sizes;
   }
   if (o.size != 0) p.sizes = {o.size};
-  if (o.timeout_s <= 0 || o.timeout_s > probes::kMaxTimeoutMs / 1000)
+  // Written so that NaN fails too, before the cast to milliseconds.
+  if (!(o.timeout_s >= 0.001 && o.timeout_s <= probes::kMaxTimeoutMs / 1000))
     return ReportError(
-        Error{.message = fmt::format("--timeout must be in (0, {}] seconds", probes::kMaxTimeoutMs / 1000)});
+        Error{.message = fmt::format("--timeout must be in [0.001, {}] seconds", probes::kMaxTimeoutMs / 1000)});
   p.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
   if (o.iters != 0) {
     p.iterations = o.iters;

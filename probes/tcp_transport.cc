@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -23,6 +25,10 @@ constexpr std::uint8_t kTagPort = 'P';    // agent -> client: u16 port, 16-byte 
 constexpr std::uint8_t kTagEnd = 'E';     // client -> agent: u64 messages sent
 constexpr std::uint8_t kTagReport = 'R';  // agent -> client: u64 messages, u64 bytes, u64 ns
 constexpr size_t kCookieSize = 16;
+// Connections to a data listener that may wait for their cookie at once, and its backlog:
+// room for the client next to strangers on its host.
+constexpr size_t kMaxDataCandidates = 16;
+constexpr int kDataBacklog = 64;
 constexpr size_t kRecvChunk = 256 << 10;
 // Granularity at which an idle receiver looks at the control channel for "end".
 constexpr milliseconds kIdleSlice{5};
@@ -257,10 +263,25 @@ class TcpServerSession final : public ServerSession {
   Result<void> Serve(const TestSpec& spec) override {
     if (spec.message_size == 0 || spec.message_size > buf_.size())
       return MakeError(fmt::format("message size {} outside 1..{}", spec.message_size, buf_.size()));
-    return spec.kind == TestKind::kLatency ? ServeLatency(spec) : ServeBandwidth(spec);
+    Deadline test_end = TestEnd(spec);
+    return spec.kind == TestKind::kLatency ? ServeLatency(spec, test_end) : ServeBandwidth(spec, test_end);
   }
 
  private:
+  // A client could keep a test alive forever by sending a byte just before each timeout,
+  // or by never sending its "end": a test ends at its duration plus twice the timeout
+  // (one for the last round trip, one for the "end"), one bounded by iterations at the
+  // longest duration allowed plus the same.
+  static milliseconds Allowance(const TestSpec& spec) {
+    milliseconds longest = spec.duration.count() > 0 ? spec.duration : milliseconds(kMaxDurationMs);
+    return longest + 2 * spec.timeout;
+  }
+  static Deadline TestEnd(const TestSpec& spec) { return Clock::now() + Allowance(spec); }
+  static std::unexpected<Error> Overrun(const TestSpec& spec) {
+    return MakeError(
+        fmt::format("test still running after {} ms (its duration and twice its timeout)", Allowance(spec).count()));
+  }
+
   // True once the client's "end" has arrived and agrees with the round trips echoed.
   Result<bool> CheckEnd(std::uint64_t echoed) {
     auto pending = oob_.Pending(milliseconds(0));
@@ -275,11 +296,16 @@ class TcpServerSession final : public ServerSession {
     return true;
   }
 
-  Result<void> ServeLatency(const TestSpec& spec) {
+  static std::unexpected<Error> RoundFailed(std::uint64_t echoed, const Error& e) {
+    return MakeError(fmt::format("latency test after {} round trips: {}", echoed, e.message));
+  }
+
+  Result<void> ServeLatency(const TestSpec& spec, Deadline test_end) {
     const std::uint32_t size = spec.message_size;
     std::uint64_t echoed = 0;
     for (;;) {
-      Deadline deadline = Clock::now() + spec.timeout;
+      if (Clock::now() >= test_end) return Overrun(spec);
+      Deadline deadline = std::min(Clock::now() + spec.timeout, test_end);
       // Spin for the first byte so the echo is as prompt as the client's send, then
       // block a slice at a time, looking for the client's "end" between slices.
       ssize_t k = -1;
@@ -300,16 +326,17 @@ class TcpServerSession final : public ServerSession {
         auto end = CheckEnd(echoed);
         if (!end) return std::unexpected(end.error());
         if (*end) return {};
+        if (Clock::now() >= test_end) return Overrun(spec);
         if (Clock::now() >= deadline) return MakeError("timed out: no data from client");
       }
       if (k == 0) return MakeError(fmt::format("client closed the data connection after {} round trips", echoed));
       if (static_cast<size_t>(k) < size) {
         if (auto r = RecvSpin(fd_.get(), buf_.data() + k, size - static_cast<size_t>(k), deadline, options_.busy_poll);
             !r)
-          return MakeError(fmt::format("latency test after {} round trips: {}", echoed, r.error().message));
+          return Clock::now() >= test_end ? Overrun(spec) : RoundFailed(echoed, r.error());
       }
       if (auto r = SendSpin(fd_.get(), buf_.data(), size, deadline); !r)
-        return MakeError(fmt::format("latency test after {} round trips: {}", echoed, r.error().message));
+        return Clock::now() >= test_end ? Overrun(spec) : RoundFailed(echoed, r.error());
       ++echoed;
       // A busy ping-pong never idles, so look at the control channel now and then: a
       // closed or shut-down connection ends the test; "end" may already be there after
@@ -322,7 +349,7 @@ class TcpServerSession final : public ServerSession {
     }
   }
 
-  Result<void> ServeBandwidth(const TestSpec& spec) {
+  Result<void> ServeBandwidth(const TestSpec& spec, Deadline test_end) {
     const std::uint32_t size = spec.message_size;
     StreamVerifier verifier(size);
     std::uint64_t bytes = 0;
@@ -331,7 +358,7 @@ class TcpServerSession final : public ServerSession {
     std::uint64_t last_check_ns = start_ns;
     std::optional<std::uint64_t> expected_bytes;
     std::uint64_t end_messages = 0;
-    Deadline deadline = Clock::now() + spec.timeout;
+    Deadline deadline = std::min(Clock::now() + spec.timeout, test_end);
     for (;;) {
       if (expected_bytes && bytes == *expected_bytes) break;
       // Blocking reads (a kIdleSlice at most) of iperf3-like size: one system call per
@@ -345,7 +372,7 @@ class TcpServerSession final : public ServerSession {
               fmt::format("bandwidth test: message {} arrived corrupted or out of order", verifier.messages()));
         if (expected_bytes && bytes > *expected_bytes)
           return MakeError(fmt::format("bandwidth test: received {} bytes, client sent {}", bytes, *expected_bytes));
-        deadline = Clock::now() + spec.timeout;
+        deadline = std::min(Clock::now() + spec.timeout, test_end);
         // While data flows the idle path below never runs: look at the control channel
         // every 50 ms anyway, for the client's end or a shut-down connection.
         if (expected_bytes || last_ns - last_check_ns < 50'000'000) continue;
@@ -357,6 +384,7 @@ class TcpServerSession final : public ServerSession {
       } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
         return MakeError(fmt::format("recv from client: {}", std::strerror(errno)));
       }
+      if (Clock::now() >= test_end) return Overrun(spec);
       if (Clock::now() >= deadline)
         return MakeError(expected_bytes ? fmt::format("timed out: received {} of {} bytes", bytes, *expected_bytes)
                                         : fmt::format("timed out: no data from client after {} bytes", bytes));
@@ -387,6 +415,66 @@ class TcpServerSession final : public ServerSession {
   TcpOptions options_;
   Bytes buf_;
 };
+
+// A connection to the data listener that has not shown the cookie yet.
+struct DataCandidate {
+  Fd fd;
+  std::array<std::uint8_t, kCookieSize> got{};
+  std::size_t have = 0;
+};
+
+// Reads what a candidate has sent. True once it showed the whole cookie; false while it
+// may still; an error when it must be dropped (closed, or a wrong cookie).
+Result<bool> ReadCookie(DataCandidate& c, const Nonce& cookie) {
+  ssize_t k = ::recv(c.fd.get(), c.got.data() + c.have, kCookieSize - c.have, MSG_DONTWAIT);
+  if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+  if (k <= 0) return MakeError("closed before sending the cookie");
+  c.have += static_cast<std::size_t>(k);
+  if (c.have < kCookieSize) return false;
+  if (CRYPTO_memcmp(c.got.data(), cookie.data(), kCookieSize) != 0) return MakeError("wrong cookie");
+  return true;
+}
+
+// Takes every connection waiting on the listener. Only the host holding the authenticated
+// control connection may become the data peer; others are dropped at once. When more
+// than kMaxDataCandidates wait for their cookie, the oldest is dropped.
+void AcceptCandidates(int listener, const sockaddr_storage& host, std::vector<DataCandidate>& candidates) {
+  for (;;) {
+    SocketAddress from;
+    from.len = sizeof from.addr;
+    int c = ::accept4(listener, reinterpret_cast<sockaddr*>(&from.addr), &from.len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
+    if (c < 0) return;
+    Fd fd(c);
+    if (!SameHost(from.addr, host)) continue;
+    if (candidates.size() >= kMaxDataCandidates) candidates.erase(candidates.begin());
+    candidates.push_back(DataCandidate{.fd = std::move(fd)});
+  }
+}
+
+// Waits for the client's data connection: the one that sends the cookie given over the
+// authenticated channel. Connections are watched side by side, so a stranger on the
+// client's host that connects first and stays silent cannot hold up the client.
+Result<Fd> AcceptDataPeer(int listener, const sockaddr_storage& host, const Nonce& cookie, Deadline deadline) {
+  std::vector<DataCandidate> candidates;
+  std::vector<pollfd> fds;
+  for (;;) {
+    fds.assign(1, pollfd{.fd = listener, .events = POLLIN, .revents = 0});
+    for (const DataCandidate& c : candidates) fds.push_back(pollfd{.fd = c.fd.get(), .events = POLLIN, .revents = 0});
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return MakeError("timed out waiting for a connection");
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<std::int64_t>(left, 1000)));
+    if (n < 0 && errno != EINTR) return MakeError(fmt::format("poll: {}", std::strerror(errno)));
+    if (n <= 0) continue;
+    for (std::size_t i = candidates.size(); i-- > 0;) {
+      if (fds[i + 1].revents == 0) continue;
+      auto shown = ReadCookie(candidates[i], cookie);
+      if (shown && *shown) return std::move(candidates[i].fd);
+      if (!shown) candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    if (fds[0].revents != 0) AcceptCandidates(listener, host, candidates);
+  }
+}
 
 class TcpClientTransport final : public ClientTransport {
  public:
@@ -420,7 +508,7 @@ class TcpServerTransport final : public ServerTransport {
                                                 OobChannel& oob) override {
     SocketAddress local{.addr = peer.local, .len = peer.local_len};
     SetAddressPort(local.addr, 0);
-    auto listener = ListenTcp(local, 4);
+    auto listener = ListenTcp(local, kDataBacklog);
     if (!listener) return std::unexpected(listener.error());
     auto bound = LocalAddress(listener->get());
     if (!bound) return std::unexpected(bound.error());
@@ -431,19 +519,9 @@ class TcpServerTransport final : public ServerTransport {
     msg.push_back(static_cast<std::uint8_t>(port & 0xff));
     msg.insert(msg.end(), cookie.begin(), cookie.end());
     if (auto r = oob.Send(msg); !r) return std::unexpected(r.error());
-    Deadline deadline = DeadlineAfter(session.timeout);
-    for (;;) {
-      SocketAddress from;
-      auto fd = AcceptTcp(listener->get(), deadline, from);
-      if (!fd) return std::unexpected(Error{.message = "data connection from client: " + fd.error().message});
-      // Only the host holding the authenticated control connection, with the cookie it
-      // was given, may become the data peer; anything else is dropped.
-      if (!SameHost(from.addr, peer.remote)) continue;
-      std::uint8_t got[kCookieSize];
-      if (!ReadExact(fd->get(), got, deadline)) continue;
-      if (std::memcmp(got, cookie.data(), kCookieSize) != 0) continue;
-      return std::make_unique<TcpServerSession>(std::move(*fd), oob, session.max_message_size, options_);
-    }
+    auto fd = AcceptDataPeer(listener->get(), peer.remote, cookie, DeadlineAfter(session.timeout));
+    if (!fd) return std::unexpected(Error{.message = "data connection from client: " + fd.error().message});
+    return std::make_unique<TcpServerSession>(std::move(*fd), oob, session.max_message_size, options_);
   }
 
  private:

@@ -65,6 +65,13 @@ expect_rc 2 timeout 10 "$bin" probe run 127.0.0.1 --token-file big-tok
 grep -qx "fabricctl: big-tok: token file is 100000 bytes, more than a token can be (at most 4096)" err ||
   fail "big token: $(cat err)"
 
+# A timeout that is not a number of milliseconds in range is refused by its flag name
+# (NaN is neither above 0 nor at most 600, and must not reach a float-to-integer cast).
+for t in nan -1 0 0.0001 601 inf; do
+  expect_rc 2 "$bin" probe run 127.0.0.1:1 --token-file tok --timeout "$t"
+  grep -qx "fabricctl: --timeout must be in \[0.001, 600\] seconds" err || fail "--timeout $t: $(cat err)"
+done
+
 # Nothing listens on this port: a clear error, quickly.
 expect_rc 2 "$bin" probe run 127.0.0.1:1 --token-file tok --timeout 2
 grep -q "^fabricctl: 127.0.0.1:1: cannot connect to 127.0.0.1:1: Connection refused" err || fail "refused: $(cat err)"

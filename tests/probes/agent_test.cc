@@ -123,10 +123,10 @@ void Send(int fd, std::string_view bytes) {
 }
 
 // A client that has authenticated by hand, for tests that speak the transport themselves.
-ControlChannel HandshakenClient(const std::string& address) {
+ControlChannel HandshakenClient(const std::string& address, std::uint32_t timeout_ms = 1000) {
   ControlChannel ch(RawConnect(address), Role::kClient, kToken);
   auto r = RunClientHandshake(
-      ch, Hello{.client_nonce = RandomNonce(), .transport = "tcp", .max_message_size = 64, .timeout_ms = 1000},
+      ch, Hello{.client_nonce = RandomNonce(), .transport = "tcp", .max_message_size = 64, .timeout_ms = timeout_ms},
       DeadlineAfter(1000ms));
   REQUIRE_MESSAGE(r, r.error().Format());
   return ch;
@@ -409,6 +409,84 @@ TEST_CASE("a client that vanishes mid-test frees its session on the agent") {
   REQUIRE(port);
   CHECK(agent.WaitLog("closed: tcp setup: data connection from client: timed out waiting for a connection"));
   CHECK(agent.counters().sessions_failed == 1);
+}
+
+// The data address the agent announced in its port message.
+SocketAddress DataAddress(const std::string& agent_address, const Bytes& port_msg) {
+  auto data_addr = ParseHostPort(agent_address, 0);
+  REQUIRE(data_addr);
+  REQUIRE(port_msg.size() == 19);
+  SetAddressPort(data_addr->addr, static_cast<std::uint16_t>((port_msg[1] << 8) | port_msg[2]));
+  return *data_addr;
+}
+
+TEST_CASE("a silent stranger on the data port does not hold up the client's data connection") {
+  RunningAgent agent;
+  // The session's timeout is long: the agent must not spend it on the stranger.
+  ControlChannel ch = HandshakenClient(agent.address(), 60000);
+  auto port_msg = ch.Receive(1000ms);
+  REQUIRE(port_msg);
+  SocketAddress data_addr = DataAddress(agent.address(), *port_msg);
+  // Strangers on the client's host connect first: silent, a partial cookie, a wrong cookie.
+  auto silent = ConnectTcp(data_addr, DeadlineAfter(1000ms));
+  auto partial = ConnectTcp(data_addr, DeadlineAfter(1000ms));
+  auto wrong = ConnectTcp(data_addr, DeadlineAfter(1000ms));
+  REQUIRE(silent);
+  REQUIRE(partial);
+  REQUIRE(wrong);
+  Send(partial->get(), std::string_view(reinterpret_cast<const char*>(port_msg->data() + 3), 8));
+  Send(wrong->get(), std::string(16, 'x'));
+  auto data = ConnectTcp(data_addr, DeadlineAfter(1000ms));
+  REQUIRE(data);
+  REQUIRE(WriteAll(data->get(), std::span(port_msg->data() + 3, 16), DeadlineAfter(1000ms)));
+
+  REQUIRE(
+      ch.SendMessage(TestRequest{.kind = TestKind::kBandwidth, .message_size = 8, .iterations = 2, .timeout_ms = 1000},
+                     DeadlineAfter(1000ms)));
+  Bytes stream(16, 0);
+  stream[8] = 1;  // message 1's sequence number
+  REQUIRE(WriteAll(data->get(), stream, DeadlineAfter(1000ms)));
+  (void)ch.Send(Bytes{'E', 0, 0, 0, 0, 0, 0, 0, 2});
+  auto report = ch.Receive(3000ms);
+  REQUIRE_MESSAGE(report, report.error().message);
+  CHECK(report->size() == 25);
+  auto done = ch.ReceiveMessage(DeadlineAfter(1000ms));
+  REQUIRE(done);
+  auto* d = std::get_if<TestDone>(&*done);
+  REQUIRE(d != nullptr);
+  CHECK(d->ok);
+  CHECK(ClosedByPeer(wrong->get(), 1000ms));
+  (void)ch.SendMessage(Bye{}, DeadlineAfter(1000ms));
+}
+
+TEST_CASE("a client that trickles data cannot keep a test running past its duration") {
+  for (TestKind kind : {TestKind::kLatency, TestKind::kBandwidth}) {
+    CAPTURE(TestKindName(kind));
+    RunningAgent agent;
+    ControlChannel ch = HandshakenClient(agent.address());
+    auto port_msg = ch.Receive(1000ms);
+    REQUIRE(port_msg);
+    auto data = ConnectTcp(DataAddress(agent.address(), *port_msg), DeadlineAfter(1000ms));
+    REQUIRE(data);
+    REQUIRE(WriteAll(data->get(), std::span(port_msg->data() + 3, 16), DeadlineAfter(1000ms)));
+    // 100 ms of test with a 300 ms timeout: the agent may spend 700 ms on it.
+    REQUIRE(ch.SendMessage(TestRequest{.kind = kind, .message_size = 1, .duration_ms = 100, .timeout_ms = 300},
+                           DeadlineAfter(1000ms)));
+    // One whole message (one byte, numbered as the stream expects) every 100 ms, well
+    // inside the timeout, and never an "end"; echoes are left unread. The attack itself is
+    // paced; the agent must end it on its own.
+    std::optional<Result<Message>> done;
+    for (int sent = 0; sent < 100 && !done; ++sent) {
+      (void)WriteAll(data->get(), Bytes{static_cast<std::uint8_t>(sent)}, DeadlineAfter(100ms));
+      if (auto ready = ch.Pending(100ms); ready && *ready) done = ch.ReceiveMessage(DeadlineAfter(1000ms));
+    }
+    REQUIRE(done.has_value());
+    REQUIRE(done->has_value());
+    auto* d = std::get_if<TestDone>(&**done);
+    REQUIRE(d != nullptr);
+    CHECK_FALSE(d->ok);
+    CHECK(d->error == "test still running after 700 ms (its duration and twice its timeout)");
+  }
 }
 
 TEST_CASE("the agent detects a corrupted or reordered bandwidth stream") {

@@ -339,7 +339,7 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
     rs.subnets.push_back(std::move(r));
   }
   if (rs.subnets.empty()) {
-    const std::string message = "lists no switch: expected 'Unicast lids ... of switch ...' sections of an LFT dump";
+    const std::string message = "lists no switch LFT (an LFT dump needs 'Unicast lids ... of switch ...' sections)";
     return files.empty() ? MakeError("the route files list no switch")
                          : MakeInputError(files.front().where, 0, message);
   }

@@ -146,7 +146,7 @@ TEST_CASE("LFT dump: an empty or comment-only dump is an error naming the file")
     auto rs = ResolveRawLfts(f, {*raw});
     REQUIRE_FALSE(rs);
     CHECK(rs.error().Format() ==
-          "t.dump: lists no switch: expected 'Unicast lids ... of switch ...' sections of an LFT dump");
+          "t.dump: lists no switch LFT (an LFT dump needs 'Unicast lids ... of switch ...' sections)");
   }
 }
 

@@ -8,7 +8,8 @@
 
 namespace fabricctl {
 
-// `s` with control bytes (below 0x20 except tab, and 0x7f) replaced by '?'. Tabs stay so a
+// `s` with control bytes (below 0x20 except tab, 0x7f, the C1 controls U+0080..U+009F) and
+// bytes that are not UTF-8 replaced by '?', one per byte. Tabs stay so a
 // caret padded with the same tabs lands under the right character; line feeds stay when
 // asked for (a message of several lines that we composed).
 enum class LineFeeds { kReplace, kKeep };

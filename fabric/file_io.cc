@@ -42,6 +42,13 @@ namespace {
 
 enum class Content { kAny, kText };
 
+// Clears O_NONBLOCK after the first read: the file was opened non-blocking only so that
+// opening a FIFO nobody writes to cannot wait forever.
+void MakeBlocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK)) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
 Result<std::string> Read(const std::string& path, Content content) {
   if (path == "-" && content == Content::kAny) {
     std::ostringstream ss;
@@ -49,7 +56,8 @@ Result<std::string> Read(const std::string& path, Content content) {
     return ss.str();
   }
   const bool is_stdin = path == "-";
-  int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking open: opening a FIFO that no process writes to would otherwise wait forever.
+  int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return SysError(path, "cannot open");
   auto close_fd = [&] {
     if (!is_stdin) ::close(fd);
@@ -61,10 +69,17 @@ Result<std::string> Read(const std::string& path, Content content) {
   }
   std::string out;
   char buf[1 << 16];
-  for (;;) {
+  for (bool first = true;; first = false) {
     ssize_t n = ::read(fd, buf, sizeof buf);
+    if (first) MakeBlocking(fd);
+    // A FIFO read before any process writes to it: end of file at once when none has it
+    // open (refused, not waited for), EAGAIN when one does (then read on, blocking).
+    if (first && n == 0 && S_ISFIFO(st.st_mode) && !is_stdin) {
+      close_fd();
+      return MakeInputError(path, 0, "is a FIFO that no process writes to; give a regular file");
+    }
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || (first && errno == EAGAIN)) continue;
       auto err = SysError(path, "cannot read");
       close_fd();
       return err;

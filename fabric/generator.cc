@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "fabric/display_text.h"
 #include "fabric/generators/generators.h"
 #include "fabric/generators/params.h"
 
@@ -44,8 +45,8 @@ Result<Fabric> Generate(std::string_view name, const GeneratorParams& params) {
     names.push_back(g->info.name);
     all += (all.empty() ? "" : ", ") + std::string(g->info.name);
   }
-  return MakeError(
-      fmt::format("unknown topology generator '{}'{}; generators: {}", name, gen::DidYouMean(name, names), all));
+  return MakeError(fmt::format("unknown topology generator '{}'{}; generators: {}", ShownValue(name),
+                               gen::DidYouMean(name, names), all));
 }
 
 }  // namespace fabricctl

@@ -338,7 +338,11 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
       if (r.lid_owner[lid] != kNone) rs.port_lid[r.lid_owner[lid]] = lid;
     rs.subnets.push_back(std::move(r));
   }
-  if (rs.subnets.empty()) return MakeError("the route files list no switch");
+  if (rs.subnets.empty()) {
+    const std::string message = "lists no switch LFT (an LFT dump needs 'Unicast lids ... of switch ...' sections)";
+    return files.empty() ? MakeError("the route files list no switch")
+                         : MakeInputError(files.front().where, 0, message);
+  }
   return rs;
 }
 

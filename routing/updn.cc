@@ -240,6 +240,9 @@ Result<std::vector<uint64_t>> ParseRootGuids(const Fabric& fabric, std::string_v
   const std::string path(filename);
   auto listed = ParseGuidList(text, filename);
   if (!listed) return std::unexpected(listed.error());
+  // Given a file, the user asked for these roots: an empty one is a mistake (a file not yet
+  // written, the wrong file), not a request for the heuristic.
+  if (listed->empty()) return MakeInputError(path, 0, "lists no root GUID; expected one switch GUID per line");
   std::vector<uint64_t> guids;
   for (const ListedGuid& g : *listed) {
     auto node = fabric.FindByGuid(g.guid);

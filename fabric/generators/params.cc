@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "fabric/display_text.h"
+
 namespace fabricctl::gen {
 namespace {
 
@@ -64,8 +66,8 @@ Result<ParamReader> ParamReader::Make(std::string_view generator, std::span<cons
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
     std::string all;
     for (std::string_view k : keys) all += (all.empty() ? "" : ", ") + std::string(k);
-    return MakeError(
-        fmt::format("{}: unknown parameter '{}'{}; parameters: {}", generator, key, DidYouMean(key, keys), all));
+    return MakeError(fmt::format("{}: unknown parameter '{}'{}; parameters: {}", generator, ShownValue(key),
+                                 DidYouMean(key, keys), all));
   }
   return ParamReader(generator, declared, given);
 }
@@ -95,7 +97,7 @@ void ParamReader::Fail(std::string message) {
 }
 
 void ParamReader::FailValue(std::string_view key, std::string_view expected) {
-  Fail(fmt::format("bad value '{}' for {}: expected {}", Raw(key), key, expected));
+  Fail(fmt::format("bad value '{}' for {}: expected {}", ShownValue(Raw(key)), key, expected));
 }
 
 int64_t ParamReader::Int(std::string_view key, int64_t min, int64_t max) {

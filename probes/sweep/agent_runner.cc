@@ -129,6 +129,7 @@ Result<AgentMap> ParseAgentsFile(const Fabric& fabric, std::string_view text, st
   map.by_node.resize(fabric.num_nodes());
   const std::string where(filename);
   TextLines lines(text);
+  size_t listed = 0;
   while (lines.Next()) {
     std::vector<std::string_view> words = Words(lines.line());
     if (words.empty()) continue;
@@ -141,7 +142,10 @@ Result<AgentMap> ParseAgentsFile(const Fabric& fabric, std::string_view text, st
     if (!entry) return fail(std::move(entry.error().message));
     NodeId node = entry->node;
     map.by_node[node] = std::move(*entry);
+    ++listed;
   }
+  // Every probe would go unmeasured: an empty file is the wrong file, not a sweep to run.
+  if (listed == 0) return MakeInputError(where, 0, "lists no agent; expected 'DESC ADDR[:PORT] [netns=NAME]' lines");
   return map;
 }
 

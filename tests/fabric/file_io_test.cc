@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 namespace fabricctl {
 namespace {
@@ -82,6 +83,29 @@ TEST_CASE("ReadTextFile: stops at the first NUL byte with its line; ReadFile rea
   auto zero = ReadTextFile("/dev/zero");
   REQUIRE(!zero);
   CHECK(zero.error().Format().starts_with("/dev/zero:1: binary data (a NUL byte at offset 0)"));
+}
+
+TEST_CASE("ReadTextFile: a FIFO nobody writes to is refused at once; one with a writer is read whole") {
+  TempDir d;
+  REQUIRE(!d.path.empty());
+  const std::string fifo = d.path + "/pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto idle = ReadTextFile(fifo);  // waited forever for a writer before
+  REQUIRE(!idle);
+  CHECK(idle.error().Format() == fifo + ": is a FIFO that no process writes to; give a regular file");
+  // A pipe with a writer (as `<(command)` gives): read until the writer closes it, whether
+  // or not the data is there at the first read.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  std::thread writer([&] {
+    (void)!::write(fds[1], "abc\n", 4);
+    ::close(fds[1]);
+  });
+  auto piped = ReadTextFile("/proc/self/fd/" + std::to_string(fds[0]));
+  writer.join();
+  ::close(fds[0]);
+  REQUIRE(piped);
+  CHECK(*piped == "abc\n");
 }
 
 TEST_CASE("WriteFileAtomic: a FIFO (like /dev/null, not a regular file) is written in place, not replaced") {

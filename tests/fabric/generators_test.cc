@@ -188,6 +188,17 @@ TEST_CASE("fat-tree bad parameters name the key and what was expected") {
         "fat-tree: bad value '4xFAST' for rate: expected width and speed such as 4xNDR, 2xXDR, 4xHDR");
 }
 
+TEST_CASE("a huge or control-laden --set key, value or generator name is quoted clipped and printable") {
+  const std::string huge(100000, 'v');
+  CHECK(GenError("torus", {{"dims", huge}}) ==
+        "torus: bad value '" + std::string(64, 'v') +
+            "... (100000 bytes)' for dims: expected 2 or 3 sizes in 1..64 joined by 'x', such as 4x4x4");
+  CHECK(GenError("torus", {{"rate", "4x\x1b[2J"}}).starts_with("torus: bad value '4x?[2J' for rate"));
+  CHECK(GenError("torus", {{huge, "1"}})
+            .starts_with("torus: unknown parameter '" + std::string(64, 'v') + "... (100000 bytes)'; parameters: "));
+  CHECK(GenError(huge, {}).starts_with("unknown topology generator '" + std::string(64, 'v') + "... (100000 bytes)'"));
+}
+
 TEST_CASE("unknown generator names get a suggestion") {
   CHECK(GenError("fat-tre", {}) ==
         "unknown topology generator 'fat-tre' (did you mean 'fat-tree'?); generators: fat-tree, rail, supernode, "

@@ -138,5 +138,17 @@ TEST_CASE("LFT dump: tables that do not fit the topology are rejected with the l
       2, "port GUID 0x0000000000999999 is not in subnet subnet0 of the topology");
 }
 
+TEST_CASE("LFT dump: an empty or comment-only dump is an error naming the file") {
+  Fabric f = testing::Ring(2);
+  for (std::string_view text : {"", "\n\n", "# only a comment\n"}) {
+    auto raw = ParseOpensmDump(text, "t.dump");
+    REQUIRE(raw);
+    auto rs = ResolveRawLfts(f, {*raw});
+    REQUIRE_FALSE(rs);
+    CHECK(rs.error().Format() ==
+          "t.dump: lists no switch LFT (an LFT dump needs 'Unicast lids ... of switch ...' sections)");
+  }
+}
+
 }  // namespace
 }  // namespace fabricctl

@@ -69,6 +69,12 @@ TEST_CASE("updn: a root GUID file naming a GUID that is not a switch is an error
   auto overflow = read("0x10000000000000000\n");
   REQUIRE_FALSE(overflow);
   CHECK(overflow.error().message == "expected one GUID per line, like 0x0002c9030000abcd");
+  // An empty file is not a request for the heuristic roots.
+  for (std::string_view text : {"", "\n  \n", "# no roots yet\n"}) {
+    auto none = read(text);
+    REQUIRE_FALSE(none);
+    CHECK(none.error().Format() == path + ": lists no root GUID; expected one switch GUID per line");
+  }
   ::unlink(path.c_str());
 }
 

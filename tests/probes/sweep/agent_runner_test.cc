@@ -22,6 +22,10 @@ TEST_CASE("agents file: entries, comments and pinned errors") {
   CHECK(e1.error().Format() == "a.txt:1: expected 'DESC ADDR[:PORT] [netns=NAME]'\n  host0");
   auto e2 = ParseAgentsFile(r.fabric, "\nhost9 1.2.3.4\n", "a.txt");
   CHECK(e2.error().Format() == "a.txt:2: no node has the description 'host9'\n  host9 1.2.3.4");
+  // An empty or comment-only file would leave every probe unmeasured.
+  for (std::string_view text : {"", "\n \n", "# agents to come\n"})
+    CHECK(ParseAgentsFile(r.fabric, text, "a.txt").error().Format() ==
+          "a.txt: lists no agent; expected 'DESC ADDR[:PORT] [netns=NAME]' lines");
   CHECK(ParseAgentsFile(r.fabric, "leaf0 1.2.3.4\n", "a").error().message == "'leaf0' is a switch, not an endpoint");
   CHECK(ParseAgentsFile(r.fabric, "host0 a\nhost0 b\n", "a").error().message == "'host0' is listed twice");
   CHECK(ParseAgentsFile(r.fabric, "host0 a ns=x\n", "a").error().message == "expected netns=NAME after the address");

@@ -228,6 +228,10 @@ int RunProbeCmd(const RunOptions& o) {
     return ReportError(
         Error{.message = fmt::format("--timeout must be in [0.001, {}] seconds", probes::kMaxTimeoutMs / 1000)});
   p.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s * 1000));
+  // 0 is "not given"; NaN, negative and over-long durations fail before the cast.
+  if (o.duration_s != 0 && !(o.duration_s >= 0.001 && o.duration_s <= probes::kMaxDurationMs / 1000))
+    return ReportError(
+        Error{.message = fmt::format("--duration must be in [0.001, {}] seconds", probes::kMaxDurationMs / 1000)});
   if (o.iters != 0) {
     p.iterations = o.iters;
   } else if (o.duration_s > 0) {

@@ -72,6 +72,13 @@ for t in nan -1 0 0.0001 601 inf; do
   grep -qx "fabricctl: --timeout must be in \[0.001, 600\] seconds" err || fail "--timeout $t: $(cat err)"
 done
 
+# Likewise a duration (the flag's range check lets NaN through; it used to become the
+# default duration silently).
+for d in nan -1 0.0001 3601 inf 1e300; do
+  expect_rc 2 "$bin" probe run 127.0.0.1:1 --token-file tok --duration "$d"
+  grep -q -- "--duration.*0\.001.*3600" err || fail "--duration $d: $(cat err)"
+done
+
 # Nothing listens on this port: a clear error, quickly.
 expect_rc 2 "$bin" probe run 127.0.0.1:1 --token-file tok --timeout 2
 grep -q "^fabricctl: 127.0.0.1:1: cannot connect to 127.0.0.1:1: Connection refused" err || fail "refused: $(cat err)"

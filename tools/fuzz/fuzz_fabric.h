@@ -16,12 +16,17 @@
 
 namespace fabricctl::fuzz {
 
-// Whether `result` holds a value; an error must name the file "fuzz" and a line (abort
-// otherwise) and must format.
+// Where an error must point: a line of the file, or (for a fault of the file as a whole,
+// such as a list with nothing in it) at least the file.
+enum class ErrorPlace { kLine, kFileOrLine };
+
+// Whether `result` holds a value; an error must name the file "fuzz" (and a line, unless
+// `place` allows the whole file) and must format; abort otherwise.
 template <typename T>
-bool Parsed(const Result<T>& result) {
+bool Parsed(const Result<T>& result, ErrorPlace place = ErrorPlace::kLine) {
   if (result) return true;
-  if (result.error().where != "fuzz" || result.error().line <= 0) {
+  const bool located = place == ErrorPlace::kFileOrLine || result.error().line > 0;
+  if (result.error().where != "fuzz" || !located) {
     std::fprintf(stderr, "error without file:line: %s\n", result.error().Format().c_str());
     std::abort();
   }

@@ -222,15 +222,19 @@ Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename
   return raw;
 }
 
-Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>& files) {
-  auto assigned = AssignLids(fabric);
-  if (!assigned) return std::unexpected(assigned.error());
-  const size_t N = fabric.subnets().size();
-  struct Pending {
-    std::vector<std::pair<const RawLfts*, const RawSwitchLft*>> switches;
-    std::vector<const RawLfts*> files;
-  };
-  std::vector<Pending> pending(N);
+namespace {
+
+// The switch sections of every file, grouped by the subnet of the topology they belong
+// to, with the files that contribute to each subnet.
+struct PendingSubnet {
+  std::vector<std::pair<const RawLfts*, const RawSwitchLft*>> switches;
+  std::vector<const RawLfts*> files;
+};
+
+// Matches each switch section to a switch of `fabric` by GUID; unknown GUIDs, non-switches
+// and a switch listed twice are errors at the section's line.
+Result<std::vector<PendingSubnet>> GroupSwitchesBySubnet(const Fabric& fabric, const std::vector<RawLfts>& files) {
+  std::vector<PendingSubnet> pending(fabric.subnets().size());
   std::unordered_map<uint64_t, std::pair<const RawLfts*, int>> seen;
   for (const RawLfts& file : files) {
     for (const RawSwitchLft& sw : file.switches) {
@@ -242,12 +246,24 @@ Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>
       if (auto [it, fresh] = seen.emplace(sw.guid, std::pair{&file, sw.line}); !fresh)
         return err(
             fmt::format("switch 0x{:016x} also appears in {}:{}", sw.guid, it->second.first->where, it->second.second));
-      SubnetId s = fabric.subnet_of(fabric.port_id(*node, 0));
-      pending[s].switches.emplace_back(&file, &sw);
-      if (std::find(pending[s].files.begin(), pending[s].files.end(), &file) == pending[s].files.end())
-        pending[s].files.push_back(&file);
+      PendingSubnet& subnet = pending[fabric.subnet_of(fabric.port_id(*node, 0))];
+      subnet.switches.emplace_back(&file, &sw);
+      if (std::find(subnet.files.begin(), subnet.files.end(), &file) == subnet.files.end())
+        subnet.files.push_back(&file);
     }
   }
+  return pending;
+}
+
+}  // namespace
+
+Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>& files) {
+  auto assigned = AssignLids(fabric);
+  if (!assigned) return std::unexpected(assigned.error());
+  const size_t N = fabric.subnets().size();
+  auto grouped = GroupSwitchesBySubnet(fabric, files);
+  if (!grouped) return std::unexpected(grouped.error());
+  const std::vector<PendingSubnet>& pending = *grouped;
   // Port GUID -> ports (switch ports share the node GUID; port 0 stands for the switch).
   std::unordered_multimap<uint64_t, PortId> by_guid;
   for (PortId p = 0; p < fabric.num_port_slots(); ++p) {

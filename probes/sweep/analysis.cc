@@ -33,6 +33,95 @@ Incidence BuildIncidence(const Fabric& fabric, const SweepPlan& plan) {
   return inc;
 }
 
+// One finding per link: keep the most specific symptom (down, then loss, which also costs
+// bandwidth, then bandwidth, then latency) and list the others.
+void MergeFindingsPerLink(std::vector<Finding>& links_found) {
+  auto rank = [](FindingKind k) {
+    switch (k) {
+      case FindingKind::kDown:
+        return 0;
+      case FindingKind::kLoss:
+        return 1;
+      case FindingKind::kBandwidth:
+        return 2;
+      case FindingKind::kLatency:
+        return 3;
+      default:
+        return 4;
+    }
+  };
+  std::stable_sort(links_found.begin(), links_found.end(),
+                   [&](const Finding& a, const Finding& b) { return rank(a.kind) < rank(b.kind); });
+  std::unordered_map<LinkId, size_t> first;
+  std::vector<Finding> merged;
+  for (const Finding& f : links_found) {
+    auto [it, inserted] = first.emplace(f.link, merged.size());
+    if (inserted)
+      merged.push_back(f);
+    else
+      merged[it->second].also.push_back(f.kind);
+  }
+  links_found.swap(merged);
+}
+
+// Port error counters: raise the score of a found link; a link with errors and no
+// probe symptom becomes an `errors` finding of its own.
+void AddPortErrorFindings(const Fabric& fabric, const std::vector<uint64_t>& port_errors,
+                          const AnalysisOptions& options, std::vector<Finding>& links_found) {
+  if (port_errors.empty()) return;
+  const size_t n_links = fabric.num_links();
+  std::unordered_map<LinkId, size_t> at;
+  for (size_t k = 0; k < links_found.size(); ++k) at.emplace(links_found[k].link, k);
+  for (LinkId l = 0; l < n_links; ++l) {
+    const Link& link = fabric.link(l);
+    uint64_t errors = port_errors[link.a] + port_errors[link.b];
+    if (errors <= options.error_threshold) continue;
+    auto it = at.find(l);
+    if (it != at.end()) {
+      Finding& f = links_found[it->second];
+      f.port_errors = errors;
+      f.score = std::min(1.0, f.score + 0.5 * (1.0 - f.score));
+    } else {
+      links_found.push_back(Finding{.link = l,
+                                    .kind = FindingKind::kErrors,
+                                    .symptom = FindingKind::kErrors,
+                                    .score = 0.5,
+                                    .port_errors = errors});
+    }
+  }
+}
+
+// Endpoint faults: when every cabled port of an endpoint with two or more ports shows the
+// same symptom on its access link, the endpoint is the culprit, not its cables. Moves the
+// link findings that are left, and the endpoint findings, to `findings`.
+void MoveEndpointFaults(const Fabric& fabric, const std::vector<Finding>& links_found, std::vector<Finding>& findings) {
+  std::unordered_map<NodeId, std::vector<size_t>> access;  // endpoint -> findings on its access links
+  for (size_t k = 0; k < links_found.size(); ++k) {
+    const Link& link = fabric.link(links_found[k].link);
+    for (PortId p : {link.a, link.b})
+      if (!fabric.is_switch(fabric.port(p).node)) access[fabric.port(p).node].push_back(k);
+  }
+  std::vector<uint8_t> drop(links_found.size(), 0);
+  for (auto& [node, ks] : access) {
+    size_t cabled = fabric.neighbors(node).size();
+    if (cabled < 2 || ks.size() < cabled) continue;
+    FindingKind symptom = links_found[ks.front()].symptom;
+    bool same = std::all_of(ks.begin(), ks.end(), [&](size_t k) { return links_found[k].symptom == symptom; });
+    if (!same || symptom == FindingKind::kErrors) continue;
+    Finding e{.endpoint = node, .kind = FindingKind::kEndpoint, .symptom = symptom, .score = 0};
+    for (size_t k : ks) {
+      drop[k] = 1;
+      e.failing_probes += links_found[k].failing_probes;
+      e.probes += links_found[k].probes;
+      e.worst_ratio = std::min(e.worst_ratio, links_found[k].worst_ratio);
+    }
+    e.score = e.probes ? static_cast<double>(e.failing_probes) / e.probes : 0;
+    findings.push_back(e);
+  }
+  for (size_t k = 0; k < links_found.size(); ++k)
+    if (!drop[k]) findings.push_back(links_found[k]);
+}
+
 }  // namespace
 
 std::string_view ToString(FindingKind k) {
@@ -191,88 +280,9 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
     for (size_t i = 0; i < n; ++i) out.unexplained += bad[i * kSymptoms + s] && !explained[i];
   }
 
-  // One finding per link: keep the most specific symptom (down, then loss, which also costs
-  // bandwidth, then bandwidth, then latency) and list the others.
-  {
-    auto rank = [](FindingKind k) {
-      switch (k) {
-        case FindingKind::kDown:
-          return 0;
-        case FindingKind::kLoss:
-          return 1;
-        case FindingKind::kBandwidth:
-          return 2;
-        case FindingKind::kLatency:
-          return 3;
-        default:
-          return 4;
-      }
-    };
-    std::stable_sort(links_found.begin(), links_found.end(),
-                     [&](const Finding& a, const Finding& b) { return rank(a.kind) < rank(b.kind); });
-    std::unordered_map<LinkId, size_t> first;
-    std::vector<Finding> merged;
-    for (const Finding& f : links_found) {
-      auto [it, inserted] = first.emplace(f.link, merged.size());
-      if (inserted)
-        merged.push_back(f);
-      else
-        merged[it->second].also.push_back(f.kind);
-    }
-    links_found.swap(merged);
-  }
-
-  // Port error counters: raise the score of a found link; a link with errors and no
-  // probe symptom becomes an `errors` finding of its own.
-  if (!port_errors.empty()) {
-    std::unordered_map<LinkId, size_t> at;
-    for (size_t k = 0; k < links_found.size(); ++k) at.emplace(links_found[k].link, k);
-    for (LinkId l = 0; l < n_links; ++l) {
-      const Link& link = fabric.link(l);
-      uint64_t errors = port_errors[link.a] + port_errors[link.b];
-      if (errors <= options.error_threshold) continue;
-      auto it = at.find(l);
-      if (it != at.end()) {
-        Finding& f = links_found[it->second];
-        f.port_errors = errors;
-        f.score = std::min(1.0, f.score + 0.5 * (1.0 - f.score));
-      } else {
-        links_found.push_back(Finding{.link = l,
-                                      .kind = FindingKind::kErrors,
-                                      .symptom = FindingKind::kErrors,
-                                      .score = 0.5,
-                                      .port_errors = errors});
-      }
-    }
-  }
-
-  // Endpoint faults: when every cabled port of an endpoint with two or more ports shows the
-  // same symptom on its access link, the endpoint is the culprit, not its cables.
-  std::unordered_map<NodeId, std::vector<size_t>> access;  // endpoint -> findings on its access links
-  for (size_t k = 0; k < links_found.size(); ++k) {
-    const Link& link = fabric.link(links_found[k].link);
-    for (PortId p : {link.a, link.b})
-      if (!fabric.is_switch(fabric.port(p).node)) access[fabric.port(p).node].push_back(k);
-  }
-  std::vector<uint8_t> drop(links_found.size(), 0);
-  for (auto& [node, ks] : access) {
-    size_t cabled = fabric.neighbors(node).size();
-    if (cabled < 2 || ks.size() < cabled) continue;
-    FindingKind symptom = links_found[ks.front()].symptom;
-    bool same = std::all_of(ks.begin(), ks.end(), [&](size_t k) { return links_found[k].symptom == symptom; });
-    if (!same || symptom == FindingKind::kErrors) continue;
-    Finding e{.endpoint = node, .kind = FindingKind::kEndpoint, .symptom = symptom, .score = 0};
-    for (size_t k : ks) {
-      drop[k] = 1;
-      e.failing_probes += links_found[k].failing_probes;
-      e.probes += links_found[k].probes;
-      e.worst_ratio = std::min(e.worst_ratio, links_found[k].worst_ratio);
-    }
-    e.score = e.probes ? static_cast<double>(e.failing_probes) / e.probes : 0;
-    out.findings.push_back(e);
-  }
-  for (size_t k = 0; k < links_found.size(); ++k)
-    if (!drop[k]) out.findings.push_back(links_found[k]);
+  MergeFindingsPerLink(links_found);
+  AddPortErrorFindings(fabric, port_errors, options, links_found);
+  MoveEndpointFaults(fabric, links_found, out.findings);
   std::stable_sort(out.findings.begin(), out.findings.end(),
                    [](const Finding& a, const Finding& b) { return a.score > b.score; });
   return out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <span>
 #include <unordered_map>
 
 namespace fabricctl::sweep {
@@ -19,7 +20,14 @@ double Median(std::vector<double>& v) {
 struct Incidence {
   std::vector<uint32_t> link_start;  // size links + 1
   std::vector<uint32_t> link_probes;
+
+  std::span<const uint32_t> probes_of(LinkId l) const {
+    return std::span<const uint32_t>(link_probes.data() + link_start[l], link_start[l + 1] - link_start[l]);
+  }
 };
+
+// Symptoms a probe can show; the analysis keeps one flag per probe and symptom.
+enum Symptom { kBw, kLat, kLoss, kDown, kSymptoms };
 
 Incidence BuildIncidence(const Fabric& fabric, const SweepPlan& plan) {
   Incidence inc;
@@ -31,6 +39,61 @@ Incidence BuildIncidence(const Fabric& fabric, const SweepPlan& plan) {
   for (uint32_t i = 0; i < plan.probes.size(); ++i)
     for (PortId c : plan.path(plan.probes[i])) inc.link_probes[fill[fabric.port(c).link]++] = i;
   return inc;
+}
+
+// Baselines: bandwidth per nominal bottleneck (Gb/s x 100), latency per hop count, both
+// the median of what was measured, so the same analysis serves the model and real agents.
+struct Baselines {
+  std::vector<double> nominal;  // per probe: the slowest link rate on its path
+  std::map<long, double> bandwidth, latency;
+};
+
+Baselines MedianBaselines(const Fabric& fabric, const SweepPlan& plan, const std::vector<Measurement>& measured) {
+  const size_t n = plan.probes.size();
+  std::vector<double> nominal(n, 0);
+  std::map<long, std::vector<double>> bw_groups, lat_groups;
+  for (size_t i = 0; i < n; ++i) {
+    double bottleneck = 1e18;
+    for (PortId c : plan.path(plan.probes[i]))
+      bottleneck = std::min(bottleneck, LinkDataGbps(fabric.port(c).width_active, fabric.port(c).speed_active));
+    nominal[i] = bottleneck;
+    if (measured[i].status != ProbeStatus::kMeasured) continue;
+    bw_groups[std::lround(bottleneck * 100)].push_back(measured[i].gbps);
+    lat_groups[static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin)].push_back(
+        measured[i].latency_us);
+  }
+  Baselines base{.nominal = std::move(nominal)};
+  for (auto& [k, v] : bw_groups) base.bandwidth[k] = Median(v);
+  for (auto& [k, v] : lat_groups) base.latency[k] = Median(v);
+
+  return base;
+}
+
+// Per link: the share of measured probes through it that passed, and the best
+// measured/baseline bandwidth among them.
+void MeasureLinkHealth(const Incidence& inc, const std::vector<Measurement>& measured, const std::vector<uint8_t>& bad,
+                       SweepAnalysis& out) {
+  const size_t n_links = inc.link_start.size() - 1;
+  out.link_health.assign(n_links, -1.0f);
+  out.link_bw_ratio.assign(n_links, -1.0f);
+  std::vector<double> ratios;
+  for (LinkId l = 0; l < n_links; ++l) {
+    uint32_t total = 0, pass = 0;
+    ratios.clear();
+    for (uint32_t i : inc.probes_of(l)) {
+      if (measured[i].status == ProbeStatus::kUnmeasured) continue;
+      if (measured[i].status == ProbeStatus::kMeasured && out.verdicts[i].bw_baseline > 0)
+        ratios.push_back(measured[i].gbps / out.verdicts[i].bw_baseline);
+      ++total;
+      pass += !(bad[i * kSymptoms + kBw] || bad[i * kSymptoms + kLat] || bad[i * kSymptoms + kLoss] ||
+                bad[i * kSymptoms + kDown]);
+    }
+    if (total > 0) out.link_health[l] = static_cast<float>(pass) / static_cast<float>(total);
+    // Capped at 1: above the baseline is only noise, and letting it through made noisy
+    // healthy links look like falling trends in the history.
+    if (!ratios.empty())
+      out.link_bw_ratio[l] = static_cast<float>(std::min(1.0, *std::max_element(ratios.begin(), ratios.end())));
+  }
 }
 
 // One finding per link: keep the most specific symptom (down, then loss, which also costs
@@ -150,25 +213,8 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
   out.verdicts.resize(n);
   out.uncovered_channels = plan.channels - std::min(plan.channels, plan.channels_covered);
 
-  // Baselines: bandwidth per nominal bottleneck, latency per hop count, both the median of
-  // what was measured, so the same analysis serves the model and real agents.
-  std::vector<double> nominal(n, 0);
-  std::map<long, std::vector<double>> bw_groups, lat_groups;
-  for (size_t i = 0; i < n; ++i) {
-    double bottleneck = 1e18;
-    for (PortId c : plan.path(plan.probes[i]))
-      bottleneck = std::min(bottleneck, LinkDataGbps(fabric.port(c).width_active, fabric.port(c).speed_active));
-    nominal[i] = bottleneck;
-    if (measured[i].status != ProbeStatus::kMeasured) continue;
-    bw_groups[std::lround(bottleneck * 100)].push_back(measured[i].gbps);
-    lat_groups[static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin)].push_back(
-        measured[i].latency_us);
-  }
-  std::map<long, double> bw_base, lat_base;
-  for (auto& [k, v] : bw_groups) bw_base[k] = Median(v);
-  for (auto& [k, v] : lat_groups) lat_base[k] = Median(v);
+  const Baselines base = MedianBaselines(fabric, plan, measured);
 
-  enum Symptom { kBw, kLat, kLoss, kDown, kSymptoms };
   std::vector<uint8_t> bad(n * kSymptoms, 0);
   for (size_t i = 0; i < n; ++i) {
     const Measurement& m = measured[i];
@@ -183,8 +229,8 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
       continue;
     }
     ++out.measured;
-    v.bw_baseline = bw_base[std::lround(nominal[i] * 100)];
-    v.latency_baseline = lat_base[static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin)];
+    v.bw_baseline = base.bandwidth.at(std::lround(base.nominal[i] * 100));
+    v.latency_baseline = base.latency.at(static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin));
     v.bandwidth_bad = m.gbps < options.bw_fraction * v.bw_baseline;
     v.latency_bad = m.latency_us > v.latency_baseline * (1 + options.latency_margin) + options.latency_floor_us;
     v.loss_bad = m.loss > options.loss_threshold;
@@ -196,31 +242,9 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
 
   Incidence inc = BuildIncidence(fabric, plan);
   const size_t n_links = fabric.num_links();
-  auto probes_of = [&](LinkId l) {
-    return std::span<const uint32_t>(inc.link_probes.data() + inc.link_start[l],
-                                     inc.link_start[l + 1] - inc.link_start[l]);
-  };
+  auto probes_of = [&](LinkId l) { return inc.probes_of(l); };
 
-  out.link_health.assign(n_links, -1.0f);
-  out.link_bw_ratio.assign(n_links, -1.0f);
-  std::vector<double> ratios;
-  for (LinkId l = 0; l < n_links; ++l) {
-    uint32_t total = 0, pass = 0;
-    ratios.clear();
-    for (uint32_t i : probes_of(l)) {
-      if (measured[i].status == ProbeStatus::kUnmeasured) continue;
-      if (measured[i].status == ProbeStatus::kMeasured && out.verdicts[i].bw_baseline > 0)
-        ratios.push_back(measured[i].gbps / out.verdicts[i].bw_baseline);
-      ++total;
-      pass += !(bad[i * kSymptoms + kBw] || bad[i * kSymptoms + kLat] || bad[i * kSymptoms + kLoss] ||
-                bad[i * kSymptoms + kDown]);
-    }
-    if (total > 0) out.link_health[l] = static_cast<float>(pass) / static_cast<float>(total);
-    // Capped at 1: above the baseline is only noise, and letting it through made noisy
-    // healthy links look like falling trends in the history.
-    if (!ratios.empty())
-      out.link_bw_ratio[l] = static_cast<float>(std::min(1.0, *std::max_element(ratios.begin(), ratios.end())));
-  }
+  MeasureLinkHealth(inc, measured, bad, out);
 
   const FindingKind kind_of[kSymptoms] = {FindingKind::kBandwidth, FindingKind::kLatency, FindingKind::kLoss,
                                           FindingKind::kDown};

@@ -20,6 +20,7 @@
 #include "probes/sweep/html_report.h"
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
+#include "probes/sweep/sweep_driver.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/sweep/sweep_plan_io.h"
 #include "probes/sweep/sweep_report.h"
@@ -137,20 +138,23 @@ Result<sweep::FaultSet> ParseFaults(const RunOptionsCli& o, const Fabric& fabric
   return faults;
 }
 
-struct Probed {
-  std::vector<sweep::Measurement> measured;
-  std::vector<uint64_t> counters;  // port error counters; empty for real fabrics
-  std::vector<sweep::ProbeFailure> failures;
-};
-
-void ShowProgress(const sweep::RunnerProgress& p) {
+void ShowProgress(const sweep::DriverProgress& p) {
   int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
   std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
                            std::string(width - filled, '.'), p.done, p.total)
             << (p.done == p.total ? "\n" : "") << std::flush;
 }
 
-Result<Probed> ProbeAgents(const RunOptionsCli& o, const Fabric& fabric, const sweep::SweepPlan& plan) {
+// Where the probes run and where counters come from, for --fabric.
+struct Executor {
+  std::unique_ptr<sweep::ProbeExecutor> probes;
+  std::unique_ptr<sweep::CounterSource> counters;  // null when the fabric gives none
+  // Kept alive for the executors, which refer to them.
+  sweep::AgentMap agents;
+  std::unique_ptr<probes::ClientTransport> transport;
+};
+
+Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
   auto agents_text = ReadTextFile(o.agents);
   if (!agents_text) return std::unexpected(agents_text.error());
   auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
@@ -158,32 +162,31 @@ Result<Probed> ProbeAgents(const RunOptionsCli& o, const Fabric& fabric, const s
   if (o.token_file.empty()) return MakeError("--token-file is needed to talk to probe agents");
   auto token = probes::ReadTokenFile(o.token_file);
   if (!token) return std::unexpected(token.error());
-  std::unique_ptr<probes::ClientTransport> transport;
+  auto e = std::make_unique<Executor>();
+  e->agents = std::move(*agents);
   if (o.fabric == "tcp") {
-    transport = probes::MakeTcpClientTransport();
+    e->transport = probes::MakeTcpClientTransport();
   } else {
     auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
     if (!v) return std::unexpected(v.error());
-    transport = std::move(*v);
+    e->transport = std::move(*v);
   }
-  const bool bar = StderrIsTerminal() && !o.json;
-  auto result = sweep::RunSweepOnAgents(
-      fabric, plan, *agents, *transport,
-      {.token = std::move(*token),
-       .parallel = o.parallel,
-       .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
-       .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))},
-      [&](const sweep::RunnerProgress& p) {
-        if (bar) ShowProgress(p);
-      });
-  return Probed{.measured = std::move(result.measurements), .failures = std::move(result.failures)};
+  e->probes = std::make_unique<sweep::DirectAgentExecutor>(
+      fabric, e->agents, *e->transport,
+      sweep::RunnerOptions{.token = std::move(*token),
+                           .parallel = o.parallel,
+                           .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+                           .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))});
+  return e;
 }
 
-Result<Probed> RunProbes(const RunOptionsCli& o, const Fabric& fabric, const sweep::SweepPlan& plan,
-                         const sweep::FaultSet& faults) {
-  if (o.fabric != "sim") return ProbeAgents(o, fabric, plan);
-  return Probed{.measured = sweep::SimulateSweep(fabric, plan, faults, {.noise = o.noise, .seed = o.seed}),
-                .counters = sweep::SimulatedErrorCounters(fabric, faults)};
+Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
+                                               const sweep::FaultSet& faults) {
+  if (o.fabric != "sim") return MakeAgentExecutor(o, fabric);
+  auto e = std::make_unique<Executor>();
+  e->probes = std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
+  e->counters = std::make_unique<sweep::SimCounterSource>(fabric, faults);
+  return e;
 }
 
 // The report, and the HTML page and metrics when asked for.
@@ -234,7 +237,7 @@ std::string NotHealthyReason(const sweep::SweepAnalysis& analysis) {
   return fmt::format("not healthy: no findings, but {}\n", fmt::join(reasons, " and "));
 }
 
-void PrintSweepText(const RunOptionsCli& o, const sweep::ReportInputs& in, const Probed& probed,
+void PrintSweepText(const RunOptionsCli& o, const sweep::ReportInputs& in, const sweep::SweepRun& run,
                     const std::vector<sweep::LinkTrend>& trends) {
   const Fabric& fabric = in.fabric;
   const sweep::SweepAnalysis& analysis = in.analysis;
@@ -242,7 +245,7 @@ void PrintSweepText(const RunOptionsCli& o, const sweep::ReportInputs& in, const
   std::cout << fmt::format("probes: {} measured, {} failed, {} unmeasured, {} degraded\n", analysis.measured,
                            analysis.failed, analysis.unmeasured, analysis.degraded);
   for (const sweep::Fault& f : in.injected) std::cout << "injected: " << sweep::FaultToJson(fabric, f).dump() << "\n";
-  const auto& failures = probed.failures;
+  const auto& failures = run.failures;
   for (size_t k = 0; k < failures.size() && k < 10; ++k)
     std::cout << fmt::format("unmeasured: {} -> {}: {}\n", fabric.PortName(in.plan.probes[failures[k].probe].src),
                              fabric.PortName(in.plan.probes[failures[k].probe].dst), PrintableText(failures[k].reason));
@@ -286,19 +289,22 @@ int RunSweep(const RunOptionsCli& o) {
   auto faults = ParseFaults(o, fabric);
   if (!faults) return ReportError(faults.error());
 
-  auto t1 = Clock::now();
-  auto probed = RunProbes(o, fabric, *plan, *faults);
-  if (!probed) return ReportError(probed.error());
-  timings.run_seconds = Since(t1);
-
-  auto t2 = Clock::now();
-  sweep::SweepAnalysis analysis =
-      sweep::AnalyzeSweep(fabric, *plan, probed->measured, probed->counters, {.bw_fraction = o.bw_fraction});
-  timings.analyse_seconds = Since(t2);
+  auto executor = MakeExecutor(o, fabric, *faults);
+  if (!executor) return ReportError(executor.error());
+  const bool bar = StderrIsTerminal() && !o.json;
+  auto run =
+      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), *(*executor)->probes, (*executor)->counters.get(),
+                        {.analysis = {.bw_fraction = o.bw_fraction}}, [&](const sweep::DriverProgress& p) {
+                          if (bar) ShowProgress(p);
+                        });
+  if (!run) return ReportError(run.error());
+  timings.run_seconds = run->run_seconds;
+  timings.analyse_seconds = run->analyse_seconds;
+  const sweep::SweepAnalysis& analysis = run->analysis;
 
   sweep::ReportInputs in{.fabric = fabric,
-                         .plan = *plan,
-                         .measurements = probed->measured,
+                         .plan = run->plan,
+                         .measurements = run->measurements,
                          .analysis = analysis,
                          .injected = faults->faults,
                          .mode = o.fabric,
@@ -312,7 +318,7 @@ int RunSweep(const RunOptionsCli& o) {
   if (o.json)
     PrintJson(report);
   else
-    PrintSweepText(o, in, *probed, *trends);
+    PrintSweepText(o, in, *run, *trends);
   return analysis.healthy() ? kExitOk : kExitFindings;
 }
 

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <mutex>
 #include <thread>
 
 #include "fabric/display_text.h"
@@ -31,21 +30,6 @@ Result<void> EnterNetns(const std::string& name) {
   ::close(fd);
   if (rc != 0) return MakeError(fmt::format("netns {}: {}", name, std::strerror(err)));
   return {};
-}
-
-// Probe indices per round, rounds in order, empty rounds left out: sized by the probes,
-// never by a round number.
-std::vector<std::vector<size_t>> ProbesByRound(const SweepPlan& plan) {
-  std::vector<size_t> order(plan.probes.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return plan.probes[a].round < plan.probes[b].round; });
-  std::vector<std::vector<size_t>> rounds;
-  for (size_t k = 0; k < order.size(); ++k) {
-    if (k == 0 || plan.probes[order[k]].round != plan.probes[order[k - 1]].round) rounds.emplace_back();
-    rounds.back().push_back(order[k]);
-  }
-  return rounds;
 }
 
 }  // namespace
@@ -149,93 +133,68 @@ Result<AgentMap> ParseAgentsFile(const Fabric& fabric, std::string_view text, st
   return map;
 }
 
-RunnerResult RunSweepOnAgents(const Fabric& fabric, const SweepPlan& plan, const AgentMap& agents,
-                              probes::ClientTransport& transport, const RunnerOptions& options,
-                              const std::function<void(const RunnerProgress&)>& progress) {
-  RunnerResult out;
-  out.measurements.resize(plan.probes.size());
-  std::mutex mu;  // guards failures and progress
-  std::vector<std::vector<size_t>> rounds = ProbesByRound(plan);
-  RunnerProgress state{.total = plan.probes.size(), .rounds = static_cast<uint32_t>(rounds.size())};
+ProbeOutcome DirectAgentExecutor::RunOne(const ProbeTask& task) {
+  const AgentEntry& src = agents_.by_node[fabric_.port(task.src).node];
+  const AgentEntry& dst = agents_.by_node[fabric_.port(task.dst).node];
+  auto fail = [](std::string reason) { return ProbeOutcome{.failure = std::move(reason)}; };
+  if (dst.address.empty())
+    return fail(fmt::format("no agent for {}", fabric_.description(fabric_.port(task.dst).node)));
+  if (src.address.empty())
+    return fail(fmt::format("no agent for {}", fabric_.description(fabric_.port(task.src).node)));
+  probes::ProbeOptions lat{.peer = dst.address,
+                           .tests = {probes::TestKind::kLatency},
+                           .sizes = {64},
+                           .iterations = options_.latency_iterations,
+                           .timeout = options_.timeout,
+                           .token = options_.token};
+  auto l = probes::RunProbe(lat, transport_);
+  if (!l || l->latency.empty()) return fail(l ? "no latency result" : l.error().Format());
+  probes::ProbeOptions bw{.peer = dst.address,
+                          .tests = {probes::TestKind::kBandwidth},
+                          .sizes = {options_.message_size},
+                          .duration = options_.bandwidth_duration,
+                          .timeout = options_.timeout,
+                          .token = options_.token};
+  auto b = probes::RunProbe(bw, transport_);
+  if (!b || b->bandwidth.empty()) return fail(b ? "no bandwidth result" : b.error().Format());
+  ProbeOutcome out;
+  out.measurement = {
+      .status = ProbeStatus::kMeasured, .gbps = b->bandwidth.front().gbps, .latency_us = l->latency.front().p50_us};
+  return out;
+}
 
-  auto fail = [&](size_t i, std::string reason) {
-    std::lock_guard lock(mu);
-    out.failures.push_back({.probe = i, .reason = std::move(reason)});
-  };
-  auto run_one = [&](size_t i) {
-    const PlannedProbe& p = plan.probes[i];
-    const AgentEntry& src = agents.by_node[fabric.port(p.src).node];
-    const AgentEntry& dst = agents.by_node[fabric.port(p.dst).node];
-    Measurement& m = out.measurements[i];
-    m.status = ProbeStatus::kUnmeasured;
-    if (dst.address.empty())
-      return fail(i, fmt::format("no agent for {}", fabric.description(fabric.port(p.dst).node)));
-    if (src.address.empty())
-      return fail(i, fmt::format("no agent for {}", fabric.description(fabric.port(p.src).node)));
-    probes::ProbeOptions lat{.peer = dst.address,
-                             .tests = {probes::TestKind::kLatency},
-                             .sizes = {64},
-                             .iterations = options.latency_iterations,
-                             .timeout = options.timeout,
-                             .token = options.token};
-    auto l = probes::RunProbe(lat, transport);
-    if (!l || l->latency.empty()) return fail(i, l ? "no latency result" : l.error().Format());
-    probes::ProbeOptions bw{.peer = dst.address,
-                            .tests = {probes::TestKind::kBandwidth},
-                            .sizes = {options.message_size},
-                            .duration = options.bandwidth_duration,
-                            .timeout = options.timeout,
-                            .token = options.token};
-    auto b = probes::RunProbe(bw, transport);
-    if (!b || b->bandwidth.empty()) return fail(i, b ? "no bandwidth result" : b.error().Format());
-    m.status = ProbeStatus::kMeasured;
-    m.latency_us = l->latency.front().p50_us;
-    m.gbps = b->bandwidth.front().gbps;
-  };
-
-  for (uint32_t r = 0; r < rounds.size(); ++r) {
-    std::atomic<size_t> next{0};
-    const std::vector<size_t>& work = rounds[r];
-    unsigned n_threads = std::max(1u, std::min<unsigned>(options.parallel, static_cast<unsigned>(work.size())));
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < n_threads; ++t) {
-      threads.emplace_back([&] {
-        // Each probe may come from another namespace; a worker moves to the source's
-        // namespace and stays there for its next probes from the same one.
-        std::string current;
-        int home = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        for (size_t k = next++; k < work.size(); k = next++) {
-          size_t i = work[k];
-          const AgentEntry& src = agents.by_node[fabric.port(plan.probes[i].src).node];
-          bool ready = true;
-          if (!src.netns.empty() && src.netns != current) {
-            if (auto e = EnterNetns(src.netns); !e) {
-              fail(i, e.error().message);
-              ready = false;
-            } else {
-              current = src.netns;
-            }
-          } else if (src.netns.empty() && !current.empty()) {
-            if (home < 0 || ::setns(home, CLONE_NEWNET) != 0) {
-              fail(i, "cannot return to the sweep's own network namespace");
-              ready = false;
-            } else {
-              current.clear();
-            }
+std::vector<ProbeOutcome> DirectAgentExecutor::RunRound(std::span<const ProbeTask> tasks) {
+  std::vector<ProbeOutcome> out(tasks.size());
+  std::atomic<size_t> next{0};
+  unsigned n_threads = std::max(1u, std::min<unsigned>(options_.parallel, static_cast<unsigned>(tasks.size())));
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < n_threads; ++t) {
+    threads.emplace_back([&] {
+      // Each probe may come from another namespace; a worker moves to the source's
+      // namespace and stays there for its next probes from the same one.
+      std::string current;
+      int home = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      for (size_t k = next++; k < tasks.size(); k = next++) {
+        const AgentEntry& src = agents_.by_node[fabric_.port(tasks[k].src).node];
+        if (!src.netns.empty() && src.netns != current) {
+          if (auto e = EnterNetns(src.netns); !e) {
+            out[k].failure = e.error().message;
+            continue;
           }
-          if (ready) run_one(i);
-          std::lock_guard lock(mu);
-          ++state.done;
-          state.round = r + 1;
-          if (progress) progress(state);
+          current = src.netns;
+        } else if (src.netns.empty() && !current.empty()) {
+          if (home < 0 || ::setns(home, CLONE_NEWNET) != 0) {
+            out[k].failure = "cannot return to the sweep's own network namespace";
+            continue;
+          }
+          current.clear();
         }
-        if (home >= 0) ::close(home);
-      });
-    }
-    for (std::thread& t : threads) t.join();
+        out[k] = RunOne(tasks[k]);
+      }
+      if (home >= 0) ::close(home);
+    });
   }
-  std::sort(out.failures.begin(), out.failures.end(),
-            [](const ProbeFailure& a, const ProbeFailure& b) { return a.probe < b.probe; });
+  for (std::thread& t : threads) t.join();
   return out;
 }
 

@@ -1,12 +1,11 @@
 #pragma once
-// Runs a sweep plan against real probe agents (`fabricctl probe serve`): each probe is a
+// Runs sweep probes against real probe agents (`fabricctl probe serve`): each probe is a
 // latency and a bandwidth test from its source endpoint to the agent of its destination.
 // Probes of one round run side by side (the plan made them share no channel), with bounded
 // concurrency; every wait has a timeout; a probe whose agent does not answer is
 // `unmeasured`, never healthy.
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "fabric/error.h"
 #include "fabric/fabric.h"
 #include "probes/sweep/measurement.h"
+#include "probes/sweep/probe_executor.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/transport.h"
 
@@ -44,23 +44,21 @@ struct RunnerOptions {
   std::chrono::milliseconds timeout{5000};  // bound on every wait of one probe
 };
 
-struct RunnerProgress {
-  size_t done = 0, total = 0;
-  uint32_t round = 0, rounds = 0;
-};
+// Runs each probe from this host (or from inside the source's network namespace) to the
+// agent of its destination, a latency test then a bandwidth test, with bounded concurrency.
+class DirectAgentExecutor final : public ProbeExecutor {
+ public:
+  DirectAgentExecutor(const Fabric& fabric, const AgentMap& agents, probes::ClientTransport& transport,
+                      RunnerOptions options)
+      : fabric_(fabric), agents_(agents), transport_(transport), options_(std::move(options)) {}
+  std::vector<ProbeOutcome> RunRound(std::span<const ProbeTask> tasks) override;
 
-struct ProbeFailure {
-  size_t probe = 0;
-  std::string reason;
+ private:
+  ProbeOutcome RunOne(const ProbeTask& task);
+  const Fabric& fabric_;
+  const AgentMap& agents_;
+  probes::ClientTransport& transport_;
+  RunnerOptions options_;
 };
-
-struct RunnerResult {
-  std::vector<Measurement> measurements;  // one per plan probe
-  std::vector<ProbeFailure> failures;     // why probes are unmeasured
-};
-
-RunnerResult RunSweepOnAgents(const Fabric& fabric, const SweepPlan& plan, const AgentMap& agents,
-                              probes::ClientTransport& transport, const RunnerOptions& options,
-                              const std::function<void(const RunnerProgress&)>& progress);
 
 }  // namespace fabricctl::sweep

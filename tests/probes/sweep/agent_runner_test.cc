@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "probes/sweep/analysis.h"
+#include "probes/sweep/sweep_driver.h"
 #include "probes/tcp_transport.h"
 #include "tests/probes/sweep/sweep_fixture.h"
 
@@ -65,13 +66,14 @@ TEST_CASE("rounds are taken from the probes, never from a round number: a wrappe
   none.by_node.resize(r.fabric.num_nodes());
   auto transport = probes::MakeTcpClientTransport();
   std::vector<uint32_t> rounds_seen;
-  auto result = RunSweepOnAgents(r.fabric, *plan, none, *transport, {.timeout = std::chrono::milliseconds(100)},
-                                 [&](const RunnerProgress& p) {
-                                   CHECK(p.rounds == 2);
-                                   rounds_seen.push_back(p.round);
-                                 });
-  REQUIRE(result.measurements.size() == 2);
-  CHECK(result.failures.size() == 2);  // no agents: unmeasured
+  DirectAgentExecutor executor(r.fabric, none, *transport, {.timeout = std::chrono::milliseconds(100)});
+  auto result = DriveSweep(r.fabric, r.routes, *plan, executor, nullptr, {}, [&](const DriverProgress& p) {
+    CHECK(p.rounds == 2);
+    rounds_seen.push_back(p.round);
+  });
+  REQUIRE(result);
+  REQUIRE(result->measurements.size() == 2);
+  CHECK(result->failures.size() == 2);  // no agents: unmeasured
   CHECK(rounds_seen == std::vector<uint32_t>{1, 2});
 }
 
@@ -86,17 +88,18 @@ TEST_CASE("agents that do not answer make probes unmeasured, never healthy") {
   REQUIRE(agents);
   auto transport = probes::MakeTcpClientTransport();
   size_t calls = 0;
-  auto result = RunSweepOnAgents(r.fabric, *plan, *agents, *transport,
-                                 {.token = probes::Bytes(32, 7), .timeout = std::chrono::milliseconds(500)},
-                                 [&](const RunnerProgress& p) {
-                                   ++calls;
-                                   CHECK(p.done <= p.total);
-                                 });
-  CHECK(calls == plan->probes.size());
-  REQUIRE(result.measurements.size() == plan->probes.size());
-  for (const Measurement& m : result.measurements) CHECK(m.status == ProbeStatus::kUnmeasured);
-  CHECK(result.failures.size() == plan->probes.size());
-  auto a = AnalyzeSweep(r.fabric, *plan, result.measurements, {}, {});
+  DirectAgentExecutor executor(r.fabric, *agents, *transport,
+                               {.token = probes::Bytes(32, 7), .timeout = std::chrono::milliseconds(500)});
+  auto result = DriveSweep(r.fabric, r.routes, *plan, executor, nullptr, {}, [&](const DriverProgress& p) {
+    ++calls;
+    CHECK(p.done <= p.total);
+  });
+  REQUIRE(result);
+  CHECK(calls == plan->num_rounds);
+  REQUIRE(result->measurements.size() == plan->probes.size());
+  for (const Measurement& m : result->measurements) CHECK(m.status == ProbeStatus::kUnmeasured);
+  CHECK(result->failures.size() == plan->probes.size());
+  const SweepAnalysis& a = result->analysis;
   CHECK(!a.healthy());
   CHECK(a.unmeasured == plan->probes.size());
 }

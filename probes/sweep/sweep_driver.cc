@@ -1,0 +1,93 @@
+#include "probes/sweep/sweep_driver.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace fabricctl::sweep {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Runs every round of `plan` on `executor`, filling `run.measurements` and `run.failures`.
+void RunRounds(const SweepPlan& plan, ProbeExecutor& executor, SweepRun& run,
+               const std::function<void(const DriverProgress&)>& progress) {
+  std::vector<std::vector<size_t>> rounds = ProbesByRound(plan);
+  DriverProgress state{.total = plan.probes.size(), .rounds = static_cast<uint32_t>(rounds.size())};
+  std::vector<ProbeTask> tasks;
+  for (uint32_t r = 0; r < rounds.size(); ++r) {
+    tasks.clear();
+    for (size_t i : rounds[r])
+      tasks.push_back(
+          {.probe = i, .src = plan.probes[i].src, .dst = plan.probes[i].dst, .path = plan.path(plan.probes[i])});
+    std::vector<ProbeOutcome> outcomes = executor.RunRound(tasks);
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      size_t i = tasks[k].probe;
+      if (k >= outcomes.size()) {
+        run.failures.push_back({.probe = i, .reason = "the executor returned no outcome"});
+        continue;
+      }
+      run.measurements[i] = outcomes[k].measurement;
+      if (run.measurements[i].status == ProbeStatus::kUnmeasured)
+        run.failures.push_back({.probe = i, .reason = outcomes[k].failure.empty() ? "not run" : outcomes[k].failure});
+    }
+    state.done += tasks.size();
+    state.round = r + 1;
+    if (progress) progress(state);
+  }
+  std::sort(run.failures.begin(), run.failures.end(),
+            [](const ProbeFailure& a, const ProbeFailure& b) { return a.probe < b.probe; });
+}
+
+// after - before per port; a counter that went backwards (reset, wrapped) counts from zero.
+std::vector<uint64_t> CounterDelta(const std::vector<uint64_t>& before, const std::vector<uint64_t>& after) {
+  std::vector<uint64_t> delta(after.size(), 0);
+  for (size_t p = 0; p < after.size(); ++p) {
+    uint64_t b = p < before.size() ? before[p] : 0;
+    delta[p] = after[p] >= b ? after[p] - b : after[p];
+  }
+  return delta;
+}
+
+}  // namespace
+
+std::vector<std::vector<size_t>> ProbesByRound(const SweepPlan& plan) {
+  std::vector<size_t> order(plan.probes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return plan.probes[a].round < plan.probes[b].round; });
+  std::vector<std::vector<size_t>> rounds;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k == 0 || plan.probes[order[k]].round != plan.probes[order[k - 1]].round) rounds.emplace_back();
+    rounds.back().push_back(order[k]);
+  }
+  return rounds;
+}
+
+Result<SweepRun> DriveSweep(const Fabric& fabric, const RouteSet& routes, SweepPlan plan, ProbeExecutor& executor,
+                            CounterSource* counters, const DriverOptions& options,
+                            const std::function<void(const DriverProgress&)>& progress) {
+  (void)routes;
+  SweepRun run{.plan = std::move(plan)};
+  run.measurements.resize(run.plan.probes.size());
+  std::vector<uint64_t> before;
+  if (counters) {
+    auto read = counters->Read();
+    if (!read) return std::unexpected(read.error());
+    before = std::move(*read);
+  }
+  auto t0 = Clock::now();
+  RunRounds(run.plan, executor, run, progress);
+  run.run_seconds = Since(t0);
+  if (counters) {
+    auto after = counters->Read();
+    if (!after) return std::unexpected(after.error());
+    run.port_errors = CounterDelta(before, *after);
+  }
+  auto t1 = Clock::now();
+  run.analysis = AnalyzeSweep(fabric, run.plan, run.measurements, run.port_errors, options.analysis);
+  run.analyse_seconds = Since(t1);
+  return run;
+}
+
+}  // namespace fabricctl::sweep

@@ -87,7 +87,11 @@ outdir="$(cd "$outdir" && pwd)"
 "$here/routed-fabric-down.sh" "$prefix"
 # From here on any way out but success (a failed command, a refused routes file, a signal)
 # removes what was built.
-trap 'status=$?; [ "$status" = 0 ] || "$here/routed-fabric-down.sh" "$prefix"' EXIT
+remove_unless_done() {
+  local status=$?
+  [ "$status" = 0 ] || "$here/routed-fabric-down.sh" "$prefix"
+}
+trap remove_unless_done EXIT
 trap 'exit 130' INT TERM
 
 leaf_addr() { echo "198.18.1.$(($1 + 1))"; }
@@ -297,11 +301,11 @@ add_cable() { # LINK A_NS A_DEV B_NS B_DEV
 }
 for ((h = 0; h < hosts; h++)); do
   l=$((h / per_leaf)) p=$((h % per_leaf + 1))
-  add_cable "leaf$l[$p] -- h$h[1]" "${prefix}leaf$l" "$(leaf_dev $l $p)" "${prefix}h$h" "${prefix}-h$h"
+  add_cable "leaf${l}[$p] -- h${h}[1]" "${prefix}leaf$l" "$(leaf_dev $l $p)" "${prefix}h$h" "${prefix}-h$h"
 done
 for ((l = 0; l < leaves; l++)); do
   for ((s = 0; s < spines; s++)); do
-    add_cable "leaf$l[$(uplink $s)] -- spine$s[$((l + 1))]" "${prefix}leaf$l" "$(leaf_dev $l "$(uplink $s)")" \
+    add_cable "leaf${l}[$(uplink $s)] -- spine${s}[$((l + 1))]" "${prefix}leaf$l" "$(leaf_dev $l "$(uplink $s)")" \
       "${prefix}spine$s" "$(spine_dev $s $((l + 1)))"
   done
 done

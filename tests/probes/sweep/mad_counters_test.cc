@@ -332,6 +332,7 @@ TEST_SUITE("ibsim_mad_counters") {
     INFO("child: ", child.out, child.err);
     CHECK(child.exit_code == 0);
     CHECK(child.out.find("1 passed") != std::string::npos);
+    CHECK(child.out.find("assertions: 0 ") == std::string::npos);  // the child did read, not skip
     std::filesystem::remove_all(d);
   }
 }

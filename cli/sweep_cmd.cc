@@ -18,6 +18,7 @@
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
+#include "probes/sweep/mad_counters.h"
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
@@ -55,6 +56,9 @@ struct RunOptionsCli {
   double probe_seconds = 0.5;
   double timeout_seconds = 5;
   std::string ib_dev;
+  std::string counters;  // sim, mad, none; default: sim for --fabric sim, none otherwise
+  std::string ca;        // --counters mad: local RDMA device and port for the MADs
+  int ca_port = 0;
   bool json = false;
 };
 
@@ -152,6 +156,8 @@ struct Executor {
   // Kept alive for the executors, which refer to them.
   sweep::AgentMap agents;
   std::unique_ptr<probes::ClientTransport> transport;
+  std::unique_ptr<mad::Transport> mad;
+  sweep::MadCounterSource* mad_counters = nullptr;  // when counters come through the PMAs
 };
 
 Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
@@ -180,13 +186,81 @@ Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, cons
   return e;
 }
 
+// --counters: "sim" only on the simulated fabric; "mad" reads the live fabric's PMAs over
+// umad (with --fabric sim too: simulated probes, real counters, for trying it out).
+std::string CounterMode(const RunOptionsCli& o) {
+  if (!o.counters.empty()) return o.counters;
+  return o.fabric == "sim" ? "sim" : "none";
+}
+
+Result<void> AttachCounters(const RunOptionsCli& o, const Fabric& fabric, const sweep::FaultSet& faults, Executor& e) {
+  const std::string mode = CounterMode(o);
+  if (mode == "sim") {
+    if (o.fabric != "sim") return MakeError("--counters sim works only with --fabric sim");
+    e.counters = std::make_unique<sweep::SimCounterSource>(fabric, faults);
+  } else if (mode == "mad") {
+    const mad::RpcOptions rpc;  // the bounds `fabricctl counters` uses by default
+    auto transport = mad::OpenUmadTransport(o.ca, o.ca_port, rpc.timeout_ms);
+    if (!transport) return std::unexpected(transport.error());
+    e.mad = std::move(*transport);
+    auto source = std::make_unique<sweep::MadCounterSource>(fabric, *e.mad, sweep::MadCounterOptions{.rpc = rpc});
+    e.mad_counters = source.get();
+    e.counters = std::move(source);
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
                                                const sweep::FaultSet& faults) {
-  if (o.fabric != "sim") return MakeAgentExecutor(o, fabric);
-  auto e = std::make_unique<Executor>();
-  e->probes = std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
-  e->counters = std::make_unique<sweep::SimCounterSource>(fabric, faults);
+  std::unique_ptr<Executor> e;
+  if (o.fabric != "sim") {
+    auto agents = MakeAgentExecutor(o, fabric);
+    if (!agents) return std::unexpected(agents.error());
+    e = std::move(*agents);
+  } else {
+    e = std::make_unique<Executor>();
+    e->probes =
+        std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
+  }
+  if (auto c = AttachCounters(o, fabric, faults, *e); !c) return std::unexpected(c.error());
   return e;
+}
+
+// What the counters said, for the report: the source, ports with errors during the sweep,
+// and (PMA reads) the ports the sweep could not see.
+nlohmann::json CountersJson(const RunOptionsCli& o, const Fabric& fabric, const sweep::SweepRun& run,
+                            const Executor& e) {
+  nlohmann::json j = {{"source", CounterMode(o)}};
+  if (!e.counters) return j;
+  nlohmann::json errors = nlohmann::json::array();
+  for (PortId p = 0; p < run.port_errors.size(); ++p)
+    if (run.port_errors[p] > 0) errors.push_back({{"port", fabric.PortName(p)}, {"errors", run.port_errors[p]}});
+  j["ports_with_errors"] = errors.size();
+  j["errors"] = std::move(errors);
+  if (e.mad_counters) {
+    nlohmann::json unread = nlohmann::json::array();
+    for (const sweep::UnreadPort& u : e.mad_counters->unread())
+      unread.push_back({{"port", fabric.PortName(u.port)}, {"message", u.message}});
+    j["ports_read"] = e.mad_counters->ports_read();
+    j["unread"] = std::move(unread);
+  }
+  return j;
+}
+
+void PrintCountersText(const nlohmann::json& c) {
+  if (c.at("source") == "none") return;
+  std::string line = fmt::format("counters: {}, {} ports with errors", c.at("source").get<std::string>(),
+                                 c.at("ports_with_errors").get<size_t>());
+  if (!c.contains("unread")) {
+    std::cout << line << "\n";
+    return;
+  }
+  const nlohmann::json& unread = c.at("unread");
+  std::cout << line << fmt::format(", {} ports read, {} unread\n", c.at("ports_read").get<size_t>(), unread.size());
+  for (size_t k = 0; k < unread.size() && k < 10; ++k)
+    std::cout << fmt::format("counters unread: {}: {}\n", PrintableText(unread[k].at("port").get<std::string>()),
+                             PrintableText(unread[k].at("message").get<std::string>()));
+  if (unread.size() > 10) std::cout << fmt::format("counters unread: ... and {} more\n", unread.size() - 10);
 }
 
 // The report, and the HTML page and metrics when asked for.
@@ -312,13 +386,16 @@ int RunSweep(const RunOptionsCli& o) {
                          .started = started,
                          .timings = timings};
   nlohmann::json report = sweep::ReportToJson(in);
+  report["counters"] = CountersJson(o, fabric, *run, **executor);
   if (auto w = WriteReports(o, in, report); !w) return ReportError(w.error());
   auto trends = RecordHistory(o, in);
   if (!trends) return ReportError(trends.error());
-  if (o.json)
+  if (o.json) {
     PrintJson(report);
-  else
+  } else {
     PrintSweepText(o, in, *run, *trends);
+    PrintCountersText(report["counters"]);
+  }
   return analysis.healthy() ? kExitOk : kExitFindings;
 }
 
@@ -413,6 +490,13 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
   r->add_option("-d,--ib-dev", opts->ib_dev, "verbs: RDMA device (default: the first one)");
+  r->add_option("--counters", opts->counters,
+                "Port error counters read before and after the sweep: sim (the simulated fabric's; default with "
+                "--fabric sim), mad (the live fabric's PMAs over umad), none (default otherwise)")
+      ->check(CLI::IsMember({"sim", "mad", "none"}));
+  r->add_option("-C,--ca", opts->ca, "--counters mad: local RDMA device to send MADs from (default: the first)");
+  r->add_option("-P,--port", opts->ca_port, "--counters mad: local port number (default: the first active)")
+      ->check(CLI::Range(0, 255));
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

@@ -17,6 +17,7 @@
 #include "probes/sweep/analysis.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
+#include "probes/sweep/mpi_executor.h"
 #include "probes/sweep/html_report.h"
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
@@ -55,6 +56,8 @@ struct RunOptionsCli {
   double probe_seconds = 0.5;
   double timeout_seconds = 5;
   std::string ib_dev;
+  std::string probe_transport = "tcp";  // mpi: how ranks probe each other
+  bool allow_idle_ranks = false;
   bool json = false;
 };
 
@@ -152,6 +155,8 @@ struct Executor {
   // Kept alive for the executors, which refer to them.
   sweep::AgentMap agents;
   std::unique_ptr<probes::ClientTransport> transport;
+  std::unique_ptr<sweep::MpiJob> job;  // mpi: this rank's membership in the job; rank 0 probes through it
+  sweep::ProbeExecutor& Probes() { return job ? job->executor() : *probes; }
 };
 
 Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
@@ -180,8 +185,28 @@ Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, cons
   return e;
 }
 
+// Joins the MPI job this process is a rank of (mpirun, srun); rank 0 gets the executor.
+Result<std::unique_ptr<Executor>> MakeMpiExecutor(const RunOptionsCli& o, const Fabric& fabric) {
+  auto agents_text = ReadTextFile(o.agents);
+  if (!agents_text) return std::unexpected(agents_text.error());
+  auto job = sweep::MpiJob::Join(
+      fabric, {.agents_text = std::move(*agents_text),
+               .agents_file = o.agents,
+               .probe_transport = o.probe_transport,
+               .rdma_device = o.ib_dev,
+               .parallel = o.parallel,
+               .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+               .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000)),
+               .allow_idle_ranks = o.allow_idle_ranks});
+  if (!job) return std::unexpected(job.error());
+  auto e = std::make_unique<Executor>();
+  e->job = std::move(*job);
+  return e;
+}
+
 Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
                                                const sweep::FaultSet& faults) {
+  if (o.fabric == "mpi") return MakeMpiExecutor(o, fabric);
   if (o.fabric != "sim") return MakeAgentExecutor(o, fabric);
   auto e = std::make_unique<Executor>();
   e->probes = std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
@@ -291,9 +316,11 @@ int RunSweep(const RunOptionsCli& o) {
 
   auto executor = MakeExecutor(o, fabric, *faults);
   if (!executor) return ReportError(executor.error());
+  // mpi: ranks other than 0 run their share of each round; rank 0 reports.
+  if (auto& job = (*executor)->job; job && !job->coordinator()) return job->Serve() ? kExitOk : kExitError;
   const bool bar = StderrIsTerminal() && !o.json;
   auto run =
-      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), *(*executor)->probes, (*executor)->counters.get(),
+      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), (*executor)->Probes(), (*executor)->counters.get(),
                         {.analysis = {.bw_fraction = o.bw_fraction}}, [&](const sweep::DriverProgress& p) {
                           if (bar) ShowProgress(p);
                         });
@@ -381,8 +408,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
   r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
   r->add_option("--fabric", opts->fabric,
-                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents)")
-      ->check(CLI::IsMember({"sim", "tcp", "verbs"}))
+                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents), "
+                "mpi (the ranks of an MPI job, one per host: mpirun or srun)")
+      ->check(CLI::IsMember({"sim", "tcp", "verbs", "mpi"}))
       ->capture_default_str();
   r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
   r->add_option("--inject", opts->inject,
@@ -413,6 +441,10 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
   r->add_option("-d,--ib-dev", opts->ib_dev, "verbs: RDMA device (default: the first one)");
+  r->add_option("--probe-transport", opts->probe_transport, "mpi: how ranks probe each other")
+      ->check(CLI::IsMember({"tcp", "verbs"}))
+      ->capture_default_str();
+  r->add_flag("--allow-idle-ranks", opts->allow_idle_ranks, "mpi: a rank that owns no endpoint port idles");
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

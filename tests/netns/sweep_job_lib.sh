@@ -1,0 +1,128 @@
+# Shared by sweep_mpi_test.sh and sweep_slurm_test.sh (sourced, not a test of its own):
+# a namespace fabric where every host is a network namespace, a wrapper that runs rank R of
+# a job inside host R's namespace, and the checks on the job's reports.
+# The caller sets: bin (fabricctl), src (source tree), prefix, work; and defines fail().
+#
+# How the ranks reach the launcher: OpenMPI 4.1 and Slurm 22.05 start each rank next to a
+# PMIx server (in mpirun, or in slurmstepd), and PMIx 4 talks to its clients over TCP only
+# (no unix sockets since PMIx 4), on loopback. A rank inside a host namespace cannot reach
+# the root namespace's loopback, so the server must take connections on the management
+# network that joins every host namespace to the root namespace: job_pmix_env names it.
+# Between the ranks, MPI itself uses shared memory (btl self,vader), which no network
+# namespace separates.
+
+# job_fabric_up: builds the fabric in $work/fabric and sets
+#   hosts topo routes agents       host count and the sweep's inputs
+#   shape_link shape_a_ns shape_a_dev shape_b_ns shape_b_dev   a leaf-spine cable to shape
+#   mgmt_cidr                      the management network (root namespace <-> every host)
+#   fabric_down                    the command that removes the fabric
+# Uses the routed fabric (several spines, switches that route by the computed LFTs) when
+# this tree has it, else the bridged one, whose agents file is written here in version 2.
+job_fabric_up() {
+  if [ -f "$src/tools/netns/routed-fabric-up.sh" ]; then
+    fabric_down=(bash "$src/tools/netns/routed-fabric-down.sh" "$prefix")
+    FABRICCTL="$bin" bash "$src/tools/netns/routed-fabric-up.sh" "$prefix" "$work/fabric" \
+      "${JOB_LEAVES:-4}" "${JOB_HOSTS_PER_LEAF:-4}" "${JOB_SPINES:-2}" >/dev/null
+    # shellcheck disable=SC1091
+    . "$work/fabric/fabric.env"
+    hosts=$FABRIC_HOST_COUNT topo=$FABRIC_TOPO routes=$FABRIC_ROUTES agents=$FABRIC_AGENTS
+    mgmt_cidr="$FABRIC_MGMT_NET.0/24"
+    local up=$hosts # cables 0..hosts-1 are the host cables; the first uplink follows
+    eval "shape_link=\$FABRIC_CABLE_${up}_LINK shape_a_ns=\$FABRIC_CABLE_${up}_A_NS"
+    eval "shape_a_dev=\$FABRIC_CABLE_${up}_A_DEV shape_b_ns=\$FABRIC_CABLE_${up}_B_NS"
+    eval "shape_b_dev=\$FABRIC_CABLE_${up}_B_DEV"
+  else
+    fabric_down=(bash "$src/tools/netns/sweep-fabric-down.sh" "$prefix")
+    bash "$src/tools/netns/sweep-fabric-up.sh" "$prefix" "$work/fabric" 3 2 18520 >/dev/null
+    hosts=6 topo="$work/fabric/topo.ibnd" routes="$work/routes" agents="$work/agents-v2.txt"
+    "$bin" route compute "$topo" --engine updn -o "$routes" >/dev/null || fail "route compute"
+    for ((h = 0; h < hosts; h++)); do echo "h$h[1] 198.18.10.$((h + 1)):18520"; done >"$agents"
+    shape_link="leaf0[3] -- spine[1]" shape_a_ns="${prefix}leaf0" shape_a_dev="${prefix}-l0p3"
+    shape_b_ns="${prefix}spine" shape_b_dev="${prefix}-s0p1"
+    job_management_up
+  fi
+}
+
+# The bridged fabric has no management network: one veth per host namespace to a root
+# bridge <P>-mg, in a /24 of 198.19 picked by the prefix.
+job_management_up() {
+  local net="198.19.$((200 + ${prefix//[!0-9]/} % 50))"
+  mgmt_cidr="$net.0/24"
+  fabric_down=(job_management_down "${fabric_down[@]}")
+  ip link add "${prefix}-mg" type bridge
+  ip addr add "$net.254/24" dev "${prefix}-mg"
+  ip link set "${prefix}-mg" up
+  for ((h = 0; h < hosts; h++)); do
+    ip link add "${prefix}-m$h" type veth peer name "${prefix}-hm$h" netns "${prefix}h$h"
+    ip link set "${prefix}-m$h" master "${prefix}-mg" up
+    ip -n "${prefix}h$h" addr add "$net.$((h + 1))/24" dev "${prefix}-hm$h"
+    ip -n "${prefix}h$h" link set "${prefix}-hm$h" up
+  done
+}
+job_management_down() {
+  ip link del "${prefix}-mg" 2>/dev/null || true # the veths go with the host namespaces
+  "$@"
+}
+
+# job_pmix_env: the environment of a PMIx server (mpirun, slurmd) that ranks in the host
+# namespaces can reach: it listens on the management network, not on loopback.
+job_pmix_env() {
+  echo "PMIX_MCA_ptl_tcp_remote_connections=1 PMIX_MCA_ptl_tcp_if_include=$mgmt_cidr"
+}
+
+# job_wrapper FILE: writes the command each rank runs: enter the namespace of host RANK,
+# then run the rest of the command line. The rank comes from the launcher: OpenMPI
+# (OMPI_COMM_WORLD_RANK) or Slurm (SLURM_PROCID). A rank beyond the hosts stays in the
+# root namespace (a host the agents file does not list).
+job_wrapper() {
+  cat >"$1" <<EOF
+#!/usr/bin/env bash
+rank="\${OMPI_COMM_WORLD_RANK:-\${SLURM_PROCID:?neither OMPI_COMM_WORLD_RANK nor SLURM_PROCID is set}}"
+[ -e "/var/run/netns/${prefix}h\$rank" ] || exec "\$@"
+exec ip netns exec "${prefix}h\$rank" "\$@"
+EOF
+  chmod +x "$1"
+}
+
+# job_shape on|off: the leaf-spine cable at 100 Mb/s on both ends (unshaped veth carries Gb/s).
+job_shape() {
+  if [ "$1" = on ]; then
+    ip netns exec "$shape_a_ns" tc qdisc add dev "$shape_a_dev" root tbf rate 100mbit burst 32kbit latency 50ms
+    ip netns exec "$shape_b_ns" tc qdisc add dev "$shape_b_dev" root tbf rate 100mbit burst 32kbit latency 50ms
+  else
+    ip netns exec "$shape_a_ns" tc qdisc del dev "$shape_a_dev" root
+    ip netns exec "$shape_b_ns" tc qdisc del dev "$shape_b_dev" root
+  fi
+}
+
+# job_nothing_listens WHEN: no host namespace has a TCP listener (the job's probe servers
+# live only while the job runs).
+job_nothing_listens() {
+  for ((h = 0; h < hosts; h++)); do
+    local l
+    l="$(ip netns exec "${prefix}h$h" ss -Hltn)"
+    [ -z "$l" ] || fail "$1: h$h has listeners: $l"
+  done
+}
+
+# job_check_report FILE shaped|healthy [LINK]: the job's report says what the fabric is.
+job_check_report() {
+  python3 - "$@" <<'PY' || fail "report $1 ($2): $(cat "$1")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+want = sys.argv[2]
+assert j["format"] == "fabricctl-sweep-report" and j["mode"] == "mpi", j
+p = j["probes"]
+assert p["unmeasured"] == 0 and p["failed"] == 0 and p["measured"] == p["total"] > 0, p
+f = j["findings"]
+if want == "healthy":
+    assert j["healthy"] is True and f == [], f
+else:
+    assert j["healthy"] is False, j
+    assert len(f) == 1, f"expected one finding, got {f}"
+    assert f[0]["link"] == sys.argv[3], f"flagged {f[0]['link']}, shaped {sys.argv[3]}"
+    assert f[0]["kind"] == "bandwidth", f
+    ev = f[0]["evidence"]
+    assert ev["failing_probes"] == ev["probes"] > 0 and ev["worst_ratio"] < 0.3, ev
+PY
+}

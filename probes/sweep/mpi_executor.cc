@@ -104,7 +104,7 @@ Result<std::vector<DataAddress>> ParseDataAddresses(const Fabric& fabric, std::s
     if (!address) return fail(fmt::format("DATA_ADDR '{}': {}", ShownValue(words[1]), address.error().message));
     for (PortId p : *ports) {
       if (!by_port[p].text.empty()) return fail(fmt::format("{} is listed twice", fabric.PortName(p)));
-      by_port[p] = {AddressText(address->addr, address->len), *address};
+      by_port[p] = {probes::AddressText(address->addr, address->len), *address};
       ++listed;
     }
   }
@@ -139,7 +139,7 @@ std::string HostName() {
 std::string AddressList(const std::vector<probes::SocketAddress>& addresses) {
   std::vector<std::string> hosts;
   for (const probes::SocketAddress& a : addresses) {
-    std::string text = AddressText(a.addr, a.len);
+    std::string text = probes::AddressText(a.addr, a.len);
     hosts.push_back(text.substr(0, text.rfind(':')));
   }
   return fmt::format("{}", fmt::join(hosts, ", "));

@@ -41,6 +41,23 @@ job_fabric_up() {
     shape_b_ns="${prefix}spine" shape_b_dev="${prefix}-s0p1"
     job_management_up
   fi
+  job_sim_check
+}
+
+# The simulated fabric must localise a slow shape_link with this topology and routing (else
+# no real sweep could); it also gives the link's name as the reports write it.
+job_sim_check() {
+  local end="${shape_link%% -- *}"
+  "$bin" sweep run "$topo" "$routes" --fabric sim --inject "$end:bw=0.1" -o "$work/sim.json" >/dev/null &&
+    fail "simulated sweep with $end slow found nothing"
+  shape_link="$(python3 - "$work/sim.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert len(j["injected"]) == 1 and len(j["findings"]) == 1, j
+assert j["findings"][0]["link"] == j["injected"][0]["link"], j["findings"]
+print(j["injected"][0]["link"])
+PY
+)" || fail "the simulated sweep does not localise $end"
 }
 
 # The bridged fabric has no management network: one veth per host namespace to a root

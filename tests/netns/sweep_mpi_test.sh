@@ -72,9 +72,10 @@ job "$hosts" -o shaped.json
 [ "$rc" = 1 ] || fail "shaped job: expected exit 1, got $rc: $(cat out err)"
 shaped_seconds=$((SECONDS - start))
 job_check_report shaped.json shaped "$shape_link"
-grep -q "^finding: bandwidth .*$shape_link" out || fail "rank 0 did not print the finding: $(cat out)"
+grep "^finding: bandwidth " out | grep -qF "$shape_link" || fail "rank 0 did not print the finding: $(cat out)"
 [ "$(grep -c '^report: ' out)" = 1 ] || fail "expected one rank to print the report: $(cat out)"
-[ ! -s err ] || fail "ranks printed errors: $(cat err)"
+# mpirun itself says that a rank exited non-zero (rank 0's 1: findings); no rank may.
+if grep -q "^fabricctl: " err; then fail "ranks printed errors: $(cat err)"; fi
 job_nothing_listens "after the job"
 
 # 2. Shaping removed: healthy, exit 0.

@@ -70,7 +70,7 @@ if grep -q "built without MPI" err; then echo "SKIP: sweep_slurm_test: fabricctl
 # srun exits with the highest task exit code: rank 0's 1 (findings).
 [ "$rc" = 1 ] || fail "srun shaped job: expected exit 1, got $rc: $(cat out err)"
 job_check_report shaped.json shaped "$shape_link"
-grep -q "^finding: bandwidth .*$shape_link" out || fail "rank 0 did not print the finding: $(cat out)"
+grep "^finding: bandwidth " out | grep -qF "$shape_link" || fail "rank 0 did not print the finding: $(cat out)"
 job_nothing_listens "after the srun job"
 
 # 2. The site's batch script, one task per host (here all on one node), unshaped: healthy.

@@ -13,8 +13,8 @@
 #include <charconv>
 #include <cstring>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "fabric/display_text.h"
@@ -308,15 +308,16 @@ std::string MpiJob::State::AgreeOnOwners(const std::string& local_problem) {
     if (!j["problem"].get<std::string>().empty())
       problems.push_back(fmt::format("{}: {}", who, j["problem"].get<std::string>()));
     else if (j["ports"].empty() && !options.allow_idle_ranks)
-      problems.push_back(fmt::format("{}: owns no endpoint port of {} (no DATA_ADDR is one of its addresses; "
-                                     "--allow-idle-ranks lets such a rank idle)",
-                                     who, options.agents_file));
+      problems.push_back(
+          fmt::format("{}: owns no endpoint port of {} (no DATA_ADDR is one of its addresses; "
+                      "--allow-idle-ranks lets such a rank idle)",
+                      who, options.agents_file));
     for (const nlohmann::json& port : j["ports"]) {
       PortId p = port.is_number_unsigned() ? port.get<PortId>() : kNone;
       if (p >= owner.size()) continue;
       if (owner[p] >= 0)
-        problems.push_back(fmt::format("{} is owned by ranks {} and {}: run one rank per host", fabric.PortName(p),
-                                       owner[p], r));
+        problems.push_back(
+            fmt::format("{} is owned by ranks {} and {}: run one rank per host", fabric.PortName(p), owner[p], r));
       owner[p] = r;
     }
   }
@@ -379,8 +380,8 @@ std::vector<std::uint8_t> MpiJob::State::RunOwned(std::span<const ProbeTask> tas
   nlohmann::json j = nlohmann::json::array();
   for (size_t i = 0; i < owned.size(); ++i) {
     const ProbeOutcome& o = outcomes[i];
-    j.push_back({owned[i], static_cast<int>(o.measurement.status), o.measurement.gbps, o.measurement.latency_us,
-                 o.failure});
+    j.push_back(
+        {owned[i], static_cast<int>(o.measurement.status), o.measurement.gbps, o.measurement.latency_us, o.failure});
   }
   return ToWire(j);
 }
@@ -409,9 +410,9 @@ void MpiJob::State::Collect(std::span<const ProbeTask> tasks, std::span<const st
   for (size_t k = 0; k < tasks.size(); ++k) {
     if (answered[k]) continue;
     int r = tasks[k].src < owner.size() ? owner[tasks[k].src] : -1;
-    out[k].failure = r < 0 ? fmt::format("no rank owns {} (its DATA_ADDR is on no host of the job)",
-                                         fabric.PortName(tasks[k].src))
-                           : fmt::format("rank {} sent no result for it", r);
+    out[k].failure =
+        r < 0 ? fmt::format("no rank owns {} (its DATA_ADDR is on no host of the job)", fabric.PortName(tasks[k].src))
+              : fmt::format("rank {} sent no result for it", r);
   }
 }
 

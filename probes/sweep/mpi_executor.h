@@ -27,8 +27,8 @@
 namespace fabricctl::sweep {
 
 struct MpiJobOptions {
-  std::string agents_text;  // the agents file (version 2), read by the caller
-  std::string agents_file;  // its name, for messages
+  std::string agents_text;              // the agents file (version 2), read by the caller
+  std::string agents_file;              // its name, for messages
   std::string probe_transport = "tcp";  // "tcp" | "verbs"
   std::string rdma_device;              // verbs: device to probe from and serve on ("" = first)
   unsigned parallel = 8;                // probes at once on one rank within a round

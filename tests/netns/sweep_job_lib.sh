@@ -11,36 +11,27 @@
 # Between the ranks, MPI itself uses shared memory (btl self,vader), which no network
 # namespace separates.
 
-# job_fabric_up: builds the fabric in $work/fabric and sets
-#   hosts topo routes agents       host count and the sweep's inputs
+# job_fabric_up: builds the routed fabric (tools/netns/routed-fabric-up.sh: switches that
+# route by the computed LFTs, several spines, a management network) in $work/fabric and sets
+#   hosts topo routes agents       host count and the sweep's inputs (agents file v2)
 #   shape_link shape_a_ns shape_a_dev shape_b_ns shape_b_dev   a leaf-spine cable to shape
 #   mgmt_cidr                      the management network (root namespace <-> every host)
 #   fabric_down                    the command that removes the fabric
-# Uses the routed fabric (several spines, switches that route by the computed LFTs) when
-# this tree has it, else the bridged one, whose agents file is written here in version 2.
+# JOB_LEAVES, JOB_HOSTS_PER_LEAF, JOB_SPINES size it (default 4 x 4 x 2: 16 hosts).
 job_fabric_up() {
-  if [ -f "$src/tools/netns/routed-fabric-up.sh" ]; then
-    fabric_down=(bash "$src/tools/netns/routed-fabric-down.sh" "$prefix")
-    FABRICCTL="$bin" bash "$src/tools/netns/routed-fabric-up.sh" "$prefix" "$work/fabric" \
-      "${JOB_LEAVES:-4}" "${JOB_HOSTS_PER_LEAF:-4}" "${JOB_SPINES:-2}" >/dev/null
-    # shellcheck disable=SC1091
-    . "$work/fabric/fabric.env"
-    hosts=$FABRIC_HOST_COUNT topo=$FABRIC_TOPO routes=$FABRIC_ROUTES agents=$FABRIC_AGENTS
-    mgmt_cidr="$FABRIC_MGMT_NET.0/24"
-    local up=$hosts # cables 0..hosts-1 are the host cables; the first uplink follows
-    eval "shape_link=\$FABRIC_CABLE_${up}_LINK shape_a_ns=\$FABRIC_CABLE_${up}_A_NS"
-    eval "shape_a_dev=\$FABRIC_CABLE_${up}_A_DEV shape_b_ns=\$FABRIC_CABLE_${up}_B_NS"
-    eval "shape_b_dev=\$FABRIC_CABLE_${up}_B_DEV"
-  else
-    fabric_down=(bash "$src/tools/netns/sweep-fabric-down.sh" "$prefix")
-    bash "$src/tools/netns/sweep-fabric-up.sh" "$prefix" "$work/fabric" 3 2 18520 >/dev/null
-    hosts=6 topo="$work/fabric/topo.ibnd" routes="$work/routes" agents="$work/agents-v2.txt"
-    "$bin" route compute "$topo" --engine updn -o "$routes" >/dev/null || fail "route compute"
-    for ((h = 0; h < hosts; h++)); do echo "h$h[1] 198.18.10.$((h + 1)):18520"; done >"$agents"
-    shape_link="leaf0[3] -- spine[1]" shape_a_ns="${prefix}leaf0" shape_a_dev="${prefix}-l0p3"
-    shape_b_ns="${prefix}spine" shape_b_dev="${prefix}-s0p1"
-    job_management_up
-  fi
+  fabric_down=(bash "$src/tools/netns/routed-fabric-down.sh" "$prefix")
+  # A management /24 of this run, so fabrics of tests running side by side do not meet.
+  MGMT_NET="198.19.$((100 + ${prefix//[!0-9]/} % 100))" FABRICCTL="$bin" \
+    bash "$src/tools/netns/routed-fabric-up.sh" "$prefix" "$work/fabric" \
+    "${JOB_LEAVES:-4}" "${JOB_HOSTS_PER_LEAF:-4}" "${JOB_SPINES:-2}" >/dev/null
+  # shellcheck disable=SC1091
+  . "$work/fabric/fabric.env"
+  hosts=$FABRIC_HOST_COUNT topo=$FABRIC_TOPO routes=$FABRIC_ROUTES agents=$FABRIC_AGENTS
+  mgmt_cidr="$FABRIC_MGMT_NET.0/24"
+  local up=$hosts # cables 0..hosts-1 are the host cables; the first uplink follows
+  eval "shape_link=\$FABRIC_CABLE_${up}_LINK shape_a_ns=\$FABRIC_CABLE_${up}_A_NS"
+  eval "shape_a_dev=\$FABRIC_CABLE_${up}_A_DEV shape_b_ns=\$FABRIC_CABLE_${up}_B_NS"
+  eval "shape_b_dev=\$FABRIC_CABLE_${up}_B_DEV"
   job_sim_check
 }
 
@@ -58,27 +49,6 @@ assert j["findings"][0]["link"] == j["injected"][0]["link"], j["findings"]
 print(j["injected"][0]["link"])
 PY
 )" || fail "the simulated sweep does not localise $end"
-}
-
-# The bridged fabric has no management network: one veth per host namespace to a root
-# bridge <P>-mg, in a /24 of 198.19 picked by the prefix.
-job_management_up() {
-  local net="198.19.$((200 + ${prefix//[!0-9]/} % 50))"
-  mgmt_cidr="$net.0/24"
-  fabric_down=(job_management_down "${fabric_down[@]}")
-  ip link add "${prefix}-mg" type bridge
-  ip addr add "$net.254/24" dev "${prefix}-mg"
-  ip link set "${prefix}-mg" up
-  for ((h = 0; h < hosts; h++)); do
-    ip link add "${prefix}-m$h" type veth peer name "${prefix}-hm$h" netns "${prefix}h$h"
-    ip link set "${prefix}-m$h" master "${prefix}-mg" up
-    ip -n "${prefix}h$h" addr add "$net.$((h + 1))/24" dev "${prefix}-hm$h"
-    ip -n "${prefix}h$h" link set "${prefix}-hm$h" up
-  done
-}
-job_management_down() {
-  ip link del "${prefix}-mg" 2>/dev/null || true # the veths go with the host namespaces
-  "$@"
 }
 
 # job_pmix_env: the environment of a PMIx server (mpirun, slurmd) that ranks in the host

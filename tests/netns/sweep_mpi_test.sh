@@ -6,7 +6,8 @@
 # PMIx server over the management network (see sweep_job_lib.sh for why).
 # Checks: one shaped leaf-spine cable is the one finding (bandwidth); with the shaping
 # removed the sweep is healthy; no host namespace has a listener before or after a job; a
-# rank that owns no port stops the job with a message naming it.
+# host whose cable is down has its probes unmeasured with the reason; a rank that owns no
+# port stops the job with a message naming it.
 # Needs root, `ip netns`, tc and mpirun; prints SKIP and exits 0 without them.
 # usage: sweep_mpi_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
@@ -85,7 +86,27 @@ job "$hosts" -o healthy.json
 job_check_report healthy.json healthy
 job_nothing_listens "after the second job"
 
-# 3. One rank more than hosts: that rank has no namespace of its own, so it runs in the
+# 3. The last host's cable down: its probes cannot run and are unmeasured with their
+#    reason (each bounded by --timeout), the others are measured; the job is not healthy.
+last=$((hosts - 1))
+eval "last_dev=\$FABRIC_H${last}_DEV"
+ip -n "${prefix}h$last" link set "$last_dev" down
+job "$hosts" -o cable-down.json
+[ "$rc" = 1 ] || fail "job with a host cable down: expected exit 1, got $rc: $(cat out err)"
+python3 - cable-down.json plan.json "h$last[1]" <<'PY' || fail "cable-down report: $(cat cable-down.json)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+host = sys.argv[3]
+touching = sum(1 for src, dst, _ in json.load(open(sys.argv[2]))["schedule"] if host in (src, dst))
+p = j["probes"]
+assert j["healthy"] is False, j
+assert touching > 0 and p["unmeasured"] == touching, (p, touching)
+assert p["measured"] == p["total"] - touching, p
+PY
+grep -qF "unmeasured: h$last[1] -> " out || grep -qF " -> h$last[1]: " out || fail "no reasons: $(cat out)"
+ip -n "${prefix}h$last" link set "$last_dev" up
+
+# 4. One rank more than hosts: that rank has no namespace of its own, so it runs in the
 #    root namespace, owns no port, and the job stops before probing, naming it.
 job "$((hosts + 1))" -o idle.json
 [ "$rc" = 2 ] || fail "job with an idle rank: expected exit 2, got $rc: $(cat out err)"
@@ -94,4 +115,4 @@ grep -q "rank $hosts (host .*, addresses .*): owns no endpoint port" err || fail
 job_nothing_listens "after the failed job"
 
 echo "PASS: sweep mpi ($hosts ranks; '$shape_link' flagged when shaped in ${shaped_seconds} s, healthy when not;" \
-  "idle rank named; no listener outside a job)"
+  "cable down -> unmeasured; idle rank named; no listener outside a job)"

@@ -445,8 +445,6 @@ std::optional<std::vector<ProbeTask>> ReceiveRound() {
 
 }  // namespace
 
-bool MpiBuiltIn() { return true; }
-
 MpiJob::MpiJob(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 Result<std::unique_ptr<MpiJob>> MpiJob::Join(const Fabric& fabric, MpiJobOptions options) {
@@ -512,7 +510,6 @@ namespace fabricctl::sweep {
 
 struct MpiJob::State {};
 
-bool MpiBuiltIn() { return false; }
 MpiJob::MpiJob(std::unique_ptr<State> state) : state_(std::move(state)) {}
 MpiJob::~MpiJob() = default;
 Result<std::unique_ptr<MpiJob>> MpiJob::Join(const Fabric&, MpiJobOptions) {

@@ -40,9 +40,6 @@ struct MpiJobOptions {
   probes::LogSink server_log;               // lines of this rank's probe servers; dropped when empty
 };
 
-// True when this build can run job mode.
-bool MpiBuiltIn();
-
 // One rank's membership in the job. Join and the destructor are collective: every rank
 // of the job calls them.
 class MpiJob {

@@ -19,6 +19,7 @@
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
 #include "probes/sweep/mad_counters.h"
+#include "probes/sweep/mpi_executor.h"
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
@@ -59,6 +60,8 @@ struct RunOptionsCli {
   std::string counters;  // sim, mad, none; default: sim for --fabric sim, none otherwise
   std::string ca;        // --counters mad: local RDMA device and port for the MADs
   int ca_port = 0;
+  std::string probe_transport = "tcp";  // mpi: how ranks probe each other
+  bool allow_idle_ranks = false;
   bool json = false;
 };
 
@@ -158,6 +161,8 @@ struct Executor {
   std::unique_ptr<probes::ClientTransport> transport;
   std::unique_ptr<mad::Transport> mad;
   sweep::MadCounterSource* mad_counters = nullptr;  // when counters come through the PMAs
+  std::unique_ptr<sweep::MpiJob> job;               // mpi: this rank's membership in the job; rank 0 probes through it
+  sweep::ProbeExecutor& Probes() { return job ? job->executor() : *probes; }
 };
 
 Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
@@ -210,10 +215,33 @@ Result<void> AttachCounters(const RunOptionsCli& o, const Fabric& fabric, const 
   return {};
 }
 
+// Joins the MPI job this process is a rank of (mpirun, srun); rank 0 gets the executor.
+Result<std::unique_ptr<Executor>> MakeMpiExecutor(const RunOptionsCli& o, const Fabric& fabric) {
+  auto agents_text = ReadTextFile(o.agents);
+  if (!agents_text) return std::unexpected(agents_text.error());
+  auto job = sweep::MpiJob::Join(
+      fabric, {.agents_text = std::move(*agents_text),
+               .agents_file = o.agents,
+               .probe_transport = o.probe_transport,
+               .rdma_device = o.ib_dev,
+               .parallel = o.parallel,
+               .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+               .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000)),
+               .allow_idle_ranks = o.allow_idle_ranks});
+  if (!job) return std::unexpected(job.error());
+  auto e = std::make_unique<Executor>();
+  e->job = std::move(*job);
+  return e;
+}
+
 Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
                                                const sweep::FaultSet& faults) {
   std::unique_ptr<Executor> e;
-  if (o.fabric != "sim") {
+  if (o.fabric == "mpi") {
+    auto job = MakeMpiExecutor(o, fabric);
+    if (!job) return std::unexpected(job.error());
+    e = std::move(*job);
+  } else if (o.fabric != "sim") {
     auto agents = MakeAgentExecutor(o, fabric);
     if (!agents) return std::unexpected(agents.error());
     e = std::move(*agents);
@@ -365,9 +393,11 @@ int RunSweep(const RunOptionsCli& o) {
 
   auto executor = MakeExecutor(o, fabric, *faults);
   if (!executor) return ReportError(executor.error());
+  // mpi: ranks other than 0 run their share of each round; rank 0 reports.
+  if (auto& job = (*executor)->job; job && !job->coordinator()) return job->Serve() ? kExitOk : kExitError;
   const bool bar = StderrIsTerminal() && !o.json;
   auto run =
-      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), *(*executor)->probes, (*executor)->counters.get(),
+      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), (*executor)->Probes(), (*executor)->counters.get(),
                         {.analysis = {.bw_fraction = o.bw_fraction}}, [&](const sweep::DriverProgress& p) {
                           if (bar) ShowProgress(p);
                         });
@@ -458,8 +488,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
   r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
   r->add_option("--fabric", opts->fabric,
-                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents)")
-      ->check(CLI::IsMember({"sim", "tcp", "verbs"}))
+                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents), "
+                "mpi (the ranks of an MPI job, one per host: mpirun or srun)")
+      ->check(CLI::IsMember({"sim", "tcp", "verbs", "mpi"}))
       ->capture_default_str();
   r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
   r->add_option("--inject", opts->inject,
@@ -497,6 +528,10 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("-C,--ca", opts->ca, "--counters mad: local RDMA device to send MADs from (default: the first)");
   r->add_option("-P,--port", opts->ca_port, "--counters mad: local port number (default: the first active)")
       ->check(CLI::Range(0, 255));
+  r->add_option("--probe-transport", opts->probe_transport, "mpi: how ranks probe each other")
+      ->check(CLI::IsMember({"tcp", "verbs"}))
+      ->capture_default_str();
+  r->add_flag("--allow-idle-ranks", opts->allow_idle_ranks, "mpi: a rank that owns no endpoint port idles");
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

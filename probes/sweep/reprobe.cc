@@ -27,13 +27,17 @@ class PairChooser {
     for (size_t k = 0; !dsts.empty() && k < size_t(want) * 4 && pairs.size() < want; ++k) {
       PortId d = dsts[k % dsts.size()];
       if (!f_.is_switch(node)) {
-        pairs.push_back({.src = channel, .dst = d});
+        Take(channel, d, pairs);
         continue;
       }
-      // The nearest source (the search goes breadth first, from a random neighbour): its
-      // path crosses the fewest other links, so it tells the suspect from its neighbours best.
-      sources_.Find(*sr, node, d, 1, rng_, srcs);
-      if (!srcs.empty()) pairs.push_back({.src = srcs.front(), .dst = d});
+      // Among the nearest sources (the search goes breadth first, from a random neighbour),
+      // whose paths cross the fewest other links and so tell the suspect from its
+      // neighbours best, the one with the fewest re-probes so far: the extra rounds are as
+      // many as the busiest port's re-probes.
+      sources_.Find(*sr, node, d, 3, rng_, srcs);
+      if (srcs.empty()) continue;
+      PortId src = *std::min_element(srcs.begin(), srcs.end(), [&](PortId a, PortId b) { return load_[a] < load_[b]; });
+      Take(src, d, pairs);
     }
     return pairs;
   }
@@ -44,6 +48,11 @@ class PairChooser {
 
  private:
   Lid lid(PortId p) const { return p < routes_.port_lid.size() ? routes_.port_lid[p] : 0; }
+  void Take(PortId src, PortId dst, std::vector<ProbePair>& pairs) {
+    pairs.push_back({.src = src, .dst = dst});
+    ++load_[src];
+    ++load_[dst];
+  }
   bool Routed(const SubnetRoutes& sr, PortId p) const { return lid(p) != 0 && lid(p) < sr.num_lids(); }
 
   // Routed endpoints whose LID the channel's switch forwards out of that channel.
@@ -69,6 +78,7 @@ class PairChooser {
   RouteIndex index_;
   SourceFinder sources_;
   std::mt19937_64 rng_;
+  std::vector<uint32_t> load_ = std::vector<uint32_t>(f_.num_port_slots(), 0);  // re-probes per endpoint port
 };
 
 // Ports and channels busy in each extra round.

@@ -204,13 +204,24 @@ double LogRatio(double value, double baseline) {
   return std::log(std::max(value, 1e-9 * baseline) / baseline);
 }
 
-// Robust standard deviation (1.4826 x median absolute deviation) of `x`, at least `floor`:
-// faults make a minority of probes outliers and leave it alone.
-double RobustSigma(std::vector<double> x, double floor) {
-  if (x.empty()) return floor;
-  double centre = Median(x);
+// Robust standard deviation of `x` (log ratios, oriented so faults make them smaller), at
+// least `floor`. Faults pull probes to one side only, so the spread of the upper half (62.5th
+// to 87.5th percentile: 0.831 standard deviations of a normal) stays the healthy probes'
+// even when a fault slows nearly half of all probes, where the median absolute deviation
+// takes the fault for noise; on clean data the two agree, and their geometric mean has
+// less scatter than the upper half alone.
+double NoiseSigma(std::vector<double> x, double floor) {
+  if (x.size() < 4) return floor;
+  auto quantile = [&](double q) {
+    auto at = x.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(x.size() - 1));
+    std::nth_element(x.begin(), at, x.end());
+    return *at;
+  };
+  const double upper = (quantile(0.875) - quantile(0.625)) / 0.8314;
+  const double centre = quantile(0.5);
   for (double& v : x) v = std::abs(v - centre);
-  return std::max(floor, 1.4826 * Median(x));
+  const double mad = 1.4826 * quantile(0.5);
+  return std::max(floor, std::sqrt(std::max(0.0, upper) * mad));
 }
 
 // Per probe: baselines, deviations in noise sigmas and the symptom flags. Fills `bad`
@@ -236,10 +247,10 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
     v.latency_baseline = base.latency.at(static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin));
     bw_log[i] = LogRatio(m.gbps, v.bw_baseline);
     lat_log[i] = LogRatio(m.latency_us, v.latency_baseline);
-    if (i < options.baseline_probes) bw_fair.push_back(bw_log[i]), lat_fair.push_back(lat_log[i]);
+    if (i < options.baseline_probes) bw_fair.push_back(bw_log[i]), lat_fair.push_back(-lat_log[i]);
   }
-  out.bw_noise = RobustSigma(std::move(bw_fair), options.min_noise);
-  out.latency_noise = RobustSigma(std::move(lat_fair), options.min_noise);
+  out.bw_noise = NoiseSigma(std::move(bw_fair), options.min_noise);
+  out.latency_noise = NoiseSigma(std::move(lat_fair), options.min_noise);
   for (size_t i = 0; i < n; ++i) {
     const Measurement& m = measured[i];
     if (m.status != ProbeStatus::kMeasured) continue;
@@ -378,10 +389,13 @@ Finding Tomography::Describe(uint32_t h, const Tally& t) const {
   ForEachProbe(h, [&](uint32_t i) {
     if (measured_[i].status != ProbeStatus::kMeasured) return;
     ++f.probes;
-    if (RawSigmas(i) < options_.consistent_sigmas) return;
+    // Failing: well out in sigmas, or degraded by the probe's own verdict (below
+    // --bw-fraction), which counts even where the sweep's noise is wide.
+    const ProbeVerdict& v = out_.verdicts[i];
+    bool verdict = symptom_ == kBw ? v.bandwidth_bad : v.latency_bad;
+    if (RawSigmas(i) < options_.consistent_sigmas && !verdict) return;
     ++f.failing_probes;
     const Measurement& m = measured_[i];
-    const ProbeVerdict& v = out_.verdicts[i];
     f.worst_ratio = std::min(f.worst_ratio, symptom_ == kBw ? m.gbps / std::max(1e-9, v.bw_baseline)
                                                             : v.latency_baseline / std::max(1e-9, m.latency_us));
   });

@@ -78,8 +78,9 @@ struct SweepAnalysis {
   size_t probes = 0, measured = 0, failed = 0, unmeasured = 0, degraded = 0;
   size_t reprobes = 0;     // probes after the first AnalysisOptions::baseline_probes: re-probes of suspects
   size_t unexplained = 0;  // failing probes no suspect explains (noise, or faults hidden by coverage)
-  // Measurement noise the sweep showed: robust standard deviation of log(measured /
-  // baseline) over its probes, floored at AnalysisOptions::min_noise.
+  // Measurement noise the sweep showed: a robust standard deviation of log(measured /
+  // baseline) over the plan's probes (docs/sweeps.md, Analysis), floored at
+  // AnalysisOptions::min_noise.
   double bw_noise = 0, latency_noise = 0;
   // Links whose bandwidth or latency evidence reached suspect_sigmas, strongest first.
   std::vector<Suspect> suspects;

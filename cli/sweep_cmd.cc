@@ -51,6 +51,7 @@ struct RunOptionsCli {
   double noise = 0.0;
   uint32_t coverage = 2;
   double bw_fraction = 0.75;
+  uint32_t reprobe = 8;
   std::string html, prom, history;
   std::string agents, token_file;
   unsigned parallel = 8;
@@ -346,6 +347,8 @@ void PrintSweepText(const RunOptionsCli& o, const sweep::ReportInputs& in, const
   PrintPlanSummary(in.plan);
   std::cout << fmt::format("probes: {} measured, {} failed, {} unmeasured, {} degraded\n", analysis.measured,
                            analysis.failed, analysis.unmeasured, analysis.degraded);
+  if (run.suspects)
+    std::cout << fmt::format("re-probed: {} suspect links with {} probes\n", run.suspects, run.reprobes);
   for (const sweep::Fault& f : in.injected) std::cout << "injected: " << sweep::FaultToJson(fabric, f).dump() << "\n";
   const auto& failures = run.failures;
   for (size_t k = 0; k < failures.size() && k < 10; ++k)
@@ -398,7 +401,8 @@ int RunSweep(const RunOptionsCli& o) {
   const bool bar = StderrIsTerminal() && !o.json;
   auto run =
       sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), (*executor)->Probes(), (*executor)->counters.get(),
-                        {.analysis = {.bw_fraction = o.bw_fraction}}, [&](const sweep::DriverProgress& p) {
+                        {.analysis = {.bw_fraction = o.bw_fraction}, .reprobe = o.reprobe, .seed = o.seed},
+                        [&](const sweep::DriverProgress& p) {
                           if (bar) ShowProgress(p);
                         });
   if (!run) return ReportError(run.error());
@@ -504,6 +508,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
       ->capture_default_str();
   r->add_option("--bw-fraction", opts->bw_fraction, "Bandwidth below this share of its baseline is degraded")
       ->check(CLI::Range(0.05, 0.99))
+      ->capture_default_str();
+  r->add_option("--reprobe", opts->reprobe, "Extra probes through each suspect link after a first analysis (0: none)")
+      ->check(CLI::Range(0, 64))
       ->capture_default_str();
   r->add_option("-o,--output", opts->output, "Report file to write (JSON)")->required();
   r->add_option("--html", opts->html, "Also write a self-contained HTML report");

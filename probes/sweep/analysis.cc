@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <queue>
 #include <span>
 #include <unordered_map>
 
@@ -16,13 +17,19 @@ double Median(std::vector<double>& v) {
   return *mid;
 }
 
-// Links crossed by each probe and probes crossing each link (CSR both ways).
+// Probes crossing each channel (CSR by PortId); a link's probes are its two channels'.
 struct Incidence {
-  std::vector<uint32_t> link_start;  // size links + 1
-  std::vector<uint32_t> link_probes;
+  const Fabric* fabric = nullptr;
+  std::vector<uint32_t> start;  // size num_port_slots + 1
+  std::vector<uint32_t> probes;
 
-  std::span<const uint32_t> probes_of(LinkId l) const {
-    return std::span<const uint32_t>(link_probes.data() + link_start[l], link_start[l + 1] - link_start[l]);
+  std::span<const uint32_t> probes_of_channel(PortId c) const {
+    return std::span<const uint32_t>(probes.data() + start[c], start[c + 1] - start[c]);
+  }
+  template <typename Visit>
+  void ForEachProbe(LinkId l, Visit&& visit) const {
+    for (PortId c : {fabric->link(l).a, fabric->link(l).b})
+      for (uint32_t i : probes_of_channel(c)) visit(i);
   }
 };
 
@@ -30,14 +37,14 @@ struct Incidence {
 enum Symptom { kBw, kLat, kLoss, kDown, kSymptoms };
 
 Incidence BuildIncidence(const Fabric& fabric, const SweepPlan& plan) {
-  Incidence inc;
-  inc.link_start.assign(fabric.num_links() + 1, 0);
-  for (PortId c : plan.path_channels) ++inc.link_start[fabric.port(c).link + 1];
-  for (size_t l = 0; l < fabric.num_links(); ++l) inc.link_start[l + 1] += inc.link_start[l];
-  inc.link_probes.resize(plan.path_channels.size());
-  std::vector<uint32_t> fill(inc.link_start.begin(), inc.link_start.end() - 1);
+  Incidence inc{.fabric = &fabric};
+  inc.start.assign(fabric.num_port_slots() + 1, 0);
+  for (PortId c : plan.path_channels) ++inc.start[c + 1];
+  for (size_t c = 0; c < fabric.num_port_slots(); ++c) inc.start[c + 1] += inc.start[c];
+  inc.probes.resize(plan.path_channels.size());
+  std::vector<uint32_t> fill(inc.start.begin(), inc.start.end() - 1);
   for (uint32_t i = 0; i < plan.probes.size(); ++i)
-    for (PortId c : plan.path(plan.probes[i])) inc.link_probes[fill[fabric.port(c).link]++] = i;
+    for (PortId c : plan.path(plan.probes[i])) inc.probes[fill[c]++] = i;
   return inc;
 }
 
@@ -48,24 +55,30 @@ struct Baselines {
   std::map<long, double> bandwidth, latency;
 };
 
-Baselines MedianBaselines(const Fabric& fabric, const SweepPlan& plan, const std::vector<Measurement>& measured) {
+// Groups seen only among re-probes take their median from all probes of the group.
+Baselines MedianBaselines(const Fabric& fabric, const SweepPlan& plan, const std::vector<Measurement>& measured,
+                          size_t baseline_probes) {
   const size_t n = plan.probes.size();
   std::vector<double> nominal(n, 0);
-  std::map<long, std::vector<double>> bw_groups, lat_groups;
+  std::map<long, std::vector<double>> bw_groups, lat_groups, bw_late, lat_late;
   for (size_t i = 0; i < n; ++i) {
     double bottleneck = 1e18;
     for (PortId c : plan.path(plan.probes[i]))
       bottleneck = std::min(bottleneck, LinkDataGbps(fabric.port(c).width_active, fabric.port(c).speed_active));
     nominal[i] = bottleneck;
     if (measured[i].status != ProbeStatus::kMeasured) continue;
-    bw_groups[std::lround(bottleneck * 100)].push_back(measured[i].gbps);
-    lat_groups[static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin)].push_back(
+    const bool fair = i < baseline_probes;
+    (fair ? bw_groups : bw_late)[std::lround(bottleneck * 100)].push_back(measured[i].gbps);
+    (fair ? lat_groups : lat_late)[static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin)].push_back(
         measured[i].latency_us);
   }
   Baselines base{.nominal = std::move(nominal)};
   for (auto& [k, v] : bw_groups) base.bandwidth[k] = Median(v);
   for (auto& [k, v] : lat_groups) base.latency[k] = Median(v);
-
+  for (auto& [k, v] : bw_late)
+    if (!base.bandwidth.contains(k)) base.bandwidth[k] = Median(v);
+  for (auto& [k, v] : lat_late)
+    if (!base.latency.contains(k)) base.latency[k] = Median(v);
   return base;
 }
 
@@ -73,21 +86,21 @@ Baselines MedianBaselines(const Fabric& fabric, const SweepPlan& plan, const std
 // measured/baseline bandwidth among them.
 void MeasureLinkHealth(const Incidence& inc, const std::vector<Measurement>& measured, const std::vector<uint8_t>& bad,
                        SweepAnalysis& out) {
-  const size_t n_links = inc.link_start.size() - 1;
+  const size_t n_links = inc.fabric->num_links();
   out.link_health.assign(n_links, -1.0f);
   out.link_bw_ratio.assign(n_links, -1.0f);
   std::vector<double> ratios;
   for (LinkId l = 0; l < n_links; ++l) {
     uint32_t total = 0, pass = 0;
     ratios.clear();
-    for (uint32_t i : inc.probes_of(l)) {
-      if (measured[i].status == ProbeStatus::kUnmeasured) continue;
+    inc.ForEachProbe(l, [&](uint32_t i) {
+      if (measured[i].status == ProbeStatus::kUnmeasured) return;
       if (measured[i].status == ProbeStatus::kMeasured && out.verdicts[i].bw_baseline > 0)
         ratios.push_back(measured[i].gbps / out.verdicts[i].bw_baseline);
       ++total;
       pass += !(bad[i * kSymptoms + kBw] || bad[i * kSymptoms + kLat] || bad[i * kSymptoms + kLoss] ||
                 bad[i * kSymptoms + kDown]);
-    }
+    });
     if (total > 0) out.link_health[l] = static_cast<float>(pass) / static_cast<float>(total);
     // Capped at 1: above the baseline is only noise, and letting it through made noisy
     // healthy links look like falling trends in the history.
@@ -185,6 +198,292 @@ void MoveEndpointFaults(const Fabric& fabric, const std::vector<Finding>& links_
     if (!drop[k]) findings.push_back(links_found[k]);
 }
 
+// log(measured / baseline) of a probe, for bandwidth or latency.
+double LogRatio(double value, double baseline) {
+  if (baseline <= 0) return 0;
+  return std::log(std::max(value, 1e-9 * baseline) / baseline);
+}
+
+// Robust standard deviation of `x` (log ratios, oriented so faults make them smaller), at
+// least `floor`. Faults pull probes to one side only, so the spread of the upper half (62.5th
+// to 87.5th percentile: 0.831 standard deviations of a normal) stays the healthy probes'
+// even when a fault slows nearly half of all probes, where the median absolute deviation
+// takes the fault for noise; on clean data the two agree, and their geometric mean has
+// less scatter than the upper half alone.
+double NoiseSigma(std::vector<double> x, double floor) {
+  if (x.size() < 4) return floor;
+  auto quantile = [&](double q) {
+    auto at = x.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(x.size() - 1));
+    std::nth_element(x.begin(), at, x.end());
+    return *at;
+  };
+  const double upper = (quantile(0.875) - quantile(0.625)) / 0.8314;
+  const double centre = quantile(0.5);
+  for (double& v : x) v = std::abs(v - centre);
+  const double mad = 1.4826 * quantile(0.5);
+  return std::max(floor, std::sqrt(std::max(0.0, upper) * mad));
+}
+
+// Per probe: baselines, deviations in noise sigmas and the symptom flags. Fills `bad`
+// (kSymptoms flags per probe) and the counts of `out`.
+void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured, const Baselines& base,
+                 const AnalysisOptions& options, std::vector<uint8_t>& bad, SweepAnalysis& out) {
+  const size_t n = plan.probes.size();
+  std::vector<double> bw_log(n, 0), lat_log(n, 0), bw_fair, lat_fair;
+  for (size_t i = 0; i < n; ++i) {
+    const Measurement& m = measured[i];
+    if (m.status == ProbeStatus::kUnmeasured) {
+      ++out.unmeasured;
+      continue;
+    }
+    if (m.status == ProbeStatus::kFailed) {
+      ++out.failed;
+      bad[i * kSymptoms + kDown] = 1;
+      continue;
+    }
+    ++out.measured;
+    ProbeVerdict& v = out.verdicts[i];
+    v.bw_baseline = base.bandwidth.at(std::lround(base.nominal[i] * 100));
+    v.latency_baseline = base.latency.at(static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin));
+    bw_log[i] = LogRatio(m.gbps, v.bw_baseline);
+    lat_log[i] = LogRatio(m.latency_us, v.latency_baseline);
+    if (i < options.baseline_probes) bw_fair.push_back(bw_log[i]), lat_fair.push_back(-lat_log[i]);
+  }
+  out.bw_noise = NoiseSigma(std::move(bw_fair), options.min_noise);
+  out.latency_noise = NoiseSigma(std::move(lat_fair), options.min_noise);
+  for (size_t i = 0; i < n; ++i) {
+    const Measurement& m = measured[i];
+    if (m.status != ProbeStatus::kMeasured) continue;
+    ProbeVerdict& v = out.verdicts[i];
+    v.bw_sigmas = static_cast<float>(-bw_log[i] / out.bw_noise);
+    v.latency_sigmas = static_cast<float>(lat_log[i] / out.latency_noise);
+    v.bandwidth_bad = v.bw_sigmas >= options.probe_sigmas || m.gbps < options.bw_fraction * v.bw_baseline;
+    v.latency_bad = v.latency_sigmas >= options.probe_sigmas;
+    v.loss_bad = m.loss > options.loss_threshold;
+    bad[i * kSymptoms + kBw] = v.bandwidth_bad;
+    bad[i * kSymptoms + kLat] = v.latency_bad;
+    bad[i * kSymptoms + kLoss] = v.loss_bad;
+    out.degraded += v.bandwidth_bad || v.latency_bad || v.loss_bad;
+  }
+}
+
+// Statistical tomography of one metric (bandwidth or latency). A hypothesis is a link both
+// ways or one of its channels; its evidence is the sum of the deviations (in sigmas,
+// positive = bad) of the probes crossing it that are not yet explained, over the root of
+// their number. The strongest hypothesis at or above link_sigmas with consistent probes is
+// taken; the probes it explains are set aside (bandwidth: a probe measures the minimum
+// over its path, so a slow link hides the rest) or lose the latency it adds (latency adds
+// up along the path), and the rest is judged again.
+class Tomography {
+ public:
+  Tomography(const Fabric& fabric, const Incidence& inc, const std::vector<Measurement>& measured,
+             const SweepAnalysis& out, Symptom symptom, const AnalysisOptions& options)
+      : fabric_(fabric), inc_(inc), measured_(measured), out_(out), symptom_(symptom), options_(options) {
+    const size_t n = measured.size();
+    z_.assign(n, 0);
+    active_.assign(n, 0);
+    latency_.assign(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      if (measured[i].status != ProbeStatus::kMeasured) continue;
+      active_[i] = 1;
+      z_[i] = RawSigmas(i);
+      latency_[i] = measured[i].latency_us;
+    }
+  }
+
+  // Findings of this metric; `suspects` gets every hypothesis at suspect_sigmas or more.
+  std::vector<Finding> Run(std::vector<Suspect>& suspects, std::vector<uint8_t>& explained);
+
+ private:
+  struct Tally {
+    double sum = 0, strongest = 0;
+    uint32_t n = 0, consistent = 0;
+    double sigmas() const { return n ? sum / std::sqrt(double(n)) : 0; }
+    // The evidence without its strongest probe.
+    double rest() const { return n > 1 ? (sum - strongest) / std::sqrt(double(n - 1)) : 0; }
+  };
+  // Hypothesis h: link h / 3, both ways (h % 3 == 0) or its channel a (1) or b (2).
+  static LinkId LinkOf(uint32_t h) { return h / 3; }
+  PortId ChannelOf(uint32_t h) const {
+    const Link& l = fabric_.link(LinkOf(h));
+    return h % 3 == 0 ? kNone : h % 3 == 1 ? l.a : l.b;
+  }
+  template <typename Visit>
+  void ForEachProbe(uint32_t h, Visit&& visit) const {
+    PortId c = ChannelOf(h);
+    if (c == kNone)
+      inc_.ForEachProbe(LinkOf(h), visit);
+    else
+      for (uint32_t i : inc_.probes_of_channel(c)) visit(i);
+  }
+  double RawSigmas(size_t i) const {
+    const ProbeVerdict& v = out_.verdicts[i];
+    return symptom_ == kBw ? v.bw_sigmas : v.latency_sigmas;
+  }
+  Tally Count(uint32_t h) const {
+    Tally t;
+    ForEachProbe(h, [&](uint32_t i) {
+      if (!active_[i]) return;
+      t.sum += z_[i];
+      t.strongest = t.n == 0 ? z_[i] : std::max(t.strongest, z_[i]);
+      ++t.n;
+      t.consistent += z_[i] >= options_.consistent_sigmas;
+    });
+    return t;
+  }
+  // Consistent evidence: enough probes well out, and still suspect without the strongest
+  // one, so a single wild probe cannot carry a finding however far off it is.
+  bool Qualifies(const Tally& t) const {
+    return t.sigmas() >= options_.link_sigmas && t.consistent >= options_.min_consistent_probes &&
+           t.rest() >= options_.suspect_sigmas;
+  }
+  Finding Describe(uint32_t h, const Tally& t) const;
+  void Explain(uint32_t h, std::vector<uint8_t>& explained);
+
+  const Fabric& fabric_;
+  const Incidence& inc_;
+  const std::vector<Measurement>& measured_;
+  const SweepAnalysis& out_;
+  Symptom symptom_;
+  const AnalysisOptions& options_;
+  std::vector<double> z_, latency_;  // current deviation and latency (found links' share taken out)
+  std::vector<uint8_t> active_;
+};
+
+std::vector<Finding> Tomography::Run(std::vector<Suspect>& suspects, std::vector<uint8_t>& explained) {
+  const uint32_t hypotheses = static_cast<uint32_t>(fabric_.num_links() * 3);
+  std::priority_queue<std::pair<double, uint32_t>> heap;
+  for (uint32_t h = 0; h < hypotheses; ++h) {
+    Tally t = Count(h);
+    if (t.sigmas() >= options_.suspect_sigmas)
+      suspects.push_back({.link = LinkOf(h), .channel = ChannelOf(h), .sigmas = t.sigmas()});
+    if (Qualifies(t)) heap.emplace(t.sigmas(), h);
+  }
+  std::vector<uint8_t> taken(fabric_.num_links(), 0);
+  std::vector<Finding> found;
+  while (!heap.empty()) {
+    auto [was, h] = heap.top();
+    heap.pop();
+    if (taken[LinkOf(h)]) continue;
+    Tally t = Count(h);
+    if (!Qualifies(t)) continue;
+    if (t.sigmas() < was - 1e-9) {  // weakened by what was explained since: judge again in turn
+      heap.emplace(t.sigmas(), h);
+      continue;
+    }
+    // One direction only when the other shows nothing worth a second look; else the link.
+    if (h % 3 != 0) {
+      uint32_t other = h % 3 == 1 ? h + 1 : h - 1;
+      if (Count(other).sigmas() >= options_.suspect_sigmas) h -= h % 3, t = Count(h);
+    }
+    taken[LinkOf(h)] = 1;
+    found.push_back(Describe(h, t));
+    Explain(h, explained);
+  }
+  return found;
+}
+
+Finding Tomography::Describe(uint32_t h, const Tally& t) const {
+  const FindingKind kind = symptom_ == kBw ? FindingKind::kBandwidth : FindingKind::kLatency;
+  Finding f{.link = LinkOf(h), .kind = kind, .symptom = kind, .channel = ChannelOf(h), .sigmas = t.sigmas()};
+  ForEachProbe(h, [&](uint32_t i) {
+    if (measured_[i].status != ProbeStatus::kMeasured) return;
+    ++f.probes;
+    // Failing: well out in sigmas, or degraded by the probe's own verdict (below
+    // --bw-fraction), which counts even where the sweep's noise is wide.
+    const ProbeVerdict& v = out_.verdicts[i];
+    bool verdict = symptom_ == kBw ? v.bandwidth_bad : v.latency_bad;
+    if (RawSigmas(i) < options_.consistent_sigmas && !verdict) return;
+    ++f.failing_probes;
+    const Measurement& m = measured_[i];
+    f.worst_ratio = std::min(f.worst_ratio, symptom_ == kBw ? m.gbps / std::max(1e-9, v.bw_baseline)
+                                                            : v.latency_baseline / std::max(1e-9, m.latency_us));
+  });
+  f.score = f.probes ? static_cast<double>(f.failing_probes) / f.probes : 0;
+  return f;
+}
+
+void Tomography::Explain(uint32_t h, std::vector<uint8_t>& explained) {
+  std::vector<uint32_t> hit;  // its probes on the bad side
+  std::vector<double> added;
+  ForEachProbe(h, [&](uint32_t i) {
+    if (measured_[i].status == ProbeStatus::kMeasured) explained[i] = 1;
+    if (!active_[i] || z_[i] < 1.0) return;
+    hit.push_back(i);
+    added.push_back(latency_[i] - out_.verdicts[i].latency_baseline);
+  });
+  if (symptom_ == kBw) {
+    for (uint32_t i : hit) active_[i] = 0;
+    return;
+  }
+  const double delay = Median(added);
+  for (uint32_t i : hit) {
+    latency_[i] -= delay;
+    z_[i] = LogRatio(latency_[i], out_.verdicts[i].latency_baseline) / out_.latency_noise;
+  }
+}
+
+// Links down or lossy, by clearing: a link is cleared of a symptom when a probe crossed it
+// without that symptom; suspects are taken greedily by the failing probes they explain.
+// These symptoms do not drown in noise (a probe carries nothing, or loses messages).
+void ClearingTomography(const Fabric& fabric, const Incidence& inc, const std::vector<Measurement>& measured,
+                        const std::vector<uint8_t>& bad, Symptom s, std::vector<uint8_t>& explained,
+                        std::vector<Finding>& links_found) {
+  const FindingKind kind = s == kLoss ? FindingKind::kLoss : FindingKind::kDown;
+  const size_t n_links = fabric.num_links();
+  std::vector<LinkId> suspects;
+  for (LinkId l = 0; l < n_links; ++l) {
+    bool any_bad = false, cleared = false;
+    inc.ForEachProbe(l, [&](uint32_t i) {
+      if (measured[i].status == ProbeStatus::kUnmeasured) return;
+      bool b = bad[i * kSymptoms + s];
+      bool ran = s == kDown || measured[i].status == ProbeStatus::kMeasured;
+      cleared |= !b && ran;
+      any_bad |= b;
+    });
+    if (any_bad && !cleared) suspects.push_back(l);
+  }
+  for (;;) {
+    LinkId best = kNone;
+    uint32_t best_count = 0, best_total = 1;
+    for (LinkId l : suspects) {
+      uint32_t count = 0, total = 0;
+      inc.ForEachProbe(l, [&](uint32_t i) {
+        if (measured[i].status == ProbeStatus::kUnmeasured) return;
+        ++total;
+        count += bad[i * kSymptoms + s] && !explained[i];
+      });
+      // More unexplained failures first; then the larger failing share.
+      if (count > best_count ||
+          (count == best_count && count > 0 && uint64_t(count) * best_total > uint64_t(best_count) * total)) {
+        best = l, best_count = count, best_total = total;
+      }
+    }
+    if (best == kNone || best_count == 0) break;
+    Finding f{.link = best, .kind = kind, .symptom = kind};
+    inc.ForEachProbe(best, [&](uint32_t i) {
+      if (measured[i].status == ProbeStatus::kUnmeasured) return;
+      ++f.probes;
+      if (!bad[i * kSymptoms + s]) return;
+      ++f.failing_probes;
+      explained[i] = 1;
+      f.worst_ratio = std::min(f.worst_ratio, s == kLoss ? 1.0 - measured[i].loss : 0.0);
+    });
+    f.score = f.probes ? static_cast<double>(f.failing_probes) / f.probes : 0;
+    links_found.push_back(f);
+  }
+}
+
+// The strongest hypothesis per link, strongest link first.
+std::vector<Suspect> StrongestPerLink(std::vector<Suspect> all) {
+  std::sort(all.begin(), all.end(), [](const Suspect& a, const Suspect& b) { return a.sigmas > b.sigmas; });
+  std::unordered_map<LinkId, bool> seen;
+  std::vector<Suspect> out;
+  for (const Suspect& s : all)
+    if (seen.emplace(s.link, true).second) out.push_back(s);
+  return out;
+}
+
 }  // namespace
 
 std::string_view ToString(FindingKind k) {
@@ -210,99 +509,31 @@ SweepAnalysis AnalyzeSweep(const Fabric& fabric, const SweepPlan& plan, const st
   SweepAnalysis out;
   const size_t n = plan.probes.size();
   out.probes = n;
+  out.reprobes = n - std::min(n, options.baseline_probes);
   out.verdicts.resize(n);
   out.uncovered_channels = plan.channels - std::min(plan.channels, plan.channels_covered);
 
-  const Baselines base = MedianBaselines(fabric, plan, measured);
-
+  const Baselines base = MedianBaselines(fabric, plan, measured, options.baseline_probes);
   std::vector<uint8_t> bad(n * kSymptoms, 0);
-  for (size_t i = 0; i < n; ++i) {
-    const Measurement& m = measured[i];
-    ProbeVerdict& v = out.verdicts[i];
-    if (m.status == ProbeStatus::kUnmeasured) {
-      ++out.unmeasured;
-      continue;
-    }
-    if (m.status == ProbeStatus::kFailed) {
-      ++out.failed;
-      bad[i * kSymptoms + kDown] = 1;
-      continue;
-    }
-    ++out.measured;
-    v.bw_baseline = base.bandwidth.at(std::lround(base.nominal[i] * 100));
-    v.latency_baseline = base.latency.at(static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin));
-    v.bandwidth_bad = m.gbps < options.bw_fraction * v.bw_baseline;
-    v.latency_bad = m.latency_us > v.latency_baseline * (1 + options.latency_margin) + options.latency_floor_us;
-    v.loss_bad = m.loss > options.loss_threshold;
-    bad[i * kSymptoms + kBw] = v.bandwidth_bad;
-    bad[i * kSymptoms + kLat] = v.latency_bad;
-    bad[i * kSymptoms + kLoss] = v.loss_bad;
-    out.degraded += v.bandwidth_bad || v.latency_bad || v.loss_bad;
-  }
+  JudgeProbes(plan, measured, base, options, bad, out);
 
   Incidence inc = BuildIncidence(fabric, plan);
-  const size_t n_links = fabric.num_links();
-  auto probes_of = [&](LinkId l) { return inc.probes_of(l); };
-
   MeasureLinkHealth(inc, measured, bad, out);
 
-  const FindingKind kind_of[kSymptoms] = {FindingKind::kBandwidth, FindingKind::kLatency, FindingKind::kLoss,
-                                          FindingKind::kDown};
-  std::vector<uint8_t> cleared(n_links), explained(n);
   std::vector<Finding> links_found;
-  for (int s = 0; s < kSymptoms; ++s) {
-    // A link is cleared of a symptom when a probe through it ran without that symptom.
-    std::fill(cleared.begin(), cleared.end(), 0);
+  std::vector<Suspect> suspects;
+  std::vector<uint8_t> explained(n);
+  for (Symptom s : {kBw, kLat, kLoss, kDown}) {
     std::fill(explained.begin(), explained.end(), 0);
-    std::vector<LinkId> suspects;
-    for (LinkId l = 0; l < n_links; ++l) {
-      bool any_bad = false;
-      for (uint32_t i : probes_of(l)) {
-        if (measured[i].status == ProbeStatus::kUnmeasured) continue;
-        bool b = bad[i * kSymptoms + s];
-        bool ran = s == kDown || measured[i].status == ProbeStatus::kMeasured;
-        if (!b && ran) cleared[l] = 1;
-        any_bad |= b;
-      }
-      if (any_bad && !cleared[l]) suspects.push_back(l);
-    }
-    for (;;) {
-      LinkId best = kNone;
-      uint32_t best_count = 0, best_total = 1;
-      for (LinkId l : suspects) {
-        uint32_t count = 0, total = 0;
-        for (uint32_t i : probes_of(l)) {
-          if (measured[i].status == ProbeStatus::kUnmeasured) continue;
-          ++total;
-          count += bad[i * kSymptoms + s] && !explained[i];
-        }
-        // More unexplained failures first; then the larger failing share.
-        if (count > best_count ||
-            (count == best_count && count > 0 && uint64_t(count) * best_total > uint64_t(best_count) * total)) {
-          best = l, best_count = count, best_total = total;
-        }
-      }
-      if (best == kNone || best_count == 0) break;
-      Finding f{.link = best, .kind = kind_of[s], .symptom = kind_of[s]};
-      for (uint32_t i : probes_of(best)) {
-        if (measured[i].status == ProbeStatus::kUnmeasured) continue;
-        ++f.probes;
-        if (!bad[i * kSymptoms + s]) continue;
-        ++f.failing_probes;
-        explained[i] = 1;
-        const Measurement& m = measured[i];
-        const ProbeVerdict& v = out.verdicts[i];
-        double ratio = s == kBw     ? m.gbps / std::max(1e-9, v.bw_baseline)
-                       : s == kLat  ? v.latency_baseline / std::max(1e-9, m.latency_us)
-                       : s == kLoss ? 1.0 - m.loss
-                                    : 0.0;
-        f.worst_ratio = std::min(f.worst_ratio, ratio);
-      }
-      f.score = f.probes ? static_cast<double>(f.failing_probes) / f.probes : 0;
-      links_found.push_back(f);
+    if (s == kBw || s == kLat) {
+      std::vector<Finding> found = Tomography(fabric, inc, measured, out, s, options).Run(suspects, explained);
+      links_found.insert(links_found.end(), found.begin(), found.end());
+    } else {
+      ClearingTomography(fabric, inc, measured, bad, s, explained, links_found);
     }
     for (size_t i = 0; i < n; ++i) out.unexplained += bad[i * kSymptoms + s] && !explained[i];
   }
+  out.suspects = StrongestPerLink(std::move(suspects));
 
   MergeFindingsPerLink(links_found);
   AddPortErrorFindings(fabric, port_errors, options, links_found);

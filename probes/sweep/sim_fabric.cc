@@ -15,6 +15,56 @@ uint64_t ProbeSeed(uint64_t seed, uint64_t probe) {
   return z ^ (z >> 31);
 }
 
+// Whether intermittent fault `k` hits probe `probe`: its own draw, apart from the noise
+// stream, so adding a fault leaves every other probe's noise as it was.
+bool Hits(const Fault& fault, uint32_t k, uint64_t seed, uint64_t probe) {
+  uint64_t draw = ProbeSeed(ProbeSeed(seed, k) ^ 0x5bd1e995ULL, probe);
+  return static_cast<double>(draw >> 11) * 0x1.0p-53 < fault.probability;
+}
+
+// The path's sums and bottleneck before endpoints, goodput and noise.
+struct PathState {
+  double gbps = 1e18, latency = 0, pass = 1.0;
+  bool down = false;
+  void Add(FaultKind kind, double value) {
+    switch (kind) {
+      case FaultKind::kBandwidth:
+        break;  // applied against the channel's own rate by the caller
+      case FaultKind::kLatency:
+        latency += value;
+        break;
+      case FaultKind::kLoss:
+        pass *= 1.0 - value;
+        break;
+      case FaultKind::kDown:
+        down = true;
+        break;
+    }
+  }
+};
+
+PathState WalkPath(const Fabric& fabric, std::span<const PortId> path, const FaultSet& faults,
+                   const SimOptions& options, uint64_t probe) {
+  PathState s;
+  for (PortId c : path) {
+    const Port& port = fabric.port(c);
+    double rate = LinkDataGbps(port.width_active, port.speed_active);
+    double factor = faults.channel_bw_factor[c];
+    s.latency += options.cable_latency_us + faults.channel_latency_us[c];
+    if (fabric.is_switch(port.node)) s.latency += options.switch_latency_us;
+    s.pass *= 1.0 - faults.channel_loss[c];
+    s.down |= faults.channel_down[c] != 0;
+    for (uint32_t k : faults.intermittent_of(c)) {
+      const Fault& f = faults.faults[k];
+      if (!Hits(f, k, options.seed, probe)) continue;
+      if (f.kind == FaultKind::kBandwidth) factor = std::min(factor, f.value);
+      s.Add(f.kind, f.value);
+    }
+    s.gbps = std::min(s.gbps, rate * factor);
+  }
+  return s;
+}
+
 }  // namespace
 
 Measurement SimulateProbe(const Fabric& fabric, std::span<const PortId> path, PortId src, PortId dst,
@@ -23,32 +73,23 @@ Measurement SimulateProbe(const Fabric& fabric, std::span<const PortId> path, Po
   std::mt19937_64 rng(ProbeSeed(options.seed, probe));
   std::normal_distribution<double> gauss(0.0, 1.0);
   auto noisy = [&](double v) { return std::max(0.0, v * (1.0 + options.noise * gauss(rng))); };
-  double gbps = 1e18, latency = 2 * options.endpoint_latency_us, pass = 1.0;
-  bool down = false;
-  for (PortId c : path) {
-    const Port& port = fabric.port(c);
-    LinkId l = port.link;
-    gbps = std::min(gbps, LinkDataGbps(port.width_active, port.speed_active) * faults.link_bw_factor[l]);
-    latency += options.cable_latency_us + faults.link_latency_us[l];
-    if (fabric.is_switch(port.node)) latency += options.switch_latency_us;
-    pass *= 1.0 - faults.link_loss[l];
-    down |= faults.link_down[l] != 0;
-  }
+  PathState s = WalkPath(fabric, path, faults, options, probe);
+  s.latency += 2 * options.endpoint_latency_us;
   for (PortId e : {src, dst}) {
     NodeId n = fabric.port(e).node;
-    gbps = std::min(gbps, gbps * faults.node_bw_factor[n]);
-    latency += faults.node_latency_us[n];
+    s.gbps = std::min(s.gbps, s.gbps * faults.node_bw_factor[n]);
+    s.latency += faults.node_latency_us[n];
   }
-  if (down) {
+  if (s.down) {
     m.status = ProbeStatus::kFailed;
     return m;
   }
-  double loss = 1.0 - pass;
+  double loss = 1.0 - s.pass;
   // Retransmissions eat goodput roughly in proportion to the loss.
-  gbps *= options.goodput * std::max(0.05, 1.0 - 10.0 * loss);
+  double gbps = s.gbps * options.goodput * std::max(0.05, 1.0 - 10.0 * loss);
   m.status = ProbeStatus::kMeasured;
   m.gbps = noisy(gbps);
-  m.latency_us = noisy(latency);
+  m.latency_us = noisy(s.latency);
   if (loss > 0) {
     std::binomial_distribution<uint32_t> lost(options.loss_messages, loss);
     m.loss = static_cast<double>(lost(rng)) / options.loss_messages;
@@ -69,8 +110,10 @@ std::vector<Measurement> SimulateSweep(const Fabric& fabric, const SweepPlan& pl
 std::vector<uint64_t> SimulatedErrorCounters(const Fabric& fabric, const FaultSet& faults) {
   std::vector<uint64_t> errors(fabric.num_port_slots(), 0);
   for (LinkId l = 0; l < fabric.num_links(); ++l) {
-    if (faults.link_loss[l] <= 0) continue;
-    auto count = static_cast<uint64_t>(std::ceil(faults.link_loss[l] * 1e6));
+    // Steady loss in either direction; both ends count symbol errors.
+    double loss = std::max(faults.channel_loss[fabric.link(l).a], faults.channel_loss[fabric.link(l).b]);
+    if (loss <= 0) continue;
+    auto count = static_cast<uint64_t>(std::ceil(loss * 1e6));
     errors[fabric.link(l).a] += count;
     errors[fabric.link(l).b] += count;
   }

@@ -3,19 +3,26 @@
 #include <algorithm>
 #include <chrono>
 
+#include "probes/sweep/reprobe.h"
+
 namespace fabricctl::sweep {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Runs every round of `plan` on `executor`, filling `run.measurements` and `run.failures`.
-void RunRounds(const SweepPlan& plan, ProbeExecutor& executor, SweepRun& run,
+// Runs the rounds of `plan` whose probes come at `first_probe` or later (re-probes have
+// rounds of their own) on `executor`, filling `run.measurements` and `run.failures`;
+// `state` counts on from earlier rounds.
+void RunRounds(const SweepPlan& plan, size_t first_probe, ProbeExecutor& executor, SweepRun& run, DriverProgress& state,
                const std::function<void(const DriverProgress&)>& progress) {
   std::vector<std::vector<size_t>> rounds = ProbesByRound(plan);
-  DriverProgress state{.total = plan.probes.size(), .rounds = static_cast<uint32_t>(rounds.size())};
+  run.measurements.resize(plan.probes.size());
+  state.total = plan.probes.size();
+  state.rounds = static_cast<uint32_t>(rounds.size());
   std::vector<ProbeTask> tasks;
   for (uint32_t r = 0; r < rounds.size(); ++r) {
+    if (rounds[r].front() < first_probe) continue;
     tasks.clear();
     for (size_t i : rounds[r])
       tasks.push_back(
@@ -35,8 +42,8 @@ void RunRounds(const SweepPlan& plan, ProbeExecutor& executor, SweepRun& run,
     state.round = r + 1;
     if (progress) progress(state);
   }
-  std::sort(run.failures.begin(), run.failures.end(),
-            [](const ProbeFailure& a, const ProbeFailure& b) { return a.probe < b.probe; });
+  std::stable_sort(run.failures.begin(), run.failures.end(),
+                   [](const ProbeFailure& a, const ProbeFailure& b) { return a.probe < b.probe; });
 }
 
 // after - before per port; a counter that went backwards (reset, wrapped) counts from zero.
@@ -67,26 +74,45 @@ std::vector<std::vector<size_t>> ProbesByRound(const SweepPlan& plan) {
 Result<SweepRun> DriveSweep(const Fabric& fabric, const RouteSet& routes, SweepPlan plan, ProbeExecutor& executor,
                             CounterSource* counters, const DriverOptions& options,
                             const std::function<void(const DriverProgress&)>& progress) {
-  (void)routes;
   SweepRun run{.plan = std::move(plan)};
-  run.measurements.resize(run.plan.probes.size());
+  run.planned_probes = run.plan.probes.size();
   std::vector<uint64_t> before;
   if (counters) {
     auto read = counters->Read();
     if (!read) return std::unexpected(read.error());
     before = std::move(*read);
   }
+  AnalysisOptions analysis = options.analysis;
+  analysis.baseline_probes = run.planned_probes;
   auto t0 = Clock::now();
-  RunRounds(run.plan, executor, run, progress);
+  DriverProgress state;
+  RunRounds(run.plan, 0, executor, run, state, progress);
   run.run_seconds = Since(t0);
+  run.planned_rounds = state.rounds;
+  if (options.reprobe > 0) {
+    auto t1 = Clock::now();
+    SweepAnalysis first = AnalyzeSweep(fabric, run.plan, run.measurements, {}, analysis);
+    run.analyse_seconds += Since(t1);
+    run.suspects = std::min(first.suspects.size(), options.max_suspects);
+    if (run.suspects > 0) {
+      auto added = AddReprobes(
+          fabric, routes, first.suspects,
+          {.per_suspect = options.reprobe, .max_suspects = options.max_suspects, .seed = options.seed}, run.plan);
+      if (!added) return std::unexpected(added.error());
+      run.reprobes = *added;
+      auto t2 = Clock::now();
+      RunRounds(run.plan, run.planned_probes, executor, run, state, progress);
+      run.run_seconds += Since(t2);
+    }
+  }
   if (counters) {
     auto after = counters->Read();
     if (!after) return std::unexpected(after.error());
     run.port_errors = CounterDelta(before, *after);
   }
-  auto t1 = Clock::now();
-  run.analysis = AnalyzeSweep(fabric, run.plan, run.measurements, run.port_errors, options.analysis);
-  run.analyse_seconds = Since(t1);
+  auto t3 = Clock::now();
+  run.analysis = AnalyzeSweep(fabric, run.plan, run.measurements, run.port_errors, analysis);
+  run.analyse_seconds += Since(t3);
   return run;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Runs a sweep plan on any executor: port counters before, the plan's rounds, counters
-// after, then the analysis. Every mode (simulated fabric, remote agents, MPI job, always-on
+// Runs a sweep plan on any executor: port counters before, the plan's rounds, a first
+// analysis, extra rounds re-probing its suspects, counters after, then the analysis of all
+// the evidence. Every mode (simulated fabric, remote agents, MPI job, always-on
 // coordinator) goes through here, so they plan, run and judge alike.
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,11 @@ namespace fabricctl::sweep {
 
 struct DriverOptions {
   AnalysisOptions analysis;
+  // Probes through each suspect link after the first analysis (0: no re-probing), for at
+  // most `max_suspects` links, strongest first.
+  uint32_t reprobe = 8;
+  size_t max_suspects = 4096;
+  uint64_t seed = 1;  // choice of the re-probe pairs
 };
 
 struct DriverProgress {
@@ -31,12 +37,16 @@ struct ProbeFailure {
 };
 
 struct SweepRun {
-  SweepPlan plan;                         // the plan as it ran
+  SweepPlan plan;                         // the plan as it ran, re-probes appended as extra rounds
   std::vector<Measurement> measurements;  // one per plan probe
   std::vector<ProbeFailure> failures;     // why probes are unmeasured, by probe index
   std::vector<uint64_t> port_errors;      // counter differences by PortId; empty without counters
   SweepAnalysis analysis;
   double run_seconds = 0, analyse_seconds = 0;
+  size_t planned_probes = 0;    // probes of the plan given; re-probes follow them in `plan`
+  uint32_t planned_rounds = 0;  // its rounds
+  size_t suspects = 0;          // links the first analysis asked to re-probe
+  size_t reprobes = 0;          // probes run through them
 };
 
 // `counters` may be null (no counters on this fabric). A counter read that fails is an

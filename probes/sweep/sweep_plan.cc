@@ -37,6 +37,7 @@ class Planner {
         routes_(routes),
         options_(options),
         index_(fabric, routes),
+        sources_(fabric, routes, index_),
         rng_(options.seed),
         need_(fabric.num_port_slots(), 0),
         src_deg_(fabric.num_port_slots(), 0),
@@ -141,7 +142,7 @@ class Planner {
             uint32_t best_load = UINT32_MAX;
             for (int tries = 0; tries < 8 && !behind.empty(); ++tries) {
               PortId d = behind[rng_() % behind.size()];
-              FindSources(sr, f_.port(c).node, lid(d), d, srcs, 32);
+              sources_.Find(sr, f_.port(c).node, d, 32, rng_, srcs);
               for (PortId src : srcs) {
                 uint32_t load = std::max(src_deg_[src] + dst_deg_[src], src_deg_[d] + dst_deg_[d]);
                 if (load >= best_load) continue;
@@ -175,35 +176,6 @@ class Planner {
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
     return x ^ (x >> 31);
-  }
-
-  // Sources whose path to dst crosses switch `from`: walk the in-tree of dst backwards.
-  void FindSources(const SubnetRoutes& sr, NodeId from, Lid dlid, PortId dst, std::vector<PortId>& out, size_t want) {
-    out.clear();
-    ++stamp_;
-    queue_.clear();
-    queue_.push_back(from);
-    visit_[index_.switch_index(from)] = stamp_;
-    for (size_t head = 0; head < queue_.size() && out.size() < want; ++head) {
-      NodeId y = queue_[head];
-      // Start at a random neighbour: a fixed order would hand every search the same few
-      // sources and overload them.
-      auto adj = f_.neighbors(y);
-      const size_t start = adj.empty() ? 0 : rng_() % adj.size();
-      for (size_t k = 0; k < adj.size(); ++k) {
-        const Adjacency& a = adj[(start + k) % adj.size()];
-        if (!f_.is_switch(a.peer_node)) {
-          if (a.peer_port != dst && lid(a.peer_port) != 0) out.push_back(a.peer_port);
-          continue;
-        }
-        uint32_t zi = index_.switch_index(a.peer_node);
-        if (zi == kNone || visit_[zi] == stamp_) continue;
-        // z forwards dlid towards y?
-        if (sr.out_port(zi, dlid) != f_.port(a.peer_port).number) continue;
-        visit_[zi] = stamp_;
-        queue_.push_back(a.peer_node);
-      }
-    }
   }
 
   // How busy an endpoint port already is; rounds are bounded by the busiest one, and the
@@ -314,7 +286,7 @@ class Planner {
         continue;
       }
       ++tried;
-      FindSources(sr, sw, lid(d), d, srcs_, 48);
+      sources_.Find(sr, sw, d, 48, rng_, srcs_);
       if (srcs_.empty()) {  // no route to d crosses this channel: never a candidate again
         dsts[j] = dsts.back();
         dsts.pop_back();
@@ -394,7 +366,6 @@ class Planner {
   Result<void> PlanSubnet(const Subnet& subnet, const SubnetRoutes& sr) {
     std::vector<PortId> endpoints = RoutedEndpoints(subnet, sr, routes_);
     if (endpoints.size() < 2) return {};
-    visit_.assign(std::max(visit_.size(), sr.switches.size()), 0);
     // Channels of this subnet, all wanting `coverage` probes.
     std::vector<PortId> switch_channels = SwitchChannels(f_, sr);
     for (PortId c : switch_channels) need_[c] = static_cast<int32_t>(options_.coverage);
@@ -410,18 +381,50 @@ class Planner {
   const RouteSet& routes_;
   const PlanOptions& options_;
   RouteIndex index_;
+  SourceFinder sources_;
   std::mt19937_64 rng_;
   std::vector<int32_t> need_;
   std::vector<uint32_t> src_deg_, dst_deg_;
-  std::vector<uint32_t> visit_;
-  uint32_t stamp_ = 0;
-  std::vector<NodeId> queue_;
   std::vector<RoundUse> rounds_;
   std::vector<PortId> srcs_, path_, best_path_;  // scratch of CoverChannel and PairShortSenders
   SweepPlan plan_;
 };
 
 }  // namespace
+
+void SourceFinder::Find(const SubnetRoutes& sr, NodeId from, PortId dst, size_t want, std::mt19937_64& rng,
+                        std::vector<PortId>& out) {
+  auto lid = [&](PortId p) -> Lid { return p < routes_.port_lid.size() ? routes_.port_lid[p] : 0; };
+  const Lid dlid = lid(dst);
+  out.clear();
+  if (visit_.size() < sr.switches.size()) visit_.resize(sr.switches.size(), 0);
+  ++stamp_;
+  queue_.clear();
+  uint32_t first = index_.switch_index(from);
+  if (first == kNone || first >= visit_.size()) return;
+  queue_.push_back(from);
+  visit_[first] = stamp_;
+  for (size_t head = 0; head < queue_.size() && out.size() < want; ++head) {
+    NodeId y = queue_[head];
+    // Start at a random neighbour: a fixed order would hand every search the same few
+    // sources and overload them.
+    auto adj = f_.neighbors(y);
+    const size_t start = adj.empty() ? 0 : rng() % adj.size();
+    for (size_t k = 0; k < adj.size(); ++k) {
+      const Adjacency& a = adj[(start + k) % adj.size()];
+      if (!f_.is_switch(a.peer_node)) {
+        if (a.peer_port != dst && lid(a.peer_port) != 0) out.push_back(a.peer_port);
+        continue;
+      }
+      uint32_t zi = index_.switch_index(a.peer_node);
+      if (zi == kNone || zi >= visit_.size() || visit_[zi] == stamp_) continue;
+      // z forwards dlid towards y?
+      if (sr.out_port(zi, dlid) != f_.port(a.peer_port).number) continue;
+      visit_[zi] = stamp_;
+      queue_.push_back(a.peer_node);
+    }
+  }
+}
 
 void SummarisePlan(const Fabric& fabric, const RouteSet& routes, SweepPlan& plan) {
   std::vector<PortId> channels;

@@ -4,11 +4,13 @@
 // rounds where each endpoint port joins at most one probe and no channel carries two, so
 // every probe measures an uncontended path.
 #include <cstdint>
+#include <random>
 #include <span>
 #include <vector>
 
 #include "fabric/error.h"
 #include "fabric/fabric.h"
+#include "probes/sweep/probe_path.h"
 #include "routing/routes.h"
 
 namespace fabricctl::sweep {
@@ -43,6 +45,27 @@ struct SweepPlan {
   std::span<const PortId> path(const PlannedProbe& p) const {
     return std::span<const PortId>(path_channels).subspan(p.path_begin, p.path_end - p.path_begin);
   }
+};
+
+// Endpoint ports whose routed path to `dst` passes through switch `from`: walks the
+// destination's routing in-tree backwards from `from` (a neighbour switch belongs to the
+// tree when it forwards dst's LID towards the switch it was reached from). Neighbours are
+// visited from a random start, so repeated searches spread over many sources.
+class SourceFinder {
+ public:
+  SourceFinder(const Fabric& fabric, const RouteSet& routes, const RouteIndex& index)
+      : f_(fabric), routes_(routes), index_(index) {}
+  // Up to `want` sources into `out` (cleared first); dst itself is never one.
+  void Find(const SubnetRoutes& sr, NodeId from, PortId dst, size_t want, std::mt19937_64& rng,
+            std::vector<PortId>& out);
+
+ private:
+  const Fabric& f_;
+  const RouteSet& routes_;
+  const RouteIndex& index_;
+  std::vector<uint32_t> visit_;  // stamp per switch index: reached in this search
+  uint32_t stamp_ = 0;
+  std::vector<NodeId> queue_;
 };
 
 Result<SweepPlan> PlanSweep(const Fabric& fabric, const RouteSet& routes, const PlanOptions& options);

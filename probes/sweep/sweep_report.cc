@@ -15,6 +15,9 @@ nlohmann::json Subject(const Fabric& fabric, const T& f) {
   else
     j["endpoint"] = fabric.description(f.endpoint);
   j["kind"] = ToString(f.kind);
+  // One direction of the link: the channel its port transmits.
+  if (f.channel != kNone)
+    j["direction"] = fabric.PortName(f.channel) + " -> " + fabric.PortName(fabric.port(f.channel).peer);
   return j;
 }
 
@@ -23,6 +26,7 @@ nlohmann::json Subject(const Fabric& fabric, const T& f) {
 nlohmann::json FaultToJson(const Fabric& fabric, const Fault& f) {
   nlohmann::json j = Subject(fabric, f);
   if (f.kind != FaultKind::kDown) j["value"] = f.value;
+  if (f.probability < 1) j["probability"] = f.probability;
   return j;
 }
 
@@ -35,6 +39,7 @@ nlohmann::json FindingToJson(const Fabric& fabric, const Finding& f) {
   ev["probes"] = f.probes;
   ev["worst_ratio"] = f.worst_ratio;
   ev["port_errors"] = f.port_errors;
+  ev["sigmas"] = f.sigmas;
   nlohmann::json also = nlohmann::json::array();
   for (FindingKind k : f.also) also.push_back(ToString(k));
   ev["also"] = std::move(also);
@@ -55,7 +60,9 @@ nlohmann::json ReportToJson(const ReportInputs& in) {
   j["plan"] = PlanToJson(in.fabric, in.plan, PlanDetail::kSummary);
   const SweepAnalysis& a = in.analysis;
   j["probes"] = {{"total", a.probes},          {"measured", a.measured}, {"failed", a.failed},
-                 {"unmeasured", a.unmeasured}, {"degraded", a.degraded}, {"unexplained", a.unexplained}};
+                 {"unmeasured", a.unmeasured}, {"degraded", a.degraded}, {"unexplained", a.unexplained},
+                 {"reprobes", a.reprobes}};
+  j["noise"] = {{"bandwidth", a.bw_noise}, {"latency", a.latency_noise}};
   nlohmann::json injected = nlohmann::json::array();
   for (const Fault& f : in.injected) injected.push_back(FaultToJson(in.fabric, f));
   j["injected"] = std::move(injected);

@@ -125,7 +125,8 @@ s = json.load(open(sys.argv[1]))["sweeps"]
 assert len(s) == 2, s
 assert s[0]["mode"] == "tcp" and s[0]["findings"] == 1 and s[0]["healthy"] is False, s[0]
 assert s[1]["mode"] == "tcp" and s[1]["findings"] == 0 and s[1]["healthy"] is True, s[1]
-assert s[0]["probes"] == s[1]["probes"] > 0, s
+# The plan is the same; re-probes of suspects add probes to a sweep (the shaped one most).
+assert s[0]["probes"] >= s[1]["probes"] > 0, s
 PY
 
 # 4. An agent that is gone: its probes are unmeasured, the sweep is not healthy (exit 1).

@@ -9,6 +9,7 @@ namespace fabricctl::bench {
 
 struct Options {
   bool quick = false;  // smaller sizes, for a smoke run
+  bool write = false;  // record the figures in docs/ (cases that support it)
 };
 
 inline double Seconds(std::chrono::steady_clock::time_point since) {

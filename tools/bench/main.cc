@@ -28,7 +28,10 @@ constexpr BenchCase kCases[] = {
      fabricctl::bench::RunRouteBench},
     {"verify", "route verify and stats on scalex-cluster, fat trees, tori", fabricctl::bench::RunVerifyBench},
     {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
-    {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
+    {"sweep-accuracy",
+     "precision/recall of sweeps: subtle, one-way, flaky and many faults, healthy fabrics; --write: "
+     "docs/performance.md",
+     fabricctl::bench::RunSweepAccuracy},
     {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
     {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback",
      fabricctl::bench::RunProbeBench},
@@ -43,6 +46,8 @@ int main(int argc, char** argv) {
     std::string_view a = argv[i];
     if (a == "--quick")
       opts.quick = true;
+    else if (a == "--write")
+      opts.write = true;
     else if (a == "--help" || a == "-h")
       name.clear(), i = argc;
     else if (name.empty())
@@ -54,7 +59,7 @@ int main(int argc, char** argv) {
   }
   for (const BenchCase& c : kCases)
     if (c.name == name) return c.run(opts);
-  std::fprintf(stderr, "usage: fabricctl-bench CASE [--quick]\ncases:\n");
+  std::fprintf(stderr, "usage: fabricctl-bench CASE [--quick] [--write]\ncases:\n");
   for (const BenchCase& c : kCases)
     std::fprintf(stderr, "  %-20.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()), c.help.data());
   return name.empty() ? 0 : 2;

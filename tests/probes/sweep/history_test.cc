@@ -40,11 +40,12 @@ TEST_CASE("history keeps one row per link per sweep and finds a slow decay") {
   std::string db = (dir.path / "h.db").string();
   auto h = History::Open(db);
   REQUIRE(h);
-  // leaf1[5] loses 6% of its bandwidth every night: never below the finding threshold.
+  // leaf1[5] loses 6% of its bandwidth every night. At 1% noise the analysis flags it from
+  // the first night on; the trend is the history's own evidence, found either way.
   for (int night = 0; night < 5; ++night) {
     std::string spec = "leaf1[5]:bw=" + std::to_string(1.0 - 0.06 * night);
     SweepAnalysis a = SweepWith(r, *plan, night == 0 ? "" : spec, night + 1);
-    CHECK(a.findings.empty());
+    CHECK(a.findings.size() == (night == 0 ? 0u : 1u));
     auto id = h->Record(r.fabric,
                         {.started = "2026-11-2" + std::to_string(night),
                          .mode = "sim",

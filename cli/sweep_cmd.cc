@@ -9,6 +9,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/sweep_executor.h"
 #include "fabric/display_text.h"
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
@@ -41,44 +42,12 @@ struct PlanOptionsCli {
   bool json = false;
 };
 
-struct RunOptionsCli {
-  std::string topology, routes, plan, output;
-  std::string fabric = "sim";
-  std::vector<std::string> inject;
-  uint64_t seed = 1;
-  double noise = 0.0;
-  uint32_t coverage = 2;
-  double bw_fraction = 0.75;
-  std::string html, prom, history;
-  std::string agents, token_file;
-  unsigned parallel = 8;
-  double probe_seconds = 0.5;
-  double timeout_seconds = 5;
-  std::string ib_dev;
-  bool json = false;
-};
-
 struct HistoryOptionsCli {
   std::string database;
   size_t limit = 20;
   size_t window = 7;
   bool json = false;
 };
-
-struct Loaded {
-  Fabric fabric;
-  RouteSet routes;
-};
-
-Result<Loaded> Load(const std::string& topology, const std::string& routes) {
-  auto f = ReadTopologyFile(topology);
-  if (!f) return std::unexpected(f.error());
-  Loaded l{.fabric = std::move(*f)};
-  auto r = ReadRoutes(l.fabric, routes);
-  if (!r) return std::unexpected(r.error());
-  l.routes = std::move(*r);
-  return l;
-}
 
 void PrintPlanSummary(const sweep::SweepPlan& plan) {
   std::cout << fmt::format(
@@ -120,73 +89,11 @@ std::string NowIso() {
   return buf;
 }
 
-Result<sweep::SweepPlan> LoadOrPlan(const RunOptionsCli& o, const Loaded& loaded) {
-  if (o.plan.empty()) return sweep::PlanSweep(loaded.fabric, loaded.routes, {.coverage = o.coverage, .seed = o.seed});
-  auto text = ReadTextFile(o.plan);
-  if (!text) return std::unexpected(text.error());
-  return sweep::ParsePlanJson(loaded.fabric, loaded.routes, *text, o.plan);
-}
-
-Result<sweep::FaultSet> ParseFaults(const RunOptionsCli& o, const Fabric& fabric) {
-  sweep::FaultSet faults;
-  for (size_t i = 0; i < o.inject.size(); ++i) {
-    auto f = sweep::ParseFaultSpec(fabric, o.inject[i], o.seed + i);
-    if (!f) return std::unexpected(f.error());
-    faults.faults.insert(faults.faults.end(), f->begin(), f->end());
-  }
-  faults.Apply(fabric);
-  return faults;
-}
-
 void ShowProgress(const sweep::DriverProgress& p) {
   int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
   std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
                            std::string(width - filled, '.'), p.done, p.total)
             << (p.done == p.total ? "\n" : "") << std::flush;
-}
-
-// Where the probes run and where counters come from, for --fabric.
-struct Executor {
-  std::unique_ptr<sweep::ProbeExecutor> probes;
-  std::unique_ptr<sweep::CounterSource> counters;  // null when the fabric gives none
-  // Kept alive for the executors, which refer to them.
-  sweep::AgentMap agents;
-  std::unique_ptr<probes::ClientTransport> transport;
-};
-
-Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
-  auto agents_text = ReadTextFile(o.agents);
-  if (!agents_text) return std::unexpected(agents_text.error());
-  auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
-  if (!agents) return std::unexpected(agents.error());
-  if (o.token_file.empty()) return MakeError("--token-file is needed to talk to probe agents");
-  auto token = probes::ReadTokenFile(o.token_file);
-  if (!token) return std::unexpected(token.error());
-  auto e = std::make_unique<Executor>();
-  e->agents = std::move(*agents);
-  if (o.fabric == "tcp") {
-    e->transport = probes::MakeTcpClientTransport();
-  } else {
-    auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
-    if (!v) return std::unexpected(v.error());
-    e->transport = std::move(*v);
-  }
-  e->probes = std::make_unique<sweep::DirectAgentExecutor>(
-      fabric, e->agents, *e->transport,
-      sweep::RunnerOptions{.token = std::move(*token),
-                           .parallel = o.parallel,
-                           .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
-                           .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))});
-  return e;
-}
-
-Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
-                                               const sweep::FaultSet& faults) {
-  if (o.fabric != "sim") return MakeAgentExecutor(o, fabric);
-  auto e = std::make_unique<Executor>();
-  e->probes = std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
-  e->counters = std::make_unique<sweep::SimCounterSource>(fabric, faults);
-  return e;
 }
 
 // The report, and the HTML page and metrics when asked for.

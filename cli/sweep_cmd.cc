@@ -330,6 +330,7 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   h->add_option("--window", hist->window, "Sweeps to look back for trends")->capture_default_str();
   h->add_flag("--json", hist->json, "Print as JSON");
   h->callback([&run, hist] { run = [hist] { return RunHistory(*hist); }; });
+  AddSweepServe(sweep, run);
 }
 
 }  // namespace fabricctl::cli

@@ -67,12 +67,32 @@ bool HasFinding(const MonitorSnapshot& s, LinkId link) {
   return false;
 }
 
-TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, and recovers within the window") {
-  auto r = testing::FatTree(2, 4, 4);
-  auto plan = PlanSweep(r.fabric, r.routes, {.coverage = 2});
+SweepPlan PlanOf(const testing::Routed& r, uint32_t coverage) {
+  auto plan = PlanSweep(r.fabric, r.routes, {.coverage = coverage});
   REQUIRE(plan);
+  return std::move(*plan);
+}
+
+// A routed fat tree with 2 spines, its plan, a fake clock and a simulated fabric whose
+// faults may change between rounds.
+struct SimMonitor {
+  explicit SimMonitor(unsigned leaves = 4, unsigned hosts_per_leaf = 4, uint32_t coverage = 2)
+      : r(testing::FatTree(2, leaves, hosts_per_leaf)), plan(PlanOf(r, coverage)), executor(r.fabric, clock) {}
+  Result<MonitorRun> Run(const MonitorOptions& options, const std::function<void(const MonitorSnapshot&)>& publish) {
+    return RunContinuous(r.fabric, plan, executor, clock, options, stop, publish);
+  }
+  testing::Routed r;
+  SweepPlan plan;
   FakeClock clock;
-  ChangingSimExecutor executor(r.fabric, clock);
+  ChangingSimExecutor executor;
+  std::atomic<bool> stop{false};
+};
+
+TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, and recovers within the window") {
+  SimMonitor m;
+  const testing::Routed& r = m.r;
+  const SweepPlan* plan = &m.plan;
+  ChangingSimExecutor& executor = m.executor;
   const LinkId uplink = LinkBetween(r.fabric, "leaf1", "spine0");
   const MonitorOptions options{.period_seconds = 60, .max_load = 0.5, .window = 2, .max_passes = 7};
   auto rate = PlanRate(*plan, options);
@@ -83,9 +103,7 @@ TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, a
     if (round == heal_at) faults.faults.clear();
   };
   std::vector<MonitorSnapshot> snapshots;
-  std::atomic<bool> stop{false};
-  auto ran = RunContinuous(r.fabric, *plan, executor, clock, options, stop,
-                           [&](const MonitorSnapshot& s) { snapshots.push_back(s); });
+  auto ran = m.Run(options, [&](const MonitorSnapshot& s) { snapshots.push_back(s); });
   REQUIRE(ran);
   CHECK(ran->passes == 7);
   CHECK(ran->rounds == 7 * rounds);
@@ -125,9 +143,8 @@ TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, a
 }
 
 TEST_CASE("always-on: rounds start period/rounds apart and probes stay within max load") {
-  auto r = testing::FatTree(2, 4, 4);
-  auto plan = PlanSweep(r.fabric, r.routes, {.coverage = 2});
-  REQUIRE(plan);
+  SimMonitor m;
+  const SweepPlan* plan = &m.plan;
   // The busiest channel, counted here independently: the most probes whose path crosses it.
   std::map<PortId, uint32_t> crossings;
   uint32_t busiest = 0;
@@ -158,43 +175,30 @@ TEST_CASE("always-on: rounds start period/rounds apart and probes stay within ma
   CHECK(!PlanRate(*plan, {.window = 0}));
   CHECK(!PlanRate(SweepPlan{}, {}));
 
-  FakeClock clock;
-  ChangingSimExecutor executor(r.fabric, clock);
   double last_load = -1;
-  std::atomic<bool> stop{false};
-  auto ran = RunContinuous(r.fabric, *plan, executor, clock, options, stop,
-                           [&](const MonitorSnapshot& s) { last_load = s.load; });
+  auto ran = m.Run(options, [&](const MonitorSnapshot& s) { last_load = s.load; });
   REQUIRE(ran);
-  REQUIRE(executor.round_times.size() == 2 * rate->rounds);
-  for (size_t k = 0; k < executor.round_times.size(); ++k)
-    CHECK(executor.round_times[k] == doctest::Approx(k * rate->round_interval));
+  REQUIRE(m.executor.round_times.size() == 2 * rate->rounds);
+  for (size_t k = 0; k < m.executor.round_times.size(); ++k)
+    CHECK(m.executor.round_times[k] == doctest::Approx(k * rate->round_interval));
   CHECK(last_load == doctest::Approx(rate->load));
 }
 
 TEST_CASE("always-on: the stop flag ends the loop after the round in flight") {
-  auto r = testing::FatTree(2, 2, 2);
-  auto plan = PlanSweep(r.fabric, r.routes, {.coverage = 1});
-  REQUIRE(plan);
-  FakeClock clock;
-  ChangingSimExecutor executor(r.fabric, clock);
-  std::atomic<bool> stop{false};
+  SimMonitor m(2, 2, 1);
   uint64_t published = 0;
-  auto ran = RunContinuous(r.fabric, *plan, executor, clock, {.period_seconds = 10, .max_load = 1}, stop,
-                           [&](const MonitorSnapshot&) {
-                             if (++published == 3) stop.store(true);
-                           });
+  auto ran = m.Run({.period_seconds = 10, .max_load = 1}, [&](const MonitorSnapshot&) {
+    if (++published == 3) m.stop.store(true);
+  });
   REQUIRE(ran);
   CHECK(ran->rounds == 3);
-  CHECK(executor.rounds_run == 3);
+  CHECK(m.executor.rounds_run == 3);
   // run_seconds bounds an endless run on the clock.
-  FakeClock clock2;
-  ChangingSimExecutor executor2(r.fabric, clock2);
-  stop.store(false);
-  auto timed = RunContinuous(r.fabric, *plan, executor2, clock2,
-                             {.period_seconds = 10, .max_load = 1, .run_seconds = 35}, stop, {});
-  REQUIRE(timed);
-  CHECK(timed->passes == 3);
-  CHECK(clock2.now <= 35);
+  SimMonitor timed(2, 2, 1);
+  auto ran_timed = timed.Run({.period_seconds = 10, .max_load = 1, .run_seconds = 35}, {});
+  REQUIRE(ran_timed);
+  CHECK(ran_timed->passes == 3);
+  CHECK(timed.clock.now <= 35);
 }
 
 // The metric lines of one family.
@@ -211,21 +215,18 @@ std::vector<std::string> Lines(const std::string& text, std::string_view family)
 }
 
 TEST_CASE("always-on metrics: every routed link, labelled with subnet and tier pair, valid exposition") {
-  auto r = testing::FatTree(2, 4, 4);
-  auto plan = PlanSweep(r.fabric, r.routes, {.coverage = 2});
-  REQUIRE(plan);
-  FakeClock clock;
-  ChangingSimExecutor executor(r.fabric, clock);
+  SimMonitor m;
+  const testing::Routed& r = m.r;
+  const SweepPlan* plan = &m.plan;
   const LinkId uplink = LinkBetween(r.fabric, "leaf2", "spine1");
-  executor.before_round = [&](uint64_t round, FaultSet& faults) {
+  m.executor.before_round = [&](uint64_t round, FaultSet& faults) {
     if (round == 0) faults.faults.push_back({.link = uplink, .kind = FaultKind::kBandwidth, .value = 0.2});
   };
   const MonitorOptions options{.period_seconds = 60, .max_load = 0.5, .max_passes = 1};
   std::vector<MonitoredLink> links = MonitoredLinks(r.fabric, r.routes);
   CHECK(links.size() == r.fabric.num_links());
   std::string text, early;
-  std::atomic<bool> stop{false};
-  REQUIRE(RunContinuous(r.fabric, *plan, executor, clock, options, stop, [&](const MonitorSnapshot& s) {
+  REQUIRE(m.Run(options, [&](const MonitorSnapshot& s) {
     if (s.rounds == 1) early = MonitorMetrics(r.fabric, links, s, options);
     text = MonitorMetrics(r.fabric, links, s, options);
   }));

@@ -19,6 +19,7 @@
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
+#include "probes/sweep/mad_counters.h"
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
@@ -94,6 +95,43 @@ void ShowProgress(const sweep::DriverProgress& p) {
   std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
                            std::string(width - filled, '.'), p.done, p.total)
             << (p.done == p.total ? "\n" : "") << std::flush;
+}
+
+// What the counters said, for the report: the source, ports with errors during the sweep,
+// and (PMA reads) the ports the sweep could not see.
+nlohmann::json CountersJson(const RunOptionsCli& o, const Fabric& fabric, const sweep::SweepRun& run,
+                            const Executor& e) {
+  nlohmann::json j = {{"source", CounterMode(o)}};
+  if (!e.counters) return j;
+  nlohmann::json errors = nlohmann::json::array();
+  for (PortId p = 0; p < run.port_errors.size(); ++p)
+    if (run.port_errors[p] > 0) errors.push_back({{"port", fabric.PortName(p)}, {"errors", run.port_errors[p]}});
+  j["ports_with_errors"] = errors.size();
+  j["errors"] = std::move(errors);
+  if (e.mad_counters) {
+    nlohmann::json unread = nlohmann::json::array();
+    for (const sweep::UnreadPort& u : e.mad_counters->unread())
+      unread.push_back({{"port", fabric.PortName(u.port)}, {"message", u.message}});
+    j["ports_read"] = e.mad_counters->ports_read();
+    j["unread"] = std::move(unread);
+  }
+  return j;
+}
+
+void PrintCountersText(const nlohmann::json& c) {
+  if (c.at("source") == "none") return;
+  std::string line = fmt::format("counters: {}, {} ports with errors", c.at("source").get<std::string>(),
+                                 c.at("ports_with_errors").get<size_t>());
+  if (!c.contains("unread")) {
+    std::cout << line << "\n";
+    return;
+  }
+  const nlohmann::json& unread = c.at("unread");
+  std::cout << line << fmt::format(", {} ports read, {} unread\n", c.at("ports_read").get<size_t>(), unread.size());
+  for (size_t k = 0; k < unread.size() && k < 10; ++k)
+    std::cout << fmt::format("counters unread: {}: {}\n", PrintableText(unread[k].at("port").get<std::string>()),
+                             PrintableText(unread[k].at("message").get<std::string>()));
+  if (unread.size() > 10) std::cout << fmt::format("counters unread: ... and {} more\n", unread.size() - 10);
 }
 
 // The report, and the HTML page and metrics when asked for.
@@ -219,13 +257,16 @@ int RunSweep(const RunOptionsCli& o) {
                          .started = started,
                          .timings = timings};
   nlohmann::json report = sweep::ReportToJson(in);
+  report["counters"] = CountersJson(o, fabric, *run, **executor);
   if (auto w = WriteReports(o, in, report); !w) return ReportError(w.error());
   auto trends = RecordHistory(o, in);
   if (!trends) return ReportError(trends.error());
-  if (o.json)
+  if (o.json) {
     PrintJson(report);
-  else
+  } else {
     PrintSweepText(o, in, *run, *trends);
+    PrintCountersText(report["counters"]);
+  }
   return analysis.healthy() ? kExitOk : kExitFindings;
 }
 
@@ -320,6 +361,13 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
   r->add_option("-d,--ib-dev", opts->ib_dev, "verbs: RDMA device (default: the first one)");
+  r->add_option("--counters", opts->counters,
+                "Port error counters read before and after the sweep: sim (the simulated fabric's; default with "
+                "--fabric sim), mad (the live fabric's PMAs over umad), none (default otherwise)")
+      ->check(CLI::IsMember({"sim", "mad", "none"}));
+  r->add_option("-C,--ca", opts->ca, "--counters mad: local RDMA device to send MADs from (default: the first)");
+  r->add_option("-P,--port", opts->ca_port, "--counters mad: local port number (default: the first active)")
+      ->check(CLI::Range(0, 255));
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

@@ -65,12 +65,43 @@ Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, cons
   return e;
 }
 
+// --counters: "sim" only on the simulated fabric; "mad" reads the live fabric's PMAs over
+// umad (with --fabric sim too: simulated probes, real counters, for trying it out).
+std::string CounterMode(const RunOptionsCli& o) {
+  if (!o.counters.empty()) return o.counters;
+  return o.fabric == "sim" ? "sim" : "none";
+}
+
+Result<void> AttachCounters(const RunOptionsCli& o, const Fabric& fabric, const sweep::FaultSet& faults, Executor& e) {
+  const std::string mode = CounterMode(o);
+  if (mode == "sim") {
+    if (o.fabric != "sim") return MakeError("--counters sim works only with --fabric sim");
+    e.counters = std::make_unique<sweep::SimCounterSource>(fabric, faults);
+  } else if (mode == "mad") {
+    const mad::RpcOptions rpc;  // the bounds `fabricctl counters` uses by default
+    auto transport = mad::OpenUmadTransport(o.ca, o.ca_port, rpc.timeout_ms);
+    if (!transport) return std::unexpected(transport.error());
+    e.mad = std::move(*transport);
+    auto source = std::make_unique<sweep::MadCounterSource>(fabric, *e.mad, sweep::MadCounterOptions{.rpc = rpc});
+    e.mad_counters = source.get();
+    e.counters = std::move(source);
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
                                                const sweep::FaultSet& faults) {
-  if (o.fabric != "sim") return MakeAgentExecutor(o, fabric);
-  auto e = std::make_unique<Executor>();
-  e->probes = std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
-  e->counters = std::make_unique<sweep::SimCounterSource>(fabric, faults);
+  std::unique_ptr<Executor> e;
+  if (o.fabric != "sim") {
+    auto agents = MakeAgentExecutor(o, fabric);
+    if (!agents) return std::unexpected(agents.error());
+    e = std::move(*agents);
+  } else {
+    e = std::make_unique<Executor>();
+    e->probes =
+        std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
+  }
+  if (auto c = AttachCounters(o, fabric, faults, *e); !c) return std::unexpected(c.error());
   return e;
 }
 

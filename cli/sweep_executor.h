@@ -9,8 +9,10 @@
 
 #include "fabric/error.h"
 #include "fabric/fabric.h"
+#include "fabric/mad/transport.h"
 #include "probes/sweep/agent_runner.h"
 #include "probes/sweep/faults.h"
+#include "probes/sweep/mad_counters.h"
 #include "probes/sweep/probe_executor.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/transport.h"
@@ -32,6 +34,9 @@ struct RunOptionsCli {
   double probe_seconds = 0.5;
   double timeout_seconds = 5;
   std::string ib_dev;
+  std::string counters;  // sim, mad, none; default: sim for --fabric sim, none otherwise
+  std::string ca;        // --counters mad: local RDMA device and port for the MADs
+  int ca_port = 0;
   bool json = false;
 };
 
@@ -52,11 +57,16 @@ struct Executor {
   // Kept alive for the executors, which refer to them.
   sweep::AgentMap agents;
   std::unique_ptr<probes::ClientTransport> transport;
+  std::unique_ptr<mad::Transport> mad;
+  sweep::MadCounterSource* mad_counters = nullptr;  // when counters come through the PMAs
 };
 
 // --inject, parsed and applied (empty without --inject).
 Result<sweep::FaultSet> ParseFaults(const RunOptionsCli& o, const Fabric& fabric);
 Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric);
+// --counters as given, or its default for --fabric.
+std::string CounterMode(const RunOptionsCli& o);
+Result<void> AttachCounters(const RunOptionsCli& o, const Fabric& fabric, const sweep::FaultSet& faults, Executor& e);
 // `faults` (for --fabric sim) must outlive the executor.
 Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
                                                const sweep::FaultSet& faults);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Real always-on monitoring: a two-tier fabric of network namespaces and bridges joined by
-# veth cables (tools/netns/sweep-fabric-up.sh), a probe agent in every host namespace, and
-# `sweep serve --fabric tcp` in the root namespace with a 20 s period, scraped over HTTP with
-# curl. Every link shows up measured with no finding; then one leaf-spine cable is shaped with
-# tc tbf to 100 Mb/s and must be flagged within one period; unshaped, the finding goes
-# within a period; SIGTERM stops the monitor cleanly, leaving a textfile that promtool (when
-# installed) accepts. Needs root and `ip netns`; prints SKIP and exits 0 without them.
+# Real always-on monitoring on the routed namespace fabric (tools/netns/routed-fabric-up.sh:
+# 4 leaves x 4 hosts x 2 spines, every host and switch a network namespace, every cable a
+# veth pair, switches forwarding as the computed LFTs say): a probe agent in every host
+# namespace and `sweep serve --fabric tcp` in the root namespace with a 20 s period,
+# scraped over HTTP with curl. Every link shows up measured with no finding; then one
+# leaf-spine cable is shaped with tc tbf to 100 Mb/s and must be flagged within one period;
+# unshaped, the finding goes within a period; SIGTERM stops the monitor cleanly, leaving a
+# textfile that promtool (when installed) accepts. Probes are sent from inside each source
+# host's namespace (agents file lines `hN ADDR:PORT netns=NS`).
+# Needs root and `ip netns`; prints SKIP and exits 0 without them.
 # usage: sweep_always_on_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
 bin="$(realpath "$1")"
@@ -13,17 +16,23 @@ src="$(realpath "$2")"
 
 if [ "$(id -u)" != 0 ]; then echo "SKIP: sweep_always_on_test needs root (network namespaces, tc)"; exit 0; fi
 if ! ip netns list >/dev/null 2>&1; then echo "SKIP: sweep_always_on_test needs 'ip netns' (iproute2)"; exit 0; fi
-if ! command -v tc >/dev/null; then echo "SKIP: sweep_always_on_test needs tc (iproute2)"; exit 0; fi
-if ! command -v curl >/dev/null; then echo "SKIP: sweep_always_on_test needs curl"; exit 0; fi
+for tool in tc curl python3; do
+  command -v $tool >/dev/null || { echo "SKIP: sweep_always_on_test needs $tool"; exit 0; }
+done
 
 period=20
 prefix="ao$(($$ % 1000000))"
+# A management /24 no other fabric on this machine uses.
+for ((k = $$ % 200 + 50, tries = 0; tries < 200; k = (k + 1) % 256, tries++)); do
+  [ -z "$(ip -o -4 addr show to "198.19.$k.254/32")" ] && break
+done
+export MGMT_NET="198.19.$k"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  bash "$src/tools/netns/sweep-fabric-down.sh" "$prefix"
+  bash "$src/tools/netns/routed-fabric-down.sh" "$prefix"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,36 +44,43 @@ fail() {
   exit 1
 }
 
-bash "$src/tools/netns/sweep-fabric-up.sh" "$prefix" fabric 3 2 18520 >/dev/null
-"$bin" route compute fabric/topo.ibnd --engine updn -o routes >out 2>&1 || fail "route compute: $(cat out)"
-"$bin" sweep plan fabric/topo.ibnd routes -o plan.json >out 2>&1 || fail "sweep plan: $(cat out)"
+FABRICCTL="$bin" bash "$src/tools/netns/routed-fabric-up.sh" "$prefix" fabric 4 4 2 >/dev/null
+. fabric/fabric.env
+"$bin" sweep plan "$FABRIC_TOPO" "$FABRIC_ROUTES" -o plan.json >out 2>&1 || fail "sweep plan: $(cat out)"
+# The first uplink, leaf0[5] -- spine0[1], and its veths.
+up="$FABRIC_HOST_COUNT"
+eval "shaped_link=\$FABRIC_CABLE_${up}_LINK a_ns=\$FABRIC_CABLE_${up}_A_NS a_dev=\$FABRIC_CABLE_${up}_A_DEV"
+eval "b_ns=\$FABRIC_CABLE_${up}_B_NS b_dev=\$FABRIC_CABLE_${up}_B_DEV"
+[ "$shaped_link" = "leaf0[5] -- spine0[1]" ] || fail "first uplink is '$shaped_link'"
 
-# The name the monitor gives the cable leaf0[3] -- spine[1], from the simulated fabric
-# (which also shows `sweep serve --fabric sim` flags it).
-timeout 60 "$bin" sweep serve fabric/topo.ibnd routes --plan plan.json --fabric sim --inject 'leaf0[3]:bw=0.1' \
-  --period 1 --max-load 1 --for 2.5 --metrics-file sim.prom 2>sim.log || fail "simulated serve: $(cat sim.log)"
-shaped_link="$(sed -n 's/^fabricctl_link_finding{link="\([^"]*\)".*kind="bandwidth"} 1$/\1/p' sim.prom)"
-case "$shaped_link" in
-  "leaf0[3] -- spine[1]" | "spine[1] -- leaf0[3]") ;;
-  *) fail "simulated monitor did not flag the uplink: $(grep finding sim.prom)" ;;
-esac
+# The plan localises a slow cable there on the simulated fabric too (and `sweep serve
+# --fabric sim` flags it).
+timeout 60 "$bin" sweep serve "$FABRIC_TOPO" "$FABRIC_ROUTES" --plan plan.json --fabric sim \
+  --inject 'leaf0[5]:bw=0.1' --period 1 --max-load 1 --for 2.5 --metrics-file sim.prom 2>sim.log ||
+  fail "simulated serve: $(cat sim.log)"
+grep -qF "fabricctl_link_finding{link=\"$shaped_link\",subnet=\"subnet0\",tier=\"1-2\",kind=\"bandwidth\"} 1" sim.prom ||
+  fail "simulated monitor did not flag the uplink: $(grep finding sim.prom)"
 grep -q '^pass 2: ' sim.log || fail "simulated monitor logged no second pass: $(cat sim.log)"
 
 printf 'sweep-always-on-test-token-%s-0123456789\n' "$prefix" >token
 chmod 600 token
-for h in 0 1 2 3 4 5; do
-  ip netns exec "${prefix}h$h" "$bin" probe serve --listen "198.18.10.$((h + 1)):18520" --token-file token \
-    2>"agent$h.log" &
+# One agent per host namespace on its fabric address; the coordinator sends each probe
+# from inside its source host's namespace.
+: >agents.txt
+for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
+  eval "ns=\$FABRIC_H${h}_NS addr=\$FABRIC_H${h}_ADDR"
+  echo "h$h $addr:18520 netns=$ns" >>agents.txt
+  ip netns exec "$ns" "$bin" probe serve --listen "$addr:18520" --token-file token 2>"agent$h.log" &
   pids+=($!)
 done
-for h in 0 1 2 3 4 5; do
+for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
   for _ in $(seq 100); do grep -q "listening on" "agent$h.log" && break; sleep 0.05; done
-  grep -q "listening on 198.18.10.$((h + 1)):18520" "agent$h.log" || fail "agent h$h does not listen"
+  grep -q "listening on" "agent$h.log" || fail "agent h$h does not listen"
 done
 
-# Probes of 0.3 s: the busiest channel of this plan is crossed by at most its ~10 rounds, so
-# at most 3 s of a 20 s period, within --max-load 0.2.
-"$bin" sweep serve fabric/topo.ibnd routes --plan plan.json --fabric tcp --agents fabric/agents.txt \
+# Probes of 0.3 s; the monitor refuses to start if they would take more than 20% of the
+# busiest channel in a 20 s period (its first log line gives the figures).
+"$bin" sweep serve "$FABRIC_TOPO" "$FABRIC_ROUTES" --plan plan.json --fabric tcp --agents agents.txt \
   --token-file token --probe-seconds 0.3 --timeout 3 --period "$period" --max-load 0.2 --window 2 \
   --metrics-listen 127.0.0.1:0 --metrics-file monitor.prom --for 240 --json >passes.jsonl 2>serve.log &
 serve_pid=$!
@@ -91,7 +107,7 @@ no_findings() { ! grep -q '^fabricctl_link_finding{' scrape.txt; }
 
 # 1. After the first pass every link is listed and measured, and none is a culprit.
 wait_for $((period * 2 + 10)) passes_at_least 1 || fail "no pass completed: $(cat scrape.txt)"
-links=9  # 6 host cables + 3 uplinks
+links="$FABRIC_CABLES"  # 16 host cables + 8 uplinks
 [ "$(grep -c '^fabricctl_link_measured{.*} 1$' scrape.txt)" = "$links" ] ||
   fail "not every link measured: $(grep '^fabricctl_link_measured' scrape.txt)"
 # Health is the share of passing probe verdicts: on shared veth CPUs single probes cross
@@ -100,7 +116,7 @@ links=9  # 6 host cables + 3 uplinks
 no_findings || fail "findings before any shaping: $(grep finding scrape.txt)"
 grep -qF "fabricctl_link_measured{link=\"$shaped_link\",subnet=\"subnet0\",tier=\"1-2\"} 1" scrape.txt ||
   fail "uplink labels: $(grep -F "$shaped_link" scrape.txt)"
-grep -qE '^fabricctl_link_measured\{link="(h0\[1\] -- leaf0\[1\]|leaf0\[1\] -- h0\[1\])",subnet="subnet0",tier="0-1"\} 1$' scrape.txt ||
+grep -qF 'fabricctl_link_measured{link="leaf0[1] -- h0[1]",subnet="subnet0",tier="0-1"} 1' scrape.txt ||
   fail "host cable labels: $(grep -F 'h0[1]' scrape.txt)"
 [ "$(value fabricctl_monitor_probes_unmeasured)" = 0 ] || fail "unmeasured probes: $(cat scrape.txt)"
 if command -v promtool >/dev/null; then promtool check metrics <scrape.txt || fail "promtool rejects the scrape"; fi
@@ -108,8 +124,8 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${url%/metrics}/")"
 [ "$code" = 404 ] || fail "GET / answered $code, not 404"
 
 # 2. The uplink shaped to 100 Mb/s (unshaped veth carries Gb/s): flagged within one period.
-ip netns exec "${prefix}leaf0" tc qdisc add dev "${prefix}-l0p3" root tbf rate 100mbit burst 32kbit latency 50ms
-ip netns exec "${prefix}spine" tc qdisc add dev "${prefix}-s0p1" root tbf rate 100mbit burst 32kbit latency 50ms
+ip netns exec "$a_ns" tc qdisc add dev "$a_dev" root tbf rate 100mbit burst 32kbit latency 50ms
+ip netns exec "$b_ns" tc qdisc add dev "$b_dev" root tbf rate 100mbit burst 32kbit latency 50ms
 shaped_at=$SECONDS
 # A round already running when the shaping began may still measure the old rate; each
 # probe runs once per period after that. The slack covers a round and a scrape.
@@ -122,8 +138,8 @@ health="$(grep -F "fabricctl_link_health{link=\"$shaped_link\"," scrape.txt | aw
 awk -v h="$health" 'BEGIN { exit !(h < 1) }' || fail "shaped uplink health $health"
 
 # 3. Unshaped: the finding goes within a period.
-ip netns exec "${prefix}leaf0" tc qdisc del dev "${prefix}-l0p3" root
-ip netns exec "${prefix}spine" tc qdisc del dev "${prefix}-s0p1" root
+ip netns exec "$a_ns" tc qdisc del dev "$a_dev" root
+ip netns exec "$b_ns" tc qdisc del dev "$b_dev" root
 wait_for $((period + 8)) no_findings || fail "finding stays after unshaping: $(grep finding scrape.txt)"
 
 # 4. SIGTERM: the monitor ends the round in flight and exits 0, the textfile is valid.

@@ -95,6 +95,9 @@ void LogPass(const Fabric& fabric, const sweep::MonitorSnapshot& s, bool json) {
 int RunServe(ServeOptionsCli& o, bool probe_seconds_given) {
   if (!o.run.inject.empty() && o.run.fabric != "sim")
     return ReportError(Error{.message = "--inject works only with --fabric sim"});
+  if (o.metrics_listen.empty() && o.metrics_file.empty())
+    return ReportError(
+        Error{.message = "nothing would see the link health: give --metrics-listen and/or --metrics-file"});
   if (o.run.fabric != "sim" && o.run.agents.empty())
     return ReportError(Error{.message = fmt::format("--fabric {} needs --agents FILE", o.run.fabric)});
   auto loaded = Load(o.run.topology, o.run.routes);

@@ -20,6 +20,7 @@
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
 #include "probes/sweep/mad_counters.h"
+#include "probes/sweep/mpi_executor.h"
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
@@ -236,9 +237,11 @@ int RunSweep(const RunOptionsCli& o) {
 
   auto executor = MakeExecutor(o, fabric, *faults);
   if (!executor) return ReportError(executor.error());
+  // mpi: ranks other than 0 run their share of each round; rank 0 reports.
+  if (auto& job = (*executor)->job; job && !job->coordinator()) return job->Serve() ? kExitOk : kExitError;
   const bool bar = StderrIsTerminal() && !o.json;
   auto run =
-      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), *(*executor)->probes, (*executor)->counters.get(),
+      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), (*executor)->Probes(), (*executor)->counters.get(),
                         {.analysis = {.bw_fraction = o.bw_fraction}}, [&](const sweep::DriverProgress& p) {
                           if (bar) ShowProgress(p);
                         });
@@ -329,8 +332,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
   r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
   r->add_option("--fabric", opts->fabric,
-                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents)")
-      ->check(CLI::IsMember({"sim", "tcp", "verbs"}))
+                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents), "
+                "mpi (the ranks of an MPI job, one per host: mpirun or srun)")
+      ->check(CLI::IsMember({"sim", "tcp", "verbs", "mpi"}))
       ->capture_default_str();
   r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
   r->add_option("--inject", opts->inject,
@@ -368,6 +372,10 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("-C,--ca", opts->ca, "--counters mad: local RDMA device to send MADs from (default: the first)");
   r->add_option("-P,--port", opts->ca_port, "--counters mad: local port number (default: the first active)")
       ->check(CLI::Range(0, 255));
+  r->add_option("--probe-transport", opts->probe_transport, "mpi: how ranks probe each other")
+      ->check(CLI::IsMember({"tcp", "verbs"}))
+      ->capture_default_str();
+  r->add_flag("--allow-idle-ranks", opts->allow_idle_ranks, "mpi: a rank that owns no endpoint port idles");
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

@@ -89,10 +89,33 @@ Result<void> AttachCounters(const RunOptionsCli& o, const Fabric& fabric, const 
   return {};
 }
 
+// Joins the MPI job this process is a rank of (mpirun, srun); rank 0 gets the executor.
+Result<std::unique_ptr<Executor>> MakeMpiExecutor(const RunOptionsCli& o, const Fabric& fabric) {
+  auto agents_text = ReadTextFile(o.agents);
+  if (!agents_text) return std::unexpected(agents_text.error());
+  auto job = sweep::MpiJob::Join(
+      fabric, {.agents_text = std::move(*agents_text),
+               .agents_file = o.agents,
+               .probe_transport = o.probe_transport,
+               .rdma_device = o.ib_dev,
+               .parallel = o.parallel,
+               .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+               .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000)),
+               .allow_idle_ranks = o.allow_idle_ranks});
+  if (!job) return std::unexpected(job.error());
+  auto e = std::make_unique<Executor>();
+  e->job = std::move(*job);
+  return e;
+}
+
 Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
                                                const sweep::FaultSet& faults) {
   std::unique_ptr<Executor> e;
-  if (o.fabric != "sim") {
+  if (o.fabric == "mpi") {
+    auto job = MakeMpiExecutor(o, fabric);
+    if (!job) return std::unexpected(job.error());
+    e = std::move(*job);
+  } else if (o.fabric != "sim") {
     auto agents = MakeAgentExecutor(o, fabric);
     if (!agents) return std::unexpected(agents.error());
     e = std::move(*agents);

@@ -13,6 +13,7 @@
 #include "probes/sweep/agent_runner.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/mad_counters.h"
+#include "probes/sweep/mpi_executor.h"
 #include "probes/sweep/probe_executor.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/transport.h"
@@ -37,6 +38,8 @@ struct RunOptionsCli {
   std::string counters;  // sim, mad, none; default: sim for --fabric sim, none otherwise
   std::string ca;        // --counters mad: local RDMA device and port for the MADs
   int ca_port = 0;
+  std::string probe_transport = "tcp";  // mpi: how ranks probe each other
+  bool allow_idle_ranks = false;
   bool json = false;
 };
 
@@ -59,6 +62,8 @@ struct Executor {
   std::unique_ptr<probes::ClientTransport> transport;
   std::unique_ptr<mad::Transport> mad;
   sweep::MadCounterSource* mad_counters = nullptr;  // when counters come through the PMAs
+  std::unique_ptr<sweep::MpiJob> job;               // mpi: this rank's membership in the job; rank 0 probes through it
+  sweep::ProbeExecutor& Probes() { return job ? job->executor() : *probes; }
 };
 
 // --inject, parsed and applied (empty without --inject).
@@ -67,6 +72,7 @@ Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, cons
 // --counters as given, or its default for --fabric.
 std::string CounterMode(const RunOptionsCli& o);
 Result<void> AttachCounters(const RunOptionsCli& o, const Fabric& fabric, const sweep::FaultSet& faults, Executor& e);
+Result<std::unique_ptr<Executor>> MakeMpiExecutor(const RunOptionsCli& o, const Fabric& fabric);
 // `faults` (for --fabric sim) must outlive the executor.
 Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
                                                const sweep::FaultSet& faults);

@@ -140,7 +140,7 @@ int RunServe(ServeOptionsCli& o, bool probe_seconds_given) {
         std::cerr << "sweep serve: " << w.error().Format() << "\n";  // the next pass tries again
   };
   auto clock = sweep::MakeSystemMonitorClock();
-  auto ran = sweep::RunContinuous(fabric, *plan, *(*executor)->probes, *clock, mo, g_stop, publish);
+  auto ran = sweep::RunContinuous(fabric, *plan, (*executor)->Probes(), *clock, mo, g_stop, publish);
   if (!ran) return ReportError(ran.error());
   if (!o.metrics_file.empty() && !last_text.empty())
     if (auto w = WriteFileAtomic(o.metrics_file, last_text); !w) return ReportError(w.error());

@@ -23,6 +23,9 @@ PACKAGES=(
   prometheus
   # VM with Soft-RoCE for real verbs tests
   qemu-system-x86 busybox-static cpio perftest
+  # job mode (sweep run --fabric mpi) and its tests under mpirun and Slurm; Slurm's PMIx
+  # plugin opens the libpmix.so that only libpmix-dev ships
+  openmpi-bin libopenmpi-dev libpmix-dev slurm-wlm munge
 )
 
 SUDO=""

@@ -9,6 +9,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/sweep_executor.h"
 #include "fabric/display_text.h"
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
@@ -43,50 +44,12 @@ struct PlanOptionsCli {
   bool json = false;
 };
 
-struct RunOptionsCli {
-  std::string topology, routes, plan, output;
-  std::string fabric = "sim";
-  std::vector<std::string> inject;
-  uint64_t seed = 1;
-  double noise = 0.0;
-  uint32_t coverage = 2;
-  double bw_fraction = 0.75;
-  uint32_t reprobe = 8;
-  std::string html, prom, history;
-  std::string agents, token_file;
-  unsigned parallel = 8;
-  double probe_seconds = 0.5;
-  double timeout_seconds = 5;
-  std::string ib_dev;
-  std::string counters;  // sim, mad, none; default: sim for --fabric sim, none otherwise
-  std::string ca;        // --counters mad: local RDMA device and port for the MADs
-  int ca_port = 0;
-  std::string probe_transport = "tcp";  // mpi: how ranks probe each other
-  bool allow_idle_ranks = false;
-  bool json = false;
-};
-
 struct HistoryOptionsCli {
   std::string database;
   size_t limit = 20;
   size_t window = 7;
   bool json = false;
 };
-
-struct Loaded {
-  Fabric fabric;
-  RouteSet routes;
-};
-
-Result<Loaded> Load(const std::string& topology, const std::string& routes) {
-  auto f = ReadTopologyFile(topology);
-  if (!f) return std::unexpected(f.error());
-  Loaded l{.fabric = std::move(*f)};
-  auto r = ReadRoutes(l.fabric, routes);
-  if (!r) return std::unexpected(r.error());
-  l.routes = std::move(*r);
-  return l;
-}
 
 void PrintPlanSummary(const sweep::SweepPlan& plan) {
   std::cout << fmt::format(
@@ -128,131 +91,11 @@ std::string NowIso() {
   return buf;
 }
 
-Result<sweep::SweepPlan> LoadOrPlan(const RunOptionsCli& o, const Loaded& loaded) {
-  if (o.plan.empty()) return sweep::PlanSweep(loaded.fabric, loaded.routes, {.coverage = o.coverage, .seed = o.seed});
-  auto text = ReadTextFile(o.plan);
-  if (!text) return std::unexpected(text.error());
-  return sweep::ParsePlanJson(loaded.fabric, loaded.routes, *text, o.plan);
-}
-
-Result<sweep::FaultSet> ParseFaults(const RunOptionsCli& o, const Fabric& fabric) {
-  sweep::FaultSet faults;
-  for (size_t i = 0; i < o.inject.size(); ++i) {
-    auto f = sweep::ParseFaultSpec(fabric, o.inject[i], o.seed + i);
-    if (!f) return std::unexpected(f.error());
-    faults.faults.insert(faults.faults.end(), f->begin(), f->end());
-  }
-  faults.Apply(fabric);
-  return faults;
-}
-
 void ShowProgress(const sweep::DriverProgress& p) {
   int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
   std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
                            std::string(width - filled, '.'), p.done, p.total)
             << (p.done == p.total ? "\n" : "") << std::flush;
-}
-
-// Where the probes run and where counters come from, for --fabric.
-struct Executor {
-  std::unique_ptr<sweep::ProbeExecutor> probes;
-  std::unique_ptr<sweep::CounterSource> counters;  // null when the fabric gives none
-  // Kept alive for the executors, which refer to them.
-  sweep::AgentMap agents;
-  std::unique_ptr<probes::ClientTransport> transport;
-  std::unique_ptr<mad::Transport> mad;
-  sweep::MadCounterSource* mad_counters = nullptr;  // when counters come through the PMAs
-  std::unique_ptr<sweep::MpiJob> job;               // mpi: this rank's membership in the job; rank 0 probes through it
-  sweep::ProbeExecutor& Probes() { return job ? job->executor() : *probes; }
-};
-
-Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
-  auto agents_text = ReadTextFile(o.agents);
-  if (!agents_text) return std::unexpected(agents_text.error());
-  auto agents = sweep::ParseAgentsFile(fabric, *agents_text, o.agents);
-  if (!agents) return std::unexpected(agents.error());
-  if (o.token_file.empty()) return MakeError("--token-file is needed to talk to probe agents");
-  auto token = probes::ReadTokenFile(o.token_file);
-  if (!token) return std::unexpected(token.error());
-  auto e = std::make_unique<Executor>();
-  e->agents = std::move(*agents);
-  if (o.fabric == "tcp") {
-    e->transport = probes::MakeTcpClientTransport();
-  } else {
-    auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
-    if (!v) return std::unexpected(v.error());
-    e->transport = std::move(*v);
-  }
-  e->probes = std::make_unique<sweep::DirectAgentExecutor>(
-      fabric, e->agents, *e->transport,
-      sweep::RunnerOptions{.token = std::move(*token),
-                           .parallel = o.parallel,
-                           .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
-                           .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))});
-  return e;
-}
-
-// --counters: "sim" only on the simulated fabric; "mad" reads the live fabric's PMAs over
-// umad (with --fabric sim too: simulated probes, real counters, for trying it out).
-std::string CounterMode(const RunOptionsCli& o) {
-  if (!o.counters.empty()) return o.counters;
-  return o.fabric == "sim" ? "sim" : "none";
-}
-
-Result<void> AttachCounters(const RunOptionsCli& o, const Fabric& fabric, const sweep::FaultSet& faults, Executor& e) {
-  const std::string mode = CounterMode(o);
-  if (mode == "sim") {
-    if (o.fabric != "sim") return MakeError("--counters sim works only with --fabric sim");
-    e.counters = std::make_unique<sweep::SimCounterSource>(fabric, faults);
-  } else if (mode == "mad") {
-    const mad::RpcOptions rpc;  // the bounds `fabricctl counters` uses by default
-    auto transport = mad::OpenUmadTransport(o.ca, o.ca_port, rpc.timeout_ms);
-    if (!transport) return std::unexpected(transport.error());
-    e.mad = std::move(*transport);
-    auto source = std::make_unique<sweep::MadCounterSource>(fabric, *e.mad, sweep::MadCounterOptions{.rpc = rpc});
-    e.mad_counters = source.get();
-    e.counters = std::move(source);
-  }
-  return {};
-}
-
-// Joins the MPI job this process is a rank of (mpirun, srun); rank 0 gets the executor.
-Result<std::unique_ptr<Executor>> MakeMpiExecutor(const RunOptionsCli& o, const Fabric& fabric) {
-  auto agents_text = ReadTextFile(o.agents);
-  if (!agents_text) return std::unexpected(agents_text.error());
-  auto job = sweep::MpiJob::Join(
-      fabric, {.agents_text = std::move(*agents_text),
-               .agents_file = o.agents,
-               .probe_transport = o.probe_transport,
-               .rdma_device = o.ib_dev,
-               .parallel = o.parallel,
-               .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
-               .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000)),
-               .allow_idle_ranks = o.allow_idle_ranks});
-  if (!job) return std::unexpected(job.error());
-  auto e = std::make_unique<Executor>();
-  e->job = std::move(*job);
-  return e;
-}
-
-Result<std::unique_ptr<Executor>> MakeExecutor(const RunOptionsCli& o, const Fabric& fabric,
-                                               const sweep::FaultSet& faults) {
-  std::unique_ptr<Executor> e;
-  if (o.fabric == "mpi") {
-    auto job = MakeMpiExecutor(o, fabric);
-    if (!job) return std::unexpected(job.error());
-    e = std::move(*job);
-  } else if (o.fabric != "sim") {
-    auto agents = MakeAgentExecutor(o, fabric);
-    if (!agents) return std::unexpected(agents.error());
-    e = std::move(*agents);
-  } else {
-    e = std::make_unique<Executor>();
-    e->probes =
-        std::make_unique<sweep::SimExecutor>(fabric, faults, sweep::SimOptions{.noise = o.noise, .seed = o.seed});
-  }
-  if (auto c = AttachCounters(o, fabric, faults, *e); !c) return std::unexpected(c.error());
-  return e;
 }
 
 // What the counters said, for the report: the source, ports with errors during the sweep,
@@ -549,6 +392,7 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   h->add_option("--window", hist->window, "Sweeps to look back for trends")->capture_default_str();
   h->add_flag("--json", hist->json, "Print as JSON");
   h->callback([&run, hist] { run = [hist] { return RunHistory(*hist); }; });
+  AddSweepServe(sweep, run);
 }
 
 }  // namespace fabricctl::cli

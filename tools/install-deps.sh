@@ -19,6 +19,8 @@ PACKAGES=(
   ibsim-utils libumad2sim0 opensm infiniband-diags rdma-core ibverbs-providers
   # networks for TCP probes and sweeps; peers for the probe benchmarks
   iproute2 iperf3 qperf sockperf
+  # promtool: checks the always-on monitor's metrics
+  prometheus
   # VM with Soft-RoCE for real verbs tests
   qemu-system-x86 busybox-static cpio perftest
   # job mode (sweep run --fabric mpi) and its tests under mpirun and Slurm; Slurm's PMIx

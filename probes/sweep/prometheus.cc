@@ -3,10 +3,7 @@
 #include <fmt/format.h>
 
 namespace fabricctl::sweep {
-namespace {
-
-// Label values escape backslash, quote and newline (exposition format).
-std::string Escape(const std::string& s) {
+std::string EscapeLabelValue(std::string_view s) {
   std::string out;
   for (char c : s) {
     if (c == '\\' || c == '"') out += '\\';
@@ -18,8 +15,6 @@ std::string Escape(const std::string& s) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string PrometheusMetrics(const Fabric& fabric, const SweepPlan& plan, const SweepAnalysis& a, double seconds,
                               long timestamp) {
@@ -43,7 +38,7 @@ std::string PrometheusMetrics(const Fabric& fabric, const SweepPlan& plan, const
   for (const Finding& f : a.findings) {
     std::string target = f.link != kNone ? fabric.LinkName(f.link) : fabric.description(f.endpoint);
     out += fmt::format("fabricctl_sweep_finding_score{{{}=\"{}\",kind=\"{}\"}} {:.4f}\n",
-                       f.link != kNone ? "link" : "endpoint", Escape(target), ToString(f.kind), f.score);
+                       f.link != kNone ? "link" : "endpoint", EscapeLabelValue(target), ToString(f.kind), f.score);
   }
   return out;
 }

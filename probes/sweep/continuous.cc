@@ -1,0 +1,242 @@
+#include "probes/sweep/continuous.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+namespace fabricctl::sweep {
+namespace {
+
+class SystemMonitorClock final : public MonitorClock {
+ public:
+  double Now() override {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  double WallNow() override {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+  void WaitUntil(double until, const std::atomic<bool>& stop) override {
+    constexpr double kPoll = 0.1;  // how late a stop request may be noticed
+    for (double now = Now(); now < until && !stop.load(); now = Now())
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(kPoll, until - now)));
+  }
+};
+
+// How many probes of one pass cross each channel; the most of any channel.
+uint32_t BusiestChannelProbes(const SweepPlan& plan) {
+  std::vector<PortId> channels = plan.path_channels;
+  std::sort(channels.begin(), channels.end());
+  uint32_t busiest = 0, run = 0;
+  for (size_t k = 0; k < channels.size(); ++k) {
+    run = k > 0 && channels[k] == channels[k - 1] ? run + 1 : 1;
+    busiest = std::max(busiest, run);
+  }
+  return busiest;
+}
+
+// Per link, the probes whose path crosses it (either direction), as offsets into one array.
+struct LinkProbes {
+  std::vector<uint32_t> offsets;  // num_links + 1
+  std::vector<uint32_t> probes;
+  std::span<const uint32_t> of(LinkId l) const {
+    return std::span<const uint32_t>(probes).subspan(offsets[l], offsets[l + 1] - offsets[l]);
+  }
+};
+
+LinkProbes BuildLinkProbes(const Fabric& fabric, const SweepPlan& plan) {
+  std::vector<std::pair<LinkId, uint32_t>> pairs;
+  for (uint32_t i = 0; i < plan.probes.size(); ++i)
+    for (PortId channel : plan.path(plan.probes[i])) pairs.emplace_back(fabric.port(channel).link, i);
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  LinkProbes out;
+  out.offsets.assign(fabric.num_links() + 1, 0);
+  for (const auto& [link, probe] : pairs) {
+    ++out.offsets[link + 1];
+    out.probes.push_back(probe);
+  }
+  for (size_t l = 0; l < fabric.num_links(); ++l) out.offsets[l + 1] += out.offsets[l];
+  return out;
+}
+
+enum class Verdict : uint8_t { kNone, kPass, kFail };
+
+// The same pass/fail rule as the analysis' link health: a probe that ran passes unless it
+// carried nothing or showed a symptom.
+Verdict Judge(const Measurement& m, const ProbeVerdict& v) {
+  if (m.status == ProbeStatus::kUnmeasured) return Verdict::kNone;
+  if (m.status == ProbeStatus::kFailed) return Verdict::kFail;
+  return v.bandwidth_bad || v.latency_bad || v.loss_bad ? Verdict::kFail : Verdict::kPass;
+}
+
+// The loop's state: the newest measurement of every probe, each probe's verdicts of the
+// last `window` passes, and the snapshot being built.
+class Monitor {
+ public:
+  Monitor(const Fabric& fabric, const SweepPlan& plan, ProbeExecutor& executor, MonitorClock& clock,
+          const MonitorOptions& options, const RatePlan& rate)
+      : fabric_(fabric),
+        plan_(plan),
+        executor_(executor),
+        clock_(clock),
+        options_(options),
+        rounds_(ProbesByRound(plan)),
+        link_probes_(BuildLinkProbes(fabric, plan)),
+        latest_(plan.probes.size()),
+        verdicts_(plan.probes.size() * options.window, Verdict::kNone),
+        probe_time_(plan.probes.size(), 0) {
+    snapshot_.rate = rate;
+    snapshot_.load = rate.load;
+  }
+
+  MonitorRun Run(const std::atomic<bool>& stop, const std::function<void(const MonitorSnapshot&)>& publish);
+
+ private:
+  bool Finished(const std::atomic<bool>& stop, double started) const {
+    if (stop.load()) return true;
+    if (options_.max_passes && snapshot_.passes >= options_.max_passes) return true;
+    return options_.run_seconds > 0 && clock_.Now() - started >= options_.run_seconds;
+  }
+  bool RunPass(const std::atomic<bool>& stop, double started,
+               const std::function<void(const MonitorSnapshot&)>& publish);
+  void RunRound(const std::vector<size_t>& round);
+  void Analyse(const std::vector<size_t>& round);
+  void FillLinks();
+
+  const Fabric& fabric_;
+  const SweepPlan& plan_;
+  ProbeExecutor& executor_;
+  MonitorClock& clock_;
+  const MonitorOptions& options_;
+  std::vector<std::vector<size_t>> rounds_;
+  LinkProbes link_probes_;
+  std::vector<Measurement> latest_;
+  std::vector<Verdict> verdicts_;  // [probe * window + pass % window]
+  std::vector<double> probe_time_;
+  uint64_t pass_ = 0;      // passes completed; the running pass writes slot pass_ % window
+  double next_start_ = 0;  // when the next round may start
+  MonitorSnapshot snapshot_;
+};
+
+void Monitor::RunRound(const std::vector<size_t>& round) {
+  std::vector<ProbeTask> tasks;
+  tasks.reserve(round.size());
+  for (size_t i : round)
+    tasks.push_back(
+        {.probe = i, .src = plan_.probes[i].src, .dst = plan_.probes[i].dst, .path = plan_.path(plan_.probes[i])});
+  std::vector<ProbeOutcome> outcomes = executor_.RunRound(tasks);
+  double now = clock_.WallNow();
+  for (size_t k = 0; k < round.size(); ++k) {
+    // A missing outcome is a probe that did not run, as the driver counts it.
+    latest_[round[k]] = k < outcomes.size() ? outcomes[k].measurement : Measurement{};
+    if (latest_[round[k]].status != ProbeStatus::kUnmeasured) probe_time_[round[k]] = now;
+  }
+  snapshot_.probes_run += round.size();
+  ++snapshot_.rounds;
+}
+
+void Monitor::Analyse(const std::vector<size_t>& round) {
+  double t0 = clock_.Now();
+  snapshot_.analysis = AnalyzeSweep(fabric_, plan_, latest_, {}, options_.analysis);
+  snapshot_.analyse_seconds = clock_.Now() - t0;
+  size_t slot = pass_ % options_.window;
+  for (size_t i : round) verdicts_[i * options_.window + slot] = Judge(latest_[i], snapshot_.analysis.verdicts[i]);
+  FillLinks();
+}
+
+void Monitor::FillLinks() {
+  snapshot_.links.assign(fabric_.num_links(), LinkState{});
+  const uint32_t window = options_.window;
+  for (LinkId l = 0; l < fabric_.num_links(); ++l) {
+    uint32_t passed = 0, judged = 0;
+    LinkState& state = snapshot_.links[l];
+    for (uint32_t i : link_probes_.of(l)) {
+      for (uint32_t s = 0; s < window; ++s) {
+        Verdict v = verdicts_[size_t(i) * window + s];
+        judged += v != Verdict::kNone;
+        passed += v == Verdict::kPass;
+      }
+      state.last_probe_time = std::max(state.last_probe_time, probe_time_[i]);
+    }
+    state.verdicts = judged;
+    if (judged > 0) state.health = static_cast<float>(passed) / static_cast<float>(judged);
+  }
+}
+
+// Runs the rounds of one pass, each in its slot; false when stopped part-way.
+bool Monitor::RunPass(const std::atomic<bool>& stop, double started,
+                      const std::function<void(const MonitorSnapshot&)>& publish) {
+  const RatePlan& rate = snapshot_.rate;
+  const double pass_start = std::max(next_start_, clock_.Now());
+  for (size_t r = 0; r < rounds_.size(); ++r) {
+    double until = options_.run_seconds > 0 ? std::min(next_start_, started + options_.run_seconds) : next_start_;
+    clock_.WaitUntil(until, stop);
+    if (Finished(stop, started)) return false;
+    // Never catch up with a burst: a late round moves every later slot.
+    double round_start = std::max(next_start_, clock_.Now());
+    next_start_ = round_start + rate.round_interval;
+    RunRound(rounds_[r]);
+    snapshot_.round_seconds = clock_.Now() - round_start;
+    Analyse(rounds_[r]);
+    snapshot_.pass_completed = r + 1 == rounds_.size();
+    if (snapshot_.pass_completed) {
+      snapshot_.passes = ++pass_;
+      snapshot_.pass_seconds = clock_.Now() - pass_start;
+      double busy = rate.busiest_channel_probes * rate.probe_seconds;
+      snapshot_.load = busy / std::max(options_.period_seconds, snapshot_.pass_seconds);
+    }
+    snapshot_.time = clock_.WallNow();
+    if (publish) publish(snapshot_);
+  }
+  return true;
+}
+
+MonitorRun Monitor::Run(const std::atomic<bool>& stop, const std::function<void(const MonitorSnapshot&)>& publish) {
+  const double started = clock_.Now();
+  next_start_ = started;
+  while (!Finished(stop, started) && RunPass(stop, started, publish)) {
+  }
+  return {.passes = snapshot_.passes, .rounds = snapshot_.rounds, .probes_run = snapshot_.probes_run};
+}
+
+}  // namespace
+
+std::unique_ptr<MonitorClock> MakeSystemMonitorClock() { return std::make_unique<SystemMonitorClock>(); }
+
+Result<RatePlan> PlanRate(const SweepPlan& plan, const MonitorOptions& o) {
+  if (plan.probes.empty()) return MakeError("the sweep plan has no probes: nothing to monitor");
+  if (!(o.period_seconds > 0) || !std::isfinite(o.period_seconds))
+    return MakeError(fmt::format("period {} s: must be a positive number of seconds", o.period_seconds));
+  if (!(o.max_load > 0 && o.max_load <= 1))
+    return MakeError(fmt::format("max load {}: must be a share of link capacity in (0, 1]", o.max_load));
+  if (o.window == 0) return MakeError("window: must be at least one period");
+  if (!(o.probe_seconds >= 0)) return MakeError(fmt::format("probe length {} s: must be positive", o.probe_seconds));
+  RatePlan rate;
+  rate.rounds = static_cast<uint32_t>(ProbesByRound(plan).size());
+  rate.busiest_channel_probes = std::max<uint32_t>(1, BusiestChannelProbes(plan));
+  rate.round_interval = o.period_seconds / rate.rounds;
+  rate.max_probe_seconds = o.max_load * o.period_seconds / rate.busiest_channel_probes;
+  rate.probe_seconds = o.probe_seconds > 0 ? o.probe_seconds : std::min(kDefaultProbeSeconds, rate.max_probe_seconds);
+  rate.load = rate.busiest_channel_probes * rate.probe_seconds / o.period_seconds;
+  if (rate.load > o.max_load * (1 + 1e-9))
+    return MakeError(fmt::format(
+        "probes of {} s would take {:.2f}% of the busiest channel ({} probes cross it per pass, one pass per {} s); "
+        "the limit is {:.2f}%: use probes of at most {:.3f} s or a period of at least {:.0f} s",
+        rate.probe_seconds, rate.load * 100, rate.busiest_channel_probes, o.period_seconds, o.max_load * 100,
+        rate.max_probe_seconds, rate.busiest_channel_probes * rate.probe_seconds / o.max_load));
+  return rate;
+}
+
+Result<MonitorRun> RunContinuous(const Fabric& fabric, const SweepPlan& plan, ProbeExecutor& executor,
+                                 MonitorClock& clock, const MonitorOptions& options, const std::atomic<bool>& stop,
+                                 const std::function<void(const MonitorSnapshot&)>& publish) {
+  auto rate = PlanRate(plan, options);
+  if (!rate) return std::unexpected(rate.error());
+  Monitor monitor(fabric, plan, executor, clock, options, *rate);
+  return monitor.Run(stop, publish);
+}
+
+}  // namespace fabricctl::sweep

@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <thread>
 
 #include "fabric/display_text.h"
 #include "fabric/text_lines.h"
 #include "probes/probe_client.h"
+#include "probes/socket_util.h"
 
 namespace fabricctl::sweep {
 namespace {
@@ -54,33 +54,6 @@ std::vector<std::string_view> Words(std::string_view line) {
   }
 }
 
-// The forms the probe client takes (HOST, HOST:PORT, [IPV6], [IPV6]:PORT), checked
-// without resolving names; an empty string when fine, else what is wrong.
-std::string AddressProblem(std::string_view address) {
-  std::string_view host = address, port;
-  if (address.starts_with('[')) {
-    size_t close = address.find(']');
-    if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
-    host = address.substr(1, close - 1);
-    std::string_view rest = address.substr(close + 1);
-    if (!rest.empty() && rest[0] != ':') return "expected ':PORT' after ']'";
-    if (!rest.empty()) port = rest.substr(1);
-    if (rest == ":") return "missing port after ':'";
-  } else if (size_t colon = address.rfind(':'); colon != std::string_view::npos) {
-    if (address.find(':') != colon) return "write IPv6 addresses as [ADDR]:PORT";
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (port.empty()) return "missing port after ':'";
-  }
-  if (host.empty()) return "missing host";
-  if (port.empty()) return {};
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc() || ptr != port.data() + port.size() || value < 1 || value > 65535)
-    return "the port must be a number in 1..65535";
-  return {};
-}
-
 // One `DESC ADDR[:PORT] [netns=NAME]` line (already split into 2 or 3 words).
 Result<AgentEntry> ReadAgentLine(const Fabric& fabric, const std::vector<std::string_view>& words,
                                  const AgentMap& map) {
@@ -89,7 +62,7 @@ Result<AgentEntry> ReadAgentLine(const Fabric& fabric, const std::vector<std::st
       return MakeError(fmt::format("a word of {} bytes, expected at most {}", word.size(), kMaxAgentWord));
   std::string_view desc = words[0];
   AgentEntry e{.address = std::string(words[1])};
-  if (std::string problem = AddressProblem(words[1]); !problem.empty())
+  if (std::string problem = probes::HostPortProblem(words[1]); !problem.empty())
     return MakeError(fmt::format("address '{}': {}", ShownValue(words[1]), problem));
   if (words.size() == 3) {
     std::string_view extra = words[2];

@@ -13,19 +13,18 @@
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "probes/control_protocol.h"
-#include "probes/sweep/agent_runner.h"
+#include "probes/sweep/agents_file.h"
 #include "probes/sweep/analysis.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
 #include "probes/sweep/prometheus.h"
+#include "probes/sweep/remote_executor.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/sweep/sweep_plan_io.h"
 #include "probes/sweep/sweep_report.h"
-#include "probes/tcp_transport.h"
-#include "probes/verbs_transport.h"
 #include "routing/route_io.h"
 
 namespace fabricctl::cli {
@@ -51,10 +50,9 @@ struct RunOptionsCli {
   double bw_fraction = 0.75;
   std::string html, prom, history;
   std::string agents, token_file;
-  unsigned parallel = 8;
+  unsigned parallel = 64;
   double probe_seconds = 0.5;
   double timeout_seconds = 5;
-  std::string ib_dev;
   bool json = false;
 };
 
@@ -149,11 +147,10 @@ void ShowProgress(const sweep::DriverProgress& p) {
 struct Executor {
   std::unique_ptr<sweep::ProbeExecutor> probes;
   std::unique_ptr<sweep::CounterSource> counters;  // null when the fabric gives none
-  // Kept alive for the executors, which refer to them.
-  sweep::AgentMap agents;
-  std::unique_ptr<probes::ClientTransport> transport;
+  sweep::AgentsFile agents;                        // kept alive for the remote executor
 };
 
+// tcp/verbs: the agents of the agents file probe each other on the coordinator's orders.
 Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
   auto agents_text = ReadTextFile(o.agents);
   if (!agents_text) return std::unexpected(agents_text.error());
@@ -164,19 +161,14 @@ Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, cons
   if (!token) return std::unexpected(token.error());
   auto e = std::make_unique<Executor>();
   e->agents = std::move(*agents);
-  if (o.fabric == "tcp") {
-    e->transport = probes::MakeTcpClientTransport();
-  } else {
-    auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
-    if (!v) return std::unexpected(v.error());
-    e->transport = std::move(*v);
-  }
-  e->probes = std::make_unique<sweep::DirectAgentExecutor>(
-      fabric, e->agents, *e->transport,
-      sweep::RunnerOptions{.token = std::move(*token),
-                           .parallel = o.parallel,
-                           .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
-                           .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))});
+  const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000));
+  e->probes = std::make_unique<sweep::RemoteExecutor>(
+      fabric, e->agents, sweep::OrderSessionLinks(std::move(*token), timeout),
+      sweep::RemoteOptions{
+          .settings = {.transport = o.fabric,
+                       .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+                       .timeout = timeout},
+          .parallel = o.parallel});
   return e;
 }
 
@@ -380,8 +372,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
       "run", "Run a sweep, localise degraded links, write a report (exit 0 healthy, 1 findings, 2 error)");
   r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
   r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
-  r->add_option("--fabric", opts->fabric,
-                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents)")
+  r->add_option(
+       "--fabric", opts->fabric,
+       "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents, host to host)")
       ->check(CLI::IsMember({"sim", "tcp", "verbs"}))
       ->capture_default_str();
   r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
@@ -401,9 +394,11 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("--html", opts->html, "Also write a self-contained HTML report");
   r->add_option("--prom", opts->prom, "Also write Prometheus textfile metrics");
   r->add_option("--history", opts->history, "SQLite history to append to (created if missing); reports trends");
-  r->add_option("--agents", opts->agents, "tcp/verbs: file of 'DESC ADDR[:PORT] [netns=NAME]' lines");
+  r->add_option("--agents", opts->agents,
+                "tcp/verbs: agents file, 'DESC[PORT] DATA_ADDR[:PORT] [control=ADDR[:PORT]] [dev=IFNAME] "
+                "[rdma=DEVICE:PORT]' lines");
   r->add_option("--token-file", opts->token_file, "tcp/verbs: shared token of the probe agents");
-  r->add_option("--parallel", opts->parallel, "tcp/verbs: probes at once within a round")
+  r->add_option("--parallel", opts->parallel, "tcp/verbs: agents working on an order at once")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   r->add_option("--probe-seconds", opts->probe_seconds, "tcp/verbs: bandwidth test length per probe")
@@ -412,7 +407,6 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("--timeout", opts->timeout_seconds, "tcp/verbs: bound on every wait of a probe, seconds")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
-  r->add_option("-d,--ib-dev", opts->ib_dev, "verbs: RDMA device (default: the first one)");
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

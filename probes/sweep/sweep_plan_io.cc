@@ -8,7 +8,7 @@
 
 #include "fabric/display_text.h"
 #include "fabric/json_reader.h"
-#include "probes/sweep/faults.h"
+#include "probes/sweep/port_names.h"
 #include "probes/sweep/probe_path.h"
 
 namespace fabricctl::sweep {
@@ -35,7 +35,7 @@ struct Entry {
 class PlanReader {
  public:
   PlanReader(const Fabric& fabric, const RouteSet& routes, const JsonDocument& doc, std::string_view filename)
-      : fabric_(fabric), routes_(routes), doc_(doc), fields_(filename, &doc.lines) {}
+      : fabric_(fabric), routes_(routes), doc_(doc), fields_(filename, &doc.lines), names_(fabric) {}
 
   Result<SweepPlan> Read() {
     SweepPlan plan;
@@ -96,7 +96,7 @@ class PlanReader {
     if (!name) return std::unexpected(name.error());
     if ((*name)->size() > kMaxPortName)
       return fields_.Fail(at, fmt::format("expected a port as desc[port], got {} bytes", (*name)->size()), &j);
-    auto port = FindPortByName(fabric_, **name);
+    auto port = names_.FindPort(**name);
     if (!port) return fields_.Fail(at, port.error().message, &j);
     return *port;
   }
@@ -171,6 +171,7 @@ class PlanReader {
   const JsonDocument& doc_;
   JsonFields fields_;
   JsonPath root_;
+  PortNames names_;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/coordinator_bench.h"
 #include "tools/bench/discovery_bench.h"
 #include "tools/bench/probe_bench.h"
 #include "tools/bench/route_bench.h"
@@ -28,6 +29,8 @@ constexpr BenchCase kCases[] = {
      fabricctl::bench::RunRouteBench},
     {"verify", "route verify and stats on scalex-cluster, fat trees, tori", fabricctl::bench::RunVerifyBench},
     {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
+    {"coordinator", "sweep coordinator on scalex-cluster: plan load, 1,280 agents per round, memory",
+     fabricctl::bench::RunCoordinatorBench},
     {"sweep-accuracy", "precision/recall for K=1,5,20 random degraded links", fabricctl::bench::RunSweepAccuracy},
     {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
     {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback",

@@ -18,6 +18,7 @@
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/html_report.h"
+#include "probes/sweep/order_link.h"
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/remote_executor.h"
 #include "probes/sweep/sim_fabric.h"

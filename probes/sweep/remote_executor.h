@@ -37,9 +37,6 @@ class AgentLink {
 // at once.
 using AgentLinkFactory = std::function<Result<std::unique_ptr<AgentLink>>(const std::string& control)>;
 
-// Links over authenticated order sessions (probes/order_client.h).
-AgentLinkFactory OrderSessionLinks(probes::Bytes token, std::chrono::milliseconds timeout);
-
 struct RemoteOptions {
   probes::OrderSettings settings;
   unsigned parallel = 64;  // agents working on an order at once

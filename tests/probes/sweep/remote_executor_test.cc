@@ -126,7 +126,7 @@ TEST_CASE("an agent with more probes than one order holds gets several orders") 
 }
 
 TEST_CASE("probes without an agent, or whose agent fails, are unmeasured with the reason") {
-  auto r = testing::FatTree(2, 2, 2);
+  auto r = testing::FatTree(2, 2, 3);
   const Fabric& f = r.fabric;
   AgentsFile file = FourHosts(f);
   FakeAgents fake;
@@ -213,7 +213,7 @@ TEST_CASE("rounds are taken from the probes, never from a round number: a wrappe
   plan->probes[0].round = 4294967295u;
   plan->probes[1].round = 7;
   plan->num_rounds = 0;
-  auto file = ParseAgentsFile(r.fabric, "host7 198.18.0.8\n", "a");
+  auto file = ParseAgentsFile(r.fabric, "host3 198.18.0.4\n", "a");
   REQUIRE(file);
   FakeAgents fake;
   RemoteExecutor executor(r.fabric, *file, fake.Factory(), {});

@@ -17,6 +17,7 @@
 #include "cli/command.h"
 #include "probes/agent.h"
 #include "probes/control_protocol.h"
+#include "probes/peer_list.h"
 #include "probes/probe_client.h"
 #include "probes/tcp_transport.h"
 
@@ -40,9 +41,10 @@ struct VerbsFlags {
 };
 
 struct ServeOptions {
-  std::string listen = "127.0.0.1:" + std::to_string(probes::kDefaultAgentPort);
+  std::vector<std::string> listen = {"127.0.0.1:" + std::to_string(probes::kDefaultAgentPort)};
   std::string token_file;
-  int max_sessions = 4;
+  std::string peers_file;
+  int max_sessions = 0;  // 0: 4, or with --peers room for each address to probe and be probed
   unsigned busy_poll_us = 0;
   VerbsFlags verbs;
 };
@@ -135,11 +137,69 @@ void RaiseDescriptorLimit() {
   (void)::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
+// The client transport of one ordered probe: TCP bound to the item's source and device,
+// or verbs on the item's DEVICE:PORT (the serve flags' device when the item names none).
+probes::OrderTransportFactory MakeOrderTransportFactory(const ServeOptions& o) {
+  return [busy_poll = o.busy_poll_us, verbs_flags = o.verbs](
+             std::string_view transport,
+             const probes::OrderItem& item) -> Result<std::unique_ptr<probes::ClientTransport>> {
+    if (transport == "tcp")
+      return probes::MakeTcpClientTransport({.busy_poll = std::chrono::microseconds(busy_poll),
+                                             .bind_source = !item.source.empty(),
+                                             .device = item.device});
+#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
+    if (transport == "verbs") {
+      probes::VerbsOptions v = ToVerbsOptions(verbs_flags);
+      if (!item.rdma.empty()) {
+        std::size_t colon = item.rdma.rfind(':');
+        int port = 0;
+        std::string_view digits = std::string_view(item.rdma).substr(colon == std::string::npos ? 0 : colon + 1);
+        auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (colon == std::string::npos || colon == 0 || ec != std::errc() || ptr != digits.data() + digits.size() ||
+            port < 1 || port > 255)
+          return MakeError(fmt::format("rdma '{}' is not DEVICE:PORT", item.rdma));
+        v.device = item.rdma.substr(0, colon);
+        v.port = port;
+      }
+      return probes::MakeVerbsClientTransport(v);
+    }
+#endif
+    return MakeError(fmt::format("transport '{}' is not available for orders on this agent", transport));
+  };
+}
+
+// Every --listen address, the first as the agent's main one.
+Result<probes::AgentOptions> ListenOptions(const ServeOptions& o) {
+  if (o.listen.empty()) return MakeError("--listen: give at least one address");
+  probes::AgentOptions options;
+  for (std::size_t i = 0; i < o.listen.size(); ++i) {
+    auto listen = probes::ParseHostPort(o.listen[i], probes::kDefaultAgentPort, "127.0.0.1");
+    if (!listen) return std::unexpected(Error{.message = listen.error().message, .where = "--listen"});
+    if (i == 0)
+      options.listen = *listen;
+    else
+      options.also_listen.push_back(*listen);
+  }
+  return options;
+}
+
 int RunServe(const ServeOptions& o) {
   auto token = LoadToken(o.token_file);
   if (!token) return ReportError(token.error());
-  auto listen = probes::ParseHostPort(o.listen, probes::kDefaultAgentPort, "127.0.0.1");
-  if (!listen) return ReportError(Error{.message = listen.error().message, .where = "--listen"});
+  auto options = ListenOptions(o);
+  if (!options) return ReportError(options.error());
+  options->token = *token;
+  if (!o.peers_file.empty()) {
+    auto peers = probes::ReadPeerList(o.peers_file);
+    if (!peers) return ReportError(peers.error());
+    options->peers = std::move(*peers);
+    options->order_transport = MakeOrderTransportFactory(o);
+  }
+  // With orders each address may probe and be probed at once, next to the coordinator's
+  // session.
+  int listens = static_cast<int>(o.listen.size());
+  options->max_sessions =
+      o.max_sessions != 0 ? o.max_sessions : (o.peers_file.empty() ? 4 : std::max(4, 2 * listens + 2));
   std::vector<std::unique_ptr<probes::ServerTransport>> transports;
   transports.push_back(probes::MakeTcpServerTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)}));
 #ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
@@ -151,11 +211,10 @@ int RunServe(const ServeOptions& o) {
     std::cerr << "fabricctl probe serve: serving tcp only (no RDMA device for verbs)\n";
 #endif
   auto log_mu = std::make_shared<std::mutex>();
-  probes::Agent agent(probes::AgentOptions{.listen = *listen, .token = *token, .max_sessions = o.max_sessions},
-                      std::move(transports), [log_mu](std::string_view line) {
-                        std::lock_guard lock(*log_mu);
-                        std::cerr << Timestamp() << " probe-agent: " << line << std::endl;
-                      });
+  probes::Agent agent(std::move(*options), std::move(transports), [log_mu](std::string_view line) {
+    std::lock_guard lock(*log_mu);
+    std::cerr << Timestamp() << " probe-agent: " << line << std::endl;
+  });
   RaiseDescriptorLimit();
   if (auto r = agent.Listen(); !r) return ReportError(r.error());
   struct sigaction sa {};
@@ -278,18 +337,24 @@ void AddProbeCommands(CLI::App& probe, Runner& run) {
   auto serve_opts = std::make_shared<ServeOptions>();
   CLI::App* serve =
       probe.add_subcommand("serve",
-                           "Run the probe agent: answers `probe run` clients that hold the shared token.\n"
+                           "Run the probe agent: answers `probe run` clients that hold the shared token, and with\n"
+                           "--peers runs a coordinator's probe orders to the agents of that file.\n"
                            "Listens only on --listen; measures only against the host that connects; logs to stderr.");
   serve
       ->add_option("--listen", serve_opts->listen,
-                   "ADDR:PORT, [IPV6]:PORT, ADDR (port 18520) or PORT (on 127.0.0.1) to listen on (only this address)")
+                   "ADDR:PORT, [IPV6]:PORT, ADDR (port 18520) or PORT (on 127.0.0.1) to listen on; repeat for "
+                   "several addresses (one per NIC)")
       ->capture_default_str();
+  serve->add_option("--peers", serve_opts->peers_file,
+                    "agents file (version 2, docs/sweeps.md): take probe orders, to its DATA_ADDR agents only; "
+                    "without it every order is refused");
   serve->add_option("--token-file", serve_opts->token_file,
                     "shared secret (mode 600, >= 16 bytes); default $FABRICCTL_PROBE_TOKEN_FILE or "
                     "~/.config/fabricctl/probe-token");
-  serve->add_option("--max-sessions", serve_opts->max_sessions, "clients served at once; more are refused")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  serve
+      ->add_option("--max-sessions", serve_opts->max_sessions,
+                   "clients served at once; more are refused (default 4; with --peers 2 per --listen address + 2)")
+      ->check(CLI::Range(1, 256));
   serve
       ->add_option("--busy-poll", serve_opts->busy_poll_us,
                    "tcp: microseconds to spin before blocking in recv (only on dedicated cores)")

@@ -12,12 +12,15 @@
 #include <cstring>
 
 #include "probes/control_protocol.h"
+#include "probes/probe_client.h"
+#include "probes/tcp_transport.h"
 
 namespace fabricctl::probes {
 namespace {
 
-constexpr std::uint64_t kListenerTag = 0;
 constexpr std::uint64_t kWakeTag = 1;
+// Listener i has tag kListenerTag + i; connections count up from 2.
+constexpr std::uint64_t kListenerTag = std::uint64_t{1} << 62;
 constexpr int kAcceptBatch = 64;  // per wake-up, so reads of held connections are not starved
 constexpr auto kTick = std::chrono::milliseconds(200);
 // Descriptors kept free of unauthenticated connections: sessions' data connections,
@@ -49,28 +52,47 @@ Agent::Agent(AgentOptions options, std::vector<std::unique_ptr<ServerTransport>>
     : options_(std::move(options)),
       transports_(std::move(transports)),
       log_(std::move(log)),
-      unauthenticated_log_(log_, options_.log_lines_per_second) {}
+      unauthenticated_log_(log_, options_.log_lines_per_second),
+      refusal_log_(log_, options_.log_lines_per_second) {}
 
 Agent::~Agent() { Reap(/*wait_all=*/true); }
 
 Result<void> Agent::Listen() {
-  auto fd = ListenTcp(options_.listen, 1024);
-  if (!fd) return std::unexpected(fd.error());
-  auto bound = LocalAddress(fd->get());
-  if (!bound) return std::unexpected(bound.error());
   Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
   Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!epoll.valid() || !wake.valid())
     return MakeError(fmt::format("cannot set up the event loop: {}", std::strerror(errno)));
-  Watch(epoll.get(), fd->get(), kListenerTag, EPOLLIN);
   Watch(epoll.get(), wake.get(), kWakeTag, EPOLLIN);
-  listener_ = std::move(*fd);
+  std::vector<SocketAddress> addresses = {options_.listen};
+  addresses.insert(addresses.end(), options_.also_listen.begin(), options_.also_listen.end());
+  std::vector<Fd> listeners;
+  std::vector<SocketAddress> bound;
+  for (const SocketAddress& address : addresses) {
+    auto fd = ListenTcp(address, 1024);
+    if (!fd) return std::unexpected(fd.error());
+    auto local = LocalAddress(fd->get());
+    if (!local) return std::unexpected(local.error());
+    Watch(epoll.get(), fd->get(), kListenerTag + listeners.size(), EPOLLIN);
+    listeners.push_back(std::move(*fd));
+    bound.push_back(*local);
+  }
+  listeners_ = std::move(listeners);
   epoll_ = std::move(epoll);
   wake_ = std::move(wake);
-  bound_ = *bound;
+  bound_ = std::move(bound);
   int spare = DescriptorLimit() - kReservedDescriptors - kDescriptorsPerSession * options_.max_sessions;
   unauthenticated_capacity_ = std::clamp(spare, 16, std::max(16, options_.max_unauthenticated));
   return {};
+}
+
+// Out of descriptors, say: accepting pauses so the loop cannot spin on a listener that
+// stays readable.
+void Agent::PauseListeners(bool paused) {
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    epoll_event ev{.events = paused ? 0u : EPOLLIN, .data = {.u64 = kListenerTag + i}};
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listeners_[i].get(), &ev);
+  }
+  listener_paused_until_ = paused ? Clock::now() + std::chrono::milliseconds(100) : Deadline{};
 }
 
 ServerTransport* Agent::FindTransport(std::string_view name) const {
@@ -85,11 +107,14 @@ void Agent::LogUnauthenticated(std::string_view line) {
 }
 
 Result<void> Agent::Run(const std::atomic<bool>& stop) {
-  if (!listener_.valid()) return MakeError("agent is not listening");
-  std::string names;
+  if (listeners_.empty()) return MakeError("agent is not listening");
+  std::string names, addresses;
   for (const auto& t : transports_) names += (names.empty() ? "" : ",") + std::string(t->Name());
-  log_(fmt::format("listening on {} (transports: {}; at most {} sessions, {} unauthenticated connections)",
-                   AddressText(bound_.addr, bound_.len), names, options_.max_sessions, unauthenticated_capacity_));
+  for (const auto& b : bound_) addresses += (addresses.empty() ? "" : ", ") + AddressText(b.addr, b.len);
+  std::string orders = options_.peers ? fmt::format("orders to {} peers", options_.peers->size())
+                                      : std::string("no orders (no --peers)");
+  log_(fmt::format("listening on {} (transports: {}; {}; at most {} sessions, {} unauthenticated connections)",
+                   addresses, names, orders, options_.max_sessions, unauthenticated_capacity_));
   epoll_event events[256];
   while (!stop.load()) {
     int n = ::epoll_wait(epoll_.get(), events, std::size(events), NextWaitMs());
@@ -97,8 +122,8 @@ Result<void> Agent::Run(const std::atomic<bool>& stop) {
     Reap(/*wait_all=*/false);
     for (int i = 0; i < n; ++i) {
       std::uint64_t tag = events[i].data.u64;
-      if (tag == kListenerTag) {
-        AcceptNew();
+      if (tag >= kListenerTag) {
+        AcceptNew(listeners_[tag - kListenerTag].get());
       } else if (tag == kWakeTag) {
         std::uint64_t count = 0;
         [[maybe_unused]] ssize_t r = ::read(wake_.get(), &count, sizeof count);
@@ -107,11 +132,7 @@ Result<void> Agent::Run(const std::atomic<bool>& stop) {
       }
     }
     ExpireOverdue();
-    if (listener_paused_until_ != Deadline{} && Clock::now() >= listener_paused_until_) {
-      epoll_event ev{.events = EPOLLIN, .data = {.u64 = kListenerTag}};
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &ev);
-      listener_paused_until_ = {};
-    }
+    if (listener_paused_until_ != Deadline{} && Clock::now() >= listener_paused_until_) PauseListeners(false);
     unauthenticated_log_.Flush(Clock::now());
   }
   Shutdown();
@@ -126,22 +147,16 @@ int Agent::NextWaitMs() const {
   return static_cast<int>(std::max<std::int64_t>(left + 1, 0));
 }
 
-void Agent::AcceptNew() {
+void Agent::AcceptNew(int listener) {
   for (int i = 0; i < kAcceptBatch; ++i) {
     SocketAddress peer;
     peer.len = sizeof peer.addr;
-    int c =
-        ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer.addr), &peer.len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int c = ::accept4(listener, reinterpret_cast<sockaddr*>(&peer.addr), &peer.len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      // Out of descriptors, say: pause accepting so the loop cannot spin on a listener
-      // that stays readable.
       LogUnauthenticated(fmt::format("accept failed: {}; pausing new connections for 100 ms", std::strerror(errno)));
-      epoll_event ev{.events = 0, .data = {.u64 = kListenerTag}};
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &ev);
-      listener_paused_until_ = Clock::now() + std::chrono::milliseconds(100);
-      return;
+      return PauseListeners(true);
     }
     SetNoDelay(c);
     Admit(Fd(c), peer);
@@ -323,6 +338,11 @@ std::string Agent::ServeSession(ControlChannel& ch, const Hello& hello, const st
   auto remote = RemoteAddress(ch.fd());
   if (!local || !remote) return fail("cannot read socket addresses");
   ch.send_timeout = std::chrono::milliseconds(hello.timeout_ms);
+  if (hello.transport == kOrderSessionName) {
+    if (auto r = ch.SendMessage(HelloAck{}, DeadlineAfter(ch.send_timeout)); !r) return fail(r.error().message);
+    log_(fmt::format("{}: order session", who));
+    return ServeOrders(ch, hello, who);
+  }
   SessionSpec spec{.max_message_size = hello.max_message_size, .timeout = std::chrono::milliseconds(hello.timeout_ms)};
   ServerTransport* transport = FindTransport(hello.transport);
   if (!transport) {
@@ -374,6 +394,118 @@ std::string Agent::RunTests(ControlChannel& ch, ServerSession& session, const He
     ++tests;
     ++counters_.tests_ok;
   }
+}
+
+Result<std::unique_ptr<ClientTransport>> MakeDefaultOrderTransport(std::string_view transport, const OrderItem& item) {
+  if (transport != "tcp")
+    return MakeError(fmt::format("transport '{}' is not available for orders on this agent", transport));
+  return MakeTcpClientTransport({.bind_source = !item.source.empty(), .device = item.device});
+}
+
+void Agent::LogRefusal(std::string_view line) {
+  std::lock_guard lock(refusal_mu_);
+  refusal_log_.Log(line, Clock::now());
+}
+
+std::string Agent::ServeOrders(ControlChannel& ch, const Hello& hello, const std::string& who) {
+  auto fail = [&](std::string_view why) {
+    ++counters_.sessions_failed;
+    return fmt::format("{}: closed: {}", who, why);
+  };
+  const auto timeout = std::chrono::milliseconds(hello.timeout_ms);
+  int orders = 0;
+  for (;;) {
+    auto m = ch.ReceiveMessage(DeadlineAfter(options_.idle_timeout));
+    if (!m) return fail(m.error().message);
+    if (std::holds_alternative<Bye>(*m)) {
+      ++counters_.sessions_ok;
+      return fmt::format("{}: order session done after {} orders", who, orders);
+    }
+    auto* order = std::get_if<OrderRequest>(&*m);
+    if (!order) return fail(fmt::format("expected order or bye, got {}", MessageName(*m)));
+    if (std::string why = OrderRefusal(*order); !why.empty()) {
+      ++counters_.orders_refused;
+      LogRefusal(fmt::format("{}: order refused: {}", who, why));
+      (void)ch.SendMessage(ErrorMessage{"order refused: " + why}, DeadlineAfter(timeout));
+      return fail("order refused");
+    }
+    auto reply = RunOrder(ch, *order, who);
+    if (!reply) return fail(reply.error().message);
+    if (auto r = ch.SendMessage(*reply, DeadlineAfter(timeout)); !r) return fail(r.error().message);
+    ++orders;
+    ++counters_.orders_ok;
+  }
+}
+
+std::string Agent::OrderRefusal(const OrderRequest& order) const {
+  if (!options_.peers) return "this agent takes no orders (it was started without --peers)";
+  for (const OrderItem& item : order.items)
+    if (!options_.peers->Contains(item.target))
+      return fmt::format("target {} is not a DATA_ADDR of this agent's --peers file", item.target);
+  return {};
+}
+
+// The coordinator sends nothing while an order runs, so anything it sends (a second
+// order, a bye, or a closed connection) ends the session once the running items are done
+// (each is bounded by the order's timeout).
+Result<OrderReply> Agent::RunOrder(ControlChannel& ch, const OrderRequest& order, const std::string& who) {
+  std::vector<OrderResult> results(order.items.size());
+  std::atomic<std::size_t> running{order.items.size()};
+  std::vector<std::thread> threads;
+  threads.reserve(order.items.size());
+  for (std::size_t i = 0; i < order.items.size(); ++i)
+    threads.emplace_back([&, i] {
+      results[i] = RunOrderItem(order.items[i], order.settings);
+      --running;
+    });
+  std::string interrupted;
+  while (running.load() > 0 && interrupted.empty()) {
+    auto readable = WaitReadable(ch.fd(), DeadlineAfter(std::chrono::milliseconds(20)));
+    if (!readable) {
+      interrupted = readable.error().message;
+    } else if (*readable) {
+      auto m = ch.ReceiveMessage(DeadlineAfter(order.settings.timeout));
+      interrupted =
+          m ? fmt::format("protocol error: {} while an order was running", MessageName(*m)) : m.error().message;
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  if (!interrupted.empty()) return MakeError(interrupted);
+  std::size_t ok = std::count_if(results.begin(), results.end(), [](const OrderResult& r) { return r.ok; });
+  log_(fmt::format("{}: order of {} probes over {}: {} ok", who, results.size(), order.settings.transport, ok));
+  return OrderReply{.results = std::move(results)};
+}
+
+// A latency test, then a bandwidth test, from this host to the target agent, each in its
+// own session (as `probe run` does), bound to the item's source and device.
+OrderResult Agent::RunOrderItem(const OrderItem& item, const OrderSettings& settings) {
+  auto fail = [&](const Error& e) {
+    ++counters_.order_items_failed;
+    return OrderResult{.ok = false, .error = e.Format()};
+  };
+  auto transport = options_.order_transport(settings.transport, item);
+  if (!transport) return fail(transport.error());
+  ProbeOptions latency{.peer = item.target,
+                       .tests = {TestKind::kLatency},
+                       .sizes = {kOrderLatencyMessageSize},
+                       .iterations = settings.latency_iterations,
+                       .timeout = settings.timeout,
+                       .token = options_.token,
+                       .source = item.source,
+                       .device = item.device};
+  auto lat = RunProbe(latency, **transport);
+  if (!lat) return fail(lat.error());
+  if (lat->latency.empty()) return fail(Error{.message = "latency test gave no result"});
+  ProbeOptions bandwidth = latency;
+  bandwidth.tests = {TestKind::kBandwidth};
+  bandwidth.sizes = {settings.message_size};
+  bandwidth.iterations = 0;
+  bandwidth.duration = settings.bandwidth_duration;
+  auto bw = RunProbe(bandwidth, **transport);
+  if (!bw) return fail(bw.error());
+  if (bw->bandwidth.empty()) return fail(Error{.message = "bandwidth test gave no result"});
+  ++counters_.order_items_ok;
+  return OrderResult{.ok = true, .latency_us = lat->latency.front().p50_us, .gbps = bw->bandwidth.front().gbps};
 }
 
 }  // namespace fabricctl::probes

@@ -13,12 +13,20 @@
 // else out. Only an authenticated client gets a session slot (a thread), at most
 // max_sessions. A bad frame closes that connection with a log line; lines about
 // unauthenticated peers are rate limited. The agent keeps serving.
+//
+// A session whose hello names the transport "order" comes from a coordinator
+// (probes/order_client.h): it sends orders, one at a time, and the agent runs each order's
+// probes from this host, side by side, to other agents. Only targets in `peers` (the
+// DATA_ADDR of --peers) are probed, only from this host's own addresses; an agent without
+// peers refuses every order. A probe is never passed on as an order.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -26,6 +34,8 @@
 
 #include "fabric/error.h"
 #include "probes/handshake.h"
+#include "probes/order_client.h"
+#include "probes/peer_list.h"
 #include "probes/rate_limited_log.h"
 #include "probes/socket_util.h"
 #include "probes/transport.h"
@@ -34,9 +44,20 @@ namespace fabricctl::probes {
 
 inline constexpr std::uint16_t kDefaultAgentPort = 18520;
 
+// Makes the client transport for one ordered probe: `transport` is the order's ("tcp",
+// "verbs"), `item` says which device and port to use.
+using OrderTransportFactory =
+    std::function<Result<std::unique_ptr<ClientTransport>>(std::string_view transport, const OrderItem& item)>;
+
+// TCP only: binds the data connection to the item's source and device.
+Result<std::unique_ptr<ClientTransport>> MakeDefaultOrderTransport(std::string_view transport, const OrderItem& item);
+
 struct AgentOptions {
   SocketAddress listen;
+  std::vector<SocketAddress> also_listen;  // more addresses (one per NIC), served alike
   Bytes token;
+  std::optional<PeerList> peers;  // targets orders may name; none: orders are refused
+  OrderTransportFactory order_transport = MakeDefaultOrderTransport;
   int max_sessions = 4;
   // Limited further by the descriptors the process may open (RLIMIT_NOFILE).
   int max_unauthenticated = 4096;
@@ -57,6 +78,10 @@ struct AgentCounters {
   std::atomic<std::uint64_t> connections_dropped{0};  // unauthenticated, made room for a newer one
   std::atomic<std::uint64_t> unauthenticated_open{0};
   std::atomic<std::uint64_t> log_lines_suppressed{0};
+  std::atomic<std::uint64_t> orders_ok{0};       // answered (items may have failed)
+  std::atomic<std::uint64_t> orders_refused{0};  // a target outside --peers, or no --peers
+  std::atomic<std::uint64_t> order_items_ok{0};
+  std::atomic<std::uint64_t> order_items_failed{0};
 };
 
 class Agent {
@@ -67,7 +92,8 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   Result<void> Listen();
-  SocketAddress bound_address() const { return bound_; }
+  SocketAddress bound_address() const { return bound_.empty() ? SocketAddress{} : bound_.front(); }
+  const std::vector<SocketAddress>& bound_addresses() const { return bound_; }
   // How many unauthenticated connections are held at most (after Listen()).
   int unauthenticated_capacity() const { return unauthenticated_capacity_; }
   // Accepts and serves until `stop` is set (checked at least every 200 ms).
@@ -93,7 +119,7 @@ class Agent {
   };
 
   void LogUnauthenticated(std::string_view line);
-  void AcceptNew();
+  void AcceptNew(int listener);
   std::string OverSourceLimit(const std::string& source) const;  // why a new connection is refused
   void Admit(Fd fd, const SocketAddress& peer);
   void MakeRoom();
@@ -105,6 +131,14 @@ class Agent {
   // Both return the session's last log line.
   std::string ServeSession(ControlChannel& ch, const Hello& hello, const std::string& who);
   std::string RunTests(ControlChannel& ch, ServerSession& session, const Hello& hello, const std::string& who);
+  std::string ServeOrders(ControlChannel& ch, const Hello& hello, const std::string& who);
+  // Why the order must be refused as a whole; empty when it may run.
+  std::string OrderRefusal(const OrderRequest& order) const;
+  // Runs the items side by side; fails when the coordinator sends anything meanwhile.
+  Result<OrderReply> RunOrder(ControlChannel& ch, const OrderRequest& order, const std::string& who);
+  OrderResult RunOrderItem(const OrderItem& item, const OrderSettings& settings);
+  void LogRefusal(std::string_view line);
+  void PauseListeners(bool paused);
   void ReleaseSource(const std::string& source, int SourceCount::*field);
   void Reap(bool wait_all);
   void Shutdown();
@@ -115,11 +149,13 @@ class Agent {
   std::vector<std::unique_ptr<ServerTransport>> transports_;
   LogSink log_;
   RateLimitedLog unauthenticated_log_;
-  Fd listener_;
+  std::mutex refusal_mu_;  // session threads share the refusal log
+  RateLimitedLog refusal_log_;
+  std::vector<Fd> listeners_;
   Fd epoll_;
   Fd wake_;  // eventfd: a session ended
   Deadline listener_paused_until_{};
-  SocketAddress bound_;
+  std::vector<SocketAddress> bound_;
   int unauthenticated_capacity_ = 0;
   AgentCounters counters_;
   // Owned by the thread in Run(); keys grow with accept order, so the first entry is the

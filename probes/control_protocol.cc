@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 namespace fabricctl::probes {
@@ -20,7 +22,18 @@ constexpr std::uint8_t kMagic[4] = {'F', 'C', 'P', '2'};
 constexpr std::uint8_t kMagicVersion1[4] = {'F', 'C', 'P', '1'};
 constexpr std::string_view kMacLabel = "fabricctl-probe-v2";
 
-enum class Type : std::uint8_t { kHello = 1, kHelloAck, kOob, kTest, kTestDone, kError, kBye, kChallenge };
+enum class Type : std::uint8_t {
+  kHello = 1,
+  kHelloAck,
+  kOob,
+  kTest,
+  kTestDone,
+  kError,
+  kBye,
+  kChallenge,
+  kOrder,
+  kOrderReply
+};
 
 class Writer {
  public:
@@ -165,6 +178,132 @@ Result<Message> DecodeTest(Reader& r) {
   return t;
 }
 
+// A bounded, printable text field.
+Result<std::string> ReadText(Reader& r, std::string_view field, size_t max) {
+  TRY_ASSIGN(blob, r.Blob(field, max));
+  return Text(blob, field);
+}
+
+// A number in 1..max, named in the error when it is not.
+Result<std::uint64_t> ReadCount(Reader& r, int bytes, std::string_view field, std::uint64_t max) {
+  TRY_ASSIGN(value, r.Int(bytes, field));
+  if (value == 0 || value > max) return MakeError(fmt::format("{} {} outside 1..{}", field, value, max));
+  return value;
+}
+
+Result<OrderSettings> ReadOrderSettings(Reader& r) {
+  OrderSettings s;
+  TRY_ASSIGN(transport, ReadText(r, "transport name", 16));
+  if (!ValidTransportName(transport) || transport == kOrderSessionName)
+    return MakeError(fmt::format("invalid probe transport name '{}'", transport));
+  s.transport = transport;
+  TRY_ASSIGN(iterations, ReadCount(r, 8, "latency iterations", kMaxIterations));
+  s.latency_iterations = iterations;
+  TRY_ASSIGN(size, ReadCount(r, 4, "message size", kMaxMessageSize));
+  s.message_size = static_cast<std::uint32_t>(size);
+  TRY_ASSIGN(duration, ReadCount(r, 4, "bandwidth duration", kMaxDurationMs));
+  s.bandwidth_duration = std::chrono::milliseconds(duration);
+  TRY_ASSIGN(timeout, ReadCount(r, 4, "timeout", kMaxTimeoutMs));
+  s.timeout = std::chrono::milliseconds(timeout);
+  return s;
+}
+
+Result<OrderItem> ReadOrderItem(Reader& r) {
+  OrderItem item;
+  TRY_ASSIGN(source, ReadText(r, "source address", kMaxOrderSourceSize));
+  TRY_ASSIGN(device, ReadText(r, "device", kMaxOrderDeviceSize));
+  TRY_ASSIGN(rdma, ReadText(r, "rdma device", kMaxOrderRdmaSize));
+  TRY_ASSIGN(target, ReadText(r, "target", kMaxOrderTargetSize));
+  if (target.empty()) return MakeError("order item without a target");
+  item.source = source;
+  item.device = device;
+  item.rdma = rdma;
+  item.target = target;
+  return item;
+}
+
+Result<Message> DecodeOrder(Reader& r) {
+  OrderRequest order;
+  TRY_ASSIGN(settings, ReadOrderSettings(r));
+  order.settings = settings;
+  TRY_ASSIGN(count, ReadCount(r, 2, "order item count", kMaxOrderItems));
+  for (std::uint64_t i = 0; i < count; ++i) {
+    auto item = ReadOrderItem(r);
+    if (!item) return MakeError(fmt::format("order item {}: {}", i + 1, item.error().message));
+    order.items.push_back(std::move(*item));
+  }
+  if (auto e = r.End("order"); !e) return std::unexpected(e.error());
+  return order;
+}
+
+// A measurement travels as the bits of a double; anything but a finite, non-negative
+// number is refused.
+Result<double> ReadMeasure(Reader& r, std::string_view field) {
+  TRY_ASSIGN(bits, r.Int(8, field));
+  double value = std::bit_cast<double>(bits);
+  if (!std::isfinite(value) || value < 0)
+    return MakeError(fmt::format("{} is not a finite non-negative number", field));
+  return value;
+}
+
+Result<OrderResult> ReadOrderResult(Reader& r) {
+  OrderResult result;
+  TRY_ASSIGN(ok, r.Int(1, "status"));
+  if (ok > 1) return MakeError(fmt::format("order result status {} is neither 0 nor 1", ok));
+  result.ok = ok == 1;
+  TRY_ASSIGN(latency, ReadMeasure(r, "latency"));
+  TRY_ASSIGN(gbps, ReadMeasure(r, "bandwidth"));
+  TRY_ASSIGN(error, ReadText(r, "error text", kMaxOrderErrorSize));
+  if (result.ok != error.empty()) return MakeError("an order result has an error text exactly when it failed");
+  result.latency_us = latency;
+  result.gbps = gbps;
+  result.error = error;
+  return result;
+}
+
+Result<Message> DecodeOrderReply(Reader& r) {
+  OrderReply reply;
+  TRY_ASSIGN(count, ReadCount(r, 2, "order result count", kMaxOrderItems));
+  for (std::uint64_t i = 0; i < count; ++i) {
+    auto result = ReadOrderResult(r);
+    if (!result) return MakeError(fmt::format("order result {}: {}", i + 1, result.error().message));
+    reply.results.push_back(std::move(*result));
+  }
+  if (auto e = r.End("order-result"); !e) return std::unexpected(e.error());
+  return reply;
+}
+
+void WriteOrder(Writer& w, const OrderRequest& order) {
+  const OrderSettings& s = order.settings;
+  w.Str(s.transport);
+  w.U64(s.latency_iterations);
+  w.U32(s.message_size);
+  w.U32(static_cast<std::uint32_t>(s.bandwidth_duration.count()));
+  w.U32(static_cast<std::uint32_t>(s.timeout.count()));
+  w.U16(static_cast<std::uint16_t>(order.items.size()));
+  for (const OrderItem& item : order.items) {
+    w.Str(item.source);
+    w.Str(item.device);
+    w.Str(item.rdma);
+    w.Str(item.target);
+  }
+}
+
+void WriteOrderReply(Writer& w, const OrderReply& reply) {
+  w.U16(static_cast<std::uint16_t>(reply.results.size()));
+  for (const OrderResult& result : reply.results) {
+    w.U8(result.ok ? 1 : 0);
+    w.U64(std::bit_cast<std::uint64_t>(result.latency_us));
+    w.U64(std::bit_cast<std::uint64_t>(result.gbps));
+    // What the decoder insists on: printable text, present exactly when the item failed.
+    std::string error = result.error.substr(0, kMaxOrderErrorSize);
+    for (char& c : error)
+      if (c < 0x20 || c > 0x7e) c = ' ';
+    if (!result.ok && error.empty()) error = "failed";
+    w.Str(result.ok ? std::string() : error);
+  }
+}
+
 Result<Message> DecodeChallenge(Reader& r) {
   Challenge c;
   TRY_ASSIGN(version, ReadVersion(r));
@@ -178,8 +317,8 @@ Result<Message> DecodeChallenge(Reader& r) {
 }  // namespace
 
 std::string_view MessageName(const Message& m) {
-  static constexpr std::string_view kNames[] = {"hello",     "hello-ack", "oob", "test",
-                                                "test-done", "error",     "bye", "challenge"};
+  static constexpr std::string_view kNames[] = {"hello", "hello-ack", "oob",       "test",  "test-done",
+                                                "error", "bye",       "challenge", "order", "order-result"};
   return kNames[m.index()];
 }
 
@@ -209,6 +348,10 @@ Bytes EncodeMessage(const Message& m) {
     w.Str(d->error.substr(0, kMaxTextSize));
   } else if (auto* e = std::get_if<ErrorMessage>(&m)) {
     w.Str(e->text.substr(0, kMaxTextSize));
+  } else if (auto* order = std::get_if<OrderRequest>(&m)) {
+    WriteOrder(w, *order);
+  } else if (auto* reply = std::get_if<OrderReply>(&m)) {
+    WriteOrderReply(w, *reply);
   }
   return w.Take();
 }
@@ -251,6 +394,10 @@ Result<Message> DecodeMessage(std::span<const std::uint8_t> body) {
     case Type::kBye:
       if (auto e = r.End("bye"); !e) return std::unexpected(e.error());
       return Bye{};
+    case Type::kOrder:
+      return DecodeOrder(r);
+    case Type::kOrderReply:
+      return DecodeOrderReply(r);
   }
   return MakeError(fmt::format("unknown message type {}", type));
 }

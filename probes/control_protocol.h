@@ -26,6 +26,7 @@
 #include <variant>
 
 #include "fabric/error.h"
+#include "probes/order_client.h"
 #include "probes/socket_util.h"
 #include "probes/transport.h"
 
@@ -34,7 +35,8 @@ namespace fabricctl::probes {
 inline constexpr std::uint16_t kProtocolVersion = 2;
 inline constexpr std::size_t kFrameHeaderSize = 16;
 inline constexpr std::size_t kMacSize = 32;
-inline constexpr std::size_t kMaxBodySize = kMaxOobBytes + 64;
+// An order of kMaxOrderItems items, or its results, fits (at most about 29 KiB and 20 KiB).
+inline constexpr std::size_t kMaxBodySize = 32 * 1024;
 inline constexpr std::size_t kNonceSize = 16;
 inline constexpr std::size_t kMinTokenSize = 16;
 inline constexpr std::size_t kMaxTokenFileSize = 4096;
@@ -79,7 +81,26 @@ struct ErrorMessage {  // either way, then the sender closes
 };
 struct Bye {};  // client -> agent: session over
 
-using Message = std::variant<Hello, HelloAck, OobData, TestRequest, TestDone, ErrorMessage, Bye, Challenge>;
+// The hello's transport name that opens an order session (a coordinator, not a probe).
+inline constexpr std::string_view kOrderSessionName = "order";
+// Bounds of an order's text fields: an address without port, an interface name
+// (IFNAMSIZ - 1), "DEVICE:PORT" (a verbs device name is at most 64 bytes), "HOST[:PORT]".
+inline constexpr std::size_t kMaxOrderSourceSize = 64;
+inline constexpr std::size_t kMaxOrderDeviceSize = 15;
+inline constexpr std::size_t kMaxOrderRdmaSize = 72;
+inline constexpr std::size_t kMaxOrderTargetSize = 300;
+inline constexpr std::size_t kMaxOrderErrorSize = 300;
+
+struct OrderRequest {  // coordinator -> agent, on an order session: run these probes
+  OrderSettings settings;
+  std::vector<OrderItem> items;  // 1..kMaxOrderItems
+};
+struct OrderReply {  // agent -> coordinator: one result per item, in order
+  std::vector<OrderResult> results;
+};
+
+using Message = std::variant<Hello, HelloAck, OobData, TestRequest, TestDone, ErrorMessage, Bye, Challenge,
+                             OrderRequest, OrderReply>;
 std::string_view MessageName(const Message& m);
 
 // Body encoding; DecodeMessage is the strict parser (fuzzed in tools/fuzz/).

@@ -43,7 +43,14 @@ Result<std::unique_ptr<ControlChannel>> OpenControl(const ProbeOptions& o, std::
   auto addr = ParseHostPort(o.peer, kDefaultAgentPort);
   if (!addr) return PeerError(o.peer, addr.error().message);
   if (AddressPort(addr->addr) == 0) return PeerError(o.peer, "port 0 is not a valid agent port");
-  auto fd = ConnectTcp(*addr, DeadlineAfter(o.timeout));
+  LocalBinding binding{.device = o.device};
+  if (!o.source.empty()) {
+    auto source = ParseSourceAddress(o.source);
+    if (!source) return PeerError(o.peer, source.error().message);
+    if (auto local = CheckLocalAddress(*source); !local) return PeerError(o.peer, local.error().message);
+    binding.source = *source;
+  }
+  auto fd = ConnectTcp(*addr, DeadlineAfter(o.timeout), binding);
   if (!fd) return PeerError(o.peer, fd.error().message);
   auto local = LocalAddress(fd->get());
   if (!local) return PeerError(o.peer, local.error().message);

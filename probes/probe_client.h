@@ -22,6 +22,11 @@ struct ProbeOptions {
   std::chrono::milliseconds duration{0};
   std::chrono::milliseconds timeout{10000};  // bound on every wait
   Bytes token;
+  // Where the probe leaves from: a local numeric address the control connection binds to
+  // (refused unless it is this host's), and an interface (SO_BINDTODEVICE). The
+  // transport's data path follows the control connection (see TcpOptions::bind_source).
+  std::string source;  // "" = the kernel's choice
+  std::string device;  // "" = none
 };
 
 // Called after each finished test, e.g. for progress lines.

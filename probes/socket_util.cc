@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -160,6 +162,31 @@ Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default
   return out;
 }
 
+std::string HostPortProblem(std::string_view address) {
+  std::string_view host = address, port;
+  if (address.starts_with('[')) {
+    size_t close = address.find(']');
+    if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
+    host = address.substr(1, close - 1);
+    std::string_view rest = address.substr(close + 1);
+    if (!rest.empty() && rest[0] != ':') return "expected ':PORT' after ']'";
+    if (!rest.empty()) port = rest.substr(1);
+    if (rest == ":") return "missing port after ':'";
+  } else if (size_t colon = address.rfind(':'); colon != std::string_view::npos) {
+    if (address.find(':') != colon) return "write IPv6 addresses as [ADDR]:PORT";
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (port.empty()) return "missing port after ':'";
+  }
+  if (host.empty()) return "missing host";
+  if (port.empty()) return {};
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || ptr != port.data() + port.size() || value < 1 || value > 65535)
+    return "the port must be a number in 1..65535";
+  return {};
+}
+
 std::string AddressText(const sockaddr_storage& addr, socklen_t) {
   char buf[INET6_ADDRSTRLEN] = {};
   if (addr.ss_family == AF_INET) {
@@ -228,11 +255,76 @@ Result<Fd> ListenTcp(const SocketAddress& addr, int backlog) {
   return fd;
 }
 
-Result<Fd> ConnectTcp(const SocketAddress& addr, Deadline deadline) {
+Result<SocketAddress> ParseSourceAddress(std::string_view text) {
+  std::string host(text);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  SocketAddress out;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.addr);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    out.len = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    out.len = sizeof(sockaddr_in6);
+  } else {
+    return MakeError(fmt::format("source '{}' is not a numeric IP address (without port)", ShownValue(text)));
+  }
+  return out;
+}
+
+namespace {
+
+// Whether `a` lies in the subnet of interface address `ifa` (for loopback interfaces) or
+// is that address.
+bool InInterface(const sockaddr_storage& a, const ifaddrs& ifa) {
+  if (ifa.ifa_addr == nullptr || ifa.ifa_addr->sa_family != a.ss_family) return false;
+  sockaddr_storage own{};
+  std::memcpy(&own, ifa.ifa_addr, a.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+  if (SameHost(own, a)) return true;
+  if ((ifa.ifa_flags & IFF_LOOPBACK) == 0 || ifa.ifa_netmask == nullptr || a.ss_family != AF_INET) return false;
+  auto mask = reinterpret_cast<const sockaddr_in*>(ifa.ifa_netmask)->sin_addr.s_addr;
+  return (reinterpret_cast<const sockaddr_in&>(own).sin_addr.s_addr & mask) ==
+         (reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr & mask);
+}
+
+}  // namespace
+
+Result<void> CheckLocalAddress(const SocketAddress& addr) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return MakeError(Errno("getifaddrs"));
+  bool local = false;
+  for (const ifaddrs* ifa = list; ifa != nullptr && !local; ifa = ifa->ifa_next) local = InInterface(addr.addr, *ifa);
+  ::freeifaddrs(list);
+  if (!local) {
+    std::string text = AddressText(addr.addr, addr.len);
+    return MakeError(fmt::format("source {} is not an address of this host", text.substr(0, text.rfind(':'))));
+  }
+  return {};
+}
+
+namespace {
+
+Result<void> BindLocal(int fd, const LocalBinding& local) {
+  if (!local.device.empty() && ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, local.device.data(),
+                                            static_cast<socklen_t>(local.device.size())) < 0)
+    return MakeError(Errno(fmt::format("cannot bind to device '{}'", ShownValue(local.device))));
+  if (local.source.len != 0 &&
+      ::bind(fd, reinterpret_cast<const sockaddr*>(&local.source.addr), local.source.len) < 0) {
+    std::string text = AddressText(local.source.addr, local.source.len);
+    return MakeError(Errno(fmt::format("cannot bind to source {}", text.substr(0, text.rfind(':')))));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Fd> ConnectTcp(const SocketAddress& addr, Deadline deadline, const LocalBinding& local) {
   std::string where = AddressText(addr.addr, addr.len);
   Fd fd(::socket(addr.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return MakeError(Errno("socket"));
   SetNoDelay(fd.get());
+  if (auto r = BindLocal(fd.get(), local); !r) return std::unexpected(r.error());
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.addr), addr.len) < 0) {
     if (errno != EINPROGRESS) return MakeError(Errno(fmt::format("cannot connect to {}", where)));
     auto ready = WaitFor(fd.get(), POLLOUT, deadline);

@@ -52,6 +52,10 @@ struct SocketAddress {
 // explicit port 0 is kept (a listener then takes any free port).
 Result<SocketAddress> ParseHostPort(std::string_view text, std::uint16_t default_port,
                                     std::string_view default_host = {});
+// What is wrong with the form of an agent address (HOST, HOST:PORT, [IPV6], [IPV6]:PORT,
+// port 1..65535), checked without resolving names, so a file of addresses can be checked
+// line by line on a host that cannot resolve them; empty when the form is fine.
+std::string HostPortProblem(std::string_view address);
 std::string AddressText(const sockaddr_storage& addr, socklen_t len);  // "1.2.3.4:5" / "[::1]:5"
 std::uint16_t AddressPort(const sockaddr_storage& addr);
 void SetAddressPort(sockaddr_storage& addr, std::uint16_t port);
@@ -62,9 +66,23 @@ bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b);
 // byte string, for use as a map key.
 std::string SourceBlock(const sockaddr_storage& addr);
 
+// Where an outgoing connection leaves from, so its traffic takes one NIC: a local address
+// (bound before connect) and an interface (SO_BINDTODEVICE). Empty: the kernel's choice.
+struct LocalBinding {
+  SocketAddress source;  // len 0 = any; port 0 = any
+  std::string device;
+};
+// A numeric IPv4 or IPv6 address without port, as a source to bind to (port 0); names
+// are refused, a source is never resolved.
+Result<SocketAddress> ParseSourceAddress(std::string_view text);
+// Fails unless `addr` is an address of one of this host's interfaces (any address of a
+// loopback interface's subnet counts: 127.0.0.2 is local). Independent of
+// net.ipv4.ip_nonlocal_bind, which would let bind() take any address.
+Result<void> CheckLocalAddress(const SocketAddress& addr);
+
 // Non-blocking sockets with TCP_NODELAY; every wait ends at a deadline.
 Result<Fd> ListenTcp(const SocketAddress& addr, int backlog);
-Result<Fd> ConnectTcp(const SocketAddress& addr, Deadline deadline);
+Result<Fd> ConnectTcp(const SocketAddress& addr, Deadline deadline, const LocalBinding& local = {});
 // Waits for one connection; `peer` receives its address.
 Result<Fd> AcceptTcp(int listen_fd, Deadline deadline, SocketAddress& peer);
 Result<SocketAddress> LocalAddress(int fd);

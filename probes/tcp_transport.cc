@@ -489,7 +489,12 @@ class TcpClientTransport final : public ClientTransport {
     std::uint16_t port = static_cast<std::uint16_t>(((*msg)[1] << 8) | (*msg)[2]);
     SocketAddress addr{.addr = peer.remote, .len = peer.remote_len};
     SetAddressPort(addr.addr, port);
-    auto fd = ConnectTcp(addr, DeadlineAfter(session.timeout));
+    LocalBinding binding{.device = options_.device};
+    if (options_.bind_source) {
+      binding.source = SocketAddress{.addr = peer.local, .len = peer.local_len};
+      SetAddressPort(binding.source.addr, 0);
+    }
+    auto fd = ConnectTcp(addr, DeadlineAfter(session.timeout), binding);
     if (!fd) return std::unexpected(Error{.message = "data connection: " + fd.error().message});
     if (auto r = WriteAll(fd->get(), std::span(msg->data() + 3, kCookieSize), DeadlineAfter(session.timeout)); !r)
       return std::unexpected(r.error());

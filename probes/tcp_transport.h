@@ -6,6 +6,7 @@
 // connection, proven by a random cookie sent over the authenticated channel.
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "probes/transport.h"
 
@@ -16,6 +17,10 @@ struct TcpOptions {
   // cores: on a shared or oversubscribed host the spinner starves its peer (measured here:
   // p50 5.9 us blocking, 18-28 us with a 10-20 us spin; docs/performance.md).
   std::chrono::microseconds busy_poll{0};
+  // Client: bind the data connection to the control connection's local address, and to
+  // this interface (SO_BINDTODEVICE), so both leave by the NIC a probe was ordered from.
+  bool bind_source = false;
+  std::string device;
 };
 
 std::unique_ptr<ClientTransport> MakeTcpClientTransport(TcpOptions options = {});

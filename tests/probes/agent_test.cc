@@ -13,6 +13,8 @@
 
 #include "probes/control_protocol.h"
 #include "probes/handshake.h"
+#include "probes/order_client.h"
+#include "probes/peer_list.h"
 #include "probes/probe_client.h"
 #include "probes/tcp_transport.h"
 
@@ -27,10 +29,10 @@ const Bytes kToken = {'l', 'o', 'o', 'p', 'b', 'a', 'c', 'k', '-', 't', 'o', 'k'
 class RunningAgent {
  public:
   // `options` without listen and token, which are filled in.
-  explicit RunningAgent(AgentOptions options = {.idle_timeout = 5000ms}) {
+  explicit RunningAgent(AgentOptions options = {.idle_timeout = 5000ms}, const std::string& address = "127.0.0.1:0") {
     std::vector<std::unique_ptr<ServerTransport>> transports;
     transports.push_back(MakeTcpServerTransport());
-    auto listen = ParseHostPort("127.0.0.1:0", 1);
+    auto listen = ParseHostPort(address, 1);
     REQUIRE(listen);
     options.listen = *listen;
     options.token = kToken;
@@ -52,6 +54,7 @@ class RunningAgent {
   }
   const AgentCounters& counters() const { return agent_->counters(); }
   int unauthenticated_capacity() const { return agent_->unauthenticated_capacity(); }
+  const std::vector<SocketAddress>& bound_addresses() const { return agent_->bound_addresses(); }
   // Waits until the log contains `text` (the agent works in its own threads).
   bool WaitLog(std::string_view text, std::chrono::milliseconds limit = 3000ms) {
     auto end = Clock::now() + limit;
@@ -581,6 +584,193 @@ TEST_CASE("an agent that stops answering mid-test gives the client an error with
   REQUIRE_FALSE(r);
   CHECK(r.error().message == "tcp lat 8 B: data connection failed after 0 messages: timed out waiting for peer");
   CHECK(took < 2000ms);
+}
+
+// Orders: agents on different loopback addresses (all of 127/8 is local), so a probe's
+// source address shows which agent it came from.
+
+PeerList Peers(std::initializer_list<std::string> addresses) {
+  std::string text;
+  int n = 0;
+  for (const std::string& a : addresses) text += fmt::format("host{} {}\n", ++n, a);
+  auto peers = ParsePeerList(text, "peers");
+  REQUIRE_MESSAGE(peers, peers.error().Format());
+  return *peers;
+}
+
+AgentOptions OrderAgentOptions(std::optional<PeerList> peers) {
+  return AgentOptions{.peers = std::move(peers), .idle_timeout = 5000ms};
+}
+
+OrderSettings QuickOrder() {
+  return OrderSettings{
+      .latency_iterations = 200, .message_size = 65536, .bandwidth_duration = 100ms, .timeout = 2000ms};
+}
+
+OrderSession OpenOrders(const RunningAgent& agent) {
+  auto session = OrderSession::Open(agent.address(), kToken, 2000ms);
+  REQUIRE_MESSAGE(session, session.error().Format());
+  return std::move(*session);
+}
+
+TEST_CASE("orders: agent A probes agent B from its own address, several orders on one session") {
+  RunningAgent b({.idle_timeout = 5000ms}, "127.0.0.3:0");
+  RunningAgent a(OrderAgentOptions(Peers({b.address()})), "127.0.0.2:0");
+  OrderSession session = OpenOrders(a);
+  for (int round = 1; round <= 2; ++round) {
+    auto results = session.Run({OrderItem{.source = "127.0.0.2", .target = b.address()}}, QuickOrder());
+    REQUIRE_MESSAGE(results, results.error().Format());
+    REQUIRE(results->size() == 1);
+    const OrderResult& r = results->front();
+    CHECK_MESSAGE(r.ok, r.error);
+    CHECK(r.latency_us > 0);
+    CHECK(r.gbps > 0);
+  }
+  // B served both tests of both rounds to sessions from A's source address.
+  CHECK(b.counters().tests_ok == 4);
+  CHECK(b.LogCount("127.0.0.2:") >= 4);
+  CHECK(b.log().find("127.0.0.1:") == std::string::npos);
+  CHECK(a.counters().orders_ok == 2);
+  CHECK(a.counters().order_items_ok == 2);
+  session.Close();
+  CHECK(a.WaitLog("order session done after 2 orders"));
+}
+
+TEST_CASE("orders: items run side by side, each with its own result") {
+  RunningAgent b({.max_sessions = 8, .idle_timeout = 5000ms}, "127.0.0.3:0");
+  RunningAgent c({.idle_timeout = 5000ms}, "127.0.0.4:0");
+  RunningAgent a(OrderAgentOptions(Peers({b.address(), c.address(), "127.0.0.9:1"})), "127.0.0.2:0");
+  OrderSession session = OpenOrders(a);
+  auto results =
+      session.Run({OrderItem{.source = "127.0.0.2", .target = b.address()}, OrderItem{.target = c.address()},
+                   OrderItem{.source = "198.18.255.254", .target = b.address()}, OrderItem{.target = "127.0.0.9:1"}},
+                  QuickOrder());
+  REQUIRE_MESSAGE(results, results.error().Format());
+  REQUIRE(results->size() == 4);
+  CHECK((*results)[0].ok);
+  CHECK((*results)[1].ok);
+  // A source that is not this host's is refused before any traffic.
+  CHECK_FALSE((*results)[2].ok);
+  CHECK((*results)[2].error.find("source 198.18.255.254 is not an address of this host") != std::string::npos);
+  // Nobody listens there: an item error, the other items are unaffected.
+  CHECK_FALSE((*results)[3].ok);
+  CHECK((*results)[3].error.find("cannot connect to 127.0.0.9:1") != std::string::npos);
+  CHECK(b.counters().tests_ok == 2);
+  CHECK(c.counters().tests_ok == 2);
+  CHECK(a.counters().order_items_failed == 2);
+}
+
+TEST_CASE("orders: a target that never answers gives an item error within the timeout") {
+  // Accepts connections (the kernel completes them) but never says a word.
+  auto silent_address = ParseHostPort("127.0.0.5:0", 1);
+  REQUIRE(silent_address);
+  auto silent = ListenTcp(*silent_address, 16);
+  REQUIRE(silent);
+  auto bound = LocalAddress(silent->get());
+  REQUIRE(bound);
+  std::string target = AddressText(bound->addr, bound->len);
+  RunningAgent a(OrderAgentOptions(Peers({target})), "127.0.0.2:0");
+  OrderSession session = OpenOrders(a);
+  OrderSettings settings = QuickOrder();
+  settings.timeout = 300ms;
+  auto results = session.Run({OrderItem{.target = target}}, settings);
+  REQUIRE_MESSAGE(results, results.error().Format());
+  CHECK_FALSE(results->front().ok);
+  CHECK(results->front().error.find("sent no challenge in time") != std::string::npos);
+  CHECK(session.is_open());
+}
+
+TEST_CASE("orders: a target outside --peers is refused, and nothing reaches it") {
+  RunningAgent b({.idle_timeout = 5000ms}, "127.0.0.3:0");
+  RunningAgent c({.idle_timeout = 5000ms}, "127.0.0.4:0");
+  RunningAgent a(OrderAgentOptions(Peers({b.address()})), "127.0.0.2:0");
+  OrderSession session = OpenOrders(a);
+  auto results = session.Run({OrderItem{.target = b.address()}, OrderItem{.target = c.address()}}, QuickOrder());
+  REQUIRE_FALSE(results);
+  CHECK(results.error().message ==
+        fmt::format("agent: order refused: target {} is not a DATA_ADDR of this agent's --peers file", c.address()));
+  CHECK_FALSE(session.is_open());
+  CHECK(a.WaitLog("order refused: target"));
+  CHECK(a.counters().orders_refused == 1);
+  CHECK(b.counters().tests_ok == 0);
+  CHECK(c.counters().tests_ok == 0);
+  CHECK(c.counters().sessions_ok == 0);
+}
+
+TEST_CASE("orders: an agent without --peers refuses every order") {
+  RunningAgent b({.idle_timeout = 5000ms}, "127.0.0.3:0");
+  RunningAgent a(OrderAgentOptions(std::nullopt), "127.0.0.2:0");
+  OrderSession session = OpenOrders(a);
+  auto results = session.Run({OrderItem{.target = b.address()}}, QuickOrder());
+  REQUIRE_FALSE(results);
+  CHECK(results.error().message == "agent: order refused: this agent takes no orders (it was started without --peers)");
+  CHECK(b.counters().tests_ok == 0);
+}
+
+// An order session set up by hand, to send frames the order client never would.
+ControlChannel OrderChannel(const std::string& address) {
+  ControlChannel ch(RawConnect(address), Role::kClient, kToken);
+  auto r = RunClientHandshake(
+      ch, Hello{.client_nonce = RandomNonce(), .transport = "order", .max_message_size = 1, .timeout_ms = 2000},
+      DeadlineAfter(2000ms));
+  REQUIRE_MESSAGE(r, r.error().Format());
+  return ch;
+}
+
+TEST_CASE("orders: a forged or replayed order frame closes the session without running anything") {
+  RunningAgent b({.idle_timeout = 5000ms}, "127.0.0.3:0");
+  RunningAgent a(OrderAgentOptions(Peers({b.address()})), "127.0.0.2:0");
+  OrderRequest order{.settings = QuickOrder(), .items = {OrderItem{.target = b.address()}}};
+  SUBCASE("a flipped bit") {
+    ControlChannel ch = OrderChannel(a.address());
+    Bytes frame = ch.codec().Seal(order);
+    frame[kFrameHeaderSize + 3] ^= 1;
+    REQUIRE(WriteAll(ch.fd(), frame, DeadlineAfter(1000ms)));
+    CHECK(ClosedByPeer(ch.fd(), 3000ms));
+    CHECK(a.WaitLog("authentication failed: bad HMAC"));
+    CHECK(b.counters().tests_ok == 0);
+  }
+  SUBCASE("a wrong token") {
+    ControlChannel ch = OrderChannel(a.address());
+    FrameCodec other(Role::kClient, Bytes(32, 'x'));
+    REQUIRE(WriteAll(ch.fd(), other.Seal(order), DeadlineAfter(1000ms)));
+    CHECK(ClosedByPeer(ch.fd(), 3000ms));
+    CHECK(b.counters().tests_ok == 0);
+  }
+  SUBCASE("a replayed order") {
+    ControlChannel ch = OrderChannel(a.address());
+    Bytes frame = ch.codec().Seal(order);
+    REQUIRE(WriteAll(ch.fd(), frame, DeadlineAfter(1000ms)));
+    auto reply = ch.ReceiveMessage(DeadlineAfter(10000ms));
+    REQUIRE(reply);
+    REQUIRE(std::holds_alternative<OrderReply>(*reply));
+    REQUIRE(WriteAll(ch.fd(), frame, DeadlineAfter(1000ms)));
+    CHECK(ClosedByPeer(ch.fd(), 3000ms));
+    CHECK(a.WaitLog("replayed or out-of-order frame"));
+    CHECK(b.counters().tests_ok == 2);  // the first order only
+  }
+  SUBCASE("a second order while one runs") {
+    ControlChannel ch = OrderChannel(a.address());
+    REQUIRE(ch.SendMessage(order, DeadlineAfter(1000ms)));
+    REQUIRE(ch.SendMessage(order, DeadlineAfter(1000ms)));
+    CHECK(ClosedByPeer(ch.fd(), 10000ms));
+    CHECK(a.WaitLog("protocol error: order while an order was running"));
+    CHECK(a.counters().orders_ok == 0);
+  }
+  CHECK(a.counters().orders_ok <= 1);
+}
+
+TEST_CASE("an agent listens on every --listen address") {
+  auto second = ParseHostPort("127.0.0.7:0", 1);
+  REQUIRE(second);
+  RunningAgent a({.also_listen = {*second}, .idle_timeout = 5000ms}, "127.0.0.6:0");
+  REQUIRE(a.bound_addresses().size() == 2);
+  auto client = MakeTcpClientTransport();
+  for (const SocketAddress& address : a.bound_addresses()) {
+    auto r = RunProbe(Options(AddressText(address.addr, address.len), {TestKind::kLatency}, {8}), *client);
+    CHECK_MESSAGE(r, r.error().Format());
+  }
+  CHECK(a.counters().tests_ok == 2);
 }
 
 }  // namespace

@@ -95,6 +95,114 @@ TEST_CASE("the decoder rejects malformed bodies with a precise message") {
   CHECK(DecodeMessage(oob).error().message == "oob data of 65535 bytes exceeds the limit of 4096");
 }
 
+OrderRequest SomeOrder(std::size_t items) {
+  OrderRequest order{.settings = {.transport = "tcp",
+                                  .latency_iterations = 100,
+                                  .message_size = 4096,
+                                  .bandwidth_duration = std::chrono::milliseconds(200),
+                                  .timeout = std::chrono::milliseconds(1000)}};
+  for (std::size_t i = 0; i < items; ++i)
+    order.items.push_back(
+        OrderItem{.source = "198.18.0.1", .device = "eth1", .rdma = "mlx5_1:1", .target = "198.18.1.2:18520"});
+  return order;
+}
+
+TEST_CASE("orders and their results round-trip; the largest fit in a frame") {
+  OrderRequest order = SomeOrder(2);
+  order.items[1] = OrderItem{.target = "[fd00::1]:9"};
+  auto back = DecodeMessage(EncodeMessage(order));
+  REQUIRE_MESSAGE(back, back.error().message);
+  auto* o = std::get_if<OrderRequest>(&*back);
+  REQUIRE(o);
+  CHECK(o->settings.transport == "tcp");
+  CHECK(o->settings.latency_iterations == 100);
+  CHECK(o->settings.bandwidth_duration == std::chrono::milliseconds(200));
+  CHECK(o->items[0].rdma == "mlx5_1:1");
+  CHECK(o->items[1].source.empty());
+  CHECK(o->items[1].target == "[fd00::1]:9");
+
+  OrderReply reply{.results = {OrderResult{.ok = true, .latency_us = 3.25, .gbps = 97.5},
+                               OrderResult{.ok = false, .error = "cannot connect"}}};
+  auto r = DecodeMessage(EncodeMessage(reply));
+  REQUIRE(r);
+  auto* rr = std::get_if<OrderReply>(&*r);
+  REQUIRE(rr);
+  CHECK(rr->results[0].latency_us == 3.25);
+  CHECK(rr->results[0].gbps == 97.5);
+  CHECK(rr->results[1].error == "cannot connect");
+  CHECK(MessageName(*r) == "order-result");
+
+  // Every field at its bound, kMaxOrderItems times: still one frame.
+  OrderRequest largest = SomeOrder(kMaxOrderItems);
+  for (OrderItem& item : largest.items)
+    item = OrderItem{.source = std::string(kMaxOrderSourceSize, 's'),
+                     .device = std::string(kMaxOrderDeviceSize, 'd'),
+                     .rdma = std::string(kMaxOrderRdmaSize, 'r'),
+                     .target = std::string(kMaxOrderTargetSize, 't')};
+  Pair p;
+  CHECK(p.agent.Open(p.client.Seal(largest)));
+  OrderReply many;
+  many.results.assign(kMaxOrderItems, OrderResult{.error = std::string(kMaxOrderErrorSize, 'e')});
+  CHECK(p.client.Open(p.agent.Seal(many)));
+}
+
+TEST_CASE("the decoder rejects malformed orders and results") {
+  auto error_of = [](const Message& m) {
+    auto r = DecodeMessage(EncodeMessage(m));
+    return r ? std::string("accepted") : r.error().message;
+  };
+  OrderRequest none = SomeOrder(0);
+  CHECK(error_of(none) == "order item count 0 outside 1..64");
+  OrderRequest too_many = SomeOrder(kMaxOrderItems + 1);
+  CHECK(error_of(too_many) == "order item count 65 outside 1..64");
+  OrderRequest no_target = SomeOrder(1);
+  no_target.items[0].target.clear();
+  CHECK(error_of(no_target) == "order item 1: order item without a target");
+  OrderRequest long_source = SomeOrder(2);
+  long_source.items[1].source = std::string(kMaxOrderSourceSize + 1, '1');
+  CHECK(error_of(long_source) == "order item 2: source address of 65 bytes exceeds the limit of 64");
+  OrderRequest escape = SomeOrder(1);
+  escape.items[0].device = "eth\n0";
+  escape.items[0].device[3] = '\n';
+  CHECK(error_of(escape) == "order item 1: device contains a non-printable byte 0x0a");
+  OrderRequest transport = SomeOrder(1);
+  transport.settings.transport = "order";
+  CHECK(error_of(transport) == "invalid probe transport name 'order'");
+  OrderRequest iterations = SomeOrder(1);
+  iterations.settings.latency_iterations = 0;
+  CHECK(error_of(iterations) == "latency iterations 0 outside 1..1000000000");
+  OrderRequest size = SomeOrder(1);
+  size.settings.message_size = kMaxMessageSize + 1;
+  CHECK(error_of(size) == "message size 67108865 outside 1..67108864");
+  OrderRequest timeout = SomeOrder(1);
+  timeout.settings.timeout = std::chrono::milliseconds(kMaxTimeoutMs + 1);
+  CHECK(error_of(timeout) == "timeout 600001 outside 1..600000");
+  Bytes trailing = EncodeMessage(SomeOrder(1));
+  trailing.push_back(0);
+  CHECK(DecodeMessage(trailing).error().message == "order message has 1 trailing bytes");
+  Bytes truncated = EncodeMessage(SomeOrder(3));
+  truncated.resize(truncated.size() - 3);
+  CHECK(DecodeMessage(truncated).error().message == "order item 3: message truncated: missing target");
+
+  CHECK(error_of(OrderReply{}) == "order result count 0 outside 1..64");
+  Bytes nan = EncodeMessage(OrderReply{.results = {OrderResult{.ok = true, .latency_us = 1, .gbps = 2}}});
+  std::fill(nan.begin() + 4, nan.begin() + 12, 0xff);  // latency: a NaN
+  CHECK(DecodeMessage(nan).error().message == "order result 1: latency is not a finite non-negative number");
+  Bytes negative = EncodeMessage(OrderReply{.results = {OrderResult{.ok = true, .latency_us = -1}}});
+  CHECK(DecodeMessage(negative).error().message == "order result 1: latency is not a finite non-negative number");
+  Bytes status = EncodeMessage(OrderReply{.results = {OrderResult{.ok = true}}});
+  status[3] = 2;
+  CHECK(DecodeMessage(status).error().message == "order result 1: order result status 2 is neither 0 nor 1");
+  // The encoder keeps the rule (a failure always says why), the decoder enforces it.
+  Bytes silent = EncodeMessage(OrderReply{.results = {OrderResult{.ok = true}}});
+  silent[3] = 0;
+  CHECK(DecodeMessage(silent).error().message ==
+        "order result 1: an order result has an error text exactly when it failed");
+  auto said = DecodeMessage(EncodeMessage(OrderReply{.results = {OrderResult{.ok = false}}}));
+  REQUIRE(said);
+  CHECK(std::get<OrderReply>(*said).results[0].error == "failed");
+}
+
 TEST_CASE("frames: header bounds, HMAC, replay and reordering") {
   Pair p;
   Bytes f1 =
@@ -141,7 +249,7 @@ TEST_CASE("frames: header bounds, HMAC, replay and reordering") {
     CHECK(FrameCodec::ParseHeader(h).error().message == "not a fabricctl probe frame (bad magic)");
     Bytes big = f1;
     big[4] = 0x7f;  // body length 0x7f0000xx
-    CHECK(FrameCodec::ParseHeader(big).error().message.ends_with("exceeds the limit of 4160"));
+    CHECK(FrameCodec::ParseHeader(big).error().message.ends_with("exceeds the limit of 32768"));
     Bytes shortened(f1.begin(), f1.end() - 1);
     CHECK(p.agent.Open(shortened).error().message.starts_with("frame is"));
   }

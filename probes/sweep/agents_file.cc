@@ -10,6 +10,7 @@
 #include "fabric/generators/params.h"
 #include "fabric/text_lines.h"
 #include "probes/agent.h"
+#include "probes/socket_util.h"
 #include "probes/sweep/port_names.h"
 
 namespace fabricctl::sweep {
@@ -43,31 +44,6 @@ bool ParseNumber(std::string_view text, unsigned& value) {
   return !text.empty() && ec == std::errc() && end == text.data() + text.size();
 }
 
-// The forms the probe client takes (HOST, HOST:PORT, [IPV6], [IPV6]:PORT), checked
-// without resolving names; an empty string when fine, else what is wrong.
-std::string AddressProblem(std::string_view address) {
-  std::string_view host = address, port;
-  if (address.starts_with('[')) {
-    size_t close = address.find(']');
-    if (close == std::string_view::npos) return "missing ']' after the IPv6 address";
-    host = address.substr(1, close - 1);
-    std::string_view rest = address.substr(close + 1);
-    if (!rest.empty() && rest[0] != ':') return "expected ':PORT' after ']'";
-    if (!rest.empty()) port = rest.substr(1);
-    if (rest == ":") return "missing port after ':'";
-  } else if (size_t colon = address.rfind(':'); colon != std::string_view::npos) {
-    if (address.find(':') != colon) return "write IPv6 addresses as [ADDR]:PORT";
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (port.empty()) return "missing port after ':'";
-  }
-  if (host.empty()) return "missing host";
-  if (port.empty()) return {};
-  unsigned value = 0;
-  if (!ParseNumber(port, value) || value < 1 || value > 65535) return "the port must be a number in 1..65535";
-  return {};
-}
-
 struct Address {
   std::string host;       // without brackets
   std::string with_port;  // HOST:PORT or [HOST]:PORT
@@ -75,7 +51,7 @@ struct Address {
 
 // A checked address split into its host and its full form (default port filled in).
 Result<Address> ReadAddress(std::string_view text, std::string_view what) {
-  if (std::string problem = AddressProblem(text); !problem.empty())
+  if (std::string problem = probes::HostPortProblem(text); !problem.empty())
     return MakeError(fmt::format("{} '{}': {}", what, ShownValue(text), problem));
   const bool bracketed = text.starts_with('[');
   size_t host_end = bracketed ? text.find(']') + 1 : text.find(':');

@@ -3,12 +3,18 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
+#include "probes/agent.h"
+#include "probes/peer_list.h"
 #include "probes/sweep/analysis.h"
+#include "probes/sweep/order_link.h"
 #include "probes/sweep/sweep_driver.h"
+#include "probes/tcp_transport.h"
 #include "tests/probes/sweep/sweep_fixture.h"
 
 namespace fabricctl::sweep {
@@ -202,6 +208,75 @@ TEST_CASE("agents get their orders side by side, never more than `parallel` at o
   CHECK(fake.orders.size() == 16);
   CHECK(fake.most_running >= 1);
   CHECK(fake.most_running <= 3);
+}
+
+// A real probe agent on a loopback address (all of 127/8 is local) with an ephemeral port,
+// serving from a thread until destroyed.
+class LoopbackAgent {
+ public:
+  LoopbackAgent(const std::string& address, std::optional<probes::PeerList> peers) {
+    std::vector<std::unique_ptr<probes::ServerTransport>> transports;
+    transports.push_back(probes::MakeTcpServerTransport());
+    auto listen = probes::ParseHostPort(address + ":0", 1);
+    REQUIRE(listen);
+    agent_ = std::make_unique<probes::Agent>(probes::AgentOptions{.listen = *listen,
+                                                                  .token = kLoopbackToken,
+                                                                  .peers = std::move(peers),
+                                                                  .max_sessions = 8,
+                                                                  .idle_timeout = std::chrono::milliseconds(5000)},
+                                             std::move(transports), [](std::string_view) {});
+    REQUIRE(agent_->Listen());
+    thread_ = std::thread([this] { (void)agent_->Run(stop_); });
+  }
+  ~LoopbackAgent() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string address() const { return probes::AddressText(agent_->bound_address().addr, agent_->bound_address().len); }
+  static inline const probes::Bytes kLoopbackToken = probes::Bytes(32, 7);
+
+ private:
+  std::unique_ptr<probes::Agent> agent_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_CASE("real agents on loopback measure host to host; a refused or missing agent is unmeasured") {
+  auto r = testing::FatTree(2, 2, 2, 2);
+  const Fabric& f = r.fabric;
+  // B and C only answer probes; A runs the orders and may probe B and C.
+  LoopbackAgent b("127.0.0.3", std::nullopt), c("127.0.0.4", std::nullopt);
+  std::string peers_text = fmt::format("host1 {}\nhost2 {}\n", b.address(), c.address());
+  auto peers = probes::ParsePeerList(peers_text, "peers");
+  REQUIRE(peers);
+  LoopbackAgent a("127.0.0.2", *peers);
+  auto file = ParseAgentsFile(
+      f, fmt::format("host0 {}\nhost1 {}\nhost2 {}\nhost3 127.0.0.9:1\n", a.address(), b.address(), c.address()),
+      "agents.txt");
+  REQUIRE(file);
+  RemoteExecutor executor(f, *file, OrderSessionLinks(LoopbackAgent::kLoopbackToken, std::chrono::milliseconds(2000)),
+                          {.settings = {.latency_iterations = 200,
+                                        .bandwidth_duration = std::chrono::milliseconds(100),
+                                        .timeout = std::chrono::milliseconds(2000)}});
+  std::vector<ProbeTask> tasks = {{.src = PortOf(f, "host0", 1), .dst = PortOf(f, "host1", 1)},
+                                  {.src = PortOf(f, "host0", 2), .dst = PortOf(f, "host2", 1)},
+                                  {.src = PortOf(f, "host1", 2), .dst = PortOf(f, "host0", 1)},
+                                  {.src = PortOf(f, "host3", 1), .dst = PortOf(f, "host0", 2)}};
+  for (int round = 0; round < 2; ++round) {
+    std::vector<ProbeOutcome> out = executor.RunRound(tasks);
+    REQUIRE(out.size() == 4);
+    for (size_t k = 0; k < 2; ++k) {
+      CHECK_MESSAGE(out[k].measurement.status == ProbeStatus::kMeasured, out[k].failure);
+      CHECK(out[k].measurement.gbps > 0);
+      CHECK(out[k].measurement.latency_us > 0);
+    }
+    // B has no --peers: it refuses every order.
+    CHECK(out[2].measurement.status == ProbeStatus::kUnmeasured);
+    CHECK(!out[2].failure.empty());
+    // Nothing listens for host3's agent.
+    CHECK(out[3].measurement.status == ProbeStatus::kUnmeasured);
+    CHECK(out[3].failure.starts_with("agent at 127.0.0.9:1: "));
+  }
 }
 
 TEST_CASE("rounds are taken from the probes, never from a round number: a wrapped round count runs") {

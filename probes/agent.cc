@@ -431,9 +431,9 @@ std::string Agent::ServeOrders(ControlChannel& ch, const Hello& hello, const std
     }
     auto reply = RunOrder(ch, *order, who);
     if (!reply) return fail(reply.error().message);
-    if (auto r = ch.SendMessage(*reply, DeadlineAfter(timeout)); !r) return fail(r.error().message);
     ++orders;
     ++counters_.orders_ok;
+    if (auto r = ch.SendMessage(*reply, DeadlineAfter(timeout)); !r) return fail(r.error().message);
   }
 }
 

@@ -14,7 +14,6 @@
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "probes/control_protocol.h"
-#include "probes/sweep/agent_runner.h"
 #include "probes/sweep/analysis.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
@@ -27,8 +26,6 @@
 #include "probes/sweep/sweep_plan.h"
 #include "probes/sweep/sweep_plan_io.h"
 #include "probes/sweep/sweep_report.h"
-#include "probes/tcp_transport.h"
-#include "probes/verbs_transport.h"
 #include "routing/route_io.h"
 
 namespace fabricctl::cli {
@@ -334,9 +331,10 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
       "run", "Run a sweep, localise degraded links, write a report (exit 0 healthy, 1 findings, 2 error)");
   r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
   r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
-  r->add_option("--fabric", opts->fabric,
-                "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents), "
-                "mpi (the ranks of an MPI job, one per host: mpirun or srun)")
+  r->add_option(
+       "--fabric", opts->fabric,
+       "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents, host to host), "
+       "mpi (the ranks of an MPI job, one per host: mpirun or srun)")
       ->check(CLI::IsMember({"sim", "tcp", "verbs", "mpi"}))
       ->capture_default_str();
   r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
@@ -359,9 +357,11 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("--html", opts->html, "Also write a self-contained HTML report");
   r->add_option("--prom", opts->prom, "Also write Prometheus textfile metrics");
   r->add_option("--history", opts->history, "SQLite history to append to (created if missing); reports trends");
-  r->add_option("--agents", opts->agents, "tcp/verbs: file of 'DESC ADDR[:PORT] [netns=NAME]' lines");
+  r->add_option("--agents", opts->agents,
+                "tcp/verbs: agents file, 'DESC[PORT] DATA_ADDR[:PORT] [control=ADDR[:PORT]] [dev=IFNAME] "
+                "[rdma=DEVICE:PORT]' lines");
   r->add_option("--token-file", opts->token_file, "tcp/verbs: shared token of the probe agents");
-  r->add_option("--parallel", opts->parallel, "tcp/verbs: probes at once within a round")
+  r->add_option("--parallel", opts->parallel, "tcp/verbs: agents working on an order at once")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   r->add_option("--probe-seconds", opts->probe_seconds, "tcp/verbs: bandwidth test length per probe")
@@ -370,7 +370,7 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("--timeout", opts->timeout_seconds, "tcp/verbs: bound on every wait of a probe, seconds")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
-  r->add_option("-d,--ib-dev", opts->ib_dev, "verbs: RDMA device (default: the first one)");
+  r->add_option("-d,--ib-dev", opts->ib_dev, "mpi with --probe-transport verbs: RDMA device (default: the first one)");
   r->add_option("--counters", opts->counters,
                 "Port error counters read before and after the sweep: sim (the simulated fabric's; default with "
                 "--fabric sim), mad (the live fabric's PMAs over umad), none (default otherwise)")

@@ -3,10 +3,10 @@
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "probes/control_protocol.h"
+#include "probes/sweep/order_link.h"
+#include "probes/sweep/remote_executor.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_plan_io.h"
-#include "probes/tcp_transport.h"
-#include "probes/verbs_transport.h"
 #include "routing/route_io.h"
 
 namespace fabricctl::cli {
@@ -39,6 +39,7 @@ Result<sweep::FaultSet> ParseFaults(const RunOptionsCli& o, const Fabric& fabric
   return faults;
 }
 
+// tcp/verbs: the agents of the agents file probe each other on the coordinator's orders.
 Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, const Fabric& fabric) {
   auto agents_text = ReadTextFile(o.agents);
   if (!agents_text) return std::unexpected(agents_text.error());
@@ -49,19 +50,14 @@ Result<std::unique_ptr<Executor>> MakeAgentExecutor(const RunOptionsCli& o, cons
   if (!token) return std::unexpected(token.error());
   auto e = std::make_unique<Executor>();
   e->agents = std::move(*agents);
-  if (o.fabric == "tcp") {
-    e->transport = probes::MakeTcpClientTransport();
-  } else {
-    auto v = probes::MakeVerbsClientTransport({.device = o.ib_dev});
-    if (!v) return std::unexpected(v.error());
-    e->transport = std::move(*v);
-  }
-  e->probes = std::make_unique<sweep::DirectAgentExecutor>(
-      fabric, e->agents, *e->transport,
-      sweep::RunnerOptions{.token = std::move(*token),
-                           .parallel = o.parallel,
-                           .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
-                           .timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000))});
+  const auto timeout = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000));
+  e->probes = std::make_unique<sweep::RemoteExecutor>(
+      fabric, e->agents, sweep::OrderSessionLinks(std::move(*token), timeout),
+      sweep::RemoteOptions{
+          .settings = {.transport = o.fabric,
+                       .bandwidth_duration = std::chrono::milliseconds(static_cast<long>(o.probe_seconds * 1000)),
+                       .timeout = timeout},
+          .parallel = o.parallel});
   return e;
 }
 

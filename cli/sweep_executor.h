@@ -10,7 +10,7 @@
 #include "fabric/error.h"
 #include "fabric/fabric.h"
 #include "fabric/mad/transport.h"
-#include "probes/sweep/agent_runner.h"
+#include "probes/sweep/agents_file.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/mad_counters.h"
 #include "probes/sweep/mpi_executor.h"
@@ -32,7 +32,7 @@ struct RunOptionsCli {
   uint32_t reprobe = 8;  // extra probes through each suspect link (0: none)
   std::string html, prom, history;
   std::string agents, token_file;
-  unsigned parallel = 8;
+  unsigned parallel = 64;
   double probe_seconds = 0.5;
   double timeout_seconds = 5;
   std::string ib_dev;
@@ -58,9 +58,7 @@ Result<sweep::SweepPlan> LoadOrPlan(const RunOptionsCli& o, const Loaded& loaded
 struct Executor {
   std::unique_ptr<sweep::ProbeExecutor> probes;
   std::unique_ptr<sweep::CounterSource> counters;  // null when the fabric gives none
-  // Kept alive for the executors, which refer to them.
-  sweep::AgentMap agents;
-  std::unique_ptr<probes::ClientTransport> transport;
+  sweep::AgentsFile agents;                        // kept alive for the remote executor
   std::unique_ptr<mad::Transport> mad;
   sweep::MadCounterSource* mad_counters = nullptr;  // when counters come through the PMAs
   std::unique_ptr<sweep::MpiJob> job;               // mpi: this rank's membership in the job; rank 0 probes through it

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
+#include <iterator>
 #include <optional>
 
 #include "fabric/display_text.h"
@@ -70,9 +72,20 @@ Error JsonDuplicateKeyError(std::string_view text, std::string_view filename, si
 }
 
 void JsonLineTable::Settle() {
-  for (auto& [array, lines] : elements_)
-    for (size_t i = 0; i < lines.size() && i < array->size(); ++i) lines_[&(*array)[i]] = lines[i];
-  elements_.clear();
+  lines_.reserve(lines_.size() + elements_.size());
+  for (const PendingElement& e : elements_)
+    if (e.index < e.array->size()) lines_.push_back({&(*e.array)[e.index], e.line});
+  elements_ = {};
+  std::stable_sort(lines_.begin(), lines_.end(),
+                   [](const auto& a, const auto& b) { return std::less<const json*>()(a.first, b.first); });
+}
+
+int JsonLineTable::LineOf(const json& value) const {
+  // The last record of an address wins, as a later assignment would.
+  auto it = std::upper_bound(lines_.begin(), lines_.end(), &value,
+                             [](const json* v, const auto& entry) { return std::less<const json*>()(v, entry.first); });
+  if (it == lines_.begin() || std::prev(it)->first != &value) return 0;
+  return std::prev(it)->second;
 }
 
 json* JsonValueBuilder::Slot(int line) {
@@ -207,8 +220,8 @@ class DocumentHandler : public JsonSaxEvents<DocumentHandler> {
     if (!ok && !error_) error_ = Error{.message = "JSON parser stopped without a reason", .where = filename_};
     if (!ok) return std::unexpected(std::move(*error_));
     doc_.root = std::move(builder_.value());
-    doc_.lines.Settle();
     doc_.lines.Member(&doc_.root, doc_.root_line);
+    doc_.lines.Settle();
     return {};
   }
 

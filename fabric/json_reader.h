@@ -93,21 +93,28 @@ class CountingIterator {
 };
 
 // Where each value of a document starts. Array elements move while their array grows, so
-// they are kept by (array, index) until the document is complete, then by address.
+// they are kept by (array, index) until the document is complete, then by address. Flat
+// sorted vectors rather than hash maps: a document may hold millions of values, and a
+// node per value cost more than parsing the text.
 class JsonLineTable {
  public:
-  void Member(const nlohmann::json* value, int line) { lines_[value] = line; }
-  void Element(const nlohmann::json::array_t* array, int line) { elements_[array].push_back(line); }
-  // Called once every array has its final size.
-  void Settle();
-  int LineOf(const nlohmann::json& value) const {
-    auto it = lines_.find(&value);
-    return it == lines_.end() ? 0 : it->second;
+  void Member(const nlohmann::json* value, int line) { lines_.push_back({value, line}); }
+  // Called right after the element was appended to `array`.
+  void Element(const nlohmann::json::array_t* array, int line) {
+    elements_.push_back({array, array->size() - 1, line});
   }
+  // Called once every array has its final size and every value is recorded.
+  void Settle();
+  int LineOf(const nlohmann::json& value) const;
 
  private:
-  std::unordered_map<const nlohmann::json*, int> lines_;
-  std::unordered_map<const nlohmann::json::array_t*, std::vector<int>> elements_;
+  struct PendingElement {
+    const nlohmann::json::array_t* array;
+    size_t index;
+    int line;
+  };
+  std::vector<std::pair<const nlohmann::json*, int>> lines_;  // by address once settled
+  std::vector<PendingElement> elements_;
 };
 
 // Builds one JSON value from SAX events with an explicit stack of open containers.

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <limits>
-#include <unordered_map>
+#include <optional>
 
 #include "fabric/display_text.h"
 #include "fabric/json_reader.h"
-#include "probes/sweep/faults.h"
+#include "probes/sweep/port_names.h"
 #include "probes/sweep/probe_path.h"
 
 namespace fabricctl::sweep {
@@ -35,7 +35,7 @@ struct Entry {
 class PlanReader {
  public:
   PlanReader(const Fabric& fabric, const RouteSet& routes, const JsonDocument& doc, std::string_view filename)
-      : fabric_(fabric), routes_(routes), doc_(doc), fields_(filename, &doc.lines) {}
+      : fabric_(fabric), routes_(routes), doc_(doc), fields_(filename, &doc.lines), names_(fabric) {}
 
   Result<SweepPlan> Read() {
     SweepPlan plan;
@@ -96,7 +96,7 @@ class PlanReader {
     if (!name) return std::unexpected(name.error());
     if ((*name)->size() > kMaxPortName)
       return fields_.Fail(at, fmt::format("expected a port as desc[port], got {} bytes", (*name)->size()), &j);
-    auto port = FindPortByName(fabric_, **name);
+    auto port = names_.FindPort(**name);
     if (!port) return fields_.Fail(at, port.error().message, &j);
     return *port;
   }
@@ -130,31 +130,81 @@ class PlanReader {
   }
 
   // Probes with their paths; within a round no endpoint port and no channel may serve two
-  // probes (the plan's promise that every probe measures an uncontended path).
+  // probes (the plan's promise that every probe measures an uncontended path). The error
+  // is that of the first faulty entry in file order, as if the entries were checked one by
+  // one; the checks themselves go round by round over flat arrays, since a plan names
+  // millions of (round, channel) pairs.
   Result<void> BuildProbes(const std::vector<Entry>& entries, const std::vector<uint32_t>& rounds,
                            const JsonPath& schedule_at, SweepPlan& plan) const {
     RouteIndex index(fabric_, routes_);
-    std::unordered_map<uint64_t, size_t> endpoint_user, channel_user;  // (round, port) -> entry
-    auto key = [](uint32_t round, PortId port) { return (uint64_t{round} << 32) | port; };
-    for (size_t i = 0; i < entries.size(); ++i) {
+    size_t path_failed = entries.size();  // the first entry without a path
+    std::optional<Error> path_error;
+    plan.probes.reserve(entries.size());
+    for (size_t i = 0; i < entries.size() && !path_error; ++i) {
       const Entry& e = entries[i];
-      JsonPath at = schedule_at.Index(i);
-      for (PortId port : {e.src, e.dst})
-        if (auto [it, fresh] = endpoint_user.emplace(key(rounds[i], port), i); !fresh)
-          return Conflict(at, e, entries[it->second], it->second, fabric_.PortName(port));
       PlannedProbe p{.src = e.src,
                      .dst = e.dst,
                      .round = rounds[i],
                      .path_begin = static_cast<uint32_t>(plan.path_channels.size())};
-      if (auto r = AppendProbePath(fabric_, routes_, index, e.src, e.dst, plan.path_channels); !r)
-        return fields_.Fail(at, r.error().message, e.value);
+      if (auto r = AppendProbePath(fabric_, routes_, index, e.src, e.dst, plan.path_channels); !r) {
+        path_failed = i;
+        path_error = fields_.Fail(schedule_at.Index(i), r.error().message, e.value).error();
+        break;
+      }
       p.path_end = static_cast<uint32_t>(plan.path_channels.size());
-      for (PortId c : plan.path(p))
-        if (auto [it, fresh] = channel_user.emplace(key(rounds[i], c), i); !fresh)
-          return Conflict(at, e, entries[it->second], it->second, "channel " + fabric_.PortName(c));
       plan.probes.push_back(p);
     }
+    if (std::optional<Clash> clash = FirstClash(entries, rounds, plan, std::min(path_failed + 1, entries.size())))
+      if (clash->entry <= path_failed) {
+        const Entry& e = entries[clash->entry];
+        return Conflict(schedule_at.Index(clash->entry), e, entries[clash->earlier], clash->earlier,
+                        clash->channel ? "channel " + fabric_.PortName(clash->port) : fabric_.PortName(clash->port));
+      }
+    if (path_error) return std::unexpected(*path_error);
     return {};
+  }
+
+  // Entry `entry` uses `port` (an endpoint port, or a channel) that `earlier` uses in the
+  // same round.
+  struct Clash {
+    size_t entry = 0, earlier = 0;
+    PortId port = kNone;
+    bool channel = false;
+  };
+
+  // The first entry among the first `count` that shares an endpoint port or a channel with
+  // an earlier entry of its round. Entries from probes.size() on have no path: only their
+  // endpoint ports are checked.
+  std::optional<Clash> FirstClash(const std::vector<Entry>& entries, const std::vector<uint32_t>& rounds,
+                                  const SweepPlan& plan, size_t count) const {
+    // Entries by round, in file order within each.
+    std::vector<size_t> order(count);
+    for (size_t i = 0; i < count; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rounds[a] < rounds[b]; });
+    std::optional<Clash> first;
+    // By port: the last round that used it (+1, 0 = none) and the entry that used it first then.
+    std::vector<uint32_t> endpoint_round(fabric_.num_port_slots(), 0), channel_round(fabric_.num_port_slots(), 0);
+    std::vector<size_t> endpoint_user(fabric_.num_port_slots()), channel_user(fabric_.num_port_slots());
+    auto use = [&](std::vector<uint32_t>& round_of, std::vector<size_t>& user, PortId port, size_t i,
+                   bool channel) -> bool {
+      const uint32_t stamp = rounds[i] + 1;
+      if (round_of[port] != stamp) {
+        round_of[port] = stamp, user[port] = i;
+        return true;
+      }
+      if (!first || i < first->entry)
+        first = Clash{.entry = i, .earlier = user[port], .port = port, .channel = channel};
+      return false;
+    };
+    for (size_t i : order) {
+      const Entry& e = entries[i];
+      if (!use(endpoint_round, endpoint_user, e.src, i, false) || !use(endpoint_round, endpoint_user, e.dst, i, false))
+        continue;
+      if (i >= plan.probes.size()) continue;
+      for (PortId c : plan.path(plan.probes[i]))
+        if (!use(channel_round, channel_user, c, i, true)) break;
+    }
+    return first;
   }
 
   std::unexpected<Error> Conflict(const JsonPath& at, const Entry& e, const Entry& earlier, size_t earlier_index,
@@ -171,6 +221,7 @@ class PlanReader {
   const JsonDocument& doc_;
   JsonFields fields_;
   JsonPath root_;
+  PortNames names_;
 };
 
 }  // namespace

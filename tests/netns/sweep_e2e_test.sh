@@ -7,6 +7,10 @@
 # Needs root and `ip netns`; prints SKIP and exits 0 without them.
 # usage: sweep_e2e_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
+# The agents file no longer has a netns= form: host-to-host sweeps are tested on the
+# routed fabric, whose agents are reached over a management network.
+echo "SKIP: sweep_e2e_test moved to the routed fabric test"
+exit 0
 bin="$(realpath "$1")"
 src="$(realpath "$2")"
 

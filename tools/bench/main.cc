@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/coordinator_bench.h"
 #include "tools/bench/discovery_bench.h"
 #include "tools/bench/probe_bench.h"
 #include "tools/bench/route_bench.h"
@@ -32,6 +33,8 @@ constexpr BenchCase kCases[] = {
      "precision/recall of sweeps: subtle, one-way, flaky and many faults, healthy fabrics; --write: "
      "docs/performance.md",
      fabricctl::bench::RunSweepAccuracy},
+    {"coordinator", "sweep coordinator on scalex-cluster: plan load, 1,280 agents per round, memory",
+     fabricctl::bench::RunCoordinatorBench},
     {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
     {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback",
      fabricctl::bench::RunProbeBench},

@@ -127,7 +127,10 @@ TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, a
   const MonitorSnapshot& degraded = snapshots[found];
   REQUIRE(degraded.analysis.findings.size() == 1);
   CHECK(degraded.analysis.findings[0].kind == FindingKind::kBandwidth);
-  CHECK(degraded.analysis.link_bw_ratio[uplink] < 0.2f);
+  // The finding may come before every probe through the link has seen the fault (the
+  // analysis weighs evidence, one passing probe no longer clears a link), so the link's
+  // best ratio can still be 1; its failing probes show the fault.
+  CHECK(degraded.analysis.findings[0].worst_ratio < 0.2);
   // The window still holds the pass before the fault, so health sits between 0 and 1.
   CHECK(degraded.links[uplink].health > 0.0f);
 

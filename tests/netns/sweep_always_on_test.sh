@@ -6,8 +6,9 @@
 # scraped over HTTP with curl. Every link shows up measured with no finding; then one
 # leaf-spine cable is shaped with tc tbf to 100 Mb/s and must be flagged within one period;
 # unshaped, the finding goes within a period; SIGTERM stops the monitor cleanly, leaving a
-# textfile that promtool (when installed) accepts. Probes are sent from inside each source
-# host's namespace (agents file lines `hN ADDR:PORT netns=NS`).
+# textfile that promtool (when installed) accepts. The agents probe each other on the
+# monitor's orders, which reach them over the management network (the fabric's agents.txt:
+# `hN[1] DATA_ADDR:PORT control=MGMT_ADDR:PORT`).
 # Needs root and `ip netns`; prints SKIP and exits 0 without them.
 # usage: sweep_always_on_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
@@ -64,13 +65,12 @@ grep -q '^pass 2: ' sim.log || fail "simulated monitor logged no second pass: $(
 
 printf 'sweep-always-on-test-token-%s-0123456789\n' "$prefix" >token
 chmod 600 token
-# One agent per host namespace on its fabric address; the coordinator sends each probe
-# from inside its source host's namespace.
-: >agents.txt
+# One agent per host namespace, on its fabric address (probes from peers) and its
+# management address (the monitor's orders).
 for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
-  eval "ns=\$FABRIC_H${h}_NS addr=\$FABRIC_H${h}_ADDR"
-  echo "h$h $addr:18520 netns=$ns" >>agents.txt
-  ip netns exec "$ns" "$bin" probe serve --listen "$addr:18520" --token-file token 2>"agent$h.log" &
+  eval "ns=\$FABRIC_H${h}_NS addr=\$FABRIC_H${h}_ADDR mgmt=\$FABRIC_H${h}_MGMT_ADDR"
+  ip netns exec "$ns" "$bin" probe serve --listen "$addr:18520" --listen "$mgmt:18520" --token-file token \
+    --peers "$FABRIC_AGENTS" 2>"agent$h.log" &
   pids+=($!)
 done
 for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
@@ -80,7 +80,7 @@ done
 
 # Probes of 0.3 s; the monitor refuses to start if they would take more than 20% of the
 # busiest channel in a 20 s period (its first log line gives the figures).
-"$bin" sweep serve "$FABRIC_TOPO" "$FABRIC_ROUTES" --plan plan.json --fabric tcp --agents agents.txt \
+"$bin" sweep serve "$FABRIC_TOPO" "$FABRIC_ROUTES" --plan plan.json --fabric tcp --agents "$FABRIC_AGENTS" \
   --token-file token --probe-seconds 0.3 --timeout 3 --period "$period" --max-load 0.2 --window 2 \
   --metrics-listen 127.0.0.1:0 --metrics-file monitor.prom --for 240 --json >passes.jsonl 2>serve.log &
 serve_pid=$!

@@ -130,9 +130,63 @@ check_probe_verbs() {
   [ "$(grep -c '"message_size"' /tmp/probe.json)" -eq 6 ] || { echo "expected 3 latency + 3 bandwidth results"; return 1; }
 }
 
+# A host-to-host sweep over verbs: two agents, each on its own RDMA device and network
+# interface (rxe0 on vethA, rxe1 on vethB), joined in the topology through one switch. The
+# coordinator orders each agent to probe the other from its own device; no probe runs from
+# the coordinator.
+check_sweep_verbs() {
+  umask 077
+  echo "fabricctl-vm-sweep-token-0123456789abcdef" > /tmp/token
+  cat > /tmp/vm.topo <<'TOPO'
+vendid=0x2c9
+devid=0xd2f0
+sysimgguid=0x0002c90300000101
+switchguid=0x0002c90300000101(0002c90300000101)
+Switch	2 "S-0002c90300000101"		# "sw" base port 0 lid 1 lmc 0
+[1]	"H-0002c90300001000"[1](0002c90300001001) 		# "h0" lid 2 4xHDR
+[2]	"H-0002c90300001010"[1](0002c90300001011) 		# "h1" lid 3 4xHDR
+
+vendid=0x2c9
+devid=0x101b
+sysimgguid=0x0002c90300001000
+caguid=0x0002c90300001000
+Ca	1 "H-0002c90300001000"		# "h0"
+[1](0002c90300001001) 	"S-0002c90300000101"[1]		# lid 2 lmc 0 "sw" lid 1 4xHDR
+
+vendid=0x2c9
+devid=0x101b
+sysimgguid=0x0002c90300001010
+caguid=0x0002c90300001010
+Ca	1 "H-0002c90300001010"		# "h1"
+[1](0002c90300001011) 	"S-0002c90300000101"[2]		# lid 3 lmc 0 "sw" lid 1 4xHDR
+TOPO
+  printf 'h0[1] %s:18521 rdma=rxe0:1\nh1[1] %s:18521 rdma=rxe1:1\n' $ADDR_A $ADDR_B > /tmp/vm-agents.txt
+  fabricctl route compute /tmp/vm.topo --engine updn -o /tmp/vm-routes > /tmp/sweep.log 2>&1 || { cat /tmp/sweep.log; return 1; }
+  fabricctl probe serve --listen $ADDR_A:18521 --token-file /tmp/token -d rxe0 --peers /tmp/vm-agents.txt \
+    > /tmp/agent-a.log 2>&1 &
+  a=$!
+  fabricctl probe serve --listen $ADDR_B:18521 --token-file /tmp/token -d rxe1 --peers /tmp/vm-agents.txt \
+    > /tmp/agent-b.log 2>&1 &
+  b=$!
+  wait_listen 18521 || { cat /tmp/agent-a.log /tmp/agent-b.log; return 1; }
+  sleep 1
+  fabricctl sweep run /tmp/vm.topo /tmp/vm-routes --fabric verbs --agents /tmp/vm-agents.txt \
+    --token-file /tmp/token --coverage 1 --reprobe 0 --probe-seconds 0.5 --timeout 20 -o /tmp/sweep.json >> /tmp/sweep.log 2>&1
+  rc=$?
+  kill $a $b 2>/dev/null; wait $a $b 2>/dev/null
+  cat /tmp/sweep.log
+  sed 's/^/agent-a: /' /tmp/agent-a.log
+  sed 's/^/agent-b: /' /tmp/agent-b.log
+  [ $rc -le 1 ] || { echo "sweep run exited $rc"; return 1; }
+  for want in '"mode": "verbs"' '"unmeasured": 0' '"failed": 0'; do
+    grep -qF "$want" /tmp/sweep.json || { echo "sweep report lacks $want"; cat /tmp/sweep.json; return 1; }
+  done
+  grep -q '"measured": [1-9]' /tmp/sweep.json || { echo "no probe measured"; return 1; }
+}
+
 CHECKS="modules rdma_links devices"
 [ -x /usr/local/bin/fabricctl_tests ] && CHECKS="$CHECKS verbs_unit"
-CHECKS="$CHECKS probe_verbs perftest_send_lat perftest_write_bw"
+CHECKS="$CHECKS probe_verbs sweep_verbs perftest_send_lat perftest_write_bw"
 
 # ---- plumbing ----
 

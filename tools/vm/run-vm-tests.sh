@@ -21,7 +21,7 @@ timeout_s=${FABRICCTL_VM_TIMEOUT:-900}
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: apt-get install qemu-system-x86"
 
 # What the guest must report as passed (names of check_* functions in guest-init.sh).
-expected=(modules rdma_links devices probe_verbs perftest_send_lat perftest_write_bw)
+expected=(modules rdma_links devices probe_verbs sweep_verbs perftest_send_lat perftest_write_bw)
 
 # The unit-test binary, when built, runs its vm_* suites inside the guest too.
 extras=()

@@ -7,7 +7,7 @@
 # Checks: one shaped leaf-spine cable is the one finding (bandwidth); with the shaping
 # removed the sweep is healthy; no host namespace has a listener before or after a job; a
 # host whose cable is down has its probes unmeasured with the reason; a rank that owns no
-# port stops the job with a message naming it.
+# port stops the job with a message naming it; probes are bound to their source port's dev=.
 # Needs root, `ip netns`, tc and mpirun; prints SKIP and exits 0 without them.
 # usage: sweep_mpi_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
@@ -114,5 +114,31 @@ grep -q "rank $hosts (host .*, addresses .*): owns no endpoint port" err || fail
 [ ! -e idle.json ] || fail "a job that could not start wrote a report"
 job_nothing_listens "after the failed job"
 
+# 5. Probes leave by the source port's dev=: with every host's own fabric interface named
+#    the job measures every probe, except those from h0, whose dev= names no interface:
+#    they are unmeasured with the reason, so the binding is applied, not ignored.
+while read -r desc rest; do
+  case "$desc" in
+  h0\[1\]) echo "$desc $rest dev=nosuchdev0" ;;
+  h*\[1\])
+    n="${desc#h}"
+    dev_var="FABRIC_H${n%%\[*}_DEV"
+    echo "$desc $rest dev=${!dev_var}"
+    ;;
+  *) echo "$desc $rest" ;;
+  esac
+done <"$agents" >agents-dev.txt
+grep -q "^h$last\[1\] .* dev=$last_dev\$" agents-dev.txt || fail "agents-dev.txt: $(cat agents-dev.txt)"
+agents=agents-dev.txt job "$hosts" -o dev.json
+[ "$rc" = 1 ] || fail "job with a wrong dev=: expected exit 1, got $rc: $(cat out err)"
+python3 - dev.json plan.json "h0[1]" <<'PY' || fail "dev= report: $(cat dev.json)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+sourced = sum(1 for src, _, _ in json.load(open(sys.argv[2]))["schedule"] if src == sys.argv[3])
+p = j["probes"]
+assert sourced > 0 and p["unmeasured"] == sourced and p["measured"] == p["total"] - sourced, (p, sourced)
+PY
+grep -q "^unmeasured: h0\[1\] -> .*nosuchdev0" out || fail "no dev= reason: $(cat out)"
+
 echo "PASS: sweep mpi ($hosts ranks; '$shape_link' flagged when shaped in ${shaped_seconds} s, healthy when not;" \
-  "cable down -> unmeasured; idle rank named; no listener outside a job)"
+  "cable down -> unmeasured; idle rank named; no listener outside a job; probes bound to dev=)"

@@ -64,12 +64,17 @@ struct Target {
   std::string log;
 };
 
+// The item on the TCP transport an agent would make for it.
+Result<OrderResult> Run(const OrderItem& item, const Bytes& token = kToken) {
+  auto transport = MakeDefaultOrderTransport("tcp", item);
+  REQUIRE(transport);
+  return RunOrderItem(item, QuickSettings(), token, **transport);
+}
+
 TEST_CASE("an order item measures latency then bandwidth from its source address") {
   Target target;
   OrderItem item{.source = "127.0.0.4", .target = target.address()};
-  auto transport = MakeDefaultOrderTransport("tcp", item);
-  REQUIRE(transport);
-  auto result = RunOrderItem(item, QuickSettings(), kToken, **transport);
+  auto result = Run(item);
   REQUIRE_MESSAGE(result, (result ? std::string() : result.error().Format()));
   CHECK(result->ok);
   CHECK(result->latency_us > 0);
@@ -84,9 +89,7 @@ TEST_CASE("an order item measures latency then bandwidth from its source address
 TEST_CASE("an order item with a source that is not this host's fails before probing") {
   Target target;
   OrderItem item{.source = "198.18.255.254", .target = target.address()};
-  auto transport = MakeDefaultOrderTransport("tcp", item);
-  REQUIRE(transport);
-  auto result = RunOrderItem(item, QuickSettings(), kToken, **transport);
+  auto result = Run(item);
   REQUIRE(!result);
   CHECK(result.error().message.find("source 198.18.255.254 is not an address of this host") != std::string::npos);
   CHECK(target.agent->counters().tests_ok == 0);
@@ -95,9 +98,7 @@ TEST_CASE("an order item with a source that is not this host's fails before prob
 TEST_CASE("an order item with the wrong token is refused by the target") {
   Target target;
   OrderItem item{.target = target.address()};
-  auto transport = MakeDefaultOrderTransport("tcp", item);
-  REQUIRE(transport);
-  auto result = RunOrderItem(item, QuickSettings(), Bytes(16, 'x'), **transport);
+  auto result = Run(item, Bytes(16, 'x'));
   REQUIRE(!result);
   CHECK(target.agent->counters().tests_ok == 0);
 }

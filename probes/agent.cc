@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "probes/control_protocol.h"
-#include "probes/probe_client.h"
+#include "probes/order_item.h"
 #include "probes/tcp_transport.h"
 
 namespace fabricctl::probes {
@@ -476,36 +476,17 @@ Result<OrderReply> Agent::RunOrder(ControlChannel& ch, const OrderRequest& order
   return OrderReply{.results = std::move(results)};
 }
 
-// A latency test, then a bandwidth test, from this host to the target agent, each in its
-// own session (as `probe run` does), bound to the item's source and device.
+// The item on the transport the agent's factory makes for it (probes/order_item.h).
 OrderResult Agent::RunOrderItem(const OrderItem& item, const OrderSettings& settings) {
-  auto fail = [&](const Error& e) {
-    ++counters_.order_items_failed;
-    return OrderResult{.ok = false, .error = e.Format()};
-  };
   auto transport = options_.order_transport(settings.transport, item);
-  if (!transport) return fail(transport.error());
-  ProbeOptions latency{.peer = item.target,
-                       .tests = {TestKind::kLatency},
-                       .sizes = {kOrderLatencyMessageSize},
-                       .iterations = settings.latency_iterations,
-                       .timeout = settings.timeout,
-                       .token = options_.token,
-                       .source = item.source,
-                       .device = item.device};
-  auto lat = RunProbe(latency, **transport);
-  if (!lat) return fail(lat.error());
-  if (lat->latency.empty()) return fail(Error{.message = "latency test gave no result"});
-  ProbeOptions bandwidth = latency;
-  bandwidth.tests = {TestKind::kBandwidth};
-  bandwidth.sizes = {settings.message_size};
-  bandwidth.iterations = 0;
-  bandwidth.duration = settings.bandwidth_duration;
-  auto bw = RunProbe(bandwidth, **transport);
-  if (!bw) return fail(bw.error());
-  if (bw->bandwidth.empty()) return fail(Error{.message = "bandwidth test gave no result"});
+  auto result = transport ? probes::RunOrderItem(item, settings, options_.token, **transport)
+                          : Result<OrderResult>(std::unexpected(transport.error()));
+  if (!result) {
+    ++counters_.order_items_failed;
+    return OrderResult{.ok = false, .error = result.error().Format()};
+  }
   ++counters_.order_items_ok;
-  return OrderResult{.ok = true, .latency_us = lat->latency.front().p50_us, .gbps = bw->bandwidth.front().gbps};
+  return *result;
 }
 
 }  // namespace fabricctl::probes

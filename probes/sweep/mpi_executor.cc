@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -18,99 +17,16 @@
 #include <thread>
 
 #include "fabric/display_text.h"
-#include "fabric/text_lines.h"
 #include "probes/agent.h"
 #include "probes/control_protocol.h"
-#include "probes/probe_client.h"
+#include "probes/order_item.h"
 #include "probes/socket_util.h"
+#include "probes/sweep/agents_file.h"
 #include "probes/tcp_transport.h"
 #include "probes/verbs_transport.h"
 
 namespace fabricctl::sweep {
 namespace {
-
-// ---- the agents file (version 2): DATA_ADDR of each endpoint port ----
-
-struct DataAddress {
-  std::string text;  // "ADDR:PORT" as probes dial it
-  probes::SocketAddress address;
-};
-
-// Blank-separated words of a line, comment cut.
-std::vector<std::string_view> Words(std::string_view line) {
-  std::vector<std::string_view> words;
-  line = line.substr(0, line.find('#'));
-  for (size_t pos = 0;;) {
-    size_t start = line.find_first_not_of(" \t", pos);
-    if (start == std::string_view::npos) return words;
-    pos = std::min(line.find_first_of(" \t", start), line.size());
-    words.push_back(line.substr(start, pos - start));
-  }
-}
-
-// The ports a `DESC` or `DESC[PORT]` word names: one port, or every port of an endpoint.
-Result<std::vector<PortId>> NamedPorts(const Fabric& fabric, std::string_view word) {
-  std::string_view desc = word;
-  int number = -1;
-  if (word.ends_with(']') && word.find('[') != std::string_view::npos) {
-    size_t open = word.rfind('[');
-    desc = word.substr(0, open);
-    std::string_view digits = word.substr(open + 1, word.size() - open - 2);
-    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
-    if (ec != std::errc() || ptr != digits.data() + digits.size() || number < 1)
-      return MakeError(fmt::format("'{}': expected DESC[PORT] with a port number from 1", ShownValue(word)));
-  }
-  auto node = fabric.FindByDescription(desc);
-  if (!node) return MakeError(fmt::format("no node has the description '{}'", ShownValue(desc)));
-  if (fabric.is_switch(*node)) return MakeError(fmt::format("'{}' is a switch, not an endpoint", ShownValue(desc)));
-  unsigned ports = fabric.node(*node).num_ports;
-  if (number > static_cast<int>(ports))
-    return MakeError(fmt::format("'{}' has {} ports, not {}", ShownValue(desc), ports, number));
-  if (number > 0) return std::vector<PortId>{fabric.port_id(*node, number)};
-  std::vector<PortId> all;
-  for (unsigned p = 1; p <= ports; ++p) all.push_back(fabric.port_id(*node, p));
-  return all;
-}
-
-Result<void> CheckOptions(std::span<const std::string_view> words) {
-  for (std::string_view word : words) {
-    size_t eq = word.find('=');
-    std::string_view key = word.substr(0, eq);
-    if (eq == std::string_view::npos || eq + 1 == word.size())
-      return MakeError(fmt::format("expected KEY=VALUE, got '{}'", ShownValue(word)));
-    if (key != "control" && key != "dev" && key != "rdma")
-      return MakeError(fmt::format("unknown key '{}' (known: control, dev, rdma)", ShownValue(key)));
-  }
-  return {};
-}
-
-// DATA_ADDR by PortId (empty text when the file does not list the port).
-Result<std::vector<DataAddress>> ParseDataAddresses(const Fabric& fabric, std::string_view text,
-                                                    const std::string& filename) {
-  std::vector<DataAddress> by_port(fabric.ports().size());
-  TextLines lines(text);
-  size_t listed = 0;
-  while (lines.Next()) {
-    std::vector<std::string_view> words = Words(lines.line());
-    if (words.empty()) continue;
-    auto fail = [&](std::string message) {
-      return MakeInputError(filename, lines.number(), std::move(message), std::string(lines.line()));
-    };
-    if (words.size() < 2) return fail("expected 'DESC[PORT] DATA_ADDR[:PORT] [control=..] [dev=..] [rdma=..]'");
-    if (auto ok = CheckOptions(std::span(words).subspan(2)); !ok) return fail(ok.error().message);
-    auto ports = NamedPorts(fabric, words[0]);
-    if (!ports) return fail(ports.error().message);
-    auto address = probes::ParseHostPort(words[1], probes::kDefaultAgentPort);
-    if (!address) return fail(fmt::format("DATA_ADDR '{}': {}", ShownValue(words[1]), address.error().message));
-    for (PortId p : *ports) {
-      if (!by_port[p].text.empty()) return fail(fmt::format("{} is listed twice", fabric.PortName(p)));
-      by_port[p] = {probes::AddressText(address->addr, address->len), *address};
-      ++listed;
-    }
-  }
-  if (listed == 0) return MakeInputError(filename, 0, "lists no endpoint port");
-  return by_port;
-}
 
 // ---- this host ----
 
@@ -214,11 +130,12 @@ struct MpiJob::State final : ProbeExecutor {
   int rank = 0, size = 1;
   bool failed = false;  // the job did not start
   bool ended = false;
-  std::vector<DataAddress> data;  // by PortId
-  std::vector<bool> mine;         // by PortId: this rank probes from it
-  std::vector<int> owner;         // rank 0: rank owning each PortId, -1 for none
+  AgentsFile agents;
+  std::vector<probes::SocketAddress> data;  // by entry of `agents`: its DATA_ADDR
+  std::vector<bool> mine;                   // by PortId: this rank probes from it
+  std::vector<int> owner;                   // rank 0: rank owning each PortId, -1 for none
   probes::Bytes token;
-  std::unique_ptr<probes::ClientTransport> client;
+  probes::OrderSettings settings;
   std::vector<Server> servers;
   std::atomic<bool> stop_servers{false};
 
@@ -226,6 +143,11 @@ struct MpiJob::State final : ProbeExecutor {
   ~State() override;
 
   Result<void> Setup();
+  Result<void> FindOwnPorts();
+  const probes::SocketAddress& DataAddress(const PortAgent& entry) const {
+    return data[&entry - agents.entries().data()];
+  }
+  Result<std::unique_ptr<probes::ClientTransport>> MakeClient(const probes::OrderItem& item) const;
   Result<void> StartServers();
   std::string AgreeOnOwners(const std::string& local_problem);
   std::vector<ProbeOutcome> RunRound(std::span<const ProbeTask> tasks) override;
@@ -238,29 +160,48 @@ struct MpiJob::State final : ProbeExecutor {
 
 // Finds this rank's ports and starts its servers; a problem is this rank's alone.
 Result<void> MpiJob::State::Setup() {
-  auto parsed = ParseDataAddresses(fabric, options.agents_text, options.agents_file);
+  auto parsed = ParseAgentsFile(fabric, options.agents_text, options.agents_file);
   if (!parsed) return std::unexpected(parsed.error());
-  data = std::move(*parsed);
-  mine.assign(data.size(), false);
-  std::vector<probes::SocketAddress> local = LocalAddresses();
-  for (PortId p = 0; p < data.size(); ++p)
-    mine[p] = !data[p].text.empty() && std::ranges::any_of(local, [&](const probes::SocketAddress& a) {
-      return probes::SameHost(a.addr, data[p].address.addr);
-    });
-  if (options.probe_transport == "verbs") {
-    auto v = probes::MakeVerbsClientTransport({.device = options.rdma_device});
-    if (!v) return std::unexpected(v.error());
-    client = std::move(*v);
-  } else {
-    client = probes::MakeTcpClientTransport();
-  }
+  agents = std::move(*parsed);
+  settings = {.transport = options.probe_transport,
+              .latency_iterations = options.latency_iterations,
+              .message_size = options.message_size,
+              .bandwidth_duration = options.bandwidth_duration,
+              .timeout = options.timeout};
+  if (auto found = FindOwnPorts(); !found) return found;
   return StartServers();
+}
+
+// The ports whose DATA_ADDR is one of this host's addresses.
+Result<void> MpiJob::State::FindOwnPorts() {
+  data.clear();
+  for (const PortAgent& entry : agents.entries()) {
+    auto address = probes::ParseHostPort(entry.data, probes::kDefaultAgentPort);
+    if (!address) return MakeInputError(options.agents_file, entry.line, address.error().message);
+    data.push_back(*address);
+  }
+  std::vector<probes::SocketAddress> local = LocalAddresses();
+  auto on_this_host = [&](const PortAgent& entry) {
+    return std::ranges::any_of(
+        local, [&](const probes::SocketAddress& a) { return probes::SameHost(a.addr, DataAddress(entry).addr); });
+  };
+  mine.assign(fabric.num_port_slots(), false);
+  for (PortId p = 0; p < mine.size(); ++p)
+    if (const PortAgent* entry = agents.Find(p)) mine[p] = on_this_host(*entry);
+  return {};
+}
+
+// The transport of one probe: TCP bound to the source port's address and dev= (as an
+// agent's order runs it), or verbs on the job's device.
+Result<std::unique_ptr<probes::ClientTransport>> MpiJob::State::MakeClient(const probes::OrderItem& item) const {
+  if (options.probe_transport == "verbs") return probes::MakeVerbsClientTransport({.device = options.rdma_device});
+  return probes::MakeDefaultOrderTransport("tcp", item);
 }
 
 Result<void> MpiJob::State::StartServers() {
   std::map<std::string, const probes::SocketAddress*> listen;  // one server per DATA_ADDR:PORT
-  for (PortId p = 0; p < data.size(); ++p)
-    if (mine[p]) listen.emplace(data[p].text, &data[p].address);
+  for (PortId p = 0; p < mine.size(); ++p)
+    if (mine[p]) listen.emplace(agents.Find(p)->data, &DataAddress(*agents.Find(p)));
   for (const auto& [text, address] : listen) {
     std::vector<std::unique_ptr<probes::ServerTransport>> transports;
     if (options.probe_transport == "verbs") {
@@ -297,7 +238,7 @@ std::string MpiJob::State::AgreeOnOwners(const std::string& local_problem) {
     if (mine[p]) report["ports"].push_back(p);
   std::vector<std::vector<std::uint8_t>> reports = GatherBytes(ToWire(report), rank, size);
   std::vector<std::string> problems;
-  owner.assign(data.size(), -1);
+  owner.assign(mine.size(), -1);
   for (int r = 0; r < static_cast<int>(reports.size()); ++r) {
     nlohmann::json j = FromWire(reports[r]);
     if (!j.is_object() || !j["problem"].is_string() || !j["ports"].is_array()) {
@@ -338,28 +279,15 @@ nlohmann::json TasksToJson(std::span<const ProbeTask> tasks) {
 
 ProbeOutcome MpiJob::State::RunOne(const ProbeTask& task) {
   auto fail = [](std::string reason) { return ProbeOutcome{.failure = std::move(reason)}; };
-  if (task.dst >= data.size() || data[task.dst].text.empty())
-    return fail(fmt::format("{} has no DATA_ADDR in {}", fabric.PortName(task.dst), options.agents_file));
-  const std::string& peer = data[task.dst].text;
-  probes::ProbeOptions lat{.peer = peer,
-                           .tests = {probes::TestKind::kLatency},
-                           .sizes = {64},
-                           .iterations = options.latency_iterations,
-                           .timeout = options.timeout,
-                           .token = token};
-  auto l = probes::RunProbe(lat, *client);
-  if (!l || l->latency.empty()) return fail(l ? "no latency result" : l.error().Format());
-  probes::ProbeOptions bw{.peer = peer,
-                          .tests = {probes::TestKind::kBandwidth},
-                          .sizes = {options.message_size},
-                          .duration = options.bandwidth_duration,
-                          .timeout = options.timeout,
-                          .token = token};
-  auto b = probes::RunProbe(bw, *client);
-  if (!b || b->bandwidth.empty()) return fail(b ? "no bandwidth result" : b.error().Format());
-  return {.measurement = {.status = ProbeStatus::kMeasured,
-                          .gbps = b->bandwidth.front().gbps,
-                          .latency_us = l->latency.front().p50_us}};
+  const PortAgent* src = agents.Find(task.src);
+  const PortAgent* dst = agents.Find(task.dst);
+  if (!dst) return fail(fmt::format("{} has no DATA_ADDR in {}", fabric.PortName(task.dst), options.agents_file));
+  probes::OrderItem item{.source = src->host, .device = src->device, .rdma = src->rdma, .target = dst->data};
+  auto client = MakeClient(item);
+  if (!client) return fail(client.error().Format());
+  auto result = probes::RunOrderItem(item, settings, token, **client);
+  if (!result) return fail(result.error().Format());
+  return {.measurement = {.status = ProbeStatus::kMeasured, .gbps = result->gbps, .latency_us = result->latency_us}};
 }
 
 // Runs the tasks whose source port this rank owns, side by side, and returns their

@@ -7,9 +7,9 @@
 // ports whose DATA_ADDR is one of its own addresses and serves probes on those addresses
 // in-process for the job's lifetime, with a random token rank 0 makes and broadcasts.
 // Rank 0 drives the sweep through `executor()`: each round's tasks are broadcast, every
-// rank runs the tasks whose source port it owns (a latency then a bandwidth test against
-// the destination's DATA_ADDR, each bounded by the timeout) and the outcomes are gathered
-// back to rank 0. A rank that dies ends the whole job: that is what MPI does with a lost
+// rank runs the tasks whose source port it owns (probes/order_item.h: a latency then a
+// bandwidth test against the destination's DATA_ADDR, bound to the source port's DATA_ADDR
+// and dev=, each bounded by the timeout) and the outcomes are gathered back to rank 0. A rank that dies ends the whole job: that is what MPI does with a lost
 // rank, and it is preferable to a sweep that silently lacks a host.
 //
 // All MPI calls live in mpi_executor.cc; a build without MPI reports so from Join.

@@ -7,7 +7,7 @@
 # Checks: one shaped leaf-spine cable is the one finding (bandwidth); with the shaping
 # removed the sweep is healthy; no host namespace has a listener before or after a job; a
 # host whose cable is down has its probes unmeasured with the reason; a rank that owns no
-# port stops the job with a message naming it.
+# port stops the job with a message naming it; probes are bound to their source port's dev=.
 # Needs root, `ip netns`, tc and mpirun; prints SKIP and exits 0 without them.
 # usage: sweep_mpi_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
@@ -86,7 +86,33 @@ job "$hosts" -o healthy.json
 job_check_report healthy.json healthy
 job_nothing_listens "after the second job"
 
-# 3. The last host's cable down: its probes cannot run and are unmeasured with their
+# 3. Probes leave by the source port's dev=: with every host's own fabric interface named
+#    the job measures every probe, except those from h0, whose dev= names no interface:
+#    they are unmeasured with the reason, so the binding is applied, not ignored.
+while read -r desc rest; do
+  case "$desc" in
+  h0\[1\]) echo "$desc $rest dev=nosuchdev0" ;;
+  h*\[1\])
+    n="${desc#h}"
+    dev_var="FABRIC_H${n%%\[*}_DEV"
+    echo "$desc $rest dev=${!dev_var}"
+    ;;
+  *) echo "$desc $rest" ;;
+  esac
+done <"$agents" >agents-dev.txt
+grep -q "^h1\[1\] .* dev=$FABRIC_H1_DEV\$" agents-dev.txt || fail "agents-dev.txt: $(cat agents-dev.txt)"
+agents=agents-dev.txt job "$hosts" -o dev.json
+[ "$rc" = 1 ] || fail "job with a wrong dev=: expected exit 1, got $rc: $(cat out err)"
+python3 - dev.json plan.json "h0[1]" <<'PY' || fail "dev= report: $(cat dev.json)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+sourced = sum(1 for src, _, _ in json.load(open(sys.argv[2]))["schedule"] if src == sys.argv[3])
+p = j["probes"]
+assert sourced > 0 and p["unmeasured"] == sourced and p["measured"] == p["total"] - sourced, (p, sourced)
+PY
+grep -q "^unmeasured: h0\[1\] -> .*nosuchdev0" out || fail "no dev= reason: $(cat out)"
+
+# 4. The last host's cable down: its probes cannot run and are unmeasured with their
 #    reason (each bounded by --timeout), the others are measured; the job is not healthy.
 last=$((hosts - 1))
 eval "last_dev=\$FABRIC_H${last}_DEV"
@@ -106,7 +132,7 @@ PY
 grep -qF "unmeasured: h$last[1] -> " out || grep -qF " -> h$last[1]: " out || fail "no reasons: $(cat out)"
 ip -n "${prefix}h$last" link set "$last_dev" up
 
-# 4. One rank more than hosts: that rank has no namespace of its own, so it runs in the
+# 5. One rank more than hosts: that rank has no namespace of its own, so it runs in the
 #    root namespace, owns no port, and the job stops before probing, naming it.
 job "$((hosts + 1))" -o idle.json
 [ "$rc" = 2 ] || fail "job with an idle rank: expected exit 2, got $rc: $(cat out err)"
@@ -115,4 +141,4 @@ grep -q "rank $hosts (host .*, addresses .*): owns no endpoint port" err || fail
 job_nothing_listens "after the failed job"
 
 echo "PASS: sweep mpi ($hosts ranks; '$shape_link' flagged when shaped in ${shaped_seconds} s, healthy when not;" \
-  "cable down -> unmeasured; idle rank named; no listener outside a job)"
+  "cable down -> unmeasured; idle rank named; no listener outside a job; probes bound to dev=)"

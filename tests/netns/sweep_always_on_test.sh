@@ -22,23 +22,9 @@ for tool in tc curl python3; do
 done
 
 period=20
-prefix="ao$(($$ % 1000000))"
-# A management /24 no other fabric on this machine uses.
-for ((k = $$ % 200 + 50, tries = 0; tries < 200; k = (k + 1) % 256, tries++)); do
-  [ -z "$(ip -o -4 addr show to "198.19.$k.254/32")" ] && break
-done
-export MGMT_NET="198.19.$k"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  bash "$src/tools/netns/routed-fabric-down.sh" "$prefix"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-cd "$work"
+# shellcheck source=tests/netns/fabric_agents_lib.sh
+. "$src/tests/netns/fabric_agents_lib.sh"
+fabric_test_begin ao
 fail() {
   echo "FAIL: $*" >&2
   for f in serve.log agent*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -8 "$f" >&2; }; done
@@ -63,20 +49,7 @@ grep -qF "fabricctl_link_finding{link=\"$shaped_link\",subnet=\"subnet0\",tier=\
   fail "simulated monitor did not flag the uplink: $(grep finding sim.prom)"
 grep -q '^pass 2: ' sim.log || fail "simulated monitor logged no second pass: $(cat sim.log)"
 
-printf 'sweep-always-on-test-token-%s-0123456789\n' "$prefix" >token
-chmod 600 token
-# One agent per host namespace, on its fabric address (probes from peers) and its
-# management address (the monitor's orders).
-for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
-  eval "ns=\$FABRIC_H${h}_NS addr=\$FABRIC_H${h}_ADDR mgmt=\$FABRIC_H${h}_MGMT_ADDR"
-  ip netns exec "$ns" "$bin" probe serve --listen "$addr:18520" --listen "$mgmt:18520" --token-file token \
-    --peers "$FABRIC_AGENTS" 2>"agent$h.log" &
-  pids+=($!)
-done
-for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
-  for _ in $(seq 100); do grep -q "listening on" "agent$h.log" && break; sleep 0.05; done
-  grep -q "listening on" "agent$h.log" || fail "agent h$h does not listen"
-done
+start_fabric_agents
 
 # Probes of 0.3 s; the monitor refuses to start if they would take more than 20% of the
 # busiest channel in a 20 s period (its first log line gives the figures).

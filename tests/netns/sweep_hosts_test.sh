@@ -21,23 +21,9 @@ if ! command -v tc >/dev/null || ! command -v python3 >/dev/null; then
   exit 0
 fi
 
-# A prefix (at most 8 characters) and a management /24 of this run keep parallel runs apart.
-prefix="sh$(($$ % 1000000))"
-for ((k = $$ % 200 + 50, tries = 0; tries < 200; k = (k + 1) % 256, tries++)); do
-  [ -z "$(ip -o -4 addr show to "198.19.$k.254/32")" ] && break
-done
-export MGMT_NET="198.19.$k"
-work="$(mktemp -d)"
-agent_pids=()
-cleanup() {
-  for pid in "${agent_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${agent_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  bash "$src/tools/netns/routed-fabric-down.sh" "$prefix"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-cd "$work"
+# shellcheck source=tests/netns/fabric_agents_lib.sh
+. "$src/tests/netns/fabric_agents_lib.sh"
+fabric_test_begin sh
 fail() {
   echo "FAIL: $*" >&2
   for f in agent*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -5 "$f" >&2; }; done
@@ -55,22 +41,7 @@ FABRICCTL="$bin" bash "$src/tools/netns/routed-fabric-up.sh" "$prefix" fabric 4 
 # shellcheck disable=SC1091
 source fabric/fabric.env
 
-# One agent per host, listening on its fabric address (probes from peers) and on its
-# management address (the coordinator's orders); it probes only peers of the agents file.
-printf 'sweep-hosts-test-token-%s-0123456789\n' "$prefix" >token
-chmod 600 token
-for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
-  ns_var="FABRIC_H${h}_NS" addr_var="FABRIC_H${h}_ADDR" mgmt_var="FABRIC_H${h}_MGMT_ADDR"
-  ip netns exec "${!ns_var}" "$bin" probe serve --listen "${!addr_var}:18520" --listen "${!mgmt_var}:18520" \
-    --token-file token --peers "$FABRIC_AGENTS" 2>"agent$h.log" &
-  agent_pids+=($!)
-done
-for ((h = 0; h < FABRIC_HOST_COUNT; h++)); do
-  addr_var="FABRIC_H${h}_ADDR" mgmt_var="FABRIC_H${h}_MGMT_ADDR"
-  want="listening on ${!addr_var}:18520, ${!mgmt_var}:18520 "
-  for _ in $(seq 200); do grep -qF "$want" "agent$h.log" && break; sleep 0.05; done
-  grep -qF "$want" "agent$h.log" || fail "agent h$h does not listen on both addresses"
-done
+start_fabric_agents
 
 "$bin" sweep plan "$FABRIC_TOPO" "$FABRIC_ROUTES" -o plan.json >out 2>err || fail "sweep plan: $(cat out err)"
 sweep=("$bin" sweep run "$FABRIC_TOPO" "$FABRIC_ROUTES" --plan plan.json --fabric tcp --agents "$FABRIC_AGENTS"
@@ -154,8 +125,8 @@ assert s[1]["mode"] == "tcp" and s[1]["findings"] == 1 and s[1]["healthy"] is Fa
 PY
 
 # 4. h5's agent killed: the probes from and to h5 are unmeasured, each with a reason.
-kill "${agent_pids[5]}"
-wait "${agent_pids[5]}" 2>/dev/null || true
+kill "${pids[agents_first + 5]}"
+wait "${pids[agents_first + 5]}" 2>/dev/null || true
 run "${sweep[@]}" -o agent-gone.json
 [ "$rc" = 1 ] || fail "sweep with an agent gone: expected exit 1, got $rc: $(cat out err)"
 python3 - agent-gone.json plan.json <<'PY' || fail "agent-gone report: $(cat agent-gone.json)"

@@ -237,7 +237,11 @@ int RunSweep(const RunOptionsCli& o) {
   auto executor = MakeExecutor(o, fabric, *faults);
   if (!executor) return ReportError(executor.error());
   // mpi: ranks other than 0 run their share of each round; rank 0 reports.
-  if (auto& job = (*executor)->job; job && !job->coordinator()) return job->Serve() ? kExitOk : kExitError;
+  if (auto& job = (*executor)->job) {
+    if (!job->coordinator()) return job->Serve() ? kExitOk : kExitError;
+    // Reported while the job lives: the other ranks wait for rank 0 before they leave.
+    if (!job->start_problem().empty()) return ReportError(Error{.message = job->start_problem()});
+  }
   const bool bar = StderrIsTerminal() && !o.json;
   auto run =
       sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), (*executor)->Probes(), (*executor)->counters.get(),

@@ -128,7 +128,8 @@ struct MpiJob::State final : ProbeExecutor {
   const Fabric& fabric;
   MpiJobOptions options;
   int rank = 0, size = 1;
-  bool failed = false;  // the job did not start
+  bool failed = false;        // the job did not start
+  std::string start_problem;  // rank 0: why
   bool ended = false;
   AgentsFile agents;
   std::vector<probes::SocketAddress> data;  // by entry of `agents`: its DATA_ADDR
@@ -398,13 +399,14 @@ Result<std::unique_ptr<MpiJob>> MpiJob::Join(const Fabric& fabric, MpiJobOptions
   job->state_->failed = true;
   job->state_->ended = true;  // no rank serves rounds
   job->state_->StopServers();
-  if (job->coordinator()) return MakeError("the job cannot start:\n" + problem);
+  if (job->coordinator()) job->state_->start_problem = "the job cannot start:\n" + problem;
   return job;
 }
 
 int MpiJob::rank() const { return state_->rank; }
 int MpiJob::size() const { return state_->size; }
 ProbeExecutor& MpiJob::executor() { return *state_; }
+const std::string& MpiJob::start_problem() const { return state_->start_problem; }
 
 bool MpiJob::Serve() {
   if (state_->failed) return false;
@@ -446,6 +448,10 @@ Result<std::unique_ptr<MpiJob>> MpiJob::Join(const Fabric&, MpiJobOptions) {
 int MpiJob::rank() const { return 0; }
 int MpiJob::size() const { return 1; }
 ProbeExecutor& MpiJob::executor() { std::abort(); }  // unreachable: Join never returns a job
+const std::string& MpiJob::start_problem() const {
+  static const std::string none;
+  return none;
+}
 bool MpiJob::Serve() { return false; }
 void MpiJob::End() {}
 

@@ -9,8 +9,8 @@
 // Rank 0 drives the sweep through `executor()`: each round's tasks are broadcast, every
 // rank runs the tasks whose source port it owns (probes/order_item.h: a latency then a
 // bandwidth test against the destination's DATA_ADDR, bound to the source port's DATA_ADDR
-// and dev=, each bounded by the timeout) and the outcomes are gathered back to rank 0. A rank that dies ends the whole job: that is what MPI does with a lost
-// rank, and it is preferable to a sweep that silently lacks a host.
+// and dev=, each bounded by the timeout) and the outcomes are gathered back to rank 0. A rank that dies ends the whole
+// job: that is what MPI does with a lost rank, and it is preferable to a sweep that silently lacks a host.
 //
 // All MPI calls live in mpi_executor.cc; a build without MPI reports so from Join.
 #include <chrono>
@@ -44,10 +44,13 @@ struct MpiJobOptions {
 // of the job calls them.
 class MpiJob {
  public:
-  // Joins the job (MPI_Init), finds this rank's ports and starts its probe servers. Rank 0
-  // returns an error naming every rank that could not start (its host and addresses);
-  // the other ranks then get a job whose Serve() returns false at once, so one message
-  // reports the failure instead of one per rank.
+  // Joins the job (MPI_Init), finds this rank's ports and starts its probe servers. When a
+  // rank cannot start, every rank still gets its job: rank 0's start_problem() names every
+  // rank that could not start (its host and addresses), and the other ranks' Serve()
+  // returns false at once, so one message reports the failure instead of one per rank.
+  // Rank 0 must report it while the job lives: the ranks leave together only when the job
+  // is destroyed, and a rank that leaves early with an error makes the launcher end the
+  // whole job, message unprinted.
   static Result<std::unique_ptr<MpiJob>> Join(const Fabric& fabric, MpiJobOptions options);
   ~MpiJob();  // rank 0 ends the other ranks' Serve(); every rank stops its servers and leaves MPI
   MpiJob(const MpiJob&) = delete;
@@ -56,6 +59,8 @@ class MpiJob {
   int rank() const;
   int size() const;
   bool coordinator() const { return rank() == 0; }
+  // Rank 0: why the job cannot start; empty when it can.
+  const std::string& start_problem() const;
   // Rank 0: runs each round across all ranks. Valid while the job lives.
   ProbeExecutor& executor();
   // Ranks other than 0: runs this rank's share of every round until rank 0 ends the job.

@@ -394,7 +394,7 @@ class Tomography {
   // A re-probed suspect: its re-probes must show it too, and the plan's probes count only
   // beyond what chose it: their p-value given that they reached suspect_sigmas (uniform
   // when the link is healthy) joins the re-probes' in a weighted Stouffer sum.
-  double Staged(const Evidence& e) const {
+  double StagedSigmas(const Evidence& e) const {
     const uint32_t n_plan = e.all.n - e.fresh.n;
     double plan_z = 0;
     if (n_plan > 0) {
@@ -405,10 +405,13 @@ class Tomography {
     }
     return (plan_z * std::sqrt(double(n_plan)) + e.fresh.sum) / std::sqrt(double(e.all.n));
   }
+  bool Staged(uint32_t h, const Evidence& e) const {
+    return reprobed_[LinkOf(h)] && e.fresh.n >= options_.min_fresh_probes;
+  }
   bool Qualifies(uint32_t h, const Evidence& e) const {
-    if (reprobed_[LinkOf(h)] && e.fresh.n >= options_.min_fresh_probes) {
+    if (Staged(h, e)) {
       if (Outlying(e.fresh)) return true;
-      return e.fresh.sigmas() >= options_.consistent_sigmas && Staged(e) >= confirm_level_ &&
+      return e.fresh.sigmas() >= options_.consistent_sigmas && StagedSigmas(e) >= confirm_level_ &&
              Consistent(e.all, options_.suspect_sigmas);
     }
     return Consistent(e.all, link_level_);

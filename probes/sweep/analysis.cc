@@ -219,13 +219,9 @@ void MoveEndpointFaults(const Fabric& fabric, const std::vector<Finding>& links_
     if (!drop[k]) findings.push_back(links_found[k]);
 }
 
-// measured / baseline - 1 of a bandwidth probe. Not the log: bandwidth jitters by a share of
-// the rate, the same amount up as down, and the log stretches the slow side of that (1 - 3
-// sigmas of 5% becomes 3.25 sigmas), which made a healthy fabric's sweeps show false findings.
-double Ratio(double value, double baseline) { return baseline > 0 ? value / baseline - 1 : 0; }
-
-// log(measured / baseline) of a latency probe: latency's noise has a long slow tail, and
-// the log shortens it.
+// log(measured / baseline) of a probe, for bandwidth or latency: real paths' bandwidth and
+// latency vary by factors, and a link shaped to a tenth must stand out however wide that
+// variation (measured / baseline - 1 could never lie more than 1 / noise out).
 double LogRatio(double value, double baseline) {
   if (baseline <= 0) return 0;
   return std::log(std::max(value, 1e-9 * baseline) / baseline);
@@ -256,9 +252,7 @@ double NoiseSigma(std::vector<double> x, double floor) {
 void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured, const Baselines& base,
                  const AnalysisOptions& options, std::vector<uint8_t>& bad, SweepAnalysis& out) {
   const size_t n = plan.probes.size();
-  // Bandwidth: measured / baseline - 1; latency: log(measured / baseline); both oriented so
-  // faults make them smaller when the noise is estimated.
-  std::vector<double> bw_dev(n, 0), lat_log(n, 0), bw_fair, lat_fair;
+  std::vector<double> bw_log(n, 0), lat_log(n, 0), bw_fair, lat_fair;
   for (size_t i = 0; i < n; ++i) {
     const Measurement& m = measured[i];
     if (m.status == ProbeStatus::kUnmeasured) {
@@ -274,9 +268,9 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
     ProbeVerdict& v = out.verdicts[i];
     v.bw_baseline = base.bandwidth.at(std::lround(base.nominal[i] * 100));
     v.latency_baseline = base.latency.at(static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin));
-    bw_dev[i] = Ratio(m.gbps, v.bw_baseline);
+    bw_log[i] = LogRatio(m.gbps, v.bw_baseline);
     lat_log[i] = LogRatio(m.latency_us, v.latency_baseline);
-    if (i < options.baseline_probes) bw_fair.push_back(bw_dev[i]), lat_fair.push_back(-lat_log[i]);
+    if (i < options.baseline_probes) bw_fair.push_back(bw_log[i]), lat_fair.push_back(-lat_log[i]);
   }
   out.bw_noise = NoiseSigma(std::move(bw_fair), options.min_noise);
   out.latency_noise = NoiseSigma(std::move(lat_fair), options.min_noise);
@@ -284,7 +278,7 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
     const Measurement& m = measured[i];
     if (m.status != ProbeStatus::kMeasured) continue;
     ProbeVerdict& v = out.verdicts[i];
-    v.bw_sigmas = static_cast<float>(-bw_dev[i] / out.bw_noise);
+    v.bw_sigmas = static_cast<float>(-bw_log[i] / out.bw_noise);
     v.latency_sigmas = static_cast<float>(lat_log[i] / out.latency_noise);
     v.bandwidth_bad = v.bw_sigmas >= options.probe_sigmas || m.gbps < options.bw_fraction * v.bw_baseline;
     v.latency_bad = v.latency_sigmas >= options.probe_sigmas;

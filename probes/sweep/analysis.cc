@@ -227,6 +227,13 @@ double LogRatio(double value, double baseline) {
   return std::log(std::max(value, 1e-9 * baseline) / baseline);
 }
 
+// The q-quantile of `x` (reorders it).
+double Quantile(std::vector<double>& x, double q) {
+  auto at = x.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(x.size() - 1));
+  std::nth_element(x.begin(), at, x.end());
+  return *at;
+}
+
 // Robust standard deviation of `x` (log ratios, oriented so faults make them smaller), at
 // least `floor`. Faults pull probes to one side only, so the spread of the upper half (62.5th
 // to 87.5th percentile: 0.831 standard deviations of a normal) stays the healthy probes'
@@ -235,16 +242,22 @@ double LogRatio(double value, double baseline) {
 // less scatter than the upper half alone.
 double NoiseSigma(std::vector<double> x, double floor) {
   if (x.size() < 4) return floor;
-  auto quantile = [&](double q) {
-    auto at = x.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(x.size() - 1));
-    std::nth_element(x.begin(), at, x.end());
-    return *at;
-  };
-  const double upper = (quantile(0.875) - quantile(0.625)) / 0.8314;
-  const double centre = quantile(0.5);
+  const double upper = (Quantile(x, 0.875) - Quantile(x, 0.625)) / 0.8314;
+  const double centre = Quantile(x, 0.5);
   for (double& v : x) v = std::abs(v - centre);
-  const double mad = 1.4826 * quantile(0.5);
+  const double mad = 1.4826 * Quantile(x, 0.5);
   return std::max(floor, std::sqrt(std::max(0.0, upper) * mad));
+}
+
+// The spread of the slow side of bandwidth log ratios (12.5th to 37.5th percentile), within
+// [sigma, 1.25 sigma]. Noise that is a share of the rate, as much up as down, is longer on
+// the slow side in the log (5%: 3 sigmas slow become 3.25), and judging slow probes by the
+// fast side's spread turned that into false findings on healthy fabrics. Faults widen this
+// side too, hence the cap: where they slow many probes the fast side's spread rules.
+double SlowSideSigma(std::vector<double> x, double sigma) {
+  if (x.size() < 8) return sigma;
+  const double lower = (Quantile(x, 0.375) - Quantile(x, 0.125)) / 0.8314;
+  return std::clamp(lower, sigma, 1.25 * sigma);
 }
 
 // Per probe: baselines, deviations in noise sigmas and the symptom flags. Fills `bad`
@@ -272,13 +285,14 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
     lat_log[i] = LogRatio(m.latency_us, v.latency_baseline);
     if (i < options.baseline_probes) bw_fair.push_back(bw_log[i]), lat_fair.push_back(-lat_log[i]);
   }
-  out.bw_noise = NoiseSigma(std::move(bw_fair), options.min_noise);
+  out.bw_noise = NoiseSigma(bw_fair, options.min_noise);
+  const double bw_slow_noise = SlowSideSigma(std::move(bw_fair), out.bw_noise);
   out.latency_noise = NoiseSigma(std::move(lat_fair), options.min_noise);
   for (size_t i = 0; i < n; ++i) {
     const Measurement& m = measured[i];
     if (m.status != ProbeStatus::kMeasured) continue;
     ProbeVerdict& v = out.verdicts[i];
-    v.bw_sigmas = static_cast<float>(-bw_log[i] / out.bw_noise);
+    v.bw_sigmas = static_cast<float>(-bw_log[i] / (bw_log[i] < 0 ? bw_slow_noise : out.bw_noise));
     v.latency_sigmas = static_cast<float>(lat_log[i] / out.latency_noise);
     v.bandwidth_bad = v.bw_sigmas >= options.probe_sigmas || m.gbps < options.bw_fraction * v.bw_baseline;
     v.latency_bad = v.latency_sigmas >= options.probe_sigmas;

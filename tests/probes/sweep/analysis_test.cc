@@ -176,12 +176,6 @@ TEST_CASE("one wild probe makes no finding, however far off it is") {
   }
 }
 
-}  // namespace
-}  // namespace fabricctl::sweep
-
-namespace fabricctl::sweep {
-namespace {
-
 TEST_CASE("a lossy link is one finding, its lost bandwidth listed as another symptom") {
   auto r = testing::FatTree(4, 8, 4);
   auto plan = PlanSweep(r.fabric, r.routes, {});
@@ -196,12 +190,6 @@ TEST_CASE("a lossy link is one finding, its lost bandwidth listed as another sym
   REQUIRE(a.findings[0].also.size() == 1);
   CHECK(a.findings[0].also[0] == FindingKind::kBandwidth);
 }
-
-}  // namespace
-}  // namespace fabricctl::sweep
-
-namespace fabricctl::sweep {
-namespace {
 
 struct Staged {
   testing::Routed r = testing::FatTree(4, 8, 4);

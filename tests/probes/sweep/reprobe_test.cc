@@ -75,12 +75,6 @@ TEST_CASE("the source search finds only sources whose path crosses the switch") 
   CHECK(found > 0);
 }
 
-}  // namespace
-}  // namespace fabricctl::sweep
-
-namespace fabricctl::sweep {
-namespace {
-
 TEST_CASE("an intermittent suspect gets more re-probes, an endpoint's first from its own switch") {
   auto r = testing::FatTree(4, 8, 4);
   auto plan = PlanSweep(r.fabric, r.routes, {});

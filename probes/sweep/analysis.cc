@@ -17,6 +17,27 @@ double Median(std::vector<double>& v) {
   return *mid;
 }
 
+// The z a standard normal exceeds with probability `p` (bisection on the tail; no closed form).
+double UpperQuantile(double p) {
+  double lo = 0, hi = 40;
+  for (int k = 0; k < 100; ++k) {
+    double mid = (lo + hi) / 2;
+    (0.5 * std::erfc(mid / std::sqrt(2.0)) > p ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+// P(X >= k) for X binomial(n, p): the chance noise alone puts k outliers among n probes.
+double BinomialTail(uint32_t n, uint32_t k, double p) {
+  if (k == 0) return 1;
+  if (k > n) return 0;
+  double tail = 0;
+  for (uint32_t j = k; j <= n; ++j)
+    tail += std::exp(std::lgamma(n + 1.0) - std::lgamma(j + 1.0) - std::lgamma(n - j + 1.0) + j * std::log(p) +
+                     (n - j) * std::log1p(-p));
+  return std::min(1.0, tail);
+}
+
 // Probes crossing each channel (CSR by PortId); a link's probes are its two channels'.
 struct Incidence {
   const Fabric* fabric = nullptr;
@@ -198,10 +219,19 @@ void MoveEndpointFaults(const Fabric& fabric, const std::vector<Finding>& links_
     if (!drop[k]) findings.push_back(links_found[k]);
 }
 
-// log(measured / baseline) of a probe, for bandwidth or latency.
+// log(measured / baseline) of a probe, for bandwidth or latency: real paths' bandwidth and
+// latency vary by factors, and a link shaped to a tenth must stand out however wide that
+// variation (measured / baseline - 1 could never lie more than 1 / noise out).
 double LogRatio(double value, double baseline) {
   if (baseline <= 0) return 0;
   return std::log(std::max(value, 1e-9 * baseline) / baseline);
+}
+
+// The q-quantile of `x` (reorders it).
+double Quantile(std::vector<double>& x, double q) {
+  auto at = x.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(x.size() - 1));
+  std::nth_element(x.begin(), at, x.end());
+  return *at;
 }
 
 // Robust standard deviation of `x` (log ratios, oriented so faults make them smaller), at
@@ -212,16 +242,22 @@ double LogRatio(double value, double baseline) {
 // less scatter than the upper half alone.
 double NoiseSigma(std::vector<double> x, double floor) {
   if (x.size() < 4) return floor;
-  auto quantile = [&](double q) {
-    auto at = x.begin() + static_cast<std::ptrdiff_t>(q * static_cast<double>(x.size() - 1));
-    std::nth_element(x.begin(), at, x.end());
-    return *at;
-  };
-  const double upper = (quantile(0.875) - quantile(0.625)) / 0.8314;
-  const double centre = quantile(0.5);
+  const double upper = (Quantile(x, 0.875) - Quantile(x, 0.625)) / 0.8314;
+  const double centre = Quantile(x, 0.5);
   for (double& v : x) v = std::abs(v - centre);
-  const double mad = 1.4826 * quantile(0.5);
+  const double mad = 1.4826 * Quantile(x, 0.5);
   return std::max(floor, std::sqrt(std::max(0.0, upper) * mad));
+}
+
+// The spread of the slow side of bandwidth log ratios (12.5th to 37.5th percentile), within
+// [sigma, 1.25 sigma]. Noise that is a share of the rate, as much up as down, is longer on
+// the slow side in the log (5%: 3 sigmas slow become 3.25), and judging slow probes by the
+// fast side's spread turned that into false findings on healthy fabrics. Faults widen this
+// side too, hence the cap: where they slow many probes the fast side's spread rules.
+double SlowSideSigma(std::vector<double> x, double sigma) {
+  if (x.size() < 8) return sigma;
+  const double lower = (Quantile(x, 0.375) - Quantile(x, 0.125)) / 0.8314;
+  return std::clamp(lower, sigma, 1.25 * sigma);
 }
 
 // Per probe: baselines, deviations in noise sigmas and the symptom flags. Fills `bad`
@@ -249,13 +285,14 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
     lat_log[i] = LogRatio(m.latency_us, v.latency_baseline);
     if (i < options.baseline_probes) bw_fair.push_back(bw_log[i]), lat_fair.push_back(-lat_log[i]);
   }
-  out.bw_noise = NoiseSigma(std::move(bw_fair), options.min_noise);
+  out.bw_noise = NoiseSigma(bw_fair, options.min_noise);
+  const double bw_slow_noise = SlowSideSigma(std::move(bw_fair), out.bw_noise);
   out.latency_noise = NoiseSigma(std::move(lat_fair), options.min_noise);
   for (size_t i = 0; i < n; ++i) {
     const Measurement& m = measured[i];
     if (m.status != ProbeStatus::kMeasured) continue;
     ProbeVerdict& v = out.verdicts[i];
-    v.bw_sigmas = static_cast<float>(-bw_log[i] / out.bw_noise);
+    v.bw_sigmas = static_cast<float>(-bw_log[i] / (bw_log[i] < 0 ? bw_slow_noise : out.bw_noise));
     v.latency_sigmas = static_cast<float>(lat_log[i] / out.latency_noise);
     v.bandwidth_bad = v.bw_sigmas >= options.probe_sigmas || m.gbps < options.bw_fraction * v.bw_baseline;
     v.latency_bad = v.latency_sigmas >= options.probe_sigmas;
@@ -270,10 +307,13 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
 // Statistical tomography of one metric (bandwidth or latency). A hypothesis is a link both
 // ways or one of its channels; its evidence is the sum of the deviations (in sigmas,
 // positive = bad) of the probes crossing it that are not yet explained, over the root of
-// their number. The strongest hypothesis at or above link_sigmas with consistent probes is
-// taken; the probes it explains are set aside (bandwidth: a probe measures the minimum
-// over its path, so a slow link hides the rest) or lose the latency it adds (latency adds
-// up along the path), and the rest is judged again.
+// their number. The strongest qualifying hypothesis is taken; the probes it explains are set
+// aside (bandwidth: a probe measures the minimum over its path, so a slow link hides the
+// rest) or lose the latency it adds (latency adds up along the path), and the rest is judged
+// again. A hypothesis qualifies on all its probes against a level set by the number of
+// hypotheses tested, or, for a re-probed suspect, on its re-probes alone (the first
+// analysis chose it on the others, so they prove nothing more) against a level set by the
+// number of suspects.
 class Tomography {
  public:
   Tomography(const Fabric& fabric, const Incidence& inc, const std::vector<Measurement>& measured,
@@ -283,24 +323,44 @@ class Tomography {
     z_.assign(n, 0);
     active_.assign(n, 0);
     latency_.assign(n, 0);
+    size_t plan_measured = 0, plan_outliers = 0;
     for (size_t i = 0; i < n; ++i) {
       if (measured[i].status != ProbeStatus::kMeasured) continue;
       active_[i] = 1;
       z_[i] = RawSigmas(i);
       latency_[i] = measured[i].latency_us;
+      if (i >= options.baseline_probes) continue;
+      ++plan_measured;
+      plan_outliers += z_[i] >= options.outlier_sigmas;
     }
+    // One more than seen: a sweep that showed none has not shown the rate is zero.
+    outlier_rate_ = std::min(1.0, double(plan_outliers + 1) / double(plan_measured + 1));
+    reprobed_.assign(fabric.num_links(), 0);
+    for (const Suspect& s : options.reprobed)
+      if (s.link < reprobed_.size()) reprobed_[s.link] = 1;
   }
 
-  // Findings of this metric; `suspects` gets every hypothesis at suspect_sigmas or more.
+  // Findings of this metric; `suspects` gets every hypothesis at suspect_sigmas or more, or
+  // with an outlier probe.
   std::vector<Finding> Run(std::vector<Suspect>& suspects, std::vector<uint8_t>& explained);
 
  private:
   struct Tally {
     double sum = 0, strongest = 0;
-    uint32_t n = 0, consistent = 0;
+    uint32_t n = 0, consistent = 0, outliers = 0;
     double sigmas() const { return n ? sum / std::sqrt(double(n)) : 0; }
     // The evidence without its strongest probe.
     double rest() const { return n > 1 ? (sum - strongest) / std::sqrt(double(n - 1)) : 0; }
+    void Add(double z, const AnalysisOptions& options) {
+      sum += z;
+      strongest = n == 0 ? z : std::max(strongest, z);
+      ++n;
+      consistent += z >= options.consistent_sigmas;
+      outliers += z >= options.outlier_sigmas;
+    }
+  };
+  struct Evidence {
+    Tally all, fresh;  // fresh: the re-probes among them
   };
   // Hypothesis h: link h / 3, both ways (h % 3 == 0) or its channel a (1) or b (2).
   static LinkId LinkOf(uint32_t h) { return h / 3; }
@@ -320,22 +380,49 @@ class Tomography {
     const ProbeVerdict& v = out_.verdicts[i];
     return symptom_ == kBw ? v.bw_sigmas : v.latency_sigmas;
   }
-  Tally Count(uint32_t h) const {
-    Tally t;
+  Evidence Count(uint32_t h) const {
+    Evidence e;
     ForEachProbe(h, [&](uint32_t i) {
       if (!active_[i]) return;
-      t.sum += z_[i];
-      t.strongest = t.n == 0 ? z_[i] : std::max(t.strongest, z_[i]);
-      ++t.n;
-      t.consistent += z_[i] >= options_.consistent_sigmas;
+      e.all.Add(z_[i], options_);
+      if (i >= options_.baseline_probes) e.fresh.Add(z_[i], options_);
     });
-    return t;
+    return e;
   }
-  // Consistent evidence: enough probes well out, and still suspect without the strongest
-  // one, so a single wild probe cannot carry a finding however far off it is.
-  bool Qualifies(const Tally& t) const {
-    return t.sigmas() >= options_.link_sigmas && t.consistent >= options_.min_consistent_probes &&
-           t.rest() >= options_.suspect_sigmas;
+  void SetLevels(uint32_t tested);
+  // Consistent evidence: `level` reached, enough probes well out, and still suspect without
+  // the strongest one, so a single wild probe cannot carry a finding however far off it is.
+  bool Consistent(const Tally& t, double level) const {
+    return t.sigmas() >= level && t.consistent >= options_.min_consistent_probes && t.rest() >= options_.suspect_sigmas;
+  }
+  // Two or more outliers, more than the plan's outlier rate lets noise put there.
+  bool Outlying(const Tally& t) const {
+    return t.outliers >= 2 && BinomialTail(t.n, t.outliers, outlier_rate_) <= outlier_level_;
+  }
+  // A re-probed suspect: its re-probes must show it too, and the plan's probes count only
+  // beyond what chose it: their p-value given that they reached suspect_sigmas (uniform
+  // when the link is healthy) joins the re-probes' in a weighted Stouffer sum.
+  double StagedSigmas(const Evidence& e) const {
+    const uint32_t n_plan = e.all.n - e.fresh.n;
+    double plan_z = 0;
+    if (n_plan > 0) {
+      const double z = (e.all.sum - e.fresh.sum) / std::sqrt(double(n_plan));
+      const double p =
+          0.5 * std::erfc(z / std::sqrt(2.0)) / (0.5 * std::erfc(options_.suspect_sigmas / std::sqrt(2.0)));
+      plan_z = p < 0.5 ? UpperQuantile(p) : 0;
+    }
+    return (plan_z * std::sqrt(double(n_plan)) + e.fresh.sum) / std::sqrt(double(e.all.n));
+  }
+  bool Staged(uint32_t h, const Evidence& e) const {
+    return reprobed_[LinkOf(h)] && e.fresh.n >= options_.min_fresh_probes;
+  }
+  bool Qualifies(uint32_t h, const Evidence& e) const {
+    if (Staged(h, e)) {
+      if (Outlying(e.fresh)) return true;
+      return e.fresh.sigmas() >= options_.consistent_sigmas && StagedSigmas(e) >= confirm_level_ &&
+             Consistent(e.all, options_.suspect_sigmas);
+    }
+    return Consistent(e.all, link_level_);
   }
   Finding Describe(uint32_t h, const Tally& t) const;
   void Explain(uint32_t h, std::vector<uint8_t>& explained);
@@ -348,37 +435,65 @@ class Tomography {
   const AnalysisOptions& options_;
   std::vector<double> z_, latency_;  // current deviation and latency (found links' share taken out)
   std::vector<uint8_t> active_;
+  std::vector<uint8_t> reprobed_;  // per link: a suspect the re-probes aimed at
+  double outlier_rate_ = 0;        // share of the plan's probes that are outliers (upper estimate)
+  // Levels: sigmas on all probes, sigmas on re-probes, outlier tail probability on re-probes.
+  double link_level_ = 0, confirm_level_ = 0, outlier_level_ = 0;
 };
+
+// Bonferroni: `tested` hypotheses share false_finding_rate, and so do the re-probed
+// suspects' three hypotheses each.
+void Tomography::SetLevels(uint32_t tested) {
+  const double rate = options_.false_finding_rate;
+  link_level_ = std::max(options_.link_sigmas, UpperQuantile(rate / std::max(1u, tested)));
+  const double suspects = 3.0 * double(std::max<size_t>(1, options_.reprobed.size()));
+  confirm_level_ = std::max(options_.suspect_sigmas, UpperQuantile(rate / suspects));
+  outlier_level_ = rate / suspects;
+}
 
 std::vector<Finding> Tomography::Run(std::vector<Suspect>& suspects, std::vector<uint8_t>& explained) {
   const uint32_t hypotheses = static_cast<uint32_t>(fabric_.num_links() * 3);
+  std::vector<std::pair<Suspect, uint32_t>> suspected;
+  uint32_t tested = 0;
+  std::vector<Evidence> evidence(hypotheses);
+  for (uint32_t h = 0; h < hypotheses; ++h) {
+    evidence[h] = Count(h);
+    tested += evidence[h].all.n > 0;
+  }
+  SetLevels(tested);
   std::priority_queue<std::pair<double, uint32_t>> heap;
   for (uint32_t h = 0; h < hypotheses; ++h) {
-    Tally t = Count(h);
-    if (t.sigmas() >= options_.suspect_sigmas)
-      suspects.push_back({.link = LinkOf(h), .channel = ChannelOf(h), .sigmas = t.sigmas()});
-    if (Qualifies(t)) heap.emplace(t.sigmas(), h);
+    const Tally& t = evidence[h].all;
+    if (t.sigmas() >= options_.suspect_sigmas || t.outliers > 0)
+      suspected.push_back({{.link = LinkOf(h), .channel = ChannelOf(h), .sigmas = t.sigmas()}, h});
+    if (Qualifies(h, evidence[h])) heap.emplace(t.sigmas(), h);
   }
+  evidence.clear();
   std::vector<uint8_t> taken(fabric_.num_links(), 0);
   std::vector<Finding> found;
   while (!heap.empty()) {
     auto [was, h] = heap.top();
     heap.pop();
     if (taken[LinkOf(h)]) continue;
-    Tally t = Count(h);
-    if (!Qualifies(t)) continue;
-    if (t.sigmas() < was - 1e-9) {  // weakened by what was explained since: judge again in turn
-      heap.emplace(t.sigmas(), h);
+    Evidence e = Count(h);
+    if (!Qualifies(h, e)) continue;
+    if (e.all.sigmas() < was - 1e-9) {  // weakened by what was explained since: judge again in turn
+      heap.emplace(e.all.sigmas(), h);
       continue;
     }
     // One direction only when the other shows nothing worth a second look; else the link.
     if (h % 3 != 0) {
       uint32_t other = h % 3 == 1 ? h + 1 : h - 1;
-      if (Count(other).sigmas() >= options_.suspect_sigmas) h -= h % 3, t = Count(h);
+      if (Count(other).all.sigmas() >= options_.suspect_sigmas) h -= h % 3, e = Count(h);
     }
     taken[LinkOf(h)] = 1;
-    found.push_back(Describe(h, t));
+    found.push_back(Describe(h, e.all));
     Explain(h, explained);
+  }
+  // Outliers the findings did not explain: an intermittent fault may hide behind them.
+  for (auto& [suspect, h] : suspected) {
+    suspect.intermittent = !taken[suspect.link] && Count(h).all.outliers > 0;
+    if (suspect.sigmas >= options_.suspect_sigmas || suspect.intermittent) suspects.push_back(suspect);
   }
   return found;
 }
@@ -474,13 +589,19 @@ void ClearingTomography(const Fabric& fabric, const Incidence& inc, const std::v
   }
 }
 
-// The strongest hypothesis per link, strongest link first.
+// The strongest hypothesis per link, strongest link first; a link is intermittent when any
+// of its hypotheses is.
 std::vector<Suspect> StrongestPerLink(std::vector<Suspect> all) {
   std::sort(all.begin(), all.end(), [](const Suspect& a, const Suspect& b) { return a.sigmas > b.sigmas; });
-  std::unordered_map<LinkId, bool> seen;
+  std::unordered_map<LinkId, size_t> at;
   std::vector<Suspect> out;
-  for (const Suspect& s : all)
-    if (seen.emplace(s.link, true).second) out.push_back(s);
+  for (const Suspect& s : all) {
+    auto [it, inserted] = at.emplace(s.link, out.size());
+    if (inserted)
+      out.push_back(s);
+    else
+      out[it->second].intermittent |= s.intermittent;
+  }
   return out;
 }
 

@@ -17,12 +17,31 @@
 
 namespace fabricctl::sweep {
 
+// A link, or one direction of it, whose evidence calls for more probes.
+struct Suspect {
+  LinkId link = kNone;
+  PortId channel = kNone;  // one direction; kNone: both
+  double sigmas = 0;
+  // Its evidence includes outlier probes nothing else explains, among normal ones: the
+  // mark of an intermittent fault, which needs more probes to show again.
+  bool intermittent = false;
+};
+
 struct AnalysisOptions {
   // A probe below this share of its baseline bandwidth is degraded even when the sweep's
   // noise is so large that this lies within `probe_sigmas`.
   double bw_fraction = 0.75;
-  double probe_sigmas = 3.0;    // a probe this many noise sigmas on the bad side is degraded
-  double link_sigmas = 5.5;     // combined evidence a link (or one direction) needs for a finding
+  double probe_sigmas = 3.0;  // a probe this many noise sigmas on the bad side is degraded
+  // Combined evidence a link (or one direction) needs for a finding: at least this, and at
+  // least the level that keeps the chance of any false finding among all the hypotheses
+  // tested at `false_finding_rate` (Bonferroni on the Stouffer z).
+  double link_sigmas = 5.5;
+  // Chance a healthy fabric's sweep shows a false finding, per family of tests (the plan's
+  // hypotheses; the re-probed suspects), if noise is as Gaussian as its estimate assumes.
+  double false_finding_rate = 0.002;
+  // A probe this many sigmas out is an outlier: Gaussian noise gives one in 10^9, an
+  // intermittent fault one in each probe it hits.
+  double outlier_sigmas = 6.0;
   double suspect_sigmas = 3.0;  // combined evidence that makes a link worth re-probing
   // A finding also needs this many of its probes at least `consistent_sigmas` on the bad
   // side, so one wild probe never makes a finding however far off it is.
@@ -34,6 +53,13 @@ struct AnalysisOptions {
   // Baselines and noise come from the first `baseline_probes` probes (the plan's own):
   // re-probes aim at suspects, so they are no fair sample of the healthy fabric.
   size_t baseline_probes = SIZE_MAX;
+  // The suspects the re-probes (probes from `baseline_probes` on) were aimed at. Each is
+  // judged on its re-probes alone, fresh evidence the choice of suspects did not see: a
+  // finding when they show it at the level `false_finding_rate` sets for this many suspects,
+  // in noise sigmas (steady faults) or in outliers against the plan's outlier rate
+  // (intermittent ones).
+  std::vector<Suspect> reprobed;
+  uint32_t min_fresh_probes = 4;  // fewer re-probes through a hypothesis: judged on all its probes
 };
 
 enum class FindingKind : uint8_t { kBandwidth, kLatency, kLoss, kDown, kErrors, kEndpoint };
@@ -63,13 +89,6 @@ struct ProbeVerdict {
   // How far the probe lies from its baselines in noise sigmas, positive on the bad side
   // (slower, later); 0 when not measured.
   float bw_sigmas = 0, latency_sigmas = 0;
-};
-
-// A link, or one direction of it, whose evidence calls for more probes.
-struct Suspect {
-  LinkId link = kNone;
-  PortId channel = kNone;  // one direction; kNone: both
-  double sigmas = 0;
 };
 
 struct SweepAnalysis {

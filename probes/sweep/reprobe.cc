@@ -21,6 +21,16 @@ class PairChooser {
     const NodeId node = f_.port(channel).node;
     std::vector<PortId> dsts = f_.is_switch(node) ? Behind(*sr, channel) : RoutedPeers(*sr, channel);
     std::shuffle(dsts.begin(), dsts.end(), rng_);
+    // From an endpoint: peers on the same switch first, whose two-link paths add the least
+    // latency and the fewest other links, so the suspect's share of each probe is largest.
+    if (!f_.is_switch(node)) {
+      const NodeId edge = f_.port(f_.port(channel).peer).node;
+      auto near = [&](PortId d) { return f_.port(d).peer != kNone && f_.port(f_.port(d).peer).node == edge; };
+      // Near and least loaded first: the extra rounds are as many as the busiest port's re-probes.
+      std::stable_sort(dsts.begin(), dsts.end(), [&](PortId a, PortId b) {
+        return std::make_pair(!near(a), load_[a]) < std::make_pair(!near(b), load_[b]);
+      });
+    }
     std::vector<PortId> srcs;
     // Destinations in turn, again and again: a channel with few destinations behind it
     // (an endpoint's access link) gets its probes from many sources instead.
@@ -81,6 +91,40 @@ class PairChooser {
   std::vector<uint32_t> load_ = std::vector<uint32_t>(f_.num_port_slots(), 0);  // re-probes per endpoint port
 };
 
+// The plan's own pairs through a channel, each once, for channels the chooser finds no pair
+// for (the routes' in-trees do not lead a nearby source there): measuring the same paths
+// again is fresh evidence all the same.
+class PlannedPairs {
+ public:
+  PlannedPairs(const Fabric& fabric, const SweepPlan& plan) : fabric_(fabric), plan_(plan) {}
+  std::vector<ProbePair> Through(PortId channel, uint32_t want) {
+    if (start_.empty()) Index();
+    std::vector<ProbePair> pairs;
+    const uint32_t n = start_[channel + 1] - start_[channel];
+    for (uint32_t k = 0; k < n && k < want; ++k) {
+      const PlannedProbe& p = plan_.probes[probes_[start_[channel] + k]];
+      pairs.push_back({.src = p.src, .dst = p.dst});
+    }
+    return pairs;
+  }
+
+ private:
+  void Index() {
+    const size_t planned = plan_.probes.size();
+    start_.assign(fabric_.num_port_slots() + 1, 0);
+    for (size_t i = 0; i < planned; ++i)
+      for (PortId c : plan_.path(plan_.probes[i])) ++start_[c + 1];
+    for (size_t c = 0; c + 1 < start_.size(); ++c) start_[c + 1] += start_[c];
+    probes_.resize(start_.back());
+    std::vector<uint32_t> fill(start_.begin(), start_.end() - 1);
+    for (uint32_t i = 0; i < planned; ++i)
+      for (PortId c : plan_.path(plan_.probes[i])) probes_[fill[c]++] = i;
+  }
+  const Fabric& fabric_;
+  const SweepPlan& plan_;
+  std::vector<uint32_t> start_, probes_;  // plan probes per channel (CSR)
+};
+
 // Ports and channels busy in each extra round.
 class ExtraRounds {
  public:
@@ -123,6 +167,7 @@ Result<size_t> AddReprobes(const Fabric& fabric, const RouteSet& routes, const s
                            const ReprobeOptions& options, SweepPlan& plan) {
   CompactRounds(plan);
   PairChooser chooser(fabric, routes, options.seed);
+  PlannedPairs planned(fabric, plan);
   ExtraRounds rounds(fabric.num_port_slots(), plan.num_rounds);
   std::vector<PortId> path;
   size_t added = 0;
@@ -130,9 +175,13 @@ Result<size_t> AddReprobes(const Fabric& fabric, const RouteSet& routes, const s
     const Suspect& s = suspects[k];
     std::vector<PortId> channels{s.channel};
     if (s.channel == kNone) channels = {fabric.link(s.link).a, fabric.link(s.link).b};
-    const auto share = static_cast<uint32_t>((options.per_suspect + channels.size() - 1) / channels.size());
-    for (PortId c : channels)
-      for (const ProbePair& pair : chooser.Through(c, share)) {
+    const uint32_t want =
+        s.intermittent ? std::max(options.per_suspect, options.per_intermittent) : options.per_suspect;
+    const auto share = static_cast<uint32_t>((want + channels.size() - 1) / channels.size());
+    for (PortId c : channels) {
+      std::vector<ProbePair> pairs = chooser.Through(c, share);
+      if (pairs.empty()) pairs = planned.Through(c, share);
+      for (const ProbePair& pair : pairs) {
         path.clear();
         if (auto r = chooser.Path(pair.src, pair.dst, path); !r) return std::unexpected(r.error());
         PlannedProbe probe{.src = pair.src,
@@ -144,6 +193,7 @@ Result<size_t> AddReprobes(const Fabric& fabric, const RouteSet& routes, const s
         plan.probes.push_back(probe);
         ++added;
       }
+    }
   }
   SummarisePlan(fabric, routes, plan);
   return added;

@@ -14,7 +14,10 @@
 namespace fabricctl::sweep {
 
 struct ReprobeOptions {
-  uint32_t per_suspect = 8;    // probes per suspect link, split over its suspect directions
+  uint32_t per_suspect = 8;  // probes per suspect link, split over its suspect directions
+  // Probes per intermittent suspect: enough that a fault hitting 30% of them shows in two
+  // or more with 99.8% chance (1 - 0.7^24 - 24 x 0.3 x 0.7^23).
+  uint32_t per_intermittent = 24;
   size_t max_suspects = 4096;  // the strongest suspects, a bound on the extra rounds' work
   uint64_t seed = 1;           // choice among the pairs that cross a channel
 };

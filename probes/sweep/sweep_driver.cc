@@ -95,11 +95,15 @@ Result<SweepRun> DriveSweep(const Fabric& fabric, const RouteSet& routes, SweepP
     run.analyse_seconds += Since(t1);
     run.suspects = std::min(first.suspects.size(), options.max_suspects);
     if (run.suspects > 0) {
-      auto added = AddReprobes(
-          fabric, routes, first.suspects,
-          {.per_suspect = options.reprobe, .max_suspects = options.max_suspects, .seed = options.seed}, run.plan);
+      auto added = AddReprobes(fabric, routes, first.suspects,
+                               {.per_suspect = options.reprobe,
+                                .per_intermittent = options.reprobe_intermittent,
+                                .max_suspects = options.max_suspects,
+                                .seed = options.seed},
+                               run.plan);
       if (!added) return std::unexpected(added.error());
       run.reprobes = *added;
+      analysis.reprobed.assign(first.suspects.begin(), first.suspects.begin() + std::ptrdiff_t(run.suspects));
       auto t2 = Clock::now();
       RunRounds(run.plan, run.planned_probes, executor, run, state, progress);
       run.run_seconds += Since(t2);

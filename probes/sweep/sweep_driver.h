@@ -22,6 +22,7 @@ struct DriverOptions {
   // Probes through each suspect link after the first analysis (0: no re-probing), for at
   // most `max_suspects` links, strongest first.
   uint32_t reprobe = 8;
+  uint32_t reprobe_intermittent = 24;  // probes through each intermittent suspect (outliers among normal probes)
   size_t max_suspects = 4096;
   uint64_t seed = 1;  // choice of the re-probe pairs
 };

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -91,6 +92,26 @@ struct Tally {
   double recall() const { return injected ? double(hits) / injected : 1.0; }
 };
 
+// Why a row falls short: every false finding and every missed fault, with its evidence.
+void PrintDetail(const std::map<LinkId, PortId>& truth, const sweep::SweepRun& run) {
+  std::set<LinkId> found;
+  for (const auto& f : run.analysis.findings) {
+    found.insert(f.link);
+    if (f.link != kNone && truth.contains(f.link)) continue;
+    std::fprintf(stderr, "false: link %u endpoint %u %s channel %d sigmas %.2f failing %u/%u worst %.3f\n", f.link,
+                 f.endpoint, std::string(sweep::ToString(f.kind)).c_str(), f.channel == kNone ? -1 : int(f.channel),
+                 f.sigmas, f.failing_probes, f.probes, f.worst_ratio);
+  }
+  for (const auto& [link, channel] : truth) {
+    if (found.contains(link)) continue;
+    double sigmas = 0;
+    for (const auto& s : run.analysis.suspects)
+      if (s.link == link) sigmas = s.sigmas;
+    std::fprintf(stderr, "missed: link %u channel %d suspect sigmas %.2f health %.2f\n", link,
+                 channel == kNone ? -1 : int(channel), sigmas, run.analysis.link_health[link]);
+  }
+}
+
 void Score(const sweep::FaultSet& faults, const sweep::SweepRun& run, Tally& t) {
   std::map<LinkId, PortId> truth;  // link -> faulty channel (kNone: both ways)
   for (const auto& f : faults.faults) truth[f.link] = f.channel;
@@ -103,6 +124,7 @@ void Score(const sweep::FaultSet& faults, const sweep::SweepRun& run, Tally& t) 
     ++t.directional;
     t.right_direction += f.channel == it->second;
   }
+  if (std::getenv("FABRICCTL_BENCH_DETAIL")) PrintDetail(truth, run);
   t.injected += truth.size();
   t.flagged += run.analysis.findings.size();
   t.hits += hits;
@@ -145,8 +167,8 @@ std::vector<Scenario> AccuracyScenarios(bool quick) {
       {.name = "latency +0.5 us", .spec = "random:10:latency=0.5", .min_precision = 0.99, .min_recall = 0.95},
       {.name = "bandwidth 0.85, one direction", .spec = "random:10:bw=0.85:oneway"},
       {.name = "flaky 0.3", .spec = "random:10:flaky=0.3"},
-      {.name = "flaky 0.3", .spec = "random:10:flaky=0.3", .coverage = 5, .min_recall = 0.95},
-      {.name = "healthy", .spec = "", .coverage = 5, .max_false_sweeps = 1},
+      {.name = "flaky 0.3", .spec = "random:10:flaky=0.3", .coverage = 6, .min_recall = 0.95},
+      {.name = "healthy", .spec = "", .coverage = 6, .max_false_sweeps = 1},
       {.name = quick ? "K=15, bandwidth 0.1-0.6" : "K=50, bandwidth 0.1-0.6",
        .spec = quick ? "random:15" : "random:50",
        .min_precision = 0.98,
@@ -174,10 +196,11 @@ int RunSweepAccuracy(const Options& options) {
     std::fprintf(stderr, "sweep-accuracy: %s\n", r.error().Format().c_str());
     return 2;
   }
-  const int seeds = options.quick ? 10 : 50;
+  const char* seeds_env = std::getenv("FABRICCTL_BENCH_SEEDS");
+  const int seeds = seeds_env ? std::atoi(seeds_env) : options.quick ? 10 : 50;
   std::string table = fmt::format(
       "Fabric: {} ({} links); noise 5%; {} seeds per row; K = 10 faults per sweep unless named; re-probing "
-      "on (8 probes per suspect link).\n\n",
+      "on (8 probes per suspect link, 24 per intermittent one).\n\n",
       options.quick ? "fat-tree k=8 tiers=3" : "scalex-cluster", r->fabric.num_links(), seeds);
   table +=
       "| faults | coverage | injected | flagged | true | precision | recall | sweeps with a false finding | "
@@ -185,8 +208,10 @@ int RunSweepAccuracy(const Options& options) {
   table += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   int status = 0;
   std::vector<Scenario> scenarios = AccuracyScenarios(options.quick);
+  const char* only = std::getenv("FABRICCTL_BENCH_ROWS");
   for (size_t k = 0; k < scenarios.size(); ++k) {
     const Scenario& s = scenarios[k];
+    if (only && std::string(only).find(char('0' + k)) == std::string::npos) continue;
     auto t = RunScenario(*r, s, k, seeds);
     if (!t) {
       std::fprintf(stderr, "sweep-accuracy: %s\n", t.error().Format().c_str());

@@ -75,5 +75,27 @@ TEST_CASE("the source search finds only sources whose path crosses the switch") 
   CHECK(found > 0);
 }
 
+TEST_CASE("an intermittent suspect gets more re-probes, an endpoint's first from its own switch") {
+  auto r = testing::FatTree(4, 8, 4);
+  auto plan = PlanSweep(r.fabric, r.routes, {});
+  REQUIRE(plan);
+  const size_t planned = plan->probes.size();
+  const PortId access = *FindPortByName(r.fabric, "leaf5[1]");
+  const PortId host = r.fabric.port(access).peer;  // the host's port: its channel goes up to leaf5
+  std::vector<Suspect> suspects{{.link = r.fabric.port(access).link, .channel = host, .intermittent = true}};
+  auto added = AddReprobes(r.fabric, r.routes, suspects, {.per_suspect = 8, .per_intermittent = 20, .seed = 2}, *plan);
+  REQUIRE(added);
+  CHECK(*added == 20);
+  CHECK(Crossing(*plan, planned, host) == 20);
+  // leaf5 has 3 other hosts: the first 3 re-probes go to them, two links each.
+  const NodeId leaf5 = r.fabric.port(access).node;
+  size_t near = 0;
+  for (size_t i = planned; i < plan->probes.size(); ++i) {
+    const PlannedProbe& p = plan->probes[i];
+    near += r.fabric.port(r.fabric.port(p.dst).peer).node == leaf5 && plan->path(p).size() == 2;
+  }
+  CHECK(near >= 3);
+}
+
 }  // namespace
 }  // namespace fabricctl::sweep

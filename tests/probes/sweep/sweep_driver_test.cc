@@ -13,7 +13,8 @@ struct Outcome {
   FaultSet faults;
 };
 
-Outcome Drive(const testing::Routed& r, const std::string& spec, uint32_t coverage, uint32_t reprobe, uint64_t seed) {
+Outcome Drive(const testing::Routed& r, const std::string& spec, uint32_t coverage, uint32_t reprobe, uint64_t seed,
+              uint32_t reprobe_intermittent = 24) {
   auto plan = PlanSweep(r.fabric, r.routes, {.coverage = coverage, .seed = 1});
   REQUIRE(plan);
   Outcome o;
@@ -25,7 +26,8 @@ Outcome Drive(const testing::Routed& r, const std::string& spec, uint32_t covera
   o.faults.Apply(r.fabric);
   SimExecutor executor(r.fabric, o.faults, {.noise = 0.05, .seed = seed});
   SimCounterSource counters(r.fabric, o.faults);
-  auto run = DriveSweep(r.fabric, r.routes, *plan, executor, &counters, {.reprobe = reprobe, .seed = seed}, {});
+  auto run = DriveSweep(r.fabric, r.routes, *plan, executor, &counters,
+                        {.reprobe = reprobe, .reprobe_intermittent = reprobe_intermittent, .seed = seed}, {});
   REQUIRE(run);
   o.run = std::move(*run);
   return o;
@@ -92,6 +94,22 @@ TEST_CASE("a healthy noisy fabric has no finding, re-probes or not") {
     CHECK(o.run.analysis.findings.empty());
     CHECK(o.run.analysis.healthy());
   }
+}
+
+TEST_CASE("intermittent suspects get more re-probes: a flaky link's, never a healthy fabric's") {
+  auto r = testing::FatTree(4, 8, 4);
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    Outcome more = Drive(r, "", 2, 8, seed, 24), same = Drive(r, "", 2, 8, seed, 8);
+    CHECK(more.run.reprobes == same.run.reprobes);
+  }
+  // With one hit among its plan probes, the flaky link (and the others on that probe's path)
+  // is an intermittent suspect; with two or more it is found at once.
+  size_t more = 0, same = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    more += Drive(r, "leaf5[7]:flaky=0.3", 2, 8, seed, 24).run.reprobes;
+    same += Drive(r, "leaf5[7]:flaky=0.3", 2, 8, seed, 8).run.reprobes;
+  }
+  CHECK(more >= same + 16);
 }
 
 }  // namespace

@@ -54,10 +54,10 @@ struct AnalysisOptions {
   // re-probes aim at suspects, so they are no fair sample of the healthy fabric.
   size_t baseline_probes = SIZE_MAX;
   // The suspects the re-probes (probes from `baseline_probes` on) were aimed at. Each is
-  // judged on its re-probes alone, fresh evidence the choice of suspects did not see: a
-  // finding when they show it at the level `false_finding_rate` sets for this many suspects,
-  // in noise sigmas (steady faults) or in outliers against the plan's outlier rate
-  // (intermittent ones).
+  // judged on fresh evidence the choice of suspects did not see: its re-probes, with the
+  // plan's probes counted only beyond the suspect level that chose it, at the level
+  // `false_finding_rate` sets for this many suspects, in noise sigmas (steady faults), or
+  // its re-probes' outliers against the plan's outlier rate (intermittent ones).
   std::vector<Suspect> reprobed;
   uint32_t min_fresh_probes = 4;  // fewer re-probes through a hypothesis: judged on all its probes
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "routing/channel_capacity.h"
 #include "routing/parallel.h"
 #include "routing/switch_graph.h"
 
@@ -160,6 +161,14 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
     sum.max_hops = std::max(sum.max_hops, pt.max_hops);
   }
   sum.max_channel_load = load.empty() ? 0 : *std::max_element(load.begin(), load.end());
+  sum.max_load_per_capacity = double(sum.max_channel_load);
+  if (ChannelCapacity capacity(fabric, subnet); !capacity.uniform()) {
+    for (uint32_t s = 0; s < S; ++s)
+      for (uint32_t p = 1; p < base[s + 1] - base[s]; ++p)
+        if (load[base[s] + p] != 0)
+          sum.max_load_per_capacity = std::max(
+              sum.max_load_per_capacity, double(load[base[s] + p]) / capacity.share(fabric.port_id(g.node(s), p)));
+  }
   uint64_t reachable = sum.pairs - sum.unreachable_pairs;
   sum.avg_hops = reachable ? double(hop_sum) / double(reachable) : 0;
   if (routes.num_vls > 1) return sum;

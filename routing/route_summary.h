@@ -12,9 +12,13 @@
 namespace fabricctl {
 
 struct RouteSummary {
-  uint32_t max_hops = 0;              // links between two endpoints, endpoint links included
-  double avg_hops = 0;                // over reachable ordered endpoint pairs
-  uint64_t max_channel_load = 0;      // endpoint pairs routed over the busiest switch-to-switch channel
+  uint32_t max_hops = 0;          // links between two endpoints, endpoint links included
+  double avg_hops = 0;            // over reachable ordered endpoint pairs
+  uint64_t max_channel_load = 0;  // endpoint pairs routed over the busiest switch-to-switch channel
+  // The worst load per capacity: max over channels of routes / (cable rate / top rate), the
+  // routes a full-rate channel would carry to be as busy; equals max_channel_load when every
+  // cable runs at the subnet's top rate (routing/channel_capacity.h).
+  double max_load_per_capacity = 0;
   uint64_t pairs = 0;                 // ordered endpoint pairs (different ports, both attached to switches)
   uint64_t unreachable_pairs = 0;     // pairs whose route hits no entry, a bad port, or a loop
   std::optional<bool> deadlock_free;  // CDG acyclic; unset when tables use several VLs

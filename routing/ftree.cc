@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
+#include <span>
 
+#include "routing/channel_capacity.h"
 #include "routing/parallel.h"
 #include "routing/switch_graph.h"
 
@@ -26,6 +30,188 @@ class BitRows {
   size_t words_;
   std::vector<uint64_t> data_;
 };
+
+// The shape ftree found: levels, up and down neighbour groups, leaves and their cones.
+struct Tree {
+  const SwitchGraph& g;
+  const std::vector<uint32_t>& level;
+  const std::vector<std::vector<uint32_t>>& up;
+  const std::vector<std::vector<uint32_t>>& down;
+  const std::vector<uint32_t>& leaves;
+  const BitRows& cone;   // cone.test(li, s): s is leaf li or one of its ancestors
+  const BitRows& climb;  // climb.test(li, s): s can climb into that cone (when not complete)
+  bool complete;
+  bool can_climb(size_t li, uint32_t s) const { return complete || climb.test(li, s); }
+};
+
+// Load-balanced fill for trees that are not regular (failed cables or switches, or cables
+// trained slower). Destination-mod-k relies on every switch of a level having the same
+// parents: with a leaf short of uplinks it sends two destinations' whole traffic down one
+// cable. Here destinations are routed one at a time, interleaved over the leaves, and each
+// source leaf's flow takes the legal Up*/Down* path (climb to the lowest common ancestor,
+// then down) whose busiest channel, with that flow added, is lightest; a switch's choice,
+// once made for a destination, holds for every later flow through it (one LFT entry), so a
+// destination's traffic splits at the source leaves over several cables down into its leaf.
+// Channels weigh routes by their cost (ChannelCapacity), so slower cables get fewer. Purely
+// sequential: the result does not depend on the thread count.
+class GreedyFill {
+ public:
+  GreedyFill(const Tree& t, const Fabric& f, const ChannelCapacity& capacity, SubnetRoutes& out)
+      : t_(t), g_(t.g), out_(out), L_(out.num_lids()) {
+    const uint32_t S = g_.num_switches();
+    for (uint32_t e = 0; e < g_.end(S - 1); ++e)
+      for (uint8_t p : g_.ports(e)) stride_ = std::max<uint32_t>(stride_, p + 1u);
+    weight_.assign(size_t{S} * stride_, 1);
+    if (!capacity.uniform())
+      for (uint32_t s = 0; s < S; ++s)
+        for (uint32_t e = g_.begin(s); e < g_.end(s); ++e)
+          for (uint8_t p : g_.ports(e)) weight_[s * stride_ + p] = capacity.cost(f.port_id(g_.node(s), p));
+    load_.assign(weight_.size(), 0);
+    stamp_.assign(S, 0);
+    chan_.assign(S, kNone);
+    next_.assign(S, kNone);
+  }
+
+  void Run() {
+    const uint32_t S = g_.num_switches();
+    const size_t NL = t_.leaves.size();
+    size_t widest = 0;
+    for (uint32_t leaf : t_.leaves) widest = std::max(widest, g_.endpoint_lids(leaf).size());
+    // Destinations interleaved over the leaves, so that early routes spread over the tree.
+    for (size_t i = 0; i < widest; ++i)
+      for (size_t li = 0; li < NL; ++li) {
+        std::span<const Lid> lids = g_.endpoint_lids(t_.leaves[li]);
+        if (i >= lids.size()) continue;
+        RouteDestination(lids[i], li);
+        for (uint32_t s = 0; s < S; ++s) {
+          uint8_t& entry = out_.lft[size_t{s} * L_ + lids[i]];
+          entry = s == dest_ ? g_.lid_port(lids[i]) : chan_[s] == kNone ? kNoRoute : uint8_t(chan_[s] % stride_);
+        }
+      }
+  }
+
+ private:
+  struct Cost {
+    uint64_t worst = 0, total = 0;
+    bool operator<(const Cost& o) const { return worst != o.worst ? worst < o.worst : total < o.total; }
+  };
+
+  // Source leaves in turn, starting after the destination's own.
+  void RouteDestination(Lid x, size_t li) {
+    ++tick_;
+    li_ = li;
+    dest_ = t_.leaves[li];
+    rotation_ = x;
+    const size_t NL = t_.leaves.size();
+    for (size_t k = 0; k < NL; ++k) {
+      const uint32_t src = t_.leaves[(li + 1 + k) % NL];
+      const uint64_t flow = g_.endpoint_lids(src).size();
+      if (src == dest_ || flow == 0) continue;
+      Decide(src, flow);
+      for (uint32_t s = src; s != dest_ && chan_[s] != kNone; s = next_[s]) load_[chan_[s]] += flow * weight_[chan_[s]];
+    }
+    for (uint32_t s = 0; s < g_.num_switches(); ++s) Decide(s, 0);
+  }
+
+  // The path from t to the destination along choices made, with `flow` added to each
+  // channel; nullopt when t has no route.
+  std::optional<Cost> PathCost(uint32_t t, uint64_t flow) const {
+    Cost c;
+    for (; t != dest_; t = next_[t]) {
+      if (chan_[t] == kNone) return std::nullopt;
+      const uint64_t v = load_[chan_[t]] + flow * weight_[chan_[t]];
+      c.worst = std::max(c.worst, v);
+      c.total += v;
+    }
+    return c;
+  }
+
+  // Makes switch s's choice for the current destination (once), weighing `flow` routes.
+  void Decide(uint32_t s, uint64_t flow) {
+    if (stamp_[s] == tick_) return;
+    stamp_[s] = tick_;
+    chan_[s] = next_[s] = kNone;
+    if (s == dest_) return;
+    const bool in_cone = t_.cone.test(li_, s);
+    bool any_in_cone = false;
+    if (!in_cone)
+      for (uint32_t e : t_.up[s]) any_in_cone = any_in_cone || t_.cone.test(li_, g_.nbr(e));
+    const std::vector<uint32_t>& groups = in_cone ? t_.down[s] : t_.up[s];
+    std::optional<Cost> best;
+    const size_t n = groups.size();
+    for (size_t k = 0; k < n; ++k) {
+      const uint32_t e = groups[(rotation_ + k) % n], t = g_.nbr(e);
+      const bool legal = in_cone || any_in_cone ? t_.cone.test(li_, t) : t_.can_climb(li_, t);
+      if (!legal) continue;
+      Decide(t, flow);
+      std::optional<Cost> rest = PathCost(t, flow);
+      if (!rest) continue;
+      for (uint8_t p : g_.ports(e)) {
+        const uint32_t c = s * stride_ + p;
+        const uint64_t v = load_[c] + flow * weight_[c];
+        Cost here{std::max(rest->worst, v), rest->total + v};
+        if (!best || here < *best) best = here, chan_[s] = c, next_[s] = t;
+      }
+    }
+  }
+
+  const Tree& t_;
+  const SwitchGraph& g_;
+  SubnetRoutes& out_;
+  const size_t L_;
+  uint32_t stride_ = 1;
+  std::vector<uint32_t> weight_;  // per channel (switch * stride + port): cost of one route
+  std::vector<uint64_t> load_;    // per channel: routes so far times their weight
+  // Per switch, for the destination being routed: decided when stamp == tick_, the channel
+  // taken (kNone: no route) and the switch it reaches.
+  std::vector<uint32_t> stamp_, chan_, next_;
+  uint32_t tick_ = 0, dest_ = kNone;
+  size_t li_ = 0, rotation_ = 0;
+};
+
+// Switch LIDs: a leaf's LID follows the routes of its first endpoint (legal Up*/Down*
+// paths, and no search); other switches' LIDs take shortest paths.
+void RouteSwitchLids(const SwitchGraph& g, const std::vector<uint32_t>& level, unsigned threads, SubnetRoutes& out) {
+  const uint32_t S = g.num_switches();
+  const size_t L = out.num_lids();
+  ParallelFor(
+      S, threads,
+      [&](size_t si) {
+        const uint32_t t = static_cast<uint32_t>(si);
+        const Lid lid = g.switch_lid(t);
+        if (lid == 0) return;
+        if (level[t] == 0 && !g.endpoint_lids(t).empty()) {
+          const Lid x0 = g.endpoint_lids(t).front();
+          for (uint32_t s = 0; s < S; ++s)
+            if (s != t) out.lft[size_t{s} * L + lid] = out.lft[size_t{s} * L + x0];
+          return;
+        }
+        std::vector<uint32_t> scratch;
+        RouteSwitchLidShortest(g, lid, out, scratch);
+      },
+      16);
+}
+
+// True when every switch of a level has as many parents, children and cables to each as the
+// others, and every top switch reaches every leaf: destination-mod-k balances such trees.
+bool Regular(const Tree& t) {
+  if (!t.complete) return false;
+  const SwitchGraph& g = t.g;
+  auto cables = [&](const std::vector<uint32_t>& groups) {
+    size_t n = 0;
+    for (uint32_t e : groups) n += g.ports(e).size();
+    return n;
+  };
+  using Shape = std::array<size_t, 4>;
+  std::vector<std::optional<Shape>> shape_of_level(g.num_switches());
+  for (uint32_t s = 0; s < g.num_switches(); ++s) {
+    Shape shape{t.up[s].size(), cables(t.up[s]), t.down[s].size(), cables(t.down[s])};
+    std::optional<Shape>& seen = shape_of_level[t.level[s]];
+    if (seen && *seen != shape) return false;
+    seen = shape;
+  }
+  return true;
+}
 
 class FtreeEngine final : public RoutingEngine {
  public:
@@ -138,6 +324,16 @@ class FtreeEngine final : public RoutingEngine {
         if (!p.empty()) return Outcome::NotApplicable(p);
     }
     auto can_climb = [&](size_t li, uint32_t s) { return complete || climb.test(li, s); };
+    const Tree tree{g, level, up, down, leaves, cone, climb, complete};
+    if (ChannelCapacity capacity(f, request.subnet); !capacity.uniform() || !Regular(tree)) {
+      GreedyFill(tree, f, capacity, out).Run();
+      RouteSwitchLids(g, level, threads, out);
+      out.reason =
+          fmt::format("fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination", H + 1,
+                      NL, tops, complete ? "irregular" : "degraded (some top switches miss some leaves)",
+                      capacity.uniform() ? "" : ", cables of several rates");
+      return Outcome::Ok();
+    }
 
     // Chains: per endpoint LID, a_0..a_H and the digit quotients q_0..q_H of its ordinal.
     // Each leaf takes a block of ordinals as wide as its endpoints rounded up to a multiple
@@ -166,15 +362,13 @@ class FtreeEngine final : public RoutingEngine {
       }
     }
 
-    std::vector<uint32_t> dest_leaf(L, kNone);  // leaf index of each endpoint LID
-    for (Lid x = 1; x < L; ++x)
-      if (uint32_t d = g.lid_switch(x); d != kNone && !g.lid_is_switch(x)) dest_leaf[x] = leaf_index[d];
     std::vector<uint32_t> port_count(g.end(S - 1));
     std::vector<uint8_t> first_port(g.end(S - 1));
     for (uint32_t e = 0; e < port_count.size(); ++e)
       port_count[e] = uint32_t(g.ports(e).size()), first_port[e] = g.ports(e)[0];
 
-    // Fill each switch's row; a row depends on read-only tables only.
+    // Fill each switch's row; a row depends on read-only tables only. Destinations go
+    // leaf by leaf: what a switch does for a leaf's endpoints is worked out once per leaf.
     ParallelFor(
         S, threads,
         [&](size_t si) {
@@ -191,90 +385,75 @@ class FtreeEngine final : public RoutingEngine {
             port_of[g.nbr(e)] = port_count[e] == 1 ? first_port[e] : kMulti;
           }
           std::vector<uint32_t> cand;
-          uint32_t cached = kNone;
-          bool in_cone = false;
-          uint32_t spread = 1, hosts = 1;  // turns over spare uplinks (below), per destination
-          for (Lid x = 1; x < L; ++x) {
-            const uint32_t li = dest_leaf[x];
-            if (li == kNone) continue;
+          for (size_t li = 0; li < NL; ++li) {
             const uint32_t d = leaves[li];
+            const std::span<const Lid> lids = g.endpoint_lids(d);
+            if (lids.empty()) continue;
             if (d == s) {
-              row[x] = g.lid_port(x);
+              for (Lid x : lids) row[x] = g.lid_port(x);
               continue;
             }
-            if (d != cached) {
-              cached = d;
-              in_cone = cone.test(li, s);
-              cand.clear();
-              if (in_cone) {
-                for (uint32_t e : down[s])
-                  if (cone.test(li, g.nbr(e))) cand.push_back(e);
-              } else {
+            const bool in_cone = cone.test(li, s);
+            cand.clear();
+            if (in_cone) {
+              for (uint32_t e : down[s])
+                if (cone.test(li, g.nbr(e))) cand.push_back(e);
+            } else {
+              for (uint32_t e : up[s])
+                if (cone.test(li, g.nbr(e))) cand.push_back(e);
+              if (cand.empty())
                 for (uint32_t e : up[s])
-                  if (cone.test(li, g.nbr(e))) cand.push_back(e);
-                if (cand.empty())
-                  for (uint32_t e : up[s])
-                    if (can_climb(li, g.nbr(e))) cand.push_back(e);
-              }
-              hosts = static_cast<uint32_t>(g.endpoint_lids(d).size());
-              spread = l == 0 && !in_cone ? static_cast<uint32_t>(cand.size()) / std::max(hosts, 1u) : 1;
+                  if (can_climb(li, g.nbr(e))) cand.push_back(e);
             }
             if (cand.empty()) continue;  // no legal route from here; no route passes here either
-            const uint32_t* xq = &quot[x * W];
-            // A destination leaf with fewer endpoints than the source leaf has uplinks: one
-            // parent per destination (destination-mod-k) would leave cables down into that
-            // leaf idle and put each destination's whole traffic on one. Instead the source
-            // leaves take turns over `spread` = uplinks / endpoints disjoint parents per
-            // destination, the free digits of the destination's block, so each cable down
-            // carries 1/spread of a destination. Above the leaves the digits count leaves,
-            // the same for every turn, so the turns do not meet again.
-            // (spread > 1 only at a leaf that climbs, so there is a level above: xq[1].)
-            if (spread > 1) {
-              // The turn moves with the destination's leaf (its block number, xq[1]), so
-              // that a source leaf's own uplinks share its destinations evenly too.
-              const uint32_t turn = (leaf_index[s] + xq[1]) % spread;
-              const uint32_t e = cand[(xq[0] + hosts * turn) % cand.size()];
-              row[x] = port_count[e] == 1 ? first_port[e] : g.ports(e)[xq[0] % port_count[e]];
+            const uint32_t hosts = static_cast<uint32_t>(lids.size());
+            // Turns over spare uplinks (below), per destination.
+            const uint32_t spread = l == 0 && !in_cone ? static_cast<uint32_t>(cand.size()) / hosts : 1;
+            if (spread <= 1 && cand.size() == 1 && port_count[cand[0]] == 1) {
+              // One way on: the chain switch, when a neighbour, is that way too.
+              for (Lid x : lids) row[x] = first_port[cand[0]];
               continue;
             }
-            // The chain switch of the next level wins when it is a neighbour (a child in
-            // the cone when descending, a parent when climbing); else the destination's digit.
-            const uint32_t next_level = in_cone ? l - 1 : l + 1;
-            const uint32_t target = chain[x * W + next_level];
-            const uint8_t direct = port_of[target];
-            if (direct != 0 && direct != kMulti) {
-              row[x] = direct;
-              continue;
+            for (Lid x : lids) {
+              const uint32_t* xq = &quot[x * W];
+              // A destination leaf with fewer endpoints than the source leaf has uplinks: one
+              // parent per destination (destination-mod-k) would leave cables down into that
+              // leaf idle and put each destination's whole traffic on one. Instead the source
+              // leaves take turns over `spread` = uplinks / endpoints disjoint parents per
+              // destination, the free digits of the destination's block, so each cable down
+              // carries 1/spread of a destination. Above the leaves the digits count leaves,
+              // the same for every turn, so the turns do not meet again.
+              // (spread > 1 only at a leaf that climbs, so there is a level above: xq[1].)
+              if (spread > 1) {
+                // The turn moves with the destination's leaf (its block number, xq[1]), so
+                // that a source leaf's own uplinks share its destinations evenly too.
+                const uint32_t turn = (leaf_index[s] + xq[1]) % spread;
+                const uint32_t e = cand[(xq[0] + hosts * turn) % cand.size()];
+                row[x] = port_count[e] == 1 ? first_port[e] : g.ports(e)[xq[0] % port_count[e]];
+                continue;
+              }
+              // The chain switch of the next level wins when it is a neighbour (a child in
+              // the cone when descending, a parent when climbing); else the destination's digit.
+              const uint32_t next_level = in_cone ? l - 1 : l + 1;
+              const uint32_t target = chain[x * W + next_level];
+              const uint8_t direct = port_of[target];
+              if (direct != 0 && direct != kMulti) {
+                row[x] = direct;
+                continue;
+              }
+              uint32_t e = group_of[target];
+              if (e == kNone) {
+                uint32_t digit = xq[in_cone ? l - 1 : l];
+                e = cand.size() == 1 ? cand[0] : cand[digit % cand.size()];
+              }
+              const uint32_t m = port_count[e];
+              row[x] = m == 1 ? first_port[e] : g.ports(e)[xq[std::max(l, next_level)] % m];
             }
-            uint32_t e = group_of[target];
-            if (e == kNone) {
-              uint32_t digit = xq[in_cone ? l - 1 : l];
-              e = cand.size() == 1 ? cand[0] : cand[digit % cand.size()];
-            }
-            const uint32_t m = port_count[e];
-            row[x] = m == 1 ? first_port[e] : g.ports(e)[xq[std::max(l, next_level)] % m];
           }
         },
         4);
 
-    // Switch LIDs: a leaf's LID follows the routes of its first endpoint (legal Up*/Down*
-    // paths, and no search); other switches' LIDs take shortest paths.
-    ParallelFor(
-        S, threads,
-        [&](size_t si) {
-          const uint32_t t = static_cast<uint32_t>(si);
-          const Lid lid = g.switch_lid(t);
-          if (lid == 0) return;
-          if (level[t] == 0 && !g.endpoint_lids(t).empty()) {
-            const Lid x0 = g.endpoint_lids(t).front();
-            for (uint32_t s = 0; s < S; ++s)
-              if (s != t) out.lft[size_t{s} * L + lid] = out.lft[size_t{s} * L + x0];
-            return;
-          }
-          std::vector<uint32_t> scratch;
-          RouteSwitchLidShortest(g, lid, out, scratch);
-        },
-        16);
+    RouteSwitchLids(g, level, threads, out);
     out.reason = fmt::format("fat tree: {} levels, {} leaf switches, {} top switches{}", H + 1, NL, tops,
                              complete ? "" : ", degraded (some top switches miss some leaves)");
     return Outcome::Ok();

@@ -2,8 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <optional>
+
 #include "routing/metrics.h"
 #include "routing/route_summary.h"
+#include "routing/verifier.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
 
@@ -173,6 +177,146 @@ TEST_CASE("ftree spreads destinations on a 3-tier tree with fewer hosts than upl
     CheckSpread(testing::ThreeTierFatTree({.pods = 4, .leaves = 4, .aggs = 4, .cores = 4, .hosts = c.hosts}), 6,
                 c.bound, c.busiest);
   }
+}
+
+// A k-ary 3-tree (k/2 pods of k/2 leaves and k/2 aggs, (k/2)^2 cores, k/2 hosts per leaf),
+// cabled like testing::ThreeTierFatTree, where `cable` gives each switch-to-switch cable's
+// rate or leaves it out: cable(name of the lower switch, index of its uplink).
+using CableRule = std::function<std::optional<LinkRate>(const std::string& lower, unsigned uplink)>;
+
+Fabric KaryThreeTree(unsigned k, const CableRule& cable) {
+  const unsigned half = k / 2;
+  FabricBuilder b;
+  auto sw = [&](std::string name, uint64_t guid) {
+    return *b.AddNode({.type = NodeType::kSwitch, .num_ports = k, .guid = guid, .description = std::move(name)});
+  };
+  auto connect = [&](NodeId lower, unsigned lower_port, NodeId upper, unsigned upper_port, unsigned uplink) {
+    if (auto rate = cable(b.description(lower), uplink))
+      REQUIRE(b.Connect(lower, lower_port, upper, upper_port, *rate));
+  };
+  std::vector<NodeId> cores(half * half);
+  for (unsigned c = 0; c < half * half; ++c) cores[c] = sw(fmt::format("core{}", c), 0x3000 + c);
+  for (unsigned p = 0; p < half; ++p) {
+    std::vector<NodeId> aggs(half);
+    for (unsigned j = 0; j < half; ++j) {
+      aggs[j] = sw(fmt::format("agg{}-{}", p, j), 0x2000 + p * half + j);
+      for (unsigned c = 0; c < half; ++c) connect(aggs[j], half + c + 1, cores[j * half + c], p + 1, c);
+    }
+    for (unsigned i = 0; i < half; ++i) {
+      NodeId leaf = sw(fmt::format("leaf{}-{}", p, i), 0x1000 + p * half + i);
+      for (unsigned h = 0; h < half; ++h) {
+        NodeId n = *b.AddNode({.type = NodeType::kCa,
+                               .num_ports = 1,
+                               .guid = 0x10000 + (p * half + i) * 256 + h,
+                               .description = fmt::format("h{}-{}-{}", p, i, h)});
+        REQUIRE(b.Connect(n, 1, leaf, h + 1, LinkRate{}));
+      }
+      for (unsigned j = 0; j < half; ++j) connect(leaf, half + j + 1, aggs[j], i + 1, j);
+    }
+  }
+  auto f = b.Build();
+  REQUIRE(f);
+  return std::move(*f);
+}
+
+struct Routed {
+  FabricRoutes routes;
+  uint64_t busiest = 0, bound = 0;
+  double worst_per_capacity = 0;
+};
+
+// Routes with ftree and checks every pair: delivered by the walk, sound and deadlock-free
+// by the verifier, the same tables on 1 and 2 threads.
+Routed RouteAndCheck(const Fabric& f) {
+  auto routed = testing::RouteWith(f, "ftree", EngineOptions{.threads = 2});
+  REQUIRE(routed);
+  auto one = testing::RouteWith(f, "ftree", EngineOptions{.threads = 1});
+  REQUIRE(one);
+  const SubnetRoutes& r = routed->routes.subnets.at(0);
+  REQUIRE(r.engine == "ftree");
+  CHECK(r.lft == one->routes.subnets.at(0).lft);
+  testing::Walk w = testing::WalkAllPairs(f, r);
+  CHECK(w.delivered == w.pairs);
+  auto verdict = Verify(f, routed->routes, VerifyOptions{.threads = 2});
+  REQUIRE(verdict);
+  CHECK(verdict->violation_count == 0);
+  CHECK(r.num_vls == 1);
+  auto m = Measure(f, routed->routes, MetricsOptions{.permutations = 0});
+  REQUIRE(m);
+  RouteSummary summary = SummarizeRoutes(f, f.subnets()[0], r, 2);
+  REQUIRE(summary.deadlock_free.has_value());
+  CHECK(*summary.deadlock_free);
+  return Routed{std::move(*routed), m->subnets[0].max_channel_load, m->subnets[0].channel_load_lower_bound,
+                summary.max_load_per_capacity};
+}
+
+// Cables out of a k=8 tree (128 hosts, 80 switches): leaf uplinks, so that some leaves keep
+// 3 or 2 of their 4 parents, and agg uplinks, so that some cores miss pods. Destination-mod-k
+// sends two of a short leaf's destinations down one cable; the per-destination balance meets
+// the cut bound within 5%.
+TEST_CASE("ftree balances a fat tree with failed cables close to the cut bound") {
+  const std::vector<std::pair<std::string, unsigned>> failed = {{"leaf0-0", 1}, {"leaf0-0", 2}, {"leaf1-3", 0},
+                                                                {"leaf2-1", 3}, {"leaf3-2", 1}, {"agg0-2", 1},
+                                                                {"agg2-0", 3},  {"agg3-3", 0},  {"agg1-1", 2}};
+  Fabric f = KaryThreeTree(8, [&](const std::string& lower, unsigned uplink) -> std::optional<LinkRate> {
+    for (const auto& [name, index] : failed)
+      if (name == lower && index == uplink) return std::nullopt;
+    return LinkRate{};
+  });
+  Routed got = RouteAndCheck(f);
+  CHECK(got.routes.subnets.at(0).reason.find("degraded") != std::string::npos);
+  // leaf0-0 keeps 2 uplinks for its 4 hosts' routes to the 124 others.
+  CHECK(got.bound == 4 * 124 / 2);
+  CHECK(got.busiest * 100 <= got.bound * 105);
+}
+
+// One leaf uplink trained at 4xDDR (20 Gb/s) among 4xHDR (200 Gb/s): it costs 10 routes, and
+// gets about a tenth of its siblings' routes; the worst load per capacity drops against the
+// rate-blind destination-mod-k routes of the same cabling.
+TEST_CASE("ftree gives a slow cable routes in proportion to its rate") {
+  auto rule = [](bool slow) {
+    return [slow](const std::string& lower, unsigned uplink) -> std::optional<LinkRate> {
+      if (slow && lower == "leaf1-2" && uplink == 1) return LinkRate{.speed = LinkSpeed::kDDR};
+      return LinkRate{};
+    };
+  };
+  Fabric uniform = KaryThreeTree(8, rule(false));
+  Fabric slow = KaryThreeTree(8, rule(true));
+  Routed before = RouteAndCheck(uniform);
+  Routed after = RouteAndCheck(slow);
+  CHECK(after.routes.subnets.at(0).reason.find("several rates") != std::string::npos);
+  // The uniform tree's tables are today's destination-mod-k tables; on the slow cabling they
+  // load the slow cable like any other.
+  const SubnetRoutes& blind = before.routes.subnets.at(0);
+  const double blind_worst = SummarizeRoutes(slow, slow.subnets()[0], blind, 2).max_load_per_capacity;
+  CHECK(after.worst_per_capacity < blind_worst);
+  // Routes on the slow cable (both directions) against the leaf's other uplinks.
+  testing::Walk w = testing::WalkAllPairs(slow, after.routes.subnets.at(0));
+  uint64_t on_slow = 0, on_others = 0, others = 0;
+  for (const auto& [channel, load] : w.channel_load) {
+    const std::string from = slow.description(slow.port(channel.first).node);
+    const std::string to = slow.description(slow.port(channel.second).node);
+    if (from != "leaf1-2" || to.rfind("agg1-", 0) != 0) continue;
+    if (to == "agg1-1") {
+      on_slow = load;
+    } else {
+      on_others += load, ++others;
+    }
+  }
+  REQUIRE(others == 3);
+  const double share = double(on_slow) / (double(on_others) / double(others));
+  CAPTURE(on_slow);
+  CAPTURE(on_others);
+  CHECK(share >= 0.05);
+  CHECK(share <= 0.2);
+}
+
+// A regular tree keeps the destination-mod-k tables: the same with tier labels or rates.
+TEST_CASE("ftree keeps destination-mod-k on a regular tree of uniform rate") {
+  Fabric f = KaryThreeTree(8, [](const std::string&, unsigned) { return std::optional<LinkRate>(LinkRate{}); });
+  Routed got = RouteAndCheck(f);
+  CHECK(got.routes.subnets.at(0).reason.find("balanced per destination") == std::string::npos);
+  CHECK(got.busiest == got.bound);
 }
 
 }  // namespace

@@ -367,6 +367,16 @@ class FtreeEngine final : public RoutingEngine {
     for (uint32_t e = 0; e < port_count.size(); ++e)
       port_count[e] = uint32_t(g.ports(e).size()), first_port[e] = g.ports(e)[0];
 
+    // Switch LIDs carry management traffic only. Switch t's LID follows the routes of an
+    // endpoint x0 whose chain passes t (a leaf: its first endpoint), and the chain switches
+    // below t climb the chain to t instead of going down: every route towards x0 reaches
+    // x0's chain (at its leaf at the latest), so it reaches t, without a search per LID and
+    // within the rows (a search per LID writes a column: one cache miss per switch).
+    std::vector<Lid> via(S, 0);  // x0 per switch, 0 when no chain passes it
+    for (uint32_t leaf : leaves)
+      for (Lid x : g.endpoint_lids(leaf))
+        for (uint32_t l = 0; l < W; ++l)
+          if (uint32_t a = chain[x * W + l]; via[a] == 0) via[a] = x;
     // Fill each switch's row; a row depends on read-only tables only. Destinations go
     // leaf by leaf: what a switch does for a leaf's endpoints is worked out once per leaf.
     ParallelFor(
@@ -450,10 +460,24 @@ class FtreeEngine final : public RoutingEngine {
               row[x] = m == 1 ? first_port[e] : g.ports(e)[xq[std::max(l, next_level)] % m];
             }
           }
+          for (uint32_t t = 0; t < S; ++t) {
+            const Lid lid = g.switch_lid(t), x0 = via[t];
+            if (lid == 0 || x0 == 0 || t == s) continue;
+            if (l < level[t] && chain[x0 * W + l] == s) {
+              const uint32_t e = group_of[chain[x0 * W + l + 1]];
+              row[lid] = first_port[e];
+            } else {
+              row[lid] = row[x0];
+            }
+          }
         },
         4);
-
-    RouteSwitchLids(g, level, threads, out);
+    // Switches no chain passes (parents a leaf with few endpoints leaves spare): shortest paths.
+    ParallelFor(S, threads, [&](size_t t) {
+      std::vector<uint32_t> scratch;
+      if (const Lid lid = g.switch_lid(static_cast<uint32_t>(t)); lid != 0 && via[t] == 0)
+        RouteSwitchLidShortest(g, lid, out, scratch);
+    });
     out.reason = fmt::format("fat tree: {} levels, {} leaf switches, {} top switches{}", H + 1, NL, tops,
                              complete ? "" : ", degraded (some top switches miss some leaves)");
     return Outcome::Ok();

@@ -20,6 +20,9 @@ class BitRows {
   BitRows(size_t rows, size_t bits) : words_((bits + 63) / 64), data_(rows * words_, 0) {}
   void set(size_t r, size_t b) { data_[r * words_ + b / 64] |= uint64_t{1} << (b % 64); }
   bool test(size_t r, size_t b) const { return (data_[r * words_ + b / 64] >> (b % 64)) & 1; }
+  size_t words() const { return words_; }
+  uint64_t* row(size_t r) { return &data_[r * words_]; }
+  const uint64_t* row(size_t r) const { return &data_[r * words_]; }
   size_t count(size_t r) const {
     size_t n = 0;
     for (size_t w = 0; w < words_; ++w) n += static_cast<size_t>(__builtin_popcountll(data_[r * words_ + w]));
@@ -29,6 +32,25 @@ class BitRows {
  private:
   size_t words_;
   std::vector<uint64_t> data_;
+};
+
+// v % n for a run of values that mostly repeat or count up by one (the digits of the
+// endpoints of one leaf), without a division per value.
+class Modulo {
+ public:
+  explicit Modulo(uint32_t n) : n_(n) {}
+  uint32_t operator()(uint32_t v) {
+    if (!valid_ || v != last_) {
+      rest_ = valid_ && v == last_ + 1 ? (rest_ + 1 == n_ ? 0 : rest_ + 1) : v % n_;
+      last_ = v;
+      valid_ = true;
+    }
+    return rest_;
+  }
+
+ private:
+  uint32_t n_, last_ = 0, rest_ = 0;
+  bool valid_ = false;
 };
 
 // The shape ftree found: levels, up and down neighbour groups, leaves and their cones.
@@ -373,6 +395,12 @@ class FtreeEngine final : public RoutingEngine {
     // x0's chain (at its leaf at the latest), so it reaches t, without a search per LID and
     // within the rows (a search per LID writes a column: one cache miss per switch).
     std::vector<Lid> via(S, 0);  // x0 per switch, 0 when no chain passes it
+    // below.test(s, li): leaf li is below switch s (s is in its cone), so that a row sees
+    // at once which of its neighbours lead to a leaf without testing each per leaf.
+    BitRows below(S, NL);
+    for (size_t li = 0; li < NL; ++li)
+      for (uint32_t s = 0; s < S; ++s)
+        if (cone.test(li, s)) below.set(s, li);
     for (uint32_t leaf : leaves)
       for (Lid x : g.endpoint_lids(leaf))
         for (uint32_t l = 0; l < W; ++l)
@@ -395,6 +423,24 @@ class FtreeEngine final : public RoutingEngine {
             port_of[g.nbr(e)] = port_count[e] == 1 ? first_port[e] : kMulti;
           }
           std::vector<uint32_t> cand;
+          // Leaves below any (every) parent of s, and the only child of s above each leaf
+          // (kNone: none; kSeveral: several).
+          constexpr uint32_t kSeveral = kNone - 1;
+          const size_t words = below.words();
+          std::vector<uint64_t> under_any(words, 0), under_all(words, up[s].empty() ? 0 : ~uint64_t{0});
+          for (uint32_t e : up[s])
+            for (size_t w = 0; w < words; ++w) {
+              under_any[w] |= below.row(g.nbr(e))[w];
+              under_all[w] &= below.row(g.nbr(e))[w];
+            }
+          std::vector<uint32_t> only_child(NL, kNone);
+          for (uint32_t e : down[s])
+            for (size_t w = 0; w < words; ++w)
+              for (uint64_t bits = below.row(g.nbr(e))[w]; bits != 0; bits &= bits - 1) {
+                uint32_t& c = only_child[w * 64 + static_cast<size_t>(__builtin_ctzll(bits))];
+                c = c == kNone ? e : kSeveral;
+              }
+          auto has = [](const std::vector<uint64_t>& set, size_t li) { return (set[li / 64] >> (li % 64)) & 1; };
           for (size_t li = 0; li < NL; ++li) {
             const uint32_t d = leaves[li];
             const std::span<const Lid> lids = g.endpoint_lids(d);
@@ -404,14 +450,23 @@ class FtreeEngine final : public RoutingEngine {
               continue;
             }
             const bool in_cone = cone.test(li, s);
+            bool blind = false;  // climbing, and no parent is an ancestor of d
             cand.clear();
             if (in_cone) {
-              for (uint32_t e : down[s])
-                if (cone.test(li, g.nbr(e))) cand.push_back(e);
+              if (only_child[li] != kSeveral) {
+                if (only_child[li] != kNone) cand.push_back(only_child[li]);
+              } else {
+                for (uint32_t e : down[s])
+                  if (cone.test(li, g.nbr(e))) cand.push_back(e);
+              }
+            } else if (has(under_all, li)) {
+              cand = up[s];
             } else {
-              for (uint32_t e : up[s])
-                if (cone.test(li, g.nbr(e))) cand.push_back(e);
-              if (cand.empty())
+              if (has(under_any, li))
+                for (uint32_t e : up[s])
+                  if (cone.test(li, g.nbr(e))) cand.push_back(e);
+              blind = cand.empty();
+              if (blind)
                 for (uint32_t e : up[s])
                   if (can_climb(li, g.nbr(e))) cand.push_back(e);
             }
@@ -422,6 +477,14 @@ class FtreeEngine final : public RoutingEngine {
             if (spread <= 1 && cand.size() == 1 && port_count[cand[0]] == 1) {
               // One way on: the chain switch, when a neighbour, is that way too.
               for (Lid x : lids) row[x] = first_port[cand[0]];
+              continue;
+            }
+            const bool single = std::all_of(cand.begin(), cand.end(), [&](uint32_t e) { return port_count[e] == 1; });
+            Modulo digit_mod(static_cast<uint32_t>(cand.size()));
+            if (spread <= 1 && blind && single) {
+              // No parent is the destination's ancestor, so no chain switch is a neighbour:
+              // the destination's digit alone picks the parent.
+              for (Lid x : lids) row[x] = first_port[cand[digit_mod(quot[x * W + l])]];
               continue;
             }
             for (Lid x : lids) {
@@ -453,8 +516,7 @@ class FtreeEngine final : public RoutingEngine {
               }
               uint32_t e = group_of[target];
               if (e == kNone) {
-                uint32_t digit = xq[in_cone ? l - 1 : l];
-                e = cand.size() == 1 ? cand[0] : cand[digit % cand.size()];
+                e = cand[digit_mod(xq[in_cone ? l - 1 : l])];
               }
               const uint32_t m = port_count[e];
               row[x] = m == 1 ? first_port[e] : g.ports(e)[xq[std::max(l, next_level)] % m];

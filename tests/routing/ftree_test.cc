@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <functional>
 #include <optional>
 
@@ -179,7 +180,7 @@ TEST_CASE("ftree spreads destinations on a 3-tier tree with fewer hosts than upl
   }
 }
 
-// A k-ary 3-tree (k/2 pods of k/2 leaves and k/2 aggs, (k/2)^2 cores, k/2 hosts per leaf),
+// Half a k-ary 3-tree (k/2 pods of k/2 leaves and k/2 aggs, (k/2)^2 cores, k/2 hosts per leaf),
 // cabled like testing::ThreeTierFatTree, where `cable` gives each switch-to-switch cable's
 // rate or leaves it out: cable(name of the lower switch, index of its uplink).
 using CableRule = std::function<std::optional<LinkRate>(const std::string& lower, unsigned uplink)>;
@@ -250,7 +251,7 @@ Routed RouteAndCheck(const Fabric& f) {
                 summary.max_load_per_capacity};
 }
 
-// Cables out of a k=8 tree (128 hosts, 80 switches): leaf uplinks, so that some leaves keep
+// Cables out of a k=8 tree (64 hosts, 48 switches): leaf uplinks, so that some leaves keep
 // 3 or 2 of their 4 parents, and agg uplinks, so that some cores miss pods. Destination-mod-k
 // sends two of a short leaf's destinations down one cable; the per-destination balance meets
 // the cut bound within 5%.
@@ -264,14 +265,14 @@ TEST_CASE("ftree balances a fat tree with failed cables close to the cut bound")
     return LinkRate{};
   });
   Routed got = RouteAndCheck(f);
-  CHECK(got.routes.subnets.at(0).reason.find("degraded") != std::string::npos);
-  // leaf0-0 keeps 2 uplinks for its 4 hosts' routes to the 124 others.
-  CHECK(got.bound == 4 * 124 / 2);
+  CHECK(got.routes.routes.subnets.at(0).reason.find("degraded") != std::string::npos);
+  // leaf0-0 keeps 2 uplinks for its 4 hosts' routes to the 60 others.
+  CHECK(got.bound == 4 * 60 / 2);
   CHECK(got.busiest * 100 <= got.bound * 105);
 }
 
 // One leaf uplink trained at 4xDDR (20 Gb/s) among 4xHDR (200 Gb/s): it costs 10 routes, and
-// gets about a tenth of its siblings' routes; the worst load per capacity drops against the
+// gets a tenth of its siblings' routes; the worst load per capacity drops against the
 // rate-blind destination-mod-k routes of the same cabling.
 TEST_CASE("ftree gives a slow cable routes in proportion to its rate") {
   auto rule = [](bool slow) {
@@ -284,14 +285,16 @@ TEST_CASE("ftree gives a slow cable routes in proportion to its rate") {
   Fabric slow = KaryThreeTree(8, rule(true));
   Routed before = RouteAndCheck(uniform);
   Routed after = RouteAndCheck(slow);
-  CHECK(after.routes.subnets.at(0).reason.find("several rates") != std::string::npos);
+  CHECK(after.routes.routes.subnets.at(0).reason.find("several rates") != std::string::npos);
   // The uniform tree's tables are today's destination-mod-k tables; on the slow cabling they
   // load the slow cable like any other.
-  const SubnetRoutes& blind = before.routes.subnets.at(0);
+  const SubnetRoutes& blind = before.routes.routes.subnets.at(0);
   const double blind_worst = SummarizeRoutes(slow, slow.subnets()[0], blind, 2).max_load_per_capacity;
+  CAPTURE(blind_worst);
+  CAPTURE(after.worst_per_capacity);
   CHECK(after.worst_per_capacity < blind_worst);
   // Routes on the slow cable (both directions) against the leaf's other uplinks.
-  testing::Walk w = testing::WalkAllPairs(slow, after.routes.subnets.at(0));
+  testing::Walk w = testing::WalkAllPairs(slow, after.routes.routes.subnets.at(0));
   uint64_t on_slow = 0, on_others = 0, others = 0;
   for (const auto& [channel, load] : w.channel_load) {
     const std::string from = slow.description(slow.port(channel.first).node);
@@ -304,18 +307,20 @@ TEST_CASE("ftree gives a slow cable routes in proportion to its rate") {
     }
   }
   REQUIRE(others == 3);
-  const double share = double(on_slow) / (double(on_others) / double(others));
+  // The slow cable's routes times 10 (its cost) match its siblings' routes, up to one
+  // destination's flow (4 routes, cost 40): the granularity of the balance.
+  const double siblings = double(on_others) / double(others);
   CAPTURE(on_slow);
-  CAPTURE(on_others);
-  CHECK(share >= 0.05);
-  CHECK(share <= 0.2);
+  CAPTURE(siblings);
+  CHECK(on_slow > 0);
+  CHECK(std::abs(double(on_slow) * 10 - siblings) <= 40);
 }
 
 // A regular tree keeps the destination-mod-k tables: the same with tier labels or rates.
 TEST_CASE("ftree keeps destination-mod-k on a regular tree of uniform rate") {
   Fabric f = KaryThreeTree(8, [](const std::string&, unsigned) { return std::optional<LinkRate>(LinkRate{}); });
   Routed got = RouteAndCheck(f);
-  CHECK(got.routes.subnets.at(0).reason.find("balanced per destination") == std::string::npos);
+  CHECK(got.routes.routes.subnets.at(0).reason.find("balanced per destination") == std::string::npos);
   CHECK(got.busiest == got.bound);
 }
 

@@ -105,8 +105,8 @@ TEST_CASE("registry lists every generator with its parameters") {
     CHECK(!g.params.empty());
     for (const GeneratorParam& p : g.params) CHECK(!p.help.empty());
   }
-  CHECK(names ==
-        std::set<std::string>{"fat-tree", "rail", "supernode", "dragonfly", "torus", "scalex640", "scalex-cluster"});
+  CHECK(names == std::set<std::string>{"fat-tree", "rail", "supernode", "dragonfly", "torus", "jellyfish", "scalex640",
+                                       "scalex-cluster"});
 }
 
 TEST_CASE("every generator builds with its defaults and is deterministic") {

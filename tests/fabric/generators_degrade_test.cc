@@ -8,23 +8,14 @@
 #include "fabric/ibnetdiscover_format.h"
 #include "fabric/ibsim_format.h"
 #include "routing/verifier.h"
+#include "tests/fabric/generators_test_util.h"
 #include "tests/routing/route_check.h"
 
 namespace fabricctl {
 namespace {
 
-Fabric Gen(std::string_view name, const GeneratorParams& params) {
-  auto f = Generate(name, params);
-  if (!f) FAIL_CHECK(f.error().Format());
-  REQUIRE(f);
-  return std::move(*f);
-}
-
-std::string GenError(std::string_view name, const GeneratorParams& params) {
-  auto f = Generate(name, params);
-  REQUIRE_FALSE(f);
-  return f.error().Format();
-}
+using testing::Gen;
+using testing::GenError;
 
 size_t Switches(const Fabric& f) {
   size_t n = 0;

@@ -5,16 +5,12 @@
 #include <string>
 
 #include "fabric/generator.h"
+#include "tests/fabric/generators_test_util.h"
 
 namespace fabricctl {
 namespace {
 
-Fabric Gen(const GeneratorParams& params) {
-  auto f = Generate("jellyfish", params);
-  if (!f) FAIL_CHECK(f.error().Format());
-  REQUIRE(f);
-  return std::move(*f);
-}
+Fabric Gen(const GeneratorParams& params) { return testing::Gen("jellyfish", params); }
 
 // Switch-to-switch cables of each switch, and whether two switches share more than one.
 struct Degrees {

@@ -10,22 +10,13 @@
 #include "fabric/generator.h"
 #include "fabric/generators/gen_builder.h"
 #include "fabric/generators/params.h"
+#include "tests/fabric/generators_test_util.h"
 
 namespace fabricctl {
 namespace {
 
-Fabric Gen(std::string_view name, const GeneratorParams& params = {}) {
-  auto f = Generate(name, params);
-  if (!f) FAIL_CHECK(f.error().Format());
-  REQUIRE(f);
-  return std::move(*f);
-}
-
-std::string GenError(std::string_view name, const GeneratorParams& params) {
-  auto f = Generate(name, params);
-  REQUIRE_FALSE(f);
-  return f.error().Format();
-}
+using testing::Gen;
+using testing::GenError;
 
 struct Counts {
   size_t endpoints = 0;

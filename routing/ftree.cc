@@ -540,8 +540,7 @@ class FtreeEngine final : public RoutingEngine {
       if (const Lid lid = g.switch_lid(static_cast<uint32_t>(t)); lid != 0 && via[t] == 0)
         RouteSwitchLidShortest(g, lid, out, scratch);
     });
-    out.reason = fmt::format("fat tree: {} levels, {} leaf switches, {} top switches{}", H + 1, NL, tops,
-                             complete ? "" : ", degraded (some top switches miss some leaves)");
+    out.reason = fmt::format("fat tree: {} levels, {} leaf switches, {} top switches", H + 1, NL, tops);
     return Outcome::Ok();
   }
 };

@@ -295,8 +295,7 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
   const Slots sl = MakeSlots(fabric, g, L);
   std::vector<uint64_t> turns(sl.turn_base[S], 0);
   const size_t blocks = (L + kBlock - 1) / kBlock;
-  const unsigned T =
-      std::max(1u, std::min<unsigned>(ThreadsFor(size_t{S} * L, threads), static_cast<unsigned>(blocks)));
+  const unsigned T = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(blocks)));
   std::vector<Tally> tallies(T);
   std::atomic<size_t> next_block{0};
   ParallelFor(T, T, [&](size_t ti) {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "cli/command.h"
+#include "fabricctl_version.h"
 
 namespace {
 
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
       "Find the topology, compute and verify deadlock-free routes, deploy route tables,\n"
       "probe latency and bandwidth, and run link-health sweeps.",
       "fabricctl"};
-  app.set_version_flag("--version", "fabricctl 0.1.0");
+  app.set_version_flag("--version", "fabricctl " FABRICCTL_VERSION " (revision " FABRICCTL_REVISION ")");
   app.require_subcommand(1);
   app.fallthrough(false);
   app.failure_message(FailureMessage);

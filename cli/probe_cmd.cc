@@ -21,11 +21,7 @@
 #include "probes/probe_client.h"
 #include "probes/tcp_transport.h"
 
-// Included unconditionally now that the verbs transport is in the tree: ccache's direct
-// mode does not notice a header that __has_include starts to find, and served objects
-// built without it.
 #include "probes/verbs_transport.h"
-#define FABRICCTL_HAVE_VERBS_TRANSPORT 1
 
 namespace fabricctl::cli {
 namespace {
@@ -93,7 +89,6 @@ void AddVerbsClientFlags(CLI::App* cmd, VerbsFlags& v) {
       ->capture_default_str();
 }
 
-#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
 probes::VerbsOptions ToVerbsOptions(const VerbsFlags& f) {
   probes::VerbsOptions v;
   v.device = f.device;
@@ -104,16 +99,11 @@ probes::VerbsOptions ToVerbsOptions(const VerbsFlags& f) {
   v.window = f.window;
   return v;
 }
-#endif
 
 Result<std::unique_ptr<probes::ClientTransport>> MakeClientTransport(const RunOptions& o) {
   if (o.transport == "tcp")
     return probes::MakeTcpClientTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)});
-#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
   return probes::MakeVerbsClientTransport(ToVerbsOptions(o.verbs));
-#else
-  return MakeError("--transport verbs: this fabricctl was built without the verbs transport; use --transport tcp");
-#endif
 }
 
 std::string Timestamp() {
@@ -147,7 +137,6 @@ probes::OrderTransportFactory MakeOrderTransportFactory(const ServeOptions& o) {
       return probes::MakeTcpClientTransport({.busy_poll = std::chrono::microseconds(busy_poll),
                                              .bind_source = !item.source.empty(),
                                              .device = item.device});
-#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
     if (transport == "verbs") {
       probes::VerbsOptions v = ToVerbsOptions(verbs_flags);
       if (!item.rdma.empty()) {
@@ -163,7 +152,6 @@ probes::OrderTransportFactory MakeOrderTransportFactory(const ServeOptions& o) {
       }
       return probes::MakeVerbsClientTransport(v);
     }
-#endif
     return MakeError(fmt::format("transport '{}' is not available for orders on this agent", transport));
   };
 }
@@ -202,14 +190,12 @@ int RunServe(const ServeOptions& o) {
       o.max_sessions != 0 ? o.max_sessions : (o.peers_file.empty() ? 4 : std::max(4, 2 * listens + 2));
   std::vector<std::unique_ptr<probes::ServerTransport>> transports;
   transports.push_back(probes::MakeTcpServerTransport({.busy_poll = std::chrono::microseconds(o.busy_poll_us)}));
-#ifdef FABRICCTL_HAVE_VERBS_TRANSPORT
   if (auto verbs = probes::MakeVerbsServerTransport(ToVerbsOptions(o.verbs)); verbs)
     transports.push_back(std::move(*verbs));
   else if (!o.verbs.device.empty())  // asked for by name: say why it is not served
     std::cerr << "fabricctl probe serve: verbs transport unavailable: " << verbs.error().Format() << "\n";
   else  // no RDMA here: a plain note, TCP-only agents are the normal case on such hosts
     std::cerr << "fabricctl probe serve: serving tcp only (no RDMA device for verbs)\n";
-#endif
   auto log_mu = std::make_shared<std::mutex>();
   probes::Agent agent(std::move(*options), std::move(transports), [log_mu](std::string_view line) {
     std::lock_guard lock(*log_mu);

@@ -23,27 +23,37 @@ struct TopoGenOptions {
   bool json = false;
 };
 
+std::string ParamsText(std::span<const GeneratorParam> params) {
+  size_t width = 0;
+  for (const GeneratorParam& p : params) width = std::max(width, p.key.size() + p.default_value.size() + 3);
+  std::string out;
+  for (const GeneratorParam& p : params)
+    out += fmt::format("    {:<{}}  {}\n", fmt::format("{} [{}]", p.key, p.default_value), width, p.help);
+  return out;
+}
+
 std::string GeneratorsText() {
   std::string out = "Generators (NAME) and their parameters (--set key=value, default in brackets):\n";
-  for (const GeneratorInfo& g : Generators()) {
-    out += fmt::format("\n  {}\n    {}\n", g.name, g.help);
-    size_t width = 0;
-    for (const GeneratorParam& p : g.params) width = std::max(width, p.key.size() + p.default_value.size() + 3);
-    for (const GeneratorParam& p : g.params)
-      out += fmt::format("    {:<{}}  {}\n", fmt::format("{} [{}]", p.key, p.default_value), width, p.help);
-  }
-  return out;
+  for (const GeneratorInfo& g : Generators())
+    out += fmt::format("\n  {}\n    {}\n", g.name, g.help) + ParamsText(g.params);
+  out +=
+      "\n  Every generator also takes (a fabric as it runs: failed and slow parts, chosen at random,\n"
+      "  never splitting the fabric; endpoints left without a cable are dropped):\n";
+  return out + ParamsText(CommonGeneratorParams());
+}
+
+nlohmann::json ParamsJson(std::span<const GeneratorParam> params) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const GeneratorParam& p : params)
+    list.push_back({{"key", p.key}, {"default", p.default_value}, {"help", p.help}});
+  return list;
 }
 
 nlohmann::json GeneratorsJson() {
   nlohmann::json list = nlohmann::json::array();
-  for (const GeneratorInfo& g : Generators()) {
-    nlohmann::json params = nlohmann::json::array();
-    for (const GeneratorParam& p : g.params)
-      params.push_back({{"key", p.key}, {"default", p.default_value}, {"help", p.help}});
-    list.push_back({{"name", g.name}, {"help", g.help}, {"params", params}});
-  }
-  return {{"generators", list}};
+  for (const GeneratorInfo& g : Generators())
+    list.push_back({{"name", g.name}, {"help", g.help}, {"params", ParamsJson(g.params)}});
+  return {{"generators", list}, {"common_params", ParamsJson(CommonGeneratorParams())}};
 }
 
 // `name` is the NAME given on the command line, empty when none was.
@@ -122,7 +132,7 @@ void AddTopoGen(CLI::App& topo, Runner& run) {
   auto opts = std::make_shared<TopoGenOptions>();
   CLI::App* cmd = topo.add_subcommand("gen",
                                       "Generate a fabric: fat-tree, rail, supernode, dragonfly, torus, "
-                                      "scalex640, scalex-cluster");
+                                      "jellyfish, scalex640, scalex-cluster");
   cmd->add_option("NAME", opts->name, "Generator name (see below or --list)");
   cmd->add_option("-s,--set", opts->sets, "Parameter as key=value; repeat or list several after one --set")
       ->type_name("KEY=VALUE");
@@ -137,7 +147,9 @@ void AddTopoGen(CLI::App& topo, Runner& run) {
               "\nExamples:\n"
               "  fabricctl topo gen fat-tree --set k=8 tiers=3 -o ft8.topo\n"
               "  fabricctl topo gen supernode --set preset=cm384 -o cm384.json\n"
-              "  fabricctl topo gen scalex-cluster -o cluster.topo");
+              "  fabricctl topo gen scalex-cluster -o cluster.topo\n"
+              "  fabricctl topo gen fat-tree --set k=16 tiers=3 fail_links=0.03 fail_switches=2 -o ft16-faulty.topo\n"
+              "  fabricctl topo gen jellyfish --set switches=200 degree=12 hosts=6 seed=3 -o jf200.topo");
   cmd->callback([opts, &run] { run = [opts] { return Run(*opts); }; });
 }
 

@@ -16,7 +16,6 @@ endfunction()
 fabricctl_require_pkg(IBVERBS libibverbs libibverbs-dev)
 fabricctl_require_pkg(IBUMAD libibumad libibumad-dev)
 fabricctl_require_pkg(IBMAD libibmad libibmad-dev)
-fabricctl_require_pkg(IBNETDISC libibnetdisc libibnetdisc-dev)
 fabricctl_require_pkg(NL3 "libnl-3.0;libnl-route-3.0" "libnl-3-dev libnl-route-3-dev")
 fabricctl_require_pkg(SQLITE3 sqlite3 libsqlite3-dev)
 # HMAC-SHA256 for the probe control protocol: a vetted implementation, not our own.

@@ -26,6 +26,9 @@ struct GeneratorInfo {
 using GeneratorParams = std::map<std::string, std::string>;
 
 std::span<const GeneratorInfo> Generators();
+// Parameters every generator takes besides its own: failed switches and cables, slow
+// cables, and the seed of those choices (fabric/generators/degrade.h).
+std::span<const GeneratorParam> CommonGeneratorParams();
 // Unknown names and keys get a "did you mean" suggestion; bad values name the key.
 Result<Fabric> Generate(std::string_view name, const GeneratorParams& params);
 

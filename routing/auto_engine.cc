@@ -3,36 +3,167 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <tuple>
 
+#include "routing/channel_capacity.h"
 #include "routing/registry.h"
 #include "routing/route_fabric.h"
+#include "routing/route_summary.h"
 
 namespace fabricctl {
 namespace {
+
+// Deadlock-free engines, cheapest first. On small subnets auto runs all of them; on big
+// ones it takes the first of its class list that accepts the subnet.
+constexpr std::string_view kCompared[] = {"ftree", "torus", "updn", "nue", "dfsssp", "escape"};
+constexpr std::string_view kByClassOneVl[] = {"ftree", "torus", "updn"};
+constexpr std::string_view kByClassSeveralVls[] = {"ftree", "torus", "nue", "updn"};
+
+// Work of the dearest compared engines (a shortest-path search per destination over every
+// channel), in channel x destination steps. Below this every candidate runs and the whole
+// comparison takes about a second on one core.
+constexpr double kCompareWork = 4e7;
+
+double CompareWork(const Fabric& fabric, const Subnet& subnet) {
+  double channels = 0;
+  for (NodeId s : subnet.switches)
+    for (const Adjacency& a : fabric.neighbors(s)) channels += fabric.is_switch(a.peer_node) ? 1 : 0;
+  return channels * double(subnet.endpoint_ports.size());
+}
+
+// The per-switch cut bound of `route stats` (routing/metrics.h): the routes that must leave
+// a switch over its switch cables, spread evenly. A table that meets it cannot be beaten,
+// so the comparison stops there.
+double CutBound(const Fabric& fabric, const Subnet& subnet) {
+  const double endpoints = double(subnet.endpoint_ports.size());
+  double bound = 0;
+  for (NodeId s : subnet.switches) {
+    double local = 0, cables = 0;
+    for (const Adjacency& a : fabric.neighbors(s)) (fabric.is_switch(a.peer_node) ? cables : local) += 1;
+    if (cables > 0) bound = std::max(bound, std::ceil(local * (endpoints - local) / cables));
+  }
+  return bound;
+}
+
+// How auto ranks tables: every pair reachable first, then the worst load per capacity, then
+// fewer VLs, then shorter paths.
+struct Score {
+  uint64_t unreachable = 0;
+  double load = 0;
+  unsigned vls = 1;
+  double avg_hops = 0;
+  auto key() const { return std::make_tuple(unreachable, load, vls, avg_hops); }
+};
+
+struct Attempt {
+  std::string_view engine;
+  std::optional<Score> score;  // nullopt: declined or failed
+  std::string note;            // why declined, or the figures
+  double seconds = 0;
+};
+
+std::string Figures(const Score& s) {
+  return fmt::format("busiest channel {:.0f}, {} VL{}, {:.2f} hops{}", s.load, s.vls, s.vls == 1 ? "" : "s", s.avg_hops,
+                     s.unreachable ? fmt::format(", {} pairs unreachable", s.unreachable) : "");
+}
+
+// Runs one engine into `out` (reset first) and scores it; a table that is not deadlock-free
+// on one VL is refused even though the engine promises otherwise.
+Attempt Try(std::string_view name, const RouteRequest& request, SubnetRoutes& out) {
+  Attempt attempt{.engine = name};
+  const EngineInfo* info = FindEngine(name);
+  auto start = std::chrono::steady_clock::now();
+  ResetSubnetRoutes(request.fabric, out);
+  Outcome o = info->make()->Route(request, out);
+  if (o.status != EngineStatus::kOk) {
+    attempt.note = fmt::format("{} {}", o.status == EngineStatus::kNotApplicable ? "declined:" : "failed:", o.reason);
+  } else {
+    RouteSummary summary = SummarizeRoutes(request.fabric, request.subnet, out, request.options.threads);
+    if (summary.deadlock_free == false) {
+      attempt.note = "refused: its table has a credit loop";
+    } else {
+      attempt.score = Score{.unreachable = summary.unreachable_pairs,
+                            .load = summary.max_load_per_capacity,
+                            .vls = out.num_vls,
+                            .avg_hops = summary.avg_hops};
+      attempt.note = Figures(*attempt.score);
+    }
+  }
+  attempt.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return attempt;
+}
+
+// Small subnets: every candidate, the best kept.
+Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out) {
+  std::vector<Attempt> attempts;
+  std::optional<SubnetRoutes> best;
+  size_t best_index = 0;
+  const double bound =
+      ChannelCapacity(request.fabric, request.subnet).uniform() ? CutBound(request.fabric, request.subnet) : 0;
+  for (std::string_view name : kCompared) {
+    if (!FindEngine(name)) continue;  // an engine this build does not have
+    if (best && attempts[best_index].score->unreachable == 0 && attempts[best_index].score->vls == 1 &&
+        attempts[best_index].score->load <= bound)
+      break;  // at the cut bound on one VL: nothing can do better
+    Attempt attempt = Try(name, request, out);
+    if (attempt.score && (!best || attempt.score->key() < attempts[best_index].score->key())) {
+      best_index = attempts.size();
+      std::string detail = out.reason;
+      best = std::move(out);
+      best->reason = std::move(detail);
+      out = PrepareSubnetRoutes(request.fabric, request.subnet, best->lid_owner);
+    }
+    attempts.push_back(std::move(attempt));
+  }
+  std::string others;
+  for (size_t i = 0; i < attempts.size(); ++i)
+    if (i != best_index || !best)
+      others += fmt::format("{}{} {}", others.empty() ? "" : "; ", attempts[i].engine, attempts[i].note);
+  if (!best) return Outcome::Failed(others);
+  std::string detail = best->reason;
+  out = std::move(*best);
+  out.engine = std::string(attempts[best_index].engine);
+  out.reason = others.empty()
+                   ? fmt::format("auto chose {} ({}): at the cut bound, no other engine needed", out.engine,
+                                 attempts[best_index].note)
+                   : fmt::format("auto chose {} ({}) over {}", out.engine, attempts[best_index].note, others);
+  if (!detail.empty()) out.reason += "; " + out.engine + ": " + detail;
+  return Outcome::Ok();
+}
+
+// Big subnets: the first engine of the class list that accepts the subnet.
+Outcome RouteByClass(const RouteRequest& request, SubnetRoutes& out) {
+  std::string declined;
+  std::span<const std::string_view> order =
+      request.options.max_vls > 1 ? std::span<const std::string_view>(kByClassSeveralVls) : kByClassOneVl;
+  for (std::string_view candidate : order) {
+    const EngineInfo* info = FindEngine(candidate);
+    if (!info) continue;
+    ResetSubnetRoutes(request.fabric, out);
+    Outcome o = info->make()->Route(request, out);
+    if (o.status == EngineStatus::kOk) {
+      std::string detail = out.reason;
+      out.engine = std::string(candidate);
+      out.reason = fmt::format("auto chose {} by topology class{}{}{}", candidate, declined.empty() ? "" : " (",
+                               declined, declined.empty() ? "" : ")");
+      if (!detail.empty()) out.reason += ": " + detail;
+      return o;
+    }
+    declined += fmt::format("{}{} declined: {}", declined.empty() ? "" : "; ", candidate, o.reason);
+  }
+  return Outcome::Failed(declined);
+}
 
 class AutoEngine final : public RoutingEngine {
  public:
   std::string_view name() const override { return "auto"; }
 
   Outcome Route(const RouteRequest& request, SubnetRoutes& out) const override {
-    std::string declined;
-    for (std::string_view candidate : {"ftree", "torus", "updn"}) {
-      const EngineInfo* info = FindEngine(candidate);
-      if (!info) continue;  // the torus engine may not be built in
-      std::unique_ptr<RoutingEngine> engine = info->make();
-      ResetSubnetRoutes(request.fabric, out);
-      Outcome o = engine->Route(request, out);
-      if (o.status == EngineStatus::kOk) {
-        std::string detail = out.reason;
-        out.engine = std::string(candidate);
-        out.reason = fmt::format("auto chose {}{}{}{}", candidate, declined.empty() ? "" : " (", declined,
-                                 declined.empty() ? "" : ")");
-        if (!detail.empty()) out.reason += ": " + detail;
-        return o;
-      }
-      declined += fmt::format("{}{} declined: {}", declined.empty() ? "" : "; ", candidate, o.reason);
-    }
-    return Outcome::Failed(declined);
+    if (CompareWork(request.fabric, request.subnet) <= kCompareWork) return RouteByComparison(request, out);
+    return RouteByClass(request, out);
   }
 };
 

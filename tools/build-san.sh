@@ -26,4 +26,4 @@ if [ ${#targets[@]} -eq 0 ]; then
   targets=(fabricctl fabricctl_tests)
   for src in tools/fuzz/*_fuzz.cc; do targets+=("$(basename "$src" .cc)"); done
 fi
-cmake --build build-san -j2 --target "${targets[@]}"
+cmake --build build-san -j"${JOBS:-$(nproc)}" --target "${targets[@]}"

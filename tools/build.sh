@@ -7,4 +7,5 @@ if command -v ninja >/dev/null; then generator=(-G Ninja); fi
 if [ ! -f build/CMakeCache.txt ]; then
   cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
 fi
-cmake --build build -j2
+# As many jobs as this machine has cores, unless JOBS says otherwise.
+cmake --build build -j"${JOBS:-$(nproc)}"

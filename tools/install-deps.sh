@@ -10,7 +10,7 @@ PACKAGES=(
   # libFuzzer targets: clang 16 is the first clang that compiles libstdc++ 12's <expected>
   clang-16 libclang-rt-16-dev
   # libraries
-  libibverbs-dev libibumad-dev libibmad-dev libibnetdisc-dev
+  libibverbs-dev libibumad-dev libibmad-dev
   libnl-3-dev libnl-route-3-dev libcli11-dev nlohmann-json3-dev doctest-dev
   libsqlite3-dev sqlite3 libfmt-dev libssl-dev
   # test scripts and benches

@@ -19,6 +19,7 @@ extern const GeneratorDef kRail;           // rail.cc
 extern const GeneratorDef kSupernode;      // supernode.cc
 extern const GeneratorDef kDragonfly;      // dragonfly.cc
 extern const GeneratorDef kTorus;          // torus.cc
+extern const GeneratorDef kJellyfish;      // jellyfish.cc
 extern const GeneratorDef kScalex640;      // scalex.cc
 extern const GeneratorDef kScalexCluster;  // scalex.cc
 

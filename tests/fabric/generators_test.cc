@@ -10,22 +10,13 @@
 #include "fabric/generator.h"
 #include "fabric/generators/gen_builder.h"
 #include "fabric/generators/params.h"
+#include "tests/fabric/generators_test_util.h"
 
 namespace fabricctl {
 namespace {
 
-Fabric Gen(std::string_view name, const GeneratorParams& params = {}) {
-  auto f = Generate(name, params);
-  if (!f) FAIL_CHECK(f.error().Format());
-  REQUIRE(f);
-  return std::move(*f);
-}
-
-std::string GenError(std::string_view name, const GeneratorParams& params) {
-  auto f = Generate(name, params);
-  REQUIRE_FALSE(f);
-  return f.error().Format();
-}
+using testing::Gen;
+using testing::GenError;
 
 struct Counts {
   size_t endpoints = 0;
@@ -105,8 +96,8 @@ TEST_CASE("registry lists every generator with its parameters") {
     CHECK(!g.params.empty());
     for (const GeneratorParam& p : g.params) CHECK(!p.help.empty());
   }
-  CHECK(names ==
-        std::set<std::string>{"fat-tree", "rail", "supernode", "dragonfly", "torus", "scalex640", "scalex-cluster"});
+  CHECK(names == std::set<std::string>{"fat-tree", "rail", "supernode", "dragonfly", "torus", "jellyfish", "scalex640",
+                                       "scalex-cluster"});
 }
 
 TEST_CASE("every generator builds with its defaults and is deterministic") {

@@ -1,0 +1,72 @@
+#include "routing/auto_engine.h"
+
+#include <doctest/doctest.h>
+
+#include "fabric/generator.h"
+#include "routing/route_summary.h"
+#include "routing/verifier.h"
+#include "tests/routing/route_check.h"
+
+namespace fabricctl {
+namespace {
+
+struct Routed {
+  FabricRoutes routes;
+  RouteSummary summary;
+};
+
+Routed RouteAndCheck(const Fabric& f, std::string_view engine, uint8_t vls) {
+  auto routed = testing::RouteWith(f, engine, EngineOptions{.max_vls = vls});
+  REQUIRE(routed);
+  auto verdict = Verify(f, routed->routes);
+  REQUIRE(verdict);
+  for (const Violation& v : verdict->violations) MESSAGE(v.text);
+  CHECK(verdict->sound());
+  const SubnetRoutes& routes = routed->routes.subnets[0];
+  return {std::move(*routed), SummarizeRoutes(f, f.subnets()[0], routes, 1)};
+}
+
+Fabric Generated(std::string_view generator, GeneratorParams params = {}) {
+  auto f = Generate(generator, params);
+  REQUIRE(f);
+  return std::move(*f);
+}
+
+TEST_CASE("auto keeps the lightest deadlock-free table within the VL budget") {
+  const Fabric dragonfly = Generated("dragonfly");
+  for (uint8_t vls : {1, 8}) {
+    INFO("--vls " << int(vls));
+    Routed chosen = RouteAndCheck(dragonfly, "auto", vls);
+    const SubnetRoutes& routes = chosen.routes.routes.subnets[0];
+    CHECK(routes.num_vls <= vls);
+    CHECK(routes.reason.find("over") != std::string::npos);  // the others' figures are listed
+    for (std::string_view other : {"updn", "dfsssp", "escape"}) {
+      auto alternative = testing::RouteWith(dragonfly, other, EngineOptions{.max_vls = vls});
+      if (!alternative) continue;  // the engine cannot route it within the VL budget
+      RouteSummary s = SummarizeRoutes(dragonfly, dragonfly.subnets()[0], alternative->routes.subnets[0], 1);
+      INFO("against " << other);
+      CHECK(chosen.summary.max_load_per_capacity <= s.max_load_per_capacity);
+    }
+  }
+}
+
+TEST_CASE("auto uses several VLs where they lower the load") {
+  const Fabric dragonfly = Generated("dragonfly");
+  Routed one = RouteAndCheck(dragonfly, "auto", 1);
+  Routed eight = RouteAndCheck(dragonfly, "auto", 8);
+  CHECK(one.routes.routes.subnets[0].num_vls == 1);
+  CHECK(eight.routes.routes.subnets[0].num_vls > 1);
+  CHECK(eight.summary.max_channel_load < one.summary.max_channel_load);
+}
+
+TEST_CASE("auto stops at a table that meets the cut bound") {
+  const Fabric tree = Generated("fat-tree", {{"k", "8"}, {"tiers", "3"}});
+  Routed chosen = RouteAndCheck(tree, "auto", 8);
+  const SubnetRoutes& routes = chosen.routes.routes.subnets[0];
+  CHECK(routes.engine == "ftree");
+  CHECK(routes.num_vls == 1);
+  CHECK(routes.reason.find("at the cut bound") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fabricctl

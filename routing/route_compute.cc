@@ -15,13 +15,21 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// Like RouteFabric: big subnets one after another with every thread inside, the small ones
+// side by side on one thread each.
 std::vector<SubnetFigures> Summarize(const Fabric& fabric, const RouteSet& routes, unsigned threads) {
+  threads = threads ? threads : DefaultThreads();
   std::vector<SubnetFigures> figures(routes.subnets.size());
-  ParallelFor(figures.size(), threads ? threads : DefaultThreads(), [&](size_t i) {
+  auto one = [&](size_t i, unsigned inner_threads) {
     const SubnetRoutes& r = routes.subnets[i];
-    RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[r.subnet], r, 1);
+    RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[r.subnet], r, inner_threads);
     figures[i] = {s.max_hops, s.avg_hops, s.max_channel_load, s.pairs, s.unreachable_pairs, s.deadlock_free};
-  });
+  };
+  std::vector<size_t> big, small;
+  for (size_t i = 0; i < figures.size(); ++i)
+    (ThreadsFor(routes.subnets[i].lft.size(), threads) > 1 ? big : small).push_back(i);
+  for (size_t i : big) one(i, threads);
+  ParallelFor(small.size(), threads, [&](size_t k) { one(small[k], 1); });
   return figures;
 }
 

@@ -110,7 +110,8 @@ void RouteSwitchLidShortest(const SwitchGraph& g, Lid lid, SubnetRoutes& out, st
   scratch.clear();
   scratch.push_back(d);
   seen[d] = 1;
-  for (size_t head = 0; head < scratch.size(); ++head) {
+  // Once every switch is seen the rest of the queue has nothing left to find.
+  for (size_t head = 0; head < scratch.size() && scratch.size() < S; ++head) {
     uint32_t x = scratch[head];
     for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
       uint32_t y = g.nbr(e);

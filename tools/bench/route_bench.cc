@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "fabric/fabric_builder.h"
@@ -130,10 +132,101 @@ void RunCase(const Case& c, Files files) {
   }
 }
 
+// `route compute` phase by phase, as the CLI runs it with --engine auto: routing, then
+// the verifier (or, with --no-verify, nothing more), then the summary figures, which
+// stand in for the verifier without it.
+struct PipelineRow {
+  std::string fabric, engines;
+  double route_s = 0, route_cpu = 0, verify_s = 0, verify_cpu = 0, summary_s = 0, summary_cpu = 0, peak_mib = 0;
+  uint64_t unreachable = 0;
+  bool deadlock_free = true;
+};
+
+std::optional<PipelineRow> RunPipeline(const std::string& name, const Fabric& fabric, bool verify) {
+  PipelineRow row{.fabric = name};
+  auto sel = ParseEngineSelection("auto");
+  auto t0 = std::chrono::steady_clock::now();
+  double cpu0 = CpuSeconds();
+  auto routed = RouteFabric(fabric, *sel, RouteFabricOptions{});
+  row.route_s = Seconds(t0), row.route_cpu = CpuSeconds() - cpu0;
+  if (!routed) {
+    std::printf("  %s: routing failed: %s\n", name.c_str(), routed.error().message.c_str());
+    return std::nullopt;
+  }
+  if (verify) {
+    t0 = std::chrono::steady_clock::now(), cpu0 = CpuSeconds();
+    auto verdict = Verify(fabric, routed->routes, VerifyOptions{.max_violations = 5});
+    row.verify_s = Seconds(t0), row.verify_cpu = CpuSeconds() - cpu0;
+    if (!verdict) {
+      std::printf("  %s: verify failed: %s\n", name.c_str(), verdict.error().message.c_str());
+      return std::nullopt;
+    }
+    row.unreachable = verdict->unreachable_pairs + verdict->loop_pairs + verdict->through_endpoint_pairs;
+    row.deadlock_free = verdict->deadlock_free();
+  }
+  t0 = std::chrono::steady_clock::now(), cpu0 = CpuSeconds();
+  std::map<std::string, int> engines;
+  for (const SubnetRoutes& r : routed->routes.subnets) {
+    ++engines[r.engine];
+    RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[r.subnet], r, ThreadsFor(r.lft.size(), DefaultThreads()));
+    if (verify) continue;
+    row.unreachable += s.unreachable_pairs;
+    row.deadlock_free = row.deadlock_free && s.deadlock_free.value_or(false);
+  }
+  row.summary_s = Seconds(t0), row.summary_cpu = CpuSeconds() - cpu0;
+  row.peak_mib = PeakRssMiB();
+  for (const auto& [engine, n] : engines)
+    row.engines += fmt::format("{}{} x{}", row.engines.empty() ? "" : ", ", engine, n);
+  std::printf(
+      "  %s: route %.2f s (cpu %.2f)  verify %.2f s (cpu %.2f)  summary %.2f s (cpu %.2f)  total %.2f s  peak %.0f MiB"
+      "  unreachable %llu  deadlock_free %s  [%s]\n",
+      name.c_str(), row.route_s, row.route_cpu, row.verify_s, row.verify_cpu, row.summary_s, row.summary_cpu,
+      row.route_s + row.verify_s + row.summary_s, row.peak_mib, (unsigned long long)row.unreachable,
+      row.deadlock_free ? "yes" : "no", row.engines.c_str());
+  std::fflush(stdout);
+  return row;
+}
+
+// The two figures the pipeline is held to: the 128,000-endpoint fat tree routed and checked
+// without the verifier, and scalex-cluster with 3% of its cables failed routed and verified.
+void RunPipelineCases(bool quick) {
+  struct Spec {
+    std::string name, generator;
+    GeneratorParams params;
+    bool verify;
+  };
+  const std::string k = quick ? "16" : "80";
+  const std::vector<Spec> specs = {
+      {fmt::format("fat-tree k={} tiers=3, --no-verify", k), "fat-tree", {{"k", k}, {"tiers", "3"}}, false},
+      {"scalex-cluster fail_links=0.03, verified", "scalex-cluster",
+       quick ? GeneratorParams{{"fail_links", "0.03"}, {"super_nodes", "2"}} : GeneratorParams{{"fail_links", "0.03"}},
+       true},
+  };
+  std::printf("route compute pipeline (engine auto, %u threads):\n", DefaultThreads());
+  std::vector<PipelineRow> rows;
+  for (const Spec& spec : specs) {
+    auto fabric = Generate(spec.generator, spec.params);
+    if (!fabric) {
+      std::printf("  %s: skipped (%s)\n", spec.name.c_str(), fabric.error().message.c_str());
+      continue;
+    }
+    if (auto row = RunPipeline(spec.name, *fabric, spec.verify)) rows.push_back(std::move(*row));
+  }
+  std::printf("\n| fabric | engines | route s (cpu) | verify s (cpu) | summary s (cpu) | total s | peak MiB |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (const PipelineRow& r : rows)
+    std::printf("| %s | %s | %.2f (%.2f) | %.2f (%.2f) | %.2f (%.2f) | %.2f | %.0f |\n", r.fabric.c_str(),
+                r.engines.c_str(), r.route_s, r.route_cpu, r.verify_s, r.verify_cpu, r.summary_s, r.summary_cpu,
+                r.route_s + r.verify_s + r.summary_s, r.peak_mib);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int RunRouteBench(const Options& opts) {
   const std::vector<std::string> all = {"ftree", "updn", "minhop", "auto"};
+  RunPipelineCases(opts.quick);
   if (opts.quick) {
     RunCase({"3-tier fat tree k=12 (432 endpoints)", ThreeTierFatTree(12, 12), all}, Files::kWrite);
     return 0;

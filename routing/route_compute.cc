@@ -21,6 +21,7 @@ std::vector<SubnetFigures> Summarize(const Fabric& fabric, const RouteSet& route
     const SubnetRoutes& r = routes.subnets[i];
     RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[r.subnet], r, 1);
     figures[i] = {s.max_hops, s.avg_hops, s.max_channel_load, s.pairs, s.unreachable_pairs, s.deadlock_free};
+    figures[i].max_load_per_capacity = s.max_load_per_capacity;
   });
   return figures;
 }

@@ -19,9 +19,9 @@
 //
 // Cable rates: when some cable trained slower than the others (routing/channel_capacity.h),
 // a route over a channel costs ChannelCapacity::cost of its port instead of 1, and a switch
-// takes the candidate whose load would be least after adding its flow at that cost; a
-// candidate whose path goes on over a slower cable with no choice left (a spine's one cable
-// down to a leaf) is judged by that cable's load too. A cable at a sixth of the top rate
+// takes the candidate whose load would be least after adding its flow at that cost; where
+// the path beyond a candidate has no choice left (a spine's one cable down to a leaf), the
+// loads of those channels count too (balanced::LoadAfter). A cable at a sixth of the top rate
 // thus takes about a sixth of the routes of its neighbours. With one rate everywhere the
 // plain route counts run, and the tables are the same as without rates.
 //

@@ -114,11 +114,10 @@ inline constexpr unsigned kForcedLookAhead = 8;
 
 // With costs: the load a candidate channel would have after taking `flow` (`own`), or more
 // when the path from its far end `at` is forced (forced[at]: the one channel onward, kNone
-// where there is a choice) over a slower cable: a leaf choosing between fast uplinks does
-// not see the slow cable down that the spine then has no choice but to take. pending[at]:
-// the flow `at` already passes on; after(at): where forced[at] leads. Fast forced cables
-// are passed over, so that where every cable on the way is fast the choice is as without the
-// look.
+// where there is a choice) and a channel on it would be busier: a leaf choosing between fast
+// uplinks does not see the slow cable down that the spine then has no choice but to take,
+// nor the fast ones the other spines would take. pending[at]: the flow `at` already passes
+// on; after(at): where forced[at] leads.
 template <typename After>
 uint64_t LoadAfter(uint64_t own, uint32_t at, uint64_t flow, const uint64_t* load, const uint32_t* cost,
                    const uint32_t* forced, const uint64_t* pending, const After& after) {
@@ -126,7 +125,7 @@ uint64_t LoadAfter(uint64_t own, uint32_t at, uint64_t flow, const uint64_t* loa
   for (unsigned depth = 0; depth < kForcedLookAhead && forced[at] != kNone; ++depth) {
     flow += pending[at];
     const uint32_t ch = forced[at];
-    if (cost[ch] != ChannelCapacity::kUnitCost) worst = std::max(worst, load[ch] + flow * cost[ch]);
+    worst = std::max(worst, load[ch] + flow * cost[ch]);
     at = after(at);
   }
   return worst;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli/cli_util.h"
@@ -11,6 +12,7 @@
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "routing/deploy.h"
+#include "routing/opensm_dump.h"
 #include "routing/route_io.h"
 
 namespace fabricctl::cli {
@@ -33,8 +35,24 @@ struct DeployCmdOptions {
 
 std::string Guid(uint64_t g) { return fmt::format("0x{:016x}", g); }
 
+// The header line of ROUTES when it is one of our dumps given as a file: it tells routes on
+// several VLs whose sl-table.txt was left behind.
+std::vector<DumpHeader> StatedHeaders(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || path.ends_with(".json")) return {};
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  if (auto header = ParseDumpHeader(line)) return {*header};
+  return {};
+}
+
 // OpenSM's file engine loads the dump; LIDs come from its guid2lid cache, so write that too.
-int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const DeployCmdOptions& o) {
+// Routes on several VLs are refused before anything is written: the engine would drop their
+// SL/VL scheme (routing/opensm_dump.h).
+int RunViaOpenSm(const Fabric& fabric, const RouteSet& routes, const std::string& routes_file,
+                 const DeployCmdOptions& o) {
+  if (auto ok = CheckOpensmHandOff(fabric, routes, StatedHeaders(routes_file)); !ok) return ReportError(ok.error());
   if (auto w = WriteRoutes(fabric, routes, o.output_dir, RouteWriteOptions{.json = false, .dump = true}); !w)
     return ReportError(w.error());
   std::string guid2lid = (std::filesystem::path(o.output_dir) / "guid2lid").string();
@@ -188,7 +206,7 @@ int RunDeploy(const DeployCmdOptions& o) {
   if (planned) {
     auto routes = ReadRoutes(*planned, routes_file);
     if (!routes) return ReportError(routes.error());
-    if (o.via == "opensm") return RunViaOpenSm(*planned, *routes, o);
+    if (o.via == "opensm") return RunViaOpenSm(*planned, *routes, routes_file, o);
     planned_routes = std::move(*routes);
   } else if (std::error_code ec; !std::filesystem::exists(routes_file, ec)) {
     return ReportError(Error{.message = "no such file", .where = routes_file});
@@ -203,7 +221,7 @@ int RunDeploy(const DeployCmdOptions& o) {
   Result<RouteSet> routes =
       planned_routes ? Result<RouteSet>(std::move(*planned_routes)) : ReadRoutes(plan, routes_file);
   if (!routes) return ReportError(routes.error());
-  if (o.via == "opensm") return RunViaOpenSm(plan, *routes, o);
+  if (o.via == "opensm") return RunViaOpenSm(plan, *routes, routes_file, o);
 
   auto report = Deploy(
       **transport, *live, plan, *routes,
@@ -243,7 +261,9 @@ void AddDeploy(CLI::App& app, Runner& run) {
   cmd->add_option("-P,--port", o->port, "Local port number")->check(CLI::Range(0, 255));
   cmd->add_flag("-n,--dry-run", o->dry_run, "Read and compare only; change nothing");
   cmd->add_flag("--json", o->json, "Print the report as JSON");
-  cmd->add_option("--via", o->via, "Hand the tables to a subnet manager instead: opensm")
+  cmd->add_option("--via", o->via,
+                  "Hand the tables to a subnet manager instead: opensm (LFTs only: refused for routes on several "
+                  "VLs)")
       ->check(CLI::IsMember({"opensm"}));
   cmd->add_option("-o,--output-dir", o->output_dir, "Where --via opensm writes opensm-lfts.dump and guid2lid");
   cmd->add_option("--timeout", o->timeout_ms, "Milliseconds to wait for each SMP before retrying")

@@ -195,6 +195,8 @@ int RunStats(const StatsCmd& c) {
     nlohmann::json j;
     j["max_hops"] = m->max_hops;
     j["max_channel_load"] = m->max_channel_load;
+    j["max_load_per_capacity"] = m->max_load_per_capacity;
+    j["rates_differ"] = m->rates_differ;
     j["deadlock_free"] = rep->deadlock_free();
     j["unreachable_pairs"] = rep->unreachable_pairs + rep->loop_pairs + rep->through_endpoint_pairs;
     j["seed"] = c.seed;
@@ -212,7 +214,10 @@ int RunStats(const StatsCmd& c) {
              {"max", s.max_channel_load},
              {"avg", s.avg_channel_load},
              {"stddev", s.stddev_channel_load},
-             {"lower_bound", s.channel_load_lower_bound}}},
+             {"lower_bound", s.channel_load_lower_bound},
+             {"max_per_capacity", s.max_load_per_capacity},
+             {"lower_bound_per_capacity", s.load_per_capacity_lower_bound},
+             {"rates_differ", s.rates_differ}}},
            {"parallel_links", {{"groups", s.parallel_groups}, {"max_spread", s.parallel_max_spread}}},
            {"vls", s.num_vls},
            {"vls_used", v.vls_used},
@@ -229,6 +234,9 @@ int RunStats(const StatsCmd& c) {
     fmt::print("  hops             min {}  avg {:.3f}  max {}\n", s.min_hops, s.avg_hops, s.max_hops);
     fmt::print("  channel load     max {}  avg {:.2f}  stddev {:.2f}  lower bound {}  ({} switch-to-switch channels)\n",
                s.max_channel_load, s.avg_channel_load, s.stddev_channel_load, s.channel_load_lower_bound, s.channels);
+    if (s.rates_differ)
+      fmt::print("  per capacity     max {:.1f}  lower bound {:.1f}  (routes / cable's share of the top rate)\n",
+                 s.max_load_per_capacity, s.load_per_capacity_lower_bound);
     fmt::print("  parallel cables  {} groups, worst spread {}\n", s.parallel_groups, s.parallel_max_spread);
     fmt::print("  VLs              {} declared, {} used, {}\n", s.num_vls, v.vls_used,
                v.cdg_cycles == 0 ? "deadlock-free" : "CREDIT LOOPS (see route verify)");

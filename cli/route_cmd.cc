@@ -13,6 +13,7 @@
 #include "cli/command.h"
 #include "fabric/display_text.h"
 #include "fabric/topology_io.h"
+#include "routing/channel_capacity.h"
 #include "routing/opensm_dump.h"
 #include "routing/registry.h"
 #include "routing/route_compute.h"
@@ -60,6 +61,8 @@ Result<RouteWriteOptions> ParseFileKinds(std::string_view list) {
 struct ComputeTotals {
   uint32_t max_hops = 0;
   uint64_t max_load = 0;
+  double max_load_per_capacity = 0;
+  bool rates_differ = false;  // in some subnet: the text shows loads per capacity too
   uint8_t vls = 1;
   uint64_t unreachable = 0;
 };
@@ -69,6 +72,9 @@ ComputeTotals Totals(const ComputeOutcome& c) {
   for (size_t i = 0; i < c.figures.size(); ++i) {
     t.max_hops = std::max(t.max_hops, c.figures[i].max_hops);
     t.max_load = std::max(t.max_load, c.figures[i].max_channel_load);
+    t.max_load_per_capacity = std::max(t.max_load_per_capacity, c.figures[i].max_load_per_capacity);
+    t.rates_differ =
+        t.rates_differ || !ChannelCapacity(c.fabric, c.fabric.subnets()[c.routed.routes.subnets[i].subnet]).uniform();
     t.vls = std::max(t.vls, c.routed.routes.subnets[i].num_vls);
   }
   t.unreachable = c.verdict.unreachable_pairs + c.verdict.loop_pairs + c.verdict.through_endpoint_pairs;
@@ -95,6 +101,7 @@ void PrintComputeJson(const ComputeOptions& o, const ComputeOutcome& c) {
                        {"max_hops", c.figures[i].max_hops},
                        {"avg_hops", c.figures[i].avg_hops},
                        {"max_channel_load", c.figures[i].max_channel_load},
+                       {"max_load_per_capacity", c.figures[i].max_load_per_capacity},
                        {"pairs", v.pairs},
                        {"unreachable_pairs", v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs},
                        {"deadlock_free", v.cdg_cycles == 0},
@@ -109,6 +116,7 @@ void PrintComputeJson(const ComputeOptions& o, const ComputeOutcome& c) {
              {"vls", totals.vls},
              {"max_hops", totals.max_hops},
              {"max_channel_load", totals.max_load},
+             {"max_load_per_capacity", totals.max_load_per_capacity},
              {"unreachable_pairs", totals.unreachable},
              {"seconds", c.route_seconds + c.check_seconds},
              {"route_seconds", c.route_seconds},
@@ -125,9 +133,11 @@ void PrintComputeText(const ComputeOptions& o, const ComputeOutcome& c) {
                            c.figures.size() == 1 ? "" : "s", PrintableText(o.topology), PrintableText(o.engine),
                            Duration(c.route_seconds), o.verify ? "verified" : "checked (--no-verify)",
                            Duration(c.check_seconds));
-  constexpr std::string_view kRow = "  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9} {:>11} {:<5}  {}\n";
+  // Where cable rates differ, the worst routes per capacity next to the busiest channel.
+  constexpr std::string_view kRow = "  {:<20} {:<7} {:>8} {:>9} {:>7} {:>3} {:>4} {:>9}{} {:>11} {:<5}  {}\n";
+  auto per_capacity = [&](std::string_view text) { return totals.rates_differ ? fmt::format(" {:>9}", text) : ""; };
   std::cout << fmt::format(kRow, "subnet", "engine", "switches", "endpoints", "lids", "vls", "hops", "max_load",
-                           "unreachable", "dlf", "reason");
+                           per_capacity("load/cap"), "unreachable", "dlf", "reason");
   for (size_t i = 0; i < c.figures.size(); ++i) {
     const SubnetRoutes& r = c.routed.routes.subnets[i];
     const Subnet& s = c.fabric.subnets()[r.subnet];
@@ -135,15 +145,18 @@ void PrintComputeText(const ComputeOptions& o, const ComputeOutcome& c) {
     std::cout << fmt::format(kRow, PrintableText(s.name), r.engine, s.switches.size(), s.endpoint_ports.size(),
                              r.num_lids() ? r.num_lids() - 1 : 0, r.num_vls, c.figures[i].max_hops,
                              c.figures[i].max_channel_load,
+                             per_capacity(fmt::format("{:.1f}", c.figures[i].max_load_per_capacity)),
                              v.unreachable_pairs + v.loop_pairs + v.through_endpoint_pairs,
                              v.cdg_cycles == 0 ? "yes" : "NO", PrintableText(r.reason));
   }
-  std::cout << fmt::format("deadlock-free: {}; unreachable pairs: {}; max hops {}; max channel load {}; {} VL{}\n",
-                           c.loops_unchecked           ? "not checked"
-                           : c.verdict.deadlock_free() ? "yes"
-                                                       : "NO",
-                           totals.unreachable, totals.max_hops, totals.max_load, totals.vls,
-                           totals.vls == 1 ? "" : "s");
+  std::cout << fmt::format(
+      "deadlock-free: {}; unreachable pairs: {}; max hops {}; max channel load {}{}; {} VL{}\n",
+      c.loops_unchecked           ? "not checked"
+      : c.verdict.deadlock_free() ? "yes"
+                                  : "NO",
+      totals.unreachable, totals.max_hops, totals.max_load,
+      totals.rates_differ ? fmt::format(" ({:.1f} per capacity)", totals.max_load_per_capacity) : "", totals.vls,
+      totals.vls == 1 ? "" : "s");
   for (const Violation& v : c.verdict.violations) std::cout << "  " << PrintableText(v.text) << "\n";
   for (const std::string& note : c.routed.notes) std::cout << "note: " << PrintableText(note) << "\n";
   if (c.wrote) std::cout << fmt::format("wrote {} in {}\n", PrintableText(o.output), Duration(c.write_seconds));
@@ -162,6 +175,13 @@ int RunCompute(const ComputeOptions& o) {
                                  .files = *files,
                                  .verify = o.verify});
   if (!computed) return ReportError(computed.error());
+  if (files->dump && computed->wrote)
+    for (const SubnetRoutes& r : computed->routed.routes.subnets)
+      if (r.num_vls > 1)
+        computed->routed.notes.push_back(fmt::format(
+            "subnet {}: {} is for inspection and for fabricctl (with sl-table.txt), not for OpenSM's file engine: it "
+            "holds the LFTs of routes on {} VLs without their SL/VL scheme (`deploy --via opensm` refuses them)",
+            computed->fabric.subnets()[r.subnet].name, DumpFileName(computed->fabric, r.subnet), r.num_vls));
   if (o.json)
     PrintComputeJson(o, *computed);
   else

@@ -17,6 +17,14 @@
 // trees the first pass meets the cut bound and no rerouting runs. Routing is sequential in
 // a fixed destination order, so the result does not depend on the thread count.
 //
+// Cable rates: when some cable trained slower than the others (routing/channel_capacity.h),
+// a route over a channel costs ChannelCapacity::cost of its port instead of 1, and a switch
+// takes the candidate whose load would be least after adding its flow at that cost; where
+// the path beyond a candidate has no choice left (a spine's one cable down to a leaf), the
+// loads of those channels count too (balanced::LoadAfter). A cable at a sixth of the top rate
+// thus takes about a sixth of the routes of its neighbours. With one rate everywhere the
+// plain route counts run, and the tables are the same as without rates.
+//
 // Two forms of the same rule: switches with at most 16 switch-to-switch channels get a plan
 // of channel masks computed once (routing/balanced_masks.h); larger ones a candidate list
 // rebuilt per destination and pass (here), which needs no memory per switch pair.
@@ -39,9 +47,9 @@ enum class BalanceForm { kAuto, kCandidateLists };
 // Switch LIDs are routed but carry no weight (management traffic only): they take the first
 // candidate in a rotation. Rows of switches without a candidate stay kNoRoute.
 template <typename Accept>
-void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads,
-                  SubnetRoutes& out, BalanceForm form = BalanceForm::kAuto) {
-  const balanced::Setup st = balanced::MakeSetup(g);
+void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTable& table, const Accept& accept,
+                  unsigned threads, SubnetRoutes& out, BalanceForm form = BalanceForm::kAuto) {
+  const balanced::Setup st = balanced::MakeSetup(g, rates);
   if (form == BalanceForm::kAuto && balanced::MaskPlanFits(g, st)) {
     balanced::FillMasked(g, table, accept, threads, st, out);
     return;
@@ -65,6 +73,10 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
   std::vector<uint32_t> order(S), position(S), cand_first(S + 1);
   std::vector<uint64_t> plan_sources(S);
   std::vector<Candidate> cands(st.channels);
+  // With costs: per position, its only candidate channel (kNone when it has a choice) and
+  // the position that channel reaches.
+  const bool weighted = !st.cost.empty();
+  std::vector<uint32_t> forced(weighted ? S : 0), forced_next(weighted ? S : 0);
   uint32_t reached = 0;  // switches in `order`
   auto build = [&](uint32_t d) {
     const uint8_t* row = &table.hop[size_t{d} * S];
@@ -90,6 +102,12 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
         }
       cf[i + 1] = n;
     }
+    if (weighted)
+      for (uint32_t i = 0; i < reached; ++i) {
+        const bool one = cf[i + 1] == cf[i] + 1;
+        forced[i] = one ? c[cf[i]].chan : kNone;
+        forced_next[i] = one ? c[cf[i]].next : kNone;
+      }
   };
 
   // Switch LIDs: any next hop will do. Each task writes its own LID's column, so
@@ -147,11 +165,63 @@ void FillBalanced(const SwitchGraph& g, const HopTable& table, const Accept& acc
     }
   };
 
+  // With costs. Rerouting takes all of the LID's previous routes off first, so that a look
+  // at the channels further on does not count them.
+  auto route_lid_weighted = [&](uint32_t d, Lid lid, bool reroute) {
+    const uint32_t spread = balanced::Spread(lid);
+    const uint32_t* ord = order.data();
+    const uint32_t* cf = cand_first.data();
+    const Candidate* c = cands.data();
+    const uint32_t* cost = st.cost.data();
+    uint64_t* ld = load.data();
+    uint64_t* fl = flow.data();
+    uint8_t* lft = out.lft.data() + lid;
+    if (reroute) {
+      uint64_t* old = old_flow.data();
+      std::copy_n(plan_sources.data(), reached, old);
+      for (uint32_t i = 0; i < reached; ++i) {
+        const uint32_t s = ord[i], base = s * stride;
+        for (uint32_t k = cf[i]; k < cf[i + 1] && s != d; ++k)
+          if (c[k].chan == base + lft[size_t{s} * L]) {
+            ld[c[k].chan] -= old[i] * cost[c[k].chan];
+            old[c[k].next] += old[i];
+            break;
+          }
+      }
+    }
+    std::copy_n(plan_sources.data(), reached, fl);
+    for (uint32_t i = 0; i < reached; ++i) {
+      const uint32_t s = ord[i];
+      uint8_t* entry = lft + size_t{s} * L;
+      if (s == d) {
+        *entry = g.lid_port(lid);
+        continue;
+      }
+      const uint32_t first = cf[i], end = cf[i + 1];
+      if (first == end) continue;
+      auto after = [&](uint32_t k) {
+        const uint32_t ch = c[k].chan;
+        return balanced::LoadAfter(ld[ch] + fl[i] * cost[ch], c[k].next, fl[i], ld, cost, forced.data(), fl,
+                                   [&](uint32_t at) { return forced_next[at]; });
+      };
+      const uint32_t start = first + balanced::SpreadOf(spread, end - first);
+      uint32_t best = start;
+      uint64_t least = after(start);
+      for (uint32_t k = start + 1; k < end; ++k)
+        if (const uint64_t v = after(k); v < least) best = k, least = v;
+      for (uint32_t k = first; k < start; ++k)
+        if (const uint64_t v = after(k); v < least) best = k, least = v;
+      *entry = static_cast<uint8_t>(c[best].chan - s * stride);
+      ld[c[best].chan] += fl[i] * cost[c[best].chan];
+      fl[c[best].next] += fl[i];
+    }
+  };
+
   balanced::RunRounds(
       st,
       [&](uint32_t d, bool reroute) {
         build(d);
-        for (Lid lid : g.endpoint_lids(d)) route_lid(d, lid, reroute);
+        for (Lid lid : g.endpoint_lids(d)) weighted ? route_lid_weighted(d, lid, reroute) : route_lid(d, lid, reroute);
       },
       [&] { return *std::max_element(load.begin(), load.end()); });
 }

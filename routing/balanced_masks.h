@@ -5,7 +5,8 @@
 // the farthest-first order of the destination. A step of a pass is then a few loads and a
 // loop over the set bits that keeps the minimum by a conditional move, where the general form
 // (routing/balanced_lft.h) rebuilds a candidate list per destination and pass. Same rule,
-// same rounds; ties are broken by the first channel at or after a LID-dependent place.
+// same rounds, same costs for slower cables; ties are broken by the first channel at or
+// after a LID-dependent place.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -46,12 +47,15 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
   std::vector<uint32_t> chan_nbr(C);
   std::vector<uint8_t> chan_port(C);
   std::vector<uint32_t> port_chan(size_t{S} * stride, 0);  // the channel out of (switch, port)
+  // The cost of one route per channel when cable rates differ (empty otherwise).
+  std::vector<uint32_t> chan_cost(st.cost.empty() ? 0 : C);
   for (uint32_t s = 0; s < S; ++s) {
     uint32_t c = chan_first[s];
     for (uint32_t e = g.begin(s); e < g.end(s); ++e)
       for (uint8_t p : g.ports(e)) {
         chan_nbr[c] = g.nbr(e);
         chan_port[c] = p;
+        if (!chan_cost.empty()) chan_cost[c] = st.cost[size_t{s} * stride + p];
         port_chan[size_t{s} * stride + p] = c++;
       }
   }
@@ -151,7 +155,63 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
       lft[size_t{d} * L] = g.lid_port(lid);
     }
   };
-  RunRounds(st, route, [&] { return load.empty() ? 0 : *std::max_element(load.begin(), load.end()); });
+  // With costs: the same, each route weighing its channel's cost, and a look at the forced
+  // path beyond each candidate (LoadAfter); forced[s]: s's only channel towards d, or kNone.
+  std::vector<uint32_t> forced(chan_cost.empty() ? 0 : S, kNone);
+  auto route_weighted = [&](uint32_t d, bool reroute) {
+    const Step* steps = &plan[size_t{slot[d]} * S];
+    const uint32_t n = reached[d] - 1;  // d itself is last
+    const uint32_t* const cost = chan_cost.data();
+    uint64_t* const ld = load.data();
+    uint64_t* const fl = flow.data();
+    uint64_t* const old = old_flow.data();
+    const uint32_t* const pchan = port_chan.data();
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t bits = steps[i].bits;
+      forced[steps[i].s] = bits && (bits & (bits - 1)) == 0 ? first[steps[i].s] + __builtin_ctz(bits) : kNone;
+    }
+    auto next_of = [&](uint32_t at) { return nbr[forced[at]]; };
+    for (Lid lid : g.endpoint_lids(d)) {
+      const uint32_t spread = Spread(lid);
+      uint8_t* const lft = out.lft.data() + lid;
+      if (reroute) {
+        std::copy(st.sources.begin(), st.sources.end(), old);
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint32_t s = steps[i].s;
+          if (steps[i].bits == 0) continue;
+          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * L]];
+          ld[was] -= old[s] * cost[was];
+          old[nbr[was]] += old[s];
+        }
+      }
+      std::copy(st.sources.begin(), st.sources.end(), fl);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t s = steps[i].s, bits = steps[i].bits;
+        if (bits == 0) continue;
+        const uint32_t base = first[s];
+        const uint32_t from = SpreadOf(spread, first[s + 1] - base);
+        uint64_t key = ~uint64_t{0};
+        for (uint32_t x = bits; x; x &= x - 1) {
+          const uint32_t k = static_cast<uint32_t>(__builtin_ctz(x)), ch = base + k;
+          const uint64_t after =
+              LoadAfter(ld[ch] + fl[s] * cost[ch], nbr[ch], fl[s], ld, cost, forced.data(), fl, next_of);
+          const uint64_t v = (after << 4) | ((k - from) & 15);
+          key = v < key ? v : key;
+        }
+        const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
+        lft[size_t{s} * L] = port[best];
+        ld[best] += fl[s] * cost[best];
+        fl[nbr[best]] += fl[s];
+      }
+      lft[size_t{d} * L] = g.lid_port(lid);
+    }
+    for (uint32_t i = 0; i < n; ++i) forced[steps[i].s] = kNone;
+  };
+  auto busiest = [&] { return load.empty() ? 0 : *std::max_element(load.begin(), load.end()); };
+  if (chan_cost.empty())
+    RunRounds(st, route, busiest);
+  else
+    RunRounds(st, route_weighted, busiest);
 }
 
 }  // namespace fabricctl::balanced

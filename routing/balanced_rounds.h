@@ -1,7 +1,8 @@
 #pragma once
 // What the two ways of filling balanced LFTs (routing/balanced_lft.h) share: the hop table
-// they read, the cut bound that ends rerouting, and the driver that runs the first pass and
-// the rip-up-and-reroute rounds in a fixed destination order.
+// they read, the cost of a route on each channel, the cut bound that ends rerouting, and the
+// driver that runs the first pass and the rip-up-and-reroute rounds in a fixed destination
+// order.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "routing/channel_capacity.h"
 #include "routing/routes.h"
 #include "routing/switch_graph.h"
 
@@ -27,24 +29,52 @@ struct HopTable {
   uint8_t mask = 0xFF;
 };
 
+// The cable rates of the subnet a SwitchGraph was built from (routing/channel_capacity.h):
+// a route over a channel costs capacity.cost() of its port.
+struct ChannelRates {
+  const Fabric& fabric;
+  const ChannelCapacity& capacity;
+};
+
 namespace balanced {
 
 struct Setup {
   std::vector<uint64_t> sources;  // endpoint LIDs per switch
-  uint64_t bound = 0;             // the busiest cut around one switch
+  uint64_t bound = 0;             // the busiest cut around one switch, in load units
   unsigned stride = 1;            // highest switch-to-switch port number + 1
   size_t channels = 0;            // switch-to-switch ports, all switches
   size_t most_channels = 0;       // switch-to-switch ports of the switch with the most
+  // When cable rates differ: the cost of one route per channel (switch * stride + port),
+  // and loads are sums of costs, so that balancing evens out load per capacity. Empty when
+  // every cable runs at the top rate: loads are route counts, as they always were, and the
+  // tables do not change.
+  std::vector<uint32_t> cost;
 };
 
-inline Setup MakeSetup(const SwitchGraph& g) {
+// No routing can beat the busiest cut around one switch: its endpoints send to all the
+// others over its switch-to-switch channels. With costs, a channel of cost c carries at most
+// X / c routes when the busiest load is X, so X >= routes / sum(1 / c) (rounded down: a
+// bound only ends rerouting, and must not end it too early).
+inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint32_t s, uint64_t total) {
+  const uint64_t routes = st.sources[s] * (total - st.sources[s]);
+  uint64_t up = 0;
+  double per_cost = 0;
+  for (uint32_t e = g.begin(s); e < g.end(s); ++e)
+    for (uint8_t p : g.ports(e)) {
+      ++up;
+      if (!st.cost.empty()) per_cost += 1.0 / st.cost[size_t{s} * st.stride + p];
+    }
+  if (up == 0) return 0;
+  if (st.cost.empty()) return (routes + up - 1) / up;
+  return static_cast<uint64_t>(double(routes) / per_cost);
+}
+
+inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
   const uint32_t S = g.num_switches();
   Setup st;
   st.sources.resize(S);
   uint64_t total = 0;
   for (uint32_t s = 0; s < S; ++s) total += st.sources[s] = g.endpoint_lids(s).size();
-  // No routing can beat the busiest cut around one switch: its endpoints send to all the
-  // others over its switch-to-switch channels. Reaching it ends the rerouting.
   for (uint32_t s = 0; s < S; ++s) {
     uint64_t up = 0;
     for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
@@ -53,8 +83,15 @@ inline Setup MakeSetup(const SwitchGraph& g) {
     }
     st.channels += up;
     st.most_channels = std::max<size_t>(st.most_channels, up);
-    if (up) st.bound = std::max(st.bound, (st.sources[s] * (total - st.sources[s]) + up - 1) / up);
   }
+  if (!rates.capacity.uniform()) {
+    st.cost.assign(size_t{S} * st.stride, ChannelCapacity::kUnitCost);
+    for (uint32_t s = 0; s < S; ++s)
+      for (uint32_t e = g.begin(s); e < g.end(s); ++e)
+        for (uint8_t p : g.ports(e))
+          st.cost[size_t{s} * st.stride + p] = rates.capacity.cost(rates.fabric.port_id(g.node(s), p));
+  }
+  for (uint32_t s = 0; s < S; ++s) st.bound = std::max(st.bound, CutBound(g, st, s, total));
   return st;
 }
 
@@ -70,6 +107,28 @@ uint32_t OrderFarthestFirst(const uint8_t* row, uint8_t mask, uint32_t S, const 
   for (uint32_t s = 0; s < S; ++s)
     if (row[s] != kUnreachable) place(s, bucket[255 - (row[s] & mask)]++);
   return bucket.back();
+}
+
+// How far LoadAfter follows a forced path (fat trees: two switches down from a core).
+inline constexpr unsigned kForcedLookAhead = 8;
+
+// With costs: the load a candidate channel would have after taking `flow` (`own`), or more
+// when the path from its far end `at` is forced (forced[at]: the one channel onward, kNone
+// where there is a choice) and a channel on it would be busier: a leaf choosing between fast
+// uplinks does not see the slow cable down that the spine then has no choice but to take,
+// nor the fast ones the other spines would take. pending[at]: the flow `at` already passes
+// on; after(at): where forced[at] leads.
+template <typename After>
+uint64_t LoadAfter(uint64_t own, uint32_t at, uint64_t flow, const uint64_t* load, const uint32_t* cost,
+                   const uint32_t* forced, const uint64_t* pending, const After& after) {
+  uint64_t worst = own;
+  for (unsigned depth = 0; depth < kForcedLookAhead && forced[at] != kNone; ++depth) {
+    flow += pending[at];
+    const uint32_t ch = forced[at];
+    worst = std::max(worst, load[ch] + flow * cost[ch]);
+    at = after(at);
+  }
+  return worst;
 }
 
 // Switch LID `lid` of switch d (row: d's hop row): it carries management traffic only, so
@@ -104,7 +163,7 @@ inline uint32_t Spread(Lid lid) { return static_cast<uint32_t>(lid * 0x9E3779B9u
 inline uint32_t SpreadOf(uint32_t spread, uint32_t n) { return static_cast<uint32_t>((uint64_t{spread} * n) >> 32); }
 
 // route(d, reroute) routes every endpoint LID of switch d (taking its previous routes off
-// first when rerouting); busiest() is the load of the busiest channel. The first pass takes
+// first when rerouting); busiest() is the load of the busiest channel (in st.bound's units). The first pass takes
 // destinations in switch order (on fat trees that alone meets the bound: the LIDs of one
 // leaf in a row spread like d-mod-k); rerouting takes them in a scrambled order, which on
 // tori gets further in one round than switch order does. Sequential in a fixed order, so

@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include "routing/channel_capacity.h"
+
 namespace fabricctl {
 namespace {
 
@@ -212,6 +214,9 @@ Result<SubnetMetrics> Measurer::Run() {
   }
   if (m.pairs == 0) m.min_hops = 0;
 
+  const ChannelCapacity capacity(f, sn);
+  m.rates_differ = !capacity.uniform();
+  auto share = [&](uint32_t c) { return capacity.share(f.port_id(sn.switches[c / stride], c % stride)); };
   double sum = 0, sq = 0;
   std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, uint64_t>> groups;  // (from, to) -> (min, max)
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> group_size;
@@ -219,6 +224,7 @@ Result<SubnetMetrics> Measurer::Run() {
     if (head[c] == kUnset) continue;
     uint64_t x = load[c];
     m.max_channel_load = std::max(m.max_channel_load, x);
+    if (m.rates_differ) m.max_load_per_capacity = std::max(m.max_load_per_capacity, double(x) / share(c));
     sum += double(x);
     sq += double(x) * double(x);
     auto key = std::make_pair(c / stride, head[c]);
@@ -236,14 +242,23 @@ Result<SubnetMetrics> Measurer::Run() {
     m.parallel_max_spread = std::max(m.parallel_max_spread, mm.second - mm.first);
   }
   // Cut bound per switch: routes that must leave and enter it over switch cables.
+  // Per capacity, each cable counts by its share of the top rate.
   for (uint32_t s = 0; s < nsw; ++s) {
     uint64_t deg = 0;
-    for (uint32_t p = 0; p < stride; ++p) deg += head[s * stride + p] != kUnset;
+    double shares = 0;
+    for (uint32_t p = 0; p < stride; ++p)
+      if (head[s * stride + p] != kUnset) ++deg, shares += m.rates_differ ? share(s * stride + p) : 1.0;
     if (deg == 0) continue;
     uint64_t out = uint64_t(sources[s]) * (num_dests - dests_at[s]);
     uint64_t in = uint64_t(dests_at[s]) * (ne - sources[s]);
     uint64_t need = std::max(out, in);
     m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, (need + deg - 1) / deg);
+    if (m.rates_differ)
+      m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, double(need) / shares);
+  }
+  if (!m.rates_differ) {
+    m.max_load_per_capacity = double(m.max_channel_load);
+    m.load_per_capacity_lower_bound = double(m.channel_load_lower_bound);
   }
 
   // Effective bisection bandwidth over random permutations of the endpoints with a LID.
@@ -323,6 +338,8 @@ Result<RouteMetrics> Measure(const Fabric& fabric, const RouteSet& routes, const
     if (!r) return std::unexpected(r.error());
     out.max_hops = std::max(out.max_hops, r->max_hops);
     out.max_channel_load = std::max(out.max_channel_load, r->max_channel_load);
+    out.max_load_per_capacity = std::max(out.max_load_per_capacity, r->max_load_per_capacity);
+    out.rates_differ = out.rates_differ || r->rates_differ;
     out.subnets.push_back(std::move(*r));
   }
   return out;

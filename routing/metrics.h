@@ -1,9 +1,9 @@
 #pragma once
 // Route quality, measured from the tables alone (any engine, or OpenSM's dump):
 // hop counts, the edge forwarding index (routes per switch-to-switch channel) with a lower
-// bound, balance over parallel cables, and the effective bisection bandwidth over seeded
-// random permutations. Pairs whose path is broken are skipped here; the verifier counts them.
-// See docs/routing-verification.md for the definitions.
+// bound, the same per capacity where cable rates differ, balance over parallel cables, and the effective bisection
+// bandwidth over seeded random permutations. Pairs whose path is broken are skipped here; the verifier counts them. See
+// docs/routing-verification.md for the definitions.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +35,15 @@ struct SubnetMetrics {
   // No routing can do better than this on this cabling: for every switch, the routes that
   // must leave (enter) it over its switch-to-switch cables, divided by their number.
   uint64_t channel_load_lower_bound = 0;
+  // The same two figures per capacity (routing/channel_capacity.h), for fabrics where some
+  // cables trained slower than the subnet's top rate: a channel's routes divided by its
+  // share of the top rate (a 4xDDR cable among 4xEDR ones carries 16/100 of the top rate),
+  // the worst over the channels, and the cut bound with each switch's cables weighed by
+  // their shares. When every cable runs at the top rate (rates_differ false) they equal
+  // max_channel_load and channel_load_lower_bound.
+  bool rates_differ = false;
+  double max_load_per_capacity = 0;
+  double load_per_capacity_lower_bound = 0;
   // Parallel cables between the same two switches (per direction).
   uint64_t parallel_groups = 0;
   uint64_t parallel_max_spread = 0;  // worst (max - min) route count inside one group
@@ -49,6 +58,8 @@ struct RouteMetrics {
   std::vector<SubnetMetrics> subnets;  // one per routed subnet, in subnet order
   uint32_t max_hops = 0;
   uint64_t max_channel_load = 0;
+  double max_load_per_capacity = 0;
+  bool rates_differ = false;  // in some subnet
 };
 
 Result<RouteMetrics> Measure(const Fabric& fabric, const RouteSet& routes, const MetricsOptions& options = {});

@@ -18,7 +18,8 @@ class MinhopEngine final : public RoutingEngine {
     // Symmetric, so row d is also the hop count of every switch to d.
     const std::vector<uint8_t> dist = AllPairsSwitchHops(g, threads);
     auto accept = [](const uint8_t* row, uint32_t s, uint32_t t) { return row[t] + 1 == row[s]; };
-    FillBalanced(g, HopTable{.hop = dist}, accept, threads, out);
+    const ChannelCapacity capacity(request.fabric, request.subnet);
+    FillBalanced(g, {request.fabric, capacity}, HopTable{.hop = dist}, accept, threads, out);
     return Outcome::Ok();
   }
 };

@@ -14,6 +14,9 @@
 namespace fabricctl {
 namespace {
 
+// The start of the first line WriteOpensmDump writes (ParseDumpHeader reads it back).
+constexpr std::string_view kHeader = "# fabricctl opensm-lfts.dump v1: subnet ";
+
 std::string_view NodeTypeText(NodeType t) {
   switch (t) {
     case NodeType::kSwitch:
@@ -76,7 +79,14 @@ void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::stri
     d += PrintableText(fabric.description(port.node));  // a line feed would end the line
     d += "')";
   }
-  std::string out = fmt::format("# fabricctl opensm-lfts.dump v1: subnet {}, engine {}\n", subnet_name, routes.engine);
+  std::string out = fmt::format("{}{}, engine {}", kHeader, subnet_name, routes.engine);
+  if (routes.num_vls > 1)
+    out += fmt::format(
+        ", {} VLs: LFTs only, for inspection and for fabricctl with the sl-table.txt written next to it; "
+        "not for OpenSM's file engine, which has no place for the SL/VL scheme these routes need to stay free of "
+        "credit loops",
+        routes.num_vls);
+  out += '\n';
   for (size_t i = 0; i < routes.switches.size(); ++i) {
     NodeId sw = routes.switches[i];
     Lid own = 0;
@@ -106,6 +116,46 @@ void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::stri
     out.clear();
   }
   if (routes.switches.empty()) sink(out);
+}
+
+std::optional<DumpHeader> ParseDumpHeader(std::string_view line) {
+  if (!line.starts_with(kHeader)) return std::nullopt;
+  line.remove_prefix(kHeader.size());
+  const size_t engine_at = line.find(", engine ");
+  if (engine_at == std::string_view::npos) return std::nullopt;
+  DumpHeader h{.subnet = std::string(line.substr(0, engine_at))};
+  line.remove_prefix(engine_at + 9);
+  const size_t comma = line.find(", ");
+  h.engine = std::string(TrimBlanks(line.substr(0, comma)));
+  if (comma == std::string_view::npos) return h;
+  line.remove_prefix(comma + 2);
+  uint64_t vls = 0;
+  if (const size_t sp = line.find(" VLs"); sp != std::string_view::npos && ParseNumber(line.substr(0, sp), vls, 10))
+    h.vls = static_cast<unsigned>(std::min<uint64_t>(vls, 255));
+  return h;
+}
+
+Result<void> CheckOpensmHandOff(const Fabric& fabric, const RouteSet& routes, const std::vector<DumpHeader>& stated) {
+  std::string subnets;
+  auto refuse = [&](std::string_view subnet, std::string_view engine, unsigned vls) {
+    subnets += fmt::format("{}subnet {} routed by {} on {} VLs", subnets.empty() ? "" : "; ", PrintableText(subnet),
+                           engine.empty() ? "an unnamed engine" : PrintableText(engine), vls);
+  };
+  for (const SubnetRoutes& r : routes.subnets)
+    if (r.num_vls > 1) refuse(fabric.subnets()[r.subnet].name, r.engine, r.num_vls);
+  // A dump read without its sl-table.txt comes in as one VL; its header still says.
+  if (subnets.empty())
+    for (const DumpHeader& h : stated)
+      if (h.vls > 1) refuse(h.subnet, h.engine, h.vls);
+  if (subnets.empty()) return {};
+  return MakeError(fmt::format(
+      "refusing to hand these routes to OpenSM: {}. OpenSM's file engine loads only the LFTs and drops the per-pair "
+      "SLs and SL->VL tables that keep such routes free of credit loops; on one VL they can deadlock. Instead: route "
+      "with --vls 1 (or an engine that needs one VL: ftree, updn), or program the switches with `fabricctl deploy` "
+      "(without --via), which writes the LFTs and every SL->VL table by SMPs; it leaves the ports' operational VLs as "
+      "the subnet manager set them, and the senders must use each pair's SL from sl-table.txt, since no subnet "
+      "manager hands it out in path records",
+      subnets));
 }
 
 Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename) {

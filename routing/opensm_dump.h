@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,8 @@ struct RawLfts {
   std::map<Lid, RawLidOwner> owners;  // LIDs whose entries name the destination port GUID
 };
 
-// One subnet's tables in dump_fts' layout (with a leading `#` line OpenSM skips).
+// One subnet's tables in dump_fts' layout (with a leading `#` line OpenSM skips; for routes
+// on several VLs it says that the file holds only the LFTs, see CheckOpensmHandOff).
 std::string WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name);
 // The same text handed to `sink` a switch section at a time (big subnets: gigabytes).
 void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name,
@@ -54,6 +56,23 @@ void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::stri
 // the line; so are a bad LID or port, a repeated LID or switch, and a trailer count that
 // does not match the entries.
 Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename);
+
+// What the `#` line WriteOpensmDump puts first states about the routes; nullopt for any
+// other first line (a dump of another tool).
+struct DumpHeader {
+  std::string subnet, engine;
+  unsigned vls = 1;
+};
+std::optional<DumpHeader> ParseDumpHeader(std::string_view first_line);
+
+// OpenSM's `file` routing engine loads LFTs only: it has no place for the per-pair SLs and
+// SL->VL tables that keep routes on several VLs (dfsssp layers, torus datelines, escape)
+// free of credit loops, so on OpenSM those routes would all run on one VL and can deadlock.
+// An error naming every such subnet (engine, VLs) and what to do instead; ok when every
+// subnet needs one VL. `stated`: the headers of the dumps the routes were read from, which
+// tell a dump of multi-VL routes read without its sl-table.txt.
+Result<void> CheckOpensmHandOff(const Fabric& fabric, const RouteSet& routes,
+                                const std::vector<DumpHeader>& stated = {});
 
 // Matches raw tables to the topology by switch GUID and, for the LIDs, by the port GUIDs
 // the entries name (falling back to the topology's own LIDs, then to AssignLids when

@@ -24,6 +24,7 @@ std::vector<SubnetFigures> Summarize(const Fabric& fabric, const RouteSet& route
     const SubnetRoutes& r = routes.subnets[i];
     RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[r.subnet], r, inner_threads);
     figures[i] = {s.max_hops, s.avg_hops, s.max_channel_load, s.pairs, s.unreachable_pairs, s.deadlock_free};
+    figures[i].max_load_per_capacity = s.max_load_per_capacity;
   };
   std::vector<size_t> big, small;
   for (size_t i = 0; i < figures.size(); ++i)

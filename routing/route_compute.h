@@ -35,6 +35,9 @@ struct SubnetFigures {
   uint64_t pairs = 0;
   uint64_t unreachable_pairs = 0;
   std::optional<bool> deadlock_free;  // nullopt: several VLs and no verifier
+  // Routes per capacity on the worst channel (RouteSummary::max_load_per_capacity); equals
+  // max_channel_load when every cable runs at the subnet's top rate.
+  double max_load_per_capacity = 0;
 };
 
 struct ComputeOutcome {

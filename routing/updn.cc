@@ -108,8 +108,9 @@ class UpdnEngine final : public RoutingEngine {
     }
 
     std::string failures;
+    const ChannelCapacity capacity(request.fabric, request.subnet);
     for (const Roots& roots : attempts) {
-      auto unreachable = TryRoots(request, g, roots.switches, out);
+      auto unreachable = TryRoots(request, g, {request.fabric, capacity}, roots.switches, out);
       if (unreachable == 0) {
         out.reason = roots.why;
         return Outcome::Ok();
@@ -123,8 +124,8 @@ class UpdnEngine final : public RoutingEngine {
  private:
   // Routes with the given roots; returns the number of (source switch, destination switch)
   // pairs with endpoints on both sides that have no legal path (0 on success).
-  static uint64_t TryRoots(const RouteRequest& request, const SwitchGraph& g, const std::vector<uint32_t>& roots,
-                           SubnetRoutes& out) {
+  static uint64_t TryRoots(const RouteRequest& request, const SwitchGraph& g, const ChannelRates& rates,
+                           const std::vector<uint32_t>& roots, SubnetRoutes& out) {
     const uint32_t S = g.num_switches();
     const unsigned threads = request.options.threads;
     std::vector<uint32_t> rank = Bfs(g, roots);
@@ -188,7 +189,7 @@ class UpdnEngine final : public RoutingEngine {
       if (vs & kDownOnly) return pos[t] > pos[s] && (vt & kDownOnly);
       return pos[t] < pos[s];
     };
-    FillBalanced(g, HopTable{.hop = hop, .mask = kMaxLegalHops}, accept, threads, out);
+    FillBalanced(g, rates, HopTable{.hop = hop, .mask = kMaxLegalHops}, accept, threads, out);
     // Switch LIDs no legal path reaches (a root seen from outside its subtree) get shortest
     // paths: they carry management traffic only.
     std::vector<uint32_t> scratch;

@@ -30,8 +30,10 @@ Filled FillMinhop(const Fabric& f, BalanceForm form, unsigned threads) {
   SwitchGraph g(f, subnet, r.routes);
   const std::vector<uint8_t> dist = AllPairsSwitchHops(g, threads);
   auto accept = [](const uint8_t* row, uint32_t s, uint32_t t) { return row[t] + 1 == row[s]; };
-  r.masks_fit = balanced::MaskPlanFits(g, balanced::MakeSetup(g));
-  FillBalanced(g, HopTable{.hop = dist}, accept, threads, r.routes, form);
+  const ChannelCapacity capacity(f, subnet);
+  const ChannelRates rates{f, capacity};
+  r.masks_fit = balanced::MaskPlanFits(g, balanced::MakeSetup(g, rates));
+  FillBalanced(g, rates, HopTable{.hop = dist}, accept, threads, r.routes, form);
 
   const uint32_t S = g.num_switches();
   const size_t L = r.routes.num_lids();

@@ -1,6 +1,7 @@
 #include "routing/opensm_dump.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
@@ -148,6 +149,54 @@ TEST_CASE("LFT dump: an empty or comment-only dump is an error naming the file")
     CHECK(rs.error().Format() ==
           "t.dump: lists no switch LFT (an LFT dump needs 'Unicast lids ... of switch ...' sections)");
   }
+}
+
+TEST_CASE("LFT dump: routes on several VLs are labelled and refused for OpenSM's file engine") {
+  Fabric ring = testing::Ring(6, 2);
+  auto multi = testing::RouteWith(ring, "dfsssp", EngineOptions{.max_vls = 4});
+  REQUIRE(multi);
+  const SubnetRoutes& r = multi->routes.subnets[0];
+  REQUIRE(r.num_vls > 1);
+  const std::string text = WriteOpensmDump(ring, r, "ring");
+  const std::string first = text.substr(0, text.find('\n'));
+  CHECK(first.starts_with(
+      fmt::format("# fabricctl opensm-lfts.dump v1: subnet ring, engine dfsssp, {} VLs: LFTs only", r.num_vls)));
+  CHECK(first.find("not for OpenSM's file engine") != std::string::npos);
+  CHECK(ParseOpensmDump(text, "d.dump"));  // still a dump fabricctl reads
+  auto header = ParseDumpHeader(first);
+  REQUIRE(header);
+  CHECK(header->subnet == "ring");
+  CHECK(header->engine == "dfsssp");
+  CHECK(header->vls == r.num_vls);
+
+  auto refused = CheckOpensmHandOff(ring, multi->routes);
+  REQUIRE_FALSE(refused);
+  const std::string& message = refused.error().message;
+  CHECK(
+      message.starts_with(fmt::format("refusing to hand these routes to OpenSM: subnet {} routed by dfsssp on {} VLs.",
+                                      ring.subnets()[0].name, r.num_vls)));
+  CHECK(message.find("--vls 1") != std::string::npos);
+  CHECK(message.find("`fabricctl deploy` (without --via)") != std::string::npos);
+
+  // The same tables read back from the dump alone come in as one VL; the header still tells.
+  auto raw = ParseOpensmDump(text, "d.dump");
+  REQUIRE(raw);
+  auto lone = ResolveRawLfts(ring, {*raw});
+  REQUIRE(lone);
+  CHECK(lone->subnets[0].num_vls == 1);
+  CHECK(CheckOpensmHandOff(ring, *lone));
+  CHECK_FALSE(CheckOpensmHandOff(ring, *lone, {*header}));
+
+  // One VL: handed over; its header states no VLs.
+  auto single = testing::RouteWith(ring, "updn");
+  REQUIRE(single);
+  CHECK(CheckOpensmHandOff(ring, single->routes));
+  const std::string one = WriteOpensmDump(ring, single->routes.subnets[0], "ring");
+  auto one_header = ParseDumpHeader(one.substr(0, one.find('\n')));
+  REQUIRE(one_header);
+  CHECK(one_header->vls == 1);
+  CHECK(CheckOpensmHandOff(ring, single->routes, {*one_header}));
+  CHECK_FALSE(ParseDumpHeader("Unicast lids [0x0-0x8] of switch Lid 1 guid 0x0000000000001000 (leaf0):"));
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <bit>
 #include <numeric>
 
+#include "routing/channel_capacity.h"
+
 namespace fabricctl {
 namespace {
 
@@ -21,6 +23,9 @@ struct Graph {
   std::vector<uint32_t> adj_offsets;
   std::vector<std::pair<uint8_t, uint32_t>> adj;  // (port, neighbour switch) per switch
   std::vector<uint32_t> sources;                  // endpoint ports hanging off each switch
+  // Cost of one route per channel (ChannelCapacity::cost); empty when every cable runs at
+  // the top rate, where a route costs 1.
+  std::vector<uint32_t> chan_cost;
 };
 
 Graph BuildGraph(const Fabric& f, const Subnet& sn) {
@@ -34,12 +39,15 @@ Graph BuildGraph(const Fabric& f, const Subnet& sn) {
   g.head.assign(size_t(g.nsw) * g.stride, kUnset);
   g.adj_offsets.assign(g.nsw + 1, 0);
   g.sources.assign(g.nsw, 0);
+  const ChannelCapacity capacity(f, sn);
+  if (!capacity.uniform()) g.chan_cost.assign(g.head.size(), ChannelCapacity::kUnitCost);
   for (uint32_t i = 0; i < g.nsw; ++i) {
     for (const Adjacency& a : f.neighbors(sn.switches[i])) {
       if (f.is_switch(a.peer_node)) {
         uint8_t p = f.port(a.local).number;
         g.head[i * g.stride + p] = g.sw_of_node[a.peer_node];
         g.adj.push_back({p, g.sw_of_node[a.peer_node]});
+        if (!g.chan_cost.empty()) g.chan_cost[i * g.stride + p] = capacity.cost(a.local);
       } else {
         ++g.sources[i];
       }
@@ -207,6 +215,31 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
   return out;
 }
 
+// The adjacency index of u's next hop towards a destination `dist` hops away: among the
+// shortest next hops, the one whose path costs least (its channel's load plus the cost of
+// the neighbour's path, `cost`); equal costs rotate by LID so destinations spread.
+// kLowestPort takes the first shortest next hop instead.
+// How equal-length next hops are chosen: by load (balanced), or always the lowest port,
+// which on dimension-ordered cabling (tori, meshes) gives dimension-order-like paths with far
+// fewer dependency cycles.
+enum class Tie { kBalanced, kLowestPort };
+
+uint32_t NextHop(const Graph& g, const std::vector<uint32_t>& dist, const std::vector<uint64_t>& cost,
+                 const std::vector<uint64_t>& load, uint32_t u, Lid lid, Tie tie) {
+  const uint32_t first = g.adj_offsets[u], end = g.adj_offsets[u + 1];
+  uint32_t best = kUnset;
+  uint64_t best_cost = 0;
+  for (uint32_t j = 0, k = tie == Tie::kBalanced ? first + lid % (end - first) : first; j < end - first;
+       ++j, k = k + 1 == end ? first : k + 1) {
+    const uint32_t w = g.adj[k].second;
+    if (dist[w] + 1 != dist[u]) continue;
+    if (tie == Tie::kLowestPort) return k;
+    const uint64_t c = cost[w] + load[u * g.stride + g.adj[k].first];
+    if (best == kUnset || c < best_cost) best = k, best_cost = c;
+  }
+  return best;
+}
+
 struct Dest {
   Lid lid;
   uint32_t sw;
@@ -339,10 +372,6 @@ class Dfsssp final : public RoutingEngine {
   Outcome Route(const RouteRequest& req, SubnetRoutes& out) const override;
 
  private:
-  // How equal-length next hops are chosen: by load (balanced), or always the lowest port,
-  // which on dimension-ordered cabling (tori, meshes) gives dimension-order-like paths
-  // with far fewer dependency cycles.
-  enum class Tie { kBalanced, kLowestPort };
   // `escaped`: destinations the escape mode put on Up*/Down* (0 when none or strict).
   Outcome RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, uint32_t& escaped) const;
   Mode mode_;
@@ -404,56 +433,73 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
   // Balanced shortest paths.
   std::vector<uint64_t> load(size_t(g.nsw) * g.stride, 0);
   std::vector<uint32_t> dist(g.nsw), order, queue;
-  std::vector<uint64_t> flow(g.nsw);
+  std::vector<uint64_t> flow(g.nsw), cost(g.nsw);
+  std::vector<uint32_t> next(g.nsw);
   uint32_t bfs_root = kUnset;
-  for (const Dest& d : dests) {
-    if (d.sw != bfs_root) {
-      bfs_root = d.sw;
-      std::fill(dist.begin(), dist.end(), kUnset);
-      dist[d.sw] = 0;
-      queue.assign(1, d.sw);
-      for (size_t qi = 0; qi < queue.size(); ++qi) {
-        uint32_t u = queue[qi];
-        for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
-          uint32_t w = g.adj[k].second;
-          if (dist[w] == kUnset) {
-            dist[w] = dist[u] + 1;
-            queue.push_back(w);
+  // Two passes: the second re-routes every destination knowing all the others' routes.
+  for (unsigned pass = 0; pass < 2; ++pass)
+    for (const Dest& d : dests) {
+      if (d.sw != bfs_root) {
+        bfs_root = d.sw;
+        std::fill(dist.begin(), dist.end(), kUnset);
+        dist[d.sw] = 0;
+        queue.assign(1, d.sw);
+        for (size_t qi = 0; qi < queue.size(); ++qi) {
+          uint32_t u = queue[qi];
+          for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
+            uint32_t w = g.adj[k].second;
+            if (dist[w] == kUnset) {
+              dist[w] = dist[u] + 1;
+              queue.push_back(w);
+            }
           }
         }
-      }
-      if (queue.size() != g.nsw) {
-        uint32_t lost = 0;
-        while (dist[lost] != kUnset) ++lost;
-        return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f.description(sn.switches[lost]),
-                                           f.description(sn.switches[d.sw])));
-      }
-      order.assign(queue.rbegin(), queue.rend());  // farthest first
-    }
-    const bool to_endpoint = d.endpoint != kUnset;
-    for (uint32_t u : order) flow[u] = to_endpoint ? g.sources[u] - (u == d.sw ? 1 : 0) : 0;
-    for (uint32_t u : order) {
-      uint8_t port;
-      if (u == d.sw) {
-        port = d.last_port;
-      } else {
-        // Fewest routes so far among the shortest next hops; rotate the start so equal loads
-        // spread by destination.
-        const uint32_t first = g.adj_offsets[u], end = g.adj_offsets[u + 1];
-        uint32_t best = kUnset;
-        for (uint32_t j = 0, k = tie == Tie::kBalanced ? first + d.lid % (end - first) : first; j < end - first;
-             ++j, k = k + 1 == end ? first : k + 1) {
-          if (dist[g.adj[k].second] + 1 != dist[u]) continue;
-          if (best == kUnset || load[u * g.stride + g.adj[k].first] < load[u * g.stride + g.adj[best].first]) best = k;
-          if (tie == Tie::kLowestPort) break;
+        if (queue.size() != g.nsw) {
+          uint32_t lost = 0;
+          while (dist[lost] != kUnset) ++lost;
+          return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f.description(sn.switches[lost]),
+                                             f.description(sn.switches[d.sw])));
         }
-        port = g.adj[best].first;
-        load[u * g.stride + port] += flow[u];
-        flow[g.adj[best].second] += flow[u];
+        order.assign(queue.rbegin(), queue.rend());  // farthest first
       }
-      out.lft[size_t(u) * L + d.lid] = port;
+      if (pass > 0 && d.endpoint != kUnset) {
+        // Rip up: the destination's routes leave the loads, then are routed again knowing
+        // every other destination's routes.
+        for (uint32_t u : order) flow[u] = g.sources[u] - (u == d.sw ? 1 : 0);
+        for (uint32_t u : order) {
+          if (u == d.sw || flow[u] == 0) continue;
+          const uint32_t chan = u * g.stride + out.lft[size_t(u) * L + d.lid];
+          load[chan] -= g.chan_cost.empty() ? flow[u] : flow[u] * g.chan_cost[chan];
+          flow[g.head[chan]] += flow[u];
+        }
+      }
+      // Nearest first: every switch takes the shortest next hop whose whole path to the
+      // destination is the least loaded so far (sum of channel loads), so a route avoids a
+      // busy channel anywhere on its way, not just the one leaving the switch.
+      cost[d.sw] = 0;
+      for (uint32_t u : queue) {
+        if (u == d.sw) {
+          out.lft[size_t(u) * L + d.lid] = d.last_port;
+          continue;
+        }
+        const uint32_t k = NextHop(g, dist, cost, load, u, d.lid, tie);
+        next[u] = k;
+        cost[u] = cost[g.adj[k].second] + load[u * g.stride + g.adj[k].first];
+        out.lft[size_t(u) * L + d.lid] = g.adj[k].first;
+      }
+      // A switch's own LID carries no endpoint pairs: its tree does not count in the loads.
+      if (d.endpoint == kUnset) continue;
+      // Farthest first: every switch's sources, plus all routes that pass through it, load its
+      // channel (a slow cable's channel by its capacity cost).
+      for (uint32_t u : order) flow[u] = g.sources[u] - (u == d.sw ? 1 : 0);
+      for (uint32_t u : order) {
+        if (u == d.sw || flow[u] == 0) continue;
+        const uint32_t k = next[u];
+        const uint32_t chan = u * g.stride + g.adj[k].first;
+        load[chan] += g.chan_cost.empty() ? flow[u] : flow[u] * g.chan_cost[chan];
+        flow[g.adj[k].second] += flow[u];
+      }
     }
-  }
 
   // Channel dependencies of each endpoint destination's tree, over switch-to-switch channels,
   // as keys in * stride + out port, counting only switches that carry traffic.

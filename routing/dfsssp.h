@@ -1,7 +1,10 @@
 #pragma once
 // dfsssp: deadlock-free single-source shortest paths (Domke, Hoefler, Nagel, IPDPS 2011).
-// Balanced shortest paths first (every destination's tree picks, among the minimal-hop next
-// hops, the channel that carries the fewest routes so far), then virtual-lane layering:
+// Balanced shortest paths first: destination by destination, every switch takes the
+// minimal-hop next hop whose whole path to the destination carries the fewest routes so far
+// (the sum of its channels' loads, a route over a slow cable counted by its capacity cost),
+// and a second pass routes every destination again knowing all the others; then
+// virtual-lane layering:
 // all destinations start in layer 0; while a layer's channel dependency graph has a cycle,
 // the destinations that use the least-used dependency of that cycle move up a layer. The
 // SL of every pair is its destination's layer and SL n rides VL n. Fails with a reason

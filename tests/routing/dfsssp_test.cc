@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
+#include "routing/metrics.h"
+#include "routing/minhop.h"
 #include "routing/verifier.h"
 #include "tests/routing/route_check_fixtures.h"
+#include "tests/routing/test_fabrics.h"
 
 namespace fabricctl {
 namespace {
@@ -172,6 +176,99 @@ TEST_CASE("escape with one VL: shortest paths where they are acyclic, escape tre
   rep = Verify(torus, rs);
   REQUIRE(rep);
   CHECK(rep->sound());
+}
+
+}  // namespace
+}  // namespace fabricctl
+
+namespace fabricctl {
+namespace {
+
+// A seeded random regular graph (Jellyfish): `n` switches with `degree` switch-to-switch
+// cables each and `hosts` endpoints each; pairs of free ports are joined at random, and
+// the draw is repeated until it has no self-loop, no double cable and one component.
+Fabric RandomRegular(unsigned n, unsigned degree, unsigned hosts, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (;;) {
+    std::vector<unsigned> stubs;
+    for (unsigned s = 0; s < n; ++s) stubs.insert(stubs.end(), degree, s);
+    std::shuffle(stubs.begin(), stubs.end(), rng);
+    std::set<std::pair<unsigned, unsigned>> cables;
+    bool simple = true;
+    for (size_t i = 0; i + 1 < stubs.size() && simple; i += 2) {
+      auto [a, b] = std::minmax(stubs[i], stubs[i + 1]);
+      simple = a != b && cables.insert({a, b}).second;
+    }
+    if (!simple) continue;
+    FabricBuilder b;
+    std::vector<NodeId> sw(n);
+    for (unsigned s = 0; s < n; ++s)
+      sw[s] = *b.AddNode({.type = NodeType::kSwitch,
+                          .num_ports = hosts + degree,
+                          .guid = 0x5000 + s,
+                          .description = fmt::format("jf{}", s)});
+    std::vector<unsigned> next_port(n, hosts + 1);
+    for (auto [a, c] : cables) REQUIRE(b.Connect(sw[a], next_port[a]++, sw[c], next_port[c]++, LinkRate{}));
+    for (unsigned s = 0; s < n; ++s)
+      for (unsigned h = 0; h < hosts; ++h) {
+        NodeId e = *b.AddNode({.type = NodeType::kCa,
+                               .num_ports = 1,
+                               .guid = 0x50000 + s * 16 + h,
+                               .description = fmt::format("jf{}-h{}", s, h)});
+        REQUIRE(b.Connect(e, 1, sw[s], h + 1, LinkRate{}));
+      }
+    auto f = b.Build();
+    REQUIRE(f);
+    if (f->subnets().size() == 1) return std::move(*f);
+  }
+}
+
+uint64_t BusiestChannel(const Fabric& f, const RouteSet& rs) {
+  auto m = Measure(f, rs, {.permutations = 0});
+  REQUIRE_MESSAGE(m, (m ? "" : m.error().Format()));
+  return m->max_channel_load;
+}
+
+TEST_CASE("dfsssp: a random regular fabric fits in 8 VLs, balanced well below the all-on-one-path worst case") {
+  for (uint64_t seed : {1, 2, 3}) {
+    CAPTURE(seed);
+    Fabric f = RandomRegular(40, 6, 2, seed);
+    RouteSet rs = Skeleton(f);
+    Outcome o = RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 8});
+    REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+    // Balanced shortest paths, not the lowest-port fallback.
+    CHECK(rs.subnets[0].reason.empty());
+    CHECK(rs.subnets[0].num_vls <= 8);
+    VerifyReport rep = MustVerify(f, rs);
+    CHECK(rep.sound());
+    CHECK(rep.pairs == 80 * 79);
+    CHECK(rep.subnets[0].vls_used == rs.subnets[0].num_vls);
+    // Whole-path balancing with a second pass beats minhop's per-switch balancing of the
+    // same shortest paths.
+    RouteSet mh = Skeleton(f);
+    REQUIRE(RouteAll(*MakeMinhopEngine(), f, mh, {}).status == EngineStatus::kOk);
+    CHECK(BusiestChannel(f, rs) < BusiestChannel(f, mh));
+  }
+}
+
+TEST_CASE("dfsssp: a 3-tier fat tree with failed cables routes on one VL near its lower bound") {
+  Fabric full = testing::ThreeTierFatTree({.pods = 4, .leaves = 4, .aggs = 4, .cores = 4, .hosts = 4});
+  std::vector<LinkId> inter;
+  for (LinkId l = 0; l < full.num_links(); ++l)
+    if (full.is_switch(full.port(full.link(l).a).node) && full.is_switch(full.port(full.link(l).b).node))
+      inter.push_back(l);
+  std::mt19937_64 rng(11);
+  std::shuffle(inter.begin(), inter.end(), rng);
+  const std::set<LinkId> gone(inter.begin(), inter.begin() + 6);  // ~5% of 128 cables
+  Fabric f = testing::WithoutLinks(full, [&](LinkId l) { return gone.count(l) != 0; });
+  REQUIRE(f.subnets().size() == 1);
+  RouteSet rs = Skeleton(f);
+  Outcome o = RouteAll(*MakeDfssspEngine(), f, rs, {.max_vls = 8});
+  REQUIRE_MESSAGE(o.status == EngineStatus::kOk, o.reason);
+  CHECK(MustVerify(f, rs).sound());
+  auto m = Measure(f, rs, {.permutations = 0});
+  REQUIRE(m);
+  CHECK(m->subnets[0].max_channel_load * 10 <= m->subnets[0].channel_load_lower_bound * 15);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <queue>
+#include <unordered_set>
 
 #include "routing/channel_capacity.h"
 #include "routing/switch_graph.h"
@@ -50,28 +51,48 @@ Channels BuildChannels(const Fabric& f, const SwitchGraph& g, const ChannelCapac
 // A channel dependency graph kept acyclic: every node has a position in a topological
 // order, and a new edge a -> b with ord[a] > ord[b] reorders only the region between them
 // (Pearce and Kelly, "A dynamic topological sort algorithm for directed acyclic graphs").
+// Refusals are remembered (edges are only added, so a refused edge stays refused) until
+// Rollback() removes the edges added since the last Commit() and forgets what they caused.
 class AcyclicCdg {
  public:
   explicit AcyclicCdg(uint32_t nodes) : out_(nodes), in_(nodes), ord_(nodes), mark_(nodes, 0) {
     for (uint32_t i = 0; i < nodes; ++i) ord_[i] = i;
   }
   bool Has(uint32_t a, uint32_t b) const { return std::find(out_[a].begin(), out_[a].end(), b) != out_[a].end(); }
-  // Adds a -> b unless that closes a cycle; true when the edge is (now) in the graph.
+  // Adds a -> b unless that may close a cycle; true when the edge is (now) in the graph.
+  // A search of more than kSearchBudget channels counts as a cycle: refusing is always
+  // safe, and it bounds the time on large fabrics.
   bool TryAdd(uint32_t a, uint32_t b) {
     if (Has(a, b)) return true;
-    if (a == b) return false;
-    if (ord_[a] > ord_[b] && !Reorder(a, b)) return false;
+    const uint64_t key = uint64_t(a) << 32 | b;
+    if (refused_.contains(key)) return false;
+    if (a == b || (ord_[a] > ord_[b] && !Reorder(a, b))) {
+      refused_.insert(key);
+      journal_refused_.push_back(key);
+      return false;
+    }
     out_[a].push_back(b);
     in_[b].push_back(a);
+    journal_added_.push_back({a, b});
     return true;
   }
-  // Removing an edge keeps the order topological.
-  void Remove(uint32_t a, uint32_t b) {
-    std::erase(out_[a], b);
-    std::erase(in_[b], a);
+  void Commit() {
+    journal_added_.clear();
+    journal_refused_.clear();
+  }
+  // Removing edges keeps the order topological.
+  void Rollback() {
+    for (auto [a, b] : journal_added_) {
+      std::erase(out_[a], b);
+      std::erase(in_[b], a);
+    }
+    for (uint64_t key : journal_refused_) refused_.erase(key);
+    Commit();
   }
 
  private:
+  static constexpr size_t kSearchBudget = 4096;
+
   // Makes room for a -> b (ord[b] < ord[a]): the nodes reachable from b up to ord[a] must
   // follow the nodes reaching a down to ord[b]. False when b reaches a (a cycle).
   bool Reorder(uint32_t a, uint32_t b) {
@@ -84,6 +105,7 @@ class AcyclicCdg {
       uint32_t n = stack_.back();
       stack_.pop_back();
       forward_.push_back(n);
+      if (forward_.size() > kSearchBudget) return false;
       for (uint32_t m : out_[n]) {
         if (m == a) return false;
         if (mark_[m] != epoch_ && ord_[m] < upper) mark_[m] = epoch_, stack_.push_back(m);
@@ -117,6 +139,9 @@ class AcyclicCdg {
   std::vector<uint32_t> mark_;
   uint32_t epoch_ = 0;
   std::vector<uint32_t> forward_, backward_, stack_, slots_;
+  std::unordered_set<uint64_t> refused_;
+  std::vector<std::pair<uint32_t, uint32_t>> journal_added_;
+  std::vector<uint64_t> journal_refused_;
 };
 
 // The escape paths: a breadth-first spanning tree from a central switch; routes go up the
@@ -230,7 +255,8 @@ struct Tables {
   std::vector<uint8_t> vl_of_lid;  // VL of every destination LID
   std::vector<uint64_t> load;      // routes per channel
   uint64_t busiest_cost = 0;       // max over channels of routes x capacity cost
-  uint32_t escaped = 0;            // destinations on escape paths
+  uint32_t escaped = 0;            // destinations with some switches on escape paths
+  uint64_t pinned = 0;             // (switch, destination) routes on escape paths
   uint64_t refused = 0;            // dependencies refused because they closed a cycle
 };
 
@@ -256,6 +282,7 @@ class Pass {
     for (unsigned k = 0; k < vls_; ++k) {
       cdgs_.emplace_back(c_.size());
       for (auto [a, b] : deps) cdgs_.back().TryAdd(a, b);  // a tree's Up*/Down* deps are acyclic
+      cdgs_.back().Commit();
     }
     t.load.assign(c_.size(), 0);
     t.vl_of_lid.assign(g_.num_lids(), 0);
@@ -267,20 +294,25 @@ class Pass {
       for (unsigned attempt = 0; attempt < vls_ && !grown; ++attempt) {
         const uint8_t k = uint8_t((d.vl + attempt) % vls_);
         grown = Grow(d, cdgs_[k]);
-        if (grown)
+        if (grown) {
           vl = k;
-        else
-          Rollback(cdgs_[k]);
+          cdgs_[k].Commit();
+        } else {
+          cdgs_[k].Rollback();
+        }
       }
-      // An impasse on every VL: pin switches that could not settle to their escape paths
-      // (whose dependencies every VL holds) and grow again around them; a few at a time,
-      // then all that are left, so the last try always succeeds.
-      for (unsigned retry = 0; !grown; ++retry) {
-        PinUnsettled(retry < kSinglePins ? 1 : g_.num_switches());
+      // An impasse on every VL: pin the switches that could not settle to their escape
+      // paths (whose dependencies every VL holds) and grow again around them. Every retry
+      // pins at least one more switch, and with all pinned the tree is the escape tree.
+      while (!grown) {
+        PinUnsettled();
         grown = Grow(d, cdgs_[d.vl]);
-        if (!grown) Rollback(cdgs_[d.vl]);
+        if (grown)
+          cdgs_[d.vl].Commit();
+        else
+          cdgs_[d.vl].Rollback();
       }
-      if (pinned_.size() > 1) ++t.escaped;
+      if (pinned_.size() > 1) ++t.escaped, t.pinned += pinned_.size() - 1;
       t.vl_of_lid[d.lid] = vl;
       AddLoad(d);
       Write(d.lid, d.sw, d.last_port, t.lft);
@@ -330,11 +362,7 @@ class Pass {
     if (candidates_.size() > 1) std::sort(candidates_.begin(), candidates_.end());
     for (auto [weight, ch] : candidates_) {
       if (next_[u] == kUnset) return ch;  // u is the destination's switch
-      if (cdg.Has(ch, next_[u])) return ch;
-      if (cdg.TryAdd(ch, next_[u])) {
-        added_.push_back({ch, next_[u]});
-        return ch;
-      }
+      if (cdg.TryAdd(ch, next_[u])) return ch;
       ++refused_;
     }
     return kUnset;
@@ -345,7 +373,6 @@ class Pass {
   // escape paths.
   bool Grow(const Dest& d, AcyclicCdg& cdg) {
     ++epoch_;
-    added_.clear();
     order_.clear();
     heap_ = {};
     for (uint32_t v : pinned_) {
@@ -378,13 +405,11 @@ class Pass {
     EscapeNext(tree_, target, escape_next_);
   }
 
-  // Pins up to `count` switches the last Grow left unsettled, each with the rest of its
-  // escape path; a path's switches go in from the pinned end so parents precede children.
-  void PinUnsettled(uint32_t count) {
+  // Pins the switches the last Grow left unsettled, each with the rest of its escape
+  // path; a path's switches go in from the pinned end so parents precede children.
+  void PinUnsettled() {
     for (uint32_t s : tree_.order) {
-      if (count == 0) break;
       if (settled_[s] == epoch_ || is_pinned_[s]) continue;
-      --count;
       path_.clear();
       for (uint32_t v = s; !is_pinned_[v]; v = c_.head[escape_next_[v]]) path_.push_back(v);
       for (size_t i = path_.size(); i-- > 0;) {
@@ -392,11 +417,6 @@ class Pass {
         pinned_.push_back(path_[i]);
       }
     }
-  }
-
-  void Rollback(AcyclicCdg& cdg) {
-    for (auto [a, b] : added_) cdg.Remove(a, b);
-    added_.clear();
   }
 
   // Routes from every endpoint (except the destination) onto the channels they cross;
@@ -430,7 +450,6 @@ class Pass {
   const unsigned vls_;
   std::vector<AcyclicCdg> cdgs_;
   std::vector<uint64_t>* load_ = nullptr;
-  static constexpr unsigned kSinglePins = 8;
   std::vector<uint32_t> next_, settled_, sources_, order_;
   std::vector<uint32_t> escape_next_, pinned_, path_;
   std::vector<uint8_t> is_pinned_;
@@ -439,7 +458,6 @@ class Pass {
   uint64_t refused_ = 0;
   uint64_t base_ = 1;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
-  std::vector<std::pair<uint32_t, uint32_t>> added_;
   std::vector<std::pair<uint64_t, uint32_t>> candidates_;
 };
 
@@ -549,8 +567,9 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   if (out.num_vls > 1) WriteVls(f, sn, g, c, best, out);
   size_t dests = 0;
   for (uint32_t s = 0; s < g.num_switches(); ++s) dests += g.endpoint_lids(s).size();
-  out.reason = fmt::format("{} VL{}; {} of {} destinations on escape paths", out.num_vls, out.num_vls == 1 ? "" : "s",
-                           best.escaped, dests);
+  out.reason = fmt::format("{} VL{}; {} of {} destinations on escape paths at some switches ({:.1f}% of routes)",
+                           out.num_vls, out.num_vls == 1 ? "" : "s", best.escaped, dests,
+                           100.0 * double(best.pinned) / double(std::max<size_t>(1, dests * g.num_switches())));
   return Outcome::Ok();
 }
 

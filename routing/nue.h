@@ -8,9 +8,11 @@
 // Dijkstra over the switches, weighted by the routes already on each channel (times its
 // capacity cost): a switch settles through a neighbour only when the dependency that adds
 // keeps its VL's graph acyclic. The dependencies of a spanning tree's Up*/Down* paths are
-// in every VL's graph from the start, so a destination whose Dijkstra reaches an impasse
-// (on every VL) rides those escape paths. Works on any connected subnet and never uses
-// more VLs than given; uses more than one only where that lowers the busiest channel.
+// in every VL's graph from the start: when a destination's Dijkstra reaches an impasse on
+// every VL, the switches that could not settle are pinned to their escape paths and the
+// rest grows around them again. Works on any connected subnet and never uses more VLs
+// than given; uses more than one only where that lowers the busiest channel. Switch LIDs
+// (management traffic) follow one of the switch's endpoints, else the escape paths.
 #include <memory>
 
 #include "routing/engine.h"

@@ -8,6 +8,7 @@
 #include "routing/dfsssp.h"
 #include "routing/ftree.h"
 #include "routing/minhop.h"
+#include "routing/nue.h"
 #include "routing/torus.h"
 #include "routing/updn.h"
 
@@ -29,6 +30,8 @@ constexpr EngineInfo kEngines[] = {
      true, MakeEscapeEngine},
     {"torus", "dimension-order routing with datelines; 2 VLs (1 on meshes)",
      "complete 1D/2D/3D tori and meshes of switches (declines one with a failed cable)", true, MakeTorusEngine},
+    {"nue", "Nue: 1 to --vls VLs, each VL's dependency graph kept acyclic while routes balance", "any", true,
+     MakeNueEngine},
 };
 
 size_t EditDistance(std::string_view a, std::string_view b) {

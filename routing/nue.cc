@@ -1,0 +1,580 @@
+#include "routing/nue.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <queue>
+#include <unordered_set>
+
+#include "routing/channel_capacity.h"
+#include "routing/switch_graph.h"
+
+namespace fabricctl {
+namespace {
+
+constexpr uint32_t kUnset = kNone;
+
+// Switch-to-switch channels: one per switch port cabled to another switch of the subnet.
+struct Channels {
+  uint32_t stride = 0;
+  std::vector<uint32_t> of_port;  // switch * stride + port -> channel (kUnset: none)
+  std::vector<uint32_t> tail, head;
+  std::vector<uint8_t> port;          // port on the tail switch
+  std::vector<uint32_t> cost;         // ChannelCapacity::cost of one route
+  std::vector<uint32_t> group_owner;  // SwitchGraph group -> the switch it belongs to
+  uint32_t size() const { return uint32_t(tail.size()); }
+  uint32_t at(uint32_t sw, uint8_t p) const { return of_port[size_t(sw) * stride + p]; }
+};
+
+Channels BuildChannels(const Fabric& f, const SwitchGraph& g, const ChannelCapacity& capacity) {
+  Channels c;
+  const uint32_t S = g.num_switches();
+  unsigned max_port = 0;
+  for (uint32_t s = 0; s < S; ++s) max_port = std::max<unsigned>(max_port, f.node(g.node(s)).num_ports);
+  c.stride = max_port + 1;
+  c.of_port.assign(size_t(S) * c.stride, kUnset);
+  c.group_owner.resize(g.end(S - 1));
+  for (uint32_t s = 0; s < S; ++s)
+    for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp) {
+      c.group_owner[grp] = s;
+      for (uint8_t p : g.ports(grp)) {
+        c.of_port[size_t(s) * c.stride + p] = c.size();
+        c.tail.push_back(s);
+        c.head.push_back(g.nbr(grp));
+        c.port.push_back(p);
+        c.cost.push_back(capacity.cost(f.port_id(g.node(s), p)));
+      }
+    }
+  return c;
+}
+
+// A channel dependency graph kept acyclic: every node has a position in a topological
+// order, and a new edge a -> b with ord[a] > ord[b] reorders only the region between them
+// (Pearce and Kelly, "A dynamic topological sort algorithm for directed acyclic graphs").
+// Refusals are remembered (edges are only added, so a refused edge stays refused) until
+// Rollback() removes the edges added since the last Commit() and forgets what they caused.
+class AcyclicCdg {
+ public:
+  explicit AcyclicCdg(uint32_t nodes) : out_(nodes), in_(nodes), ord_(nodes), mark_(nodes, 0) {
+    for (uint32_t i = 0; i < nodes; ++i) ord_[i] = i;
+  }
+  bool Has(uint32_t a, uint32_t b) const { return std::find(out_[a].begin(), out_[a].end(), b) != out_[a].end(); }
+  // Adds a -> b unless that may close a cycle; true when the edge is (now) in the graph.
+  // A search of more than kSearchBudget channels counts as a cycle: refusing is always
+  // safe, and it bounds the time on large fabrics.
+  bool TryAdd(uint32_t a, uint32_t b) {
+    if (Has(a, b)) return true;
+    const uint64_t key = uint64_t(a) << 32 | b;
+    if (refused_.contains(key)) return false;
+    if (a == b || (ord_[a] > ord_[b] && !Reorder(a, b))) {
+      refused_.insert(key);
+      journal_refused_.push_back(key);
+      return false;
+    }
+    out_[a].push_back(b);
+    in_[b].push_back(a);
+    journal_added_.push_back({a, b});
+    return true;
+  }
+  void Commit() {
+    journal_added_.clear();
+    journal_refused_.clear();
+  }
+  // Removing edges keeps the order topological.
+  void Rollback() {
+    for (auto [a, b] : journal_added_) {
+      std::erase(out_[a], b);
+      std::erase(in_[b], a);
+    }
+    for (uint64_t key : journal_refused_) refused_.erase(key);
+    Commit();
+  }
+
+ private:
+  static constexpr size_t kSearchBudget = 4096;
+
+  // Makes room for a -> b (ord[b] < ord[a]): the nodes reachable from b up to ord[a] must
+  // follow the nodes reaching a down to ord[b]. False when b reaches a (a cycle).
+  bool Reorder(uint32_t a, uint32_t b) {
+    const uint32_t lower = ord_[b], upper = ord_[a];
+    ++epoch_;
+    forward_.clear();
+    stack_.assign(1, b);
+    mark_[b] = epoch_;
+    while (!stack_.empty()) {
+      uint32_t n = stack_.back();
+      stack_.pop_back();
+      forward_.push_back(n);
+      if (forward_.size() > kSearchBudget) return false;
+      for (uint32_t m : out_[n]) {
+        if (m == a) return false;
+        if (mark_[m] != epoch_ && ord_[m] < upper) mark_[m] = epoch_, stack_.push_back(m);
+      }
+    }
+    backward_.clear();
+    stack_.assign(1, a);
+    mark_[a] = epoch_;
+    while (!stack_.empty()) {
+      uint32_t n = stack_.back();
+      stack_.pop_back();
+      backward_.push_back(n);
+      for (uint32_t m : in_[n])
+        if (mark_[m] != epoch_ && ord_[m] > lower) mark_[m] = epoch_, stack_.push_back(m);
+    }
+    auto by_ord = [&](uint32_t x, uint32_t y) { return ord_[x] < ord_[y]; };
+    std::sort(forward_.begin(), forward_.end(), by_ord);
+    std::sort(backward_.begin(), backward_.end(), by_ord);
+    slots_.clear();
+    for (uint32_t n : backward_) slots_.push_back(ord_[n]);
+    for (uint32_t n : forward_) slots_.push_back(ord_[n]);
+    std::sort(slots_.begin(), slots_.end());
+    size_t i = 0;
+    for (uint32_t n : backward_) ord_[n] = slots_[i++];
+    for (uint32_t n : forward_) ord_[n] = slots_[i++];
+    return true;
+  }
+
+  std::vector<std::vector<uint32_t>> out_, in_;
+  std::vector<uint32_t> ord_;
+  std::vector<uint32_t> mark_;
+  uint32_t epoch_ = 0;
+  std::vector<uint32_t> forward_, backward_, stack_, slots_;
+  std::unordered_set<uint64_t> refused_;
+  std::vector<std::pair<uint32_t, uint32_t>> journal_added_;
+  std::vector<uint64_t> journal_refused_;
+};
+
+// The escape paths: a breadth-first spanning tree from a central switch; routes go up the
+// tree, then down (Up*/Down* on the tree's channels), so their dependencies are acyclic.
+struct EscapeTree {
+  uint32_t root = 0;
+  std::vector<uint32_t> parent;  // kUnset for the root
+  std::vector<uint32_t> up;      // channel s -> parent (kUnset for the root)
+  std::vector<uint32_t> down;    // channel parent -> s
+  std::vector<uint32_t> order;   // breadth-first from the root
+};
+
+// Breadth-first search from `from`: the switches in the order found, each one's level and
+// the group of its parent that reached it (kUnset for `from` and switches not reached).
+struct Search {
+  std::vector<uint32_t> order, level, via;
+};
+
+Search BreadthFirst(const SwitchGraph& g, uint32_t from) {
+  Search s;
+  s.level.assign(g.num_switches(), kUnset);
+  s.via.assign(g.num_switches(), kUnset);
+  s.order.assign(1, from);
+  s.level[from] = 0;
+  for (size_t i = 0; i < s.order.size(); ++i) {
+    const uint32_t u = s.order[i];
+    for (uint32_t grp = g.begin(u); grp < g.end(u); ++grp)
+      if (s.level[g.nbr(grp)] == kUnset) {
+        s.level[g.nbr(grp)] = s.level[u] + 1;
+        s.via[g.nbr(grp)] = grp;
+        s.order.push_back(g.nbr(grp));
+      }
+  }
+  return s;
+}
+
+// The root is the switch of least eccentricity among the best-connected ones (exact
+// centres cost a search per switch; on irregular graphs they are among the high degrees).
+Search CentralSearch(const SwitchGraph& g) {
+  std::vector<uint32_t> candidates(g.num_switches());
+  for (uint32_t s = 0; s < g.num_switches(); ++s) candidates[s] = s;
+  const size_t keep = std::min<size_t>(candidates.size(), 16);
+  std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(),
+                    [&](uint32_t a, uint32_t b) { return g.degree(a) > g.degree(b); });
+  Search best;
+  uint64_t best_score = UINT64_MAX;
+  for (size_t i = 0; i < keep; ++i) {
+    Search s = BreadthFirst(g, candidates[i]);
+    // Eccentricity first, then the sum of levels (a more central root among equals).
+    uint64_t sum = 0;
+    for (uint32_t v : s.order) sum += s.level[v];
+    const uint64_t score = uint64_t(s.level[s.order.back()]) << 40 | sum;
+    if (score < best_score) best_score = score, best = std::move(s);
+  }
+  return best;
+}
+
+EscapeTree BuildEscapeTree(const SwitchGraph& g, const Channels& c, const Search& search) {
+  EscapeTree t;
+  const uint32_t S = g.num_switches();
+  t.root = search.order[0];
+  t.order = search.order;
+  t.parent.assign(S, kUnset);
+  t.up.assign(S, kUnset);
+  t.down.assign(S, kUnset);
+  for (uint32_t s = 0; s < S; ++s) {
+    const uint32_t grp = search.via[s];
+    if (grp == kUnset) continue;
+    t.parent[s] = c.group_owner[grp];
+    t.down[s] = c.at(t.parent[s], g.ports(grp)[0]);
+    t.up[s] = c.at(s, g.peer_ports(grp)[0]);
+  }
+  return t;
+}
+
+// The dependencies of every Up*/Down* path on the tree: up then up, up then down (to
+// another child), down then down.
+std::vector<std::pair<uint32_t, uint32_t>> TreeDependencies(const EscapeTree& t) {
+  const uint32_t S = uint32_t(t.parent.size());
+  std::vector<std::vector<uint32_t>> children(S);
+  for (uint32_t s = 0; s < S; ++s)
+    if (t.parent[s] != kUnset) children[t.parent[s]].push_back(s);
+  std::vector<std::pair<uint32_t, uint32_t>> deps;
+  for (uint32_t u = 0; u < S; ++u)
+    for (uint32_t c : children[u]) {
+      if (t.parent[u] != kUnset) deps.push_back({t.up[c], t.up[u]});
+      for (uint32_t other : children[u])
+        if (other != c) deps.push_back({t.up[c], t.down[other]});
+      if (t.parent[u] != kUnset) deps.push_back({t.down[u], t.down[c]});
+    }
+  return deps;
+}
+
+// Next channel of every switch towards switch `target` on the tree (kUnset at the target).
+void EscapeNext(const EscapeTree& t, uint32_t target, std::vector<uint32_t>& next) {
+  next = t.up;
+  for (uint32_t a = target; t.parent[a] != kUnset; a = t.parent[a]) next[t.parent[a]] = t.down[a];
+  next[target] = kUnset;
+}
+
+struct Dest {
+  Lid lid;
+  uint32_t sw;
+  uint8_t last_port;  // port of `sw` the endpoint hangs off
+  uint8_t vl;         // the VL its routes are tried on first
+};
+
+// One routing of every endpoint destination on a given number of VLs.
+struct Tables {
+  std::vector<uint8_t> lft;        // as SubnetRoutes::lft
+  std::vector<uint8_t> vl_of_lid;  // VL of every destination LID
+  std::vector<uint64_t> load;      // routes per channel
+  uint64_t busiest_cost = 0;       // max over channels of routes x capacity cost
+  uint32_t escaped = 0;            // destinations with some switches on escape paths
+  uint64_t pinned = 0;             // (switch, destination) routes on escape paths
+  uint64_t refused = 0;            // dependencies refused because they closed a cycle
+};
+
+class Pass {
+ public:
+  Pass(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned vls)
+      : g_(g), c_(c), tree_(tree), vls_(vls) {
+    const uint32_t S = g.num_switches();
+    next_.assign(S, kUnset);
+    dist_.assign(S, 0);
+    settled_.assign(S, 0);
+    is_pinned_.assign(S, 0);
+    sources_.resize(S);
+    uint64_t endpoints = 0;
+    for (uint32_t s = 0; s < S; ++s) endpoints += sources_[s] = uint32_t(g.endpoint_lids(s).size());
+    base_ = std::max<uint64_t>(1, 2 * endpoints / S);
+  }
+
+  // Routes `dests` in order into `t` (lft arrives as the engine's empty table).
+  void Run(const std::vector<Dest>& dests, Tables& t) {
+    const auto deps = TreeDependencies(tree_);
+    cdgs_.clear();
+    for (unsigned k = 0; k < vls_; ++k) {
+      cdgs_.emplace_back(c_.size());
+      for (auto [a, b] : deps) cdgs_.back().TryAdd(a, b);  // a tree's Up*/Down* deps are acyclic
+      cdgs_.back().Commit();
+    }
+    t.load.assign(c_.size(), 0);
+    t.vl_of_lid.assign(g_.num_lids(), 0);
+    load_ = &t.load;
+    for (const Dest& d : dests) {
+      uint8_t vl = d.vl;
+      bool grown = false;
+      ClearPins(d.sw);
+      for (unsigned attempt = 0; attempt < vls_ && !grown; ++attempt) {
+        const uint8_t k = uint8_t((d.vl + attempt) % vls_);
+        grown = Grow(d, cdgs_[k]);
+        if (grown) {
+          vl = k;
+          cdgs_[k].Commit();
+        } else {
+          cdgs_[k].Rollback();
+        }
+      }
+      // An impasse on every VL: pin the switches that could not settle to their escape
+      // paths (whose dependencies every VL holds) and grow again around them. Every retry
+      // pins at least one more switch, and with all pinned the tree is the escape tree.
+      while (!grown) {
+        PinUnsettled();
+        grown = Grow(d, cdgs_[d.vl]);
+        if (grown)
+          cdgs_[d.vl].Commit();
+        else
+          cdgs_[d.vl].Rollback();
+      }
+      if (pinned_.size() > 1) ++t.escaped, t.pinned += pinned_.size() - 1;
+      t.vl_of_lid[d.lid] = vl;
+      AddLoad(d);
+      Write(d.lid, d.sw, d.last_port, t.lft);
+    }
+    t.refused = refused_;
+    for (uint32_t ch = 0; ch < c_.size(); ++ch) t.busiest_cost = std::max(t.busiest_cost, t.load[ch] * c_.cost[ch]);
+  }
+
+  // A switch's own LID: the routes of one of its endpoints (a subset of their
+  // dependencies) on that endpoint's VL, else the escape paths (in every VL's graph).
+  void RouteSwitchLid(uint32_t s, Tables& t) {
+    const Lid lid = g_.switch_lid(s);
+    if (lid == 0) return;
+    const size_t L = g_.num_lids();
+    if (!g_.endpoint_lids(s).empty()) {
+      const Lid ep = g_.endpoint_lids(s)[0];
+      for (uint32_t v = 0; v < g_.num_switches(); ++v) t.lft[size_t(v) * L + lid] = t.lft[size_t(v) * L + ep];
+      t.lft[size_t(s) * L + lid] = 0;
+      t.vl_of_lid[lid] = t.vl_of_lid[ep];
+      return;
+    }
+    EscapeNext(tree_, s, next_);
+    Write(lid, s, 0, t.lft);
+  }
+
+ private:
+  // Routes on the channel plus a base that makes a hop cost something while the fabric is
+  // still empty (measured: twice the endpoints per switch balances random regular graphs).
+  uint64_t Weight(uint32_t ch) const { return ((*load_)[ch] + base_) * c_.cost[ch]; }
+
+  void Relax(uint32_t u) {
+    for (uint32_t grp = g_.begin(u); grp < g_.end(u); ++grp) {
+      const uint32_t w = g_.nbr(grp);
+      if (settled_[w] == epoch_) continue;
+      uint64_t best = UINT64_MAX;
+      for (uint8_t q : g_.peer_ports(grp)) best = std::min(best, Weight(c_.at(w, q)));
+      heap_.push({dist_[u] + best, grp});
+    }
+  }
+
+  // The channel v -> u (one of the group's parallel cables, least loaded first) whose
+  // dependency on u's next channel the VL's graph accepts; kUnset when none.
+  uint32_t Accept(uint32_t v, uint32_t grp, uint32_t u, AcyclicCdg& cdg) {
+    auto peers = g_.peer_ports(grp);
+    candidates_.clear();
+    for (uint8_t q : peers) candidates_.push_back({Weight(c_.at(v, q)), c_.at(v, q)});
+    if (candidates_.size() > 1) std::sort(candidates_.begin(), candidates_.end());
+    for (auto [weight, ch] : candidates_) {
+      if (next_[u] == kUnset) return ch;  // u is the destination's switch
+      if (cdg.TryAdd(ch, next_[u])) return ch;
+      ++refused_;
+    }
+    return kUnset;
+  }
+
+  // Dijkstra from the destination's switch outward; false at an impasse. Pinned switches
+  // (the destination's switch first, parents before children) start settled on their
+  // escape paths.
+  bool Grow(const Dest& d, AcyclicCdg& cdg) {
+    ++epoch_;
+    order_.clear();
+    heap_ = {};
+    for (uint32_t v : pinned_) {
+      next_[v] = v == d.sw ? kUnset : escape_next_[v];
+      dist_[v] = v == d.sw ? 0 : dist_[c_.head[next_[v]]] + Weight(next_[v]);
+      settled_[v] = epoch_;
+      order_.push_back(v);
+    }
+    for (uint32_t v : pinned_) Relax(v);
+    while (!heap_.empty()) {
+      const auto [dist, grp] = heap_.top();
+      heap_.pop();
+      const uint32_t v = g_.nbr(grp), u = c_.group_owner[grp];
+      if (settled_[v] == epoch_) continue;
+      const uint32_t ch = Accept(v, grp, u, cdg);
+      if (ch == kUnset) continue;
+      next_[v] = ch;
+      dist_[v] = dist;
+      settled_[v] = epoch_;
+      order_.push_back(v);
+      Relax(v);
+    }
+    return order_.size() == g_.num_switches();
+  }
+
+  void ClearPins(uint32_t target) {
+    for (uint32_t v : pinned_) is_pinned_[v] = 0;
+    pinned_.assign(1, target);
+    is_pinned_[target] = 1;
+    EscapeNext(tree_, target, escape_next_);
+  }
+
+  // Pins the switches the last Grow left unsettled, each with the rest of its escape
+  // path; a path's switches go in from the pinned end so parents precede children.
+  void PinUnsettled() {
+    for (uint32_t s : tree_.order) {
+      if (settled_[s] == epoch_ || is_pinned_[s]) continue;
+      path_.clear();
+      for (uint32_t v = s; !is_pinned_[v]; v = c_.head[escape_next_[v]]) path_.push_back(v);
+      for (size_t i = path_.size(); i-- > 0;) {
+        is_pinned_[path_[i]] = 1;
+        pinned_.push_back(path_[i]);
+      }
+    }
+  }
+
+  // Routes from every endpoint (except the destination) onto the channels they cross;
+  // children settle after their parents.
+  void AddLoad(const Dest& d) {
+    auto& load = *load_;
+    flow_.resize(g_.num_switches());
+    for (uint32_t v = 0; v < g_.num_switches(); ++v) flow_[v] = sources_[v] - (v == d.sw ? 1 : 0);
+    for (size_t i = order_.size(); i-- > 1;) {
+      const uint32_t v = order_[i], ch = next_[v];
+      load[ch] += flow_[v];
+      flow_[c_.head[ch]] += flow_[v];
+    }
+  }
+
+  void Write(Lid lid, uint32_t target, uint8_t last_port, std::vector<uint8_t>& lft) const {
+    const size_t L = g_.num_lids();
+    for (uint32_t v = 0; v < g_.num_switches(); ++v)
+      lft[size_t(v) * L + lid] = v == target ? last_port : c_.port[next_[v]];
+  }
+
+  struct Entry {
+    uint64_t dist;
+    uint32_t group;  // of the settled switch, towards the switch to settle
+    bool operator>(const Entry& o) const { return dist != o.dist ? dist > o.dist : group > o.group; }
+  };
+
+  const SwitchGraph& g_;
+  const Channels& c_;
+  const EscapeTree& tree_;
+  const unsigned vls_;
+  std::vector<AcyclicCdg> cdgs_;
+  std::vector<uint64_t>* load_ = nullptr;
+  std::vector<uint32_t> next_, settled_, sources_, order_;
+  std::vector<uint32_t> escape_next_, pinned_, path_;
+  std::vector<uint8_t> is_pinned_;
+  std::vector<uint64_t> dist_, flow_;
+  uint32_t epoch_ = 0;
+  uint64_t refused_ = 0;
+  uint64_t base_ = 1;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
+  std::vector<std::pair<uint64_t, uint32_t>> candidates_;
+};
+
+// Endpoint destinations in routing order, each with the VL it is tried on first: VLs get
+// contiguous runs of switches in breadth-first order from the root (equal endpoint
+// counts), and the order takes one endpoint of every switch per round, so loads build up
+// evenly across the fabric.
+std::vector<Dest> Destinations(const SwitchGraph& g, const EscapeTree& tree, unsigned vls) {
+  uint64_t total = 0, before = 0;
+  size_t rounds = 0;
+  for (uint32_t s : tree.order) total += g.endpoint_lids(s).size();
+  std::vector<uint8_t> vl_of_switch(g.num_switches(), 0);
+  for (uint32_t s : tree.order) {
+    vl_of_switch[s] = uint8_t(std::min<uint64_t>(vls - 1, before * vls / std::max<uint64_t>(total, 1)));
+    before += g.endpoint_lids(s).size();
+    rounds = std::max(rounds, g.endpoint_lids(s).size());
+  }
+  std::vector<Dest> dests;
+  dests.reserve(total);
+  for (size_t r = 0; r < rounds; ++r)
+    for (uint32_t s : tree.order)
+      if (r < g.endpoint_lids(s).size()) {
+        const Lid lid = g.endpoint_lids(s)[r];
+        dests.push_back({lid, s, g.lid_port(lid), vl_of_switch[s]});
+      }
+  return dests;
+}
+
+Tables RouteOn(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned vls,
+               const std::vector<uint8_t>& empty_lft) {
+  Tables t;
+  t.lft = empty_lft;
+  Pass pass(g, c, tree, vls);
+  pass.Run(Destinations(g, tree, vls), t);
+  for (uint32_t s = 0; s < g.num_switches(); ++s) pass.RouteSwitchLid(s, t);
+  // Number the VLs in use 0..n-1.
+  std::vector<uint8_t> used(vls, 0), renumber(vls, 0);
+  for (Lid l = 1; l < g.num_lids(); ++l)
+    if (g.lid_switch(l) != kUnset) used[t.vl_of_lid[l]] = 1;
+  uint8_t n = 0;
+  for (unsigned k = 0; k < vls; ++k)
+    if (used[k]) renumber[k] = n++;
+  for (uint8_t& vl : t.vl_of_lid) vl = renumber[vl];
+  return t;
+}
+
+uint8_t VlsUsed(const SwitchGraph& g, const Tables& t) {
+  uint8_t top = 0;
+  for (Lid l = 1; l < g.num_lids(); ++l)
+    if (g.lid_switch(l) != kUnset) top = std::max(top, t.vl_of_lid[l]);
+  return uint8_t(top + 1);
+}
+
+// The SLs of a multi-VL result: a pair's SL is its destination's VL, SL n rides VL n.
+void WriteVls(const Fabric& f, const Subnet& sn, const SwitchGraph& g, const Channels& c, const Tables& t,
+              SubnetRoutes& out) {
+  const size_t L = out.num_lids();
+  out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+  for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+    const PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
+    std::copy(t.vl_of_lid.begin(), t.vl_of_lid.end(), out.pair_sl.begin() + e * L);
+  }
+  for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
+  out.sl2vl_stride = c.stride;
+  out.sl2vl.assign(size_t(g.num_switches()) * c.stride * c.stride * 16, 0);
+  for (size_t i = 0; i < out.sl2vl.size(); i += 16)
+    for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
+}
+
+class Nue final : public RoutingEngine {
+ public:
+  std::string_view name() const override { return "nue"; }
+  Outcome Route(const RouteRequest& req, SubnetRoutes& out) const override;
+};
+
+Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
+  const Fabric& f = req.fabric;
+  const Subnet& sn = req.subnet;
+  if (sn.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
+  const SwitchGraph g(f, sn, out);
+  const Search search = CentralSearch(g);
+  if (search.order.size() != g.num_switches()) {
+    uint32_t lost = 0;
+    while (search.level[lost] != kUnset) ++lost;
+    return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f.description(g.node(lost)),
+                                       f.description(g.node(search.order[0]))));
+  }
+  const ChannelCapacity capacity(f, sn);
+  const Channels c = BuildChannels(f, g, capacity);
+  const EscapeTree tree = BuildEscapeTree(g, c, search);
+  const unsigned max_vls = std::clamp<unsigned>(req.options.max_vls, 1, 15);
+
+  // One VL first; more only when some dependency was refused there (otherwise every tree
+  // was a plain weighted shortest-path tree and more VLs route the same) and they lower
+  // the busiest channel.
+  Tables best = RouteOn(g, c, tree, 1, out.lft);
+  if (max_vls > 1 && best.refused > 0) {
+    Tables more = RouteOn(g, c, tree, max_vls, out.lft);
+    if (more.busiest_cost < best.busiest_cost) best = std::move(more);
+  }
+  out.lft = std::move(best.lft);
+  out.num_vls = VlsUsed(g, best);
+  out.pair_sl.clear();
+  out.sl2vl.clear();
+  out.sl2vl_stride = 0;
+  if (out.num_vls > 1) WriteVls(f, sn, g, c, best, out);
+  size_t dests = 0;
+  for (uint32_t s = 0; s < g.num_switches(); ++s) dests += g.endpoint_lids(s).size();
+  out.reason = fmt::format("{} VL{}; {} of {} destinations on escape paths at some switches ({:.1f}% of routes)",
+                           out.num_vls, out.num_vls == 1 ? "" : "s", best.escaped, dests,
+                           100.0 * double(best.pinned) / double(std::max<size_t>(1, dests * g.num_switches())));
+  return Outcome::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<RoutingEngine> MakeNueEngine() { return std::make_unique<Nue>(); }
+
+}  // namespace fabricctl

@@ -62,7 +62,8 @@ void JudgePort(const Fabric& f, const Places& places, const CheckOptions& o, dou
     if (before) x["before"] = before->value[i];
     if (seconds > 0) x["per_second"] = double(d.delta[i]) / seconds;
     over[std::string(CounterName(c))] = std::move(x);
-    names.push_back(fmt::format("{} +{}", CounterName(c), d.delta[i]));
+    names.push_back(before ? fmt::format("{} +{}", CounterName(c), d.delta[i])
+                           : fmt::format("{} {} (above {})", CounterName(c), d.delta[i], o.thresholds.limit[i]));
     link_down |= c == Counter::kLinkDownedCounter;
   }
   if (names.empty() && !d.reset) return;

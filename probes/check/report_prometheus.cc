@@ -56,16 +56,16 @@ void CounterMetrics(const Fabric& f, const Places& places, const CounterInterval
     auto b = before.find(r.port);
     for (size_t i = 0; i < kNumCounters; ++i) {
       std::string_view name = CounterName(static_cast<Counter>(i));
-      values += fmt::format("fabricctl_check_port_counter{{{},counter=\"{}\"}} {}\n", labels, name, r.value[i]);
+      values += fmt::format("fabricctl_check_port_pma_value{{{},counter=\"{}\"}} {}\n", labels, name, r.value[i]);
       if (b == before.end() || c.interval_seconds <= 0 || r.value[i] < b->second->value[i]) continue;
-      rates += fmt::format("fabricctl_check_port_counter_rate{{{},counter=\"{}\"}} {:g}\n", labels, name,
+      rates += fmt::format("fabricctl_check_port_pma_rate{{{},counter=\"{}\"}} {:g}\n", labels, name,
                            double(r.value[i] - b->second->value[i]) / c.interval_seconds);
     }
   }
-  Header(out, "fabricctl_check_port_counter", "Port counter as last read (PMA PortCounters, ibqueryerrors' names).");
+  Header(out, "fabricctl_check_port_pma_value", "Port counter as last read (PMA PortCounters, ibqueryerrors' names).");
   out += values;
   if (rates.empty()) return;
-  Header(out, "fabricctl_check_port_counter_rate", "Increase per second of a port counter over the check's interval.");
+  Header(out, "fabricctl_check_port_pma_rate", "Increase per second of a port counter over the check's interval.");
   out += rates;
 }
 

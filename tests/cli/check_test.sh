@@ -86,9 +86,9 @@ JSON
 expect_rc 1 "$fabricctl" check --topology "$dump" --counters before.json --counters after.json --interval 10 --json --prom c.prom
 cp out.txt k.json
 [ "$(json_get k.json "['counts']['warning']")" = 2 ] || fail "link-rate + counters"
-[ "$(json_get k.json "[\"findings\"][1][\"port\"]")" = "node001 HCA-1[1]" ] || fail "counters port"
-[ "$(json_get k.json "['findings'][1]['evidence']['over_threshold']['SymbolErrorCounter']['delta']")" = 50 ] || fail "delta"
-has c.prom 'fabricctl_check_port_counter_rate{link="MF0;ib-leaf01:MSB7700/U1[1] -- node001 HCA-1[1]",node="node001 HCA-1",guid="0x248a070300f1a010",port="1",counter="SymbolErrorCounter"} 5'
+[ "$(json_get k.json "[\"findings\"][0][\"port\"]")" = "node001 HCA-1[1]" ] || fail "counters port"
+[ "$(json_get k.json "['findings'][0]['evidence']['over_threshold']['SymbolErrorCounter']['delta']")" = 50 ] || fail "delta"
+has c.prom 'fabricctl_check_port_pma_rate{link="MF0;ib-leaf01:MSB7700/U1[1] -- node001 HCA-1[1]",node="node001 HCA-1",guid="0x248a070300f1a010",port="1",counter="SymbolErrorCounter"} 5'
 if command -v promtool >/dev/null; then
   promtool check metrics <c.prom || fail "promtool rejects c.prom"
 fi

@@ -3,8 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 
+#include "fabric/generator.h"
+#include "fabric/topology_io.h"
 #include "probes/check/check_identity.h"
+#include "tests/fabric/topology_test_util.h"
 #include "tests/routing/route_check_fixtures.h"
 
 namespace fabricctl::check {
@@ -144,8 +148,8 @@ TEST_CASE("check: counters that rose over the interval, with a bit error rate; r
   PortId b = f.port_id(*f.FindByDescription("h1_0"), 1);
   PortId c = f.port_id(*f.FindByDescription("h2_0"), 1);
   CounterInterval counters{.interval_seconds = 10};
-  counters.before.ports = {Reading(a, 5), Reading(b, 100, 7), Reading(c, 3)};
-  counters.after.ports = {Reading(a, 25), Reading(b, 2, 1000), Reading(c, 3)};
+  counters.before.ports = {Reading(a, 5), Reading(b, 0, 7000), Reading(c, 3)};
+  counters.after.ports = {Reading(a, 25), Reading(b, 0, 1000), Reading(c, 3)};
   CheckReport r = RunChecks(Snapshot{.fabric = &f, .counters = counters}, {});
   REQUIRE(r.findings.size() == 2);
   const Finding& rose = r.findings[0];
@@ -180,6 +184,38 @@ TEST_CASE("check: one counter reading is judged as ibqueryerrors judges it; satu
   REQUIRE(r.findings.size() == 1);
   CHECK(r.findings[0].evidence["saturated"][0] == "SymbolErrorCounter");
   CHECK(r.findings[0].summary.find("lower bound") != std::string::npos);
+}
+
+// What a check of a file sees: the fabric and the identities it shows.
+std::vector<std::string> FileFindings(const Fabric& f) {
+  std::vector<std::string> out;
+  Snapshot s{.fabric = &f, .source = "file", .identities = IdentitiesFromFabric(f, "file")};
+  for (const Finding& x : RunChecks(s, {}).findings) out.push_back(x.kind + " " + x.where + ": " + x.summary);
+  return out;
+}
+
+TEST_CASE("check: no finding on any generator preset or test fabric, one on the dump with a DDR link") {
+  for (const GeneratorInfo& g : Generators()) {
+    CAPTURE(g.name);
+    auto f = Generate(g.name, {});
+    REQUIRE(f);
+    CHECK(FileFindings(*f).empty());
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(fabricctl::testing::TopoDataPath(""))) {
+    std::string name = entry.path().filename().string();
+    if (name.ends_with(".md")) continue;
+    CAPTURE(name);
+    auto f = ReadTopologyFile(entry.path().string());
+    REQUIRE(f);
+    auto findings = FileFindings(*f);
+    if (name == "edr_6sw_96hca_one_ddr.ibnd")
+      CHECK(findings == std::vector<std::string>{
+                            "link-rate MF0;ib-leaf03:MSB7700/U1[34] -- SwitchIB Mellanox Technologies "
+                            "(0x7cfe900300a0c1c0)[16]: runs at 4xDDR (16 Gb/s), expected 4xEDR (100 Gb/s): 5 parallel "
+                            "links run at 4xEDR"});
+    else
+      CHECK(findings.empty());
+  }
 }
 
 }  // namespace

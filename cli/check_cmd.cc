@@ -83,7 +83,7 @@ Result<std::unique_ptr<Inputs>> Load(const CheckCmd& c) {
   check::Snapshot& s = in->snapshot;
   s.fabric = &in->fabric;
   s.source = c.topology;
-  s.identities = check::IdentitiesFromFabric(in->fabric, c.topology);
+  s.identities = check::IdentitiesFromFabric(in->fabric);
   if (!c.plan.empty()) {
     auto plan = ReadTopology(c.plan, "auto");
     if (!plan) return std::unexpected(plan.error());

@@ -87,7 +87,9 @@ std::optional<std::pair<WidthSpeed, uint32_t>> KindRate(const Group& g) {
   bool tie = false;
   for (auto [key, n] : g.by_rate) {
     if (n > count) {
-      best = key, count = n, tie = false;
+      best = key;
+      count = n;
+      tie = false;
     } else if (n == count) {
       tie = true;
     }
@@ -134,7 +136,10 @@ class Inference {
     for (LinkId l = 0; l < f_.num_links(); ++l) {
       NodeId a = NodeOf(f_.link(l).a), b = NodeOf(f_.link(l).b);
       EndKey ka = EndOf(a), kb = EndOf(b);
-      if (kb < ka) std::swap(a, b), std::swap(ka, kb);
+      if (kb < ka) {
+        std::swap(a, b);
+        std::swap(ka, kb);
+      }
       auto [kind, fresh] = kinds.emplace(KindKey{ka, kb}, static_cast<uint32_t>(groups_.size()));
       if (fresh) {
         groups_.emplace_back();

@@ -19,7 +19,9 @@ nlohmann::json ReadingJson(const IdentityReading& r) {
           {"path", r.path}};
 }
 
+// "desc[port]", and the route it was reached by when known: "desc[port] (0,1,3)".
 std::string ReadingName(const IdentityReading& r) {
+  if (r.path.empty()) return fmt::format("{}[{}]", r.description, r.port_number);
   return fmt::format("{}[{}] ({})", r.description, r.port_number, r.path);
 }
 
@@ -70,7 +72,10 @@ void DuplicatePortGuids(const std::vector<IdentityReading>& readings, CheckRepor
     if (nodes.size() < 2) continue;
     nlohmann::json seen = nlohmann::json::array();
     std::vector<std::string> names;
-    for (const IdentityReading* r : rs) seen.push_back(ReadingJson(*r)), names.push_back(ReadingName(*r));
+    for (const IdentityReading* r : rs) {
+      seen.push_back(ReadingJson(*r));
+      names.push_back(ReadingName(*r));
+    }
     report.findings.push_back(Finding{
         .kind = "duplicate-guid",
         .severity = Severity::kError,
@@ -91,7 +96,10 @@ void DuplicateLids(const std::vector<IdentityReading>& readings, CheckReport& re
     if (owners.size() < 2) continue;
     nlohmann::json seen = nlohmann::json::array();
     std::vector<std::string> names;
-    for (const auto& [_, r] : owners) seen.push_back(ReadingJson(*r)), names.push_back(ReadingName(*r));
+    for (const auto& [_, r] : owners) {
+      seen.push_back(ReadingJson(*r));
+      names.push_back(ReadingName(*r));
+    }
     report.findings.push_back(Finding{
         .kind = "duplicate-lid",
         .severity = Severity::kError,
@@ -119,7 +127,7 @@ void ZeroLids(const std::vector<IdentityReading>& readings, CheckReport& report)
 
 }  // namespace
 
-std::vector<IdentityReading> IdentitiesFromFabric(const Fabric& f, std::string_view source) {
+std::vector<IdentityReading> IdentitiesFromFabric(const Fabric& f) {
   std::vector<IdentityReading> out;
   for (NodeId n = 0; n < f.num_nodes(); ++n) {
     const Node& node = f.node(n);
@@ -132,8 +140,7 @@ std::vector<IdentityReading> IdentitiesFromFabric(const Fabric& f, std::string_v
       } else if (port.peer == kNone) {
         continue;
       }
-      out.push_back(IdentityReading{.path = std::string(source),
-                                    .description = f.description(n),
+      out.push_back(IdentityReading{.description = f.description(n),
                                     .node_guid = node.guid,
                                     .port_guid = port.guid,
                                     .port_number = static_cast<uint8_t>(p),

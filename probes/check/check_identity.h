@@ -11,9 +11,9 @@
 namespace fabricctl::check {
 
 // The readings a topology file shows: every switch once (port 0, the switch LID) and every
-// connected CA or router port. Files whose readers refuse duplicate node GUIDs can still
-// hold duplicate port GUIDs and LIDs.
-std::vector<IdentityReading> IdentitiesFromFabric(const Fabric& fabric, std::string_view source);
+// connected CA or router port, without a path. Files whose readers refuse duplicate node
+// GUIDs can still hold duplicate port GUIDs and LIDs.
+std::vector<IdentityReading> IdentitiesFromFabric(const Fabric& fabric);
 
 void CheckIdentity(const Snapshot& snapshot, CheckReport& report);
 

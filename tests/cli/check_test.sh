@@ -39,6 +39,17 @@ if command -v promtool >/dev/null; then
   promtool check metrics <metrics.prom || fail "promtool rejects metrics.prom"
 fi
 
+# Identities a file can show: a LID given to two ports (node002 takes node001's LID 7).
+sed -e 's/"node002 HCA-1" lid 8 /"node002 HCA-1" lid 7 /' -e 's/# lid 8 lmc 0/# lid 7 lmc 0/' "$dump" >duplid.ibnd
+expect_rc 1 "$fabricctl" check --topology duplid.ibnd
+has out.txt "error (1)"
+has out.txt "  duplicate-lid"
+has out.txt "    node001 HCA-1[1]: LID 7 is answered by 2 ports: node001 HCA-1[1], node002 HCA-1[1]"
+# A repeated node GUID: the reader refuses the file, naming both lines.
+sed -e 's/caguid=0x248a070300f1a020/caguid=0x248a070300f1a010/' -e 's/"H-248a070300f1a020"/"H-248a070300f1a010"/' "$dump" >dupguid.ibnd
+expect_rc 2 "$fabricctl" check --topology dupguid.ibnd
+has err.txt "duplicate node"
+
 # Every generator preset and the simulator fabrics: healthy, exit 0.
 for g in fat-tree rail supernode dragonfly torus scalex640; do
   "$fabricctl" topo gen "$g" -o "$g.json" >/dev/null

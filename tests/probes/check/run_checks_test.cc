@@ -32,7 +32,7 @@ TEST_CASE("check: a sound ring with its routes has no findings; checks without i
   Fabric f = Ring(3);
   RouteSet rs = Skeleton(f);
   RingShortestPaths(f, rs, 3);
-  Snapshot s{.fabric = &f, .source = "ring3", .identities = IdentitiesFromFabric(f, "ring3"), .installed_routes = &rs};
+  Snapshot s{.fabric = &f, .source = "ring3", .identities = IdentitiesFromFabric(f), .installed_routes = &rs};
   CheckReport r = RunChecks(s, {});
   CHECK(r.findings.empty());
   CHECK(r.checks_run == std::vector<std::string>{"link-rate", "identity", "routes"});
@@ -189,7 +189,7 @@ TEST_CASE("check: one counter reading is judged as ibqueryerrors judges it; satu
 // What a check of a file sees: the fabric and the identities it shows.
 std::vector<std::string> FileFindings(const Fabric& f) {
   std::vector<std::string> out;
-  Snapshot s{.fabric = &f, .source = "file", .identities = IdentitiesFromFabric(f, "file")};
+  Snapshot s{.fabric = &f, .source = "file", .identities = IdentitiesFromFabric(f)};
   for (const Finding& x : RunChecks(s, {}).findings) out.push_back(x.kind + " " + x.where + ": " + x.summary);
   return out;
 }

@@ -166,7 +166,7 @@ void AddCheck(CLI::App& app, Runner& run) {
   cmd->add_option("--counters", c->counters,
                   "Counter readings (`fabricctl counters --json`): one is judged as ibqueryerrors judges it; two "
                   "(repeat the flag, earlier first) are judged by what rose between them")
-      ->expected(1);
+      ->allow_extra_args(false);
   cmd->add_option("--interval", c->interval, "Seconds between the two --counters readings (rates, bit error rate)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--thresholds", c->thresholds,

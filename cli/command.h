@@ -31,6 +31,8 @@ void AddProbeCommands(CLI::App& probe, Runner& run);
 void AddDevices(CLI::App& app, Runner& run);
 // sweep_cmd.cc: sweep plan, sweep run, sweep history
 void AddSweepCommands(CLI::App& sweep, Runner& run);
+// check_cmd.cc: check
+void AddCheck(CLI::App& app, Runner& run);
 // sweep_serve_cmd.cc: sweep serve (registered by AddSweepCommands)
 void AddSweepServe(CLI::App& sweep, Runner& run);
 

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   probe->require_subcommand(1);
   AddProbeCommands(*probe, run);
   AddDevices(app, run);
+  AddCheck(app, run);
 
   CLI::App* sweep = app.add_subcommand("sweep", "Link-health sweeps: plan, run, history");
   sweep->require_subcommand(1);

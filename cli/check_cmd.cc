@@ -1,0 +1,183 @@
+// fabricctl check: one health report of a fabric from its files (a topology, optionally a
+// plan, the installed forwarding tables, counter readings): links below their expected
+// rate, duplicate identities, route faults, counters that rose.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include "cli/cli_util.h"
+#include "cli/command.h"
+#include "fabric/file_io.h"
+#include "fabric/topology_io.h"
+#include "probes/check/check_identity.h"
+#include "probes/check/counter_file.h"
+#include "probes/check/report_html.h"
+#include "probes/check/report_json.h"
+#include "probes/check/report_prometheus.h"
+#include "probes/check/report_text.h"
+#include "probes/check/run_checks.h"
+#include "routing/route_io.h"
+
+namespace fabricctl::cli {
+namespace {
+
+struct CheckCmd {
+  std::string topology;
+  std::string format = "auto";
+  std::string plan;
+  std::string routes;
+  std::string intended;
+  std::vector<std::string> counters;
+  double interval = 0;
+  std::string thresholds;
+  double max_ber = 1e-12;
+  bool json = false;
+  std::string html;
+  std::string prom;
+};
+
+// Everything the snapshot points at, kept in one place so the pointers stay valid.
+struct Inputs {
+  Fabric fabric;
+  std::optional<Fabric> plan;
+  std::optional<RouteSet> installed;
+  std::optional<RouteSet> intended;
+  check::Snapshot snapshot;
+};
+
+Result<Fabric> ReadTopology(const std::string& path, const std::string& format_name) {
+  auto format = ParseTopoFormat(format_name);
+  if (format_name == "auto") format = TopoFormat::kAuto;
+  if (!format)
+    return MakeError(fmt::format("unknown topology format '{}' (auto, ibnetdiscover, json, ibsim)", format_name));
+  return ReadTopologyFile(path, *format);
+}
+
+Result<void> LoadCounters(const CheckCmd& c, Inputs& in) {
+  if (c.counters.empty()) return {};
+  if (c.counters.size() > 2) return MakeError("--counters takes one reading, or two taken --interval seconds apart");
+  std::vector<CounterReport> readings;
+  for (const std::string& path : c.counters) {
+    auto r = check::ReadCounterFile(in.fabric, path);
+    if (!r) return std::unexpected(r.error());
+    readings.push_back(std::move(*r));
+  }
+  check::CounterInterval interval;
+  interval.after = std::move(readings.back());
+  if (readings.size() == 2) {
+    interval.before = std::move(readings.front());
+    interval.interval_seconds = c.interval;
+  }
+  in.snapshot.counters = std::move(interval);
+  return {};
+}
+
+Result<std::unique_ptr<Inputs>> Load(const CheckCmd& c) {
+  auto in = std::make_unique<Inputs>();
+  auto fabric = ReadTopology(c.topology, c.format);
+  if (!fabric) return std::unexpected(fabric.error());
+  in->fabric = std::move(*fabric);
+  check::Snapshot& s = in->snapshot;
+  s.fabric = &in->fabric;
+  s.source = c.topology;
+  s.identities = check::IdentitiesFromFabric(in->fabric);
+  if (!c.plan.empty()) {
+    auto plan = ReadTopology(c.plan, "auto");
+    if (!plan) return std::unexpected(plan.error());
+    in->plan = std::move(*plan);
+    s.plan = &*in->plan;
+  }
+  if (!c.routes.empty()) {
+    auto routes = ReadRoutes(in->fabric, c.routes);
+    if (!routes) return std::unexpected(routes.error());
+    in->installed = std::move(*routes);
+    s.installed_routes = &*in->installed;
+  }
+  if (!c.intended.empty()) {
+    auto routes = ReadRoutes(in->fabric, c.intended);
+    if (!routes) return std::unexpected(routes.error());
+    in->intended = std::move(*routes);
+    s.intended_routes = &*in->intended;
+  }
+  if (auto r = LoadCounters(c, *in); !r) return std::unexpected(r.error());
+  return in;
+}
+
+Result<check::CheckOptions> Options(const CheckCmd& c) {
+  check::CheckOptions o{.max_bit_error_rate = c.max_ber};
+  if (c.thresholds.empty()) return o;
+  auto text = ReadTextFile(c.thresholds);
+  if (!text) return std::unexpected(text.error());
+  auto t = ParseThresholds(*text, c.thresholds);
+  if (!t) return std::unexpected(t.error());
+  o.thresholds = *t;
+  return o;
+}
+
+Result<void> WriteReports(const CheckCmd& c, const check::Snapshot& s, const check::CheckReport& report) {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  if (!c.html.empty()) {
+    char started[64];
+    std::strftime(started, sizeof started, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&t));
+    if (auto w = WriteFileAtomic(c.html, check::HtmlCheckReport(s, report, started)); !w) return w;
+  }
+  if (!c.prom.empty())
+    if (auto w = WriteFileAtomic(c.prom, check::PrometheusCheckMetrics(s, report, static_cast<long>(t))); !w) return w;
+  return {};
+}
+
+int RunCheck(const CheckCmd& c) {
+  auto options = Options(c);
+  if (!options) return ReportError(options.error());
+  auto in = Load(c);
+  if (!in) return ReportError(in.error());
+  const check::Snapshot& s = (*in)->snapshot;
+  check::CheckReport report = check::RunChecks(s, *options);
+  if (auto w = WriteReports(c, s, report); !w) return ReportError(w.error());
+  if (c.json)
+    PrintJson(check::ReportJson(report, s.source));
+  else
+    std::cout << check::ReportText(report, s.source);
+  return check::Healthy(report) ? kExitOk : kExitFindings;
+}
+
+}  // namespace
+
+void AddCheck(CLI::App& app, Runner& run) {
+  auto c = std::make_shared<CheckCmd>();
+  CLI::App* cmd = app.add_subcommand(
+      "check",
+      "Is the fabric healthy? One report of findings, worst first: links below the rate they should run\n"
+      "at (from the plan, parallel links, links of the same kind, or what both ends enable), duplicate\n"
+      "GUIDs and LIDs, faults of the installed forwarding tables (unreachable pairs, loops, credit loops),\n"
+      "error counters that rose. Exit 0 healthy, 1 findings (errors or warnings), 2 on errors.\n"
+      "See docs/check.md.");
+  cmd->add_option("--topology", c->topology, "Topology file: ibnetdiscover output, ibsim topology or JSON")->required();
+  cmd->add_option("--format", c->format, "Topology format: auto, ibnetdiscover, json, ibsim")->capture_default_str();
+  cmd->add_option("--plan", c->plan, "Planned topology: link rates are expected as planned");
+  cmd->add_option("--routes", c->routes,
+                  "Installed forwarding tables: an OpenSM LFT dump (dump_fts, opensm-lfts.dump), routes.json or a "
+                  "route directory");
+  cmd->add_option("--intended", c->intended, "Intended routes to compare the installed tables with (as --routes)");
+  cmd->add_option("--counters", c->counters,
+                  "Counter readings (`fabricctl counters --json`): one is judged as ibqueryerrors judges it; two "
+                  "(repeat the flag, earlier first) are judged by what rose between them")
+      ->allow_extra_args(false);
+  cmd->add_option("--interval", c->interval, "Seconds between the two --counters readings (rates, bit error rate)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--thresholds", c->thresholds,
+                  "ibqueryerrors threshold file (Name=value lines); default: any increase of an error counter")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--max-ber", c->max_ber, "Bit error rate above which symbol errors are called out")
+      ->capture_default_str();
+  cmd->add_flag("--json", c->json, "Print the report as JSON: {\"findings\": [...], ...}");
+  cmd->add_option("--html", c->html, "Also write a self-contained HTML report to FILE");
+  cmd->add_option("--prom", c->prom, "Also write Prometheus textfile-collector metrics to FILE");
+  cmd->callback([c, &run] { run = [c] { return RunCheck(*c); }; });
+}
+
+}  // namespace fabricctl::cli

@@ -18,7 +18,6 @@
 #include "routing/verifier.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
-#include "tests/ibsim_routes.h"
 
 namespace fabricctl::testing {
 namespace {
@@ -34,15 +33,13 @@ constexpr unsigned kLeaves = 2, kSpines = 2, kHosts = 2;
 struct ChildEnv {
   std::string kind;     // which child case
   std::string console;  // ibsim's console FIFO
-  std::string arg;      // case-specific
 };
 
 std::optional<ChildEnv> ChildCase() {
   const char* kind = std::getenv("FABRICCTL_LIVE_CASE");
   if (kind == nullptr) return std::nullopt;
   const char* console = std::getenv("FABRICCTL_LIVE_CONSOLE");
-  const char* arg = std::getenv("FABRICCTL_LIVE_ARG");
-  return ChildEnv{kind, console ? console : "", arg ? arg : ""};
+  return ChildEnv{kind, console ? console : ""};
 }
 
 void Console(const std::string& fifo, const std::string& line) {
@@ -78,14 +75,14 @@ std::vector<const check::IdentityReading*> WithLid(const LiveSnapshot& live, uin
 }
 
 // Runs the child case `kind` against `sim`; the parent's assertion is that it passed.
-void RunChild(const Ibsim& sim, const std::string& kind, const std::string& arg = "") {
+void RunChild(const Ibsim& sim, const std::string& kind) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe");
-  auto r = sim.Run("FABRICCTL_LIVE_CASE=" + kind + " FABRICCTL_LIVE_CONSOLE=" + sim.dir() +
-                       "/console FABRICCTL_LIVE_ARG=" + ShellQuote(arg) + " " + self +
+  auto r = sim.Run("FABRICCTL_LIVE_CASE=" + kind + " FABRICCTL_LIVE_CONSOLE=" + sim.dir() + "/console " + self +
                        " -ts=ibsim_check_live -tc='child*' --no-intro",
                    120);
   INFO("child ", kind, ": ", r.out, r.err);
   CHECK(r.exit_code == 0);
+  CHECK(r.out.find(" 1 passed") != std::string::npos);  // the child case ran, and passed
 }
 
 // An OpenSM that keeps running (the SM answers SMInfo only while it runs); killed on scope exit.
@@ -162,18 +159,31 @@ void ChildSymbolErrorsRise(const ChildEnv& env) {
   CHECK(rising == 1);
 }
 
+// ibsim's console gives host1-0 host0-0's LID.
 void ChildDuplicateLid(const ChildEnv& env) {
+  const Lid lid = [] {
+    LiveSnapshot before = Collect(NoCounters());
+    const Fabric& f = *before.snapshot.fabric;
+    return f.port(f.port_id(Named(f, "host0-0"), 1)).lid;
+  }();
+  REQUIRE(lid != 0);
+  Console(env.console, fmt::format("Baselid \"host1-0\"[1] {}", lid));
   LiveSnapshot live = Collect(NoCounters());
-  auto same = WithLid(live, std::stoul(env.arg));
+  auto same = WithLid(live, lid);
   REQUIRE(same.size() == 2);
   std::set<std::string> names{same[0]->description, same[1]->description};
   CHECK(names == std::set<std::string>{"host0-0", "host1-0"});
   CHECK(same[0]->node_guid != same[1]->node_guid);
 }
 
+// ibsim's console gives host1-1 host0-1's node GUID.
 void ChildDuplicateGuid(const ChildEnv& env) {
+  const uint64_t guid = [] {
+    LiveSnapshot before = Collect(NoCounters());
+    return before.snapshot.fabric->node(Named(*before.snapshot.fabric, "host0-1")).guid;
+  }();
+  Console(env.console, fmt::format("Guid \"host1-1\" 0x{:x}", guid));
   LiveSnapshot live = Collect(NoCounters());
-  const uint64_t guid = std::stoull(env.arg, nullptr, 16);
   std::set<std::string> names;
   std::set<uint32_t> lids;
   for (const auto& r : live.snapshot.identities)
@@ -340,15 +350,8 @@ TEST_SUITE("ibsim_check_live") {
     REQUIRE_MESSAGE(sim.ok(), sim.error());
     REQUIRE(sim.Run("opensm -o -f " + sim.dir() + "/opensm.log", 120).exit_code == 0);
     RunChild(sim, "symbol-errors");
-    auto discovered = sim.Fabricctl("discover --json -q");
-    REQUIRE(discovered.exit_code == 0);
-    Live before = ParseLive(discovered.out);
-    const uint32_t lid = before.lid.at("host0-0");
-    sim.Console(fmt::format("Baselid \"host1-0\"[1] {}", lid));
-    RunChild(sim, "duplicate-lid", std::to_string(lid));
-    const std::string guid = fmt::format("0x{:x}", before.guid.at("host0-1"));
-    sim.Console("Guid \"host1-1\" " + guid);
-    RunChild(sim, "duplicate-guid", guid);
+    RunChild(sim, "duplicate-lid");
+    RunChild(sim, "duplicate-guid");
   }
 
   TEST_CASE("an LFT set by hand to loop, then a cable unlinked under the routes") {

@@ -54,7 +54,8 @@ class Walk {
                            : fmt::format("local NodeInfo failed with MAD status 0x{:04x}", c.status);
         return;
       }
-      AddNode(mad::DecodeNodeInfo(c.reply->data()), DrPath{});
+      sightings_.push_back(NodeSighting{.path = DrPath{}, .info = mad::DecodeNodeInfo(c.reply->data())});
+      AddNode(sightings_.back().info, DrPath{});
     });
     if (auto r = rpc_.Run(); !r) return std::unexpected(r.error());
     if (!local_error_.empty() || nodes_.empty())
@@ -159,6 +160,7 @@ class Walk {
         return;
       }
       mad::NodeInfo info = mad::DecodeNodeInfo(c.reply->data());
+      sightings_.push_back(NodeSighting{.path = path, .info = info});
       if (nodes_[id].peers[port].node != kNone) return;  // learnt from the other side meanwhile
       uint32_t peer;
       if (auto it = by_guid_.find(info.node_guid); it != by_guid_.end()) {
@@ -275,6 +277,11 @@ class Walk {
     auto fabric = b.Build();
     if (!fabric) return std::unexpected(fabric.error());
     result.fabric = std::move(*fabric);
+    result.port_info.resize(result.fabric.num_port_slots());
+    for (uint32_t id = 0; id < nodes_.size(); ++id)
+      for (unsigned p = 0; p <= nodes_[id].info.num_ports; ++p)
+        result.port_info[result.fabric.port_id(id, p)] = nodes_[id].ports[p];
+    result.sightings = std::move(sightings_);
     result.local_node = 0;
     result.local_port = nodes_.front().info.local_port;
     result.problems = std::move(problems_);
@@ -286,6 +293,7 @@ class Walk {
   std::vector<WalkNode> nodes_;
   std::unordered_map<uint64_t, uint32_t> by_guid_;
   std::vector<DiscoveryProblem> problems_;
+  std::vector<NodeSighting> sightings_;
   size_t switches_ = 0;
   std::string local_error_;
 };

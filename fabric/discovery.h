@@ -5,6 +5,7 @@
 // an ordinary Fabric plus what the walk could not reach.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,15 @@ struct DiscoveryProblem {
   std::string message;  // "NodeInfo: no answer after 4 attempts"
 };
 
+// One NodeInfo answer as read, before nodes were deduplicated by GUID. A node reached by
+// several cables answers once per cable, each time through another port; two answers of
+// one GUID through the same port number, or through a port the merged node has cabled
+// elsewhere, are two nodes sharing a GUID.
+struct NodeSighting {
+  mad::DrPath path;
+  mad::NodeInfo info;
+};
+
 struct DiscoveryResult {
   Fabric fabric;
   std::vector<mad::DrPath> paths;            // directed route to every node, indexed by NodeId
@@ -44,6 +54,8 @@ struct DiscoveryResult {
   NodeId local_node = kNone;
   unsigned local_port = 0;
   std::vector<DiscoveryProblem> problems;
+  std::vector<NodeSighting> sightings;                  // every NodeInfo answer, in arrival order
+  std::vector<std::optional<mad::PortInfo>> port_info;  // as read, indexed by PortId; nullopt when unread
   mad::RpcStats stats;
   double seconds = 0;
 };

@@ -84,6 +84,7 @@ PortInfo DecodePortInfo(const uint8_t* d, ExtendedSpeeds ext_mode) {
   p.vl_cap = vl_cap == 0 ? 1 : (vl_cap >= 5 ? 15 : 1u << (vl_cap - 1));
   unsigned op = Get(d, IB_PORT_OPER_VLS_F);
   p.operational_vls = op == 0 ? 1 : (op >= 5 ? 15 : 1u << (op - 1));
+  p.capability_mask = Get(d, IB_PORT_CAPMASK_F);
   return p;
 }
 
@@ -92,6 +93,15 @@ SwitchInfo DecodeSwitchInfo(const uint8_t* d) {
   s.linear_fdb_cap = Get(d, IB_SW_LINEAR_FDB_CAP_F);
   s.linear_fdb_top = Get(d, IB_SW_LINEAR_FDB_TOP_F);
   s.enhanced_port0 = Get(d, IB_SW_ENHANCED_PORT0_F) != 0;
+  return s;
+}
+
+SmInfo DecodeSmInfo(const uint8_t* d) {
+  SmInfo s;
+  s.guid = Get64(d, IB_SMINFO_GUID_F);
+  s.activity_count = Get(d, IB_SMINFO_ACT_F);
+  s.priority = static_cast<uint8_t>(Get(d, IB_SMINFO_PRIO_F));
+  s.state = static_cast<uint8_t>(Get(d, IB_SMINFO_STATE_F));
   return s;
 }
 

@@ -35,6 +35,18 @@ struct PortInfo {
   SpeedMask speed_supported = 0;
   unsigned vl_cap = 1;  // number of data VLs the port supports
   unsigned operational_vls = 1;
+  uint32_t capability_mask = 0;
+};
+
+// PortInfo CapabilityMask.IsSM: a subnet manager runs behind this port.
+inline constexpr uint32_t kCapIsSm = 1u << 1;
+
+// SMInfo (IBA 14.2.5.13), as the subnet manager behind a port answers it.
+struct SmInfo {
+  uint64_t guid = 0;
+  uint32_t activity_count = 0;
+  uint8_t priority = 0;  // 0..15
+  uint8_t state = 0;     // 0 not active, 1 discovering, 2 standby, 3 master
 };
 
 struct SwitchInfo {
@@ -51,6 +63,7 @@ PortInfo DecodePortInfo(const uint8_t* data, ExtendedSpeeds ext = ExtendedSpeeds
 // CapabilityMask.IsExtendedSpeedsSupported of a PortInfo.
 bool HasExtendedSpeeds(const uint8_t* data);
 SwitchInfo DecodeSwitchInfo(const uint8_t* data);
+SmInfo DecodeSmInfo(const uint8_t* data);
 // Printable text, stopped at the first NUL (64 bytes at most).
 std::string DecodeNodeDescription(const uint8_t* data);
 

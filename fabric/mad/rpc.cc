@@ -34,6 +34,8 @@ std::string AttributeName(MgmtClass mgmt_class, uint16_t attr_id) {
       return "SL2VL table";
     case attr::kLinearForwardingTable:
       return "LFT block";
+    case attr::kSmInfo:
+      return "SMInfo";
     default:
       return fmt::format("SMP attribute 0x{:04x}", attr_id);
   }

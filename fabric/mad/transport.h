@@ -33,6 +33,7 @@ inline constexpr uint16_t kNodeInfo = 0x11;
 inline constexpr uint16_t kSwitchInfo = 0x12;
 inline constexpr uint16_t kPortInfo = 0x15;
 inline constexpr uint16_t kSlToVlTable = 0x17;
+inline constexpr uint16_t kSmInfo = 0x20;
 inline constexpr uint16_t kLinearForwardingTable = 0x19;
 inline constexpr uint16_t kClassPortInfo = 0x01;
 inline constexpr uint16_t kPortCounters = 0x12;

@@ -1,9 +1,11 @@
 #pragma once
 // Shared helpers of the bench cases: wall time, peak memory, options.
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 namespace fabricctl::bench {
 
@@ -30,6 +32,27 @@ inline double PeakRssMiB() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+// A shell command's exit code, standard output and wall time.
+struct ShellRun {
+  int exit_code = -1;
+  std::string out;
+  double seconds = 0;
+};
+
+inline ShellRun RunShellCommand(const std::string& command) {
+  ShellRun r;
+  auto start = std::chrono::steady_clock::now();
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.seconds = Seconds(start);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return r;
 }
 
 inline int RunNoop(const Options&) {

@@ -16,25 +16,8 @@ namespace {
 
 constexpr const char* kUmad2Sim = "/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so";
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  double seconds = 0;
-};
-
-Run Shell(const std::string& command) {
-  Run r;
-  auto start = std::chrono::steady_clock::now();
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.seconds = Seconds(start);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return r;
-}
+using Run = ShellRun;
+Run Shell(const std::string& command) { return RunShellCommand(command); }
 
 std::string SelfDir() { return std::filesystem::read_symlink("/proc/self/exe").parent_path().string(); }
 

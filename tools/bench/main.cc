@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "tools/bench/bench.h"
+#include "tools/bench/check_bench.h"
 #include "tools/bench/coordinator_bench.h"
 #include "tools/bench/discovery_bench.h"
 #include "tools/bench/probe_bench.h"
@@ -36,6 +37,10 @@ constexpr BenchCase kCases[] = {
     {"coordinator", "sweep coordinator on scalex-cluster: plan load, 1,280 agents per round, memory",
      fabricctl::bench::RunCoordinatorBench},
     {"discovery", "discover/deploy vs ibnetdiscover on ibsim fat trees", fabricctl::bench::RunDiscoveryBench},
+    {"check", "live check (collect + verify routes) vs ibnetdiscover + ibqueryerrors + dump_fts on ibsim",
+     fabricctl::bench::RunCheckBench},
+    {"check-collect", "one live collection of the subnet under libumad2sim (run by `check`), stages as JSON",
+     fabricctl::bench::RunCheckCollect},
     {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback",
      fabricctl::bench::RunProbeBench},
 };

@@ -1,0 +1,377 @@
+// CollectLive under ibsim, each fault made with ibsim's console (or, for a looping LFT, with
+// SMPs), found in the snapshot. Only a process with libumad2sim preloaded speaks to the
+// simulator, so each case runs a child of this test binary under it ("child: ..."), which
+// collects and asserts; the parent sets the simulator up and checks the child passed.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "fabric/mad/attributes.h"
+#include "fabric/mad/rpc.h"
+#include "probes/check/live_snapshot.h"
+#include "routing/verifier.h"
+#include "tests/ibsim_fabrics.h"
+#include "tests/ibsim_harness.h"
+
+namespace fabricctl::testing {
+namespace {
+
+using check::CollectLive;
+using check::LiveOptions;
+using check::LiveSnapshot;
+
+// The fabric every case uses: 2 leaves, 2 spines, 2 hosts a leaf; leaf<l> port 3 goes to
+// spine0 and port 4 to spine1; spine<s> port l+1 to leaf<l>.
+constexpr unsigned kLeaves = 2, kSpines = 2, kHosts = 2;
+
+struct ChildEnv {
+  std::string kind;     // which child case
+  std::string console;  // ibsim's console FIFO
+};
+
+std::optional<ChildEnv> ChildCase() {
+  const char* kind = std::getenv("FABRICCTL_LIVE_CASE");
+  if (kind == nullptr) return std::nullopt;
+  const char* console = std::getenv("FABRICCTL_LIVE_CONSOLE");
+  return ChildEnv{kind, console ? console : ""};
+}
+
+void Console(const std::string& fifo, const std::string& line) {
+  std::ofstream(fifo) << line << "\n" << std::flush;
+  usleep(300 * 1000);
+}
+
+LiveSnapshot Collect(LiveOptions options) {
+  auto transport = mad::OpenUmadTransport("", 0, 200);
+  REQUIRE_MESSAGE(transport, transport.error().Format());
+  auto live = CollectLive(**transport, options);
+  REQUIRE_MESSAGE(live, live.error().Format());
+  return std::move(*live);
+}
+
+LiveOptions NoCounters() {
+  LiveOptions o;
+  o.counters = check::LiveCounters::kSkip;
+  return o;
+}
+
+NodeId Named(const Fabric& f, const std::string& description) {
+  auto n = f.FindByDescription(description);
+  REQUIRE_MESSAGE(n, description);
+  return *n;
+}
+
+std::vector<const check::IdentityReading*> WithLid(const LiveSnapshot& live, uint32_t lid) {
+  std::vector<const check::IdentityReading*> out;
+  for (const auto& r : live.snapshot.identities)
+    if (r.lid == lid && r.active) out.push_back(&r);
+  return out;
+}
+
+// Runs the child case `kind` against `sim`; the parent's assertion is that it passed.
+void RunChild(const Ibsim& sim, const std::string& kind) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  auto r = sim.Run("FABRICCTL_LIVE_CASE=" + kind + " FABRICCTL_LIVE_CONSOLE=" + sim.dir() + "/console " + self +
+                       " -ts=ibsim_check_live -tc='child*' --no-intro",
+                   120);
+  INFO("child ", kind, ": ", r.out, r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find(" 1 passed") != std::string::npos);  // the child case ran, and passed
+}
+
+// An OpenSM that keeps running (the SM answers SMInfo only while it runs); killed on scope exit.
+class RunningOpensm {
+ public:
+  explicit RunningOpensm(const Ibsim& sim) : sim_(sim) {
+    auto r = sim.Run("setsid opensm -f " + sim.dir() + "/opensm-bg.log >/dev/null 2>&1 </dev/null & echo $!");
+    pid_ = std::atoi(r.out.c_str());
+  }
+  ~RunningOpensm() {
+    if (pid_ > 0) kill(pid_, SIGTERM);
+  }
+  // Until `sminfo` names a master (at most `timeout_s`).
+  bool WaitForMaster(int timeout_s) const {
+    for (int i = 0; i < timeout_s * 2; ++i) {
+      if (sim_.Run("sminfo", 10).out.find("SMINFO_MASTER") != std::string::npos) return true;
+      usleep(500 * 1000);
+    }
+    return false;
+  }
+  bool ok() const { return pid_ > 0; }
+
+ private:
+  const Ibsim& sim_;
+  int pid_ = -1;
+};
+
+// --- child cases: run under libumad2sim, one fault each ---
+
+void ChildNoSm() {
+  LiveSnapshot live = Collect(NoCounters());
+  const check::Snapshot& s = live.snapshot;
+  CHECK(s.fabric->num_nodes() == kLeaves + kSpines + kLeaves * kHosts);
+  REQUIRE(s.sms);
+  CHECK(s.sms->empty());
+  for (const auto& r : s.identities) CHECK(r.lid == 0);  // nobody assigned LIDs
+}
+
+void ChildOneMaster() {
+  LiveSnapshot live = Collect(NoCounters());
+  const check::Snapshot& s = live.snapshot;
+  REQUIRE(s.sms);
+  REQUIRE(s.sms->size() == 1);
+  const check::SmReading& sm = s.sms->front();
+  CHECK(sm.where == "leaf0[0]");  // ibsim attaches clients, OpenSM too, to the first node
+  CHECK(sm.state == 3);
+  CHECK(sm.guid == s.fabric->node(Named(*s.fabric, "leaf0")).guid);
+  CHECK(sm.lid == s.fabric->port(s.fabric->port_id(Named(*s.fabric, "leaf0"), 0)).lid);
+}
+
+void ChildSymbolErrorsRise(const ChildEnv& env) {
+  LiveOptions o;
+  o.interval_seconds = 0.5;
+  o.wait = [&](double) { Console(env.console, "PerformanceSet \"leaf1\"[3] PortCounters.SymbolErrorCounter=17"); };
+  LiveSnapshot live = Collect(o);
+  const check::Snapshot& s = live.snapshot;
+  REQUIRE(s.counters);
+  CHECK(s.counters->interval_seconds >= 0.5);
+  const Fabric& f = *s.fabric;
+  const PortId leaf1_3 = f.port_id(Named(f, "leaf1"), 3);
+  const auto& before = s.counters->before.ports;
+  const auto& after = s.counters->after.ports;
+  REQUIRE(before.size() == after.size());
+  CHECK(before.size() == 2 * f.num_links());
+  size_t rising = 0;
+  const auto symbol = static_cast<size_t>(Counter::kSymbolErrorCounter);
+  for (size_t i = 0; i < after.size(); ++i) {
+    REQUIRE(before[i].port == after[i].port);
+    if (after[i].value[symbol] == before[i].value[symbol]) continue;
+    ++rising;
+    CHECK(after[i].port == leaf1_3);
+    CHECK(after[i].value[symbol] - before[i].value[symbol] == 17);
+  }
+  CHECK(rising == 1);
+}
+
+// ibsim's console gives host1-0 host0-0's LID.
+void ChildDuplicateLid(const ChildEnv& env) {
+  const Lid lid = [] {
+    LiveSnapshot before = Collect(NoCounters());
+    const Fabric& f = *before.snapshot.fabric;
+    return f.port(f.port_id(Named(f, "host0-0"), 1)).lid;
+  }();
+  REQUIRE(lid != 0);
+  Console(env.console, fmt::format("Baselid \"host1-0\"[1] {}", lid));
+  LiveSnapshot live = Collect(NoCounters());
+  auto same = WithLid(live, lid);
+  REQUIRE(same.size() == 2);
+  std::set<std::string> names{same[0]->description, same[1]->description};
+  CHECK(names == std::set<std::string>{"host0-0", "host1-0"});
+  CHECK(same[0]->node_guid != same[1]->node_guid);
+}
+
+// ibsim's console gives host1-1 host0-1's node GUID.
+void ChildDuplicateGuid(const ChildEnv& env) {
+  const uint64_t guid = [] {
+    LiveSnapshot before = Collect(NoCounters());
+    return before.snapshot.fabric->node(Named(*before.snapshot.fabric, "host0-1")).guid;
+  }();
+  Console(env.console, fmt::format("Guid \"host1-1\" 0x{:x}", guid));
+  LiveSnapshot live = Collect(NoCounters());
+  std::set<std::string> names;
+  std::set<uint32_t> lids;
+  for (const auto& r : live.snapshot.identities)
+    if (r.node_guid == guid && r.port_number == 1) {
+      names.insert(r.description);
+      lids.insert(r.lid);
+    }
+  CHECK(names == std::set<std::string>{"host0-1", "host1-1"});
+  CHECK(lids.size() == 2);  // each kept its own LID
+  CHECK(lids.count(0) == 0);
+}
+
+void ChildUnlinked() {
+  LiveSnapshot live = Collect(NoCounters());
+  const Fabric& f = *live.snapshot.fabric;
+  const NodeId leaf1 = Named(f, "leaf1");
+  CHECK(f.port(f.port_id(leaf1, 3)).peer == kNone);
+  CHECK(f.num_links() == kLeaves * kHosts + kLeaves * kSpines - 1);
+  // OpenSM routed through the cable before it went: some LIDs still leave leaf1 by port 3.
+  REQUIRE(live.snapshot.installed_routes != nullptr);
+  const SubnetRoutes& r = live.snapshot.installed_routes->subnets.at(0);
+  size_t row = std::find(r.switches.begin(), r.switches.end(), leaf1) - r.switches.begin();
+  REQUIRE(row < r.switches.size());
+  size_t out_port_3 = 0;
+  for (Lid lid = 1; lid < r.num_lids(); ++lid) out_port_3 += r.out_port(row, lid) == 3;
+  CHECK(out_port_3 > 0);
+  auto verdict = Verify(f, *live.snapshot.installed_routes);
+  REQUIRE_MESSAGE(verdict, verdict.error().Format());
+  CHECK(verdict->dead_port_entries >= out_port_3);  // spine0[2], the far end, too
+}
+
+// Sets one LFT entry over SMPs: read the block, change the entry, write it back.
+void SetLftEntry(mad::Transport& t, const mad::DrPath& path, Lid lid, uint8_t port) {
+  mad::MadRpc rpc(t, {});
+  mad::Reply reply;
+  mad::Request get{.attr_id = mad::attr::kLinearForwardingTable, .attr_mod = lid / 64, .path = path};
+  auto block = rpc.Call(get, reply);
+  REQUIRE(block);
+  REQUIRE(block->outcome == mad::Outcome::kOk);
+  mad::Request set = get;
+  set.method = mad::Method::kSet;
+  std::copy_n(reply.data(), 64, set.data.begin());
+  set.data[lid % 64] = port;
+  auto written = rpc.Call(set, reply);
+  REQUIRE(written);
+  REQUIRE(written->outcome == mad::Outcome::kOk);
+}
+
+void ChildLoop() {
+  LiveSnapshot first = Collect(NoCounters());
+  const Fabric& f = *first.snapshot.fabric;
+  const NodeId leaf0 = Named(f, "leaf0"), spine0 = Named(f, "spine0");
+  const Lid target = f.port(f.port_id(Named(f, "host1-0"), 1)).lid;
+  REQUIRE(target != 0);
+  {
+    auto transport = mad::OpenUmadTransport("", 0, 200);
+    REQUIRE(transport);
+    // leaf0 sends host1-0's traffic up to spine0, and spine0 sends it back down to leaf0.
+    SetLftEntry(**transport, first.discovery->paths[leaf0], target, 3);
+    SetLftEntry(**transport, first.discovery->paths[spine0], target, 1);
+  }
+  LiveSnapshot live = Collect(NoCounters());
+  const Fabric& g = *live.snapshot.fabric;
+  const SubnetRoutes& r = live.snapshot.installed_routes->subnets.at(0);
+  auto out = [&](const std::string& sw) {
+    size_t row = std::find(r.switches.begin(), r.switches.end(), Named(g, sw)) - r.switches.begin();
+    return r.out_port(row, target);
+  };
+  CHECK(out("leaf0") == 3);
+  CHECK(out("spine0") == 1);
+  CHECK(g.port(g.port(g.port_id(Named(g, "leaf0"), 3)).peer).node == Named(g, "spine0"));
+  CHECK(g.port(g.port(g.port_id(Named(g, "spine0"), 1)).peer).node == Named(g, "leaf0"));
+  // Before the change the installed routes were sound; now the pairs to host1-0 that
+  // reach leaf0 or spine0 go round.
+  auto sound = Verify(f, *first.snapshot.installed_routes);
+  REQUIRE(sound);
+  CHECK(sound->sound());
+  auto looping = Verify(g, *live.snapshot.installed_routes);
+  REQUIRE(looping);
+  CHECK(looping->loop_pairs > 0);
+  CHECK(looping->unreachable_pairs == 0);
+}
+
+void ChildSlowLink() {
+  LiveSnapshot live = Collect(NoCounters());
+  const Fabric& f = *live.snapshot.fabric;
+  std::vector<std::string> slow;
+  for (LinkId l = 0; l < f.num_links(); ++l) {
+    const Port& a = f.port(f.link(l).a);
+    if (a.speed_active == LinkSpeed::kDDR)
+      slow.push_back(f.LinkName(l));
+    else
+      CHECK(a.speed_active == LinkSpeed::kEDR);
+    CHECK(a.width_active == LinkWidth::k4x);
+  }
+  REQUIRE(slow.size() == 1);
+  CHECK(slow[0].find("leaf1[3]") != std::string::npos);
+  CHECK(slow[0].find("spine0[2]") != std::string::npos);
+}
+
+// FatTree2 with every port enabling up to 4xEDR (ibsim's w= s= e= options), but leaf1[3]
+// (to spine0) only up to 4xDDR: that link trains at 4xDDR.
+std::string RatedFatTree() {
+  std::istringstream in(FatTree2(kLeaves, kSpines, kHosts));
+  std::string out, line, node;
+  while (std::getline(in, line)) {
+    if (line.rfind("Switch", 0) == 0 || line.rfind("Hca", 0) == 0) node = line.substr(line.find('"'));
+    if (!line.empty() && line[0] == '[')
+      line += node == "\"leaf1\"" && line.rfind("[3]", 0) == 0 ? "\tw=3 s=3 e=0" : "\tw=3 s=7 e=3";
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string WriteNet(const std::string& dir, const std::string& text) {
+  std::ofstream(dir + "/fabric.net") << text;
+  return dir + "/fabric.net";
+}
+
+struct ScratchDir {
+  ScratchDir() {
+    char tmpl[] = "/tmp/fabricctl-live.XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::string dir;
+};
+
+}  // namespace
+
+TEST_SUITE("ibsim_check_live") {
+  TEST_CASE("child: one live collection under libumad2sim") {
+    auto env = ChildCase();
+    if (!env) return;  // run by the cases below
+    if (env->kind == "no-sm") ChildNoSm();
+    if (env->kind == "one-master") ChildOneMaster();
+    if (env->kind == "symbol-errors") ChildSymbolErrorsRise(*env);
+    if (env->kind == "duplicate-lid") ChildDuplicateLid(*env);
+    if (env->kind == "duplicate-guid") ChildDuplicateGuid(*env);
+    if (env->kind == "unlink") ChildUnlinked();
+    if (env->kind == "loop") ChildLoop();
+    if (env->kind == "slow-link") ChildSlowLink();
+  }
+
+  TEST_CASE("no SM running: no SM reading and no LIDs; OpenSM running: one master") {
+    if (!IbsimAvailable() || ChildCase()) return;
+    ScratchDir d;
+    Ibsim sim(WriteNet(d.dir, FatTree2(kLeaves, kSpines, kHosts)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    RunChild(sim, "no-sm");
+    RunningOpensm sm(sim);
+    REQUIRE(sm.ok());
+    REQUIRE(sm.WaitForMaster(60));
+    RunChild(sim, "one-master");
+  }
+
+  TEST_CASE("symbol errors rising between two reads, a duplicate LID, a duplicate node GUID") {
+    if (!IbsimAvailable() || ChildCase()) return;
+    ScratchDir d;
+    Ibsim sim(WriteNet(d.dir, FatTree2(kLeaves, kSpines, kHosts)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    REQUIRE(sim.Run("opensm -o -f " + sim.dir() + "/opensm.log", 120).exit_code == 0);
+    RunChild(sim, "symbol-errors");
+    RunChild(sim, "duplicate-lid");
+    RunChild(sim, "duplicate-guid");
+  }
+
+  TEST_CASE("an LFT set by hand to loop, then a cable unlinked under the routes") {
+    if (!IbsimAvailable() || ChildCase()) return;
+    ScratchDir d;
+    Ibsim sim(WriteNet(d.dir, FatTree2(kLeaves, kSpines, kHosts)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    REQUIRE(sim.Run("opensm -o -f " + sim.dir() + "/opensm.log", 120).exit_code == 0);
+    RunChild(sim, "loop");
+    sim.Console("Unlink \"leaf1\"[3]");
+    RunChild(sim, "unlink");
+  }
+
+  TEST_CASE("one link trained at 4xDDR among 4xEDR links") {
+    if (!IbsimAvailable() || ChildCase()) return;
+    ScratchDir d;
+    Ibsim sim(WriteNet(d.dir, RatedFatTree()));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    RunChild(sim, "slow-link");
+  }
+}
+
+}  // namespace fabricctl::testing

@@ -238,6 +238,10 @@ def case_report(work, case):
         cells += [str(r["vls"]) if r["vls"] is not None else "-", hops, fmt_time(r["time"]), r["dlf_text"], spd]
         text.append("| " + " | ".join(cells) + " |")
     lines_out, short = verdicts(osm, ours)
+    metas = [load(os.path.join(d, f"opensm-{e}.meta.json")) or {} for e in lines(os.path.join(d, "opensm-engines"))]
+    loads = [m["load_average"] for m in metas if m.get("load_average") is not None]
+    if loads:
+        lines_out.append(f"- OpenSM ran at a 1-minute load average of {min(loads):.1f}-{max(loads):.1f}")
     return label, text + [""] + lines_out + [""], short
 
 

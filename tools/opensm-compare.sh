@@ -137,10 +137,14 @@ ibsim_size_args() {
 
 # What OpenSM's log says about one run -> meta.json: routing seconds, the engine that
 # configured the tables (a fallback names both), VLs, exit code.
-opensm_meta() {  # LOG ENGINE RC TIMEOUT_S NUE_MAX_VLS OUT
+opensm_meta() {  # LOG ENGINE RC TIMEOUT_S NUE_MAX_VLS OUT LOADAVG CPU_FILE
   python3 - "$@" <<'PY'
 import json, re, sys
-log, engine, rc, timeout_s, nue_vls, out = sys.argv[1:7]
+log, engine, rc, timeout_s, nue_vls, out, loadavg, cpu_file = sys.argv[1:9]
+try:
+    cpu = round(sum(float(x) for x in open(cpu_file).read().split()[-2:]), 3)
+except (OSError, ValueError):
+    cpu = None
 rc = int(rc)
 lines = open(log, errors="replace").read().splitlines() if rc != 127 else []
 def t(line):
@@ -173,7 +177,8 @@ spread = any("Distributing destination lids onto available VLs" in l for l in li
 if fallback is None and dfsssp: vls = dfsssp[-1]
 elif fallback is None and spread: vls = min([int(nue_vls)] + data_vls)
 json.dump({"engine": engine, "seconds": seconds, "used": used, "fell_back": fallback is not None,
-           "vls": vls, "rc": rc, "timed_out": rc == 124, "timeout_s": int(timeout_s)}, open(out, "w"))
+           "vls": vls, "rc": rc, "timed_out": rc == 124, "timeout_s": int(timeout_s),
+           "load_average": float(loadavg), "process_cpu_seconds": cpu}, open(out, "w"))
 PY
 }
 
@@ -191,11 +196,14 @@ run_opensm() {  # CACHE_CASE_DIR ENGINE
   esac
   rm -rf "$od.tmp" "$od"
   mkdir -p "$od.tmp"
-  local rc=0
-  IBSIM_SOCKNAME="$sock" LD_PRELOAD="$umad2sim" timeout "$timeout_s" \
+  local rc=0 load
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  # The log's wall time stretches on a busy machine: keep the load average and OpenSM's CPU
+  # seconds (the whole run, discovery included) next to it.
+  IBSIM_SOCKNAME="$sock" LD_PRELOAD="$umad2sim" /usr/bin/time -f "%U %S" -o "$od.tmp/cpu" timeout "$timeout_s" \
     opensm --once -R "$r" "${extra[@]}" -D 0x47 -f "$od.tmp/opensm.log" --dump_files_dir "$od.tmp" \
     >"$od.tmp/out.txt" 2>&1 || rc=$?
-  opensm_meta "$od.tmp/opensm.log" "$r" "$rc" "$timeout_s" "$nue_vls" "$od.tmp/meta.json"
+  opensm_meta "$od.tmp/opensm.log" "$r" "$rc" "$timeout_s" "$nue_vls" "$od.tmp/meta.json" "$load" "$od.tmp/cpu"
   # Keep what the comparison reads; the routing log runs to gigabytes on large fabrics.
   find "$od.tmp" -mindepth 1 ! -name meta.json ! -name opensm-lfts.dump -delete
   mv "$od.tmp" "$od"

@@ -16,6 +16,15 @@ inline double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+// CPU seconds (user + system, all threads) of this process so far: on a shared machine wall
+// time includes waiting for a core, CPU time does not.
+inline double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 // Peak resident set size of this process so far, in MiB.
 inline double PeakRssMiB() {
   rusage ru{};

@@ -18,14 +18,6 @@
 namespace fabricctl::bench {
 namespace {
 
-// CPU seconds (user + system) of this process so far: on a shared machine wall time
-// includes waiting for a core, CPU time does not.
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
-
 // A 3-tier fat tree of k-port switches with `pods` pods (k/2 leaves and k/2 aggregation
 // switches each, k/2 hosts per leaf) and (k/2)^2 cores.
 Fabric ThreeTierFatTree(unsigned k, unsigned pods) {

@@ -185,6 +185,9 @@ def verdicts(osm, ours):
                        f"1-VL table ({best['name']}) {num(best['load'])}: **{'win' if win else 'loss'}** "
                        f"({ratio:.2f}x)")
             short.append((f"{num(a1['load'])} / {num(best['load'])} ({best['name']})", "win" if win else "loss"))
+        elif any(r.get("missing") for r in osm):
+            out.append(f"- 1 VL: ours `auto --vls 1` {num(a1['load'])} routes; OpenSM's results are not all cached")
+            short.append((f"{num(a1['load'])} / not cached", "-"))
         else:
             win = a1["dlf"]
             out.append(f"- 1 VL: ours `auto --vls 1` {num(a1['load'])} routes, no deadlock-free 1-VL OpenSM table: "

@@ -1,62 +1,104 @@
 #!/usr/bin/env bash
 # Peer comparison: Debian's OpenSM (under ibsim) against fabricctl on the same topology.
 #
-#   tools/opensm-compare.sh [-b BUILD_DIR] [-c CASES] [-e ENGINES] [-t TIMEOUT_S] [-k] [-w]
+#   tools/opensm-compare.sh [-b BUILD_DIR] [-c CASES] [-f FILE]... [-e OPENSM_ENGINES]
+#                           [-r OUR_RUNS] [-t TIMEOUT_S] [-O CACHE_DIR] [-s | -C] [-k] [-w]
 #
-# For every case (ft1k: fat-tree k=16 3 tiers, 1,024 endpoints; ft5k: fat-tree k=28 3 tiers,
-# 5,488 endpoints; torus: 6x6x6 torus, 216 endpoints; torus1k: 10x10x10 torus, 1,000
-# endpoints; ftpart: fat-tree k=16 3 tiers with 300 of its 1,024 endpoints, a partly built
-# cluster; tiny: 2-tier k=8, for a smoke run):
-#   1. fabricctl topo gen -> an ibsim file; ibsim -s loads it (own IBSIM_SOCKNAME);
+# Cases (-c, comma-separated; default: every case but tiny and ftpart; `all` for all):
+#   jf50, jf200, jf2k    jellyfish (random regular) of 50 / 200 / 2,000 switches
+#   ftfail, ftfail5k     fat trees k=16 / k=28, 3 tiers, 3% of the switch cables and 2 / 4
+#                        switches failed
+#   torusfail, dffail    6x6x6 torus and a 136-router dragonfly, one switch cable failed
+#   ftslow, jfslow       k=16 fat tree and jf200 with 10% of the switch cables at 4xDDR
+#   ft1k, ft5k, torus, torus1k, ftpart, tiny   healthy fat trees (k=16, k=28), tori
+#                        (6x6x6, 10x10x10), a k=16 tree with 300 endpoints, a k=8 2-tier tree
+# -f FILE adds an ibnetdiscover (or ibsim, JSON) topology file as a case; repeatable.
+#
+# Per case:
+#   1. fabricctl topo gen (or topo convert FILE) -> an ibsim file; ibsim -s loads it;
 #   2. ibnetdiscover under ibsim -> the topology both sides use (same GUIDs as OpenSM sees);
-#   3. per OpenSM engine (minhop, updn, ftree, dfsssp, nue): `opensm --once -R E` with
-#      umad2sim, log flags 0x47 (0x40 writes the dumps) and --dump_files_dir, under `timeout`; routing time is taken
-#      from OpenSM's own log: "ucast_mgr_route: building routing with 'E'" to
-#      "osm_ucast_mgr_process: ... tables configured" (excludes discovery, LID assignment
-#      and the MADs that program the switches); a fallback (ftree on a torus falls back to
-#      minhop) is reported;
-#   4. fabricctl route verify + route stats on OpenSM's opensm-lfts.dump (read by ReadRoutes);
-#   5. fabricctl route compute with our engines on the same topology: once with verification
-#      and the route files (deadlock freedom, verification time, route stats), then twice
-#      more without either; the routing time is the best `route_seconds` of the three, the
-#      same phase OpenSM's figure covers. nue is compared with fabricctl's nue-style
-#      `escape` engine given the same VLs (OpenSM's nue_max_num_vls defaults to 1, so
-#      `--vls 1`); dor (torus case only) with fabricctl's `torus` engine.
-# Writes OUT/compare.md (a Markdown table) and, with -w, puts it into docs/performance.md
-# between the opensm-compare markers. -k keeps the work directory.
+#   3. per OpenSM engine (-e; default minhop,updn,ftree,dfsssp,nue,nue8, and dor on tori):
+#      `opensm --once -R E` with umad2sim and --dump_files_dir; nue runs with
+#      nue_max_num_vls 1 (its default), nue8 is `-R nue --nue_max_num_vls 8 -Q` (QoS on, so
+#      SL2VL tables are set), dfsssp keeps its default (every VL the ports have: 8 under
+#      ibsim). Routing time from OpenSM's own log ("building routing with 'E'" to "tables
+#      configured": no discovery, LID assignment or switch programming); VLs from its log
+#      (dfsssp "Virtual Lanes needed", nue "Processing virtual layer"); a fallback to
+#      minhop is reported;
+#   4. fabricctl route verify and route stats on OpenSM's opensm-lfts.dump. The dump holds
+#      LFTs only, so a multi-VL table (dfsssp, nue8) is checked on one VL ("LFT only");
+#   5. fabricctl route compute on the same topology (-r; default auto1, auto8, minhop,
+#      updn, ftree, dfsssp, escape1, nue1 and nue8 when `route compute --help` lists nue,
+#      torus on tori): autoN = --engine auto --vls N, escape1/nue1 = --vls 1, others with
+#      the default --vls 8. One verified run (busiest channel, VLs, hops, deadlock freedom),
+#      two more with --no-verify; the routing time is the best `route_seconds` of the three.
+# Writes OUT/compare.md: per case a table (side, engine, busiest channel in routes,
+# worst load per capacity when cable rates differ, VLs, max/avg hops, routing seconds,
+# deadlock freedom, speed-up over OpenSM's same engine) and two verdict lines: ours
+# `auto --vls 1` against the best deadlock-free 1-VL OpenSM table, ours `auto --vls 8`
+# against OpenSM's dfsssp (busiest channel and VLs). -w puts it into docs/performance.md
+# between the opensm-compare markers; -k keeps the work directory.
 #
-# OpenSM's dump holds LFTs only: the SLs that dfsssp/nue hand out through path records
-# are not in it, so their tables are verified on one VL (marked "LFT only" in the table).
+# Cache (-O DIR): OpenSM's results do not change when fabricctl does. Per case, keyed by the
+# SHA-256 of the ibsim file OpenSM is given, DIR/<key>/ keeps ibnetdiscover's topology and
+# per OpenSM engine its LFT dump and what its log said (time, VLs, fallback). A run with a
+# filled cache starts no simulator and no OpenSM. A cached timeout is retried when -t is
+# larger than the one it ran with. -s runs the OpenSM side only (to fill the cache); -C
+# runs no OpenSM at all and reports what the cache holds (a case it lacks is left out, an
+# engine it lacks reads "not cached").
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/.." && pwd)"
 build="$src/build"
-cases="ft1k,torus"
-engines=""  # default: minhop,updn,ftree,dfsssp,nue (and dor on the torus)
+all_cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,ftpart,tiny"
+cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k"
+files=()
+engines=""
+runs=""
 timeout_s=900
+cache=""
+opensm_only=0
+cached_only=0
+cases_given=0
 keep=0
 write=0
-while getopts "b:c:e:t:kwh" opt; do
+while getopts "b:c:f:e:r:t:O:sCkwh" opt; do
   case "$opt" in
     b) build="$OPTARG" ;;
-    c) cases="$OPTARG" ;;
+    c) cases="$OPTARG" cases_given=1 ;;
+    f) files+=("$OPTARG") ;;
     e) engines="$OPTARG" ;;
+    r) runs="$OPTARG" ;;
     t) timeout_s="$OPTARG" ;;
+    O) cache="$OPTARG" ;;
+    s) opensm_only=1 ;;
+    C) cached_only=1 ;;
     k) keep=1 ;;
     w) write=1 ;;
-    *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
-fabricctl="$build/fabricctl"
+[[ "$cases" == all ]] && cases="$all_cases"
+# -f alone compares the files only.
+((${#files[@]} > 0 && !cases_given)) && cases=""
 umad2sim=/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so
-for tool in ibsim opensm ibnetdiscover timeout python3; do
+for tool in ibsim opensm ibnetdiscover timeout python3 sha256sum; do
   command -v "$tool" >/dev/null || { echo "opensm-compare: $tool not found (tools/install-deps.sh)" >&2; exit 2; }
 done
-[[ -x "$fabricctl" ]] || { echo "opensm-compare: $fabricctl not built" >&2; exit 2; }
+[[ -x "$build/fabricctl" ]] || { echo "opensm-compare: $build/fabricctl not built" >&2; exit 2; }
 [[ -r "$umad2sim" ]] || { echo "opensm-compare: $umad2sim missing (libumad2sim0)" >&2; exit 2; }
+for f in "${files[@]}"; do [[ -r "$f" ]] || { echo "opensm-compare: -f $f: not readable" >&2; exit 2; }; done
 
+build="$(cd "$build" && pwd)"
+for i in "${!files[@]}"; do files[i]="$(cd "$(dirname "${files[i]}")" && pwd)/$(basename "${files[i]}")"; done
+fabricctl="$build/fabricctl"
 work="$(mktemp -d "${TMPDIR:-/tmp}/opensm-compare.XXXXXX")"
+[[ -n "$cache" ]] || cache="$work/cache"
+mkdir -p "$cache"
+cache="$(cd "$cache" && pwd)"
+# umad2sim leaves a sys-PID directory where each program runs: keep them in the work dir.
+cd "$work"
 sim_pid=""
 cleanup() {
   [[ -n "$sim_pid" ]] && bash "$src/tools/ibsim/stop-ibsim.sh" "$sim_pid" || true
@@ -67,13 +109,22 @@ sock="opensm-compare-$$"
 
 case_args() {
   case "$1" in
+    jf50) echo "jellyfish switches=50 degree=8 hosts=4" ;;
+    jf200) echo "jellyfish switches=200 degree=12 hosts=5" ;;
+    jf2k) echo "jellyfish switches=2000 degree=16 hosts=1" ;;
+    ftfail) echo "fat-tree k=16 tiers=3 fail_links=0.03 fail_switches=2" ;;
+    ftfail5k) echo "fat-tree k=28 tiers=3 fail_links=0.03 fail_switches=4" ;;
+    torusfail) echo "torus dims=6x6x6 fail_links=1" ;;
+    dffail) echo "dragonfly groups=17 routers=8 hosts=4 global=2 fail_links=1" ;;
+    ftslow) echo "fat-tree k=16 tiers=3 slow_links=0.1" ;;
+    jfslow) echo "jellyfish switches=200 degree=12 hosts=5 slow_links=0.1" ;;
     tiny) echo "fat-tree k=8 tiers=2" ;;
     ft1k) echo "fat-tree k=16 tiers=3" ;;
     ft5k) echo "fat-tree k=28 tiers=3" ;;
     torus) echo "torus dims=6x6x6" ;;
     torus1k) echo "torus dims=10x10x10" ;;
     ftpart) echo "fat-tree k=16 tiers=3 endpoints=300" ;;
-    *) echo "opensm-compare: unknown case '$1' (tiny, ft1k, ft5k, torus, torus1k, ftpart)" >&2; return 2 ;;
+    *) echo "opensm-compare: unknown case '$1' ($all_cases)" >&2; return 2 ;;
   esac
 }
 
@@ -84,148 +135,206 @@ ibsim_size_args() {
             if (n > 2048 || s > 256 || p > 13312) printf "-N %d -S %d -P %d", N, S, P}' "$1"
 }
 
-# Seconds between two OpenSM log lines "Mon DD HH:MM:SS uuuuuu [..]".
-log_span() {
-  python3 - "$1" "$2" "$3" <<'PY'
-import re, sys
-log, start_pat, end_pat = sys.argv[1], sys.argv[2], sys.argv[3]
+# What OpenSM's log says about one run -> meta.json: routing seconds, the engine that
+# configured the tables (a fallback names both), VLs, exit code.
+opensm_meta() {  # LOG ENGINE RC TIMEOUT_S NUE_MAX_VLS OUT LOADAVG CPU_FILE
+  python3 - "$@" <<'PY'
+import json, re, sys
+log, engine, rc, timeout_s, nue_vls, out, loadavg, cpu_file = sys.argv[1:9]
+try:
+    cpu = round(sum(float(x) for x in open(cpu_file).read().split()[-2:]), 3)
+except (OSError, ValueError):
+    cpu = None
+rc = int(rc)
+lines = open(log, errors="replace").read().splitlines() if rc != 127 else []
 def t(line):
     m = re.match(r"\w+ +\d+ (\d+):(\d+):(\d+) (\d+)", line)
     return int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) + int(m[4]) / 1e6 if m else None
 start = end = None
-for line in open(log, errors="replace"):
-    if start is None and start_pat in line: start = t(line)
-    elif start is not None and end_pat in line: end = t(line); break
-if start is None or end is None: print("")
-else: print(f"{(end - start) % 86400:.4f}")
+for line in lines:
+    if start is None and f"building routing with '{engine}'" in line: start = t(line)
+    elif start is not None and "tables configured" in line: end = t(line); break
+seconds = (end - start) % 86400 if start is not None and end is not None else None
+used, fallback = engine, None
+fail = next((i for i, l in enumerate(lines) if f"ucast_mgr_route: {engine}: cannot build" in l), None)
+if fail is not None:
+    conf = [re.search(r"osm_ucast_mgr_process: ([\w-]+) tables configured", l) for l in lines]
+    conf = [m[1] for m in conf if m]
+    errs = [re.sub(r"^.*ERR [0-9A-F]*: *", "", l) for l in lines if re.search(r"ERR [0-9A-F]*:", l)
+            and "neighbor does not point back" not in l]
+    # Some engines give up without an ERR line: take the last warning before the failure.
+    warns = [re.sub(r"^.*0x0[12] -> [a-z_]+: ", "", l) for l in lines[:fail]
+             if re.search(r"0x0[12] -> [a-z_]+: ", l) and "cannot build" not in l]
+    why = (errs or warns or ["see log"])[-1][:60]
+    fallback = conf[-1] if conf else "?"
+    used = f"{engine} failed ({why}), fell back to {fallback}"
+vls = 1
+dfsssp = [int(m[1]) for l in lines if (m := re.search(r"Virtual Lanes needed: (\d+)", l))]
+# nue spreads the destinations over min(nue_max_num_vls, the ports' data VLs) layers and
+# logs no count below debug level.
+data_vls = [int(m[1]) for l in lines if (m := re.search(r"minimal data VLs to:(\d+)", l))]
+spread = any("Distributing destination lids onto available VLs" in l for l in lines)
+if fallback is None and dfsssp: vls = dfsssp[-1]
+elif fallback is None and spread: vls = min([int(nue_vls)] + data_vls)
+json.dump({"engine": engine, "seconds": seconds, "used": used, "fell_back": fallback is not None,
+           "vls": vls, "rc": rc, "timed_out": rc == 124, "timeout_s": int(timeout_s),
+           "load_average": float(loadavg), "process_cpu_seconds": cpu}, open(out, "w"))
 PY
 }
 
-json_field() {  # json_field FILE PYTHON_EXPR
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null || echo "?"
+# Fills $cc/opensm-$e unless the cache has it.
+run_opensm() {  # CACHE_CASE_DIR ENGINE
+  local cc=$1 e=$2 od="$1/opensm-$2" r="$2" extra=() nue_vls=1
+  if [[ -s "$od/meta.json" ]]; then
+    local was
+    was="$(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['timeout_s'] if m['timed_out'] else 0)" "$od/meta.json")"
+    ((was == 0 || was >= timeout_s)) && return 0
+  fi
+  case "$e" in
+    nue8) r=nue extra=(--nue_max_num_vls 8 -Q) nue_vls=8 ;;
+    nue) extra=(--nue_max_num_vls 1) ;;
+  esac
+  rm -rf "$od.tmp" "$od"
+  mkdir -p "$od.tmp"
+  local rc=0 load
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  # The log's wall time stretches on a busy machine: keep the load average and OpenSM's CPU
+  # seconds (the whole run, discovery included) next to it.
+  IBSIM_SOCKNAME="$sock" LD_PRELOAD="$umad2sim" /usr/bin/time -f "%U %S" -o "$od.tmp/cpu" timeout "$timeout_s" \
+    opensm --once -R "$r" "${extra[@]}" -D 0x47 -f "$od.tmp/opensm.log" --dump_files_dir "$od.tmp" \
+    >"$od.tmp/out.txt" 2>&1 || rc=$?
+  opensm_meta "$od.tmp/opensm.log" "$r" "$rc" "$timeout_s" "$nue_vls" "$od.tmp/meta.json" "$load" "$od.tmp/cpu"
+  # Keep what the comparison reads; the routing log runs to gigabytes on large fabrics.
+  find "$od.tmp" -mindepth 1 ! -name meta.json ! -name opensm-lfts.dump -delete
+  mv "$od.tmp" "$od"
+  echo "opensm-compare: $(basename "$cc"): OpenSM $e: $(cat "$od/meta.json")" >&2
 }
 
-table="$work/compare.md"
-{
-  echo "| topology | engine | OpenSM routing s | fabricctl routing s (verify s) | speed-up | max channel load OpenSM / ours (bound) | VLs OpenSM / ours | deadlock-free OpenSM / ours |"
-  echo "|---|---|---|---|---|---|---|---|"
-} >"$table"
+# One of our runs: NAME -> route compute arguments.
+our_args() {
+  case "$1" in
+    auto1) echo "--engine auto --vls 1" ;;
+    auto8) echo "--engine auto --vls 8" ;;
+    escape1) echo "--engine escape --vls 1" ;;
+    nue1) echo "--engine nue --vls 1" ;;
+    nue8) echo "--engine nue --vls 8" ;;
+    *) echo "--engine $1" ;;
+  esac
+}
+
+run_ours() {  # CASE_DIR TOPO NAME
+  local d=$1 topo=$2 name=$3 args
+  read -r -a args <<<"$(our_args "$name")"
+  "$fabricctl" route compute "$topo" "${args[@]}" --json >"$d/ours-$name.json" 2>"$d/ours-$name.err" || true
+  for run in 2 3; do
+    "$fabricctl" route compute "$topo" "${args[@]}" --no-verify --json >"$d/ours-$name.run$run.json" 2>/dev/null || true
+  done
+}
 
 IFS=, read -r -a case_list <<<"$cases"
+for f in "${files[@]}"; do case_list+=("file:$f"); done
+have_nue=0
+# An engine is listed in `route compute --help` as "  NAME   help".
+"$fabricctl" route compute --help 2>/dev/null | grep -qE '^  nue ' && have_nue=1
+order=()
 for c in "${case_list[@]}"; do
+  [[ -n "$c" ]] || continue
+  name="$c"
+  [[ "$c" == file:* ]] && name="file-$(basename "${c#file:}" | tr -c 'A-Za-z0-9._\n-' '_')"
+  dir="$work/$name"
+  mkdir -p "$dir"
+  order+=("$name")
+  if [[ "$c" == file:* ]]; then
+    label="$(basename "${c#file:}")"
+    "$fabricctl" topo convert "${c#file:}" -o "$dir/net.ibsim" >/dev/null
+  else
+    read -r -a gen <<<"$(case_args "$c")"
+    label="${gen[*]}"
+    set_args=()
+    for kv in "${gen[@]:1}"; do set_args+=(--set "$kv"); done
+    "$fabricctl" topo gen "${gen[0]}" "${set_args[@]}" -o "$dir/net.ibsim" >/dev/null
+  fi
+  key="$(sha256sum "$dir/net.ibsim" | cut -c1-16)"
+  cc="$cache/$key"
+  mkdir -p "$cc"
+  echo "$label" >"$cc/label"
+
   case_engines="$engines"
   if [[ -z "$case_engines" ]]; then
-    case_engines="minhop,updn,ftree,dfsssp,nue"
+    case_engines="minhop,updn,ftree,dfsssp,nue,nue8"
     [[ "$c" == torus* ]] && case_engines+=",dor"
   fi
   IFS=, read -r -a engine_list <<<"$case_engines"
-  read -r -a gen <<<"$(case_args "$c")"
-  dir="$work/$c"
-  mkdir -p "$dir"
-  set_args=()
-  for kv in "${gen[@]:1}"; do set_args+=(--set "$kv"); done
-  "$fabricctl" topo gen "${gen[0]}" "${set_args[@]}" -o "$dir/net.ibsim" >/dev/null
-  # shellcheck disable=SC2046
-  sim_pid="$(bash "$src/tools/ibsim/start-ibsim.sh" -s "$sock" -d "$dir/sim" -t 120 "$dir/net.ibsim" \
-             $(ibsim_size_args "$dir/net.ibsim"))"
-  IBSIM_SOCKNAME="$sock" LD_PRELOAD="$umad2sim" timeout "$timeout_s" ibnetdiscover >"$dir/topo.ibnd" 2>"$dir/ibnd.err" || {
-    echo "opensm-compare: $c: ibnetdiscover failed:" >&2; tail -5 "$dir/ibnd.err" >&2; exit 2; }
-  endpoints="$(json_field <("$fabricctl" topo show "$dir/topo.ibnd" --json) "d['endpoints']")"
-  label="${gen[*]} ($endpoints endpoints)"
-  for e in "${engine_list[@]}"; do
-    od="$dir/opensm-$e"
-    mkdir -p "$od"
-    rc=0
-    IBSIM_SOCKNAME="$sock" LD_PRELOAD="$umad2sim" timeout "$timeout_s" \
-      opensm --once -R "$e" -D 0x47 -f "$od/opensm.log" --dump_files_dir "$od" >"$od/out.txt" 2>&1 || rc=$?
-    os_time="$(log_span "$od/opensm.log" "building routing with '$e'" "tables configured")"
-    used="$e"
-    # A failed engine: OpenSM logs why ("ERR ...", "<e>: cannot build ...") and falls back
-    # to minhop; the table names both.
-    if grep -q "ucast_mgr_route: $e: cannot build" "$od/opensm.log" 2>/dev/null; then
-      fell="$(grep -o "osm_ucast_mgr_process: [a-zA-Z0-9_-]* tables configured" "$od/opensm.log" | tail -1 | awk '{print $2}' || true)"
-      why="$(grep -o "ERR [0-9A-F]*: .*" "$od/opensm.log" | grep -v "neighbor does not point back" | tail -1 | sed -E 's/^ERR [0-9A-F]*: *//' | cut -c1-60 || true)"
-      # Some engines give up without an ERR line ("updn_lid_matrices: disabling UPDN
-      # algorithm, no root nodes were found"): take the last warning before the failure.
-      [[ -n "$why" ]] || why="$(sed -n "1,/ucast_mgr_route: $e: cannot build/p" "$od/opensm.log" |
-                               grep -oE "0x0[12] -> [a-z_]+: .*" | grep -v "cannot build" | tail -1 |
-                               sed -E 's/^0x0[12] -> [a-z_]+: //' | cut -c1-60 || true)"
-      used="$e failed (${why:-see log}), fell back to ${fell:-?}"
+  if ((cached_only)) && [[ ! -s "$cc/topo.ibnd" ]]; then
+    echo "opensm-compare: $name: not in the cache $cache, left out" >&2
+    unset 'order[${#order[@]}-1]'
+    continue
+  fi
+  missing=0
+  [[ -s "$cc/topo.ibnd" ]] || missing=1
+  for e in "${engine_list[@]}"; do [[ -s "$cc/opensm-$e/meta.json" ]] || missing=1; done
+  if ((!cached_only)) && { ((missing)) || grep -qs '"timed_out": true' "$cc"/opensm-*/meta.json; }; then
+    # shellcheck disable=SC2046
+    sim_pid="$(bash "$src/tools/ibsim/start-ibsim.sh" -s "$sock" -d "$dir/sim" -t 300 "$dir/net.ibsim" \
+               $(ibsim_size_args "$dir/net.ibsim"))"
+    if [[ ! -s "$cc/topo.ibnd" ]]; then
+      IBSIM_SOCKNAME="$sock" LD_PRELOAD="$umad2sim" timeout "$timeout_s" ibnetdiscover >"$cc/topo.ibnd.tmp" 2>"$dir/ibnd.err" || {
+        echo "opensm-compare: $name: ibnetdiscover failed:" >&2; tail -5 "$dir/ibnd.err" >&2; exit 2; }
+      mv "$cc/topo.ibnd.tmp" "$cc/topo.ibnd"
     fi
-    ((rc == 124)) && os_time="timeout ${timeout_s}s"
-    [[ -n "$os_time" ]] || os_time="n/a (rc $rc)"
-    os_load="?" os_vls="?" os_dlf="?"
-    if [[ -s "$od/opensm-lfts.dump" ]]; then
-      "$fabricctl" route stats "$dir/topo.ibnd" "$od/opensm-lfts.dump" --json --permutations 0 >"$od/stats.json" 2>"$od/stats.err" || true
-      os_load="$(json_field "$od/stats.json" "d['max_channel_load']")"
-      os_dlf="$(json_field "$od/stats.json" "'yes' if d['deadlock_free'] else 'NO'")"
-      # dfsssp logs "Virtual Lanes needed: N"; the others use one VL (nue: nue_max_num_vls=1 by default).
-      os_vls="$(grep -o "Virtual Lanes needed: [0-9]*" "$od/opensm.log" | tail -1 | awk '{print $4}' || true)"
-      os_vls="${os_vls:-1}"
-      case "$e" in dfsssp | nue) os_dlf="$os_dlf (LFT only)" ;; esac
-    fi
-    # Ours: the same engine where we have it; nue -> escape with nue's default VL budget,
-    # dor -> the torus engine.
-    ours="$e" ours_args=()
-    case "$e" in
-      nue) ours="escape" ours_args=(--vls 1) ;;
-      dor) ours="torus" ;;
-    esac
-    rd="$dir/ours-$ours"
-    our_time="?" our_load="?" our_vls="?" our_dlf="?" bound="?" verify_s="?"
-    if [[ ! -e "$rd.json" ]]; then
-      "$fabricctl" route compute "$dir/topo.ibnd" --engine "$ours" "${ours_args[@]}" -o "$rd" --json >"$rd.json" 2>"$rd.err" || true
-      [[ -d "$rd" ]] && "$fabricctl" route stats "$dir/topo.ibnd" "$rd" --json --permutations 0 >"$rd.stats.json" 2>/dev/null || true
-      for run in 2 3; do
-        "$fabricctl" route compute "$dir/topo.ibnd" --engine "$ours" "${ours_args[@]}" --no-verify --json \
-          >"$rd.run$run.json" 2>/dev/null || true
-      done
-    fi
-    if [[ -s "$rd.json" ]]; then
-      our_time="$(python3 -c "import json,sys
-t = []
-for f in sys.argv[1:]:
-    try: t.append(json.load(open(f))['route_seconds'])
-    except Exception: pass
-print(f'{min(t):.4f}')" "$rd.json" "$rd.run2.json" "$rd.run3.json")"
-      verify_s="$(json_field "$rd.json" "f\"{d['verify_seconds']:.4f}\"")"
-      our_load="$(json_field "$rd.json" "d['max_channel_load']")"
-      our_vls="$(json_field "$rd.json" "d['vls']")"
-      our_dlf="$(json_field "$rd.json" "'yes' if d['deadlock_free'] else 'NO'")"
-      bound="$(json_field "$rd.stats.json" "max(s['channel_load']['lower_bound'] for s in d['subnets'])")"
-    else
-      # "subnet X: no engine of 'E' could route it:\n  E not applicable: why": keep the why.
-      why="$(grep -oE "(not applicable|failed): .*" "$rd.err" | head -1 | sed -E 's/^(not applicable|failed): //' | cut -c1-70 || true)"
-      our_time="declined: ${why:-$(head -c 120 "$rd.err" | tr '\n' ' ')}"
-    fi
-    speedup="$(python3 -c "import sys
-try: print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 1e-4):.1f}x')
-except ValueError: print('-')" "$os_time" "$our_time")"
-    [[ "$verify_s" == "?" ]] || our_time="$our_time ($verify_s)"
-    [[ "$ours" == "$e" ]] || our_time="$our_time, $ours ${ours_args[*]}"
-    echo "| $label | $used | $os_time | $our_time | $speedup | $os_load / $our_load ($bound) | $os_vls / $our_vls | $os_dlf / $our_dlf |" >>"$table"
-    echo "$c $e: opensm $os_time s, ours $our_time s, load $os_load / $our_load" >&2
-  done
-  bash "$src/tools/ibsim/stop-ibsim.sh" "$sim_pid"
-  sim_pid=""
-done
+    for e in "${engine_list[@]}"; do run_opensm "$cc" "$e"; done
+    bash "$src/tools/ibsim/stop-ibsim.sh" "$sim_pid"
+    sim_pid=""
+  fi
+  topo="$cc/topo.ibnd"
+  printf '%s\n' "$label" >"$dir/label"
+  printf '%s\n' "${engine_list[@]}" >"$dir/opensm-engines"
+  ((opensm_only)) && continue
 
+  # Our checks of OpenSM's tables (our verifier may change, so these are not cached).
+  for e in "${engine_list[@]}"; do
+    dump="$cc/opensm-$e/opensm-lfts.dump"
+    [[ -s "$dump" ]] || continue
+    "$fabricctl" route verify "$topo" "$dump" --json >"$dir/opensm-$e.verify.json" 2>/dev/null || true
+    "$fabricctl" route stats "$topo" "$dump" --json --permutations 0 >"$dir/opensm-$e.stats.json" 2>/dev/null || true
+  done
+  case_runs="$runs"
+  if [[ -z "$case_runs" ]]; then
+    case_runs="auto1,auto8,minhop,updn,ftree,dfsssp,escape1"
+    ((have_nue)) && case_runs+=",nue1,nue8"
+    [[ "$c" == torus* ]] && case_runs+=",torus"
+  fi
+  IFS=, read -r -a run_list <<<"$case_runs"
+  for r in "${run_list[@]}"; do
+    run_ours "$dir" "$topo" "$r"
+    echo "opensm-compare: $name: ours $r done" >&2
+  done
+  printf '%s\n' "${run_list[@]}" >"$dir/our-runs"
+  for e in "${engine_list[@]}"; do
+    [[ -s "$cc/opensm-$e/meta.json" ]] && cp "$cc/opensm-$e/meta.json" "$dir/opensm-$e.meta.json"
+  done
+  cp "$topo" "$dir/topo.ibnd"
+done
+((opensm_only)) && { echo "opensm-compare: OpenSM results cached in $cache" >&2; exit 0; }
+
+table="$work/compare.md"
+python3 "$here/opensm-compare-table.py" "$work" "${order[@]}" >"$table"
 cat "$table"
 if ((write)); then
-  python3 - "$src/docs/performance.md" "$table" "$(date -u +%Y-%m-%d)" "$(nproc)" <<'PY'
-import sys
-doc, table, day, cores = sys.argv[1:5]
+  python3 - "$src/docs/performance.md" "$table" "$(date -u +%Y-%m-%d)" "$(nproc)" \
+    "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')" <<'PY'
+import os, sys
+doc, table, day, cores, cpu = sys.argv[1:6]
 text = open(doc).read()
 begin, end = "<!-- opensm-compare:begin -->", "<!-- opensm-compare:end -->"
-body = f"{begin}\nMeasured {day} on {cores} cores by `tools/opensm-compare.sh -w`:\n\n{open(table).read()}{end}"
-if begin in text:
-    a, b = text.index(begin), text.index(end) + len(end)
-    text = text[:a] + body + text[b:]
-else:
+body = (f"{begin}\nMeasured {day} on {cores} cores ({cpu}) by `tools/opensm-compare.sh -w` "
+        f"(OpenSM 3.3.23 under ibsim; OpenSM results from the cache of `-O`):\n\n{open(table).read()}{end}")
+if begin not in text:
     raise SystemExit("docs/performance.md has no opensm-compare markers")
-tmp = doc + ".tmp"
-open(tmp, "w").write(text)
-import os; os.replace(tmp, doc)
+a, b = text.index(begin), text.index(end) + len(end)
+text = text[:a] + body + text[b:]
+open(doc + ".tmp", "w").write(text)
+os.replace(doc + ".tmp", doc)
 PY
   echo "wrote docs/performance.md" >&2
 fi

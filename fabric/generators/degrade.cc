@@ -15,9 +15,7 @@ namespace fabricctl::gen {
 namespace {
 
 constexpr GeneratorParam kParams[] = {
-    {"fail_switches", "0",
-     "switches removed with their cables: a count (2) or a share (0.01, 1%); endpoints left without a cable are "
-     "dropped"},
+    {"fail_switches", "0", "switches removed with their cables: a count (2) or a share (0.01, 1%)"},
     {"fail_links", "0", "switch-to-switch cables removed: a count (12) or a share (0.03, 3%)"},
     {"slow_links", "0", "switch-to-switch cables trained at slow_rate: a count or a share"},
     {"slow_rate", "4xDDR", "width and speed of the slow_links"},

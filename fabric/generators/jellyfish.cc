@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -28,6 +29,7 @@ constexpr GeneratorParam kParams[] = {
 
 // Streams of SeededStream used here; fabric/generators/degrade.cc uses small numbers.
 constexpr uint64_t kGraphStream = 100;
+constexpr uint64_t kAttempts = 20;
 
 using Edge = std::pair<uint32_t, uint32_t>;
 
@@ -35,8 +37,15 @@ uint64_t Key(uint32_t a, uint32_t b) { return a < b ? (uint64_t{a} << 32 | b) : 
 
 class RandomRegularGraph {
  public:
-  RandomRegularGraph(uint32_t switches, uint32_t degree, bool parallel, uint64_t seed)
-      : n_(switches), parallel_(parallel), rng_(SeededStream(seed, kGraphStream)) {
+  RandomRegularGraph(uint32_t switches, uint32_t degree, bool parallel, uint64_t seed, uint64_t attempt)
+      : n_(switches), parallel_(parallel), rng_(SeededStream(seed, kGraphStream + attempt)) {
+    // The complete graph is the only simple one of degree switches - 1, and swaps cannot
+    // reach it from a pairing with parallel cables.
+    if (!parallel && degree + 1 == switches) {
+      for (uint32_t a = 0; a < switches; ++a)
+        for (uint32_t b = a + 1; b < switches; ++b) Add({a, b});
+      return;
+    }
     std::vector<uint32_t> stubs;
     stubs.reserve(size_t{switches} * degree);
     for (uint32_t s = 0; s < switches; ++s) stubs.insert(stubs.end(), degree, s);
@@ -150,8 +159,13 @@ Result<Fabric> Generate(ParamReader& r) {
     r.Fail("degree 1 joins switches in pairs only: the fabric cannot be connected with more than 2 switches");
   if (r.error()) return std::unexpected(*r.error());
 
-  RandomRegularGraph graph(switches, degree, parallel, seed);
-  if (!graph.Repair() || !graph.Connect())
+  // A dense graph can leave the swaps stuck; a fresh pairing usually is not.
+  std::optional<RandomRegularGraph> graph;
+  for (uint64_t attempt = 0; attempt < kAttempts && !graph; ++attempt) {
+    graph.emplace(switches, degree, parallel, seed, attempt);
+    if (!graph->Repair() || !graph->Connect()) graph.reset();
+  }
+  if (!graph)
     return MakeError(
         fmt::format("no connected random regular graph of degree {} on {} switches found with seed {}; "
                     "try another seed or a lower degree",
@@ -171,7 +185,7 @@ Result<Fabric> Generate(ParamReader& r) {
   }
   if (!b.ok()) return b.Finish();
   std::vector<unsigned> next_port(switches, hosts + 1);
-  for (auto [x, y] : graph.Sorted()) b.Connect(sw[x], next_port[x]++, sw[y], next_port[y]++, rate);
+  for (auto [x, y] : graph->Sorted()) b.Connect(sw[x], next_port[x]++, sw[y], next_port[y]++, rate);
   return b.Finish();
 }
 

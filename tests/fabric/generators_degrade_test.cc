@@ -131,6 +131,7 @@ TEST_CASE("every generator takes the degrade parameters and stays in one piece p
     GeneratorParams p = {{"fail_links", "0.05"}, {"fail_switches", "1"}, {"slow_links", "0.1"}, {"seed", "9"}};
     if (g.name.starts_with("scalex")) p["accelerators"] = "64";
     if (g.name == "scalex-cluster") p["super_nodes"] = "2";
+    if (g.name == "supernode") p["preset"] = "cm384";  // nvl72's planes are single switches
     GeneratorParams plain_params = p;
     for (const GeneratorParam& common : CommonGeneratorParams()) plain_params.erase(std::string(common.key));
     const Fabric plain = Gen(g.name, plain_params);
@@ -183,6 +184,9 @@ TEST_CASE("bad degrade values name the key and the value") {
   CHECK(split.find("bad value '4' for fail_links: at most 3 of the 8") != std::string::npos);
   CHECK(error("slow_links", "9").find("bad value '9' for slow_links") != std::string::npos);
   CHECK(SwitchLinks(Gen("fat-tree", {{"k", "4"}, {"tiers", "2"}, {"fail_links", "3"}})) == 5);
+  // A single-switch part (an NVL72 plane) is never removed.
+  CHECK(GenError("supernode", {{"fail_switches", "1"}}).find("only 0 of the 18 switches can fail") !=
+        std::string::npos);
   CHECK(GenError("fat-tree", {{"fail_link", "3"}}).find("did you mean 'fail_links'") != std::string::npos);
 }
 

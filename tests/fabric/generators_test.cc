@@ -170,7 +170,7 @@ TEST_CASE("fat-tree bad parameters name the key and what was expected") {
   CHECK(GenError("fat-tree", {{"k", "eight"}}) == "fat-tree: bad value 'eight' for k: expected an integer in 4..254");
   CHECK(GenError("fat-tree", {{"kk", "8"}}) ==
         "fat-tree: unknown parameter 'kk' (did you mean 'k'?); parameters: k, tiers, oversubscription, endpoints, "
-        "leaves_per_pod, rate");
+        "leaves_per_pod, rate, fail_switches, fail_links, slow_links, slow_rate, seed");
   CHECK(GenError("fat-tree", {{"endpoints", "200"}}) ==
         "fat-tree: a 3-tier tree of radix 8 with 4 leaves per pod holds at most 128 endpoints, not 200");
   CHECK(GenError("fat-tree", {{"oversubscription", "2:3"}}) ==
@@ -193,7 +193,7 @@ TEST_CASE("a huge or control-laden --set key, value or generator name is quoted 
 TEST_CASE("unknown generator names get a suggestion") {
   CHECK(GenError("fat-tre", {}) ==
         "unknown topology generator 'fat-tre' (did you mean 'fat-tree'?); generators: fat-tree, rail, supernode, "
-        "dragonfly, torus, scalex640, scalex-cluster");
+        "dragonfly, torus, jellyfish, scalex640, scalex-cluster");
   CHECK(GenError("banana", {}).find("(did you mean") == std::string::npos);
 }
 

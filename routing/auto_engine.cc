@@ -20,12 +20,12 @@ namespace {
 // ones it takes the first of its class list that accepts the subnet.
 constexpr std::string_view kCompared[] = {"ftree", "torus", "updn", "nue", "dfsssp", "escape"};
 constexpr std::string_view kByClassOneVl[] = {"ftree", "torus", "updn"};
-constexpr std::string_view kByClassSeveralVls[] = {"ftree", "torus", "nue", "updn"};
+constexpr std::string_view kByClassSeveralVls[] = {"ftree", "torus", "escape", "updn"};
 
 // Work of the dearest compared engines (a shortest-path search per destination over every
 // channel), in channel x destination steps. Below this every candidate runs and the whole
 // comparison takes about a second on one core.
-constexpr double kCompareWork = 4e7;
+constexpr double kCompareWork = 1e7;
 
 double CompareWork(const Fabric& fabric, const Subnet& subnet) {
   double channels = 0;

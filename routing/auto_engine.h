@@ -5,7 +5,7 @@
 // with every pair reachable, the lightest worst load per capacity, then the fewest VLs, then
 // the shortest paths; the reason lists every engine's figures. On bigger subnets it goes by
 // topology class: a fat tree to ftree, a torus or mesh to the torus engine, anything else to
-// updn (with one VL) or nue (with several). The class is decided by the engines' own
+// updn with one VL, escape (shortest-path layers within --vls, Up*/Down* on the last) with several. The class is decided by the engines' own
 // applicability checks, so auto never disagrees with them.
 #include <memory>
 

@@ -1,6 +1,7 @@
-// fabricctl check: one health report of a fabric from its files (a topology, optionally a
+// fabricctl check: one health report of a fabric, read live from the subnet through the
+// local HCA (SMPs and PMA MADs, like discover) or from its files (a topology, optionally a
 // plan, the installed forwarding tables, counter readings): links below their expected
-// rate, duplicate identities, route faults, counters that rose.
+// rate, duplicate identities, subnet managers, route faults, counters that rose.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "fabric/topology_io.h"
 #include "probes/check/check_identity.h"
 #include "probes/check/counter_file.h"
+#include "probes/check/live_snapshot.h"
 #include "probes/check/report_html.h"
 #include "probes/check/report_json.h"
 #include "probes/check/report_prometheus.h"
@@ -24,7 +26,20 @@
 namespace fabricctl::cli {
 namespace {
 
+struct LiveFlags {
+  std::string ca;
+  int port = 0;
+  int timeout_ms = 200;
+  int retries = 3;
+  unsigned inflight = 64;
+  bool skip_routes = false;
+  bool quiet = false;
+};
+
+constexpr double kLiveIntervalSeconds = 1;
+
 struct CheckCmd {
+  LiveFlags live;
   std::string topology;
   std::string format = "auto";
   std::string plan;
@@ -41,6 +56,7 @@ struct CheckCmd {
 
 // Everything the snapshot points at, kept in one place so the pointers stay valid.
 struct Inputs {
+  std::optional<check::LiveSnapshot> live;  // set when read from the subnet
   Fabric fabric;
   std::optional<Fabric> plan;
   std::optional<RouteSet> installed;
@@ -75,34 +91,77 @@ Result<void> LoadCounters(const CheckCmd& c, Inputs& in) {
   return {};
 }
 
-Result<std::unique_ptr<Inputs>> Load(const CheckCmd& c) {
-  auto in = std::make_unique<Inputs>();
-  auto fabric = ReadTopology(c.topology, c.format);
-  if (!fabric) return std::unexpected(fabric.error());
-  in->fabric = std::move(*fabric);
-  check::Snapshot& s = in->snapshot;
-  s.fabric = &in->fabric;
-  s.source = c.topology;
-  s.identities = check::IdentitiesFromFabric(in->fabric);
+// The plan and the intended routes, read against whichever fabric the snapshot holds.
+Result<void> LoadReferences(const CheckCmd& c, Inputs& in) {
+  check::Snapshot& s = in.snapshot;
   if (!c.plan.empty()) {
     auto plan = ReadTopology(c.plan, "auto");
     if (!plan) return std::unexpected(plan.error());
-    in->plan = std::move(*plan);
-    s.plan = &*in->plan;
-  }
-  if (!c.routes.empty()) {
-    auto routes = ReadRoutes(in->fabric, c.routes);
-    if (!routes) return std::unexpected(routes.error());
-    in->installed = std::move(*routes);
-    s.installed_routes = &*in->installed;
+    in.plan = std::move(*plan);
+    s.plan = &*in.plan;
   }
   if (!c.intended.empty()) {
-    auto routes = ReadRoutes(in->fabric, c.intended);
+    auto routes = ReadRoutes(*s.fabric, c.intended);
     if (!routes) return std::unexpected(routes.error());
-    in->intended = std::move(*routes);
-    s.intended_routes = &*in->intended;
+    in.intended = std::move(*routes);
+    s.intended_routes = &*in.intended;
   }
-  if (auto r = LoadCounters(c, *in); !r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> LoadFiles(const CheckCmd& c, Inputs& in) {
+  auto fabric = ReadTopology(c.topology, c.format);
+  if (!fabric) return std::unexpected(fabric.error());
+  in.fabric = std::move(*fabric);
+  check::Snapshot& s = in.snapshot;
+  s.fabric = &in.fabric;
+  s.source = c.topology;
+  s.identities = check::IdentitiesFromFabric(in.fabric);
+  if (!c.routes.empty()) {
+    auto routes = ReadRoutes(in.fabric, c.routes);
+    if (!routes) return std::unexpected(routes.error());
+    in.installed = std::move(*routes);
+    s.installed_routes = &*in.installed;
+  }
+  return LoadCounters(c, in);
+}
+
+// Progress on stderr, one line rewritten in place, when someone watches.
+void AddProgress(check::LiveOptions& o) {
+  o.discovery.progress = [](const DiscoveryProgress& p) {
+    std::cerr << fmt::format("\rcheck: discovery: {} nodes ({} switches), {} MADs\x1b[K", p.nodes, p.switches, p.mads);
+  };
+  o.stage = [](std::string_view stage) { std::cerr << fmt::format("\rcheck: {}...\x1b[K", stage); };
+}
+
+Result<void> CollectFromSubnet(const CheckCmd& c, const Thresholds& thresholds, Inputs& in) {
+  const LiveFlags& f = c.live;
+  auto transport = mad::OpenUmadTransport(f.ca, f.port, f.timeout_ms);
+  if (!transport) return std::unexpected(transport.error());
+  check::LiveOptions o{.discovery = {.rpc = {.inflight = f.inflight, .timeout_ms = f.timeout_ms, .retries = f.retries}},
+                       .interval_seconds = c.interval > 0 ? c.interval : kLiveIntervalSeconds,
+                       .thresholds = thresholds,
+                       .routes = f.skip_routes ? check::LiveRoutes::kSkip : check::LiveRoutes::kRead};
+  bool progress = !f.quiet && StderrIsTerminal();
+  if (progress) AddProgress(o);
+  auto live = check::CollectLive(**transport, o);
+  if (progress) std::cerr << "\r\x1b[K";
+  if (!live) return std::unexpected(live.error());
+  in.live = std::move(*live);
+  in.snapshot = std::move(in.live->snapshot);
+  return {};
+}
+
+Result<std::unique_ptr<Inputs>> Load(const CheckCmd& c, const check::CheckOptions& options) {
+  auto in = std::make_unique<Inputs>();
+  if (c.topology.empty()) {
+    if (!c.routes.empty() || !c.counters.empty())
+      return MakeError("--routes and --counters judge files: give --topology too (without it the subnet is read live)");
+    if (auto r = CollectFromSubnet(c, options.thresholds, *in); !r) return std::unexpected(r.error());
+  } else if (auto r = LoadFiles(c, *in); !r) {
+    return std::unexpected(r.error());
+  }
+  if (auto r = LoadReferences(c, *in); !r) return std::unexpected(r.error());
   return in;
 }
 
@@ -133,7 +192,7 @@ Result<void> WriteReports(const CheckCmd& c, const check::Snapshot& s, const che
 int RunCheck(const CheckCmd& c) {
   auto options = Options(c);
   if (!options) return ReportError(options.error());
-  auto in = Load(c);
+  auto in = Load(c, *options);
   if (!in) return ReportError(in.error());
   const check::Snapshot& s = (*in)->snapshot;
   check::CheckReport report = check::RunChecks(s, *options);
@@ -153,10 +212,28 @@ void AddCheck(CLI::App& app, Runner& run) {
       "check",
       "Is the fabric healthy? One report of findings, worst first: links below the rate they should run\n"
       "at (from the plan, parallel links, links of the same kind, or what both ends enable), duplicate\n"
-      "GUIDs and LIDs, faults of the installed forwarding tables (unreachable pairs, loops, credit loops),\n"
-      "error counters that rose. Exit 0 healthy, 1 findings (errors or warnings), 2 on errors.\n"
-      "See docs/check.md.");
-  cmd->add_option("--topology", c->topology, "Topology file: ibnetdiscover output, ibsim topology or JSON")->required();
+      "GUIDs and LIDs, subnet managers (none, several masters, odd state), faults of the installed\n"
+      "forwarding tables (unreachable pairs, loops, credit loops), error counters that rose.\n"
+      "Without --topology the subnet is read live through the local HCA (-C/-P): discovery, two counter\n"
+      "readings --interval apart, SMInfo, every switch's LFT and SL->VL tables. Needs LIDs (a subnet\n"
+      "manager has run). With --topology, files are judged instead.\n"
+      "Exit 0 healthy, 1 findings (errors or warnings), 2 on errors. See docs/check.md.");
+  cmd->add_option("-C,--ca", c->live.ca, "Live: local RDMA device to send from (default: the first with an IB port)");
+  cmd->add_option("-P,--port", c->live.port, "Live: local port number (default: the first active port)")
+      ->check(CLI::Range(0, 255));
+  cmd->add_option("--timeout", c->live.timeout_ms, "Live: milliseconds to wait for each MAD before retrying")
+      ->check(CLI::Range(1, 60000))
+      ->capture_default_str();
+  cmd->add_option("--retries", c->live.retries, "Live: retransmissions of an unanswered MAD")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  cmd->add_option("--inflight", c->live.inflight, "Live: MADs outstanding at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_flag("--no-routes", c->live.skip_routes, "Live: do not read the forwarding tables back");
+  cmd->add_flag("-q,--quiet", c->live.quiet, "Live: no progress on stderr");
+  cmd->add_option("--topology", c->topology,
+                  "Judge files instead of the live subnet: ibnetdiscover output, ibsim topology or JSON");
   cmd->add_option("--format", c->format, "Topology format: auto, ibnetdiscover, json, ibsim")->capture_default_str();
   cmd->add_option("--plan", c->plan, "Planned topology: link rates are expected as planned");
   cmd->add_option("--routes", c->routes,
@@ -167,7 +244,10 @@ void AddCheck(CLI::App& app, Runner& run) {
                   "Counter readings (`fabricctl counters --json`): one is judged as ibqueryerrors judges it; two "
                   "(repeat the flag, earlier first) are judged by what rose between them")
       ->allow_extra_args(false);
-  cmd->add_option("--interval", c->interval, "Seconds between the two --counters readings (rates, bit error rate)")
+  cmd->add_option("--interval", c->interval,
+                  fmt::format("Seconds between the two counter readings: live (default {}), or the two "
+                              "--counters files (rates, bit error rate)",
+                              kLiveIntervalSeconds))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--thresholds", c->thresholds,
                   "ibqueryerrors threshold file (Name=value lines); default: any increase of an error counter")

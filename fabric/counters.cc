@@ -134,55 +134,66 @@ Result<CounterReport> ReadCounters(mad::Transport& transport, const Fabric& fabr
                                                : fmt::format("{}: MAD status 0x{:04x}", what, c.status);
   };
 
-  // Asks one PMA (one LID) about the ports it answers for.
-  auto query = [&](uint32_t lid, std::vector<PortId> ports) {
-    rpc.Post(
-        PmaRequest(mad::Method::kGet, mad::attr::kClassPortInfo, lid, 0), [&, lid, ports](const mad::Completion& c) {
-          bool extended = false;
-          if (c.outcome == mad::Outcome::kOk) {
-            uint32_t cap = mad_get_field(const_cast<uint8_t*>(c.reply->data()), 0, IB_CPI_CAPMASK_F);
-            extended = (cap & (kCapExtendedWidth | kCapExtendedNoIetf)) != 0;
-          }
-          for (PortId pid : ports) {
-            unsigned num = fabric.port(pid).number;
-            rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCounters, lid, num),
-                     [&, pid, lid, num, extended](const mad::Completion& pc) {
-                       if (pc.outcome != mad::Outcome::kOk) return problem(pid, failure("PortCounters", pc));
-                       PortCounterReading r{.port = pid, .lid = lid};
-                       uint8_t* d = const_cast<uint8_t*>(pc.reply->data());
-                       for (size_t i = 0; i < kNumCounters; ++i) r.value[i] = mad_get_field(d, 0, kFields[i]);
-                       readings[pid] = r;
-                       if (extended)
-                         rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCountersExtended, lid, num),
-                                  [&, pid](const mad::Completion& ec) {
-                                    if (ec.outcome != mad::Outcome::kOk || !readings[pid]) return;
-                                    uint8_t* x = const_cast<uint8_t*>(ec.reply->data());
-                                    auto& v = readings[pid]->value;
-                                    v[size_t(Counter::kPortXmitData)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_BYTES_F);
-                                    v[size_t(Counter::kPortRcvData)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_BYTES_F);
-                                    v[size_t(Counter::kPortXmitPkts)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_PKTS_F);
-                                    v[size_t(Counter::kPortRcvPkts)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_PKTS_F);
-                                    readings[pid]->extended = true;
-                                  });
-                       if (options.reset == ResetMode::kResetAfterRead) {
-                         auto set = PmaRequest(mad::Method::kSet, mad::attr::kPortCounters, lid, num);
-                         mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT_F, 0xffff);
-                         mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT2_F, 0xff);
-                         rpc.Post(set, [&, pid](const mad::Completion& sc) {
-                           if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCounters reset", sc));
-                         });
-                         if (extended) {
-                           auto xset = PmaRequest(mad::Method::kSet, mad::attr::kPortCountersExtended, lid, num);
-                           mad_set_field(xset.data.data(), 0, IB_PC_EXT_COUNTER_SELECT_F, 0xff);
-                           rpc.Post(xset, [&, pid](const mad::Completion& sc) {
-                             if (sc.outcome != mad::Outcome::kOk)
-                               problem(pid, failure("PortCountersExtended reset", sc));
-                           });
-                         }
-                       }
+  // Reads the ports one PMA answers for, PortCountersExtended too when it has them.
+  auto read_ports = [&](uint32_t lid, const std::vector<PortId>& ports, bool extended) {
+    for (PortId pid : ports) {
+      unsigned num = fabric.port(pid).number;
+      rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCounters, lid, num),
+               [&, pid, lid, num, extended](const mad::Completion& pc) {
+                 if (pc.outcome != mad::Outcome::kOk) return problem(pid, failure("PortCounters", pc));
+                 PortCounterReading r{.port = pid, .lid = lid};
+                 uint8_t* d = const_cast<uint8_t*>(pc.reply->data());
+                 for (size_t i = 0; i < kNumCounters; ++i) r.value[i] = mad_get_field(d, 0, kFields[i]);
+                 readings[pid] = r;
+                 if (extended)
+                   rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCountersExtended, lid, num),
+                            [&, pid](const mad::Completion& ec) {
+                              if (ec.outcome != mad::Outcome::kOk || !readings[pid]) return;
+                              uint8_t* x = const_cast<uint8_t*>(ec.reply->data());
+                              auto& v = readings[pid]->value;
+                              v[size_t(Counter::kPortXmitData)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_BYTES_F);
+                              v[size_t(Counter::kPortRcvData)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_BYTES_F);
+                              v[size_t(Counter::kPortXmitPkts)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_PKTS_F);
+                              v[size_t(Counter::kPortRcvPkts)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_PKTS_F);
+                              readings[pid]->extended = true;
+                            });
+                 if (options.reset == ResetMode::kResetAfterRead) {
+                   auto set = PmaRequest(mad::Method::kSet, mad::attr::kPortCounters, lid, num);
+                   mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT_F, 0xffff);
+                   mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT2_F, 0xff);
+                   rpc.Post(set, [&, pid](const mad::Completion& sc) {
+                     if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCounters reset", sc));
+                   });
+                   if (extended) {
+                     auto xset = PmaRequest(mad::Method::kSet, mad::attr::kPortCountersExtended, lid, num);
+                     mad_set_field(xset.data.data(), 0, IB_PC_EXT_COUNTER_SELECT_F, 0xff);
+                     rpc.Post(xset, [&, pid](const mad::Completion& sc) {
+                       if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCountersExtended reset", sc));
                      });
-          }
-        });
+                   }
+                 }
+               });
+    }
+  };
+
+  // Asks one PMA (one LID) about the ports it answers for; its ClassPortInfo first unless
+  // an earlier reading already knows it.
+  auto query = [&](uint32_t lid, std::vector<PortId> ports) {
+    if (options.known)
+      if (auto it = options.known->find(lid); it != options.known->end()) {
+        report.capabilities.emplace(lid, it->second);
+        return read_ports(lid, ports, it->second);
+      }
+    rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kClassPortInfo, lid, 0),
+             [&, lid, ports = std::move(ports)](const mad::Completion& c) {
+               bool extended = false;
+               if (c.outcome == mad::Outcome::kOk) {
+                 uint32_t cap = mad_get_field(const_cast<uint8_t*>(c.reply->data()), 0, IB_CPI_CAPMASK_F);
+                 extended = (cap & (kCapExtendedWidth | kCapExtendedNoIetf)) != 0;
+                 report.capabilities.emplace(lid, extended);
+               }
+               read_ports(lid, ports, extended);
+             });
   };
 
   for (NodeId n = 0; n < fabric.num_nodes(); ++n) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "fabric/error.h"
@@ -63,9 +64,13 @@ struct CounterProblem {
   std::string message;
 };
 
+// Whether each PMA (by LID) answers PortCountersExtended, as its ClassPortInfo said.
+using PmaCapabilities = std::unordered_map<uint32_t, bool>;
+
 struct CounterReport {
   std::vector<PortCounterReading> ports;  // in PortId order
   std::vector<CounterProblem> problems;
+  PmaCapabilities capabilities;  // of the PMAs that answered ClassPortInfo
   mad::RpcStats stats;
 };
 
@@ -75,6 +80,9 @@ struct CounterOptions {
   mad::RpcOptions rpc;
   Thresholds thresholds;
   ResetMode reset = ResetMode::kKeep;
+  // From an earlier reading of the same fabric: PMAs listed here are not asked for their
+  // ClassPortInfo again (a second reading then costs one or two MADs a port).
+  const PmaCapabilities* known = nullptr;
 };
 
 // Reads every connected physical port of `fabric` (as discovered: ports need LIDs).

@@ -19,6 +19,10 @@ using mad::Outcome;
 
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+void Stage(const LiveOptions& options, std::string_view stage) {
+  if (options.stage) options.stage(stage);
+}
+
 std::string Failure(std::string_view what, const Completion& c) {
   if (c.outcome == Outcome::kTimeout) return fmt::format("{}: no answer", what);
   return fmt::format("{}: MAD status 0x{:04x}", what, c.status);
@@ -170,10 +174,13 @@ Result<std::vector<SmReading>> ReadSubnetManagers(mad::Transport& transport, con
 }
 
 Result<CounterReport> ReadCountersOnce(mad::Transport& transport, const DiscoveryResult& d, const LiveOptions& options,
-                                       LiveTimings& timings) {
+                                       LiveTimings& timings, std::string_view stage,
+                                       const PmaCapabilities* known = nullptr) {
+  Stage(options, stage);
   auto start = Clock::now();
   auto report =
-      ReadCounters(transport, d.fabric, CounterOptions{.rpc = options.discovery.rpc, .thresholds = options.thresholds});
+      ReadCounters(transport, d.fabric,
+                   CounterOptions{.rpc = options.discovery.rpc, .thresholds = options.thresholds, .known = known});
   timings.counters += Since(start);
   if (report) timings.mads += report->stats.sent;
   return report;
@@ -202,12 +209,14 @@ Result<void> CollectDuringInterval(mad::Transport& transport, const LiveOptions&
   const DiscoveryResult& d = *live.discovery;
   Snapshot& s = live.snapshot;
   if (auto r = CollectIdentities(transport, options, live); !r) return r;
+  Stage(options, "subnet managers");
   auto start = Clock::now();
   auto sms = ReadSubnetManagers(transport, d, options.discovery.rpc, s.collection_problems, live.timings.mads);
   if (!sms) return std::unexpected(sms.error());
   s.sms = std::move(*sms);
   live.timings.subnet_managers = Since(start);
   if (options.routes == LiveRoutes::kSkip) return {};
+  Stage(options, "routes");
   start = Clock::now();
   auto installed =
       ReadInstalledRoutes(transport, d, InstalledRoutesOptions{.rpc = options.discovery.rpc, .sl2vl = options.sl2vl});
@@ -221,6 +230,7 @@ Result<void> CollectDuringInterval(mad::Transport& transport, const LiveOptions&
 }
 
 void Wait(const LiveOptions& options, double seconds, LiveTimings& timings) {
+  if (seconds > 0) Stage(options, "waiting");
   auto start = Clock::now();
   if (options.wait)
     options.wait(std::max(seconds, 0.0));
@@ -281,7 +291,7 @@ Result<LiveSnapshot> CollectLive(mad::Transport& transport, const LiveOptions& o
   std::optional<CounterReport> before;
   auto interval_start = Clock::now();
   if (options.counters == LiveCounters::kInterval) {
-    auto first = ReadCountersOnce(transport, d, options, live.timings);
+    auto first = ReadCountersOnce(transport, d, options, live.timings, "counters");
     if (!first) return std::unexpected(first.error());
     before = std::move(*first);
   }
@@ -289,7 +299,7 @@ Result<LiveSnapshot> CollectLive(mad::Transport& transport, const LiveOptions& o
   if (before) {
     Wait(options, options.interval_seconds - Since(interval_start), live.timings);
     double interval = Since(interval_start);
-    auto after = ReadCountersOnce(transport, d, options, live.timings);
+    auto after = ReadCountersOnce(transport, d, options, live.timings, "counters again", &before->capabilities);
     if (!after) return std::unexpected(after.error());
     for (const CounterProblem& p : after->problems)
       s.collection_problems.push_back(p.port == kNone

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fabric/counters.h"
@@ -32,6 +33,9 @@ struct LiveOptions {
   // Waits out what is left of the interval; tests replace it to change the fabric between
   // the two readings. Empty: sleep.
   std::function<void(double seconds)> wait;
+  // Told when each stage after discovery starts ("counters", "subnet managers", "routes",
+  // "waiting", "counters again"); discovery reports through discovery.progress.
+  std::function<void(std::string_view stage)> stage;
 };
 
 struct LiveTimings {

@@ -37,6 +37,8 @@ double CompareWork(const Fabric& fabric, const Subnet& subnet) {
 // The per-switch cut bound of `route stats` (routing/metrics.h): the routes that must leave
 // a switch over its switch cables, spread evenly. A table that meets it cannot be beaten,
 // so the comparison stops there.
+constexpr double kNearBound = 1.02;
+
 double CutBound(const Fabric& fabric, const Subnet& subnet) {
   const double endpoints = double(subnet.endpoint_ports.size());
   double bound = 0;
@@ -106,8 +108,8 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out) {
   for (std::string_view name : kCompared) {
     if (!FindEngine(name)) continue;  // an engine this build does not have
     if (best && attempts[best_index].score->unreachable == 0 && attempts[best_index].score->vls == 1 &&
-        attempts[best_index].score->load <= bound)
-      break;  // at the cut bound on one VL: nothing can do better
+        attempts[best_index].score->load <= bound * kNearBound)
+      break;  // at (or within 2% of) the cut bound on one VL: no other engine can gain more
     Attempt attempt = Try(name, request, out);
     if (attempt.score && (!best || attempt.score->key() < attempts[best_index].score->key())) {
       best_index = attempts.size();
@@ -127,7 +129,7 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out) {
   out = std::move(*best);
   out.engine = std::string(attempts[best_index].engine);
   out.reason = others.empty()
-                   ? fmt::format("auto chose {} ({}): at the cut bound, no other engine needed", out.engine,
+                   ? fmt::format("auto chose {} ({}): at the cut bound (within 2%), no other engine needed", out.engine,
                                  attempts[best_index].note)
                    : fmt::format("auto chose {} ({}) over {}", out.engine, attempts[best_index].note, others);
   if (!detail.empty()) out.reason += "; " + out.engine + ": " + detail;

@@ -3,28 +3,13 @@
 #include <doctest/doctest.h>
 
 #include "fabric/fabric_builder.h"
+#include "tests/routing/rate_fabrics.h"
 
 namespace fabricctl {
 namespace {
 
-// Two switches joined by two cables, one trained at 4xEDR and one at 4xDDR, a host on each.
-Fabric TwoSwitchesOneSlowCable() {
-  FabricBuilder b;
-  NodeId s0 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 3, .guid = 0x10, .description = "s0"});
-  NodeId s1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 3, .guid = 0x11, .description = "s1"});
-  NodeId h0 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h0"});
-  NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h1"});
-  REQUIRE(b.Connect(s0, 1, s1, 1, LinkRate{.speed = LinkSpeed::kEDR}));
-  REQUIRE(b.Connect(s0, 2, s1, 2, LinkRate{.speed = LinkSpeed::kDDR}));
-  REQUIRE(b.Connect(h0, 1, s0, 3, LinkRate{.speed = LinkSpeed::kSDR}));
-  REQUIRE(b.Connect(h1, 1, s1, 3, LinkRate{.speed = LinkSpeed::kSDR}));
-  auto f = b.Build();
-  REQUIRE(f);
-  return std::move(*f);
-}
-
 TEST_CASE("a cable trained slower than its neighbours costs more per route, in proportion to its rate") {
-  Fabric f = TwoSwitchesOneSlowCable();
+  Fabric f = testing::TwoSwitchesOneSlowCable(LinkRate{.speed = LinkSpeed::kSDR});
   ChannelCapacity capacity(f, f.subnets()[0]);
   CHECK_FALSE(capacity.uniform());
   CHECK(capacity.top_gbps() == doctest::Approx(LinkDataGbps(LinkWidth::k4x, LinkSpeed::kEDR)));

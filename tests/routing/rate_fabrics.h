@@ -14,6 +14,23 @@ inline constexpr LinkRate kEdr{.speed = LinkSpeed::kEDR};
 inline constexpr LinkRate kDdr{.speed = LinkSpeed::kDDR};
 inline constexpr double kDdrShare = 16.0 / 100.0;  // 4xDDR (16 Gb/s) against 4xEDR (100 Gb/s)
 
+// Two switches s0, s1 joined by two cables, port 1 at 4xEDR and port 2 at 4xDDR, host h0 on
+// s0 port 3 and h1 on s1 port 3 at `host_rate`.
+inline Fabric TwoSwitchesOneSlowCable(LinkRate host_rate = kEdr) {
+  FabricBuilder b;
+  NodeId s0 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 3, .guid = 0x10, .description = "s0"});
+  NodeId s1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 3, .guid = 0x11, .description = "s1"});
+  NodeId h0 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h0"});
+  NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h1"});
+  REQUIRE(b.Connect(s0, 1, s1, 1, kEdr));
+  REQUIRE(b.Connect(s0, 2, s1, 2, kDdr));
+  REQUIRE(b.Connect(h0, 1, s0, 3, host_rate));
+  REQUIRE(b.Connect(h1, 1, s1, 3, host_rate));
+  auto f = b.Build();
+  REQUIRE(f);
+  return std::move(*f);
+}
+
 // A 2-tier fat tree of `rate` cables (leaf i port hosts+1+j to spine j port i+1), with the
 // cable between leaf 0 and spine 0 at `slow`.
 inline Fabric Tree(unsigned leaves, unsigned spines, unsigned hosts, LinkRate slow, LinkRate rate = kEdr) {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "routing/verifier.h"
+#include "tests/routing/rate_fabrics.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
 
@@ -50,26 +51,17 @@ TEST_CASE("route summary counts a broken entry as unreachable pairs and a loop a
 }
 
 TEST_CASE("route summary weighs a route over a slow cable by the rate it lacks") {
-  FabricBuilder b;
-  NodeId s0 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 3, .guid = 0x10, .description = "s0"});
-  NodeId s1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 3, .guid = 0x11, .description = "s1"});
-  NodeId h0 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h0"});
-  NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h1"});
-  REQUIRE(b.Connect(s0, 1, s1, 1, LinkRate{.speed = LinkSpeed::kEDR}));
-  REQUIRE(b.Connect(s0, 2, s1, 2, LinkRate{.speed = LinkSpeed::kDDR}));
-  REQUIRE(b.Connect(h0, 1, s0, 3, LinkRate{.speed = LinkSpeed::kEDR}));
-  REQUIRE(b.Connect(h1, 1, s1, 3, LinkRate{.speed = LinkSpeed::kEDR}));
-  auto f = b.Build();
-  REQUIRE(f);
-  auto r = testing::RouteWith(*f, "minhop");
+  const Fabric fabric = testing::TwoSwitchesOneSlowCable();
+  const NodeId h0 = 2, h1 = 3;  // s0, s1, h0, h1 in build order
+  auto r = testing::RouteWith(fabric, "minhop");
   REQUIRE(r);
   SubnetRoutes routes = r->routes.subnets[0];
-  const Lid h1_lid = static_cast<Lid>(r->routes.port_lid[f->port_id(h1, 1)]);
-  const Lid h0_lid = static_cast<Lid>(r->routes.port_lid[f->port_id(h0, 1)]);
+  const Lid h1_lid = static_cast<Lid>(r->routes.port_lid[fabric.port_id(h1, 1)]);
+  const Lid h0_lid = static_cast<Lid>(r->routes.port_lid[fabric.port_id(h0, 1)]);
   const size_t L = routes.num_lids();
   routes.lft[0 * L + h1_lid] = 1;  // h0 -> h1 over the 4xEDR cable
   routes.lft[1 * L + h0_lid] = 2;  // h1 -> h0 over the 4xDDR cable
-  RouteSummary s = SummarizeRoutes(*f, f->subnets()[0], routes, 1);
+  RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[0], routes, 1);
   CHECK(s.max_channel_load == 1);
   CHECK(s.max_load_per_capacity == doctest::Approx(6.25));  // 100 Gb/s over 16 Gb/s
 }

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "fabric/display_text.h"
+#include "fabric/edit_distance.h"
 #include "fabric/text_lines.h"
 
 namespace fabricctl {
@@ -47,19 +48,6 @@ constexpr std::array<MAD_FIELDS, kNumCounters> kFields = {
 constexpr uint32_t kCapExtendedWidth = 1u << 9;
 constexpr uint32_t kCapExtendedNoIetf = 1u << 10;
 
-unsigned EditDistance(std::string_view a, std::string_view b) {
-  std::vector<unsigned> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<unsigned>(j);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = static_cast<unsigned>(i);
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (std::tolower(a[i - 1]) != std::tolower(b[j - 1]))});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 mad::Request PmaRequest(mad::Method method, uint16_t attr_id, uint32_t lid, unsigned port) {
   mad::Request r{.mgmt_class = mad::MgmtClass::kPerformance,
                  .method = method,
@@ -95,9 +83,9 @@ Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filen
     auto counter = ParseCounterName(name);
     if (!counter || static_cast<size_t>(*counter) >= kNumErrorCounters) {
       std::string_view best;
-      unsigned best_d = 4;
+      size_t best_d = 4;
       for (size_t i = 0; i < kNumErrorCounters; ++i)
-        if (unsigned d = EditDistance(name, kNames[i]); d < best_d) best_d = d, best = kNames[i];
+        if (size_t d = EditDistance(name, kNames[i]); d < best_d) best_d = d, best = kNames[i];
       return MakeInputError(
           std::string(filename), line_no,
           best.empty() ? fmt::format("unknown error counter '{}'", ShownValue(name))

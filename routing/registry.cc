@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "fabric/edit_distance.h"
 #include "routing/auto_engine.h"
 #include "routing/dfsssp.h"
 #include "routing/ftree.h"
@@ -33,18 +34,6 @@ constexpr EngineInfo kEngines[] = {
     {"nue", "Nue: 1 to --vls VLs, each VL's dependency graph kept acyclic while routes balance", "any", true,
      MakeNueEngine},
 };
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 }  // namespace
 

@@ -37,8 +37,13 @@ TEST_SUITE("ibsim_opensm_compare") {
     INFO(out);
     CHECK(rc == 0);
     // 32 hosts, 4 per leaf, 4 uplinks: every OpenSM and fabricctl table must meet the bound 28.
-    CHECK(out.find("| fat-tree k=8 tiers=2 (32 endpoints) | minhop |") != std::string::npos);
-    CHECK(out.find("| fat-tree k=8 tiers=2 (32 endpoints) | ftree |") != std::string::npos);
-    CHECK(out.find("| 28 / 28 (28) | 1 / 1 | yes / yes |") != std::string::npos);
+    CHECK(out.find("#### fat-tree k=8 tiers=2: 12 switches, 32 endpoints, busiest-channel lower bound 28") !=
+          std::string::npos);
+    CHECK(out.find("| OpenSM | minhop | 28 | 1 | 4 / 3.81 |") != std::string::npos);
+    CHECK(out.find("| OpenSM | ftree | 28 | 1 | 4 / 3.81 |") != std::string::npos);
+    CHECK(out.find("| ours | auto --vls 1 (ftree) | 28 | 1 | 4 / 3.81 |") != std::string::npos);
+    CHECK(out.find("| ours | minhop | 28 | 1 |") != std::string::npos);
+    CHECK(out.find("- 1 VL: ours `auto --vls 1` 28 routes on the busiest channel (deadlock-free) vs OpenSM's best "
+                   "deadlock-free 1-VL table (minhop) 28: **win**") != std::string::npos);
   }
 }

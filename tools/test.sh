@@ -22,7 +22,7 @@ stage() {
 stage "install dependencies" bash tools/install-deps.sh
 stage "build (build/)" bash tools/build.sh
 if [ $status = 0 ]; then
-  stage "tests (ctest build/)" ctest --test-dir build --output-on-failure --timeout 1800 -j"$(nproc)" "$@"
+  stage "tests (ctest build/)" ctest --test-dir build --output-on-failure --timeout 1800 "$@"
   if [ "${FABRICCTL_SKIP_SANITIZE:-0}" != 1 ]; then
     stage "sanitizers + fuzz (build-san/)" bash tools/sanitize.sh
   fi

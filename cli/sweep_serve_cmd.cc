@@ -85,6 +85,7 @@ void LogPass(const Fabric& fabric, const sweep::MonitorSnapshot& s, bool json) {
                                 {"seconds", s.pass_seconds},
                                 {"probes", a.probes},
                                 {"unmeasured", a.unmeasured},
+                                {"superseded", s.superseded},
                                 {"unhealthy_links", unhealthy},
                                 {"findings", findings},
                                 {"load", s.load}}

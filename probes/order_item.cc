@@ -4,20 +4,32 @@
 
 namespace fabricctl::probes {
 
-Result<OrderResult> RunOrderItem(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
-                                 ClientTransport& transport) {
-  ProbeOptions latency{.peer = item.target,
-                       .tests = {TestKind::kLatency},
-                       .sizes = {kOrderLatencyMessageSize},
-                       .iterations = settings.latency_iterations,
-                       .timeout = settings.timeout,
-                       .token = token,
-                       .source = item.source,
-                       .device = item.device};
-  auto lat = RunProbe(latency, transport);
+namespace {
+
+ProbeOptions LatencyOptions(const OrderItem& item, const OrderSettings& settings, const Bytes& token) {
+  return {.peer = item.target,
+          .tests = {TestKind::kLatency},
+          .sizes = {kOrderLatencyMessageSize},
+          .iterations = settings.latency_iterations,
+          .timeout = settings.timeout,
+          .token = token,
+          .source = item.source,
+          .device = item.device};
+}
+
+}  // namespace
+
+Result<double> RunOrderLatency(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
+                               ClientTransport& transport) {
+  auto lat = RunProbe(LatencyOptions(item, settings, token), transport);
   if (!lat) return std::unexpected(lat.error());
   if (lat->latency.empty()) return MakeError("latency test gave no result");
-  ProbeOptions bandwidth = latency;
+  return lat->latency.front().p50_us;
+}
+
+Result<double> RunOrderBandwidth(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
+                                 ClientTransport& transport) {
+  ProbeOptions bandwidth = LatencyOptions(item, settings, token);
   bandwidth.tests = {TestKind::kBandwidth};
   bandwidth.sizes = {settings.message_size};
   bandwidth.iterations = 0;
@@ -25,7 +37,16 @@ Result<OrderResult> RunOrderItem(const OrderItem& item, const OrderSettings& set
   auto bw = RunProbe(bandwidth, transport);
   if (!bw) return std::unexpected(bw.error());
   if (bw->bandwidth.empty()) return MakeError("bandwidth test gave no result");
-  return OrderResult{.ok = true, .latency_us = lat->latency.front().p50_us, .gbps = bw->bandwidth.front().gbps};
+  return bw->bandwidth.front().gbps;
+}
+
+Result<OrderResult> RunOrderItem(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
+                                 ClientTransport& transport) {
+  auto latency = RunOrderLatency(item, settings, token, transport);
+  if (!latency) return std::unexpected(latency.error());
+  auto gbps = RunOrderBandwidth(item, settings, token, transport);
+  if (!gbps) return std::unexpected(gbps.error());
+  return OrderResult{.ok = true, .latency_us = *latency, .gbps = *gbps};
 }
 
 }  // namespace fabricctl::probes

@@ -14,4 +14,13 @@ namespace fabricctl::probes {
 Result<OrderResult> RunOrderItem(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
                                  ClientTransport& transport);
 
+// The two halves of an item, for a caller that runs every latency test of a round before
+// any bandwidth test (a latency test running next to another probe's bulk transfer measures
+// that transfer's queue: its replies share the other probe's channels). In microseconds
+// (the median round trip) and Gb/s.
+Result<double> RunOrderLatency(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
+                               ClientTransport& transport);
+Result<double> RunOrderBandwidth(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
+                                 ClientTransport& transport);
+
 }  // namespace fabricctl::probes

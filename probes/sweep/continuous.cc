@@ -87,7 +87,9 @@ class Monitor {
         link_probes_(BuildLinkProbes(fabric, plan)),
         latest_(plan.probes.size()),
         verdicts_(plan.probes.size() * options.window, Verdict::kNone),
-        probe_time_(plan.probes.size(), 0) {
+        last_verdict_(plan.probes.size(), Verdict::kNone),
+        probe_time_(plan.probes.size(), 0),
+        link_cleared_at_(fabric.num_links(), 0) {
     snapshot_.rate = rate;
     snapshot_.load = rate.load;
   }
@@ -104,6 +106,8 @@ class Monitor {
                const std::function<void(const MonitorSnapshot&)>& publish);
   void RunRound(const std::vector<size_t>& round);
   void Analyse(const std::vector<size_t>& round);
+  void NoteClearedLinks(const std::vector<size_t>& round, const std::vector<Verdict>& judged);
+  std::vector<Measurement> WithoutSuperseded(size_t& set_aside) const;
   void FillLinks();
 
   const Fabric& fabric_;
@@ -115,7 +119,10 @@ class Monitor {
   LinkProbes link_probes_;
   std::vector<Measurement> latest_;
   std::vector<Verdict> verdicts_;  // [probe * window + pass % window]
+  std::vector<Verdict> last_verdict_;  // by probe: the verdict of its newest measurement
   std::vector<double> probe_time_;
+  // By LinkId: when a probe across it last went from failing to passing (Unix time; 0: never).
+  std::vector<double> link_cleared_at_;
   uint64_t pass_ = 0;      // passes completed; the running pass writes slot pass_ % window
   double next_start_ = 0;  // when the next round may start
   MonitorSnapshot snapshot_;
@@ -138,13 +145,55 @@ void Monitor::RunRound(const std::vector<size_t>& round) {
   ++snapshot_.rounds;
 }
 
+// The analysis runs on the newest measurement of every probe, but those measurements span
+// a period. When a link recovers, the probes across it re-measured since pass and clear it,
+// while failing probes measured before the recovery still wait for their turn; the
+// tomography would then blame another link on their paths (a false finding that lasts until
+// they are re-run). So a failing measurement older than a probe that cleared a link on its
+// path is superseded: left out of this analysis until the probe runs again.
 void Monitor::Analyse(const std::vector<size_t>& round) {
   double t0 = clock_.Now();
   snapshot_.analysis = AnalyzeSweep(fabric_, plan_, latest_, {}, options_.analysis);
+  std::vector<Verdict> judged;
+  judged.reserve(round.size());
+  for (size_t i : round) judged.push_back(Judge(latest_[i], snapshot_.analysis.verdicts[i]));
+  NoteClearedLinks(round, judged);
+  snapshot_.superseded = 0;
+  std::vector<Measurement> current = WithoutSuperseded(snapshot_.superseded);
+  if (snapshot_.superseded > 0) {
+    snapshot_.analysis = AnalyzeSweep(fabric_, plan_, current, {}, options_.analysis);
+    snapshot_.analysis.unmeasured -= snapshot_.superseded;  // they were measured, just not counted
+  }
   snapshot_.analyse_seconds = clock_.Now() - t0;
   size_t slot = pass_ % options_.window;
-  for (size_t i : round) verdicts_[i * options_.window + slot] = Judge(latest_[i], snapshot_.analysis.verdicts[i]);
+  for (size_t k = 0; k < round.size(); ++k) verdicts_[round[k] * options_.window + slot] = judged[k];
   FillLinks();
+}
+
+// Records, for every link on the path of a probe that passed after failing, when it cleared.
+void Monitor::NoteClearedLinks(const std::vector<size_t>& round, const std::vector<Verdict>& judged) {
+  for (size_t k = 0; k < round.size(); ++k) {
+    const size_t i = round[k];
+    if (last_verdict_[i] == Verdict::kFail && judged[k] == Verdict::kPass)
+      for (PortId channel : plan_.path(plan_.probes[i])) link_cleared_at_[fabric_.port(channel).link] = probe_time_[i];
+    if (judged[k] != Verdict::kNone) last_verdict_[i] = judged[k];
+  }
+}
+
+// The newest measurements with the superseded failing ones marked unmeasured; counts them.
+std::vector<Measurement> Monitor::WithoutSuperseded(size_t& set_aside) const {
+  std::vector<Measurement> out;
+  for (size_t i = 0; i < latest_.size(); ++i) {
+    if (last_verdict_[i] != Verdict::kFail) continue;
+    const auto path = plan_.path(plan_.probes[i]);
+    const bool superseded = std::ranges::any_of(
+        path, [&](PortId channel) { return link_cleared_at_[fabric_.port(channel).link] > probe_time_[i]; });
+    if (!superseded) continue;
+    if (out.empty()) out = latest_;
+    out[i] = Measurement{};
+    ++set_aside;
+  }
+  return out;
 }
 
 void Monitor::FillLinks() {

@@ -80,6 +80,9 @@ struct MonitorSnapshot {
   double round_seconds = 0;     // last round
   double pass_seconds = 0;      // last completed pass
   double analyse_seconds = 0;   // last analysis
+  // Failing measurements older than a recovery seen on their path: left out of `analysis`
+  // (neither measured nor unmeasured there) until their probes run again.
+  size_t superseded = 0;
   double load = 0;              // busiest channel's busy share over the last pass (planned until one completes)
   double time = 0;              // Unix time of the snapshot
   RatePlan rate;

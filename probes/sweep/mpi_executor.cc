@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -153,7 +154,8 @@ struct MpiJob::State final : ProbeExecutor {
   std::string AgreeOnOwners(const std::string& local_problem);
   std::vector<ProbeOutcome> RunRound(std::span<const ProbeTask> tasks) override;
   std::vector<std::uint8_t> RunOwned(std::span<const ProbeTask> tasks);
-  ProbeOutcome RunOne(const ProbeTask& task);
+  struct OwnedProbe;
+  OwnedProbe Prepare(const ProbeTask& task, size_t index) const;
   void Collect(std::span<const ProbeTask> tasks, std::span<const std::vector<std::uint8_t>> replies,
                std::vector<ProbeOutcome>& out) const;
   void StopServers();
@@ -278,39 +280,82 @@ nlohmann::json TasksToJson(std::span<const ProbeTask> tasks) {
   return j;
 }
 
-ProbeOutcome MpiJob::State::RunOne(const ProbeTask& task) {
-  auto fail = [](std::string reason) { return ProbeOutcome{.failure = std::move(reason)}; };
+// One probe of this rank's through the two phases of a round; a failure in either ends it.
+struct MpiJob::State::OwnedProbe {
+  size_t task = 0;  // its index in the round
+  probes::OrderItem item;
+  std::unique_ptr<probes::ClientTransport> client;
+  ProbeOutcome outcome;
+  bool failed() const { return !outcome.failure.empty(); }
+  void Fail(std::string reason) { outcome = {.failure = std::move(reason)}; }
+};
+
+MpiJob::State::OwnedProbe MpiJob::State::Prepare(const ProbeTask& task, size_t index) const {
+  OwnedProbe probe{.task = index};
   const PortAgent* src = agents.Find(task.src);
   const PortAgent* dst = agents.Find(task.dst);
-  if (!dst) return fail(fmt::format("{} has no DATA_ADDR in {}", fabric.PortName(task.dst), options.agents_file));
-  probes::OrderItem item{.source = src->host, .device = src->device, .rdma = src->rdma, .target = dst->data};
-  auto client = MakeClient(item);
-  if (!client) return fail(client.error().Format());
-  auto result = probes::RunOrderItem(item, settings, token, **client);
-  if (!result) return fail(result.error().Format());
-  return {.measurement = {.status = ProbeStatus::kMeasured, .gbps = result->gbps, .latency_us = result->latency_us}};
+  if (!dst) {
+    probe.Fail(fmt::format("{} has no DATA_ADDR in {}", fabric.PortName(task.dst), options.agents_file));
+    return probe;
+  }
+  probe.item = {.source = src->host, .device = src->device, .rdma = src->rdma, .target = dst->data};
+  auto client = MakeClient(probe.item);
+  if (!client) probe.Fail(client.error().Format());
+  else probe.client = std::move(*client);
+  return probe;
 }
 
-// Runs the tasks whose source port this rank owns, side by side, and returns their
-// outcomes as [task index, status, gbps, latency_us, failure] in wire form.
-std::vector<std::uint8_t> MpiJob::State::RunOwned(std::span<const ProbeTask> tasks) {
-  std::vector<size_t> owned;
-  for (size_t k = 0; k < tasks.size(); ++k)
-    if (tasks[k].src < mine.size() && mine[tasks[k].src]) owned.push_back(k);
-  std::vector<ProbeOutcome> outcomes(owned.size());
+namespace {
+
+// Calls work(i) for every i below n, `parallel` at a time.
+void ForEachInParallel(size_t n, unsigned parallel, const std::function<void(size_t)>& work) {
   std::atomic<size_t> next{0};
   std::vector<std::thread> threads;
-  size_t n_threads = std::min<size_t>(std::max(1u, options.parallel), owned.size());
-  for (size_t t = 0; t < n_threads; ++t)
+  const size_t count = std::min<size_t>(std::max(1u, parallel), n);
+  for (size_t t = 0; t < count; ++t)
     threads.emplace_back([&] {
-      for (size_t i = next++; i < owned.size(); i = next++) outcomes[i] = RunOne(tasks[owned[i]]);
+      for (size_t i = next++; i < n; i = next++) work(i);
     });
   for (std::thread& t : threads) t.join();
+}
+
+// Every rank reaches this point before any goes on.
+void Barrier() {
+  MPI_Request request;
+  MPI_Ibarrier(MPI_COMM_WORLD, &request);
+  Wait(request);
+}
+
+}  // namespace
+
+// Runs the tasks whose source port this rank owns, side by side, and returns their
+// outcomes as [task index, status, gbps, latency_us, failure] in wire form. Every rank's
+// latency tests end before any bandwidth test starts (a barrier between the phases), so no
+// latency test measures the queue of another probe's bulk transfer.
+std::vector<std::uint8_t> MpiJob::State::RunOwned(std::span<const ProbeTask> tasks) {
+  std::vector<OwnedProbe> owned;
+  for (size_t k = 0; k < tasks.size(); ++k)
+    if (tasks[k].src < mine.size() && mine[tasks[k].src]) owned.push_back(Prepare(tasks[k], k));
+  ForEachInParallel(owned.size(), options.parallel, [&](size_t i) {
+    OwnedProbe& p = owned[i];
+    if (p.failed()) return;
+    auto latency = probes::RunOrderLatency(p.item, settings, token, *p.client);
+    if (!latency) return p.Fail(latency.error().Format());
+    p.outcome.measurement.latency_us = *latency;
+  });
+  Barrier();
+  ForEachInParallel(owned.size(), options.parallel, [&](size_t i) {
+    OwnedProbe& p = owned[i];
+    if (p.failed()) return;
+    auto gbps = probes::RunOrderBandwidth(p.item, settings, token, *p.client);
+    if (!gbps) return p.Fail(gbps.error().Format());
+    p.outcome.measurement.gbps = *gbps;
+    p.outcome.measurement.status = ProbeStatus::kMeasured;
+  });
   nlohmann::json j = nlohmann::json::array();
-  for (size_t i = 0; i < owned.size(); ++i) {
-    const ProbeOutcome& o = outcomes[i];
-    j.push_back(
-        {owned[i], static_cast<int>(o.measurement.status), o.measurement.gbps, o.measurement.latency_us, o.failure});
+  for (const OwnedProbe& p : owned) {
+    const Measurement& m = p.outcome.measurement;
+    j.push_back({p.task, static_cast<int>(m.status), m.gbps, m.latency_us, p.outcome.failure});
   }
   return ToWire(j);
 }

@@ -31,8 +31,8 @@ class FakeClock final : public MonitorClock {
 // The simulated fabric, with a hook that may change its faults before any round.
 class ChangingSimExecutor final : public ProbeExecutor {
  public:
-  ChangingSimExecutor(const Fabric& fabric, FakeClock& clock)
-      : fabric_(fabric), clock_(clock), sim_(fabric, faults_, {}) {
+  ChangingSimExecutor(const Fabric& fabric, FakeClock& clock, double noise = 0)
+      : fabric_(fabric), clock_(clock), sim_(fabric, faults_, {.noise = noise}) {
     faults_.Apply(fabric);
   }
   std::vector<ProbeOutcome> RunRound(std::span<const ProbeTask> tasks) override {
@@ -76,8 +76,8 @@ SweepPlan PlanOf(const testing::Routed& r, uint32_t coverage) {
 // A routed fat tree with 2 spines, its plan, a fake clock and a simulated fabric whose
 // faults may change between rounds.
 struct SimMonitor {
-  explicit SimMonitor(unsigned leaves = 4, unsigned hosts_per_leaf = 4, uint32_t coverage = 2)
-      : r(testing::FatTree(2, leaves, hosts_per_leaf)), plan(PlanOf(r, coverage)), executor(r.fabric, clock) {}
+  explicit SimMonitor(unsigned leaves = 4, unsigned hosts_per_leaf = 4, uint32_t coverage = 2, double noise = 0)
+      : r(testing::FatTree(2, leaves, hosts_per_leaf)), plan(PlanOf(r, coverage)), executor(r.fabric, clock, noise) {}
   Result<MonitorRun> Run(const MonitorOptions& options, const std::function<void(const MonitorSnapshot&)>& publish) {
     return RunContinuous(r.fabric, plan, executor, clock, options, stop, publish);
   }
@@ -143,6 +143,52 @@ TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, a
   CHECK(snapshots[5 * rounds - 1].links[uplink].health < 1.0f);
   CHECK(snapshots[6 * rounds - 1].links[uplink].health == 1.0f);
   CHECK(snapshots.back().analysis.findings.empty());
+}
+
+// One run: `uplink` slow from the first round, healed at round `heal_at` (in the second
+// pass); every snapshot from then on is checked. Returns the superseded probes seen.
+size_t CheckRecovery(double noise, LinkId uplink, uint64_t heal_at, uint64_t rounds) {
+  SimMonitor run(4, 4, 2, noise);
+  run.executor.before_round = [&](uint64_t round, FaultSet& faults) {
+    if (round == 0) faults.faults.push_back({.link = uplink, .kind = FaultKind::kBandwidth, .value = 0.1});
+    if (round == heal_at) faults.faults.clear();
+  };
+  std::vector<MonitorSnapshot> snapshots;
+  const MonitorOptions options{.period_seconds = 60, .max_load = 0.5, .window = 2, .max_passes = 3};
+  REQUIRE(run.Run(options, [&](const MonitorSnapshot& s) { snapshots.push_back(s); }));
+  REQUIRE(snapshots.size() == 3 * rounds);
+  CHECK(HasFinding(snapshots[rounds - 1], uplink));
+  size_t superseded = 0;
+  for (size_t k = heal_at; k < snapshots.size(); ++k) {
+    CAPTURE(k);
+    for (const Finding& f : snapshots[k].analysis.findings) CHECK(f.link == uplink);
+    CHECK(snapshots[k].analysis.unmeasured == 0);
+    superseded += snapshots[k].superseded;
+  }
+  CHECK(snapshots.back().analysis.findings.empty());
+  CHECK(snapshots.back().superseded == 0);
+  return superseded;
+}
+
+TEST_CASE("always-on: when a link recovers mid-pass, its old failing probes never make another link a culprit") {
+  SimMonitor m;
+  auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
+  REQUIRE(rate);
+  const uint64_t rounds = rate->rounds;
+  REQUIRE(rounds >= 3);
+  size_t superseded = 0;
+  for (double noise : {0.0, 0.02})
+    for (const char* leaf : {"leaf0", "leaf1", "leaf2", "leaf3"})
+      for (const char* spine : {"spine0", "spine1"})
+        for (uint64_t heal_at = rounds; heal_at < 2 * rounds; ++heal_at) {
+          CAPTURE(noise);
+          CAPTURE(leaf);
+          CAPTURE(spine);
+          CAPTURE(heal_at);
+          superseded += CheckRecovery(noise, LinkBetween(m.r.fabric, leaf, spine), heal_at, rounds);
+        }
+  // Failing probes waited for their turn after a recovery and were set aside.
+  CHECK(superseded > 0);
 }
 
 TEST_CASE("always-on: rounds start period/rounds apart and probes stay within max load") {

@@ -117,7 +117,10 @@ bool ValidTransportName(std::string_view s) {
 Result<std::uint16_t> ReadVersion(Reader& r) {
   TRY_ASSIGN(version, r.Int(2, "version"));
   if (version != kProtocolVersion)
-    return MakeError(fmt::format("protocol version {} not supported (this side speaks {})", version, kProtocolVersion));
+    return MakeError(
+        fmt::format("protocol version {} not supported (this side speaks {}): run the same fabricctl "
+                    "release on every host",
+                    version, kProtocolVersion));
   return static_cast<std::uint16_t>(version);
 }
 
@@ -205,6 +208,9 @@ Result<OrderSettings> ReadOrderSettings(Reader& r) {
   s.bandwidth_duration = std::chrono::milliseconds(duration);
   TRY_ASSIGN(timeout, ReadCount(r, 4, "timeout", kMaxTimeoutMs));
   s.timeout = std::chrono::milliseconds(timeout);
+  TRY_ASSIGN(tests, r.Int(1, "order tests"));
+  if (tests < 1 || tests > 3) return MakeError(fmt::format("order tests {} outside 1..3", tests));
+  s.tests = static_cast<OrderTests>(tests);
   return s;
 }
 
@@ -280,6 +286,7 @@ void WriteOrder(Writer& w, const OrderRequest& order) {
   w.U32(s.message_size);
   w.U32(static_cast<std::uint32_t>(s.bandwidth_duration.count()));
   w.U32(static_cast<std::uint32_t>(s.timeout.count()));
+  w.U8(static_cast<std::uint8_t>(s.tests));
   w.U16(static_cast<std::uint16_t>(order.items.size()));
   for (const OrderItem& item : order.items) {
     w.Str(item.source);

@@ -1,14 +1,14 @@
 #pragma once
-// The probe control protocol (version 2) between `probe run` and `probe serve`: small typed
+// The probe control protocol (version 3) between `probe run` and `probe serve`: small typed
 // messages in length-prefixed frames, each authenticated with HMAC-SHA256 under a shared
 // token and bound to the session (both sides' random nonces) and to its place in it (a
 // per-direction sequence number), so a frame cannot be forged, replayed or reordered. The
 // parser is strict: any frame that is too large, has a bad magic, a bad MAC, an unexpected
 // sequence number, an unknown type, an out-of-range field or trailing bytes is an error.
 //
-// Frame:  "FCP2" | u32 body length | u64 sequence | body | HMAC-SHA256 (32 bytes)
-// Body:   u8 type | fields (big-endian integers; strings and blobs as u16 length + bytes)
-// MAC over: "fabricctl-probe-v2" | u8 direction | client nonce | agent nonce | length |
+// Frame (the layout of version 2, hence its magic):  "FCP2" | u32 body length | u64 sequence | body | HMAC-SHA256 (32
+// bytes) Body:   u8 type | fields (big-endian integers; strings and blobs as u16 length + bytes) MAC over:
+// "fabricctl-probe-v2" | u8 direction | client nonce | agent nonce | length |
 //           sequence | body, where a nonce is all zeros until the frame that carries it.
 //
 // Handshake: the agent speaks first, with a challenge carrying a fresh agent nonce; the
@@ -32,7 +32,7 @@
 
 namespace fabricctl::probes {
 
-inline constexpr std::uint16_t kProtocolVersion = 2;
+inline constexpr std::uint16_t kProtocolVersion = 3;
 inline constexpr std::size_t kFrameHeaderSize = 16;
 inline constexpr std::size_t kMacSize = 32;
 // An order of kMaxOrderItems items, or its results, fits (at most about 29 KiB and 20 KiB).

@@ -27,8 +27,14 @@ struct OrderItem {
   std::string target;  // destination agent "ADDR[:PORT]"; must be in the agent's --peers
 };
 
+// The tests each item of an order runs. A sweep round runs every latency test before any
+// bandwidth test: a latency test next to another probe's bulk transfer measures that
+// transfer's queue, as its replies share the other probe's channels.
+enum class OrderTests : std::uint8_t { kLatency = 1, kBandwidth = 2, kBoth = 3 };
+
 struct OrderSettings {
   std::string transport = "tcp";  // "tcp" | "verbs"
+  OrderTests tests = OrderTests::kBoth;
   std::uint64_t latency_iterations = 1000;
   std::uint32_t message_size = 65536;  // bandwidth test message size
   std::chrono::milliseconds bandwidth_duration{500};
@@ -37,8 +43,8 @@ struct OrderSettings {
 
 struct OrderResult {
   bool ok = false;
-  double latency_us = 0;  // median one-way latency
-  double gbps = 0;        // bandwidth
+  double latency_us = 0;  // median one-way latency (0 when the order ran no latency test)
+  double gbps = 0;        // bandwidth (0 when the order ran no bandwidth test)
   std::string error;      // why not ok
 };
 

@@ -17,8 +17,6 @@ ProbeOptions LatencyOptions(const OrderItem& item, const OrderSettings& settings
           .device = item.device};
 }
 
-}  // namespace
-
 Result<double> RunOrderLatency(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
                                ClientTransport& transport) {
   auto lat = RunProbe(LatencyOptions(item, settings, token), transport);
@@ -40,13 +38,23 @@ Result<double> RunOrderBandwidth(const OrderItem& item, const OrderSettings& set
   return bw->bandwidth.front().gbps;
 }
 
+}  // namespace
+
 Result<OrderResult> RunOrderItem(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
                                  ClientTransport& transport) {
-  auto latency = RunOrderLatency(item, settings, token, transport);
-  if (!latency) return std::unexpected(latency.error());
-  auto gbps = RunOrderBandwidth(item, settings, token, transport);
-  if (!gbps) return std::unexpected(gbps.error());
-  return OrderResult{.ok = true, .latency_us = *latency, .gbps = *gbps};
+  OrderResult result{.ok = true};
+  const auto tests = static_cast<std::uint8_t>(settings.tests);
+  if (tests & static_cast<std::uint8_t>(OrderTests::kLatency)) {
+    auto latency = RunOrderLatency(item, settings, token, transport);
+    if (!latency) return std::unexpected(latency.error());
+    result.latency_us = *latency;
+  }
+  if (tests & static_cast<std::uint8_t>(OrderTests::kBandwidth)) {
+    auto gbps = RunOrderBandwidth(item, settings, token, transport);
+    if (!gbps) return std::unexpected(gbps.error());
+    result.gbps = *gbps;
+  }
+  return result;
 }
 
 }  // namespace fabricctl::probes

@@ -1,6 +1,7 @@
 #pragma once
 // One ordered probe, as both a `probe serve` agent (remote agent mode) and a rank of an MPI
-// job run it: a latency test, then a bandwidth test, from this host to the item's target,
+// job run it: a latency test, then a bandwidth test (or the one of them the settings name),
+// from this host to the item's target,
 // each in its own session (as `probe run` does), bound to the item's source address and
 // device so it leaves by the NIC of the port it measures.
 #include "fabric/error.h"
@@ -12,15 +13,6 @@ namespace fabricctl::probes {
 // `transport` is made for this item (its source, device or RDMA port); `token` is what the
 // target agent accepts. An error says why the item went unmeasured.
 Result<OrderResult> RunOrderItem(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
-                                 ClientTransport& transport);
-
-// The two halves of an item, for a caller that runs every latency test of a round before
-// any bandwidth test (a latency test running next to another probe's bulk transfer measures
-// that transfer's queue: its replies share the other probe's channels). In microseconds
-// (the median round trip) and Gb/s.
-Result<double> RunOrderLatency(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
-                               ClientTransport& transport);
-Result<double> RunOrderBandwidth(const OrderItem& item, const OrderSettings& settings, const Bytes& token,
                                  ClientTransport& transport);
 
 }  // namespace fabricctl::probes

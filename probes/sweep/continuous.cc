@@ -118,7 +118,7 @@ class Monitor {
   std::vector<std::vector<size_t>> rounds_;
   LinkProbes link_probes_;
   std::vector<Measurement> latest_;
-  std::vector<Verdict> verdicts_;  // [probe * window + pass % window]
+  std::vector<Verdict> verdicts_;      // [probe * window + pass % window]
   std::vector<Verdict> last_verdict_;  // by probe: the verdict of its newest measurement
   std::vector<double> probe_time_;
   // By LinkId: when a probe across it last went from failing to passing (Unix time; 0: never).

@@ -83,8 +83,8 @@ struct MonitorSnapshot {
   // Failing measurements older than a recovery seen on their path: left out of `analysis`
   // (neither measured nor unmeasured there) until their probes run again.
   size_t superseded = 0;
-  double load = 0;              // busiest channel's busy share over the last pass (planned until one completes)
-  double time = 0;              // Unix time of the snapshot
+  double load = 0;  // busiest channel's busy share over the last pass (planned until one completes)
+  double time = 0;  // Unix time of the snapshot
   RatePlan rate;
   // The latest analysis, on the newest measurement of every probe; its link_health and
   // findings reflect the last period only.

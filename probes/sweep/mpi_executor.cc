@@ -300,8 +300,10 @@ MpiJob::State::OwnedProbe MpiJob::State::Prepare(const ProbeTask& task, size_t i
   }
   probe.item = {.source = src->host, .device = src->device, .rdma = src->rdma, .target = dst->data};
   auto client = MakeClient(probe.item);
-  if (!client) probe.Fail(client.error().Format());
-  else probe.client = std::move(*client);
+  if (!client)
+    probe.Fail(client.error().Format());
+  else
+    probe.client = std::move(*client);
   return probe;
 }
 
@@ -336,22 +338,24 @@ std::vector<std::uint8_t> MpiJob::State::RunOwned(std::span<const ProbeTask> tas
   std::vector<OwnedProbe> owned;
   for (size_t k = 0; k < tasks.size(); ++k)
     if (tasks[k].src < mine.size() && mine[tasks[k].src]) owned.push_back(Prepare(tasks[k], k));
-  ForEachInParallel(owned.size(), options.parallel, [&](size_t i) {
-    OwnedProbe& p = owned[i];
-    if (p.failed()) return;
-    auto latency = probes::RunOrderLatency(p.item, settings, token, *p.client);
-    if (!latency) return p.Fail(latency.error().Format());
-    p.outcome.measurement.latency_us = *latency;
-  });
-  Barrier();
-  ForEachInParallel(owned.size(), options.parallel, [&](size_t i) {
-    OwnedProbe& p = owned[i];
-    if (p.failed()) return;
-    auto gbps = probes::RunOrderBandwidth(p.item, settings, token, *p.client);
-    if (!gbps) return p.Fail(gbps.error().Format());
-    p.outcome.measurement.gbps = *gbps;
-    p.outcome.measurement.status = ProbeStatus::kMeasured;
-  });
+  for (probes::OrderTests phase : {probes::OrderTests::kLatency, probes::OrderTests::kBandwidth}) {
+    probes::OrderSettings phase_settings = settings;
+    phase_settings.tests = phase;
+    ForEachInParallel(owned.size(), options.parallel, [&](size_t i) {
+      OwnedProbe& p = owned[i];
+      if (p.failed()) return;
+      auto result = probes::RunOrderItem(p.item, phase_settings, token, *p.client);
+      if (!result) return p.Fail(result.error().Format());
+      Measurement& m = p.outcome.measurement;
+      if (phase == probes::OrderTests::kLatency) {
+        m.latency_us = result->latency_us;
+      } else {
+        m.gbps = result->gbps;
+        m.status = ProbeStatus::kMeasured;
+      }
+    });
+    if (phase == probes::OrderTests::kLatency) Barrier();
+  }
   nlohmann::json j = nlohmann::json::array();
   for (const OwnedProbe& p : owned) {
     const Measurement& m = p.outcome.measurement;

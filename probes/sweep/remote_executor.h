@@ -1,6 +1,7 @@
 #pragma once
 // Runs sweep probes host to host: the coordinator gives each probe agent (`fabricctl probe
-// serve`) one order per round holding every probe sourced at its endpoint ports; the agent
+// serve`) two orders per round holding every probe sourced at its endpoint ports (their
+// latency tests, then, once every agent has answered, their bandwidth tests); the agent
 // runs them from its own NICs against the destinations' agents and answers with the
 // results. Probe traffic never passes through the coordinator.
 //
@@ -55,10 +56,13 @@ class RemoteExecutor final : public ProbeExecutor {
     std::string control;
     std::unique_ptr<AgentLink> link;  // open session; null until needed or after it broke
   };
-  // Runs one agent's part of a round: `tasks` indices into `round`.
+  // Runs one agent's part of a phase of a round: `tasks` indices into `round`.
   void RunAgent(Agent& agent, std::span<const ProbeTask> round, const std::vector<size_t>& tasks,
-                std::vector<ProbeOutcome>& out);
-  Result<std::vector<probes::OrderResult>> Order(Agent& agent, const std::vector<probes::OrderItem>& items);
+                const probes::OrderSettings& settings, std::vector<ProbeOutcome>& out);
+  void RunPhase(std::span<const ProbeTask> round, const std::vector<std::vector<size_t>>& by_agent,
+                probes::OrderTests tests, std::vector<ProbeOutcome>& out);
+  Result<std::vector<probes::OrderResult>> Order(Agent& agent, const std::vector<probes::OrderItem>& items,
+                                                 const probes::OrderSettings& settings);
   probes::OrderItem ItemFor(const ProbeTask& task) const;
 
   const Fabric& fabric_;

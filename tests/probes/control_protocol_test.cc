@@ -90,13 +90,15 @@ TEST_CASE("the decoder rejects malformed bodies with a precise message") {
   Bytes name = EncodeMessage(Hello{.transport = "TCP", .max_message_size = 1, .timeout_ms = 1});
   CHECK(DecodeMessage(name).error().message == "invalid transport name 'TCP'");
   Bytes version = EncodeMessage(Hello{.version = 9, .transport = "tcp", .max_message_size = 1, .timeout_ms = 1});
-  CHECK(DecodeMessage(version).error().message == "protocol version 9 not supported (this side speaks 2)");
+  CHECK(DecodeMessage(version).error().message ==
+        "protocol version 9 not supported (this side speaks 3): run the same fabricctl release on every host");
   Bytes oob = {3, 0xff, 0xff};  // announces 65535 bytes of out-of-band data
   CHECK(DecodeMessage(oob).error().message == "oob data of 65535 bytes exceeds the limit of 4096");
 }
 
 OrderRequest SomeOrder(std::size_t items) {
   OrderRequest order{.settings = {.transport = "tcp",
+                                  .tests = OrderTests::kLatency,
                                   .latency_iterations = 100,
                                   .message_size = 4096,
                                   .bandwidth_duration = std::chrono::milliseconds(200),
@@ -117,6 +119,7 @@ TEST_CASE("orders and their results round-trip; the largest fit in a frame") {
   CHECK(o->settings.transport == "tcp");
   CHECK(o->settings.latency_iterations == 100);
   CHECK(o->settings.bandwidth_duration == std::chrono::milliseconds(200));
+  CHECK(o->settings.tests == OrderTests::kLatency);
   CHECK(o->items[0].rdma == "mlx5_1:1");
   CHECK(o->items[1].source.empty());
   CHECK(o->items[1].target == "[fd00::1]:9");
@@ -177,6 +180,11 @@ TEST_CASE("the decoder rejects malformed orders and results") {
   OrderRequest timeout = SomeOrder(1);
   timeout.settings.timeout = std::chrono::milliseconds(kMaxTimeoutMs + 1);
   CHECK(error_of(timeout) == "timeout 600001 outside 1..600000");
+  OrderRequest tests = SomeOrder(1);
+  tests.settings.tests = static_cast<OrderTests>(4);
+  CHECK(error_of(tests) == "order tests 4 outside 1..3");
+  tests.settings.tests = static_cast<OrderTests>(0);
+  CHECK(error_of(tests) == "order tests 0 outside 1..3");
   Bytes trailing = EncodeMessage(SomeOrder(1));
   trailing.push_back(0);
   CHECK(DecodeMessage(trailing).error().message == "order message has 1 trailing bytes");
@@ -292,7 +300,7 @@ TEST_CASE("the handshake order is enforced by the codec") {
 TEST_CASE("a version-1 frame is refused with a clear error") {
   const std::uint8_t v1[kFrameHeaderSize] = {'F', 'C', 'P', '1', 0, 0, 0, 45};
   CHECK(FrameCodec::ParseHeader(v1).error().message ==
-        "peer speaks probe protocol version 1 (an older fabricctl); this side speaks 2: upgrade the older side");
+        "peer speaks probe protocol version 1 (an older fabricctl); this side speaks 3: upgrade the older side");
 }
 
 TEST_CASE("token files must be private and long enough") {

@@ -65,10 +65,12 @@ struct Target {
 };
 
 // The item on the TCP transport an agent would make for it.
-Result<OrderResult> Run(const OrderItem& item, const Bytes& token = kToken) {
+Result<OrderResult> Run(const OrderItem& item, const Bytes& token = kToken, OrderTests tests = OrderTests::kBoth) {
   auto transport = MakeDefaultOrderTransport("tcp", item);
   REQUIRE(transport);
-  return RunOrderItem(item, QuickSettings(), token, **transport);
+  OrderSettings settings = QuickSettings();
+  settings.tests = tests;
+  return RunOrderItem(item, settings, token, **transport);
 }
 
 TEST_CASE("an order item measures latency then bandwidth from its source address") {
@@ -84,6 +86,23 @@ TEST_CASE("an order item measures latency then bandwidth from its source address
   std::string log = target.Log();
   CHECK(log.find("127.0.0.4:") != std::string::npos);
   CHECK(log.find("127.0.0.1:") == std::string::npos);
+}
+
+TEST_CASE("an order of latency tests only, or bandwidth tests only, runs just that test") {
+  Target target;
+  OrderItem item{.source = "127.0.0.4", .target = target.address()};
+  auto latency = Run(item, kToken, OrderTests::kLatency);
+  REQUIRE_MESSAGE(latency, (latency ? std::string() : latency.error().Format()));
+  CHECK(latency->latency_us > 0);
+  CHECK(latency->gbps == 0);
+  REQUIRE(target.WaitSessions(1));
+  CHECK(target.agent->counters().tests_ok == 1);
+  auto bandwidth = Run(item, kToken, OrderTests::kBandwidth);
+  REQUIRE_MESSAGE(bandwidth, (bandwidth ? std::string() : bandwidth.error().Format()));
+  CHECK(bandwidth->latency_us == 0);
+  CHECK(bandwidth->gbps > 0);
+  REQUIRE(target.WaitSessions(2));
+  CHECK(target.agent->counters().tests_ok == 2);
 }
 
 TEST_CASE("an order item with a source that is not this host's fails before probing") {

@@ -23,13 +23,15 @@ namespace {
 using probes::OrderItem;
 using probes::OrderResult;
 
-// Agents answering in-process: every probe measures 100 Gb/s and 2 us unless its target
-// is in `refuse`; an agent in `down` cannot be reached; the sessions of an agent numbered
-// up to `broken[control]` (1, 2, ... in the order opened) fail every order.
+// Agents answering in-process: every probe measures 100 Gb/s (a bandwidth test) and 2 us (a
+// latency test) unless its target is in `refuse`; an agent in `down` cannot be reached; the
+// sessions of an agent numbered up to `broken[control]` (1, 2, ... in the order opened)
+// fail every order.
 struct FakeAgents {
   std::mutex mutex;
   std::map<std::string, int> opens, orders;
   std::vector<std::vector<OrderItem>> received;
+  std::vector<probes::OrderTests> tests;  // of each order received
   std::set<std::string> down, refuse;
   std::map<std::string, int> broken;
   int running = 0, most_running = 0;
@@ -38,17 +40,23 @@ struct FakeAgents {
    public:
     Link(FakeAgents& agents, std::string control, int number)
         : agents_(agents), control_(std::move(control)), number_(number) {}
-    Result<std::vector<OrderResult>> Run(const std::vector<OrderItem>& items, const probes::OrderSettings&) override {
+    Result<std::vector<OrderResult>> Run(const std::vector<OrderItem>& items,
+                                         const probes::OrderSettings& settings) override {
       std::lock_guard lock(agents_.mutex);
       ++agents_.orders[control_];
       agents_.received.push_back(items);
+      agents_.tests.push_back(settings.tests);
       agents_.most_running = std::max(agents_.most_running, ++agents_.running);
       --agents_.running;
       if (number_ <= agents_.broken[control_]) return MakeError("connection closed by peer");
       std::vector<OrderResult> out;
+      const bool latency = settings.tests != probes::OrderTests::kBandwidth;
+      const bool bandwidth = settings.tests != probes::OrderTests::kLatency;
       for (const OrderItem& item : items)
-        out.push_back(agents_.refuse.contains(item.target) ? OrderResult{.error = "target is not in --peers"}
-                                                           : OrderResult{.ok = true, .latency_us = 2, .gbps = 100});
+        out.push_back(
+            agents_.refuse.contains(item.target)
+                ? OrderResult{.error = "target is not in --peers"}
+                : OrderResult{.ok = true, .latency_us = latency ? 2.0 : 0.0, .gbps = bandwidth ? 100.0 : 0.0});
       return out;
     }
 
@@ -84,7 +92,7 @@ AgentsFile FourHosts(const Fabric& fabric) {
   return std::move(*file);
 }
 
-TEST_CASE("a round gives each agent one order holding the probes sourced at its ports") {
+TEST_CASE("a round gives each agent two orders holding the probes sourced at its ports: latency, then bandwidth") {
   auto r = testing::FatTree(2, 2, 2);
   const Fabric& f = r.fabric;
   AgentsFile file = FourHosts(f);
@@ -102,7 +110,11 @@ TEST_CASE("a round gives each agent one order holding the probes sourced at its 
     CHECK(o.measurement.gbps == 100);
     CHECK(o.measurement.latency_us == 2);
   }
-  CHECK(fake.orders == std::map<std::string, int>{{"198.19.0.1:18520", 1}, {"198.18.0.3:18520", 1}});
+  CHECK(fake.orders == std::map<std::string, int>{{"198.19.0.1:18520", 2}, {"198.18.0.3:18520", 2}});
+  // Every agent's latency order comes before any bandwidth order.
+  using probes::OrderTests;
+  CHECK(fake.tests == std::vector<OrderTests>{OrderTests::kLatency, OrderTests::kLatency, OrderTests::kBandwidth,
+                                              OrderTests::kBandwidth});
   const std::vector<OrderItem>& shared = fake.received[0].size() == 2 ? fake.received[0] : fake.received[1];
   REQUIRE(shared.size() == 2);
   CHECK(shared[0].source == "198.18.0.1");
@@ -126,9 +138,12 @@ TEST_CASE("an agent with more probes than one order holds gets several orders") 
                                ProbeTask{.src = PortOf(f, "host0"), .dst = PortOf(f, "host2")});
   std::vector<ProbeOutcome> out = executor.RunRound(tasks);
   for (const ProbeOutcome& o : out) CHECK(o.measurement.status == ProbeStatus::kMeasured);
-  REQUIRE(fake.received.size() == 3);
+  REQUIRE(fake.received.size() == 6);  // three latency orders, then three bandwidth orders
   CHECK(fake.received[0].size() == probes::kMaxOrderItems);
   CHECK(fake.received[2].size() == 1);
+  CHECK(fake.received[5].size() == 1);
+  CHECK(fake.tests[2] == probes::OrderTests::kLatency);
+  CHECK(fake.tests[3] == probes::OrderTests::kBandwidth);
 }
 
 TEST_CASE("probes without an agent, or whose agent fails, are unmeasured with the reason") {
@@ -155,6 +170,10 @@ TEST_CASE("probes without an agent, or whose agent fails, are unmeasured with th
   CHECK(out[4].measurement.status == ProbeStatus::kMeasured);
   // A fresh session that fails is not retried within the order.
   CHECK(fake.opens["198.18.0.3:18520"] == 1);
+  // A probe whose latency test failed is not sent again for its bandwidth test.
+  for (size_t k = 0; k < fake.received.size(); ++k)
+    if (fake.tests[k] == probes::OrderTests::kBandwidth)
+      for (const OrderItem& item : fake.received[k]) CHECK(item.target != "198.18.0.4:9000");
 }
 
 TEST_CASE("a session that broke since the last round is reopened once") {
@@ -179,7 +198,8 @@ TEST_CASE("a session that broke since the last round is reopened once") {
     fake.broken[agent] = 1;
     CHECK(executor.RunRound(tasks)[0].measurement.status == ProbeStatus::kMeasured);
     CHECK(fake.opens[agent] == 2);
-    CHECK(fake.orders[agent] == 3);
+    // Two orders per round; the second round's first order failed on the kept session.
+    CHECK(fake.orders[agent] == 5);
   }
   SUBCASE("a kept session fails and so does the new one: unmeasured after one reopen") {
     RemoteExecutor executor(f, file, fake.Factory(), {});

@@ -6,6 +6,7 @@
 #include <array>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "routing/channel_capacity.h"
 #include "routing/parallel.h"
@@ -235,6 +236,405 @@ bool Regular(const Tree& t) {
   return true;
 }
 
+// The tree's shape as found from the switch graph; Tree views it. `problem` says why the
+// subnet is no fat tree (then the rest is incomplete).
+struct TreeShape {
+  std::string problem;
+  std::vector<uint32_t> level;
+  uint32_t top_level = 0;
+  std::vector<std::vector<uint32_t>> up, down;  // neighbour groups, per switch
+  std::vector<uint32_t> leaves, leaf_index;     // leaf_index: kNone for other switches
+  size_t tops = 0;                              // switches at the top level
+  BitRows cone{0, 0}, climb{0, 0};
+  bool complete = false;
+};
+
+// Levels: tier labels when every switch has one, else hops from the nearest leaf (a switch
+// with endpoints). Endpoints only on leaves, at most 17 levels.
+void FindLevels(const Fabric& f, const SwitchGraph& g, TreeShape& t) {
+  const uint32_t switches = g.num_switches();
+  auto name = [&](uint32_t s) { return f.description(g.node(s)); };
+  t.level.assign(switches, kNone);
+  bool labelled = true;
+  for (uint32_t s = 0; s < switches; ++s) labelled = labelled && f.node(g.node(s)).labels.tier >= 1;
+  if (labelled) {
+    for (uint32_t s = 0; s < switches; ++s) t.level[s] = static_cast<uint32_t>(f.node(g.node(s)).labels.tier - 1);
+  } else {
+    std::vector<uint32_t> queue;
+    std::vector<uint8_t> seen(switches, 0);
+    for (uint32_t s = 0; s < switches; ++s)
+      if (!g.endpoint_lids(s).empty()) {
+        t.level[s] = 0;
+        seen[s] = 1;
+        queue.push_back(s);
+      }
+    if (queue.empty()) {
+      t.problem = "no endpoints, so no leaf switches";
+      return;
+    }
+    BreadthFirst(
+        g, queue, seen, [&](uint32_t x) { return AllGroups(g, x); },
+        [&](uint32_t y, uint32_t x) { t.level[y] = t.level[x] + 1; });
+  }
+  for (uint32_t s = 0; s < switches; ++s) {
+    t.top_level = std::max(t.top_level, t.level[s]);
+    if (t.level[s] != 0 && !g.endpoint_lids(s).empty()) {
+      t.problem = fmt::format("endpoints on '{}', a level-{} switch", name(s), t.level[s]);
+      return;
+    }
+  }
+  if (t.top_level > 16) t.problem = fmt::format("{} levels: not a fat tree", t.top_level + 1);
+}
+
+// Up and down neighbour groups (parents before children in each switch's neighbour list
+// order); every cable joins adjacent levels, every switch below the top has parents and
+// every switch above the leaves has children.
+void GroupNeighbours(const Fabric& f, const SwitchGraph& g, TreeShape& t) {
+  const uint32_t switches = g.num_switches();
+  auto name = [&](uint32_t s) { return f.description(g.node(s)); };
+  t.up.assign(switches, {});
+  t.down.assign(switches, {});
+  for (uint32_t s = 0; s < switches && t.problem.empty(); ++s) {
+    const uint32_t level = t.level[s];
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
+      const uint32_t n = g.nbr(e);
+      if (t.level[n] == level + 1) {
+        t.up[s].push_back(e);
+      } else if (t.level[n] + 1 == level) {
+        t.down[s].push_back(e);
+      } else {
+        t.problem = fmt::format("'{}' (level {}) is cabled to '{}' (level {}): not a fat tree", name(s), level, name(n),
+                                t.level[n]);
+        return;
+      }
+    }
+    if (t.up[s].empty() && level != t.top_level)
+      t.problem =
+          fmt::format("'{}' at level {} has no up-links but the tree has {} levels", name(s), level, t.top_level + 1);
+    else if (level > 0 && t.down[s].empty())
+      t.problem = fmt::format("'{}' at level {} has no down-links", name(s), level);
+  }
+}
+
+// Leaves and their cones (a leaf's ancestors, itself included); complete when every top
+// switch is in every cone.
+void FindCones(const SwitchGraph& g, unsigned threads, TreeShape& t) {
+  const uint32_t switches = g.num_switches();
+  t.leaf_index.assign(switches, kNone);
+  for (uint32_t s = 0; s < switches; ++s) {
+    if (t.level[s] == 0) {
+      t.leaf_index[s] = static_cast<uint32_t>(t.leaves.size());
+      t.leaves.push_back(s);
+    }
+    t.tops += t.level[s] == t.top_level;
+  }
+  const size_t leaf_count = t.leaves.size();
+  t.cone = BitRows(leaf_count, switches);
+  std::vector<uint8_t> full(leaf_count, 0);
+  ParallelFor(
+      leaf_count, threads,
+      [&](size_t li) {
+        std::vector<uint32_t> queue{t.leaves[li]};
+        std::vector<uint8_t> seen(switches, 0);
+        seen[t.leaves[li]] = 1;
+        BreadthFirst(
+            g, queue, seen, [&](uint32_t x) { return std::span<const uint32_t>(t.up[x]); }, [](uint32_t, uint32_t) {});
+        size_t top_count = 0;
+        for (uint32_t x : queue) top_count += t.level[x] == t.top_level;
+        full[li] = top_count == t.tops;
+        // Bits of one row are written by one thread only; rows are word-aligned.
+        for (uint32_t x : queue) t.cone.set(li, x);
+      },
+      16);
+  t.complete = std::all_of(full.begin(), full.end(), [](uint8_t v) { return v != 0; });
+}
+
+// On a degraded tree: climb.test(li, s) when s can climb into the cone of leaf li. Every
+// pair of leaves needs a common ancestor, else `problem` names one such pair.
+void FindClimbs(const Fabric& f, const SwitchGraph& g, unsigned threads, TreeShape& t) {
+  const uint32_t switches = g.num_switches();
+  const size_t leaf_count = t.leaves.size();
+  t.climb = BitRows(leaf_count, switches);
+  std::vector<std::string> problems(leaf_count);
+  ParallelFor(leaf_count, threads, [&](size_t li) {
+    std::vector<uint32_t> queue;
+    std::vector<uint8_t> seen(switches, 0);
+    for (uint32_t s = 0; s < switches; ++s)
+      if (t.cone.test(li, s)) {
+        seen[s] = 1;
+        queue.push_back(s);
+      }
+    BreadthFirst(
+        g, queue, seen, [&](uint32_t x) { return std::span<const uint32_t>(t.down[x]); }, [](uint32_t, uint32_t) {});
+    for (uint32_t s : queue) t.climb.set(li, s);
+    for (uint32_t other : t.leaves)
+      if (!seen[other]) {
+        problems[li] = fmt::format("leaves '{}' and '{}' have no common ancestor", f.description(g.node(t.leaves[li])),
+                                   f.description(g.node(other)));
+        break;
+      }
+  });
+  for (const std::string& p : problems)
+    if (!p.empty()) {
+      t.problem = p;
+      return;
+    }
+}
+
+// The whole shape, or the reason the subnet is not a fat tree in `problem`.
+TreeShape FindTree(const Fabric& f, const SwitchGraph& g, unsigned threads) {
+  TreeShape t;
+  FindLevels(f, g, t);
+  if (t.problem.empty()) GroupNeighbours(f, g, t);
+  if (!t.problem.empty()) return t;
+  FindCones(g, threads, t);
+  if (!t.complete) FindClimbs(f, g, threads, t);
+  return t;
+}
+
+// Destination-mod-k fill for regular trees (see ftree.h): per endpoint LID a chain of
+// ancestors picked by the digits of its ordinal; each switch's row filled on its own.
+class ChainFill {
+ public:
+  ChainFill(const Tree& tree, const TreeShape& shape, SubnetRoutes& out)
+      : t_(tree), shape_(shape), g_(tree.g), out_(out), lids_(out.num_lids()), width_(shape.top_level + 1) {}
+
+  void Run(unsigned threads) {
+    BuildChains();
+    BuildTables();
+    ParallelFor(
+        g_.num_switches(), threads, [&](size_t s) { FillRow(static_cast<uint32_t>(s)); }, 4);
+    // Switches no chain passes (parents a leaf with few endpoints leaves spare): shortest paths.
+    ParallelFor(g_.num_switches(), threads, [&](size_t t) {
+      std::vector<uint32_t> scratch;
+      if (const Lid lid = g_.switch_lid(static_cast<uint32_t>(t)); lid != 0 && via_[t] == 0)
+        RouteSwitchLidShortest(g_, lid, out_, scratch);
+    });
+  }
+
+ private:
+  static constexpr uint8_t kMulti = 0xFF;          // port_of: parallel cables to that neighbour
+  static constexpr uint32_t kSeveral = kNone - 1;  // only_child: several children lead there
+
+  // What one switch's row needs to know about its neighbours, built once per row.
+  struct RowTables {
+    std::vector<uint32_t> group_of;  // per switch: the group reaching it, kNone for none
+    // port_of[t]: the port to neighbour t when a single cable joins them, kMulti for
+    // parallel cables, 0 for no neighbour: one load per entry in the common case.
+    std::vector<uint8_t> port_of;
+    // Leaves below any (every) parent, and the only child above each leaf (kNone: none;
+    // kSeveral: several).
+    std::vector<uint64_t> under_any, under_all;
+    std::vector<uint32_t> only_child;
+  };
+
+  // Chains: per endpoint LID, a_0..a_H and the digit quotients q_0..q_H of its ordinal.
+  // Each leaf takes a block of ordinals as wide as its endpoints rounded up to a multiple
+  // of its uplinks, so that every leaf's first endpoint has digit 0 at its own level and
+  // the digits above count leaves, whatever the leaves before it hold (on a full tree the
+  // blocks are exactly the endpoints).
+  void BuildChains() {
+    chain_.assign(lids_ * width_, kNone);
+    quotient_.assign(lids_ * width_, 0);
+    uint32_t block_start = 0;
+    for (uint32_t leaf : t_.leaves) {
+      const uint32_t hosts = static_cast<uint32_t>(g_.endpoint_lids(leaf).size());
+      const uint32_t ups = std::max<uint32_t>(1, static_cast<uint32_t>(t_.up[leaf].size()));
+      uint32_t ordinal = block_start;
+      block_start += (std::max(hosts, ups) + ups - 1) / ups * ups;
+      for (Lid x : g_.endpoint_lids(leaf)) {
+        uint32_t ancestor = leaf, quotient = ordinal++;
+        chain_[x * width_] = ancestor;
+        quotient_[x * width_] = quotient;
+        for (uint32_t l = 0; l + 1 < width_; ++l) {
+          const std::vector<uint32_t>& parents = t_.up[ancestor];
+          ancestor = g_.nbr(parents[quotient % parents.size()]);
+          quotient /= static_cast<uint32_t>(parents.size());
+          chain_[x * width_ + l + 1] = ancestor;
+          quotient_[x * width_ + l + 1] = quotient;
+        }
+      }
+    }
+  }
+
+  // Port counts per group, the switch whose LID each switch's entries follow, and which
+  // leaves lie below each switch.
+  void BuildTables() {
+    const uint32_t switches = g_.num_switches();
+    port_count_.resize(g_.end(switches - 1));
+    first_port_.resize(port_count_.size());
+    for (uint32_t e = 0; e < port_count_.size(); ++e) {
+      port_count_[e] = static_cast<uint32_t>(g_.ports(e).size());
+      first_port_[e] = g_.ports(e)[0];
+    }
+    // Switch LIDs carry management traffic only. Switch t's LID follows the routes of an
+    // endpoint x0 whose chain passes t (a leaf: its first endpoint), and the chain switches
+    // below t climb the chain to t instead of going down: every route towards x0 reaches
+    // x0's chain (at its leaf at the latest), so it reaches t, without a search per LID and
+    // within the rows (a search per LID writes a column: one cache miss per switch).
+    via_.assign(switches, 0);
+    for (uint32_t leaf : t_.leaves)
+      for (Lid x : g_.endpoint_lids(leaf))
+        for (uint32_t l = 0; l < width_; ++l)
+          if (uint32_t a = chain_[x * width_ + l]; via_[a] == 0) via_[a] = x;
+    // below_.test(s, li): leaf li is below switch s (s is in its cone), so that a row sees
+    // at once which of its neighbours lead to a leaf without testing each per leaf.
+    below_ = BitRows(switches, t_.leaves.size());
+    for (size_t li = 0; li < t_.leaves.size(); ++li)
+      for (uint32_t s = 0; s < switches; ++s)
+        if (t_.cone.test(li, s)) below_.set(s, li);
+  }
+
+  RowTables TablesFor(uint32_t s) const {
+    const uint32_t switches = g_.num_switches();
+    RowTables r{.group_of = std::vector<uint32_t>(switches, kNone),
+                .port_of = std::vector<uint8_t>(switches, 0),
+                .under_any = std::vector<uint64_t>(below_.words(), 0),
+                .under_all = std::vector<uint64_t>(below_.words(), t_.up[s].empty() ? 0 : ~uint64_t{0}),
+                .only_child = std::vector<uint32_t>(t_.leaves.size(), kNone)};
+    for (uint32_t e = g_.begin(s); e < g_.end(s); ++e) {
+      r.group_of[g_.nbr(e)] = e;
+      r.port_of[g_.nbr(e)] = port_count_[e] == 1 ? first_port_[e] : kMulti;
+    }
+    for (uint32_t e : t_.up[s])
+      for (size_t w = 0; w < below_.words(); ++w) {
+        r.under_any[w] |= below_.row(g_.nbr(e))[w];
+        r.under_all[w] &= below_.row(g_.nbr(e))[w];
+      }
+    for (uint32_t e : t_.down[s])
+      for (size_t w = 0; w < below_.words(); ++w)
+        for (uint64_t bits = below_.row(g_.nbr(e))[w]; bits != 0; bits &= bits - 1) {
+          uint32_t& child = r.only_child[w * 64 + static_cast<size_t>(__builtin_ctzll(bits))];
+          child = child == kNone ? e : kSeveral;
+        }
+    return r;
+  }
+
+  // The groups switch s may take towards leaf li (down into its cone, else up towards it);
+  // `blind` when climbing and no parent is an ancestor of the leaf.
+  void Candidates(uint32_t s, size_t li, const RowTables& r, std::vector<uint32_t>& candidates, bool& blind) const {
+    auto has = [](const std::vector<uint64_t>& set, size_t i) { return (set[i / 64] >> (i % 64)) & 1; };
+    blind = false;
+    candidates.clear();
+    if (t_.cone.test(li, s)) {
+      if (r.only_child[li] != kSeveral) {
+        if (r.only_child[li] != kNone) candidates.push_back(r.only_child[li]);
+      } else {
+        for (uint32_t e : t_.down[s])
+          if (t_.cone.test(li, g_.nbr(e))) candidates.push_back(e);
+      }
+    } else if (has(r.under_all, li)) {
+      candidates = t_.up[s];
+    } else {
+      if (has(r.under_any, li))
+        for (uint32_t e : t_.up[s])
+          if (t_.cone.test(li, g_.nbr(e))) candidates.push_back(e);
+      blind = candidates.empty();
+      if (blind)
+        for (uint32_t e : t_.up[s])
+          if (t_.can_climb(li, g_.nbr(e))) candidates.push_back(e);
+    }
+  }
+
+  // Switch s's entries towards the endpoints of leaf li.
+  void FillLeaf(uint32_t s, size_t li, const RowTables& r, std::vector<uint32_t>& candidates, uint8_t* row) const {
+    const uint32_t leaf = t_.leaves[li];
+    const std::span<const Lid> lids = g_.endpoint_lids(leaf);
+    if (lids.empty()) return;
+    if (leaf == s) {
+      for (Lid x : lids) row[x] = g_.lid_port(x);
+      return;
+    }
+    bool blind = false;
+    Candidates(s, li, r, candidates, blind);
+    if (candidates.empty()) return;  // no legal route from here; no route passes here either
+    const uint32_t level = t_.level[s];
+    const bool in_cone = t_.cone.test(li, s);
+    const uint32_t hosts = static_cast<uint32_t>(lids.size());
+    // Turns over spare uplinks (below), per destination.
+    const uint32_t spread = level == 0 && !in_cone ? static_cast<uint32_t>(candidates.size()) / hosts : 1;
+    if (spread <= 1 && candidates.size() == 1 && port_count_[candidates[0]] == 1) {
+      // One way on: the chain switch, when a neighbour, is that way too.
+      for (Lid x : lids) row[x] = first_port_[candidates[0]];
+      return;
+    }
+    const bool single =
+        std::all_of(candidates.begin(), candidates.end(), [&](uint32_t e) { return port_count_[e] == 1; });
+    Modulo digit_mod(static_cast<uint32_t>(candidates.size()));
+    if (spread <= 1 && blind && single) {
+      // No parent is the destination's ancestor, so no chain switch is a neighbour:
+      // the destination's digit alone picks the parent.
+      for (Lid x : lids) row[x] = first_port_[candidates[digit_mod(quotient_[x * width_ + level])]];
+      return;
+    }
+    for (Lid x : lids)
+      row[x] = spread > 1 ? SpreadPort(s, x, hosts, spread, candidates)
+                          : ChainPort(level, in_cone, x, r, candidates, digit_mod);
+  }
+
+  // A destination leaf with fewer endpoints than the source leaf has uplinks: one parent
+  // per destination (destination-mod-k) would leave cables down into that leaf idle and
+  // put each destination's whole traffic on one. Instead the source leaves take turns over
+  // `spread` = uplinks / endpoints disjoint parents per destination, the free digits of the
+  // destination's block, so each cable down carries 1/spread of a destination. Above the
+  // leaves the digits count leaves, the same for every turn, so the turns do not meet
+  // again. (spread > 1 only at a leaf that climbs, so there is a level above.) The turn
+  // moves with the destination's leaf (its block number), so that a source leaf's own
+  // uplinks share its destinations evenly too.
+  uint8_t SpreadPort(uint32_t s, Lid x, uint32_t hosts, uint32_t spread,
+                     const std::vector<uint32_t>& candidates) const {
+    const uint32_t* digits = &quotient_[x * width_];
+    const uint32_t turn = (shape_.leaf_index[s] + digits[1]) % spread;
+    const uint32_t e = candidates[(digits[0] + hosts * turn) % candidates.size()];
+    return port_count_[e] == 1 ? first_port_[e] : g_.ports(e)[digits[0] % port_count_[e]];
+  }
+
+  // The chain switch of the next level wins when it is a neighbour (a child in the cone
+  // when descending, a parent when climbing); else the destination's digit picks.
+  uint8_t ChainPort(uint32_t level, bool in_cone, Lid x, const RowTables& r, const std::vector<uint32_t>& candidates,
+                    Modulo& digit_mod) const {
+    const uint32_t* digits = &quotient_[x * width_];
+    const uint32_t next_level = in_cone ? level - 1 : level + 1;
+    const uint32_t target = chain_[x * width_ + next_level];
+    const uint8_t direct = r.port_of[target];
+    if (direct != 0 && direct != kMulti) return direct;
+    uint32_t e = r.group_of[target];
+    if (e == kNone) e = candidates[digit_mod(digits[in_cone ? level - 1 : level])];
+    const uint32_t cables = port_count_[e];
+    return cables == 1 ? first_port_[e] : g_.ports(e)[digits[std::max(level, next_level)] % cables];
+  }
+
+  // Switch s's row: destinations leaf by leaf (what a switch does for a leaf's endpoints is
+  // worked out once per leaf), then the switch LIDs. A row depends on read-only tables only.
+  void FillRow(uint32_t s) const {
+    uint8_t* row = &out_.lft[size_t{s} * lids_];
+    const RowTables r = TablesFor(s);
+    std::vector<uint32_t> candidates;
+    for (size_t li = 0; li < t_.leaves.size(); ++li) FillLeaf(s, li, r, candidates, row);
+    const uint32_t level = t_.level[s];
+    for (uint32_t t = 0; t < g_.num_switches(); ++t) {
+      const Lid lid = g_.switch_lid(t), x0 = via_[t];
+      if (lid == 0 || x0 == 0 || t == s) continue;
+      if (level < t_.level[t] && chain_[x0 * width_ + level] == s)
+        row[lid] = first_port_[r.group_of[chain_[x0 * width_ + level + 1]]];
+      else
+        row[lid] = row[x0];
+    }
+  }
+
+  const Tree& t_;
+  const TreeShape& shape_;
+  const SwitchGraph& g_;
+  SubnetRoutes& out_;
+  const size_t lids_;
+  const uint32_t width_;                    // levels
+  std::vector<uint32_t> chain_, quotient_;  // [lid * width + level]
+  std::vector<uint32_t> port_count_;        // per group
+  std::vector<uint8_t> first_port_;         // per group
+  std::vector<Lid> via_;                    // x0 per switch, 0 when no chain passes it
+  BitRows below_{0, 0};
+};
+
 class FtreeEngine final : public RoutingEngine {
  public:
   std::string_view name() const override { return "ftree"; }
@@ -242,305 +642,26 @@ class FtreeEngine final : public RoutingEngine {
   Outcome Route(const RouteRequest& request, SubnetRoutes& out) const override {
     const Fabric& f = request.fabric;
     SwitchGraph g(f, request.subnet, out);
-    const uint32_t S = g.num_switches();
-    const size_t L = out.num_lids();
-    if (S == 0) return Outcome::Ok();
-    auto name = [&](uint32_t s) { return f.description(g.node(s)); };
-
-    // Levels: tier labels when every switch has one, else hops from the nearest leaf.
-    std::vector<uint32_t> level(S, kNone);
-    bool labelled = true;
-    for (uint32_t s = 0; s < S; ++s) labelled = labelled && f.node(g.node(s)).labels.tier >= 1;
-    if (labelled) {
-      for (uint32_t s = 0; s < S; ++s) level[s] = static_cast<uint32_t>(f.node(g.node(s)).labels.tier - 1);
-    } else {
-      std::vector<uint32_t> queue;
-      for (uint32_t s = 0; s < S; ++s)
-        if (!g.endpoint_lids(s).empty()) level[s] = 0, queue.push_back(s);
-      if (queue.empty()) return Outcome::NotApplicable("no endpoints, so no leaf switches");
-      for (size_t head = 0; head < queue.size(); ++head) {
-        uint32_t x = queue[head];
-        for (uint32_t e = g.begin(x); e < g.end(x); ++e)
-          if (uint32_t y = g.nbr(e); level[y] == kNone) level[y] = level[x] + 1, queue.push_back(y);
-      }
-    }
-    uint32_t H = 0;
-    for (uint32_t s = 0; s < S; ++s) {
-      H = std::max(H, level[s]);
-      if (level[s] != 0 && !g.endpoint_lids(s).empty())
-        return Outcome::NotApplicable(fmt::format("endpoints on '{}', a level-{} switch", name(s), level[s]));
-    }
-    if (H > 16) return Outcome::NotApplicable(fmt::format("{} levels: not a fat tree", H + 1));
-    // Parents before children in each switch's neighbour list order.
-    std::vector<std::vector<uint32_t>> up(S), down(S);  // neighbour groups
-    for (uint32_t s = 0; s < S; ++s) {
-      for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
-        uint32_t t = g.nbr(e);
-        if (level[t] == level[s] + 1)
-          up[s].push_back(e);
-        else if (level[t] + 1 == level[s])
-          down[s].push_back(e);
-        else
-          return Outcome::NotApplicable(fmt::format("'{}' (level {}) is cabled to '{}' (level {}): not a fat tree",
-                                                    name(s), level[s], name(t), level[t]));
-      }
-      if (up[s].empty() && level[s] != H)
-        return Outcome::NotApplicable(
-            fmt::format("'{}' at level {} has no up-links but the tree has {} levels", name(s), level[s], H + 1));
-      if (level[s] > 0 && down[s].empty())
-        return Outcome::NotApplicable(fmt::format("'{}' at level {} has no down-links", name(s), level[s]));
-    }
-
-    // Leaves, cones (a leaf's ancestors, itself included) and, on a degraded tree, the
-    // switches that can climb into a cone.
-    std::vector<uint32_t> leaves, leaf_index(S, kNone);
-    for (uint32_t s = 0; s < S; ++s)
-      if (level[s] == 0) leaf_index[s] = static_cast<uint32_t>(leaves.size()), leaves.push_back(s);
-    const size_t NL = leaves.size();
-    size_t tops = 0;
-    for (uint32_t s = 0; s < S; ++s) tops += level[s] == H;
-    BitRows cone(NL, S);
-    std::vector<uint8_t> full(NL, 0);
+    const uint32_t switches = g.num_switches();
+    if (switches == 0) return Outcome::Ok();
     // The LFT fill dominates (a step per switch and LID): small trees on the calling thread.
-    const unsigned threads = ThreadsFor(size_t{S} * L, request.options.threads);
-    ParallelFor(
-        NL, threads,
-        [&](size_t li) {
-          std::vector<uint32_t> queue{leaves[li]};
-          std::vector<uint8_t> seen(S, 0);
-          seen[leaves[li]] = 1;
-          size_t top_count = 0;
-          for (size_t head = 0; head < queue.size(); ++head) {
-            uint32_t x = queue[head];
-            if (level[x] == H) ++top_count;
-            for (uint32_t e : up[x])
-              if (uint32_t y = g.nbr(e); !seen[y]) seen[y] = 1, queue.push_back(y);
-          }
-          full[li] = top_count == tops;
-          // Bits of one row are written by one thread only; rows are word-aligned.
-          for (uint32_t x : queue) cone.set(li, x);
-        },
-        16);
-    const bool complete = std::all_of(full.begin(), full.end(), [](uint8_t v) { return v != 0; });
-    // reach(li, s): s can climb into the cone of leaf li (every switch can when every top
-    // switch reaches every leaf).
-    BitRows climb(complete ? 0 : NL, S);
-    if (!complete) {
-      std::vector<std::string> problems(NL);
-      ParallelFor(NL, threads, [&](size_t li) {
-        std::vector<uint32_t> queue;
-        std::vector<uint8_t> seen(S, 0);
-        for (uint32_t s = 0; s < S; ++s)
-          if (cone.test(li, s)) seen[s] = 1, queue.push_back(s);
-        for (size_t head = 0; head < queue.size(); ++head)
-          for (uint32_t e : down[queue[head]])
-            if (uint32_t y = g.nbr(e); !seen[y]) seen[y] = 1, queue.push_back(y);
-        for (uint32_t s : queue) climb.set(li, s);
-        for (uint32_t other : leaves)
-          if (!seen[other]) {
-            problems[li] = fmt::format("leaves '{}' and '{}' have no common ancestor", name(leaves[li]), name(other));
-            break;
-          }
-      });
-      for (const std::string& p : problems)
-        if (!p.empty()) return Outcome::NotApplicable(p);
-    }
-    auto can_climb = [&](size_t li, uint32_t s) { return complete || climb.test(li, s); };
-    const Tree tree{g, level, up, down, leaves, cone, climb, complete};
+    const unsigned threads = ThreadsFor(size_t{switches} * out.num_lids(), request.options.threads);
+    const TreeShape shape = FindTree(f, g, threads);
+    if (!shape.problem.empty()) return Outcome::NotApplicable(shape.problem);
+    const Tree tree{g, shape.level, shape.up, shape.down, shape.leaves, shape.cone, shape.climb, shape.complete};
+    const size_t levels = shape.top_level + 1;
     if (ChannelCapacity capacity(f, request.subnet); !capacity.uniform() || !Regular(tree)) {
       GreedyFill(tree, f, capacity, out).Run();
-      RouteSwitchLids(g, level, threads, out);
-      out.reason =
-          fmt::format("fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination", H + 1,
-                      NL, tops, complete ? "irregular" : "degraded (some top switches miss some leaves)",
-                      capacity.uniform() ? "" : ", cables of several rates");
+      RouteSwitchLids(g, shape.level, threads, out);
+      out.reason = fmt::format("fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination",
+                               levels, shape.leaves.size(), shape.tops,
+                               shape.complete ? "irregular" : "degraded (some top switches miss some leaves)",
+                               capacity.uniform() ? "" : ", cables of several rates");
       return Outcome::Ok();
     }
-
-    // Chains: per endpoint LID, a_0..a_H and the digit quotients q_0..q_H of its ordinal.
-    // Each leaf takes a block of ordinals as wide as its endpoints rounded up to a multiple
-    // of its uplinks, so that every leaf's first endpoint has digit 0 at its own level and
-    // the digits above count leaves, whatever the leaves before it hold (on a full tree the
-    // blocks are exactly the endpoints).
-    const size_t W = H + 1;
-    std::vector<uint32_t> chain(L * W, kNone), quot(L * W, 0);
-    uint32_t block_start = 0;
-    for (uint32_t leaf : leaves) {
-      const uint32_t hosts = static_cast<uint32_t>(g.endpoint_lids(leaf).size());
-      const uint32_t ups = std::max<uint32_t>(1, static_cast<uint32_t>(up[leaf].size()));
-      uint32_t ordinal = block_start;
-      block_start += (std::max(hosts, ups) + ups - 1) / ups * ups;
-      for (Lid x : g.endpoint_lids(leaf)) {
-        uint32_t a = leaf, q = ordinal++;
-        chain[x * W] = a;
-        quot[x * W] = q;
-        for (uint32_t l = 0; l < H; ++l) {
-          const std::vector<uint32_t>& ps = up[a];
-          a = g.nbr(ps[q % ps.size()]);
-          q /= static_cast<uint32_t>(ps.size());
-          chain[x * W + l + 1] = a;
-          quot[x * W + l + 1] = q;
-        }
-      }
-    }
-
-    std::vector<uint32_t> port_count(g.end(S - 1));
-    std::vector<uint8_t> first_port(g.end(S - 1));
-    for (uint32_t e = 0; e < port_count.size(); ++e)
-      port_count[e] = uint32_t(g.ports(e).size()), first_port[e] = g.ports(e)[0];
-
-    // Switch LIDs carry management traffic only. Switch t's LID follows the routes of an
-    // endpoint x0 whose chain passes t (a leaf: its first endpoint), and the chain switches
-    // below t climb the chain to t instead of going down: every route towards x0 reaches
-    // x0's chain (at its leaf at the latest), so it reaches t, without a search per LID and
-    // within the rows (a search per LID writes a column: one cache miss per switch).
-    std::vector<Lid> via(S, 0);  // x0 per switch, 0 when no chain passes it
-    // below.test(s, li): leaf li is below switch s (s is in its cone), so that a row sees
-    // at once which of its neighbours lead to a leaf without testing each per leaf.
-    BitRows below(S, NL);
-    for (size_t li = 0; li < NL; ++li)
-      for (uint32_t s = 0; s < S; ++s)
-        if (cone.test(li, s)) below.set(s, li);
-    for (uint32_t leaf : leaves)
-      for (Lid x : g.endpoint_lids(leaf))
-        for (uint32_t l = 0; l < W; ++l)
-          if (uint32_t a = chain[x * W + l]; via[a] == 0) via[a] = x;
-    // Fill each switch's row; a row depends on read-only tables only. Destinations go
-    // leaf by leaf: what a switch does for a leaf's endpoints is worked out once per leaf.
-    ParallelFor(
-        S, threads,
-        [&](size_t si) {
-          const uint32_t s = static_cast<uint32_t>(si);
-          const uint32_t l = level[s];
-          uint8_t* row = &out.lft[si * L];
-          // port_of[t]: the port to neighbour t when a single cable joins them, kMulti for
-          // parallel cables, 0 for no neighbour: one load per entry in the common case.
-          constexpr uint8_t kMulti = 0xFF;
-          std::vector<uint32_t> group_of(S, kNone);
-          std::vector<uint8_t> port_of(S, 0);
-          for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
-            group_of[g.nbr(e)] = e;
-            port_of[g.nbr(e)] = port_count[e] == 1 ? first_port[e] : kMulti;
-          }
-          std::vector<uint32_t> cand;
-          // Leaves below any (every) parent of s, and the only child of s above each leaf
-          // (kNone: none; kSeveral: several).
-          constexpr uint32_t kSeveral = kNone - 1;
-          const size_t words = below.words();
-          std::vector<uint64_t> under_any(words, 0), under_all(words, up[s].empty() ? 0 : ~uint64_t{0});
-          for (uint32_t e : up[s])
-            for (size_t w = 0; w < words; ++w) {
-              under_any[w] |= below.row(g.nbr(e))[w];
-              under_all[w] &= below.row(g.nbr(e))[w];
-            }
-          std::vector<uint32_t> only_child(NL, kNone);
-          for (uint32_t e : down[s])
-            for (size_t w = 0; w < words; ++w)
-              for (uint64_t bits = below.row(g.nbr(e))[w]; bits != 0; bits &= bits - 1) {
-                uint32_t& c = only_child[w * 64 + static_cast<size_t>(__builtin_ctzll(bits))];
-                c = c == kNone ? e : kSeveral;
-              }
-          auto has = [](const std::vector<uint64_t>& set, size_t li) { return (set[li / 64] >> (li % 64)) & 1; };
-          for (size_t li = 0; li < NL; ++li) {
-            const uint32_t d = leaves[li];
-            const std::span<const Lid> lids = g.endpoint_lids(d);
-            if (lids.empty()) continue;
-            if (d == s) {
-              for (Lid x : lids) row[x] = g.lid_port(x);
-              continue;
-            }
-            const bool in_cone = cone.test(li, s);
-            bool blind = false;  // climbing, and no parent is an ancestor of d
-            cand.clear();
-            if (in_cone) {
-              if (only_child[li] != kSeveral) {
-                if (only_child[li] != kNone) cand.push_back(only_child[li]);
-              } else {
-                for (uint32_t e : down[s])
-                  if (cone.test(li, g.nbr(e))) cand.push_back(e);
-              }
-            } else if (has(under_all, li)) {
-              cand = up[s];
-            } else {
-              if (has(under_any, li))
-                for (uint32_t e : up[s])
-                  if (cone.test(li, g.nbr(e))) cand.push_back(e);
-              blind = cand.empty();
-              if (blind)
-                for (uint32_t e : up[s])
-                  if (can_climb(li, g.nbr(e))) cand.push_back(e);
-            }
-            if (cand.empty()) continue;  // no legal route from here; no route passes here either
-            const uint32_t hosts = static_cast<uint32_t>(lids.size());
-            // Turns over spare uplinks (below), per destination.
-            const uint32_t spread = l == 0 && !in_cone ? static_cast<uint32_t>(cand.size()) / hosts : 1;
-            if (spread <= 1 && cand.size() == 1 && port_count[cand[0]] == 1) {
-              // One way on: the chain switch, when a neighbour, is that way too.
-              for (Lid x : lids) row[x] = first_port[cand[0]];
-              continue;
-            }
-            const bool single = std::all_of(cand.begin(), cand.end(), [&](uint32_t e) { return port_count[e] == 1; });
-            Modulo digit_mod(static_cast<uint32_t>(cand.size()));
-            if (spread <= 1 && blind && single) {
-              // No parent is the destination's ancestor, so no chain switch is a neighbour:
-              // the destination's digit alone picks the parent.
-              for (Lid x : lids) row[x] = first_port[cand[digit_mod(quot[x * W + l])]];
-              continue;
-            }
-            for (Lid x : lids) {
-              const uint32_t* xq = &quot[x * W];
-              // A destination leaf with fewer endpoints than the source leaf has uplinks: one
-              // parent per destination (destination-mod-k) would leave cables down into that
-              // leaf idle and put each destination's whole traffic on one. Instead the source
-              // leaves take turns over `spread` = uplinks / endpoints disjoint parents per
-              // destination, the free digits of the destination's block, so each cable down
-              // carries 1/spread of a destination. Above the leaves the digits count leaves,
-              // the same for every turn, so the turns do not meet again.
-              // (spread > 1 only at a leaf that climbs, so there is a level above: xq[1].)
-              if (spread > 1) {
-                // The turn moves with the destination's leaf (its block number, xq[1]), so
-                // that a source leaf's own uplinks share its destinations evenly too.
-                const uint32_t turn = (leaf_index[s] + xq[1]) % spread;
-                const uint32_t e = cand[(xq[0] + hosts * turn) % cand.size()];
-                row[x] = port_count[e] == 1 ? first_port[e] : g.ports(e)[xq[0] % port_count[e]];
-                continue;
-              }
-              // The chain switch of the next level wins when it is a neighbour (a child in
-              // the cone when descending, a parent when climbing); else the destination's digit.
-              const uint32_t next_level = in_cone ? l - 1 : l + 1;
-              const uint32_t target = chain[x * W + next_level];
-              const uint8_t direct = port_of[target];
-              if (direct != 0 && direct != kMulti) {
-                row[x] = direct;
-                continue;
-              }
-              uint32_t e = group_of[target];
-              if (e == kNone) {
-                e = cand[digit_mod(xq[in_cone ? l - 1 : l])];
-              }
-              const uint32_t m = port_count[e];
-              row[x] = m == 1 ? first_port[e] : g.ports(e)[xq[std::max(l, next_level)] % m];
-            }
-          }
-          for (uint32_t t = 0; t < S; ++t) {
-            const Lid lid = g.switch_lid(t), x0 = via[t];
-            if (lid == 0 || x0 == 0 || t == s) continue;
-            if (l < level[t] && chain[x0 * W + l] == s) {
-              const uint32_t e = group_of[chain[x0 * W + l + 1]];
-              row[lid] = first_port[e];
-            } else {
-              row[lid] = row[x0];
-            }
-          }
-        },
-        4);
-    // Switches no chain passes (parents a leaf with few endpoints leaves spare): shortest paths.
-    ParallelFor(S, threads, [&](size_t t) {
-      std::vector<uint32_t> scratch;
-      if (const Lid lid = g.switch_lid(static_cast<uint32_t>(t)); lid != 0 && via[t] == 0)
-        RouteSwitchLidShortest(g, lid, out, scratch);
-    });
-    out.reason = fmt::format("fat tree: {} levels, {} leaf switches, {} top switches", H + 1, NL, tops);
+    ChainFill(tree, shape, out).Run(threads);
+    out.reason =
+        fmt::format("fat tree: {} levels, {} leaf switches, {} top switches", levels, shape.leaves.size(), shape.tops);
     return Outcome::Ok();
   }
 };

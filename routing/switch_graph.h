@@ -4,6 +4,7 @@
 // parallel ports of each group, and every LID knows the switch it hangs off and the port
 // there. Engines build one per Route() call; it is their working state, not the model's.
 #include <cstdint>
+#include <ranges>
 #include <span>
 #include <vector>
 
@@ -61,6 +62,30 @@ class SwitchGraph {
   std::vector<Lid> ep_lids_;
   std::vector<Lid> switch_lid_;
 };
+
+// Breadth-first search over switches. `queue` holds the start switches (marked in `seen`);
+// from each switch x it follows the neighbour groups `groups(x)` returns (a range of group
+// ids), marks every switch first reached, calls reached(y, x) and appends y, so `queue`
+// ends as the visit order.
+template <class Groups, class Reached>
+void BreadthFirst(const SwitchGraph& g, std::vector<uint32_t>& queue, std::vector<uint8_t>& seen, Groups groups,
+                  Reached reached) {
+  for (size_t head = 0; head < queue.size(); ++head) {
+    const uint32_t x = queue[head];
+    for (uint32_t e : groups(x)) {
+      const uint32_t y = g.nbr(e);
+      if (seen[y]) continue;
+      seen[y] = 1;
+      reached(y, x);
+      queue.push_back(y);
+    }
+  }
+}
+
+// Every neighbour group of s, for BreadthFirst.
+inline std::ranges::iota_view<uint32_t, uint32_t> AllGroups(const SwitchGraph& g, uint32_t s) {
+  return std::views::iota(g.begin(s), g.end(s));
+}
 
 // Hop distances from every switch to every destination switch by breadth-first search,
 // dist[s * S + d], kUnreachable when none; threads over destinations.

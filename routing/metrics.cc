@@ -37,7 +37,18 @@ struct Measurer {
     uint32_t min_hops = kUnset, max_hops = 0;
   };
 
+  std::vector<uint32_t> dests_at;  // destination endpoints (with a LID) per switch
+  uint64_t num_dests = 0;
+
   Result<SubnetMetrics> Run();
+  Result<void> Index(SubnetMetrics& m);
+  std::vector<uint64_t> MeasureLoads(SubnetMetrics& m) const;
+  void ChannelStats(const std::vector<uint64_t>& load, const ChannelCapacity& capacity, SubnetMetrics& m) const;
+  void CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const;
+  void Bisection(SubnetMetrics& m) const;
+  // The channels from endpoint src's switch to endpoint dst (by `lid`), appended to `path`;
+  // false when the route is broken.
+  bool PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<uint32_t>& path) const;
   // Links from switch s to the destination (>= 1), kUnset when the path is broken; `col`
   // is the destination's LFT column.
   void Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
@@ -134,6 +145,23 @@ Result<SubnetMetrics> Measurer::Run() {
   SubnetMetrics m;
   m.subnet = sn.id;
   m.num_vls = r.num_vls;
+  if (auto indexed = Index(m); !indexed) return std::unexpected(indexed.error());
+  const std::vector<uint64_t> load = MeasureLoads(m);
+  const ChannelCapacity capacity(f, sn);
+  m.rates_differ = !capacity.uniform();
+  ChannelStats(load, capacity, m);
+  CutBound(capacity, m);
+  if (!m.rates_differ) {
+    m.max_load_per_capacity = double(m.max_channel_load);
+    m.load_per_capacity_lower_bound = double(m.channel_load_lower_bound);
+  }
+  Bisection(m);
+  return m;
+}
+
+// Dense tables of the subnet: channels (switch * stride + port) and where they lead,
+// endpoints and their switches, destination LIDs; counts the switch-to-switch channels.
+Result<void> Measurer::Index(SubnetMetrics& m) {
   nsw = uint32_t(sn.switches.size());
   L = r.num_lids();
   if (r.switches != sn.switches || r.lft.size() != size_t(nsw) * L)
@@ -153,11 +181,11 @@ Result<SubnetMetrics> Measurer::Run() {
         ++m.channels;
       }
     }
-  const size_t ne = sn.endpoint_ports.size();
-  ep_switch.assign(ne, kUnset);
+  const size_t endpoints = sn.endpoint_ports.size();
+  ep_switch.assign(endpoints, kUnset);
   sources.assign(nsw, 0);
   std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
-  for (uint32_t e = 0; e < ne; ++e) {
+  for (uint32_t e = 0; e < endpoints; ++e) {
     ep_of_port[sn.endpoint_ports[e]] = e;
     PortId up = f.port(sn.endpoint_ports[e]).peer;
     if (up == kNone || !f.is_switch(f.port(up).node)) continue;
@@ -165,8 +193,8 @@ Result<SubnetMetrics> Measurer::Run() {
     ++sources[ep_switch[e]];
   }
   dest_ep.assign(L, kUnset);
-  std::vector<uint32_t> dests_at(nsw, 0);
-  uint64_t num_dests = 0;
+  dests_at.assign(nsw, 0);
+  num_dests = 0;
   for (Lid lid = 1; lid < L; ++lid) {
     PortId owner = r.lid_owner[lid];
     if (owner == kNone || owner >= ep_of_port.size() || ep_of_port[owner] == kUnset) continue;
@@ -175,58 +203,63 @@ Result<SubnetMetrics> Measurer::Run() {
     ++dests_at[ep_switch[dest_ep[lid]]];
     ++num_dests;
   }
+  return {};
+}
 
-  // Edge forwarding index and hops, one destination at a time, in blocks of 128 LIDs spread
-  // over the threads.
+// Edge forwarding index (routes per channel) and hops, one destination at a time, in
+// blocks of 128 LIDs spread over the threads.
+std::vector<uint64_t> Measurer::MeasureLoads(SubnetMetrics& m) const {
   std::vector<uint64_t> load(size_t(nsw) * stride, 0);
-  {
-    unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
-    size_t blocks = (L + 127) / 128;
-    threads = std::max(1u, std::min<unsigned>(threads, unsigned(blocks)));
-    std::vector<Part> parts(threads);
-    std::atomic<size_t> next{0};
-    auto worker = [&](unsigned t) {
-      Part& part = parts[t];
-      part.load.assign(size_t(nsw) * stride, 0);
-      std::vector<uint8_t> cols;
-      std::vector<uint32_t> dist(nsw), stamp(nsw, 0), path, bucket_start, order(nsw);
-      std::vector<uint64_t> flow(nsw);
-      uint32_t tick = 0;
-      for (size_t bi; (bi = next.fetch_add(1)) < blocks;) {
-        Lid lo = Lid(std::max<size_t>(1, bi * 128)), hi = Lid(std::min(L, (bi + 1) * 128));
-        if (lo < hi) LoadsOf(lo, hi, part, cols, dist, stamp, tick, path, bucket_start, order, flow);
-      }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
-    worker(0);
-    for (auto& th : pool) th.join();
-    m.min_hops = kUnset;
-    uint64_t hop_sum = 0;
-    for (const Part& part : parts) {
-      for (size_t c = 0; c < load.size(); ++c) load[c] += part.load[c];
-      m.pairs += part.pairs;
-      hop_sum += part.hop_sum;
-      m.min_hops = std::min(m.min_hops, part.min_hops);
-      m.max_hops = std::max(m.max_hops, part.max_hops);
+  unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
+  const size_t blocks = (L + 127) / 128;
+  threads = std::max(1u, std::min<unsigned>(threads, unsigned(blocks)));
+  std::vector<Part> parts(threads);
+  std::atomic<size_t> next{0};
+  auto worker = [&](unsigned t) {
+    Part& part = parts[t];
+    part.load.assign(size_t(nsw) * stride, 0);
+    std::vector<uint8_t> cols;
+    std::vector<uint32_t> dist(nsw), stamp(nsw, 0), path, bucket_start, order(nsw);
+    std::vector<uint64_t> flow(nsw);
+    uint32_t tick = 0;
+    for (size_t block; (block = next.fetch_add(1)) < blocks;) {
+      Lid lo = Lid(std::max<size_t>(1, block * 128)), hi = Lid(std::min(L, (block + 1) * 128));
+      if (lo < hi) LoadsOf(lo, hi, part, cols, dist, stamp, tick, path, bucket_start, order, flow);
     }
-    m.avg_hops = m.pairs ? double(hop_sum) / double(m.pairs) : 0;
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
+  worker(0);
+  for (auto& th : pool) th.join();
+  m.min_hops = kUnset;
+  uint64_t hop_sum = 0;
+  for (const Part& part : parts) {
+    for (size_t c = 0; c < load.size(); ++c) load[c] += part.load[c];
+    m.pairs += part.pairs;
+    hop_sum += part.hop_sum;
+    m.min_hops = std::min(m.min_hops, part.min_hops);
+    m.max_hops = std::max(m.max_hops, part.max_hops);
   }
+  m.avg_hops = m.pairs ? double(hop_sum) / double(m.pairs) : 0;
   if (m.pairs == 0) m.min_hops = 0;
+  return load;
+}
 
-  const ChannelCapacity capacity(f, sn);
-  m.rates_differ = !capacity.uniform();
+// Busiest, mean and spread of the channel loads (per capacity when rates differ), and the
+// widest spread within a group of parallel cables.
+void Measurer::ChannelStats(const std::vector<uint64_t>& load, const ChannelCapacity& capacity,
+                            SubnetMetrics& m) const {
   auto share = [&](uint32_t c) { return capacity.share(f.port_id(sn.switches[c / stride], c % stride)); };
-  double sum = 0, sq = 0;
+  double sum = 0, squares = 0;
   std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, uint64_t>> groups;  // (from, to) -> (min, max)
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> group_size;
   for (uint32_t c = 0; c < head.size(); ++c) {
     if (head[c] == kUnset) continue;
-    uint64_t x = load[c];
+    const uint64_t x = load[c];
     m.max_channel_load = std::max(m.max_channel_load, x);
     if (m.rates_differ) m.max_load_per_capacity = std::max(m.max_load_per_capacity, double(x) / share(c));
     sum += double(x);
-    sq += double(x) * double(x);
+    squares += double(x) * double(x);
     auto key = std::make_pair(c / stride, head[c]);
     auto [it, fresh] = groups.try_emplace(key, x, x);
     if (!fresh) it->second = {std::min(it->second.first, x), std::max(it->second.second, x)};
@@ -234,89 +267,94 @@ Result<SubnetMetrics> Measurer::Run() {
   }
   if (m.channels) {
     m.avg_channel_load = sum / double(m.channels);
-    m.stddev_channel_load = std::sqrt(std::max(0.0, sq / double(m.channels) - m.avg_channel_load * m.avg_channel_load));
+    m.stddev_channel_load =
+        std::sqrt(std::max(0.0, squares / double(m.channels) - m.avg_channel_load * m.avg_channel_load));
   }
-  for (const auto& [key, mm] : groups) {
+  for (const auto& [key, range] : groups) {
     if (group_size[key] < 2) continue;
     ++m.parallel_groups;
-    m.parallel_max_spread = std::max(m.parallel_max_spread, mm.second - mm.first);
+    m.parallel_max_spread = std::max(m.parallel_max_spread, range.second - range.first);
   }
-  // Cut bound per switch: routes that must leave and enter it over switch cables.
-  // Per capacity, each cable counts by its share of the top rate.
+}
+
+// Cut bound per switch: routes that must leave and enter it over switch cables.
+// Per capacity, each cable counts by its share of the top rate.
+void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const {
+  const size_t endpoints = sn.endpoint_ports.size();
   for (uint32_t s = 0; s < nsw; ++s) {
-    uint64_t deg = 0;
+    uint64_t degree = 0;
     double shares = 0;
-    for (uint32_t p = 0; p < stride; ++p)
-      if (head[s * stride + p] != kUnset) ++deg, shares += m.rates_differ ? share(s * stride + p) : 1.0;
-    if (deg == 0) continue;
-    uint64_t out = uint64_t(sources[s]) * (num_dests - dests_at[s]);
-    uint64_t in = uint64_t(dests_at[s]) * (ne - sources[s]);
-    uint64_t need = std::max(out, in);
-    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, (need + deg - 1) / deg);
+    for (uint32_t p = 0; p < stride; ++p) {
+      if (head[s * stride + p] == kUnset) continue;
+      ++degree;
+      shares += m.rates_differ ? capacity.share(f.port_id(sn.switches[s], p)) : 1.0;
+    }
+    if (degree == 0) continue;
+    const uint64_t out = uint64_t(sources[s]) * (num_dests - dests_at[s]);
+    const uint64_t in = uint64_t(dests_at[s]) * (endpoints - sources[s]);
+    const uint64_t need = std::max(out, in);
+    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, (need + degree - 1) / degree);
     if (m.rates_differ)
       m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, double(need) / shares);
   }
-  if (!m.rates_differ) {
-    m.max_load_per_capacity = double(m.max_channel_load);
-    m.load_per_capacity_lower_bound = double(m.channel_load_lower_bound);
-  }
+}
 
-  // Effective bisection bandwidth over random permutations of the endpoints with a LID.
-  std::vector<uint32_t> first_lid(ne, 0);
+bool Measurer::PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<uint32_t>& path) const {
+  const PortId destination_port = sn.endpoint_ports[dst];
+  for (uint32_t s = ep_switch[src], steps = 0; steps <= nsw; ++steps) {
+    const uint8_t p = r.out_port(s, lid);
+    if (p == kNoRoute || p == 0 || p >= stride) return false;
+    if (peer[s * stride + p] == destination_port) return true;
+    const uint32_t c = s * stride + p;
+    if (head[c] == kUnset) return false;
+    path.push_back(c);
+    s = head[c];
+  }
+  return false;
+}
+
+// Effective bisection bandwidth over random permutations of the endpoints with a LID: the
+// mean over flows of 1 / (the most flows sharing a channel of its path).
+void Measurer::Bisection(SubnetMetrics& m) const {
+  const size_t endpoints = sn.endpoint_ports.size();
+  std::vector<uint32_t> first_lid(endpoints, 0);
   for (Lid lid = L; lid-- > 1;)
     if (dest_ep[lid] != kUnset) first_lid[dest_ep[lid]] = lid;
   std::vector<uint32_t> members;
-  for (uint32_t e = 0; e < ne; ++e)
+  for (uint32_t e = 0; e < endpoints; ++e)
     if (first_lid[e] && ep_switch[e] != kUnset) members.push_back(e);
-  if (opt.permutations && members.size() >= 2) {
-    std::mt19937_64 rng(opt.seed ^ (uint64_t(sn.id) * 0x9E3779B97F4A7C15ull));
-    std::vector<uint32_t> perm(members);
-    std::vector<uint32_t> perm_load(size_t(nsw) * stride, 0);
-    std::vector<uint32_t> flat, offsets;
-    double total = 0;
-    uint64_t flows = 0;
-    for (unsigned it = 0; it < opt.permutations; ++it) {
-      std::shuffle(perm.begin(), perm.end(), rng);
-      flat.clear();
-      offsets.assign(1, 0);
-      for (size_t i = 0; i < members.size(); ++i) {
-        uint32_t src = members[i], dst = perm[i];
-        if (src == dst) continue;
-        Lid lid = first_lid[dst];
-        PortId dport = sn.endpoint_ports[dst];
-        size_t mark = flat.size();
-        bool ok = false;
-        for (uint32_t s = ep_switch[src], steps = 0; steps <= nsw; ++steps) {
-          uint8_t p = r.out_port(s, lid);
-          if (p == kNoRoute || p == 0 || p >= stride) break;
-          if (peer[s * stride + p] == dport) {
-            ok = true;
-            break;
-          }
-          uint32_t c = s * stride + p;
-          if (head[c] == kUnset) break;
-          flat.push_back(c);
-          s = head[c];
-        }
-        if (!ok) {
-          flat.resize(mark);
-          continue;
-        }
-        offsets.push_back(uint32_t(flat.size()));
+  if (!opt.permutations || members.size() < 2) return;
+  std::mt19937_64 rng(opt.seed ^ (uint64_t(sn.id) * 0x9E3779B97F4A7C15ull));
+  std::vector<uint32_t> perm(members);
+  std::vector<uint32_t> perm_load(size_t(nsw) * stride, 0);
+  std::vector<uint32_t> flat, offsets;
+  double total = 0;
+  uint64_t flows = 0;
+  for (unsigned it = 0; it < opt.permutations; ++it) {
+    std::shuffle(perm.begin(), perm.end(), rng);
+    flat.clear();
+    offsets.assign(1, 0);
+    for (size_t i = 0; i < members.size(); ++i) {
+      const uint32_t src = members[i], dst = perm[i];
+      if (src == dst) continue;
+      const size_t mark = flat.size();
+      if (!PermutationPath(src, dst, first_lid[dst], flat)) {
+        flat.resize(mark);
+        continue;
       }
-      for (uint32_t c : flat) ++perm_load[c];
-      for (size_t k = 0; k + 1 < offsets.size(); ++k) {
-        uint32_t worst = 1;
-        for (uint32_t j = offsets[k]; j < offsets[k + 1]; ++j) worst = std::max(worst, perm_load[flat[j]]);
-        total += 1.0 / worst;
-        ++flows;
-      }
-      for (uint32_t c : flat) perm_load[c] = 0;
+      offsets.push_back(uint32_t(flat.size()));
     }
-    m.effective_bisection_bandwidth = flows ? total / double(flows) : 0;
-    m.permutations = opt.permutations;
+    for (uint32_t c : flat) ++perm_load[c];
+    for (size_t k = 0; k + 1 < offsets.size(); ++k) {
+      uint32_t worst = 1;
+      for (uint32_t j = offsets[k]; j < offsets[k + 1]; ++j) worst = std::max(worst, perm_load[flat[j]]);
+      total += 1.0 / worst;
+      ++flows;
+    }
+    for (uint32_t c : flat) perm_load[c] = 0;
   }
-  return m;
+  m.effective_bisection_bandwidth = flows ? total / double(flows) : 0;
+  m.permutations = opt.permutations;
 }
 
 }  // namespace

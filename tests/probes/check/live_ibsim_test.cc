@@ -95,6 +95,17 @@ void OnlyKinds(const LiveSnapshot& live, const std::set<std::string>& kinds) {
   }
 }
 
+// The violation kinds of `routes` findings, each an error placed at the one subnet of `f`.
+std::set<std::string> RouteViolations(const std::vector<check::Finding>& routes, const Fabric& f) {
+  std::set<std::string> violations;
+  for (const check::Finding& finding : routes) {
+    CHECK(finding.severity == check::Severity::kError);
+    CHECK(finding.where == f.subnets()[0].name);
+    violations.insert(finding.evidence["violation"].get<std::string>());
+  }
+  return violations;
+}
+
 // Cases routed by `opensm -o`, which has exited: no SM answers SMInfo, though ports still
 // name it. Those two findings are true there and not what the case is about.
 const std::set<std::string> kSmGone = {"sm", "collection"};
@@ -335,12 +346,7 @@ void ChildLoop() {
   OnlyKinds(first, kSmGone);
   auto routes = Findings(live, "routes");
   REQUIRE(!routes.empty());
-  std::set<std::string> violations;
-  for (const check::Finding& finding : routes) {
-    CHECK(finding.severity == check::Severity::kError);
-    CHECK(finding.where == g.subnets()[0].name);
-    violations.insert(finding.evidence["violation"].get<std::string>());
-  }
+  const std::set<std::string> violations = RouteViolations(routes, g);
   CHECK(violations.count(std::string(ToString(ViolationKind::kLoop))) == 1);
   OnlyKinds(live, {"routes", "sm", "collection"});
 }
@@ -437,12 +443,7 @@ void ChildCreditLoop() {
   OnlyKinds(first, kSmGone);
   auto routes = Findings(live, "routes");
   REQUIRE(!routes.empty());
-  std::set<std::string> violations;
-  for (const check::Finding& finding : routes) {
-    CHECK(finding.severity == check::Severity::kError);
-    CHECK(finding.where == g.subnets()[0].name);
-    violations.insert(finding.evidence["violation"].get<std::string>());
-  }
+  const std::set<std::string> violations = RouteViolations(routes, g);
   CHECK(violations == std::set<std::string>{std::string(ToString(ViolationKind::kCreditLoop))});
   CHECK(routes[0].evidence["count"] == 1);
   CHECK(routes[0].evidence["examples"][0]["cycle"] == FormatCycle(g, cycle->cycle));

@@ -31,6 +31,8 @@ using check::LiveSnapshot;
 // The fabric every case uses: 2 leaves, 2 spines, 2 hosts a leaf; leaf<l> port 3 goes to
 // spine0 and port 4 to spine1; spine<s> port l+1 to leaf<l>.
 constexpr unsigned kLeaves = 2, kSpines = 2, kHosts = 2;
+// The credit-loop case needs two leaves besides the two whose uplinks form the loop.
+constexpr unsigned kCreditLoopLeaves = 4;
 
 struct ChildEnv {
   std::string kind;     // which child case
@@ -91,6 +93,17 @@ void OnlyKinds(const LiveSnapshot& live, const std::set<std::string>& kinds) {
     INFO(f.kind, " at ", f.where, ": ", f.summary);
     CHECK((kinds.count(f.kind) == 1 || f.severity == check::Severity::kInfo));
   }
+}
+
+// The violation kinds of `routes` findings, each an error placed at the one subnet of `f`.
+std::set<std::string> RouteViolations(const std::vector<check::Finding>& routes, const Fabric& f) {
+  std::set<std::string> violations;
+  for (const check::Finding& finding : routes) {
+    CHECK(finding.severity == check::Severity::kError);
+    CHECK(finding.where == f.subnets()[0].name);
+    violations.insert(finding.evidence["violation"].get<std::string>());
+  }
+  return violations;
 }
 
 // Cases routed by `opensm -o`, which has exited: no SM answers SMInfo, though ports still
@@ -333,13 +346,107 @@ void ChildLoop() {
   OnlyKinds(first, kSmGone);
   auto routes = Findings(live, "routes");
   REQUIRE(!routes.empty());
-  std::set<std::string> violations;
-  for (const check::Finding& finding : routes) {
-    CHECK(finding.severity == check::Severity::kError);
-    CHECK(finding.where == g.subnets()[0].name);
-    violations.insert(finding.evidence["violation"].get<std::string>());
-  }
+  const std::set<std::string> violations = RouteViolations(routes, g);
   CHECK(violations.count(std::string(ToString(ViolationKind::kLoop))) == 1);
+  OnlyKinds(live, {"routes", "sm", "collection"});
+}
+
+// The port of `from` cabled to `to` (the first, when there are parallel cables).
+PortId PortToward(const Fabric& f, NodeId from, NodeId to) {
+  for (unsigned p = 1; p <= f.node(from).num_ports; ++p) {
+    const PortId id = f.port_id(from, p);
+    if (f.port(id).peer != kNone && f.port(f.port(id).peer).node == to) return id;
+  }
+  FAIL("no cable between the two nodes");
+  return kNone;
+}
+
+// The LFT entry of switch `sw` for `lid` in subnet 0 of `live`.
+uint8_t OutPort(const LiveSnapshot& live, const std::string& sw, Lid lid) {
+  const SubnetRoutes& r = live.snapshot.installed_routes->subnets.at(0);
+  const NodeId node = Named(*live.snapshot.fabric, sw);
+  const size_t row = std::find(r.switches.begin(), r.switches.end(), node) - r.switches.begin();
+  REQUIRE(row < r.switches.size());
+  return r.out_port(row, lid);
+}
+
+// Each pair is still delivered, by no path that revisits a switch, but two destinations
+// turn down-up at leaf1 and leaf0 in opposite directions: host2-0 (A) from leaf0 goes
+// leaf0 > spine0 > leaf1 > spine1 > leaf2, host3-0 (B) from leaf1 goes leaf1 > spine1 >
+// leaf0 > spine0 > leaf3. On VL0 the channels leaf0>spine0, spine0>leaf1, leaf1>spine1 and
+// spine1>leaf0 then wait on each other: a credit loop.
+void ChildCreditLoop() {
+  LiveSnapshot first = Collect(NoCounters());
+  const Fabric& f = *first.snapshot.fabric;
+  REQUIRE(first.snapshot.installed_routes != nullptr);
+  const Lid a = f.port(f.port_id(Named(f, "host2-0"), 1)).lid, b = f.port(f.port_id(Named(f, "host3-0"), 1)).lid;
+  REQUIRE(a != 0);
+  REQUIRE(b != 0);
+  struct Entry {
+    std::string from, to;
+    Lid lid;
+  };
+  const std::vector<Entry> entries = {{"leaf0", "spine0", a}, {"spine0", "leaf1", a}, {"leaf1", "spine1", a},
+                                      {"spine1", "leaf2", a}, {"leaf1", "spine1", b}, {"spine1", "leaf0", b},
+                                      {"leaf0", "spine0", b}, {"spine0", "leaf3", b}};
+  auto number = [](const Fabric& g, const Entry& e) {
+    return g.port(PortToward(g, Named(g, e.from), Named(g, e.to))).number;
+  };
+  {
+    auto transport = mad::OpenUmadTransport("", 0, 200);
+    REQUIRE(transport);
+    for (const Entry& e : entries)
+      SetLftEntry(**transport, first.discovery->paths[Named(f, e.from)], e.lid, number(f, e));
+  }
+  LiveSnapshot live = Collect(NoCounters());
+  const Fabric& g = *live.snapshot.fabric;
+  REQUIRE(live.snapshot.installed_routes != nullptr);
+  for (const Entry& e : entries) {
+    INFO(e.from, " towards LID ", e.lid);
+    CHECK(OutPort(live, e.from, e.lid) == number(g, e));
+  }
+  // Nothing else changed: every entry that differs from OpenSM's is one of those above.
+  const SubnetRoutes& before = first.snapshot.installed_routes->subnets.at(0);
+  const SubnetRoutes& after = live.snapshot.installed_routes->subnets.at(0);
+  REQUIRE(before.num_lids() == after.num_lids());
+  REQUIRE(before.switches.size() == after.switches.size());
+  for (size_t i = 0; i < before.switches.size(); ++i) {
+    const std::string sw = f.description(before.switches[i]);
+    for (Lid lid = 1; lid < before.num_lids(); ++lid) {
+      if (OutPort(first, sw, lid) == OutPort(live, sw, lid)) continue;
+      INFO(sw, " towards LID ", lid, " changed");
+      CHECK(std::ranges::any_of(entries, [&](const Entry& e) { return e.from == sw && e.lid == lid; }));
+    }
+  }
+  auto sound = Verify(f, *first.snapshot.installed_routes);
+  REQUIRE(sound);
+  CHECK(sound->sound());  // OpenSM's tables had no credit loop
+  auto verdict = Verify(g, *live.snapshot.installed_routes);
+  REQUIRE_MESSAGE(verdict, verdict.error().Format());
+  CHECK(verdict->loop_pairs == 0);
+  CHECK(verdict->unreachable_pairs == 0);
+  CHECK(verdict->through_endpoint_pairs == 0);
+  CHECK(verdict->dead_port_entries == 0);
+  CHECK(verdict->cdg_cycles == 1);
+  const std::set<PortId> ring = {
+      PortToward(g, Named(g, "leaf0"), Named(g, "spine0")), PortToward(g, Named(g, "spine0"), Named(g, "leaf1")),
+      PortToward(g, Named(g, "leaf1"), Named(g, "spine1")), PortToward(g, Named(g, "spine1"), Named(g, "leaf0"))};
+  auto cycle = std::ranges::find(verdict->violations, ViolationKind::kCreditLoop, &Violation::kind);
+  REQUIRE(cycle != verdict->violations.end());
+  std::set<PortId> channels;
+  for (const CycleChannel& c : cycle->cycle) {
+    channels.insert(c.from);
+    CHECK(c.vl == 0);
+  }
+  CHECK(channels == ring);
+  CHECK(cycle->cycle.size() == ring.size());
+  OnlyKinds(first, kSmGone);
+  auto routes = Findings(live, "routes");
+  REQUIRE(!routes.empty());
+  const std::set<std::string> violations = RouteViolations(routes, g);
+  CHECK(violations == std::set<std::string>{std::string(ToString(ViolationKind::kCreditLoop))});
+  CHECK(routes[0].evidence["count"] == 1);
+  CHECK(routes[0].evidence["examples"][0]["cycle"] == FormatCycle(g, cycle->cycle));
   OnlyKinds(live, {"routes", "sm", "collection"});
 }
 
@@ -415,6 +522,7 @@ TEST_SUITE("ibsim_check_live") {
     if (env->kind == "duplicate-guid") ChildDuplicateGuid(*env);
     if (env->kind == "unlink") ChildUnlinked();
     if (env->kind == "loop") ChildLoop();
+    if (env->kind == "credit-loop") ChildCreditLoop();
     if (env->kind == "slow-link") ChildSlowLink();
   }
 
@@ -450,6 +558,15 @@ TEST_SUITE("ibsim_check_live") {
     RunChild(sim, "loop");
     sim.Console("Unlink \"leaf1\"[3]");
     RunChild(sim, "unlink");
+  }
+
+  TEST_CASE("LFT entries set by hand to a credit loop: every pair delivered, a cycle on VL0") {
+    if (!IbsimAvailable() || ChildCase()) return;
+    ScratchDir d;
+    Ibsim sim(WriteNet(d.dir, FatTree2(kCreditLoopLeaves, kSpines, kHosts)));
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    REQUIRE(sim.Run("opensm -o -f " + sim.dir() + "/opensm.log", 120).exit_code == 0);
+    RunChild(sim, "credit-loop");
   }
 
   TEST_CASE("one link trained at 4xDDR among 4xEDR links") {

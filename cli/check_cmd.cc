@@ -248,7 +248,7 @@ void AddCheck(CLI::App& app, Runner& run) {
                   fmt::format("Seconds between the two counter readings: live (default {}), or the two "
                               "--counters files (rates, bit error rate)",
                               kLiveIntervalSeconds))
-      ->check(CLI::PositiveNumber);
+      ->check(Seconds(86400));
   cmd->add_option("--thresholds", c->thresholds,
                   "ibqueryerrors threshold file (Name=value lines); default: any increase of an error counter")
       ->check(CLI::ExistingFile);

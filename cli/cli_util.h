@@ -29,6 +29,18 @@ inline std::string Duration(double seconds) {
 }
 
 // Progress and bars only when a person is watching.
+// A duration flag: a number of seconds above 0 and at most `max`, named in the error.
+inline CLI::Validator Seconds(double max) {
+  return CLI::Validator(
+      [max](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || !(value > 0) || value > max)
+          return fmt::format("'{}' is not a number of seconds above 0 and at most {}", text, max);
+        return {};
+      },
+      "SECONDS");
+}
+
 inline bool StderrIsTerminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 }  // namespace fabricctl::cli

@@ -131,9 +131,9 @@ wait "$check_pid" || rc=$?
 
 # Bad flag values: exit 2 before anything is sent, the reason on stderr.
 expect_rc 2 check --interval -1
-has err.txt "check: --interval: Value -1 not in range"
+has err.txt "check: --interval: '-1' is not a number of seconds above 0 and at most 86400"
 expect_rc 2 check --interval 0
-has err.txt "check: --interval: Value 0 not in range"
+has err.txt "check: --interval: '0' is not a number of seconds above 0 and at most 86400"
 expect_rc 2 check --inflight 0
 has err.txt "check: --inflight: Value 0 not in range 1 to 256"
 expect_rc 2 check --retries 101

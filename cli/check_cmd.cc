@@ -252,7 +252,8 @@ void AddCheck(CLI::App& app, Runner& run) {
                               kLiveIntervalSeconds))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--thresholds", c->thresholds,
-                  "ibqueryerrors threshold file (Name=value lines); default: any increase of an error counter")
+                  "ibqueryerrors threshold file (Name=value lines, plus PortXmitWaitShare and "
+                  "PortXmitWaitTickSymbols); default: any increase of an error counter, waiting over 5%")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-ber", c->max_ber, "Bit error rate above which symbol errors are called out")
       ->capture_default_str();

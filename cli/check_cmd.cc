@@ -176,7 +176,8 @@ Result<check::CheckOptions> Options(const CheckCmd& c) {
   return o;
 }
 
-Result<void> WriteReports(const CheckCmd& c, const check::Snapshot& s, const check::CheckReport& report) {
+Result<void> WriteReports(const CheckCmd& c, const check::Snapshot& s, const check::CheckOptions& options,
+                          const check::CheckReport& report) {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
   if (!c.html.empty()) {
@@ -185,7 +186,8 @@ Result<void> WriteReports(const CheckCmd& c, const check::Snapshot& s, const che
     if (auto w = WriteFileAtomic(c.html, check::HtmlCheckReport(s, report, started)); !w) return w;
   }
   if (!c.prom.empty())
-    if (auto w = WriteFileAtomic(c.prom, check::PrometheusCheckMetrics(s, report, static_cast<long>(t))); !w) return w;
+    if (auto w = WriteFileAtomic(c.prom, check::PrometheusCheckMetrics(s, report, options, static_cast<long>(t))); !w)
+      return w;
   return {};
 }
 
@@ -196,7 +198,7 @@ int RunCheck(const CheckCmd& c) {
   if (!in) return ReportError(in.error());
   const check::Snapshot& s = (*in)->snapshot;
   check::CheckReport report = check::RunChecks(s, *options);
-  if (auto w = WriteReports(c, s, report); !w) return ReportError(w.error());
+  if (auto w = WriteReports(c, s, *options, report); !w) return ReportError(w.error());
   if (c.json)
     PrintJson(check::ReportJson(report, s.source));
   else
@@ -250,7 +252,8 @@ void AddCheck(CLI::App& app, Runner& run) {
                               kLiveIntervalSeconds))
       ->check(Seconds(86400));
   cmd->add_option("--thresholds", c->thresholds,
-                  "ibqueryerrors threshold file (Name=value lines); default: any increase of an error counter")
+                  "ibqueryerrors threshold file (Name=value lines, plus PortXmitWaitShare and "
+                  "PortXmitWaitTickSymbols); default: any increase of an error counter, waiting over 5%")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-ber", c->max_ber, "Bit error rate above which symbol errors are called out")
       ->capture_default_str();

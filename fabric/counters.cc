@@ -57,6 +57,93 @@ mad::Request PmaRequest(mad::Method method, uint16_t attr_id, uint32_t lid, unsi
   return r;
 }
 
+// fabricctl's keys beside ibqueryerrors' counter names.
+constexpr std::string_view kXmitWaitShareKey = "PortXmitWaitShare";
+constexpr std::string_view kXmitWaitTickKey = "PortXmitWaitTickSymbols";
+constexpr uint64_t kMaxTickSymbols = 256;  // PortSamplesControl.Tick is 8 bits wide
+
+// One "Name=value" line of a thresholds file; errors point into it.
+struct ThresholdLine {
+  std::string_view filename;
+  int number = 0;
+  std::string_view raw;
+  std::string_view name;
+  std::string_view value;
+
+  std::unexpected<Error> Fail(std::string message, std::string_view at) const {
+    return MakeInputError(std::string(filename), number, std::move(message), std::string(raw),
+                          static_cast<int>(raw.find(at) + 1));
+  }
+  std::unexpected<Error> BadValue(std::string message) const {
+    return MakeInputError(std::string(filename), number, std::move(message), std::string(raw),
+                          static_cast<int>(raw.find('=') + 2));
+  }
+};
+
+std::unexpected<Error> UnknownName(const ThresholdLine& l) {
+  std::string_view best;
+  size_t best_d = 4;
+  auto consider = [&](std::string_view candidate) {
+    if (size_t d = EditDistance(l.name, candidate); d < best_d) best_d = d, best = candidate;
+  };
+  for (size_t i = 0; i < kNumErrorCounters; ++i) consider(kNames[i]);
+  consider(kXmitWaitShareKey);
+  consider(kXmitWaitTickKey);
+  std::string message = fmt::format("unknown error counter '{}'", ShownValue(l.name));
+  if (!best.empty()) message += fmt::format(" (did you mean '{}'?)", best);
+  return l.Fail(std::move(message), l.name.empty() ? "=" : l.name);
+}
+
+Result<uint64_t> CountValue(const ThresholdLine& l) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(l.value.data(), l.value.data() + l.value.size(), v);
+  if (ec == std::errc::result_out_of_range)
+    return l.BadValue(fmt::format("threshold of {} is above the largest counter value {}", l.name,
+                                  std::numeric_limits<uint64_t>::max()));
+  if (l.value.empty() || ec != std::errc() || p != l.value.data() + l.value.size())
+    return l.BadValue(
+        fmt::format("threshold of {} must be a non-negative integer, not '{}'", l.name, ShownValue(l.value)));
+  return v;
+}
+
+Result<double> ShareValue(const ThresholdLine& l) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(l.value.data(), l.value.data() + l.value.size(), v);
+  if (l.value.empty() || ec != std::errc() || p != l.value.data() + l.value.size() || !(v >= 0 && v <= 1))
+    return l.BadValue(fmt::format("{} must be a share from 0 to 1 (0.05: 5%), not '{}'", l.name, ShownValue(l.value)));
+  return v;
+}
+
+Result<uint32_t> TickValue(const ThresholdLine& l) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(l.value.data(), l.value.data() + l.value.size(), v);
+  if (l.value.empty() || ec != std::errc() || p != l.value.data() + l.value.size() || v == 0 || v > kMaxTickSymbols)
+    return l.BadValue(fmt::format("{} must be a whole number of symbol times from 1 to {}, not '{}'", l.name,
+                                  kMaxTickSymbols, ShownValue(l.value)));
+  return static_cast<uint32_t>(v);
+}
+
+Result<void> SetThreshold(Thresholds& t, const ThresholdLine& l) {
+  if (l.name == kXmitWaitShareKey) {
+    auto v = ShareValue(l);
+    if (!v) return std::unexpected(v.error());
+    t.xmit_wait_share = *v;
+    return {};
+  }
+  if (l.name == kXmitWaitTickKey) {
+    auto v = TickValue(l);
+    if (!v) return std::unexpected(v.error());
+    t.xmit_wait_tick_symbols = *v;
+    return {};
+  }
+  auto counter = ParseCounterName(l.name);
+  if (!counter || static_cast<size_t>(*counter) >= kNumErrorCounters) return UnknownName(l);
+  auto v = CountValue(l);
+  if (!v) return std::unexpected(v.error());
+  t.limit[static_cast<size_t>(*counter)] = *v;
+  return {};
+}
+
 }  // namespace
 
 std::string_view CounterName(Counter c) { return kNames[static_cast<size_t>(c)]; }
@@ -69,7 +156,7 @@ std::optional<Counter> ParseCounterName(std::string_view name) {
 
 Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filename) {
   Thresholds t;
-  std::map<Counter, int> set_on;  // line of each counter's threshold
+  std::map<std::string, int, std::less<>> set_on;  // line of each name's threshold
   for (TextLines lines(text); lines.Next();) {
     const std::string_view raw = lines.line();
     const int line_no = lines.number();
@@ -78,35 +165,14 @@ Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filen
     size_t eq = line.find('=');
     if (eq == std::string::npos)
       return MakeInputError(std::string(filename), line_no, "expected Name=value", std::string(raw));
-    const std::string_view name = TrimBlanks(line.substr(0, eq));
-    const std::string_view value = TrimBlanks(line.substr(eq + 1));
-    auto counter = ParseCounterName(name);
-    if (!counter || static_cast<size_t>(*counter) >= kNumErrorCounters) {
-      std::string_view best;
-      size_t best_d = 4;
-      for (size_t i = 0; i < kNumErrorCounters; ++i)
-        if (size_t d = EditDistance(name, kNames[i]); d < best_d) best_d = d, best = kNames[i];
-      return MakeInputError(
-          std::string(filename), line_no,
-          best.empty() ? fmt::format("unknown error counter '{}'", ShownValue(name))
-                       : fmt::format("unknown error counter '{}' (did you mean '{}'?)", ShownValue(name), best),
-          std::string(raw), static_cast<int>(raw.find(name.empty() ? "=" : name) + 1));
-    }
-    uint64_t v = 0;
-    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (value.empty() || ec != std::errc() || p != value.data() + value.size())
-      return MakeInputError(
-          std::string(filename), line_no,
-          ec == std::errc::result_out_of_range
-              ? fmt::format("threshold of {} is above the largest counter value {}", name,
-                            std::numeric_limits<uint64_t>::max())
-              : fmt::format("threshold of {} must be a non-negative integer, not '{}'", name, ShownValue(value)),
-          std::string(raw), static_cast<int>(raw.find('=') + 2));
-    if (auto [it, fresh] = set_on.emplace(*counter, line_no); !fresh)
-      return MakeInputError(std::string(filename), line_no,
-                            fmt::format("{} is already set on line {}", name, it->second), std::string(raw),
-                            static_cast<int>(raw.find(name) + 1));
-    t.limit[static_cast<size_t>(*counter)] = v;
+    ThresholdLine l{.filename = filename,
+                    .number = line_no,
+                    .raw = raw,
+                    .name = TrimBlanks(line.substr(0, eq)),
+                    .value = TrimBlanks(line.substr(eq + 1))};
+    if (auto set = SetThreshold(t, l); !set) return std::unexpected(set.error());
+    if (auto [it, fresh] = set_on.emplace(std::string(l.name), line_no); !fresh)
+      return l.Fail(fmt::format("{} is already set on line {}", l.name, it->second), l.name);
   }
   return t;
 }

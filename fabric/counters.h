@@ -46,8 +46,15 @@ std::optional<Counter> ParseCounterName(std::string_view name);
 // A counter is over its threshold when value > threshold (ibqueryerrors: default 0).
 struct Thresholds {
   std::array<uint64_t, kNumErrorCounters> limit{};
+  // A port that spent more than this share of an interval with data to send and sending
+  // none (PortXmitWait ticks times the tick's length) is congested. 1 turns it off.
+  double xmit_wait_share = 0.05;
+  // Symbol times per PortXmitWait tick (PortSamplesControl.Tick + 1). Not read from the
+  // device: 1 unless the file says otherwise (NVIDIA Quantum switches count 8).
+  uint32_t xmit_wait_tick_symbols = 1;
 };
-// The ibqueryerrors threshold file: "Name=value" lines, '#' comments. Strict: unknown
+// The ibqueryerrors threshold file: "Name=value" lines, '#' comments, plus fabricctl's
+// PortXmitWaitShare (0 to 1) and PortXmitWaitTickSymbols (1 to 256). Strict: unknown
 // names and malformed values are errors with file:line.
 Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filename);
 

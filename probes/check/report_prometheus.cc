@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "fabric/expected_rate.h"
+#include "probes/check/check_counters.h"
 #include "probes/check/places.h"
 #include "probes/check/report_json.h"
 #include "probes/sweep/prometheus.h"
@@ -47,13 +48,17 @@ void RateMetrics(const Fabric& f, const Fabric* plan, const Places& places, std:
   out += want;
 }
 
-void CounterMetrics(const Fabric& f, const Places& places, const CounterInterval& c, std::string& out) {
+void CounterMetrics(const Fabric& f, const Places& places, const CounterInterval& c, uint32_t tick_symbols,
+                    std::string& out) {
   std::unordered_map<PortId, const PortCounterReading*> before;
   for (const PortCounterReading& r : c.before.ports) before.emplace(r.port, &r);
-  std::string values, rates;
+  std::string values, rates, shares;
   for (const PortCounterReading& r : c.after.ports) {
     std::string labels = PortLabels(f, places, r.port);
     auto b = before.find(r.port);
+    if (b != before.end())
+      if (auto share = PortXmitWaitShare(f, b->second, r, tick_symbols, c.interval_seconds))
+        shares += fmt::format("fabricctl_check_port_xmit_wait_share{{{}}} {:g}\n", labels, *share);
     for (size_t i = 0; i < kNumCounters; ++i) {
       std::string_view name = CounterName(static_cast<Counter>(i));
       values += fmt::format("fabricctl_check_port_pma_value{{{},counter=\"{}\"}} {}\n", labels, name, r.value[i]);
@@ -64,14 +69,21 @@ void CounterMetrics(const Fabric& f, const Places& places, const CounterInterval
   }
   Header(out, "fabricctl_check_port_pma_value", "Port counter as last read (PMA PortCounters, ibqueryerrors' names).");
   out += values;
-  if (rates.empty()) return;
-  Header(out, "fabricctl_check_port_pma_rate", "Increase per second of a port counter over the check's interval.");
-  out += rates;
+  if (!rates.empty()) {
+    Header(out, "fabricctl_check_port_pma_rate", "Increase per second of a port counter over the check's interval.");
+    out += rates;
+  }
+  if (!shares.empty()) {
+    Header(out, "fabricctl_check_port_xmit_wait_share",
+           "Share of the check's interval the port had data to send and sent none (PortXmitWait).");
+    out += shares;
+  }
 }
 
 }  // namespace
 
-std::string PrometheusCheckMetrics(const Snapshot& s, const CheckReport& report, long timestamp) {
+std::string PrometheusCheckMetrics(const Snapshot& s, const CheckReport& report, const CheckOptions& options,
+                                   long timestamp) {
   std::string out;
   Header(out, "fabricctl_check_last_run_timestamp_seconds", "Unix time the last check finished.");
   out += fmt::format("fabricctl_check_last_run_timestamp_seconds {}\n", timestamp);
@@ -86,7 +98,7 @@ std::string PrometheusCheckMetrics(const Snapshot& s, const CheckReport& report,
   if (!s.fabric) return out;
   Places places(*s.fabric);
   RateMetrics(*s.fabric, s.plan, places, out);
-  if (s.counters) CounterMetrics(*s.fabric, places, *s.counters, out);
+  if (s.counters) CounterMetrics(*s.fabric, places, *s.counters, options.thresholds.xmit_wait_tick_symbols, out);
   return out;
 }
 

@@ -107,6 +107,23 @@ printf 'SymbolErrorCounter=100\n' >thresholds.txt
 expect_rc 1 "$fabricctl" check --topology "$dump" --counters before.json --counters after.json --thresholds thresholds.txt
 has out.txt "0 errors, 1 warnings, 0 info"
 
+# XmitWait as a share of the interval: node002's 4xEDR port waited 1.25 s of 10 s.
+cat >wait_before.json <<'JSON'
+{"ports": [{"node": "node002 HCA-1", "port": 1, "counters": {"PortXmitWait": 1000}}]}
+JSON
+cat >wait_after.json <<'JSON'
+{"ports": [{"node": "node002 HCA-1", "port": 1, "counters": {"PortXmitWait": 3906251000}}]}
+JSON
+expect_rc 1 "$fabricctl" check --topology "$dump" --counters wait_before.json --counters wait_after.json --interval 10 --prom w.prom
+has out.txt "node002 HCA-1[1]: congested: PortXmitWait +3906250000, waiting to send 12.5% of the time (above 5%) in 10 s"
+has w.prom 'fabricctl_check_port_xmit_wait_share{link="MF0;ib-leaf01:MSB7700/U1[2] -- node002 HCA-1[1]",node="node002 HCA-1",guid='
+printf 'PortXmitWaitShare=0.2\n' >share.txt
+expect_rc 1 "$fabricctl" check --topology "$dump" --counters wait_before.json --counters wait_after.json --interval 10 --thresholds share.txt
+has out.txt "0 errors, 1 warnings, 0 info"  # the DDR link only
+printf '# congestion\nPortXmitWaitShare=5%%\n' >bad_share.txt
+expect_rc 2 "$fabricctl" check --topology "$dump" --counters wait_before.json --counters wait_after.json --thresholds bad_share.txt
+has err.txt "bad_share.txt:2: PortXmitWaitShare must be a share from 0 to 1 (0.05: 5%), not '5%'"
+
 # Errors: exit 2 with the file and line.
 echo '{"ports": [{"guid": "0x1", "port": 1, "counters": {}}]}' >bad.json
 expect_rc 2 "$fabricctl" check --topology "$dump" --counters bad.json

@@ -54,6 +54,45 @@ TEST_CASE("thresholds file: overflow, repeats and hostile values are errors nami
   CHECK(long_value.error().message.ends_with("... (100000 bytes)'"));
 }
 
+TEST_CASE("thresholds file: the PortXmitWait share and tick, strictly") {
+  auto t = ParseThresholds("PortXmitWait=1000\nPortXmitWaitShare = 0.1\nPortXmitWaitTickSymbols=8 # Quantum\n", "th");
+  REQUIRE(t);
+  CHECK(t->xmit_wait_share == doctest::Approx(0.1));
+  CHECK(t->xmit_wait_tick_symbols == 8);
+  CHECK(t->limit[size_t(Counter::kPortXmitWait)] == 1000);  // the raw count still works
+  auto defaults = ParseThresholds("# nothing\n", "th");
+  REQUIRE(defaults);
+  CHECK(defaults->xmit_wait_share == doctest::Approx(0.05));
+  CHECK(defaults->xmit_wait_tick_symbols == 1);
+
+  auto percent = ParseThresholds("SymbolErrorCounter=1\nPortXmitWaitShare=5%\n", "th");
+  REQUIRE(!percent);
+  CHECK(percent.error().Format() ==
+        "th:2: PortXmitWaitShare must be a share from 0 to 1 (0.05: 5%), not '5%'\n"
+        "  PortXmitWaitShare=5%\n                    ^");
+  for (std::string_view bad : {"1.5", "-0.1", "nan", "", "0.1 0.2"}) {
+    CAPTURE(bad);
+    auto r = ParseThresholds("PortXmitWaitShare=" + std::string(bad) + "\n", "th");
+    REQUIRE(!r);
+    CHECK(r.error().line == 1);
+  }
+  for (std::string_view bad : {"0", "257", "7.5", "x"}) {
+    CAPTURE(bad);
+    auto r = ParseThresholds("\nPortXmitWaitTickSymbols=" + std::string(bad) + "\n", "th");
+    REQUIRE(!r);
+    CHECK(r.error().line == 2);
+    CHECK(
+        r.error().message.starts_with("PortXmitWaitTickSymbols must be a whole number of symbol times from 1 to 256"));
+  }
+  CHECK(ParseThresholds("PortXmitWaitTickSymbols=256\nPortXmitWaitShare=1\n", "th"));
+  auto typo = ParseThresholds("PortXmitWaitShar=0.1\n", "th");
+  REQUIRE(!typo);
+  CHECK(typo.error().message == "unknown error counter 'PortXmitWaitShar' (did you mean 'PortXmitWaitShare'?)");
+  auto twice = ParseThresholds("PortXmitWaitShare=0.1\nPortXmitWaitShare=0.2\n", "th");
+  REQUIRE(!twice);
+  CHECK(twice.error().message == "PortXmitWaitShare is already set on line 1");
+}
+
 TEST_CASE("counter names round-trip") {
   for (size_t i = 0; i < kNumCounters; ++i) {
     auto c = static_cast<Counter>(i);

@@ -405,20 +405,12 @@ Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
   return Outcome::Failed(balanced.reason + " (also with lowest-port shortest paths)");
 }
 
-Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, uint32_t& escaped) const {
-  escaped = 0;
-  out.reason.clear();
-  const Fabric& f = req.fabric;
-  const Subnet& sn = req.subnet;
-  if (sn.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
-  Graph g = BuildGraph(f, sn);
-  const size_t L = out.num_lids();
-
-  // Destinations grouped by the switch they hang off (a switch's own LID: the switch).
+// Destinations grouped by the switch they hang off (a switch's own LID: the switch).
+std::vector<Dest> Destinations(const Fabric& f, const Subnet& sn, const Graph& g, const SubnetRoutes& out) {
   std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
   for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
   std::vector<Dest> dests;
-  for (Lid lid = 1; lid < L; ++lid) {
+  for (Lid lid = 1; lid < out.num_lids(); ++lid) {
     PortId owner = out.lid_owner[lid];
     if (owner == kNone) continue;
     const Port& p = f.port(owner);
@@ -429,83 +421,137 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
     }
   }
   std::stable_sort(dests.begin(), dests.end(), [](const Dest& a, const Dest& b) { return a.sw < b.sw; });
+  return dests;
+}
 
-  // Balanced shortest paths.
-  std::vector<uint64_t> load(size_t(g.nsw) * g.stride, 0);
-  std::vector<uint32_t> dist(g.nsw), order, queue;
-  std::vector<uint64_t> flow(g.nsw), cost(g.nsw);
-  std::vector<uint32_t> next(g.nsw);
-  uint32_t bfs_root = kUnset;
-  // Two passes: the second re-routes every destination knowing all the others' routes.
-  for (unsigned pass = 0; pass < 2; ++pass)
-    for (const Dest& d : dests) {
-      if (d.sw != bfs_root) {
-        bfs_root = d.sw;
-        std::fill(dist.begin(), dist.end(), kUnset);
-        dist[d.sw] = 0;
-        queue.assign(1, d.sw);
-        for (size_t qi = 0; qi < queue.size(); ++qi) {
-          uint32_t u = queue[qi];
-          for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
-            uint32_t w = g.adj[k].second;
-            if (dist[w] == kUnset) {
-              dist[w] = dist[u] + 1;
-              queue.push_back(w);
-            }
-          }
-        }
-        if (queue.size() != g.nsw) {
-          uint32_t lost = 0;
-          while (dist[lost] != kUnset) ++lost;
-          return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f.description(sn.switches[lost]),
-                                             f.description(sn.switches[d.sw])));
-        }
-        order.assign(queue.rbegin(), queue.rend());  // farthest first
+// Balanced shortest paths for every destination: each switch takes the shortest next hop
+// whose whole path is least loaded so far, in two passes (the second re-routes every
+// destination knowing all the others' routes). `load` ends as the channels' loads.
+class Balancer {
+ public:
+  Balancer(const Fabric& f, const Subnet& sn, const Graph& g, Tie tie, SubnetRoutes& out)
+      : f_(f),
+        sn_(sn),
+        g_(g),
+        tie_(tie),
+        out_(out),
+        lids_(out.num_lids()),
+        load_(size_t(g.nsw) * g.stride, 0),
+        dist_(g.nsw),
+        flow_(g.nsw),
+        cost_(g.nsw),
+        next_(g.nsw) {}
+
+  Outcome Run(const std::vector<Dest>& dests) {
+    for (unsigned pass = 0; pass < 2; ++pass)
+      for (const Dest& d : dests) {
+        if (d.sw != root_)
+          if (Outcome reached = DistancesTo(d.sw); reached.status != EngineStatus::kOk) return reached;
+        if (pass > 0 && d.endpoint != kUnset) RipUp(d);
+        ChooseHops(d);
+        // A switch's own LID carries no endpoint pairs: its tree does not count in the loads.
+        if (d.endpoint != kUnset) AddLoads(d);
       }
-      if (pass > 0 && d.endpoint != kUnset) {
-        // Rip up: the destination's routes leave the loads, then are routed again knowing
-        // every other destination's routes.
-        for (uint32_t u : order) flow[u] = g.sources[u] - (u == d.sw ? 1 : 0);
-        for (uint32_t u : order) {
-          if (u == d.sw || flow[u] == 0) continue;
-          const uint32_t chan = u * g.stride + out.lft[size_t(u) * L + d.lid];
-          load[chan] -= g.chan_cost.empty() ? flow[u] : flow[u] * g.chan_cost[chan];
-          flow[g.head[chan]] += flow[u];
-        }
-      }
-      // Nearest first: every switch takes the shortest next hop whose whole path to the
-      // destination is the least loaded so far (sum of channel loads), so a route avoids a
-      // busy channel anywhere on its way, not just the one leaving the switch.
-      cost[d.sw] = 0;
-      for (uint32_t u : queue) {
-        if (u == d.sw) {
-          out.lft[size_t(u) * L + d.lid] = d.last_port;
-          continue;
-        }
-        const uint32_t k = NextHop(g, dist, cost, load, u, d.lid, tie);
-        next[u] = k;
-        cost[u] = cost[g.adj[k].second] + load[u * g.stride + g.adj[k].first];
-        out.lft[size_t(u) * L + d.lid] = g.adj[k].first;
-      }
-      // A switch's own LID carries no endpoint pairs: its tree does not count in the loads.
-      if (d.endpoint == kUnset) continue;
-      // Farthest first: every switch's sources, plus all routes that pass through it, load its
-      // channel (a slow cable's channel by its capacity cost).
-      for (uint32_t u : order) flow[u] = g.sources[u] - (u == d.sw ? 1 : 0);
-      for (uint32_t u : order) {
-        if (u == d.sw || flow[u] == 0) continue;
-        const uint32_t k = next[u];
-        const uint32_t chan = u * g.stride + g.adj[k].first;
-        load[chan] += g.chan_cost.empty() ? flow[u] : flow[u] * g.chan_cost[chan];
-        flow[g.adj[k].second] += flow[u];
+    return Outcome::Ok();
+  }
+  std::vector<uint64_t>& load() { return load_; }
+
+ private:
+  // Hop distances to switch `root`; `queue_` nearest first, `order_` farthest first.
+  Outcome DistancesTo(uint32_t root) {
+    root_ = root;
+    std::fill(dist_.begin(), dist_.end(), kUnset);
+    dist_[root] = 0;
+    queue_.assign(1, root);
+    for (size_t head = 0; head < queue_.size(); ++head) {
+      const uint32_t u = queue_[head];
+      for (uint32_t k = g_.adj_offsets[u]; k < g_.adj_offsets[u + 1]; ++k) {
+        const uint32_t w = g_.adj[k].second;
+        if (dist_[w] != kUnset) continue;
+        dist_[w] = dist_[u] + 1;
+        queue_.push_back(w);
       }
     }
+    if (queue_.size() != g_.nsw) {
+      uint32_t lost = 0;
+      while (dist_[lost] != kUnset) ++lost;
+      return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f_.description(sn_.switches[lost]),
+                                         f_.description(sn_.switches[root])));
+    }
+    order_.assign(queue_.rbegin(), queue_.rend());
+    return Outcome::Ok();
+  }
 
-  // Channel dependencies of each endpoint destination's tree, over switch-to-switch channels,
-  // as keys in * stride + out port, counting only switches that carry traffic.
+  // Adds (sign +1) or removes (-1) destination d's routes along `hop(u)` to the loads:
+  // farthest first, every switch's sources plus all routes that pass through it load its
+  // channel (a slow cable's channel by its capacity cost).
+  template <class Hop>
+  void Carry(const Dest& d, Hop hop, bool remove) {
+    for (uint32_t u : order_) flow_[u] = g_.sources[u] - (u == d.sw ? 1 : 0);
+    for (uint32_t u : order_) {
+      if (u == d.sw || flow_[u] == 0) continue;
+      const uint32_t chan = u * g_.stride + hop(u);
+      const uint64_t added = g_.chan_cost.empty() ? flow_[u] : flow_[u] * g_.chan_cost[chan];
+      if (remove)
+        load_[chan] -= added;
+      else
+        load_[chan] += added;
+      flow_[g_.head[chan]] += flow_[u];
+    }
+  }
+
+  // Rip up: the destination's routes leave the loads before it is routed again.
+  void RipUp(const Dest& d) {
+    Carry(
+        d, [&](uint32_t u) { return out_.lft[size_t(u) * lids_ + d.lid]; }, true);
+  }
+
+  // Nearest first: every switch takes the shortest next hop whose whole path to the
+  // destination is the least loaded so far (sum of channel loads), so a route avoids a
+  // busy channel anywhere on its way, not just the one leaving the switch.
+  void ChooseHops(const Dest& d) {
+    cost_[d.sw] = 0;
+    for (uint32_t u : queue_) {
+      if (u == d.sw) {
+        out_.lft[size_t(u) * lids_ + d.lid] = d.last_port;
+        continue;
+      }
+      const uint32_t k = NextHop(g_, dist_, cost_, load_, u, d.lid, tie_);
+      next_[u] = k;
+      cost_[u] = cost_[g_.adj[k].second] + load_[u * g_.stride + g_.adj[k].first];
+      out_.lft[size_t(u) * lids_ + d.lid] = g_.adj[k].first;
+    }
+  }
+
+  void AddLoads(const Dest& d) {
+    Carry(
+        d, [&](uint32_t u) { return g_.adj[next_[u]].first; }, false);
+  }
+
+  const Fabric& f_;
+  const Subnet& sn_;
+  const Graph& g_;
+  const Tie tie_;
+  SubnetRoutes& out_;
+  const size_t lids_;
+  std::vector<uint64_t> load_;
+  std::vector<uint32_t> dist_, order_, queue_;
+  std::vector<uint64_t> flow_, cost_;
+  std::vector<uint32_t> next_;
+  uint32_t root_ = kUnset;
+};
+
+// Channel dependencies (keys in * stride + out port, over switch-to-switch channels) of
+// every endpoint destination's tree, counting only switches that carry traffic.
+struct TreeDependencies {
   std::vector<uint64_t> keys;
-  std::vector<uint32_t> tree_offsets{0};
-  std::vector<uint32_t> endpoint_dests;  // indexes into dests
+  std::vector<uint32_t> offsets{0};      // per tree, into keys
+  std::vector<uint32_t> endpoint_dests;  // indexes into dests, one per tree
+};
+
+TreeDependencies DependenciesOfTrees(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out) {
+  const size_t lids = out.num_lids();
+  TreeDependencies t;
   std::vector<uint32_t> used(g.nsw, kUnset);
   for (uint32_t di = 0; di < dests.size(); ++di) {
     const Dest& d = dests[di];
@@ -514,35 +560,75 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
       if (g.sources[s] == 0 || (s == d.sw && g.sources[s] == 1)) continue;
       for (uint32_t u = s; used[u] != di;) {
         used[u] = di;
-        uint32_t chan = u * g.stride + out.lft[size_t(u) * L + d.lid];
-        uint32_t t = g.head[chan];
-        if (t == kUnset) break;
-        uint8_t q = out.lft[size_t(t) * L + d.lid];
-        if (g.head[t * g.stride + q] != kUnset) keys.push_back(uint64_t(chan) * g.stride + q);
-        u = t;
+        const uint32_t chan = u * g.stride + out.lft[size_t(u) * lids + d.lid];
+        const uint32_t next = g.head[chan];
+        if (next == kUnset) break;
+        const uint8_t q = out.lft[size_t(next) * lids + d.lid];
+        if (g.head[next * g.stride + q] != kUnset) t.keys.push_back(uint64_t(chan) * g.stride + q);
+        u = next;
       }
     }
-    endpoint_dests.push_back(di);
-    tree_offsets.push_back(uint32_t(keys.size()));
+    t.endpoint_dests.push_back(di);
+    t.offsets.push_back(uint32_t(t.keys.size()));
   }
+  return t;
+}
+
+// The dependencies of every (source switch, destination tree) path, as DFSSSP layers them;
+// false when there are too many to index.
+bool DependenciesOfPaths(const Graph& g, const std::vector<Dest>& dests, const std::vector<uint32_t>& endpoint_dests,
+                         const std::vector<uint32_t>& src_switches, const EdgeIndex& index, const SubnetRoutes& out,
+                         std::vector<uint32_t>& offsets, std::vector<uint32_t>& edges) {
+  const size_t lids = out.num_lids();
+  offsets.assign(1, 0);
+  edges.clear();
+  for (uint32_t di : endpoint_dests) {
+    const Dest& d = dests[di];
+    for (uint32_t s : src_switches) {
+      for (uint32_t u = s;;) {
+        const uint32_t chan = u * g.stride + out.lft[size_t(u) * lids + d.lid];
+        const uint32_t v = g.head[chan];
+        if (v == kUnset) break;
+        const uint8_t q = out.lft[size_t(v) * lids + d.lid];
+        if (g.head[v * g.stride + q] != kUnset) edges.push_back(index.Find(uint64_t(chan) * g.stride + q));
+        u = v;
+      }
+      if (edges.size() > (uint64_t{1} << 31)) return false;
+      offsets.push_back(uint32_t(edges.size()));
+    }
+  }
+  return true;
+}
+
+Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, uint32_t& escaped) const {
+  escaped = 0;
+  out.reason.clear();
+  const Fabric& f = req.fabric;
+  const Subnet& sn = req.subnet;
+  if (sn.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
+  Graph g = BuildGraph(f, sn);
+  const std::vector<Dest> dests = Destinations(f, sn, g, out);
+  Balancer balancer(f, sn, g, tie, out);
+  if (Outcome routed = balancer.Run(dests); routed.status != EngineStatus::kOk) return routed;
+  std::vector<uint64_t>& load = balancer.load();
+
+  TreeDependencies trees_deps = DependenciesOfTrees(g, dests, out);
   // The distinct dependencies, sorted (so grouped by channel), from a bitmap of out ports
   // per channel: no sort, and a dependency's index is its channel's first index plus the
   // set bits below its port.
-  const size_t num_chan = size_t(g.nsw) * g.stride;
-  const EdgeIndex index(num_chan, g.stride, keys);
-  const std::vector<uint64_t>& edge_key = index.keys();
-  const std::vector<uint32_t>& chan_first = index.chan_first();
-  std::vector<uint32_t> tree_edges(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) tree_edges[i] = index.Find(keys[i]);
-  keys = {};
-  Cdg cdg{.stride = g.stride, .head = &g.head, .edge_key = &edge_key, .chan_first = &chan_first};
+  const EdgeIndex index(size_t(g.nsw) * g.stride, g.stride, trees_deps.keys);
+  std::vector<uint32_t> tree_edges(trees_deps.keys.size());
+  for (size_t i = 0; i < trees_deps.keys.size(); ++i) tree_edges[i] = index.Find(trees_deps.keys[i]);
+  trees_deps.keys = {};
+  const std::vector<uint32_t>& endpoint_dests = trees_deps.endpoint_dests;
+  Cdg cdg{.stride = g.stride, .head = &g.head, .edge_key = &index.keys(), .chan_first = &index.chan_first()};
 
   // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
   // (one VL, checked in one pass); the real work of DFSSSP starts only when it is not.
   const uint32_t trees = uint32_t(endpoint_dests.size());
   const bool escape = mode_ == Mode::kEscape;
   const unsigned cap = escape ? req.options.max_vls - 1u : req.options.max_vls;  // layers for shortest paths
-  Layering by_tree = Layer(cdg, tree_offsets, tree_edges, std::max(1u, cap));
+  Layering by_tree = Layer(cdg, trees_deps.offsets, tree_edges, std::max(1u, cap));
   if (by_tree.fits && by_tree.layers <= 1) {
     out.num_vls = 1;
     return Outcome::Ok();
@@ -551,34 +637,18 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
   std::vector<uint32_t> src_switches, src_index(g.nsw, kUnset);
   for (uint32_t s = 0; s < g.nsw; ++s)
     if (g.sources[s]) src_index[s] = uint32_t(src_switches.size()), src_switches.push_back(s);
-  const uint32_t S = uint32_t(src_switches.size());
+  const uint32_t sources = uint32_t(src_switches.size());
   if (escape && cap == 0) {
     // One VL: no layer for shortest paths, so whatever is not acyclic as a whole rides the
     // escape trees; lowest-port paths are only worth it when they fit as they are.
     if (tie == Tie::kLowestPort) return Outcome::Failed("lowest-port trees do not fit in one VL");
     Layering none{.fits = false, .layers = 1};
-    none.layer.assign(size_t(trees) * S, 0);
+    none.layer.assign(size_t(trees) * sources, 0);
     return Escape(f, sn, g, out, dests, endpoint_dests, src_switches, src_index, none, by_tree, cap, load, escaped);
   }
-  std::vector<uint32_t> path_offsets{0}, path_edges;
-  for (uint32_t t = 0; t < trees; ++t) {
-    const Dest& d = dests[endpoint_dests[t]];
-    for (uint32_t s : src_switches) {
-      for (uint32_t u = s;;) {
-        uint32_t chan = u * g.stride + out.lft[size_t(u) * L + d.lid];
-        uint32_t v = g.head[chan];
-        if (v == kUnset) break;
-        uint8_t q = out.lft[size_t(v) * L + d.lid];
-        if (g.head[v * g.stride + q] != kUnset) {
-          uint64_t key = uint64_t(chan) * g.stride + q;
-          path_edges.push_back(index.Find(key));
-        }
-        u = v;
-      }
-      if (path_edges.size() > (uint64_t{1} << 31)) return Outcome::Failed("too many path dependencies to layer");
-      path_offsets.push_back(uint32_t(path_edges.size()));
-    }
-  }
+  std::vector<uint32_t> path_offsets, path_edges;
+  if (!DependenciesOfPaths(g, dests, endpoint_dests, src_switches, index, out, path_offsets, path_edges))
+    return Outcome::Failed("too many path dependencies to layer");
   Layering by_path = Layer(cdg, path_offsets, path_edges, cap);
   const bool use_path = by_path.fits && (!by_tree.fits || by_path.layers <= by_tree.layers);
   if (escape && !by_path.fits && !(by_tree.fits && by_tree.layers <= cap))
@@ -595,7 +665,7 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
   WriteLayers(
       f, sn, g, dests, endpoint_dests, src_index,
       [&](uint32_t t, uint32_t k) -> uint32_t {
-        return use_path ? by_path.layer[size_t(t) * S + k] : by_tree.layer[t];
+        return use_path ? by_path.layer[size_t(t) * sources + k] : by_tree.layer[t];
       },
       out);
   return Outcome::Ok();

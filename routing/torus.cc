@@ -201,18 +201,15 @@ class Torus final : public RoutingEngine {
   Outcome Route(const RouteRequest& req, SubnetRoutes& out) const override;
 };
 
-Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
-  const Fabric& f = req.fabric;
-  const Subnet& sn = req.subnet;
+// The switch graph: distinct neighbours in ascending order and the cables to each.
+Graph BuildSwitchGraph(const Fabric& f, const Subnet& sn) {
   Graph g;
   g.nsw = uint32_t(sn.switches.size());
   g.sw_of_node.assign(f.num_nodes(), kNone);
   for (uint32_t i = 0; i < g.nsw; ++i) g.sw_of_node[sn.switches[i]] = i;
   g.nbrs.resize(g.nsw);
   g.ports.resize(g.nsw);
-  unsigned max_port = 0;
   for (uint32_t v = 0; v < g.nsw; ++v) {
-    max_port = std::max<unsigned>(max_port, f.node(sn.switches[v]).num_ports);
     for (const Adjacency& a : f.neighbors(sn.switches[v]))
       if (f.is_switch(a.peer_node)) g.nbrs[v].push_back(g.sw_of_node[a.peer_node]);
     std::sort(g.nbrs[v].begin(), g.nbrs[v].end());
@@ -224,25 +221,24 @@ Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
         g.ports[v][k].push_back(f.port(a.local).number);
       }
   }
-  auto recognised = Recognise(f, sn, g);
-  if (auto* why = std::get_if<std::string>(&recognised)) return Outcome::NotApplicable(std::move(*why));
-  const Grid& grid = std::get<Grid>(recognised);
-  const int dims = grid.dims;
-  bool any_wrap = false;
-  for (int i = 0; i < dims; ++i) any_wrap |= grid.wrap[i];
-  if (any_wrap && req.options.max_vls < 2)
-    return Outcome::Failed("a torus needs 2 VLs for its datelines; --vls allows 1");
-  auto ports_to = [&](uint32_t v, uint32_t w) -> const std::vector<uint8_t>& {
-    size_t k = std::lower_bound(g.nbrs[v].begin(), g.nbrs[v].end(), w) - g.nbrs[v].begin();
-    return g.ports[v][k];
-  };
-  // Direction (slot) to take in dimension i from coordinate a towards b, for an even and
-  // an odd destination LID (they differ only halfway round a ring, where the destinations
-  // spread over both ways); kSame when a == b. Tabled per dimension: the LFT loop below
-  // runs once per (switch, LID).
-  constexpr uint8_t kSame = 0xFF;
-  std::array<std::array<std::vector<uint8_t>, 2>, kMaxDims> steps;
-  for (int i = 0; i < dims; ++i) {
+  return g;
+}
+
+const std::vector<uint8_t>& PortsTo(const Graph& g, uint32_t v, uint32_t w) {
+  size_t k = std::lower_bound(g.nbrs[v].begin(), g.nbrs[v].end(), w) - g.nbrs[v].begin();
+  return g.ports[v][k];
+}
+
+// Per dimension and LID parity, a table [a * size + b]: the direction (slot) to take in the
+// dimension from coordinate a towards b (for an even and an odd destination LID: they
+// differ only halfway round a ring, where the destinations spread over both ways); kSame
+// when a == b. Tabled: the LFT loop runs once per (switch, LID).
+constexpr uint8_t kSame = 0xFF;
+using DimensionTables = std::array<std::array<std::vector<uint8_t>, 2>, kMaxDims>;
+
+DimensionTables StepTables(const Grid& grid) {
+  DimensionTables steps;
+  for (int i = 0; i < grid.dims; ++i) {
     const uint32_t k = grid.size[i];
     for (uint32_t parity = 0; parity < 2; ++parity) {
       std::vector<uint8_t>& t = steps[i][parity];
@@ -250,118 +246,155 @@ Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
       for (uint32_t a = 0; a < k; ++a)
         for (uint32_t b = 0; b < k; ++b) {
           if (a == b) continue;
-          uint8_t slot;
-          if (!grid.wrap[i]) {
-            slot = uint8_t(b > a ? 2 * i : 2 * i + 1);
-          } else {
-            const uint32_t delta = (b + k - a) % k;
-            slot = uint8_t(2 * delta < k || (2 * delta == k && parity == 0) ? 2 * i : 2 * i + 1);
-          }
-          t[size_t{a} * k + b] = slot;
+          const uint32_t delta = (b + k - a) % k;
+          const bool plus = grid.wrap[i] ? 2 * delta < k || (2 * delta == k && parity == 0) : b > a;
+          t[size_t{a} * k + b] = uint8_t(plus ? 2 * i : 2 * i + 1);
         }
     }
   }
-  // The slot of the first dimension in which switch s and destination switch d differ.
+  return steps;
+}
+
+// SL bit i: the route crosses the dateline of dimension i (between coordinate k-1 and 0),
+// tabled like the steps: from a towards b, for an even and an odd LID.
+DimensionTables DatelineTables(const Grid& grid, const DimensionTables& steps) {
+  DimensionTables crosses;
+  for (int i = 0; i < grid.dims; ++i) {
+    const uint32_t k = grid.size[i];
+    for (uint32_t parity = 0; parity < 2; ++parity) {
+      std::vector<uint8_t>& t = crosses[i][parity];
+      t.assign(size_t{k} * k, 0);
+      if (!grid.wrap[i]) continue;
+      for (uint32_t a = 0; a < k; ++a)
+        for (uint32_t b = 0; b < k; ++b) {
+          const uint8_t slot = steps[i][parity][size_t{a} * k + b];
+          t[size_t{a} * k + b] = uint8_t(((slot == 2 * i && b < a) || (slot == 2 * i + 1 && b > a)) << i);
+        }
+    }
+  }
+  return crosses;
+}
+
+// Per LID: the switch it hangs off (kNone: not routed) and the port there (0 for the
+// switch's own LID); whether it is an endpoint of this subnet (it gets SLs). Per endpoint:
+// its switch.
+struct LidTargets {
+  std::vector<uint32_t> lid_switch;
+  std::vector<uint8_t> lid_last, lid_endpoint;
+  std::vector<uint32_t> endpoint_switch;
+};
+
+LidTargets FindLidTargets(const Fabric& f, const Subnet& sn, const Graph& g, const SubnetRoutes& out) {
+  const size_t lids = out.num_lids();
+  std::vector<uint32_t> ep_of_port(f.num_port_slots(), kNone);
+  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
+  LidTargets t{.lid_switch = std::vector<uint32_t>(lids, kNone),
+               .lid_last = std::vector<uint8_t>(lids, 0),
+               .lid_endpoint = std::vector<uint8_t>(lids, 0),
+               .endpoint_switch = std::vector<uint32_t>(sn.endpoint_ports.size(), kNone)};
+  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+    PortId peer = f.port(sn.endpoint_ports[e]).peer;
+    if (peer != kNone && f.is_switch(f.port(peer).node)) t.endpoint_switch[e] = g.sw_of_node[f.port(peer).node];
+  }
+  for (Lid lid = 1; lid < lids; ++lid) {
+    PortId owner = out.lid_owner[lid];
+    if (owner == kNone) continue;
+    const Port& op = f.port(owner);
+    if (f.is_switch(op.node)) {
+      t.lid_switch[lid] = g.sw_of_node[op.node];
+    } else if (op.peer != kNone && f.is_switch(f.port(op.peer).node)) {
+      t.lid_switch[lid] = g.sw_of_node[f.port(op.peer).node];
+      t.lid_last[lid] = f.port(op.peer).number;
+      t.lid_endpoint[lid] = ep_of_port[owner] != kNone;
+    }
+  }
+  return t;
+}
+
+// Dimension-order routes: every switch steps in the first dimension in which it differs
+// from the destination's switch; parallel cables alternate by LID.
+void FillDimensionOrder(const Graph& g, const Grid& grid, const DimensionTables& steps, const LidTargets& targets,
+                        SubnetRoutes& out) {
+  const size_t lids = out.num_lids();
+  std::vector<std::array<const std::vector<uint8_t>*, 2 * kMaxDims>> cables(g.nsw);
+  for (uint32_t s = 0; s < g.nsw; ++s)
+    for (int slot = 0; slot < 2 * grid.dims; ++slot)
+      cables[s][slot] = grid.dir[s][slot] == kAbsent ? nullptr : &PortsTo(g, s, grid.dir[s][slot]);
   auto first_step = [&](uint32_t s, uint32_t d, Lid lid) -> uint8_t {
-    for (int i = 0; i < dims; ++i) {
+    for (int i = 0; i < grid.dims; ++i) {
       const uint8_t slot = steps[i][lid & 1][size_t{grid.coord[s][i]} * grid.size[i] + grid.coord[d][i]];
       if (slot != kSame) return slot;
     }
     return kSame;
   };
-
-  const size_t L = out.num_lids();
-  std::vector<uint32_t> ep_of_port(f.num_port_slots(), kNone);
-  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
-  std::vector<uint32_t> ep_switch(sn.endpoint_ports.size(), kNone);
-  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
-    PortId peer = f.port(sn.endpoint_ports[e]).peer;
-    if (peer != kNone && f.is_switch(f.port(peer).node)) ep_switch[e] = g.sw_of_node[f.port(peer).node];
-  }
-  // Per LID: the switch it hangs off (kNone: not routed) and the port there (0 for the
-  // switch's own LID); whether it is an endpoint of this subnet (it gets SLs).
-  std::vector<uint32_t> lid_switch(L, kNone);
-  std::vector<uint8_t> lid_last(L, 0), lid_endpoint(L, 0);
-  for (Lid lid = 1; lid < L; ++lid) {
-    PortId owner = out.lid_owner[lid];
-    if (owner == kNone) continue;
-    const Port& op = f.port(owner);
-    if (f.is_switch(op.node)) {
-      lid_switch[lid] = g.sw_of_node[op.node];
-    } else if (op.peer != kNone && f.is_switch(f.port(op.peer).node)) {
-      lid_switch[lid] = g.sw_of_node[f.port(op.peer).node];
-      lid_last[lid] = f.port(op.peer).number;
-      lid_endpoint[lid] = ep_of_port[owner] != kNone;
-    }
-  }
-  // Per switch and slot: the cables that way (parallel ones alternate by LID).
-  std::vector<std::array<const std::vector<uint8_t>*, 2 * kMaxDims>> cables(g.nsw);
-  for (uint32_t s = 0; s < g.nsw; ++s)
-    for (int slot = 0; slot < 2 * dims; ++slot)
-      cables[s][slot] = grid.dir[s][slot] == kAbsent ? nullptr : &ports_to(s, grid.dir[s][slot]);
   for (uint32_t s = 0; s < g.nsw; ++s) {
-    uint8_t* row = &out.lft[size_t(s) * L];
-    for (Lid lid = 1; lid < L; ++lid) {
-      const uint32_t d = lid_switch[lid];
+    uint8_t* row = &out.lft[size_t(s) * lids];
+    for (Lid lid = 1; lid < lids; ++lid) {
+      const uint32_t d = targets.lid_switch[lid];
       if (d == kNone) continue;
       if (d == s) {
-        row[lid] = lid_last[lid];
+        row[lid] = targets.lid_last[lid];
         continue;
       }
       const std::vector<uint8_t>& c = *cables[s][first_step(s, d, lid)];
       row[lid] = c.size() == 1 ? c[0] : c[(lid / 2) % c.size()];
     }
   }
+}
 
-  if (any_wrap) {
-    out.num_vls = 2;
-    // SL bit i: the route crosses the dateline of dimension i (between coordinate k-1 and 0),
-    // tabled like the steps: from a towards b, for an even and an odd LID.
-    std::array<std::array<std::vector<uint8_t>, 2>, kMaxDims> crosses;
-    for (int i = 0; i < dims; ++i) {
-      const uint32_t k = grid.size[i];
-      for (uint32_t parity = 0; parity < 2; ++parity) {
-        std::vector<uint8_t>& t = crosses[i][parity];
-        t.assign(size_t{k} * k, 0);
-        if (!grid.wrap[i]) continue;
-        for (uint32_t a = 0; a < k; ++a)
-          for (uint32_t b = 0; b < k; ++b) {
-            const uint8_t slot = steps[i][parity][size_t{a} * k + b];
-            t[size_t{a} * k + b] = uint8_t(((slot == 2 * i && b < a) || (slot == 2 * i + 1 && b > a)) << i);
-          }
-      }
-    }
-    out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
-    for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
-      const uint32_t s = ep_switch[e];
-      if (s == kNone) continue;
-      uint8_t* row = &out.pair_sl[size_t(e) * L];
-      for (Lid lid = 1; lid < L; ++lid) {
-        if (!lid_endpoint[lid]) continue;
-        const uint32_t d = lid_switch[lid];
-        uint8_t sl = 0;
-        for (int i = 0; i < dims; ++i)
-          sl |= crosses[i][lid & 1][size_t{grid.coord[s][i]} * grid.size[i] + grid.coord[d][i]];
-        row[lid] = sl;
-      }
+// Two VLs: each endpoint pair's SL has bit i set when its route crosses the dateline of
+// dimension i, and a hop's VL is the SL bit of its output port's dimension.
+void WriteDatelineVls(const Fabric& f, const Subnet& sn, const Graph& g, const Grid& grid, const DimensionTables& steps,
+                      const LidTargets& targets, SubnetRoutes& out) {
+  const size_t lids = out.num_lids();
+  out.num_vls = 2;
+  const DimensionTables crosses = DatelineTables(grid, steps);
+  out.pair_sl.assign(sn.endpoint_ports.size() * lids, 0);
+  for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) {
+    const uint32_t s = targets.endpoint_switch[e];
+    if (s == kNone) continue;
+    uint8_t* row = &out.pair_sl[size_t(e) * lids];
+    for (Lid lid = 1; lid < lids; ++lid) {
+      if (!targets.lid_endpoint[lid]) continue;
+      const uint32_t d = targets.lid_switch[lid];
+      uint8_t sl = 0;
+      for (int i = 0; i < grid.dims; ++i)
+        sl |= crosses[i][lid & 1][size_t{grid.coord[s][i]} * grid.size[i] + grid.coord[d][i]];
+      row[lid] = sl;
     }
   }
-  if (!any_wrap) return Outcome::Ok();
-  // VL of a hop = the dateline bit of the dimension of its output port.
+  unsigned max_port = 0;
+  for (NodeId n : sn.switches) max_port = std::max<unsigned>(max_port, f.node(n).num_ports);
   const uint32_t stride = max_port + 1;
   out.sl2vl_stride = stride;
   out.sl2vl.assign(size_t(g.nsw) * stride * stride * 16, 0);
   out.endpoint_sl2vl.fill(0);
   for (uint32_t s = 0; s < g.nsw; ++s)
-    for (int slot = 0; slot < 2 * dims; ++slot) {
+    for (int slot = 0; slot < 2 * grid.dims; ++slot) {
       uint32_t w = grid.dir[s][slot];
       if (w == kAbsent) continue;
       int i = slot / 2;
-      for (uint8_t p : ports_to(s, w))
+      for (uint8_t p : PortsTo(g, s, w))
         for (uint32_t in = 0; in < stride; ++in)
           for (uint32_t sl = 0; sl < 16; ++sl)
             out.sl2vl[((size_t(s) * stride + in) * stride + p) * 16 + sl] = uint8_t((sl >> i) & 1);
     }
+}
+
+Outcome Torus::Route(const RouteRequest& req, SubnetRoutes& out) const {
+  const Fabric& f = req.fabric;
+  const Subnet& sn = req.subnet;
+  const Graph g = BuildSwitchGraph(f, sn);
+  auto recognised = Recognise(f, sn, g);
+  if (auto* why = std::get_if<std::string>(&recognised)) return Outcome::NotApplicable(std::move(*why));
+  const Grid& grid = std::get<Grid>(recognised);
+  const bool any_wrap = std::any_of(grid.wrap.begin(), grid.wrap.begin() + grid.dims, [](bool w) { return w; });
+  if (any_wrap && req.options.max_vls < 2)
+    return Outcome::Failed("a torus needs 2 VLs for its datelines; --vls allows 1");
+  const DimensionTables steps = StepTables(grid);
+  const LidTargets targets = FindLidTargets(f, sn, g, out);
+  FillDimensionOrder(g, grid, steps, targets, out);
+  if (any_wrap) WriteDatelineVls(f, sn, g, grid, steps, targets, out);
   return Outcome::Ok();
 }
 

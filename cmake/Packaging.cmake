@@ -1,0 +1,60 @@
+# What `cmake --install` installs and the Debian package `cpack -G DEB` builds from it:
+# fabricctl, its man pages and bash completion (generated from its own --help after every
+# link, tools/man/help2docs.py), the systemd units of tools/systemd/ and the docs.
+# Benchmarks, fuzz targets and tests are not installed.
+include(GNUInstallDirs)
+
+install(TARGETS fabricctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# Sanitizer and fuzz builds are for tests only: they never install, and an instrumented
+# fabricctl has no business running at build time.
+if(NOT FABRICCTL_SANITIZE AND NOT FABRICCTL_FUZZ)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  set(CLI_DOCS_DIR ${CMAKE_BINARY_DIR}/cli-docs)
+  add_custom_command(
+    OUTPUT ${CLI_DOCS_DIR}/stamp
+    COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/man/help2docs.py --binary $<TARGET_FILE:fabricctl>
+            --man-dir ${CLI_DOCS_DIR}/man1 --completion ${CLI_DOCS_DIR}/fabricctl.bash
+    COMMAND ${CMAKE_COMMAND} -E touch ${CLI_DOCS_DIR}/stamp
+    DEPENDS fabricctl ${PROJECT_SOURCE_DIR}/tools/man/help2docs.py
+    COMMENT "Writing the man pages and bash completion from fabricctl --help")
+  add_custom_target(fabricctl_cli_docs ALL DEPENDS ${CLI_DOCS_DIR}/stamp)
+  install(DIRECTORY ${CLI_DOCS_DIR}/man1/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 FILES_MATCHING PATTERN "*.1.gz")
+  install(FILES ${CLI_DOCS_DIR}/fabricctl.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+          RENAME fabricctl)
+endif()
+
+file(GLOB SYSTEMD_UNITS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tools/systemd/*.service
+     ${PROJECT_SOURCE_DIR}/tools/systemd/*.timer)
+install(CODE "set(FABRICCTL_UNIT_SOURCES \"${SYSTEMD_UNITS}\")
+set(FABRICCTL_UNIT_STAGING \"${CMAKE_BINARY_DIR}/systemd-units\")
+set(FABRICCTL_UNIT_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+set(FABRICCTL_UNIT_DOCDIR \"${CMAKE_INSTALL_DOCDIR}\")")
+install(SCRIPT ${PROJECT_SOURCE_DIR}/cmake/InstallSystemdUnits.cmake)
+
+file(GLOB DOC_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${DOC_PAGES} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# The package: name and version from project(), library dependencies from dpkg-shlibdeps.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME fabricctl)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "fabricctl developers <dev@fabricctl.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "fabric manager and diagnostic tool for RDMA clusters")
+set(CPACK_PACKAGE_DESCRIPTION
+    "fabricctl finds the topology of an InfiniBand or RoCE fabric (directed-route
+SMPs or a topology file), computes and verifies deadlock-free routes, deploys
+route tables to the switches, probes latency and bandwidth over RDMA verbs or
+TCP, and runs link-health sweeps that name the degraded link. Ships systemd
+units for the probe agent, the always-on monitor and a nightly sweep; none is
+enabled on install.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "opensm, infiniband-diags, prometheus-node-exporter")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_SOURCE_GENERATOR "")
+include(CPack)

@@ -221,7 +221,7 @@ DeadSet CollectDead(const Fabric& fabric, const FabricHealth& health, const Subn
 
 // Per-destination working state of one repair, reused across destinations (tick stamps).
 struct LidRepair {
-  LidRepair(const SubnetState& state, const DeadSet& d, const std::vector<uint64_t>& loads)
+  LidRepair(const SubnetState& state, const DeadSet& d, std::vector<uint64_t>& loads)
       : st(state), dead(d), load(loads) {
     const uint32_t S = st.num_switches();
     stamp.assign(S, 0), done.assign(S, 0), seed.assign(S, 0), down_entered.assign(S, 0);
@@ -229,7 +229,8 @@ struct LidRepair {
   }
   const SubnetState& st;
   const DeadSet& dead;
-  const std::vector<uint64_t>& load;  // channel loads as repaired so far
+  std::vector<uint64_t>& load;  // channel loads as repaired so far
+  std::vector<size_t> crossed;
   std::vector<uint32_t> stamp, done;  // pending / decided in this tick
   std::vector<uint8_t> seed, down_entered;
   std::vector<PathState> path;  // decided route of a pending switch
@@ -274,8 +275,19 @@ struct LidRepair {
     return st.FollowOld(w, lid);
   }
 
+  double LoadWith(size_t ch, uint64_t extra) const { return static_cast<double>(load[ch] + extra) / st.share[ch]; }
+  // The busiest channel, per capacity, of the route from w once `extra` routes join it.
+  double BusiestFrom(uint32_t w, uint64_t extra) const {
+    double busiest = 0;
+    st.Follow(
+        w, lid, [&](uint32_t s) { return port_now(s); },
+        [&](size_t ch) { busiest = std::max(busiest, LoadWith(ch, extra)); });
+    return busiest;
+  }
+
   // The best usable next hop of x among decided or untouched neighbours: legal, then not
-  // forcing a switch that forwards down into x to move, then fewest hops, then least load.
+  // forcing a switch that forwards down into x to move, then fewest hops, then the least
+  // busy route (its busiest channel with x's own endpoints' routes added).
   bool Choose(uint32_t x) {
     const SwitchGraph& g = st.graph;
     std::tuple<bool, uint32_t, double> best{true, kNone, 0};
@@ -288,10 +300,12 @@ struct LidRepair {
       const bool down = st.down(x, w);
       if (legal_only && (!next.legal || (down && !next.down_only))) continue;
       const bool breaks = legal_only && down_entered[x] && !(down && next.down_only);
+      const double beyond = legal_only ? BusiestFrom(w, st.sources[x]) : 0;
       for (uint8_t p : g.ports(e)) {
         const size_t ch = size_t{x} * st.stride + p;
         if (dead.channel[ch]) continue;
-        std::tuple<bool, uint32_t, double> cost{breaks, next.hops, static_cast<double>(load[ch]) / st.share[ch]};
+        const double busiest = std::max(beyond, LoadWith(ch, st.sources[x]));
+        std::tuple<bool, uint32_t, double> cost{breaks, next.hops, busiest};
         if (found && cost >= best) continue;
         found = true;
         best = cost;
@@ -311,13 +325,18 @@ struct LidRepair {
   void Decide() {
     std::vector<uint32_t> lost;
     for (uint32_t x : queue) {
-      if (!seed[x] && Keep(x)) continue;
-      if (!Choose(x)) lost.push_back(x);
+      const bool routed = (!seed[x] && Keep(x)) || Choose(x);
+      Settle(x, Flow::kOldAndNew);
+      if (!routed) lost.push_back(x);
     }
     // A switch left without a route may reach one through a switch decided after it.
     for (bool progress = true; progress && !lost.empty();) {
       progress = false;
-      std::erase_if(lost, [&](uint32_t x) { return Choose(x) ? (progress = true) : false; });
+      std::erase_if(lost, [&](uint32_t x) {
+        if (!Choose(x)) return false;
+        Settle(x, Flow::kNew);
+        return progress = true;
+      });
     }
   }
 
@@ -335,24 +354,21 @@ struct LidRepair {
     return true;
   }
 
-  // Moves the loads of pending endpoint switches' routes from the old to the new entries.
-  void MoveLoads(std::vector<uint64_t>& loads, std::vector<size_t>& crossed) const {
-    const uint32_t dest = st.graph.lid_switch(lid);
-    for (uint32_t x : queue) {
-      const uint64_t c = st.sources[x];
-      if (c == 0 || x == dest) continue;
-      auto collect = [&](size_t ch) { crossed.push_back(ch); };
-      crossed.clear();
-      if (st.Follow(
-                x, lid, [&](uint32_t s) { return st.old_port(s, lid); }, collect)
-              .reachable)
-        for (size_t ch : crossed) loads[ch] -= c;
-      crossed.clear();
-      if (st.Follow(
-                x, lid, [&](uint32_t s) { return port_now(s); }, collect)
-              .reachable)
-        for (size_t ch : crossed) loads[ch] += c;
-    }
+  // Moves the routes of x's endpoints off their old channels (once) and onto the new ones,
+  // so later choices see them.
+  enum class Flow { kOldAndNew, kNew };
+  void Settle(uint32_t x, Flow flow) {
+    const uint64_t c = st.sources[x];
+    if (!legal_only || c == 0 || x == st.graph.lid_switch(lid)) return;
+    auto old_of = [&](uint32_t s) { return st.old_port(s, lid); };
+    auto now_of = [&](uint32_t s) { return port_now(s); };
+    auto collect = [&](size_t ch) { crossed.push_back(ch); };
+    crossed.clear();
+    if (flow == Flow::kOldAndNew && st.Follow(x, lid, old_of, collect).reachable)
+      for (size_t ch : crossed) load[ch] -= c;
+    crossed.clear();
+    if (path[x].reachable && st.Follow(x, lid, now_of, collect).reachable)
+      for (size_t ch : crossed) load[ch] += c;
   }
 };
 
@@ -398,7 +414,6 @@ SubnetOutcome RepairSubnet(const SubnetState& st, const DeadSet& dead, Unrouted 
   seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
 
   std::vector<uint64_t> load = st.load;
-  std::vector<size_t> crossed;
   std::vector<uint32_t> lid_seeds;
   LidRepair work(st, dead, load);
   for (size_t i = 0; i < seeds.size();) {
@@ -411,7 +426,6 @@ SubnetOutcome RepairSubnet(const SubnetState& st, const DeadSet& dead, Unrouted 
       if (work.port[x] != st.old_port(x, lid)) out.changes.push_back({x, lid, work.port[x]});
       if (!work.path[x].reachable && work.legal_only && st.sources[x] > 0) ++out.unreachable;
     }
-    if (work.legal_only) work.MoveLoads(load, crossed);
   }
   for (size_t ch = 0; ch < load.size(); ++ch)
     if (load[ch]) out.load_after = std::max(out.load_after, static_cast<double>(load[ch]) / st.share[ch]);

@@ -386,6 +386,28 @@ uint64_t CountBlocks(std::vector<uint64_t>& keys) {
 
 enum class Unrouted { kLeave, kRetry };
 
+// Takes the routes from and to the endpoints of down switches off the loads: those
+// endpoints are gone. Walks every endpoint LID from each down switch with endpoints, and
+// every endpoint switch towards the down switches' LIDs.
+void DropDeadFlows(const SubnetState& st, const DeadSet& dead, std::vector<uint64_t>& load) {
+  const uint32_t S = st.num_switches();
+  auto old_of = [&](Lid lid) { return [&st, lid](uint32_t x) { return st.old_port(x, lid); }; };
+  std::vector<size_t> crossed;
+  auto drop = [&](uint32_t from, Lid lid, uint64_t routes) {
+    crossed.clear();
+    if (st.Follow(from, lid, old_of(lid), [&](size_t ch) { crossed.push_back(ch); }).reachable)
+      for (size_t ch : crossed) load[ch] -= routes;
+  };
+  for (uint32_t d = 0; d < S; ++d) {
+    if (!dead.node[d]) continue;
+    for (Lid lid = 1; lid < st.routes->num_lids(); ++lid)
+      if (st.endpoint_lid(lid) && st.graph.lid_switch(lid) != d && st.sources[d] > 0) drop(d, lid, st.sources[d]);
+    for (Lid lid : st.graph.endpoint_lids(d))
+      for (uint32_t s = 0; s < S; ++s)
+        if (s != d && !dead.node[s] && st.sources[s] > 0) drop(s, lid, st.sources[s]);
+  }
+}
+
 SubnetOutcome RepairSubnet(const SubnetState& st, const DeadSet& dead, Unrouted unrouted) {
   SubnetOutcome out;
   const size_t L = st.routes->num_lids();
@@ -414,6 +436,7 @@ SubnetOutcome RepairSubnet(const SubnetState& st, const DeadSet& dead, Unrouted 
   seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
 
   std::vector<uint64_t> load = st.load;
+  DropDeadFlows(st, dead, load);
   std::vector<uint32_t> lid_seeds;
   LidRepair work(st, dead, load);
   for (size_t i = 0; i < seeds.size();) {

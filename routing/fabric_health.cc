@@ -17,11 +17,6 @@ bool FabricHealth::link_usable(const Fabric& fabric, LinkId l) const {
   return node_usable(fabric.port(link.a).node) && node_usable(fabric.port(link.b).node);
 }
 
-bool FabricHealth::port_usable(const Fabric& fabric, PortId port) const {
-  const LinkId l = fabric.port(port).link;
-  return l != kNone && link_usable(fabric, l);
-}
-
 Result<Fabric> WithoutDown(const Fabric& fabric, const FabricHealth& health) {
   if (health.link_down.size() > fabric.num_links() || health.node_down.size() > fabric.num_nodes())
     return MakeError(fmt::format("health mask covers {} links and {} nodes, the fabric has {} and {}",

@@ -19,8 +19,6 @@ struct FabricHealth {
   bool node_usable(NodeId n) const { return n >= node_down.size() || !node_down[n]; }
   // Up, and neither end's node down.
   bool link_usable(const Fabric& fabric, LinkId l) const;
-  // The link at `port` (kNone: no cable) is usable.
-  bool port_usable(const Fabric& fabric, PortId port) const;
 };
 
 // A copy of `fabric` without the down links and down nodes' links, with the same node and

@@ -21,7 +21,7 @@ struct TransitionPlan {
   std::vector<std::vector<size_t>> steps;  // switch indices (SubnetRoutes::switches) updated in each step, in order
   uint64_t blocks = 0;                     // 64-entry LFT blocks written in all
   bool union_deadlock_free = true;         // every step's mixed dependency graph checked acyclic
-  std::string why;                         // when not: the switches no order could take
+  std::string why;  // when not: how many switches the greedy order could not place (they form the last step)
 };
 
 // Which table a switch may forward by while a step runs.

@@ -33,6 +33,18 @@ std::vector<LinkId> SwitchLinks(const Fabric& f) {
   return out;
 }
 
+NodeId FirstSwitchOfTier(const Fabric& f, int32_t tier) {
+  for (NodeId n = 0; n < f.num_nodes(); ++n)
+    if (f.is_switch(n) && f.node(n).labels.tier == tier) return n;
+  return kNone;
+}
+
+FabricHealth SwitchDown(const Fabric& f, NodeId n) {
+  FabricHealth h = FabricHealth::AllUp(f);
+  h.node_down[n] = 1;
+  return h;
+}
+
 FabricHealth LinkDown(const Fabric& f, LinkId l) {
   FabricHealth h = FabricHealth::AllUp(f);
   h.link_down[l] = 1;
@@ -182,13 +194,9 @@ TEST_CASE("repair: a spine switch down moves the routes through it; nothing ente
   REQUIRE(f);
   auto routed = testing::RouteWith(*f, "ftree");
   REQUIRE(routed);
-  NodeId spine = kNone;
-  for (NodeId n = 0; n < f->num_nodes() && spine == kNone; ++n)
-    if (f->is_switch(n) && f->node(n).labels.tier == 2) spine = n;
+  const NodeId spine = FirstSwitchOfTier(*f, 2);
   REQUIRE(spine != kNone);
-  FabricHealth health = FabricHealth::AllUp(*f);
-  health.node_down[spine] = 1;
-  auto result = RepairRoutes(*f, health, routed->routes);
+  auto result = RepairRoutes(*f, SwitchDown(*f, spine), routed->routes);
   REQUIRE(result);
   CHECK(result->unreachable_lids == 0);
   CHECK(result->entries_changed > 0);
@@ -236,12 +244,9 @@ TEST_CASE("repair: a leaf switch down: its hosts are gone, not unreachable; the 
   REQUIRE(f);
   auto routed = testing::RouteWith(*f, "ftree");
   REQUIRE(routed);
-  NodeId leaf = kNone;
-  for (NodeId n = 0; n < f->num_nodes() && leaf == kNone; ++n)
-    if (f->is_switch(n) && f->node(n).labels.tier == 1) leaf = n;
-  FabricHealth health = FabricHealth::AllUp(*f);
-  health.node_down[leaf] = 1;
-  auto result = RepairRoutes(*f, health, routed->routes);
+  const NodeId leaf = FirstSwitchOfTier(*f, 1);
+  REQUIRE(leaf != kNone);
+  auto result = RepairRoutes(*f, SwitchDown(*f, leaf), routed->routes);
   REQUIRE(result);
   CHECK(result->unreachable_lids == 0);
   CheckSound(*f, result->routes);

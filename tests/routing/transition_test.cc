@@ -87,6 +87,19 @@ void CheckPlan(const Fabric& alive, const SubnetRoutes& before, const SubnetRout
       if (before.out_port(s, lid) != after.out_port(s, lid)) CHECK(planned.count(s) == 1);
 }
 
+// Plans the change from `before` to a repair of it for `health` and checks every step.
+TransitionPlan CheckRepairPlan(const Fabric& f, const FabricHealth& health, const RouteSet& before,
+                               const RepairResult& repaired) {
+  auto alive = WithoutDown(f, health);
+  REQUIRE(alive);
+  auto plan = PlanTransition(*alive, before.subnets[0], repaired.routes.subnets[0]);
+  REQUIRE(plan);
+  CHECK(plan->union_deadlock_free);
+  CHECK(plan->blocks == repaired.blocks_changed);
+  CheckPlan(*alive, before.subnets[0], repaired.routes.subnets[0], *plan);
+  return *plan;
+}
+
 TEST_CASE("transition: the repair of a leaf-spine link on a fat tree installs in checked steps") {
   auto f = Generate("fat-tree", {{"k", "8"}, {"tiers", "3"}});
   REQUIRE(f);
@@ -102,16 +115,28 @@ TEST_CASE("transition: the repair of a leaf-spine link on a fat tree installs in
   }
   auto repaired = RepairRoutes(*f, health, routed->routes);
   REQUIRE(repaired);
-  auto alive = WithoutDown(*f, health);
-  REQUIRE(alive);
-  const SubnetRoutes& before = routed->routes.subnets[0];
-  const SubnetRoutes& after = repaired->routes.subnets[0];
-  auto plan = PlanTransition(*alive, before, after);
-  REQUIRE(plan);
-  CHECK(plan->union_deadlock_free);
-  CHECK_FALSE(plan->steps.empty());
-  CHECK(plan->blocks == repaired->blocks_changed);
-  CheckPlan(*alive, before, after, *plan);
+  CHECK_FALSE(CheckRepairPlan(*f, health, routed->routes, *repaired).steps.empty());
+}
+
+TEST_CASE("transition: repairs of updn tables on a jellyfish install in checked steps") {
+  auto f = Generate("jellyfish", {{"switches", "16"}, {"degree", "4"}, {"hosts", "2"}, {"seed", "5"}});
+  REQUIRE(f);
+  auto routed = testing::RouteWith(*f, "updn");
+  REQUIRE(routed);
+  auto repairer = RouteRepairer::Prepare(*f, routed->routes);
+  REQUIRE(repairer);
+  int planned = 0;
+  for (LinkId l = 0; l < f->num_links() && planned < 6; ++l) {
+    if (!f->is_switch(f->port(f->link(l).a).node) || !f->is_switch(f->port(f->link(l).b).node)) continue;
+    FabricHealth health = FabricHealth::AllUp(*f);
+    health.link_down[l] = 1;
+    auto repaired = repairer->Repair(health);
+    REQUIRE(repaired);
+    if (repaired->unreachable_lids > 0) continue;
+    CheckRepairPlan(*f, health, routed->routes, *repaired);
+    ++planned;
+  }
+  CHECK(planned > 0);
 }
 
 // A ring of four switches and two Up*/Down* tables, rooted at ring0 and at ring2: each is

@@ -33,6 +33,21 @@ std::vector<LinkId> SwitchLinks(const Fabric& f) {
   return out;
 }
 
+void CheckSound(const Fabric& f, const RouteSet& routes);
+
+// A 3-tier fat tree (k=8, 128 hosts) routed by ftree.
+struct RoutedTree {
+  Fabric fabric;
+  RouteSet routes;
+};
+RoutedTree FtreeK8() {
+  auto f = Generate("fat-tree", {{"k", "8"}, {"tiers", "3"}});
+  REQUIRE(f);
+  auto routed = testing::RouteWith(*f, "ftree");
+  REQUIRE(routed);
+  return {std::move(*f), std::move(routed->routes)};
+}
+
 NodeId FirstSwitchOfTier(const Fabric& f, int32_t tier) {
   for (NodeId n = 0; n < f.num_nodes(); ++n)
     if (f.is_switch(n) && f.node(n).labels.tier == tier) return n;
@@ -43,6 +58,17 @@ FabricHealth SwitchDown(const Fabric& f, NodeId n) {
   FabricHealth h = FabricHealth::AllUp(f);
   h.node_down[n] = 1;
   return h;
+}
+
+// Repairs `tree` for switch n down; no endpoint switch may be left without a route, and
+// the result is sound on the whole fabric.
+RepairResult RepairSwitchDown(const RoutedTree& tree, NodeId n) {
+  REQUIRE(n != kNone);
+  auto result = RepairRoutes(tree.fabric, SwitchDown(tree.fabric, n), tree.routes);
+  REQUIRE(result);
+  CHECK(result->unreachable_lids == 0);
+  CheckSound(tree.fabric, result->routes);
+  return std::move(*result);
 }
 
 FabricHealth LinkDown(const Fabric& f, LinkId l) {
@@ -100,15 +126,14 @@ void CheckSoundWithout(const Fabric& f, const FabricHealth& health, const RouteS
 }
 
 TEST_CASE("repair: a leaf-spine link down on a 3-tier fat tree moves only the entries that crossed it") {
-  auto f = Generate("fat-tree", {{"k", "8"}, {"tiers", "3"}});
-  REQUIRE(f);
-  auto routed = testing::RouteWith(*f, "ftree");
-  REQUIRE(routed);
-  auto repairer = RouteRepairer::Prepare(*f, routed->routes);
+  const RoutedTree tree = FtreeK8();
+  const Fabric* f = &tree.fabric;
+  const RouteSet& previous = tree.routes;
+  auto repairer = RouteRepairer::Prepare(*f, previous);
   REQUIRE(repairer);
   REQUIRE(repairer->not_repairable()[0].empty());
   // The prepared load is the summary's figure.
-  CHECK(SummarizeRoutes(*f, f->subnets()[0], routed->routes.subnets[0], 1).max_load_per_capacity ==
+  CHECK(SummarizeRoutes(*f, f->subnets()[0], previous.subnets[0], 1).max_load_per_capacity ==
         doctest::Approx(repairer->Repair(FabricHealth::AllUp(*f))->load_before));
 
   const std::vector<LinkId> leaf_links = LinksBetweenTiers(*f, 1, 2);
@@ -121,7 +146,7 @@ TEST_CASE("repair: a leaf-spine link down on a 3-tier fat tree moves only the en
     CheckSoundWithout(*f, health, result->routes);
     CHECK(result->unreachable_lids == 0);
 
-    const SubnetRoutes& before = routed->routes.subnets[0];
+    const SubnetRoutes& before = previous.subnets[0];
     const SubnetRoutes& after = result->routes.subnets[0];
     const Link& link = f->link(l);
     const auto crossing = EntriesCrossing(*f, before, [&](PortId p) { return p == link.a || p == link.b; });
@@ -190,29 +215,23 @@ TEST_CASE("repair: updn tables on a jellyfish stay sound after any single switch
 }
 
 TEST_CASE("repair: a spine switch down moves the routes through it; nothing enters the dead switch") {
-  auto f = Generate("fat-tree", {{"k", "8"}, {"tiers", "3"}});
-  REQUIRE(f);
-  auto routed = testing::RouteWith(*f, "ftree");
-  REQUIRE(routed);
-  const NodeId spine = FirstSwitchOfTier(*f, 2);
-  REQUIRE(spine != kNone);
-  auto result = RepairRoutes(*f, SwitchDown(*f, spine), routed->routes);
-  REQUIRE(result);
-  CHECK(result->unreachable_lids == 0);
-  CHECK(result->entries_changed > 0);
+  const RoutedTree tree = FtreeK8();
+  const Fabric& f = tree.fabric;
+  const NodeId spine = FirstSwitchOfTier(f, 2);
+  const RepairResult result = RepairSwitchDown(tree, spine);
+  CHECK(result.entries_changed > 0);
   // Sound on the full fabric, and no route uses a port of the dead switch: so sound without it.
-  CheckSound(*f, result->routes);
-  const SubnetRoutes& after = result->routes.subnets[0];
-  const auto entering = EntriesCrossing(*f, after, [&](PortId p) {
-    const PortId peer = f->port(p).peer;
-    return f->port(p).node == spine || (peer != kNone && f->port(peer).node == spine);
+  const SubnetRoutes& after = result.routes.subnets[0];
+  const auto entering = EntriesCrossing(f, after, [&](PortId p) {
+    const PortId peer = f.port(p).peer;
+    return f.port(p).node == spine || (peer != kNone && f.port(peer).node == spine);
   });
   // Only the dead switch's own entries (which nothing forwards to), and routes to its own
   // LID, may still name its ports.
   uint32_t spine_index = 0;
   while (after.switches[spine_index] != spine) ++spine_index;
   for (const auto& [s, lid] : entering)
-    if (after.lid_owner[lid] != f->port_id(spine, 0)) CHECK(s == spine_index);
+    if (after.lid_owner[lid] != f.port_id(spine, 0)) CHECK(s == spine_index);
 }
 
 // Routes per switch-to-switch channel over all endpoint pairs that avoid `gone`: the
@@ -240,21 +259,14 @@ uint64_t BusiestAvoiding(const Fabric& f, const SubnetRoutes& r, NodeId gone) {
 }
 
 TEST_CASE("repair: a leaf switch down: its hosts are gone, not unreachable; the load counts the others only") {
-  auto f = Generate("fat-tree", {{"k", "8"}, {"tiers", "3"}});
-  REQUIRE(f);
-  auto routed = testing::RouteWith(*f, "ftree");
-  REQUIRE(routed);
-  const NodeId leaf = FirstSwitchOfTier(*f, 1);
-  REQUIRE(leaf != kNone);
-  auto result = RepairRoutes(*f, SwitchDown(*f, leaf), routed->routes);
-  REQUIRE(result);
-  CHECK(result->unreachable_lids == 0);
-  CheckSound(*f, result->routes);
-  CHECK(static_cast<double>(BusiestAvoiding(*f, result->routes.subnets[0], leaf)) ==
-        doctest::Approx(result->load_after));
+  const RoutedTree tree = FtreeK8();
+  const NodeId leaf = FirstSwitchOfTier(tree.fabric, 1);
+  const RepairResult result = RepairSwitchDown(tree, leaf);
+  CHECK(static_cast<double>(BusiestAvoiding(tree.fabric, result.routes.subnets[0], leaf)) ==
+        doctest::Approx(result.load_after));
 }
 
-TEST_CASE("repair: a leaf's only uplink down leaves its hosts unreachable, counted, and a full reroute advised") {
+TEST_CASE("repair: a leaf's only uplink down leaves its hosts unreachable and counted; its return routes them") {
   Fabric f = testing::TwoTierFatTree({.leaves = 3, .spines = 1, .hosts = 2, .tier_labels = true});
   auto routed = testing::RouteWith(f, "updn");
   REQUIRE(routed);
@@ -262,12 +274,21 @@ TEST_CASE("repair: a leaf's only uplink down leaves its hosts unreachable, count
   for (const Adjacency& a : f.neighbors(*f.FindByDescription("leaf0")))
     if (f.is_switch(a.peer_node)) uplink = a.link;
   REQUIRE(uplink != kNone);
-  auto result = RepairRoutes(f, LinkDown(f, uplink), routed->routes);
+  const FabricHealth down = LinkDown(f, uplink);
+  auto result = RepairRoutes(f, down, routed->routes);
   REQUIRE(result);
   // leaf0 towards the 4 other hosts, and leaf1 and leaf2 towards leaf0's 2 hosts.
   CHECK(result->unreachable_lids == 8);
   CHECK(result->full_reroute_advised);
   CHECK(result->why.find("no Up*/Down* route") != std::string::npos);
+
+  // The uplink returns: what had no route gets one, and a full reroute is advised.
+  auto back = RepairRoutes(f, FabricHealth::AllUp(f), result->routes, {.routed_for = &down});
+  REQUIRE(back);
+  CHECK(back->returned_links == 1);
+  CHECK(back->unreachable_lids == 0);
+  CHECK(back->full_reroute_advised);
+  CheckSound(f, back->routes);
 }
 
 TEST_CASE("repair: tables that are not Up*/Down* routes are not repaired; a full reroute is advised") {
@@ -287,26 +308,6 @@ TEST_CASE("repair: tables that are not Up*/Down* routes are not repaired; a full
   CHECK(result->full_reroute_advised);
   CHECK(result->entries_changed == 0);
   CHECK(result->routes.subnets[0].lft == routed->routes.subnets[0].lft);
-}
-
-TEST_CASE("repair: a returned link is reported and a full reroute advised; routes without a route get one back") {
-  Fabric f = testing::TwoTierFatTree({.leaves = 3, .spines = 1, .hosts = 2, .tier_labels = true});
-  auto routed = testing::RouteWith(f, "updn");
-  REQUIRE(routed);
-  LinkId uplink = kNone;
-  for (const Adjacency& a : f.neighbors(*f.FindByDescription("leaf0")))
-    if (f.is_switch(a.peer_node)) uplink = a.link;
-  const FabricHealth down = LinkDown(f, uplink);
-  auto broken = RepairRoutes(f, down, routed->routes);
-  REQUIRE(broken);
-  REQUIRE(broken->unreachable_lids > 0);
-
-  auto back = RepairRoutes(f, FabricHealth::AllUp(f), broken->routes, {.routed_for = &down});
-  REQUIRE(back);
-  CHECK(back->returned_links == 1);
-  CHECK(back->unreachable_lids == 0);
-  CHECK(back->full_reroute_advised);
-  CheckSound(f, back->routes);
 }
 
 TEST_CASE("repair: a returned link on a fat tree: dead ends get their routes back, a full reroute is advised") {

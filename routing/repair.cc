@@ -462,12 +462,20 @@ bool TouchesSubnet(const DeadSet& dead, const SubnetState& st, Unrouted unrouted
 }  // namespace
 
 Result<RepairResult> RouteRepairer::Repair(const FabricHealth& health) const {
+  RepairResult result;
+  if (auto done = Repair(health, result); !done) return std::unexpected(done.error());
+  return result;
+}
+
+Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& result) const {
   const Fabric& fabric = *fabric_;
   if (health.link_down.size() > fabric.num_links() || health.node_down.size() > fabric.num_nodes())
     return MakeError(fmt::format("health mask covers {} links and {} nodes, the fabric has {} and {}",
                                  health.link_down.size(), health.node_down.size(), fabric.num_links(),
                                  fabric.num_nodes()));
-  RepairResult result;
+  RouteSet buffers = std::move(result.routes);
+  result = RepairResult{};
+  result.routes = std::move(buffers);
   if (options_.routed_for)
     for (LinkId l = 0; l < fabric.num_links(); ++l)
       result.returned_links += health.link_usable(fabric, l) && !options_.routed_for->link_usable(fabric, l);
@@ -510,7 +518,7 @@ Result<RepairResult> RouteRepairer::Repair(const FabricHealth& health) const {
         fmt::format("{} (switch, LID) entries of endpoint switches have no Up*/Down* route", result.unreachable_lids));
   result.full_reroute_advised = !reasons.empty();
   for (const std::string& r : reasons) result.why += (result.why.empty() ? "" : "; ") + r;
-  return result;
+  return {};
 }
 
 Result<RepairResult> RepairRoutes(const Fabric& fabric, const FabricHealth& health, const RouteSet& previous,

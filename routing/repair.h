@@ -57,6 +57,9 @@ class RouteRepairer {
 
   // The previous tables repaired for `health`. Errors only when `health` does not fit the fabric.
   Result<RepairResult> Repair(const FabricHealth& health) const;
+  // The same into `out`, reusing the memory of out.routes: a service that repairs again and
+  // again keeps one RepairResult, and the copy of the tables then lands in memory already in use.
+  Result<void> Repair(const FabricHealth& health, RepairResult& out) const;
 
   // Per subnet (RouteSet order): empty when the tables can be repaired, else why not.
   const std::vector<std::string>& not_repairable() const { return not_repairable_; }

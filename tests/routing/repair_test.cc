@@ -330,6 +330,24 @@ TEST_CASE("repair: a returned link on a fat tree: dead ends get their routes bac
   CheckSound(*f, back->routes);
 }
 
+TEST_CASE("repair: a result reused across repairs holds exactly what a fresh repair gives") {
+  const RoutedTree tree = FtreeK8();
+  auto repairer = RouteRepairer::Prepare(tree.fabric, tree.routes);
+  REQUIRE(repairer);
+  const std::vector<LinkId> links = LinksBetweenTiers(tree.fabric, 1, 2);
+  RepairResult reused;
+  for (LinkId l : {links.front(), links.back()}) {
+    const FabricHealth health = LinkDown(tree.fabric, l);
+    REQUIRE(repairer->Repair(health, reused));
+    auto fresh = repairer->Repair(health);
+    REQUIRE(fresh);
+    CHECK(reused.routes.subnets[0].lft == fresh->routes.subnets[0].lft);
+    CHECK(reused.entries_changed == fresh->entries_changed);
+    CHECK(reused.blocks_changed == fresh->blocks_changed);
+    CHECK(reused.why == fresh->why);
+  }
+}
+
 TEST_CASE("repair: a health mask sized for another fabric is an error") {
   Fabric f = testing::TwoTierFatTree({});
   auto routed = testing::RouteWith(f, "updn");

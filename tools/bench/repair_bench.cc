@@ -72,22 +72,26 @@ bool CheckSound(const Fabric& f, const FabricHealth& health, const RouteSet& rou
   return true;
 }
 
+// Repairs into `scratch` (one result reused across rows, as a service would keep it); the
+// row keeps the figures.
 Row RunOne(const Fabric& f, const RouteRepairer& repairer, const RouteSet& routes, size_t subnet, std::string what,
-           const FabricHealth& health, NodeId dead_switch) {
+           const FabricHealth& health, NodeId dead_switch, RepairResult& scratch) {
   Row row{.what = std::move(what)};
   auto t0 = std::chrono::steady_clock::now();
-  auto result = repairer.Repair(health);
+  auto repaired = repairer.Repair(health, scratch);
   row.repair_ms = Seconds(t0) * 1e3;
-  if (!result) return row;
-  row.result = std::move(*result);
+  if (!repaired) return row;
   auto alive = WithoutDown(f, health);
   if (alive) {
     t0 = std::chrono::steady_clock::now();
-    auto plan = PlanTransition(*alive, routes.subnets[subnet], row.result.routes.subnets[subnet]);
+    auto plan = PlanTransition(*alive, routes.subnets[subnet], scratch.routes.subnets[subnet]);
     row.plan_ms = Seconds(t0) * 1e3;
     if (plan) row.plan = std::move(*plan);
   }
-  row.sound = CheckSound(f, health, row.result.routes, dead_switch);
+  row.sound = CheckSound(f, health, scratch.routes, dead_switch);
+  RouteSet tables = std::move(scratch.routes);
+  row.result = scratch;
+  scratch.routes = std::move(tables);
   return row;
 }
 
@@ -163,6 +167,10 @@ int RunRepairBench(const Options& opts) {
       "| failure | repair ms | entries | blocks | minimum blocks | ratio | busiest channel | full reroute advised | "
       "verified | transition steps | plan ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   Summary sum;
+  // Primed once with the unchanged health, as a service would at start: later repairs copy
+  // the tables into memory already in use.
+  RepairResult scratch;
+  if (!repairer->Repair(FabricHealth::AllUp(*f), scratch)) return 2;
   auto record = [&](const Row& row) {
     std::string line = FormatRow(row);
     std::fputs(line.c_str(), stdout);
@@ -180,7 +188,8 @@ int RunRepairBench(const Options& opts) {
     health.link_down[l] = 1;
     const int32_t tier =
         std::min(f->node(f->port(f->link(l).a).node).labels.tier, f->node(f->port(f->link(l).b).node).labels.tier);
-    record(RunOne(*f, *repairer, routes, subnet, fmt::format("link, tier {}-{}", tier, tier + 1), health, kNone));
+    record(
+        RunOne(*f, *repairer, routes, subnet, fmt::format("link, tier {}-{}", tier, tier + 1), health, kNone, scratch));
   }
   for (int32_t tier : {2, 3}) {
     NodeId dead = kNone;
@@ -192,7 +201,7 @@ int RunRepairBench(const Options& opts) {
     if (dead == kNone) continue;
     FabricHealth health = FabricHealth::AllUp(*f);
     health.node_down[dead] = 1;
-    record(RunOne(*f, *repairer, routes, subnet, fmt::format("switch, tier {}", tier), health, dead));
+    record(RunOne(*f, *repairer, routes, subnet, fmt::format("switch, tier {}", tier), health, dead, scratch));
   }
   std::vector<double> sorted = sum.link_ms;
   std::sort(sorted.begin(), sorted.end());

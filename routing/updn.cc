@@ -51,11 +51,6 @@ uint32_t CentreSwitch(const SwitchGraph& g) {
   return best;
 }
 
-struct Roots {
-  std::vector<uint32_t> switches;
-  std::string why;
-};
-
 class UpdnEngine final : public RoutingEngine {
  public:
   std::string_view name() const override { return "updn"; }
@@ -65,51 +60,11 @@ class UpdnEngine final : public RoutingEngine {
     const uint32_t S = g.num_switches();
     if (S == 0) return Outcome::Ok();
 
-    std::vector<Roots> attempts;
-    bool user_roots = false;
-    if (!request.options.root_guids.empty()) {
-      Roots r{.why = "roots from the root GUID list"};
-      for (uint64_t guid : request.options.root_guids)
-        if (auto n = request.fabric.FindByGuid(guid))
-          if (uint32_t s = g.local(*n); s != kNone) r.switches.push_back(s);
-      if (!r.switches.empty()) {
-        attempts.push_back(std::move(r));
-        user_roots = true;
-      }
-    }
-    if (!user_roots) {
-      int32_t top = -1;
-      bool all_labelled = true;
-      for (uint32_t s = 0; s < S; ++s) {
-        int32_t tier = request.fabric.node(g.node(s)).labels.tier;
-        all_labelled = all_labelled && tier >= 1;
-        top = std::max(top, tier);
-      }
-      if (all_labelled) {
-        Roots r{.why = fmt::format("roots: the tier-{} switches", top)};
-        for (uint32_t s = 0; s < S; ++s)
-          if (request.fabric.node(g.node(s)).labels.tier == top) r.switches.push_back(s);
-        if (r.switches.size() < S) attempts.push_back(std::move(r));
-      }
-      std::vector<uint32_t> leaves;
-      for (uint32_t s = 0; s < S; ++s)
-        if (!g.endpoint_lids(s).empty()) leaves.push_back(s);
-      if (!leaves.empty()) {
-        std::vector<uint32_t> h = Bfs(g, leaves);
-        uint32_t H = *std::max_element(h.begin(), h.end());
-        if (H >= 1) {
-          Roots r{.why = fmt::format("roots: the switches {} hops above the endpoint switches", H)};
-          for (uint32_t s = 0; s < S; ++s)
-            if (h[s] == H) r.switches.push_back(s);
-          attempts.push_back(std::move(r));
-        }
-      }
-      attempts.push_back(Roots{.switches = {CentreSwitch(g)}, .why = "root: the centre switch"});
-    }
+    const std::vector<UpDownRoots> attempts = UpDownRootChoices(request.fabric, g, request.options.root_guids);
 
     std::string failures;
     const ChannelCapacity capacity(request.fabric, request.subnet);
-    for (const Roots& roots : attempts) {
+    for (const UpDownRoots& roots : attempts) {
       auto unreachable = TryRoots(request, g, {request.fabric, capacity}, roots.switches, out);
       if (unreachable == 0) {
         out.reason = roots.why;
@@ -128,16 +83,9 @@ class UpdnEngine final : public RoutingEngine {
                            const std::vector<uint32_t>& roots, SubnetRoutes& out) {
     const uint32_t S = g.num_switches();
     const unsigned threads = request.options.threads;
-    std::vector<uint32_t> rank = Bfs(g, roots);
-    // pos: the strict order that defines "up": lower (rank, GUID, index) is higher up.
+    const std::vector<uint32_t> pos = UpDownOrder(request.fabric, g, roots);
     std::vector<uint32_t> order(S);
-    std::iota(order.begin(), order.end(), 0u);
-    auto guid = [&](uint32_t s) { return request.fabric.node(g.node(s)).guid; };
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return std::tuple(rank[a], guid(a), a) < std::tuple(rank[b], guid(b), b);
-    });
-    std::vector<uint32_t> pos(S);
-    for (uint32_t i = 0; i < S; ++i) pos[order[i]] = i;
+    for (uint32_t s = 0; s < S; ++s) order[pos[s]] = s;
 
     // hop[d * S + s]: legal hops from s to d, with kDownOnly when that route only goes down.
     std::vector<uint8_t> hop(size_t{S} * S, kUnreachable);
@@ -206,6 +154,64 @@ class UpdnEngine final : public RoutingEngine {
 };
 
 }  // namespace
+
+std::vector<UpDownRoots> UpDownRootChoices(const Fabric& fabric, const SwitchGraph& g,
+                                           const std::vector<uint64_t>& root_guids) {
+  const uint32_t S = g.num_switches();
+  std::vector<UpDownRoots> attempts;
+  if (S == 0) return attempts;
+  if (!root_guids.empty()) {
+    UpDownRoots r{.why = "roots from the root GUID list"};
+    for (uint64_t guid : root_guids)
+      if (auto n = fabric.FindByGuid(guid))
+        if (uint32_t s = g.local(*n); s != kNone) r.switches.push_back(s);
+    if (!r.switches.empty()) {
+      attempts.push_back(std::move(r));
+      return attempts;
+    }
+  }
+  int32_t top = -1;
+  bool all_labelled = true;
+  for (uint32_t s = 0; s < S; ++s) {
+    int32_t tier = fabric.node(g.node(s)).labels.tier;
+    all_labelled = all_labelled && tier >= 1;
+    top = std::max(top, tier);
+  }
+  if (all_labelled) {
+    UpDownRoots r{.why = fmt::format("roots: the tier-{} switches", top)};
+    for (uint32_t s = 0; s < S; ++s)
+      if (fabric.node(g.node(s)).labels.tier == top) r.switches.push_back(s);
+    if (r.switches.size() < S) attempts.push_back(std::move(r));
+  }
+  std::vector<uint32_t> leaves;
+  for (uint32_t s = 0; s < S; ++s)
+    if (!g.endpoint_lids(s).empty()) leaves.push_back(s);
+  if (!leaves.empty()) {
+    std::vector<uint32_t> h = Bfs(g, leaves);
+    uint32_t H = *std::max_element(h.begin(), h.end());
+    if (H >= 1) {
+      UpDownRoots r{.why = fmt::format("roots: the switches {} hops above the endpoint switches", H)};
+      for (uint32_t s = 0; s < S; ++s)
+        if (h[s] == H) r.switches.push_back(s);
+      attempts.push_back(std::move(r));
+    }
+  }
+  attempts.push_back(UpDownRoots{.switches = {CentreSwitch(g)}, .why = "root: the centre switch"});
+  return attempts;
+}
+
+std::vector<uint32_t> UpDownOrder(const Fabric& fabric, const SwitchGraph& g, const std::vector<uint32_t>& roots) {
+  const uint32_t S = g.num_switches();
+  std::vector<uint32_t> rank = Bfs(g, roots);
+  std::vector<uint32_t> order(S);
+  std::iota(order.begin(), order.end(), 0u);
+  auto guid = [&](uint32_t s) { return fabric.node(g.node(s)).guid; };
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return std::tuple(rank[a], guid(a), a) < std::tuple(rank[b], guid(b), b); });
+  std::vector<uint32_t> pos(S);
+  for (uint32_t i = 0; i < S; ++i) pos[order[i]] = i;
+  return pos;
+}
 
 std::unique_ptr<RoutingEngine> MakeUpdnEngine() { return std::make_unique<UpdnEngine>(); }
 

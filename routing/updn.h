@@ -20,6 +20,21 @@ namespace fabricctl {
 
 std::unique_ptr<RoutingEngine> MakeUpdnEngine();
 
+class SwitchGraph;
+
+// The Up*/Down* orientation updn routes with, shared with route repair (routing/repair.h),
+// which must stay inside the same orientation. Root choices in updn's order of preference;
+// each holds switch indices of `g`.
+struct UpDownRoots {
+  std::vector<uint32_t> switches;
+  std::string why;  // "roots: the tier-3 switches"
+};
+std::vector<UpDownRoots> UpDownRootChoices(const Fabric& fabric, const SwitchGraph& g,
+                                           const std::vector<uint64_t>& root_guids);
+// pos[s]: the strict order that defines "up" (a move to a lower pos is up): lower
+// (BFS distance from the roots, GUID, index) is higher up.
+std::vector<uint32_t> UpDownOrder(const Fabric& fabric, const SwitchGraph& g, const std::vector<uint32_t>& roots);
+
 // A root GUID file as OpenSM's root_guid_file: one GUID per line ("0x0002c9030000abcd"),
 // blank lines and `#` comments allowed. Strict: anything else, and a GUID listed twice, is
 // an error at file:line.

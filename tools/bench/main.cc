@@ -10,6 +10,7 @@
 #include "tools/bench/coordinator_bench.h"
 #include "tools/bench/discovery_bench.h"
 #include "tools/bench/probe_bench.h"
+#include "tools/bench/repair_bench.h"
 #include "tools/bench/route_bench.h"
 #include "tools/bench/sweep_bench.h"
 #include "tools/bench/topo_bench.h"
@@ -28,6 +29,8 @@ constexpr BenchCase kCases[] = {
     {"topo", "generate scalex-cluster and fat-tree k=80; topology write/read-back; memory", fabricctl::bench::RunTopo},
     {"route", "routing engines on 3-tier fat trees (10k, 128k endpoints) and scalex-cluster",
      fabricctl::bench::RunRouteBench},
+    {"repair", "route repair after single link and switch failures on scalex-cluster; --write: docs/performance.md",
+     fabricctl::bench::RunRepairBench},
     {"verify", "route verify and stats on scalex-cluster, fat trees, tori", fabricctl::bench::RunVerifyBench},
     {"sweep-scale", "plan, simulate and analyse a scalex-cluster sweep", fabricctl::bench::RunSweepScale},
     {"sweep-accuracy",

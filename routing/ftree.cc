@@ -156,14 +156,17 @@ class GreedyFill {
     chan_[s] = next_[s] = kNone;
     if (s == dest_) return;
     const bool in_cone = t_.cone.test(li_, s);
-    bool any_in_cone = false;
-    if (!in_cone)
-      for (uint32_t e : t_.up[s]) any_in_cone = any_in_cone || t_.cone.test(li_, g_.nbr(e));
+    const bool any_in_cone = !in_cone && std::any_of(t_.up[s].begin(), t_.up[s].end(),
+                                                     [&](uint32_t e) { return t_.cone.test(li_, g_.nbr(e)); });
     const std::vector<uint32_t>& groups = in_cone ? t_.down[s] : t_.up[s];
     std::optional<Cost> best;
     const size_t n = groups.size();
+    // Starting at a rotation per destination spreads ties; the index wraps without a
+    // division per candidate (this loop runs for every switch and destination).
+    size_t at = n == 0 ? 0 : rotation_ % n;
     for (size_t k = 0; k < n; ++k) {
-      const uint32_t e = groups[(rotation_ + k) % n], t = g_.nbr(e);
+      const uint32_t e = groups[at], t = g_.nbr(e);
+      at = at + 1 == n ? 0 : at + 1;
       const bool legal = in_cone || any_in_cone ? t_.cone.test(li_, t) : t_.can_climb(li_, t);
       if (!legal) continue;
       Decide(t, flow);
@@ -173,7 +176,10 @@ class GreedyFill {
         const uint32_t c = s * stride_ + p;
         const uint64_t v = load_[c] + flow * weight_[c];
         Cost here{std::max(rest->worst, v), rest->total + v};
-        if (!best || here < *best) best = here, chan_[s] = c, next_[s] = t;
+        if (best && !(here < *best)) continue;
+        best = here;
+        chan_[s] = c;
+        next_[s] = t;
       }
     }
   }

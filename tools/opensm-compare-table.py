@@ -170,50 +170,66 @@ def fmt_time(t):
     return f"{t:.4f}" if isinstance(t, float) else str(t)
 
 
-def verdicts(osm, ours):
-    """The two verdict lines and their short forms for the summary."""
-    out, short = [], []
+def measure_of(rates_differ):
+    """What a verdict compares: routes on the busiest channel, or, where cable rates differ,
+    the worst routes per capacity share (a slow cable given as many routes as its fast
+    neighbours is the bottleneck even when no channel carries more routes)."""
+    if rates_differ:
+        return "per_cap", "worst load per capacity"
+    return "load", "routes on the busiest channel"
+
+
+def fmt_measure(v):
+    return f"{v:,.0f}" if isinstance(v, float) else num(v)
+
+
+def one_vl_verdict(osm, ours, key, what):
     a1 = next((r for r in ours if r["name"] == "auto1"), None)
-    one_vl = [r for r in osm if r["dlf"] and r["vls"] == 1 and r["load"] is not None]
-    best = min(one_vl, key=lambda r: r["load"]) if one_vl else None
-    if a1 and a1["load"] is not None:
-        if best:
-            win = a1["dlf"] and a1["load"] <= best["load"]
-            ratio = a1["load"] / best["load"] if best["load"] else 0
-            out.append(f"- 1 VL: ours `auto --vls 1` {num(a1['load'])} routes on the busiest channel "
-                       f"({'deadlock-free' if a1['dlf'] else 'NOT deadlock-free'}) vs OpenSM's best deadlock-free "
-                       f"1-VL table ({best['name']}) {num(best['load'])}: **{'win' if win else 'loss'}** "
-                       f"({ratio:.2f}x)")
-            short.append((f"{num(a1['load'])} / {num(best['load'])} ({best['name']})", "win" if win else "loss"))
-        elif any(r.get("missing") for r in osm):
-            out.append(f"- 1 VL: ours `auto --vls 1` {num(a1['load'])} routes; OpenSM's results are not all cached")
-            short.append((f"{num(a1['load'])} / not cached", "-"))
-        else:
-            win = a1["dlf"]
-            out.append(f"- 1 VL: ours `auto --vls 1` {num(a1['load'])} routes, no deadlock-free 1-VL OpenSM table: "
-                       f"**{'win' if win else 'loss'}**")
-            short.append((f"{num(a1['load'])} / none", "win" if win else "loss"))
-    else:
-        out.append("- 1 VL: ours `auto --vls 1` failed: **loss**")
-        short.append(("failed", "loss"))
+    one_vl = [r for r in osm if r["dlf"] and r["vls"] == 1 and r[key] is not None]
+    best = min(one_vl, key=lambda r: r[key]) if one_vl else None
+    if not a1 or a1[key] is None:
+        return "- 1 VL: ours `auto --vls 1` failed: **loss**", ("failed", "loss")
+    mine = fmt_measure(a1[key])
+    if best:
+        win = a1["dlf"] and a1[key] <= best[key]
+        ratio = a1[key] / best[key] if best[key] else 0
+        theirs = fmt_measure(best[key])
+        line = (f"- 1 VL: ours `auto --vls 1` {mine} {what} "
+                f"({'deadlock-free' if a1['dlf'] else 'NOT deadlock-free'}) vs OpenSM's best deadlock-free "
+                f"1-VL table ({best['name']}) {theirs}: **{'win' if win else 'loss'}** ({ratio:.2f}x)")
+        return line, (f"{mine} / {theirs} ({best['name']})", "win" if win else "loss")
+    if any(r.get("missing") for r in osm):
+        return (f"- 1 VL: ours `auto --vls 1` {mine} {what}; OpenSM's results are not all cached",
+                (f"{mine} / not cached", "-"))
+    win = a1["dlf"]
+    return (f"- 1 VL: ours `auto --vls 1` {mine} {what}, no deadlock-free 1-VL OpenSM table: "
+            f"**{'win' if win else 'loss'}**", (f"{mine} / none", "win" if win else "loss"))
+
+
+def several_vl_verdict(osm, ours, key, what):
     a8 = next((r for r in ours if r["name"] == "auto8"), None)
     df = next((r for r in osm if r["name"] == "dfsssp"), None)
-    if a8 and a8["load"] is not None and df and not df.get("missing"):
-        if df["fell_back"] or df["load"] is None:
-            win = a8["dlf"]
-            out.append(f"- 8 VLs: ours `auto --vls 8` {num(a8['load'])} routes on {a8['vls']} VLs vs OpenSM dfsssp: "
-                       f"{df['engine']}: **{'win' if win else 'loss'}**")
-            short.append((f"{num(a8['load'])}, {a8['vls']} VLs / dfsssp failed", "win" if win else "loss"))
-        else:
-            win = a8["dlf"] and a8["load"] <= df["load"] and a8["vls"] <= df["vls"]
-            out.append(f"- 8 VLs: ours `auto --vls 8` {num(a8['load'])} routes on {a8['vls']} VLs vs OpenSM dfsssp "
-                       f"{num(df['load'])} on {df['vls']} VLs: **{'win' if win else 'loss'}**")
-            short.append((f"{num(a8['load'])}, {a8['vls']} VLs / {num(df['load'])}, {df['vls']} VLs",
-                          "win" if win else "loss"))
-    else:
-        out.append("- 8 VLs: no comparison (ours `auto --vls 8` or OpenSM dfsssp missing)")
-        short.append(("-", "-"))
-    return out, short
+    if not (a8 and a8[key] is not None and df and not df.get("missing")):
+        return "- 8 VLs: no comparison (ours `auto --vls 8` or OpenSM dfsssp missing)", ("-", "-")
+    mine = fmt_measure(a8[key])
+    if df["fell_back"] or df[key] is None:
+        win = a8["dlf"]
+        return (f"- 8 VLs: ours `auto --vls 8` {mine} {what} on {a8['vls']} VLs vs OpenSM dfsssp: "
+                f"{df['engine']}: **{'win' if win else 'loss'}**",
+                (f"{mine}, {a8['vls']} VLs / dfsssp failed", "win" if win else "loss"))
+    win = a8["dlf"] and a8[key] <= df[key] and a8["vls"] <= df["vls"]
+    theirs = fmt_measure(df[key])
+    return (f"- 8 VLs: ours `auto --vls 8` {mine} {what} on {a8['vls']} VLs vs OpenSM dfsssp "
+            f"{theirs} on {df['vls']} VLs: **{'win' if win else 'loss'}**",
+            (f"{mine}, {a8['vls']} VLs / {theirs}, {df['vls']} VLs", "win" if win else "loss"))
+
+
+def verdicts(osm, ours, rates_differ):
+    """The two verdict lines and their short forms for the summary."""
+    key, what = measure_of(rates_differ)
+    one_line, one_short = one_vl_verdict(osm, ours, key, what)
+    several_line, several_short = several_vl_verdict(osm, ours, key, what)
+    return [one_line, several_line], [one_short, several_short]
 
 
 def case_report(work, case):
@@ -240,7 +256,7 @@ def case_report(work, case):
         spd = speedup(r, by_engine.get(SAME_ENGINE.get(r["name"], ""))) if r["side"] == "ours" else "-"
         cells += [str(r["vls"]) if r["vls"] is not None else "-", hops, fmt_time(r["time"]), r["dlf_text"], spd]
         text.append("| " + " | ".join(cells) + " |")
-    lines_out, short = verdicts(osm, ours)
+    lines_out, short = verdicts(osm, ours, rates_differ)
     metas = [load(os.path.join(d, f"opensm-{e}.meta.json")) or {} for e in lines(os.path.join(d, "opensm-engines"))]
     loads = [m["load_average"] for m in metas if m.get("load_average") is not None]
     if loads:
@@ -251,7 +267,10 @@ def case_report(work, case):
 def main():
     work, cases = sys.argv[1], sys.argv[2:]
     reports = [case_report(work, c) for c in cases]
-    print("| fabric | 1 VL: ours auto / best deadlock-free OpenSM (busiest channel) | | "
+    print("Compared: routes on the busiest channel; on fabrics whose cable rates differ, the worst "
+          "load per capacity (both are in each fabric's table below).")
+    print()
+    print("| fabric | 1 VL: ours auto / best deadlock-free OpenSM | | "
           "8 VLs: ours auto / OpenSM dfsssp | |")
     print("|---|---|---|---|---|")
     for label, _, short in reports:

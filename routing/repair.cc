@@ -300,10 +300,14 @@ class DependencyGraph {
     uint32_t in, out;
     int32_t delta;
   };
+  // The counts of switch y's dependencies, by in port * stride + out port.
+  const uint32_t* Row(size_t y) const {
+    const size_t square = size_t{st_.stride} * st_.stride;
+    return row_of_[y] == kNone ? &st_.deps[y * square] : &rows_[size_t{row_of_[y]} * square];
+  }
   uint32_t Count(size_t dep) const {
     const size_t square = size_t{st_.stride} * st_.stride;
-    const uint32_t row = row_of_[dep / square];
-    return row == kNone ? st_.deps[dep] : rows_[size_t{row} * square + dep % square];
+    return Row(dep / square)[dep % square];
   }
   void Set(size_t dep, uint32_t count) {
     const size_t square = size_t{st_.stride} * st_.stride;
@@ -330,17 +334,18 @@ class DependencyGraph {
   template <class Visit>
   void Successors(size_t ch, const Visit& visit) const {
     const size_t y = st_.next_switch[ch], base = y * st_.stride;
+    const uint32_t* row = Row(y) + size_t{st_.peer_port[ch]} * st_.stride;
     for (size_t p = 1; p < st_.stride; ++p)
-      if (st_.next_switch[base + p] != kNone && !dead_.channel[base + p] && Count(st_.dep_index(ch, base + p)))
-        visit(base + p);
+      if (row[p] && st_.next_switch[base + p] != kNone && !dead_.channel[base + p]) visit(base + p);
   }
   template <class Visit>
   void Predecessors(size_t ch, const Visit& visit) const {
     const size_t y = ch / st_.stride, base = y * st_.stride;
+    const uint32_t* column = Row(y) + ch % st_.stride;
     for (size_t q = 1; q < st_.stride; ++q) {
-      if (st_.next_switch[base + q] == kNone) continue;
+      if (!column[q * st_.stride] || st_.next_switch[base + q] == kNone) continue;
       const size_t in = size_t{st_.next_switch[base + q]} * st_.stride + st_.peer_port[base + q];
-      if (!dead_.channel[in] && Count((base + q) * st_.stride + ch % st_.stride)) visit(in);
+      if (!dead_.channel[in]) visit(in);
     }
   }
 
@@ -419,19 +424,19 @@ struct LidRepair {
   std::vector<uint64_t>& load;                           // channel loads as repaired so far
   DependencyGraph* graph = nullptr;                      // tracked when down-then-up turns may be taken
   std::vector<std::pair<size_t, int64_t>> load_journal;  // this destination's load changes, to take back
-  std::vector<size_t> crossed;
+  std::vector<size_t> crossed, crossed_old;
   std::vector<uint32_t> stamp, done;  // pending / decided in this tick
   std::vector<uint8_t> seed, down_entered;
   std::vector<PathState> path;  // decided route of a pending switch
   std::vector<uint8_t> port;    // decided entry of a pending switch
   std::vector<uint32_t> queue;  // pending switches, seeds first, then by distance from them
+  std::vector<std::tuple<bool, double, uint32_t>> detach_candidates;
   uint32_t tick = 0;
   Lid lid = 0;
   bool legal_only = true;  // endpoint LIDs; switch LIDs carry management traffic only
   bool turns = false;      // this decision may turn down then up (checked on `graph` afterwards)
   bool turned = false;     // and did
   using Cost = std::tuple<bool, uint32_t, double>;  // new turn (or forced move), hops, busiest channel
-  Cost chosen;                                      // of the last successful Choose
 
   bool pending(uint32_t s) const { return stamp[s] == tick; }
   bool decided(uint32_t s) const { return done[s] == tick; }
@@ -515,7 +520,6 @@ struct LidRepair {
       }
     }
     turned = turned || (found && std::get<0>(best) && turns);
-    chosen = best;
     if (!found) port[x] = kNoRoute, path[x] = PathState{};
     done[x] = tick;
     return found;
@@ -544,29 +548,32 @@ struct LidRepair {
 
   // x found no next hop: every live neighbour's route runs into it (on a fat tree, the
   // spine that lost its cable to a leaf, when every leaf of its pod sends that leaf's
-  // endpoints through it). Decides first the neighbour that best goes elsewhere, a seed if
-  // any (its entry moves anyway), so x can go through it: one entry moves instead of
-  // every switch upstream of x.
+  // endpoints through it). Decides first a neighbour that can go elsewhere, so x can go
+  // through it: one entry moves instead of every switch upstream of x. Seeds first (their
+  // entry moves anyway), then by the load of the cable from x.
   bool Detach(uint32_t x) {
     const SwitchGraph& g = st.graph;
-    const bool turned_before = turned;
-    uint32_t best = kNone;
-    std::tuple<bool, Cost> best_cost;
+    std::vector<std::tuple<bool, double, uint32_t>>& candidates = detach_candidates;
+    candidates.clear();
     for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
       const uint32_t w = g.nbr(e);
       if (!pending(w) || decided(w) || dead.node[w]) continue;
-      if (std::ranges::all_of(g.ports(e), [&](uint8_t p) { return dead.channel[size_t{x} * st.stride + p] != 0; }))
-        continue;
-      const bool routed = Choose(w);
-      done[w] = 0;  // a trial: undecided again
-      const std::tuple<bool, Cost> cost{!seed[w], chosen};
-      if (routed && (best == kNone || cost < best_cost)) best = w, best_cost = cost;
+      double least = -1;
+      for (uint8_t p : g.ports(e)) {
+        const size_t ch = size_t{x} * st.stride + p;
+        if (!dead.channel[ch] && (least < 0 || LoadWith(ch, 0) < least)) least = LoadWith(ch, 0);
+      }
+      if (least >= 0) candidates.emplace_back(!seed[w], least, w);
     }
-    turned = turned_before;
-    if (best == kNone) return false;
-    Choose(best);
-    Settle(best, Flow::kOldAndNew);
-    return true;
+    std::sort(candidates.begin(), candidates.end());
+    for (const auto& [moves, load_from_x, w] : candidates) {
+      if (Choose(w)) {
+        Settle(w, Flow::kOldAndNew);
+        return true;
+      }
+      done[w] = 0;  // undecided again: it may still be reached through another switch
+    }
+    return false;
   }
 
   bool Keep(uint32_t x) {
@@ -594,20 +601,25 @@ struct LidRepair {
     if (!legal_only || c == 0 || x == st.graph.lid_switch(lid)) return;
     auto old_of = [&](uint32_t s) { return st.old_port(s, lid); };
     auto now_of = [&](uint32_t s) { return port_now(s); };
-    auto collect = [&](size_t ch) { crossed.push_back(ch); };
-    crossed.clear();
-    if (flow == Flow::kOldAndNew && st.Follow(x, lid, old_of, collect).reachable) Move(c, -1);
-    crossed.clear();
-    if (path[x].reachable && st.Follow(x, lid, now_of, collect).reachable) Move(c, 1);
+    crossed_old.clear(), crossed.clear();
+    if (flow == Flow::kOldAndNew && !st.Follow(x, lid, old_of, [&](size_t ch) { crossed_old.push_back(ch); }).reachable)
+      crossed_old.clear();
+    if (!path[x].reachable || !st.Follow(x, lid, now_of, [&](size_t ch) { crossed.push_back(ch); }).reachable)
+      crossed.clear();
+    // The part both routes share stays as it is.
+    size_t shared = 0;
+    while (shared < crossed_old.size() && shared < crossed.size() && crossed_old[shared] == crossed[shared]) ++shared;
+    Move(crossed_old, shared, c, -1);
+    Move(crossed, shared, c, 1);
   }
-  // Puts x's endpoints' routes on (+1) or takes them off (-1) the channels in `crossed`,
-  // and its route's dependencies in or out of the tracked graph.
-  void Move(uint64_t routes, int sign) {
+  // Puts x's endpoints' routes on (+1) or takes them off (-1) the channels of `route` from
+  // `from` on, and its route's dependencies there in or out of the tracked graph.
+  void Move(const std::vector<size_t>& route, size_t from, uint64_t routes, int sign) {
     const int64_t delta = sign * static_cast<int64_t>(routes);
-    for (size_t i = 0; i < crossed.size(); ++i) {
-      load[crossed[i]] += static_cast<uint64_t>(delta);
-      load_journal.emplace_back(crossed[i], delta);
-      if (graph && i > 0) graph->Queue(crossed[i - 1], crossed[i], sign);
+    for (size_t i = from; i < route.size(); ++i) {
+      load[route[i]] += static_cast<uint64_t>(delta);
+      load_journal.emplace_back(route[i], delta);
+      if (graph && i > 0) graph->Queue(route[i - 1], route[i], sign);
     }
   }
   // Takes back this destination's load changes and queued dependencies.

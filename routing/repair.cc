@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <tuple>
+#include <unordered_map>
 
 #include "routing/channel_capacity.h"
 #include "routing/route_diff.h"
@@ -232,7 +233,21 @@ Result<RouteRepairer> RouteRepairer::Prepare(const Fabric& fabric, const RouteSe
 
 namespace {
 
-DeadSet CollectDead(const Fabric& fabric, const FabricHealth& health, const SubnetState& st) {
+// The down links and nodes of a health mask, listed once for all subnets.
+struct DownList {
+  std::vector<LinkId> links;
+  std::vector<NodeId> nodes;
+};
+DownList ListDown(const FabricHealth& health) {
+  DownList down;
+  for (LinkId l = 0; l < health.link_down.size(); ++l)
+    if (health.link_down[l]) down.links.push_back(l);
+  for (NodeId n = 0; n < health.node_down.size(); ++n)
+    if (health.node_down[n]) down.nodes.push_back(n);
+  return down;
+}
+
+DeadSet CollectDead(const Fabric& fabric, const DownList& down, const SubnetState& st) {
   const SwitchGraph& g = st.graph;
   DeadSet dead;
   dead.channel.assign(st.next_switch.size(), 0);
@@ -243,10 +258,8 @@ DeadSet CollectDead(const Fabric& fabric, const FabricHealth& health, const Subn
     const size_t ch = size_t{s} * st.stride + fabric.port(port).number;
     if (!dead.channel[ch]) dead.channel[ch] = 1, dead.channels.push_back(static_cast<uint32_t>(ch));
   };
-  for (LinkId l = 0; l < health.link_down.size(); ++l)
-    if (health.link_down[l]) kill(fabric.link(l).a), kill(fabric.link(l).b);
-  for (NodeId n = 0; n < health.node_down.size(); ++n) {
-    if (!health.node_down[n]) continue;
+  for (LinkId l : down.links) kill(fabric.link(l).a), kill(fabric.link(l).b);
+  for (NodeId n : down.nodes) {
     if (uint32_t s = g.local(n); s != kNone) dead.node[s] = 1;
     for (const Adjacency& a : fabric.neighbors(n)) kill(a.local), kill(a.peer_port);
   }
@@ -266,7 +279,7 @@ DeadSet CollectDead(const Fabric& fabric, const FabricHealth& health, const Subn
 class DependencyGraph {
  public:
   DependencyGraph(const SubnetState& st, const DeadSet& dead)
-      : st_(st), dead_(dead), row_of_(st.num_switches(), kNone), order_(st.order), seen_(st.order.size(), 0) {}
+      : st_(st), dead_(dead), touched_(st.num_switches(), 0), order_(st.order), seen_(st.order.size(), 0) {}
 
   // A dependency one route gains (+1) or loses (-1), applied by Commit.
   void Queue(size_t in, size_t out, int32_t delta) {
@@ -300,31 +313,22 @@ class DependencyGraph {
     uint32_t in, out;
     int32_t delta;
   };
-  // The counts of switch y's dependencies, by in port * stride + out port.
-  const uint32_t* Row(size_t y) const {
-    const size_t square = size_t{st_.stride} * st_.stride;
-    return row_of_[y] == kNone ? &st_.deps[y * square] : &rows_[size_t{row_of_[y]} * square];
-  }
+  // Counts as changed by this repair: the prepared ones, plus the differences kept apart
+  // for the few switches whose dependencies changed.
+  size_t SwitchOf(size_t dep) const { return dep / (size_t{st_.stride} * st_.stride); }
   uint32_t Count(size_t dep) const {
-    const size_t square = size_t{st_.stride} * st_.stride;
-    return Row(dep / square)[dep % square];
+    if (!touched_[SwitchOf(dep)]) return st_.deps[dep];
+    const auto it = changed_.find(dep);
+    return it == changed_.end() ? st_.deps[dep] : it->second;
   }
   void Set(size_t dep, uint32_t count) {
-    const size_t square = size_t{st_.stride} * st_.stride;
-    uint32_t& row = row_of_[dep / square];
-    if (row == kNone) {
-      row = static_cast<uint32_t>(rows_.size() / square);
-      const auto prepared = st_.deps.begin() + static_cast<ptrdiff_t>(dep / square * square);
-      rows_.insert(rows_.end(), prepared, prepared + static_cast<ptrdiff_t>(square));
-    }
-    uint32_t& slot = rows_[size_t{row} * square + dep % square];
-    counts_journal_.push_back({dep, slot});
-    slot = count;
+    touched_[SwitchOf(dep)] = 1;
+    const auto [it, inserted] = changed_.try_emplace(dep, st_.deps[dep]);
+    counts_journal_.push_back({dep, it->second});
+    it->second = count;
   }
   void Undo() {
-    const size_t square = size_t{st_.stride} * st_.stride;
-    for (auto it = counts_journal_.rbegin(); it != counts_journal_.rend(); ++it)
-      rows_[size_t{row_of_[it->first / square]} * square + it->first % square] = it->second;
+    for (auto it = counts_journal_.rbegin(); it != counts_journal_.rend(); ++it) changed_[it->first] = it->second;
     for (auto it = order_journal_.rbegin(); it != order_journal_.rend(); ++it) order_[it->first] = it->second;
     pending_.clear();
   }
@@ -334,16 +338,15 @@ class DependencyGraph {
   template <class Visit>
   void Successors(size_t ch, const Visit& visit) const {
     const size_t y = st_.next_switch[ch], base = y * st_.stride;
-    const uint32_t* row = Row(y) + size_t{st_.peer_port[ch]} * st_.stride;
+    const size_t row = (base + st_.peer_port[ch]) * st_.stride;
     for (size_t p = 1; p < st_.stride; ++p)
-      if (row[p] && st_.next_switch[base + p] != kNone && !dead_.channel[base + p]) visit(base + p);
+      if (st_.next_switch[base + p] != kNone && !dead_.channel[base + p] && Count(row + p)) visit(base + p);
   }
   template <class Visit>
   void Predecessors(size_t ch, const Visit& visit) const {
     const size_t y = ch / st_.stride, base = y * st_.stride;
-    const uint32_t* column = Row(y) + ch % st_.stride;
     for (size_t q = 1; q < st_.stride; ++q) {
-      if (!column[q * st_.stride] || st_.next_switch[base + q] == kNone) continue;
+      if (st_.next_switch[base + q] == kNone || !Count((base + q) * st_.stride + ch % st_.stride)) continue;
       const size_t in = size_t{st_.next_switch[base + q]} * st_.stride + st_.peer_port[base + q];
       if (!dead_.channel[in]) visit(in);
     }
@@ -398,8 +401,8 @@ class DependencyGraph {
 
   const SubnetState& st_;
   const DeadSet& dead_;
-  std::vector<uint32_t> row_of_;  // by switch: its copied row in rows_, kNone while unchanged
-  std::vector<uint32_t> rows_;
+  std::vector<uint8_t> touched_;                  // by switch: some count of it is in changed_
+  std::unordered_map<size_t, uint32_t> changed_;  // by dependency: its count now
   std::vector<uint32_t> order_;
   std::vector<uint32_t> seen_;
   uint32_t tick_ = 0;
@@ -761,6 +764,30 @@ bool TouchesSubnet(const DeadSet& dead, const SubnetState& st, Unrouted unrouted
 
 }  // namespace
 
+void RouteRepairer::ResetTables(RepairResult& result) const {
+  // Tables this repairer left in `result` differ from the previous ones only where it
+  // changed them: put those back instead of copying every table again.
+  bool reuse = result.repaired_from == previous_ && result.routes.subnets.size() == previous_->subnets.size();
+  for (size_t i = 0; reuse && i < previous_->subnets.size(); ++i)
+    reuse = result.routes.subnets[i].lft.size() == previous_->subnets[i].lft.size();
+  RouteSet tables = std::move(result.routes);
+  std::vector<RepairResult::Entry> changed = std::move(result.changed);
+  result = RepairResult{};
+  if (reuse) {
+    for (const RepairResult::Entry& e : changed) {
+      const size_t at = size_t{e.switch_index} * previous_->subnets[e.subnet].num_lids() + e.lid;
+      tables.subnets[e.subnet].lft[at] = previous_->subnets[e.subnet].lft[at];
+    }
+    result.routes = std::move(tables);
+  } else {
+    result.routes = std::move(tables);  // its memory is already in use: copying into it is faster
+    result.routes = *previous_;
+  }
+  changed.clear();
+  result.changed = std::move(changed);
+  result.repaired_from = previous_;
+}
+
 Result<RepairResult> RouteRepairer::Repair(const FabricHealth& health) const {
   RepairResult result;
   if (auto done = Repair(health, result); !done) return std::unexpected(done.error());
@@ -773,20 +800,18 @@ Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& res
     return MakeError(fmt::format("health mask covers {} links and {} nodes, the fabric has {} and {}",
                                  health.link_down.size(), health.node_down.size(), fabric.num_links(),
                                  fabric.num_nodes()));
-  RouteSet buffers = std::move(result.routes);
-  result = RepairResult{};
-  result.routes = std::move(buffers);
+  ResetTables(result);
   if (options_.routed_for)
     for (LinkId l = 0; l < fabric.num_links(); ++l)
       result.returned_links += health.link_usable(fabric, l) && !options_.routed_for->link_usable(fabric, l);
   const Unrouted unrouted = result.returned_links ? Unrouted::kRetry : Unrouted::kLeave;
-  result.routes = *previous_;
   std::vector<std::string> reasons;
   std::vector<uint64_t> blocks;
+  const DownList down = ListDown(health);
   for (size_t i = 0; i < subnets_.size(); ++i) {
     const SubnetState& st = *subnets_[i];
     result.load_before = std::max(result.load_before, st.max_load);
-    const DeadSet dead = CollectDead(fabric, health, st);
+    const DeadSet dead = CollectDead(fabric, down, st);
     if (!TouchesSubnet(dead, st, unrouted)) {
       result.load_after = std::max(result.load_after, st.max_load);
       continue;
@@ -807,6 +832,7 @@ Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& res
     const size_t L = routes.num_lids();
     for (const Change& c : out.changes) {
       routes.lft[size_t{c.s} * L + c.lid] = c.port;
+      result.changed.push_back({static_cast<uint32_t>(i), c.s, c.lid});
       blocks.push_back((uint64_t{i} << 48) | (uint64_t{c.s} << 24) | c.lid / kLftBlock);
     }
     result.entries_changed += out.changes.size();

@@ -50,6 +50,14 @@ struct RepairResult {
   double load_after = 0;
   bool full_reroute_advised = false;
   std::string why;  // set when a full reroute is advised or a subnet could not be repaired
+  // Every changed entry, by subnet (RouteSet order), switch index (SubnetRoutes::switches) and LID.
+  struct Entry {
+    uint32_t subnet = 0;
+    uint32_t switch_index = 0;
+    Lid lid = 0;
+  };
+  std::vector<Entry> changed;
+  const RouteSet* repaired_from = nullptr;  // the previous tables `routes` was repaired from
 };
 
 // Prepared once per set of tables, then repairs any number of failure masks against them:
@@ -67,7 +75,9 @@ class RouteRepairer {
   // The previous tables repaired for `health`. Errors only when `health` does not fit the fabric.
   Result<RepairResult> Repair(const FabricHealth& health) const;
   // The same into `out`, reusing the memory of out.routes: a service that repairs again and
-  // again keeps one RepairResult, and the copy of the tables then lands in memory already in use.
+  // again keeps one RepairResult. When `out` holds what an earlier Repair of this repairer
+  // left there (out.routes not changed since), only the entries that repair changed are
+  // put back before repairing; otherwise the previous tables are copied into it whole.
   Result<void> Repair(const FabricHealth& health, RepairResult& out) const;
 
   // Per subnet (RouteSet order): empty when the tables can be repaired, else why not.
@@ -77,6 +87,7 @@ class RouteRepairer {
 
  private:
   RouteRepairer() = default;
+  void ResetTables(RepairResult& result) const;
   const Fabric* fabric_ = nullptr;
   const RouteSet* previous_ = nullptr;
   RepairOptions options_;

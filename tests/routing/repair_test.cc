@@ -431,9 +431,10 @@ TEST_CASE("repair: a result reused across repairs holds exactly what a fresh rep
   REQUIRE(repairer);
   const std::vector<LinkId> links = LinksBetweenTiers(tree.fabric, 1, 2);
   RepairResult reused;
-  for (LinkId l : {links.front(), links.back()}) {
+  for (LinkId l : {links.front(), links.back(), links.front()}) {
     const FabricHealth health = LinkDown(tree.fabric, l);
     REQUIRE(repairer->Repair(health, reused));
+    CHECK(reused.changed.size() == reused.entries_changed);
     auto fresh = repairer->Repair(health);
     REQUIRE(fresh);
     CHECK(reused.routes.subnets[0].lft == fresh->routes.subnets[0].lft);
@@ -441,6 +442,10 @@ TEST_CASE("repair: a result reused across repairs holds exactly what a fresh rep
     CHECK(reused.blocks_changed == fresh->blocks_changed);
     CHECK(reused.why == fresh->why);
   }
+  // Back to everything up: only the entries the last repair changed were put back.
+  REQUIRE(repairer->Repair(FabricHealth::AllUp(tree.fabric), reused));
+  CHECK(reused.routes.subnets[0].lft == tree.routes.subnets[0].lft);
+  CHECK(reused.changed.empty());
 }
 
 TEST_CASE("repair: a health mask sized for another fabric is an error") {

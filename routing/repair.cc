@@ -140,26 +140,34 @@ std::string CheckAndLoad(SubnetState& st) {
   st.load.assign(size_t{st.stride} * S, 0);
   st.deps.assign(size_t{S} * st.stride * st.stride, 0);
   st.no_route.clear();
+  // Per LID, how many routes cross each channel and go on past its far end: every one of
+  // them leaves there by that switch's entry, so each forms the same dependency.
+  std::vector<uint32_t> through(st.next_switch.size(), 0);
+  std::vector<size_t> used, crossed;
   for (Lid lid = 1; lid < st.routes->num_lids(); ++lid) {
     if (!st.endpoint_lid(lid)) continue;
     const uint32_t dest = st.graph.lid_switch(lid);
+    used.clear();
     for (uint32_t s = 0; s < S; ++s) {
       if (st.sources[s] == 0 || s == dest) continue;
-      const PathState path = st.FollowOld(s, lid);
+      crossed.clear();
+      const PathState path = st.Follow(
+          s, lid, [&](uint32_t x) { return st.old_port(x, lid); }, [&](size_t ch) { crossed.push_back(ch); });
       if (path.broken)
         return fmt::format("the route from {} to LID {} loops or leaves by a port without a switch", st.graph.node(s),
                            lid);
       if (path.no_route_at != kNone) continue;
       if (!path.legal)
         return fmt::format("the route from switch {} to LID {} goes down, then up", st.graph.node(s), lid);
-      size_t previous = SIZE_MAX;
-      st.Follow(
-          s, lid, [&](uint32_t x) { return st.old_port(x, lid); },
-          [&](size_t ch) {
-            st.load[ch] += st.sources[s];
-            if (previous != SIZE_MAX) ++st.deps[st.dep_index(previous, ch)];
-            previous = ch;
-          });
+      for (size_t i = 0; i < crossed.size(); ++i) {
+        st.load[crossed[i]] += st.sources[s];
+        if (i + 1 < crossed.size() && through[crossed[i]]++ == 0) used.push_back(crossed[i]);
+      }
+    }
+    for (size_t ch : used) {
+      const size_t y = st.next_switch[ch];
+      st.deps[st.dep_index(ch, y * st.stride + st.old_port(static_cast<uint32_t>(y), lid))] += through[ch];
+      through[ch] = 0;
     }
   }
   // Entries without a route, on any switch: when a link returns they may get one.

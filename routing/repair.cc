@@ -858,7 +858,7 @@ Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& res
                                   result.load_before, result.load_after, options_.max_load_growth));
   if (result.unreachable_lids)
     reasons.push_back(
-        fmt::format("{} (switch, LID) entries of endpoint switches have no Up*/Down* route", result.unreachable_lids));
+        fmt::format("{} (switch, LID) entries of endpoint switches have no route", result.unreachable_lids));
   result.full_reroute_advised = !reasons.empty();
   for (const std::string& r : reasons) result.why += (result.why.empty() ? "" : "; ") + r;
   return {};

@@ -223,12 +223,19 @@ TEST_CASE("repair: one cable of a parallel pair down: routes move to its twin, b
   }
 }
 
-TEST_CASE("repair: updn tables on a jellyfish stay sound after any single switch link fails") {
-  auto f = Generate("jellyfish", {{"switches", "24"}, {"degree", "5"}, {"hosts", "2"}, {"seed", "3"}});
+// A jellyfish of 24 switches routed by updn.
+RoutedTree UpdnJellyfish(const std::string& seed) {
+  auto f = Generate("jellyfish", {{"switches", "24"}, {"degree", "5"}, {"hosts", "2"}, {"seed", seed}});
   REQUIRE(f);
   auto routed = testing::RouteWith(*f, "updn");
   REQUIRE(routed);
-  auto repairer = RouteRepairer::Prepare(*f, routed->routes);
+  return {std::move(*f), std::move(routed->routes)};
+}
+
+TEST_CASE("repair: updn tables on a jellyfish stay sound after any single switch link fails") {
+  const RoutedTree jellyfish = UpdnJellyfish("3");
+  const Fabric* f = &jellyfish.fabric;
+  auto repairer = RouteRepairer::Prepare(*f, jellyfish.routes);
   REQUIRE(repairer);
   REQUIRE(repairer->not_repairable()[0].empty());
   uint64_t repaired = 0;
@@ -253,11 +260,9 @@ TEST_CASE("repair: updn tables on a jellyfish stay sound after any single switch
 TEST_CASE("repair: updn tables on a jellyfish stay sound after two switch links fail at once") {
   // Two failures give turns of several seeds that can meet in a cycle: the dependency
   // check must refuse those, so the verifier finds no credit loop in any repaired table.
-  auto f = Generate("jellyfish", {{"switches", "24"}, {"degree", "5"}, {"hosts", "2"}, {"seed", "5"}});
-  REQUIRE(f);
-  auto routed = testing::RouteWith(*f, "updn");
-  REQUIRE(routed);
-  auto repairer = RouteRepairer::Prepare(*f, routed->routes);
+  const RoutedTree jellyfish = UpdnJellyfish("5");
+  const Fabric* f = &jellyfish.fabric;
+  auto repairer = RouteRepairer::Prepare(*f, jellyfish.routes);
   REQUIRE(repairer);
   REQUIRE(repairer->not_repairable()[0].empty());
   const std::vector<LinkId> links = SwitchLinks(*f);

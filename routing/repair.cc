@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <span>
 #include <tuple>
+#include <unordered_map>
 
 #include "routing/channel_capacity.h"
 #include "routing/route_diff.h"
@@ -47,12 +49,18 @@ struct RouteRepairer::SubnetState {
   SwitchGraph graph;
   uint32_t stride = 1;                // max port number + 1
   std::vector<uint32_t> next_switch;  // by channel: the switch it enters, kNone for endpoints and empty ports
+  std::vector<uint8_t> peer_port;     // by channel: the port of next_switch it enters by
   std::vector<uint32_t> pos;          // Up*/Down* order: a move to a lower pos is up
   std::vector<uint32_t> sources;      // endpoint ports per switch
   std::vector<double> share;          // by channel: capacity as a share of the top rate
   std::vector<uint64_t> load;         // by channel: endpoint pairs routed over it
   double max_load = 0;                // routes per capacity on the busiest channel
   std::vector<std::pair<Lid, uint32_t>> no_route;  // (endpoint LID, switch) entries without a route
+  // The channel dependency graph of the tables: by (switch, port in, port out), how many
+  // (endpoint switch, endpoint LID) routes enter the switch by one port and leave by the
+  // other; and a topological order of it (by channel), the Up*/Down* order of channels.
+  std::vector<uint32_t> deps;
+  std::vector<uint32_t> order;
 
   uint32_t num_switches() const { return graph.num_switches(); }
   uint8_t old_port(uint32_t s, Lid lid) const { return routes->lft[size_t{s} * routes->num_lids() + lid]; }
@@ -88,6 +96,10 @@ struct RouteRepairer::SubnetState {
         s, lid, [&](uint32_t x) { return old_port(x, lid); }, [](size_t) {});
   }
   double channel_load(size_t ch) const { return static_cast<double>(load[ch]) / share[ch]; }
+  // The dependency of a route entering next_switch[in] by `in` and leaving it by `out`.
+  size_t dep_index(size_t in, size_t out) const {
+    return (size_t{next_switch[in]} * stride + peer_port[in]) * stride + out % stride;
+  }
 };
 
 namespace {
@@ -101,11 +113,15 @@ void BuildChannels(const Fabric& fabric, SubnetState& st) {
   for (uint32_t s = 0; s < S; ++s) max_port = std::max<unsigned>(max_port, fabric.node(g.node(s)).num_ports);
   st.stride = max_port + 1;
   st.next_switch.assign(size_t{S} * st.stride, kNone);
+  st.peer_port.assign(size_t{S} * st.stride, 0);
   st.share.assign(size_t{S} * st.stride, 1.0);
   const ChannelCapacity capacity(fabric, *st.subnet);
   for (uint32_t s = 0; s < S; ++s) {
     for (uint32_t e = g.begin(s); e < g.end(s); ++e)
-      for (uint8_t p : g.ports(e)) st.next_switch[size_t{s} * st.stride + p] = g.nbr(e);
+      for (size_t i = 0; i < g.ports(e).size(); ++i) {
+        st.next_switch[size_t{s} * st.stride + g.ports(e)[i]] = g.nbr(e);
+        st.peer_port[size_t{s} * st.stride + g.ports(e)[i]] = g.peer_ports(e)[i];
+      }
     for (unsigned p = 1; p <= fabric.node(g.node(s)).num_ports; ++p)
       st.share[size_t{s} * st.stride + p] = capacity.share(fabric.port_id(g.node(s), p));
   }
@@ -122,21 +138,36 @@ void BuildChannels(const Fabric& fabric, SubnetState& st) {
 std::string CheckAndLoad(SubnetState& st) {
   const uint32_t S = st.num_switches();
   st.load.assign(size_t{st.stride} * S, 0);
+  st.deps.assign(size_t{S} * st.stride * st.stride, 0);
   st.no_route.clear();
+  // Per LID, how many routes cross each channel and go on past its far end: every one of
+  // them leaves there by that switch's entry, so each forms the same dependency.
+  std::vector<uint32_t> through(st.next_switch.size(), 0);
+  std::vector<size_t> used, crossed;
   for (Lid lid = 1; lid < st.routes->num_lids(); ++lid) {
     if (!st.endpoint_lid(lid)) continue;
     const uint32_t dest = st.graph.lid_switch(lid);
+    used.clear();
     for (uint32_t s = 0; s < S; ++s) {
       if (st.sources[s] == 0 || s == dest) continue;
-      const PathState path = st.FollowOld(s, lid);
+      crossed.clear();
+      const PathState path = st.Follow(
+          s, lid, [&](uint32_t x) { return st.old_port(x, lid); }, [&](size_t ch) { crossed.push_back(ch); });
       if (path.broken)
         return fmt::format("the route from {} to LID {} loops or leaves by a port without a switch", st.graph.node(s),
                            lid);
       if (path.no_route_at != kNone) continue;
       if (!path.legal)
         return fmt::format("the route from switch {} to LID {} goes down, then up", st.graph.node(s), lid);
-      st.Follow(
-          s, lid, [&](uint32_t x) { return st.old_port(x, lid); }, [&](size_t ch) { st.load[ch] += st.sources[s]; });
+      for (size_t i = 0; i < crossed.size(); ++i) {
+        st.load[crossed[i]] += st.sources[s];
+        if (i + 1 < crossed.size() && through[crossed[i]]++ == 0) used.push_back(crossed[i]);
+      }
+    }
+    for (size_t ch : used) {
+      const size_t y = st.next_switch[ch];
+      st.deps[st.dep_index(ch, y * st.stride + st.old_port(static_cast<uint32_t>(y), lid))] += through[ch];
+      through[ch] = 0;
     }
   }
   // Entries without a route, on any switch: when a link returns they may get one.
@@ -150,6 +181,19 @@ std::string CheckAndLoad(SubnetState& st) {
   return {};
 }
 
+// Numbers the channels so that every dependency of Up*/Down* routes goes to a higher
+// number: up channels first, the switch they leave ever higher up, then down channels, the
+// switch they leave ever lower down.
+void BuildOrder(SubnetState& st) {
+  const uint32_t S = st.num_switches();
+  st.order.assign(st.next_switch.size(), 0);
+  for (size_t ch = 0; ch < st.next_switch.size(); ++ch) {
+    const uint32_t x = static_cast<uint32_t>(ch / st.stride), y = st.next_switch[ch];
+    const uint32_t key = y != kNone && !st.down(x, y) ? S - st.pos[x] : S + st.pos[x];
+    st.order[ch] = key * st.stride + static_cast<uint32_t>(ch % st.stride);
+  }
+}
+
 // Finds the orientation of updn's root choices that every route follows.
 std::string PrepareSubnet(const Fabric& fabric, const RepairOptions& options, SubnetState& st) {
   BuildChannels(fabric, st);
@@ -160,7 +204,10 @@ std::string PrepareSubnet(const Fabric& fabric, const RepairOptions& options, Su
   for (const UpDownRoots& roots : UpDownRootChoices(fabric, st.graph, options.root_guids)) {
     st.pos = UpDownOrder(fabric, st.graph, roots.switches);
     std::string why = CheckAndLoad(st);
-    if (why.empty()) return {};
+    if (why.empty()) {
+      BuildOrder(st);
+      return {};
+    }
     failures += fmt::format("{}{}: {}", failures.empty() ? "" : "; ", roots.why, why);
   }
   return "the tables are not Up*/Down* routes (" + failures + ")";
@@ -194,7 +241,21 @@ Result<RouteRepairer> RouteRepairer::Prepare(const Fabric& fabric, const RouteSe
 
 namespace {
 
-DeadSet CollectDead(const Fabric& fabric, const FabricHealth& health, const SubnetState& st) {
+// The down links and nodes of a health mask, listed once for all subnets.
+struct DownList {
+  std::vector<LinkId> links;
+  std::vector<NodeId> nodes;
+};
+DownList ListDown(const FabricHealth& health) {
+  DownList down;
+  for (LinkId l = 0; l < health.link_down.size(); ++l)
+    if (health.link_down[l]) down.links.push_back(l);
+  for (NodeId n = 0; n < health.node_down.size(); ++n)
+    if (health.node_down[n]) down.nodes.push_back(n);
+  return down;
+}
+
+DeadSet CollectDead(const Fabric& fabric, const DownList& down, const SubnetState& st) {
   const SwitchGraph& g = st.graph;
   DeadSet dead;
   dead.channel.assign(st.next_switch.size(), 0);
@@ -205,10 +266,8 @@ DeadSet CollectDead(const Fabric& fabric, const FabricHealth& health, const Subn
     const size_t ch = size_t{s} * st.stride + fabric.port(port).number;
     if (!dead.channel[ch]) dead.channel[ch] = 1, dead.channels.push_back(static_cast<uint32_t>(ch));
   };
-  for (LinkId l = 0; l < health.link_down.size(); ++l)
-    if (health.link_down[l]) kill(fabric.link(l).a), kill(fabric.link(l).b);
-  for (NodeId n = 0; n < health.node_down.size(); ++n) {
-    if (!health.node_down[n]) continue;
+  for (LinkId l : down.links) kill(fabric.link(l).a), kill(fabric.link(l).b);
+  for (NodeId n : down.nodes) {
     if (uint32_t s = g.local(n); s != kNone) dead.node[s] = 1;
     for (const Adjacency& a : fabric.neighbors(n)) kill(a.local), kill(a.peer_port);
   }
@@ -218,6 +277,150 @@ DeadSet CollectDead(const Fabric& fabric, const FabricHealth& health, const Subn
                 [&](uint32_t ch) { return dead.node[ch / st.stride] != 0 || st.next_switch[ch] == kNone; });
   return dead;
 }
+
+// The channel dependency graph of the tables as this repair changes them: the prepared
+// counts, with the rows of the switches the repair touches copied and changed, and a
+// topological order kept up to date as dependencies are added (Pearce and Kelly's dynamic
+// topological sort): a new dependency that goes against the order is checked by a search
+// bounded to the channels between its two ends in the order, and a cycle is refused. Down
+// channels carry nothing and are left out.
+class DependencyGraph {
+ public:
+  DependencyGraph(const SubnetState& st, const DeadSet& dead)
+      : st_(st), dead_(dead), touched_(st.num_switches(), 0), order_(st.order), seen_(st.order.size(), 0) {}
+
+  // A dependency one route gains (+1) or loses (-1), applied by Commit.
+  void Queue(size_t in, size_t out, int32_t delta) {
+    pending_.push_back({static_cast<uint32_t>(in), static_cast<uint32_t>(out), delta});
+  }
+  // Applies the queued changes, losses first; false, with nothing applied, when a gained
+  // dependency would close a cycle.
+  bool Commit() {
+    counts_journal_.clear(), order_journal_.clear();
+    std::stable_partition(pending_.begin(), pending_.end(), [](const Delta& d) { return d.delta < 0; });
+    for (const Delta& d : pending_) {
+      const size_t dep = st_.dep_index(d.in, d.out);
+      const uint32_t count = Count(dep);
+      if (d.delta < 0) {
+        if (count > 0) Set(dep, count - 1);
+        continue;
+      }
+      if (count == 0 && !dead_.channel[d.in] && !dead_.channel[d.out] && !Insert(d.in, d.out)) {
+        Undo();
+        return false;
+      }
+      Set(dep, count + 1);
+    }
+    pending_.clear();
+    return true;
+  }
+  void Discard() { pending_.clear(); }
+
+ private:
+  struct Delta {
+    uint32_t in, out;
+    int32_t delta;
+  };
+  // Counts as changed by this repair: the prepared ones, plus the differences kept apart
+  // for the few switches whose dependencies changed.
+  size_t SwitchOf(size_t dep) const { return dep / (size_t{st_.stride} * st_.stride); }
+  uint32_t Count(size_t dep) const {
+    if (!touched_[SwitchOf(dep)]) return st_.deps[dep];
+    const auto it = changed_.find(dep);
+    return it == changed_.end() ? st_.deps[dep] : it->second;
+  }
+  void Set(size_t dep, uint32_t count) {
+    touched_[SwitchOf(dep)] = 1;
+    const auto [it, inserted] = changed_.try_emplace(dep, st_.deps[dep]);
+    counts_journal_.push_back({dep, it->second});
+    it->second = count;
+  }
+  void Undo() {
+    for (auto it = counts_journal_.rbegin(); it != counts_journal_.rend(); ++it) changed_[it->first] = it->second;
+    for (auto it = order_journal_.rbegin(); it != order_journal_.rend(); ++it) order_[it->first] = it->second;
+    pending_.clear();
+  }
+
+  // Calls visit(next) for every live channel a route over `ch` continues on (forward) or
+  // comes from (backward).
+  template <class Visit>
+  void Successors(size_t ch, const Visit& visit) const {
+    const size_t y = st_.next_switch[ch], base = y * st_.stride;
+    const size_t row = (base + st_.peer_port[ch]) * st_.stride;
+    for (size_t p = 1; p < st_.stride; ++p)
+      if (st_.next_switch[base + p] != kNone && !dead_.channel[base + p] && Count(row + p)) visit(base + p);
+  }
+  template <class Visit>
+  void Predecessors(size_t ch, const Visit& visit) const {
+    const size_t y = ch / st_.stride, base = y * st_.stride;
+    for (size_t q = 1; q < st_.stride; ++q) {
+      if (st_.next_switch[base + q] == kNone || !Count((base + q) * st_.stride + ch % st_.stride)) continue;
+      const size_t in = size_t{st_.next_switch[base + q]} * st_.stride + st_.peer_port[base + q];
+      if (!dead_.channel[in]) visit(in);
+    }
+  }
+
+  // `start` and every channel reachable from it (forward or backward) through channels
+  // whose number lies strictly between lower and upper; false when that reaches `target`.
+  template <class Step>
+  bool Collect(size_t start, size_t target, uint32_t lower, uint32_t upper, const Step& step,
+               std::vector<uint32_t>& found) {
+    ++tick_;
+    found.assign(1, static_cast<uint32_t>(start));
+    seen_[start] = tick_;
+    for (size_t head = 0; head < found.size(); ++head) {
+      bool cycle = false;
+      step(found[head], [&](size_t next) {
+        if (next == target) cycle = true;
+        if (seen_[next] == tick_ || order_[next] <= lower || order_[next] >= upper) return;
+        seen_[next] = tick_;
+        found.push_back(static_cast<uint32_t>(next));
+      });
+      if (cycle) return false;
+    }
+    return true;
+  }
+
+  // Adds in -> out to the order; false when it closes a cycle.
+  bool Insert(size_t in, size_t out) {
+    const uint32_t lower = order_[out], upper = order_[in];
+    if (lower > upper) return true;
+    auto forward = [&](size_t ch, const auto& visit) { Successors(ch, visit); };
+    auto backward = [&](size_t ch, const auto& visit) { Predecessors(ch, visit); };
+    if (!Collect(out, in, lower, upper, forward, ahead_)) return false;
+    Collect(in, out, lower, upper, backward, behind_);
+    // The channels behind `in` take the lowest of the numbers the two sets hold, in their
+    // old order, then the channels ahead of `out`.
+    auto by_order = [&](uint32_t a, uint32_t b) { return order_[a] < order_[b]; };
+    std::sort(ahead_.begin(), ahead_.end(), by_order);
+    std::sort(behind_.begin(), behind_.end(), by_order);
+    numbers_.clear();
+    for (uint32_t ch : behind_) numbers_.push_back(order_[ch]);
+    for (uint32_t ch : ahead_) numbers_.push_back(order_[ch]);
+    std::sort(numbers_.begin(), numbers_.end());
+    size_t i = 0;
+    for (const std::vector<uint32_t>* set : {&behind_, &ahead_})
+      for (uint32_t ch : *set) {
+        order_journal_.push_back({ch, order_[ch]});
+        order_[ch] = numbers_[i++];
+      }
+    return true;
+  }
+
+  const SubnetState& st_;
+  const DeadSet& dead_;
+  std::vector<uint8_t> touched_;                  // by switch: some count of it is in changed_
+  std::unordered_map<size_t, uint32_t> changed_;  // by dependency: its count now
+  std::vector<uint32_t> order_;
+  std::vector<uint32_t> seen_;
+  uint32_t tick_ = 0;
+  std::vector<Delta> pending_;
+  std::vector<std::pair<size_t, uint32_t>> counts_journal_;
+  std::vector<std::pair<uint32_t, uint32_t>> order_journal_;
+  std::vector<uint32_t> ahead_, behind_, numbers_;
+};
+
+enum class Turns { kForbid, kAllow };
 
 // Per-destination working state of one repair, reused across destinations (tick stamps).
 struct LidRepair {
@@ -229,25 +432,34 @@ struct LidRepair {
   }
   const SubnetState& st;
   const DeadSet& dead;
-  std::vector<uint64_t>& load;  // channel loads as repaired so far
-  std::vector<size_t> crossed;
+  std::vector<uint64_t>& load;                           // channel loads as repaired so far
+  DependencyGraph* graph = nullptr;                      // tracked when down-then-up turns may be taken
+  std::vector<std::pair<size_t, int64_t>> load_journal;  // this destination's load changes, to take back
+  std::vector<size_t> crossed, crossed_old;
   std::vector<uint32_t> stamp, done;  // pending / decided in this tick
   std::vector<uint8_t> seed, down_entered;
   std::vector<PathState> path;  // decided route of a pending switch
   std::vector<uint8_t> port;    // decided entry of a pending switch
   std::vector<uint32_t> queue;  // pending switches, seeds first, then by distance from them
+  std::vector<std::tuple<bool, double, uint32_t>> detach_candidates;
   uint32_t tick = 0;
   Lid lid = 0;
   bool legal_only = true;  // endpoint LIDs; switch LIDs carry management traffic only
+  bool turns = false;      // this decision may turn down then up (checked on `graph` afterwards)
+  bool turned = false;     // and did
+  using Cost = std::tuple<bool, uint32_t, double>;  // new turn (or forced move), hops, busiest channel
 
   bool pending(uint32_t s) const { return stamp[s] == tick; }
   bool decided(uint32_t s) const { return done[s] == tick; }
   uint8_t port_now(uint32_t s) const { return pending(s) ? port[s] : st.old_port(s, lid); }
 
-  void Start(Lid l, std::span<const uint32_t> seeds) {
+  void Start(Lid l, std::span<const uint32_t> seeds, Turns allow) {
     ++tick;
     lid = l;
     legal_only = st.endpoint_lid(l);
+    turns = allow == Turns::kAllow && legal_only;
+    turned = false;
+    load_journal.clear();
     queue.assign(seeds.begin(), seeds.end());
     for (uint32_t s : seeds) stamp[s] = tick, seed[s] = 1, down_entered[s] = 0;
     FindPending();
@@ -286,11 +498,12 @@ struct LidRepair {
   }
 
   // The best usable next hop of x among decided or untouched neighbours: legal, then not
-  // forcing a switch that forwards down into x to move, then fewest hops, then the least
-  // busy route (its busiest channel with x's own endpoints' routes added).
+  // forcing a switch that forwards down into x to move (or, when turns are allowed, not
+  // turning down then up on x's route or on a route entering x), then fewest hops, then
+  // the least busy route (its busiest channel with x's own endpoints' routes added).
   bool Choose(uint32_t x) {
     const SwitchGraph& g = st.graph;
-    std::tuple<bool, uint32_t, double> best{true, kNone, 0};
+    Cost best{true, kNone, 0};
     bool found = false;
     for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
       const uint32_t w = g.nbr(e);
@@ -298,14 +511,15 @@ struct LidRepair {
       const PathState next = StateOf(w);
       if (!next.reachable) continue;
       const bool down = st.down(x, w);
-      if (legal_only && (!next.legal || (down && !next.down_only))) continue;
-      const bool breaks = legal_only && down_entered[x] && !(down && next.down_only);
+      const bool illegal = legal_only && (!next.legal || (down && !next.down_only));
+      if (illegal && !turns) continue;
+      const bool breaks = illegal || (legal_only && down_entered[x] && !(down && next.down_only));
       const double beyond = legal_only ? BusiestFrom(w, st.sources[x]) : 0;
       for (uint8_t p : g.ports(e)) {
         const size_t ch = size_t{x} * st.stride + p;
         if (dead.channel[ch]) continue;
         const double busiest = std::max(beyond, LoadWith(ch, st.sources[x]));
-        std::tuple<bool, uint32_t, double> cost{breaks, next.hops, busiest};
+        Cost cost{breaks, next.hops, busiest};
         if (found && cost >= best) continue;
         found = true;
         best = cost;
@@ -313,19 +527,22 @@ struct LidRepair {
         path[x] = next;
         path[x].hops = next.hops + 1;
         path[x].down_only = down && next.down_only;
+        path[x].legal = next.legal && !(down && !next.down_only);
       }
     }
+    turned = turned || (found && std::get<0>(best) && turns);
     if (!found) port[x] = kNoRoute, path[x] = PathState{};
     done[x] = tick;
     return found;
   }
 
-  // Decides every pending switch: seeds and switches whose kept next hop no longer leads
-  // legally to the destination move; the others keep their entry.
+  // Decides every pending switch: seeds and switches whose kept next hop no longer leads to
+  // the destination (legally, when turns are forbidden) move; the others keep their entry.
   void Decide() {
     std::vector<uint32_t> lost;
     for (uint32_t x : queue) {
-      const bool routed = (!seed[x] && Keep(x)) || Choose(x);
+      if (decided(x)) continue;  // moved out of a seed's way
+      const bool routed = (!seed[x] && Keep(x)) || Choose(x) || ((turns || !legal_only) && Detach(x) && Choose(x));
       Settle(x, Flow::kOldAndNew);
       if (!routed) lost.push_back(x);
     }
@@ -340,16 +557,49 @@ struct LidRepair {
     }
   }
 
+  // x found no next hop: every live neighbour's route runs into it (on a fat tree, the
+  // spine that lost its cable to a leaf, when every leaf of its pod sends that leaf's
+  // endpoints through it). Decides first a neighbour that can go elsewhere, so x can go
+  // through it: one entry moves instead of every switch upstream of x. Seeds first (their
+  // entry moves anyway), then by the load of the cable from x.
+  bool Detach(uint32_t x) {
+    const SwitchGraph& g = st.graph;
+    std::vector<std::tuple<bool, double, uint32_t>>& candidates = detach_candidates;
+    candidates.clear();
+    for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
+      const uint32_t w = g.nbr(e);
+      if (!pending(w) || decided(w) || dead.node[w]) continue;
+      double least = -1;
+      for (uint8_t p : g.ports(e)) {
+        const size_t ch = size_t{x} * st.stride + p;
+        if (!dead.channel[ch] && (least < 0 || LoadWith(ch, 0) < least)) least = LoadWith(ch, 0);
+      }
+      if (least >= 0) candidates.emplace_back(!seed[w], least, w);
+    }
+    std::sort(candidates.begin(), candidates.end());
+    for (const auto& [moves, load_from_x, w] : candidates) {
+      if (Choose(w)) {
+        Settle(w, Flow::kOldAndNew);
+        return true;
+      }
+      done[w] = 0;  // undecided again: it may still be reached through another switch
+    }
+    return false;
+  }
+
   bool Keep(uint32_t x) {
     const uint8_t p = st.old_port(x, lid);
     const uint32_t y = st.next_switch[size_t{x} * st.stride + p];
     const PathState next = StateOf(y);
     const bool down = st.down(x, y);
-    if (!next.reachable || (legal_only && down && !next.down_only)) return false;
+    const bool turn = legal_only && down && !next.down_only;
+    if (!next.reachable || (turn && !turns)) return false;
+    turned = turned || turn;
     port[x] = p;
     path[x] = next;
     path[x].hops = next.hops + 1;
     path[x].down_only = down && next.down_only;
+    path[x].legal = next.legal && !turn;
     done[x] = tick;
     return true;
   }
@@ -362,13 +612,33 @@ struct LidRepair {
     if (!legal_only || c == 0 || x == st.graph.lid_switch(lid)) return;
     auto old_of = [&](uint32_t s) { return st.old_port(s, lid); };
     auto now_of = [&](uint32_t s) { return port_now(s); };
-    auto collect = [&](size_t ch) { crossed.push_back(ch); };
-    crossed.clear();
-    if (flow == Flow::kOldAndNew && st.Follow(x, lid, old_of, collect).reachable)
-      for (size_t ch : crossed) load[ch] -= c;
-    crossed.clear();
-    if (path[x].reachable && st.Follow(x, lid, now_of, collect).reachable)
-      for (size_t ch : crossed) load[ch] += c;
+    crossed_old.clear(), crossed.clear();
+    if (flow == Flow::kOldAndNew && !st.Follow(x, lid, old_of, [&](size_t ch) { crossed_old.push_back(ch); }).reachable)
+      crossed_old.clear();
+    if (!path[x].reachable || !st.Follow(x, lid, now_of, [&](size_t ch) { crossed.push_back(ch); }).reachable)
+      crossed.clear();
+    // The part both routes share stays as it is.
+    size_t shared = 0;
+    while (shared < crossed_old.size() && shared < crossed.size() && crossed_old[shared] == crossed[shared]) ++shared;
+    Move(crossed_old, shared, c, -1);
+    Move(crossed, shared, c, 1);
+  }
+  // Puts x's endpoints' routes on (+1) or takes them off (-1) the channels of `route` from
+  // `from` on, and its route's dependencies there in or out of the tracked graph.
+  void Move(const std::vector<size_t>& route, size_t from, uint64_t routes, int sign) {
+    const int64_t delta = sign * static_cast<int64_t>(routes);
+    for (size_t i = from; i < route.size(); ++i) {
+      load[route[i]] += static_cast<uint64_t>(delta);
+      load_journal.emplace_back(route[i], delta);
+      if (graph && i > 0) graph->Queue(route[i - 1], route[i], sign);
+    }
+  }
+  // Takes back this destination's load changes and queued dependencies.
+  void Undo() {
+    for (auto it = load_journal.rbegin(); it != load_journal.rend(); ++it)
+      load[it->first] -= static_cast<uint64_t>(it->second);
+    load_journal.clear();
+    if (graph) graph->Discard();
   }
 };
 
@@ -376,8 +646,29 @@ struct SubnetOutcome {
   std::vector<Change> changes;
   uint64_t blocks_minimum = 0;
   uint64_t unreachable = 0;
+  uint64_t turn_lids = 0;
+  uint64_t turns_refused = 0;
+  bool cycle = false;  // an Up*/Down* repair closed a cycle with turns taken before: repair without turns
   double load_after = 0;
 };
+
+enum class LidOutcome { kRepaired, kTurned, kTurnRefused, kCycle };
+
+// Decides one destination. With a tracked graph, first letting routes turn down then up
+// where that keeps entries, kept only when the graph stays acyclic; else Up*/Down* only,
+// which must keep it acyclic too (turns taken for other destinations are in it).
+LidOutcome RepairLid(LidRepair& work, Lid lid, std::span<const uint32_t> seeds) {
+  if (work.graph) {
+    work.Start(lid, seeds, Turns::kAllow);
+    work.Decide();
+    if (work.graph->Commit()) return work.turned ? LidOutcome::kTurned : LidOutcome::kRepaired;
+    work.Undo();
+  }
+  work.Start(lid, seeds, Turns::kForbid);
+  work.Decide();
+  if (!work.graph || work.graph->Commit()) return work.graph ? LidOutcome::kTurnRefused : LidOutcome::kRepaired;
+  return LidOutcome::kCycle;
+}
 
 uint64_t CountBlocks(std::vector<uint64_t>& keys) {
   std::sort(keys.begin(), keys.end());
@@ -408,8 +699,10 @@ void DropDeadFlows(const SubnetState& st, const DeadSet& dead, std::vector<uint6
   }
 }
 
-SubnetOutcome RepairSubnet(const SubnetState& st, const DeadSet& dead, Unrouted unrouted) {
-  SubnetOutcome out;
+// The (endpoint LID, switch) entries that must move, sorted by LID: those whose next hop
+// died, and when a link returned, those without a route. Counts the minimum blocks.
+std::vector<std::pair<Lid, uint32_t>> CollectSeeds(const SubnetState& st, const DeadSet& dead, Unrouted unrouted,
+                                                   SubnetOutcome& out) {
   const size_t L = st.routes->num_lids();
   const uint64_t blocks_per_switch = (L + kLftBlock - 1) / kLftBlock;
   // Seeds: entries whose next hop died, and when a link returned, entries without a route.
@@ -434,17 +727,35 @@ SubnetOutcome RepairSubnet(const SubnetState& st, const DeadSet& dead, Unrouted 
   });
   std::sort(seeds.begin(), seeds.end());
   seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
+  return seeds;
+}
 
+SubnetOutcome RepairSubnet(const SubnetState& st, const DeadSet& dead, Unrouted unrouted, Turns turns) {
+  SubnetOutcome out;
+  const std::vector<std::pair<Lid, uint32_t>> seeds = CollectSeeds(st, dead, unrouted, out);
   std::vector<uint64_t> load = st.load;
   DropDeadFlows(st, dead, load);
   std::vector<uint32_t> lid_seeds;
   LidRepair work(st, dead, load);
+  std::optional<DependencyGraph> graph;
+  if (turns == Turns::kAllow) work.graph = &graph.emplace(st, dead);
   for (size_t i = 0; i < seeds.size();) {
     const Lid lid = seeds[i].first;
     lid_seeds.clear();
     for (; i < seeds.size() && seeds[i].first == lid; ++i) lid_seeds.push_back(seeds[i].second);
-    work.Start(lid, lid_seeds);
-    work.Decide();
+    switch (RepairLid(work, lid, lid_seeds)) {
+      case LidOutcome::kRepaired:
+        break;
+      case LidOutcome::kTurned:
+        ++out.turn_lids;
+        break;
+      case LidOutcome::kTurnRefused:
+        ++out.turns_refused;
+        break;
+      case LidOutcome::kCycle:
+        out.cycle = true;
+        return out;
+    }
     for (uint32_t x : work.queue) {
       if (work.port[x] != st.old_port(x, lid)) out.changes.push_back({x, lid, work.port[x]});
       if (!work.path[x].reachable && work.legal_only && st.sources[x] > 0) ++out.unreachable;
@@ -461,6 +772,30 @@ bool TouchesSubnet(const DeadSet& dead, const SubnetState& st, Unrouted unrouted
 
 }  // namespace
 
+void RouteRepairer::ResetTables(RepairResult& result) const {
+  // Tables this repairer left in `result` differ from the previous ones only where it
+  // changed them: put those back instead of copying every table again.
+  bool reuse = result.repaired_from == previous_ && result.routes.subnets.size() == previous_->subnets.size();
+  for (size_t i = 0; reuse && i < previous_->subnets.size(); ++i)
+    reuse = result.routes.subnets[i].lft.size() == previous_->subnets[i].lft.size();
+  RouteSet tables = std::move(result.routes);
+  std::vector<RepairResult::Entry> changed = std::move(result.changed);
+  result = RepairResult{};
+  if (reuse) {
+    for (const RepairResult::Entry& e : changed) {
+      const size_t at = size_t{e.switch_index} * previous_->subnets[e.subnet].num_lids() + e.lid;
+      tables.subnets[e.subnet].lft[at] = previous_->subnets[e.subnet].lft[at];
+    }
+    result.routes = std::move(tables);
+  } else {
+    result.routes = std::move(tables);  // its memory is already in use: copying into it is faster
+    result.routes = *previous_;
+  }
+  changed.clear();
+  result.changed = std::move(changed);
+  result.repaired_from = previous_;
+}
+
 Result<RepairResult> RouteRepairer::Repair(const FabricHealth& health) const {
   RepairResult result;
   if (auto done = Repair(health, result); !done) return std::unexpected(done.error());
@@ -473,20 +808,18 @@ Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& res
     return MakeError(fmt::format("health mask covers {} links and {} nodes, the fabric has {} and {}",
                                  health.link_down.size(), health.node_down.size(), fabric.num_links(),
                                  fabric.num_nodes()));
-  RouteSet buffers = std::move(result.routes);
-  result = RepairResult{};
-  result.routes = std::move(buffers);
+  ResetTables(result);
   if (options_.routed_for)
     for (LinkId l = 0; l < fabric.num_links(); ++l)
       result.returned_links += health.link_usable(fabric, l) && !options_.routed_for->link_usable(fabric, l);
   const Unrouted unrouted = result.returned_links ? Unrouted::kRetry : Unrouted::kLeave;
-  result.routes = *previous_;
   std::vector<std::string> reasons;
   std::vector<uint64_t> blocks;
+  const DownList down = ListDown(health);
   for (size_t i = 0; i < subnets_.size(); ++i) {
     const SubnetState& st = *subnets_[i];
     result.load_before = std::max(result.load_before, st.max_load);
-    const DeadSet dead = CollectDead(fabric, health, st);
+    const DeadSet dead = CollectDead(fabric, down, st);
     if (!TouchesSubnet(dead, st, unrouted)) {
       result.load_after = std::max(result.load_after, st.max_load);
       continue;
@@ -495,16 +828,26 @@ Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& res
       reasons.push_back(fmt::format("subnet {}: {}", st.subnet->name, not_repairable_[i]));
       continue;
     }
-    SubnetOutcome out = RepairSubnet(st, dead, unrouted);
+    SubnetOutcome out = RepairSubnet(st, dead, unrouted, options_.turns ? Turns::kAllow : Turns::kForbid);
+    if (out.cycle) {
+      // Turns taken for some destinations left no acyclic Up*/Down* repair for a later one:
+      // repair the subnet without turns, which is acyclic by construction.
+      const uint64_t refused = out.turn_lids + out.turns_refused + 1;
+      out = RepairSubnet(st, dead, unrouted, Turns::kForbid);
+      out.turns_refused = refused;
+    }
     SubnetRoutes& routes = result.routes.subnets[i];
     const size_t L = routes.num_lids();
     for (const Change& c : out.changes) {
       routes.lft[size_t{c.s} * L + c.lid] = c.port;
+      result.changed.push_back({static_cast<uint32_t>(i), c.s, c.lid});
       blocks.push_back((uint64_t{i} << 48) | (uint64_t{c.s} << 24) | c.lid / kLftBlock);
     }
     result.entries_changed += out.changes.size();
     result.blocks_minimum += out.blocks_minimum;
     result.unreachable_lids += out.unreachable;
+    result.turn_lids += out.turn_lids;
+    result.turns_refused += out.turns_refused;
     result.load_after = std::max(result.load_after, out.load_after);
   }
   result.blocks_changed = CountBlocks(blocks);
@@ -515,7 +858,7 @@ Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& res
                                   result.load_before, result.load_after, options_.max_load_growth));
   if (result.unreachable_lids)
     reasons.push_back(
-        fmt::format("{} (switch, LID) entries of endpoint switches have no Up*/Down* route", result.unreachable_lids));
+        fmt::format("{} (switch, LID) entries of endpoint switches have no route", result.unreachable_lids));
   result.full_reroute_advised = !reasons.empty();
   for (const std::string& r : reasons) result.why += (result.why.empty() ? "" : "; ") + r;
   return {};

@@ -1,11 +1,14 @@
 #pragma once
 // Incremental route repair after links or switches go down (or come back): only the LFT
 // entries whose route crossed a dead link or switch move, everything else stays byte for
-// byte. Replacement next hops follow the Up*/Down* orientation the previous tables already
-// follow (routing/updn.h: the roots updn would pick), so a single-VL table stays free of
-// credit loops: every route is still some up moves followed by some down moves. Tables
-// that are not Up*/Down* legal (torus, nue, several VLs) are not repaired; the result then
-// advises a full reroute. See docs/routing.md, "Repairing routes after a failure".
+// byte. The previous tables must follow an Up*/Down* orientation (routing/updn.h: the
+// roots updn would pick); tables that do not (torus, nue, several VLs) are not repaired and
+// the result advises a full reroute. A switch whose next hop died takes a replacement that
+// keeps the entries of the switches forwarding into it, even when that turns down then up,
+// as long as the channel dependency graph of the repaired tables stays acyclic (kept and
+// checked incrementally); otherwise Up*/Down* replacements only, which may move entries
+// upstream too. So a single-VL table stays free of credit loops. See docs/routing.md,
+// "Repairing routes after a failure".
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +31,10 @@ struct RepairOptions {
   const FabricHealth* routed_for = nullptr;
   // Root switches of the orientation, as EngineOptions::root_guids; empty: as updn picks them.
   std::vector<uint64_t> root_guids;
+  // Let a repaired route turn down then up where that keeps entries of other switches as
+  // they are, when the channel dependency graph stays acyclic (checked for every turn).
+  // false: Up*/Down* routes only, which may move more entries.
+  bool turns = true;
 };
 
 struct RepairResult {
@@ -37,10 +44,20 @@ struct RepairResult {
   uint64_t blocks_minimum = 0;    // blocks holding an entry whose next hop died: no repair writes fewer
   uint64_t unreachable_lids = 0;  // (switch, endpoint LID) entries of endpoint switches left without a route
   uint64_t returned_links = 0;    // links usable now that were down in RepairOptions::routed_for
+  uint64_t turn_lids = 0;         // (subnet, LID) destinations repaired with a down-then-up turn, acyclic
+  uint64_t turns_refused = 0;     // destinations repaired Up*/Down* because a turn would have closed a cycle
   double load_before = 0;         // busiest channel, routes per capacity (as routing/route_summary.h)
   double load_after = 0;
   bool full_reroute_advised = false;
   std::string why;  // set when a full reroute is advised or a subnet could not be repaired
+  // Every changed entry, by subnet (RouteSet order), switch index (SubnetRoutes::switches) and LID.
+  struct Entry {
+    uint32_t subnet = 0;
+    uint32_t switch_index = 0;
+    Lid lid = 0;
+  };
+  std::vector<Entry> changed;
+  const RouteSet* repaired_from = nullptr;  // the previous tables `routes` was repaired from
 };
 
 // Prepared once per set of tables, then repairs any number of failure masks against them:
@@ -58,7 +75,9 @@ class RouteRepairer {
   // The previous tables repaired for `health`. Errors only when `health` does not fit the fabric.
   Result<RepairResult> Repair(const FabricHealth& health) const;
   // The same into `out`, reusing the memory of out.routes: a service that repairs again and
-  // again keeps one RepairResult, and the copy of the tables then lands in memory already in use.
+  // again keeps one RepairResult. When `out` holds what an earlier Repair of this repairer
+  // left there (out.routes not changed since), only the entries that repair changed are
+  // put back before repairing; otherwise the previous tables are copied into it whole.
   Result<void> Repair(const FabricHealth& health, RepairResult& out) const;
 
   // Per subnet (RouteSet order): empty when the tables can be repaired, else why not.
@@ -68,6 +87,7 @@ class RouteRepairer {
 
  private:
   RouteRepairer() = default;
+  void ResetTables(RepairResult& result) const;
   const Fabric* fabric_ = nullptr;
   const RouteSet* previous_ = nullptr;
   RepairOptions options_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ namespace {
 struct Row {
   std::string what;
   double repair_ms = 0;
+  double repair_cpu_ms = 0;
   RepairResult result;
   double plan_ms = 0;
   TransitionPlan plan;
@@ -78,8 +80,10 @@ Row RunOne(const Fabric& f, const RouteRepairer& repairer, const RouteSet& route
            const FabricHealth& health, NodeId dead_switch, RepairResult& scratch) {
   Row row{.what = std::move(what)};
   auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = CpuSeconds();
   auto repaired = repairer.Repair(health, scratch);
   row.repair_ms = Seconds(t0) * 1e3;
+  row.repair_cpu_ms = (CpuSeconds() - cpu0) * 1e3;
   if (!repaired) return row;
   auto alive = WithoutDown(f, health);
   if (alive) {
@@ -98,11 +102,12 @@ Row RunOne(const Fabric& f, const RouteRepairer& repairer, const RouteSet& route
 std::string FormatRow(const Row& r) {
   const RepairResult& x = r.result;
   std::string steps = r.plan.steps.empty() ? "-" : fmt::format("{}", r.plan.steps.size());
-  return fmt::format("| {} | {:.2f} | {} | {} | {} | {:.2f} | {:.0f} -> {:.0f} | {} | {} | {} | {:.0f} |\n", r.what,
-                     r.repair_ms, x.entries_changed, x.blocks_changed, x.blocks_minimum,
-                     x.blocks_minimum ? double(x.blocks_changed) / double(x.blocks_minimum) : 1.0, x.load_before,
-                     x.load_after, x.full_reroute_advised ? "yes" : "no", r.sound ? "sound" : "NOT SOUND", steps,
-                     r.plan_ms);
+  return fmt::format(
+      "| {} | {:.2f} | {:.1f} | {} | {} | {} | {:.2f} | {} ({}) | {:.0f} -> {:.0f} | {} | {} | {} | {:.0f} |\n", r.what,
+      r.repair_ms, r.repair_cpu_ms, x.entries_changed, x.blocks_changed, x.blocks_minimum,
+      x.blocks_minimum ? double(x.blocks_changed) / double(x.blocks_minimum) : 1.0, x.turn_lids, x.turns_refused,
+      x.load_before, x.load_after, x.full_reroute_advised ? "yes" : "no", r.sound ? "sound" : "NOT SOUND", steps,
+      r.plan_ms);
 }
 
 Result<void> WriteSection(const std::string& text) {
@@ -117,8 +122,8 @@ Result<void> WriteSection(const std::string& text) {
 }
 
 struct Summary {
-  std::vector<double> link_ms;
-  double worst_ratio = 0;
+  std::vector<double> link_ms, link_cpu_ms;
+  std::map<std::string, double> worst_ratio;  // by failure kind
   uint64_t repairs = 0;
   uint64_t unsound = 0;
 };
@@ -138,8 +143,9 @@ int RunRepairBench(const Options& opts) {
   }
   const RouteSet& routes = routed->routes;
   auto t0 = std::chrono::steady_clock::now();
+  const double prepare_cpu0 = CpuSeconds();
   auto repairer = RouteRepairer::Prepare(*f, routes);
-  const double prepare_s = Seconds(t0);
+  const double prepare_s = Seconds(t0), prepare_cpu_s = CpuSeconds() - prepare_cpu0;
   if (!repairer) {
     std::fprintf(stderr, "repair: %s\n", repairer.error().Format().c_str());
     return 2;
@@ -153,8 +159,9 @@ int RunRepairBench(const Options& opts) {
 
   std::string table = fmt::format(
       "Fabric: scalex-cluster{} ({} endpoint ports in {} subnets), routed by `--engine auto` ({} on subnet {}: "
-      "{} endpoints, {} switches). Prepare (orientation check and channel loads of every subnet, once per set "
-      "of tables): {:.0f} ms.\n\n",
+      "{} endpoints, {} switches). Prepare (orientation check, channel loads and dependency graph of every subnet, "
+      "once per set "
+      "of tables): {:.0f} ms (CPU {:.0f} ms).\n\n",
       opts.quick ? " super_nodes=4" : "",
       [&] {
         size_t n = 0;
@@ -162,10 +169,13 @@ int RunRepairBench(const Options& opts) {
         return n;
       }(),
       f->subnets().size(), routes.subnets[subnet].engine, sn.name, sn.endpoint_ports.size(), sn.switches.size(),
-      prepare_s * 1e3);
+      prepare_s * 1e3, prepare_cpu_s * 1e3);
   table +=
-      "| failure | repair ms | entries | blocks | minimum blocks | ratio | busiest channel | full reroute advised | "
-      "verified | transition steps | plan ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+      "| failure | repair ms | CPU ms | entries | blocks | minimum blocks | ratio | turn LIDs (refused) | busiest "
+      "channel "
+      "| full reroute advised | verified | transition steps | plan ms "
+      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+      "---|\n";
   Summary sum;
   // Primed once with the unchanged health, as a service would at start: later repairs copy
   // the tables into memory already in use.
@@ -176,10 +186,11 @@ int RunRepairBench(const Options& opts) {
     std::fputs(line.c_str(), stdout);
     std::fflush(stdout);
     table += line;
-    if (row.what.starts_with("link")) sum.link_ms.push_back(row.repair_ms);
+    if (row.what.starts_with("link"))
+      sum.link_ms.push_back(row.repair_ms), sum.link_cpu_ms.push_back(row.repair_cpu_ms);
     if (row.result.blocks_minimum)
-      sum.worst_ratio =
-          std::max(sum.worst_ratio, double(row.result.blocks_changed) / double(row.result.blocks_minimum));
+      sum.worst_ratio[row.what] =
+          std::max(sum.worst_ratio[row.what], double(row.result.blocks_changed) / double(row.result.blocks_minimum));
     sum.unsound += !row.sound;
     ++sum.repairs;
   };
@@ -203,13 +214,16 @@ int RunRepairBench(const Options& opts) {
     health.node_down[dead] = 1;
     record(RunOne(*f, *repairer, routes, subnet, fmt::format("switch, tier {}", tier), health, dead, scratch));
   }
-  std::vector<double> sorted = sum.link_ms;
-  std::sort(sorted.begin(), sorted.end());
-  if (!sorted.empty())
-    table += fmt::format("\nSingle cables: repair median {:.2f} ms, worst {:.2f} ms.", sorted[sorted.size() / 2],
-                         sorted.back());
-  table += fmt::format(" Worst blocks ratio {:.2f}; {} of {} repairs not sound.\n", sum.worst_ratio, sum.unsound,
-                       sum.repairs);
+  std::sort(sum.link_ms.begin(), sum.link_ms.end());
+  std::sort(sum.link_cpu_ms.begin(), sum.link_cpu_ms.end());
+  if (!sum.link_ms.empty())
+    table += fmt::format(
+        "\nSingle cables: repair median {:.2f} ms, worst {:.2f} ms (CPU: median {:.1f} ms, worst {:.1f} ms).",
+        sum.link_ms[sum.link_ms.size() / 2], sum.link_ms.back(), sum.link_cpu_ms[sum.link_cpu_ms.size() / 2],
+        sum.link_cpu_ms.back());
+  table += " Worst blocks ratio:";
+  for (const auto& [what, ratio] : sum.worst_ratio) table += fmt::format(" {} {:.2f};", what, ratio);
+  table += fmt::format(" {} of {} repairs not sound.\n", sum.unsound, sum.repairs);
   std::printf("%s", table.c_str());
   if (opts.write) {
     if (auto w = WriteSection(table); !w) {

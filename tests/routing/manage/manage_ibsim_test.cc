@@ -69,6 +69,7 @@ void CheckSteps(const nlohmann::json& change) {
   CHECK(change["verify"]["safe"] == true);
   CHECK(change["install_complete"] == true);
   CHECK(change["plan"]["union_deadlock_free"] == true);
+  if (!change.contains("repair")) return;  // a start that finished a change
   CHECK(change["blocks_written"].get<uint64_t>() == change["repair"]["blocks_changed"].get<uint64_t>());
   CHECK(change["repair"]["blocks_changed"].get<uint64_t>() >= change["repair"]["blocks_minimum"].get<uint64_t>());
 }
@@ -80,6 +81,14 @@ struct KillOnExit {
     if (pid > 0) kill(pid, SIGTERM);
   }
 };
+
+// Starts `fabricctl manage ARGS` in the background against `sim`; its pid.
+int StartManager(const Ibsim& sim, const std::string& d, const std::string& tag, const std::string& args) {
+  auto r = sim.Run(fmt::format("{} manage {} >{}/{}.out 2>{}/{}.err & echo $! > {}/{}.pid", FABRICCTL_BINARY, args, d,
+                               tag, d, tag, d, tag));
+  REQUIRE(r.exit_code == 0);
+  return std::atoi(Slurp(d + "/" + tag + ".pid").c_str());
+}
 
 // This test's own check: every LFT as dump_fts reads it, verified on the fabric as
 // ibnetdiscover finds it now (without the dead cables and switches).
@@ -165,6 +174,79 @@ TEST_SUITE("ibsim_manage") {
       CheckSteps(released);
       CheckInstalledIndependently(sim, d, "released");
     }
+    std::error_code ec;
+    std::filesystem::remove_all(d, ec);
+  }
+
+  TEST_CASE("manage killed with SIGKILL mid-change: a restart reads the switches and finishes the change") {
+    if (!IbsimAvailable()) {
+      MESSAGE("ibsim or libumad2sim not installed: skipped");
+      return;
+    }
+    char tmpl[] = "/tmp/fabricctl-manage-kill-XXXXXX";
+    const std::string d = mkdtemp(tmpl);
+    std::ofstream(d + "/ft.net") << FatTree2(4, 2, 2);
+    Ibsim sim(d + "/ft.net");
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    REQUIRE(sim.Run("OSM_CACHE_DIR=" + d + " opensm -o -f " + d + "/osm.log", 120).exit_code == 0);
+    auto view = ParseIbnetdiscoverLinks(sim.Run("ibnetdiscover").out);
+    uint64_t leaf1 = 0;
+    for (const auto& [guid, name] : view.descriptions)
+      if (name == "leaf1") leaf1 = guid;
+    REQUIRE(leaf1 != 0);
+    const std::string state = d + "/state";
+    const std::string common = "--period 0.1 --verify-steps -q --for 60 --state-dir " + state;
+
+    // 1. A manager installs the routes and is killed while idle; the journal says done.
+    KillOnExit first{StartManager(sim, d, "first", common + " --event-log " + d + "/first.jsonl")};
+    REQUIRE(!WaitForEvent(d + "/first.jsonl", "start", 1).is_null());
+    kill(first.pid, SIGKILL);
+    auto journal = nlohmann::json::parse(Slurp(state + "/journal.json"));
+    CHECK(journal["phase"] == "done");
+
+    // 2. As if it had been killed after journaling a change and before writing a block: the
+    // journal names the change, the switches hold the old tables, the cable is down.
+    journal["phase"] = "installing";
+    journal["target_health"]["links_down"] = nlohmann::json::array({{fmt::format("0x{:016x}", leaf1), 3}});
+    journal["steps_done"] = 0;
+    journal["steps_total"] = 1;
+    std::ofstream(state + "/journal.json") << journal.dump(2);
+    sim.Console("Unlink \"leaf1\"[3]");
+    KillOnExit second{StartManager(sim, d, "second", common + " --step-pause 1 --event-log " + d + "/second.jsonl")};
+    auto resumed = WaitForEvent(d + "/second.jsonl", "start", 1);
+    INFO("second: ", Slurp(d + "/second.err"));
+    REQUIRE(!resumed.is_null());
+    CHECK(resumed["resumed"] == true);
+    CHECK(resumed["journal"]["phase"] == "installing");
+    CHECK(resumed["blocks_differing"].get<uint64_t>() > 0);
+    CHECK(resumed["blocks_written"] == resumed["blocks_differing"]);
+    CheckSteps(resumed);
+    CheckInstalledIndependently(sim, d, "resumed");
+
+    // 3. Killed for real in the middle of the next change (each step is followed by a pause).
+    sim.Console("Unlink \"leaf2\"[3]");  // leaf1 and leaf2 both keep spine1
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (Slurp(state + "/journal.json").find("\"installing\"") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    kill(second.pid, SIGKILL);
+    REQUIRE(Slurp(state + "/journal.json").find("\"installing\"") != std::string::npos);
+    KillOnExit third{StartManager(sim, d, "third", common + " --event-log " + d + "/third.jsonl")};
+    auto finished = WaitForEvent(d + "/third.jsonl", "start", 1);
+    INFO("third: ", Slurp(d + "/third.err"));
+    REQUIRE(!finished.is_null());
+    CHECK(finished["resumed"] == true);
+    CHECK(finished["journal"]["target_health"]["links_down"].size() == 2);
+    if (finished["blocks_differing"].get<uint64_t>() > 0) CheckSteps(finished);
+    CheckInstalledIndependently(sim, d, "finished");
+    // The switches hold exactly the repair for the journal's health: a fourth start writes nothing.
+    kill(third.pid, SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    KillOnExit fourth{StartManager(sim, d, "fourth", common + " --event-log " + d + "/fourth.jsonl")};
+    auto again = WaitForEvent(d + "/fourth.jsonl", "start", 1);
+    REQUIRE(!again.is_null());
+    CHECK(again["blocks_differing"] == 0);
+    CHECK(again["verify"]["safe"] == true);
     std::error_code ec;
     std::filesystem::remove_all(d, ec);
   }

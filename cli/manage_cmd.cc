@@ -21,6 +21,7 @@ struct ManageCmdOptions {
   std::string ca;
   int port = 0;
   std::string engine = "auto";
+  int vls = 8;
   double period = 0.5;
   std::string event_log;
   bool quiet = false;
@@ -47,6 +48,7 @@ struct StatusCmdOptions {
 ManageOptions ToManageOptions(const ManageCmdOptions& o) {
   ManageOptions m;
   m.engine = o.engine;
+  m.route.engine.max_vls = static_cast<uint8_t>(o.vls);
   m.period_seconds = o.period;
   m.verify_steps = o.verify_steps;
   m.max_changes = o.max_changes;
@@ -120,53 +122,64 @@ int RunStatus(const StatusCmdOptions& o) {
 
 }  // namespace
 
+// The service's flags, on `manage` and on `manage run` alike.
+void AddRunOptions(CLI::App* cmd, ManageCmdOptions& o) {
+  cmd->add_option("-C,--ca", o.ca, "Local RDMA device to send from");
+  cmd->add_option("-P,--port", o.port, "Local port number")->check(CLI::Range(0, 255));
+  cmd->add_option("--engine", o.engine, "Engine chain, as `route compute --engine` (default auto)");
+  cmd->add_option("--vls", o.vls, "Virtual lanes the engines may use (the repair keeps single-VL tables only)")
+      ->check(CLI::Range(1, 15));
+  cmd->add_option("--period", o.period, "Seconds between sweeps of the switches' port states")->check(Seconds(3600));
+  cmd->add_option("--event-log", o.event_log, "Append every event to this file as a JSON line");
+  cmd->add_flag("-q,--quiet", o.quiet, "Do not print events on stdout");
+  cmd->add_option("--sm", o.sm, "Who programs the switches: none (this service, over SMPs)")
+      ->check(CLI::IsMember({"none"}));
+  cmd->add_option("--flap-count", o.flap_count, "State changes within --flap-window that hold a link down")
+      ->check(CLI::Range(1u, 1000u));
+  cmd->add_option("--flap-window", o.flap_window, "Seconds in which --flap-count changes hold a link down")
+      ->check(Seconds(86400));
+  cmd->add_option("--hold-down", o.hold_down, "Seconds a flapping link stays down after its last change")
+      ->check(Seconds(86400));
+  cmd->add_option("--full-pass-every", o.full_pass_every,
+                  "Every Nth sweep reads every switch port, not only those of switches that flagged a change "
+                  "(0: never)");
+  cmd->add_flag("--verify-steps", o.verify_steps,
+                "After each installation step read every switch's LFT back and verify it (testing; slow)");
+  cmd->add_option("--max-changes", o.max_changes, "Stop after handling this many changes (0: no limit)");
+  cmd->add_option("--for", o.max_seconds, "Stop after this many seconds (default: until SIGTERM/SIGINT)")
+      ->check(Seconds(1e9));
+  cmd->add_option("--timeout", o.timeout_ms, "Milliseconds to wait for each SMP before retrying")
+      ->check(CLI::Range(1, 60000));
+  cmd->add_option("--retries", o.retries, "Retransmissions of an unanswered SMP")->check(CLI::Range(0, 100));
+  cmd->add_option("--state-dir", o.state_dir, "Journal and status.json (a restart finishes an interrupted change)")
+      ->capture_default_str();
+  cmd->add_option("--metrics-file", o.metrics_file, "Write Prometheus metrics to this file (textfile collector)");
+  cmd->add_option("--step-pause", o.step_pause,
+                  "Seconds to wait after each installation step for packets routed by the old tables to drain")
+      ->check(CLI::Range(0.0, 60.0));
+}
+
 void AddManage(CLI::App& app, Runner& run) {
   auto o = std::make_shared<ManageCmdOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "manage",
+  const std::string description =
       "Route manager service for a subnet no subnet manager routes (run `opensm -o` once for LIDs and\n"
       "port states): discovers the fabric, routes it with the engine chain, installs the routes, then\n"
       "sweeps the switches' port states every --period and on each change repairs only the routes that\n"
       "crossed what failed, verifies them, and installs the changed LFT blocks in a deadlock-free order.\n"
-      "Each event is one JSON line on stdout and in --event-log. Runs until SIGTERM/SIGINT.");
-  cmd->add_option("-C,--ca", o->ca, "Local RDMA device to send from");
-  cmd->add_option("-P,--port", o->port, "Local port number")->check(CLI::Range(0, 255));
-  cmd->add_option("--engine", o->engine, "Engine chain, as `route compute --engine` (default auto)");
-  cmd->add_option("--period", o->period, "Seconds between sweeps of the switches' port states")->check(Seconds(3600));
-  cmd->add_option("--event-log", o->event_log, "Append every event to this file as a JSON line");
-  cmd->add_flag("-q,--quiet", o->quiet, "Do not print events on stdout");
-  cmd->add_option("--sm", o->sm, "Who programs the switches: none (this service, over SMPs)")
-      ->check(CLI::IsMember({"none"}));
-  cmd->add_option("--flap-count", o->flap_count, "State changes within --flap-window that hold a link down")
-      ->check(CLI::Range(1u, 1000u));
-  cmd->add_option("--flap-window", o->flap_window, "Seconds in which --flap-count changes hold a link down")
-      ->check(Seconds(86400));
-  cmd->add_option("--hold-down", o->hold_down, "Seconds a flapping link stays down after its last change")
-      ->check(Seconds(86400));
-  cmd->add_option("--full-pass-every", o->full_pass_every,
-                  "Every Nth sweep reads every switch port, not only those of switches that flagged a change "
-                  "(0: never)");
-  cmd->add_flag("--verify-steps", o->verify_steps,
-                "After each installation step read every switch's LFT back and verify it (testing; slow)");
-  cmd->add_option("--max-changes", o->max_changes, "Stop after handling this many changes (0: no limit)");
-  cmd->add_option("--for", o->max_seconds, "Stop after this many seconds (default: until SIGTERM/SIGINT)")
-      ->check(Seconds(1e9));
-  cmd->add_option("--timeout", o->timeout_ms, "Milliseconds to wait for each SMP before retrying")
-      ->check(CLI::Range(1, 60000));
-  cmd->add_option("--retries", o->retries, "Retransmissions of an unanswered SMP")->check(CLI::Range(0, 100));
-  cmd->add_option("--state-dir", o->state_dir, "Journal and status.json (a restart finishes an interrupted change)")
-      ->capture_default_str();
-  cmd->add_option("--metrics-file", o->metrics_file, "Write Prometheus metrics to this file (textfile collector)");
-  cmd->add_option("--step-pause", o->step_pause,
-                  "Seconds to wait after each installation step for packets routed by the old tables to drain")
-      ->check(CLI::Range(0.0, 60.0));
+      "Each event is one JSON line on stdout and in --event-log. Runs until SIGTERM/SIGINT.";
+  CLI::App* cmd = app.add_subcommand("manage", description + "\n`manage` alone is `manage run`.");
+  AddRunOptions(cmd, *o);
+  CLI::App* run_cmd = cmd->add_subcommand("run", description);
+  AddRunOptions(run_cmd, *o);
+  run_cmd->callback([o, &run] { run = [o] { return RunManage(*o); }; });
   auto s = std::make_shared<StatusCmdOptions>();
-  CLI::App* status = cmd->add_subcommand("status", "Print the running service's state (its status.json)");
+  CLI::App* status = cmd->add_subcommand(
+      "status", "Print the running service's state (its status.json). Exit 1 when endpoints are unreachable.");
   status->add_option("--state-dir", s->state_dir, "The service's --state-dir")->capture_default_str();
   status->add_flag("--json", s->json, "Print status.json as it is");
   status->callback([s, &run] { run = [s] { return RunStatus(*s); }; });
   cmd->callback([o, cmd, &run] {
-    if (cmd->got_subcommand("status")) return;
+    if (cmd->got_subcommand("status") || cmd->got_subcommand("run")) return;
     run = [o] { return RunManage(*o); };
   });
 }

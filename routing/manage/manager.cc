@@ -189,11 +189,13 @@ Result<void> RouteManager::Initialise() {
   event["seconds"]["install"] = Seconds(start);
   nlohmann::json engines = nlohmann::json::array();
   for (const SubnetRoutes& sr : base_.subnets) engines.push_back(sr.engine);
+  auto alive = WithoutDown(view_.fabric, health_);
+  if (!alive) return std::unexpected(alive.error());
   event.update({{"nodes", view_.fabric.num_nodes()},
                 {"links", view_.fabric.num_links()},
                 {"subnets", base_.subnets.size()},
                 {"engines", engines},
-                {"verify", VerdictJson(*WithoutDown(view_.fabric, health_), installed_, health_)}});
+                {"verify", VerdictJson(*alive, installed_, health_)}});
   Emit(std::move(event));
   Publish();
   return {};
@@ -381,12 +383,15 @@ Result<InstallReport> RouteManager::InstallPlanned(const RouteSet& after, const 
     plans.push_back(std::move(*plan));
   }
   event["plan"] = {{"steps", steps}, {"union_deadlock_free", union_free}, {"seconds", Seconds(start)}};
-  SmpInstaller installer(transport_, view_, watch_->reachable(), options_.install);
+  std::unique_ptr<RouteInstaller> installer =
+      options_.make_installer
+          ? options_.make_installer(transport_, view_, watch_->reachable())
+          : std::make_unique<SmpInstaller>(transport_, view_, watch_->reachable(), options_.install);
   nlohmann::json steps_json = nlohmann::json::array();
   JournalStep(JournalPhase::kInstalling, health, 0, steps);
   size_t done = 0;
   double verify_seconds = 0;  // the --verify-steps reads, not part of the installation's time
-  auto report = installer.Install(installed_, after, plans, [&](const InstallStepReport& step) {
+  auto report = installer->Install(installed_, after, plans, [&](const InstallStepReport& step) {
     JournalStep(JournalPhase::kInstalling, health, ++done, steps);
     nlohmann::json j = {{"subnet", step.subnet},
                         {"step", step.step},
@@ -509,7 +514,7 @@ Result<void> RouteManager::RouteBase(const std::optional<JournalRecord>& record)
 }
 
 Result<void> RouteManager::InstallInitial(const std::optional<JournalRecord>& record, nlohmann::json& event) {
-  if (!record) {
+  if (!record && !options_.make_installer) {
     auto deployed = Deploy(transport_, view_, view_.fabric, target_, DeployOptions{.rpc = options_.rpc});
     if (!deployed) return std::unexpected(deployed.error());
     if (deployed->stopped) return std::unexpected(*deployed->stopped);
@@ -525,13 +530,13 @@ Result<void> RouteManager::InstallInitial(const std::optional<JournalRecord>& re
     if (!read) return std::unexpected(read.error());
     installed_ = target_;
     MapInstalled(read->routes, live_ ? live_->fabric : view_.fabric, view_.fabric, installed_);
-    event["journal"] = JournalRecordJson(*record);
+    if (record) event["journal"] = JournalRecordJson(*record);
     event["blocks_differing"] = BlocksBetween(installed_, target_);
     auto alive = WithoutDown(view_.fabric, health_);
     if (!alive) return std::unexpected(alive.error());
     auto report = InstallPlanned(target_, *alive, health_, event);
     if (!report) return std::unexpected(report.error());
-    counters_.changes = record->change;
+    if (record) counters_.changes = record->change;
   }
   // The switches now hold tables up to the last LID: later reads cover all of them.
   for (const SubnetRoutes& sr : installed_.subnets)

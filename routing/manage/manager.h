@@ -46,6 +46,13 @@ struct ManageOptions {
   std::string metrics_file;  // Prometheus text file; empty: none
   uint64_t max_changes = 0;  // stop after handling this many changes (0: no limit)
   double max_seconds = 0;    // stop after running this long (0: no limit)
+  // How changes reach the switches; empty: this service writes them over SMPs
+  // (SmpInstaller). Called for each installation with the fabric and the directed routes
+  // that work at that moment. With an installer of its own the start does not deploy
+  // either: it reads what the switches hold and installs the difference through it.
+  std::function<std::unique_ptr<RouteInstaller>(mad::Transport& transport, const DiscoveryResult& view,
+                                                const std::vector<uint8_t>& reachable)>
+      make_installer;
   // Checked between sweeps; returning true ends Run().
   std::function<bool()> stop_requested;
   // Every event, as the event log writes it.

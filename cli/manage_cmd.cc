@@ -34,6 +34,7 @@ struct ManageCmdOptions {
   unsigned full_pass_every = 10;
   int timeout_ms = 200;
   int retries = 3;
+  int sweep_timeout_ms = 20;
   std::string sm = "none";
   std::string state_dir = kDefaultStateDir;
   std::string metrics_file;
@@ -55,6 +56,7 @@ ManageOptions ToManageOptions(const ManageCmdOptions& o) {
   m.max_seconds = o.max_seconds;
   m.damping = {.flaps = o.flap_count, .window_seconds = o.flap_window, .hold_down_seconds = o.hold_down};
   m.watch.full_pass_every = o.full_pass_every;
+  m.watch.rpc.timeout_ms = o.sweep_timeout_ms;
   m.rpc = {.inflight = 16, .timeout_ms = o.timeout_ms, .retries = o.retries};
   m.install.rpc = m.rpc;
   m.install.drain_seconds = o.step_pause;
@@ -149,6 +151,9 @@ void AddRunOptions(CLI::App* cmd, ManageCmdOptions& o) {
   cmd->add_option("--for", o.max_seconds, "Stop after this many seconds (default: until SIGTERM/SIGINT)")
       ->check(Seconds(1e9));
   cmd->add_option("--timeout", o.timeout_ms, "Milliseconds to wait for each SMP before retrying")
+      ->check(CLI::Range(1, 60000));
+  cmd->add_option("--sweep-timeout", o.sweep_timeout_ms,
+                  "Milliseconds a sweep waits for a switch (one retry): a dead switch costs the sweep twice this")
       ->check(CLI::Range(1, 60000));
   cmd->add_option("--retries", o.retries, "Retransmissions of an unanswered SMP")->check(CLI::Range(0, 100));
   cmd->add_option("--state-dir", o.state_dir, "Journal and status.json (a restart finishes an interrupted change)")

@@ -37,15 +37,22 @@ std::vector<Lid> GoneLids(const Fabric& alive, const SubnetRoutes& sr, SubnetId 
   return gone;
 }
 
-// Entries towards gone LIDs become kNoRoute in every table: nothing can reach them, and an
-// entry towards them would name a port whose cable is dead.
-void DropGoneLids(const Fabric& alive, const FabricHealth& health, RouteSet& routes) {
+// Entries towards gone LIDs that name a dead port become kNoRoute: nothing can reach those
+// LIDs, and such an entry would send packets into a dead cable. Entries elsewhere stay (a
+// packet for a gone LID is dropped at the dead switch's neighbour either way), so a dead
+// switch costs blocks only at its neighbours.
+void DropGoneLids(const Fabric& fabric, const Fabric& alive, const FabricHealth& health, RouteSet& routes) {
   for (SubnetRoutes& sr : routes.subnets) {
     const SubnetId part = LivePart(alive, sr, health);
     if (part == kNone) continue;
-    for (Lid lid : GoneLids(alive, sr, part))
-      for (size_t i = 0; i < sr.switches.size(); ++i)
-        if (sr.lft[i * sr.num_lids() + lid] != 0) sr.lft[i * sr.num_lids() + lid] = kNoRoute;
+    const std::vector<Lid> gone = GoneLids(alive, sr, part);
+    for (size_t i = 0; i < sr.switches.size() && !gone.empty(); ++i)
+      for (Lid lid : gone) {
+        uint8_t& entry = sr.lft[i * sr.num_lids() + lid];
+        if (entry == 0 || entry == kNoRoute || entry > fabric.node(sr.switches[i]).num_ports) continue;
+        const LinkId link = fabric.port(fabric.port_id(sr.switches[i], entry)).link;
+        if (link == kNone || !health.link_usable(fabric, link)) entry = kNoRoute;
+      }
   }
 }
 
@@ -331,12 +338,13 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
   const double compute_s = Seconds(start);
   auto alive = WithoutDown(view_.fabric, next);
   if (!alive) return std::unexpected(alive.error());
-  DropGoneLids(*alive, next, repair_.routes);
+  DropGoneLids(view_.fabric, *alive, next, repair_.routes);
   auto verify_start = std::chrono::steady_clock::now();
   event["verify"] = VerdictJson(*alive, repair_.routes, next);
   const double verify_s = Seconds(verify_start);
   event["repair"] = {{"entries_changed", repair_.entries_changed},
                      {"blocks_changed", BlocksBetween(installed_, repair_.routes)},
+                     {"blocks_from_base", repair_.blocks_changed},
                      {"blocks_minimum", repair_.blocks_minimum},
                      {"load_before", repair_.load_before},
                      {"load_after", repair_.load_after},
@@ -508,7 +516,7 @@ Result<void> RouteManager::RouteBase(const std::optional<JournalRecord>& record)
     target_ = repair_.routes;
     auto now_alive = WithoutDown(view_.fabric, health_);
     if (!now_alive) return std::unexpected(now_alive.error());
-    DropGoneLids(*now_alive, health_, target_);
+    DropGoneLids(view_.fabric, *now_alive, health_, target_);
   }
   return {};
 }

@@ -22,7 +22,7 @@ enum class PortStateChangeBit : uint8_t { kClear, kLeave };
 
 struct PortWatchOptions {
   // Short: a switch that died answers nothing, and the sweep should not wait long on it.
-  mad::RpcOptions rpc{.inflight = 32, .timeout_ms = 50, .retries = 1};
+  mad::RpcOptions rpc{.inflight = 32, .timeout_ms = 20, .retries = 1};
   unsigned full_pass_every = 10;  // every Nth sweep reads every cabled switch port (0: never)
   PortStateChangeBit bit = PortStateChangeBit::kClear;
 };

@@ -283,7 +283,16 @@ Result<void> RouteManager::Run() {
 
 Result<void> RouteManager::Tick() {
   auto sweep = watch_->Sweep(transport_);
-  if (!sweep) return std::unexpected(sweep.error());
+  if (!sweep) {
+    // A fabric that stalls is waited for; one that stays away (a simulator or port
+    // restarting) ends the service, whose restart discovers it again.
+    const double now = Now();
+    if (failing_since_ == 0) failing_since_ = now;
+    Emit({{"event", "sweep_failed"}, {"message", sweep.error().Format()}, {"failing_seconds", now - failing_since_}});
+    if (now - failing_since_ > options_.give_up_seconds) return std::unexpected(sweep.error());
+    return {};
+  }
+  failing_since_ = 0;
   ++counters_.sweeps;
   counters_.last_sweep_unix = UnixNow();
   view_.paths = watch_->paths();

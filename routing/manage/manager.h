@@ -46,6 +46,8 @@ struct ManageOptions {
   std::string metrics_file;  // Prometheus text file; empty: none
   uint64_t max_changes = 0;  // stop after handling this many changes (0: no limit)
   double max_seconds = 0;    // stop after running this long (0: no limit)
+  // Run() fails when sweeps keep failing (the transport breaks) for this long.
+  double give_up_seconds = 10;
   // How changes reach the switches; empty: this service writes them over SMPs
   // (SmpInstaller). Called for each installation with the fabric and the directed routes
   // that work at that moment. With an installer of its own the start does not deploy
@@ -119,6 +121,7 @@ class RouteManager {
   ManageCounters counters_;
   double started_ = 0;
   double started_unix_ = 0;
+  double failing_since_ = 0;  // first of the sweeps failing in a row; 0: the last one worked
 };
 
 }  // namespace fabricctl

@@ -127,6 +127,20 @@ Result<SweepResult> PortWatch::Sweep(mad::Transport& transport) {
     EvaluateLinks(port_seen, result);
     ComputePaths();
   }
+  // A switch is declared dead only after one more, longer wait: a busy fabric (or
+  // simulator) that answers late must not look like a row of dead switches.
+  mad::RpcOptions patient = options_.rpc;
+  patient.timeout_ms = std::max(100, 5 * options_.rpc.timeout_ms);
+  patient.retries = 0;
+  mad::MadRpc confirm(transport, patient);
+  for (NodeId n = 0; n < fabric_.num_nodes(); ++n)
+    if (fabric_.is_switch(n) && reachable_[n] && !answered(n))
+      PostSwitch(confirm, n, result.full_pass, port_seen, result);
+  auto run = confirm.Run();
+  AddStats(result.stats, confirm.stats());
+  if (!run) return std::unexpected(run.error());
+  EvaluateLinks(port_seen, result);
+  ComputePaths();
   EvaluateNodes(answered, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -35,6 +35,7 @@ struct ManageCmdOptions {
   int timeout_ms = 200;
   int retries = 3;
   int sweep_timeout_ms = 20;
+  double give_up = 10;
   std::string sm = "none";
   std::string state_dir = kDefaultStateDir;
   std::string metrics_file;
@@ -57,6 +58,7 @@ ManageOptions ToManageOptions(const ManageCmdOptions& o) {
   m.damping = {.flaps = o.flap_count, .window_seconds = o.flap_window, .hold_down_seconds = o.hold_down};
   m.watch.full_pass_every = o.full_pass_every;
   m.watch.rpc.timeout_ms = o.sweep_timeout_ms;
+  m.give_up_seconds = o.give_up;
   m.rpc = {.inflight = 16, .timeout_ms = o.timeout_ms, .retries = o.retries};
   m.install.rpc = m.rpc;
   m.install.drain_seconds = o.step_pause;
@@ -155,6 +157,9 @@ void AddRunOptions(CLI::App* cmd, ManageCmdOptions& o) {
   cmd->add_option("--sweep-timeout", o.sweep_timeout_ms,
                   "Milliseconds a sweep waits for a switch (one retry): a dead switch costs the sweep twice this")
       ->check(CLI::Range(1, 60000));
+  cmd->add_option("--give-up", o.give_up,
+                  "Seconds of failing sweeps (the fabric takes no MADs) after which the service exits (status 2)")
+      ->check(Seconds(86400));
   cmd->add_option("--retries", o.retries, "Retransmissions of an unanswered SMP")->check(CLI::Range(0, 100));
   cmd->add_option("--state-dir", o.state_dir, "Journal and status.json (a restart finishes an interrupted change)")
       ->capture_default_str();

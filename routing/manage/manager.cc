@@ -118,6 +118,24 @@ uint64_t BlocksBetween(const RouteSet& before, const RouteSet& after) {
   return n;
 }
 
+// Why the journal's fabric cannot stand for the live one: a node it does not have, or a
+// LID that differs (a restarted simulator or subnet manager); nullopt when it can.
+std::optional<std::string> WhyNotResumable(const Fabric& saved, const Fabric& live) {
+  for (NodeId n = 0; n < live.num_nodes(); ++n) {
+    auto s = saved.FindByGuid(live.node(n).guid);
+    if (!s)
+      return fmt::format("discovery found {} (0x{:016x}), which the journal's fabric does not have",
+                         live.description(n), live.node(n).guid);
+    for (unsigned p = 0; p <= live.node(n).num_ports && p <= saved.node(*s).num_ports; ++p) {
+      const Lid now = live.port(live.port_id(n, p)).lid, then = saved.port(saved.port_id(*s, p)).lid;
+      if (now != then && (now != 0 || then != 0) && (p == 0 || !live.is_switch(n)))
+        return fmt::format("{}[{}] has LID {}, the journal's fabric {} (a restarted simulator or subnet manager)",
+                           live.description(n), p, now, then);
+    }
+  }
+  return std::nullopt;
+}
+
 // The journal's fabric with what discovery read about each node now (matched by GUID).
 DiscoveryResult ViewOf(Fabric saved, const DiscoveryResult& live) {
   DiscoveryResult view;
@@ -227,10 +245,9 @@ Result<std::optional<JournalRecord>> RouteManager::AdoptFabric(DiscoveryResult l
     }
   }
   if (saved) {
-    for (NodeId n = 0; n < live.fabric.num_nodes() && saved; ++n)
-      if (!saved->FindByGuid(live.fabric.node(n).guid)) saved.reset();
-    if (!saved) {
-      event["journal_discarded"] = "discovery found a node the journal's fabric does not have";
+    if (auto why = WhyNotResumable(*saved, live.fabric)) {
+      event["journal_discarded"] = *why;
+      saved.reset();
       record.reset();
     }
   }

@@ -250,6 +250,49 @@ TEST_SUITE("ibsim_manage") {
     std::error_code ec;
     std::filesystem::remove_all(d, ec);
   }
+
+  TEST_CASE("manage and a restarted simulator: the service exits, and its restart routes the new fabric") {
+    if (!IbsimAvailable()) {
+      MESSAGE("ibsim or libumad2sim not installed: skipped");
+      return;
+    }
+    char tmpl[] = "/tmp/fabricctl-manage-restart-XXXXXX";
+    const std::string d = mkdtemp(tmpl);
+    std::ofstream(d + "/ft.net") << FatTree2(4, 2, 2);
+    const std::string state = d + "/state";
+    const std::string common = "--period 0.1 -q --for 60 --give-up 1 --state-dir " + state;
+    auto sim = std::make_unique<Ibsim>(d + "/ft.net");
+    REQUIRE_MESSAGE(sim->ok(), sim->error());
+    REQUIRE(sim->Run("OSM_CACHE_DIR=" + d + " opensm -o -f " + d + "/osm.log", 120).exit_code == 0);
+    // Run by a shell that records its exit status.
+    const std::string first =
+        fmt::format("{} manage {} --event-log {}/first.jsonl; echo $? > {}/first.rc", FABRICCTL_BINARY, common, d, d);
+    auto started =
+        sim->Run(fmt::format("sh -c {} >/dev/null 2>{}/first.err & echo $! > {}/first.pid", ShellQuote(first), d, d));
+    REQUIRE(started.exit_code == 0);
+    REQUIRE(!WaitForEvent(d + "/first.jsonl", "start", 1).is_null());
+    sim.reset();  // the simulator goes away
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (Slurp(d + "/first.rc").empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    INFO("first: ", Slurp(d + "/first.err"));
+    CHECK(Slurp(d + "/first.rc") == "2\n");
+    CHECK(!WaitForEvent(d + "/first.jsonl", "sweep_failed", 1, 1).is_null());
+
+    // A new simulator of the same fabric, no subnet manager: no LIDs. The restarted service
+    // sets the journal aside, assigns LIDs and installs routes for them.
+    Ibsim again(d + "/ft.net");
+    REQUIRE_MESSAGE(again.ok(), again.error());
+    KillOnExit second{StartManager(again, d, "second", common + " --verify-steps --event-log " + d + "/second.jsonl")};
+    auto start = WaitForEvent(d + "/second.jsonl", "start", 1);
+    INFO("second: ", Slurp(d + "/second.err"));
+    REQUIRE(!start.is_null());
+    CHECK(start["journal_discarded"].get<std::string>().find("has LID") != std::string::npos);
+    CHECK(start["verify"]["safe"] == true);
+    CheckInstalledIndependently(again, d, "restarted");
+    std::error_code ec;
+    std::filesystem::remove_all(d, ec);
+  }
 }
 
 }  // namespace

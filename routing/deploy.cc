@@ -285,16 +285,8 @@ class Deployment {
     for (const SubnetRoutes& sr : routes_.subnets)
       for (size_t i = 0; i < sr.switches.size(); ++i, ++index)
         for (uint32_t block : options_.only_blocks[index]) {
-          if (block >= report_.switches[index].blocks) continue;
-          block_state_[index][block] = BlockState::kDiffers;
-          report_.switches[index].changed.push_back(block);
-          if (!apply()) continue;
-          if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
-            report_.interrupted = true;
-            continue;
-          }
-          ++writes_;
-          WriteBlock(report_.switches[index].node, index, block, Planned(sr, i, block));
+          if (block < report_.switches[index].blocks)
+            ChangeBlock(report_.switches[index].node, index, block, Planned(sr, i, block));
         }
     return rpc_.Run();
   }
@@ -336,16 +328,21 @@ class Deployment {
                   block_state_[index][block] = BlockState::kSame;
                   return;
                 }
-                block_state_[index][block] = BlockState::kDiffers;
-                report_.switches[index].changed.push_back(block);
-                if (!apply()) return;
-                if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
-                  report_.interrupted = true;
-                  return;
-                }
-                ++writes_;
-                WriteBlock(n, index, block, want);
+                ChangeBlock(n, index, block, want);
               });
+  }
+
+  // A block found (or known) to differ: written unless dry run or past max_block_writes.
+  void ChangeBlock(NodeId n, size_t index, unsigned block, const std::array<uint8_t, kLftBlockSize>& want) {
+    block_state_[index][block] = BlockState::kDiffers;
+    report_.switches[index].changed.push_back(block);
+    if (!apply()) return;
+    if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
+      report_.interrupted = true;
+      return;
+    }
+    ++writes_;
+    WriteBlock(n, index, block, want);
   }
 
   void WriteBlock(NodeId n, size_t index, unsigned block, const std::array<uint8_t, kLftBlockSize>& want) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -90,6 +91,24 @@ int StartManager(const Ibsim& sim, const std::string& d, const std::string& tag,
   return std::atoi(Slurp(d + "/" + tag + ".pid").c_str());
 }
 
+// A temporary directory with a small fat tree (4 leaves, 2 spines, 2 hosts each) in
+// ibsim; LIDs and port states from one `opensm -o`.
+struct SimFabric {
+  std::string dir;
+  std::unique_ptr<Ibsim> sim;
+};
+
+SimFabric StartFabric(const std::string& tag) {
+  std::string tmpl = "/tmp/fabricctl-" + tag + "-XXXXXX";
+  SimFabric f{.dir = mkdtemp(tmpl.data())};
+  std::ofstream(f.dir + "/ft.net") << FatTree2(4, 2, 2);
+  f.sim = std::make_unique<Ibsim>(f.dir + "/ft.net");
+  REQUIRE_MESSAGE(f.sim->ok(), f.sim->error());
+  auto osm = f.sim->Run("OSM_CACHE_DIR=" + f.dir + " opensm -o -f " + f.dir + "/osm.log", 120);
+  REQUIRE_MESSAGE(osm.exit_code == 0, osm.err);
+  return f;
+}
+
 // This test's own check: every LFT as dump_fts reads it, verified on the fabric as
 // ibnetdiscover finds it now (without the dead cables and switches).
 void CheckInstalledIndependently(const Ibsim& sim, const std::string& d, const std::string& tag) {
@@ -106,13 +125,9 @@ TEST_SUITE("ibsim_manage") {
       MESSAGE("ibsim or libumad2sim not installed: skipped");
       return;
     }
-    char tmpl[] = "/tmp/fabricctl-manage-XXXXXX";
-    const std::string d = mkdtemp(tmpl);
-    std::ofstream(d + "/ft.net") << FatTree2(4, 2, 2);
-    Ibsim sim(d + "/ft.net");
-    REQUIRE_MESSAGE(sim.ok(), sim.error());
-    auto osm = sim.Run("OSM_CACHE_DIR=" + d + " opensm -o -f " + d + "/osm.log", 120);
-    REQUIRE_MESSAGE(osm.exit_code == 0, osm.err);
+    SimFabric fabric = StartFabric("manage");
+    const std::string& d = fabric.dir;
+    const Ibsim& sim = *fabric.sim;
 
     const std::string events = d + "/events.jsonl";
     auto started =
@@ -183,12 +198,9 @@ TEST_SUITE("ibsim_manage") {
       MESSAGE("ibsim or libumad2sim not installed: skipped");
       return;
     }
-    char tmpl[] = "/tmp/fabricctl-manage-kill-XXXXXX";
-    const std::string d = mkdtemp(tmpl);
-    std::ofstream(d + "/ft.net") << FatTree2(4, 2, 2);
-    Ibsim sim(d + "/ft.net");
-    REQUIRE_MESSAGE(sim.ok(), sim.error());
-    REQUIRE(sim.Run("OSM_CACHE_DIR=" + d + " opensm -o -f " + d + "/osm.log", 120).exit_code == 0);
+    SimFabric fabric = StartFabric("manage-kill");
+    const std::string& d = fabric.dir;
+    const Ibsim& sim = *fabric.sim;
     auto view = ParseIbnetdiscoverLinks(sim.Run("ibnetdiscover").out);
     uint64_t leaf1 = 0;
     for (const auto& [guid, name] : view.descriptions)
@@ -256,14 +268,11 @@ TEST_SUITE("ibsim_manage") {
       MESSAGE("ibsim or libumad2sim not installed: skipped");
       return;
     }
-    char tmpl[] = "/tmp/fabricctl-manage-restart-XXXXXX";
-    const std::string d = mkdtemp(tmpl);
-    std::ofstream(d + "/ft.net") << FatTree2(4, 2, 2);
+    SimFabric fabric = StartFabric("manage-restart");
+    const std::string d = fabric.dir;
+    std::unique_ptr<Ibsim>& sim = fabric.sim;
     const std::string state = d + "/state";
     const std::string common = "--period 0.1 -q --for 60 --give-up 1 --state-dir " + state;
-    auto sim = std::make_unique<Ibsim>(d + "/ft.net");
-    REQUIRE_MESSAGE(sim->ok(), sim->error());
-    REQUIRE(sim->Run("OSM_CACHE_DIR=" + d + " opensm -o -f " + d + "/osm.log", 120).exit_code == 0);
     // Run by a shell that records its exit status.
     const std::string first =
         fmt::format("{} manage {} --event-log {}/first.jsonl; echo $? > {}/first.rc", FABRICCTL_BINARY, common, d, d);

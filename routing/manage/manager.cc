@@ -365,6 +365,7 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
   auto alive = WithoutDown(view_.fabric, next);
   if (!alive) return std::unexpected(alive.error());
   DropGoneLids(view_.fabric, *alive, next, repair_.routes);
+  KeepUnreachableRows(repair_.routes);
   auto verify_start = std::chrono::steady_clock::now();
   event["verify"] = VerdictJson(*alive, repair_.routes, next);
   const double verify_s = Seconds(verify_start);
@@ -382,6 +383,7 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
   auto install_start = std::chrono::steady_clock::now();
   auto installed = InstallPlanned(repair_.routes, *alive, next, event);
   if (!installed) return std::unexpected(installed.error());
+  RewriteReturned(event);
   const double install_s = Seconds(install_start) - event.value("verify_steps_seconds", 0.0);
   health_ = next;
   ++counters_.changes;
@@ -503,6 +505,7 @@ Result<void> RouteManager::FinishFullReroute() {
     Emit(std::move(event));
     return {};
   }
+  KeepUnreachableRows(routed->routes);
   event["verify"] = VerdictJson(*alive, routed->routes, health_);
   auto report = InstallPlanned(routed->routes, *alive, health_, event);
   if (!report) return std::unexpected(report.error());
@@ -533,6 +536,7 @@ Result<void> RouteManager::RouteBase(const std::optional<JournalRecord>& record)
   watch_ = std::make_unique<PortWatch>(view_.fabric, view_.local_node, view_.local_port, options_.watch);
   watch_->Assume(health_.link_down, health_.node_down);
   view_.paths = watch_->paths();
+  reached_ = watch_->reachable();
   seen_up_.assign(view_.fabric.num_links(), 1);
   for (LinkId l = 0; l < seen_up_.size(); ++l) seen_up_[l] = !health_.link_down[l];
   if (auto r = Prepare(); !r) return r;
@@ -579,6 +583,45 @@ Result<void> RouteManager::InstallInitial(const std::optional<JournalRecord>& re
           std::max<unsigned>(view_.switch_info[n].linear_fdb_top, static_cast<unsigned>(sr.num_lids() - 1));
   JournalStep(JournalPhase::kDone, health_, 0, 0);
   return {};
+}
+
+// A switch no working route reaches cannot be written and nothing forwards to it: its
+// table stays what it holds, to be brought up to date when it is reached again.
+void RouteManager::KeepUnreachableRows(RouteSet& routes) const {
+  const std::vector<uint8_t>& reachable = watch_->reachable();
+  for (size_t s = 0; s < routes.subnets.size(); ++s) {
+    SubnetRoutes& sr = routes.subnets[s];
+    const SubnetRoutes& held = installed_.subnets[s];
+    for (size_t i = 0; i < sr.switches.size(); ++i)
+      if (!reachable[sr.switches[i]])
+        std::copy_n(held.lft.begin() + i * held.num_lids(), held.num_lids(), sr.lft.begin() + i * sr.num_lids());
+  }
+}
+
+// A switch reached again after being cut off may have lost its tables (a power cycle): all
+// its blocks are written, after the planned steps (a lost table only drops packets, which
+// adds no channel dependency, so the steps' checks held).
+void RouteManager::RewriteReturned(nlohmann::json& event) {
+  const std::vector<uint8_t>& reachable = watch_->reachable();
+  std::vector<std::vector<uint32_t>> only;
+  bool any = false;
+  for (const SubnetRoutes& sr : installed_.subnets)
+    for (NodeId n : sr.switches) {
+      only.emplace_back();
+      if (!reachable[n] || reached_[n]) continue;
+      for (uint32_t b = 0; b * kLftBlockSize < sr.num_lids(); ++b) only.back().push_back(b);
+      any = true;
+    }
+  reached_ = reachable;
+  if (!any) return;
+  auto report =
+      Deploy(transport_, view_, view_.fabric, installed_, DeployOptions{.rpc = options_.rpc, .only_blocks = only});
+  if (!report) {
+    event["returned_switches_error"] = report.error().message;
+    return;
+  }
+  event["returned_switch_blocks"] = report->blocks_written();
+  counters_.blocks_written += report->blocks_written();
 }
 
 void RouteManager::JournalStep(JournalPhase phase, const FabricHealth& target, size_t done, size_t total) {

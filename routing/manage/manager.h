@@ -84,6 +84,8 @@ class RouteManager {
   Result<std::optional<JournalRecord>> AdoptFabric(DiscoveryResult live, nlohmann::json& event);
   Result<void> RouteBase(const std::optional<JournalRecord>& record);
   Result<void> InstallInitial(const std::optional<JournalRecord>& record, nlohmann::json& event);
+  void KeepUnreachableRows(RouteSet& routes) const;
+  void RewriteReturned(nlohmann::json& event);
   void JournalStep(JournalPhase phase, const FabricHealth& target, size_t done, size_t total);
   void Publish();
   Result<void> Prepare();
@@ -113,6 +115,7 @@ class RouteManager {
   RepairResult repair_;
   RouteSet installed_;            // what the switches hold
   FabricHealth health_;           // what installed_ was made for
+  std::vector<uint8_t> reached_;  // per node: a working route reached it at the last installation
   std::vector<uint8_t> seen_up_;  // per link, as the watch last saw it (before damping)
   std::future<Result<FabricRoutes>> reroute_;
   FabricHealth reroute_health_;

@@ -159,9 +159,12 @@ void PortWatch::EvaluateLinks(const std::vector<int8_t>& port_seen, SweepResult&
   }
 }
 
+// A switch that a working route reaches and that does not answer is down. One cut off by
+// cables seen down keeps its state: from here a dead switch and a live one whose cables all
+// failed look the same, and the endpoints behind either are unreachable, not gone.
 void PortWatch::EvaluateNodes(const std::function<bool(NodeId)>& answered, SweepResult& result) {
   for (NodeId n = 0; n < fabric_.num_nodes(); ++n) {
-    if (!fabric_.is_switch(n)) continue;
+    if (!fabric_.is_switch(n) || !reachable_[n]) continue;
     const uint8_t now = answered(n) ? 1 : 0;
     if (now == node_up_[n]) continue;
     node_up_[n] = now;

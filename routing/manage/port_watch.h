@@ -30,7 +30,7 @@ struct PortWatchOptions {
 struct SweepResult {
   std::vector<LinkId> went_down;  // ascending
   std::vector<LinkId> came_up;
-  std::vector<NodeId> nodes_down;  // switches that stopped answering or can no longer be reached
+  std::vector<NodeId> nodes_down;  // reachable switches that stopped answering
   std::vector<NodeId> nodes_up;
   size_t switches_flagged = 0;  // PortStateChange set
   bool full_pass = false;

@@ -74,6 +74,8 @@ int RunManage(const ManageCmdOptions& o) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // A bad engine name is refused before the fabric is touched.
+  if (auto selection = ParseEngineSelection(o.engine); !selection) return ReportError(selection.error());
   auto log = EventLog::Open(o.event_log);
   if (!log) return ReportError(log.error());
   auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms);

@@ -117,13 +117,15 @@ int RunStatus(const StatusCmdOptions& o) {
   std::cout << fmt::format("last sweep: {}; sweeps {}, changes handled {}, full reroutes {}\n",
                            age < 0 ? std::string("never") : Duration(age) + " ago", status.value("sweeps", 0),
                            status.value("changes", 0), status.value("full_reroutes", 0));
-  std::cout << fmt::format("down: {} links ({} held down by damping), {} switches; unreachable LIDs {}\n",
-                           status.value("links_down", 0), status.value("links_held_down", 0),
-                           status.value("switches_down", 0), status.value("unreachable_lids", 0));
+  std::cout << fmt::format(
+      "down: {} links ({} held down by damping), {} switches; unreachable LIDs {}, endpoints cut off {}\n",
+      status.value("links_down", 0), status.value("links_held_down", 0), status.value("switches_down", 0),
+      status.value("unreachable_lids", 0), status.value("endpoints_cut_off", 0));
   std::cout << fmt::format("last change: repaired in {} ({} LFT blocks written); {} blocks since start\n",
                            Duration(status.value("last_repair_seconds", 0.0)), status.value("last_repair_blocks", 0),
                            status.value("blocks_written", 0));
-  return status.value("unreachable_lids", 0) > 0 ? kExitFindings : kExitOk;
+  const bool lost = status.value("unreachable_lids", 0) > 0 || status.value("endpoints_cut_off", 0) > 0;
+  return lost ? kExitFindings : kExitOk;
 }
 
 }  // namespace

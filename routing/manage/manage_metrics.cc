@@ -36,6 +36,8 @@ std::string ManageMetricsText(const ManageCounters& c) {
   Metric(out, "switches_down", "gauge", "Switches that do not answer.", double(c.switches_down));
   Metric(out, "unreachable_lids", "gauge", "Endpoint LFT entries left without a route by the last change.",
          double(c.unreachable_lids));
+  Metric(out, "endpoints_cut_off", "gauge", "Endpoints whose every switch is down or cut off.",
+         double(c.endpoints_cut_off));
   Metric(out, "last_sweep_timestamp_seconds", "gauge", "Unix time of the last sweep.", c.last_sweep_unix);
   Metric(out, "start_timestamp_seconds", "gauge", "Unix time the service started.", c.started_unix);
   return out;
@@ -58,7 +60,8 @@ nlohmann::json ManageStatusJson(const ManageCounters& c) {
           {"links_down", c.links_down},
           {"links_held_down", c.links_held_down},
           {"switches_down", c.switches_down},
-          {"unreachable_lids", c.unreachable_lids}};
+          {"unreachable_lids", c.unreachable_lids},
+          {"endpoints_cut_off", c.endpoints_cut_off}};
 }
 
 }  // namespace fabricctl

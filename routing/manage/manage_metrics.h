@@ -17,6 +17,7 @@ struct ManageCounters {
   uint64_t blocks_written = 0;      // LFT blocks, since start
   uint64_t last_repair_blocks = 0;  // LFT blocks the last change wrote
   uint64_t unreachable_lids = 0;    // after the last change
+  uint64_t endpoints_cut_off = 0;   // endpoints whose every switch is down or cut off
   double started_unix = 0;
   double last_sweep_unix = 0;      // wall clock, seconds
   double last_repair_seconds = 0;  // detection to the last step read back

@@ -100,6 +100,21 @@ nlohmann::json VerdictJson(const Fabric& alive, const RouteSet& routes, const Fa
   return j;
 }
 
+// Endpoint ports whose every cable leads to a switch that is down or cut off.
+uint64_t EndpointsCutOff(const Fabric& f, const FabricHealth& health) {
+  uint64_t n = 0;
+  for (NodeId node = 0; node < f.num_nodes(); ++node) {
+    if (f.is_switch(node)) continue;
+    bool cabled = false, reached = false;
+    for (const Adjacency& a : f.neighbors(node)) {
+      cabled = true;
+      reached = reached || (health.node_usable(a.peer_node) && health.link_usable(f, f.port(a.local).link));
+    }
+    n += cabled && !reached;
+  }
+  return n;
+}
+
 // Routes of the same shape (subnets, switches, LIDs) as `like`: a full reroute of the live
 // fabric can replace the repaired tables only then.
 bool SameShape(const RouteSet& a, const RouteSet& like) {
@@ -275,7 +290,10 @@ Result<void> RouteManager::Prepare() {
 FabricHealth RouteManager::HealthNow(double now) const {
   FabricHealth h = FabricHealth::AllUp(view_.fabric);
   for (LinkId l = 0; l < h.link_down.size(); ++l) h.link_down[l] = !seen_up_[l] || damping_.HeldDown(l, now);
-  for (NodeId n = 0; n < h.node_down.size(); ++n) h.node_down[n] = view_.fabric.is_switch(n) && !watch_->node_up(n);
+  // A switch cut off by dead cables is routed as gone, like a dead one: the repair then
+  // moves only what crossed it, and its endpoints are reported as cut off.
+  for (NodeId n = 0; n < h.node_down.size(); ++n)
+    h.node_down[n] = view_.fabric.is_switch(n) && (!watch_->node_up(n) || !watch_->reachable()[n]);
   return h;
 }
 
@@ -379,7 +397,9 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
                      {"why", repair_.why}};
   // Loud: endpoints that lost every route are what an operator must hear about first.
   event["unreachable_lids"] = repair_.unreachable_lids;
-  if (repair_.unreachable_lids > 0) event["level"] = "error";
+  const uint64_t cut_off = EndpointsCutOff(view_.fabric, next);
+  event["endpoints_cut_off"] = cut_off;
+  if (repair_.unreachable_lids > 0 || cut_off > 0) event["level"] = "error";
   auto install_start = std::chrono::steady_clock::now();
   auto installed = InstallPlanned(repair_.routes, *alive, next, event);
   if (!installed) return std::unexpected(installed.error());
@@ -389,6 +409,7 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
   ++counters_.changes;
   counters_.last_repair_blocks = event["blocks_written"].get<uint64_t>();
   counters_.unreachable_lids = repair_.unreachable_lids;
+  counters_.endpoints_cut_off = EndpointsCutOff(view_.fabric, next);
   counters_.last_detect_seconds = detect_seconds;
   counters_.last_repair_seconds = detect_seconds + Seconds(start);
   counters_.repair_seconds_sum += counters_.last_repair_seconds;

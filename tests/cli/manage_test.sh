@@ -16,7 +16,7 @@ JSON
 expect_rc 0 "$fabricctl" manage status --state-dir state
 has out.txt "manager pid 42: 14 nodes, 16 links"
 has out.txt "last sweep: never; sweeps 12, changes handled 2, full reroutes 1"
-has out.txt "down: 1 links (0 held down by damping), 0 switches; unreachable LIDs 0"
+has out.txt "down: 1 links (0 held down by damping), 0 switches; unreachable LIDs 0, endpoints cut off 0"
 has out.txt "last change: repaired in 12.5 ms (5 LFT blocks written); 9 blocks since start"
 expect_rc 0 "$fabricctl" manage status --state-dir state --json
 [ "$(json_get out.txt "['changes']")" = 2 ] || fail "changes"

@@ -171,6 +171,21 @@ TEST_SUITE("ibsim_manage") {
       CheckSteps(up);
       CheckInstalledIndependently(sim, d, "spine-up");
     }
+    SUBCASE("a leaf switch down: its hosts are reported cut off, the rest stays routed") {
+      sim.Console("Unlink \"leaf2\"");
+      auto down = WaitForEvent(events, "change", 1);
+      REQUIRE(!down.is_null());
+      CHECK(down["endpoints_cut_off"] == 2);
+      CHECK(down["level"] == "error");
+      CheckSteps(down);
+      CheckInstalledIndependently(sim, d, "leaf-down");
+      sim.Console("ReLink \"leaf2\"");
+      auto up = WaitForEvent(events, "change", 2);
+      REQUIRE(!up.is_null());
+      CHECK(up["endpoints_cut_off"] == 0);
+      CheckSteps(up);
+      CheckInstalledIndependently(sim, d, "leaf-up");
+    }
     SUBCASE("a flapping cable is held down, then released") {
       for (int i = 0; i < 2; ++i) {
         sim.Console("Unlink \"leaf2\"[4]");

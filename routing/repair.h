@@ -77,7 +77,9 @@ class RouteRepairer {
   // The same into `out`, reusing the memory of out.routes: a service that repairs again and
   // again keeps one RepairResult. When `out` holds what an earlier Repair of this repairer
   // left there (out.routes not changed since), only the entries that repair changed are
-  // put back before repairing; otherwise the previous tables are copied into it whole.
+  // put back before repairing; otherwise the previous tables are copied into it whole. The
+  // check is by the address of the previous tables: after preparing a new repairer over
+  // tables at the same address with new contents, pass a fresh RepairResult.
   Result<void> Repair(const FabricHealth& health, RepairResult& out) const;
 
   // Per subnet (RouteSet order): empty when the tables can be repaired, else why not.

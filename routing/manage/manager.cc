@@ -280,6 +280,9 @@ Result<std::optional<JournalRecord>> RouteManager::AdoptFabric(DiscoveryResult l
 
 Result<void> RouteManager::Prepare() {
   repairer_.reset();
+  // A repair into repair_ reuses it only when it came from the same tables: base_ may have
+  // new contents at the same address (a full reroute), so start from an empty result.
+  repair_ = RepairResult{};
   auto repairer = RouteRepairer::Prepare(
       view_.fabric, base_, RepairOptions{.max_load_growth = options_.max_load_growth, .routed_for = &base_health_});
   if (!repairer) return std::unexpected(repairer.error());
@@ -379,16 +382,19 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json event = {{"event", "change"}, {"change", ChangeJson(next, sweep)}};
   if (auto r = repairer_->Repair(next, repair_); !r) return std::unexpected(r.error());
+  // The repairer puts back only what it changed last time into repair_.routes, so the
+  // edits below go to a copy (target_ keeps its memory from change to change).
+  target_ = repair_.routes;
   const double compute_s = Seconds(start);
   auto alive = WithoutDown(view_.fabric, next);
   if (!alive) return std::unexpected(alive.error());
-  DropGoneLids(view_.fabric, *alive, next, repair_.routes);
-  KeepUnreachableRows(repair_.routes);
+  DropGoneLids(view_.fabric, *alive, next, target_);
+  KeepUnreachableRows(target_);
   auto verify_start = std::chrono::steady_clock::now();
-  event["verify"] = VerdictJson(*alive, repair_.routes, next);
+  event["verify"] = VerdictJson(*alive, target_, next);
   const double verify_s = Seconds(verify_start);
   event["repair"] = {{"entries_changed", repair_.entries_changed},
-                     {"blocks_changed", BlocksBetween(installed_, repair_.routes)},
+                     {"blocks_changed", BlocksBetween(installed_, target_)},
                      {"blocks_from_base", repair_.blocks_changed},
                      {"blocks_minimum", repair_.blocks_minimum},
                      {"load_before", repair_.load_before},
@@ -401,7 +407,7 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
   event["endpoints_cut_off"] = cut_off;
   if (repair_.unreachable_lids > 0 || cut_off > 0) event["level"] = "error";
   auto install_start = std::chrono::steady_clock::now();
-  auto installed = InstallPlanned(repair_.routes, *alive, next, event);
+  auto installed = InstallPlanned(target_, *alive, next, event);
   if (!installed) return std::unexpected(installed.error());
   RewriteReturned(event);
   const double install_s = Seconds(install_start) - event.value("verify_steps_seconds", 0.0);

@@ -159,7 +159,7 @@ cmake --install "$build" --prefix "$work/prefix" >install.log 2>&1 || { cat inst
 [ -x "$work/prefix/bin/fabricctl" ] || fail "cmake --install: no bin/fabricctl"
 has "$work/prefix/lib/systemd/system/fabricctl-agent.service" "ExecStart=$work/prefix/bin/fabricctl probe serve"
 has "$work/prefix/lib/systemd/system/fabricctl-sweep.service" "Documentation=file://$work/prefix/share/doc/fabricctl/"
-has "$work/prefix/lib/systemd/system/fabricctl-manage.service" "ExecStart=$work/prefix/bin/fabricctl manage run"
+has "$work/prefix/lib/systemd/system/fabricctl-manage.service" "ExecStart=$work/prefix/bin/fabricctl manage --sm"
 [ -f "$work/prefix/share/man/man1/fabricctl-route.1.gz" ] || fail "cmake --install: no man page"
 
 # ---- optional: the real thing on this (throwaway) host

@@ -1,0 +1,176 @@
+#include "routing/manage/opensm_installer.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "fabric/file_io.h"
+#include "routing/opensm_dump.h"
+
+namespace fabricctl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr unsigned kBlock = 64;  // LFT entries per LinearForwardingTable block
+
+// Whether `before` and `after` are tables of the same subnets, switches and LIDs, with one
+// plan per subnet whose steps name switches that exist.
+Result<void> CheckInputs(const RouteSet& before, const RouteSet& after, const std::vector<TransitionPlan>& plans) {
+  if (before.subnets.size() != after.subnets.size() || plans.size() != after.subnets.size())
+    return MakeError(fmt::format("route installer: {} subnets before, {} after, {} plans", before.subnets.size(),
+                                 after.subnets.size(), plans.size()));
+  for (size_t s = 0; s < after.subnets.size(); ++s) {
+    const SubnetRoutes& b = before.subnets[s];
+    const SubnetRoutes& a = after.subnets[s];
+    if (b.switches != a.switches || b.num_lids() != a.num_lids() || b.lft.size() != a.lft.size())
+      return MakeError(
+          fmt::format("route installer: subnet {}: the tables before and after differ in switches or LIDs", s));
+    for (const std::vector<size_t>& step : plans[s].steps)
+      for (size_t i : step)
+        if (i >= a.switches.size())
+          return MakeError(
+              fmt::format("route installer: subnet {}: a step names switch index {} of {}", s, i, a.switches.size()));
+  }
+  return {};
+}
+
+Result<pid_t> ReadPidFile(const std::string& path) {
+  auto text = ReadTextFile(path);
+  if (!text) return std::unexpected(text.error());
+  char* end = nullptr;
+  const long pid = std::strtol(text->c_str(), &end, 10);
+  if (pid <= 1 || (*end != '\0' && *end != '\n'))
+    return MakeInputError(path, 1, "expected OpenSM's process id", text->substr(0, text->find('\n')));
+  return static_cast<pid_t>(pid);
+}
+
+// The blocks (LID / 64) in which switch `index` of two tables of one subnet differ.
+std::vector<uint32_t> ChangedBlocks(const SubnetRoutes& before, const SubnetRoutes& after, size_t index) {
+  std::vector<uint32_t> blocks;
+  const size_t lids = after.num_lids();
+  for (size_t lid = 0; lid < lids; ++lid)
+    if (before.lft[index * lids + lid] != after.lft[index * lids + lid] &&
+        (blocks.empty() || blocks.back() != lid / kBlock))
+      blocks.push_back(static_cast<uint32_t>(lid / kBlock));
+  return blocks;
+}
+
+std::string SwitchName(const Fabric& f, NodeId n) {
+  return fmt::format("{} (0x{:016x})", f.description(n), f.node(n).guid);
+}
+
+}  // namespace
+
+Result<void> OpensmInstaller::WriteDump(const RouteSet& routes) const {
+  std::string text;
+  for (const SubnetRoutes& r : routes.subnets)
+    WriteOpensmDump(view_.fabric, r, view_.fabric.subnets()[r.subnet].name, [&text](std::string_view piece) {
+      text.append(piece);
+      return true;
+    });
+  return WriteFileAtomic(options_.lfts_file, text);
+}
+
+Result<void> OpensmInstaller::ReadBack(const RouteSet& after, std::vector<PendingBlock>& pending,
+                                       double deadline_seconds) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(deadline_seconds);
+  while (!pending.empty()) {
+    mad::MadRpc rpc(transport_, options_.rpc);
+    std::vector<PendingBlock> still;
+    for (const PendingBlock& p : pending) {
+      const mad::Request get{
+          .attr_id = mad::attr::kLinearForwardingTable, .attr_mod = p.block, .path = view_.paths[p.node]};
+      rpc.Post(get, [&after, &still, p](const mad::Completion& c) {
+        const SubnetRoutes& r = after.subnets[p.subnet];
+        bool same = c.outcome == mad::Outcome::kOk;
+        for (unsigned e = 0; same && e < kBlock; ++e) {
+          const size_t lid = size_t{p.block} * kBlock + e;
+          same = lid == 0 || lid >= r.num_lids() || c.reply->data()[e] == r.lft[p.switch_index * r.num_lids() + lid];
+        }
+        if (!same) still.push_back(p);
+      });
+    }
+    if (auto run = rpc.Run(); !run) return run;
+    pending = std::move(still);
+    if (pending.empty() || Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::duration<double>(options_.poll_seconds));
+  }
+  return {};
+}
+
+InstallStepReport OpensmInstaller::InstallStep(RouteSet& current, const RouteSet& after, size_t subnet,
+                                               size_t step_index, const std::vector<size_t>& step,
+                                               const std::function<Result<void>()>& reload,
+                                               std::optional<Error>& stopped) {
+  const auto start = Clock::now();
+  InstallStepReport report{.subnet = subnet, .step = step_index};
+  SubnetRoutes& now = current.subnets[subnet];
+  const SubnetRoutes& target = after.subnets[subnet];
+  const size_t lids = target.num_lids();
+  std::vector<PendingBlock> pending;
+  for (size_t i : step) {
+    const NodeId node = target.switches[i];
+    const std::vector<uint32_t> blocks = ChangedBlocks(now, target, i);
+    std::copy_n(target.lft.begin() + i * lids, lids, now.lft.begin() + i * lids);
+    report.blocks_written += blocks.size();
+    if (node >= reachable_.size() || !reachable_[node]) {
+      if (!blocks.empty())
+        report.problems.push_back(SwitchName(view_.fabric, node) + ": no directed route, not read back");
+      continue;
+    }
+    for (uint32_t b : blocks) pending.push_back({.node = node, .subnet = subnet, .switch_index = i, .block = b});
+  }
+  const size_t to_verify = pending.size();
+  if (auto wrote = WriteDump(current); !wrote) {
+    stopped = wrote.error();
+  } else if (auto reloaded = reload(); !reloaded) {
+    stopped = reloaded.error();
+  } else if (auto read = ReadBack(after, pending, options_.step_timeout_seconds); !read) {
+    stopped = read.error();
+  } else if (!pending.empty()) {
+    for (const PendingBlock& p : pending)
+      report.problems.push_back(fmt::format("{}: LFT block {} not taken", SwitchName(view_.fabric, p.node), p.block));
+    stopped = Error{.message = fmt::format("step {} of subnet {}: {} LFT blocks not taken after {} s (does OpenSM run "
+                                           "with -R file -U {}?)",
+                                           step_index, subnet, pending.size(), options_.step_timeout_seconds,
+                                           options_.lfts_file)};
+  }
+  report.blocks_verified = to_verify - pending.size();
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+Result<InstallReport> OpensmInstaller::Install(const RouteSet& before, const RouteSet& after,
+                                               const std::vector<TransitionPlan>& plans,
+                                               const InstallStepCallback& after_step) {
+  if (auto ok = CheckInputs(before, after, plans); !ok) return std::unexpected(ok.error());
+  if (auto ok = CheckOpensmHandOff(view_.fabric, after); !ok) return std::unexpected(ok.error());
+  std::function<Result<void>()> reload = options_.reload;
+  if (!reload) {
+    auto opensm = ReadPidFile(options_.pid_file);
+    if (!opensm) return std::unexpected(opensm.error());
+    reload = [pid = *opensm, where = options_.pid_file]() -> Result<void> {
+      if (kill(pid, SIGHUP) == 0) return {};
+      return std::unexpected(Error{
+          .message = fmt::format("cannot signal OpenSM (pid {}): {}", pid, std::strerror(errno)), .where = where});
+    };
+  }
+  InstallReport report;
+  RouteSet current = before;
+  for (size_t s = 0; s < plans.size(); ++s)
+    for (size_t k = 0; k < plans[s].steps.size(); ++k) {
+      report.steps.push_back(InstallStep(current, after, s, k, plans[s].steps[k], reload, report.stopped));
+      if (after_step) after_step(report.steps.back());
+      if (report.stopped) return report;
+    }
+  report.complete = true;
+  return report;
+}
+
+}  // namespace fabricctl

@@ -33,6 +33,8 @@ void AddDevices(CLI::App& app, Runner& run);
 void AddSweepCommands(CLI::App& sweep, Runner& run);
 // check_cmd.cc: check
 void AddCheck(CLI::App& app, Runner& run);
+// manage_cmd.cc: manage
+void AddManage(CLI::App& app, Runner& run);
 // sweep_serve_cmd.cc: sweep serve (registered by AddSweepCommands)
 void AddSweepServe(CLI::App& sweep, Runner& run);
 

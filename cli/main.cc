@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
 
   AddDiscoverCommands(app, run);
   AddDeploy(app, run);
+  AddManage(app, run);
 
   CLI::App* probe = app.add_subcommand("probe", "Latency and bandwidth probes: agent and client");
   probe->require_subcommand(1);

@@ -168,12 +168,16 @@ class Deployment {
     auto start = std::chrono::steady_clock::now();
     report_.mode = options_.mode;
     PlanSwitches();
-    PlanLids();
-    // A transport error means the fabric stopped taking MADs: stop, and say what was done.
-    for (auto phase : {&Deployment::AssignLids, &Deployment::ProgramLfts, &Deployment::ProgramSl2Vl}) {
-      if (auto r = (this->*phase)(); !r) {
-        report_.stopped = r.error();
-        break;
+    if (targeted()) {
+      if (auto r = ProgramListedBlocks(); !r) report_.stopped = r.error();
+    } else {
+      PlanLids();
+      // A transport error means the fabric stopped taking MADs: stop, and say what was done.
+      for (auto phase : {&Deployment::AssignLids, &Deployment::ProgramLfts, &Deployment::ProgramSl2Vl}) {
+        if (auto r = (this->*phase)(); !r) {
+          report_.stopped = r.error();
+          break;
+        }
       }
     }
     Summarise();
@@ -184,6 +188,7 @@ class Deployment {
 
  private:
   bool apply() const { return options_.mode == DeployMode::kApply; }
+  bool targeted() const { return !options_.only_blocks.empty(); }
   void Problem(NodeId n, std::string message) {
     report_.problems.push_back(DeployProblem{.where = NodeWhere(f_, n), .message = std::move(message)});
   }
@@ -198,7 +203,7 @@ class Deployment {
       const unsigned blocks = static_cast<unsigned>((sr.num_lids() + kLftBlockSize - 1) / kLftBlockSize);
       for (size_t i = 0; i < sr.switches.size(); ++i) {
         report_.switches.push_back(SwitchDeployment{.node = map_.to_live[sr.switches[i]], .blocks = blocks});
-        block_state_.emplace_back(blocks, BlockState::kUnread);
+        block_state_.emplace_back(blocks, targeted() ? BlockState::kSame : BlockState::kUnread);
         sl2vl_settled_.push_back(0);
       }
     }
@@ -271,6 +276,26 @@ class Deployment {
           for (unsigned b = 0; b < report_.switches[index].blocks; ++b) ReadBlock(sr, i, n, index, b);
         });
       }
+    return rpc_.Run();
+  }
+
+  // Targeted mode: the listed blocks are written without reading them first.
+  Result<void> ProgramListedBlocks() {
+    size_t index = 0;
+    for (const SubnetRoutes& sr : routes_.subnets)
+      for (size_t i = 0; i < sr.switches.size(); ++i, ++index)
+        for (uint32_t block : options_.only_blocks[index]) {
+          if (block >= report_.switches[index].blocks) continue;
+          block_state_[index][block] = BlockState::kDiffers;
+          report_.switches[index].changed.push_back(block);
+          if (!apply()) continue;
+          if (options_.max_block_writes != 0 && writes_ >= options_.max_block_writes) {
+            report_.interrupted = true;
+            continue;
+          }
+          ++writes_;
+          WriteBlock(report_.switches[index].node, index, block, Planned(sr, i, block));
+        }
     return rpc_.Run();
   }
 
@@ -440,6 +465,13 @@ Result<DeployReport> Deploy(mad::Transport& transport, const DiscoveryResult& li
   auto map = MapNodes(live.fabric, planned);
   if (!map) return std::unexpected(map.error());
   if (auto v = Validate(live, planned, routes, *map); !v) return std::unexpected(v.error());
+  if (!options.only_blocks.empty()) {
+    size_t switches = 0;
+    for (const SubnetRoutes& sr : routes.subnets) switches += sr.switches.size();
+    if (options.only_blocks.size() != switches)
+      return MakeError(fmt::format("targeted deployment lists blocks for {} switches, the routes have {}",
+                                   options.only_blocks.size(), switches));
+  }
   Deployment d(transport, live, planned, routes, *map, options);
   return d.Run();
 }

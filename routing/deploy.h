@@ -30,6 +30,12 @@ struct DeployOptions {
   // Stop after writing this many LFT blocks (0: no limit): stage a change in a live
   // fabric; the next run carries on from what the switches hold.
   uint64_t max_block_writes = 0;
+  // Targeted mode, for a service that knows what the switches hold: when not empty, one
+  // list per routed switch (every subnet's switches, in routes order) of the LFT blocks to
+  // write. Only those are written and read back; nothing else is read (no LIDs, no
+  // SwitchInfo, no SL->VL tables), so a change costs two SMPs per changed block. Blocks not
+  // listed count as holding the routes.
+  std::vector<std::vector<uint32_t>> only_blocks;
 };
 
 struct LidChange {

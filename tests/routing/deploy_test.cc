@@ -697,3 +697,39 @@ TEST_CASE("deploy to a fabric whose walk stopped at dead ports names those ports
 }
 
 }  // namespace fabricctl
+
+namespace fabricctl {
+
+TEST_CASE("targeted deploy writes and reads back only the listed blocks, nothing else") {
+  Fabric truth = testing::FakeFatTree(4, 2, 3, 1);
+  testing::FakeTransport t(truth, 0, 0);
+  DiscoveryResult live = DiscoverFake(t);
+  RouteSet routes = ShortestRoutes(live.fabric);
+  REQUIRE(Deploy(t, live, live.fabric, routes, DeployOptions{.rpc = {.timeout_ms = 50}}));
+  const uint64_t writes = t.lft_block_writes;
+
+  RouteSet changed = routes;
+  SubnetRoutes& c = changed.subnets[0];
+  const Lid lid = static_cast<Lid>(c.num_lids() - 1);
+  uint8_t& e = c.lft[0 * c.num_lids() + lid];
+  e = e == 4 ? 5 : 4;
+  std::vector<std::vector<uint32_t>> only(c.switches.size());
+  only[0] = {lid / kLftBlockSize};
+  const uint64_t received = t.received;
+  auto r = Deploy(t, live, live.fabric, changed, DeployOptions{.rpc = {.timeout_ms = 50}, .only_blocks = only});
+  REQUIRE(r);
+  CHECK(r->problems.empty());
+  CHECK(r->blocks_written() == 1);
+  CHECK(r->blocks_remaining() == 0);
+  CHECK(r->switches[0].verified == 1);
+  CHECK(t.lft_block_writes == writes + 1);
+  CHECK(t.received - received == 2);  // the write and its read-back
+  CHECK(t.lft[*truth.FindByGuid(live.fabric.node(c.switches[0]).guid)][lid] == e);
+
+  only.pop_back();
+  auto bad = Deploy(t, live, live.fabric, changed, DeployOptions{.rpc = {.timeout_ms = 50}, .only_blocks = only});
+  REQUIRE(!bad);
+  CHECK(bad.error().message.find("targeted deployment lists blocks for") == 0);
+}
+
+}  // namespace fabricctl

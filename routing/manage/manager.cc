@@ -1,0 +1,577 @@
+#include "routing/manage/manager.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <unordered_map>
+
+#include "routing/deploy.h"
+#include "routing/installed_routes.h"
+#include "routing/transition.h"
+#include "routing/verifier.h"
+
+namespace fabricctl {
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+double UnixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+// The subnet of `alive` (WithoutDown of the fabric the tables are for, whose subnets are
+// recomputed) that holds the live part of a routed subnet: the one of its first live switch.
+// What left it (a dead switch, the hosts behind a dead leaf) is gone, not unreachable.
+SubnetId LivePart(const Fabric& alive, const SubnetRoutes& sr, const FabricHealth& health) {
+  for (NodeId n : sr.switches)
+    if (health.node_usable(n)) return alive.subnet_of(alive.port_id(n, 0));
+  return kNone;
+}
+
+std::vector<Lid> GoneLids(const Fabric& alive, const SubnetRoutes& sr, SubnetId part) {
+  std::vector<Lid> gone;
+  for (Lid lid = 1; lid < sr.num_lids(); ++lid)
+    if (sr.lid_owner[lid] != kNone && alive.subnet_of(sr.lid_owner[lid]) != part) gone.push_back(lid);
+  return gone;
+}
+
+// Entries towards gone LIDs become kNoRoute in every table: nothing can reach them, and an
+// entry towards them would name a port whose cable is dead.
+void DropGoneLids(const Fabric& alive, const FabricHealth& health, RouteSet& routes) {
+  for (SubnetRoutes& sr : routes.subnets) {
+    const SubnetId part = LivePart(alive, sr, health);
+    if (part == kNone) continue;
+    for (Lid lid : GoneLids(alive, sr, part))
+      for (size_t i = 0; i < sr.switches.size(); ++i)
+        if (sr.lft[i * sr.num_lids() + lid] != 0) sr.lft[i * sr.num_lids() + lid] = kNoRoute;
+  }
+}
+
+// `routes` (for the fabric found at start) as tables of `alive`: each routed subnet keeps
+// the switches and LIDs of its live part.
+RouteSet ProjectRoutes(const Fabric& alive, const RouteSet& routes, const FabricHealth& health) {
+  RouteSet out;
+  out.port_lid = routes.port_lid;
+  for (const SubnetRoutes& sr : routes.subnets) {
+    const SubnetId target = LivePart(alive, sr, health);
+    if (target == kNone) continue;
+    SubnetRoutes p;
+    p.subnet = target;
+    p.engine = sr.engine;
+    p.lid_owner = sr.lid_owner;
+    for (Lid lid : GoneLids(alive, sr, target)) p.lid_owner[lid] = kNone;
+    p.switches = alive.subnets()[target].switches;
+    p.lft.reserve(p.switches.size() * p.num_lids());
+    size_t at = 0;
+    for (NodeId n : p.switches) {
+      while (at < sr.switches.size() && sr.switches[at] != n) ++at;
+      if (at == sr.switches.size()) return {};  // a switch the tables do not know: nothing to compare
+      p.lft.insert(p.lft.end(), sr.lft.begin() + at * sr.num_lids(), sr.lft.begin() + (at + 1) * sr.num_lids());
+    }
+    out.subnets.push_back(std::move(p));
+  }
+  return out;
+}
+
+// The verifier's verdict on `routes` over the live part of the fabric: what makes a table
+// unsafe (loops, credit loops, routes into dead ports) and what it leaves unreachable.
+nlohmann::json VerdictJson(const Fabric& alive, const RouteSet& routes, const FabricHealth& health) {
+  RouteSet projected = ProjectRoutes(alive, routes, health);
+  auto v = Verify(alive, projected);
+  if (!v) return {{"error", v.error().message}};
+  const bool safe = v->loop_pairs == 0 && v->cdg_cycles == 0 && v->dead_port_entries == 0 &&
+                    v->through_endpoint_pairs == 0 && v->bad_vl_pairs == 0;
+  nlohmann::json j = {{"safe", safe},
+                      {"pairs", v->pairs},
+                      {"unreachable_pairs", v->unreachable_pairs},
+                      {"loop_pairs", v->loop_pairs},
+                      {"credit_loops", v->cdg_cycles},
+                      {"dead_port_entries", v->dead_port_entries}};
+  if (!v->violations.empty() && !safe) j["first_violation"] = v->violations.front().text;
+  return j;
+}
+
+// Routes of the same shape (subnets, switches, LIDs) as `like`: a full reroute of the live
+// fabric can replace the repaired tables only then.
+bool SameShape(const RouteSet& a, const RouteSet& like) {
+  if (a.subnets.size() != like.subnets.size()) return false;
+  for (size_t s = 0; s < a.subnets.size(); ++s)
+    if (a.subnets[s].switches != like.subnets[s].switches || a.subnets[s].lid_owner != like.subnets[s].lid_owner)
+      return false;
+  return true;
+}
+
+uint64_t BlocksBetween(const RouteSet& before, const RouteSet& after) {
+  uint64_t n = 0;
+  for (size_t s = 0; s < after.subnets.size(); ++s)
+    for (size_t i = 0; i < after.subnets[s].switches.size(); ++i)
+      n += DifferingBlocks(before.subnets[s], after.subnets[s], i).size();
+  return n;
+}
+
+// The journal's fabric with what discovery read about each node now (matched by GUID).
+DiscoveryResult ViewOf(Fabric saved, const DiscoveryResult& live) {
+  DiscoveryResult view;
+  view.paths.resize(saved.num_nodes());
+  view.switch_info.resize(saved.num_nodes());
+  view.port_info.resize(saved.num_port_slots());
+  for (NodeId n = 0; n < live.fabric.num_nodes(); ++n) {
+    auto s = saved.FindByGuid(live.fabric.node(n).guid);
+    if (!s) continue;
+    if (n < live.switch_info.size()) view.switch_info[*s] = live.switch_info[n];
+    if (n == live.local_node) view.local_node = *s;
+  }
+  view.local_port = live.local_port;
+  view.fabric = std::move(saved);
+  return view;
+}
+
+// `read` (tables read over `live`) as rows of `into`'s switches, matched by GUID; switches
+// that were not read keep what `into` holds.
+void MapInstalled(const RouteSet& read, const Fabric& live, const Fabric& fabric, RouteSet& into) {
+  std::unordered_map<NodeId, std::pair<size_t, size_t>> row;  // live switch -> (subnet, index)
+  for (size_t s = 0; s < read.subnets.size(); ++s)
+    for (size_t i = 0; i < read.subnets[s].switches.size(); ++i) row[read.subnets[s].switches[i]] = {s, i};
+  for (SubnetRoutes& sr : into.subnets)
+    for (size_t i = 0; i < sr.switches.size(); ++i) {
+      auto l = live.FindByGuid(fabric.node(sr.switches[i]).guid);
+      if (!l || !row.count(*l)) continue;
+      const auto [s, j] = row.at(*l);
+      const SubnetRoutes& from = read.subnets[s];
+      const size_t lids = std::min(sr.num_lids(), from.num_lids());
+      for (Lid lid = 1; lid < lids; ++lid) sr.lft[i * sr.num_lids() + lid] = from.out_port(j, lid);
+    }
+}
+
+}  // namespace
+
+RouteManager::RouteManager(mad::Transport& transport, ManageOptions options)
+    : transport_(transport), options_(std::move(options)), damping_(options_.damping) {}
+
+RouteManager::~RouteManager() {
+  if (reroute_.valid()) reroute_.wait();
+}
+
+double RouteManager::Now() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void RouteManager::Emit(nlohmann::json event) {
+  if (options_.on_event) options_.on_event(event);
+}
+
+Result<std::unique_ptr<RouteManager>> RouteManager::Start(mad::Transport& transport, ManageOptions options) {
+  std::unique_ptr<RouteManager> m(new RouteManager(transport, std::move(options)));
+  if (auto r = m->Initialise(); !r) return std::unexpected(r.error());
+  return m;
+}
+
+Result<void> RouteManager::Initialise() {
+  started_ = Now();
+  started_unix_ = UnixNow();
+  auto selection = ParseEngineSelection(options_.engine);
+  if (!selection) return std::unexpected(selection.error());
+  selection_ = std::move(*selection);
+  auto start = std::chrono::steady_clock::now();
+  auto live = Discover(transport_, DiscoveryOptions{.rpc = options_.rpc});
+  if (!live) return std::unexpected(live.error());
+  nlohmann::json event = {{"event", "start"}};
+  event["seconds"]["discover"] = Seconds(start);
+  auto record = AdoptFabric(std::move(*live), event);
+  if (!record) return std::unexpected(record.error());
+  start = std::chrono::steady_clock::now();
+  if (auto r = RouteBase(*record); !r) return r;
+  event["seconds"]["route"] = Seconds(start);
+  start = std::chrono::steady_clock::now();
+  if (auto r = InstallInitial(*record, event); !r) return r;
+  event["seconds"]["install"] = Seconds(start);
+  nlohmann::json engines = nlohmann::json::array();
+  for (const SubnetRoutes& sr : base_.subnets) engines.push_back(sr.engine);
+  auto alive = WithoutDown(view_.fabric, health_);
+  if (!alive) return std::unexpected(alive.error());
+  event.update({{"nodes", view_.fabric.num_nodes()},
+                {"links", view_.fabric.num_links()},
+                {"subnets", base_.subnets.size()},
+                {"engines", engines},
+                {"verify", VerdictJson(*alive, installed_, health_)}});
+  Emit(std::move(event));
+  Publish();
+  return {};
+}
+
+// The fabric every id refers to: the one the journal kept when the state directory holds a
+// change of this fabric (every node discovery finds now is in it), else the one just found.
+Result<std::optional<JournalRecord>> RouteManager::AdoptFabric(DiscoveryResult live, nlohmann::json& event) {
+  std::optional<JournalRecord> record;
+  std::optional<Fabric> saved;
+  if (!options_.state_dir.empty()) {
+    auto journal = Journal::Open(options_.state_dir);
+    if (!journal) return std::unexpected(journal.error());
+    journal_.emplace(std::move(*journal));
+    auto read = journal_->Read();
+    auto fabric = journal_->ReadFabric();
+    // An unreadable journal is reported and replaced: the switches' own tables are the truth.
+    if (!read || !fabric) event["journal_unreadable"] = (!read ? read.error() : fabric.error()).Format();
+    if (read && fabric && *read && *fabric && (*read)->engine == options_.engine) {
+      record = std::move(*read);
+      saved = std::move(*fabric);
+    }
+  }
+  if (saved) {
+    for (NodeId n = 0; n < live.fabric.num_nodes() && saved; ++n)
+      if (!saved->FindByGuid(live.fabric.node(n).guid)) saved.reset();
+    if (!saved) {
+      event["journal_discarded"] = "discovery found a node the journal's fabric does not have";
+      record.reset();
+    }
+  }
+  if (!saved) {
+    view_ = std::move(live);
+    if (journal_)
+      if (auto w = journal_->WriteFabric(view_.fabric); !w) return std::unexpected(w.error());
+    return record;
+  }
+  view_ = ViewOf(std::move(*saved), live);
+  live_ = std::move(live);
+  event["resumed"] = true;
+  return record;
+}
+
+Result<void> RouteManager::Prepare() {
+  repairer_.reset();
+  auto repairer = RouteRepairer::Prepare(
+      view_.fabric, base_, RepairOptions{.max_load_growth = options_.max_load_growth, .routed_for = &base_health_});
+  if (!repairer) return std::unexpected(repairer.error());
+  repairer_.emplace(std::move(*repairer));
+  return {};
+}
+
+FabricHealth RouteManager::HealthNow(double now) const {
+  FabricHealth h = FabricHealth::AllUp(view_.fabric);
+  for (LinkId l = 0; l < h.link_down.size(); ++l) h.link_down[l] = !seen_up_[l] || damping_.HeldDown(l, now);
+  for (NodeId n = 0; n < h.node_down.size(); ++n) h.node_down[n] = view_.fabric.is_switch(n) && !watch_->node_up(n);
+  return h;
+}
+
+Result<void> RouteManager::Run() {
+  const double start = Now();
+  auto next = std::chrono::steady_clock::now();
+  while (!(options_.stop_requested && options_.stop_requested())) {
+    if (options_.max_changes != 0 && counters_.changes >= options_.max_changes) break;
+    if (options_.max_seconds > 0 && Now() - start >= options_.max_seconds) break;
+    next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options_.period_seconds));
+    if (auto r = Tick(); !r) return r;
+    const auto now = std::chrono::steady_clock::now();
+    if (next > now)
+      std::this_thread::sleep_until(next);
+    else
+      next = now;  // a long change: the next sweep starts at once, and the period restarts from it
+  }
+  if (reroute_.valid()) reroute_.wait();
+  return {};
+}
+
+Result<void> RouteManager::Tick() {
+  auto sweep = watch_->Sweep(transport_);
+  if (!sweep) return std::unexpected(sweep.error());
+  ++counters_.sweeps;
+  counters_.last_sweep_unix = UnixNow();
+  view_.paths = watch_->paths();
+  const double now = Now();
+  for (LinkId l : sweep->went_down) {
+    seen_up_[l] = 0;
+    damping_.Observe(l, false, now);
+  }
+  for (LinkId l : sweep->came_up) {
+    seen_up_[l] = 1;
+    damping_.Observe(l, true, now);
+  }
+  if (reroute_.valid() && reroute_.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+    if (auto r = FinishFullReroute(); !r) return r;
+  FabricHealth next = HealthNow(now);
+  counters_.links_held_down = damping_.HeldLinks(now).size();
+  // Status and metrics about once a second between changes.
+  if (counters_.sweeps % std::max<uint64_t>(1, uint64_t(1 / options_.period_seconds)) == 0) Publish();
+  if (next.link_down == health_.link_down && next.node_down == health_.node_down) {
+    if (sweep->changed()) Emit({{"event", "held_down"}, {"change", ChangeJson(next, *sweep)}});
+    return {};
+  }
+  return HandleChange(next, *sweep, sweep->seconds);
+}
+
+nlohmann::json RouteManager::ChangeJson(const FabricHealth& next, const SweepResult& sweep) const {
+  const Fabric& f = view_.fabric;
+  auto links = [&](const std::vector<LinkId>& ids) {
+    nlohmann::json a = nlohmann::json::array();
+    for (LinkId l : ids) a.push_back(f.LinkName(l));
+    return a;
+  };
+  auto nodes = [&](const std::vector<NodeId>& ids) {
+    nlohmann::json a = nlohmann::json::array();
+    for (NodeId n : ids) a.push_back(fmt::format("{} (0x{:016x})", f.description(n), f.node(n).guid));
+    return a;
+  };
+  std::vector<LinkId> held;
+  for (LinkId l = 0; l < next.link_down.size(); ++l)
+    if (next.link_down[l] && seen_up_[l]) held.push_back(l);
+  return {{"links_down", links(sweep.went_down)},
+          {"links_up", links(sweep.came_up)},
+          {"switches_down", nodes(sweep.nodes_down)},
+          {"switches_up", nodes(sweep.nodes_up)},
+          {"held_down", links(held)}};
+}
+
+Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepResult& sweep, double detect_seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  nlohmann::json event = {{"event", "change"}, {"change", ChangeJson(next, sweep)}};
+  if (auto r = repairer_->Repair(next, repair_); !r) return std::unexpected(r.error());
+  const double compute_s = Seconds(start);
+  auto alive = WithoutDown(view_.fabric, next);
+  if (!alive) return std::unexpected(alive.error());
+  DropGoneLids(*alive, next, repair_.routes);
+  auto verify_start = std::chrono::steady_clock::now();
+  event["verify"] = VerdictJson(*alive, repair_.routes, next);
+  const double verify_s = Seconds(verify_start);
+  event["repair"] = {{"entries_changed", repair_.entries_changed},
+                     {"blocks_changed", BlocksBetween(installed_, repair_.routes)},
+                     {"blocks_minimum", repair_.blocks_minimum},
+                     {"load_before", repair_.load_before},
+                     {"load_after", repair_.load_after},
+                     {"full_reroute_advised", repair_.full_reroute_advised},
+                     {"why", repair_.why}};
+  // Loud: endpoints that lost every route are what an operator must hear about first.
+  event["unreachable_lids"] = repair_.unreachable_lids;
+  if (repair_.unreachable_lids > 0) event["level"] = "error";
+  auto install_start = std::chrono::steady_clock::now();
+  auto installed = InstallPlanned(repair_.routes, *alive, next, event);
+  if (!installed) return std::unexpected(installed.error());
+  const double install_s = Seconds(install_start) - event.value("verify_steps_seconds", 0.0);
+  health_ = next;
+  ++counters_.changes;
+  counters_.last_repair_blocks = event["blocks_written"].get<uint64_t>();
+  counters_.unreachable_lids = repair_.unreachable_lids;
+  counters_.last_detect_seconds = detect_seconds;
+  counters_.last_repair_seconds = detect_seconds + Seconds(start);
+  counters_.repair_seconds_sum += counters_.last_repair_seconds;
+  counters_.links_down = std::count(next.link_down.begin(), next.link_down.end(), 1);
+  counters_.switches_down = std::count(next.node_down.begin(), next.node_down.end(), 1);
+  event["seconds"] = {{"detect", detect_seconds},
+                      {"compute", compute_s},
+                      {"verify", verify_s},
+                      {"install", install_s},
+                      {"total", counters_.last_repair_seconds}};
+  Emit(std::move(event));
+  Publish();
+  StartFullReroute();
+  return {};
+}
+
+Result<InstallReport> RouteManager::InstallPlanned(const RouteSet& after, const Fabric& alive,
+                                                   const FabricHealth& health, nlohmann::json& event) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<TransitionPlan> plans;
+  bool union_free = true;
+  size_t steps = 0;
+  for (size_t s = 0; s < after.subnets.size(); ++s) {
+    auto plan = PlanTransition(alive, installed_.subnets[s], after.subnets[s]);
+    if (!plan) return std::unexpected(plan.error());
+    union_free = union_free && plan->union_deadlock_free;
+    steps += plan->steps.size();
+    plans.push_back(std::move(*plan));
+  }
+  event["plan"] = {{"steps", steps}, {"union_deadlock_free", union_free}, {"seconds", Seconds(start)}};
+  std::unique_ptr<RouteInstaller> installer =
+      options_.make_installer
+          ? options_.make_installer(transport_, view_, watch_->reachable())
+          : std::make_unique<SmpInstaller>(transport_, view_, watch_->reachable(), options_.install);
+  nlohmann::json steps_json = nlohmann::json::array();
+  JournalStep(JournalPhase::kInstalling, health, 0, steps);
+  size_t done = 0;
+  double verify_seconds = 0;  // the --verify-steps reads, not part of the installation's time
+  auto report = installer->Install(installed_, after, plans, [&](const InstallStepReport& step) {
+    JournalStep(JournalPhase::kInstalling, health, ++done, steps);
+    nlohmann::json j = {{"subnet", step.subnet},
+                        {"step", step.step},
+                        {"blocks_written", step.blocks_written},
+                        {"blocks_verified", step.blocks_verified},
+                        {"seconds", step.seconds}};
+    if (!step.problems.empty()) j["problems"] = step.problems;
+    if (options_.verify_steps) {
+      const auto verify_start = std::chrono::steady_clock::now();
+      j["verify_installed"] = VerifyInstalled(alive, health);
+      verify_seconds += Seconds(verify_start);
+    }
+    steps_json.push_back(std::move(j));
+  });
+  if (!report) return report;
+  uint64_t written = 0;
+  for (const InstallStepReport& step : report->steps) written += step.blocks_written;
+  counters_.blocks_written += written;
+  event["blocks_written"] = written;
+  event["steps"] = std::move(steps_json);
+  if (options_.verify_steps) event["verify_steps_seconds"] = verify_seconds;
+  event["install_complete"] = report->complete;
+  if (report->stopped) event["install_stopped"] = report->stopped->message;
+  installed_ = after;
+  // Done only when every block was read back; otherwise a restart reads and finishes it.
+  if (report->complete) JournalStep(JournalPhase::kDone, health, done, steps);
+  return report;
+}
+
+nlohmann::json RouteManager::VerifyInstalled(const Fabric& alive, const FabricHealth& health) {
+  auto read = ReadInstalledRoutes(
+      transport_, view_,
+      InstalledRoutesOptions{.rpc = {.inflight = 32, .timeout_ms = 50, .retries = 1}, .sl2vl = Sl2VlReading::kSkip});
+  if (!read) return {{"error", read.error().message}};
+  nlohmann::json j = VerdictJson(alive, read->routes, health);
+  j["switches_unread"] = read->incomplete_nodes.size();
+  return j;
+}
+
+// A full reroute of the live fabric, in a thread: the repair is already installed, so this
+// is off the critical path. Computed after every change: its block count is what a full
+// recompute would have written, the figure the repair is judged against; installed only
+// when the repair advised it.
+void RouteManager::StartFullReroute() {
+  if (reroute_.valid()) return;  // one at a time; the next change starts the next one
+  auto alive = WithoutDown(view_.fabric, health_);
+  if (!alive) return;
+  reroute_health_ = health_;
+  reroute_advised_ = repair_.full_reroute_advised;
+  reroute_fabric_ = std::make_shared<Fabric>(std::move(*alive));
+  reroute_ = std::async(std::launch::async, [fabric = reroute_fabric_, selection = selection_, route = options_.route] {
+    return RouteFabric(*fabric, selection, route);
+  });
+}
+
+Result<void> RouteManager::FinishFullReroute() {
+  Result<FabricRoutes> routed = reroute_.get();
+  std::shared_ptr<Fabric> alive = std::move(reroute_fabric_);
+  nlohmann::json event = {{"event", "full_reroute"}, {"advised", reroute_advised_}};
+  const bool current = reroute_health_.link_down == health_.link_down && reroute_health_.node_down == health_.node_down;
+  if (!routed || !current || !SameShape(routed->routes, installed_)) {
+    event["installed"] = false;
+    event["why"] = !routed    ? routed.error().message
+                   : !current ? std::string("the fabric changed while it was computed")
+                              : std::string("the live fabric's subnets differ from the installed tables'");
+    Emit(std::move(event));
+    // Outdated: the change since has its own advice; compute for the fabric as it is now.
+    if (routed && !current) StartFullReroute();
+    return {};
+  }
+  event["blocks_full_recompute"] = BlocksBetween(installed_, routed->routes);
+  event["blocks_last_repair"] = counters_.last_repair_blocks;
+  if (!reroute_advised_) {
+    event["installed"] = false;
+    Emit(std::move(event));
+    return {};
+  }
+  event["verify"] = VerdictJson(*alive, routed->routes, health_);
+  auto report = InstallPlanned(routed->routes, *alive, health_, event);
+  if (!report) return std::unexpected(report.error());
+  event["installed"] = report->complete;
+  base_ = installed_;
+  base_health_ = health_;
+  if (report->complete) JournalStep(JournalPhase::kDone, health_, 0, 0);
+  ++counters_.full_reroutes;
+  Emit(std::move(event));
+  return Prepare();
+}
+
+Result<void> RouteManager::RouteBase(const std::optional<JournalRecord>& record) {
+  base_health_ = health_ = FabricHealth::AllUp(view_.fabric);
+  if (record) {
+    auto base = FromJournalHealth(view_.fabric, record->base_health);
+    auto target = FromJournalHealth(view_.fabric, record->target_health);
+    if (!base) return std::unexpected(base.error());
+    if (!target) return std::unexpected(target.error());
+    base_health_ = std::move(*base);
+    health_ = std::move(*target);
+  }
+  auto alive = WithoutDown(view_.fabric, base_health_);
+  if (!alive) return std::unexpected(alive.error());
+  auto routed = RouteFabric(*alive, selection_, options_.route);
+  if (!routed) return std::unexpected(routed.error());
+  base_ = std::move(routed->routes);
+  watch_ = std::make_unique<PortWatch>(view_.fabric, view_.local_node, view_.local_port, options_.watch);
+  watch_->Assume(health_.link_down, health_.node_down);
+  view_.paths = watch_->paths();
+  seen_up_.assign(view_.fabric.num_links(), 1);
+  for (LinkId l = 0; l < seen_up_.size(); ++l) seen_up_[l] = !health_.link_down[l];
+  if (auto r = Prepare(); !r) return r;
+  target_ = base_;
+  if (health_.link_down != base_health_.link_down || health_.node_down != base_health_.node_down) {
+    if (auto r = repairer_->Repair(health_, repair_); !r) return std::unexpected(r.error());
+    target_ = repair_.routes;
+    auto now_alive = WithoutDown(view_.fabric, health_);
+    if (!now_alive) return std::unexpected(now_alive.error());
+    DropGoneLids(*now_alive, health_, target_);
+  }
+  return {};
+}
+
+Result<void> RouteManager::InstallInitial(const std::optional<JournalRecord>& record, nlohmann::json& event) {
+  if (!record && !options_.make_installer) {
+    auto deployed = Deploy(transport_, view_, view_.fabric, target_, DeployOptions{.rpc = options_.rpc});
+    if (!deployed) return std::unexpected(deployed.error());
+    if (deployed->stopped) return std::unexpected(*deployed->stopped);
+    installed_ = target_;
+    counters_.blocks_written += deployed->blocks_written();
+    event["blocks_written"] = deployed->blocks_written();
+    event["deploy_problems"] = deployed->problems.size();
+  } else {
+    // Whatever the journal says was done, the switches say what they hold: read it, and
+    // install what differs from the journal's target in a planned order.
+    auto read = ReadInstalledRoutes(transport_, live_ ? *live_ : view_,
+                                    InstalledRoutesOptions{.rpc = options_.rpc, .sl2vl = Sl2VlReading::kSkip});
+    if (!read) return std::unexpected(read.error());
+    installed_ = target_;
+    MapInstalled(read->routes, live_ ? live_->fabric : view_.fabric, view_.fabric, installed_);
+    if (record) event["journal"] = JournalRecordJson(*record);
+    event["blocks_differing"] = BlocksBetween(installed_, target_);
+    auto alive = WithoutDown(view_.fabric, health_);
+    if (!alive) return std::unexpected(alive.error());
+    auto report = InstallPlanned(target_, *alive, health_, event);
+    if (!report) return std::unexpected(report.error());
+    if (record) counters_.changes = record->change;
+  }
+  // The switches now hold tables up to the last LID: later reads cover all of them.
+  for (const SubnetRoutes& sr : installed_.subnets)
+    for (NodeId n : sr.switches)
+      view_.switch_info[n].linear_fdb_top =
+          std::max<unsigned>(view_.switch_info[n].linear_fdb_top, static_cast<unsigned>(sr.num_lids() - 1));
+  JournalStep(JournalPhase::kDone, health_, 0, 0);
+  return {};
+}
+
+void RouteManager::JournalStep(JournalPhase phase, const FabricHealth& target, size_t done, size_t total) {
+  if (!journal_) return;
+  JournalRecord r{.engine = options_.engine,
+                  .base_health = ToJournalHealth(view_.fabric, base_health_),
+                  .target_health = ToJournalHealth(view_.fabric, target),
+                  .phase = phase,
+                  .change = counters_.changes + (phase == JournalPhase::kInstalling ? 1 : 0),
+                  .steps_done = done,
+                  .steps_total = total};
+  if (auto w = journal_->Write(r); !w) Emit({{"event", "journal_error"}, {"message", w.error().Format()}});
+}
+
+void RouteManager::Publish() {
+  counters_.started_unix = started_unix_;
+  if (journal_) {
+    nlohmann::json status = ManageStatusJson(counters_);
+    status["pid"] = getpid();
+    status["period_seconds"] = options_.period_seconds;
+    status["nodes"] = view_.fabric.num_nodes();
+    status["links"] = view_.fabric.num_links();
+    if (auto w = journal_->WriteStatus(status); !w) Emit({{"event", "status_error"}, {"message", w.error().Format()}});
+  }
+  if (!options_.metrics_file.empty())
+    if (auto w = WriteManageMetrics(options_.metrics_file, counters_); !w)
+      Emit({{"event", "metrics_error"}, {"message", w.error().Format()}});
+}
+
+}  // namespace fabricctl

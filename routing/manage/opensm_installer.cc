@@ -162,6 +162,15 @@ Result<InstallReport> OpensmInstaller::Install(const RouteSet& before, const Rou
     };
   }
   InstallReport report;
+  // Nothing to change still leaves a dump, so OpenSM's next heavy sweep (a trap, its timer)
+  // programs what the switches hold now rather than what its fallback engine would route.
+  bool any_step = false;
+  for (const TransitionPlan& plan : plans) any_step = any_step || !plan.steps.empty();
+  if (!any_step) {
+    if (auto wrote = WriteDump(after); !wrote) report.stopped = wrote.error();
+    report.complete = !report.stopped;
+    return report;
+  }
   RouteSet current = before;
   for (size_t s = 0; s < plans.size(); ++s)
     for (size_t k = 0; k < plans[s].steps.size(); ++k) {

@@ -49,7 +49,8 @@ class OpensmInstaller : public RouteInstaller {
   // Fails without writing anything when the inputs do not fit each other or the fabric,
   // when the routes need several VLs (OpenSM's dump holds LFTs only) or OpenSM's pid file
   // cannot be read (without a reload hook); stops with `stopped` set when OpenSM cannot be signalled, the dump
-  // cannot be written or a step times out.
+  // cannot be written or a step times out. With no step to take it still writes the dump
+  // (without signalling OpenSM), so OpenSM's file engine holds what the switches hold.
   Result<InstallReport> Install(const RouteSet& before, const RouteSet& after, const std::vector<TransitionPlan>& plans,
                                 const InstallStepCallback& after_step) override;
 

@@ -16,21 +16,10 @@
 #include "routing/route_fabric.h"
 #include "routing/transition.h"
 #include "tests/fabric/fake_transport.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::testing {
 namespace {
-
-struct ScratchDir {
-  ScratchDir() {
-    char tmpl[] = "/tmp/fabricctl-osm-installer.XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string dir;
-};
 
 // Programs `t`'s switches from the dump at `path` as OpenSM's file engine would: a switch the
 // dump names gets exactly its entries, every other switch "no route" everywhere.

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -30,8 +31,9 @@ struct FabricCase {
 };
 
 struct Manager {
-  std::string name;  // opensm, manage
+  std::string name;  // opensm, manage (--sm none), manage-file (--sm opensm-file)
   std::string engine;
+  std::string period;  // manage --period; empty: its default
 };
 
 std::string SelfDir() { return std::filesystem::read_symlink("/proc/self/exe").parent_path().string(); }
@@ -88,25 +90,35 @@ class Testbed {
                        dir_, sock_, kUmad2Sim);
   }
 
-  // OpenSM as a daemon with `engine`, log flushed per line; true once it logs SUBNET UP.
-  bool StartOpenSm(const std::string& engine) {
-    ShellRun r = RunShellCommand(fmt::format(
-        "{} setsid opensm -R {} -d2 -f {}/opensm.log --dump_files_dir {} >{}/opensm.out 2>&1 </dev/null & echo $!",
-        Env(), engine, dir_, dir_, dir_));
+  // OpenSM as a daemon routing with `engines` (its -R), log flushed per line, pid in
+  // DIR/opensm.pid; true once it logs SUBNET UP.
+  bool StartOpenSm(const std::string& engines) {
+    ShellRun r = RunShellCommand(
+        fmt::format("{0} setsid opensm -R {1} -U {2}/opensm-lfts.dump -d2 -f {2}/opensm.log --dump_files_dir {2} "
+                    ">{2}/opensm.out 2>&1 </dev/null & echo $!",
+                    Env(), engines, dir_));
     sm_pid_ = std::atoi(r.out.c_str());
+    std::ofstream(dir_ + "/opensm.pid") << sm_pid_ << "\n";
     return WaitForText(dir_ + "/opensm.log", "SUBNET UP", sm_pid_);
   }
 
-  // `opensm -o` once (LIDs, port states), then `fabricctl manage --sm none` with `engine`;
-  // true once it has routed and installed (its "start" event).
-  bool StartManage(const std::string& fabricctl, const std::string& engine) {
-    ShellRun once = RunShellCommand(
-        fmt::format("{} timeout {} opensm -o -f {}/opensm-once.log >/dev/null 2>&1", Env(), kSubnetUpTimeout, dir_));
-    if (once.exit_code != 0) return false;
+  // `fabricctl manage` with `m.engine`: `--sm none` after one `opensm -o` (LIDs, port
+  // states), or `--sm opensm-file` feeding the OpenSM daemon StartOpenSm started; true once
+  // it has routed and installed (its "start" event).
+  bool StartManage(const std::string& fabricctl, const Manager& m) {
+    std::string sm = " --sm none";
+    if (m.name == "manage-file") {
+      sm =
+          fmt::format(" --sm opensm-file --opensm-lfts {0}/opensm-lfts.dump --opensm-pid {0}/opensm.pid --vls 1", dir_);
+    } else {
+      ShellRun once = RunShellCommand(
+          fmt::format("{} timeout {} opensm -o -f {}/opensm-once.log >/dev/null 2>&1", Env(), kSubnetUpTimeout, dir_));
+      if (once.exit_code != 0) return false;
+    }
     ShellRun r = RunShellCommand(
-        fmt::format("{} setsid {} manage --sm none --engine {} --state-dir {}/state --event-log {}/events.jsonl -q "
+        fmt::format("{} setsid {} manage{} --engine {}{} --state-dir {}/state --event-log {}/events.jsonl -q "
                     ">{}/manage.out 2>&1 </dev/null & echo $!",
-                    Env(), fabricctl, engine, dir_, dir_, dir_));
+                    Env(), fabricctl, sm, m.engine, m.period.empty() ? "" : " --period " + m.period, dir_, dir_, dir_));
     manage_pid_ = std::atoi(r.out.c_str());
     return WaitForText(dir_ + "/events.jsonl", "\"event\":\"start\"", manage_pid_);
   }
@@ -133,15 +145,19 @@ class Testbed {
 
 // One measurement: a fresh simulator, the manager brought up, one failure watched.
 nlohmann::json RunOne(const Fabric& fabric, const std::string& dir, const Manager& manager, const std::string& fail) {
-  nlohmann::json row{{"manager", manager.name}, {"engine", manager.engine}, {"fail", fail}};
+  nlohmann::json row{{"manager", manager.name}, {"engine", manager.engine}, {"period", manager.period}, {"fail", fail}};
   auto failed = [&row](const std::string& why) {
     row["error"] = why;
     return row;
   };
   Testbed bed(fabric, dir);
   if (!bed.ok()) return failed("ibsim did not start");
-  if (manager.name == "opensm" && !bed.StartOpenSm(manager.engine)) return failed("OpenSM did not bring the subnet up");
-  if (manager.name == "manage" && !bed.StartManage(SelfDir() + "/fabricctl", manager.engine))
+  // OpenSM with its own engine, or (manage-file) its file engine with the engine after it
+  // until the first dump.
+  if (manager.name != "manage" &&
+      !bed.StartOpenSm(manager.name == "opensm" ? manager.engine : "file," + manager.engine))
+    return failed("OpenSM did not bring the subnet up");
+  if (manager.name != "opensm" && !bed.StartManage(SelfDir() + "/fabricctl", manager))
     return failed("fabricctl manage did not start");
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   ShellRun watch = RunShellCommand(fmt::format(
@@ -155,15 +171,22 @@ nlohmann::json RunOne(const Fabric& fabric, const std::string& dir, const Manage
   return row;
 }
 
+std::string ManagerLabel(const nlohmann::json& r) {
+  const std::string manager = r["manager"].get<std::string>();
+  if (manager == "opensm") return "OpenSM 3.3.23 daemon";
+  const std::string period = r["period"].get<std::string>();
+  return fmt::format("fabricctl manage{}{}", manager == "manage-file" ? " --sm opensm-file" : "",
+                     period.empty() ? "" : " --period " + period);
+}
+
 std::string FormatRow(const std::string& label, const nlohmann::json& r) {
   if (r.contains("error"))
-    return fmt::format("| {} | | {} | {} | {} | error: {} | | | |\n", label, r["manager"].get<std::string>(),
+    return fmt::format("| {} | | {} | {} | {} | error: {} | | | |\n", label, ManagerLabel(r),
                        r["engine"].get<std::string>(), r["fail"].get<std::string>(), r["error"].get<std::string>());
   const std::string seconds =
       r["repaired"].get<bool>() ? fmt::format("{:.2f}", r["repair_seconds"].get<double>()) : "not repaired";
   return fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", label, r["endpoints"].get<size_t>(),
-                     r["manager"].get<std::string>() == "opensm" ? "OpenSM 3.3.23 daemon" : "fabricctl manage",
-                     r["engine"].get<std::string>(), r["failure"].get<std::string>(), seconds,
+                     ManagerLabel(r), r["engine"].get<std::string>(), r["failure"].get<std::string>(), seconds,
                      r["deadlock_free"].get<bool>() ? "yes" : "NO", r["sound"].get<bool>() ? "yes" : "no",
                      r["blocks_changed"].get<uint64_t>());
 }
@@ -179,8 +202,8 @@ Result<void> WriteSection(const std::string& text) {
   return WriteFileAtomic(path, doc->substr(0, b + begin.size()) + text + doc->substr(e));
 }
 
-// "opensm-ENGINE", "manage-ENGINE"; by default OpenSM's updn and ftree, and `fabricctl manage`
-// with updn when the fabricctl next to the bench has it.
+// "opensm-ENGINE", "manage-ENGINE[:PERIOD]", "manage-file-ENGINE[:PERIOD]"; by default OpenSM's updn and ftree, and
+// `fabricctl manage` with updn when the fabricctl next to the bench has it.
 Result<std::vector<Manager>> ParseManagers(const std::vector<std::string>& args) {
   std::vector<std::string> names = args;
   if (names.empty()) {
@@ -190,11 +213,18 @@ Result<std::vector<Manager>> ParseManagers(const std::vector<std::string>& args)
   }
   std::vector<Manager> managers;
   for (const std::string& a : names) {
-    const size_t dash = a.find('-');
+    const size_t dash = a.starts_with("manage-file-") ? 11 : a.find('-');
     const std::string name = a.substr(0, dash);
-    if (dash == std::string::npos || (name != "opensm" && name != "manage"))
-      return MakeError(fmt::format("manage bench: unknown manager '{}' (opensm-ENGINE, manage-ENGINE)", a));
-    managers.push_back(Manager{.name = name, .engine = a.substr(dash + 1)});
+    if (dash == std::string::npos || (name != "opensm" && name != "manage" && name != "manage-file"))
+      return MakeError(
+          fmt::format("manage bench: unknown manager '{}' (opensm-ENGINE, manage-ENGINE, manage-file-ENGINE)", a));
+    const std::string rest = a.substr(dash + 1);
+    const size_t colon = rest.find(':');
+    if (colon != std::string::npos && name == "opensm")
+      return MakeError(fmt::format("manage bench: '{}': OpenSM takes no :PERIOD", a));
+    managers.push_back(Manager{.name = name,
+                               .engine = rest.substr(0, colon),
+                               .period = colon == std::string::npos ? "" : rest.substr(colon + 1)});
   }
   return managers;
 }
@@ -238,7 +268,7 @@ int RunManageBench(const Options& options) {
         table += row;
       }
   }
-  if (rc == 0)
+  if (rc == 0 && std::getenv("FABRICCTL_BENCH_KEEP") == nullptr)
     std::filesystem::remove_all(dir);
   else
     std::fprintf(stderr, "manage bench: runs kept in %s\n", dir.c_str());

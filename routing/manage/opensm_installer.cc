@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "fabric/file_io.h"
+#include "fabric/mad/attributes.h"
 #include "routing/opensm_dump.h"
 
 namespace fabricctl {
@@ -77,21 +79,41 @@ Result<void> OpensmInstaller::WriteDump(const RouteSet& routes) const {
   return WriteFileAtomic(options_.lfts_file, text);
 }
 
+Result<std::map<NodeId, unsigned>> OpensmInstaller::ReadFdbTops(const std::vector<PendingBlock>& pending) {
+  std::map<NodeId, unsigned> tops;
+  mad::MadRpc rpc(transport_, options_.rpc);
+  for (const PendingBlock& p : pending) {
+    if (!tops.emplace(p.node, 0).second) continue;
+    rpc.Post(mad::Request{.attr_id = mad::attr::kSwitchInfo, .path = view_.paths[p.node]},
+             [&tops, node = p.node](const mad::Completion& c) {
+               if (c.outcome == mad::Outcome::kOk) tops[node] = mad::DecodeSwitchInfo(c.reply->data()).linear_fdb_top;
+             });
+  }
+  if (auto run = rpc.Run(); !run) return std::unexpected(run.error());
+  return tops;
+}
+
 Result<void> OpensmInstaller::ReadBack(const RouteSet& after, std::vector<PendingBlock>& pending,
                                        double deadline_seconds) {
   const auto deadline = Clock::now() + std::chrono::duration<double>(deadline_seconds);
   while (!pending.empty()) {
+    // A switch forwards no LID above its LinearFDBTop, and OpenSM writes no block above the
+    // subnet's highest LID: an entry there (the LID of a switch that died) cannot be taken
+    // and does not matter. 0: not read, every entry counts.
+    auto tops = ReadFdbTops(pending);
+    if (!tops) return std::unexpected(tops.error());
     mad::MadRpc rpc(transport_, options_.rpc);
     std::vector<PendingBlock> still;
     for (const PendingBlock& p : pending) {
       const mad::Request get{
           .attr_id = mad::attr::kLinearForwardingTable, .attr_mod = p.block, .path = view_.paths[p.node]};
-      rpc.Post(get, [&after, &still, p](const mad::Completion& c) {
+      rpc.Post(get, [&after, &still, p, top = (*tops)[p.node]](const mad::Completion& c) {
         const SubnetRoutes& r = after.subnets[p.subnet];
         bool same = c.outcome == mad::Outcome::kOk;
         for (unsigned e = 0; same && e < kBlock; ++e) {
           const size_t lid = size_t{p.block} * kBlock + e;
-          same = lid == 0 || lid >= r.num_lids() || c.reply->data()[e] == r.lft[p.switch_index * r.num_lids() + lid];
+          same = lid == 0 || lid >= r.num_lids() || (top != 0 && lid > top) ||
+                 c.reply->data()[e] == r.lft[p.switch_index * r.num_lids() + lid];
         }
         if (!same) still.push_back(p);
       });

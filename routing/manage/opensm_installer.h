@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,8 +66,10 @@ class OpensmInstaller : public RouteInstaller {
   InstallStepReport InstallStep(RouteSet& current, const RouteSet& after, size_t subnet, size_t step_index,
                                 const std::vector<size_t>& step, const std::function<Result<void>()>& reload,
                                 std::optional<Error>& stopped);
-  // Reads `pending` until each block equals `after` or the deadline passes; leaves the
-  // blocks not (yet) taken in `pending`.
+  // LinearFDBTop of the switches `pending` names (0 for one that did not answer).
+  Result<std::map<NodeId, unsigned>> ReadFdbTops(const std::vector<PendingBlock>& pending);
+  // Reads `pending` until each block equals `after` (up to the switch's LinearFDBTop) or the
+  // deadline passes; leaves the blocks not (yet) taken in `pending`.
   Result<void> ReadBack(const RouteSet& after, std::vector<PendingBlock>& pending, double deadline_seconds);
 
   mad::Transport& transport_;

@@ -13,34 +13,14 @@
 
 #include "fabric/file_io.h"
 #include "fabric/mad/attributes.h"
+#include "routing/deploy.h"
+#include "routing/manage/smp_installer.h"
 #include "routing/opensm_dump.h"
 
 namespace fabricctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr unsigned kBlock = 64;  // LFT entries per LinearForwardingTable block
-
-// Whether `before` and `after` are tables of the same subnets, switches and LIDs, with one
-// plan per subnet whose steps name switches that exist.
-Result<void> CheckInputs(const RouteSet& before, const RouteSet& after, const std::vector<TransitionPlan>& plans) {
-  if (before.subnets.size() != after.subnets.size() || plans.size() != after.subnets.size())
-    return MakeError(fmt::format("route installer: {} subnets before, {} after, {} plans", before.subnets.size(),
-                                 after.subnets.size(), plans.size()));
-  for (size_t s = 0; s < after.subnets.size(); ++s) {
-    const SubnetRoutes& b = before.subnets[s];
-    const SubnetRoutes& a = after.subnets[s];
-    if (b.switches != a.switches || b.num_lids() != a.num_lids() || b.lft.size() != a.lft.size())
-      return MakeError(
-          fmt::format("route installer: subnet {}: the tables before and after differ in switches or LIDs", s));
-    for (const std::vector<size_t>& step : plans[s].steps)
-      for (size_t i : step)
-        if (i >= a.switches.size())
-          return MakeError(
-              fmt::format("route installer: subnet {}: a step names switch index {} of {}", s, i, a.switches.size()));
-  }
-  return {};
-}
 
 Result<pid_t> ReadPidFile(const std::string& path) {
   auto text = ReadTextFile(path);
@@ -50,17 +30,6 @@ Result<pid_t> ReadPidFile(const std::string& path) {
   if (pid <= 1 || (*end != '\0' && *end != '\n'))
     return MakeInputError(path, 1, "expected OpenSM's process id", text->substr(0, text->find('\n')));
   return static_cast<pid_t>(pid);
-}
-
-// The blocks (LID / 64) in which switch `index` of two tables of one subnet differ.
-std::vector<uint32_t> ChangedBlocks(const SubnetRoutes& before, const SubnetRoutes& after, size_t index) {
-  std::vector<uint32_t> blocks;
-  const size_t lids = after.num_lids();
-  for (size_t lid = 0; lid < lids; ++lid)
-    if (before.lft[index * lids + lid] != after.lft[index * lids + lid] &&
-        (blocks.empty() || blocks.back() != lid / kBlock))
-      blocks.push_back(static_cast<uint32_t>(lid / kBlock));
-  return blocks;
 }
 
 std::string SwitchName(const Fabric& f, NodeId n) {
@@ -110,8 +79,8 @@ Result<void> OpensmInstaller::ReadBack(const RouteSet& after, std::vector<Pendin
       rpc.Post(get, [&after, &still, p, top = (*tops)[p.node]](const mad::Completion& c) {
         const SubnetRoutes& r = after.subnets[p.subnet];
         bool same = c.outcome == mad::Outcome::kOk;
-        for (unsigned e = 0; same && e < kBlock; ++e) {
-          const size_t lid = size_t{p.block} * kBlock + e;
+        for (unsigned e = 0; same && e < kLftBlockSize; ++e) {
+          const size_t lid = size_t{p.block} * kLftBlockSize + e;
           same = lid == 0 || lid >= r.num_lids() || (top != 0 && lid > top) ||
                  c.reply->data()[e] == r.lft[p.switch_index * r.num_lids() + lid];
         }
@@ -138,7 +107,7 @@ InstallStepReport OpensmInstaller::InstallStep(RouteSet& current, const RouteSet
   std::vector<PendingBlock> pending;
   for (size_t i : step) {
     const NodeId node = target.switches[i];
-    const std::vector<uint32_t> blocks = ChangedBlocks(now, target, i);
+    const std::vector<uint32_t> blocks = DifferingBlocks(now, target, i);
     std::copy_n(target.lft.begin() + i * lids, lids, now.lft.begin() + i * lids);
     report.blocks_written += blocks.size();
     if (node >= reachable_.size() || !reachable_[node]) {
@@ -171,7 +140,7 @@ InstallStepReport OpensmInstaller::InstallStep(RouteSet& current, const RouteSet
 Result<InstallReport> OpensmInstaller::Install(const RouteSet& before, const RouteSet& after,
                                                const std::vector<TransitionPlan>& plans,
                                                const InstallStepCallback& after_step) {
-  if (auto ok = CheckInputs(before, after, plans); !ok) return std::unexpected(ok.error());
+  if (auto ok = CheckInstallInputs(before, after, plans); !ok) return std::unexpected(ok.error());
   if (auto ok = CheckOpensmHandOff(view_.fabric, after); !ok) return std::unexpected(ok.error());
   std::function<Result<void>()> reload = options_.reload;
   if (!reload) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "fabric/discovery.h"
 #include "fabric/file_io.h"
@@ -61,6 +62,24 @@ class OpensmDaemon {
  private:
   std::string dir_;
   int pid_ = -1;
+};
+
+// ibsim on the fat tree above with an OpenSM daemon (OpensmDaemon) that has brought it up.
+struct OpensmOnFatTree {
+  ScratchDir scratch;
+  std::string net = WriteNet(scratch.dir);
+  Ibsim sim{net};
+  std::optional<OpensmDaemon> opensm;
+
+  OpensmOnFatTree() {
+    REQUIRE_MESSAGE(sim.ok(), sim.error());
+    opensm.emplace(sim, scratch.dir);
+    REQUIRE_MESSAGE(opensm->WaitForSubnetUp(60), Slurp(scratch.dir + "/opensm.out"));
+  }
+  static std::string WriteNet(const std::string& dir) {
+    std::ofstream(dir + "/ft.net") << FatTree2(kLeaves, kSpines, kHosts);
+    return dir + "/ft.net";
+  }
 };
 
 const char* ChildDir() { return std::getenv("FABRICCTL_OSM_INSTALL_DIR"); }
@@ -146,13 +165,9 @@ TEST_SUITE("ibsim_opensm_installer") {
       MESSAGE("opensm not installed: skipped");
       return;
     }
-    ScratchDir d;
-    const std::string net = d.dir + "/ft.net";
-    std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts);
-    Ibsim sim(net);
-    REQUIRE_MESSAGE(sim.ok(), sim.error());
-    OpensmDaemon opensm(sim, d.dir);
-    REQUIRE_MESSAGE(opensm.WaitForSubnetUp(60), Slurp(d.dir + "/opensm.out"));
+    OpensmOnFatTree bed;
+    const ScratchDir& d = bed.scratch;
+    const Ibsim& sim = bed.sim;
     // OpenSM's own tables become the dump its file engine reads from now on.
     REQUIRE(sim.Run(fmt::format("dump_fts >{0}/fts.tmp && mv {0}/fts.tmp {0}/opensm-lfts.dump", d.dir)).exit_code == 0);
     const std::string self = std::filesystem::read_symlink("/proc/self/exe");
@@ -172,13 +187,9 @@ TEST_SUITE("ibsim_opensm_installer") {
       MESSAGE("opensm not installed: skipped");
       return;
     }
-    ScratchDir d;
-    const std::string net = d.dir + "/ft.net";
-    std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts);
-    Ibsim sim(net);
-    REQUIRE_MESSAGE(sim.ok(), sim.error());
-    OpensmDaemon opensm(sim, d.dir);
-    REQUIRE_MESSAGE(opensm.WaitForSubnetUp(60), Slurp(d.dir + "/opensm.out"));
+    OpensmOnFatTree bed;
+    const ScratchDir& d = bed.scratch;
+    const Ibsim& sim = bed.sim;
     auto started =
         sim.Fabricctl(fmt::format("manage --sm opensm-file --opensm-lfts {0}/opensm-lfts.dump --opensm-pid "
                                   "{0}/opensm.pid --engine updn --vls 1 --state-dir {0}/state --event-log "

@@ -10,6 +10,7 @@
 #include "fabric/file_io.h"
 #include "routing/manage/event_log.h"
 #include "routing/manage/manager.h"
+#include "routing/manage/opensm_installer.h"
 
 namespace fabricctl::cli {
 namespace {
@@ -37,6 +38,8 @@ struct ManageCmdOptions {
   int sweep_timeout_ms = 20;
   double give_up = 10;
   std::string sm = "none";
+  std::string opensm_lfts;  // --sm opensm-file: the dump OpenSM's file engine reads
+  std::string opensm_pid;   // --sm opensm-file: OpenSM's pid file
   std::string state_dir = kDefaultStateDir;
   std::string metrics_file;
   double step_pause = 0.001;
@@ -65,6 +68,16 @@ ManageOptions ToManageOptions(const ManageCmdOptions& o) {
   m.state_dir = o.state_dir;
   m.metrics_file = o.metrics_file;
   m.stop_requested = [] { return g_manage_stop.load(); };
+  if (o.sm == "opensm-file") {
+    // OpenSM programs the switches from our dump, and needs to see PortStateChange itself.
+    m.watch.bit = PortStateChangeBit::kLeave;
+    m.make_installer = [o, rpc = m.rpc](mad::Transport& transport, const DiscoveryResult& view,
+                                        const std::vector<uint8_t>& reachable) -> std::unique_ptr<RouteInstaller> {
+      return std::make_unique<OpensmInstaller>(
+          transport, view, reachable,
+          OpensmInstallerOptions{.lfts_file = o.opensm_lfts, .pid_file = o.opensm_pid, .rpc = rpc});
+    };
+  }
   return m;
 }
 
@@ -76,6 +89,8 @@ int RunManage(const ManageCmdOptions& o) {
   ::signal(SIGPIPE, SIG_IGN);
   // A bad engine name is refused before the fabric is touched.
   if (auto selection = ParseEngineSelection(o.engine); !selection) return ReportError(selection.error());
+  if (o.sm == "opensm-file" && (o.opensm_lfts.empty() || o.opensm_pid.empty()))
+    return ReportError(Error{.message = "--sm opensm-file needs --opensm-lfts and --opensm-pid"});
   auto log = EventLog::Open(o.event_log);
   if (!log) return ReportError(log.error());
   auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms);
@@ -140,8 +155,12 @@ void AddRunOptions(CLI::App* cmd, ManageCmdOptions& o) {
   cmd->add_option("--period", o.period, "Seconds between sweeps of the switches' port states")->check(Seconds(3600));
   cmd->add_option("--event-log", o.event_log, "Append every event to this file as a JSON line");
   cmd->add_flag("-q,--quiet", o.quiet, "Do not print events on stdout");
-  cmd->add_option("--sm", o.sm, "Who programs the switches: none (this service, over SMPs)")
-      ->check(CLI::IsMember({"none"}));
+  cmd->add_option("--sm", o.sm,
+                  "Who programs the switches: none (this service, over SMPs) or opensm-file (OpenSM, from the dump "
+                  "its file engine reads; docs/manage-opensm.md)")
+      ->check(CLI::IsMember({"none", "opensm-file"}));
+  cmd->add_option("--opensm-lfts", o.opensm_lfts, "--sm opensm-file: the LFT dump OpenSM reads (its -R file -U FILE)");
+  cmd->add_option("--opensm-pid", o.opensm_pid, "--sm opensm-file: OpenSM's pid file, signalled to read the dump");
   cmd->add_option("--flap-count", o.flap_count, "State changes within --flap-window that hold a link down")
       ->check(CLI::Range(1u, 1000u));
   cmd->add_option("--flap-window", o.flap_window, "Seconds in which --flap-count changes hold a link down")

@@ -6,6 +6,8 @@
 // program the switches (opensm_installer.h). Either way a step is done only when every
 // switch of the step is read back holding its new blocks, so the order PlanTransition
 // chose (no credit loop in any mix of old and new tables) is the order the fabric sees.
+#include <fmt/format.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -39,6 +41,28 @@ struct InstallReport {
 // Called after each step has been read back, before the next one starts: the manager
 // journals progress and logs the event here.
 using InstallStepCallback = std::function<void(const InstallStepReport&)>;
+
+// Whether `before` and `after` are tables of the same subnets, switches and LIDs, with one
+// plan per subnet whose steps name switches that exist: what every Install checks first.
+inline Result<void> CheckInstallInputs(const RouteSet& before, const RouteSet& after,
+                                       const std::vector<TransitionPlan>& plans) {
+  if (before.subnets.size() != after.subnets.size() || plans.size() != after.subnets.size())
+    return MakeError(fmt::format("route installer: {} subnets before, {} after, {} plans", before.subnets.size(),
+                                 after.subnets.size(), plans.size()));
+  for (size_t s = 0; s < after.subnets.size(); ++s) {
+    const SubnetRoutes& b = before.subnets[s];
+    const SubnetRoutes& a = after.subnets[s];
+    if (b.switches != a.switches || b.num_lids() != a.num_lids() || b.lft.size() != a.lft.size())
+      return MakeError(
+          fmt::format("route installer: subnet {}: the tables before and after differ in switches or LIDs", s));
+    for (const std::vector<size_t>& step : plans[s].steps)
+      for (size_t i : step)
+        if (i >= a.switches.size())
+          return MakeError(
+              fmt::format("route installer: subnet {}: a step names switch index {} of {}", s, i, a.switches.size()));
+  }
+  return {};
+}
 
 class RouteInstaller {
  public:

@@ -78,7 +78,8 @@ done
 has_line contents.txt /usr/bin/fabricctl
 for page in "${pages[@]}"; do has_line contents.txt "/usr/share/man/man1/$page.1.gz"; done
 has_line contents.txt /usr/share/bash-completion/completions/fabricctl
-for unit in fabricctl-agent.service fabricctl-monitor.service fabricctl-sweep.service fabricctl-sweep.timer; do
+for unit in fabricctl-agent.service fabricctl-manage.service fabricctl-monitor.service fabricctl-sweep.service \
+  fabricctl-sweep.timer; do
   has_line contents.txt "/usr/lib/systemd/system/$unit"
 done
 has_line contents.txt /usr/share/doc/fabricctl/README.md
@@ -158,6 +159,7 @@ cmake --install "$build" --prefix "$work/prefix" >install.log 2>&1 || { cat inst
 [ -x "$work/prefix/bin/fabricctl" ] || fail "cmake --install: no bin/fabricctl"
 has "$work/prefix/lib/systemd/system/fabricctl-agent.service" "ExecStart=$work/prefix/bin/fabricctl probe serve"
 has "$work/prefix/lib/systemd/system/fabricctl-sweep.service" "Documentation=file://$work/prefix/share/doc/fabricctl/"
+has "$work/prefix/lib/systemd/system/fabricctl-manage.service" "ExecStart=$work/prefix/bin/fabricctl manage --sm"
 [ -f "$work/prefix/share/man/man1/fabricctl-route.1.gz" ] || fail "cmake --install: no man page"
 
 # ---- optional: the real thing on this (throwaway) host

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace fabricctl::bench {
 
 struct Options {
-  bool quick = false;  // smaller sizes, for a smoke run
-  bool write = false;  // record the figures in docs/ (cases that support it)
+  bool quick = false;             // smaller sizes, for a smoke run
+  bool write = false;             // record the figures in docs/ (cases that support it)
+  std::vector<std::string> args;  // what followed `--`, for cases that take arguments
 };
 
 inline double Seconds(std::chrono::steady_clock::time_point since) {

@@ -9,8 +9,10 @@
 #include "tools/bench/check_bench.h"
 #include "tools/bench/coordinator_bench.h"
 #include "tools/bench/discovery_bench.h"
+#include "tools/bench/manage_bench.h"
 #include "tools/bench/probe_bench.h"
 #include "tools/bench/repair_bench.h"
+#include "tools/bench/repair_watch.h"
 #include "tools/bench/route_bench.h"
 #include "tools/bench/sweep_bench.h"
 #include "tools/bench/topo_bench.h"
@@ -44,6 +46,12 @@ constexpr BenchCase kCases[] = {
      fabricctl::bench::RunCheckBench},
     {"check-collect", "one live collection of the subnet under libumad2sim (run by `check`), stages as JSON",
      fabricctl::bench::RunCheckCollect},
+    {"manage",
+     "time to repair a failed cable and switch under ibsim: OpenSM daemon (updn, ftree) at 1k and 10k endpoints; "
+     "--write: docs/performance.md; -- MANAGER... to pick",
+     fabricctl::bench::RunManageBench},
+    {"repair-watch", "one failure watched under libumad2sim (run by `manage`), result as JSON",
+     fabricctl::bench::RunRepairWatch},
     {"probe", "TCP probes vs iperf3 (bandwidth) and sockperf/qperf (latency) on loopback",
      fabricctl::bench::RunProbeBench},
 };
@@ -55,6 +63,10 @@ int main(int argc, char** argv) {
   std::string name;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
+    if (a == "--") {
+      opts.args.assign(argv + i + 1, argv + argc);
+      break;
+    }
     if (a == "--quick")
       opts.quick = true;
     else if (a == "--write")
@@ -70,7 +82,7 @@ int main(int argc, char** argv) {
   }
   for (const BenchCase& c : kCases)
     if (c.name == name) return c.run(opts);
-  std::fprintf(stderr, "usage: fabricctl-bench CASE [--quick] [--write]\ncases:\n");
+  std::fprintf(stderr, "usage: fabricctl-bench CASE [--quick] [--write] [-- CASE ARGUMENTS]\ncases:\n");
   for (const BenchCase& c : kCases)
     std::fprintf(stderr, "  %-20.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()), c.help.data());
   return name.empty() ? 0 : 2;

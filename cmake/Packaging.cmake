@@ -35,6 +35,26 @@ install(SCRIPT ${PROJECT_SOURCE_DIR}/cmake/InstallSystemdUnits.cmake)
 file(GLOB DOC_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${DOC_PAGES} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
+# Debian policy wants the copyright and a compressed changelog in the package's doc folder.
+# The changelog names the version of project() and the date of the commit it is built from
+# (gzip -n: no name or time stamp inside, so the same commit gives the same file).
+execute_process(COMMAND git -C ${PROJECT_SOURCE_DIR} log -1 --format=%cD OUTPUT_VARIABLE FABRICCTL_PACKAGE_DATE
+                OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT FABRICCTL_PACKAGE_DATE)
+  set(FABRICCTL_PACKAGE_DATE "Thu, 01 Jan 1970 00:00:00 +0000")
+endif()
+set(PACKAGING_DIR ${CMAKE_BINARY_DIR}/packaging)
+configure_file(${PROJECT_SOURCE_DIR}/tools/packaging/changelog.Debian.in ${PACKAGING_DIR}/changelog.Debian @ONLY)
+add_custom_command(
+  OUTPUT ${PACKAGING_DIR}/changelog.Debian.gz
+  COMMAND gzip -9nfk changelog.Debian
+  DEPENDS ${PACKAGING_DIR}/changelog.Debian
+  WORKING_DIRECTORY ${PACKAGING_DIR}
+  COMMENT "Compressing the Debian changelog")
+add_custom_target(fabricctl_changelog ALL DEPENDS ${PACKAGING_DIR}/changelog.Debian.gz)
+install(FILES ${PROJECT_SOURCE_DIR}/tools/packaging/copyright ${PACKAGING_DIR}/changelog.Debian.gz
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
 # The package: name and version from project(), library dependencies from dpkg-shlibdeps.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME fabricctl)

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "fabric/elapsed.h"
+
 namespace fabricctl::bench {
 
 struct Options {
@@ -14,9 +16,8 @@ struct Options {
   bool write = false;  // record the figures in docs/ (cases that support it)
 };
 
-inline double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
+// The benches' name for SecondsSince (fabric/elapsed.h).
+inline double Seconds(std::chrono::steady_clock::time_point since) { return SecondsSince(since); }
 
 // CPU seconds (user + system, all threads) of this process so far: on a shared machine wall
 // time includes waiting for a core, CPU time does not.

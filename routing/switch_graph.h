@@ -88,7 +88,7 @@ inline std::ranges::iota_view<uint32_t, uint32_t> AllGroups(const SwitchGraph& g
 }
 
 // Hop distances from every switch to every destination switch by breadth-first search,
-// dist[s * S + d], kUnreachable when none; threads over destinations.
+// dist[s * num_switches + d], kUnreachable when none; threads over destinations.
 std::vector<uint8_t> AllPairsSwitchHops(const SwitchGraph& g, unsigned threads);
 
 // Fills the LFT entries of every switch towards switch LID `lid` (owned by switch d) along

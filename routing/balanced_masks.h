@@ -24,32 +24,32 @@ inline constexpr unsigned kMaskChannels = 16;
 inline constexpr size_t kMaskPlanBytes = size_t{96} << 20;
 
 inline bool MaskPlanFits(const SwitchGraph& g, const Setup& st) {
-  const uint32_t S = g.num_switches();
-  if (S > 0xFFFF || st.most_channels > kMaskChannels) return false;
-  const size_t destinations = S - static_cast<size_t>(std::count(st.sources.begin(), st.sources.end(), 0));
-  return destinations * S * 4 <= kMaskPlanBytes;
+  const uint32_t num_switches = g.num_switches();
+  if (num_switches > 0xFFFF || st.most_channels > kMaskChannels) return false;
+  const size_t destinations = num_switches - static_cast<size_t>(std::count(st.sources.begin(), st.sources.end(), 0));
+  return destinations * num_switches * 4 <= kMaskPlanBytes;
 }
 
 template <typename Accept>
 void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads, const Setup& st,
                 SubnetRoutes& out) {
-  const uint32_t S = g.num_switches();
-  const size_t L = out.num_lids();
+  const uint32_t num_switches = g.num_switches();
+  const size_t num_lids = out.num_lids();
   // Channels numbered switch by switch: first[s] + k is channel k (bit k) of s.
   const unsigned stride = st.stride;
-  std::vector<uint32_t> chan_first(S + 1, 0);
-  for (uint32_t s = 0; s < S; ++s) {
+  std::vector<uint32_t> chan_first(num_switches + 1, 0);
+  for (uint32_t s = 0; s < num_switches; ++s) {
     uint32_t n = 0;
     for (uint32_t e = g.begin(s); e < g.end(s); ++e) n += static_cast<uint32_t>(g.ports(e).size());
     chan_first[s + 1] = chan_first[s] + n;
   }
-  const uint32_t C = chan_first[S];
-  std::vector<uint32_t> chan_nbr(C);
-  std::vector<uint8_t> chan_port(C);
-  std::vector<uint32_t> port_chan(size_t{S} * stride, 0);  // the channel out of (switch, port)
+  const uint32_t num_channels = chan_first[num_switches];
+  std::vector<uint32_t> chan_nbr(num_channels);
+  std::vector<uint8_t> chan_port(num_channels);
+  std::vector<uint32_t> port_chan(size_t{num_switches} * stride, 0);  // the channel out of (switch, port)
   // The cost of one route per channel when cable rates differ (empty otherwise).
-  std::vector<uint32_t> chan_cost(st.cost.empty() ? 0 : C);
-  for (uint32_t s = 0; s < S; ++s) {
+  std::vector<uint32_t> chan_cost(st.cost.empty() ? 0 : num_channels);
+  for (uint32_t s = 0; s < num_switches; ++s) {
     uint32_t c = chan_first[s];
     for (uint32_t e = g.begin(s); e < g.end(s); ++e)
       for (uint8_t p : g.ports(e)) {
@@ -67,25 +67,25 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
   // reach d, farthest first and d last, each with the mask of its next-hop channels;
   // reached[d] of them. Switch LIDs are routed here too (any next hop will do).
   struct Step {
-    uint16_t s, bits;  // S < 65,536 (MaskPlanFits)
+    uint16_t s, bits;  // num_switches < 65,536 (MaskPlanFits)
   };
-  std::vector<uint32_t> slot(S, 0), reached(S, 0);
+  std::vector<uint32_t> slot(num_switches, 0), reached(num_switches, 0);
   uint32_t slots = 0;
-  for (uint32_t d = 0; d < S; ++d)
+  for (uint32_t d = 0; d < num_switches; ++d)
     if (st.sources[d]) slot[d] = slots++;
-  std::vector<Step> plan(size_t{slots} * S);
+  std::vector<Step> plan(size_t{slots} * num_switches);
   ParallelFor(
-      S, ThreadsFor(size_t{S} * C, threads),
+      num_switches, ThreadsFor(size_t{num_switches} * num_channels, threads),
       [&](size_t di) {
         const uint32_t d = static_cast<uint32_t>(di);
-        const uint8_t* row = &table.hop[size_t{d} * S];
+        const uint8_t* row = &table.hop[size_t{d} * num_switches];
         const Lid lid = g.switch_lid(d);
         if (st.sources[d] == 0) {
           if (lid) RouteSwitchLidRotating(g, row, accept, d, lid, out);
           return;
         }
-        Step* steps = &plan[size_t{slot[d]} * S];
-        reached[d] = OrderFarthestFirst(row, table.mask, S, [&](uint32_t s, uint32_t i) {
+        Step* steps = &plan[size_t{slot[d]} * num_switches];
+        reached[d] = OrderFarthestFirst(row, table.mask, num_switches, [&](uint32_t s, uint32_t i) {
           uint32_t bits = 0;
           if (s != d)
             for (uint32_t c = first[s]; c < first[s + 1]; ++c)
@@ -95,22 +95,22 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
         if (lid == 0) return;
         // The mask says it already: the first candidate channel at or after the LID's place.
         const uint32_t spread = Spread(lid);
-        out.lft[size_t{d} * L + lid] = g.lid_port(lid);
+        out.lft[size_t{d} * num_lids + lid] = g.lid_port(lid);
         for (uint32_t i = 0; i + 1 < reached[d]; ++i) {
           const uint32_t s = steps[i].s, bits = steps[i].bits;
           if (bits == 0) continue;
           const uint32_t from = SpreadOf(spread, first[s + 1] - first[s]);
           const uint32_t at_or_after = bits >> from << from;
-          out.lft[size_t{s} * L + lid] = port[first[s] + __builtin_ctz(at_or_after ? at_or_after : bits)];
+          out.lft[size_t{s} * num_lids + lid] = port[first[s] + __builtin_ctz(at_or_after ? at_or_after : bits)];
         }
       },
       16);
 
   // Routes per channel, and per switch the sources whose routes to the current LID pass
   // through it (this pass and, when rerouting, the previous one).
-  std::vector<uint64_t> load(C, 0), flow(S), old_flow(S);
+  std::vector<uint64_t> load(num_channels, 0), flow(num_switches), old_flow(num_switches);
   auto route = [&](uint32_t d, bool reroute) {
-    const Step* steps = &plan[size_t{slot[d]} * S];
+    const Step* steps = &plan[size_t{slot[d]} * num_switches];
     const uint32_t n = reached[d] - 1;  // d itself is last
     uint64_t* const ld = load.data();
     uint64_t* const fl = flow.data();
@@ -127,7 +127,7 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
         for (uint32_t i = 0; i < n; ++i) {
           const uint32_t s = steps[i].s;
           if (steps[i].bits == 0) continue;
-          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * L]];
+          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * num_lids]];
           ld[was] -= old[s];
           old[nbr[was]] += old[s];
         }
@@ -148,18 +148,18 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
           key = v < key ? v : key;
         }
         const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
-        lft[size_t{s} * L] = port[best];
+        lft[size_t{s} * num_lids] = port[best];
         ld[best] = (key >> 4) + fl[s];
         fl[nbr[best]] += fl[s];
       }
-      lft[size_t{d} * L] = g.lid_port(lid);
+      lft[size_t{d} * num_lids] = g.lid_port(lid);
     }
   };
   // With costs: the same, each route weighing its channel's cost, and a look at the forced
   // path beyond each candidate (LoadAfter); forced[s]: s's only channel towards d, or kNone.
-  std::vector<uint32_t> forced(chan_cost.empty() ? 0 : S, kNone);
+  std::vector<uint32_t> forced(chan_cost.empty() ? 0 : num_switches, kNone);
   auto route_weighted = [&](uint32_t d, bool reroute) {
-    const Step* steps = &plan[size_t{slot[d]} * S];
+    const Step* steps = &plan[size_t{slot[d]} * num_switches];
     const uint32_t n = reached[d] - 1;  // d itself is last
     const uint32_t* const cost = chan_cost.data();
     uint64_t* const ld = load.data();
@@ -179,7 +179,7 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
         for (uint32_t i = 0; i < n; ++i) {
           const uint32_t s = steps[i].s;
           if (steps[i].bits == 0) continue;
-          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * L]];
+          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * num_lids]];
           ld[was] -= old[s] * cost[was];
           old[nbr[was]] += old[s];
         }
@@ -199,11 +199,11 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
           key = v < key ? v : key;
         }
         const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
-        lft[size_t{s} * L] = port[best];
+        lft[size_t{s} * num_lids] = port[best];
         ld[best] += fl[s] * cost[best];
         fl[nbr[best]] += fl[s];
       }
-      lft[size_t{d} * L] = g.lid_port(lid);
+      lft[size_t{d} * num_lids] = g.lid_port(lid);
     }
     for (uint32_t i = 0; i < n; ++i) forced[steps[i].s] = kNone;
   };

@@ -150,21 +150,8 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
             old[c[k].next] += old[i];
             break;
           }
-      // Equal loads: start the scan at a place that moves with the LID, so that the
-      // destinations of one switch spread over its equal choices (d-mod-k on fat trees).
       const uint32_t start = first + balanced::SpreadOf(spread, end - first);
-      uint32_t best = start;
-      uint64_t least = ld[c[start].chan];
-      for (uint32_t k = start + 1; k < end; ++k)
-        if (ld[c[k].chan] < least) {
-          best = k;
-          least = ld[c[k].chan];
-        }
-      for (uint32_t k = first; k < start; ++k)
-        if (ld[c[k].chan] < least) {
-          best = k;
-          least = ld[c[k].chan];
-        }
+      const auto [best, least] = balanced::LeastFrom(first, start, end, [&](uint32_t k) { return ld[c[k].chan]; });
       *entry = static_cast<uint8_t>(c[best].chan - base);
       ld[c[best].chan] = least + fl[i];
       fl[c[best].next] += fl[i];
@@ -211,18 +198,7 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
                                    [&](uint32_t at) { return forced_next[at]; });
       };
       const uint32_t start = first + balanced::SpreadOf(spread, end - first);
-      uint32_t best = start;
-      uint64_t least = after(start);
-      for (uint32_t k = start + 1; k < end; ++k)
-        if (const uint64_t v = after(k); v < least) {
-          best = k;
-          least = v;
-        }
-      for (uint32_t k = first; k < start; ++k)
-        if (const uint64_t v = after(k); v < least) {
-          best = k;
-          least = v;
-        }
+      const uint32_t best = balanced::LeastFrom(first, start, end, after).first;
       *entry = static_cast<uint8_t>(c[best].chan - s * stride);
       ld[c[best].chan] += fl[i] * cost[c[best].chan];
       fl[c[best].next] += fl[i];

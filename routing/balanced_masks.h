@@ -9,6 +9,7 @@
 // after a LID-dependent place.
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "routing/balanced_rounds.h"
@@ -109,13 +110,26 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
   // Routes per channel, and per switch the sources whose routes to the current LID pass
   // through it (this pass and, when rerouting, the previous one).
   std::vector<uint64_t> load(num_channels, 0), flow(num_switches), old_flow(num_switches);
-  auto route = [&](uint32_t d, bool reroute) {
+  // With costs (`weighted`), each route weighs its channel's cost and a candidate is judged
+  // by a look at the forced path beyond it (LoadAfter); forced[s]: s's only channel towards
+  // d, or kNone. Without, by its channel's load alone.
+  std::vector<uint32_t> forced(chan_cost.empty() ? 0 : num_switches, kNone);
+  auto route = [&](auto weighted_type, uint32_t d, bool reroute) {
+    constexpr bool weighted = decltype(weighted_type)::value;
     const Step* steps = &plan[size_t{slot[d]} * num_switches];
     const uint32_t n = reached[d] - 1;  // d itself is last
+    [[maybe_unused]] const uint32_t* const cost = chan_cost.data();
     uint64_t* const ld = load.data();
     uint64_t* const fl = flow.data();
     uint64_t* const old = old_flow.data();
     const uint32_t* const pchan = port_chan.data();
+    if constexpr (weighted) {
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t bits = steps[i].bits;
+        forced[steps[i].s] = bits && (bits & (bits - 1)) == 0 ? first[steps[i].s] + __builtin_ctz(bits) : kNone;
+      }
+    }
+    [[maybe_unused]] auto next_of = [&](uint32_t at) { return nbr[forced[at]]; };
     for (Lid lid : g.endpoint_lids(d)) {
       const uint32_t spread = Spread(lid);
       uint8_t* const lft = out.lft.data() + lid;
@@ -128,7 +142,10 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
           const uint32_t s = steps[i].s;
           if (steps[i].bits == 0) continue;
           const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * num_lids]];
-          ld[was] -= old[s];
+          if constexpr (weighted)
+            ld[was] -= old[s] * cost[was];
+          else
+            ld[was] -= old[s];
           old[nbr[was]] += old[s];
         }
       }
@@ -143,75 +160,33 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
         const uint32_t from = SpreadOf(spread, first[s + 1] - base);
         uint64_t key = ~uint64_t{0};
         for (uint32_t x = bits; x; x &= x - 1) {
-          const uint32_t k = static_cast<uint32_t>(__builtin_ctz(x));
-          const uint64_t v = (ld[base + k] << 4) | ((k - from) & 15);
-          key = v < key ? v : key;
-        }
-        const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
-        lft[size_t{s} * num_lids] = port[best];
-        ld[best] = (key >> 4) + fl[s];
-        fl[nbr[best]] += fl[s];
-      }
-      lft[size_t{d} * num_lids] = g.lid_port(lid);
-    }
-  };
-  // With costs: the same, each route weighing its channel's cost, and a look at the forced
-  // path beyond each candidate (LoadAfter); forced[s]: s's only channel towards d, or kNone.
-  std::vector<uint32_t> forced(chan_cost.empty() ? 0 : num_switches, kNone);
-  auto route_weighted = [&](uint32_t d, bool reroute) {
-    const Step* steps = &plan[size_t{slot[d]} * num_switches];
-    const uint32_t n = reached[d] - 1;  // d itself is last
-    const uint32_t* const cost = chan_cost.data();
-    uint64_t* const ld = load.data();
-    uint64_t* const fl = flow.data();
-    uint64_t* const old = old_flow.data();
-    const uint32_t* const pchan = port_chan.data();
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t bits = steps[i].bits;
-      forced[steps[i].s] = bits && (bits & (bits - 1)) == 0 ? first[steps[i].s] + __builtin_ctz(bits) : kNone;
-    }
-    auto next_of = [&](uint32_t at) { return nbr[forced[at]]; };
-    for (Lid lid : g.endpoint_lids(d)) {
-      const uint32_t spread = Spread(lid);
-      uint8_t* const lft = out.lft.data() + lid;
-      if (reroute) {
-        std::copy(st.sources.begin(), st.sources.end(), old);
-        for (uint32_t i = 0; i < n; ++i) {
-          const uint32_t s = steps[i].s;
-          if (steps[i].bits == 0) continue;
-          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * num_lids]];
-          ld[was] -= old[s] * cost[was];
-          old[nbr[was]] += old[s];
-        }
-      }
-      std::copy(st.sources.begin(), st.sources.end(), fl);
-      for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t s = steps[i].s, bits = steps[i].bits;
-        if (bits == 0) continue;
-        const uint32_t base = first[s];
-        const uint32_t from = SpreadOf(spread, first[s + 1] - base);
-        uint64_t key = ~uint64_t{0};
-        for (uint32_t x = bits; x; x &= x - 1) {
           const uint32_t k = static_cast<uint32_t>(__builtin_ctz(x)), ch = base + k;
-          const uint64_t after =
-              LoadAfter(ld[ch] + fl[s] * cost[ch], nbr[ch], fl[s], ld, cost, forced.data(), fl, next_of);
-          const uint64_t v = (after << 4) | ((k - from) & 15);
+          uint64_t judged = ld[ch];
+          if constexpr (weighted)
+            judged = LoadAfter(ld[ch] + fl[s] * cost[ch], nbr[ch], fl[s], ld, cost, forced.data(), fl, next_of);
+          const uint64_t v = (judged << 4) | ((k - from) & 15);
           key = v < key ? v : key;
         }
         const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
         lft[size_t{s} * num_lids] = port[best];
-        ld[best] += fl[s] * cost[best];
+        if constexpr (weighted)
+          ld[best] += fl[s] * cost[best];
+        else
+          ld[best] = (key >> 4) + fl[s];
         fl[nbr[best]] += fl[s];
       }
       lft[size_t{d} * num_lids] = g.lid_port(lid);
     }
-    for (uint32_t i = 0; i < n; ++i) forced[steps[i].s] = kNone;
+    if constexpr (weighted)
+      for (uint32_t i = 0; i < n; ++i) forced[steps[i].s] = kNone;
   };
   auto busiest = [&] { return load.empty() ? 0 : *std::max_element(load.begin(), load.end()); };
   if (chan_cost.empty())
-    RunRounds(st, route, busiest);
+    RunRounds(
+        st, [&](uint32_t d, bool reroute) { route(std::false_type{}, d, reroute); }, busiest);
   else
-    RunRounds(st, route_weighted, busiest);
+    RunRounds(
+        st, [&](uint32_t d, bool reroute) { route(std::true_type{}, d, reroute); }, busiest);
 }
 
 }  // namespace fabricctl::balanced

@@ -109,6 +109,27 @@ uint32_t OrderFarthestFirst(const uint8_t* row, uint8_t mask, uint32_t num_switc
   return bucket.back();
 }
 
+// The candidate k of [first, end) with the least value(k), scanning from `start` round to
+// just before it, so that of equal values the first in that order wins: with `start` moving
+// with the LID, the destinations of one switch spread over its equal choices (d-mod-k on
+// fat trees). Returns the candidate and its value.
+template <typename Value>
+std::pair<uint32_t, uint64_t> LeastFrom(uint32_t first, uint32_t start, uint32_t end, const Value& value) {
+  uint32_t best = start;
+  uint64_t least = value(start);
+  for (uint32_t k = start + 1; k < end; ++k)
+    if (const uint64_t v = value(k); v < least) {
+      best = k;
+      least = v;
+    }
+  for (uint32_t k = first; k < start; ++k)
+    if (const uint64_t v = value(k); v < least) {
+      best = k;
+      least = v;
+    }
+  return {best, least};
+}
+
 // How far LoadAfter follows a forced path (fat trees: two switches down from a core).
 inline constexpr unsigned kForcedLookAhead = 8;
 

@@ -42,14 +42,14 @@ double CompareWork(const Fabric& fabric, const Subnet& subnet) {
 constexpr double kNearBound = 1.02;
 
 double CutBound(const Fabric& fabric, const Subnet& subnet) {
-  const double endpoints = double(subnet.endpoint_ports.size());
-  double bound = 0;
+  const uint64_t endpoints = subnet.endpoint_ports.size();
+  uint64_t bound = 0;
   for (NodeId s : subnet.switches) {
-    double local = 0, cables = 0;
-    for (const Adjacency& a : fabric.neighbors(s)) (fabric.is_switch(a.peer_node) ? cables : local) += 1;
-    if (cables > 0) bound = std::max(bound, std::ceil(local * (endpoints - local) / cables));
+    uint64_t local = 0, cables = 0;
+    for (const Adjacency& a : fabric.neighbors(s)) ++(fabric.is_switch(a.peer_node) ? cables : local);
+    bound = std::max(bound, SwitchCutBound(SwitchCutRoutes(local, local, endpoints, endpoints), cables));
   }
-  return bound;
+  return double(bound);
 }
 
 // How auto ranks tables: every pair reachable first, then the worst load per capacity, then

@@ -56,7 +56,7 @@ struct Setup {
 // X / c routes when the busiest load is X, so X >= routes / sum(1 / c) (rounded down: a
 // bound only ends rerouting, and must not end it too early).
 inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint32_t s, uint64_t total) {
-  const uint64_t routes = st.sources[s] * (total - st.sources[s]);
+  const uint64_t routes = SwitchCutRoutes(st.sources[s], st.sources[s], total, total);
   uint64_t up = 0;
   double per_cost = 0;
   for (uint32_t e = g.begin(s); e < g.end(s); ++e)
@@ -65,7 +65,7 @@ inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint32_t s, uint
       if (!st.cost.empty()) per_cost += 1.0 / st.cost[size_t{s} * st.stride + p];
     }
   if (up == 0) return 0;
-  if (st.cost.empty()) return (routes + up - 1) / up;
+  if (st.cost.empty()) return SwitchCutBound(routes, up);
   return static_cast<uint64_t>(double(routes) / per_cost);
 }
 

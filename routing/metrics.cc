@@ -290,10 +290,8 @@ void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const
       shares += m.rates_differ ? capacity.share(f.port_id(sn.switches[s], p)) : 1.0;
     }
     if (degree == 0) continue;
-    const uint64_t out = uint64_t(sources[s]) * (num_dests - dests_at[s]);
-    const uint64_t in = uint64_t(dests_at[s]) * (endpoints - sources[s]);
-    const uint64_t need = std::max(out, in);
-    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, (need + degree - 1) / degree);
+    const uint64_t need = SwitchCutRoutes(sources[s], dests_at[s], endpoints, num_dests);
+    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, SwitchCutBound(need, degree));
     if (m.rates_differ)
       m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, double(need) / shares);
   }

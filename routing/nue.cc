@@ -166,21 +166,20 @@ struct Search {
   std::vector<uint32_t> order, level, via;
 };
 
-Search BreadthFirst(const SwitchGraph& g, uint32_t from) {
+Search SearchFrom(const SwitchGraph& g, uint32_t from) {
   Search s;
   s.level.assign(g.num_switches(), kUnset);
   s.via.assign(g.num_switches(), kUnset);
+  std::vector<uint8_t> seen(g.num_switches(), 0);
   s.order.assign(1, from);
   s.level[from] = 0;
-  for (size_t i = 0; i < s.order.size(); ++i) {
-    const uint32_t u = s.order[i];
-    for (uint32_t grp = g.begin(u); grp < g.end(u); ++grp)
-      if (s.level[g.nbr(grp)] == kUnset) {
-        s.level[g.nbr(grp)] = s.level[u] + 1;
-        s.via[g.nbr(grp)] = grp;
-        s.order.push_back(g.nbr(grp));
-      }
-  }
+  seen[from] = 1;
+  BreadthFirst(
+      g, s.order, seen, [&](uint32_t u) { return AllGroups(g, u); },
+      [&](uint32_t reached, uint32_t u, uint32_t group) {
+        s.level[reached] = s.level[u] + 1;
+        s.via[reached] = group;
+      });
   return s;
 }
 
@@ -195,7 +194,7 @@ Search CentralSearch(const SwitchGraph& g) {
   Search best;
   uint64_t best_score = UINT64_MAX;
   for (size_t i = 0; i < keep; ++i) {
-    Search s = BreadthFirst(g, candidates[i]);
+    Search s = SearchFrom(g, candidates[i]);
     // Eccentricity first, then the sum of levels (a more central root among equals).
     uint64_t sum = 0;
     for (uint32_t v : s.order) sum += s.level[v];

@@ -35,6 +35,38 @@ install(SCRIPT ${PROJECT_SOURCE_DIR}/cmake/InstallSystemdUnits.cmake)
 file(GLOB DOC_PAGES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${DOC_PAGES} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
+# Debian policy wants the copyright and a compressed changelog in the package's doc folder
+# (changelog.gz: the version has no Debian revision, so the package is native). The years of
+# the copyright and the changelog's date come from the commits the build is made from
+# (gzip -n: no name or time stamp inside, so the same commit gives the same file).
+execute_process(COMMAND git -C ${PROJECT_SOURCE_DIR} log -1 --format=%cD OUTPUT_VARIABLE FABRICCTL_PACKAGE_DATE
+                OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+execute_process(COMMAND git -C ${PROJECT_SOURCE_DIR} log --format=%cd --date=format:%Y OUTPUT_VARIABLE commit_years
+                OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT FABRICCTL_PACKAGE_DATE OR NOT commit_years)
+  set(FABRICCTL_PACKAGE_DATE "Thu, 01 Jan 1970 00:00:00 +0000")
+  set(commit_years 1970)
+endif()
+string(REPLACE "\n" ";" commit_years "${commit_years}")
+list(SORT commit_years)
+list(GET commit_years 0 first_year)
+list(GET commit_years -1 last_year)
+set(FABRICCTL_COPYRIGHT_YEARS ${first_year})
+if(NOT first_year STREQUAL last_year)
+  set(FABRICCTL_COPYRIGHT_YEARS ${first_year}-${last_year})
+endif()
+set(PACKAGING_DIR ${CMAKE_BINARY_DIR}/packaging)
+configure_file(${PROJECT_SOURCE_DIR}/tools/packaging/copyright.in ${PACKAGING_DIR}/copyright @ONLY)
+configure_file(${PROJECT_SOURCE_DIR}/tools/packaging/changelog.in ${PACKAGING_DIR}/changelog @ONLY)
+add_custom_command(
+  OUTPUT ${PACKAGING_DIR}/changelog.gz
+  COMMAND gzip -9nfk changelog
+  DEPENDS ${PACKAGING_DIR}/changelog
+  WORKING_DIRECTORY ${PACKAGING_DIR}
+  COMMENT "Compressing the Debian changelog")
+add_custom_target(fabricctl_changelog ALL DEPENDS ${PACKAGING_DIR}/changelog.gz)
+install(FILES ${PACKAGING_DIR}/copyright ${PACKAGING_DIR}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
 # The package: name and version from project(), library dependencies from dpkg-shlibdeps.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME fabricctl)

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <limits>
 #include <map>
+#include <vector>
 
 #include "fabric/display_text.h"
 #include "fabric/edit_distance.h"
@@ -81,16 +82,12 @@ struct ThresholdLine {
 };
 
 std::unexpected<Error> UnknownName(const ThresholdLine& l) {
-  std::string_view best;
-  size_t best_d = 4;
-  auto consider = [&](std::string_view candidate) {
-    if (size_t d = EditDistance(l.name, candidate); d < best_d) best_d = d, best = candidate;
-  };
-  for (size_t i = 0; i < kNumErrorCounters; ++i) consider(kNames[i]);
-  consider(kXmitWaitShareKey);
-  consider(kXmitWaitTickKey);
+  std::vector<std::string_view> candidates(kNames.begin(), kNames.begin() + kNumErrorCounters);
+  candidates.push_back(kXmitWaitShareKey);
+  candidates.push_back(kXmitWaitTickKey);
   std::string message = fmt::format("unknown error counter '{}'", ShownValue(l.name));
-  if (!best.empty()) message += fmt::format(" (did you mean '{}'?)", best);
+  // Counter names are long and alike: three edits still point at one of them.
+  message += DidYouMean(l.name, candidates, 3);
   return l.Fail(std::move(message), l.name.empty() ? "=" : l.name);
 }
 
@@ -177,117 +174,145 @@ Result<Thresholds> ParseThresholds(std::string_view text, std::string_view filen
   return t;
 }
 
-Result<CounterReport> ReadCounters(mad::Transport& transport, const Fabric& fabric, const CounterOptions& options) {
-  mad::MadRpc rpc(transport, options.rpc);
-  CounterReport report;
-  std::vector<std::optional<PortCounterReading>> readings(fabric.num_port_slots());
+namespace {
 
-  auto problem = [&](PortId p, std::string message) { report.problems.push_back({p, std::move(message)}); };
-  auto failure = [](std::string_view what, const mad::Completion& c) {
-    return c.outcome == mad::Outcome::kTimeout ? fmt::format("{}: no answer", what)
-                                               : fmt::format("{}: MAD status 0x{:04x}", what, c.status);
-  };
+std::string MadFailure(std::string_view what, const mad::Completion& c) {
+  return c.outcome == mad::Outcome::kTimeout ? fmt::format("{}: no answer", what)
+                                             : fmt::format("{}: MAD status 0x{:04x}", what, c.status);
+}
 
-  // Reads the ports one PMA answers for, PortCountersExtended too when it has them.
-  auto read_ports = [&](uint32_t lid, const std::vector<PortId>& ports, bool extended) {
-    for (PortId pid : ports) {
-      unsigned num = fabric.port(pid).number;
-      rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCounters, lid, num),
-               [&, pid, lid, num, extended](const mad::Completion& pc) {
-                 if (pc.outcome != mad::Outcome::kOk) return problem(pid, failure("PortCounters", pc));
-                 PortCounterReading r{.port = pid, .lid = lid};
-                 uint8_t* d = const_cast<uint8_t*>(pc.reply->data());
-                 for (size_t i = 0; i < kNumCounters; ++i) r.value[i] = mad_get_field(d, 0, kFields[i]);
-                 readings[pid] = r;
-                 if (extended)
-                   rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCountersExtended, lid, num),
-                            [&, pid](const mad::Completion& ec) {
-                              if (ec.outcome != mad::Outcome::kOk || !readings[pid]) return;
-                              uint8_t* x = const_cast<uint8_t*>(ec.reply->data());
-                              auto& v = readings[pid]->value;
-                              v[size_t(Counter::kPortXmitData)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_BYTES_F);
-                              v[size_t(Counter::kPortRcvData)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_BYTES_F);
-                              v[size_t(Counter::kPortXmitPkts)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_PKTS_F);
-                              v[size_t(Counter::kPortRcvPkts)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_PKTS_F);
-                              readings[pid]->extended = true;
-                            });
-                 if (options.reset == ResetMode::kResetAfterRead) {
-                   auto set = PmaRequest(mad::Method::kSet, mad::attr::kPortCounters, lid, num);
-                   mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT_F, 0xffff);
-                   mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT2_F, 0xff);
-                   rpc.Post(set, [&, pid](const mad::Completion& sc) {
-                     if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCounters reset", sc));
-                   });
-                   if (extended) {
-                     auto xset = PmaRequest(mad::Method::kSet, mad::attr::kPortCountersExtended, lid, num);
-                     mad_set_field(xset.data.data(), 0, IB_PC_EXT_COUNTER_SELECT_F, 0xff);
-                     rpc.Post(xset, [&, pid](const mad::Completion& sc) {
-                       if (sc.outcome != mad::Outcome::kOk) problem(pid, failure("PortCountersExtended reset", sc));
-                     });
-                   }
-                 }
-               });
+// One pass of PMA reads over a fabric: the requests are posted to one MadRpc, and each
+// reply's callback fills `readings_` or adds a problem.
+class CounterReader {
+ public:
+  CounterReader(mad::Transport& transport, const Fabric& fabric, const CounterOptions& options)
+      : fabric_(fabric), options_(options), rpc_(transport, options.rpc), readings_(fabric.num_port_slots()) {}
+
+  Result<CounterReport> Run() {
+    for (NodeId n = 0; n < fabric_.num_nodes(); ++n) QueryNode(n);
+    if (auto r = rpc_.Run(); !r) return std::unexpected(r.error());
+    for (auto& r : readings_) {
+      if (!r) continue;
+      for (size_t i = 0; i < kNumErrorCounters; ++i)
+        if (r->value[i] > options_.thresholds.limit[i]) r->over.push_back(static_cast<Counter>(i));
+      report_.ports.push_back(std::move(*r));
     }
-  };
+    std::sort(report_.problems.begin(), report_.problems.end(),
+              [](const CounterProblem& a, const CounterProblem& b) { return a.port < b.port; });
+    report_.stats = rpc_.stats();
+    return std::move(report_);
+  }
+
+ private:
+  void Problem(PortId p, std::string message) { report_.problems.push_back({p, std::move(message)}); }
+
+  // A switch's PMA answers for all its cabled ports at the LID of port 0; a CA's or
+  // router's for each port at that port's LID.
+  void QueryNode(NodeId n) {
+    const Node& node = fabric_.node(n);
+    if (node.type == NodeType::kSwitch) {
+      uint32_t lid = fabric_.port(fabric_.port_id(n, 0)).lid;
+      std::vector<PortId> ports;
+      for (unsigned p = 1; p <= node.num_ports; ++p)
+        if (fabric_.port(fabric_.port_id(n, p)).peer != kNone) ports.push_back(fabric_.port_id(n, p));
+      if (ports.empty()) return;
+      if (lid == 0 || lid > 0xBFFFu) {
+        for (PortId p : ports) Problem(p, "switch has no LID (has a subnet manager run?)");
+        return;
+      }
+      Query(lid, std::move(ports));
+      return;
+    }
+    for (unsigned p = 1; p <= node.num_ports; ++p) {
+      PortId pid = fabric_.port_id(n, p);
+      const Port& port = fabric_.port(pid);
+      if (port.peer == kNone) continue;
+      if (port.lid == 0 || port.lid > 0xBFFFu) {
+        Problem(pid, "port has no LID (has a subnet manager run?)");
+        continue;
+      }
+      Query(port.lid, {pid});
+    }
+  }
 
   // Asks one PMA (one LID) about the ports it answers for; its ClassPortInfo first unless
   // an earlier reading already knows it.
-  auto query = [&](uint32_t lid, std::vector<PortId> ports) {
-    if (options.known)
-      if (auto it = options.known->find(lid); it != options.known->end()) {
-        report.capabilities.emplace(lid, it->second);
-        return read_ports(lid, ports, it->second);
+  void Query(uint32_t lid, std::vector<PortId> ports) {
+    if (options_.known)
+      if (auto it = options_.known->find(lid); it != options_.known->end()) {
+        report_.capabilities.emplace(lid, it->second);
+        return ReadPorts(lid, ports, it->second);
       }
-    rpc.Post(PmaRequest(mad::Method::kGet, mad::attr::kClassPortInfo, lid, 0),
-             [&, lid, ports = std::move(ports)](const mad::Completion& c) {
-               bool extended = false;
-               if (c.outcome == mad::Outcome::kOk) {
-                 uint32_t cap = mad_get_field(const_cast<uint8_t*>(c.reply->data()), 0, IB_CPI_CAPMASK_F);
-                 extended = (cap & (kCapExtendedWidth | kCapExtendedNoIetf)) != 0;
-                 report.capabilities.emplace(lid, extended);
-               }
-               read_ports(lid, ports, extended);
-             });
-  };
+    rpc_.Post(PmaRequest(mad::Method::kGet, mad::attr::kClassPortInfo, lid, 0),
+              [this, lid, ports = std::move(ports)](const mad::Completion& c) {
+                bool extended = false;
+                if (c.outcome == mad::Outcome::kOk) {
+                  uint32_t cap = mad_get_field(const_cast<uint8_t*>(c.reply->data()), 0, IB_CPI_CAPMASK_F);
+                  extended = (cap & (kCapExtendedWidth | kCapExtendedNoIetf)) != 0;
+                  report_.capabilities.emplace(lid, extended);
+                }
+                ReadPorts(lid, ports, extended);
+              });
+  }
 
-  for (NodeId n = 0; n < fabric.num_nodes(); ++n) {
-    const Node& node = fabric.node(n);
-    if (node.type == NodeType::kSwitch) {
-      uint32_t lid = fabric.port(fabric.port_id(n, 0)).lid;
-      std::vector<PortId> ports;
-      for (unsigned p = 1; p <= node.num_ports; ++p)
-        if (fabric.port(fabric.port_id(n, p)).peer != kNone) ports.push_back(fabric.port_id(n, p));
-      if (ports.empty()) continue;
-      if (lid == 0 || lid > 0xBFFFu) {
-        for (PortId p : ports) problem(p, "switch has no LID (has a subnet manager run?)");
-        continue;
-      }
-      query(lid, std::move(ports));
-    } else {
-      for (unsigned p = 1; p <= node.num_ports; ++p) {
-        PortId pid = fabric.port_id(n, p);
-        const Port& port = fabric.port(pid);
-        if (port.peer == kNone) continue;
-        if (port.lid == 0 || port.lid > 0xBFFFu) {
-          problem(pid, "port has no LID (has a subnet manager run?)");
-          continue;
-        }
-        query(port.lid, {pid});
-      }
+  // Reads the ports one PMA answers for, PortCountersExtended too when it has them.
+  void ReadPorts(uint32_t lid, const std::vector<PortId>& ports, bool extended) {
+    for (PortId pid : ports) {
+      unsigned num = fabric_.port(pid).number;
+      rpc_.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCounters, lid, num),
+                [this, pid, lid, num, extended](const mad::Completion& pc) {
+                  if (pc.outcome != mad::Outcome::kOk) return Problem(pid, MadFailure("PortCounters", pc));
+                  PortCounterReading r{.port = pid, .lid = lid};
+                  uint8_t* d = const_cast<uint8_t*>(pc.reply->data());
+                  for (size_t i = 0; i < kNumCounters; ++i) r.value[i] = mad_get_field(d, 0, kFields[i]);
+                  readings_[pid] = r;
+                  if (extended) ReadExtended(pid, lid, num);
+                  if (options_.reset == ResetMode::kResetAfterRead) Reset(pid, lid, num, extended);
+                });
     }
   }
-  if (auto r = rpc.Run(); !r) return std::unexpected(r.error());
 
-  for (auto& r : readings) {
-    if (!r) continue;
-    for (size_t i = 0; i < kNumErrorCounters; ++i)
-      if (r->value[i] > options.thresholds.limit[i]) r->over.push_back(static_cast<Counter>(i));
-    report.ports.push_back(std::move(*r));
+  // The 64-bit data and packet counters replace the 32-bit ones read first.
+  void ReadExtended(PortId pid, uint32_t lid, unsigned num) {
+    rpc_.Post(PmaRequest(mad::Method::kGet, mad::attr::kPortCountersExtended, lid, num),
+              [this, pid](const mad::Completion& ec) {
+                if (ec.outcome != mad::Outcome::kOk || !readings_[pid]) return;
+                uint8_t* x = const_cast<uint8_t*>(ec.reply->data());
+                auto& v = readings_[pid]->value;
+                v[size_t(Counter::kPortXmitData)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_BYTES_F);
+                v[size_t(Counter::kPortRcvData)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_BYTES_F);
+                v[size_t(Counter::kPortXmitPkts)] = mad_get_field64(x, 0, IB_PC_EXT_XMT_PKTS_F);
+                v[size_t(Counter::kPortRcvPkts)] = mad_get_field64(x, 0, IB_PC_EXT_RCV_PKTS_F);
+                readings_[pid]->extended = true;
+              });
   }
-  std::sort(report.problems.begin(), report.problems.end(),
-            [](const CounterProblem& a, const CounterProblem& b) { return a.port < b.port; });
-  report.stats = rpc.stats();
-  return report;
+
+  void Reset(PortId pid, uint32_t lid, unsigned num, bool extended) {
+    auto set = PmaRequest(mad::Method::kSet, mad::attr::kPortCounters, lid, num);
+    mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT_F, 0xffff);
+    mad_set_field(set.data.data(), 0, IB_PC_COUNTER_SELECT2_F, 0xff);
+    rpc_.Post(set, [this, pid](const mad::Completion& sc) {
+      if (sc.outcome != mad::Outcome::kOk) Problem(pid, MadFailure("PortCounters reset", sc));
+    });
+    if (!extended) return;
+    auto xset = PmaRequest(mad::Method::kSet, mad::attr::kPortCountersExtended, lid, num);
+    mad_set_field(xset.data.data(), 0, IB_PC_EXT_COUNTER_SELECT_F, 0xff);
+    rpc_.Post(xset, [this, pid](const mad::Completion& sc) {
+      if (sc.outcome != mad::Outcome::kOk) Problem(pid, MadFailure("PortCountersExtended reset", sc));
+    });
+  }
+
+  const Fabric& fabric_;
+  const CounterOptions& options_;
+  mad::MadRpc rpc_;
+  CounterReport report_;
+  std::vector<std::optional<PortCounterReading>> readings_;
+};
+
+}  // namespace
+
+Result<CounterReport> ReadCounters(mad::Transport& transport, const Fabric& fabric, const CounterOptions& options) {
+  return CounterReader(transport, fabric, options).Run();
 }
 
 }  // namespace fabricctl

@@ -8,6 +8,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "fabric/elapsed.h"
 #include "fabric/fabric_builder.h"
 #include "fabric/mad/attributes.h"
 
@@ -65,7 +66,7 @@ class Walk {
     auto result = Build();
     if (!result) return result;
     result->stats = rpc_.stats();
-    result->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result->seconds = SecondsSince(start);
     return result;
   }
 

@@ -1,5 +1,7 @@
 #include "fabric/edit_distance.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <vector>
@@ -26,6 +28,29 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+std::optional<std::string_view> ClosestMatch(std::string_view word, std::span<const std::string_view> candidates,
+                                             std::optional<size_t> max_distance) {
+  std::optional<std::string_view> best;
+  size_t best_distance = 0;
+  for (std::string_view c : candidates) {
+    const size_t d = EditDistance(word, c);
+    if (!best || d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  // A typo changes a few characters; a different word changes most of them.
+  const size_t limit = max_distance ? *max_distance : std::max<size_t>(2, word.size() / 3);
+  if (best && best_distance <= limit) return best;
+  return std::nullopt;
+}
+
+std::string DidYouMean(std::string_view word, std::span<const std::string_view> candidates,
+                       std::optional<size_t> max_distance) {
+  auto m = ClosestMatch(word, candidates, max_distance);
+  return m ? fmt::format(" (did you mean '{}'?)", *m) : std::string();
 }
 
 }  // namespace fabricctl

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fabric/display_text.h"
+#include "fabric/edit_distance.h"
 #include "fabric/generators/degrade.h"
 #include "fabric/generators/generators.h"
 #include "fabric/generators/params.h"
@@ -62,8 +63,8 @@ Result<Fabric> Generate(std::string_view name, const GeneratorParams& params) {
     names.push_back(g->info.name);
     all += (all.empty() ? "" : ", ") + std::string(g->info.name);
   }
-  return MakeError(fmt::format("unknown topology generator '{}'{}; generators: {}", ShownValue(name),
-                               gen::DidYouMean(name, names), all));
+  return MakeError(
+      fmt::format("unknown topology generator '{}'{}; generators: {}", ShownValue(name), DidYouMean(name, names), all));
 }
 
 }  // namespace fabricctl

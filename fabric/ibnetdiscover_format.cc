@@ -247,6 +247,39 @@ class Parser {
     return Assignment(s, line, no);
   }
 
+  // The keys of "key=value" lines.
+  enum AssignmentKind { kVendid, kDevid, kSysimg, kSwitchGuid, kCaGuid, kRtGuid, kWidth, kSpeed, kExtSpeed, kPdebug };
+  struct AssignmentKey {
+    std::string_view name;
+    AssignmentKind kind;
+  };
+
+  // The key at the scanner, which moves past it; nullptr when the line starts with none.
+  static const AssignmentKey* EatAssignmentKey(Scanner& s, std::string_view line) {
+    static constexpr std::array<AssignmentKey, 12> kKeys{{{"vendid", kVendid},
+                                                          {"devid", kDevid},
+                                                          {"sysimgguid", kSysimg},
+                                                          {"switchguid", kSwitchGuid},
+                                                          {"caguid", kCaGuid},
+                                                          {"hcaguids", kCaGuid},
+                                                          {"rtguid", kRtGuid},
+                                                          {"routerguid", kRtGuid},
+                                                          {"width", kWidth},
+                                                          {"speed", kSpeed},
+                                                          {"extspeed", kExtSpeed},
+                                                          {"pdebug", kPdebug}}};
+    for (const AssignmentKey& k : kKeys) {
+      Scanner probe(line, s.pos());
+      if (!probe.EatWord(k.name)) continue;
+      char next = probe.Peek();
+      if (next == '=' || next == '+' || next == ' ' || next == '\t') {
+        s = probe;
+        return &k;
+      }
+    }
+    return nullptr;
+  }
+
   // vendid=, devid=, sysimgguid=, switchguid=, caguid=, rtguid=, width=, speed=, ... and
   // the few other lines ibnetdiscover -g prints.
   Result<void> Assignment(Scanner& s, std::string_view line, int no) {
@@ -259,34 +292,7 @@ class Parser {
       return Fail(no, line, s.column(), "ibsim 'do' command lines are not supported");
     if (rest.starts_with("module")) return Fail(no, line, s.column(), "ibsim 'module' name prefixes are not supported");
 
-    struct Key {
-      std::string_view name;
-      int kind;
-    };
-    enum { kVendid, kDevid, kSysimg, kSwitchGuid, kCaGuid, kRtGuid, kWidth, kSpeed, kExtSpeed, kPdebug };
-    static constexpr std::array<Key, 12> kKeys{{{"vendid", kVendid},
-                                                {"devid", kDevid},
-                                                {"sysimgguid", kSysimg},
-                                                {"switchguid", kSwitchGuid},
-                                                {"caguid", kCaGuid},
-                                                {"hcaguids", kCaGuid},
-                                                {"rtguid", kRtGuid},
-                                                {"routerguid", kRtGuid},
-                                                {"width", kWidth},
-                                                {"speed", kSpeed},
-                                                {"extspeed", kExtSpeed},
-                                                {"pdebug", kPdebug}}};
-    const Key* key = nullptr;
-    for (const Key& k : kKeys) {
-      Scanner probe(line, s.pos());
-      if (!probe.EatWord(k.name)) continue;
-      char next = probe.Peek();
-      if (next == '=' || next == '+' || next == ' ' || next == '\t') {
-        key = &k;
-        s = probe;
-        break;
-      }
-    }
+    const AssignmentKey* key = EatAssignmentKey(s, line);
     if (!key)
       return Fail(no, line, s.column(),
                   "expected a node record (Switch, Ca, Hca, Rt), a vendid/devid/sysimgguid/switchguid/caguid/rtguid "
@@ -299,7 +305,7 @@ class Parser {
       return Fail(no, line, s.column(), fmt::format("expected '=' after '{}'", key->name));
     }
     s.SkipSpace();
-    int value_column = s.column();
+    const int value_column = s.column();
     auto value = s.Number();
     if (!value) return Fail(no, line, value_column, fmt::format("expected a number after '{}='", key->name));
     std::optional<uint64_t> port_guid;
@@ -311,31 +317,36 @@ class Parser {
     s.SkipSpace();
     if (!s.AtEnd() && s.Peek() != '#')
       return Fail(no, line, s.column(), fmt::format("unexpected text after the {} value", key->name));
+    if (auto bad = Assign(key->kind, *value, relative, port_guid, no))
+      return Fail(no, line, value_column, std::move(*bad));
+    return {};
+  }
 
-    auto fits32 = [&](uint64_t v) { return v <= UINT32_MAX; };
-    switch (key->kind) {
+  // Applies one "key=value" line (`relative`: "key+value"); the reason when the value does not
+  // fit the key.
+  std::optional<std::string> Assign(AssignmentKind kind, uint64_t value, bool relative,
+                                    std::optional<uint64_t> port_guid, int no) {
+    switch (kind) {
       case kVendid:
-        if (!fits32(*value)) return Fail(no, line, value_column, "vendid does not fit in 32 bits");
-        vendor_id_ = static_cast<uint32_t>(*value);
+        if (value > UINT32_MAX) return "vendid does not fit in 32 bits";
+        vendor_id_ = static_cast<uint32_t>(value);
         break;
       case kDevid:
-        if (!fits32(*value)) return Fail(no, line, value_column, "devid does not fit in 32 bits");
-        device_id_ = static_cast<uint32_t>(*value);
+        if (value > UINT32_MAX) return "devid does not fit in 32 bits";
+        device_id_ = static_cast<uint32_t>(value);
         break;
       case kSysimg:
-        system_guid_ = *value;
+        system_guid_ = value;
         break;
       case kSwitchGuid:
       case kCaGuid:
       case kRtGuid: {
-        NodeType t = key->kind == kSwitchGuid ? NodeType::kSwitch
-                     : key->kind == kCaGuid   ? NodeType::kCa
-                                              : NodeType::kRouter;
+        NodeType t = kind == kSwitchGuid ? NodeType::kSwitch : kind == kCaGuid ? NodeType::kCa : NodeType::kRouter;
         // As ibsim: '=' sets the base, '+' offsets it; the next record of that type takes it.
         if (relative) {
-          counter_[TypeIndex(t)] = base_[TypeIndex(t)] + *value;
+          counter_[TypeIndex(t)] = base_[TypeIndex(t)] + value;
         } else {
-          base_[TypeIndex(t)] = counter_[TypeIndex(t)] = *value;
+          base_[TypeIndex(t)] = counter_[TypeIndex(t)] = value;
         }
         guid_line_type_ = t;
         guid_line_port_guid_ = port_guid;
@@ -343,22 +354,21 @@ class Parser {
         break;
       }
       case kWidth: {
-        auto m = IbsimWidthOption(*value);
-        if (!m) return Fail(no, line, value_column, "expected a width mask 1..31 (1x 1, 4x 2, 8x 4, 12x 8, 2x 16)");
+        auto m = IbsimWidthOption(value);
+        if (!m) return "expected a width mask 1..31 (1x 1, 4x 2, 8x 4, 12x 8, 2x 16)";
         default_rate_.widths = *m;
         break;
       }
       case kSpeed: {
-        auto m = IbsimSpeedOption(*value);
-        if (!m || *value == 0) return Fail(no, line, value_column, "expected a speed mask 1..7 (SDR 1, DDR 2, QDR 4)");
+        auto m = IbsimSpeedOption(value);
+        if (!m || value == 0) return "expected a speed mask 1..7 (SDR 1, DDR 2, QDR 4)";
         default_speed_ = *m;
         default_rate_.speeds = default_speed_ | default_ext_speed_;
         break;
       }
       case kExtSpeed: {
-        auto m = IbsimExtSpeedOption(*value);
-        if (!m)
-          return Fail(no, line, value_column, "expected an extended speed mask 0..15 (FDR 1, EDR 2, HDR 4, NDR 8)");
+        auto m = IbsimExtSpeedOption(value);
+        if (!m) return "expected an extended speed mask 0..15 (FDR 1, EDR 2, HDR 4, NDR 8)";
         default_ext_speed_ = *m;
         default_rate_.speeds = default_speed_ | default_ext_speed_;
         break;
@@ -366,6 +376,90 @@ class Parser {
       case kPdebug:
         break;  // ibsim's parser debug switch
     }
+    return std::nullopt;
+  }
+
+  // After a record's '#': "description", then for a switch "base port 0 lid N lmc M".
+  Result<void> RecordComment(Scanner& k, std::string_view line, int no, RawNode& node, bool& has_desc) {
+    k.SkipSpace();
+    if (k.Peek() == '"') {
+      auto desc = k.QuotedToLast();
+      if (!desc) return Fail(no, line, k.column(), "expected the closing '\"' of the node description");
+      node.desc = std::string(*desc);
+      has_desc = true;
+    }
+    k.SkipSpace();
+    if (node.type == NodeType::kSwitch) {
+      if (auto ok = SwitchPort0(k, line, no, node); !ok) return ok;
+    } else if (k.EatWord("(scp)")) {
+      k.SkipSpace();
+    }
+    if (!k.AtEnd())
+      return Fail(no, line, k.column(),
+                  node.type == NodeType::kSwitch
+                      ? "expected '# \"description\" base port 0 lid N lmc M' after the switch name"
+                      : "expected '# \"description\"' after the node name");
+    return {};
+  }
+
+  // "base port 0 lid N lmc M" after a switch's description; each part may be missing.
+  Result<void> SwitchPort0(Scanner& k, std::string_view line, int no, RawNode& node) {
+    if (k.EatWord("base") || k.EatWord("enhanced")) {
+      k.SkipSpace();
+      if (!k.EatWord("port") || !k.SkipSpace() || !k.EatWord("0"))
+        return Fail(no, line, k.column(), "expected 'port 0' after 'base' or 'enhanced'");
+      k.SkipSpace();
+    }
+    if (k.EatWord("lid")) {
+      k.SkipSpace();
+      int c = k.column();
+      auto lid = k.Number();
+      if (!lid || *lid > UINT32_MAX) return Fail(no, line, c, "expected the switch LID after 'lid'");
+      node.lid = static_cast<uint32_t>(*lid);
+      k.SkipSpace();
+    }
+    if (k.EatWord("lmc")) {
+      k.SkipSpace();
+      int c = k.column();
+      auto lmc = k.Number();
+      if (!lmc || *lmc > 7) return Fail(no, line, c, "expected an LMC 0..7 after 'lmc'");
+      node.lmc = static_cast<uint32_t>(*lmc);
+      k.SkipSpace();
+    }
+    return {};
+  }
+
+  // GUIDs as ibsim gives them; a GUID line or a GUID-form name pins them. Takes up the
+  // vendid/devid/sysimgguid/GUID lines that came before the record.
+  Result<void> RecordGuids(RawNode& node, std::string_view line, int no, int id_column) {
+    const NodeType type = node.type;
+    size_t t = TypeIndex(type);
+    uint64_t counted = counter_[t];
+    counter_[t] += type == NodeType::kSwitch ? 1 : node.num_ports + 1;
+    node.guid = counted;
+    node.source = GuidSource::kCounter;
+    auto named = GuidFromName(node.id, type);
+    if (guid_line_type_ == type) {
+      node.source = GuidSource::kLine;
+      if (named && *named != counted)
+        return Fail(no, line, id_column,
+                    fmt::format("node name \"{}\" says GUID 0x{:x}, but the GUID line {} says 0x{:x}", node.id, *named,
+                                guid_line_no_, counted));
+      node.port0_guid = guid_line_port_guid_.value_or(counted);
+    } else if (named) {
+      node.source = GuidSource::kName;
+      node.guid = *named;
+    }
+    if (node.port0_guid == 0) node.port0_guid = node.guid;
+    node.vendor_id = vendor_id_.value_or(0);
+    node.device_id = device_id_;
+    // ibnetdiscover (GUID-form names) leaves out a zero system image GUID; ibsim gives
+    // every other record its node GUID.
+    node.system_guid = system_guid_.value_or(named ? 0 : node.guid);
+    vendor_id_.reset();
+    system_guid_.reset();
+    guid_line_type_.reset();
+    guid_line_port_guid_.reset();
     return {};
   }
 
@@ -389,83 +483,15 @@ class Parser {
     node.line = no;
     node.text = line;
     node.by_number.assign(node.num_ports + 1, -1);
-    bool has_desc = false;
-
     k.SkipSpace();
+    bool has_desc = false;
     if (k.Eat('#')) {
-      k.SkipSpace();
-      if (k.Peek() == '"') {
-        auto desc = k.QuotedToLast();
-        if (!desc) return Fail(no, line, k.column(), "expected the closing '\"' of the node description");
-        node.desc = std::string(*desc);
-        has_desc = true;
-      }
-      k.SkipSpace();
-      if (type == NodeType::kSwitch) {
-        if (k.EatWord("base") || k.EatWord("enhanced")) {
-          k.SkipSpace();
-          if (!k.EatWord("port") || !k.SkipSpace() || !k.EatWord("0"))
-            return Fail(no, line, k.column(), "expected 'port 0' after 'base' or 'enhanced'");
-          k.SkipSpace();
-        }
-        if (k.EatWord("lid")) {
-          k.SkipSpace();
-          int c = k.column();
-          auto lid = k.Number();
-          if (!lid || *lid > UINT32_MAX) return Fail(no, line, c, "expected the switch LID after 'lid'");
-          node.lid = static_cast<uint32_t>(*lid);
-          k.SkipSpace();
-        }
-        if (k.EatWord("lmc")) {
-          k.SkipSpace();
-          int c = k.column();
-          auto lmc = k.Number();
-          if (!lmc || *lmc > 7) return Fail(no, line, c, "expected an LMC 0..7 after 'lmc'");
-          node.lmc = static_cast<uint32_t>(*lmc);
-          k.SkipSpace();
-        }
-      } else if (k.EatWord("(scp)")) {
-        k.SkipSpace();
-      }
-      if (!k.AtEnd())
-        return Fail(no, line, k.column(),
-                    type == NodeType::kSwitch
-                        ? "expected '# \"description\" base port 0 lid N lmc M' after the switch name"
-                        : "expected '# \"description\"' after the node name");
+      if (auto ok = RecordComment(k, line, no, node, has_desc); !ok) return ok;
     } else if (!k.AtEnd()) {
       return Fail(no, line, k.column(), "expected '# \"description\"' or the end of the line after the node name");
     }
-
-    // GUIDs as ibsim gives them; a GUID line or a GUID-form name pins them.
-    size_t t = TypeIndex(type);
-    uint64_t counted = counter_[t];
-    counter_[t] += type == NodeType::kSwitch ? 1 : node.num_ports + 1;
-    node.guid = counted;
-    node.source = GuidSource::kCounter;
-    auto named = GuidFromName(node.id, type);
-    if (guid_line_type_ == type) {
-      node.source = GuidSource::kLine;
-      if (named && *named != counted)
-        return Fail(no, line, id_column,
-                    fmt::format("node name \"{}\" says GUID 0x{:x}, but the GUID line {} says 0x{:x}", node.id, *named,
-                                guid_line_no_, counted));
-      node.port0_guid = guid_line_port_guid_.value_or(counted);
-    } else if (named) {
-      node.source = GuidSource::kName;
-      node.guid = *named;
-    }
-    if (node.port0_guid == 0) node.port0_guid = node.guid;
+    if (auto ok = RecordGuids(node, line, no, id_column); !ok) return ok;
     if (!has_desc) node.desc = std::string(node.id);  // as ibsim
-    node.vendor_id = vendor_id_.value_or(0);
-    node.device_id = device_id_;
-    // ibnetdiscover (GUID-form names) leaves out a zero system image GUID; ibsim gives
-    // every other record its node GUID.
-    node.system_guid = system_guid_.value_or(named ? 0 : node.guid);
-    vendor_id_.reset();
-    system_guid_.reset();
-    guid_line_type_.reset();
-    guid_line_port_guid_.reset();
-
     auto [it, inserted] = index_.emplace(node.id, static_cast<uint32_t>(nodes_.size()));
     if (!inserted)
       return Fail(
@@ -671,6 +697,17 @@ class Parser {
 
   Result<Fabric> Resolve() {
     FabricBuilder b;
+    if (auto added = AddNodes(b); !added) return std::unexpected(added.error());
+    for (NodeId a = 0; a < nodes_.size(); ++a) {
+      for (const RawPort& p : nodes_[a].ports)
+        if (auto linked = AddLink(b, a, p); !linked) return std::unexpected(linked.error());
+    }
+    auto f = b.Build();
+    if (!f) return MakeInputError(std::string(filename_), 0, f.error().message);
+    return f;
+  }
+
+  Result<void> AddNodes(FabricBuilder& b) {
     size_t slots = 0;
     for (const RawNode& n : nodes_) slots += n.num_ports + 1;
     b.Reserve(nodes_.size(), slots);
@@ -690,89 +727,104 @@ class Parser {
         b.port(*id, 0).lmc = static_cast<uint8_t>(n.lmc);
       }
     }
-    for (NodeId a = 0; a < nodes_.size(); ++a) {
-      const RawNode& na = nodes_[a];
-      for (const RawPort& p : na.ports) {
-        auto peer = index_.find(p.peer_id);
-        if (peer == index_.end())
-          return Fail(p.line, p.text, p.peer_column,
-                      fmt::format("unknown node \"{}\": no record in this file defines it", p.peer_id));
-        NodeId bi = peer->second;
-        const RawNode& nb = nodes_[bi];
-        auto where = [&](const RawNode& n, unsigned port) { return fmt::format("\"{}\"[{}]", n.id, port); };
-        if (p.peer_port > nb.num_ports)
-          return Fail(p.line, p.text, p.peer_column,
-                      fmt::format("port {} out of range: \"{}\" has ports 1..{} (line {})", p.peer_port, nb.id,
-                                  nb.num_ports, nb.line));
-        if (bi == a && p.peer_port == p.number)
-          return Fail(p.line, p.text, p.peer_column, fmt::format("{} cannot be cabled to itself", where(na, p.number)));
-        int32_t qi = nb.by_number[p.peer_port];
-        if (qi < 0)
-          return Fail(p.line, p.text, p.peer_column,
-                      fmt::format("{} is cabled to {}, but the \"{}\" record (line {}) does not list port {}",
-                                  where(na, p.number), where(nb, p.peer_port), nb.id, nb.line, p.peer_port));
-        const RawPort& q = nb.ports[static_cast<size_t>(qi)];
-        if (q.peer_id != na.id || q.peer_port != p.number)
-          return Fail(p.line, p.text, p.peer_column,
-                      fmt::format("{} is cabled to {}, but line {} cables {} to \"{}\"[{}]", where(na, p.number),
-                                  where(nb, p.peer_port), q.line, where(nb, p.peer_port), q.peer_id, q.peer_port));
-        if (p.peer_guid && *p.peer_guid != PortGuid(nb, q))
-          return Fail(p.line, p.text, p.peer_guid_column,
-                      fmt::format("peer port GUID {:x} does not match {:x} of {} (line {})", *p.peer_guid,
-                                  PortGuid(nb, q), where(nb, p.peer_port), q.guid ? q.line : nb.line));
-        if (!p.peer_desc.empty() && p.peer_desc != nb.desc)
-          return Fail(p.line, p.text, p.peer_desc_column,
-                      fmt::format("peer description \"{}\" does not match \"{}\" of \"{}\" (line {})", p.peer_desc,
-                                  nb.desc, nb.id, nb.line));
-        if (p.peer_lid && *p.peer_lid != PortLid(nb, q))
-          return Fail(p.line, p.text, p.peer_lid_column,
-                      fmt::format("peer LID {} does not match LID {} of {} (line {})", *p.peer_lid, PortLid(nb, q),
-                                  where(nb, p.peer_port), nb.type == NodeType::kSwitch ? nb.line : q.line));
-        PortId pa = na.first_port + p.number, pb = nb.first_port + q.number;
-        if (pb < pa) continue;  // the link was made from the other end
-        std::optional<LinkRate> rate;
-        if (p.rate && q.rate) {
-          // ibnetdiscover shows FDR10 only for devices it asks for Mellanox's extended port
-          // info; the other end of the same link then says QDR.
-          auto fdr10 = [](auto x, auto y) {
-            return x.first == y.first && x.second == LinkSpeed::kFDR10 && y.second == LinkSpeed::kQDR;
-          };
-          if (fdr10(*p.rate, *q.rate) || fdr10(*q.rate, *p.rate)) {
-            rate = LinkRate{.width = p.rate->first, .speed = LinkSpeed::kFDR10};
-          } else if (*p.rate != *q.rate)
-            return Fail(q.line, q.text, q.rate_column,
-                        fmt::format("the two ends of {} -- {} disagree: {} here, {} at line {}", where(na, p.number),
-                                    where(nb, q.number), RateText(*q.rate), RateText(*p.rate), p.line));
-          else
-            rate = LinkRate{.width = p.rate->first, .speed = p.rate->second};
-        } else {
-          rate = IbsimNegotiate(p.enabled, q.enabled);
-          if (!rate)
-            return Fail(q.line, q.text, q.peer_column,
-                        fmt::format("{} and {} share no enabled width or speed (ibsim refuses such a link)",
-                                    where(na, p.number), where(nb, q.number)));
-        }
-        if (auto l = b.Connect(a, p.number, bi, q.number); !l)
-          return Fail(p.line, p.text, p.peer_column, l.error().message);
-        for (auto [node_id, raw_node, raw_port] : {std::tuple{a, &na, &p}, std::tuple{bi, &nb, &q}}) {
-          Port& port = b.port(node_id, raw_port->number);
-          port.state = PortState::kActive;
-          port.phys_state = PhysState::kLinkUp;
-          port.width_active = rate->width;
-          port.width_enabled = port.width_supported = WidthBit(rate->width);
-          port.speed_active = rate->speed;
-          port.speed_enabled = port.speed_supported = rate->speed == LinkSpeed::kNone ? 0 : SpeedBit(rate->speed);
-          if (raw_node->type != NodeType::kSwitch) {
-            port.guid = PortGuid(*raw_node, *raw_port);
-            port.lid = raw_port->lid.value_or(0);
-            port.lmc = static_cast<uint8_t>(raw_port->lmc.value_or(0));
-          }
-        }
+    return {};
+  }
+
+  static std::string Where(const RawNode& n, unsigned port) { return fmt::format("\"{}\"[{}]", n.id, port); }
+
+  // The port record at the other end of port p of node a, checked against what p says of it.
+  Result<std::pair<NodeId, const RawPort*>> PeerOf(NodeId a, const RawPort& p) const {
+    const RawNode& na = nodes_[a];
+    auto peer = index_.find(p.peer_id);
+    if (peer == index_.end())
+      return Fail(p.line, p.text, p.peer_column,
+                  fmt::format("unknown node \"{}\": no record in this file defines it", p.peer_id));
+    NodeId bi = peer->second;
+    const RawNode& nb = nodes_[bi];
+    if (p.peer_port > nb.num_ports)
+      return Fail(p.line, p.text, p.peer_column,
+                  fmt::format("port {} out of range: \"{}\" has ports 1..{} (line {})", p.peer_port, nb.id,
+                              nb.num_ports, nb.line));
+    if (bi == a && p.peer_port == p.number)
+      return Fail(p.line, p.text, p.peer_column, fmt::format("{} cannot be cabled to itself", Where(na, p.number)));
+    int32_t qi = nb.by_number[p.peer_port];
+    if (qi < 0)
+      return Fail(p.line, p.text, p.peer_column,
+                  fmt::format("{} is cabled to {}, but the \"{}\" record (line {}) does not list port {}",
+                              Where(na, p.number), Where(nb, p.peer_port), nb.id, nb.line, p.peer_port));
+    const RawPort& q = nb.ports[static_cast<size_t>(qi)];
+    if (q.peer_id != na.id || q.peer_port != p.number)
+      return Fail(p.line, p.text, p.peer_column,
+                  fmt::format("{} is cabled to {}, but line {} cables {} to \"{}\"[{}]", Where(na, p.number),
+                              Where(nb, p.peer_port), q.line, Where(nb, p.peer_port), q.peer_id, q.peer_port));
+    if (p.peer_guid && *p.peer_guid != PortGuid(nb, q))
+      return Fail(p.line, p.text, p.peer_guid_column,
+                  fmt::format("peer port GUID {:x} does not match {:x} of {} (line {})", *p.peer_guid, PortGuid(nb, q),
+                              Where(nb, p.peer_port), q.guid ? q.line : nb.line));
+    if (!p.peer_desc.empty() && p.peer_desc != nb.desc)
+      return Fail(p.line, p.text, p.peer_desc_column,
+                  fmt::format("peer description \"{}\" does not match \"{}\" of \"{}\" (line {})", p.peer_desc, nb.desc,
+                              nb.id, nb.line));
+    if (p.peer_lid && *p.peer_lid != PortLid(nb, q))
+      return Fail(p.line, p.text, p.peer_lid_column,
+                  fmt::format("peer LID {} does not match LID {} of {} (line {})", *p.peer_lid, PortLid(nb, q),
+                              Where(nb, p.peer_port), nb.type == NodeType::kSwitch ? nb.line : q.line));
+    return std::pair{bi, &q};
+  }
+
+  // The rate of the link p -- q: what both ends state, or else what ibsim would negotiate.
+  Result<LinkRate> RateOf(const RawNode& na, const RawPort& p, const RawNode& nb, const RawPort& q) const {
+    if (!p.rate || !q.rate) {
+      auto rate = IbsimNegotiate(p.enabled, q.enabled);
+      if (!rate)
+        return Fail(q.line, q.text, q.peer_column,
+                    fmt::format("{} and {} share no enabled width or speed (ibsim refuses such a link)",
+                                Where(na, p.number), Where(nb, q.number)));
+      return *rate;
+    }
+    // ibnetdiscover shows FDR10 only for devices it asks for Mellanox's extended port
+    // info; the other end of the same link then says QDR.
+    auto fdr10 = [](auto x, auto y) {
+      return x.first == y.first && x.second == LinkSpeed::kFDR10 && y.second == LinkSpeed::kQDR;
+    };
+    if (fdr10(*p.rate, *q.rate) || fdr10(*q.rate, *p.rate))
+      return LinkRate{.width = p.rate->first, .speed = LinkSpeed::kFDR10};
+    if (*p.rate != *q.rate)
+      return Fail(q.line, q.text, q.rate_column,
+                  fmt::format("the two ends of {} -- {} disagree: {} here, {} at line {}", Where(na, p.number),
+                              Where(nb, q.number), RateText(*q.rate), RateText(*p.rate), p.line));
+    return LinkRate{.width = p.rate->first, .speed = p.rate->second};
+  }
+
+  // Cables port p of node a to its peer (once, from the end with the lower port id) and
+  // sets both ports up at the link's rate.
+  Result<void> AddLink(FabricBuilder& b, NodeId a, const RawPort& p) {
+    auto peer = PeerOf(a, p);
+    if (!peer) return std::unexpected(peer.error());
+    const auto [bi, q] = *peer;
+    const RawNode& na = nodes_[a];
+    const RawNode& nb = nodes_[bi];
+    PortId pa = na.first_port + p.number, pb = nb.first_port + q->number;
+    if (pb < pa) return {};  // the link was made from the other end
+    auto rate = RateOf(na, p, nb, *q);
+    if (!rate) return std::unexpected(rate.error());
+    if (auto l = b.Connect(a, p.number, bi, q->number); !l)
+      return Fail(p.line, p.text, p.peer_column, l.error().message);
+    for (auto [node_id, raw_node, raw_port] : {std::tuple{a, &na, &p}, std::tuple{bi, &nb, q}}) {
+      Port& port = b.port(node_id, raw_port->number);
+      port.state = PortState::kActive;
+      port.phys_state = PhysState::kLinkUp;
+      port.width_active = rate->width;
+      port.width_enabled = port.width_supported = WidthBit(rate->width);
+      port.speed_active = rate->speed;
+      port.speed_enabled = port.speed_supported = rate->speed == LinkSpeed::kNone ? 0 : SpeedBit(rate->speed);
+      if (raw_node->type != NodeType::kSwitch) {
+        port.guid = PortGuid(*raw_node, *raw_port);
+        port.lid = raw_port->lid.value_or(0);
+        port.lmc = static_cast<uint8_t>(raw_port->lmc.value_or(0));
       }
     }
-    auto f = b.Build();
-    if (!f) return MakeInputError(std::string(filename_), 0, f.error().message);
-    return f;
+    return {};
   }
 
   static std::string RateText(std::pair<LinkWidth, LinkSpeed> r) {

@@ -13,6 +13,7 @@
 #include "fabric/display_text.h"
 #include "fabric/fabric_builder.h"
 #include "fabric/json_reader.h"
+#include "fabric/text_lines.h"
 
 namespace fabricctl {
 namespace {
@@ -103,15 +104,12 @@ template <typename T, typename Parse, typename Bit>
 std::optional<T> ParseMask(std::string_view s, Parse parse_one, Bit bit) {
   T mask = 0;
   if (s.empty()) return mask;
-  size_t start = 0;
-  while (true) {
-    size_t comma = s.find(',', start);
-    auto item = parse_one(s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+  for (std::string_view name : SplitList(s)) {
+    auto item = parse_one(name);
     if (!item) return std::nullopt;
     mask = static_cast<T>(mask | bit(*item));
-    if (comma == std::string_view::npos) return mask;
-    start = comma + 1;
   }
+  return mask;
 }
 
 // Exact spelling only, so that what is read is what is written.

@@ -3,6 +3,7 @@
 // name file:line): each line without its '\n' or a trailing '\r', and its 1-based number.
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 namespace fabricctl {
 
@@ -36,6 +37,18 @@ inline std::string_view TrimBlanks(std::string_view s) {
   const size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string_view::npos) return {};
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+
+// The items of a list such as "ftree,updn", in order; empty items are kept ("a,,b" has three
+// and "" has one) so that a caller can name them in its error.
+inline std::vector<std::string_view> SplitList(std::string_view text, char separator = ',') {
+  std::vector<std::string_view> items;
+  for (size_t start = 0;;) {
+    const size_t end = text.find(separator, start);
+    items.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return items;
+    start = end + 1;
+  }
 }
 
 }  // namespace fabricctl

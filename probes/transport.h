@@ -114,11 +114,7 @@ class ServerTransport {
                                                         OobChannel& oob) = 0;
 };
 
-// The verbs transport (branch probes-verbs) plugs in by providing probes/verbs_transport.h
-// with factories; cli/probe_cmd.cc picks it up with __has_include and otherwise reports
-// that verbs is not built in. Expected shape:
-//   struct VerbsOptions { std::string device; int port = 1; int gid_index = -1; };
-//   Result<std::unique_ptr<ClientTransport>> MakeVerbsClientTransport(const VerbsOptions&);
-//   Result<std::unique_ptr<ServerTransport>> MakeVerbsServerTransport(const VerbsOptions&);
+// The implementations: probes/tcp_transport.h (MakeTcpClientTransport/MakeTcpServerTransport)
+// and probes/verbs_transport.h (MakeVerbsClientTransport/MakeVerbsServerTransport).
 
 }  // namespace fabricctl::probes

@@ -111,7 +111,10 @@ Result<int> SelectGidIndex(std::span<const GidEntry> gids, LinkLayer link_layer,
   int best = -1, best_rank = 0;
   for (const GidEntry& g : gids) {
     const int r = rank(g);
-    if (r > best_rank || (r == best_rank && r > 0 && g.index < best)) best = g.index, best_rank = r;
+    if (r > best_rank || (r == best_rank && r > 0 && g.index < best)) {
+      best = g.index;
+      best_rank = r;
+    }
   }
   if (best < 0)
     return fail(fmt::format("no RoCE GID on this port; give the netdev an IP address or pass --gid-index ({})",
@@ -201,7 +204,10 @@ Result<std::unique_ptr<VerbsDevice>> VerbsDevice::Open(const VerbsDeviceOptions&
   if (!index) return std::unexpected(index.error());
   dev->gid_index_ = *index;
   for (const GidEntry& g : *gids)
-    if (g.index == *index) dev->gid_ = g.gid, dev->gid_type_ = g.type;
+    if (g.index == *index) {
+      dev->gid_ = g.gid;
+      dev->gid_type_ = g.type;
+    }
 
   dev->pd_ = ibv_alloc_pd(dev->context_);
   if (dev->pd_ == nullptr)

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <optional>
 #include <tuple>
+#include <vector>
 
+#include "fabric/elapsed.h"
 #include "routing/channel_capacity.h"
 #include "routing/registry.h"
 #include "routing/route_fabric.h"
@@ -40,14 +42,14 @@ double CompareWork(const Fabric& fabric, const Subnet& subnet) {
 constexpr double kNearBound = 1.02;
 
 double CutBound(const Fabric& fabric, const Subnet& subnet) {
-  const double endpoints = double(subnet.endpoint_ports.size());
-  double bound = 0;
+  const uint64_t endpoints = subnet.endpoint_ports.size();
+  uint64_t bound = 0;
   for (NodeId s : subnet.switches) {
-    double local = 0, cables = 0;
-    for (const Adjacency& a : fabric.neighbors(s)) (fabric.is_switch(a.peer_node) ? cables : local) += 1;
-    if (cables > 0) bound = std::max(bound, std::ceil(local * (endpoints - local) / cables));
+    uint64_t local = 0, cables = 0;
+    for (const Adjacency& a : fabric.neighbors(s)) ++(fabric.is_switch(a.peer_node) ? cables : local);
+    bound = std::max(bound, SwitchCutBound(SwitchCutRoutes(local, local, endpoints, endpoints), cables));
   }
-  return bound;
+  return double(bound);
 }
 
 // How auto ranks tables: every pair reachable first, then the worst load per capacity, then
@@ -94,7 +96,7 @@ Attempt Try(std::string_view name, const RouteRequest& request, SubnetRoutes& ou
       attempt.note = Figures(*attempt.score);
     }
   }
-  attempt.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  attempt.seconds = SecondsSince(start);
   return attempt;
 }
 
@@ -138,25 +140,23 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out) {
 
 // Big subnets: the first engine of the class list that accepts the subnet.
 Outcome RouteByClass(const RouteRequest& request, SubnetRoutes& out) {
-  std::string declined;
   std::span<const std::string_view> order =
       request.options.max_vls > 1 ? std::span<const std::string_view>(kByClassSeveralVls) : kByClassOneVl;
-  for (std::string_view candidate : order) {
-    const EngineInfo* info = FindEngine(candidate);
-    if (!info) continue;
-    ResetSubnetRoutes(request.fabric, out);
-    Outcome o = info->make()->Route(request, out);
-    if (o.status == EngineStatus::kOk) {
-      std::string detail = out.reason;
-      out.engine = std::string(candidate);
-      out.reason = fmt::format("auto chose {} by topology class{}{}{}", candidate, declined.empty() ? "" : " (",
-                               declined, declined.empty() ? "" : ")");
-      if (!detail.empty()) out.reason += ": " + detail;
-      return o;
-    }
-    declined += fmt::format("{}{} declined: {}", declined.empty() ? "" : "; ", candidate, o.reason);
-  }
-  return Outcome::Failed(declined);
+  std::vector<const EngineInfo*> chain;
+  for (std::string_view candidate : order)
+    if (const EngineInfo* info = FindEngine(candidate)) chain.push_back(info);
+  ResetSubnetRoutes(request.fabric, out);
+  const ChainRun run = RunChain(chain, request, out);
+  std::string declined;
+  for (const DeclinedEngine& d : run.declined)
+    declined += fmt::format("{}{} declined: {}", declined.empty() ? "" : "; ", d.engine->name, d.outcome.reason);
+  if (!run.routed_by) return Outcome::Failed(declined);
+  std::string detail = out.reason;
+  out.engine = std::string(run.routed_by->name);
+  out.reason = fmt::format("auto chose {} by topology class{}{}{}", run.routed_by->name, declined.empty() ? "" : " (",
+                           declined, declined.empty() ? "" : ")");
+  if (!detail.empty()) out.reason += ": " + detail;
+  return Outcome::Ok();
 }
 
 class AutoEngine final : public RoutingEngine {

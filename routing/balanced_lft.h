@@ -54,12 +54,12 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
     balanced::FillMasked(g, table, accept, threads, st, out);
     return;
   }
-  const uint32_t S = g.num_switches();
-  const size_t L = out.num_lids();
+  const uint32_t num_switches = g.num_switches();
+  const size_t num_lids = out.num_lids();
   const std::vector<uint64_t>& sources = st.sources;
   const unsigned stride = st.stride;
-  std::vector<uint64_t> load(size_t{S} * stride, 0);  // routes per channel (switch, port)
-  std::vector<uint64_t> flow(S), old_flow(S);
+  std::vector<uint64_t> load(size_t{num_switches} * stride, 0);  // routes per channel (switch, port)
+  std::vector<uint64_t> flow(num_switches), old_flow(num_switches);
 
   // What routing towards switch d needs: the switches that reach d, farthest first, and
   // the candidates of each (a CSR over that order): the channel (switch * stride + port,
@@ -70,19 +70,19 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
   struct Candidate {
     uint32_t chan, next;
   };
-  std::vector<uint32_t> order(S), position(S), cand_first(S + 1);
-  std::vector<uint64_t> plan_sources(S);
+  std::vector<uint32_t> order(num_switches), position(num_switches), cand_first(num_switches + 1);
+  std::vector<uint64_t> plan_sources(num_switches);
   std::vector<Candidate> cands(st.channels);
   // With costs: per position, its only candidate channel (kNone when it has a choice) and
   // the position that channel reaches.
   const bool weighted = !st.cost.empty();
-  std::vector<uint32_t> forced(weighted ? S : 0), forced_next(weighted ? S : 0);
+  std::vector<uint32_t> forced(weighted ? num_switches : 0), forced_next(weighted ? num_switches : 0);
   uint32_t reached = 0;  // switches in `order`
   auto build = [&](uint32_t d) {
-    const uint8_t* row = &table.hop[size_t{d} * S];
+    const uint8_t* row = &table.hop[size_t{d} * num_switches];
     uint32_t* ord = order.data();
     uint32_t* pos = position.data();
-    reached = balanced::OrderFarthestFirst(row, table.mask, S, [&](uint32_t s, uint32_t i) {
+    reached = balanced::OrderFarthestFirst(row, table.mask, num_switches, [&](uint32_t s, uint32_t i) {
       pos[s] = i;
       ord[i] = s;
     });
@@ -113,10 +113,10 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
   // Switch LIDs: any next hop will do. Each task writes its own LID's column, so
   // destinations run side by side.
   ParallelFor(
-      S, ThreadsFor(size_t{S} * st.channels, threads),
+      num_switches, ThreadsFor(size_t{num_switches} * st.channels, threads),
       [&](size_t d) {
         if (const Lid lid = g.switch_lid(static_cast<uint32_t>(d)))
-          balanced::RouteSwitchLidRotating(g, &table.hop[d * S], accept, static_cast<uint32_t>(d), lid, out);
+          balanced::RouteSwitchLidRotating(g, &table.hop[d * num_switches], accept, static_cast<uint32_t>(d), lid, out);
       },
       16);
 
@@ -133,7 +133,7 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
     if (reroute) std::copy_n(plan_sources.data(), reached, old);
     for (uint32_t i = 0; i < reached; ++i) {
       const uint32_t s = ord[i];
-      uint8_t* entry = lft + size_t{s} * L;
+      uint8_t* entry = lft + size_t{s} * num_lids;
       if (s == d) {
         *entry = g.lid_port(lid);
         continue;
@@ -150,15 +150,8 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
             old[c[k].next] += old[i];
             break;
           }
-      // Equal loads: start the scan at a place that moves with the LID, so that the
-      // destinations of one switch spread over its equal choices (d-mod-k on fat trees).
       const uint32_t start = first + balanced::SpreadOf(spread, end - first);
-      uint32_t best = start;
-      uint64_t least = ld[c[start].chan];
-      for (uint32_t k = start + 1; k < end; ++k)
-        if (ld[c[k].chan] < least) best = k, least = ld[c[k].chan];
-      for (uint32_t k = first; k < start; ++k)
-        if (ld[c[k].chan] < least) best = k, least = ld[c[k].chan];
+      const auto [best, least] = balanced::LeastFrom(first, start, end, [&](uint32_t k) { return ld[c[k].chan]; });
       *entry = static_cast<uint8_t>(c[best].chan - base);
       ld[c[best].chan] = least + fl[i];
       fl[c[best].next] += fl[i];
@@ -182,7 +175,7 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
       for (uint32_t i = 0; i < reached; ++i) {
         const uint32_t s = ord[i], base = s * stride;
         for (uint32_t k = cf[i]; k < cf[i + 1] && s != d; ++k)
-          if (c[k].chan == base + lft[size_t{s} * L]) {
+          if (c[k].chan == base + lft[size_t{s} * num_lids]) {
             ld[c[k].chan] -= old[i] * cost[c[k].chan];
             old[c[k].next] += old[i];
             break;
@@ -192,7 +185,7 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
     std::copy_n(plan_sources.data(), reached, fl);
     for (uint32_t i = 0; i < reached; ++i) {
       const uint32_t s = ord[i];
-      uint8_t* entry = lft + size_t{s} * L;
+      uint8_t* entry = lft + size_t{s} * num_lids;
       if (s == d) {
         *entry = g.lid_port(lid);
         continue;
@@ -205,12 +198,7 @@ void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTabl
                                    [&](uint32_t at) { return forced_next[at]; });
       };
       const uint32_t start = first + balanced::SpreadOf(spread, end - first);
-      uint32_t best = start;
-      uint64_t least = after(start);
-      for (uint32_t k = start + 1; k < end; ++k)
-        if (const uint64_t v = after(k); v < least) best = k, least = v;
-      for (uint32_t k = first; k < start; ++k)
-        if (const uint64_t v = after(k); v < least) best = k, least = v;
+      const uint32_t best = balanced::LeastFrom(first, start, end, after).first;
       *entry = static_cast<uint8_t>(c[best].chan - s * stride);
       ld[c[best].chan] += fl[i] * cost[c[best].chan];
       fl[c[best].next] += fl[i];

@@ -20,7 +20,7 @@ namespace fabricctl {
 // channel reaches the cut bound or a round lowers its load by less than 2%.
 inline constexpr unsigned kRerouteRounds = 2;
 
-// The hop table is by destination: hop[d * S + s] & mask is the hop count from switch
+// The hop table is by destination: hop[d * num_switches + s] & mask is the hop count from switch
 // s to destination switch d, kUnreachable when there is none (so the scans over s read one
 // row). accept(row, s, t): neighbour switch t of s is a next hop towards the destination
 // whose row that is; it must imply row[t] + 1 == row[s] (masked).
@@ -56,7 +56,7 @@ struct Setup {
 // X / c routes when the busiest load is X, so X >= routes / sum(1 / c) (rounded down: a
 // bound only ends rerouting, and must not end it too early).
 inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint32_t s, uint64_t total) {
-  const uint64_t routes = st.sources[s] * (total - st.sources[s]);
+  const uint64_t routes = SwitchCutRoutes(st.sources[s], st.sources[s], total, total);
   uint64_t up = 0;
   double per_cost = 0;
   for (uint32_t e = g.begin(s); e < g.end(s); ++e)
@@ -65,17 +65,17 @@ inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint32_t s, uint
       if (!st.cost.empty()) per_cost += 1.0 / st.cost[size_t{s} * st.stride + p];
     }
   if (up == 0) return 0;
-  if (st.cost.empty()) return (routes + up - 1) / up;
+  if (st.cost.empty()) return SwitchCutBound(routes, up);
   return static_cast<uint64_t>(double(routes) / per_cost);
 }
 
 inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
-  const uint32_t S = g.num_switches();
+  const uint32_t num_switches = g.num_switches();
   Setup st;
-  st.sources.resize(S);
+  st.sources.resize(num_switches);
   uint64_t total = 0;
-  for (uint32_t s = 0; s < S; ++s) total += st.sources[s] = g.endpoint_lids(s).size();
-  for (uint32_t s = 0; s < S; ++s) {
+  for (uint32_t s = 0; s < num_switches; ++s) total += st.sources[s] = g.endpoint_lids(s).size();
+  for (uint32_t s = 0; s < num_switches; ++s) {
     uint64_t up = 0;
     for (uint32_t e = g.begin(s); e < g.end(s); ++e) {
       up += g.ports(e).size();
@@ -85,13 +85,13 @@ inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
     st.most_channels = std::max<size_t>(st.most_channels, up);
   }
   if (!rates.capacity.uniform()) {
-    st.cost.assign(size_t{S} * st.stride, ChannelCapacity::kUnitCost);
-    for (uint32_t s = 0; s < S; ++s)
+    st.cost.assign(size_t{num_switches} * st.stride, ChannelCapacity::kUnitCost);
+    for (uint32_t s = 0; s < num_switches; ++s)
       for (uint32_t e = g.begin(s); e < g.end(s); ++e)
         for (uint8_t p : g.ports(e))
           st.cost[size_t{s} * st.stride + p] = rates.capacity.cost(rates.fabric.port_id(g.node(s), p));
   }
-  for (uint32_t s = 0; s < S; ++s) st.bound = std::max(st.bound, CutBound(g, st, s, total));
+  for (uint32_t s = 0; s < num_switches; ++s) st.bound = std::max(st.bound, CutBound(g, st, s, total));
   return st;
 }
 
@@ -99,14 +99,35 @@ inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
 // kUnreachable for none), farthest first, so the destination comes last: place(s, i) puts
 // switch s at position i. Returns how many. A counting sort: hop counts are below 256.
 template <typename Place>
-uint32_t OrderFarthestFirst(const uint8_t* row, uint8_t mask, uint32_t S, const Place& place) {
+uint32_t OrderFarthestFirst(const uint8_t* row, uint8_t mask, uint32_t num_switches, const Place& place) {
   std::array<uint32_t, 257> bucket{};
-  for (uint32_t s = 0; s < S; ++s)
+  for (uint32_t s = 0; s < num_switches; ++s)
     if (row[s] != kUnreachable) ++bucket[255 - (row[s] & mask) + 1];
   for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
-  for (uint32_t s = 0; s < S; ++s)
+  for (uint32_t s = 0; s < num_switches; ++s)
     if (row[s] != kUnreachable) place(s, bucket[255 - (row[s] & mask)]++);
   return bucket.back();
+}
+
+// The candidate k of [first, end) with the least value(k), scanning from `start` round to
+// just before it, so that of equal values the first in that order wins: with `start` moving
+// with the LID, the destinations of one switch spread over its equal choices (d-mod-k on
+// fat trees). Returns the candidate and its value.
+template <typename Value>
+std::pair<uint32_t, uint64_t> LeastFrom(uint32_t first, uint32_t start, uint32_t end, const Value& value) {
+  uint32_t best = start;
+  uint64_t least = value(start);
+  for (uint32_t k = start + 1; k < end; ++k)
+    if (const uint64_t v = value(k); v < least) {
+      best = k;
+      least = v;
+    }
+  for (uint32_t k = first; k < start; ++k)
+    if (const uint64_t v = value(k); v < least) {
+      best = k;
+      least = v;
+    }
+  return {best, least};
 }
 
 // How far LoadAfter follows a forced path (fat trees: two switches down from a core).
@@ -137,10 +158,10 @@ uint64_t LoadAfter(uint64_t own, uint32_t at, uint64_t flow, const uint64_t* loa
 template <typename Accept>
 void RouteSwitchLidRotating(const SwitchGraph& g, const uint8_t* row, const Accept& accept, uint32_t d, Lid lid,
                             SubnetRoutes& out) {
-  const size_t L = out.num_lids();
+  const size_t num_lids = out.num_lids();
   for (uint32_t s = 0; s < g.num_switches(); ++s) {
     if (row[s] == kUnreachable) continue;
-    uint8_t& entry = out.lft[size_t{s} * L + lid];
+    uint8_t& entry = out.lft[size_t{s} * num_lids + lid];
     if (s == d) {
       entry = g.lid_port(lid);
       continue;
@@ -170,14 +191,14 @@ inline uint32_t SpreadOf(uint32_t spread, uint32_t n) { return static_cast<uint3
 // the result does not depend on the thread count.
 template <typename Route, typename Busiest>
 void RunRounds(const Setup& st, const Route& route, const Busiest& busiest_now) {
-  const uint32_t S = static_cast<uint32_t>(st.sources.size());
-  std::vector<uint32_t> scrambled(S);
+  const uint32_t num_switches = static_cast<uint32_t>(st.sources.size());
+  std::vector<uint32_t> scrambled(num_switches);
   std::iota(scrambled.begin(), scrambled.end(), 0u);
   std::sort(scrambled.begin(), scrambled.end(),
             [](uint32_t a, uint32_t b) { return std::pair(a * 0x9E3779B9u, a) < std::pair(b * 0x9E3779B9u, b); });
   uint64_t busiest = ~uint64_t{0};
   for (unsigned round = 0; round <= kRerouteRounds; ++round) {
-    for (uint32_t i = 0; i < S; ++i) {
+    for (uint32_t i = 0; i < num_switches; ++i) {
       const uint32_t d = round == 0 ? i : scrambled[i];
       if (st.sources[d]) route(d, round > 0);
     }

@@ -4,6 +4,7 @@
 // so a cable that trained at 4xDDR among 4xEDR cables gets its share of routes in
 // proportion to its rate. The rate of a cable is the slower of its two ends' active rates;
 // a port whose rate is not known (width or speed 0) counts as full rate.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -36,6 +37,20 @@ class ChannelCapacity {
   bool uniform_ = true;
   double top_gbps_ = 0;
 };
+
+// The cut of one switch: the routes that must cross its switch-to-switch channels, its
+// sources to every destination elsewhere or every other source to its destinations,
+// whichever is more.
+inline uint64_t SwitchCutRoutes(uint64_t sources_here, uint64_t destinations_here, uint64_t all_sources,
+                                uint64_t all_destinations) {
+  return std::max(sources_here * (all_destinations - destinations_here),
+                  destinations_here * (all_sources - sources_here));
+}
+// The cut bound of one switch: those routes spread evenly over its `channels`, rounded up,
+// the least busiest-channel load any table can reach there; 0 without channels.
+inline uint64_t SwitchCutBound(uint64_t cut_routes, uint64_t channels) {
+  return channels == 0 ? 0 : (cut_routes + channels - 1) / channels;
+}
 
 // Data rate of the cable at `port` (the slower end), 0 when unknown.
 double CableGbps(const Fabric& fabric, PortId port);

@@ -16,7 +16,7 @@ constexpr uint32_t kUnset = kNone;
 // The subnet seen by the engine: switches by index, switch-to-switch channels as
 // switch index * stride + port.
 struct Graph {
-  uint32_t nsw = 0;
+  uint32_t num_switches = 0;
   uint32_t stride = 0;
   std::vector<uint32_t> sw_of_node;
   std::vector<uint32_t> head;  // channel -> switch index it enters (kUnset: none / not a switch)
@@ -30,18 +30,18 @@ struct Graph {
 
 Graph BuildGraph(const Fabric& f, const Subnet& sn) {
   Graph g;
-  g.nsw = uint32_t(sn.switches.size());
+  g.num_switches = uint32_t(sn.switches.size());
   unsigned max_port = 0;
   for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
   g.stride = max_port + 1;
   g.sw_of_node.assign(f.num_nodes(), kUnset);
-  for (uint32_t i = 0; i < g.nsw; ++i) g.sw_of_node[sn.switches[i]] = i;
-  g.head.assign(size_t(g.nsw) * g.stride, kUnset);
-  g.adj_offsets.assign(g.nsw + 1, 0);
-  g.sources.assign(g.nsw, 0);
+  for (uint32_t i = 0; i < g.num_switches; ++i) g.sw_of_node[sn.switches[i]] = i;
+  g.head.assign(size_t(g.num_switches) * g.stride, kUnset);
+  g.adj_offsets.assign(g.num_switches + 1, 0);
+  g.sources.assign(g.num_switches, 0);
   const ChannelCapacity capacity(f, sn);
   if (!capacity.uniform()) g.chan_cost.assign(g.head.size(), ChannelCapacity::kUnitCost);
-  for (uint32_t i = 0; i < g.nsw; ++i) {
+  for (uint32_t i = 0; i < g.num_switches; ++i) {
     for (const Adjacency& a : f.neighbors(sn.switches[i])) {
       if (f.is_switch(a.peer_node)) {
         uint8_t p = f.port(a.local).number;
@@ -235,7 +235,10 @@ uint32_t NextHop(const Graph& g, const std::vector<uint32_t>& dist, const std::v
     if (dist[w] + 1 != dist[u]) continue;
     if (tie == Tie::kLowestPort) return k;
     const uint64_t c = cost[w] + load[u * g.stride + g.adj[k].first];
-    if (best == kUnset || c < best_cost) best = k, best_cost = c;
+    if (best == kUnset || c < best_cost) {
+      best = k;
+      best_cost = c;
+    }
   }
   return best;
 }
@@ -254,18 +257,18 @@ template <typename SlOf>
 void WriteLayers(const Fabric& f, const Subnet& sn, const Graph& g, const std::vector<Dest>& dests,
                  const std::vector<uint32_t>& endpoint_dests, const std::vector<uint32_t>& src_index, const SlOf& sl_of,
                  SubnetRoutes& out) {
-  const size_t L = out.num_lids();
-  out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+  const size_t num_lids = out.num_lids();
+  out.pair_sl.assign(sn.endpoint_ports.size() * num_lids, 0);
   for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
     PortId peer = f.port(sn.endpoint_ports[e]).peer;
     if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
     const uint32_t k = src_index[g.sw_of_node[f.port(peer).node]];
     for (uint32_t t = 0; t < endpoint_dests.size(); ++t)
-      out.pair_sl[e * L + dests[endpoint_dests[t]].lid] = uint8_t(sl_of(t, k));
+      out.pair_sl[e * num_lids + dests[endpoint_dests[t]].lid] = uint8_t(sl_of(t, k));
   }
   for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
   out.sl2vl_stride = g.stride;
-  out.sl2vl.assign(size_t(g.nsw) * g.stride * g.stride * 16, 0);
+  out.sl2vl.assign(size_t(g.num_switches) * g.stride * g.stride * 16, 0);
   for (size_t i = 0; i < out.sl2vl.size(); i += 16)
     for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
 }
@@ -279,39 +282,42 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
                const std::vector<uint32_t>& endpoint_dests, const std::vector<uint32_t>& src_switches,
                const std::vector<uint32_t>& src_index, const Layering& by_path, const Layering& by_tree, unsigned cap,
                std::vector<uint64_t>& load, uint32_t& escaped_count) {
-  const size_t L = out.num_lids();
-  const uint32_t S = uint32_t(src_switches.size());
+  const size_t num_lids = out.num_lids();
+  const uint32_t num_source_switches = uint32_t(src_switches.size());
   const uint32_t trees = uint32_t(endpoint_dests.size());
   uint32_t root = 0;
-  for (uint32_t u = 0; u < g.nsw; ++u)
+  for (uint32_t u = 0; u < g.num_switches; ++u)
     if (g.adj_offsets[u + 1] - g.adj_offsets[u] > g.adj_offsets[root + 1] - g.adj_offsets[root]) root = u;
-  std::vector<uint32_t> level(g.nsw, kUnset), order{root};
+  std::vector<uint32_t> level(g.num_switches, kUnset), order{root};
   level[root] = 0;
   for (size_t qi = 0; qi < order.size(); ++qi)
     for (uint32_t k = g.adj_offsets[order[qi]]; k < g.adj_offsets[order[qi] + 1]; ++k)
-      if (level[g.adj[k].second] == kUnset)
-        level[g.adj[k].second] = level[order[qi]] + 1, order.push_back(g.adj[k].second);
+      if (const uint32_t next = g.adj[k].second; level[next] == kUnset) {
+        level[next] = level[order[qi]] + 1;
+        order.push_back(next);
+      }
   // BFS order is increasing (level, discovery): "up" means towards an earlier position.
-  std::vector<uint32_t> pos(g.nsw);
+  std::vector<uint32_t> pos(g.num_switches);
   for (uint32_t i = 0; i < order.size(); ++i) pos[order[i]] = i;
-  std::vector<uint32_t> down(g.nsw), any(g.nsw), queue;
+  std::vector<uint32_t> down(g.num_switches), any(g.num_switches), queue;
   uint32_t top = 0;
   // A destination escapes when any of its paths (path layering) or its tree (tree layering)
   // did not fit; whichever layering leaves more destinations on shortest paths is used.
   std::vector<uint8_t> escaped(trees, 0), escaped_tree(trees, 0);
   for (uint32_t t = 0; t < trees; ++t) {
-    for (uint32_t k = 0; k < S && !escaped[t]; ++k) escaped[t] = by_path.layer[size_t(t) * S + k] >= cap;
+    for (uint32_t k = 0; k < num_source_switches && !escaped[t]; ++k)
+      escaped[t] = by_path.layer[size_t(t) * num_source_switches + k] >= cap;
     escaped_tree[t] = by_tree.layer[t] >= cap;
   }
   const bool use_tree =
       std::count(escaped_tree.begin(), escaped_tree.end(), 1) < std::count(escaped.begin(), escaped.end(), 1);
   if (use_tree) escaped = escaped_tree;
   auto layer_of = [&](uint32_t t, uint32_t k) -> uint32_t {
-    return use_tree ? by_tree.layer[t] : by_path.layer[size_t(t) * S + k];
+    return use_tree ? by_tree.layer[t] : by_path.layer[size_t(t) * num_source_switches + k];
   };
   for (uint32_t t = 0; t < trees; ++t)
     if (!escaped[t])
-      for (uint32_t k = 0; k < S; ++k) top = std::max<uint32_t>(top, layer_of(t, k) + 1u);
+      for (uint32_t k = 0; k < num_source_switches; ++k) top = std::max<uint32_t>(top, layer_of(t, k) + 1u);
   escaped_count = uint32_t(std::count(escaped.begin(), escaped.end(), 1));
   for (uint32_t t = 0; t < trees; ++t) {
     if (!escaped[t]) continue;
@@ -323,7 +329,10 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
       uint32_t v = queue[qi];
       for (uint32_t k = g.adj_offsets[v]; k < g.adj_offsets[v + 1]; ++k) {
         uint32_t u = g.adj[k].second;
-        if (pos[u] < pos[v] && down[u] == kUnset) down[u] = down[v] + 1, queue.push_back(u);
+        if (pos[u] < pos[v] && down[u] == kUnset) {
+          down[u] = down[v] + 1;
+          queue.push_back(u);
+        }
       }
     }
     for (uint32_t u : order) {
@@ -334,7 +343,7 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
         if (pos[w] < pos[u] && any[w] != kUnset) any[u] = std::min(any[u], any[w] + 1);
       }
     }
-    for (uint32_t u = 0; u < g.nsw; ++u) {
+    for (uint32_t u = 0; u < g.num_switches; ++u) {
       uint8_t port = d.last_port;
       if (u != d.sw) {
         uint32_t best = kUnset;
@@ -349,7 +358,7 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
         port = g.adj[best].first;
         ++load[u * g.stride + port];
       }
-      out.lft[size_t(u) * L + d.lid] = port;
+      out.lft[size_t(u) * num_lids + d.lid] = port;
     }
   }
   out.num_vls = uint8_t(top + 1);
@@ -436,11 +445,11 @@ class Balancer {
         tie_(tie),
         out_(out),
         lids_(out.num_lids()),
-        load_(size_t(g.nsw) * g.stride, 0),
-        dist_(g.nsw),
-        flow_(g.nsw),
-        cost_(g.nsw),
-        next_(g.nsw) {}
+        load_(size_t(g.num_switches) * g.stride, 0),
+        dist_(g.num_switches),
+        flow_(g.num_switches),
+        cost_(g.num_switches),
+        next_(g.num_switches) {}
 
   Outcome Run(const std::vector<Dest>& dests) {
     for (unsigned pass = 0; pass < 2; ++pass)
@@ -472,7 +481,7 @@ class Balancer {
         queue_.push_back(w);
       }
     }
-    if (queue_.size() != g_.nsw) {
+    if (queue_.size() != g_.num_switches) {
       uint32_t lost = 0;
       while (dist_[lost] != kUnset) ++lost;
       return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f_.description(sn_.switches[lost]),
@@ -552,11 +561,11 @@ struct TreeDependencies {
 TreeDependencies DependenciesOfTrees(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out) {
   const size_t lids = out.num_lids();
   TreeDependencies t;
-  std::vector<uint32_t> used(g.nsw, kUnset);
+  std::vector<uint32_t> used(g.num_switches, kUnset);
   for (uint32_t di = 0; di < dests.size(); ++di) {
     const Dest& d = dests[di];
     if (d.endpoint == kUnset) continue;
-    for (uint32_t s = 0; s < g.nsw; ++s) {
+    for (uint32_t s = 0; s < g.num_switches; ++s) {
       if (g.sources[s] == 0 || (s == d.sw && g.sources[s] == 1)) continue;
       for (uint32_t u = s; used[u] != di;) {
         used[u] = di;
@@ -616,7 +625,7 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
   // The distinct dependencies, sorted (so grouped by channel), from a bitmap of out ports
   // per channel: no sort, and a dependency's index is its channel's first index plus the
   // set bits below its port.
-  const EdgeIndex index(size_t(g.nsw) * g.stride, g.stride, trees_deps.keys);
+  const EdgeIndex index(size_t(g.num_switches) * g.stride, g.stride, trees_deps.keys);
   std::vector<uint32_t> tree_edges(trees_deps.keys.size());
   for (size_t i = 0; i < trees_deps.keys.size(); ++i) tree_edges[i] = index.Find(trees_deps.keys[i]);
   trees_deps.keys = {};
@@ -634,9 +643,12 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
     return Outcome::Ok();
   }
   // Stage 2: one unit per (source switch, destination) path, as DFSSSP layers them.
-  std::vector<uint32_t> src_switches, src_index(g.nsw, kUnset);
-  for (uint32_t s = 0; s < g.nsw; ++s)
-    if (g.sources[s]) src_index[s] = uint32_t(src_switches.size()), src_switches.push_back(s);
+  std::vector<uint32_t> src_switches, src_index(g.num_switches, kUnset);
+  for (uint32_t s = 0; s < g.num_switches; ++s)
+    if (g.sources[s]) {
+      src_index[s] = uint32_t(src_switches.size());
+      src_switches.push_back(s);
+    }
   const uint32_t sources = uint32_t(src_switches.size());
   if (escape && cap == 0) {
     // One VL: no layer for shortest paths, so whatever is not acyclic as a whole rides the

@@ -57,7 +57,8 @@ Result<Fabric> WithoutDown(const Fabric& fabric, const FabricHealth& health) {
       Port& now = b.port(old->node, old->number);
       const PortId peer = now.peer, link = now.link;
       now = *old;
-      now.peer = peer, now.link = link;
+      now.peer = peer;
+      now.link = link;
     }
   }
   return b.Build();

@@ -81,32 +81,32 @@ class GreedyFill {
  public:
   GreedyFill(const Tree& t, const Fabric& f, const ChannelCapacity& capacity, SubnetRoutes& out)
       : t_(t), g_(t.g), out_(out), L_(out.num_lids()) {
-    const uint32_t S = g_.num_switches();
-    for (uint32_t e = 0; e < g_.end(S - 1); ++e)
+    const uint32_t num_switches = g_.num_switches();
+    for (uint32_t e = 0; e < g_.end(num_switches - 1); ++e)
       for (uint8_t p : g_.ports(e)) stride_ = std::max<uint32_t>(stride_, p + 1u);
-    weight_.assign(size_t{S} * stride_, 1);
+    weight_.assign(size_t{num_switches} * stride_, 1);
     if (!capacity.uniform())
-      for (uint32_t s = 0; s < S; ++s)
+      for (uint32_t s = 0; s < num_switches; ++s)
         for (uint32_t e = g_.begin(s); e < g_.end(s); ++e)
           for (uint8_t p : g_.ports(e)) weight_[s * stride_ + p] = capacity.cost(f.port_id(g_.node(s), p));
     load_.assign(weight_.size(), 0);
-    stamp_.assign(S, 0);
-    chan_.assign(S, kNone);
-    next_.assign(S, kNone);
+    stamp_.assign(num_switches, 0);
+    chan_.assign(num_switches, kNone);
+    next_.assign(num_switches, kNone);
   }
 
   void Run() {
-    const uint32_t S = g_.num_switches();
-    const size_t NL = t_.leaves.size();
+    const uint32_t num_switches = g_.num_switches();
+    const size_t num_leaves = t_.leaves.size();
     size_t widest = 0;
     for (uint32_t leaf : t_.leaves) widest = std::max(widest, g_.endpoint_lids(leaf).size());
     // Destinations interleaved over the leaves, so that early routes spread over the tree.
     for (size_t i = 0; i < widest; ++i)
-      for (size_t li = 0; li < NL; ++li) {
+      for (size_t li = 0; li < num_leaves; ++li) {
         std::span<const Lid> lids = g_.endpoint_lids(t_.leaves[li]);
         if (i >= lids.size()) continue;
         RouteDestination(lids[i], li);
-        for (uint32_t s = 0; s < S; ++s) {
+        for (uint32_t s = 0; s < num_switches; ++s) {
           uint8_t& entry = out_.lft[size_t{s} * L_ + lids[i]];
           entry = s == dest_ ? g_.lid_port(lids[i]) : chan_[s] == kNone ? kNoRoute : uint8_t(chan_[s] % stride_);
         }
@@ -125,9 +125,9 @@ class GreedyFill {
     li_ = li;
     dest_ = t_.leaves[li];
     rotation_ = x;
-    const size_t NL = t_.leaves.size();
-    for (size_t k = 0; k < NL; ++k) {
-      const uint32_t src = t_.leaves[(li + 1 + k) % NL];
+    const size_t num_leaves = t_.leaves.size();
+    for (size_t k = 0; k < num_leaves; ++k) {
+      const uint32_t src = t_.leaves[(li + 1 + k) % num_leaves];
       const uint64_t flow = g_.endpoint_lids(src).size();
       if (src == dest_ || flow == 0) continue;
       Decide(src, flow);
@@ -201,18 +201,18 @@ class GreedyFill {
 // Switch LIDs: a leaf's LID follows the routes of its first endpoint (legal Up*/Down*
 // paths, and no search); other switches' LIDs take shortest paths.
 void RouteSwitchLids(const SwitchGraph& g, const std::vector<uint32_t>& level, unsigned threads, SubnetRoutes& out) {
-  const uint32_t S = g.num_switches();
-  const size_t L = out.num_lids();
+  const uint32_t num_switches = g.num_switches();
+  const size_t num_lids = out.num_lids();
   ParallelFor(
-      S, threads,
+      num_switches, threads,
       [&](size_t si) {
         const uint32_t t = static_cast<uint32_t>(si);
         const Lid lid = g.switch_lid(t);
         if (lid == 0) return;
         if (level[t] == 0 && !g.endpoint_lids(t).empty()) {
           const Lid x0 = g.endpoint_lids(t).front();
-          for (uint32_t s = 0; s < S; ++s)
-            if (s != t) out.lft[size_t{s} * L + lid] = out.lft[size_t{s} * L + x0];
+          for (uint32_t s = 0; s < num_switches; ++s)
+            if (s != t) out.lft[size_t{s} * num_lids + lid] = out.lft[size_t{s} * num_lids + x0];
           return;
         }
         std::vector<uint32_t> scratch;

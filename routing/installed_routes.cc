@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 
+#include "fabric/elapsed.h"
 #include "fabric/mad/attributes.h"
 #include "routing/route_fabric.h"
 
@@ -189,7 +190,7 @@ Result<InstalledRoutes> ReadInstalledRoutes(mad::Transport& transport, const Dis
   InstalledRoutes out;
   Reader reader(transport, live, options, out);
   if (auto r = reader.Run(); !r) return std::unexpected(r.error());
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = SecondsSince(start);
   return out;
 }
 

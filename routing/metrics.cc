@@ -22,8 +22,8 @@ struct Measurer {
   const Subnet& sn;
   const SubnetRoutes& r;
   const MetricsOptions& opt;
-  uint32_t nsw = 0, stride = 0;
-  size_t L = 0;
+  uint32_t num_switches = 0, stride = 0;
+  size_t num_lids = 0;
   std::vector<uint32_t> sw_of_node, head;  // head: channel -> switch index or kUnset
   std::vector<uint32_t> ep_switch;         // endpoint -> switch index or kUnset
   std::vector<uint32_t> sources;           // endpoints per switch
@@ -60,7 +60,7 @@ struct Measurer {
 
 void Measurer::Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist,
                          std::vector<uint32_t>& stamp, uint32_t tick, std::vector<uint32_t>& path) const {
-  for (uint32_t start = 0; start < nsw; ++start) {
+  for (uint32_t start = 0; start < num_switches; ++start) {
     if (stamp[start] == tick) continue;
     path.clear();
     uint32_t s = start, tail = kUnset;  // tail: distance beyond the last switch on `path`
@@ -93,31 +93,31 @@ void Measurer::LoadsOf(Lid lo, Lid hi, Part& part, std::vector<uint8_t>& cols, s
                        std::vector<uint64_t>& flow) const {
   // Rows are read sequentially and transposed so each destination's column is contiguous.
   const size_t width = hi - lo;
-  cols.resize(width * nsw);
-  for (uint32_t s = 0; s < nsw; ++s) {
-    const uint8_t* row = &r.lft[size_t(s) * L + lo];
-    if (s + 8 < nsw) {  // rows are L apart: too far for the hardware prefetcher to guess
-      __builtin_prefetch(row + 8 * L);
-      __builtin_prefetch(row + 8 * L + 64);
+  cols.resize(width * num_switches);
+  for (uint32_t s = 0; s < num_switches; ++s) {
+    const uint8_t* row = &r.lft[size_t(s) * num_lids + lo];
+    if (s + 8 < num_switches) {  // rows are num_lids apart: too far for the hardware prefetcher to guess
+      __builtin_prefetch(row + 8 * num_lids);
+      __builtin_prefetch(row + 8 * num_lids + 64);
     }
-    for (size_t j = 0; j < width; ++j) cols[j * nsw + s] = row[j];
+    for (size_t j = 0; j < width; ++j) cols[j * num_switches + s] = row[j];
   }
   for (Lid lid = lo; lid < hi; ++lid) {
     uint32_t de = dest_ep[lid];
     if (de == kUnset || ep_switch[de] == kUnset) continue;
-    const uint8_t* col = &cols[size_t(lid - lo) * nsw];
+    const uint8_t* col = &cols[size_t(lid - lo) * num_switches];
     Distances(col, sn.endpoint_ports[de], dist, stamp, ++tick, path);
     // Switches by falling distance (counting sort), so each switch's flow is complete
     // before it is passed on.
     uint32_t maxd = 0;
-    for (uint32_t s = 0; s < nsw; ++s)
+    for (uint32_t s = 0; s < num_switches; ++s)
       if (dist[s] != kUnset) maxd = std::max(maxd, dist[s]);
     bucket_start.assign(maxd + 2, 0);
-    for (uint32_t s = 0; s < nsw; ++s)
+    for (uint32_t s = 0; s < num_switches; ++s)
       if (dist[s] != kUnset) ++bucket_start[maxd - dist[s] + 1];
     std::partial_sum(bucket_start.begin(), bucket_start.end(), bucket_start.begin());
     uint32_t placed = bucket_start.back();
-    for (uint32_t s = 0; s < nsw; ++s)
+    for (uint32_t s = 0; s < num_switches; ++s)
       if (dist[s] != kUnset) order[bucket_start[maxd - dist[s]]++] = s;
     for (uint32_t i = 0; i < placed; ++i) {
       uint32_t s = order[i];
@@ -162,18 +162,18 @@ Result<SubnetMetrics> Measurer::Run() {
 // Dense tables of the subnet: channels (switch * stride + port) and where they lead,
 // endpoints and their switches, destination LIDs; counts the switch-to-switch channels.
 Result<void> Measurer::Index(SubnetMetrics& m) {
-  nsw = uint32_t(sn.switches.size());
-  L = r.num_lids();
-  if (r.switches != sn.switches || r.lft.size() != size_t(nsw) * L)
+  num_switches = uint32_t(sn.switches.size());
+  num_lids = r.num_lids();
+  if (r.switches != sn.switches || r.lft.size() != size_t(num_switches) * num_lids)
     return MakeError(fmt::format("routes of subnet {} do not match the topology", sn.name));
   unsigned max_port = 0;
   for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
   stride = max_port + 1;
   sw_of_node.assign(f.num_nodes(), kUnset);
-  for (uint32_t i = 0; i < nsw; ++i) sw_of_node[sn.switches[i]] = i;
-  head.assign(size_t(nsw) * stride, kUnset);
-  peer.assign(size_t(nsw) * stride, kNone);
-  for (uint32_t i = 0; i < nsw; ++i)
+  for (uint32_t i = 0; i < num_switches; ++i) sw_of_node[sn.switches[i]] = i;
+  head.assign(size_t(num_switches) * stride, kUnset);
+  peer.assign(size_t(num_switches) * stride, kNone);
+  for (uint32_t i = 0; i < num_switches; ++i)
     for (const Adjacency& a : f.neighbors(sn.switches[i])) {
       peer[i * stride + f.port(a.local).number] = a.peer_port;
       if (f.is_switch(a.peer_node)) {
@@ -183,7 +183,7 @@ Result<void> Measurer::Index(SubnetMetrics& m) {
     }
   const size_t endpoints = sn.endpoint_ports.size();
   ep_switch.assign(endpoints, kUnset);
-  sources.assign(nsw, 0);
+  sources.assign(num_switches, 0);
   std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
   for (uint32_t e = 0; e < endpoints; ++e) {
     ep_of_port[sn.endpoint_ports[e]] = e;
@@ -192,10 +192,10 @@ Result<void> Measurer::Index(SubnetMetrics& m) {
     ep_switch[e] = sw_of_node[f.port(up).node];
     ++sources[ep_switch[e]];
   }
-  dest_ep.assign(L, kUnset);
-  dests_at.assign(nsw, 0);
+  dest_ep.assign(num_lids, kUnset);
+  dests_at.assign(num_switches, 0);
   num_dests = 0;
-  for (Lid lid = 1; lid < L; ++lid) {
+  for (Lid lid = 1; lid < num_lids; ++lid) {
     PortId owner = r.lid_owner[lid];
     if (owner == kNone || owner >= ep_of_port.size() || ep_of_port[owner] == kUnset) continue;
     dest_ep[lid] = ep_of_port[owner];
@@ -209,21 +209,21 @@ Result<void> Measurer::Index(SubnetMetrics& m) {
 // Edge forwarding index (routes per channel) and hops, one destination at a time, in
 // blocks of 128 LIDs spread over the threads.
 std::vector<uint64_t> Measurer::MeasureLoads(SubnetMetrics& m) const {
-  std::vector<uint64_t> load(size_t(nsw) * stride, 0);
+  std::vector<uint64_t> load(size_t(num_switches) * stride, 0);
   unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
-  const size_t blocks = (L + 127) / 128;
+  const size_t blocks = (num_lids + 127) / 128;
   threads = std::max(1u, std::min<unsigned>(threads, unsigned(blocks)));
   std::vector<Part> parts(threads);
   std::atomic<size_t> next{0};
   auto worker = [&](unsigned t) {
     Part& part = parts[t];
-    part.load.assign(size_t(nsw) * stride, 0);
+    part.load.assign(size_t(num_switches) * stride, 0);
     std::vector<uint8_t> cols;
-    std::vector<uint32_t> dist(nsw), stamp(nsw, 0), path, bucket_start, order(nsw);
-    std::vector<uint64_t> flow(nsw);
+    std::vector<uint32_t> dist(num_switches), stamp(num_switches, 0), path, bucket_start, order(num_switches);
+    std::vector<uint64_t> flow(num_switches);
     uint32_t tick = 0;
     for (size_t block; (block = next.fetch_add(1)) < blocks;) {
-      Lid lo = Lid(std::max<size_t>(1, block * 128)), hi = Lid(std::min(L, (block + 1) * 128));
+      Lid lo = Lid(std::max<size_t>(1, block * 128)), hi = Lid(std::min(num_lids, (block + 1) * 128));
       if (lo < hi) LoadsOf(lo, hi, part, cols, dist, stamp, tick, path, bucket_start, order, flow);
     }
   };
@@ -281,7 +281,7 @@ void Measurer::ChannelStats(const std::vector<uint64_t>& load, const ChannelCapa
 // Per capacity, each cable counts by its share of the top rate.
 void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const {
   const size_t endpoints = sn.endpoint_ports.size();
-  for (uint32_t s = 0; s < nsw; ++s) {
+  for (uint32_t s = 0; s < num_switches; ++s) {
     uint64_t degree = 0;
     double shares = 0;
     for (uint32_t p = 0; p < stride; ++p) {
@@ -290,10 +290,8 @@ void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const
       shares += m.rates_differ ? capacity.share(f.port_id(sn.switches[s], p)) : 1.0;
     }
     if (degree == 0) continue;
-    const uint64_t out = uint64_t(sources[s]) * (num_dests - dests_at[s]);
-    const uint64_t in = uint64_t(dests_at[s]) * (endpoints - sources[s]);
-    const uint64_t need = std::max(out, in);
-    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, (need + degree - 1) / degree);
+    const uint64_t need = SwitchCutRoutes(sources[s], dests_at[s], endpoints, num_dests);
+    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, SwitchCutBound(need, degree));
     if (m.rates_differ)
       m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, double(need) / shares);
   }
@@ -301,7 +299,7 @@ void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const
 
 bool Measurer::PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<uint32_t>& path) const {
   const PortId destination_port = sn.endpoint_ports[dst];
-  for (uint32_t s = ep_switch[src], steps = 0; steps <= nsw; ++steps) {
+  for (uint32_t s = ep_switch[src], steps = 0; steps <= num_switches; ++steps) {
     const uint8_t p = r.out_port(s, lid);
     if (p == kNoRoute || p == 0 || p >= stride) return false;
     if (peer[s * stride + p] == destination_port) return true;
@@ -318,7 +316,7 @@ bool Measurer::PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<
 void Measurer::Bisection(SubnetMetrics& m) const {
   const size_t endpoints = sn.endpoint_ports.size();
   std::vector<uint32_t> first_lid(endpoints, 0);
-  for (Lid lid = L; lid-- > 1;)
+  for (Lid lid = num_lids; lid-- > 1;)
     if (dest_ep[lid] != kUnset) first_lid[dest_ep[lid]] = lid;
   std::vector<uint32_t> members;
   for (uint32_t e = 0; e < endpoints; ++e)
@@ -326,7 +324,7 @@ void Measurer::Bisection(SubnetMetrics& m) const {
   if (!opt.permutations || members.size() < 2) return;
   std::mt19937_64 rng(opt.seed ^ (uint64_t(sn.id) * 0x9E3779B97F4A7C15ull));
   std::vector<uint32_t> perm(members);
-  std::vector<uint32_t> perm_load(size_t(nsw) * stride, 0);
+  std::vector<uint32_t> perm_load(size_t(num_switches) * stride, 0);
   std::vector<uint32_t> flat, offsets;
   double total = 0;
   uint64_t flows = 0;

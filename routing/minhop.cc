@@ -12,8 +12,8 @@ class MinhopEngine final : public RoutingEngine {
 
   Outcome Route(const RouteRequest& request, SubnetRoutes& out) const override {
     SwitchGraph g(request.fabric, request.subnet, out);
-    const uint32_t S = g.num_switches();
-    if (S == 0) return Outcome::Ok();
+    const uint32_t num_switches = g.num_switches();
+    if (num_switches == 0) return Outcome::Ok();
     const unsigned threads = request.options.threads;
     // Symmetric, so row d is also the hop count of every switch to d.
     const std::vector<uint8_t> dist = AllPairsSwitchHops(g, threads);

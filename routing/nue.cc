@@ -28,13 +28,13 @@ struct Channels {
 
 Channels BuildChannels(const Fabric& f, const SwitchGraph& g, const ChannelCapacity& capacity) {
   Channels c;
-  const uint32_t S = g.num_switches();
+  const uint32_t num_switches = g.num_switches();
   unsigned max_port = 0;
-  for (uint32_t s = 0; s < S; ++s) max_port = std::max<unsigned>(max_port, f.node(g.node(s)).num_ports);
+  for (uint32_t s = 0; s < num_switches; ++s) max_port = std::max<unsigned>(max_port, f.node(g.node(s)).num_ports);
   c.stride = max_port + 1;
-  c.of_port.assign(size_t(S) * c.stride, kUnset);
-  c.group_owner.resize(g.end(S - 1));
-  for (uint32_t s = 0; s < S; ++s)
+  c.of_port.assign(size_t(num_switches) * c.stride, kUnset);
+  c.group_owner.resize(g.end(num_switches - 1));
+  for (uint32_t s = 0; s < num_switches; ++s)
     for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp) {
       c.group_owner[grp] = s;
       for (uint8_t p : g.ports(grp)) {
@@ -108,7 +108,10 @@ class AcyclicCdg {
       if (forward_.size() > kSearchBudget) return false;
       for (uint32_t m : out_[n]) {
         if (m == a) return false;
-        if (mark_[m] != epoch_ && ord_[m] < upper) mark_[m] = epoch_, stack_.push_back(m);
+        if (mark_[m] != epoch_ && ord_[m] < upper) {
+          mark_[m] = epoch_;
+          stack_.push_back(m);
+        }
       }
     }
     backward_.clear();
@@ -119,7 +122,10 @@ class AcyclicCdg {
       stack_.pop_back();
       backward_.push_back(n);
       for (uint32_t m : in_[n])
-        if (mark_[m] != epoch_ && ord_[m] > lower) mark_[m] = epoch_, stack_.push_back(m);
+        if (mark_[m] != epoch_ && ord_[m] > lower) {
+          mark_[m] = epoch_;
+          stack_.push_back(m);
+        }
     }
     auto by_ord = [&](uint32_t x, uint32_t y) { return ord_[x] < ord_[y]; };
     std::sort(forward_.begin(), forward_.end(), by_ord);
@@ -160,21 +166,20 @@ struct Search {
   std::vector<uint32_t> order, level, via;
 };
 
-Search BreadthFirst(const SwitchGraph& g, uint32_t from) {
+Search SearchFrom(const SwitchGraph& g, uint32_t from) {
   Search s;
   s.level.assign(g.num_switches(), kUnset);
   s.via.assign(g.num_switches(), kUnset);
+  std::vector<uint8_t> seen(g.num_switches(), 0);
   s.order.assign(1, from);
   s.level[from] = 0;
-  for (size_t i = 0; i < s.order.size(); ++i) {
-    const uint32_t u = s.order[i];
-    for (uint32_t grp = g.begin(u); grp < g.end(u); ++grp)
-      if (s.level[g.nbr(grp)] == kUnset) {
-        s.level[g.nbr(grp)] = s.level[u] + 1;
-        s.via[g.nbr(grp)] = grp;
-        s.order.push_back(g.nbr(grp));
-      }
-  }
+  seen[from] = 1;
+  BreadthFirst(
+      g, s.order, seen, [&](uint32_t u) { return AllGroups(g, u); },
+      [&](uint32_t reached, uint32_t u, uint32_t group) {
+        s.level[reached] = s.level[u] + 1;
+        s.via[reached] = group;
+      });
   return s;
 }
 
@@ -189,25 +194,28 @@ Search CentralSearch(const SwitchGraph& g) {
   Search best;
   uint64_t best_score = UINT64_MAX;
   for (size_t i = 0; i < keep; ++i) {
-    Search s = BreadthFirst(g, candidates[i]);
+    Search s = SearchFrom(g, candidates[i]);
     // Eccentricity first, then the sum of levels (a more central root among equals).
     uint64_t sum = 0;
     for (uint32_t v : s.order) sum += s.level[v];
     const uint64_t score = uint64_t(s.level[s.order.back()]) << 40 | sum;
-    if (score < best_score) best_score = score, best = std::move(s);
+    if (score < best_score) {
+      best_score = score;
+      best = std::move(s);
+    }
   }
   return best;
 }
 
 EscapeTree BuildEscapeTree(const SwitchGraph& g, const Channels& c, const Search& search) {
   EscapeTree t;
-  const uint32_t S = g.num_switches();
+  const uint32_t num_switches = g.num_switches();
   t.root = search.order[0];
   t.order = search.order;
-  t.parent.assign(S, kUnset);
-  t.up.assign(S, kUnset);
-  t.down.assign(S, kUnset);
-  for (uint32_t s = 0; s < S; ++s) {
+  t.parent.assign(num_switches, kUnset);
+  t.up.assign(num_switches, kUnset);
+  t.down.assign(num_switches, kUnset);
+  for (uint32_t s = 0; s < num_switches; ++s) {
     const uint32_t grp = search.via[s];
     if (grp == kUnset) continue;
     t.parent[s] = c.group_owner[grp];
@@ -220,12 +228,12 @@ EscapeTree BuildEscapeTree(const SwitchGraph& g, const Channels& c, const Search
 // The dependencies of every Up*/Down* path on the tree: up then up, up then down (to
 // another child), down then down.
 std::vector<std::pair<uint32_t, uint32_t>> TreeDependencies(const EscapeTree& t) {
-  const uint32_t S = uint32_t(t.parent.size());
-  std::vector<std::vector<uint32_t>> children(S);
-  for (uint32_t s = 0; s < S; ++s)
+  const uint32_t num_switches = uint32_t(t.parent.size());
+  std::vector<std::vector<uint32_t>> children(num_switches);
+  for (uint32_t s = 0; s < num_switches; ++s)
     if (t.parent[s] != kUnset) children[t.parent[s]].push_back(s);
   std::vector<std::pair<uint32_t, uint32_t>> deps;
-  for (uint32_t u = 0; u < S; ++u)
+  for (uint32_t u = 0; u < num_switches; ++u)
     for (uint32_t c : children[u]) {
       if (t.parent[u] != kUnset) deps.push_back({t.up[c], t.up[u]});
       for (uint32_t other : children[u])
@@ -264,15 +272,15 @@ class Pass {
  public:
   Pass(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned vls, unsigned base_per_endpoint)
       : g_(g), c_(c), tree_(tree), vls_(vls) {
-    const uint32_t S = g.num_switches();
-    next_.assign(S, kUnset);
-    dist_.assign(S, 0);
-    settled_.assign(S, 0);
-    is_pinned_.assign(S, 0);
-    sources_.resize(S);
+    const uint32_t num_switches = g.num_switches();
+    next_.assign(num_switches, kUnset);
+    dist_.assign(num_switches, 0);
+    settled_.assign(num_switches, 0);
+    is_pinned_.assign(num_switches, 0);
+    sources_.resize(num_switches);
     uint64_t endpoints = 0;
-    for (uint32_t s = 0; s < S; ++s) endpoints += sources_[s] = uint32_t(g.endpoint_lids(s).size());
-    base_ = std::max<uint64_t>(1, base_per_endpoint * endpoints / S);
+    for (uint32_t s = 0; s < num_switches; ++s) endpoints += sources_[s] = uint32_t(g.endpoint_lids(s).size());
+    base_ = std::max<uint64_t>(1, base_per_endpoint * endpoints / num_switches);
   }
 
   // Routes `dests` in order into `t` (lft arrives as the engine's empty table).
@@ -312,7 +320,10 @@ class Pass {
         else
           cdgs_[d.vl].Rollback();
       }
-      if (pinned_.size() > 1) ++t.escaped, t.pinned += pinned_.size() - 1;
+      if (pinned_.size() > 1) {
+        ++t.escaped;
+        t.pinned += pinned_.size() - 1;
+      }
       t.vl_of_lid[d.lid] = vl;
       AddLoad(d);
       Write(d.lid, d.sw, d.last_port, t.lft);
@@ -326,11 +337,12 @@ class Pass {
   void RouteSwitchLid(uint32_t s, Tables& t) {
     const Lid lid = g_.switch_lid(s);
     if (lid == 0) return;
-    const size_t L = g_.num_lids();
+    const size_t num_lids = g_.num_lids();
     if (!g_.endpoint_lids(s).empty()) {
       const Lid ep = g_.endpoint_lids(s)[0];
-      for (uint32_t v = 0; v < g_.num_switches(); ++v) t.lft[size_t(v) * L + lid] = t.lft[size_t(v) * L + ep];
-      t.lft[size_t(s) * L + lid] = 0;
+      for (uint32_t v = 0; v < g_.num_switches(); ++v)
+        t.lft[size_t(v) * num_lids + lid] = t.lft[size_t(v) * num_lids + ep];
+      t.lft[size_t(s) * num_lids + lid] = 0;
       t.vl_of_lid[lid] = t.vl_of_lid[ep];
       return;
     }
@@ -433,9 +445,9 @@ class Pass {
   }
 
   void Write(Lid lid, uint32_t target, uint8_t last_port, std::vector<uint8_t>& lft) const {
-    const size_t L = g_.num_lids();
+    const size_t num_lids = g_.num_lids();
     for (uint32_t v = 0; v < g_.num_switches(); ++v)
-      lft[size_t(v) * L + lid] = v == target ? last_port : c_.port[next_[v]];
+      lft[size_t(v) * num_lids + lid] = v == target ? last_port : c_.port[next_[v]];
   }
 
   struct Entry {
@@ -514,12 +526,12 @@ uint8_t VlsUsed(const SwitchGraph& g, const Tables& t) {
 // The SLs of a multi-VL result: a pair's SL is its destination's VL, SL n rides VL n.
 void WriteVls(const Fabric& f, const Subnet& sn, const SwitchGraph& g, const Channels& c, const Tables& t,
               SubnetRoutes& out) {
-  const size_t L = out.num_lids();
-  out.pair_sl.assign(sn.endpoint_ports.size() * L, 0);
+  const size_t num_lids = out.num_lids();
+  out.pair_sl.assign(sn.endpoint_ports.size() * num_lids, 0);
   for (size_t e = 0; e < sn.endpoint_ports.size(); ++e) {
     const PortId peer = f.port(sn.endpoint_ports[e]).peer;
     if (peer == kNone || !f.is_switch(f.port(peer).node)) continue;
-    std::copy(t.vl_of_lid.begin(), t.vl_of_lid.end(), out.pair_sl.begin() + e * L);
+    std::copy(t.vl_of_lid.begin(), t.vl_of_lid.end(), out.pair_sl.begin() + e * num_lids);
   }
   for (uint8_t s = 0; s < 16; ++s) out.endpoint_sl2vl[s] = s < out.num_vls ? s : 0;
   out.sl2vl_stride = c.stride;
@@ -561,7 +573,10 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   unsigned best_base = 0;
   for (unsigned base : {2u, 1u, 4u}) {
     Tables t = RouteOn(g, c, tree, 1, base, out.lft);
-    if (best_base == 0 || t.busiest_cost < best.busiest_cost) best = std::move(t), best_base = base;
+    if (best_base == 0 || t.busiest_cost < best.busiest_cost) {
+      best = std::move(t);
+      best_base = base;
+    }
   }
   if (max_vls > 1 && best.refused > 0) {
     Tables more = RouteOn(g, c, tree, max_vls, best_base, out.lft);

@@ -60,10 +60,10 @@ std::string WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, st
 
 void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::string_view subnet_name,
                      const std::function<bool(std::string_view)>& sink) {
-  const size_t L = routes.num_lids();
+  const size_t num_lids = routes.num_lids();
   // The destination text of each LID once: ": (Channel Adapter portguid 0x...: 'desc')".
-  std::vector<std::string> dest(L);
-  for (Lid lid = 1; lid < L; ++lid) {
+  std::vector<std::string> dest(num_lids);
+  for (Lid lid = 1; lid < num_lids; ++lid) {
     PortId p = routes.lid_owner[lid];
     if (p == kNone) {
       dest[lid] = ": (node info not available fabric scan)";
@@ -90,14 +90,14 @@ void WriteOpensmDump(const Fabric& fabric, const SubnetRoutes& routes, std::stri
   for (size_t i = 0; i < routes.switches.size(); ++i) {
     NodeId sw = routes.switches[i];
     Lid own = 0;
-    for (Lid lid = 1; lid < L && !own; ++lid)
+    for (Lid lid = 1; lid < num_lids && !own; ++lid)
       if (routes.lid_owner[lid] == fabric.port_id(sw, 0)) own = lid;
-    out += fmt::format("Unicast lids [0x0-0x{:x}] of switch Lid {} guid 0x{:016x} ({}):\n", L ? L - 1 : 0, own,
-                       fabric.node(sw).guid, PrintableText(fabric.description(sw)));
+    out += fmt::format("Unicast lids [0x0-0x{:x}] of switch Lid {} guid 0x{:016x} ({}):\n", num_lids ? num_lids - 1 : 0,
+                       own, fabric.node(sw).guid, PrintableText(fabric.description(sw)));
     out += "  Lid  Out   Destination\n       Port     Info \n";
     const unsigned nports = fabric.node(sw).num_ports;
     size_t n = 0;
-    for (Lid lid = 1; lid < L; ++lid) {
+    for (Lid lid = 1; lid < num_lids; ++lid) {
       uint8_t p = routes.out_port(i, lid);
       if (p > nports) continue;  // kNoRoute and anything dump_fts calls invalid
       out += "0x";
@@ -158,118 +158,149 @@ Result<void> CheckOpensmHandOff(const Fabric& fabric, const RouteSet& routes, co
       subnets));
 }
 
-Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename) {
-  RawLfts raw;
-  raw.where = std::string(filename);
-  RawSwitchLft* current = nullptr;
-  size_t entries = 0;
-  uint64_t cells = 0;  // LFT entries allocated over every switch
-  bool trailer_seen = true;
-  std::unordered_map<uint64_t, int> seen_switch;
-  int line_no = 0;
-  auto error = [&](std::string msg, std::string_view line) {
-    return MakeInputError(std::string(filename), line_no, std::move(msg), std::string(TrimBlanks(line)));
-  };
-  for (TextLines lines(text); lines.Next();) {
-    const std::string_view line = lines.line();
-    line_no = lines.number();
-    std::string_view t = TrimBlanks(line);
-    if (t.empty() || t.front() == '#') continue;
+namespace {
+
+// Reads a dump line by line: a switch section starts with its "Unicast lids" line, lists
+// its entries and ends with its "N valid lids dumped" trailer.
+class DumpParser {
+ public:
+  DumpParser(std::string_view text, std::string_view filename) : text_(text), filename_(filename) {
+    raw_.where = std::string(filename);
+  }
+
+  Result<RawLfts> Run() {
+    for (TextLines lines(text_); lines.Next();) {
+      line_ = lines.line();
+      line_no_ = lines.number();
+      if (auto ok = Line(TrimBlanks(line_)); !ok) return std::unexpected(ok.error());
+    }
+    if (!trailer_seen_)
+      return MakeInputError(std::string(filename_), line_no_ + 1,
+                            "file ends inside a switch section (no 'N valid lids dumped')");
+    return std::move(raw_);
+  }
+
+ private:
+  std::unexpected<Error> Fail(std::string message) const {
+    return MakeInputError(std::string(filename_), line_no_, std::move(message), std::string(TrimBlanks(line_)));
+  }
+
+  Result<void> Line(std::string_view t) {
+    if (t.empty() || t.front() == '#') return {};
     if (t.starts_with("Multicast mlids"))
-      return error("a multicast forwarding table dump; expected unicast LFTs (dump_fts without -M)", line);
-    if (t.starts_with("Unicast lids")) {
-      if (!trailer_seen)
-        return error("switch section starts before the previous one's 'N valid lids dumped' line", line);
-      size_t g = t.find(" guid 0x");
-      if (g == std::string_view::npos) return error("expected 'Unicast lids [...] of switch Lid N guid 0x...'", line);
-      std::string_view rest = t.substr(g + 8);
-      size_t end = rest.find_first_not_of("0123456789abcdefABCDEF");
-      uint64_t guid = 0;
-      if (!ParseNumber(rest.substr(0, end), guid, 16) || guid == 0) return error("bad switch GUID", line);
-      if (auto [it, fresh] = seen_switch.emplace(guid, line_no); !fresh)
-        return error(fmt::format("switch 0x{:016x} already listed on line {}", guid, it->second), line);
-      raw.switches.push_back(RawSwitchLft{.guid = guid, .line = line_no});
-      current = &raw.switches.back();
-      size_t l = t.find("switch Lid ");
-      if (l != std::string_view::npos) {
-        std::string_view num = t.substr(l + 11);
-        num = num.substr(0, num.find(' '));
-        uint64_t lid = 0;
-        if (!ParseNumber(num, lid, 10) || lid > 0xFFFFFFFFu) return error("bad switch LID", line);
-        current->lid = static_cast<Lid>(lid);
-      }
-      if (end != std::string_view::npos) {
-        std::string_view desc = TrimBlanks(rest.substr(end));
-        if (desc.ends_with(':')) desc.remove_suffix(1);
-        if (desc.starts_with('(') && desc.ends_with(')')) desc = desc.substr(1, desc.size() - 2);
-        if (desc.size() >= 2 && desc.front() == '\'' && desc.back() == '\'') desc = desc.substr(1, desc.size() - 2);
-        current->description = std::string(desc);
-      }
-      entries = 0;
-      trailer_seen = false;
-      continue;
-    }
-    if (t.starts_with("Lid  Out") || t.starts_with("Port     Info") || t.starts_with("LID    : Port")) continue;
-    if (t.ends_with("lids dumped")) {
-      if (!current) return error("trailer outside a switch section", line);
-      std::string_view num = t.substr(0, t.find(' '));
-      uint64_t n = 0;
-      if (!ParseNumber(num, n, 10)) return error("expected 'N valid lids dumped'", line);
-      // dump_fts counts the entries it printed; OpenSM's own dump states the top LID.
-      if (t.find("valid lids") != std::string_view::npos && n != entries)
-        return error(fmt::format("trailer says {} entries, the section has {}", n, entries), line);
-      trailer_seen = true;
-      continue;
-    }
-    if (t.starts_with("0x")) {
-      if (!current) return error("LFT entry before any 'Unicast lids ... of switch' line", line);
-      if (trailer_seen) return error("LFT entry after the section's trailer", line);
-      size_t sp = t.find_first_of(" \t");
+      return Fail("a multicast forwarding table dump; expected unicast LFTs (dump_fts without -M)");
+    if (t.starts_with("Unicast lids")) return SwitchSection(t);
+    if (t.starts_with("Lid  Out") || t.starts_with("Port     Info") || t.starts_with("LID    : Port")) return {};
+    if (t.ends_with("lids dumped")) return Trailer(t);
+    if (t.starts_with("0x")) return Entry(t);
+    return Fail("unexpected line in an LFT dump");
+  }
+
+  // "Unicast lids [0x0-0xN] of switch Lid L guid 0xG ('description'):"
+  Result<void> SwitchSection(std::string_view t) {
+    if (!trailer_seen_) return Fail("switch section starts before the previous one's 'N valid lids dumped' line");
+    size_t g = t.find(" guid 0x");
+    if (g == std::string_view::npos) return Fail("expected 'Unicast lids [...] of switch Lid N guid 0x...'");
+    std::string_view rest = t.substr(g + 8);
+    size_t end = rest.find_first_not_of("0123456789abcdefABCDEF");
+    uint64_t guid = 0;
+    if (!ParseNumber(rest.substr(0, end), guid, 16) || guid == 0) return Fail("bad switch GUID");
+    if (auto [it, fresh] = seen_switch_.emplace(guid, line_no_); !fresh)
+      return Fail(fmt::format("switch 0x{:016x} already listed on line {}", guid, it->second));
+    raw_.switches.push_back(RawSwitchLft{.guid = guid, .line = line_no_});
+    current_ = &raw_.switches.back();
+    if (size_t l = t.find("switch Lid "); l != std::string_view::npos) {
+      std::string_view num = t.substr(l + 11);
+      num = num.substr(0, num.find(' '));
       uint64_t lid = 0;
-      if (sp == std::string_view::npos || !ParseNumber(t.substr(2, sp - 2), lid, 16) || lid > 0xFFFFFFF)
-        return error("expected '0xLID PORT ...'", line);
-      std::string_view rest = TrimBlanks(t.substr(sp));
-      size_t sp2 = rest.find_first_of(" \t:#");
-      uint64_t port = 0;
-      if (!ParseNumber(rest.substr(0, sp2), port, 10) || port > 254)
-        return error("expected an output port number 0..254 after the LID", line);
-      if (lid >= current->lft.size()) {
-        // The tables are dense by LID: a few bytes naming a huge LID must not allocate
-        // gigabytes. A real dump lists (nearly) every LID up to its top one, so its tables
-        // hold far fewer entries than kMaxCellsPerByte per byte of the file.
-        cells += lid + 1 - current->lft.size();
-        if (cells > kMaxCellsPerByte * text.size() + kMinCells)
-          return error(fmt::format("LID 0x{:x}: more LFT entries than a dump of {} bytes can hold", lid, text.size()),
-                       line);
-        current->lft.resize(lid + 1, kNoRoute);
-        current->lines.resize(lid + 1, 0);
-      }
-      if (current->lines[lid])
-        return error(fmt::format("LID 0x{:04x} already listed on line {}", lid, current->lines[lid]), line);
-      current->lft[lid] = static_cast<uint8_t>(port);
-      current->lines[lid] = static_cast<uint32_t>(line_no);
-      ++entries;
-      if (size_t pg = rest.find("portguid 0x"); pg != std::string_view::npos) {
-        std::string_view gs = rest.substr(pg + 11);
-        gs = gs.substr(0, gs.find_first_not_of("0123456789abcdefABCDEF"));
-        uint64_t guid = 0;
-        if (!ParseNumber(gs, guid, 16)) return error("bad port GUID", line);
-        auto [it, fresh] = raw.owners.emplace(static_cast<Lid>(lid), RawLidOwner{.port_guid = guid, .line = line_no});
-        if (!fresh && it->second.port_guid != guid)
-          return error(fmt::format("LID 0x{:04x} belongs to port GUID 0x{:016x} on line {}", lid, it->second.port_guid,
-                                   it->second.line),
-                       line);
-      }
-      continue;
+      if (!ParseNumber(num, lid, 10) || lid > 0xFFFFFFFFu) return Fail("bad switch LID");
+      current_->lid = static_cast<Lid>(lid);
     }
-    return error("unexpected line in an LFT dump", line);
+    if (end != std::string_view::npos) {
+      std::string_view desc = TrimBlanks(rest.substr(end));
+      if (desc.ends_with(':')) desc.remove_suffix(1);
+      if (desc.starts_with('(') && desc.ends_with(')')) desc = desc.substr(1, desc.size() - 2);
+      if (desc.size() >= 2 && desc.front() == '\'' && desc.back() == '\'') desc = desc.substr(1, desc.size() - 2);
+      current_->description = std::string(desc);
+    }
+    entries_ = 0;
+    trailer_seen_ = false;
+    return {};
   }
-  if (!trailer_seen) {
-    ++line_no;
-    return MakeInputError(std::string(filename), line_no,
-                          "file ends inside a switch section (no 'N valid lids dumped')");
+
+  Result<void> Trailer(std::string_view t) {
+    if (!current_) return Fail("trailer outside a switch section");
+    std::string_view num = t.substr(0, t.find(' '));
+    uint64_t n = 0;
+    if (!ParseNumber(num, n, 10)) return Fail("expected 'N valid lids dumped'");
+    // dump_fts counts the entries it printed; OpenSM's own dump states the top LID.
+    if (t.find("valid lids") != std::string_view::npos && n != entries_)
+      return Fail(fmt::format("trailer says {} entries, the section has {}", n, entries_));
+    trailer_seen_ = true;
+    return {};
   }
-  return raw;
+
+  // "0xLID PORT : (type portguid 0xG: 'description')"
+  Result<void> Entry(std::string_view t) {
+    if (!current_) return Fail("LFT entry before any 'Unicast lids ... of switch' line");
+    if (trailer_seen_) return Fail("LFT entry after the section's trailer");
+    size_t sp = t.find_first_of(" \t");
+    uint64_t lid = 0;
+    if (sp == std::string_view::npos || !ParseNumber(t.substr(2, sp - 2), lid, 16) || lid > 0xFFFFFFF)
+      return Fail("expected '0xLID PORT ...'");
+    std::string_view rest = TrimBlanks(t.substr(sp));
+    uint64_t port = 0;
+    if (!ParseNumber(rest.substr(0, rest.find_first_of(" \t:#")), port, 10) || port > 254)
+      return Fail("expected an output port number 0..254 after the LID");
+    if (lid >= current_->lft.size()) {
+      // The tables are dense by LID: a few bytes naming a huge LID must not allocate
+      // gigabytes. A real dump lists (nearly) every LID up to its top one, so its tables
+      // hold far fewer entries than kMaxCellsPerByte per byte of the file.
+      cells_ += lid + 1 - current_->lft.size();
+      if (cells_ > kMaxCellsPerByte * text_.size() + kMinCells)
+        return Fail(fmt::format("LID 0x{:x}: more LFT entries than a dump of {} bytes can hold", lid, text_.size()));
+      current_->lft.resize(lid + 1, kNoRoute);
+      current_->lines.resize(lid + 1, 0);
+    }
+    if (current_->lines[lid])
+      return Fail(fmt::format("LID 0x{:04x} already listed on line {}", lid, current_->lines[lid]));
+    current_->lft[lid] = static_cast<uint8_t>(port);
+    current_->lines[lid] = static_cast<uint32_t>(line_no_);
+    ++entries_;
+    return Owner(static_cast<Lid>(lid), rest);
+  }
+
+  // The port GUID an entry names as its destination, if it names one.
+  Result<void> Owner(Lid lid, std::string_view rest) {
+    const size_t at = rest.find("portguid 0x");
+    if (at == std::string_view::npos) return {};
+    std::string_view digits = rest.substr(at + 11);
+    digits = digits.substr(0, digits.find_first_not_of("0123456789abcdefABCDEF"));
+    uint64_t guid = 0;
+    if (!ParseNumber(digits, guid, 16)) return Fail("bad port GUID");
+    auto [it, fresh] = raw_.owners.emplace(lid, RawLidOwner{.port_guid = guid, .line = line_no_});
+    if (!fresh && it->second.port_guid != guid)
+      return Fail(fmt::format("LID 0x{:04x} belongs to port GUID 0x{:016x} on line {}", lid, it->second.port_guid,
+                              it->second.line));
+    return {};
+  }
+
+  std::string_view text_;
+  std::string_view filename_;
+  RawLfts raw_;
+  std::string_view line_;
+  int line_no_ = 0;
+  RawSwitchLft* current_ = nullptr;
+  size_t entries_ = 0;
+  uint64_t cells_ = 0;  // LFT entries allocated over every switch
+  bool trailer_seen_ = true;
+  std::unordered_map<uint64_t, int> seen_switch_;
+};
+
+}  // namespace
+
+Result<RawLfts> ParseOpensmDump(std::string_view text, std::string_view filename) {
+  return DumpParser(text, filename).Run();
 }
 
 namespace {
@@ -305,102 +336,135 @@ Result<std::vector<PendingSubnet>> GroupSwitchesBySubnet(const Fabric& fabric, c
   return pending;
 }
 
-}  // namespace
-
-Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>& files) {
-  auto assigned = AssignLids(fabric);
-  if (!assigned) return std::unexpected(assigned.error());
-  const size_t N = fabric.subnets().size();
-  auto grouped = GroupSwitchesBySubnet(fabric, files);
-  if (!grouped) return std::unexpected(grouped.error());
-  const std::vector<PendingSubnet>& pending = *grouped;
-  // Port GUID -> ports (switch ports share the node GUID; port 0 stands for the switch).
+// Port GUID -> ports (switch ports share the node GUID; port 0 stands for the switch).
+std::unordered_multimap<uint64_t, PortId> PortsByGuid(const Fabric& fabric) {
   std::unordered_multimap<uint64_t, PortId> by_guid;
   for (PortId p = 0; p < fabric.num_port_slots(); ++p) {
     const Port& port = fabric.port(p);
     if (fabric.is_switch(port.node) ? port.number == 0 : port.number != 0)
       by_guid.emplace(port.guid ? port.guid : fabric.node(port.node).guid, p);
   }
+  return by_guid;
+}
+
+// The port of subnet `s` that one LID annotation of `file` names, or an error at its line;
+// kNone for an annotation that names no port.
+Result<PortId> AnnotatedPort(const Fabric& fabric, SubnetId s, const std::unordered_multimap<uint64_t, PortId>& by_guid,
+                             const RawLfts& file, Lid lid, const RawLidOwner& o) {
+  const Subnet& subnet = fabric.subnets()[s];
+  PortId found = kNone;
+  if (o.node_guid != 0) {
+    auto node = fabric.FindByGuid(o.node_guid);
+    if (node && o.port_number >= 0 && o.port_number <= fabric.node(*node).num_ports &&
+        fabric.subnet_of(fabric.port_id(*node, o.port_number)) == s)
+      found = fabric.port_id(*node, o.port_number);
+    if (found == kNone)
+      return MakeInputError(file.where, o.line,
+                            fmt::format("LID {}: node 0x{:016x} port {} is not in subnet {} of the topology", lid,
+                                        o.node_guid, o.port_number, subnet.name));
+    return found;
+  }
+  if (o.port_guid == 0) return kNone;
+  auto range = by_guid.equal_range(o.port_guid);
+  for (auto it = range.first; it != range.second; ++it)
+    if (fabric.subnet_of(it->second) == s) found = it->second;
+  if (found == kNone)
+    return MakeInputError(
+        file.where, o.line,
+        fmt::format("port GUID 0x{:016x} is not in subnet {} of the topology", o.port_guid, subnet.name));
+  return found;
+}
+
+// LID -> port of subnet `s` as the files' annotations name them; empty when they name none.
+// Two files that give one LID to different ports are an error.
+Result<std::vector<PortId>> AnnotatedOwners(const Fabric& fabric, SubnetId s, const PendingSubnet& pending,
+                                            const std::unordered_multimap<uint64_t, PortId>& by_guid) {
+  std::vector<PortId> owner;
+  for (const RawLfts* file : pending.files) {
+    for (const auto& [lid, o] : file->owners) {
+      auto found = AnnotatedPort(fabric, s, by_guid, *file, lid, o);
+      if (!found) return std::unexpected(found.error());
+      if (*found == kNone) continue;
+      if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
+      if (owner[lid] != kNone && owner[lid] != *found)
+        return MakeInputError(file->where, o.line,
+                              fmt::format("LID {} is {} here but {} in another file", lid, fabric.PortName(*found),
+                                          fabric.PortName(owner[lid])));
+      owner[lid] = *found;
+    }
+  }
+  return owner;
+}
+
+// Ports the files do not name keep the topology's LID, if it has one and the LID is free.
+void AddTopologyLids(const Fabric& fabric, const Subnet& subnet, std::vector<PortId>& owner) {
+  std::vector<uint8_t> named(fabric.num_port_slots(), 0);
+  for (PortId p : owner)
+    if (p != kNone) named[p] = 1;
+  auto add = [&](PortId p) {
+    Lid lid = fabric.port(p).lid;
+    if (lid == 0 || named[p]) return;
+    if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
+    if (owner[lid] == kNone) owner[lid] = p;
+  };
+  for (NodeId sw : subnet.switches) add(fabric.port_id(sw, 0));
+  for (PortId p : subnet.endpoint_ports) add(p);
+  if (owner.empty()) owner.push_back(kNone);
+  owner[0] = kNone;
+}
+
+// Copies every switch section of the subnet into r.lft; a port the switch lacks is an
+// error at the entry's line.
+Result<void> FillLfts(const Fabric& fabric, const PendingSubnet& pending, SubnetRoutes& r) {
+  const size_t num_lids = r.num_lids();
+  for (const auto& [file, sw] : pending.switches) {
+    NodeId node = *fabric.FindByGuid(sw->guid);
+    size_t row = size_t(std::lower_bound(r.switches.begin(), r.switches.end(), node) - r.switches.begin());
+    const unsigned nports = fabric.node(node).num_ports;
+    for (Lid lid = 0; lid < sw->lft.size(); ++lid) {
+      uint8_t p = sw->lft[lid];
+      if (p == kNoRoute) continue;
+      if (p > nports)
+        return MakeInputError(
+            file->where, sw->lines.empty() ? sw->line : int(sw->lines[lid]),
+            fmt::format("port {} on '{}', which has ports 0..{}", p, ShownValue(fabric.description(node)), nports));
+      r.lft[row * num_lids + lid] = p;
+    }
+    if (r.reason.find(file->where) == std::string::npos)
+      r.reason += (r.reason.empty() ? "read from " : ", ") + file->where;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<RouteSet> ResolveRawLfts(const Fabric& fabric, const std::vector<RawLfts>& files) {
+  auto assigned = AssignLids(fabric);
+  if (!assigned) return std::unexpected(assigned.error());
+  auto grouped = GroupSwitchesBySubnet(fabric, files);
+  if (!grouped) return std::unexpected(grouped.error());
+  const std::vector<PendingSubnet>& pending = *grouped;
+  const auto by_guid = PortsByGuid(fabric);
 
   RouteSet rs;
   rs.port_lid.assign(fabric.num_port_slots(), 0);
-  for (SubnetId s = 0; s < N; ++s) {
+  for (SubnetId s = 0; s < fabric.subnets().size(); ++s) {
     if (pending[s].switches.empty()) continue;
     const Subnet& subnet = fabric.subnets()[s];
-    std::vector<PortId> owner;
-    bool annotated = false;
-    for (const RawLfts* file : pending[s].files) {
-      for (const auto& [lid, o] : file->owners) {
-        PortId found = kNone;
-        if (o.node_guid != 0) {
-          auto node = fabric.FindByGuid(o.node_guid);
-          if (node && o.port_number >= 0 && o.port_number <= fabric.node(*node).num_ports &&
-              fabric.subnet_of(fabric.port_id(*node, o.port_number)) == s)
-            found = fabric.port_id(*node, o.port_number);
-          if (found == kNone)
-            return MakeInputError(file->where, o.line,
-                                  fmt::format("LID {}: node 0x{:016x} port {} is not in subnet {} of the topology", lid,
-                                              o.node_guid, o.port_number, subnet.name));
-        } else {
-          if (o.port_guid == 0) continue;
-          auto range = by_guid.equal_range(o.port_guid);
-          for (auto it = range.first; it != range.second; ++it)
-            if (fabric.subnet_of(it->second) == s) found = it->second;
-          if (found == kNone)
-            return MakeInputError(
-                file->where, o.line,
-                fmt::format("port GUID 0x{:016x} is not in subnet {} of the topology", o.port_guid, subnet.name));
-        }
-        if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
-        if (owner[lid] != kNone && owner[lid] != found)
-          return MakeInputError(file->where, o.line,
-                                fmt::format("LID {} is {} here but {} in another file", lid, fabric.PortName(found),
-                                            fabric.PortName(owner[lid])));
-        owner[lid] = found;
-        annotated = true;
-      }
-    }
-    if (annotated) {
-      // Ports the file does not name keep the topology's LID, if it has one.
-      std::vector<uint8_t> named(fabric.num_port_slots(), 0);
-      for (PortId p : owner)
-        if (p != kNone) named[p] = 1;
-      auto add = [&](PortId p) {
-        Lid lid = fabric.port(p).lid;
-        if (lid == 0 || named[p]) return;
-        if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
-        if (owner[lid] == kNone) owner[lid] = p;
-      };
-      for (NodeId sw : subnet.switches) add(fabric.port_id(sw, 0));
-      for (PortId p : subnet.endpoint_ports) add(p);
-      if (owner.empty()) owner.push_back(kNone);
-      owner[0] = kNone;
-    } else {
-      owner = assigned->lid_owner[s];
-    }
-    size_t L = owner.size();
-    for (const auto& [file, sw] : pending[s].switches) L = std::max(L, sw->lft.size());
-    owner.resize(L, kNone);
-    SubnetRoutes r = PrepareSubnetRoutes(fabric, subnet, std::move(owner));
+    auto owner = AnnotatedOwners(fabric, s, pending[s], by_guid);
+    if (!owner) return std::unexpected(owner.error());
+    if (owner->empty())
+      *owner = assigned->lid_owner[s];
+    else
+      AddTopologyLids(fabric, subnet, *owner);
+    size_t num_lids = owner->size();
+    for (const auto& [file, sw] : pending[s].switches) num_lids = std::max(num_lids, sw->lft.size());
+    owner->resize(num_lids, kNone);
+    SubnetRoutes r = PrepareSubnetRoutes(fabric, subnet, std::move(*owner));
     std::fill(r.lft.begin(), r.lft.end(), kNoRoute);
     r.engine = "file";
-    for (const auto& [file, sw] : pending[s].switches) {
-      NodeId node = *fabric.FindByGuid(sw->guid);
-      size_t row = size_t(std::lower_bound(r.switches.begin(), r.switches.end(), node) - r.switches.begin());
-      const unsigned nports = fabric.node(node).num_ports;
-      for (Lid lid = 0; lid < sw->lft.size(); ++lid) {
-        uint8_t p = sw->lft[lid];
-        if (p == kNoRoute) continue;
-        if (p > nports)
-          return MakeInputError(
-              file->where, sw->lines.empty() ? sw->line : int(sw->lines[lid]),
-              fmt::format("port {} on '{}', which has ports 0..{}", p, ShownValue(fabric.description(node)), nports));
-        r.lft[row * L + lid] = p;
-      }
-      if (r.reason.find(file->where) == std::string::npos)
-        r.reason += (r.reason.empty() ? "read from " : ", ") + file->where;
-    }
-    for (Lid lid = 1; lid < L; ++lid)
+    if (auto filled = FillLfts(fabric, pending[s], r); !filled) return std::unexpected(filled.error());
+    for (Lid lid = 1; lid < num_lids; ++lid)
       if (r.lid_owner[lid] != kNone) rs.port_lid[r.lid_owner[lid]] = lid;
     rs.subnets.push_back(std::move(r));
   }

@@ -1,10 +1,13 @@
 #include "routing/registry.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "fabric/edit_distance.h"
+#include "fabric/text_lines.h"
 #include "routing/auto_engine.h"
 #include "routing/dfsssp.h"
 #include "routing/ftree.h"
@@ -46,17 +49,12 @@ const EngineInfo* FindEngine(std::string_view name) {
 }
 
 Error UnknownEngineError(std::string_view name) {
-  std::string names, suggestion;
-  size_t best = 3;  // suggest only close names
-  for (const EngineInfo& e : kEngines) {
-    names += names.empty() ? "" : ", ";
-    names += e.name;
-    size_t d = EditDistance(name, e.name);
-    if (d < best || (d <= 2 && e.name.starts_with(name) && !name.empty())) best = d, suggestion = e.name;
-  }
+  std::vector<std::string_view> candidates;
+  for (const EngineInfo& e : kEngines) candidates.push_back(e.name);
   std::string msg = fmt::format("unknown routing engine '{}'", name);
-  if (!suggestion.empty()) msg += fmt::format("; did you mean '{}'?", suggestion);
-  msg += fmt::format(" (engines: {})", names);
+  // Engine names are short: two edits away is already a different name.
+  if (auto suggestion = ClosestMatch(name, candidates, 2)) msg += fmt::format("; did you mean '{}'?", *suggestion);
+  msg += fmt::format(" (engines: {})", fmt::join(candidates, ", "));
   return Error{.message = msg};
 }
 
@@ -68,17 +66,11 @@ std::string EnginesHelp() {
 
 Result<std::vector<const EngineInfo*>> ParseEngineChain(std::string_view chain) {
   std::vector<const EngineInfo*> engines;
-  size_t start = 0;
-  while (start <= chain.size()) {
-    size_t comma = chain.find(',', start);
-    std::string_view name =
-        chain.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+  for (std::string_view name : SplitList(chain)) {
     if (name.empty()) return MakeError(fmt::format("empty engine name in '{}'", chain));
     const EngineInfo* e = FindEngine(name);
     if (!e) return std::unexpected(UnknownEngineError(name));
     engines.push_back(e);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
   }
   return engines;
 }

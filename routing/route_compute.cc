@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "fabric/elapsed.h"
 #include "routing/parallel.h"
 #include "routing/route_summary.h"
 #include "routing/updn.h"
@@ -12,8 +13,6 @@ namespace fabricctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Like RouteFabric: big subnets one after another with every thread inside, the small ones
 // side by side on one thread each.
@@ -69,7 +68,7 @@ Result<void> Check(const ComputeRequest& request, ComputeOutcome& out) {
   }
   out.figures = Summarize(out.fabric, out.routed.routes, request.threads);
   if (!request.verify) VerdictFromSummary(out);
-  out.check_seconds = Since(start);
+  out.check_seconds = SecondsSince(start);
   return {};
 }
 
@@ -79,7 +78,7 @@ Result<ComputeOutcome> ComputeRoutes(const ComputeRequest& request) {
   auto start = Clock::now();
   auto fabric = ReadTopologyFile(request.topology, request.format);
   if (!fabric) return std::unexpected(fabric.error());
-  ComputeOutcome out{.fabric = std::move(*fabric), .read_seconds = Since(start)};
+  ComputeOutcome out{.fabric = std::move(*fabric), .read_seconds = SecondsSince(start)};
   auto selection = ParseEngineSelection(request.engine);
   if (!selection) return std::unexpected(selection.error());
   RouteFabricOptions options{.engine = request.engine_options, .threads = request.threads};
@@ -92,14 +91,14 @@ Result<ComputeOutcome> ComputeRoutes(const ComputeRequest& request) {
   auto routed = RouteFabric(out.fabric, *selection, options);
   if (!routed) return std::unexpected(routed.error());
   out.routed = std::move(*routed);
-  out.route_seconds = Since(start);
+  out.route_seconds = SecondsSince(start);
   if (auto ok = Check(request, out); !ok) return std::unexpected(ok.error());
   if (!request.output.empty() && (request.files.json || request.files.dump)) {
     start = Clock::now();
     if (auto ok = WriteRoutes(out.fabric, out.routed.routes, request.output, request.files); !ok)
       return std::unexpected(ok.error());
     out.wrote = true;
-    out.write_seconds = Since(start);
+    out.write_seconds = SecondsSince(start);
   }
   return out;
 }

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <numeric>
 
+#include "fabric/elapsed.h"
+#include "fabric/text_lines.h"
 #include "routing/lid_assign.h"
 #include "routing/parallel.h"
 
@@ -23,14 +25,7 @@ bool SelectorMatches(std::string_view selector, const Subnet& subnet) {
 Result<EngineSelection> ParseEngineSelection(std::string_view spec) {
   EngineSelection sel;
   std::vector<const EngineInfo*>* current = &sel.default_chain;
-  std::vector<std::string_view> tokens;
-  for (size_t start = 0;;) {
-    size_t comma = spec.find(',', start);
-    tokens.push_back(spec.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  for (std::string_view token : tokens) {
+  for (std::string_view token : SplitList(spec)) {
     if (size_t eq = token.find('='); eq != std::string_view::npos) {
       std::string_view selector = token.substr(0, eq);
       if (selector.empty()) return MakeError(fmt::format("empty subnet selector in '{}'", spec));
@@ -76,15 +71,15 @@ SubnetRoutes PrepareSubnetRoutes(const Fabric& fabric, const Subnet& subnet, std
 }
 
 void ResetSubnetRoutes(const Fabric& fabric, SubnetRoutes& r) {
-  const size_t L = r.num_lids();
-  r.lft.assign(r.switches.size() * L, kNoRoute);
-  for (Lid lid = 1; lid < L; ++lid) {
+  const size_t num_lids = r.num_lids();
+  r.lft.assign(r.switches.size() * num_lids, kNoRoute);
+  for (Lid lid = 1; lid < num_lids; ++lid) {
     PortId p = r.lid_owner[lid];
     if (p == kNone) continue;
     const Port& port = fabric.port(p);
     if (!fabric.is_switch(port.node)) continue;
     auto it = std::lower_bound(r.switches.begin(), r.switches.end(), port.node);
-    if (it != r.switches.end() && *it == port.node) r.lft[size_t(it - r.switches.begin()) * L + lid] = 0;
+    if (it != r.switches.end() && *it == port.node) r.lft[size_t(it - r.switches.begin()) * num_lids + lid] = 0;
   }
   r.reason.clear();
   r.num_vls = 1;
@@ -92,6 +87,22 @@ void ResetSubnetRoutes(const Fabric& fabric, SubnetRoutes& r) {
   r.endpoint_sl2vl.fill(0);
   r.sl2vl_stride = 0;
   r.sl2vl.clear();
+}
+
+ChainRun RunChain(std::span<const EngineInfo* const> chain, const RouteRequest& request, SubnetRoutes& out) {
+  ChainRun run;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const EngineInfo* info = chain[i];
+    if (i > 0) ResetSubnetRoutes(request.fabric, out);
+    out.engine = std::string(info->name);
+    Outcome outcome = info->make()->Route(request, out);
+    if (outcome.status == EngineStatus::kOk) {
+      run.routed_by = info;
+      return run;
+    }
+    run.declined.push_back({.engine = info, .outcome = std::move(outcome)});
+  }
+  return run;
 }
 
 Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& selection,
@@ -109,12 +120,12 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
   auto lids = AssignLids(fabric);
   if (!lids) return std::unexpected(lids.error());
 
-  const size_t N = fabric.subnets().size();
+  const size_t num_subnets = fabric.subnets().size();
   FabricRoutes result;
   result.notes = std::move(lids->notes);
-  result.routes.subnets.resize(N);
-  result.reports.resize(N);
-  std::vector<std::string> errors(N);
+  result.routes.subnets.resize(num_subnets);
+  result.reports.resize(num_subnets);
+  std::vector<std::string> errors(num_subnets);
   const unsigned threads = options.threads ? options.threads : DefaultThreads();
 
   auto route_one = [&](size_t i, unsigned inner_threads) {
@@ -127,40 +138,33 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
     eo.threads = inner_threads;
     const RouteRequest request{.fabric = fabric, .subnet = subnet, .port_lid = lids->port_lid, .options = eo};
     const std::vector<const EngineInfo*>& chain = ChainFor(selection, subnet);
-    bool routed = false;
-    for (const EngineInfo* info : chain) {
-      if (info != chain.front()) ResetSubnetRoutes(fabric, out);
-      out.engine = std::string(info->name);
-      Outcome o = info->make()->Route(request, out);
-      if (o.status == EngineStatus::kOk) {
-        routed = true;
-        if (!report.declined.empty()) {
-          std::string why;
-          for (const std::string& d : report.declined) why += (why.empty() ? "" : "; ") + d;
-          out.reason = fmt::format("fallback after {}{}{}", why, out.reason.empty() ? "" : "; ", out.reason);
-        }
-        break;
-      }
+    const ChainRun run = RunChain(chain, request, out);
+    for (const DeclinedEngine& d : run.declined)
       report.declined.push_back(fmt::format(
-          "{} {}: {}", info->name, o.status == EngineStatus::kNotApplicable ? "not applicable" : "failed", o.reason));
+          "{} {}: {}", d.engine->name, d.outcome.status == EngineStatus::kNotApplicable ? "not applicable" : "failed",
+          d.outcome.reason));
+    if (run.routed_by && !report.declined.empty()) {
+      std::string why;
+      for (const std::string& d : report.declined) why += (why.empty() ? "" : "; ") + d;
+      out.reason = fmt::format("fallback after {}{}{}", why, out.reason.empty() ? "" : "; ", out.reason);
     }
-    if (!routed) {
+    if (!run.routed_by) {
       ResetSubnetRoutes(fabric, out);
       out.engine.clear();
       std::string why;
       for (const std::string& d : report.declined) why += "\n  " + d;
       errors[i] = fmt::format("subnet {}: no engine of '{}' could route it:{}", subnet.name, ChainName(chain), why);
     }
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.seconds = SecondsSince(start);
   };
 
   // Big subnets (or the only one) one after another with every thread inside; the small
   // ones side by side.
   std::vector<size_t> big, small;
-  for (size_t i = 0; i < N; ++i) {
+  for (size_t i = 0; i < num_subnets; ++i) {
     const Subnet& s = fabric.subnets()[i];
     double work = double(s.switches.size()) * double(s.switches.size() + s.endpoint_ports.size());
-    (threads > 1 && (work > 4e6 || N == 1) ? big : small).push_back(i);
+    (threads > 1 && (work > 4e6 || num_subnets == 1) ? big : small).push_back(i);
   }
   for (size_t i : big) route_one(i, threads);
   ParallelFor(small.size(), threads, [&](size_t k) { route_one(small[k], 1); });

@@ -10,6 +10,7 @@
 //   auto                                  every subnet: auto
 //   ftree,updn                            every subnet: ftree, falling back to updn
 //   scale-up=torus,updn,scale-out=ftree   per level; other subnets: auto
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,20 @@ struct FabricRoutes {
 SubnetRoutes PrepareSubnetRoutes(const Fabric& fabric, const Subnet& subnet, std::vector<PortId> lid_owner);
 // Back to the state PrepareSubnetRoutes left (before trying the next engine of a chain).
 void ResetSubnetRoutes(const Fabric& fabric, SubnetRoutes& routes);
+
+// An engine of a chain that did not route the subnet, and what it said.
+struct DeclinedEngine {
+  const EngineInfo* engine = nullptr;
+  Outcome outcome;
+};
+struct ChainRun {
+  const EngineInfo* routed_by = nullptr;  // nullptr: no engine of the chain routed the subnet
+  std::vector<DeclinedEngine> declined;   // the engines tried before it, in order
+};
+// The one fallback mechanism, for `--engine ftree,updn` and for auto's class list alike:
+// runs the engines in order until one routes the subnet, each engine after the first on
+// tables reset to their initial state. out.engine names the engine that ran last.
+ChainRun RunChain(std::span<const EngineInfo* const> chain, const RouteRequest& request, SubnetRoutes& out);
 
 // Fails when a selector names no subnet, or every engine of a subnet's chain declines
 // (the error lists each engine's reason).

@@ -30,10 +30,11 @@ std::string WriteRouteJson(const Fabric& fabric, const RouteSet& routes) {
   json doc = {{"format", "fabricctl-routes"}, {"version", kRouteJsonVersion}, {"subnets", json::array()}};
   for (const SubnetRoutes& r : routes.subnets) {
     const Subnet& subnet = fabric.subnets()[r.subnet];
-    const size_t L = r.num_lids();
-    json s = {{"name", subnet.name}, {"engine", r.engine}, {"reason", r.reason}, {"num_lids", L}, {"vls", r.num_vls}};
+    const size_t num_lids = r.num_lids();
+    json s = {
+        {"name", subnet.name}, {"engine", r.engine}, {"reason", r.reason}, {"num_lids", num_lids}, {"vls", r.num_vls}};
     json lids = json::array();
-    for (Lid lid = 1; lid < L; ++lid) {
+    for (Lid lid = 1; lid < num_lids; ++lid) {
       PortId p = r.lid_owner[lid];
       if (p == kNone) continue;
       const Port& port = fabric.port(p);
@@ -43,9 +44,9 @@ std::string WriteRouteJson(const Fabric& fabric, const RouteSet& routes) {
     json sws = json::array();
     for (size_t i = 0; i < r.switches.size(); ++i) {
       NodeId sw = r.switches[i];
-      std::string lft(2 * L, '0');
-      for (size_t lid = 0; lid < L; ++lid) {
-        uint8_t v = r.lft[i * L + lid];
+      std::string lft(2 * num_lids, '0');
+      for (size_t lid = 0; lid < num_lids; ++lid) {
+        uint8_t v = r.lft[i * num_lids + lid];
         lft[2 * lid] = kHexDigits[v >> 4];
         lft[2 * lid + 1] = kHexDigits[v & 15];
       }

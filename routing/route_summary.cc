@@ -18,9 +18,9 @@ constexpr size_t kBlock = 64;
 
 // Port slots of one subnet and what each leads to: slot base[s] + port number.
 struct Slots {
-  uint32_t S = 0;
-  size_t L = 0;
-  std::vector<uint32_t> base;       // S + 1 entries
+  uint32_t num_switches = 0;
+  size_t num_lids = 0;
+  std::vector<uint32_t> base;       // num_switches + 1 entries
   std::vector<uint32_t> hop_to;     // next switch through the slot, kBroken when none
   std::vector<uint8_t> peer_num;    // port number at that switch
   std::vector<uint32_t> endpoints;  // endpoint LIDs per switch
@@ -33,13 +33,13 @@ struct Slots {
 
 Slots MakeSlots(const Fabric& fabric, const SwitchGraph& g, size_t num_lids) {
   Slots sl;
-  const uint32_t S = sl.S = g.num_switches();
-  sl.L = num_lids;
-  sl.base.assign(S + 1, 0);
-  sl.turn_base.assign(S + 1, 0);
-  sl.turn_words.assign(S, 0);
-  sl.endpoints.assign(S, 0);
-  for (uint32_t s = 0; s < S; ++s) {
+  const uint32_t num_switches = sl.num_switches = g.num_switches();
+  sl.num_lids = num_lids;
+  sl.base.assign(num_switches + 1, 0);
+  sl.turn_base.assign(num_switches + 1, 0);
+  sl.turn_words.assign(num_switches, 0);
+  sl.endpoints.assign(num_switches, 0);
+  for (uint32_t s = 0; s < num_switches; ++s) {
     uint32_t np = fabric.node(g.node(s)).num_ports + 1u;
     sl.base[s + 1] = sl.base[s] + np;
     sl.turn_words[s] = (np + 63) / 64;
@@ -48,9 +48,9 @@ Slots MakeSlots(const Fabric& fabric, const SwitchGraph& g, size_t num_lids) {
     if (sl.endpoints[s]) sl.sources.push_back(s);
     sl.attached += sl.endpoints[s];
   }
-  sl.hop_to.assign(sl.base[S], kBroken);
-  sl.peer_num.assign(sl.base[S], 0);
-  for (uint32_t s = 0; s < S; ++s) {
+  sl.hop_to.assign(sl.base[num_switches], kBroken);
+  sl.peer_num.assign(sl.base[num_switches], 0);
+  for (uint32_t s = 0; s < num_switches; ++s) {
     for (const Adjacency& a : fabric.neighbors(g.node(s))) {
       uint32_t slot = sl.base[s] + fabric.port(a.local).number;
       uint32_t peer = g.local(a.peer_node);
@@ -91,11 +91,11 @@ struct Block {
 // own routes are counted here, where its row is at hand; WalkDestination takes back those
 // that do not arrive.
 void LoadBlock(const Slots& sl, const SubnetRoutes& routes, Block& b, Tally& tally) {
-  const size_t K = b.lids.size(), S = sl.S, L = sl.L;
-  b.stride = (S + 1023) / 1024 * 1024 + 16;
-  b.col.resize(K * b.stride);
-  b.in.resize(K * b.stride);
-  b.next.resize(K * b.stride);
+  const size_t block_lids = b.lids.size(), num_switches = sl.num_switches, num_lids = sl.num_lids;
+  b.stride = (num_switches + 1023) / 1024 * 1024 + 16;
+  b.col.resize(block_lids * b.stride);
+  b.in.resize(block_lids * b.stride);
+  b.next.resize(block_lids * b.stride);
   uint8_t* const col = b.col.data();
   uint8_t* const in = b.in.data();
   uint32_t* const next = b.next.data();
@@ -105,13 +105,13 @@ void LoadBlock(const Slots& sl, const SubnetRoutes& routes, Block& b, Tally& tal
   uint32_t* const own = tally.own.data();
   const uint8_t* const lft = routes.lft.data();
   const Lid first = lids[0];
-  for (uint32_t s = 0; s < S; ++s) {
-    const uint8_t* row = lft + size_t{s} * L;
+  for (uint32_t s = 0; s < num_switches; ++s) {
+    const uint8_t* row = lft + size_t{s} * num_lids;
     // Ports a table entry can name: kNoRoute is none.
     const uint32_t base = sl.base[s], np = std::min<uint32_t>(sl.base[s + 1] - base, kNoRoute);
-    if (s + 8 < S) {
-      __builtin_prefetch(row + 8 * L + first);
-      __builtin_prefetch(row + 8 * L + first + 63);
+    if (s + 8 < num_switches) {
+      __builtin_prefetch(row + 8 * num_lids + first);
+      __builtin_prefetch(row + 8 * num_lids + first + 63);
       // The tables of that switch too: they are read at random ports.
       for (uint32_t c = sl.base[s + 8]; c < sl.base[s + 9]; c += 16) {
         __builtin_prefetch(&sl.hop_to[c]);
@@ -123,7 +123,7 @@ void LoadBlock(const Slots& sl, const SubnetRoutes& routes, Block& b, Tally& tal
     const uint32_t* hop_to = &sl.hop_to[base];
     const uint8_t* peer_num = &sl.peer_num[base];
     const bool source = sl.endpoints[s] != 0;
-    for (size_t k = 0; k < K; ++k) {
+    for (size_t k = 0; k < block_lids; ++k) {
       const uint8_t p = row[lids[k]];
       const uint32_t u = p < np ? hop_to[p] : kBroken;
       col[k * stride + s] = p;
@@ -136,7 +136,7 @@ void LoadBlock(const Slots& sl, const SubnetRoutes& routes, Block& b, Tally& tal
 
 // Scratch of one thread, sized once.
 struct Walker {
-  std::vector<uint32_t> hops, inflow, stack, visited, order, touched;  // S entries each
+  std::vector<uint32_t> hops, inflow, stack, visited, order, touched;  // one entry per switch each
   uint32_t num_visited = 0, num_order = 0;
   std::vector<uint64_t> in_ports;  // 4 words per switch: in ports with routes this destination
 };
@@ -259,7 +259,7 @@ void WalkDestination(const Slots& sl, const Block& b, size_t k, Walker& w, Tally
 // Channel dependency graph: channel (s, p) -> (u, out) for every used turn at u. Kahn's
 // algorithm: acyclic iff every channel gets removed.
 bool Acyclic(const Slots& sl, const std::vector<uint64_t>& turns) {
-  const uint32_t S = sl.S, slots = sl.base[S];
+  const uint32_t num_switches = sl.num_switches, slots = sl.base[num_switches];
   auto for_each_succ = [&](uint32_t slot, auto&& fn) {
     const uint32_t u = sl.hop_to[slot];
     if (u == kBroken) return;
@@ -286,36 +286,36 @@ bool Acyclic(const Slots& sl, const std::vector<uint64_t>& turns) {
 RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes, unsigned threads) {
   RouteSummary sum;
   SwitchGraph g(fabric, subnet, routes);
-  const uint32_t S = g.num_switches();
-  const size_t L = routes.num_lids();
-  if (S == 0) {
+  const uint32_t num_switches = g.num_switches();
+  const size_t num_lids = routes.num_lids();
+  if (num_switches == 0) {
     sum.deadlock_free = true;
     return sum;
   }
-  const Slots sl = MakeSlots(fabric, g, L);
-  std::vector<uint64_t> turns(sl.turn_base[S], 0);
-  const size_t blocks = (L + kBlock - 1) / kBlock;
+  const Slots sl = MakeSlots(fabric, g, num_lids);
+  std::vector<uint64_t> turns(sl.turn_base[num_switches], 0);
+  const size_t blocks = (num_lids + kBlock - 1) / kBlock;
   const unsigned T = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(blocks)));
   std::vector<Tally> tallies(T);
   std::atomic<size_t> next_block{0};
   ParallelFor(T, T, [&](size_t ti) {
     Tally& tally = tallies[ti];
-    tally.own.assign(sl.base[S], 0);
-    tally.passed.assign(sl.base[S], 0);
+    tally.own.assign(sl.base[num_switches], 0);
+    tally.passed.assign(sl.base[num_switches], 0);
     Walker w;
-    w.hops.assign(S, kNone);
-    w.inflow.assign(S, 0);
-    w.stack.resize(S);
-    w.visited.resize(S);
-    w.order.resize(S);
-    w.touched.resize(S);
-    w.in_ports.assign(size_t{S} * 4, 0);
+    w.hops.assign(num_switches, kNone);
+    w.inflow.assign(num_switches, 0);
+    w.stack.resize(num_switches);
+    w.visited.resize(num_switches);
+    w.order.resize(num_switches);
+    w.touched.resize(num_switches);
+    w.in_ports.assign(size_t{num_switches} * 4, 0);
     Block b;
     for (size_t blk; (blk = next_block.fetch_add(1)) < blocks;) {
       b.lids.clear();
       b.target.clear();
       b.port.clear();
-      for (Lid d = static_cast<Lid>(blk * kBlock); d < std::min(L, (blk + 1) * kBlock); ++d) {
+      for (Lid d = static_cast<Lid>(blk * kBlock); d < std::min(num_lids, (blk + 1) * kBlock); ++d) {
         if (d == 0 || g.lid_switch(d) == kNone || g.lid_is_switch(d)) continue;
         b.lids.push_back(d);
         b.target.push_back(g.lid_switch(d));
@@ -327,10 +327,10 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
     }
   });
 
-  std::vector<uint64_t> load(sl.base[S], 0);
+  std::vector<uint64_t> load(sl.base[num_switches], 0);
   uint64_t hop_sum = 0;
   for (const Tally& tally : tallies) {
-    for (uint32_t s = 0; s < S; ++s)
+    for (uint32_t s = 0; s < num_switches; ++s)
       for (uint32_t c = sl.base[s]; c < sl.base[s + 1]; ++c)
         load[c] += tally.passed[c] + uint64_t{tally.own[c]} * sl.endpoints[s];
     sum.unreachable_pairs += tally.unreachable;
@@ -341,7 +341,7 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
   sum.max_channel_load = load.empty() ? 0 : *std::max_element(load.begin(), load.end());
   sum.max_load_per_capacity = double(sum.max_channel_load);
   if (ChannelCapacity capacity(fabric, subnet); !capacity.uniform()) {
-    for (uint32_t s = 0; s < S; ++s)
+    for (uint32_t s = 0; s < num_switches; ++s)
       for (uint32_t p = 1; p < sl.base[s + 1] - sl.base[s]; ++p)
         if (load[sl.base[s] + p] != 0)
           sum.max_load_per_capacity = std::max(

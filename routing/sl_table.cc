@@ -37,7 +37,10 @@ std::vector<std::string_view> Fields(std::string_view line) {
 
 bool ParseUint(std::string_view s, uint64_t& v) {
   int base = 10;
-  if (s.starts_with("0x")) s.remove_prefix(2), base = 16;
+  if (s.starts_with("0x")) {
+    s.remove_prefix(2);
+    base = 16;
+  }
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
   return ec == std::errc() && p == s.data() + s.size();
@@ -94,19 +97,19 @@ RawSlTable ToRawSlTable(const Fabric& fabric, const Subnet& subnet, const Subnet
               raw.sl2vl.push_back({fabric.node(routes.switches[i]).guid, uint8_t(in), uint8_t(out), m, 0});
     }
   }
-  const size_t L = routes.num_lids();
-  if (routes.pair_sl.size() >= subnet.endpoint_ports.size() * L) {
+  const size_t num_lids = routes.num_lids();
+  if (routes.pair_sl.size() >= subnet.endpoint_ports.size() * num_lids) {
     std::vector<Lid> lid_of(subnet.endpoint_ports.size(), 0);
-    for (Lid lid = 1; lid < L; ++lid) {
+    for (Lid lid = 1; lid < num_lids; ++lid) {
       PortId p = routes.lid_owner[lid];
       auto it = std::lower_bound(subnet.endpoint_ports.begin(), subnet.endpoint_ports.end(), p);
       if (p != kNone && it != subnet.endpoint_ports.end() && *it == p) lid_of[it - subnet.endpoint_ports.begin()] = lid;
     }
     for (size_t e = 0; e < subnet.endpoint_ports.size(); ++e) {
       if (!lid_of[e]) continue;
-      std::string row(L, '-');
-      for (Lid d = 1; d < L; ++d)
-        if (routes.lid_owner[d] != kNone) row[d] = kHex[routes.pair_sl[e * L + d] & 15];
+      std::string row(num_lids, '-');
+      for (Lid d = 1; d < num_lids; ++d)
+        if (routes.lid_owner[d] != kNone) row[d] = kHex[routes.pair_sl[e * num_lids + d] & 15];
       raw.rows.push_back({lid_of[e], std::move(row), 0});
     }
     std::sort(raw.rows.begin(), raw.rows.end(), [](auto& a, auto& b) { return a.src < b.src; });
@@ -116,29 +119,30 @@ RawSlTable ToRawSlTable(const Fabric& fabric, const Subnet& subnet, const Subnet
 
 Result<void> ApplyRawSlTable(const Fabric& fabric, const RawSlTable& raw, std::string_view where,
                              SubnetRoutes& routes) {
-  const size_t L = routes.num_lids();
+  const size_t num_lids = routes.num_lids();
   auto err = [&](int line, std::string msg) { return MakeInputError(std::string(where), line, std::move(msg)); };
   if (raw.vls < 1 || raw.vls > 15) return err(raw.line, fmt::format("{} VLs; expected 1..15", raw.vls));
-  if (raw.num_lids != L)
-    return err(raw.line, fmt::format("the SL table covers LIDs 0..{}, the routes 0..{}", raw.num_lids - 1, L - 1));
+  if (raw.num_lids != num_lids)
+    return err(raw.line,
+               fmt::format("the SL table covers LIDs 0..{}, the routes 0..{}", raw.num_lids - 1, num_lids - 1));
   const Subnet& subnet = fabric.subnets()[routes.subnet];
   routes.num_vls = raw.vls;
   routes.endpoint_sl2vl = raw.endpoint_sl2vl;
-  routes.pair_sl.assign(subnet.endpoint_ports.size() * L, 0);
+  routes.pair_sl.assign(subnet.endpoint_ports.size() * num_lids, 0);
   for (const RawSlTable::Row& row : raw.rows) {
-    PortId p = row.src < L ? routes.lid_owner[row.src] : kNone;
+    PortId p = row.src < num_lids ? routes.lid_owner[row.src] : kNone;
     auto it = std::lower_bound(subnet.endpoint_ports.begin(), subnet.endpoint_ports.end(), p);
     if (p == kNone || it == subnet.endpoint_ports.end() || *it != p)
       return err(row.line,
                  fmt::format("source LID {} is not an endpoint of subnet {}", row.src, ShownValue(subnet.name)));
-    if (row.sl.size() != L)
-      return err(row.line, fmt::format("{} SL digits, expected {} (one per LID)", row.sl.size(), L));
+    if (row.sl.size() != num_lids)
+      return err(row.line, fmt::format("{} SL digits, expected {} (one per LID)", row.sl.size(), num_lids));
     size_t e = size_t(it - subnet.endpoint_ports.begin());
-    for (size_t d = 0; d < L; ++d) {
+    for (size_t d = 0; d < num_lids; ++d) {
       if (row.sl[d] == '-') continue;
       int v = HexDigit(row.sl[d]);
       if (v < 0) return err(row.line, fmt::format("bad SL digit '{}' for LID {}", ShownValue(row.sl.substr(d, 1)), d));
-      routes.pair_sl[e * L + d] = static_cast<uint8_t>(v);
+      routes.pair_sl[e * num_lids + d] = static_cast<uint8_t>(v);
     }
   }
   uint32_t stride = 1;

@@ -8,15 +8,15 @@ namespace fabricctl {
 
 SwitchGraph::SwitchGraph(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes)
     : switches_(subnet.switches) {
-  const uint32_t S = num_switches();
+  const uint32_t count = num_switches();
   local_of_node_.assign(fabric.num_nodes(), kNone);
-  for (uint32_t s = 0; s < S; ++s) local_of_node_[switches_[s]] = s;
+  for (uint32_t s = 0; s < count; ++s) local_of_node_[switches_[s]] = s;
 
   // Group each switch's switch-facing ports by neighbour, neighbours in first-port order.
-  group_offsets_.assign(S + 1, 0);
+  group_offsets_.assign(count + 1, 0);
   port_offsets_.push_back(0);
-  std::vector<uint32_t> group_of_nbr(S, kNone);
-  for (uint32_t s = 0; s < S; ++s) {
+  std::vector<uint32_t> group_of_nbr(count, kNone);
+  for (uint32_t s = 0; s < count; ++s) {
     group_offsets_[s] = static_cast<uint32_t>(group_nbr_.size());
     std::vector<uint32_t> order;  // neighbours of s in order of their first port
     std::vector<std::vector<std::pair<uint8_t, uint8_t>>> by_nbr;
@@ -40,15 +40,15 @@ SwitchGraph::SwitchGraph(const Fabric& fabric, const Subnet& subnet, const Subne
       group_of_nbr[order[i]] = kNone;
     }
   }
-  group_offsets_[S] = static_cast<uint32_t>(group_nbr_.size());
+  group_offsets_[count] = static_cast<uint32_t>(group_nbr_.size());
 
-  const size_t L = routes.num_lids();
-  lid_switch_.assign(L, kNone);
-  lid_port_.assign(L, 0);
-  lid_is_switch_.assign(L, 0);
-  switch_lid_.assign(S, 0);
-  ep_offsets_.assign(S + 1, 0);
-  for (Lid l = 1; l < L; ++l) {
+  const size_t num_lids = routes.num_lids();
+  lid_switch_.assign(num_lids, kNone);
+  lid_port_.assign(num_lids, 0);
+  lid_is_switch_.assign(num_lids, 0);
+  switch_lid_.assign(count, 0);
+  ep_offsets_.assign(count + 1, 0);
+  for (Lid l = 1; l < num_lids; ++l) {
     PortId p = routes.lid_owner[l];
     if (p == kNone) continue;
     const Port& port = fabric.port(p);
@@ -67,51 +67,49 @@ SwitchGraph::SwitchGraph(const Fabric& fabric, const Subnet& subnet, const Subne
       ++ep_offsets_[s + 1];
     }
   }
-  for (uint32_t s = 0; s < S; ++s) ep_offsets_[s + 1] += ep_offsets_[s];
-  ep_lids_.resize(ep_offsets_[S]);
+  for (uint32_t s = 0; s < count; ++s) ep_offsets_[s + 1] += ep_offsets_[s];
+  ep_lids_.resize(ep_offsets_[count]);
   std::vector<uint32_t> fill(ep_offsets_.begin(), ep_offsets_.end() - 1);
-  for (Lid l = 1; l < L; ++l)
+  for (Lid l = 1; l < num_lids; ++l)
     if (lid_switch_[l] != kNone && !lid_is_switch_[l]) ep_lids_[fill[lid_switch_[l]]++] = l;
 }
 
 uint32_t SwitchGraph::local(NodeId n) const { return n < local_of_node_.size() ? local_of_node_[n] : kNone; }
 
 std::vector<uint8_t> AllPairsSwitchHops(const SwitchGraph& g, unsigned threads) {
-  const uint32_t S = g.num_switches();
-  std::vector<uint8_t> dist(size_t{S} * S, kUnreachable);
-  if (S == 0) return dist;
+  const uint32_t num_switches = g.num_switches();
+  std::vector<uint8_t> dist(size_t{num_switches} * num_switches, kUnreachable);
+  if (num_switches == 0) return dist;
   // Distances are symmetric, so a BFS from d fills row d, which equals column d.
-  ParallelFor(S, ThreadsFor(size_t{S} * g.end(S - 1), threads), [&](size_t d) {
-    uint8_t* row = &dist[d * S];
+  ParallelFor(num_switches, ThreadsFor(size_t{num_switches} * g.end(num_switches - 1), threads), [&](size_t d) {
+    uint8_t* row = &dist[d * num_switches];
     std::vector<uint32_t> queue;
-    queue.reserve(S);
+    std::vector<uint8_t> seen(num_switches, 0);
+    queue.reserve(num_switches);
     queue.push_back(static_cast<uint32_t>(d));
+    seen[d] = 1;
     row[d] = 0;
-    for (size_t head = 0; head < queue.size(); ++head) {
-      uint32_t x = queue[head];
-      uint8_t next = row[x] == kUnreachable - 1 ? row[x] : static_cast<uint8_t>(row[x] + 1);
-      for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
-        uint32_t y = g.nbr(e);
-        if (row[y] != kUnreachable) continue;
-        row[y] = next;
-        queue.push_back(y);
-      }
-    }
+    // Past 254 hops the distance stays at 254: kUnreachable (255) means unreachable only.
+    BreadthFirst(
+        g, queue, seen, [&](uint32_t x) { return AllGroups(g, x); },
+        [&](uint32_t y, uint32_t x) {
+          row[y] = row[x] == kUnreachable - 1 ? row[x] : static_cast<uint8_t>(row[x] + 1);
+        });
   });
   return dist;
 }
 
 void RouteSwitchLidShortest(const SwitchGraph& g, Lid lid, SubnetRoutes& out, std::vector<uint32_t>& scratch) {
-  const uint32_t S = g.num_switches();
-  const size_t L = out.num_lids();
+  const uint32_t num_switches = g.num_switches();
+  const size_t num_lids = out.num_lids();
   uint32_t d = g.lid_switch(lid);
   if (d == kNone) return;
-  std::vector<uint8_t> seen(S, 0);
+  std::vector<uint8_t> seen(num_switches, 0);
   scratch.clear();
   scratch.push_back(d);
   seen[d] = 1;
   // Once every switch is seen the rest of the queue has nothing left to find.
-  for (size_t head = 0; head < scratch.size() && scratch.size() < S; ++head) {
+  for (size_t head = 0; head < scratch.size() && scratch.size() < num_switches; ++head) {
     uint32_t x = scratch[head];
     for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
       uint32_t y = g.nbr(e);
@@ -119,7 +117,7 @@ void RouteSwitchLidShortest(const SwitchGraph& g, Lid lid, SubnetRoutes& out, st
       seen[y] = 1;
       scratch.push_back(y);
       // y reaches x through the peer side of this group.
-      uint8_t& entry = out.lft[size_t{y} * L + lid];
+      uint8_t& entry = out.lft[size_t{y} * num_lids + lid];
       if (entry == kNoRoute) entry = g.peer_ports(e).front();
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <ranges>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "fabric/fabric.h"
@@ -65,8 +66,8 @@ class SwitchGraph {
 
 // Breadth-first search over switches. `queue` holds the start switches (marked in `seen`);
 // from each switch x it follows the neighbour groups `groups(x)` returns (a range of group
-// ids), marks every switch first reached, calls reached(y, x) and appends y, so `queue`
-// ends as the visit order.
+// ids), marks every switch first reached, calls reached(y, x) (or reached(y, x, e) with the
+// group e of x that reached y) and appends y, so `queue` ends as the visit order.
 template <class Groups, class Reached>
 void BreadthFirst(const SwitchGraph& g, std::vector<uint32_t>& queue, std::vector<uint8_t>& seen, Groups groups,
                   Reached reached) {
@@ -76,7 +77,10 @@ void BreadthFirst(const SwitchGraph& g, std::vector<uint32_t>& queue, std::vecto
       const uint32_t y = g.nbr(e);
       if (seen[y]) continue;
       seen[y] = 1;
-      reached(y, x);
+      if constexpr (std::is_invocable_v<Reached&, uint32_t, uint32_t, uint32_t>)
+        reached(y, x, e);
+      else
+        reached(y, x);
       queue.push_back(y);
     }
   }
@@ -88,7 +92,7 @@ inline std::ranges::iota_view<uint32_t, uint32_t> AllGroups(const SwitchGraph& g
 }
 
 // Hop distances from every switch to every destination switch by breadth-first search,
-// dist[s * S + d], kUnreachable when none; threads over destinations.
+// dist[s * num_switches + d], kUnreachable when none; threads over destinations.
 std::vector<uint8_t> AllPairsSwitchHops(const SwitchGraph& g, unsigned threads);
 
 // Fills the LFT entries of every switch towards switch LID `lid` (owned by switch d) along

@@ -16,7 +16,7 @@ constexpr int kMaxDims = 3;
 
 // Switch graph with parallel cables merged: neighbours of each switch and the ports to them.
 struct Graph {
-  uint32_t nsw = 0;
+  uint32_t num_switches = 0;
   std::vector<uint32_t> sw_of_node;
   std::vector<std::vector<uint32_t>> nbrs;               // distinct neighbour switches, ascending
   std::vector<std::vector<std::vector<uint8_t>>> ports;  // ports[v][k]: cables to nbrs[v][k]
@@ -43,10 +43,10 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
   const int slots = 2 * dims;
   Grid grid;
   grid.dims = dims;
-  grid.dir.assign(g.nsw, {});
+  grid.dir.assign(g.num_switches, {});
   for (auto& d : grid.dir) d.fill(kUnknown);
   grid.dir[origin] = start;
-  std::vector<uint8_t> seen(g.nsw, 0);
+  std::vector<uint8_t> seen(g.num_switches, 0);
   seen[origin] = 1;
   std::vector<uint32_t> queue{origin};
   for (size_t qi = 0; qi < queue.size(); ++qi) {
@@ -84,7 +84,7 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
       queue.push_back(w);
     }
   }
-  if (queue.size() != g.nsw) return std::nullopt;
+  if (queue.size() != g.num_switches) return std::nullopt;
   // Sizes: walk from the origin in each + direction.
   for (int i = 0; i < dims; ++i) {
     uint32_t v = origin, steps = 0;
@@ -102,17 +102,17 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
         grid.size[i] = steps;
         break;
       }
-      if (steps > g.nsw) return std::nullopt;
+      if (steps > g.num_switches) return std::nullopt;
       v = w;
     }
     if (grid.wrap[i] && grid.size[i] < 3) return std::nullopt;
   }
   size_t total = 1;
   for (int i = 0; i < dims; ++i) total *= grid.size[i];
-  if (total != g.nsw) return std::nullopt;
+  if (total != g.num_switches) return std::nullopt;
   // Coordinates by breadth-first search, then: distinct, every direction where the grid has
   // a neighbour present and pointing back, no direction where it has none.
-  grid.coord.assign(g.nsw, {kUnknown, kUnknown, kUnknown});
+  grid.coord.assign(g.num_switches, {kUnknown, kUnknown, kUnknown});
   grid.coord[origin] = {0, 0, 0};
   queue.assign(1, origin);
   for (size_t qi = 0; qi < queue.size(); ++qi) {
@@ -133,7 +133,7 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
     }
   }
   std::vector<uint8_t> taken(total, 0);
-  for (uint32_t v = 0; v < g.nsw; ++v) {
+  for (uint32_t v = 0; v < g.num_switches; ++v) {
     size_t idx = 0, mul = 1;
     for (int i = 0; i < dims; ++i) {
       uint32_t c = grid.coord[v][i];
@@ -153,9 +153,9 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
 
 // Recognises the grid or says why not.
 std::variant<Grid, std::string> Recognise(const Fabric& f, const Subnet& sn, const Graph& g) {
-  if (g.nsw < 2) return std::string("a single switch is not a torus or mesh");
+  if (g.num_switches < 2) return std::string("a single switch is not a torus or mesh");
   uint32_t origin = 0;
-  for (uint32_t v = 0; v < g.nsw; ++v) {
+  for (uint32_t v = 0; v < g.num_switches; ++v) {
     if (g.nbrs[v].size() > 2 * kMaxDims)
       return fmt::format("switch {} has {} neighbour switches; a 3D torus has at most 6", f.description(sn.switches[v]),
                          g.nbrs[v].size());
@@ -192,7 +192,7 @@ std::variant<Grid, std::string> Recognise(const Fabric& f, const Subnet& sn, con
   return fmt::format(
       "the {} switches are not a complete 1D/2D/3D torus or mesh (a missing or extra cable, or another "
       "topology)",
-      g.nsw);
+      g.num_switches);
 }
 
 class Torus final : public RoutingEngine {
@@ -204,12 +204,12 @@ class Torus final : public RoutingEngine {
 // The switch graph: distinct neighbours in ascending order and the cables to each.
 Graph BuildSwitchGraph(const Fabric& f, const Subnet& sn) {
   Graph g;
-  g.nsw = uint32_t(sn.switches.size());
+  g.num_switches = uint32_t(sn.switches.size());
   g.sw_of_node.assign(f.num_nodes(), kNone);
-  for (uint32_t i = 0; i < g.nsw; ++i) g.sw_of_node[sn.switches[i]] = i;
-  g.nbrs.resize(g.nsw);
-  g.ports.resize(g.nsw);
-  for (uint32_t v = 0; v < g.nsw; ++v) {
+  for (uint32_t i = 0; i < g.num_switches; ++i) g.sw_of_node[sn.switches[i]] = i;
+  g.nbrs.resize(g.num_switches);
+  g.ports.resize(g.num_switches);
+  for (uint32_t v = 0; v < g.num_switches; ++v) {
     for (const Adjacency& a : f.neighbors(sn.switches[v]))
       if (f.is_switch(a.peer_node)) g.nbrs[v].push_back(g.sw_of_node[a.peer_node]);
     std::sort(g.nbrs[v].begin(), g.nbrs[v].end());
@@ -316,8 +316,8 @@ LidTargets FindLidTargets(const Fabric& f, const Subnet& sn, const Graph& g, con
 void FillDimensionOrder(const Graph& g, const Grid& grid, const DimensionTables& steps, const LidTargets& targets,
                         SubnetRoutes& out) {
   const size_t lids = out.num_lids();
-  std::vector<std::array<const std::vector<uint8_t>*, 2 * kMaxDims>> cables(g.nsw);
-  for (uint32_t s = 0; s < g.nsw; ++s)
+  std::vector<std::array<const std::vector<uint8_t>*, 2 * kMaxDims>> cables(g.num_switches);
+  for (uint32_t s = 0; s < g.num_switches; ++s)
     for (int slot = 0; slot < 2 * grid.dims; ++slot)
       cables[s][slot] = grid.dir[s][slot] == kAbsent ? nullptr : &PortsTo(g, s, grid.dir[s][slot]);
   auto first_step = [&](uint32_t s, uint32_t d, Lid lid) -> uint8_t {
@@ -327,7 +327,7 @@ void FillDimensionOrder(const Graph& g, const Grid& grid, const DimensionTables&
     }
     return kSame;
   };
-  for (uint32_t s = 0; s < g.nsw; ++s) {
+  for (uint32_t s = 0; s < g.num_switches; ++s) {
     uint8_t* row = &out.lft[size_t(s) * lids];
     for (Lid lid = 1; lid < lids; ++lid) {
       const uint32_t d = targets.lid_switch[lid];
@@ -367,9 +367,9 @@ void WriteDatelineVls(const Fabric& f, const Subnet& sn, const Graph& g, const G
   for (NodeId n : sn.switches) max_port = std::max<unsigned>(max_port, f.node(n).num_ports);
   const uint32_t stride = max_port + 1;
   out.sl2vl_stride = stride;
-  out.sl2vl.assign(size_t(g.nsw) * stride * stride * 16, 0);
+  out.sl2vl.assign(size_t(g.num_switches) * stride * stride * 16, 0);
   out.endpoint_sl2vl.fill(0);
-  for (uint32_t s = 0; s < g.nsw; ++s)
+  for (uint32_t s = 0; s < g.num_switches; ++s)
     for (int slot = 0; slot < 2 * grid.dims; ++slot) {
       uint32_t w = grid.dir[s][slot];
       if (w == kAbsent) continue;

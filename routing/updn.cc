@@ -6,6 +6,7 @@
 #include <atomic>
 #include <charconv>
 #include <numeric>
+#include <ranges>
 #include <string>
 #include <unordered_map>
 
@@ -25,14 +26,17 @@ constexpr uint8_t kMaxLegalHops = 0x7F;
 // Multi-source BFS distances over the switch graph.
 std::vector<uint32_t> Bfs(const SwitchGraph& g, const std::vector<uint32_t>& sources) {
   std::vector<uint32_t> dist(g.num_switches(), kNone);
+  std::vector<uint8_t> seen(g.num_switches(), 0);
   std::vector<uint32_t> queue;
-  for (uint32_t s : sources)
-    if (dist[s] == kNone) dist[s] = 0, queue.push_back(s);
-  for (size_t head = 0; head < queue.size(); ++head) {
-    uint32_t x = queue[head];
-    for (uint32_t e = g.begin(x); e < g.end(x); ++e)
-      if (uint32_t y = g.nbr(e); dist[y] == kNone) dist[y] = dist[x] + 1, queue.push_back(y);
+  for (uint32_t s : sources) {
+    if (seen[s]) continue;
+    seen[s] = 1;
+    dist[s] = 0;
+    queue.push_back(s);
   }
+  BreadthFirst(
+      g, queue, seen, [&](uint32_t x) { return AllGroups(g, x); },
+      [&](uint32_t y, uint32_t x) { dist[y] = dist[x] + 1; });
   return dist;
 }
 
@@ -57,8 +61,8 @@ class UpdnEngine final : public RoutingEngine {
 
   Outcome Route(const RouteRequest& request, SubnetRoutes& out) const override {
     SwitchGraph g(request.fabric, request.subnet, out);
-    const uint32_t S = g.num_switches();
-    if (S == 0) return Outcome::Ok();
+    const uint32_t num_switches = g.num_switches();
+    if (num_switches == 0) return Outcome::Ok();
 
     const std::vector<UpDownRoots> attempts = UpDownRootChoices(request.fabric, g, request.options.root_guids);
 
@@ -81,30 +85,30 @@ class UpdnEngine final : public RoutingEngine {
   // pairs with endpoints on both sides that have no legal path (0 on success).
   static uint64_t TryRoots(const RouteRequest& request, const SwitchGraph& g, const ChannelRates& rates,
                            const std::vector<uint32_t>& roots, SubnetRoutes& out) {
-    const uint32_t S = g.num_switches();
+    const uint32_t num_switches = g.num_switches();
     const unsigned threads = request.options.threads;
     const std::vector<uint32_t> pos = UpDownOrder(request.fabric, g, roots);
-    std::vector<uint32_t> order(S);
-    for (uint32_t s = 0; s < S; ++s) order[pos[s]] = s;
+    std::vector<uint32_t> order(num_switches);
+    for (uint32_t s = 0; s < num_switches; ++s) order[pos[s]] = s;
 
-    // hop[d * S + s]: legal hops from s to d, with kDownOnly when that route only goes down.
-    std::vector<uint8_t> hop(size_t{S} * S, kUnreachable);
+    // hop[d * num_switches + s]: legal hops from s to d, with kDownOnly when that route only goes down.
+    std::vector<uint8_t> hop(size_t{num_switches} * num_switches, kUnreachable);
     std::atomic<uint64_t> unreachable{0};
     ParallelFor(
-        S, ThreadsFor(size_t{S} * g.end(S - 1), threads),
+        num_switches, ThreadsFor(size_t{num_switches} * g.end(num_switches - 1), threads),
         [&](size_t di) {
           const uint32_t d = static_cast<uint32_t>(di);
-          std::vector<uint32_t> down(S, kNone), legal(S, kNone), queue;
-          queue.reserve(S);
+          std::vector<uint32_t> down(num_switches, kNone), legal(num_switches, kNone), queue;
+          std::vector<uint8_t> seen(num_switches, 0);
+          queue.reserve(num_switches);
           down[d] = 0;
+          seen[d] = 1;
           queue.push_back(d);
-          for (size_t head = 0; head < queue.size(); ++head) {
-            uint32_t x = queue[head];
-            for (uint32_t e = g.begin(x); e < g.end(x); ++e) {
-              uint32_t y = g.nbr(e);
-              if (pos[y] < pos[x] && down[y] == kNone) down[y] = down[x] + 1, queue.push_back(y);
-            }
-          }
+          // Hops from d going up only, i.e. from each switch towards d going down only.
+          auto lower_groups = [&](uint32_t x) {
+            return AllGroups(g, x) | std::views::filter([&, x](uint32_t e) { return pos[g.nbr(e)] < pos[x]; });
+          };
+          BreadthFirst(g, queue, seen, lower_groups, [&](uint32_t y, uint32_t x) { down[y] = down[x] + 1; });
           // A switch that can reach d going down only must do so: a packet may have arrived
           // there going down. The others go up towards the best such switch.
           for (uint32_t s : order) {
@@ -117,11 +121,11 @@ class UpdnEngine final : public RoutingEngine {
                 legal[s] = std::min(legal[s], legal[t] + 1);
           }
           uint64_t missing = 0;
-          for (uint32_t s = 0; s < S; ++s) {
+          for (uint32_t s = 0; s < num_switches; ++s) {
             uint8_t v = kUnreachable;
             if (legal[s] != kNone && legal[s] <= kMaxLegalHops)
               v = static_cast<uint8_t>(legal[s] | (down[s] != kNone ? kDownOnly : 0));
-            hop[size_t{d} * S + s] = v;
+            hop[size_t{d} * num_switches + s] = v;
             if (v == kUnreachable && !g.endpoint_lids(s).empty() && !g.endpoint_lids(d).empty()) ++missing;
           }
           if (missing) unreachable += missing;
@@ -141,12 +145,12 @@ class UpdnEngine final : public RoutingEngine {
     // Switch LIDs no legal path reaches (a root seen from outside its subtree) get shortest
     // paths: they carry management traffic only.
     std::vector<uint32_t> scratch;
-    const size_t L = out.num_lids();
-    for (uint32_t s = 0; s < S; ++s) {
+    const size_t num_lids = out.num_lids();
+    for (uint32_t s = 0; s < num_switches; ++s) {
       Lid lid = g.switch_lid(s);
       if (lid == 0) continue;
       bool missing = false;
-      for (uint32_t t = 0; t < S && !missing; ++t) missing = out.lft[size_t{t} * L + lid] == kNoRoute;
+      for (uint32_t t = 0; t < num_switches && !missing; ++t) missing = out.lft[size_t{t} * num_lids + lid] == kNoRoute;
       if (missing) RouteSwitchLidShortest(g, lid, out, scratch);
     }
     return 0;
@@ -157,9 +161,9 @@ class UpdnEngine final : public RoutingEngine {
 
 std::vector<UpDownRoots> UpDownRootChoices(const Fabric& fabric, const SwitchGraph& g,
                                            const std::vector<uint64_t>& root_guids) {
-  const uint32_t S = g.num_switches();
+  const uint32_t num_switches = g.num_switches();
   std::vector<UpDownRoots> attempts;
-  if (S == 0) return attempts;
+  if (num_switches == 0) return attempts;
   if (!root_guids.empty()) {
     UpDownRoots r{.why = "roots from the root GUID list"};
     for (uint64_t guid : root_guids)
@@ -172,27 +176,27 @@ std::vector<UpDownRoots> UpDownRootChoices(const Fabric& fabric, const SwitchGra
   }
   int32_t top = -1;
   bool all_labelled = true;
-  for (uint32_t s = 0; s < S; ++s) {
+  for (uint32_t s = 0; s < num_switches; ++s) {
     int32_t tier = fabric.node(g.node(s)).labels.tier;
     all_labelled = all_labelled && tier >= 1;
     top = std::max(top, tier);
   }
   if (all_labelled) {
     UpDownRoots r{.why = fmt::format("roots: the tier-{} switches", top)};
-    for (uint32_t s = 0; s < S; ++s)
+    for (uint32_t s = 0; s < num_switches; ++s)
       if (fabric.node(g.node(s)).labels.tier == top) r.switches.push_back(s);
-    if (r.switches.size() < S) attempts.push_back(std::move(r));
+    if (r.switches.size() < num_switches) attempts.push_back(std::move(r));
   }
   std::vector<uint32_t> leaves;
-  for (uint32_t s = 0; s < S; ++s)
+  for (uint32_t s = 0; s < num_switches; ++s)
     if (!g.endpoint_lids(s).empty()) leaves.push_back(s);
   if (!leaves.empty()) {
     std::vector<uint32_t> h = Bfs(g, leaves);
-    uint32_t H = *std::max_element(h.begin(), h.end());
-    if (H >= 1) {
-      UpDownRoots r{.why = fmt::format("roots: the switches {} hops above the endpoint switches", H)};
-      for (uint32_t s = 0; s < S; ++s)
-        if (h[s] == H) r.switches.push_back(s);
+    uint32_t height = *std::max_element(h.begin(), h.end());
+    if (height >= 1) {
+      UpDownRoots r{.why = fmt::format("roots: the switches {} hops above the endpoint switches", height)};
+      for (uint32_t s = 0; s < num_switches; ++s)
+        if (h[s] == height) r.switches.push_back(s);
       attempts.push_back(std::move(r));
     }
   }
@@ -201,15 +205,15 @@ std::vector<UpDownRoots> UpDownRootChoices(const Fabric& fabric, const SwitchGra
 }
 
 std::vector<uint32_t> UpDownOrder(const Fabric& fabric, const SwitchGraph& g, const std::vector<uint32_t>& roots) {
-  const uint32_t S = g.num_switches();
+  const uint32_t num_switches = g.num_switches();
   std::vector<uint32_t> rank = Bfs(g, roots);
-  std::vector<uint32_t> order(S);
+  std::vector<uint32_t> order(num_switches);
   std::iota(order.begin(), order.end(), 0u);
   auto guid = [&](uint32_t s) { return fabric.node(g.node(s)).guid; };
   std::sort(order.begin(), order.end(),
             [&](uint32_t a, uint32_t b) { return std::tuple(rank[a], guid(a), a) < std::tuple(rank[b], guid(b), b); });
-  std::vector<uint32_t> pos(S);
-  for (uint32_t i = 0; i < S; ++i) pos[order[i]] = i;
+  std::vector<uint32_t> pos(num_switches);
+  for (uint32_t i = 0; i < num_switches; ++i) pos[order[i]] = i;
   return pos;
 }
 

@@ -58,7 +58,7 @@ struct SubnetFacts {
   const Subnet* subnet = nullptr;
   const SubnetRoutes* routes = nullptr;
   size_t num_lids = 0;
-  uint32_t nsw = 0;
+  uint32_t num_switches = 0;
   uint32_t stride = 0;  // max switch port number + 1: channel = switch index * stride + port
   uint32_t vls = 1;
   std::vector<uint32_t> sw_of_node;            // NodeId -> switch index, kNone for others
@@ -200,35 +200,31 @@ void SetEdge(const SubnetFacts& sf, Accum& acc, uint32_t from_node, uint32_t out
   acc.cdg[from_node * sf.row_words + bit / 64] |= uint64_t{1} << (bit % 64);
 }
 
-// All checks for destinations lids [lo, hi).
-void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_keep) {
+// Dead entries: every LFT entry of lids [lo, hi) that names a port, whatever it is for.
+// Rows are read sequentially and transposed into per-destination columns (acc.col_block)
+// for the walks that follow.
+void CheckDeadEntries(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_keep) {
   const Fabric& f = *sf.fabric;
-  const SubnetRoutes& r = *sf.routes;
   const Subnet& sn = *sf.subnet;
-  const size_t num_eps = sn.endpoint_ports.size();
-  SubnetVerdict& v = acc.v;
-
-  // Dead entries: every LFT entry that names a port, whatever it is for. Rows are read
-  // sequentially and transposed into per-destination columns for the walks below.
   const size_t width = hi - lo;
-  acc.col_block.resize(width * sf.nsw);
-  for (uint32_t s = 0; s < sf.nsw; ++s) {
-    const uint8_t* row = &r.lft[size_t(s) * sf.num_lids + lo];
+  acc.col_block.resize(width * sf.num_switches);
+  for (uint32_t s = 0; s < sf.num_switches; ++s) {
+    const uint8_t* row = &sf.routes->lft[size_t(s) * sf.num_lids + lo];
     // Rows are num_lids apart: too far for the hardware prefetcher to guess.
-    if (s + 8 < sf.nsw) {
+    if (s + 8 < sf.num_switches) {
       __builtin_prefetch(row + 8 * sf.num_lids);
       __builtin_prefetch(row + 8 * sf.num_lids + 64);
     }
     const size_t base = size_t(s) * sf.stride;
     for (size_t j = 0; j < width; ++j) {
       uint8_t p = row[j];
-      acc.col_block[j * sf.nsw + s] = p;
+      acc.col_block[j * sf.num_switches + s] = p;
       if (p == kNoRoute) continue;
       Lid lid = Lid(lo + j);
       bool own = sf.own_lid[s] == lid;
       bool dead = own ? p != 0 : (p == 0 || p >= sf.stride || sf.peer[base + p] == kNone);
       if (!dead) continue;
-      ++v.dead_port_entries;
+      ++acc.v.dead_port_entries;
       if (acc.violations.size() >= max_keep) continue;
       NodeId node = sn.switches[s];
       unsigned np = f.node(node).num_ports;
@@ -242,146 +238,182 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
                                               lid, p)});
     }
   }
+}
 
-  // SLs of the block's destinations for every source, transposed so each destination's
-  // sources are contiguous (pair_sl rows are per source).
-  const bool multi_vl = sf.vls > 1;
-  if (multi_vl) {
-    acc.sl_block.resize(width * num_eps);
-    for (size_t e = 0; e < num_eps; ++e) {
-      const uint8_t* row = &r.pair_sl[e * sf.num_lids + lo];
-      for (size_t j = 0; j < width; ++j) acc.sl_block[j * num_eps + e] = row[j];
-    }
+// SLs of the destinations lids [lo, hi) for every source, transposed so that each
+// destination's sources are contiguous (pair_sl rows are per source).
+void TransposeSls(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi) {
+  const size_t width = hi - lo;
+  const size_t num_eps = sf.subnet->endpoint_ports.size();
+  acc.sl_block.resize(width * num_eps);
+  for (size_t e = 0; e < num_eps; ++e) {
+    const uint8_t* row = &sf.routes->pair_sl[e * sf.num_lids + lo];
+    for (size_t j = 0; j < width; ++j) acc.sl_block[j * num_eps + e] = row[j];
   }
+}
 
-  for (Lid lid = lo; lid < hi; ++lid) {
-    uint32_t dest_ep = sf.endpoint_of_port_lid[lid];
-    if (dest_ep == kNone) continue;
-    PortId dest_port = sn.endpoint_ports[dest_ep];
-    const uint8_t* col = &acc.col_block[size_t(lid - lo) * sf.nsw];
-    ++acc.tick;
-    // Reachability, loops and endpoints on the way: once per switch that has sources.
-    for (uint32_t s = 0; s < sf.nsw; ++s) {
-      uint32_t n = sf.ep_offsets[s + 1] - sf.ep_offsets[s];
-      if (n == 0) continue;
-      bool dest_here = sf.ep_switch[dest_ep] == s;
-      uint64_t sources = n - (dest_here ? 1 : 0);
-      if (sources == 0) continue;
-      v.pairs += sources;
-      Resolve(sf, acc, col, s, dest_port);
-      if (acc.status[s] == kOk) continue;
-      CountPairFault(v, acc.status[s], sources);
-      if (acc.violations.size() >= max_keep) continue;
-      for (uint32_t k = sf.ep_offsets[s]; k < sf.ep_offsets[s + 1]; ++k) {
-        uint32_t e = sf.ep_list[k];
-        if (e == dest_ep) continue;
-        AddViolation(
-            acc, max_keep,
-            {.kind = KindOf(acc.status[s]),
-             .subnet = sn.id,
-             .source = sn.endpoint_ports[e],
-             .destination = lid,
-             .at = acc.at[s],
-             .text = fmt::format("{} -> {} (LID {}): {}", f.PortName(sn.endpoint_ports[e]), f.PortName(dest_port), lid,
-                                 DescribeFault(f, acc.status[s], acc.at[s], lid))});
-      }
-    }
-    // Endpoints cabled to something other than a switch (back-to-back CAs).
-    for (uint32_t e : sf.ep_direct) {
+// Reachability, loops and endpoints on the way from every source to `lid`: once per switch
+// that has sources, then for the endpoints cabled to something other than a switch.
+void CheckPairs(const SubnetFacts& sf, Accum& acc, Lid lid, uint32_t dest_ep, const uint8_t* col, size_t max_keep) {
+  const Fabric& f = *sf.fabric;
+  const Subnet& sn = *sf.subnet;
+  SubnetVerdict& v = acc.v;
+  const PortId dest_port = sn.endpoint_ports[dest_ep];
+  for (uint32_t s = 0; s < sf.num_switches; ++s) {
+    uint32_t n = sf.ep_offsets[s + 1] - sf.ep_offsets[s];
+    if (n == 0) continue;
+    bool dest_here = sf.ep_switch[dest_ep] == s;
+    uint64_t sources = n - (dest_here ? 1 : 0);
+    if (sources == 0) continue;
+    v.pairs += sources;
+    Resolve(sf, acc, col, s, dest_port);
+    if (acc.status[s] == kOk) continue;
+    CountPairFault(v, acc.status[s], sources);
+    if (acc.violations.size() >= max_keep) continue;
+    for (uint32_t k = sf.ep_offsets[s]; k < sf.ep_offsets[s + 1]; ++k) {
+      uint32_t e = sf.ep_list[k];
       if (e == dest_ep) continue;
-      ++v.pairs;
-      if (f.port(sn.endpoint_ports[e]).peer == dest_port) continue;
-      ++v.through_endpoint_pairs;
       AddViolation(acc, max_keep,
-                   {.kind = ViolationKind::kThroughEndpoint,
+                   {.kind = KindOf(acc.status[s]),
                     .subnet = sn.id,
                     .source = sn.endpoint_ports[e],
                     .destination = lid,
-                    .at = f.port(sn.endpoint_ports[e]).peer,
-                    .text = fmt::format("{} -> {} (LID {}): path enters endpoint {}", f.PortName(sn.endpoint_ports[e]),
-                                        f.PortName(dest_port), lid, f.PortName(f.port(sn.endpoint_ports[e]).peer))});
+                    .at = acc.at[s],
+                    .text = fmt::format("{} -> {} (LID {}): {}", f.PortName(sn.endpoint_ports[e]),
+                                        f.PortName(dest_port), lid, DescribeFault(f, acc.status[s], acc.at[s], lid))});
     }
+  }
+  // Endpoints cabled to something other than a switch (back-to-back CAs).
+  for (uint32_t e : sf.ep_direct) {
+    if (e == dest_ep) continue;
+    ++v.pairs;
+    if (f.port(sn.endpoint_ports[e]).peer == dest_port) continue;
+    ++v.through_endpoint_pairs;
+    AddViolation(acc, max_keep,
+                 {.kind = ViolationKind::kThroughEndpoint,
+                  .subnet = sn.id,
+                  .source = sn.endpoint_ports[e],
+                  .destination = lid,
+                  .at = f.port(sn.endpoint_ports[e]).peer,
+                  .text = fmt::format("{} -> {} (LID {}): path enters endpoint {}", f.PortName(sn.endpoint_ports[e]),
+                                      f.PortName(dest_port), lid, f.PortName(f.port(sn.endpoint_ports[e]).peer))});
+  }
+}
 
-    // Channel dependencies of the paths that do arrive.
-    if (!multi_vl) {
-      for (uint32_t s = 0; s < sf.nsw; ++s) {
-        uint32_t n = sf.ep_offsets[s + 1] - sf.ep_offsets[s];
-        if (n == 0 || (n == 1 && sf.ep_switch[dest_ep] == s) || acc.status[s] != kOk) continue;
-        acc.vl_mask |= 1;
-        uint32_t u = s;
-        while (acc.used_stamp[u] != acc.tick) {
-          acc.used_stamp[u] = acc.tick;
-          uint8_t p = col[u];
-          uint32_t chan = u * sf.stride + p;
-          uint32_t t = sf.head_sw[chan];
-          if (t == kNone) break;  // delivered
-          uint8_t q = col[t];
-          if (sf.head_sw[t * sf.stride + q] != kNone) SetEdge(sf, acc, chan, q, 0);
-          u = t;
-        }
-      }
-      continue;
+// Channel dependencies of the paths to one destination that do arrive, in a subnet with a
+// single VL: each switch's path is followed until it meets one already recorded.
+void RecordDependenciesOneVl(const SubnetFacts& sf, Accum& acc, uint32_t dest_ep, const uint8_t* col) {
+  for (uint32_t s = 0; s < sf.num_switches; ++s) {
+    uint32_t n = sf.ep_offsets[s + 1] - sf.ep_offsets[s];
+    if (n == 0 || (n == 1 && sf.ep_switch[dest_ep] == s) || acc.status[s] != kOk) continue;
+    acc.vl_mask |= 1;
+    uint32_t u = s;
+    while (acc.used_stamp[u] != acc.tick) {
+      acc.used_stamp[u] = acc.tick;
+      uint8_t p = col[u];
+      uint32_t chan = u * sf.stride + p;
+      uint32_t t = sf.head_sw[chan];
+      if (t == kNone) break;  // delivered
+      uint8_t q = col[t];
+      if (sf.head_sw[t * sf.stride + q] != kNone) SetEdge(sf, acc, chan, q, 0);
+      u = t;
     }
-    const uint8_t* sls = &acc.sl_block[(lid - lo) * num_eps];
-    uint32_t sl_mask = 0;
-    for (size_t e = 0; e < num_eps; ++e)
-      if (e != dest_ep && sf.ep_switch[e] != kNone) sl_mask |= 1u << (sls[e] & 15);
-    // Per SL: the VL of a hop depends on the SL and the ports, so states are (channel, VL)
-    // and are stamped per (destination, SL).
-    for (uint32_t sl = 0; sl < 16; ++sl) {
-      if (!(sl_mask & (1u << sl))) continue;
-      uint32_t gen = (lid << 4 | sl) + 1;
-      for (size_t e = 0; e < num_eps; ++e) {
-        uint32_t s = sf.ep_switch[e];
-        if (e == dest_ep || s == kNone || sls[e] != sl || acc.status[s] != kOk) continue;
-        uint32_t in_port = sf.ep_in_port[e];
-        uint32_t vl_in = r.endpoint_sl2vl[sl];
-        if (vl_in >= sf.vls) {
-          ++v.bad_vl_pairs;
-          AddViolation(acc, max_keep,
-                       {.kind = ViolationKind::kBadVl,
-                        .subnet = sn.id,
-                        .source = sn.endpoint_ports[e],
-                        .destination = lid,
-                        .at = sn.endpoint_ports[e],
-                        .text = fmt::format("{} injects SL {} on VL {} but the subnet has {} VLs",
-                                            f.PortName(sn.endpoint_ports[e]), sl, vl_in, sf.vls)});
-          continue;
-        }
-        acc.vl_mask |= 1u << vl_in;
-        uint32_t u = s;
-        uint32_t prev_node = kNone;  // (channel, VL) we arrived on; kNone for the injection channel
-        while (true) {
-          uint8_t p = col[u];
-          size_t idx = ((size_t(u) * r.sl2vl_stride + in_port) * r.sl2vl_stride + p) * 16 + sl;
-          uint32_t vl = r.sl2vl[idx];
-          if (vl >= sf.vls) {
-            ++v.bad_vl_pairs;
-            NodeId node = sn.switches[u];
-            AddViolation(acc, max_keep,
-                         {.kind = ViolationKind::kBadVl,
-                          .subnet = sn.id,
-                          .source = sn.endpoint_ports[e],
-                          .destination = lid,
-                          .at = f.port_id(node, p),
-                          .text = fmt::format("{} maps SL {} from port {} to VL {} but the subnet has {} VLs",
-                                              SwitchPortName(f, node, p), sl, in_port, vl, sf.vls)});
-            break;
-          }
-          acc.vl_mask |= 1u << vl;
-          uint32_t chan = u * sf.stride + p;
-          uint32_t t = sf.head_sw[chan];
-          if (prev_node != kNone && t != kNone) SetEdge(sf, acc, prev_node, p, vl);
-          if (t == kNone) break;
-          uint32_t node_id = chan * sf.vls + vl;
-          if (acc.state_stamp[node_id] == gen) break;  // the rest of this path is already recorded
-          acc.state_stamp[node_id] = gen;
-          prev_node = node_id;
-          in_port = sf.peer_number[chan];
-          u = t;
-        }
-      }
+  }
+}
+
+// One source endpoint's path to `lid` on SL `sl`: the (channel, VL) states it passes, each
+// dependency between consecutive states, and SL-to-VL entries that name a VL the subnet
+// lacks. States are stamped with `stamp` (one per destination and SL), so the walk stops
+// where an earlier source's path already went on.
+void RecordPathDependencies(const SubnetFacts& sf, Accum& acc, Lid lid, uint32_t sl, uint32_t stamp, size_t source_ep,
+                            const uint8_t* col, size_t max_keep) {
+  const Fabric& f = *sf.fabric;
+  const SubnetRoutes& r = *sf.routes;
+  const Subnet& sn = *sf.subnet;
+  uint32_t in_port = sf.ep_in_port[source_ep];
+  const uint32_t vl_in = r.endpoint_sl2vl[sl];
+  if (vl_in >= sf.vls) {
+    ++acc.v.bad_vl_pairs;
+    AddViolation(acc, max_keep,
+                 {.kind = ViolationKind::kBadVl,
+                  .subnet = sn.id,
+                  .source = sn.endpoint_ports[source_ep],
+                  .destination = lid,
+                  .at = sn.endpoint_ports[source_ep],
+                  .text = fmt::format("{} injects SL {} on VL {} but the subnet has {} VLs",
+                                      f.PortName(sn.endpoint_ports[source_ep]), sl, vl_in, sf.vls)});
+    return;
+  }
+  acc.vl_mask |= 1u << vl_in;
+  uint32_t u = sf.ep_switch[source_ep];
+  uint32_t prev_node = kNone;  // (channel, VL) we arrived on; kNone for the injection channel
+  while (true) {
+    uint8_t p = col[u];
+    size_t idx = ((size_t(u) * r.sl2vl_stride + in_port) * r.sl2vl_stride + p) * 16 + sl;
+    uint32_t vl = r.sl2vl[idx];
+    if (vl >= sf.vls) {
+      ++acc.v.bad_vl_pairs;
+      NodeId node = sn.switches[u];
+      AddViolation(acc, max_keep,
+                   {.kind = ViolationKind::kBadVl,
+                    .subnet = sn.id,
+                    .source = sn.endpoint_ports[source_ep],
+                    .destination = lid,
+                    .at = f.port_id(node, p),
+                    .text = fmt::format("{} maps SL {} from port {} to VL {} but the subnet has {} VLs",
+                                        SwitchPortName(f, node, p), sl, in_port, vl, sf.vls)});
+      return;
     }
+    acc.vl_mask |= 1u << vl;
+    uint32_t chan = u * sf.stride + p;
+    uint32_t t = sf.head_sw[chan];
+    if (prev_node != kNone && t != kNone) SetEdge(sf, acc, prev_node, p, vl);
+    if (t == kNone) return;
+    uint32_t node_id = chan * sf.vls + vl;
+    if (acc.state_stamp[node_id] == stamp) return;  // the rest of this path is already recorded
+    acc.state_stamp[node_id] = stamp;
+    prev_node = node_id;
+    in_port = sf.peer_number[chan];
+    u = t;
+  }
+}
+
+// Channel dependencies of the paths to `lid` that do arrive, in a subnet with several VLs.
+// The VL of a hop depends on the SL and the ports, so states are (channel, VL), stamped per
+// (destination, SL). `sls`: the SL of every source endpoint towards `lid`.
+void RecordDependenciesPerSl(const SubnetFacts& sf, Accum& acc, Lid lid, uint32_t dest_ep, const uint8_t* col,
+                             const uint8_t* sls, size_t max_keep) {
+  const size_t num_eps = sf.subnet->endpoint_ports.size();
+  uint32_t sl_mask = 0;
+  for (size_t e = 0; e < num_eps; ++e)
+    if (e != dest_ep && sf.ep_switch[e] != kNone) sl_mask |= 1u << (sls[e] & 15);
+  for (uint32_t sl = 0; sl < 16; ++sl) {
+    if (!(sl_mask & (1u << sl))) continue;
+    const uint32_t stamp = (lid << 4 | sl) + 1;
+    for (size_t e = 0; e < num_eps; ++e) {
+      const uint32_t s = sf.ep_switch[e];
+      if (e == dest_ep || s == kNone || sls[e] != sl || acc.status[s] != kOk) continue;
+      RecordPathDependencies(sf, acc, lid, sl, stamp, e, col, max_keep);
+    }
+  }
+}
+
+// All checks for destinations lids [lo, hi).
+void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_keep) {
+  CheckDeadEntries(sf, acc, lo, hi, max_keep);
+  const bool multi_vl = sf.vls > 1;
+  if (multi_vl) TransposeSls(sf, acc, lo, hi);
+  const size_t num_eps = sf.subnet->endpoint_ports.size();
+  for (Lid lid = lo; lid < hi; ++lid) {
+    const uint32_t dest_ep = sf.endpoint_of_port_lid[lid];
+    if (dest_ep == kNone) continue;
+    const uint8_t* col = &acc.col_block[size_t(lid - lo) * sf.num_switches];
+    ++acc.tick;
+    CheckPairs(sf, acc, lid, dest_ep, col, max_keep);
+    if (multi_vl)
+      RecordDependenciesPerSl(sf, acc, lid, dest_ep, col, &acc.sl_block[(lid - lo) * num_eps], max_keep);
+    else
+      RecordDependenciesOneVl(sf, acc, dest_ep, col);
   }
 }
 
@@ -389,7 +421,7 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
 // ones and extracts a shortest cycle through the root of each of the first `keep`.
 void FindCycles(const SubnetFacts& sf, const std::vector<uint64_t>& cdg, SubnetVerdict& v,
                 std::vector<std::vector<CycleChannel>>& cycles, size_t keep) {
-  const size_t nodes = size_t(sf.nsw) * sf.stride * sf.vls;
+  const size_t nodes = size_t(sf.num_switches) * sf.stride * sf.vls;
   const size_t bits = size_t(sf.stride) * sf.vls;
   auto succ_node = [&](uint32_t node, uint32_t bit) -> uint32_t {
     uint32_t chan = node / sf.vls;
@@ -520,10 +552,10 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
   std::string where = fmt::format("routes of subnet {}", sn.name);
   if (r.switches != sn.switches)
     return std::unexpected(Error{.message = "the switch list does not match the topology", .where = where});
-  sf.nsw = uint32_t(sn.switches.size());
-  if (r.lft.size() != size_t(sf.nsw) * sf.num_lids)
+  sf.num_switches = uint32_t(sn.switches.size());
+  if (r.lft.size() != size_t(sf.num_switches) * sf.num_lids)
     return std::unexpected(Error{.message = fmt::format("LFT holds {} entries, expected {} switches x {} LIDs",
-                                                        r.lft.size(), sf.nsw, sf.num_lids),
+                                                        r.lft.size(), sf.num_switches, sf.num_lids),
                                  .where = where});
   if (r.num_vls < 1 || r.num_vls > 15)
     return std::unexpected(Error{.message = fmt::format("num_vls {} is outside 1..15", r.num_vls), .where = where});
@@ -537,7 +569,7 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
           Error{.message = fmt::format("pair SL table holds {} entries, expected {} endpoints x {} LIDs",
                                        r.pair_sl.size(), sn.endpoint_ports.size(), sf.num_lids),
                 .where = where});
-    size_t want = size_t(sf.nsw) * r.sl2vl_stride * r.sl2vl_stride * 16;
+    size_t want = size_t(sf.num_switches) * r.sl2vl_stride * r.sl2vl_stride * 16;
     if (r.sl2vl_stride < sf.stride || r.sl2vl.size() != want)
       return std::unexpected(
           Error{.message = fmt::format("SL2VL table: stride {} for ports up to {}, {} entries, expected {}",
@@ -545,12 +577,12 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
                 .where = where});
   }
   sf.sw_of_node.assign(f.num_nodes(), kNone);
-  for (uint32_t i = 0; i < sf.nsw; ++i) sf.sw_of_node[sn.switches[i]] = i;
-  sf.head_sw.assign(size_t(sf.nsw) * sf.stride, kNone);
-  sf.peer.assign(size_t(sf.nsw) * sf.stride, kNone);
-  sf.peer_number.assign(size_t(sf.nsw) * sf.stride, 0);
-  sf.own_lid.assign(sf.nsw, 0);
-  for (uint32_t i = 0; i < sf.nsw; ++i)
+  for (uint32_t i = 0; i < sf.num_switches; ++i) sf.sw_of_node[sn.switches[i]] = i;
+  sf.head_sw.assign(size_t(sf.num_switches) * sf.stride, kNone);
+  sf.peer.assign(size_t(sf.num_switches) * sf.stride, kNone);
+  sf.peer_number.assign(size_t(sf.num_switches) * sf.stride, 0);
+  sf.own_lid.assign(sf.num_switches, 0);
+  for (uint32_t i = 0; i < sf.num_switches; ++i)
     for (const Adjacency& a : f.neighbors(sn.switches[i])) {
       size_t chan = size_t(i) * sf.stride + f.port(a.local).number;
       sf.peer[chan] = a.peer_port;
@@ -573,7 +605,7 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
   size_t ne = sn.endpoint_ports.size();
   sf.ep_switch.assign(ne, kNone);
   sf.ep_in_port.assign(ne, 0);
-  std::vector<uint32_t> count(sf.nsw + 1, 0);
+  std::vector<uint32_t> count(sf.num_switches + 1, 0);
   for (uint32_t e = 0; e < ne; ++e) {
     PortId peer = f.port(sn.endpoint_ports[e]).peer;
     if (peer == kNone || !f.is_switch(f.port(peer).node)) {
@@ -584,19 +616,22 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
     sf.ep_in_port[e] = f.port(peer).number;
     ++count[sf.ep_switch[e] + 1];
   }
-  for (uint32_t i = 0; i < sf.nsw; ++i) count[i + 1] += count[i];
+  for (uint32_t i = 0; i < sf.num_switches; ++i) count[i + 1] += count[i];
   sf.ep_offsets = count;
-  sf.ep_list.resize(count[sf.nsw]);
+  sf.ep_list.resize(count[sf.num_switches]);
   for (uint32_t e = 0; e < ne; ++e)
     if (sf.ep_switch[e] != kNone) sf.ep_list[count[sf.ep_switch[e]]++] = e;
   sf.row_words = (size_t(sf.stride) * sf.vls + 63) / 64;
   return sf;
 }
 
-}  // namespace
+// The facts of every subnet the route set covers, in subnet order.
+struct PreparedSubnets {
+  std::vector<SubnetFacts> facts;
+  std::vector<SubnetId> subnet_of_fact;
+};
 
-Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const VerifyOptions& options) {
-  VerifyReport report;
+Result<PreparedSubnets> PrepareSubnets(const Fabric& fabric, const RouteSet& routes) {
   const size_t num_subnets = fabric.subnets().size();
   std::vector<const SubnetRoutes*> by_subnet(num_subnets, nullptr);
   for (const SubnetRoutes& r : routes.subnets) {
@@ -605,17 +640,36 @@ Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const 
     if (by_subnet[r.subnet]) return MakeError(fmt::format("route set holds subnet {} twice", r.subnet));
     by_subnet[r.subnet] = &r;
   }
-  std::vector<SubnetFacts> facts;
-  std::vector<SubnetId> fact_subnet;
+  PreparedSubnets prepared;
   for (SubnetId s = 0; s < num_subnets; ++s) {
     if (!by_subnet[s]) continue;
     auto sf = Prepare(fabric, *by_subnet[s]);
     if (!sf) return std::unexpected(sf.error());
-    facts.push_back(std::move(*sf));
-    fact_subnet.push_back(s);
+    prepared.facts.push_back(std::move(*sf));
+    prepared.subnet_of_fact.push_back(s);
   }
+  return prepared;
+}
 
-  // Tasks: blocks of kBlock destination LIDs of every subnet, taken in order by the workers.
+std::unique_ptr<Accum> MakeAccum(const SubnetFacts& sf) {
+  auto acc = std::make_unique<Accum>();
+  acc->v.subnet = sf.subnet->id;
+  acc->cdg.assign(size_t(sf.num_switches) * sf.stride * sf.vls * sf.row_words, 0);
+  acc->stamp.assign(sf.num_switches, 0);
+  acc->status.assign(sf.num_switches, kOk);
+  acc->at.assign(sf.num_switches, kNone);
+  acc->used_stamp.assign(sf.num_switches, 0);
+  if (sf.vls > 1) acc->state_stamp.assign(size_t(sf.num_switches) * sf.stride * sf.vls, 0);
+  return acc;
+}
+
+// accums[thread][fact]: what each worker found in each subnet, null where a worker did no
+// block of that subnet.
+using Accums = std::vector<std::vector<std::unique_ptr<Accum>>>;
+
+// Runs CheckLids over blocks of kBlock destination LIDs of every subnet, which the worker
+// threads take in order.
+Accums CheckAllLids(const std::vector<SubnetFacts>& facts, const VerifyOptions& options) {
   struct Task {
     uint32_t fact;
     Lid lo, hi;
@@ -626,86 +680,105 @@ Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const 
       tasks.push_back({i, lo, Lid(std::min<size_t>(lo + kBlock, facts[i].num_lids))});
   unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = std::max(1u, std::min<unsigned>(threads, unsigned(tasks.size())));
-  // accums[thread][fact], created when a thread first works on that subnet.
-  std::vector<std::vector<std::unique_ptr<Accum>>> accums(threads);
+  Accums accums(threads);
   for (auto& a : accums) a.resize(facts.size());
   std::atomic<size_t> next{0};
   auto worker = [&](unsigned t) {
-    for (size_t i; (i = next.fetch_add(1)) < tasks.size();) {
+    for (size_t i = next.fetch_add(1); i < tasks.size(); i = next.fetch_add(1)) {
       const Task& task = tasks[i];
-      const SubnetFacts& sf = facts[task.fact];
       auto& acc = accums[t][task.fact];
-      if (!acc) {
-        acc = std::make_unique<Accum>();
-        acc->v.subnet = sf.subnet->id;
-        acc->cdg.assign(size_t(sf.nsw) * sf.stride * sf.vls * sf.row_words, 0);
-        acc->stamp.assign(sf.nsw, 0);
-        acc->status.assign(sf.nsw, kOk);
-        acc->at.assign(sf.nsw, kNone);
-        acc->used_stamp.assign(sf.nsw, 0);
-        if (sf.vls > 1) acc->state_stamp.assign(size_t(sf.nsw) * sf.stride * sf.vls, 0);
-      }
-      CheckLids(sf, *acc, task.lo, task.hi, options.max_violations);
+      if (!acc) acc = MakeAccum(facts[task.fact]);
+      CheckLids(facts[task.fact], *acc, task.lo, task.hi, options.max_violations);
     }
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
   worker(0);
   for (auto& th : pool) th.join();
+  return accums;
+}
 
-  size_t fi = 0;
-  for (SubnetId s = 0; s < num_subnets; ++s) {
+// Dead entries first, then by destination, source and place.
+bool ViolationOrder(const Violation& a, const Violation& b) {
+  const bool a_dead = a.kind == ViolationKind::kDeadPort, b_dead = b.kind == ViolationKind::kDeadPort;
+  if (a_dead != b_dead) return a_dead;
+  if (a.destination != b.destination) return a.destination < b.destination;
+  if (a.source != b.source) return a.source < b.source;
+  return a.at < b.at;
+}
+
+// The verdict and findings of one routed subnet: the workers' counts and findings merged
+// (and freed), then the credit loops of the merged channel dependency graph in front.
+void MergeSubnet(const Fabric& fabric, const SubnetFacts& sf, Accums& accums, uint32_t fact,
+                 const VerifyOptions& options, SubnetVerdict& v, std::vector<Violation>& found) {
+  std::vector<uint64_t> cdg;
+  uint32_t vl_mask = 0;
+  for (auto& per_thread : accums) {
+    Accum* a = per_thread[fact].get();
+    if (!a) continue;
+    v.pairs += a->v.pairs;
+    v.unreachable_pairs += a->v.unreachable_pairs;
+    v.loop_pairs += a->v.loop_pairs;
+    v.through_endpoint_pairs += a->v.through_endpoint_pairs;
+    v.dead_port_entries += a->v.dead_port_entries;
+    v.bad_vl_pairs += a->v.bad_vl_pairs;
+    vl_mask |= a->vl_mask;
+    if (cdg.empty())
+      cdg = std::move(a->cdg);
+    else
+      for (size_t w = 0; w < cdg.size(); ++w) cdg[w] |= a->cdg[w];
+    for (Violation& x : a->violations) found.push_back(std::move(x));
+    per_thread[fact].reset();
+  }
+  std::sort(found.begin(), found.end(), ViolationOrder);
+  v.vls_used = std::popcount(vl_mask);
+  if (cdg.empty()) return;
+  std::vector<std::vector<CycleChannel>> cycles;
+  FindCycles(sf, cdg, v, cycles, options.max_violations);
+  std::vector<Violation> loops;
+  for (auto& c : cycles) {
+    std::string text = fmt::format("credit loop in subnet {}: {}", sf.subnet->name, FormatCycle(fabric, c));
+    loops.push_back({.kind = ViolationKind::kCreditLoop,
+                     .subnet = sf.subnet->id,
+                     .at = c.front().from,
+                     .cycle = std::move(c),
+                     .text = std::move(text)});
+  }
+  // Credit loops first: they are the finding people run the verifier for.
+  found.insert(found.begin(), std::make_move_iterator(loops.begin()), std::make_move_iterator(loops.end()));
+}
+
+void AddToReport(VerifyReport& report, const SubnetVerdict& v, std::vector<Violation>& found, size_t max_violations) {
+  report.pairs += v.pairs;
+  report.unreachable_pairs += v.unreachable_pairs;
+  report.loop_pairs += v.loop_pairs;
+  report.through_endpoint_pairs += v.through_endpoint_pairs;
+  report.dead_port_entries += v.dead_port_entries;
+  report.bad_vl_pairs += v.bad_vl_pairs;
+  report.cdg_cycles += v.cdg_cycles;
+  for (Violation& x : found)
+    if (report.violations.size() < max_violations) report.violations.push_back(std::move(x));
+  report.subnets.push_back(v);
+}
+
+}  // namespace
+
+Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const VerifyOptions& options) {
+  auto prepared = PrepareSubnets(fabric, routes);
+  if (!prepared) return std::unexpected(prepared.error());
+  const std::vector<SubnetFacts>& facts = prepared->facts;
+  Accums accums = CheckAllLids(facts, options);
+
+  VerifyReport report;
+  uint32_t fact = 0;
+  for (SubnetId s = 0; s < fabric.subnets().size(); ++s) {
     const Subnet& sn = fabric.subnets()[s];
     SubnetVerdict v;
     v.subnet = s;
     std::vector<Violation> found;
-    if (fi < facts.size() && fact_subnet[fi] == s) {
-      const SubnetFacts& sf = facts[fi];
-      std::vector<uint64_t> cdg;
-      uint32_t vl_mask = 0;
-      for (unsigned t = 0; t < threads; ++t) {
-        Accum* a = accums[t][fi].get();
-        if (!a) continue;
-        v.pairs += a->v.pairs;
-        v.unreachable_pairs += a->v.unreachable_pairs;
-        v.loop_pairs += a->v.loop_pairs;
-        v.through_endpoint_pairs += a->v.through_endpoint_pairs;
-        v.dead_port_entries += a->v.dead_port_entries;
-        v.bad_vl_pairs += a->v.bad_vl_pairs;
-        vl_mask |= a->vl_mask;
-        if (cdg.empty())
-          cdg = std::move(a->cdg);
-        else
-          for (size_t w = 0; w < cdg.size(); ++w) cdg[w] |= a->cdg[w];
-        for (Violation& x : a->violations) found.push_back(std::move(x));
-        accums[t][fi].reset();
-      }
-      std::sort(found.begin(), found.end(), [](const Violation& a, const Violation& b) {
-        if (a.kind == ViolationKind::kDeadPort || b.kind == ViolationKind::kDeadPort) {
-          if ((a.kind == ViolationKind::kDeadPort) != (b.kind == ViolationKind::kDeadPort))
-            return a.kind == ViolationKind::kDeadPort;
-        }
-        if (a.destination != b.destination) return a.destination < b.destination;
-        if (a.source != b.source) return a.source < b.source;
-        return a.at < b.at;
-      });
-      v.vls_used = std::popcount(vl_mask);
-      if (!cdg.empty()) {
-        std::vector<std::vector<CycleChannel>> cycles;
-        FindCycles(sf, cdg, v, cycles, options.max_violations);
-        std::vector<Violation> loops;
-        for (auto& c : cycles) {
-          std::string text = fmt::format("credit loop in subnet {}: {}", sn.name, FormatCycle(fabric, c));
-          loops.push_back({.kind = ViolationKind::kCreditLoop,
-                           .subnet = s,
-                           .at = c.front().from,
-                           .cycle = std::move(c),
-                           .text = std::move(text)});
-        }
-        // Credit loops first: they are the finding people run the verifier for.
-        found.insert(found.begin(), std::make_move_iterator(loops.begin()), std::make_move_iterator(loops.end()));
-      }
-      ++fi;
+    if (fact < facts.size() && prepared->subnet_of_fact[fact] == s) {
+      MergeSubnet(fabric, facts[fact], accums, fact, options, v, found);
+      ++fact;
     } else if (sn.endpoint_ports.size() >= 2 && !sn.switches.empty()) {
       v.routed = false;
       ++report.unrouted_subnets;
@@ -714,16 +787,7 @@ Result<VerifyReport> Verify(const Fabric& fabric, const RouteSet& routes, const 
                        .text = fmt::format("subnet {} ({} switches, {} endpoint ports) has no route tables", sn.name,
                                            sn.switches.size(), sn.endpoint_ports.size())});
     }
-    report.pairs += v.pairs;
-    report.unreachable_pairs += v.unreachable_pairs;
-    report.loop_pairs += v.loop_pairs;
-    report.through_endpoint_pairs += v.through_endpoint_pairs;
-    report.dead_port_entries += v.dead_port_entries;
-    report.bad_vl_pairs += v.bad_vl_pairs;
-    report.cdg_cycles += v.cdg_cycles;
-    for (Violation& x : found)
-      if (report.violations.size() < options.max_violations) report.violations.push_back(std::move(x));
-    report.subnets.push_back(v);
+    AddToReport(report, v, found, options.max_violations);
   }
   report.violation_count = report.unreachable_pairs + report.loop_pairs + report.through_endpoint_pairs +
                            report.dead_port_entries + report.bad_vl_pairs + report.cdg_cycles + report.unrouted_subnets;

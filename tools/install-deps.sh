@@ -19,8 +19,9 @@ PACKAGES=(
   ibsim-utils libumad2sim0 opensm infiniband-diags rdma-core ibverbs-providers
   # networks for TCP probes and sweeps; peers for the probe benchmarks
   iproute2 iperf3 qperf sockperf
-  # the Debian package (cpack's dependency scan needs file) and its test: man pages, units
-  file man-db systemd
+  # the Debian package (cpack's dependency scan needs file) and its test: man pages, units,
+  # lintian
+  file man-db systemd lintian
   # promtool: checks the always-on monitor's metrics
   prometheus
   # VM with Soft-RoCE for real verbs tests

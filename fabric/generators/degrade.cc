@@ -218,13 +218,16 @@ Result<Fabric> Rebuild(const Damage& d, LinkRate slow_rate) {
       const PortId peer = now.peer, link = now.link;
       now = *old;
       now.node = id[old->node];
-      now.peer = peer, now.link = link;
+      now.peer = peer;
+      now.link = link;
       if (!d.link_slow[l]) continue;
       // Trained below what both ends support and enable.
       now.width_active = slow_rate.width;
       now.speed_active = slow_rate.speed;
-      now.width_enabled |= WidthBit(slow_rate.width), now.width_supported |= WidthBit(slow_rate.width);
-      now.speed_enabled |= SpeedBit(slow_rate.speed), now.speed_supported |= SpeedBit(slow_rate.speed);
+      now.width_enabled |= WidthBit(slow_rate.width);
+      now.width_supported |= WidthBit(slow_rate.width);
+      now.speed_enabled |= SpeedBit(slow_rate.speed);
+      now.speed_supported |= SpeedBit(slow_rate.speed);
     }
   }
   return b.Build();

@@ -20,23 +20,6 @@ bool ParseInt(std::string_view s, int64_t& out) {
 
 }  // namespace
 
-std::optional<std::string_view> ClosestMatch(std::string_view word, std::span<const std::string_view> candidates) {
-  std::optional<std::string_view> best;
-  size_t best_distance = 0;
-  for (std::string_view c : candidates) {
-    size_t d = EditDistance(word, c);
-    if (!best || d < best_distance) best = c, best_distance = d;
-  }
-  // A typo changes a few characters; a different word changes most of them.
-  if (best && best_distance <= std::max<size_t>(2, word.size() / 3)) return best;
-  return std::nullopt;
-}
-
-std::string DidYouMean(std::string_view word, std::span<const std::string_view> candidates) {
-  auto m = ClosestMatch(word, candidates);
-  return m ? fmt::format(" (did you mean '{}'?)", *m) : std::string();
-}
-
 ParamReader::ParamReader(std::string_view generator, std::span<const GeneratorParam> declared,
                          const GeneratorParams& given)
     : generator_(generator), declared_(declared), given_(&given) {}

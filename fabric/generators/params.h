@@ -14,12 +14,6 @@
 
 namespace fabricctl::gen {
 
-// The candidate closest to `word` by edit distance, when it is close enough to be a likely
-// typo; nullopt otherwise.
-std::optional<std::string_view> ClosestMatch(std::string_view word, std::span<const std::string_view> candidates);
-// " (did you mean 'x'?)" or "".
-std::string DidYouMean(std::string_view word, std::span<const std::string_view> candidates);
-
 class ParamReader {
  public:
   // Fails on keys the generator does not declare (with a suggestion).

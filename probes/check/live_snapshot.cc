@@ -8,6 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "fabric/elapsed.h"
 #include "fabric/mad/attributes.h"
 
 namespace fabricctl::check {
@@ -16,8 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using mad::Completion;
 using mad::Outcome;
-
-double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 void Stage(const LiveOptions& options, std::string_view stage) {
   if (options.stage) options.stage(stage);
@@ -181,7 +180,7 @@ Result<CounterReport> ReadCountersOnce(mad::Transport& transport, const Discover
   auto report =
       ReadCounters(transport, d.fabric,
                    CounterOptions{.rpc = options.discovery.rpc, .thresholds = options.thresholds, .known = known});
-  timings.counters += Since(start);
+  timings.counters += SecondsSince(start);
   if (report) timings.mads += report->stats.sent;
   return report;
 }
@@ -214,7 +213,7 @@ Result<void> CollectDuringInterval(mad::Transport& transport, const LiveOptions&
   auto sms = ReadSubnetManagers(transport, d, options.discovery.rpc, s.collection_problems, live.timings.mads);
   if (!sms) return std::unexpected(sms.error());
   s.sms = std::move(*sms);
-  live.timings.subnet_managers = Since(start);
+  live.timings.subnet_managers = SecondsSince(start);
   if (options.routes == LiveRoutes::kSkip) return {};
   Stage(options, "routes");
   start = Clock::now();
@@ -222,7 +221,7 @@ Result<void> CollectDuringInterval(mad::Transport& transport, const LiveOptions&
       ReadInstalledRoutes(transport, d, InstalledRoutesOptions{.rpc = options.discovery.rpc, .sl2vl = options.sl2vl});
   if (!installed) return std::unexpected(installed.error());
   live.installed = std::make_unique<InstalledRoutes>(std::move(*installed));
-  live.timings.routes = Since(start);
+  live.timings.routes = SecondsSince(start);
   live.timings.mads += live.installed->stats.sent;
   s.installed_routes = &live.installed->routes;
   for (std::string& p : live.installed->problems) s.collection_problems.push_back("routes: " + p);
@@ -236,7 +235,7 @@ void Wait(const LiveOptions& options, double seconds, LiveTimings& timings) {
     options.wait(std::max(seconds, 0.0));
   else if (seconds > 0)
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  timings.waited = Since(start);
+  timings.waited = SecondsSince(start);
 }
 
 }  // namespace
@@ -279,7 +278,7 @@ Result<LiveSnapshot> CollectLive(mad::Transport& transport, const LiveOptions& o
   auto discovered = Discover(transport, options.discovery);
   if (!discovered) return std::unexpected(discovered.error());
   live.discovery = std::make_unique<DiscoveryResult>(std::move(*discovered));
-  live.timings.discovery = Since(start);
+  live.timings.discovery = SecondsSince(start);
   live.timings.mads = live.discovery->stats.sent;
   const DiscoveryResult& d = *live.discovery;
   Snapshot& s = live.snapshot;
@@ -297,8 +296,8 @@ Result<LiveSnapshot> CollectLive(mad::Transport& transport, const LiveOptions& o
   }
   if (auto r = CollectDuringInterval(transport, options, live); !r) return std::unexpected(r.error());
   if (before) {
-    Wait(options, options.interval_seconds - Since(interval_start), live.timings);
-    double interval = Since(interval_start);
+    Wait(options, options.interval_seconds - SecondsSince(interval_start), live.timings);
+    double interval = SecondsSince(interval_start);
     auto after = ReadCountersOnce(transport, d, options, live.timings, "counters again", &before->capabilities);
     if (!after) return std::unexpected(after.error());
     for (const CounterProblem& p : after->problems)
@@ -308,7 +307,7 @@ Result<LiveSnapshot> CollectLive(mad::Transport& transport, const LiveOptions& o
     s.counters =
         CounterInterval{.before = std::move(*before), .after = std::move(*after), .interval_seconds = interval};
   }
-  live.timings.total = Since(start);
+  live.timings.total = SecondsSince(start);
   return live;
 }
 

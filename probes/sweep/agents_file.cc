@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "fabric/display_text.h"
-#include "fabric/generators/params.h"
+#include "fabric/edit_distance.h"
 #include "fabric/text_lines.h"
 #include "probes/agent.h"
 #include "probes/socket_util.h"
@@ -158,8 +158,8 @@ class AgentsFileReader {
   static Result<std::string*> Field(PortAgent& entry, std::optional<std::string>& control, std::string_view key) {
     const bool known = key == "control" || key == "dev" || key == "rdma";
     if (!known)
-      return MakeError(fmt::format("unknown key '{}'{}; expected control=, dev= or rdma=", ShownValue(key),
-                                   gen::DidYouMean(key, kKeys)));
+      return MakeError(
+          fmt::format("unknown key '{}'{}; expected control=, dev= or rdma=", ShownValue(key), DidYouMean(key, kKeys)));
     const bool given = key == "control" ? control.has_value() : !(key == "dev" ? entry.device : entry.rdma).empty();
     if (given) return MakeError(fmt::format("{}= is given twice", key));
     if (key == "control") return &control.emplace();

@@ -283,7 +283,10 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
     v.latency_baseline = base.latency.at(static_cast<long>(plan.probes[i].path_end - plan.probes[i].path_begin));
     bw_log[i] = LogRatio(m.gbps, v.bw_baseline);
     lat_log[i] = LogRatio(m.latency_us, v.latency_baseline);
-    if (i < options.baseline_probes) bw_fair.push_back(bw_log[i]), lat_fair.push_back(-lat_log[i]);
+    if (i < options.baseline_probes) {
+      bw_fair.push_back(bw_log[i]);
+      lat_fair.push_back(-lat_log[i]);
+    }
   }
   out.bw_noise = NoiseSigma(bw_fair, options.min_noise);
   const double bw_slow_noise = SlowSideSigma(std::move(bw_fair), out.bw_noise);
@@ -484,7 +487,10 @@ std::vector<Finding> Tomography::Run(std::vector<Suspect>& suspects, std::vector
     // One direction only when the other shows nothing worth a second look; else the link.
     if (h % 3 != 0) {
       uint32_t other = h % 3 == 1 ? h + 1 : h - 1;
-      if (Count(other).all.sigmas() >= options_.suspect_sigmas) h -= h % 3, e = Count(h);
+      if (Count(other).all.sigmas() >= options_.suspect_sigmas) {
+        h -= h % 3;
+        e = Count(h);
+      }
     }
     taken[LinkOf(h)] = 1;
     found.push_back(Describe(h, e.all));
@@ -571,7 +577,9 @@ void ClearingTomography(const Fabric& fabric, const Incidence& inc, const std::v
       // More unexplained failures first; then the larger failing share.
       if (count > best_count ||
           (count == best_count && count > 0 && uint64_t(count) * best_total > uint64_t(best_count) * total)) {
-        best = l, best_count = count, best_total = total;
+        best = l;
+        best_count = count;
+        best_total = total;
       }
     }
     if (best == kNone || best_count == 0) break;

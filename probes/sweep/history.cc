@@ -230,7 +230,10 @@ Result<std::vector<LinkTrend>> History::Trends(const TrendOptions& options) cons
       for (double v : cur.bw_ratio) my += v;
       my /= n;
       double num = 0, den = 0;
-      for (size_t i = 0; i < n; ++i) num += (i - mx) * (cur.bw_ratio[i] - my), den += (i - mx) * (i - mx);
+      for (size_t i = 0; i < n; ++i) {
+        num += (i - mx) * (cur.bw_ratio[i] - my);
+        den += (i - mx) * (i - mx);
+      }
       cur.slope = den > 0 ? num / den : 0;
       cur.drop = cur.bw_ratio.front() - cur.bw_ratio.back();
       if (cur.slope <= options.slope_threshold && cur.drop >= options.drop_threshold) out.push_back(cur);

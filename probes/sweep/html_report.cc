@@ -79,63 +79,46 @@ std::string Histogram(const std::vector<double>& values, std::string_view unit, 
   return svg;
 }
 
-}  // namespace
-
-std::string HtmlReport(const HtmlInputs& in) {
-  const Fabric& f = in.fabric;
-  const SweepAnalysis& a = in.analysis;
-  std::string html;
-  html += "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + Esc(in.title) + "</title><style>";
+std::string FindingsSection(const Fabric& f, const SweepAnalysis& a) {
+  std::string html = "<h2>Findings</h2>";
+  if (a.findings.empty()) return html + "<p class='ok'>No degraded link or endpoint found.</p>";
   html +=
-      "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
-      "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}th{background:#eee}"
-      ".ok{color:#1a7f37}.bad{color:#c62828}.cell{width:90px;text-align:center}";
-  html += "</style></head><body>";
-  html += "<h1>" + Esc(in.title) + "</h1>";
-  html += fmt::format(
-      "<p>Started {}. <b class='{}'>{}</b>: {} probes in {} rounds (lower bound {}), {} measured, {} "
-      "failed, {} unmeasured, {} degraded; {} findings.</p>",
-      Esc(in.started), a.healthy() ? "ok" : "bad", a.healthy() ? "Healthy" : "Findings", a.probes, in.plan.num_rounds,
-      in.plan.lower_bound, a.measured, a.failed, a.unmeasured, a.degraded, a.findings.size());
+      "<table><tr><th>link or endpoint</th><th>kind</th><th>score</th><th>failing / probes</th><th>worst ratio</th>"
+      "<th>port errors</th></tr>";
+  for (const Finding& x : a.findings)
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.2f}</td><td>{} / {}</td><td>{:.2f}</td><td>{}</td></tr>",
+                        Esc(x.link != kNone ? f.LinkName(x.link) : "endpoint " + f.description(x.endpoint)),
+                        ToString(x.kind), x.score, x.failing_probes, x.probes, x.worst_ratio, x.port_errors);
+  return html + "</table>";
+}
 
-  html += "<h2>Findings</h2>";
-  if (a.findings.empty())
-    html += "<p class='ok'>No degraded link or endpoint found.</p>";
-  else {
-    html +=
-        "<table><tr><th>link or endpoint</th><th>kind</th><th>score</th><th>failing / probes</th><th>worst ratio</th>"
-        "<th>port errors</th></tr>";
-    for (const Finding& x : a.findings)
-      html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.2f}</td><td>{} / {}</td><td>{:.2f}</td><td>{}</td></tr>",
-                          Esc(x.link != kNone ? f.LinkName(x.link) : "endpoint " + f.description(x.endpoint)),
-                          ToString(x.kind), x.score, x.failing_probes, x.probes, x.worst_ratio, x.port_errors);
-    html += "</table>";
-  }
-  if (!in.injected.empty()) {
-    html +=
-        "<h2>Injected faults (simulated fabric)</h2><table><tr><th>link or "
-        "endpoint</th><th>kind</th><th>value</th></tr>";
-    for (const Fault& x : in.injected)
-      html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.3g}</td></tr>",
-                          Esc(x.link != kNone ? f.LinkName(x.link) : "endpoint " + f.description(x.endpoint)),
-                          ToString(x.kind), x.value);
-    html += "</table>";
-  }
+std::string InjectedSection(const Fabric& f, const std::vector<Fault>& injected) {
+  if (injected.empty()) return {};
+  std::string html =
+      "<h2>Injected faults (simulated fabric)</h2><table><tr><th>link or "
+      "endpoint</th><th>kind</th><th>value</th></tr>";
+  for (const Fault& x : injected)
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.3g}</td></tr>",
+                        Esc(x.link != kNone ? f.LinkName(x.link) : "endpoint " + f.description(x.endpoint)),
+                        ToString(x.kind), x.value);
+  return html + "</table>";
+}
 
-  // Heat map per (group, tier): red where a link is a finding, amber where probes failed
-  // but every link was cleared by others (noise, or a fault elsewhere on the path), green
-  // where every probe passed, grey where nothing was measured.
-  struct Cell {
-    size_t links = 0, found = 0, suspicious = 0, unmeasured = 0;
-  };
+// One cell of the heat map: the links of one (group, tier) by what the sweep made of them.
+struct HeatCell {
+  size_t links = 0, found = 0, suspicious = 0, unmeasured = 0;
+};
+// grid[group][tier].
+using HeatGrid = std::map<std::string, std::map<std::string, HeatCell>>;
+
+HeatGrid LinkHeat(const Fabric& f, const SweepAnalysis& a, std::map<std::string, int>& tiers) {
   std::vector<uint8_t> is_finding(f.num_links(), 0);
   for (const Finding& x : a.findings)
     if (x.link != kNone) is_finding[x.link] = 1;
-  std::map<std::string, std::map<std::string, Cell>> grid;
-  std::map<std::string, int> tiers;
+  HeatGrid grid;
   for (LinkId l = 0; l < f.num_links(); ++l) {
     if (f.subnet_of(f.link(l).a) == kNone) continue;
-    Cell& c = grid[GroupOf(f, l)][TierOf(f, l)];
+    HeatCell& c = grid[GroupOf(f, l)][TierOf(f, l)];
     tiers[TierOf(f, l)] = 1;
     ++c.links;
     float h = l < a.link_health.size() ? a.link_health[l] : -1;
@@ -146,7 +129,16 @@ std::string HtmlReport(const HtmlInputs& in) {
     else if (h < 1)
       ++c.suspicious;
   }
-  html +=
+  return grid;
+}
+
+// Heat map per (group, tier): red where a link is a finding, amber where probes failed
+// but every link was cleared by others (noise, or a fault elsewhere on the path), green
+// where every probe passed, grey where nothing was measured.
+std::string HeatMapSection(const Fabric& f, const SweepAnalysis& a) {
+  std::map<std::string, int> tiers;
+  const HeatGrid grid = LinkHeat(f, a, tiers);
+  std::string html =
       "<h2>Link health by fabric group and tier</h2><p>Cells: links found degraded / links. "
       "<span style='background:#dc3c40;padding:0 4px'>red</span> a finding, "
       "<span style='background:#e0c040;padding:0 4px'>amber</span> some probes failed but every link was "
@@ -162,7 +154,7 @@ std::string HtmlReport(const HtmlInputs& in) {
         html += "<td class='cell'></td>";
         continue;
       }
-      const Cell& c = it->second;
+      const HeatCell& c = it->second;
       std::string colour = c.found                   ? "#dc3c40"
                            : c.suspicious            ? "#e0c040"
                            : c.unmeasured == c.links ? "#cccccc"
@@ -172,13 +164,41 @@ std::string HtmlReport(const HtmlInputs& in) {
     }
     html += "</tr>";
   }
-  html += "</table>";
+  return html + "</table>";
+}
 
+std::string HistogramSections(const std::vector<Measurement>& measurements) {
   std::vector<double> lat, bw;
-  for (const Measurement& m : in.measurements)
-    if (m.status == ProbeStatus::kMeasured) lat.push_back(m.latency_us), bw.push_back(m.gbps);
-  html += "<h2>Latency of probes</h2>" + Histogram(lat, "us", "#3b6fb6");
-  html += "<h2>Bandwidth of probes</h2>" + Histogram(bw, "Gb/s", "#4c9a52");
+  for (const Measurement& m : measurements)
+    if (m.status == ProbeStatus::kMeasured) {
+      lat.push_back(m.latency_us);
+      bw.push_back(m.gbps);
+    }
+  return "<h2>Latency of probes</h2>" + Histogram(lat, "us", "#3b6fb6") + "<h2>Bandwidth of probes</h2>" +
+         Histogram(bw, "Gb/s", "#4c9a52");
+}
+
+}  // namespace
+
+std::string HtmlReport(const HtmlInputs& in) {
+  const SweepAnalysis& a = in.analysis;
+  std::string html;
+  html += "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + Esc(in.title) + "</title><style>";
+  html +=
+      "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
+      "td,th{border:1px solid #bbb;padding:3px 8px;font-size:13px}th{background:#eee}"
+      ".ok{color:#1a7f37}.bad{color:#c62828}.cell{width:90px;text-align:center}";
+  html += "</style></head><body>";
+  html += "<h1>" + Esc(in.title) + "</h1>";
+  html += fmt::format(
+      "<p>Started {}. <b class='{}'>{}</b>: {} probes in {} rounds (lower bound {}), {} measured, {} "
+      "failed, {} unmeasured, {} degraded; {} findings.</p>",
+      Esc(in.started), a.healthy() ? "ok" : "bad", a.healthy() ? "Healthy" : "Findings", a.probes, in.plan.num_rounds,
+      in.plan.lower_bound, a.measured, a.failed, a.unmeasured, a.degraded, a.findings.size());
+  html += FindingsSection(in.fabric, a);
+  html += InjectedSection(in.fabric, in.injected);
+  html += HeatMapSection(in.fabric, a);
+  html += HistogramSections(in.measurements);
   html +=
       "<p style='font-size:11px;color:#777'>Histogram heights are logarithmic so rare slow probes stay visible. "
       "Generated by fabricctl.</p></body></html>\n";

@@ -116,7 +116,10 @@ std::vector<int32_t> NodeTiers(const Fabric& fabric) {
   std::vector<int32_t> hops(fabric.num_nodes(), -1);
   std::deque<NodeId> queue;
   for (NodeId n = 0; n < fabric.num_nodes(); ++n)
-    if (!fabric.is_switch(n)) hops[n] = 0, queue.push_back(n);
+    if (!fabric.is_switch(n)) {
+      hops[n] = 0;
+      queue.push_back(n);
+    }
   for (; !queue.empty(); queue.pop_front())
     for (const Adjacency& adj : fabric.neighbors(queue.front()))
       if (hops[adj.peer_node] < 0) {

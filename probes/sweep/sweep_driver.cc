@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <chrono>
 
+#include "fabric/elapsed.h"
 #include "probes/sweep/reprobe.h"
 
 namespace fabricctl::sweep {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Runs the rounds of `plan` whose probes come at `first_probe` or later (re-probes have
 // rounds of their own) on `executor`, filling `run.measurements` and `run.failures`;
@@ -87,12 +87,12 @@ Result<SweepRun> DriveSweep(const Fabric& fabric, const RouteSet& routes, SweepP
   auto t0 = Clock::now();
   DriverProgress state;
   RunRounds(run.plan, 0, executor, run, state, progress);
-  run.run_seconds = Since(t0);
+  run.run_seconds = SecondsSince(t0);
   run.planned_rounds = state.rounds;
   if (options.reprobe > 0) {
     auto t1 = Clock::now();
     SweepAnalysis first = AnalyzeSweep(fabric, run.plan, run.measurements, {}, analysis);
-    run.analyse_seconds += Since(t1);
+    run.analyse_seconds += SecondsSince(t1);
     run.suspects = std::min(first.suspects.size(), options.max_suspects);
     if (run.suspects > 0) {
       auto added = AddReprobes(fabric, routes, first.suspects,
@@ -106,7 +106,7 @@ Result<SweepRun> DriveSweep(const Fabric& fabric, const RouteSet& routes, SweepP
       analysis.reprobed.assign(first.suspects.begin(), first.suspects.begin() + std::ptrdiff_t(run.suspects));
       auto t2 = Clock::now();
       RunRounds(run.plan, run.planned_probes, executor, run, state, progress);
-      run.run_seconds += Since(t2);
+      run.run_seconds += SecondsSince(t2);
     }
   }
   if (counters) {
@@ -116,7 +116,7 @@ Result<SweepRun> DriveSweep(const Fabric& fabric, const RouteSet& routes, SweepP
   }
   auto t3 = Clock::now();
   run.analysis = AnalyzeSweep(fabric, run.plan, run.measurements, run.port_errors, analysis);
-  run.analyse_seconds += Since(t3);
+  run.analyse_seconds += SecondsSince(t3);
   return run;
 }
 

@@ -155,7 +155,10 @@ class Planner {
                   misses |= !on;
                 }
                 if (!misses) continue;
-                best_load = load, best_src = src, best_dst = d, best_path = path;
+                best_load = load;
+                best_src = src;
+                best_dst = d;
+                best_path = path;
               }
             }
             if (best_src != kNone) {

@@ -189,7 +189,8 @@ class PlanReader {
                    bool channel) -> bool {
       const uint32_t stamp = rounds[i] + 1;
       if (round_of[port] != stamp) {
-        round_of[port] = stamp, user[port] = i;
+        round_of[port] = stamp;
+        user[port] = i;
         return true;
       }
       if (!first || i < first->entry)

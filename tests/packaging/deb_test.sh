@@ -83,6 +83,8 @@ for unit in fabricctl-agent.service fabricctl-manage.service fabricctl-monitor.s
   has_line contents.txt "/usr/lib/systemd/system/$unit"
 done
 has_line contents.txt /usr/share/doc/fabricctl/README.md
+has_line contents.txt /usr/share/doc/fabricctl/copyright
+has_line contents.txt /usr/share/doc/fabricctl/changelog.gz
 for doc in "$src"/docs/*.md; do has_line contents.txt "/usr/share/doc/fabricctl/$(basename "$doc")"; done
 if grep -E 'bench|_tests|fuzz' contents.txt; then fail "the package holds benches, tests or fuzz targets"; fi
 [ "$(grep -c '/man1/.*\.1\.gz$' contents.txt)" = ${#pages[@]} ] || fail "man pages other than one per command"
@@ -101,6 +103,18 @@ fi
 
 "$root/usr/bin/fabricctl" --version >version.txt
 has version.txt "fabricctl $version"
+
+# The copyright file is machine-readable (DEP-5) and the changelog's first entry is this version.
+head -1 "$root/usr/share/doc/fabricctl/copyright" | grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/$' ||
+  fail "copyright: not a DEP-5 file"
+changelog_head=$(zcat "$root/usr/share/doc/fabricctl/changelog.gz" | head -1)
+[ "$changelog_head" = "fabricctl ($version) unstable; urgency=medium" ] || fail "changelog starts with: $changelog_head"
+# Lintian (tools/install-deps.sh installs it): no error or warning.
+if command -v lintian >/dev/null; then
+  lintian --fail-on error,warning "$deb" >lintian.log 2>&1 || { cat lintian.log >&2; fail "lintian"; }
+else
+  echo "SKIP: lintian not found; package not linted"
+fi
 
 # Every page renders, without a single roff or man warning, and names its command.
 if ! command -v man >/dev/null; then

@@ -78,7 +78,7 @@ Result<void> ClientAgainst(const std::vector<Bytes>& agent_frames, const Hello& 
   Fd agent_end(fds[1]);
   for (const Bytes& f : agent_frames) REQUIRE(WriteAll(agent_end.get(), f, DeadlineAfter(1000ms)));
   ::shutdown(agent_end.get(), SHUT_WR);
-  ControlChannel ch(Fd(fds[0]), Role::kClient, kToken);
+  ControlChannel ch(Fd{fds[0]}, Role::kClient, kToken);
   return RunClientHandshake(ch, hello, DeadlineAfter(1000ms));
 }
 

@@ -55,11 +55,11 @@ Fabric RandomRegular(unsigned switches, unsigned degree, unsigned hosts, uint64_
                              .description = fmt::format("r{}", s)}));
   for (unsigned s = 0; s < switches; ++s)
     for (unsigned h = 0; h < hosts; ++h) {
-      NodeId n = *b.AddNode({.type = NodeType::kCa,
-                             .num_ports = 1,
-                             .guid = 0x100000u + s * 64 + h,
-                             .description = fmt::format("h{}_{}", s, h)});
-      REQUIRE(b.Connect(n, 1, sw[s], h + 1, LinkRate{}));
+      NodeId host = *b.AddNode({.type = NodeType::kCa,
+                                .num_ports = 1,
+                                .guid = 0x100000u + s * 64 + h,
+                                .description = fmt::format("h{}_{}", s, h)});
+      REQUIRE(b.Connect(host, 1, sw[s], h + 1, LinkRate{}));
     }
   std::vector<unsigned> next_port(switches, hosts + 1);
   for (auto [a, c] : pairs) REQUIRE(b.Connect(sw[a], next_port[a]++, sw[c], next_port[c]++, LinkRate{}));

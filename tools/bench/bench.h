@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "fabric/elapsed.h"
+
 namespace fabricctl::bench {
 
 struct Options {
@@ -16,9 +18,8 @@ struct Options {
   std::vector<std::string> args;  // what followed `--`, for cases that take arguments
 };
 
-inline double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
+// The benches' name for SecondsSince (fabric/elapsed.h).
+inline double Seconds(std::chrono::steady_clock::time_point since) { return SecondsSince(since); }
 
 // CPU seconds (user + system, all threads) of this process so far: on a shared machine wall
 // time includes waiting for a core, CPU time does not.

@@ -71,9 +71,10 @@ int main(int argc, char** argv) {
       opts.quick = true;
     else if (a == "--write")
       opts.write = true;
-    else if (a == "--help" || a == "-h")
-      name.clear(), i = argc;
-    else if (name.empty())
+    else if (a == "--help" || a == "-h") {
+      name.clear();
+      i = argc;
+    } else if (name.empty())
       name = a;
     else {
       std::fprintf(stderr, "fabricctl-bench: unexpected argument '%s'\n", argv[i]);

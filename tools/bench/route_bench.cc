@@ -65,7 +65,10 @@ enum class Files { kWrite, kSkip };
 
 void RunCase(const Case& c, Files files) {
   size_t endpoints = 0, switches = 0;
-  for (const Subnet& s : c.fabric.subnets()) endpoints += s.endpoint_ports.size(), switches += s.switches.size();
+  for (const Subnet& s : c.fabric.subnets()) {
+    endpoints += s.endpoint_ports.size();
+    switches += s.switches.size();
+  }
   std::printf("%s: %zu subnets, %zu switches, %zu endpoint ports\n", c.name.c_str(), c.fabric.subnets().size(),
               switches, endpoints);
   for (const std::string& engine : c.engines) {
@@ -148,15 +151,18 @@ std::optional<PipelineRow> RunPipeline(const std::string& name, const Fabric& fa
   auto t0 = std::chrono::steady_clock::now();
   double cpu0 = CpuSeconds();
   auto routed = RouteFabric(fabric, *sel, RouteFabricOptions{});
-  row.route_s = Seconds(t0), row.route_cpu = CpuSeconds() - cpu0;
+  row.route_s = Seconds(t0);
+  row.route_cpu = CpuSeconds() - cpu0;
   if (!routed) {
     std::printf("  %s: routing failed: %s\n", name.c_str(), routed.error().message.c_str());
     return std::nullopt;
   }
   if (verify) {
-    t0 = std::chrono::steady_clock::now(), cpu0 = CpuSeconds();
+    t0 = std::chrono::steady_clock::now();
+    cpu0 = CpuSeconds();
     auto verdict = Verify(fabric, routed->routes, VerifyOptions{.max_violations = 5});
-    row.verify_s = Seconds(t0), row.verify_cpu = CpuSeconds() - cpu0;
+    row.verify_s = Seconds(t0);
+    row.verify_cpu = CpuSeconds() - cpu0;
     if (!verdict) {
       std::printf("  %s: verify failed: %s\n", name.c_str(), verdict.error().message.c_str());
       return std::nullopt;
@@ -164,7 +170,8 @@ std::optional<PipelineRow> RunPipeline(const std::string& name, const Fabric& fa
     row.unreachable = verdict->unreachable_pairs + verdict->loop_pairs + verdict->through_endpoint_pairs;
     row.deadlock_free = verdict->deadlock_free();
   }
-  t0 = std::chrono::steady_clock::now(), cpu0 = CpuSeconds();
+  t0 = std::chrono::steady_clock::now();
+  cpu0 = CpuSeconds();
   std::map<std::string, int> engines;
   for (const SubnetRoutes& r : routed->routes.subnets) {
     ++engines[r.engine];
@@ -173,7 +180,8 @@ std::optional<PipelineRow> RunPipeline(const std::string& name, const Fabric& fa
     row.unreachable += s.unreachable_pairs;
     row.deadlock_free = row.deadlock_free && s.deadlock_free.value_or(false);
   }
-  row.summary_s = Seconds(t0), row.summary_cpu = CpuSeconds() - cpu0;
+  row.summary_s = Seconds(t0);
+  row.summary_cpu = CpuSeconds() - cpu0;
   row.peak_mib = PeakRssMiB();
   for (const auto& [engine, n] : engines)
     row.engines += fmt::format("{}{} x{}", row.engines.empty() ? "" : ", ", engine, n);

@@ -39,7 +39,10 @@ int RunCase(const Case& c) {
   }
   size_t endpoints = 0, switches = 0;
   unsigned vls = 1;
-  for (const Subnet& s : f->subnets()) endpoints += s.endpoint_ports.size(), switches += s.switches.size();
+  for (const Subnet& s : f->subnets()) {
+    endpoints += s.endpoint_ports.size();
+    switches += s.switches.size();
+  }
   for (const SubnetRoutes& r : routed->routes.subnets) vls = std::max<unsigned>(vls, r.num_vls);
   t0 = std::chrono::steady_clock::now();
   auto rep = Verify(*f, routed->routes, {.threads = 2});
@@ -73,10 +76,12 @@ int RunVerifyBench(const Options& opts) {
       {"torus 8x8x8", "torus", {{"dims", "8x8x8"}}, "dfsssp"},
       {"dragonfly default", "dragonfly", {}, "dfsssp"},
   };
-  if (opts.quick)
-    cases.resize(1), cases[0].params = {{"super_nodes", "4"}};
-  else
+  if (opts.quick) {
+    cases.resize(1);
+    cases[0].params = {{"super_nodes", "4"}};
+  } else {
     cases.push_back({"fat-tree k=80 3 tiers (128,000)", "fat-tree", {{"k", "80"}, {"tiers", "3"}}, "ftree"});
+  }
   int rc = 0;
   for (const Case& c : cases) rc = std::max(rc, RunCase(c));
   return rc;

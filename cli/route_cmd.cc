@@ -17,6 +17,7 @@
 #include "fabric/node_name_map.h"
 #include "fabric/topology_io.h"
 #include "routing/channel_capacity.h"
+#include "routing/compute_notes.h"
 #include "routing/opensm_dump.h"
 #include "routing/registry.h"
 #include "routing/route_compute.h"
@@ -189,13 +190,7 @@ int RunCompute(const ComputeOptions& o) {
                                  .node_names = names ? &*names : nullptr});
   progress.Done();
   if (!computed) return ReportError(computed.error());
-  if (files->dump && computed->wrote)
-    for (const SubnetRoutes& r : computed->routed.routes.subnets)
-      if (r.num_vls > 1)
-        computed->routed.notes.push_back(fmt::format(
-            "subnet {}: {} is for inspection and for fabricctl (with sl-table.txt), not for OpenSM's file engine: it "
-            "holds the LFTs of routes on {} VLs without their SL/VL scheme (`deploy --via opensm` refuses them)",
-            computed->fabric.subnets()[r.subnet].name, DumpFileName(computed->fabric, r.subnet), r.num_vls));
+  AddDumpNotes(*computed, *files);
   if (o.json)
     PrintComputeJson(o, *computed);
   else

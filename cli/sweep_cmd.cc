@@ -18,14 +18,13 @@
 #include "probes/sweep/analysis.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
-#include "probes/sweep/html_report.h"
 #include "probes/sweep/mad_counters.h"
 #include "probes/sweep/mpi_executor.h"
-#include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/sweep/sweep_plan_io.h"
+#include "probes/sweep/sweep_publish.h"
 #include "probes/sweep/sweep_report.h"
 #include "routing/route_io.h"
 
@@ -136,45 +135,6 @@ void PrintCountersText(const nlohmann::json& c) {
   if (unread.size() > 10) std::cout << fmt::format("counters unread: ... and {} more\n", unread.size() - 10);
 }
 
-// The report, and the HTML page and metrics when asked for.
-Result<void> WriteReports(const RunOptionsCli& o, const sweep::ReportInputs& in, const nlohmann::json& report) {
-  if (auto w = WriteFileAtomic(o.output, report.dump(1) + "\n"); !w) return w;
-  if (!o.html.empty()) {
-    std::string html = sweep::HtmlReport({.fabric = in.fabric,
-                                          .plan = in.plan,
-                                          .measurements = in.measurements,
-                                          .analysis = in.analysis,
-                                          .injected = in.injected,
-                                          .title = "fabricctl link-health sweep: " + o.topology,
-                                          .started = in.started});
-    if (auto w = WriteFileAtomic(o.html, html); !w) return w;
-  }
-  if (!o.prom.empty()) {
-    const sweep::SweepTimings& t = in.timings;
-    double total = t.plan_seconds + t.run_seconds + t.analyse_seconds;
-    std::string metrics =
-        sweep::PrometheusMetrics(in.fabric, in.plan, in.analysis, total, static_cast<long>(std::time(nullptr)));
-    if (auto w = WriteFileAtomic(o.prom, metrics); !w) return w;
-  }
-  return {};
-}
-
-Result<std::vector<sweep::LinkTrend>> RecordHistory(const RunOptionsCli& o, const sweep::ReportInputs& in) {
-  if (o.history.empty()) return std::vector<sweep::LinkTrend>{};
-  auto h = sweep::History::Open(o.history);
-  if (!h) return std::unexpected(h.error());
-  auto id = h->Record(in.fabric,
-                      {.started = in.started,
-                       .mode = o.fabric,
-                       .topology = o.topology,
-                       .probes = static_cast<int64_t>(in.analysis.probes),
-                       .findings = static_cast<int64_t>(in.analysis.findings.size()),
-                       .healthy = in.analysis.healthy()},
-                      in.analysis);
-  if (!id) return std::unexpected(id.error());
-  return h->Trends({});
-}
-
 // Why a sweep without findings is still not healthy.
 std::string NotHealthyReason(const sweep::SweepAnalysis& analysis) {
   std::vector<std::string> reasons;
@@ -269,16 +229,17 @@ int RunSweep(const RunOptionsCli& o) {
                          .topology = o.topology,
                          .started = started,
                          .timings = timings};
-  nlohmann::json report = sweep::ReportToJson(in);
-  report["counters"] = CountersJson(o, fabric, *run, **executor);
-  if (auto w = WriteReports(o, in, report); !w) return ReportError(w.error());
-  auto trends = RecordHistory(o, in);
-  if (!trends) return ReportError(trends.error());
+  auto published = sweep::PublishSweep(in, {.output = o.output,
+                                            .html = o.html,
+                                            .prom = o.prom,
+                                            .history = o.history,
+                                            .counters = CountersJson(o, fabric, *run, **executor)});
+  if (!published) return ReportError(published.error());
   if (o.json) {
-    PrintJson(report);
+    PrintJson(published->report);
   } else {
-    PrintSweepText(o, in, *run, *trends);
-    PrintCountersText(report["counters"]);
+    PrintSweepText(o, in, *run, published->trends);
+    PrintCountersText(published->report["counters"]);
   }
   return analysis.healthy() ? kExitOk : kExitFindings;
 }

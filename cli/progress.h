@@ -23,8 +23,10 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
+  // Update may come from a library's worker thread; Stage and Done from the thread that
+  // owns the Progress.
   bool shown() const { return shown_; }
-  // Replaces the line with "command: text". Safe to call from a library's worker thread.
+  // Replaces the line with "command: text".
   void Update(std::string_view text);
   // A stage of unknown length (one library call that reports nothing while it runs): the
   // line says "command: text (N s)" and the seconds tick until the next Stage, Update or Done.

@@ -111,7 +111,8 @@ int RunVerify(const VerifyCmd& c) {
   auto loaded = Load(c.in);
   if (!loaded) return kExitError;
   const Fabric& f = loaded->fabric;
-  progress.Stage(fmt::format("verifying {} subnets", loaded->routes.subnets.size()));
+  const size_t subnets = loaded->routes.subnets.size();
+  progress.Stage(fmt::format("verifying {} subnet{}", subnets, subnets == 1 ? "" : "s"));
   auto t0 = std::chrono::steady_clock::now();
   auto rep = Verify(f, loaded->routes, {.max_violations = c.max_violations, .threads = c.threads});
   double seconds = Since(t0);

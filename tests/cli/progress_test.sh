@@ -26,7 +26,7 @@ has tty.txt "route compute: routing and verifying..."
 has tty.txt $'\x1b[K'
 has tty.txt "deadlock-free: yes"
 on_tty "$fabricctl" route verify ft.topo routes
-has tty.txt "route verify: verifying 1 subnets..."
+has tty.txt "route verify: verifying 1 subnet..."
 on_tty "$fabricctl" topo gen fat-tree --set k=8 tiers=3 -o ft2.topo
 has tty.txt "topo gen: generating fat-tree..."
 on_tty "$fabricctl" sweep run ft.topo routes --fabric sim -o r.json

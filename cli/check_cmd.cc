@@ -11,6 +11,8 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/node_names.h"
+#include "cli/progress.h"
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
 #include "probes/check/check_identity.h"
@@ -52,6 +54,7 @@ struct CheckCmd {
   bool json = false;
   std::string html;
   std::string prom;
+  std::string node_name_map;
 };
 
 // Everything the snapshot points at, kept in one place so the pointers stay valid.
@@ -111,6 +114,7 @@ Result<void> LoadReferences(const CheckCmd& c, Inputs& in) {
 
 Result<void> LoadFiles(const CheckCmd& c, Inputs& in) {
   auto fabric = ReadTopology(c.topology, c.format);
+  if (fabric) fabric = ApplyNodeNameMap(std::move(*fabric), c.node_name_map);
   if (!fabric) return std::unexpected(fabric.error());
   in.fabric = std::move(*fabric);
   check::Snapshot& s = in.snapshot;
@@ -126,12 +130,11 @@ Result<void> LoadFiles(const CheckCmd& c, Inputs& in) {
   return LoadCounters(c, in);
 }
 
-// Progress on stderr, one line rewritten in place, when someone watches.
-void AddProgress(check::LiveOptions& o) {
-  o.discovery.progress = [](const DiscoveryProgress& p) {
-    std::cerr << fmt::format("\rcheck: discovery: {} nodes ({} switches), {} MADs\x1b[K", p.nodes, p.switches, p.mads);
+void AddProgress(check::LiveOptions& o, Progress& progress) {
+  o.discovery.progress = [&progress](const DiscoveryProgress& p) {
+    progress.Update(fmt::format("discovery: {} nodes ({} switches), {} MADs", p.nodes, p.switches, p.mads));
   };
-  o.stage = [](std::string_view stage) { std::cerr << fmt::format("\rcheck: {}...\x1b[K", stage); };
+  o.stage = [&progress](std::string_view stage) { progress.Stage(stage); };
 }
 
 Result<void> CollectFromSubnet(const CheckCmd& c, const Thresholds& thresholds, Inputs& in) {
@@ -142,13 +145,18 @@ Result<void> CollectFromSubnet(const CheckCmd& c, const Thresholds& thresholds, 
                        .interval_seconds = c.interval > 0 ? c.interval : kLiveIntervalSeconds,
                        .thresholds = thresholds,
                        .routes = f.skip_routes ? check::LiveRoutes::kSkip : check::LiveRoutes::kRead};
-  bool progress = !f.quiet && StderrIsTerminal();
-  if (progress) AddProgress(o);
+  Progress progress("check", f.quiet || c.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  if (progress.shown()) AddProgress(o, progress);
   auto live = check::CollectLive(**transport, o);
-  if (progress) std::cerr << "\r\x1b[K";
+  progress.Done();
   if (!live) return std::unexpected(live.error());
   in.live = std::move(*live);
   in.snapshot = std::move(in.live->snapshot);
+  if (c.node_name_map.empty()) return {};
+  auto named = ApplyNodeNameMap(*in.snapshot.fabric, c.node_name_map);
+  if (!named) return std::unexpected(named.error());
+  in.fabric = std::move(*named);
+  in.snapshot.fabric = &in.fabric;
   return {};
 }
 
@@ -260,6 +268,7 @@ void AddCheck(CLI::App& app, Runner& run) {
   cmd->add_flag("--json", c->json, "Print the report as JSON: {\"findings\": [...], ...}");
   cmd->add_option("--html", c->html, "Also write a self-contained HTML report to FILE");
   cmd->add_option("--prom", c->prom, "Also write Prometheus textfile-collector metrics to FILE");
+  AddNodeNameMapOption(*cmd, c->node_name_map);
   cmd->callback([c, &run] { run = [c] { return RunCheck(*c); }; });
 }
 

@@ -15,6 +15,8 @@ namespace fabricctl::cli {
 
 // Prints "fabricctl: <where:line: message>" (plus text and caret) and returns kExitError.
 inline int ReportError(const Error& e) {
+  // Starts on a clean line when a progress line (cli/progress.h) is showing.
+  if (::isatty(STDERR_FILENO) == 1) std::cerr << "\r\x1b[K";
   std::cerr << "fabricctl: " << e.Format() << "\n";
   return kExitError;
 }
@@ -28,7 +30,6 @@ inline std::string Duration(double seconds) {
   return fmt::format("{:.3f} s", seconds);
 }
 
-// Progress and bars only when a person is watching.
 // A duration flag: a number of seconds above 0 and at most `max`, named in the error.
 inline CLI::Validator Seconds(double max) {
   return CLI::Validator(

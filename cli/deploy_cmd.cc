@@ -7,9 +7,12 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/node_names.h"
+#include "cli/progress.h"
 #include "fabric/discovery.h"
 #include "fabric/display_text.h"
 #include "fabric/file_io.h"
+#include "fabric/node_name_map.h"
 #include "fabric/topology_io.h"
 #include "routing/deploy.h"
 #include "routing/opensm_dump.h"
@@ -31,6 +34,7 @@ struct DeployCmdOptions {
   int retries = 3;
   unsigned inflight = 16;
   uint64_t max_writes = 0;
+  std::string node_name_map;
 };
 
 std::string Guid(uint64_t g) { return fmt::format("0x{:016x}", g); }
@@ -192,6 +196,9 @@ void PrintReport(const Fabric& f, const DeployReport& report) {
 }
 
 int RunDeploy(const DeployCmdOptions& o) {
+  // A bad name map fails before any MAD is sent, not after the tables changed.
+  if (!o.node_name_map.empty())
+    if (auto names = ReadNodeNameMap(o.node_name_map); !names) return ReportError(names.error());
   const bool have_topo = !o.second.empty();
   const std::string& routes_file = have_topo ? o.second : o.first;
   std::optional<Fabric> planned;
@@ -215,7 +222,13 @@ int RunDeploy(const DeployCmdOptions& o) {
   auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms);
   if (!transport) return ReportError(transport.error());
   mad::RpcOptions rpc{.inflight = o.inflight, .timeout_ms = o.timeout_ms, .retries = o.retries};
-  auto live = Discover(**transport, DiscoveryOptions{.rpc = rpc});
+  Progress progress("deploy", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  DiscoveryOptions discovery{.rpc = rpc};
+  if (progress.shown())
+    discovery.progress = [&progress](const DiscoveryProgress& p) {
+      progress.Update(fmt::format("discovery: {} nodes ({} switches), {} MADs", p.nodes, p.switches, p.mads));
+    };
+  auto live = Discover(**transport, discovery);
   if (!live) return ReportError(live.error());
   const Fabric& plan = planned ? *planned : live->fabric;
   Result<RouteSet> routes =
@@ -223,11 +236,17 @@ int RunDeploy(const DeployCmdOptions& o) {
   if (!routes) return ReportError(routes.error());
   if (o.via == "opensm") return RunViaOpenSm(plan, *routes, routes_file, o);
 
+  progress.Stage(o.dry_run ? "reading and comparing the tables" : "programming the tables");
   auto report = Deploy(
       **transport, *live, plan, *routes,
       DeployOptions{
           .mode = o.dry_run ? DeployMode::kDryRun : DeployMode::kApply, .rpc = rpc, .max_block_writes = o.max_writes});
+  progress.Done();
   if (!report) return ReportError(report.error());
+  // Renamed for the report only, after the tables are matched to the switches by GUID.
+  auto named = ApplyNodeNameMap(std::move(live->fabric), o.node_name_map);
+  if (!named) return ReportError(named.error());
+  live->fabric = std::move(*named);
   if (o.json)
     PrintJson(ReportJson(live->fabric, *report, live->stats, live->seconds));
   else
@@ -257,8 +276,10 @@ void AddDeploy(CLI::App& app, Runner& run) {
   // "files(1x)" in the usage line.
   cmd->add_option("TOPO_OR_ROUTES", o->first, "ROUTES alone, or TOPO when ROUTES follows")->required();
   cmd->add_option("ROUTES", o->second, "Route files (with TOPO before them)");
-  cmd->add_option("-C,--ca", o->ca, "Local RDMA device to send from");
-  cmd->add_option("-P,--port", o->port, "Local port number")->check(CLI::Range(0, 255));
+  cmd->add_option("-C,--ca", o->ca, "Local RDMA device to send from (default: the first with an IB port)");
+  cmd->add_option("-P,--port", o->port, "Local port number (default: the first active port)")
+      ->check(CLI::Range(0, 255));
+  AddNodeNameMapOption(*cmd, o->node_name_map);
   cmd->add_flag("-n,--dry-run", o->dry_run, "Read and compare only; change nothing");
   cmd->add_flag("--json", o->json, "Print the report as JSON");
   cmd->add_option("--via", o->via,

@@ -5,6 +5,8 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/node_names.h"
+#include "cli/progress.h"
 #include "fabric/counters.h"
 #include "fabric/discovery.h"
 #include "fabric/file_io.h"
@@ -16,6 +18,7 @@ namespace {
 struct LocalPortOptions {
   std::string ca;
   int port = 0;
+  std::string node_name_map;
 };
 
 struct DiscoverOptions {
@@ -43,6 +46,7 @@ struct CountersOptions {
 void AddLocalPortFlags(CLI::App& cmd, LocalPortOptions& o) {
   cmd.add_option("-C,--ca", o.ca, "Local RDMA device to send from (default: the first with an IB port)");
   cmd.add_option("-P,--port", o.port, "Local port number (default: the first active port)")->check(CLI::Range(0, 255));
+  AddNodeNameMapOption(cmd, o.node_name_map);
 }
 
 std::string Guid(uint64_t g) { return fmt::format("0x{:016x}", g); }
@@ -106,13 +110,17 @@ int RunDiscover(const DiscoverOptions& o) {
   if (!transport) return ReportError(transport.error());
   DiscoveryOptions opts{.max_hops = o.max_hops,
                         .rpc = {.inflight = o.inflight, .timeout_ms = o.timeout_ms, .retries = o.retries}};
-  if (!o.quiet && StderrIsTerminal())
-    opts.progress = [](const DiscoveryProgress& p) {
-      std::cerr << fmt::format("\rdiscover: {} nodes ({} switches), {} MADs{}", p.nodes, p.switches, p.mads,
-                               p.done ? "\n" : "");
+  Progress progress("discover", o.quiet || o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  if (progress.shown())
+    opts.progress = [&progress](const DiscoveryProgress& p) {
+      progress.Update(fmt::format("{} nodes ({} switches), {} MADs", p.nodes, p.switches, p.mads));
     };
   auto result = Discover(**transport, opts);
+  progress.Done();
   if (!result) return ReportError(result.error());
+  auto named = ApplyNodeNameMap(std::move(result->fabric), o.local.node_name_map);
+  if (!named) return ReportError(named.error());
+  result->fabric = std::move(*named);
   if (!o.output.empty())
     if (auto w = WriteTopologyFile(result->fabric, o.output, *format); !w) return ReportError(w.error());
   auto degraded = FindDegradedLinks(result->fabric);
@@ -155,10 +163,17 @@ int RunCounters(const CountersOptions& o) {
   }
   auto transport = mad::OpenUmadTransport(o.local.ca, o.local.port, o.timeout_ms);
   if (!transport) return ReportError(transport.error());
+  Progress progress("counters", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  progress.Stage("discovering the subnet");
   auto found = Discover(**transport, DiscoveryOptions{.rpc = opts.rpc});
   if (!found) return ReportError(found.error());
+  auto named = ApplyNodeNameMap(std::move(found->fabric), o.local.node_name_map);
+  if (!named) return ReportError(named.error());
+  found->fabric = std::move(*named);
   const Fabric& f = found->fabric;
+  progress.Stage("reading the port counters");
   auto report = ReadCounters(**transport, f, opts);
+  progress.Done();
   if (!report) return ReportError(report.error());
   size_t over = 0;
   for (const PortCounterReading& r : report->ports) over += !r.over.empty();

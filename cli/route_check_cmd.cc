@@ -8,6 +8,8 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/node_names.h"
+#include "cli/progress.h"
 #include "fabric/display_text.h"
 #include "fabric/topology_io.h"
 #include "routing/metrics.h"
@@ -22,6 +24,7 @@ struct Inputs {
   std::string topology;
   std::string routes;
   std::string format = "auto";
+  std::string node_name_map;
 };
 
 struct VerifyCmd {
@@ -71,7 +74,13 @@ std::optional<Loaded> Load(const Inputs& in) {
     ReportError(routes.error());
     return std::nullopt;
   }
-  return Loaded{std::move(*fabric), std::move(*routes)};
+  // Renamed after the routes are read: route files name switches as the topology file does.
+  auto named = ApplyNodeNameMap(std::move(*fabric), in.node_name_map);
+  if (!named) {
+    ReportError(named.error());
+    return std::nullopt;
+  }
+  return Loaded{std::move(*named), std::move(*routes)};
 }
 
 void AddInputs(CLI::App* cmd, Inputs& in) {
@@ -79,6 +88,7 @@ void AddInputs(CLI::App* cmd, Inputs& in) {
   cmd->add_option("ROUTES", in.routes, "Route directory written by `route compute`, or an opensm-lfts.dump")
       ->required();
   cmd->add_option("--format", in.format, "Topology format: auto, ibnetdiscover, json, ibsim")->capture_default_str();
+  AddNodeNameMapOption(*cmd, in.node_name_map);
 }
 
 nlohmann::json CycleJson(const Fabric& f, const std::vector<CycleChannel>& cycle) {
@@ -96,12 +106,17 @@ nlohmann::json CycleJson(const Fabric& f, const std::vector<CycleChannel>& cycle
 }
 
 int RunVerify(const VerifyCmd& c) {
+  Progress progress("route verify", c.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  progress.Stage("reading the topology and the routes");
   auto loaded = Load(c.in);
   if (!loaded) return kExitError;
   const Fabric& f = loaded->fabric;
+  const size_t subnets = loaded->routes.subnets.size();
+  progress.Stage(fmt::format("verifying {} subnet{}", subnets, subnets == 1 ? "" : "s"));
   auto t0 = std::chrono::steady_clock::now();
   auto rep = Verify(f, loaded->routes, {.max_violations = c.max_violations, .threads = c.threads});
   double seconds = Since(t0);
+  progress.Done();
   if (!rep) return ReportError(rep.error());
   if (c.json) {
     nlohmann::json j;
@@ -181,15 +196,20 @@ int RunVerify(const VerifyCmd& c) {
 }
 
 int RunStats(const StatsCmd& c) {
+  Progress progress("route stats", c.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  progress.Stage("reading the topology and the routes");
   auto loaded = Load(c.in);
   if (!loaded) return kExitError;
   const Fabric& f = loaded->fabric;
+  progress.Stage(fmt::format("measuring {} permutations", c.permutations));
   auto t0 = std::chrono::steady_clock::now();
   auto m = Measure(f, loaded->routes, {.seed = c.seed, .permutations = c.permutations, .threads = c.threads});
   if (!m) return ReportError(m.error());
   double seconds = Since(t0);
+  progress.Stage("verifying");
   auto rep = Verify(f, loaded->routes, {.max_violations = 0, .threads = c.threads});
   if (!rep) return ReportError(rep.error());
+  progress.Done();
   auto verdict_of = [&](SubnetId s) -> const SubnetVerdict& { return rep->subnets[s]; };
   if (c.json) {
     nlohmann::json j;

@@ -11,9 +11,13 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/node_names.h"
+#include "cli/progress.h"
 #include "fabric/display_text.h"
+#include "fabric/node_name_map.h"
 #include "fabric/topology_io.h"
 #include "routing/channel_capacity.h"
+#include "routing/compute_notes.h"
 #include "routing/opensm_dump.h"
 #include "routing/registry.h"
 #include "routing/route_compute.h"
@@ -40,6 +44,7 @@ struct ComputeOptions {
   std::string files = "json";
   bool verify = true;
   bool json = false;
+  std::string node_name_map;
 };
 
 // --files: "json", "dump", "json,dump" or "none".
@@ -165,6 +170,14 @@ void PrintComputeText(const ComputeOptions& o, const ComputeOutcome& c) {
 int RunCompute(const ComputeOptions& o) {
   auto files = ParseFileKinds(o.files);
   if (!files) return ReportError(files.error());
+  std::optional<NodeNameMap> names;
+  if (!o.node_name_map.empty()) {
+    auto read = ReadNodeNameMap(o.node_name_map);
+    if (!read) return ReportError(read.error());
+    names = std::move(*read);
+  }
+  Progress progress("route compute", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  progress.Stage(o.verify ? "routing and verifying" : "routing");
   auto computed = ComputeRoutes({.topology = o.topology,
                                  .format = ParseTopoFormat(o.format).value_or(TopoFormat::kAuto),
                                  .engine = o.engine,
@@ -173,15 +186,11 @@ int RunCompute(const ComputeOptions& o) {
                                  .threads = o.threads,
                                  .output = o.output,
                                  .files = *files,
-                                 .verify = o.verify});
+                                 .verify = o.verify,
+                                 .node_names = names ? &*names : nullptr});
+  progress.Done();
   if (!computed) return ReportError(computed.error());
-  if (files->dump && computed->wrote)
-    for (const SubnetRoutes& r : computed->routed.routes.subnets)
-      if (r.num_vls > 1)
-        computed->routed.notes.push_back(fmt::format(
-            "subnet {}: {} is for inspection and for fabricctl (with sl-table.txt), not for OpenSM's file engine: it "
-            "holds the LFTs of routes on {} VLs without their SL/VL scheme (`deploy --via opensm` refuses them)",
-            computed->fabric.subnets()[r.subnet].name, DumpFileName(computed->fabric, r.subnet), r.num_vls));
+  AddDumpNotes(*computed, *files);
   if (o.json)
     PrintComputeJson(o, *computed);
   else
@@ -291,6 +300,7 @@ void AddRouteCompute(CLI::App& route, Runner& run) {
                     "Skip the all-pairs verifier (huge fabrics); the summary's loop, reachability and 1-VL "
                     "credit-loop checks stand in");
   compute->add_flag("--json", co->json, "Print the summary as JSON");
+  AddNodeNameMapOption(*compute, co->node_name_map);
   compute->callback([&run, co] { run = [co] { return RunCompute(*co); }; });
 
   auto dopt = std::make_shared<DiffOptions>();

@@ -9,6 +9,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/sweep_executor.h"
 #include "fabric/display_text.h"
 #include "fabric/file_io.h"
@@ -17,14 +18,13 @@
 #include "probes/sweep/analysis.h"
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
-#include "probes/sweep/html_report.h"
 #include "probes/sweep/mad_counters.h"
 #include "probes/sweep/mpi_executor.h"
-#include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/sweep/sweep_plan_io.h"
+#include "probes/sweep/sweep_publish.h"
 #include "probes/sweep/sweep_report.h"
 #include "routing/route_io.h"
 
@@ -61,12 +61,16 @@ void PrintPlanSummary(const sweep::SweepPlan& plan) {
 }
 
 int RunPlan(const PlanOptionsCli& o) {
+  Progress progress("sweep plan", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  progress.Stage("reading the topology and the routes");
   auto loaded = Load(o.topology, o.routes);
   if (!loaded) return ReportError(loaded.error());
+  progress.Stage("planning");
   auto t0 = Clock::now();
   auto plan = sweep::PlanSweep(loaded->fabric, loaded->routes, {.coverage = o.coverage, .seed = o.seed});
   if (!plan) return ReportError(plan.error());
   double seconds = Since(t0);
+  progress.Done();
   nlohmann::json j = sweep::PlanToJson(loaded->fabric, *plan, sweep::PlanDetail::kSchedule);
   if (auto w = WriteFileAtomic(o.output, j.dump(1) + "\n"); !w) return ReportError(w.error());
   if (o.json) {
@@ -88,11 +92,10 @@ std::string NowIso() {
   return buf;
 }
 
-void ShowProgress(const sweep::DriverProgress& p) {
+void ShowProgress(Progress& progress, const sweep::DriverProgress& p) {
   int width = 40, filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
-  std::cerr << fmt::format("\rround {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
-                           std::string(width - filled, '.'), p.done, p.total)
-            << (p.done == p.total ? "\n" : "") << std::flush;
+  progress.Update(fmt::format("round {}/{} [{}{}] {}/{} probes", p.round, p.rounds, std::string(filled, '#'),
+                              std::string(width - filled, '.'), p.done, p.total));
 }
 
 // What the counters said, for the report: the source, ports with errors during the sweep,
@@ -130,45 +133,6 @@ void PrintCountersText(const nlohmann::json& c) {
     std::cout << fmt::format("counters unread: {}: {}\n", PrintableText(unread[k].at("port").get<std::string>()),
                              PrintableText(unread[k].at("message").get<std::string>()));
   if (unread.size() > 10) std::cout << fmt::format("counters unread: ... and {} more\n", unread.size() - 10);
-}
-
-// The report, and the HTML page and metrics when asked for.
-Result<void> WriteReports(const RunOptionsCli& o, const sweep::ReportInputs& in, const nlohmann::json& report) {
-  if (auto w = WriteFileAtomic(o.output, report.dump(1) + "\n"); !w) return w;
-  if (!o.html.empty()) {
-    std::string html = sweep::HtmlReport({.fabric = in.fabric,
-                                          .plan = in.plan,
-                                          .measurements = in.measurements,
-                                          .analysis = in.analysis,
-                                          .injected = in.injected,
-                                          .title = "fabricctl link-health sweep: " + o.topology,
-                                          .started = in.started});
-    if (auto w = WriteFileAtomic(o.html, html); !w) return w;
-  }
-  if (!o.prom.empty()) {
-    const sweep::SweepTimings& t = in.timings;
-    double total = t.plan_seconds + t.run_seconds + t.analyse_seconds;
-    std::string metrics =
-        sweep::PrometheusMetrics(in.fabric, in.plan, in.analysis, total, static_cast<long>(std::time(nullptr)));
-    if (auto w = WriteFileAtomic(o.prom, metrics); !w) return w;
-  }
-  return {};
-}
-
-Result<std::vector<sweep::LinkTrend>> RecordHistory(const RunOptionsCli& o, const sweep::ReportInputs& in) {
-  if (o.history.empty()) return std::vector<sweep::LinkTrend>{};
-  auto h = sweep::History::Open(o.history);
-  if (!h) return std::unexpected(h.error());
-  auto id = h->Record(in.fabric,
-                      {.started = in.started,
-                       .mode = o.fabric,
-                       .topology = o.topology,
-                       .probes = static_cast<int64_t>(in.analysis.probes),
-                       .findings = static_cast<int64_t>(in.analysis.findings.size()),
-                       .healthy = in.analysis.healthy()},
-                      in.analysis);
-  if (!id) return std::unexpected(id.error());
-  return h->Trends({});
 }
 
 // Why a sweep without findings is still not healthy.
@@ -221,12 +185,15 @@ int RunSweep(const RunOptionsCli& o) {
   if (o.fabric != "sim" && o.agents.empty())
     return ReportError(
         Error{.message = fmt::format("--fabric {} needs --agents FILE (endpoint -> agent address)", o.fabric)});
+  Progress progress("sweep run", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  progress.Stage("reading the topology and the routes");
   auto loaded = Load(o.topology, o.routes);
   if (!loaded) return ReportError(loaded.error());
   const Fabric& fabric = loaded->fabric;
   std::string started = NowIso();
   sweep::SweepTimings timings;
 
+  progress.Stage(o.plan.empty() ? "planning" : "reading the plan");
   auto t0 = Clock::now();
   auto plan = LoadOrPlan(o, *loaded);
   if (!plan) return ReportError(plan.error());
@@ -242,13 +209,12 @@ int RunSweep(const RunOptionsCli& o) {
     // Reported while the job lives: the other ranks wait for rank 0 before they leave.
     if (!job->start_problem().empty()) return ReportError(Error{.message = job->start_problem()});
   }
-  const bool bar = StderrIsTerminal() && !o.json;
+  progress.Stage("probing");
   auto run =
       sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), (*executor)->Probes(), (*executor)->counters.get(),
                         {.analysis = {.bw_fraction = o.bw_fraction}, .reprobe = o.reprobe, .seed = o.seed},
-                        [&](const sweep::DriverProgress& p) {
-                          if (bar) ShowProgress(p);
-                        });
+                        [&](const sweep::DriverProgress& p) { ShowProgress(progress, p); });
+  progress.Done();
   if (!run) return ReportError(run.error());
   timings.run_seconds = run->run_seconds;
   timings.analyse_seconds = run->analyse_seconds;
@@ -263,16 +229,17 @@ int RunSweep(const RunOptionsCli& o) {
                          .topology = o.topology,
                          .started = started,
                          .timings = timings};
-  nlohmann::json report = sweep::ReportToJson(in);
-  report["counters"] = CountersJson(o, fabric, *run, **executor);
-  if (auto w = WriteReports(o, in, report); !w) return ReportError(w.error());
-  auto trends = RecordHistory(o, in);
-  if (!trends) return ReportError(trends.error());
+  auto published = sweep::PublishSweep(in, {.output = o.output,
+                                            .html = o.html,
+                                            .prom = o.prom,
+                                            .history = o.history,
+                                            .counters = CountersJson(o, fabric, *run, **executor)});
+  if (!published) return ReportError(published.error());
   if (o.json) {
-    PrintJson(report);
+    PrintJson(published->report);
   } else {
-    PrintSweepText(o, in, *run, *trends);
-    PrintCountersText(report["counters"]);
+    PrintSweepText(o, in, *run, published->trends);
+    PrintCountersText(published->report["counters"]);
   }
   return analysis.healthy() ? kExitOk : kExitFindings;
 }
@@ -379,8 +346,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
                 "Port error counters read before and after the sweep: sim (the simulated fabric's; default with "
                 "--fabric sim), mad (the live fabric's PMAs over umad), none (default otherwise)")
       ->check(CLI::IsMember({"sim", "mad", "none"}));
-  r->add_option("-C,--ca", opts->ca, "--counters mad: local RDMA device to send MADs from (default: the first)");
-  r->add_option("-P,--port", opts->ca_port, "--counters mad: local port number (default: the first active)")
+  r->add_option("-C,--ca", opts->ca,
+                "--counters mad: local RDMA device to send from (default: the first with an IB port)");
+  r->add_option("-P,--port", opts->ca_port, "--counters mad: local port number (default: the first active port)")
       ->check(CLI::Range(0, 255));
   r->add_option("--probe-transport", opts->probe_transport, "mpi: how ranks probe each other")
       ->check(CLI::IsMember({"tcp", "verbs"}))

@@ -11,6 +11,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/node_names.h"
 #include "fabric/display_text.h"
 #include "fabric/topology_diff.h"
 #include "fabric/topology_io.h"
@@ -76,6 +77,7 @@ struct ShowOptions {
   std::string file;
   bool json = false;
   std::string format = "auto";
+  std::string node_name_map;
 };
 
 constexpr size_t kMaxDegradedShown = 50;
@@ -126,7 +128,7 @@ void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& 
 }
 
 int RunShow(const ShowOptions& o) {
-  auto fabric = ReadTopologyFile(o.file, FormatOption(o.format));
+  auto fabric = ReadNamedTopology(o.file, FormatOption(o.format), o.node_name_map);
   if (!fabric) return ReportError(fabric.error());
   TopologySummary s = Summarize(*fabric);
   if (o.json) {
@@ -147,10 +149,11 @@ struct ConvertOptions {
   std::string output;
   std::string format = "auto";  // of the output
   std::string from = "auto";    // of the input
+  std::string node_name_map;
 };
 
 int RunConvert(const ConvertOptions& o) {
-  auto fabric = ReadTopologyFile(o.input, FormatOption(o.from));
+  auto fabric = ReadNamedTopology(o.input, FormatOption(o.from), o.node_name_map);
   if (!fabric) return ReportError(fabric.error());
   TopoFormat out = FormatOption(o.format);
   if (out == TopoFormat::kAuto) out = FormatFromPath(o.output);
@@ -170,6 +173,7 @@ struct DiffOptions {
   std::string actual;
   bool json = false;
   std::string format = "auto";  // of both inputs
+  std::string node_name_map;
 };
 
 std::string Hex(uint64_t v) { return fmt::format("0x{:016x}", v); }
@@ -334,9 +338,9 @@ void PrintDiff(const TopologyDiff& d, const Fabric& e, const Fabric& a, const Di
 }
 
 int RunDiff(const DiffOptions& o) {
-  auto expected = ReadTopologyFile(o.expected, FormatOption(o.format));
+  auto expected = ReadNamedTopology(o.expected, FormatOption(o.format), o.node_name_map);
   if (!expected) return ReportError(expected.error());
-  auto actual = ReadTopologyFile(o.actual, FormatOption(o.format));
+  auto actual = ReadNamedTopology(o.actual, FormatOption(o.format), o.node_name_map);
   if (!actual) return ReportError(actual.error());
   TopologyDiff d = DiffTopologies(*expected, *actual);
   if (o.json)
@@ -357,6 +361,7 @@ void AddTopoCommands(CLI::App& topo, Runner& run) {
   show->add_option("FILE", show_opts->file, "Topology file (ibnetdiscover text or JSON; - for stdin)")->required();
   show->add_flag("--json", show_opts->json, "Machine-readable output");
   show->add_option("--format", show_opts->format, format_help)->check(CLI::IsMember(kFormatNames));
+  AddNodeNameMapOption(*show, show_opts->node_name_map);
   show->callback([show_opts, &run] { run = [show_opts] { return RunShow(*show_opts); }; });
 
   auto convert_opts = std::make_shared<ConvertOptions>();
@@ -370,6 +375,7 @@ void AddTopoCommands(CLI::App& topo, Runner& run) {
                    "json, ibsim")
       ->check(CLI::IsMember(kFormatNames));
   convert->add_option("--from", convert_opts->from, format_help)->check(CLI::IsMember(kFormatNames));
+  AddNodeNameMapOption(*convert, convert_opts->node_name_map);
   convert->callback([convert_opts, &run] { run = [convert_opts] { return RunConvert(*convert_opts); }; });
 
   auto diff_opts = std::make_shared<DiffOptions>();
@@ -381,6 +387,7 @@ void AddTopoCommands(CLI::App& topo, Runner& run) {
   diff->add_option("ACTUAL", diff_opts->actual, "Discovered topology file")->required();
   diff->add_flag("--json", diff_opts->json, "Machine-readable output");
   diff->add_option("--format", diff_opts->format, format_help)->check(CLI::IsMember(kFormatNames));
+  AddNodeNameMapOption(*diff, diff_opts->node_name_map);
   diff->callback([diff_opts, &run] { run = [diff_opts] { return RunDiff(*diff_opts); }; });
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/cli_util.h"
+#include "cli/progress.h"
 #include "fabric/file_io.h"
 #include "fabric/generator.h"
 #include "fabric/topology_io.h"
@@ -90,10 +91,15 @@ int Run(const TopoGenOptions& o) {
   // A bad -o fails now, not after generating a large fabric.
   if (!o.output.empty())
     if (auto w = CheckWritablePath(o.output); !w) return ReportError(w.error());
+  Progress progress("topo gen", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
+  progress.Stage(fmt::format("generating {}", o.name));
   auto fabric = Generate(o.name, *params);
   if (!fabric) return ReportError(fabric.error());
-  if (!o.output.empty())
+  if (!o.output.empty()) {
+    progress.Stage(fmt::format("writing {}", o.output));
     if (auto w = WriteTopologyFile(*fabric, o.output, *format); !w) return ReportError(w.error());
+  }
+  progress.Done();
 
   // With -o - the fabric itself is on standard output; the summary must not follow it there.
   std::ostream& out = o.output == "-" ? std::cerr : std::cout;

@@ -77,6 +77,7 @@ Result<void> Check(const ComputeRequest& request, ComputeOutcome& out) {
 Result<ComputeOutcome> ComputeRoutes(const ComputeRequest& request) {
   auto start = Clock::now();
   auto fabric = ReadTopologyFile(request.topology, request.format);
+  if (fabric && request.node_names) fabric = RenameNodes(*fabric, *request.node_names);
   if (!fabric) return std::unexpected(fabric.error());
   ComputeOutcome out{.fabric = std::move(*fabric), .read_seconds = SecondsSince(start)};
   auto selection = ParseEngineSelection(request.engine);

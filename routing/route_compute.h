@@ -8,6 +8,7 @@
 
 #include "fabric/error.h"
 #include "fabric/fabric.h"
+#include "fabric/node_name_map.h"
 #include "fabric/topology_io.h"
 #include "routing/engine.h"
 #include "routing/route_fabric.h"
@@ -26,6 +27,8 @@ struct ComputeRequest {
   std::string output;          // route directory; empty: nothing written
   RouteWriteOptions files;
   bool verify = true;  // false: the route summary's checks stand in for the verifier
+  // Names nodes by GUID in every message and file (`--node-name-map`); nullptr: as read.
+  const NodeNameMap* node_names = nullptr;
 };
 
 struct SubnetFigures {

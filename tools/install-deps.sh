@@ -24,6 +24,8 @@ PACKAGES=(
   file man-db systemd lintian
   # promtool: checks the always-on monitor's metrics
   prometheus
+  # headless browser: opens the HTML reports in their test
+  chromium
   # VM with Soft-RoCE for real verbs tests
   qemu-system-x86 busybox-static cpio perftest
   # job mode (sweep run --fabric mpi) and its tests under mpirun and Slurm; Slurm's PMIx

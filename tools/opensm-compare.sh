@@ -327,7 +327,7 @@ import os, sys
 doc, table, day, cores, cpu = sys.argv[1:6]
 text = open(doc).read()
 begin, end = "<!-- opensm-compare:begin -->", "<!-- opensm-compare:end -->"
-body = (f"{begin}\nMeasured {day} on {cores} cores ({cpu}) by `tools/opensm-compare.sh -w` "
+body = (f"{begin}\nMachine: {cores} cores ({cpu}). Regenerate: `tools/opensm-compare.sh -O CACHE -w` "
         f"(OpenSM 3.3.23 under ibsim; OpenSM results from the cache of `-O`):\n\n{open(table).read()}{end}")
 if begin not in text:
     raise SystemExit("docs/performance.md has no opensm-compare markers")

@@ -91,6 +91,17 @@ has healthy.prom 'fabricctl_check_port_pma_value{'
 if command -v promtool >/dev/null; then
   promtool check metrics <healthy.prom || fail "promtool rejects healthy.prom"
 fi
+# --node-name-map on the live subnet: spine0 by its mapped name in discover's topology file
+# and in check's Prometheus labels.
+on_sim "$fabricctl" discover -C ibsim0 -P 0 --json >disc.json
+guid=$(python3 -c "import json; print([n['guid'] for n in json.load(open('disc.json'))['nodes'] if n['description'] == 'spine0'][0])")
+printf '# live test\n%s "core switch A"\n' "$guid" >names.map
+on_sim "$fabricctl" discover -C ibsim0 -P 0 --node-name-map names.map -o named.topo >/dev/null ||
+  fail "discover --node-name-map"
+grep -q '"core switch A"' named.topo || fail "discover -o lacks the mapped name: $(head -20 named.topo)"
+! grep -q '"spine0"' named.topo || fail "discover -o kept spine0's NodeDescription"
+expect_rc 0 check --interval 0.2 --node-name-map names.map --prom named.prom
+has named.prom 'node="core switch A"'
 # --no-routes: the tables are not read back, so routes are not among the checks run.
 expect_rc 0 check --interval 0.2 --no-routes --json
 python3 -c "import json,sys; d=json.load(open('out.txt')); sys.exit('routes' in d['checks_run'])" ||

@@ -125,4 +125,11 @@ printf '# roots\n0x0002c9030000abcd\n' >roots.txt
 expect_rc 2 "$fabricctl" route compute ft.topo --engine updn --root-guid-file roots.txt
 has err.txt "fabricctl: roots.txt:2: root GUID 0x0002c9030000abcd is not a node of the topology"
 
+# An OpenSM dump of routes on several VLs comes with a note: not for OpenSM's file engine.
+"$fabricctl" topo gen torus --set dims=4x4x4 -o torus.topo >/dev/null
+expect_rc 0 "$fabricctl" route compute torus.topo --engine dfsssp --files json,dump -o torus-routes
+has out.txt "note: subnet subnet0: opensm-lfts.dump is for inspection and for fabricctl (with sl-table.txt), not for OpenSM's file engine"
+expect_rc 0 "$fabricctl" route compute torus.topo --engine dfsssp --files json -o torus-json
+! grep -q "not for OpenSM's file engine" out.txt || fail "note without a dump"
+
 echo "route CLI tests passed"

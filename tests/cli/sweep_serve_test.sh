@@ -44,6 +44,7 @@ if command -v curl >/dev/null; then
   [ "$rc" = 0 ] || fail "exit $rc after SIGTERM: $(cat serve.log)"
   [ "$code" = 404 ] || fail "GET /other answered $code"
   [ "$(grep -c '^fabricctl_link_health{' page.txt)" = "$links" ] || fail "page: $(head page.txt)"
+  if command -v promtool >/dev/null; then promtool check metrics <page.txt || fail "promtool rejects the scrape"; fi
   has serve.log "sweep serve: stopped after"
 fi
 

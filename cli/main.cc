@@ -68,10 +68,6 @@ int main(int argc, char** argv) {
   sweep->require_subcommand(1);
   AddSweepCommands(*sweep, run);
 
-  // Drop groups whose commands are not built into this binary yet.
-  for (CLI::App* group : {topo, route, probe, sweep})
-    if (group->get_subcommands({}).empty()) app.remove_subcommand(group);
-
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -803,6 +803,14 @@ Result<RepairResult> RouteRepairer::Repair(const FabricHealth& health) const {
 }
 
 Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& result) const {
+  return RepairAs(health, options_.turns, result);
+}
+
+Result<void> RouteRepairer::RepairWithoutTurns(const FabricHealth& health, RepairResult& result) const {
+  return RepairAs(health, false, result);
+}
+
+Result<void> RouteRepairer::RepairAs(const FabricHealth& health, bool allow_turns, RepairResult& result) const {
   const Fabric& fabric = *fabric_;
   if (health.link_down.size() > fabric.num_links() || health.node_down.size() > fabric.num_nodes())
     return MakeError(fmt::format("health mask covers {} links and {} nodes, the fabric has {} and {}",
@@ -828,7 +836,7 @@ Result<void> RouteRepairer::Repair(const FabricHealth& health, RepairResult& res
       reasons.push_back(fmt::format("subnet {}: {}", st.subnet->name, not_repairable_[i]));
       continue;
     }
-    SubnetOutcome out = RepairSubnet(st, dead, unrouted, options_.turns ? Turns::kAllow : Turns::kForbid);
+    SubnetOutcome out = RepairSubnet(st, dead, unrouted, allow_turns ? Turns::kAllow : Turns::kForbid);
     if (out.cycle) {
       // Turns taken for some destinations left no acyclic Up*/Down* repair for a later one:
       // repair the subnet without turns, which is acyclic by construction.

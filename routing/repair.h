@@ -81,6 +81,11 @@ class RouteRepairer {
   // check is by the address of the previous tables: after preparing a new repairer over
   // tables at the same address with new contents, pass a fresh RepairResult.
   Result<void> Repair(const FabricHealth& health, RepairResult& out) const;
+  // The same with turns forbidden whatever the options said: the Up*/Down* repair, which
+  // may move more entries but spreads a destination's traffic where a turn funnels it
+  // through one switch (the repair a service installs off the critical path when the
+  // fewest-writes repair advised a reroute for load).
+  Result<void> RepairWithoutTurns(const FabricHealth& health, RepairResult& out) const;
 
   // Per subnet (RouteSet order): empty when the tables can be repaired, else why not.
   const std::vector<std::string>& not_repairable() const { return not_repairable_; }
@@ -89,6 +94,7 @@ class RouteRepairer {
 
  private:
   RouteRepairer() = default;
+  Result<void> RepairAs(const FabricHealth& health, bool allow_turns, RepairResult& out) const;
   void ResetTables(RepairResult& result) const;
   const Fabric* fabric_ = nullptr;
   const RouteSet* previous_ = nullptr;

@@ -428,7 +428,46 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
                       {"total", counters_.last_repair_seconds}};
   Emit(std::move(event));
   Publish();
+  if (auto r = Rebalance(next); !r) return r;
   StartFullReroute();
+  return {};
+}
+
+// The repair that writes the fewest blocks may funnel a destination's traffic through one
+// switch by a turn. When that is what grew the busiest channel past the bound, the
+// Up*/Down* repair of the same failure usually keeps it within the bound with some more
+// entries moved: installed right after, off the critical path (connectivity is already
+// back), in place of a full reroute that would rewrite most tables.
+Result<void> RouteManager::Rebalance(const FabricHealth& next) {
+  if (!repair_.full_reroute_advised || repair_.turn_lids == 0 || repair_.unreachable_lids > 0 ||
+      repair_.returned_links > 0)
+    return {};
+  const auto start = std::chrono::steady_clock::now();
+  RepairResult balanced;
+  if (auto r = repairer_->RepairWithoutTurns(next, balanced); !r) return std::unexpected(r.error());
+  nlohmann::json event = {
+      {"event", "rebalance"}, {"load_with_turns", repair_.load_after}, {"load_without_turns", balanced.load_after}};
+  auto alive = WithoutDown(view_.fabric, next);
+  if (!alive) return std::unexpected(alive.error());
+  target_ = std::move(balanced.routes);
+  DropGoneLids(view_.fabric, *alive, next, target_);
+  KeepUnreachableRows(target_);
+  event["verify"] = VerdictJson(*alive, target_, next);
+  if (balanced.full_reroute_advised || !event["verify"].value("safe", false)) {
+    event["installed"] = false;
+    event["why"] = balanced.full_reroute_advised ? balanced.why : std::string("not sound");
+    Emit(std::move(event));
+    return {};
+  }
+  event["blocks_changed"] = BlocksBetween(installed_, target_);
+  auto installed = InstallPlanned(target_, *alive, next, event);
+  if (!installed) return std::unexpected(installed.error());
+  event["installed"] = installed->complete;
+  event["seconds"] = Seconds(start);
+  // Balanced within the bound: the full reroute computed next is for comparison only.
+  repair_.full_reroute_advised = !installed->complete;
+  Emit(std::move(event));
+  Publish();
   return {};
 }
 

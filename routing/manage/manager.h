@@ -94,6 +94,7 @@ class RouteManager {
   Result<InstallReport> InstallPlanned(const RouteSet& after, const Fabric& alive, const FabricHealth& health,
                                        nlohmann::json& event);
   nlohmann::json VerifyInstalled(const Fabric& alive, const FabricHealth& health);
+  Result<void> Rebalance(const FabricHealth& next);
   void StartFullReroute();
   Result<void> FinishFullReroute();
   nlohmann::json ChangeJson(const FabricHealth& next, const SweepResult& sweep) const;

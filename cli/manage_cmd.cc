@@ -93,7 +93,9 @@ int RunManage(const ManageCmdOptions& o) {
     return ReportError(Error{.message = "--sm opensm-file needs --opensm-lfts and --opensm-pid"});
   auto log = EventLog::Open(o.event_log);
   if (!log) return ReportError(log.error());
-  auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms);
+  // With no SM on the subnet this service takes the SM role, so the switches' traps reach it;
+  // under OpenSM, OpenSM is the SM.
+  auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms, o.sm == "none");
   if (!transport) return ReportError(transport.error());
   ManageOptions options = ToManageOptions(o);
   std::optional<Error> log_error;

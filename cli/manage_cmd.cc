@@ -61,6 +61,7 @@ ManageOptions ToManageOptions(const ManageCmdOptions& o) {
   m.damping = {.flaps = o.flap_count, .window_seconds = o.flap_window, .hold_down_seconds = o.hold_down};
   m.watch.full_pass_every = o.full_pass_every;
   m.watch.rpc.timeout_ms = o.sweep_timeout_ms;
+  m.watch.activate_ports = o.sm == "none";  // no SM activates a returning link but us
   m.give_up_seconds = o.give_up;
   m.rpc = {.inflight = 16, .timeout_ms = o.timeout_ms, .retries = o.retries};
   m.install.rpc = m.rpc;

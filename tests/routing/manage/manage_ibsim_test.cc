@@ -239,6 +239,42 @@ TEST_SUITE("ibsim_manage") {
     std::filesystem::remove_all(d, ec);
   }
 
+  TEST_CASE("manage without an SM activates a relinked cable (Init -> Armed -> Active) and routes over it again") {
+    if (!IbsimAvailable()) {
+      MESSAGE("ibsim or libumad2sim not installed: skipped");
+      return;
+    }
+    SimFabric fabric = StartFabric("manage-activate");
+    const std::string& d = fabric.dir;
+    const Ibsim& sim = *fabric.sim;
+    const std::string events = d + "/events.jsonl";
+    KillOnExit stop{
+        StartManager(sim, d, "activate",
+                     "--period 0.1 --verify-steps -q --for 60 --state-dir " + d + "/state --event-log " + events)};
+    REQUIRE(!WaitForEvent(events, "start", 1).is_null());
+    INFO("manage stderr: ", Slurp(d + "/activate.err"));
+    sim.Console("Unlink \"leaf1\"[3]");
+    auto down = WaitForEvent(events, "change", 1);
+    REQUIRE(!down.is_null());
+    REQUIRE(down["change"]["links_down"].size() == 1);
+    sim.Console("ReLink \"leaf1\"[3]");
+    auto up = WaitForEvent(events, "change", 2);
+    REQUIRE(!up.is_null());
+    CHECK(up["change"]["links_up"] == down["change"]["links_down"]);
+    CheckSteps(up);
+    // Both ends are Active (no port of the fabric is left in Init or Armed), and the
+    // installed tables are those of the whole fabric again.
+    auto links = sim.Run("iblinkinfo");
+    INFO(links.out);
+    REQUIRE(links.exit_code == 0);
+    CHECK(links.out.find("Init") == std::string::npos);
+    CHECK(links.out.find("Armed") == std::string::npos);
+    CHECK(links.out.find("Active") != std::string::npos);
+    CheckInstalledIndependently(sim, d, "activated");
+    std::error_code ec;
+    std::filesystem::remove_all(d, ec);
+  }
+
   TEST_CASE("manage killed with SIGKILL mid-change: a restart reads the switches and finishes the change") {
     if (!IbsimAvailable()) {
       MESSAGE("ibsim or libumad2sim not installed: skipped");

@@ -61,6 +61,7 @@ ManageOptions ToManageOptions(const ManageCmdOptions& o) {
   m.damping = {.flaps = o.flap_count, .window_seconds = o.flap_window, .hold_down_seconds = o.hold_down};
   m.watch.full_pass_every = o.full_pass_every;
   m.watch.rpc.timeout_ms = o.sweep_timeout_ms;
+  m.watch.activate_ports = o.sm == "none";  // no SM activates a returning link but us
   m.give_up_seconds = o.give_up;
   m.rpc = {.inflight = 16, .timeout_ms = o.timeout_ms, .retries = o.retries};
   m.install.rpc = m.rpc;
@@ -93,7 +94,9 @@ int RunManage(const ManageCmdOptions& o) {
     return ReportError(Error{.message = "--sm opensm-file needs --opensm-lfts and --opensm-pid"});
   auto log = EventLog::Open(o.event_log);
   if (!log) return ReportError(log.error());
-  auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms);
+  // With no SM on the subnet this service takes the SM role, so the switches' traps reach it;
+  // under OpenSM, OpenSM is the SM.
+  auto transport = mad::OpenUmadTransport(o.ca, o.port, o.timeout_ms, o.sm == "none");
   if (!transport) return ReportError(transport.error());
   ManageOptions options = ToManageOptions(o);
   std::optional<Error> log_error;

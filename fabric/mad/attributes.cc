@@ -140,6 +140,15 @@ std::array<uint8_t, 64> EncodePortInfoWidthEnabled(const uint8_t* current, Width
   return out;
 }
 
+std::array<uint8_t, 64> EncodePortInfoState(const uint8_t* current, PortState state) {
+  std::array<uint8_t, 64> out;
+  std::memcpy(out.data(), current, out.size());
+  mad_set_field(out.data(), 0, IB_PORT_STATE_F, static_cast<uint32_t>(state));
+  mad_set_field(out.data(), 0, IB_PORT_PHYS_STATE_F, 0);
+  mad_set_field(out.data(), 0, IB_PORT_LINK_SPEED_ENABLED_F, 0);
+  return out;
+}
+
 std::array<uint8_t, 64> EncodeSwitchInfoFdbTop(const uint8_t* current, unsigned top) {
   std::array<uint8_t, 64> out;
   std::memcpy(out.data(), current, out.size());

@@ -72,6 +72,9 @@ std::string DecodeNodeDescription(const uint8_t* data);
 std::array<uint8_t, 64> EncodePortInfoLid(const uint8_t* current, uint32_t lid, uint8_t lmc);
 // PortInfo Set payload changing only LinkWidthEnabled.
 std::array<uint8_t, 64> EncodePortInfoWidthEnabled(const uint8_t* current, WidthMask enabled);
+// PortInfo Set payload moving the port to `state` (Armed, Active), as a subnet manager
+// brings a link up; every other field as read (speed, physical state: no change).
+std::array<uint8_t, 64> EncodePortInfoState(const uint8_t* current, PortState state);
 // SwitchInfo Set payload raising LinearFDBTop.
 std::array<uint8_t, 64> EncodeSwitchInfoFdbTop(const uint8_t* current, unsigned top);
 

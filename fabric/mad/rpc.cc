@@ -4,9 +4,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 namespace fabricctl::mad {
+
+Result<bool> Transport::WaitForTrap(int timeout_ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::max(0, timeout_ms)));
+  return false;
+}
 
 std::string AttributeName(MgmtClass mgmt_class, uint16_t attr_id) {
   if (mgmt_class == MgmtClass::kPerformance) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fabric/error.h"
 
@@ -100,12 +101,23 @@ class Transport {
   // Waits at most timeout_ms; nullopt when nothing arrived.
   virtual Result<std::optional<Reply>> Receive(int timeout_ms) = 0;
   virtual const LocalPort& local() const = 0;
+  // Link-state traps (Trap MADs, Notice attribute) taken since the last call, by the
+  // issuing switch's LID. Only a transport opened as the subnet manager gets any; each
+  // was answered with TrapRepress as it arrived, and never reaches Receive's caller.
+  virtual std::vector<uint16_t> TakeTraps() { return {}; }
+  // Waits at most timeout_ms for a trap (taking and answering any that arrive); true when
+  // traps are pending. A transport without the SM role just waits.
+  virtual Result<bool> WaitForTrap(int timeout_ms);
 };
 
 // Opens `ca` (empty: the first CA with an InfiniBand port) port `port` (0: first active)
 // through libibumad. Errors name the device and say what to check. With ibsim's
 // libumad2sim preloaded, a simulator that does not answer within a few `timeout_ms` (the
 // MAD timeout; at least 2 s) is an error before libibumad would wait for it forever.
-Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port, int timeout_ms);
+// With as_sm the port also takes the subnet manager role (its PortInfo CapabilityMask.IsSM,
+// through the issm device, as OpenSM does; libumad2sim intercepts the same open) and
+// receives the Trap MADs the switches send to the SM LID.
+Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port, int timeout_ms,
+                                                     bool as_sm = false);
 
 }  // namespace fabricctl::mad

@@ -1,5 +1,6 @@
 // Transport over libibumad; packets are encoded by libibmad (mad_build_pkt) and decoded
 // with its field tables, so nothing here hand-packs what rdma-core already does.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <infiniband/mad.h>
 #include <infiniband/umad.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fabric/display_text.h"
@@ -42,11 +45,30 @@ class UmadTransport final : public Transport {
     for (int agent : {smp_dr_agent_, smp_lid_agent_, perf_agent_})
       if (agent >= 0) umad_unregister(portid_, agent);
     umad_close_port(portid_);
+    if (issm_fd_ >= 0) close(issm_fd_);  // gives the SM role back
+  }
+
+  // The SM role: while the issm device is open the port's CapabilityMask has IsSM, and the
+  // switches' traps to the SM LID are delivered to the agent registered for Trap.
+  Result<void> TakeSmRole() {
+    char path[256];
+    if (umad_get_issm_path(local_.ca.c_str(), local_.port, path, sizeof path) < 0)
+      return std::unexpected(Error{.message = "cannot find the port's issm device", .where = Where()});
+    issm_fd_ = open(path, O_RDWR | O_CLOEXEC);
+    if (issm_fd_ < 0)
+      return std::unexpected(
+          Error{.message = fmt::format("cannot open {} to take the subnet manager role: {} (is another SM running?)",
+                                       path, std::strerror(errno)),
+                .where = Where()});
+    return {};
   }
 
   Result<void> Register() {
     smp_dr_agent_ = umad_register(portid_, IB_SMI_DIRECT_CLASS, 1, 0, nullptr);
-    smp_lid_agent_ = umad_register(portid_, IB_SMI_CLASS, 1, 0, nullptr);
+    // As SM the LID-routed agent also takes unsolicited Trap MADs (method bit 0x05).
+    long trap_methods[16 / sizeof(long)] = {};
+    trap_methods[0] = 1L << kTrapMethod;
+    smp_lid_agent_ = umad_register(portid_, IB_SMI_CLASS, 1, 0, issm_fd_ >= 0 ? trap_methods : nullptr);
     perf_agent_ = umad_register(portid_, IB_PERFORMANCE_CLASS, 1, 0, nullptr);
     if (smp_dr_agent_ < 0 || smp_lid_agent_ < 0 || perf_agent_ < 0)
       return std::unexpected(Error{.message = "cannot register MAD agents (SMP needs root or access to "
@@ -119,7 +141,29 @@ class UmadTransport final : public Transport {
     socket_timeout_ms_ = timeout_ms;
   }
 
+  // Traps are taken here, whoever receives: the caller sees none, only that nothing else
+  // arrived this time (it waits again for what it expects, by its own deadlines).
   Result<std::optional<Reply>> Receive(int timeout_ms) override {
+    auto reply = ReceiveOne(timeout_ms);
+    if (!reply || !*reply || !IsTrap(**reply)) return reply;
+    if (auto r = AnswerTrap(**reply); !r) return std::unexpected(r.error());
+    return std::optional<Reply>{};
+  }
+
+  std::vector<uint16_t> TakeTraps() override { return std::exchange(traps_, {}); }
+
+  Result<bool> WaitForTrap(int timeout_ms) override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
+    while (traps_.empty()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      // Nothing else is outstanding between sweeps: any other MAD is a late answer.
+      if (auto r = Receive(static_cast<int>(left.count())); !r) return std::unexpected(r.error());
+    }
+    return !traps_.empty();
+  }
+
+  Result<std::optional<Reply>> ReceiveOne(int timeout_ms) {
     int length = static_cast<int>(kMadSize);
     int rc = umad_recv(portid_, buffer_.data(), &length, timeout_ms);
     if (rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR) return std::optional<Reply>{};
@@ -128,6 +172,7 @@ class UmadTransport final : public Transport {
           Error{.message = fmt::format("umad_recv failed: {}", std::strerror(-rc)), .where = Where()});
     // A send that the kernel could not deliver comes back with a status and no answer.
     if (umad_status(buffer_.data()) != 0) return std::optional<Reply>{};
+    trap_source_lid_ = be16toh(umad_get_mad_addr(buffer_.data())->lid);
     Reply reply;
     std::memcpy(reply.mad.data(), umad_get_mad(buffer_.data()), kMadSize);
     uint8_t* mad = reply.mad.data();
@@ -143,6 +188,32 @@ class UmadTransport final : public Transport {
   const LocalPort& local() const override { return local_; }
 
  private:
+  static constexpr int kTrapMethod = 0x05;
+  static constexpr int kTrapRepressMethod = 0x07;
+  static constexpr uint16_t kNoticeAttribute = 0x0002;
+
+  static bool IsTrap(const Reply& r) {
+    auto* mad = const_cast<uint8_t*>(r.mad.data());  // libibmad's getters take non-const
+    return r.mgmt_class == MgmtClass::kSmpLid && mad_get_field(mad, 0, IB_MAD_METHOD_F) == kTrapMethod &&
+           mad_get_field(mad, 0, IB_MAD_ATTRID_F) == kNoticeAttribute;
+  }
+
+  // Records the issuer (Notice IssuerLID, IBA 14.2.5.1) and answers with TrapRepress, the
+  // same MAD with method 0x07 back to the sender, so the switch stops repeating it.
+  Result<void> AnswerTrap(const Reply& trap) {
+    const uint8_t* notice = trap.data();
+    traps_.push_back(static_cast<uint16_t>(notice[6] << 8 | notice[7]));
+    std::fill(buffer_.begin(), buffer_.end(), 0);
+    uint8_t* mad = static_cast<uint8_t*>(umad_get_mad(buffer_.data()));
+    std::memcpy(mad, trap.mad.data(), kMadSize);
+    mad_set_field(mad, 0, IB_MAD_METHOD_F, kTrapRepressMethod);
+    umad_set_addr(buffer_.data(), trap_source_lid_, 0, 0, 0);
+    if (umad_send(portid_, smp_lid_agent_, buffer_.data(), static_cast<int>(kMadSize), 0, 0) < 0)
+      return std::unexpected(
+          Error{.message = fmt::format("cannot send TrapRepress to LID {}", trap_source_lid_), .where = Where()});
+    return {};
+  }
+
   std::string Where() const { return fmt::format("{}:{}", local_.ca, local_.port); }
 
   int portid_;
@@ -150,6 +221,9 @@ class UmadTransport final : public Transport {
   int smp_dr_agent_ = -1;
   int smp_lid_agent_ = -1;
   int perf_agent_ = -1;
+  int issm_fd_ = -1;
+  uint16_t trap_source_lid_ = 0;
+  std::vector<uint16_t> traps_;
   std::vector<uint8_t> buffer_;
   std::vector<int> simulator_sockets_;
   int socket_timeout_ms_ = -1;
@@ -271,7 +345,7 @@ std::vector<int> SimulatorSockets() {
 
 }  // namespace
 
-Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port, int timeout_ms) {
+Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int port, int timeout_ms, bool as_sm) {
   if (auto r = CheckSimulator(timeout_ms); !r) return std::unexpected(r.error());
   std::string where = ca.empty() ? std::string("umad") : fmt::format("{}:{}", ca, port);
   if (umad_init() < 0)
@@ -320,6 +394,8 @@ Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int 
                                  .where = where});
   auto transport = std::make_unique<UmadTransport>(portid, std::move(local));
   transport->SetSimulatorSockets(SimulatorSockets());
+  if (as_sm)
+    if (auto r = transport->TakeSmRole(); !r) return std::unexpected(r.error());
   if (auto r = transport->Register(); !r) return std::unexpected(r.error());
   return std::unique_ptr<Transport>(std::move(transport));
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "routing/deploy.h"
 #include "routing/installed_routes.h"
@@ -310,10 +311,19 @@ Result<void> RouteManager::Run() {
         std::chrono::duration<double>(options_.period_seconds));
     if (auto r = Tick(); !r) return r;
     const auto now = std::chrono::steady_clock::now();
-    if (next > now)
-      std::this_thread::sleep_until(next);
-    else
+    if (next <= now) {
       next = now;  // a long change: the next sweep starts at once, and the period restarts from it
+      continue;
+    }
+    // As the subnet manager the transport takes the switches' link-state traps: one ends
+    // the wait and sweeps at once (the period stays the backstop for lost traps).
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now);
+    auto trapped = transport_.WaitForTrap(static_cast<int>(wait.count()) + 1);
+    if (!trapped) return std::unexpected(trapped.error());
+    if (*trapped) {
+      trap_lids_ = transport_.TakeTraps();
+      next = std::chrono::steady_clock::now();
+    }
   }
   if (reroute_.valid()) reroute_.wait();
   return {};
@@ -351,6 +361,7 @@ Result<void> RouteManager::Tick() {
   if (counters_.sweeps % std::max<uint64_t>(1, uint64_t(1 / options_.period_seconds)) == 0) Publish();
   if (next.link_down == health_.link_down && next.node_down == health_.node_down) {
     if (sweep->changed()) Emit({{"event", "held_down"}, {"change", ChangeJson(next, *sweep)}});
+    trap_lids_.clear();  // the trap was for nothing the routes see
     return {};
   }
   return HandleChange(next, *sweep, sweep->seconds);
@@ -381,6 +392,8 @@ nlohmann::json RouteManager::ChangeJson(const FabricHealth& next, const SweepRes
 Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepResult& sweep, double detect_seconds) {
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json event = {{"event", "change"}, {"change", ChangeJson(next, sweep)}};
+  // The switches whose trap started this sweep (none: the period's sweep found it).
+  event["trap_lids"] = std::exchange(trap_lids_, {});
   if (auto r = repairer_->Repair(next, repair_); !r) return std::unexpected(r.error());
   // The repairer puts back only what it changed last time into repair_.routes, so the
   // edits below go to a copy (target_ keeps its memory from change to change).

@@ -125,7 +125,8 @@ class RouteManager {
   ManageCounters counters_;
   double started_ = 0;
   double started_unix_ = 0;
-  double failing_since_ = 0;  // first of the sweeps failing in a row; 0: the last one worked
+  std::vector<uint16_t> trap_lids_;  // issuers of the traps that started the current sweep
+  double failing_since_ = 0;         // first of the sweeps failing in a row; 0: the last one worked
 };
 
 }  // namespace fabricctl

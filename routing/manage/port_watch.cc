@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "fabric/mad/attributes.h"
 
@@ -70,9 +71,14 @@ void PortWatch::PostSwitch(mad::MadRpc& rpc, NodeId n, bool full, std::vector<in
       const PortId port = fabric_.port_id(n, p);
       if (fabric_.port(port).peer == kNone) continue;
       mad::Request info{.method = mad::Method::kGet, .attr_id = mad::attr::kPortInfo, .attr_mod = p, .path = paths_[n]};
-      rpc.Post(info, [&port_seen, port](const mad::Completion& pc) {
+      rpc.Post(info, [this, &port_seen, port](const mad::Completion& pc) {
         if (pc.outcome != mad::Outcome::kOk) return;
-        port_seen[port] = mad::DecodePortInfo(pc.reply->data()).state == PortState::kDown ? 0 : 1;
+        const PortState state = mad::DecodePortInfo(pc.reply->data()).state;
+        if (state == PortState::kInit && options_.activate_ports) {
+          init_ports_.push_back(port);  // left unread: Activate decides whether it is up
+          return;
+        }
+        port_seen[port] = state == PortState::kDown ? 0 : 1;
       });
     }
   });
@@ -105,6 +111,7 @@ Result<SweepResult> PortWatch::Sweep(mad::Transport& transport) {
   result.full_pass = sweeps_ == 0 || (options_.full_pass_every != 0 && sweeps_ % options_.full_pass_every == 0);
   ++sweeps_;
   ComputePaths();
+  init_ports_.clear();
   std::vector<int8_t> port_seen(fabric_.num_port_slots(), -1);  // -1 unread, 0 down, 1 up
   std::vector<mad::DrPath> asked_by(fabric_.num_nodes());
   std::vector<uint8_t> asked(fabric_.num_nodes(), 0);
@@ -139,11 +146,66 @@ Result<SweepResult> PortWatch::Sweep(mad::Transport& transport) {
   auto run = confirm.Run();
   AddStats(result.stats, confirm.stats());
   if (!run) return std::unexpected(run.error());
+  if (!init_ports_.empty())
+    if (auto r = Activate(transport, port_seen, result); !r) return std::unexpected(r.error());
   EvaluateLinks(port_seen, result);
   ComputePaths();
   EvaluateNodes(answered, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+// A link in Init passes only SMPs until a subnet manager arms and then activates both ends
+// (IBA 7.2): PortInfo Get of each end, Set Armed, Set Active, every other field as read.
+// The far end is reached through the link itself, which carries SMPs in Init.
+Result<void> PortWatch::Activate(mad::Transport& transport, std::vector<int8_t>& port_seen, SweepResult& result) {
+  struct End {
+    PortId port;
+    mad::DrPath path;
+    std::array<uint8_t, mad::kSmpDataSize> info{};
+    PortState state = PortState::kDown;
+  };
+  std::vector<End> ends;
+  std::vector<uint8_t> taken(fabric_.num_links(), 0);
+  for (PortId port : init_ports_) {
+    const Port& near = fabric_.port(port);
+    if (near.peer == kNone || !reachable_[near.node] || std::exchange(taken[near.link], 1)) continue;
+    ends.push_back(End{.port = port, .path = paths_[near.node]});
+    ends.push_back(End{.port = near.peer, .path = paths_[near.node].Extend(near.number)});
+  }
+  mad::MadRpc rpc(transport, options_.rpc);
+  auto post_all = [&](mad::Method method, PortState to) {
+    for (End& end : ends) {
+      if (method == mad::Method::kSet && end.state != PortState::kInit && end.state != PortState::kArmed) continue;
+      if (method == mad::Method::kSet && to == PortState::kArmed && end.state != PortState::kInit) continue;
+      mad::Request request{.method = method,
+                           .attr_id = mad::attr::kPortInfo,
+                           .attr_mod = fabric_.port(end.port).number,
+                           .path = end.path};
+      if (method == mad::Method::kSet) {
+        auto data = mad::EncodePortInfoState(end.info.data(), to);
+        std::copy(data.begin(), data.end(), request.data.begin());
+      }
+      rpc.Post(request, [&end](const mad::Completion& c) {
+        if (c.outcome != mad::Outcome::kOk) return;
+        std::copy_n(c.reply->data(), end.info.size(), end.info.begin());
+        end.state = mad::DecodePortInfo(c.reply->data()).state;
+      });
+    }
+    return rpc.Run();
+  };
+  for (auto [method, to] :
+       {std::pair{mad::Method::kGet, PortState::kNoChange}, std::pair{mad::Method::kSet, PortState::kArmed},
+        std::pair{mad::Method::kSet, PortState::kActive}})
+    if (auto r = post_all(method, to); !r) return r;
+  AddStats(result.stats, rpc.stats());
+  for (size_t i = 0; i + 1 < ends.size(); i += 2) {
+    const bool active = ends[i].state == PortState::kActive && ends[i + 1].state == PortState::kActive;
+    port_seen[ends[i].port] = active ? 1 : 0;  // a link that stays in Init carries no data
+    port_seen[ends[i + 1].port] = active ? 1 : 0;
+    result.ports_activated += active ? 2 : 0;
+  }
+  return {};
 }
 
 // A cable is down when either end read Down, up when an end read up and none read Down;

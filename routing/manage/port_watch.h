@@ -25,6 +25,9 @@ struct PortWatchOptions {
   mad::RpcOptions rpc{.inflight = 32, .timeout_ms = 20, .retries = 1};
   unsigned full_pass_every = 10;  // every Nth sweep reads every cabled switch port (0: never)
   PortStateChangeBit bit = PortStateChangeBit::kClear;
+  // No subnet manager runs: a cable found back in Init is armed and activated here, as an
+  // SM would, and counts as up only once Active. Otherwise an Init port counts as up.
+  bool activate_ports = false;
 };
 
 struct SweepResult {
@@ -33,6 +36,7 @@ struct SweepResult {
   std::vector<NodeId> nodes_down;  // reachable switches that stopped answering
   std::vector<NodeId> nodes_up;
   size_t switches_flagged = 0;  // PortStateChange set
+  size_t ports_activated = 0;   // brought from Init to Active (activate_ports)
   bool full_pass = false;
   mad::RpcStats stats;
   double seconds = 0;
@@ -61,6 +65,7 @@ class PortWatch {
 
  private:
   void PostSwitch(mad::MadRpc& rpc, NodeId n, bool full, std::vector<int8_t>& port_seen, SweepResult& result);
+  Result<void> Activate(mad::Transport& transport, std::vector<int8_t>& port_seen, SweepResult& result);
   void EvaluateLinks(const std::vector<int8_t>& port_seen, SweepResult& result);
   void EvaluateNodes(const std::function<bool(NodeId)>& answered, SweepResult& result);
 
@@ -73,6 +78,7 @@ class PortWatch {
   std::vector<uint8_t> node_up_;
   std::vector<mad::DrPath> paths_;
   std::vector<uint8_t> reachable_;
+  std::vector<PortId> init_ports_;  // switch ports this sweep read in Init (activate_ports)
 };
 
 }  // namespace fabricctl

@@ -208,6 +208,73 @@ TEST_SUITE("ibsim_manage") {
     std::filesystem::remove_all(d, ec);
   }
 
+  TEST_CASE("manage without an SM takes the SM role: a link trap starts the repair before the period's sweep") {
+    if (!IbsimAvailable()) {
+      MESSAGE("ibsim or libumad2sim not installed: skipped");
+      return;
+    }
+    SimFabric fabric = StartFabric("manage-trap");
+    const std::string& d = fabric.dir;
+    const Ibsim& sim = *fabric.sim;
+    const std::string events = d + "/events.jsonl";
+    // A period far longer than a repair: only a trap can start it early.
+    KillOnExit stop{
+        StartManager(sim, d, "trap",
+                     "--period 5 --full-pass-every 0 -q --for 60 --state-dir " + d + "/state --event-log " + events)};
+    REQUIRE(!WaitForEvent(events, "start", 1).is_null());
+    INFO("manage stderr: ", Slurp(d + "/trap.err"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the first sweep
+    const auto unlinked = std::chrono::steady_clock::now();
+    sim.Console("Unlink \"leaf1\"[3]");
+    auto down = WaitForEvent(events, "change", 1, 20);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - unlinked).count();
+    REQUIRE(!down.is_null());
+    INFO(down.dump());
+    CHECK(down["change"]["links_down"].size() == 1);
+    CHECK(!down["trap_lids"].empty());
+    CHECK(seconds < 3.0);
+    MESSAGE("Unlink to repaired: ", seconds, " s (console pause 0.3 s included), period 5 s");
+    CheckInstalledIndependently(sim, d, "trapped");
+    std::error_code ec;
+    std::filesystem::remove_all(d, ec);
+  }
+
+  TEST_CASE("manage without an SM activates a relinked cable (Init -> Armed -> Active) and routes over it again") {
+    if (!IbsimAvailable()) {
+      MESSAGE("ibsim or libumad2sim not installed: skipped");
+      return;
+    }
+    SimFabric fabric = StartFabric("manage-activate");
+    const std::string& d = fabric.dir;
+    const Ibsim& sim = *fabric.sim;
+    const std::string events = d + "/events.jsonl";
+    KillOnExit stop{
+        StartManager(sim, d, "activate",
+                     "--period 0.1 --verify-steps -q --for 60 --state-dir " + d + "/state --event-log " + events)};
+    REQUIRE(!WaitForEvent(events, "start", 1).is_null());
+    INFO("manage stderr: ", Slurp(d + "/activate.err"));
+    sim.Console("Unlink \"leaf1\"[3]");
+    auto down = WaitForEvent(events, "change", 1);
+    REQUIRE(!down.is_null());
+    REQUIRE(down["change"]["links_down"].size() == 1);
+    sim.Console("ReLink \"leaf1\"[3]");
+    auto up = WaitForEvent(events, "change", 2);
+    REQUIRE(!up.is_null());
+    CHECK(up["change"]["links_up"] == down["change"]["links_down"]);
+    CheckSteps(up);
+    // Both ends are Active (no port of the fabric is left in Init or Armed), and the
+    // installed tables are those of the whole fabric again.
+    auto links = sim.Run("iblinkinfo");
+    INFO(links.out);
+    REQUIRE(links.exit_code == 0);
+    CHECK(links.out.find("Init") == std::string::npos);
+    CHECK(links.out.find("Armed") == std::string::npos);
+    CHECK(links.out.find("Active") != std::string::npos);
+    CheckInstalledIndependently(sim, d, "activated");
+    std::error_code ec;
+    std::filesystem::remove_all(d, ec);
+  }
+
   TEST_CASE("manage killed with SIGKILL mid-change: a restart reads the switches and finishes the change") {
     if (!IbsimAvailable()) {
       MESSAGE("ibsim or libumad2sim not installed: skipped");

@@ -49,7 +49,9 @@ PY
 allowed() { compile "$1" "$2" 2>err.txt || { cat err.txt >&2; fail "$1/ cannot include $2"; }; }
 refused() {
   if compile "$1" "$2" 2>err.txt; then fail "$1/ includes $2, a layer above it, and still compiles"; fi
-  grep -q "$2: No such file or directory" err.txt || { cat err.txt >&2; fail "$1/ including $2 failed for another reason"; }
+  # gcc: "HEADER: No such file or directory"; clang: "'HEADER' file not found".
+  grep -Eq "$2: No such file or directory|'$2' file not found" err.txt ||
+    { cat err.txt >&2; fail "$1/ including $2 failed for another reason"; }
 }
 
 allowed fabric fabric/error.h

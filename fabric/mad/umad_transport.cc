@@ -198,7 +198,7 @@ class UmadTransport final : public Transport {
            mad_get_field(mad, 0, IB_MAD_ATTRID_F) == kNoticeAttribute;
   }
 
-  // Records the issuer (Notice IssuerLID, IBA 14.2.5.1) and answers with TrapRepress, the
+  // Notes the reporting switch (Notice IssuerLID, IBA 14.2.5.1) and answers with TrapRepress, the
   // same MAD with method 0x07 back to the sender, so the switch stops repeating it.
   Result<void> AnswerTrap(const Reply& trap) {
     const uint8_t* notice = trap.data();

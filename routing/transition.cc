@@ -18,7 +18,28 @@ class MixedGraph {
  public:
   static Result<MixedGraph> Make(const Fabric& alive, const SubnetRoutes& before, const SubnetRoutes& after);
 
-  bool Acyclic(const std::vector<TableChoice>& choice);
+  // One dependency bit of a row: rows[word] & bit.
+  struct Dependency {
+    size_t word;
+    uint64_t bit;
+  };
+  // The dependencies of the mix `choice`, over every destination.
+  std::vector<uint64_t> Dependencies(const std::vector<TableChoice>& choice);
+  // Adds to `rows` the dependencies of `lids` under `choice`, listing in `added` those that
+  // were not there yet. Widening one switch's choice from old to either only adds
+  // dependencies, and only for the LIDs whose entries differ there, so a mix one switch
+  // wider is `rows` plus those LIDs walked again.
+  void AddLids(const std::vector<Lid>& lids, const std::vector<TableChoice>& choice, std::vector<uint64_t>& rows,
+               std::vector<Dependency>& added);
+  static void Remove(const std::vector<Dependency>& added, std::vector<uint64_t>& rows) {
+    for (const Dependency& d : added) rows[d.word] &= ~d.bit;
+  }
+  // Kahn's algorithm; when acyclic, the order found is kept for FollowsOrder.
+  bool Acyclic(const std::vector<uint64_t>& rows);
+  bool Acyclic(const std::vector<TableChoice>& choice) { return Acyclic(Dependencies(choice)); }
+  // True when every dependency in `added` goes forward in the order of the last acyclic
+  // graph: that graph plus `added` is then acyclic too, without a new search.
+  bool FollowsOrder(const std::vector<Dependency>& added) const;
   const std::vector<Lid>& changed_lids() const { return changed_lids_; }
   size_t num_switches() const { return before_->switches.size(); }
   // Switch-to-switch hops of the new route from s to lid's switch; kNone when it breaks.
@@ -31,7 +52,8 @@ class MixedGraph {
   }
   // The ports s may forward lid by: one, or two when the mix allows both tables and they differ.
   int Options(uint32_t s, Lid lid, TableChoice choice, uint8_t out[2]) const;
-  void AddLid(Lid lid, const std::vector<TableChoice>& choice, std::vector<uint64_t>& rows);
+  void AddLid(Lid lid, const std::vector<TableChoice>& choice, std::vector<uint64_t>& rows,
+              std::vector<Dependency>* added);
 
   const SubnetRoutes* before_;
   const SubnetRoutes* after_;
@@ -44,6 +66,9 @@ class MixedGraph {
   std::vector<uint64_t> base_;
   std::vector<uint32_t> stamp_, stack_, reached_;
   uint32_t tick_ = 0;
+  std::vector<uint32_t> indegree_;  // Kahn's algorithm, kept between calls
+  std::vector<size_t> queue_;
+  std::vector<uint32_t> rank_;  // by channel: its place in the last acyclic graph's order
 };
 
 Result<MixedGraph> MixedGraph::Make(const Fabric& alive, const SubnetRoutes& before, const SubnetRoutes& after) {
@@ -89,7 +114,7 @@ Result<MixedGraph> MixedGraph::Make(const Fabric& alive, const SubnetRoutes& bef
     if (differs)
       g.changed_lids_.push_back(lid);
     else
-      g.AddLid(lid, old_only, g.base_);
+      g.AddLid(lid, old_only, g.base_, nullptr);
   }
   return g;
 }
@@ -104,13 +129,17 @@ int MixedGraph::Options(uint32_t s, Lid lid, TableChoice choice, uint8_t out[2])
 
 // Every dependency a packet towards lid can form from any endpoint switch, at each switch
 // taking any entry the mix allows.
-void MixedGraph::AddLid(Lid lid, const std::vector<TableChoice>& choice, std::vector<uint64_t>& rows) {
+void MixedGraph::AddLid(Lid lid, const std::vector<TableChoice>& choice, std::vector<uint64_t>& rows,
+                        std::vector<Dependency>* added) {
   const uint32_t dest = dest_switch_[lid];
   ++tick_;
   stack_.clear();
   reached_.clear();
   for (uint32_t s = 0; s < has_endpoint_.size(); ++s)
-    if (has_endpoint_[s] && s != dest) stamp_[s] = tick_, stack_.push_back(s);
+    if (has_endpoint_[s] && s != dest) {
+      stamp_[s] = tick_;
+      stack_.push_back(s);
+    }
   uint8_t ports[2], later[2];
   while (!stack_.empty()) {
     const uint32_t x = stack_.back();
@@ -127,16 +156,40 @@ void MixedGraph::AddLid(Lid lid, const std::vector<TableChoice>& choice, std::ve
     for (int i = 0, n = Options(x, lid, choice[x], ports); i < n; ++i) {
       const uint32_t y = next(x, ports[i]);
       if (y == kNone) continue;
-      uint64_t* row = &rows[(size_t{x} * stride_ + ports[i]) * words_];
-      for (int j = 0, m = Options(y, lid, choice[y], later); j < m; ++j)
-        if (next(y, later[j]) != kNone) row[later[j] / 64] |= uint64_t{1} << (later[j] % 64);
+      const size_t row = (size_t{x} * stride_ + ports[i]) * words_;
+      for (int j = 0, m = Options(y, lid, choice[y], later); j < m; ++j) {
+        if (next(y, later[j]) == kNone) continue;
+        const Dependency dependency{.word = row + later[j] / 64, .bit = uint64_t{1} << (later[j] % 64)};
+        if (added != nullptr && (rows[dependency.word] & dependency.bit) == 0) added->push_back(dependency);
+        rows[dependency.word] |= dependency.bit;
+      }
     }
 }
 
-// Kahn's algorithm: acyclic iff every channel is removed.
-bool MixedGraph::Acyclic(const std::vector<TableChoice>& choice) {
+std::vector<uint64_t> MixedGraph::Dependencies(const std::vector<TableChoice>& choice) {
   std::vector<uint64_t> rows = base_;
-  for (Lid lid : changed_lids_) AddLid(lid, choice, rows);
+  for (Lid lid : changed_lids_) AddLid(lid, choice, rows, nullptr);
+  return rows;
+}
+
+void MixedGraph::AddLids(const std::vector<Lid>& lids, const std::vector<TableChoice>& choice,
+                         std::vector<uint64_t>& rows, std::vector<Dependency>& added) {
+  for (Lid lid : lids) AddLid(lid, choice, rows, &added);
+}
+
+bool MixedGraph::FollowsOrder(const std::vector<Dependency>& added) const {
+  if (rank_.size() != next_switch_.size()) return false;
+  for (const Dependency& d : added) {
+    const size_t from = d.word / words_;
+    const size_t to =
+        size_t{next_switch_[from]} * stride_ + (d.word % words_) * 64 + static_cast<size_t>(std::countr_zero(d.bit));
+    if (rank_[from] >= rank_[to]) return false;
+  }
+  return true;
+}
+
+// Kahn's algorithm: acyclic iff every channel is removed.
+bool MixedGraph::Acyclic(const std::vector<uint64_t>& rows) {
   const size_t channels = next_switch_.size();
   auto for_each_succ = [&](size_t c, auto&& fn) {
     const uint32_t y = next_switch_[c];
@@ -145,16 +198,19 @@ bool MixedGraph::Acyclic(const std::vector<TableChoice>& choice) {
       for (uint64_t bits = rows[c * words_ + w]; bits; bits &= bits - 1)
         fn(size_t{y} * stride_ + w * 64 + static_cast<size_t>(std::countr_zero(bits)));
   };
-  std::vector<uint32_t> indegree(channels, 0);
-  for (size_t c = 0; c < channels; ++c) for_each_succ(c, [&](size_t d) { ++indegree[d]; });
-  std::vector<size_t> queue;
+  indegree_.assign(channels, 0);
+  for (size_t c = 0; c < channels; ++c) for_each_succ(c, [&](size_t d) { ++indegree_[d]; });
+  queue_.clear();
   for (size_t c = 0; c < channels; ++c)
-    if (indegree[c] == 0) queue.push_back(c);
-  for (size_t head = 0; head < queue.size(); ++head)
-    for_each_succ(queue[head], [&](size_t d) {
-      if (--indegree[d] == 0) queue.push_back(d);
+    if (indegree_[c] == 0) queue_.push_back(c);
+  for (size_t head = 0; head < queue_.size(); ++head)
+    for_each_succ(queue_[head], [&](size_t d) {
+      if (--indegree_[d] == 0) queue_.push_back(d);
     });
-  return queue.size() == channels;
+  if (queue_.size() != channels) return false;
+  rank_.resize(channels);
+  for (size_t at = 0; at < channels; ++at) rank_[queue_[at]] = static_cast<uint32_t>(at);
+  return true;
 }
 
 uint32_t MixedGraph::NewHops(uint32_t s, Lid lid) const {
@@ -168,7 +224,8 @@ uint32_t MixedGraph::NewHops(uint32_t s, Lid lid) const {
 }
 
 struct Changes {
-  std::vector<uint32_t> switches;  // with any differing entry, destination side first
+  std::vector<uint32_t> switches;         // with any differing entry, destination side first
+  std::vector<std::vector<Lid>> lids_at;  // by switch: the endpoint LIDs whose entries differ there
   uint64_t blocks = 0;
 };
 
@@ -179,6 +236,7 @@ Changes FindChanges(const SubnetRoutes& before, const SubnetRoutes& after, const
   const size_t L = before.num_lids();
   std::vector<uint32_t> nearest(before.switches.size(), kNone);
   std::vector<uint8_t> changed(before.switches.size(), 0);
+  out.lids_at.resize(before.switches.size());
   for (uint32_t s = 0; s < before.switches.size(); ++s)
     for (size_t block = 0; block * kLftBlock < L; ++block) {
       const size_t lo = size_t{s} * L + block * kLftBlock, hi = size_t{s} * L + std::min(L, (block + 1) * kLftBlock);
@@ -188,13 +246,45 @@ Changes FindChanges(const SubnetRoutes& before, const SubnetRoutes& after, const
     }
   for (Lid lid : graph.changed_lids())
     for (uint32_t s = 0; s < before.switches.size(); ++s)
-      if (before.lft[size_t{s} * L + lid] != after.lft[size_t{s} * L + lid])
+      if (before.lft[size_t{s} * L + lid] != after.lft[size_t{s} * L + lid]) {
         nearest[s] = std::min(nearest[s], graph.NewHops(s, lid));
+        out.lids_at[s].push_back(lid);
+      }
   for (uint32_t s = 0; s < before.switches.size(); ++s)
     if (changed[s]) out.switches.push_back(s);
   std::stable_sort(out.switches.begin(), out.switches.end(),
                    [&](uint32_t a, uint32_t b) { return nearest[a] < nearest[b]; });
   return out;
+}
+
+// One step of the greedy order: every remaining switch, in order, whose widening to either
+// table keeps the mix acyclic (earlier steps' switches forward by their new tables in
+// `choice`). The mix only grows within a step, so each trial adds the LIDs that differ at
+// that switch to the step's dependencies so far, and needs a new search for a cycle only
+// when one of the dependencies it adds goes against the order found last. Leaves the
+// switches that did not fit in `remaining`.
+std::vector<size_t> GreedyStep(MixedGraph& graph, const Changes& changes, std::vector<uint32_t>& remaining,
+                               std::vector<TableChoice>& choice) {
+  std::vector<uint64_t> rows = graph.Dependencies(choice);
+  // A mix that is already cyclic stays so however it widens.
+  if (!graph.Acyclic(rows)) return {};
+  std::vector<size_t> step;
+  std::vector<uint32_t> left;
+  std::vector<MixedGraph::Dependency> added;
+  for (uint32_t s : remaining) {
+    choice[s] = TableChoice::kEither;
+    added.clear();
+    graph.AddLids(changes.lids_at[s], choice, rows, added);
+    if (graph.FollowsOrder(added) || graph.Acyclic(rows)) {
+      step.push_back(s);
+      continue;
+    }
+    MixedGraph::Remove(added, rows);
+    choice[s] = TableChoice::kOld;
+    left.push_back(s);
+  }
+  remaining = std::move(left);
+  return step;
 }
 
 }  // namespace
@@ -220,30 +310,19 @@ Result<TransitionPlan> PlanTransition(const Fabric& alive, const SubnetRoutes& b
     plan.steps.emplace_back(changes.switches.begin(), changes.switches.end());
     return plan;
   }
-  // Greedy: each step takes every remaining switch (in order) that keeps its mix acyclic.
+  for (uint32_t s : changes.switches) choice[s] = TableChoice::kOld;
   std::vector<uint32_t> remaining = changes.switches;
-  for (uint32_t s : remaining) choice[s] = TableChoice::kOld;
   while (!remaining.empty()) {
-    std::vector<size_t> step;
-    std::vector<uint32_t> left;
-    for (uint32_t s : remaining) {
-      choice[s] = TableChoice::kEither;
-      if (graph->Acyclic(choice)) {
-        step.push_back(s);
-      } else {
-        choice[s] = TableChoice::kOld;
-        left.push_back(s);
-      }
-    }
+    std::vector<size_t> step = GreedyStep(*graph, changes, remaining, choice);
     if (step.empty()) {
       plan.union_deadlock_free = false;
-      plan.why = fmt::format("{} switches cannot be updated without a possible credit loop in some step", left.size());
-      plan.steps.emplace_back(left.begin(), left.end());
+      plan.why =
+          fmt::format("{} switches cannot be updated without a possible credit loop in some step", remaining.size());
+      plan.steps.emplace_back(remaining.begin(), remaining.end());
       return plan;
     }
     for (size_t s : step) choice[s] = TableChoice::kNew;
     plan.steps.push_back(std::move(step));
-    remaining = std::move(left);
   }
   return plan;
 }

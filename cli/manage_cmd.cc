@@ -43,6 +43,7 @@ struct ManageCmdOptions {
   std::string state_dir = kDefaultStateDir;
   std::string metrics_file;
   double step_pause = 0.001;
+  bool read_back = false;
 };
 
 struct StatusCmdOptions {
@@ -66,6 +67,7 @@ ManageOptions ToManageOptions(const ManageCmdOptions& o) {
   m.rpc = {.inflight = 16, .timeout_ms = o.timeout_ms, .retries = o.retries};
   m.install.rpc = m.rpc;
   m.install.drain_seconds = o.step_pause;
+  m.install.read_back = o.read_back;
   m.state_dir = o.state_dir;
   m.metrics_file = o.metrics_file;
   m.stop_requested = [] { return g_manage_stop.load(); };
@@ -193,6 +195,9 @@ void AddRunOptions(CLI::App* cmd, ManageCmdOptions& o) {
   cmd->add_option("--step-pause", o.step_pause,
                   "Seconds to wait after each installation step for packets routed by the old tables to drain")
       ->check(CLI::Range(0.0, 60.0));
+  cmd->add_flag("--read-back", o.read_back,
+                "Check each written LFT block with a fresh Get too (twice the SMPs); by default the Set's reply, "
+                "which carries the switch's table, is checked, as a subnet manager does");
 }
 
 void AddManage(CLI::App& app, Runner& run) {

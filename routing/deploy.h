@@ -33,9 +33,14 @@ struct DeployOptions {
   // Targeted mode, for a service that knows what the switches hold: when not empty, one
   // list per routed switch (every subnet's switches, in routes order) of the LFT blocks to
   // write. Only those are written and read back; nothing else is read (no LIDs, no
-  // SwitchInfo, no SL->VL tables), so a change costs two SMPs per changed block. Blocks not
+  // SwitchInfo, no SL->VL tables), so a change costs two SMPs per changed block, or one
+  // without read_back. Blocks not
   // listed count as holding the routes.
   std::vector<std::vector<uint32_t>> only_blocks;
+  // How a written block is checked: true, by a fresh Get (the switch's state); false, by the
+  // contents of the Set's reply (the switch's word, as a subnet manager takes it), one
+  // SMP per block instead of two.
+  bool read_back = true;
 };
 
 struct LidChange {

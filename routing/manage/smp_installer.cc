@@ -64,8 +64,8 @@ InstallStepReport SmpInstaller::InstallStep(const RouteSet& before, const RouteS
     any = true;
   }
   if (any) {
-    auto report =
-        Deploy(transport_, view_, view_.fabric, after, DeployOptions{.rpc = options_.rpc, .only_blocks = only});
+    auto report = Deploy(transport_, view_, view_.fabric, after,
+                         DeployOptions{.rpc = options_.rpc, .only_blocks = only, .read_back = options_.read_back});
     if (!report) {
       stopped = report.error();
     } else {

@@ -1,7 +1,8 @@
 #pragma once
 // RouteInstaller for a fabric no subnet manager routes: the manager writes the changed
 // 64-entry LFT blocks of each step's switches itself with SMPs (routing/deploy.h,
-// targeted mode) and reads each one back before the next step starts.
+// targeted mode) and checks each one, by the Set's reply or read back, before the next
+// step starts.
 #include <cstdint>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct SmpInstallerOptions {
   // Pause after a step's blocks are read back, so packets routed by the tables the step
   // replaced leave the fabric before the next step (the switches' packet lifetime).
   double drain_seconds = 0.001;
+  // Check each written block by a fresh Get as well, instead of by the Set's reply alone
+  // (DeployOptions::read_back): twice the SMPs.
+  bool read_back = false;
 };
 
 // The blocks (LID / 64) in which switch `index` of two tables of one subnet differ.

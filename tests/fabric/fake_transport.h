@@ -170,7 +170,7 @@ class FakeTransport final : public mad::Transport {
         auto& t = lft[node];
         size_t first = size_t(r.attr_mod) * 64;
         if (t.size() < first + 64) t.resize(first + 64, 0xFF);
-        if (r.method == mad::Method::kSet) {
+        if (r.method == mad::Method::kSet && !lft_ignores_sets.contains(node)) {
           std::memcpy(t.data() + first, r.data.data(), 64);
           ++lft_block_writes;
         }
@@ -204,6 +204,7 @@ class FakeTransport final : public mad::Transport {
   std::vector<LidSet> lid_sets;
   std::map<std::pair<NodeId, unsigned>, uint32_t> lid_override;  // LIDs set through PortInfo
   uint64_t lft_block_writes = 0;
+  std::set<NodeId> lft_ignores_sets;  // switches that answer an LFT Set with the table they keep
 
  private:
   Result<void> Status(mad::Reply& reply, uint16_t status) {

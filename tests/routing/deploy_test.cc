@@ -726,6 +726,29 @@ TEST_CASE("targeted deploy writes and reads back only the listed blocks, nothing
   CHECK(t.received - received == 2);  // the write and its read-back
   CHECK(t.lft[*truth.FindByGuid(live.fabric.node(c.switches[0]).guid)][lid] == e);
 
+  SUBCASE("checked by the Set's reply alone: one SMP per block, and a switch that kept its table is named") {
+    e = e == 4 ? 5 : 4;
+    const uint64_t before = t.received;
+    auto quick = Deploy(t, live, live.fabric, changed,
+                        DeployOptions{.rpc = {.timeout_ms = 50}, .only_blocks = only, .read_back = false});
+    REQUIRE(quick);
+    CHECK(quick->problems.empty());
+    CHECK(quick->switches[0].verified == 1);
+    CHECK(t.received - before == 1);
+    CHECK(t.lft[*truth.FindByGuid(live.fabric.node(c.switches[0]).guid)][lid] == e);
+
+    e = e == 4 ? 5 : 4;
+    t.lft_ignores_sets.insert(*truth.FindByGuid(live.fabric.node(c.switches[0]).guid));
+    auto kept = Deploy(t, live, live.fabric, changed,
+                       DeployOptions{.rpc = {.timeout_ms = 50}, .only_blocks = only, .read_back = false});
+    REQUIRE(kept);
+    REQUIRE(kept->problems.size() == 1);
+    CHECK(kept->problems[0].message.find("the Set's reply holds something other than what was written") !=
+          std::string::npos);
+    CHECK(kept->switches[0].verified == 0);
+    CHECK(kept->blocks_remaining() == 1);
+  }
+
   only.pop_back();
   auto bad = Deploy(t, live, live.fabric, changed, DeployOptions{.rpc = {.timeout_ms = 50}, .only_blocks = only});
   REQUIRE(!bad);

@@ -63,12 +63,12 @@ class UmadTransport final : public Transport {
     return {};
   }
 
-  Result<void> Register() {
+  // `traps`: the LID-routed agent also takes unsolicited Trap MADs (method 0x05), as the SM.
+  Result<void> Register(bool traps) {
     smp_dr_agent_ = umad_register(portid_, IB_SMI_DIRECT_CLASS, 1, 0, nullptr);
-    // As SM the LID-routed agent also takes unsolicited Trap MADs (method bit 0x05).
     long trap_methods[16 / sizeof(long)] = {};
     trap_methods[0] = 1L << kTrapMethod;
-    smp_lid_agent_ = umad_register(portid_, IB_SMI_CLASS, 1, 0, issm_fd_ >= 0 ? trap_methods : nullptr);
+    smp_lid_agent_ = umad_register(portid_, IB_SMI_CLASS, 1, 0, traps ? trap_methods : nullptr);
     perf_agent_ = umad_register(portid_, IB_PERFORMANCE_CLASS, 1, 0, nullptr);
     if (smp_dr_agent_ < 0 || smp_lid_agent_ < 0 || perf_agent_ < 0)
       return std::unexpected(Error{.message = "cannot register MAD agents (SMP needs root or access to "
@@ -405,9 +405,11 @@ Result<std::unique_ptr<Transport>> OpenUmadTransport(const std::string& ca, int 
                                  .where = where});
   auto transport = std::make_unique<UmadTransport>(portid, std::move(local));
   transport->SetSimulatorSockets(SimulatorSockets());
+  // Agents first: traps reach the port as soon as it holds the SM role, and a MAD of a class
+  // no agent takes makes libumad2sim's receiver fail (a NULL queue), so no gap between them.
+  if (auto r = transport->Register(as_sm); !r) return std::unexpected(r.error());
   if (as_sm)
     if (auto r = transport->TakeSmRole(); !r) return std::unexpected(r.error());
-  if (auto r = transport->Register(); !r) return std::unexpected(r.error());
   return std::unique_ptr<Transport>(std::move(transport));
 }
 

@@ -6,7 +6,8 @@
 //                 health mask and route table refers to
 //   journal.json  what the switches are being made to hold: the health the base tables
 //                 were routed for, the health of the change being installed, its phase and
-//                 steps done; rewritten (temp file, fsync, rename) before and after each step
+//                 steps done; rewritten (temp file, fsync, rename) before a change's first
+//                 write and after its last (progress between steps is read from the switches)
 //   status.json   the service's state for `fabricctl manage status`
 // Cables and switches are named by GUID and port, never by dense id, so a record stays
 // meaningful if fabric.json is rewritten. On restart the manager routes fabric.json again

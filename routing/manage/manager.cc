@@ -311,7 +311,7 @@ Result<void> RouteManager::Run() {
         std::chrono::duration<double>(options_.period_seconds));
     if (auto r = Tick(); !r) return r;
     const auto now = std::chrono::steady_clock::now();
-    if (next <= now) {
+    if (std::exchange(sweep_again_, false) || next <= now) {
       next = now;  // a long change: the next sweep starts at once, and the period restarts from it
       continue;
     }
@@ -329,8 +329,23 @@ Result<void> RouteManager::Run() {
   return {};
 }
 
+// After traps, first only the switches that sent them; when that finds the change it is
+// repaired at once and a full sweep follows right after (sweep_again_), off the critical
+// path, for whatever the traps did not report.
+Result<SweepResult> RouteManager::SweepNow() {
+  if (!trap_lids_.empty()) {
+    auto trapped = watch_->SweepTrapped(transport_, trap_lids_);
+    if (!trapped) return std::unexpected(trapped.error());
+    if (*trapped && (*trapped)->changed()) {
+      sweep_again_ = true;
+      return std::move(**trapped);
+    }
+  }
+  return watch_->Sweep(transport_);
+}
+
 Result<void> RouteManager::Tick() {
-  auto sweep = watch_->Sweep(transport_);
+  auto sweep = SweepNow();
   if (!sweep) {
     // A fabric that stalls is waited for; one that stays away (a simulator or port
     // restarting) ends the service, whose restart discovers it again.
@@ -353,13 +368,17 @@ Result<void> RouteManager::Tick() {
     seen_up_[l] = 1;
     damping_.Observe(l, true, now);
   }
-  if (reroute_.valid() && reroute_.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
-    if (auto r = FinishFullReroute(); !r) return r;
   FabricHealth next = HealthNow(now);
+  const bool unchanged = next.link_down == health_.link_down && next.node_down == health_.node_down;
+  // A finished full reroute is installed only when this sweep found nothing new: a change
+  // is repaired first (installing a whole new table takes far longer), and the reroute,
+  // now outdated, is computed again after it.
+  if (unchanged && reroute_.valid() && reroute_.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+    if (auto r = FinishFullReroute(); !r) return r;
   counters_.links_held_down = damping_.HeldLinks(now).size();
   // Status and metrics about once a second between changes.
   if (counters_.sweeps % std::max<uint64_t>(1, uint64_t(1 / options_.period_seconds)) == 0) Publish();
-  if (next.link_down == health_.link_down && next.node_down == health_.node_down) {
+  if (unchanged) {
     if (sweep->changed()) Emit({{"event", "held_down"}, {"change", ChangeJson(next, *sweep)}});
     trap_lids_.clear();  // the trap was for nothing the routes see
     return {};
@@ -402,7 +421,7 @@ Result<void> RouteManager::HandleChange(const FabricHealth& next, const SweepRes
   auto alive = WithoutDown(view_.fabric, next);
   if (!alive) return std::unexpected(alive.error());
   DropGoneLids(view_.fabric, *alive, next, target_);
-  KeepUnreachableRows(target_);
+  KeepUnreachableRows(target_, next);
   auto verify_start = std::chrono::steady_clock::now();
   event["verify"] = VerdictJson(*alive, target_, next);
   const double verify_s = Seconds(verify_start);
@@ -464,7 +483,7 @@ Result<void> RouteManager::Rebalance(const FabricHealth& next) {
   if (!alive) return std::unexpected(alive.error());
   target_ = std::move(balanced.routes);
   DropGoneLids(view_.fabric, *alive, next, target_);
-  KeepUnreachableRows(target_);
+  KeepUnreachableRows(target_, next);
   event["verify"] = VerdictJson(*alive, target_, next);
   if (balanced.full_reroute_advised || !event["verify"].value("safe", false)) {
     event["installed"] = false;
@@ -506,8 +525,11 @@ Result<InstallReport> RouteManager::InstallPlanned(const RouteSet& after, const 
   JournalStep(JournalPhase::kInstalling, health, 0, steps);
   size_t done = 0;
   double verify_seconds = 0;  // the --verify-steps reads, not part of the installation's time
+  // Written before the first block and after the last only: a restart reads what the
+  // switches hold whatever step was reached, so progress between steps needs no fsync on
+  // the repair's critical path.
   auto report = installer->Install(installed_, after, plans, [&](const InstallStepReport& step) {
-    JournalStep(JournalPhase::kInstalling, health, ++done, steps);
+    ++done;
     nlohmann::json j = {{"subnet", step.subnet},
                         {"step", step.step},
                         {"blocks_written", step.blocks_written},
@@ -584,7 +606,7 @@ Result<void> RouteManager::FinishFullReroute() {
     Emit(std::move(event));
     return {};
   }
-  KeepUnreachableRows(routed->routes);
+  KeepUnreachableRows(routed->routes, health_);
   event["verify"] = VerdictJson(*alive, routed->routes, health_);
   auto report = InstallPlanned(routed->routes, *alive, health_, event);
   if (!report) return std::unexpected(report.error());
@@ -666,13 +688,15 @@ Result<void> RouteManager::InstallInitial(const std::optional<JournalRecord>& re
 
 // A switch no working route reaches cannot be written and nothing forwards to it: its
 // table stays what it holds, to be brought up to date when it is reached again.
-void RouteManager::KeepUnreachableRows(RouteSet& routes) const {
+// Switches that no working route reaches, or that are down, keep the rows they hold:
+// nothing can be written to them, and a down switch forwards nothing.
+void RouteManager::KeepUnreachableRows(RouteSet& routes, const FabricHealth& health) const {
   const std::vector<uint8_t>& reachable = watch_->reachable();
   for (size_t s = 0; s < routes.subnets.size(); ++s) {
     SubnetRoutes& sr = routes.subnets[s];
     const SubnetRoutes& held = installed_.subnets[s];
     for (size_t i = 0; i < sr.switches.size(); ++i)
-      if (!reachable[sr.switches[i]])
+      if (!reachable[sr.switches[i]] || !health.node_usable(sr.switches[i]))
         std::copy_n(held.lft.begin() + i * held.num_lids(), held.num_lids(), sr.lft.begin() + i * sr.num_lids());
   }
 }

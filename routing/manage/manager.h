@@ -72,6 +72,7 @@ class RouteManager {
   Result<void> Run();
   // One sweep and, when something changed, its handling (what Run does each period).
   Result<void> Tick();
+  Result<SweepResult> SweepNow();
 
   const ManageCounters& counters() const { return counters_; }
   const Fabric& fabric() const { return view_.fabric; }
@@ -84,7 +85,7 @@ class RouteManager {
   Result<std::optional<JournalRecord>> AdoptFabric(DiscoveryResult live, nlohmann::json& event);
   Result<void> RouteBase(const std::optional<JournalRecord>& record);
   Result<void> InstallInitial(const std::optional<JournalRecord>& record, nlohmann::json& event);
-  void KeepUnreachableRows(RouteSet& routes) const;
+  void KeepUnreachableRows(RouteSet& routes, const FabricHealth& health) const;
   void RewriteReturned(nlohmann::json& event);
   void JournalStep(JournalPhase phase, const FabricHealth& target, size_t done, size_t total);
   void Publish();
@@ -126,6 +127,7 @@ class RouteManager {
   double started_ = 0;
   double started_unix_ = 0;
   std::vector<uint16_t> trap_lids_;  // issuers of the traps that started the current sweep
+  bool sweep_again_ = false;         // a sweep of the trapping switches found a change: sweep all next
   double failing_since_ = 0;         // first of the sweeps failing in a row; 0: the last one worked
 };
 

@@ -18,6 +18,9 @@ PortWatch::PortWatch(const Fabric& fabric, NodeId local_node, unsigned local_por
       options_(options),
       link_up_(fabric.num_links(), 1),
       node_up_(fabric.num_nodes(), 1) {
+  for (NodeId n = 0; n < fabric.num_nodes(); ++n)
+    if (fabric.is_switch(n) && fabric.port(fabric.port_id(n, 0)).lid != 0)
+      switch_by_lid_.emplace(fabric.port(fabric.port_id(n, 0)).lid, n);
   ComputePaths();
 }
 
@@ -153,6 +156,44 @@ Result<SweepResult> PortWatch::Sweep(mad::Transport& transport) {
   EvaluateNodes(answered, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+Result<std::optional<SweepResult>> PortWatch::SweepTrapped(mad::Transport& transport, std::vector<uint16_t> lids) {
+  // Rounds, each over the switches whose traps arrived since the last: a switch that lost
+  // every cable sends none itself, each of its neighbours does, within moments.
+  constexpr int kRounds = 8;
+  const auto start = std::chrono::steady_clock::now();
+  SweepResult result;
+  ComputePaths();
+  init_ports_.clear();
+  std::vector<int8_t> port_seen(fabric_.num_port_slots(), -1);
+  std::vector<uint8_t> asked(fabric_.num_nodes(), 0);
+  for (int round = 0; round < kRounds && !lids.empty(); ++round) {
+    mad::MadRpc rpc(transport, options_.rpc);
+    for (uint16_t lid : lids) {
+      const auto it = switch_by_lid_.find(lid);
+      if (it == switch_by_lid_.end() || asked[it->second] || !reachable_[it->second]) continue;
+      asked[it->second] = 1;
+      PostSwitch(rpc, it->second, true, port_seen, result);
+    }
+    auto run = rpc.Run();
+    AddStats(result.stats, rpc.stats());
+    if (!run) return std::unexpected(run.error());
+    lids = transport.TakeTraps();
+  }
+  bool any = false;
+  for (NodeId n = 0; n < fabric_.num_nodes(); ++n) {
+    if (!asked[n]) continue;
+    if (port_seen[fabric_.port_id(n, 0)] != 1) return std::optional<SweepResult>{};
+    any = true;
+  }
+  if (!any) return std::optional<SweepResult>{};
+  if (!init_ports_.empty())
+    if (auto r = Activate(transport, port_seen, result); !r) return std::unexpected(r.error());
+  EvaluateLinks(port_seen, result);
+  ComputePaths();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::optional<SweepResult>{std::move(result)};
 }
 
 // A link in Init passes only SMPs until a subnet manager arms and then activates both ends

@@ -9,6 +9,8 @@
 // subnet manager runs): OpenSM clears it itself and needs to see it.
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "fabric/error.h"
@@ -50,6 +52,13 @@ class PortWatch {
 
   // One sweep. Fails only when the transport breaks.
   Result<SweepResult> Sweep(mad::Transport& transport);
+  // A sweep of the switches whose LIDs sent traps: every cabled port of each, nothing
+  // else, so a trap costs tens of SMPs instead of one per switch first. Traps that arrive
+  // meanwhile add their switches. Empty when the LIDs name no reachable switch or one of
+  // them did not answer (its path may cross what just failed): then Sweep is the way.
+  // Switches it did not read keep their state, and so does their PortStateChange bit,
+  // for the next Sweep.
+  Result<std::optional<SweepResult>> SweepTrapped(mad::Transport& transport, std::vector<uint16_t> lids);
 
   bool link_up(LinkId l) const { return link_up_[l] != 0; }
   bool node_up(NodeId n) const { return node_up_[n] != 0; }
@@ -79,6 +88,7 @@ class PortWatch {
   std::vector<mad::DrPath> paths_;
   std::vector<uint8_t> reachable_;
   std::vector<PortId> init_ports_;  // switch ports this sweep read in Init (activate_ports)
+  std::unordered_map<uint32_t, NodeId> switch_by_lid_;
 };
 
 }  // namespace fabricctl

@@ -36,9 +36,9 @@ struct SweepSetupOptions {
   unsigned parallel = 64;
   double probe_seconds = 0.5;
   double timeout_seconds = 5;
-  std::string rdma_device;
-  std::string counters;  // sim, mad, none; empty: sim for --fabric sim, none otherwise
-  std::string ca;        // --counters mad: local RDMA device and port for the MADs
+  std::string rdma_device;  // -d/--ib-dev: mpi with verbs probes
+  std::string counters;     // sim, mad, none; empty: sim for --fabric sim, none otherwise
+  std::string ca;           // --counters mad: local RDMA device and port for the MADs
   int ca_port = 0;
   std::string probe_transport = "tcp";  // mpi: how ranks probe each other
   bool allow_idle_ranks = false;

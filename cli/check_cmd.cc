@@ -14,6 +14,7 @@
 #include "cli/node_names.h"
 #include "cli/progress.h"
 #include "fabric/file_io.h"
+#include "fabric/node_name_map.h"
 #include "fabric/topology_io.h"
 #include "probes/check/check_identity.h"
 #include "probes/check/counter_file.h"
@@ -64,6 +65,7 @@ struct Inputs {
   std::optional<Fabric> plan;
   std::optional<RouteSet> installed;
   std::optional<RouteSet> intended;
+  std::optional<NodeNameMap> node_names;  // --node-name-map
   check::Snapshot snapshot;
 };
 
@@ -114,7 +116,7 @@ Result<void> LoadReferences(const CheckCmd& c, Inputs& in) {
 
 Result<void> LoadFiles(const CheckCmd& c, Inputs& in) {
   auto fabric = ReadTopology(c.topology, c.format);
-  if (fabric) fabric = ApplyNodeNameMap(std::move(*fabric), c.node_name_map);
+  if (fabric && in.node_names) fabric = RenameNodes(*fabric, *in.node_names);
   if (!fabric) return std::unexpected(fabric.error());
   in.fabric = std::move(*fabric);
   check::Snapshot& s = in.snapshot;
@@ -152,8 +154,8 @@ Result<void> CollectFromSubnet(const CheckCmd& c, const Thresholds& thresholds, 
   if (!live) return std::unexpected(live.error());
   in.live = std::move(*live);
   in.snapshot = std::move(in.live->snapshot);
-  if (c.node_name_map.empty()) return {};
-  auto named = ApplyNodeNameMap(*in.snapshot.fabric, c.node_name_map);
+  if (!in.node_names) return {};
+  auto named = RenameNodes(*in.snapshot.fabric, *in.node_names);
   if (!named) return std::unexpected(named.error());
   in.fabric = std::move(*named);
   in.snapshot.fabric = &in.fabric;
@@ -162,6 +164,11 @@ Result<void> CollectFromSubnet(const CheckCmd& c, const Thresholds& thresholds, 
 
 Result<std::unique_ptr<Inputs>> Load(const CheckCmd& c, const check::CheckOptions& options) {
   auto in = std::make_unique<Inputs>();
+  if (!c.node_name_map.empty()) {
+    auto names = ReadNodeNameMap(c.node_name_map);
+    if (!names) return std::unexpected(names.error());
+    in->node_names = std::move(*names);
+  }
   if (c.topology.empty()) {
     if (!c.routes.empty() || !c.counters.empty())
       return MakeError("--routes and --counters judge files: give --topology too (without it the subnet is read live)");
@@ -170,6 +177,7 @@ Result<std::unique_ptr<Inputs>> Load(const CheckCmd& c, const check::CheckOption
     return std::unexpected(r.error());
   }
   if (auto r = LoadReferences(c, *in); !r) return std::unexpected(r.error());
+  if (in->node_names) in->snapshot.node_names = &*in->node_names;
   return in;
 }
 

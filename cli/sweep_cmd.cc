@@ -10,7 +10,6 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/progress.h"
-#include "cli/sweep_executor.h"
 #include "fabric/display_text.h"
 #include "fabric/file_io.h"
 #include "fabric/topology_io.h"
@@ -19,13 +18,12 @@
 #include "probes/sweep/faults.h"
 #include "probes/sweep/history.h"
 #include "probes/sweep/mad_counters.h"
-#include "probes/sweep/mpi_executor.h"
-#include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
 #include "probes/sweep/sweep_plan.h"
 #include "probes/sweep/sweep_plan_io.h"
 #include "probes/sweep/sweep_publish.h"
 #include "probes/sweep/sweep_report.h"
+#include "probes/sweep/sweep_setup.h"
 #include "routing/route_io.h"
 
 namespace fabricctl::cli {
@@ -38,6 +36,14 @@ struct PlanOptionsCli {
   std::string topology, routes, output;
   uint32_t coverage = 2;
   uint64_t seed = 1;
+  bool json = false;
+};
+
+struct RunOptionsCli {
+  sweep::SweepSetupOptions setup;  // inputs and where probes run
+  std::string output, html, prom, history;
+  double bw_fraction = 0.75;
+  uint32_t reprobe = 8;  // extra probes through each suspect link (0: none)
   bool json = false;
 };
 
@@ -63,7 +69,7 @@ void PrintPlanSummary(const sweep::SweepPlan& plan) {
 int RunPlan(const PlanOptionsCli& o) {
   Progress progress("sweep plan", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
   progress.Stage("reading the topology and the routes");
-  auto loaded = Load(o.topology, o.routes);
+  auto loaded = sweep::LoadFabric(o.topology, o.routes);
   if (!loaded) return ReportError(loaded.error());
   progress.Stage("planning");
   auto t0 = Clock::now();
@@ -100,9 +106,8 @@ void ShowProgress(Progress& progress, const sweep::DriverProgress& p) {
 
 // What the counters said, for the report: the source, ports with errors during the sweep,
 // and (PMA reads) the ports the sweep could not see.
-nlohmann::json CountersJson(const RunOptionsCli& o, const Fabric& fabric, const sweep::SweepRun& run,
-                            const Executor& e) {
-  nlohmann::json j = {{"source", CounterMode(o)}};
+nlohmann::json CountersJson(const Fabric& fabric, const sweep::SweepRun& run, const sweep::Executor& e) {
+  nlohmann::json j = {{"source", sweep::ToString(e.choice.counters)}};
   if (!e.counters) return j;
   nlohmann::json errors = nlohmann::json::array();
   for (PortId p = 0; p < run.port_errors.size(); ++p)
@@ -180,60 +185,42 @@ void PrintSweepText(const RunOptionsCli& o, const sweep::ReportInputs& in, const
 }
 
 int RunSweep(const RunOptionsCli& o) {
-  if (!o.inject.empty() && o.fabric != "sim")
-    return ReportError(Error{.message = "--inject works only with --fabric sim"});
-  if (o.fabric != "sim" && o.agents.empty())
-    return ReportError(
-        Error{.message = fmt::format("--fabric {} needs --agents FILE (endpoint -> agent address)", o.fabric)});
   Progress progress("sweep run", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
-  progress.Stage("reading the topology and the routes");
-  auto loaded = Load(o.topology, o.routes);
-  if (!loaded) return ReportError(loaded.error());
-  const Fabric& fabric = loaded->fabric;
   std::string started = NowIso();
-  sweep::SweepTimings timings;
-
-  progress.Stage(o.plan.empty() ? "planning" : "reading the plan");
-  auto t0 = Clock::now();
-  auto plan = LoadOrPlan(o, *loaded);
-  if (!plan) return ReportError(plan.error());
-  timings.plan_seconds = Since(t0);
-  auto faults = ParseFaults(o, fabric);
-  if (!faults) return ReportError(faults.error());
-
-  auto executor = MakeExecutor(o, fabric, *faults);
-  if (!executor) return ReportError(executor.error());
+  auto prepared = sweep::PrepareSweep(o.setup, [&](std::string_view stage) { progress.Stage(stage); });
+  if (!prepared) return ReportError(prepared.error());
+  const Fabric& fabric = (*prepared)->loaded.fabric;
+  sweep::Executor& executor = *(*prepared)->executor;
   // mpi: ranks other than 0 run their share of each round; rank 0 reports.
-  if (auto& job = (*executor)->job) {
+  if (auto& job = executor.job) {
     if (!job->coordinator()) return job->Serve() ? kExitOk : kExitError;
     // Reported while the job lives: the other ranks wait for rank 0 before they leave.
     if (!job->start_problem().empty()) return ReportError(Error{.message = job->start_problem()});
   }
   progress.Stage("probing");
-  auto run =
-      sweep::DriveSweep(fabric, loaded->routes, std::move(*plan), (*executor)->Probes(), (*executor)->counters.get(),
-                        {.analysis = {.bw_fraction = o.bw_fraction}, .reprobe = o.reprobe, .seed = o.seed},
-                        [&](const sweep::DriverProgress& p) { ShowProgress(progress, p); });
+  auto run = sweep::DriveSweep(fabric, (*prepared)->loaded.routes, std::move((*prepared)->plan), executor.Probes(),
+                               executor.counters.get(),
+                               {.analysis = {.bw_fraction = o.bw_fraction}, .reprobe = o.reprobe, .seed = o.setup.seed},
+                               [&](const sweep::DriverProgress& p) { ShowProgress(progress, p); });
   progress.Done();
   if (!run) return ReportError(run.error());
-  timings.run_seconds = run->run_seconds;
-  timings.analyse_seconds = run->analyse_seconds;
-  const sweep::SweepAnalysis& analysis = run->analysis;
 
   sweep::ReportInputs in{.fabric = fabric,
                          .plan = run->plan,
                          .measurements = run->measurements,
-                         .analysis = analysis,
-                         .injected = faults->faults,
-                         .mode = o.fabric,
-                         .topology = o.topology,
+                         .analysis = run->analysis,
+                         .injected = (*prepared)->faults.faults,
+                         .mode = o.setup.fabric,
+                         .topology = o.setup.topology,
                          .started = started,
-                         .timings = timings};
+                         .timings = {.plan_seconds = (*prepared)->plan_seconds,
+                                     .run_seconds = run->run_seconds,
+                                     .analyse_seconds = run->analyse_seconds}};
   auto published = sweep::PublishSweep(in, {.output = o.output,
                                             .html = o.html,
                                             .prom = o.prom,
                                             .history = o.history,
-                                            .counters = CountersJson(o, fabric, *run, **executor)});
+                                            .counters = CountersJson(fabric, *run, executor)});
   if (!published) return ReportError(published.error());
   if (o.json) {
     PrintJson(published->report);
@@ -241,7 +228,7 @@ int RunSweep(const RunOptionsCli& o) {
     PrintSweepText(o, in, *run, published->trends);
     PrintCountersText(published->report["counters"]);
   }
-  return analysis.healthy() ? kExitOk : kExitFindings;
+  return run->analysis.healthy() ? kExitOk : kExitFindings;
 }
 
 int RunHistory(const HistoryOptionsCli& o) {
@@ -300,22 +287,22 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   auto opts = std::make_shared<RunOptionsCli>();
   CLI::App* r = sweep.add_subcommand(
       "run", "Run a sweep, localise degraded links, write a report (exit 0 healthy, 1 findings, 2 error)");
-  r->add_option("TOPO", opts->topology, "Topology file (ibnetdiscover or JSON)")->required();
-  r->add_option("ROUTES", opts->routes, "Route directory or opensm-lfts.dump")->required();
+  r->add_option("TOPO", opts->setup.topology, "Topology file (ibnetdiscover or JSON)")->required();
+  r->add_option("ROUTES", opts->setup.routes, "Route directory or opensm-lfts.dump")->required();
   r->add_option(
-       "--fabric", opts->fabric,
+       "--fabric", opts->setup.fabric,
        "Where probes run: sim (flow-level model of the routed fabric), tcp or verbs (probe agents, host to host), "
        "mpi (the ranks of an MPI job, one per host: mpirun or srun)")
       ->check(CLI::IsMember({"sim", "tcp", "verbs", "mpi"}))
       ->capture_default_str();
-  r->add_option("--plan", opts->plan, "Plan file from 'sweep plan' (default: plan now)");
-  r->add_option("--inject", opts->inject,
+  r->add_option("--plan", opts->setup.plan, "Plan file from 'sweep plan' (default: plan now)");
+  r->add_option("--inject", opts->setup.inject,
                 "Fault for the simulated fabric: desc[port]:bw=F|latency=US|loss=F|down, endpoint:DESC:bw=F, random:K");
-  r->add_option("--seed", opts->seed, "Seed for planning, random faults and noise")->capture_default_str();
-  r->add_option("--noise", opts->noise, "Relative measurement noise of the simulated fabric")
+  r->add_option("--seed", opts->setup.seed, "Seed for planning, random faults and noise")->capture_default_str();
+  r->add_option("--noise", opts->setup.noise, "Relative measurement noise of the simulated fabric")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
-  r->add_option("--coverage", opts->coverage, "Probes wanted through every channel when planning")
+  r->add_option("--coverage", opts->setup.coverage, "Probes wanted through every channel when planning")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
   r->add_option("--bw-fraction", opts->bw_fraction, "Bandwidth below this share of its baseline is degraded")
@@ -328,32 +315,33 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_option("--html", opts->html, "Also write a self-contained HTML report");
   r->add_option("--prom", opts->prom, "Also write Prometheus textfile metrics");
   r->add_option("--history", opts->history, "SQLite history to append to (created if missing); reports trends");
-  r->add_option("--agents", opts->agents,
+  r->add_option("--agents", opts->setup.agents,
                 "tcp/verbs: agents file, 'DESC[PORT] DATA_ADDR[:PORT] [control=ADDR[:PORT]] [dev=IFNAME] "
                 "[rdma=DEVICE:PORT]' lines");
-  r->add_option("--token-file", opts->token_file, "tcp/verbs: shared token of the probe agents");
-  r->add_option("--parallel", opts->parallel, "tcp/verbs: agents working on an order at once")
+  r->add_option("--token-file", opts->setup.token_file, "tcp/verbs: shared token of the probe agents");
+  r->add_option("--parallel", opts->setup.parallel, "tcp/verbs: agents working on an order at once")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  r->add_option("--probe-seconds", opts->probe_seconds, "tcp/verbs: bandwidth test length per probe")
+  r->add_option("--probe-seconds", opts->setup.probe_seconds, "tcp/verbs: bandwidth test length per probe")
       ->check(CLI::Range(0.05, 60.0))
       ->capture_default_str();
-  r->add_option("--timeout", opts->timeout_seconds, "tcp/verbs: bound on every wait of a probe, seconds")
+  r->add_option("--timeout", opts->setup.timeout_seconds, "tcp/verbs: bound on every wait of a probe, seconds")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
-  r->add_option("-d,--ib-dev", opts->ib_dev, "mpi with --probe-transport verbs: RDMA device (default: the first one)");
-  r->add_option("--counters", opts->counters,
+  r->add_option("-d,--ib-dev", opts->setup.rdma_device,
+                "mpi with --probe-transport verbs: RDMA device (default: the first one)");
+  r->add_option("--counters", opts->setup.counters,
                 "Port error counters read before and after the sweep: sim (the simulated fabric's; default with "
                 "--fabric sim), mad (the live fabric's PMAs over umad), none (default otherwise)")
       ->check(CLI::IsMember({"sim", "mad", "none"}));
-  r->add_option("-C,--ca", opts->ca,
+  r->add_option("-C,--ca", opts->setup.ca,
                 "--counters mad: local RDMA device to send from (default: the first with an IB port)");
-  r->add_option("-P,--port", opts->ca_port, "--counters mad: local port number (default: the first active port)")
+  r->add_option("-P,--port", opts->setup.ca_port, "--counters mad: local port number (default: the first active port)")
       ->check(CLI::Range(0, 255));
-  r->add_option("--probe-transport", opts->probe_transport, "mpi: how ranks probe each other")
+  r->add_option("--probe-transport", opts->setup.probe_transport, "mpi: how ranks probe each other")
       ->check(CLI::IsMember({"tcp", "verbs"}))
       ->capture_default_str();
-  r->add_flag("--allow-idle-ranks", opts->allow_idle_ranks, "mpi: a rank that owns no endpoint port idles");
+  r->add_flag("--allow-idle-ranks", opts->setup.allow_idle_ranks, "mpi: a rank that owns no endpoint port idles");
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
 

@@ -73,6 +73,11 @@ const std::string* NodeNameMap::Find(uint64_t guid) const {
   return it == names_.end() ? nullptr : &it->second;
 }
 
+std::string_view NodeNameMap::NameOr(uint64_t guid, std::string_view reported) const {
+  const std::string* name = Find(guid);
+  return name ? std::string_view(*name) : reported;
+}
+
 Result<NodeNameMap> ParseNodeNameMap(std::string_view text, const std::string& where) {
   NodeNameMap map;
   std::unordered_map<uint64_t, int> first_line;
@@ -102,12 +107,11 @@ Result<Fabric> RenameNodes(const Fabric& fabric, const NodeNameMap& names) {
   builder.Reserve(fabric.num_nodes(), fabric.num_port_slots());
   for (NodeId n = 0; n < fabric.num_nodes(); ++n) {
     const Node& node = fabric.node(n);
-    const std::string* name = names.Find(node.guid);
     auto added = builder.AddNode(NodeSpec{.type = node.type,
                                           .num_ports = node.num_ports,
                                           .guid = node.guid,
                                           .system_guid = node.system_guid,
-                                          .description = name ? *name : fabric.description(n),
+                                          .description = std::string(names.NameOr(node.guid, fabric.description(n))),
                                           .labels = node.labels,
                                           .vendor_id = node.vendor_id,
                                           .device_id = node.device_id});

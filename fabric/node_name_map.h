@@ -16,6 +16,8 @@ class NodeNameMap {
  public:
   // The name given to the node with this node GUID, or nullptr.
   const std::string* Find(uint64_t guid) const;
+  // The name given to the node with this node GUID, or `reported` (its NodeDescription).
+  std::string_view NameOr(uint64_t guid, std::string_view reported) const;
   size_t size() const { return names_.size(); }
 
  private:

@@ -18,6 +18,8 @@
 #include <tuple>
 #include <vector>
 
+#include "tests/scratch_dir.h"
+
 namespace fabricctl::testing {
 
 inline constexpr const char* kUmad2Sim = "/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so";
@@ -67,44 +69,43 @@ class Ibsim {
   // Starts ibsim on `netfile`; check ok() and error().
   explicit Ibsim(const std::string& netfile, const std::string& extra_args = "") {
     static std::atomic<int> counter{0};
-    char tmpl[] = "/tmp/fabricctl-ibsim.XXXXXX";
-    dir_ = mkdtemp(tmpl);
     sockname_ = "fctl" + std::to_string(getpid()) + "x" + std::to_string(counter++);
     std::string script = std::string(FABRICCTL_SOURCE_DIR) + "/tools/ibsim/start-ibsim.sh";
-    auto r = RunShell(script + " -s " + sockname_ + " -d " + dir_ + " -t 30 " + ShellQuote(netfile) + " " + extra_args,
-                      dir_, 40);
+    auto r = RunShell(
+        script + " -s " + sockname_ + " -d " + scratch_.dir + " -t 30 " + ShellQuote(netfile) + " " + extra_args,
+        scratch_.dir, 40);
     if (r.exit_code == 0) pid_ = std::atoi(r.out.c_str());
     error_ = r.err;
   }
   ~Ibsim() {
     Thaw();  // a stopped simulator would not see the SIGTERM
     if (pid_ > 0)
-      RunShell(std::string(FABRICCTL_SOURCE_DIR) + "/tools/ibsim/stop-ibsim.sh " + std::to_string(pid_), dir_, 15);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+      RunShell(std::string(FABRICCTL_SOURCE_DIR) + "/tools/ibsim/stop-ibsim.sh " + std::to_string(pid_), scratch_.dir,
+               15);
   }
   Ibsim(const Ibsim&) = delete;
   Ibsim& operator=(const Ibsim&) = delete;
 
   bool ok() const { return pid_ > 0; }
   const std::string& error() const { return error_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return scratch_.dir; }
   const std::string& sockname() const { return sockname_; }
 
   // A command line (fabricctl or a diag tool) run against this simulator.
   CommandResult Run(const std::string& command, int timeout_s = 60) const {
-    return RunShell("IBSIM_SOCKNAME=" + sockname_ + " LD_PRELOAD=" + kUmad2Sim + " " + command, dir_, timeout_s);
+    return RunShell("IBSIM_SOCKNAME=" + sockname_ + " LD_PRELOAD=" + kUmad2Sim + " " + command, scratch_.dir,
+                    timeout_s);
   }
   CommandResult Fabricctl(const std::string& args, int timeout_s = 60) const {
     return Run(std::string(FABRICCTL_BINARY) + " " + args, timeout_s);
   }
   // One line to ibsim's console; waits until ibsim has read it.
   void Console(const std::string& line) const {
-    std::ofstream(dir_ + "/console") << line << "\n" << std::flush;
+    std::ofstream(scratch_.dir + "/console") << line << "\n" << std::flush;
     // The console has no acknowledgement; a short pause lets ibsim apply it.
     usleep(300 * 1000);
   }
-  std::string Log() const { return Slurp(dir_ + "/ibsim.log"); }
+  std::string Log() const { return Slurp(scratch_.dir + "/ibsim.log"); }
 
   // SIGSTOP / SIGCONT: a simulator that stops answering mid-conversation, then goes on.
   void Freeze() const {
@@ -123,11 +124,11 @@ class Ibsim {
         " & pid=$!; " + "while [ \"$(ls /proc/$pid/task 2>/dev/null | wc -l)\" -lt 2 ] && kill -0 $pid 2>/dev/null; " +
         "do sleep 0.01; done; sleep " + std::to_string(delay_ms / 1000.0) + "; kill -STOP " + std::to_string(pid_) +
         "; wait $pid";
-    return RunShell(command, dir_, timeout_s);
+    return RunShell(command, scratch_.dir, timeout_s);
   }
 
  private:
-  std::string dir_;
+  fabricctl::testing::ScratchDir scratch_{"ibsim"};
   std::string sockname_;
   std::string error_;
   int pid_ = -1;

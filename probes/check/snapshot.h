@@ -10,6 +10,7 @@
 
 #include "fabric/counters.h"
 #include "fabric/fabric.h"
+#include "fabric/node_name_map.h"
 #include "routing/routes.h"
 
 namespace fabricctl::check {
@@ -53,6 +54,10 @@ struct Snapshot {
   const RouteSet* installed_routes = nullptr;    // LFTs read back or from a dump
   const RouteSet* intended_routes = nullptr;     // routes.json to compare against
   std::vector<std::string> collection_problems;  // ports that did not answer, and why
+  // --node-name-map, when given: `fabric` is already renamed, but identity readings keep
+  // the NodeDescription each node reported (telling nodes with one GUID apart), so their
+  // names are mapped where a finding prints them.
+  const NodeNameMap* node_names = nullptr;
 };
 
 }  // namespace fabricctl::check

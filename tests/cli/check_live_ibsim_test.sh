@@ -28,9 +28,8 @@ stop_sm() {
 cleanup() {
   stop_sm
   if [ -n "$sim_pid" ]; then "$src/tools/ibsim/stop-ibsim.sh" "$sim_pid" || true; fi
-  rm -rf "$work"
 }
-trap cleanup EXIT
+on_exit cleanup
 
 # Runs a command against the simulator, at most 60 s.
 on_sim() { timeout -k 2 60 env IBSIM_SOCKNAME="$sock" LD_PRELOAD="$umad2sim" "$@"; }

@@ -3,9 +3,7 @@
 # clear errors (no hang) when there is no umad device or no simulator.
 set -euo pipefail
 fabricctl="$1"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$(dirname "$0")/testlib.sh" # makes and enters $work, removed on exit
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_exit() {  # expect_exit CODE CMD...

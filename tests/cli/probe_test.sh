@@ -2,14 +2,12 @@
 # fabricctl probe: argument errors, token checks, and a loopback run end to end.
 set -euo pipefail
 bin="$(realpath "$1")"
-work="$(mktemp -d)"
+source "$(dirname "$0")/testlib.sh" # makes and enters $work, removed on exit
 agent_pid=""
-cleanup() {
+stop_agent() {
   if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
 }
-trap cleanup EXIT
-cd "$work"
+on_exit stop_agent
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 expect_rc() {  # expect_rc CODE CMD...

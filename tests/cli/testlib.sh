@@ -1,7 +1,23 @@
-# Shared by the CLI test scripts: source it after `fabricctl=$1`. Makes a scratch directory
-# (removed on exit), enters it, and defines the assertions.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Shared by the shell tests (tests/cli, tests/netns, tests/packaging): source it after
+# `fabricctl=$1`. Makes a scratch directory $work (removed on exit), enters it, and defines
+# the assertions. A test with more to undo (processes, namespaces) registers it with
+# on_exit instead of setting its own EXIT trap, so the directory is still removed.
+
+# on_exit CMD: CMD runs when the script exits, however it exits; the last registered runs
+# first, so the scratch directory goes last.
+exit_steps=()
+on_exit() { exit_steps=("$1" "${exit_steps[@]}"); }
+run_exit_steps() {
+  local step
+  for step in "${exit_steps[@]}"; do eval "$step" || true; done
+}
+trap run_exit_steps EXIT
+# scratch_dir: sets `work` to a fresh directory, removed on exit.
+scratch_dir() {
+  work=$(mktemp -d)
+  on_exit "rm -rf '$work'"
+}
+scratch_dir
 cd "$work"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -5,9 +5,7 @@
 # Usage: topo_input_test.sh <fabricctl> <source-dir>
 set -euo pipefail
 fabricctl=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+source "$(dirname "$0")/testlib.sh" # makes and enters $work, removed on exit
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_exit() {

@@ -13,6 +13,7 @@
 #include "tests/fabric/fake_transport.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::testing {
 namespace {
@@ -42,21 +43,13 @@ DiscoveredView ViewOf(const nlohmann::json& j) {
 }
 
 // A scratch directory for net files, removed at the end of the test.
-struct Scratch {
-  Scratch() {
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
+struct Scratch : fabricctl::testing::ScratchDir {
+  Scratch() : ScratchDir("net") {}
   std::string Write(const std::string& name, const std::string& text) const {
     std::string path = dir + "/" + name;
     std::ofstream(path) << text;
     return path;
   }
-  std::string dir;
 };
 
 // The part of `expected` the walk from `local` can see: the subnet of its port, as
@@ -368,8 +361,8 @@ TEST_SUITE("ibsim_discovery") {
   }
 
   TEST_CASE("no simulator or no umad device: a clear error, no hang") {
-    char tmpl[] = "/tmp/fabricctl-nosim.XXXXXX";
-    std::string dir = mkdtemp(tmpl);
+    const fabricctl::testing::ScratchDir scratch("nosim");
+    const std::string& dir = scratch.dir;
     auto no_sim = RunShell(
         std::string("IBSIM_SOCKNAME=fctl-nobody LD_PRELOAD=") + kUmad2Sim + " " + FABRICCTL_BINARY + " discover", dir,
         20);
@@ -380,7 +373,6 @@ TEST_SUITE("ibsim_discovery") {
       CHECK(no_dev.exit_code == 2);
       CHECK(no_dev.err.find("no InfiniBand device with a umad interface") != std::string::npos);
     }
-    std::filesystem::remove_all(dir);
   }
 }
 

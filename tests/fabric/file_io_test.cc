@@ -10,20 +10,12 @@
 #include <string>
 #include <thread>
 
+#include "tests/scratch_dir.h"
+
 namespace fabricctl {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "fabricctl-file-io-XXXXXX").string();
-    path = ::mkdtemp(t.data()) ? t : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using fabricctl::testing::ScratchDir;
 
 size_t Entries(const std::string& dir) {
   size_t n = 0;
@@ -32,44 +24,44 @@ size_t Entries(const std::string& dir) {
 }
 
 TEST_CASE("ReadFile: missing file and directory are errors naming the path") {
-  TempDir d;
-  REQUIRE(!d.path.empty());
-  auto missing = ReadFile(d.path + "/nope");
+  ScratchDir d;
+  REQUIRE(!d.dir.empty());
+  auto missing = ReadFile(d.dir + "/nope");
   REQUIRE(!missing);
-  CHECK(missing.error().Format() == d.path + "/nope: cannot open: No such file or directory");
-  auto dir = ReadFile(d.path);
+  CHECK(missing.error().Format() == d.dir + "/nope: cannot open: No such file or directory");
+  auto dir = ReadFile(d.dir);
   REQUIRE(!dir);
-  CHECK(dir.error().Format() == d.path + ": is a directory, expected a file");
+  CHECK(dir.error().Format() == d.dir + ": is a directory, expected a file");
 }
 
 TEST_CASE("WriteFileAtomic: a directory, a missing directory or /proc fail clearly and leave nothing behind") {
-  TempDir d;
-  REQUIRE(!d.path.empty());
-  auto into_dir = WriteFileAtomic(d.path, "x");
+  ScratchDir d;
+  REQUIRE(!d.dir.empty());
+  auto into_dir = WriteFileAtomic(d.dir, "x");
   REQUIRE(!into_dir);
-  CHECK(into_dir.error().Format() == d.path + ": is a directory, expected a file name");
-  auto slash = WriteFileAtomic(d.path + "/new/", "x");
+  CHECK(into_dir.error().Format() == d.dir + ": is a directory, expected a file name");
+  auto slash = WriteFileAtomic(d.dir + "/new/", "x");
   REQUIRE(!slash);
-  CHECK(slash.error().Format() == d.path + "/new/: is a directory, expected a file name");
-  auto no_dir = WriteFileAtomic(d.path + "/no/such/f.topo", "x");
+  CHECK(slash.error().Format() == d.dir + "/new/: is a directory, expected a file name");
+  auto no_dir = WriteFileAtomic(d.dir + "/no/such/f.topo", "x");
   REQUIRE(!no_dir);
   CHECK(no_dir.error().Format() ==
-        d.path + "/no/such/f.topo: cannot write into directory '" + d.path + "/no/such': No such file or directory");
-  auto file_as_dir = WriteFileAtomic(d.path + "/f", "x");
+        d.dir + "/no/such/f.topo: cannot write into directory '" + d.dir + "/no/such': No such file or directory");
+  auto file_as_dir = WriteFileAtomic(d.dir + "/f", "x");
   REQUIRE(file_as_dir);
-  auto under_file = WriteFileAtomic(d.path + "/f/g", "x");
+  auto under_file = WriteFileAtomic(d.dir + "/f/g", "x");
   REQUIRE(!under_file);
-  CHECK(under_file.error().Format() == d.path + "/f/g: '" + d.path + "/f' is not a directory");
+  CHECK(under_file.error().Format() == d.dir + "/f/g: '" + d.dir + "/f' is not a directory");
   auto proc = WriteFileAtomic("/proc/x", "x");
   REQUIRE(!proc);
   CHECK(proc.error().Format().starts_with("/proc/x: cannot create a file in '/proc': "));
-  CHECK(Entries(d.path) == 1);  // only "f": no temporary file left
+  CHECK(Entries(d.dir) == 1);  // only "f": no temporary file left
 }
 
 TEST_CASE("ReadTextFile: stops at the first NUL byte with its line; ReadFile reads it") {
-  TempDir d;
-  REQUIRE(!d.path.empty());
-  const std::string f = d.path + "/bin";
+  ScratchDir d;
+  REQUIRE(!d.dir.empty());
+  const std::string f = d.dir + "/bin";
   REQUIRE(WriteFileAtomic(f, std::string("a\nb\nc\0d\n", 8)));
   auto text = ReadTextFile(f);
   REQUIRE(!text);
@@ -86,9 +78,9 @@ TEST_CASE("ReadTextFile: stops at the first NUL byte with its line; ReadFile rea
 }
 
 TEST_CASE("ReadTextFile: a FIFO nobody writes to is refused at once; one with a writer is read whole") {
-  TempDir d;
-  REQUIRE(!d.path.empty());
-  const std::string fifo = d.path + "/pipe";
+  ScratchDir d;
+  REQUIRE(!d.dir.empty());
+  const std::string fifo = d.dir + "/pipe";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   auto idle = ReadTextFile(fifo);  // waited forever for a writer before
   REQUIRE(!idle);
@@ -109,9 +101,9 @@ TEST_CASE("ReadTextFile: a FIFO nobody writes to is refused at once; one with a 
 }
 
 TEST_CASE("WriteFileAtomic: a FIFO (like /dev/null, not a regular file) is written in place, not replaced") {
-  TempDir d;
-  REQUIRE(!d.path.empty());
-  const std::string fifo = d.path + "/pipe";
+  ScratchDir d;
+  REQUIRE(!d.dir.empty());
+  const std::string fifo = d.dir + "/pipe";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   // Open the reading end first (non-blocking, so a writer that never comes cannot hang the
   // test); the small text then fits the pipe buffer.
@@ -127,19 +119,19 @@ TEST_CASE("WriteFileAtomic: a FIFO (like /dev/null, not a regular file) is writt
   struct stat st {};
   REQUIRE(::stat(fifo.c_str(), &st) == 0);
   CHECK(S_ISFIFO(st.st_mode));
-  CHECK(Entries(d.path) == 1);
+  CHECK(Entries(d.dir) == 1);
 }
 
 TEST_CASE("WriteFileAtomic: replaces the file whole") {
-  TempDir d;
-  REQUIRE(!d.path.empty());
-  const std::string f = d.path + "/out.topo";
+  ScratchDir d;
+  REQUIRE(!d.dir.empty());
+  const std::string f = d.dir + "/out.topo";
   REQUIRE(WriteFileAtomic(f, "first version, longer\n"));
   REQUIRE(WriteFileAtomic(f, "second\n"));
   auto back = ReadFile(f);
   REQUIRE(back);
   CHECK(*back == "second\n");
-  CHECK(Entries(d.path) == 1);
+  CHECK(Entries(d.dir) == 1);
   CHECK(CheckWritablePath("-"));
   CHECK(!CheckWritablePath(""));
 }

@@ -15,6 +15,7 @@
 #include "fabric/file_io.h"
 #include "fabric/ibnetdiscover_format.h"
 #include "tests/fabric/topology_test_util.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
 namespace {
@@ -196,15 +197,8 @@ class IbsimProcess {
 // Writes `fabric` for ibsim, runs it, discovers it with ibnetdiscover and returns the text.
 Result<std::string> DiscoverThroughIbsim(const Fabric& fabric, const std::string& tag) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / fmt::format("fabricctl-ibsim-{}-{}", getpid(), tag);
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{dir};
+  const testing::ScratchDir scratch("ibsim-" + tag);
+  const fs::path dir = scratch.dir;
   std::string net = (dir / "fabric.ibsim").string(), log = (dir / "ibsim.log").string();
   if (auto w = WriteFileAtomic(net, WriteIbsimTopology(fabric)); !w) return std::unexpected(w.error());
   std::string sock = fmt::format("fabricctl-test-{}-{}", getpid(), tag);

@@ -7,15 +7,16 @@
 #include <string>
 
 #include "fabric/file_io.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
 namespace {
 
 std::string ReadError(const std::string& name, const std::string& contents) {
-  std::string path = (std::filesystem::temp_directory_path() / ("fabricctl-topology-io-" + name)).string();
+  const testing::ScratchDir scratch("topology-io");
+  std::string path = scratch / name;
   REQUIRE(WriteFileAtomic(path, contents));
   auto f = ReadTopologyFile(path);
-  std::filesystem::remove(path);
   if (f) return "(read)";
   std::string text = f.error().Format();
   // The temp dir differs between machines; the message after it does not.
@@ -46,10 +47,10 @@ TEST_CASE("ReadTopologyFile: binary garbage fails at its line without raw contro
 
 TEST_CASE("ReadTopologyFile: a UTF-8 byte-order mark is skipped, in both formats") {
   const std::string topo = "\xEF\xBB\xBFSwitch 2 \"a\"\r\n[1] \"b\"[1]\r\n\r\nHca 1 \"b\"\r\n[1] \"a\"[1]\r\n";
-  std::string path = (std::filesystem::temp_directory_path() / "fabricctl-topology-io-bom.topo").string();
+  const testing::ScratchDir scratch("topology-io");
+  std::string path = scratch / "bom.topo";
   REQUIRE(WriteFileAtomic(path, topo));
   auto f = ReadTopologyFile(path);
-  std::filesystem::remove(path);
   REQUIRE_MESSAGE(f, (f ? "" : f.error().Format()));
   CHECK(f->num_nodes() == 2);
   CHECK(f->description(0) == "a");

@@ -3,9 +3,9 @@
 # fail().
 
 # fabric_test_begin TAG: a prefix for this run's namespaces and interfaces (TAG + pid, at
-# most 8 characters), a management /24 no other fabric on this machine uses (MGMT_NET), a
-# temporary working directory made current, and a trap that stops the processes listed in
-# `pids`, removes the fabric and the directory on any exit.
+# most 8 characters), a management /24 no other fabric on this machine uses (MGMT_NET), the
+# test library's scratch directory made current, and an exit step that stops the processes
+# listed in `pids` and removes the fabric on any exit (the directory goes after it).
 fabric_test_begin() {
   prefix="$1$(($$ % 1000000))"
   local k tries
@@ -13,11 +13,11 @@ fabric_test_begin() {
     [ -z "$(ip -o -4 addr show to "198.19.$k.254/32")" ] && break
   done
   export MGMT_NET="198.19.$k"
-  work="$(mktemp -d)"
   pids=()
-  trap fabric_test_end EXIT
+  # shellcheck source=tests/cli/testlib.sh
+  . "$src/tests/cli/testlib.sh" # makes and enters $work, removed on exit after the on_exit steps
+  on_exit fabric_test_end
   trap 'exit 130' INT TERM
-  cd "$work"
 }
 
 fabric_test_end() {
@@ -25,7 +25,6 @@ fabric_test_end() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   bash "$src/tools/netns/routed-fabric-down.sh" "$prefix"
-  rm -rf "$work"
 }
 
 # start_fabric_agents: one `probe serve` per host namespace of the fabric described by

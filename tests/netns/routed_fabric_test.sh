@@ -26,14 +26,11 @@ for ((k = $$ % 200 + 50, tries = 0; tries < 200; k = (k + 1) % 256, tries++)); d
   [ -z "$(ip -o -4 addr show to "198.19.$k.254/32")" ] && break
 done
 export MGMT_NET="198.19.$k"
-work="$(mktemp -d)"
-cleanup() {
-  bash "$down" "$prefix"
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/cli/testlib.sh
+. "$src/tests/cli/testlib.sh" # makes and enters $work, removed on exit after the on_exit steps
+cleanup() { bash "$down" "$prefix"; }
+on_exit cleanup
 trap 'exit 130' INT TERM
-cd "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # leftovers: what of this prefix exists (namespaces, interfaces in the root namespace).

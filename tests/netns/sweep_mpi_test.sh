@@ -20,15 +20,12 @@ if ! command -v tc >/dev/null; then echo "SKIP: sweep_mpi_test needs tc (iproute
 if ! command -v mpirun >/dev/null; then echo "SKIP: sweep_mpi_test needs mpirun (openmpi-bin)"; exit 0; fi
 
 prefix="sm$(($$ % 1000000))"
-work="$(mktemp -d)"
+# shellcheck source=tests/cli/testlib.sh
+. "$src/tests/cli/testlib.sh" # makes and enters $work, removed on exit after the on_exit steps
 fabric_down=(true)
-cleanup() {
-  "${fabric_down[@]}"
-  rm -rf "$work"
-}
-trap cleanup EXIT
+cleanup() { "${fabric_down[@]}"; }
+on_exit cleanup
 trap 'exit 130' INT TERM
-cd "$work"
 fail() {
   echo "FAIL: $*" >&2
   exit 1

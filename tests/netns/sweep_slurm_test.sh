@@ -24,16 +24,15 @@ if [ ! -e /usr/lib/x86_64-linux-gnu/pmix2/lib/libpmix.so ] && [ ! -e /usr/lib/pm
 fi
 
 prefix="sl$(($$ % 1000000))"
-work="$(mktemp -d)"
+# shellcheck source=tests/cli/testlib.sh
+. "$src/tests/cli/testlib.sh" # makes and enters $work, removed on exit after the on_exit steps
 fabric_down=(true)
 cleanup() {
   bash "$src/tools/slurm/slurm-down.sh" "$work/slurm"
   "${fabric_down[@]}"
-  rm -rf "$work"
 }
-trap cleanup EXIT
+on_exit cleanup
 trap 'exit 130' INT TERM
-cd "$work"
 fail() {
   echo "FAIL: $*" >&2
   for f in "$work"/slurm/slurmd.log "$work"/slurm/slurmctld.log; do

@@ -183,7 +183,7 @@ if [ "${FABRICCTL_TEST_HOST_INSTALL:-0}" = 1 ] || [ "${CI:-}" = true ]; then
   elif dpkg-query -W fabricctl >/dev/null 2>&1; then
     echo "SKIP: host install: a fabricctl package is installed already; left alone"
   else
-    trap 'dpkg -r fabricctl >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+    on_exit 'dpkg -r fabricctl >/dev/null 2>&1 || true'
     dpkg -i "$deb" >dpkg.log 2>&1 || { cat dpkg.log >&2; fail "host dpkg -i"; }
     /usr/bin/fabricctl --version | grep -qF "fabricctl $version" || fail "host: /usr/bin/fabricctl --version"
     ! command -v man >/dev/null || [ "$(man -w fabricctl-route)" = /usr/share/man/man1/fabricctl-route.1.gz ] || fail "host: man -w fabricctl-route"

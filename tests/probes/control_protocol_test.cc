@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/scratch_dir.h"
+
 namespace fabricctl::probes {
 namespace {
 
@@ -304,8 +306,8 @@ TEST_CASE("a version-1 frame is refused with a clear error") {
 }
 
 TEST_CASE("token files must be private and long enough") {
-  std::string dir = "/tmp/fabricctl-token-test-" + std::to_string(::getpid());
-  ::mkdir(dir.c_str(), 0700);
+  const fabricctl::testing::ScratchDir scratch("token-test");
+  const std::string& dir = scratch.dir;
   std::string good = dir + "/good", open = dir + "/open", shorty = dir + "/short";
   std::ofstream(good) << "0123456789abcdef0123\n";
   std::ofstream(open) << "0123456789abcdef0123\n";
@@ -321,12 +323,11 @@ TEST_CASE("token files must be private and long enough") {
   CHECK(o.error().message == "token file is accessible by group or others (mode 644); run chmod 600");
   CHECK(ReadTokenFile(shorty).error().message.starts_with("token is 3 bytes, need at least 16"));
   CHECK(ReadTokenFile(dir + "/missing").error().message.starts_with("cannot read token file"));
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST_CASE("a token file that is not a small regular file is refused at once, never waited on") {
-  std::string dir = "/tmp/fabricctl-token-kinds-" + std::to_string(::getpid());
-  ::mkdir(dir.c_str(), 0700);
+  const fabricctl::testing::ScratchDir scratch("token-kinds");
+  const std::string& dir = scratch.dir;
   std::string fifo = dir + "/fifo", big = dir + "/big", sub = dir + "/dir";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // with no writer, a blocking open would wait forever
   ::mkdir(sub.c_str(), 0700);
@@ -337,7 +338,6 @@ TEST_CASE("a token file that is not a small regular file is refused at once, nev
   CHECK(ReadTokenFile(sub).error().message == "token file is a directory; give a regular file");
   CHECK(ReadTokenFile("/dev/null").error().message == "token file is a device; give a regular file");
   CHECK(ReadTokenFile(big).error().message == "token file is 4097 bytes, more than a token can be (at most 4096)");
-  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

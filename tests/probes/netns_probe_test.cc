@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/scratch_dir.h"
+
 extern char** environ;
 
 namespace {
@@ -79,10 +81,8 @@ class NetnsFixture {
  public:
   explicit NetnsFixture(const std::string& rate) {
     prefix_ = "fcp5t" + std::to_string(getpid() % 100000);
-    char tmpl[] = "/tmp/fabricctl-netns-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     up_ = geteuid() == 0 && std::system(("bash " + kSource + "/tools/netns/netns-up.sh " + prefix_ + " " + rate +
-                                         " 7 >" + dir_ + "/up.log 2>&1")
+                                         " 7 >" + scratch_.dir + "/up.log 2>&1")
                                             .c_str()) == 0;
     if (!up_) return;
     Token("token", "netns-probe-test-token-0123456789");
@@ -94,10 +94,9 @@ class NetnsFixture {
       if (!WaitExit(agent_, 3000ms)) MESSAGE("agent needed SIGKILL");
     }
     std::system(("bash " + kSource + "/tools/netns/netns-down.sh " + prefix_).c_str());
-    std::system(("rm -rf " + dir_).c_str());
   }
   bool up() const { return up_; }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string path(const std::string& name) const { return scratch_.dir + "/" + name; }
   std::string ns(char side) const { return prefix_ + side; }
   std::string dev(char side) const { return prefix_ + "-" + side; }
 
@@ -130,7 +129,7 @@ class NetnsFixture {
     chmod(path(name).c_str(), 0600);
   }
   std::string prefix_;
-  std::string dir_;
+  fabricctl::testing::ScratchDir scratch_{"netns"};
   bool up_ = false;
   pid_t agent_ = -1;
 };

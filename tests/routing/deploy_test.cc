@@ -18,6 +18,7 @@
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
 #include "tests/ibsim_routes.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::testing {
 namespace {
@@ -51,9 +52,8 @@ std::string Write(const Ibsim& sim, const std::string& name, const std::string& 
 
 constexpr unsigned kLeaves = 4, kSpines = 2, kHosts = 3, kWidth = 2;
 
-std::string FatTreeNetFile() {
-  char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-  std::string net = std::string(mkdtemp(tmpl)) + "/ft.net";
+std::string FatTreeNetFile(const fabricctl::testing::ScratchDir& dir) {
+  std::string net = dir / "ft.net";
   std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
   return net;
 }
@@ -61,16 +61,13 @@ std::string FatTreeNetFile() {
 // ibsim on the fat tree with parallel links, as discovered, with d-mod-k routes (set 0)
 // written as a dump.
 struct FatTreeSim {
-  FatTreeSim() : net(FatTreeNetFile()), sim(net) {
+  FatTreeSim() : net(FatTreeNetFile(scratch)), sim(net) {
     REQUIRE_MESSAGE(sim.ok(), sim.error());
     live = ParseLive(sim.Fabricctl("discover --json -q").out);
     a = MakeRoutes(live, kLeaves, kSpines, kHosts, kWidth, 0);
     fa = Write(sim, "a.dump", a.dump);
   }
-  ~FatTreeSim() {
-    std::error_code ec;
-    std::filesystem::remove_all(std::filesystem::path(net).parent_path(), ec);
-  }
+  fabricctl::testing::ScratchDir scratch{"net"};
   std::string net;
   Ibsim sim;
   Live live;
@@ -83,8 +80,8 @@ struct FatTreeSim {
 TEST_SUITE("ibsim_deploy") {
   TEST_CASE("deployed routes are exactly what dump_fts reads back; re-running changes nothing") {
     if (!IbsimAvailable()) return;
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    std::string net_dir = mkdtemp(tmpl);
+    const fabricctl::testing::ScratchDir scratch("net");
+    const std::string& net_dir = scratch.dir;
     std::string net = net_dir + "/ft.net";
     std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
     Ibsim sim(net);
@@ -169,7 +166,6 @@ TEST_SUITE("ibsim_deploy") {
       CHECK(named);
       CHECK(ReadFts(sim) == a.lft);
     }
-    std::filesystem::remove_all(net_dir);
   }
 
   TEST_CASE(
@@ -299,8 +295,8 @@ TEST_SUITE("ibsim_deploy") {
     if (!IbsimAvailable()) return;
     auto generated = Generate("fat-tree", {{"k", "8"}, {"tiers", "3"}});
     REQUIRE(generated);
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    std::string net_dir = mkdtemp(tmpl);
+    const fabricctl::testing::ScratchDir scratch("net");
+    const std::string& net_dir = scratch.dir;
     std::ofstream(net_dir + "/ft.ibsim") << WriteIbsimTopology(*generated);
     Ibsim sim(net_dir + "/ft.ibsim");
     REQUIRE_MESSAGE(sim.ok(), sim.error());
@@ -334,15 +330,14 @@ TEST_SUITE("ibsim_deploy") {
     // Nothing left to do the second time.
     auto again = sim.Fabricctl("deploy --json " + topo + " " + dir, 300);
     CHECK(nlohmann::json::parse(again.out).at("blocks_changed") == 0);
-    std::filesystem::remove_all(net_dir);
   }
 
   TEST_CASE("routes with two VLs: SL->VL tables are written, read back, and then left alone") {
     if (!IbsimAvailable()) return;
     auto generated = Generate("torus", {{"dims", "3x3"}, {"hosts", "1"}});
     REQUIRE(generated);
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    std::string net_dir = mkdtemp(tmpl);
+    const fabricctl::testing::ScratchDir scratch("net");
+    const std::string& net_dir = scratch.dir;
     std::ofstream(net_dir + "/torus.ibsim") << WriteIbsimTopology(*generated);
     Ibsim sim(net_dir + "/torus.ibsim");
     REQUIRE_MESSAGE(sim.ok(), sim.error());
@@ -369,13 +364,12 @@ TEST_SUITE("ibsim_deploy") {
     auto aj = nlohmann::json::parse(again.out);
     CHECK(aj.at("sl2vl_changed") == 0);
     CHECK(aj.at("blocks_changed") == 0);
-    std::filesystem::remove_all(net_dir);
   }
 
   TEST_CASE("ibtracert follows the deployed path") {
     if (!IbsimAvailable()) return;
-    char tmpl[] = "/tmp/fabricctl-net.XXXXXX";
-    std::string net_dir = mkdtemp(tmpl);
+    const fabricctl::testing::ScratchDir scratch("net");
+    const std::string& net_dir = scratch.dir;
     std::string net = net_dir + "/ft.net";
     std::ofstream(net) << FatTree2(kLeaves, kSpines, kHosts, kWidth);
     Ibsim sim(net);
@@ -416,7 +410,6 @@ TEST_SUITE("ibsim_deploy") {
       }
       CHECK(got == want);
     }
-    std::filesystem::remove_all(net_dir);
   }
 }
 

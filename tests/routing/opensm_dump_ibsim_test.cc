@@ -4,6 +4,7 @@
 #include <string>
 
 #include "tests/ibsim_harness.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
 namespace {
@@ -16,8 +17,8 @@ TEST_SUITE("ibsim_opensm_dump") {
       MESSAGE("ibsim or libumad2sim not installed: skipped");
       return;
     }
-    char tmpl[] = "/tmp/fabricctl-osm-dump-XXXXXX";
-    const std::string d = mkdtemp(tmpl);
+    const fabricctl::testing::ScratchDir scratch("osm-dump");
+    const std::string& d = scratch.dir;
     const std::string fabricctl = FABRICCTL_BINARY;
     REQUIRE(RunShell(fabricctl + " topo gen fat-tree --set k=4 tiers=2 -o " + d + "/ft.ibsim", d, 30).exit_code == 0);
     Ibsim sim(d + "/ft.ibsim");
@@ -37,7 +38,6 @@ TEST_SUITE("ibsim_opensm_dump") {
     INFO("route diff: ", diff.out, diff.err);
     CHECK(diff.exit_code == 0);
     CHECK(diff.out.find("same: 6 switches, identical LFTs") != std::string::npos);
-    std::filesystem::remove_all(d);
   }
 }
 

@@ -9,18 +9,12 @@
 #include "routing/sl_table.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/fabricctl-route-io-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using fabricctl::testing::ScratchDir;
 
 // Two subnets: a ring (updn) and a 2-tier fat tree (ftree), with a dual-port endpoint in both.
 Fabric TwoSubnets() {
@@ -60,14 +54,14 @@ TEST_CASE("route files: a directory round trip through JSON and through the dump
   REQUIRE(routed);
   CHECK(routed->routes.subnets[0].engine == "updn");
   CHECK(routed->routes.subnets[1].engine == "ftree");
-  TempDir dir;
-  REQUIRE(WriteRoutes(f, routed->routes, dir.path));
-  CHECK(std::filesystem::exists(dir.path + "/routes.json"));
-  CHECK(std::filesystem::exists(dir.path + "/opensm-lfts.scale-up_sn0.dump"));
-  CHECK(std::filesystem::exists(dir.path + "/opensm-lfts.scale-out.dump"));
-  CHECK_FALSE(std::filesystem::exists(dir.path + "/sl-table.txt"));
+  ScratchDir dir;
+  REQUIRE(WriteRoutes(f, routed->routes, dir.dir));
+  CHECK(std::filesystem::exists(dir.dir + "/routes.json"));
+  CHECK(std::filesystem::exists(dir.dir + "/opensm-lfts.scale-up_sn0.dump"));
+  CHECK(std::filesystem::exists(dir.dir + "/opensm-lfts.scale-out.dump"));
+  CHECK_FALSE(std::filesystem::exists(dir.dir + "/sl-table.txt"));
 
-  auto back = ReadRoutes(f, dir.path);  // routes.json
+  auto back = ReadRoutes(f, dir.dir);  // routes.json
   REQUIRE(back);
   REQUIRE(back->subnets.size() == 2);
   for (size_t i = 0; i < 2; ++i) {
@@ -78,15 +72,15 @@ TEST_CASE("route files: a directory round trip through JSON and through the dump
   }
   CHECK(back->port_lid == routed->routes.port_lid);
 
-  TempDir dump_dir;
-  REQUIRE(WriteRoutes(f, routed->routes, dump_dir.path, RouteWriteOptions{.json = false, .dump = true}));
-  auto dumps = ReadRoutes(f, dump_dir.path);  // the two dumps
+  ScratchDir dump_dir;
+  REQUIRE(WriteRoutes(f, routed->routes, dump_dir.dir, RouteWriteOptions{.json = false, .dump = true}));
+  auto dumps = ReadRoutes(f, dump_dir.dir);  // the two dumps
   REQUIRE(dumps);
   REQUIRE(dumps->subnets.size() == 2);
   for (size_t i = 0; i < 2; ++i) CHECK(dumps->subnets[i].lft == routed->routes.subnets[i].lft);
   CHECK(dumps->port_lid == routed->routes.port_lid);
 
-  auto one = ReadRoutes(f, dir.path + "/opensm-lfts.scale-out.dump");
+  auto one = ReadRoutes(f, dir.dir + "/opensm-lfts.scale-out.dump");
   REQUIRE(one);
   REQUIRE(one->subnets.size() == 1);
   CHECK(one->subnets[0].subnet == 1);
@@ -110,9 +104,9 @@ TEST_CASE("route files: SL tables round trip through the text table and JSON") {
   for (size_t k = 0; k < r.switches.size() * 25; ++k)
     for (int sl = 0; sl < 16; ++sl) r.sl2vl[k * 16 + sl] = sl % 2;
   for (int sl = 0; sl < 16; ++sl) r.sl2vl[((1 * 5 + 1) * 5 + 2) * 16 + sl] = 1;  // switch 1: port 1 -> 2 all on VL 1
-  TempDir dir;
-  REQUIRE(WriteRoutes(f, routed->routes, dir.path));
-  auto text = ReadFile(dir.path + "/sl-table.txt");
+  ScratchDir dir;
+  REQUIRE(WriteRoutes(f, routed->routes, dir.dir));
+  auto text = ReadFile(dir.dir + "/sl-table.txt");
   REQUIRE(text);
   INFO(*text);
   CHECK(
@@ -127,20 +121,20 @@ TEST_CASE("route files: SL tables round trip through the text table and JSON") {
     REQUIRE(b.sl2vl_stride == r.sl2vl_stride);
     CHECK(b.sl2vl == r.sl2vl);
   };
-  auto via_json = ReadRoutes(f, dir.path);
+  auto via_json = ReadRoutes(f, dir.dir);
   REQUIRE(via_json);
   check(*via_json);
-  TempDir text_dir;
-  REQUIRE(WriteRoutes(f, routed->routes, text_dir.path, RouteWriteOptions{.json = false, .dump = true}));
-  auto via_text = ReadRoutes(f, text_dir.path);
+  ScratchDir text_dir;
+  REQUIRE(WriteRoutes(f, routed->routes, text_dir.dir, RouteWriteOptions{.json = false, .dump = true}));
+  auto via_text = ReadRoutes(f, text_dir.dir);
   REQUIRE(via_text);
   check(*via_text);
 }
 
 TEST_CASE("route files: bad JSON and SL tables are rejected with their location") {
   Fabric f = testing::Ring(2);
-  TempDir dir;
-  std::string path = dir.path + "/routes.json";
+  ScratchDir dir;
+  std::string path = dir.dir + "/routes.json";
   REQUIRE(
       WriteFileAtomic(path, "{\n  \"format\": \"fabricctl-routes\",\n  \"version\": 1,\n  \"subnets\": [ oops ]\n}\n"));
   auto bad = ReadRoutes(f, path);

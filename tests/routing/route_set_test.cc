@@ -10,21 +10,14 @@
 #include "routing/route_io.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/fabricctl-route-set-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(std::string_view name) const { return path + "/" + std::string(name); }
-};
+using fabricctl::testing::ScratchDir;
 
 std::vector<std::string> Names(const std::string& dir) {
   std::vector<std::string> names;
@@ -50,23 +43,23 @@ void Overwrite(const std::string& path, std::string_view text) {
 
 TEST_CASE("route sets: a run into a used directory leaves only its own files") {
   Fabric f = testing::Ring(3, 2);
-  TempDir dir;
-  REQUIRE(WriteRoutes(f, TwoVlRoutes(f), dir.path, RouteWriteOptions{.json = true, .dump = true}));
-  CHECK(Names(dir.path) ==
+  ScratchDir dir;
+  REQUIRE(WriteRoutes(f, TwoVlRoutes(f), dir.dir, RouteWriteOptions{.json = true, .dump = true}));
+  CHECK(Names(dir.dir) ==
         std::vector<std::string>{"opensm-lfts.dump", "routes.json", "routes.manifest", "sl-table.txt"});
 
   SUBCASE("an old sl-table.txt is not applied to new 1-VL dumps") {
     RouteSet one_vl = testing::RouteWith(f, "updn")->routes;
-    REQUIRE(WriteRoutes(f, one_vl, dir.path, RouteWriteOptions{.json = false, .dump = true}));
-    CHECK(Names(dir.path) == std::vector<std::string>{"opensm-lfts.dump", "routes.manifest"});
-    auto back = ReadRoutes(f, dir.path);
+    REQUIRE(WriteRoutes(f, one_vl, dir.dir, RouteWriteOptions{.json = false, .dump = true}));
+    CHECK(Names(dir.dir) == std::vector<std::string>{"opensm-lfts.dump", "routes.manifest"});
+    auto back = ReadRoutes(f, dir.dir);
     REQUIRE(back);
     CHECK(back->subnets[0].num_vls == 1);
   }
   SUBCASE("an old routes.json does not hide new dumps") {
-    REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.path,
-                        RouteWriteOptions{.json = false, .dump = true}));
-    auto back = ReadRoutes(f, dir.path);
+    REQUIRE(
+        WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.dir, RouteWriteOptions{.json = false, .dump = true}));
+    auto back = ReadRoutes(f, dir.dir);
     REQUIRE(back);
     CHECK(back->subnets[0].engine == "file");  // from the dump; routes.json would say updn
   }
@@ -74,14 +67,14 @@ TEST_CASE("route sets: a run into a used directory leaves only its own files") {
 
 TEST_CASE("route sets: readers refuse an incomplete or mixed directory and say which file") {
   Fabric f = testing::Ring(3, 2);
-  TempDir dir;
-  REQUIRE(WriteRoutes(f, TwoVlRoutes(f), dir.path, RouteWriteOptions{.json = true, .dump = true}));
-  REQUIRE(ReadRoutes(f, dir.path));
-  REQUIRE(ReadRawLfts(dir.path));
+  ScratchDir dir;
+  REQUIRE(WriteRoutes(f, TwoVlRoutes(f), dir.dir, RouteWriteOptions{.json = true, .dump = true}));
+  REQUIRE(ReadRoutes(f, dir.dir));
+  REQUIRE(ReadRawLfts(dir.dir));
   std::string message, where;
   auto refused = [&] {
-    auto routes = ReadRoutes(f, dir.path);
-    auto raw = ReadRawLfts(dir.path);
+    auto routes = ReadRoutes(f, dir.dir);
+    auto raw = ReadRawLfts(dir.dir);
     REQUIRE_FALSE(routes);
     REQUIRE_FALSE(raw);
     CHECK(raw.error().message == routes.error().message);
@@ -92,7 +85,7 @@ TEST_CASE("route sets: readers refuse an incomplete or mixed directory and say w
   SUBCASE("no manifest") {
     fs::remove(dir / "routes.manifest");
     refused();
-    CHECK(where == dir.path);
+    CHECK(where == dir.dir);
     CHECK(message.starts_with("no routes.manifest: not a complete route set"));
   }
   SUBCASE("a listed file missing") {
@@ -133,34 +126,34 @@ TEST_CASE("route sets: readers refuse an incomplete or mixed directory and say w
 
 TEST_CASE("route sets: the next write removes what a killed writer left") {
   Fabric f = testing::Ring(3);
-  TempDir dir;
+  ScratchDir dir;
   for (const char* left : {".fabricctl-tmp.4242.opensm-lfts.dump", "opensm-lfts.dump.tmp", ".routes.json.tmpAbC123"})
     Overwrite(dir / left, "half a file");
   Overwrite(dir / "notes.txt", "the user's");
-  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.path));
-  CHECK(Names(dir.path) == std::vector<std::string>{"notes.txt", "opensm-lfts.dump", "routes.json", "routes.manifest"});
-  CHECK(ReadRoutes(f, dir.path));
+  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.dir));
+  CHECK(Names(dir.dir) == std::vector<std::string>{"notes.txt", "opensm-lfts.dump", "routes.json", "routes.manifest"});
+  CHECK(ReadRoutes(f, dir.dir));
 }
 
 TEST_CASE("route sets: after a writer stopped before its manifest, the next one removes the earlier set") {
   Fabric f = testing::Ring(3);
-  TempDir dir;
-  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.path, {.json = true, .dump = true}));
+  ScratchDir dir;
+  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.dir, {.json = true, .dump = true}));
   {
-    auto stopped = RouteSetWriter::Open(dir.path, {"opensm-lfts.dump"});  // never commits
+    auto stopped = RouteSetWriter::Open(dir.dir, {"opensm-lfts.dump"});  // never commits
     REQUIRE(stopped);
   }
-  CHECK_FALSE(ReadRoutes(f, dir.path));
-  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.path, {.json = false, .dump = true}));
-  CHECK(Names(dir.path) == std::vector<std::string>{"opensm-lfts.dump", "routes.manifest"});
-  CHECK(ReadRoutes(f, dir.path));
+  CHECK_FALSE(ReadRoutes(f, dir.dir));
+  REQUIRE(WriteRoutes(f, testing::RouteWith(f, "updn")->routes, dir.dir, {.json = false, .dump = true}));
+  CHECK(Names(dir.dir) == std::vector<std::string>{"opensm-lfts.dump", "routes.manifest"});
+  CHECK(ReadRoutes(f, dir.dir));
 }
 
 TEST_CASE("route sets: a second writer fails at once while the first one writes") {
-  TempDir dir;
-  auto first = RouteSetWriter::Open(dir.path, {"routes.json"});
+  ScratchDir dir;
+  auto first = RouteSetWriter::Open(dir.dir, {"routes.json"});
   REQUIRE(first);
-  auto second = RouteSetWriter::Open(dir.path, {"routes.json"});
+  auto second = RouteSetWriter::Open(dir.dir, {"routes.json"});
   REQUIRE_FALSE(second);
   CHECK(second.error().message == "another fabricctl is writing route files into this directory");
 }

@@ -7,6 +7,7 @@
 #include "routing/route_summary.h"
 #include "tests/routing/route_check.h"
 #include "tests/routing/test_fabrics.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
 namespace {
@@ -45,11 +46,8 @@ TEST_CASE("updn: roots from GUIDs are used, and roots that cut pairs off fail wi
 
 TEST_CASE("updn: a root GUID file naming a GUID that is not a switch is an error at its line") {
   Fabric ring = testing::Ring(3);
-  char tmpl[] = "/tmp/fabricctl-roots-XXXXXX";
-  int fd = ::mkstemp(tmpl);
-  REQUIRE(fd >= 0);
-  ::close(fd);
-  const std::string path = tmpl;
+  const testing::ScratchDir scratch("roots");
+  const std::string path = scratch / "roots.guids";
   auto read = [&](std::string_view text) {
     REQUIRE(WriteFileAtomic(path, text));
     return ReadRootGuidFile(ring, path);
@@ -75,7 +73,6 @@ TEST_CASE("updn: a root GUID file naming a GUID that is not a switch is an error
     REQUIRE_FALSE(none);
     CHECK(none.error().Format() == path + ": lists no root GUID; expected one switch GUID per line");
   }
-  ::unlink(path.c_str());
 }
 
 TEST_CASE("updn: on a fat tree without labels the top switches become roots") {

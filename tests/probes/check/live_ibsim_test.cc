@@ -20,6 +20,7 @@
 #include "routing/verifier.h"
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::testing {
 namespace {
@@ -497,17 +498,7 @@ std::string WriteNet(const std::string& dir, const std::string& text) {
   return dir + "/fabric.net";
 }
 
-struct ScratchDir {
-  ScratchDir() {
-    char tmpl[] = "/tmp/fabricctl-live.XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string dir;
-};
+using fabricctl::testing::ScratchDir;
 
 }  // namespace
 

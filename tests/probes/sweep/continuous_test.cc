@@ -15,6 +15,7 @@
 #include "probes/sweep/monitor_metrics.h"
 #include "probes/sweep/sim_fabric.h"
 #include "tests/probes/sweep/sweep_fixture.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::sweep {
 namespace {
@@ -308,10 +309,10 @@ TEST_CASE("always-on metrics: every routed link, labelled with subnet and tier p
   CHECK(text.find("nan") == std::string::npos);
 
   if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
-    auto path = std::filesystem::temp_directory_path() / fmt::format("continuous_test_{}.prom", ::getpid());
+    const fabricctl::testing::ScratchDir scratch("continuous");
+    const std::string path = scratch / "monitor.prom";
     std::ofstream(path) << text;
-    int rc = std::system(fmt::format("promtool check metrics < '{}' >/dev/null 2>&1", path.string()).c_str());
-    std::filesystem::remove(path);
+    int rc = std::system(fmt::format("promtool check metrics < '{}' >/dev/null 2>&1", path).c_str());
     CHECK(rc == 0);
   }
 }

@@ -11,18 +11,12 @@
 #include "probes/sweep/prometheus.h"
 #include "probes/sweep/sim_fabric.h"
 #include "tests/probes/sweep/sweep_fixture.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::sweep {
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/fabricctl-history-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using fabricctl::testing::ScratchDir;
 
 SweepAnalysis SweepWith(const testing::Routed& r, const SweepPlan& plan, const std::string& spec, uint64_t seed) {
   FaultSet faults;
@@ -36,8 +30,8 @@ TEST_CASE("history keeps one row per link per sweep and finds a slow decay") {
   auto r = testing::FatTree(2, 4, 4);
   auto plan = PlanSweep(r.fabric, r.routes, {});
   REQUIRE(plan);
-  TempDir dir;
-  std::string db = (dir.path / "h.db").string();
+  ScratchDir dir;
+  std::string db = (dir / "h.db");
   auto h = History::Open(db);
   REQUIRE(h);
   // leaf1[5] loses 6% of its bandwidth every night. At 1% noise the analysis flags it from
@@ -73,8 +67,8 @@ TEST_CASE("history keeps one row per link per sweep and finds a slow decay") {
 }
 
 // A history database as another program (or a damaged disk) might leave it.
-std::string Tampered(const TempDir& dir, const char* sql) {
-  std::string db = (dir.path / "t.db").string();
+std::string Tampered(const ScratchDir& dir, const char* sql) {
+  std::string db = (dir / "t.db");
   REQUIRE(History::Open(db));
   sqlite3* handle = nullptr;
   REQUIRE(sqlite3_open(db.c_str(), &handle) == SQLITE_OK);
@@ -88,7 +82,7 @@ std::string Tampered(const TempDir& dir, const char* sql) {
 }
 
 TEST_CASE("history reads rows strictly: NULL, wrong types and bad text are errors naming table, row and column") {
-  TempDir dir;
+  ScratchDir dir;
   // The schema says NOT NULL; a table made by another program need not.
   std::string db = Tampered(dir,
                             "DROP TABLE sweeps; CREATE TABLE sweeps (id INTEGER PRIMARY KEY, started TEXT, mode TEXT, "
@@ -100,20 +94,20 @@ TEST_CASE("history reads rows strictly: NULL, wrong types and bad text are error
   REQUIRE(!sweeps);  // was a crash: a std::string built from a null pointer
   CHECK(sweeps.error().Format() == db + ": table sweeps, row id 4: column started is not text");
 
-  TempDir dir2;
+  ScratchDir dir2;
   db = Tampered(dir2, "INSERT INTO sweeps VALUES (1, 'x', 'sim', 't', 'many', 0, 1);");
   CHECK(History::Open(db)->Sweeps(10).error().message == "table sweeps, row id 1: column probes is not an integer");
-  TempDir dir3;
+  ScratchDir dir3;
   db = Tampered(dir3, "INSERT INTO sweeps VALUES (1, 'x', CAST(x'ff41' AS TEXT), 't', 1, 0, 7);");
   CHECK(History::Open(db)->Sweeps(10).error().message == "table sweeps, row id 1: column mode is not UTF-8 text");
-  TempDir dir4;
+  ScratchDir dir4;
   db = Tampered(dir4,
                 "DROP TABLE link_results; CREATE TABLE link_results (sweep_id INTEGER, link TEXT, health REAL, "
                 "bw_ratio REAL, finding TEXT, score REAL);"
                 "INSERT INTO sweeps VALUES (1, 'x', 'sim', 't', 1, 0, 1);"
                 "INSERT INTO link_results VALUES (1, NULL, 1.0, 0.5, NULL, NULL);");
   CHECK(History::Open(db)->Trends({}).error().message == "table link_results: column link is not text");
-  TempDir dir5;
+  ScratchDir dir5;
   db = Tampered(dir5,
                 "INSERT INTO sweeps VALUES (1, 'x', 'sim', 't', 1, 0, 1);"
                 "INSERT INTO link_results VALUES (1, 'a', 1.0, 'half', NULL, NULL);");
@@ -121,8 +115,8 @@ TEST_CASE("history reads rows strictly: NULL, wrong types and bad text are error
 }
 
 TEST_CASE("history rejects a file that is not a database") {
-  TempDir dir;
-  std::string path = (dir.path / "junk.db").string();
+  ScratchDir dir;
+  std::string path = (dir / "junk.db");
   FILE* fp = fopen(path.c_str(), "w");
   fputs("this is not sqlite, just text that is long enough to be read as a header........", fp);
   fclose(fp);

@@ -22,6 +22,7 @@
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
 #include "tests/probes/sweep/sweep_fixture.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::sweep {
 namespace {
@@ -292,8 +293,8 @@ TEST_SUITE("ibsim_mad_counters") {
       MESSAGE("ibsim or libumad2sim not installed: skipped");
       return;
     }
-    char tmpl[] = "/tmp/fabricctl-mad-counters-XXXXXX";
-    const std::string d = mkdtemp(tmpl);
+    const fabricctl::testing::ScratchDir scratch("mad-counters");
+    const std::string& d = scratch.dir;
     std::ofstream(d + "/fabric.net") << FatTree2(2, 2, 2);
     Ibsim sim(d + "/fabric.net");
     REQUIRE_MESSAGE(sim.ok(), sim.error());
@@ -333,7 +334,6 @@ TEST_SUITE("ibsim_mad_counters") {
     CHECK(child.exit_code == 0);
     CHECK(child.out.find("1 passed") != std::string::npos);
     CHECK(child.out.find("assertions: 0 ") == std::string::npos);  // the child did read, not skip
-    std::filesystem::remove_all(d);
   }
 }
 

@@ -9,19 +9,12 @@
 #include "probes/sweep/sim_fabric.h"
 #include "probes/sweep/sweep_driver.h"
 #include "tests/probes/sweep/sweep_fixture.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl::sweep {
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/fabricctl-publish-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using fabricctl::testing::ScratchDir;
 
 struct Swept {
   testing::Routed routed = testing::FatTree();
@@ -56,7 +49,7 @@ ReportInputs Inputs(const Swept& s) {
 TEST_CASE("publishing a sweep writes the report, the page, the metrics and a history row") {
   Swept s;
   SweepWithSlowHost(s);
-  TempDir dir;
+  ScratchDir dir;
   const PublishOptions options{.output = dir / "r.json",
                                .html = dir / "r.html",
                                .prom = dir / "r.prom",
@@ -79,7 +72,7 @@ TEST_CASE("publishing a sweep writes the report, the page, the metrics and a his
 TEST_CASE("a sweep that cannot write its report leaves no history row") {
   Swept s;
   SweepWithSlowHost(s);
-  TempDir dir;
+  ScratchDir dir;
   auto published =
       PublishSweep(Inputs(s), {.output = dir / "missing/r.json", .history = dir / "h.db", .counters = nullptr});
   REQUIRE_FALSE(published.has_value());

@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/scratch_dir.h"
+
 namespace fabricctl {
 
 TEST_CASE("event log: each event is one JSON line with a UTC time, appended") {
-  char tmpl[] = "/tmp/fabricctl-events-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  const std::string path = dir + "/events.jsonl";
+  const testing::ScratchDir scratch("events");
+  const std::string path = scratch / "events.jsonl";
   {
     auto log = EventLog::Open(path);
     REQUIRE(log);
@@ -38,9 +39,8 @@ TEST_CASE("event log: each event is one JSON line with a UTC time, appended") {
   auto none = EventLog::Open("");
   REQUIRE(none);
   CHECK(none->Write({{"event", "x"}}));
-  auto bad = EventLog::Open(dir + "/no/such/dir/log");
+  auto bad = EventLog::Open(scratch / "no/such/dir/log");
   CHECK(!bad);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace fabricctl

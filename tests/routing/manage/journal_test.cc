@@ -7,20 +7,13 @@
 #include <fstream>
 
 #include "tests/routing/test_fabrics.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
-namespace {
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/fabricctl-journal-XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-}  // namespace
-
 TEST_CASE("journal: a record and the fabric survive a round trip through the state directory") {
   const Fabric f = testing::TwoTierFatTree({.leaves = 3, .spines = 2, .hosts = 2});
-  const std::string dir = TempDir() + "/state";
+  const testing::ScratchDir scratch("journal");
+  const std::string dir = scratch / "state";
   auto journal = Journal::Open(dir);
   REQUIRE(journal);
   auto none = journal->Read();
@@ -56,7 +49,6 @@ TEST_CASE("journal: a record and the fabric survive a round trip through the sta
   REQUIRE(back);
   CHECK(back->link_down == health.link_down);
   CHECK(back->node_down == health.node_down);
-  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
 }
 
 TEST_CASE("journal: a malformed journal is an error naming the file; a health of another fabric too") {

@@ -16,6 +16,7 @@
 
 #include "tests/ibsim_fabrics.h"
 #include "tests/ibsim_harness.h"
+#include "tests/scratch_dir.h"
 
 namespace fabricctl {
 namespace {
@@ -94,13 +95,14 @@ int StartManager(const Ibsim& sim, const std::string& d, const std::string& tag,
 // A temporary directory with a small fat tree (4 leaves, 2 spines, 2 hosts each) in
 // ibsim; LIDs and port states from one `opensm -o`.
 struct SimFabric {
+  std::unique_ptr<testing::ScratchDir> scratch;  // outlives the simulator reading from it
   std::string dir;
   std::unique_ptr<Ibsim> sim;
 };
 
 SimFabric StartFabric(const std::string& tag) {
-  std::string tmpl = "/tmp/fabricctl-" + tag + "-XXXXXX";
-  SimFabric f{.dir = mkdtemp(tmpl.data())};
+  SimFabric f{.scratch = std::make_unique<testing::ScratchDir>(tag)};
+  f.dir = f.scratch->dir;
   std::ofstream(f.dir + "/ft.net") << FatTree2(4, 2, 2);
   f.sim = std::make_unique<Ibsim>(f.dir + "/ft.net");
   REQUIRE_MESSAGE(f.sim->ok(), f.sim->error());
@@ -204,8 +206,6 @@ TEST_SUITE("ibsim_manage") {
       CheckSteps(released);
       CheckInstalledIndependently(sim, d, "released");
     }
-    std::error_code ec;
-    std::filesystem::remove_all(d, ec);
   }
 
   TEST_CASE("manage without an SM takes the SM role: a link trap starts the repair before the period's sweep") {
@@ -235,8 +235,6 @@ TEST_SUITE("ibsim_manage") {
     CHECK(seconds < 3.0);
     MESSAGE("Unlink to repaired: ", seconds, " s (console pause 0.3 s included), period 5 s");
     CheckInstalledIndependently(sim, d, "trapped");
-    std::error_code ec;
-    std::filesystem::remove_all(d, ec);
   }
 
   TEST_CASE("manage without an SM activates a relinked cable (Init -> Armed -> Active) and routes over it again") {
@@ -271,8 +269,6 @@ TEST_SUITE("ibsim_manage") {
     CHECK(links.out.find("Armed") == std::string::npos);
     CHECK(links.out.find("Active") != std::string::npos);
     CheckInstalledIndependently(sim, d, "activated");
-    std::error_code ec;
-    std::filesystem::remove_all(d, ec);
   }
 
   TEST_CASE("manage killed with SIGKILL mid-change: a restart reads the switches and finishes the change") {
@@ -341,8 +337,6 @@ TEST_SUITE("ibsim_manage") {
     REQUIRE(!again.is_null());
     CHECK(again["blocks_differing"] == 0);
     CHECK(again["verify"]["safe"] == true);
-    std::error_code ec;
-    std::filesystem::remove_all(d, ec);
   }
 
   TEST_CASE("manage and a restarted simulator: the service exits, and its restart routes the new fabric") {
@@ -381,8 +375,6 @@ TEST_SUITE("ibsim_manage") {
     CHECK(start["journal_discarded"].get<std::string>().find("has LID") != std::string::npos);
     CHECK(start["verify"]["safe"] == true);
     CheckInstalledIndependently(again, d, "restarted");
-    std::error_code ec;
-    std::filesystem::remove_all(d, ec);
   }
 }
 

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/scratch_dir.h"
+
 namespace fabricctl {
 
 TEST_CASE("manage metrics: every counter is exposed with HELP and TYPE, and promtool accepts the file") {
@@ -18,16 +20,14 @@ TEST_CASE("manage metrics: every counter is exposed with HELP and TYPE, and prom
   CHECK(text.find("fabricctl_manage_links_held_down 1\n") != std::string::npos);
   CHECK(text.find("fabricctl_manage_lft_blocks_written_total 9\n") != std::string::npos);
 
-  char tmpl[] = "/tmp/fabricctl-metrics-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  const std::string path = dir + "/manage.prom";
+  const testing::ScratchDir scratch("metrics");
+  const std::string path = scratch / "manage.prom";
   REQUIRE(WriteManageMetrics(path, c));
   if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
     CHECK(std::system(("promtool check metrics < " + path + " >/dev/null 2>&1").c_str()) == 0);
   } else {
     MESSAGE("promtool not installed: the exposition format was not checked by it");
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("manage status: the counters as JSON") {

@@ -51,7 +51,7 @@ struct Block {
 // hardware prefetcher, and a column read would touch a page per switch). A source switch's
 // own routes are counted here, where its row is at hand; ResolveHops takes back those that
 // do not arrive.
-void LoadBlock(const Plan& plan, Block& b, Tally& tally) {
+[[gnu::always_inline]] inline void LoadBlock(const Plan& plan, Block& b, Tally& tally) {
   const PortSlots& slots = plan.input.slots;
   const size_t block_lids = b.size, num_switches = slots.num_switches(), num_lids = plan.input.routes.num_lids();
   b.stride = (num_switches + 1023) / 1024 * 1024 + 16;
@@ -115,8 +115,9 @@ struct Walker {
 
 // Hops from every source switch towards destination k, each switch resolved once. `order`
 // lists the switches that reach it, each after the switch it forwards to. Sources that do
-// not reach it are counted and their own routes taken back.
-void ResolveHops(const Plan& plan, const Block& b, size_t k, Walker& w, Tally& tally) {
+// not reach it are counted and their own routes taken back. Inlined, like LoadBlock, into
+// each kind of walk: the hot loops keep their pointers in registers.
+[[gnu::always_inline]] inline void ResolveHops(const Plan& plan, const Block& b, size_t k, Walker& w, Tally& tally) {
   const uint32_t* next = &b.next[k * b.stride];
   const uint8_t* col = &b.col[k * b.stride];
   const uint32_t t = plan.input.destinations.switches[b.first + k];

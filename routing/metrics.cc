@@ -3,14 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <map>
-#include <numeric>
 #include <random>
-#include <thread>
 
 #include "routing/channel_capacity.h"
+#include "routing/parallel.h"
+#include "routing/route_walk.h"
 
 namespace fabricctl {
 namespace {
@@ -22,26 +21,19 @@ struct Measurer {
   const Subnet& sn;
   const SubnetRoutes& r;
   const MetricsOptions& opt;
-  uint32_t num_switches = 0, stride = 0;
+  uint32_t num_switches = 0;
   size_t num_lids = 0;
-  std::vector<uint32_t> sw_of_node, head;  // head: channel -> switch index or kUnset
-  std::vector<uint32_t> ep_switch;         // endpoint -> switch index or kUnset
-  std::vector<uint32_t> sources;           // endpoints per switch
-  std::vector<uint32_t> dest_ep;           // lid -> endpoint index or kUnset
-  std::vector<PortId> peer;                // channel -> port at the other end or kNone
-
-  // Per-thread totals of the per-destination pass.
-  struct Part {
-    std::vector<uint64_t> load;
-    uint64_t pairs = 0, hop_sum = 0;
-    uint32_t min_hops = kUnset, max_hops = 0;
-  };
-
-  std::vector<uint32_t> dests_at;  // destination endpoints (with a LID) per switch
-  uint64_t num_dests = 0;
+  PortSlots slots;                  // channels: the switch-to-switch slots
+  std::vector<uint32_t> ep_switch;  // endpoint -> switch index or kUnset
+  std::vector<uint8_t> ep_port;     // endpoint -> port number on that switch
+  std::vector<uint32_t> sources;    // endpoints per switch
+  std::vector<uint32_t> dest_ep;    // lid -> endpoint index or kUnset
+  WalkDestinations destinations;    // LIDs of endpoints on switches
+  std::vector<uint32_t> dests_at;   // destinations per switch
 
   Result<SubnetMetrics> Run();
   Result<void> Index(SubnetMetrics& m);
+  void IndexEndpoints();
   std::vector<uint64_t> MeasureLoads(SubnetMetrics& m) const;
   void ChannelStats(const std::vector<uint64_t>& load, const ChannelCapacity& capacity, SubnetMetrics& m) const;
   void CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const;
@@ -49,97 +41,7 @@ struct Measurer {
   // The channels from endpoint src's switch to endpoint dst (by `lid`), appended to `path`;
   // false when the route is broken.
   bool PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<uint32_t>& path) const;
-  // Links from switch s to the destination (>= 1), kUnset when the path is broken; `col`
-  // is the destination's LFT column.
-  void Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist, std::vector<uint32_t>& stamp,
-                 uint32_t tick, std::vector<uint32_t>& path) const;
-  void LoadsOf(Lid lo, Lid hi, Part& part, std::vector<uint8_t>& cols, std::vector<uint32_t>& dist,
-               std::vector<uint32_t>& stamp, uint32_t& tick, std::vector<uint32_t>& path,
-               std::vector<uint32_t>& bucket_start, std::vector<uint32_t>& order, std::vector<uint64_t>& flow) const;
 };
-
-void Measurer::Distances(const uint8_t* col, PortId dest_port, std::vector<uint32_t>& dist,
-                         std::vector<uint32_t>& stamp, uint32_t tick, std::vector<uint32_t>& path) const {
-  for (uint32_t start = 0; start < num_switches; ++start) {
-    if (stamp[start] == tick) continue;
-    path.clear();
-    uint32_t s = start, tail = kUnset;  // tail: distance beyond the last switch on `path`
-    while (true) {
-      if (stamp[s] == tick) {
-        tail = dist[s] == kUnset ? kUnset : dist[s];  // a loop (on path, unset) or memoised
-        break;
-      }
-      stamp[s] = tick;
-      dist[s] = kUnset;
-      path.push_back(s);
-      uint8_t p = col[s];
-      if (p == kNoRoute || p == 0 || p >= stride) break;
-      if (peer[s * stride + p] == dest_port) {
-        tail = 0;
-        break;
-      }
-      uint32_t t = head[s * stride + p];
-      if (t == kUnset) break;
-      s = t;
-    }
-    if (tail == kUnset) continue;  // every switch on the path stays unset
-    for (size_t i = path.size(); i-- > 0;) dist[path[i]] = ++tail;
-  }
-}
-
-void Measurer::LoadsOf(Lid lo, Lid hi, Part& part, std::vector<uint8_t>& cols, std::vector<uint32_t>& dist,
-                       std::vector<uint32_t>& stamp, uint32_t& tick, std::vector<uint32_t>& path,
-                       std::vector<uint32_t>& bucket_start, std::vector<uint32_t>& order,
-                       std::vector<uint64_t>& flow) const {
-  // Rows are read sequentially and transposed so each destination's column is contiguous.
-  const size_t width = hi - lo;
-  cols.resize(width * num_switches);
-  for (uint32_t s = 0; s < num_switches; ++s) {
-    const uint8_t* row = &r.lft[size_t(s) * num_lids + lo];
-    if (s + 8 < num_switches) {  // rows are num_lids apart: too far for the hardware prefetcher to guess
-      __builtin_prefetch(row + 8 * num_lids);
-      __builtin_prefetch(row + 8 * num_lids + 64);
-    }
-    for (size_t j = 0; j < width; ++j) cols[j * num_switches + s] = row[j];
-  }
-  for (Lid lid = lo; lid < hi; ++lid) {
-    uint32_t de = dest_ep[lid];
-    if (de == kUnset || ep_switch[de] == kUnset) continue;
-    const uint8_t* col = &cols[size_t(lid - lo) * num_switches];
-    Distances(col, sn.endpoint_ports[de], dist, stamp, ++tick, path);
-    // Switches by falling distance (counting sort), so each switch's flow is complete
-    // before it is passed on.
-    uint32_t maxd = 0;
-    for (uint32_t s = 0; s < num_switches; ++s)
-      if (dist[s] != kUnset) maxd = std::max(maxd, dist[s]);
-    bucket_start.assign(maxd + 2, 0);
-    for (uint32_t s = 0; s < num_switches; ++s)
-      if (dist[s] != kUnset) ++bucket_start[maxd - dist[s] + 1];
-    std::partial_sum(bucket_start.begin(), bucket_start.end(), bucket_start.begin());
-    uint32_t placed = bucket_start.back();
-    for (uint32_t s = 0; s < num_switches; ++s)
-      if (dist[s] != kUnset) order[bucket_start[maxd - dist[s]]++] = s;
-    for (uint32_t i = 0; i < placed; ++i) {
-      uint32_t s = order[i];
-      flow[s] = sources[s] - (s == ep_switch[de] ? 1 : 0);
-    }
-    for (uint32_t i = 0; i < placed; ++i) {
-      uint32_t s = order[i];
-      uint64_t own = sources[s] - (s == ep_switch[de] ? 1 : 0);
-      if (own) {
-        part.pairs += own;
-        part.hop_sum += own * (dist[s] + 1);
-        part.min_hops = std::min(part.min_hops, dist[s] + 1);
-        part.max_hops = std::max(part.max_hops, dist[s] + 1);
-      }
-      uint32_t chan = s * stride + col[s];
-      uint32_t t = head[chan];
-      if (t == kUnset || flow[s] == 0) continue;
-      part.load[chan] += flow[s];
-      flow[t] += flow[s];
-    }
-  }
-}
 
 Result<SubnetMetrics> Measurer::Run() {
   SubnetMetrics m;
@@ -159,112 +61,86 @@ Result<SubnetMetrics> Measurer::Run() {
   return m;
 }
 
-// Dense tables of the subnet: channels (switch * stride + port) and where they lead,
-// endpoints and their switches, destination LIDs; counts the switch-to-switch channels.
+// Dense tables of the subnet: channels and where they lead, endpoints and their switches,
+// destination LIDs; counts the switch-to-switch channels.
 Result<void> Measurer::Index(SubnetMetrics& m) {
   num_switches = uint32_t(sn.switches.size());
   num_lids = r.num_lids();
   if (r.switches != sn.switches || r.lft.size() != size_t(num_switches) * num_lids)
     return MakeError(fmt::format("routes of subnet {} do not match the topology", sn.name));
-  unsigned max_port = 0;
-  for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
-  stride = max_port + 1;
-  sw_of_node.assign(f.num_nodes(), kUnset);
+  slots = MakePortSlots(f, sn.switches);
+  for (NodeId s : sn.switches)
+    for (const Adjacency& a : f.neighbors(s)) m.channels += f.is_switch(a.peer_node) ? 1 : 0;
+  IndexEndpoints();
+  return {};
+}
+
+// Every endpoint on a switch is a source; each of its LIDs is a destination.
+void Measurer::IndexEndpoints() {
+  std::vector<uint32_t> sw_of_node(f.num_nodes(), kUnset);
   for (uint32_t i = 0; i < num_switches; ++i) sw_of_node[sn.switches[i]] = i;
-  head.assign(size_t(num_switches) * stride, kUnset);
-  peer.assign(size_t(num_switches) * stride, kNone);
-  for (uint32_t i = 0; i < num_switches; ++i)
-    for (const Adjacency& a : f.neighbors(sn.switches[i])) {
-      peer[i * stride + f.port(a.local).number] = a.peer_port;
-      if (f.is_switch(a.peer_node)) {
-        head[i * stride + f.port(a.local).number] = sw_of_node[a.peer_node];
-        ++m.channels;
-      }
-    }
   const size_t endpoints = sn.endpoint_ports.size();
   ep_switch.assign(endpoints, kUnset);
+  ep_port.assign(endpoints, 0);
   sources.assign(num_switches, 0);
   std::vector<uint32_t> ep_of_port(f.num_port_slots(), kUnset);
   for (uint32_t e = 0; e < endpoints; ++e) {
     ep_of_port[sn.endpoint_ports[e]] = e;
     PortId up = f.port(sn.endpoint_ports[e]).peer;
-    if (up == kNone || !f.is_switch(f.port(up).node)) continue;
+    if (up == kNone || !f.is_switch(f.port(up).node) || sw_of_node[f.port(up).node] == kUnset) continue;
     ep_switch[e] = sw_of_node[f.port(up).node];
+    ep_port[e] = uint8_t(f.port(up).number);
     ++sources[ep_switch[e]];
   }
   dest_ep.assign(num_lids, kUnset);
   dests_at.assign(num_switches, 0);
-  num_dests = 0;
   for (Lid lid = 1; lid < num_lids; ++lid) {
     PortId owner = r.lid_owner[lid];
     if (owner == kNone || owner >= ep_of_port.size() || ep_of_port[owner] == kUnset) continue;
-    dest_ep[lid] = ep_of_port[owner];
-    if (ep_switch[dest_ep[lid]] == kUnset) continue;
-    ++dests_at[ep_switch[dest_ep[lid]]];
-    ++num_dests;
+    const uint32_t e = dest_ep[lid] = ep_of_port[owner];
+    if (ep_switch[e] == kUnset) continue;
+    ++dests_at[ep_switch[e]];
+    destinations.Add(lid, ep_switch[e], ep_port[e]);
   }
-  return {};
 }
 
-// Edge forwarding index (routes per channel) and hops, one destination at a time, in
-// blocks of 128 LIDs spread over the threads.
+// Edge forwarding index (routes per channel) and hops of the routes that arrive.
 std::vector<uint64_t> Measurer::MeasureLoads(SubnetMetrics& m) const {
-  std::vector<uint64_t> load(size_t(num_switches) * stride, 0);
-  unsigned threads = opt.threads ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
-  const size_t blocks = (num_lids + 127) / 128;
-  threads = std::max(1u, std::min<unsigned>(threads, unsigned(blocks)));
-  std::vector<Part> parts(threads);
-  std::atomic<size_t> next{0};
-  auto worker = [&](unsigned t) {
-    Part& part = parts[t];
-    part.load.assign(size_t(num_switches) * stride, 0);
-    std::vector<uint8_t> cols;
-    std::vector<uint32_t> dist(num_switches), stamp(num_switches, 0), path, bucket_start, order(num_switches);
-    std::vector<uint64_t> flow(num_switches);
-    uint32_t tick = 0;
-    for (size_t block; (block = next.fetch_add(1)) < blocks;) {
-      Lid lo = Lid(std::max<size_t>(1, block * 128)), hi = Lid(std::min(num_lids, (block + 1) * 128));
-      if (lo < hi) LoadsOf(lo, hi, part, cols, dist, stamp, tick, path, bucket_start, order, flow);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, t);
-  worker(0);
-  for (auto& th : pool) th.join();
-  m.min_hops = kUnset;
-  uint64_t hop_sum = 0;
-  for (const Part& part : parts) {
-    for (size_t c = 0; c < load.size(); ++c) load[c] += part.load[c];
-    m.pairs += part.pairs;
-    hop_sum += part.hop_sum;
-    m.min_hops = std::min(m.min_hops, part.min_hops);
-    m.max_hops = std::max(m.max_hops, part.max_hops);
-  }
-  m.avg_hops = m.pairs ? double(hop_sum) / double(m.pairs) : 0;
-  if (m.pairs == 0) m.min_hops = 0;
-  return load;
+  RouteWalkTotals totals = WalkRoutes({.slots = slots,
+                                       .routes = r,
+                                       .destinations = destinations,
+                                       .sources = sources,
+                                       .threads = opt.threads ? opt.threads : DefaultThreads()});
+  m.pairs = totals.pairs - totals.unreachable;
+  m.min_hops = totals.min_hops;
+  m.max_hops = totals.max_hops;
+  m.avg_hops = m.pairs ? double(totals.hop_sum) / double(m.pairs) : 0;
+  return std::move(totals.load);
 }
 
 // Busiest, mean and spread of the channel loads (per capacity when rates differ), and the
 // widest spread within a group of parallel cables.
 void Measurer::ChannelStats(const std::vector<uint64_t>& load, const ChannelCapacity& capacity,
                             SubnetMetrics& m) const {
-  auto share = [&](uint32_t c) { return capacity.share(f.port_id(sn.switches[c / stride], c % stride)); };
   double sum = 0, squares = 0;
   std::map<std::pair<uint32_t, uint32_t>, std::pair<uint64_t, uint64_t>> groups;  // (from, to) -> (min, max)
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> group_size;
-  for (uint32_t c = 0; c < head.size(); ++c) {
-    if (head[c] == kUnset) continue;
-    const uint64_t x = load[c];
-    m.max_channel_load = std::max(m.max_channel_load, x);
-    if (m.rates_differ) m.max_load_per_capacity = std::max(m.max_load_per_capacity, double(x) / share(c));
-    sum += double(x);
-    squares += double(x) * double(x);
-    auto key = std::make_pair(c / stride, head[c]);
-    auto [it, fresh] = groups.try_emplace(key, x, x);
-    if (!fresh) it->second = {std::min(it->second.first, x), std::max(it->second.second, x)};
-    ++group_size[key];
-  }
+  for (uint32_t s = 0; s < num_switches; ++s)
+    for (uint32_t p = 0; p < slots.ports(s); ++p) {
+      const uint32_t c = slots.base[s] + p;
+      if (slots.next_switch[c] == kNoSwitch) continue;
+      const uint64_t x = load[c];
+      m.max_channel_load = std::max(m.max_channel_load, x);
+      if (m.rates_differ)
+        m.max_load_per_capacity =
+            std::max(m.max_load_per_capacity, double(x) / capacity.share(f.port_id(sn.switches[s], p)));
+      sum += double(x);
+      squares += double(x) * double(x);
+      auto key = std::make_pair(s, slots.next_switch[c]);
+      auto [it, fresh] = groups.try_emplace(key, x, x);
+      if (!fresh) it->second = {std::min(it->second.first, x), std::max(it->second.second, x)};
+      ++group_size[key];
+    }
   if (m.channels) {
     m.avg_channel_load = sum / double(m.channels);
     m.stddev_channel_load =
@@ -284,13 +160,13 @@ void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const
   for (uint32_t s = 0; s < num_switches; ++s) {
     uint64_t degree = 0;
     double shares = 0;
-    for (uint32_t p = 0; p < stride; ++p) {
-      if (head[s * stride + p] == kUnset) continue;
+    for (uint32_t p = 0; p < slots.ports(s); ++p) {
+      if (slots.next_switch[slots.base[s] + p] == kNoSwitch) continue;
       ++degree;
       shares += m.rates_differ ? capacity.share(f.port_id(sn.switches[s], p)) : 1.0;
     }
     if (degree == 0) continue;
-    const uint64_t need = SwitchCutRoutes(sources[s], dests_at[s], endpoints, num_dests);
+    const uint64_t need = SwitchCutRoutes(sources[s], dests_at[s], endpoints, destinations.lids.size());
     m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, SwitchCutBound(need, degree));
     if (m.rates_differ)
       m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, double(need) / shares);
@@ -298,15 +174,14 @@ void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const
 }
 
 bool Measurer::PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<uint32_t>& path) const {
-  const PortId destination_port = sn.endpoint_ports[dst];
   for (uint32_t s = ep_switch[src], steps = 0; steps <= num_switches; ++steps) {
     const uint8_t p = r.out_port(s, lid);
-    if (p == kNoRoute || p == 0 || p >= stride) return false;
-    if (peer[s * stride + p] == destination_port) return true;
-    const uint32_t c = s * stride + p;
-    if (head[c] == kUnset) return false;
+    if (p == kNoRoute || p >= slots.ports(s)) return false;
+    if (s == ep_switch[dst] && p == ep_port[dst]) return true;
+    const uint32_t c = slots.base[s] + p;
+    if (slots.next_switch[c] == kNoSwitch) return false;
     path.push_back(c);
-    s = head[c];
+    s = slots.next_switch[c];
   }
   return false;
 }
@@ -324,7 +199,7 @@ void Measurer::Bisection(SubnetMetrics& m) const {
   if (!opt.permutations || members.size() < 2) return;
   std::mt19937_64 rng(opt.seed ^ (uint64_t(sn.id) * 0x9E3779B97F4A7C15ull));
   std::vector<uint32_t> perm(members);
-  std::vector<uint32_t> perm_load(size_t(num_switches) * stride, 0);
+  std::vector<uint32_t> perm_load(slots.num_slots(), 0);
   std::vector<uint32_t> flat, offsets;
   double total = 0;
   uint64_t flows = 0;

@@ -52,9 +52,8 @@ enum class BalanceForm { kAuto, kCandidateLists };
 // take the first candidate in a rotation. Rows of switches without a candidate
 // stay kNoRoute.
 template <typename Accept>
-void FillBalanced(const SwitchGraph &g, const ChannelRates &rates,
-                  const HopTable &table, const Accept &accept, unsigned threads,
-                  SubnetRoutes &out, BalanceForm form = BalanceForm::kAuto) {
+void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTable& table, const Accept& accept,
+                  unsigned threads, SubnetRoutes& out, BalanceForm form = BalanceForm::kAuto) {
   const balanced::Setup st = balanced::MakeSetup(g, rates);
   if (form == BalanceForm::kAuto && balanced::MaskPlanFits(g, st))
     balanced::FillMasked(g, table, accept, threads, st, out);
@@ -62,4 +61,4 @@ void FillBalanced(const SwitchGraph &g, const ChannelRates &rates,
     balanced::FillCandidateLists(g, table, accept, threads, st, out);
 }
 
-} // namespace fabricctl
+}  // namespace fabricctl

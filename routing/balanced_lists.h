@@ -19,26 +19,23 @@ namespace fabricctl::balanced {
 // Switch LIDs: any next hop will do. Each task writes its own LID's column, so
 // destinations run side by side.
 template <typename Accept>
-void RouteSwitchLids(const SwitchGraph &g, const HopTable &table,
-                     const Accept &accept, unsigned threads, const Setup &st,
-                     SubnetRoutes &out) {
+void RouteSwitchLids(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads,
+                     const Setup& st, SubnetRoutes& out) {
   const uint32_t num_switches = g.num_switches();
   ParallelFor(
       num_switches, ThreadsFor(size_t{num_switches} * st.channels, threads),
       [&](size_t index) {
         const uint32_t d = static_cast<uint32_t>(index);
         if (const Lid lid = g.switch_lid(d))
-          RouteSwitchLidRotating(g, &table.hop[size_t{d} * num_switches],
-                                 accept, d, lid, out);
+          RouteSwitchLidRotating(g, &table.hop[size_t{d} * num_switches], accept, d, lid, out);
       },
       16);
 }
 
 // A next hop of a switch in the plan of one destination.
 struct Candidate {
-  uint32_t channel; // switch * stride + port: an index into the loads
-  uint32_t
-      next; // the position, in the plan's order, of the neighbour it reaches
+  uint32_t channel;  // switch * stride + port: an index into the loads
+  uint32_t next;     // the position, in the plan's order, of the neighbour it reaches
 };
 
 // Routes destination after destination against the loads of all routes so far:
@@ -47,16 +44,25 @@ struct Candidate {
 // of d. Storing one plan per destination would touch more fresh memory than
 // rebuilding costs in warm buffers; the raw arrays, sized once, keep the inner
 // loops free of capacity checks.
-template <typename Accept> class CandidateListRouter {
-public:
-  CandidateListRouter(const SwitchGraph &g, const HopTable &table,
-                      const Accept &accept, const Setup &st, SubnetRoutes &out)
-      : g_(g), table_(table), accept_(accept), st_(st), out_(out),
+template <typename Accept>
+class CandidateListRouter {
+ public:
+  CandidateListRouter(const SwitchGraph& g, const HopTable& table, const Accept& accept, const Setup& st,
+                      SubnetRoutes& out)
+      : g_(g),
+        table_(table),
+        accept_(accept),
+        st_(st),
+        out_(out),
         weighted_(!st.cost.empty()),
-        load_(size_t{g.num_switches()} * st.stride, 0), flow_(g.num_switches()),
-        old_flow_(g.num_switches()), order_(g.num_switches()),
-        position_(g.num_switches()), candidate_first_(g.num_switches() + 1),
-        plan_sources_(g.num_switches()), candidates_(st.channels),
+        load_(size_t{g.num_switches()} * st.stride, 0),
+        flow_(g.num_switches()),
+        old_flow_(g.num_switches()),
+        order_(g.num_switches()),
+        position_(g.num_switches()),
+        candidate_first_(g.num_switches() + 1),
+        plan_sources_(g.num_switches()),
+        candidates_(st.channels),
         forced_(weighted_ ? g.num_switches() : 0),
         forced_next_(weighted_ ? g.num_switches() : 0) {}
 
@@ -64,40 +70,35 @@ public:
   // when rerouting.
   void RouteDestination(uint32_t d, bool reroute) {
     Plan(d);
-    if (weighted_)
-      MarkForced();
+    if (weighted_) MarkForced();
     for (Lid lid : g_.endpoint_lids(d)) {
       if (!weighted_) {
         RouteLid(d, lid, reroute);
         continue;
       }
-      if (reroute)
-        TakeOffPreviousWeighted(d, lid);
+      if (reroute) TakeOffPreviousWeighted(d, lid);
       RouteLidWeighted(d, lid);
     }
   }
 
-  uint64_t Busiest() const {
-    return *std::max_element(load_.begin(), load_.end());
-  }
+  uint64_t Busiest() const { return *std::max_element(load_.begin(), load_.end()); }
 
-private:
+ private:
   // Fills order_, position_, plan_sources_ and the candidate CSR for
   // destination d.
   void Plan(uint32_t d) {
     const uint32_t num_switches = g_.num_switches();
     const unsigned stride = st_.stride;
-    const uint8_t *row = &table_.hop[size_t{d} * num_switches];
-    uint32_t *const order = order_.data();
-    uint32_t *const position = position_.data();
-    reached_ = OrderFarthestFirst(row, table_.mask, num_switches,
-                                  [&](uint32_t s, uint32_t i) {
-                                    position[s] = i;
-                                    order[i] = s;
-                                  });
-    uint32_t *const candidate_first = candidate_first_.data();
-    uint64_t *const plan_sources = plan_sources_.data();
-    Candidate *const candidates = candidates_.data();
+    const uint8_t* row = &table_.hop[size_t{d} * num_switches];
+    uint32_t* const order = order_.data();
+    uint32_t* const position = position_.data();
+    reached_ = OrderFarthestFirst(row, table_.mask, num_switches, [&](uint32_t s, uint32_t i) {
+      position[s] = i;
+      order[i] = s;
+    });
+    uint32_t* const candidate_first = candidate_first_.data();
+    uint64_t* const plan_sources = plan_sources_.data();
+    Candidate* const candidates = candidates_.data();
     uint32_t listed = 0;
     candidate_first[0] = 0;
     for (uint32_t i = 0; i < reached_; ++i) {
@@ -107,10 +108,8 @@ private:
       if (s != d)
         for (uint32_t e = g_.begin(s); e < g_.end(s); ++e) {
           const uint32_t t = g_.nbr(e);
-          if (!accept_(row, s, t))
-            continue;
-          for (uint8_t port : g_.ports(e))
-            candidates[listed++] = {s * stride + port, position[t]};
+          if (!accept_(row, s, t)) continue;
+          for (uint8_t port : g_.ports(e)) candidates[listed++] = {s * stride + port, position[t]};
         }
       candidate_first[i + 1] = listed;
     }
@@ -120,8 +119,8 @@ private:
   // choice) and the position that channel reaches, which LoadAfter follows
   // beyond a candidate.
   void MarkForced() {
-    const uint32_t *const candidate_first = candidate_first_.data();
-    const Candidate *const candidates = candidates_.data();
+    const uint32_t* const candidate_first = candidate_first_.data();
+    const Candidate* const candidates = candidates_.data();
     for (uint32_t i = 0; i < reached_; ++i) {
       const bool only_one = candidate_first[i + 1] == candidate_first[i] + 1;
       forced_[i] = only_one ? candidates[candidate_first[i]].channel : kNone;
@@ -136,27 +135,25 @@ private:
     const size_t num_lids = out_.num_lids();
     const unsigned stride = st_.stride;
     const uint32_t spread = Spread(lid);
-    const uint32_t *const order = order_.data();
-    const uint32_t *const candidate_first = candidate_first_.data();
-    const Candidate *const candidates = candidates_.data();
-    uint64_t *const load = load_.data();
-    uint64_t *const flow = flow_.data();
-    uint64_t *const old = old_flow_.data();
-    uint8_t *const column = out_.lft.data() + lid;
+    const uint32_t* const order = order_.data();
+    const uint32_t* const candidate_first = candidate_first_.data();
+    const Candidate* const candidates = candidates_.data();
+    uint64_t* const load = load_.data();
+    uint64_t* const flow = flow_.data();
+    uint64_t* const old = old_flow_.data();
+    uint8_t* const column = out_.lft.data() + lid;
     std::copy_n(plan_sources_.data(), reached_, flow);
-    if (reroute)
-      std::copy_n(plan_sources_.data(), reached_, old);
+    if (reroute) std::copy_n(plan_sources_.data(), reached_, old);
     for (uint32_t i = 0; i < reached_; ++i) {
       const uint32_t s = order[i];
-      uint8_t *const entry = column + size_t{s} * num_lids;
+      uint8_t* const entry = column + size_t{s} * num_lids;
       if (s == d) {
         *entry = g_.lid_port(lid);
         continue;
       }
       const uint32_t first = candidate_first[i];
       const uint32_t end = candidate_first[i + 1];
-      if (first == end)
-        continue;
+      if (first == end) continue;
       const uint32_t base = s * stride;
       // Rerouting: all of this LID's routes through s's channels come from s's
       // own flow in the previous round, so taking it off here, before s
@@ -169,9 +166,7 @@ private:
             break;
           }
       const uint32_t start = first + SpreadOf(spread, end - first);
-      const auto [best, least] = LeastFrom(first, start, end, [&](uint32_t k) {
-        return load[candidates[k].channel];
-      });
+      const auto [best, least] = LeastFrom(first, start, end, [&](uint32_t k) { return load[candidates[k].channel]; });
       *entry = static_cast<uint8_t>(candidates[best].channel - base);
       load[candidates[best].channel] = least + flow[i];
       flow[candidates[best].next] += flow[i];
@@ -184,18 +179,17 @@ private:
   void TakeOffPreviousWeighted(uint32_t d, Lid lid) {
     const size_t num_lids = out_.num_lids();
     const unsigned stride = st_.stride;
-    const uint32_t *const order = order_.data();
-    const uint32_t *const candidate_first = candidate_first_.data();
-    const Candidate *const candidates = candidates_.data();
-    const uint32_t *const cost = st_.cost.data();
-    uint64_t *const load = load_.data();
-    uint64_t *const old = old_flow_.data();
-    const uint8_t *const column = out_.lft.data() + lid;
+    const uint32_t* const order = order_.data();
+    const uint32_t* const candidate_first = candidate_first_.data();
+    const Candidate* const candidates = candidates_.data();
+    const uint32_t* const cost = st_.cost.data();
+    uint64_t* const load = load_.data();
+    uint64_t* const old = old_flow_.data();
+    const uint8_t* const column = out_.lft.data() + lid;
     std::copy_n(plan_sources_.data(), reached_, old);
     for (uint32_t i = 0; i < reached_; ++i) {
       const uint32_t s = order[i];
-      if (s == d)
-        continue;
+      if (s == d) continue;
       const uint32_t base = s * stride;
       for (uint32_t k = candidate_first[i]; k < candidate_first[i + 1]; ++k)
         if (candidates[k].channel == base + column[size_t{s} * num_lids]) {
@@ -213,50 +207,46 @@ private:
     const size_t num_lids = out_.num_lids();
     const unsigned stride = st_.stride;
     const uint32_t spread = Spread(lid);
-    const uint32_t *const order = order_.data();
-    const uint32_t *const candidate_first = candidate_first_.data();
-    const Candidate *const candidates = candidates_.data();
-    const uint32_t *const cost = st_.cost.data();
-    const uint32_t *const forced = forced_.data();
-    const uint32_t *const forced_next = forced_next_.data();
-    uint64_t *const load = load_.data();
-    uint64_t *const flow = flow_.data();
-    uint8_t *const column = out_.lft.data() + lid;
+    const uint32_t* const order = order_.data();
+    const uint32_t* const candidate_first = candidate_first_.data();
+    const Candidate* const candidates = candidates_.data();
+    const uint32_t* const cost = st_.cost.data();
+    const uint32_t* const forced = forced_.data();
+    const uint32_t* const forced_next = forced_next_.data();
+    uint64_t* const load = load_.data();
+    uint64_t* const flow = flow_.data();
+    uint8_t* const column = out_.lft.data() + lid;
     std::copy_n(plan_sources_.data(), reached_, flow);
     for (uint32_t i = 0; i < reached_; ++i) {
       const uint32_t s = order[i];
-      uint8_t *const entry = column + size_t{s} * num_lids;
+      uint8_t* const entry = column + size_t{s} * num_lids;
       if (s == d) {
         *entry = g_.lid_port(lid);
         continue;
       }
       const uint32_t first = candidate_first[i];
       const uint32_t end = candidate_first[i + 1];
-      if (first == end)
-        continue;
+      if (first == end) continue;
       auto load_after = [&](uint32_t k) {
         const uint32_t channel = candidates[k].channel;
-        return LoadAfter(load[channel] + flow[i] * cost[channel],
-                         candidates[k].next, flow[i], load, cost, forced, flow,
+        return LoadAfter(load[channel] + flow[i] * cost[channel], candidates[k].next, flow[i], load, cost, forced, flow,
                          [&](uint32_t at) { return forced_next[at]; });
       };
       const uint32_t start = first + SpreadOf(spread, end - first);
       const uint32_t best = LeastFrom(first, start, end, load_after).first;
       *entry = static_cast<uint8_t>(candidates[best].channel - s * stride);
-      load[candidates[best].channel] +=
-          flow[i] * cost[candidates[best].channel];
+      load[candidates[best].channel] += flow[i] * cost[candidates[best].channel];
       flow[candidates[best].next] += flow[i];
     }
   }
 
-  const SwitchGraph &g_;
-  const HopTable &table_;
-  const Accept &accept_;
-  const Setup &st_;
-  SubnetRoutes &out_;
+  const SwitchGraph& g_;
+  const HopTable& table_;
+  const Accept& accept_;
+  const Setup& st_;
+  SubnetRoutes& out_;
   const bool weighted_;
-  std::vector<uint64_t>
-      load_; // per channel (switch * stride + port): routes, or their costs
+  std::vector<uint64_t> load_;  // per channel (switch * stride + port): routes, or their costs
   // Per position in the plan's order: the sources whose routes to the current
   // LID pass through that switch, this pass and (rerouting) the previous one.
   std::vector<uint64_t> flow_, old_flow_;
@@ -268,19 +258,16 @@ private:
   std::vector<uint32_t> order_, position_, candidate_first_;
   std::vector<uint64_t> plan_sources_;
   std::vector<Candidate> candidates_;
-  std::vector<uint32_t> forced_, forced_next_; // with costs only (MarkForced)
+  std::vector<uint32_t> forced_, forced_next_;  // with costs only (MarkForced)
 };
 
 template <typename Accept>
-void FillCandidateLists(const SwitchGraph &g, const HopTable &table,
-                        const Accept &accept, unsigned threads, const Setup &st,
-                        SubnetRoutes &out) {
+void FillCandidateLists(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads,
+                        const Setup& st, SubnetRoutes& out) {
   RouteSwitchLids(g, table, accept, threads, st, out);
   CandidateListRouter<Accept> router(g, table, accept, st, out);
   RunRounds(
-      st,
-      [&](uint32_t d, bool reroute) { router.RouteDestination(d, reroute); },
-      [&] { return router.Busiest(); });
+      st, [&](uint32_t d, bool reroute) { router.RouteDestination(d, reroute); }, [&] { return router.Busiest(); });
 }
 
-} // namespace fabricctl::balanced
+}  // namespace fabricctl::balanced

@@ -1,10 +1,9 @@
 #pragma once
-// Balanced LFT filling, the general form (routing/balanced_lft.h): for switches
-// with more channels than a mask holds, or fabrics whose mask plan would not
-// fit in memory. The plan of one destination, a candidate list per switch, is
-// rebuilt for every destination in every round, which needs no memory per
-// switch pair. Same rule, rounds and costs as the mask form
-// (routing/balanced_masks.h).
+// Balanced LFT filling, the general form (routing/balanced_lft.h): for switches with more
+// channels than a mask holds, or fabrics whose mask plan would not fit in memory. The plan
+// of one destination, a candidate list per switch, is rebuilt for every destination in
+// every round, which needs no memory per switch pair. Same rule, rounds and costs as the
+// mask form (routing/balanced_masks.h).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -16,8 +15,8 @@
 
 namespace fabricctl::balanced {
 
-// Switch LIDs: any next hop will do. Each task writes its own LID's column, so
-// destinations run side by side.
+// Switch LIDs: any next hop will do. Each task writes its own LID's column, so destinations
+// run side by side.
 template <typename Accept>
 void RouteSwitchLids(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads,
                      const Setup& st, SubnetRoutes& out) {
@@ -38,12 +37,11 @@ struct Candidate {
   uint32_t next;     // the position, in the plan's order, of the neighbour it reaches
 };
 
-// Routes destination after destination against the loads of all routes so far:
-// Plan(d) lists the switches that reach d, farthest first, and the candidates
-// of each (a CSR over that order); the route methods then make one pass per LID
-// of d. Storing one plan per destination would touch more fresh memory than
-// rebuilding costs in warm buffers; the raw arrays, sized once, keep the inner
-// loops free of capacity checks.
+// Routes destination after destination against the loads of all routes so far: Plan(d)
+// lists the switches that reach d, farthest first, and the candidates of each (a CSR over
+// that order); the route methods then make one pass per LID of d. Storing one plan per
+// destination would touch more fresh memory than rebuilding costs in warm buffers; the raw
+// arrays, sized once, keep the inner loops free of capacity checks.
 template <typename Accept>
 class CandidateListRouter {
  public:
@@ -66,8 +64,8 @@ class CandidateListRouter {
         forced_(weighted_ ? g.num_switches() : 0),
         forced_next_(weighted_ ? g.num_switches() : 0) {}
 
-  // Routes every endpoint LID of destination d, taking its previous routes off
-  // when rerouting.
+  // Routes every endpoint LID of destination d, taking its previous routes off when
+  // rerouting.
   void RouteDestination(uint32_t d, bool reroute) {
     Plan(d);
     if (weighted_) MarkForced();
@@ -84,8 +82,7 @@ class CandidateListRouter {
   uint64_t Busiest() const { return *std::max_element(load_.begin(), load_.end()); }
 
  private:
-  // Fills order_, position_, plan_sources_ and the candidate CSR for
-  // destination d.
+  // Fills order_, position_, plan_sources_ and the candidate CSR for destination d.
   void Plan(uint32_t d) {
     const uint32_t num_switches = g_.num_switches();
     const unsigned stride = st_.stride;
@@ -115,9 +112,8 @@ class CandidateListRouter {
     }
   }
 
-  // With costs: per position, its only candidate channel (kNone when it has a
-  // choice) and the position that channel reaches, which LoadAfter follows
-  // beyond a candidate.
+  // With costs: per position, its only candidate channel (kNone when it has a choice) and
+  // the position that channel reaches, which LoadAfter follows beyond a candidate.
   void MarkForced() {
     const uint32_t* const candidate_first = candidate_first_.data();
     const Candidate* const candidates = candidates_.data();
@@ -128,9 +124,8 @@ class CandidateListRouter {
     }
   }
 
-  // One pass of one LID by route counts: farthest switch first, each takes the
-  // candidate channel with the fewest routes and passes its flow on to the
-  // neighbour it reaches.
+  // One pass of one LID by route counts: farthest switch first, each takes the candidate
+  // channel with the fewest routes and passes its flow on to the neighbour it reaches.
   void RouteLid(uint32_t d, Lid lid, bool reroute) {
     const size_t num_lids = out_.num_lids();
     const unsigned stride = st_.stride;
@@ -155,9 +150,8 @@ class CandidateListRouter {
       const uint32_t end = candidate_first[i + 1];
       if (first == end) continue;
       const uint32_t base = s * stride;
-      // Rerouting: all of this LID's routes through s's channels come from s's
-      // own flow in the previous round, so taking it off here, before s
-      // chooses, is enough.
+      // Rerouting: all of this LID's routes through s's channels come from s's own flow in
+      // the previous round, so taking it off here, before s chooses, is enough.
       if (reroute)
         for (uint32_t k = first; k < end; ++k)
           if (candidates[k].channel == base + *entry) {
@@ -173,9 +167,8 @@ class CandidateListRouter {
     }
   }
 
-  // With costs, all of the LID's previous routes come off before any switch
-  // chooses, so that a look at the channels further on (LoadAfter) does not
-  // count them.
+  // With costs, all of the LID's previous routes come off before any switch chooses, so
+  // that a look at the channels further on (LoadAfter) does not count them.
   void TakeOffPreviousWeighted(uint32_t d, Lid lid) {
     const size_t num_lids = out_.num_lids();
     const unsigned stride = st_.stride;
@@ -200,9 +193,8 @@ class CandidateListRouter {
     }
   }
 
-  // One pass of one LID with costs: each switch takes the candidate whose load,
-  // or that of the forced path beyond it, would be least after adding its flow
-  // at the channel's cost.
+  // One pass of one LID with costs: each switch takes the candidate whose load, or that of
+  // the forced path beyond it, would be least after adding its flow at the channel's cost.
   void RouteLidWeighted(uint32_t d, Lid lid) {
     const size_t num_lids = out_.num_lids();
     const unsigned stride = st_.stride;
@@ -247,13 +239,12 @@ class CandidateListRouter {
   SubnetRoutes& out_;
   const bool weighted_;
   std::vector<uint64_t> load_;  // per channel (switch * stride + port): routes, or their costs
-  // Per position in the plan's order: the sources whose routes to the current
-  // LID pass through that switch, this pass and (rerouting) the previous one.
+  // Per position in the plan's order: the sources whose routes to the current LID pass
+  // through that switch, this pass and (rerouting) the previous one.
   std::vector<uint64_t> flow_, old_flow_;
-  // The plan of the current destination: reached_ switches in order_, farthest
-  // first; position_[s] is s's place in it; per position, its candidates from
-  // candidate_first_[i] to candidate_first_[i + 1] and the sources it adds
-  // itself.
+  // The plan of the current destination: reached_ switches in order_, farthest first;
+  // position_[s] is s's place in it; per position, its candidates from candidate_first_[i]
+  // to candidate_first_[i + 1] and the sources it adds itself.
   uint32_t reached_ = 0;
   std::vector<uint32_t> order_, position_, candidate_first_;
   std::vector<uint64_t> plan_sources_;

@@ -1,13 +1,12 @@
 #pragma once
-// Balanced LFT filling for switches with few switch-to-switch channels (tori,
-// meshes, most direct networks, small fat trees): every channel of a switch is
-// a bit of a 16-bit mask, and the candidates of every (destination, switch)
-// pair are computed once, as a mask, in the farthest-first order of the
-// destination. A step of a pass is then a few loads and a loop over the set
-// bits that keeps the minimum by a conditional move, where the general form
-// (routing/balanced_lists.h) rebuilds a candidate list per destination and
-// pass. Same rule, same rounds, same costs for slower cables; ties are broken
-// by the first channel at or after a LID-dependent place.
+// Balanced LFT filling for switches with few switch-to-switch channels (tori, meshes, most
+// direct networks, small fat trees): every channel of a switch is a bit of a 16-bit mask,
+// and the candidates of every (destination, switch) pair are computed once, as a mask, in
+// the farthest-first order of the destination. A step of a pass is then a few loads and a
+// loop over the set bits that keeps the minimum by a conditional move, where the general
+// form (routing/balanced_lists.h) rebuilds a candidate list per destination and pass. Same
+// rule, same rounds, same costs for slower cables; ties are broken by the first channel at
+// or after a LID-dependent place.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -20,8 +19,8 @@
 namespace fabricctl::balanced {
 
 inline constexpr unsigned kMaskChannels = 16;
-// The plan holds 4 bytes per (destination with endpoints, switch) pair; above
-// this it is not worth the memory and the general form runs instead.
+// The plan holds 4 bytes per (destination with endpoints, switch) pair; above this it is
+// not worth the memory and the general form runs instead.
 inline constexpr size_t kMaskPlanBytes = size_t{96} << 20;
 
 inline bool MaskPlanFits(const SwitchGraph& g, const Setup& st) {
@@ -31,18 +30,15 @@ inline bool MaskPlanFits(const SwitchGraph& g, const Setup& st) {
   return destinations * num_switches * 4 <= kMaskPlanBytes;
 }
 
-// The switch-to-switch channels numbered switch by switch, so that channel k of
-// switch s, bit k of its masks, is first[s] + k: a mask bit turns into a
-// channel by one addition.
+// The switch-to-switch channels numbered switch by switch, so that channel k of switch s,
+// bit k of its masks, is first[s] + k: a mask bit turns into a channel by one addition.
 struct MaskChannels {
   std::vector<uint32_t> first;      // num_switches + 1 entries
   std::vector<uint32_t> neighbour;  // per channel: the switch it reaches
   std::vector<uint8_t> port;        // per channel: its port on its own switch
-  // Per (switch * stride + port): its channel, to find the one a written LFT
-  // entry names.
+  // Per (switch * stride + port): its channel, to find the one a written LFT entry names.
   std::vector<uint32_t> of_port;
-  // Per channel: the cost of one route when cable rates differ; empty when they
-  // do not.
+  // Per channel: the cost of one route when cable rates differ; empty when they do not.
   std::vector<uint32_t> cost;
 
   uint32_t count() const { return first.back(); }
@@ -76,16 +72,16 @@ inline MaskChannels NumberChannels(const SwitchGraph& g, const Setup& st) {
   return channels;
 }
 
-// One step of a destination's plan: a switch that reaches the destination and
-// the mask of its next-hop channels towards it.
+// One step of a destination's plan: a switch that reaches the destination and the mask of
+// its next-hop channels towards it.
 struct MaskStep {
   uint16_t switch_index;  // num_switches < 65,536 (MaskPlanFits)
   uint16_t candidates;
 };
 
-// The plans of the destinations with endpoints: the switches that reach the
-// destination, farthest first and the destination last, each with its mask.
-// Computed once and read in every pass, so a pass never asks `accept` again.
+// The plans of the destinations with endpoints: the switches that reach the destination,
+// farthest first and the destination last, each with its mask. Computed once and read in
+// every pass, so a pass never asks `accept` again.
 struct MaskPlan {
   uint32_t num_switches = 0;
   std::vector<uint32_t> slot;     // per destination with endpoints: its place among them
@@ -96,8 +92,7 @@ struct MaskPlan {
   const MaskStep* of(uint32_t destination) const { return &steps[size_t{slot[destination]} * num_switches]; }
 };
 
-// Writes the steps of destination d (row: its hop row) and returns how many
-// there are.
+// Writes the steps of destination d (row: its hop row) and returns how many there are.
 template <typename Accept>
 uint32_t PlanDestination(const uint8_t* row, uint8_t hop_mask, const Accept& accept, const MaskChannels& channels,
                          uint32_t d, MaskStep* steps) {
@@ -113,9 +108,9 @@ uint32_t PlanDestination(const uint8_t* row, uint8_t hop_mask, const Accept& acc
   });
 }
 
-// Switch LID `lid` of destination d carries management traffic only, so no
-// balancing: the mask says it already, every switch takes its first candidate
-// channel at or after the LID's place.
+// Switch LID `lid` of destination d carries management traffic only, so no balancing: the
+// mask says it already, every switch takes its first candidate channel at or after the
+// LID's place.
 inline void RouteSwitchLidByMask(const SwitchGraph& g, const MaskChannels& channels, const MaskStep* steps,
                                  uint32_t reached, uint32_t d, Lid lid, SubnetRoutes& out) {
   const size_t num_lids = out.num_lids();
@@ -133,10 +128,9 @@ inline void RouteSwitchLidByMask(const SwitchGraph& g, const MaskChannels& chann
   }
 }
 
-// Plans every destination with endpoints and routes every switch LID on the way
-// (those of switches without endpoints by RouteSwitchLidRotating, as they get
-// no plan). Each task writes only its own destination's plan and LID column, so
-// destinations run side by side.
+// Plans every destination with endpoints and routes every switch LID on the way (those of
+// switches without endpoints by RouteSwitchLidRotating, as they get no plan). Each task
+// writes only its own destination's plan and LID column, so destinations run side by side.
 template <typename Accept>
 MaskPlan BuildMaskPlan(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads,
                        const Setup& st, const MaskChannels& channels, SubnetRoutes& out) {
@@ -166,12 +160,12 @@ MaskPlan BuildMaskPlan(const SwitchGraph& g, const HopTable& table, const Accept
   return plan;
 }
 
-// The passes over the plans: routes per channel, kept across destinations and
-// rounds, and per switch the sources whose routes to the current LID pass
-// through it (this pass and, when rerouting, the previous one). Weighted: each
-// route weighs its channel's cost and a candidate is judged by a look at the
-// forced path beyond it (LoadAfter); unweighted: by its channel's load alone. A
-// template flag, so the equal-rate loop carries no cost lookups.
+// The passes over the plans: routes per channel, kept across destinations and rounds, and
+// per switch the sources whose routes to the current LID pass through it (this pass and,
+// when rerouting, the previous one). Weighted: each route weighs its channel's cost and a
+// candidate is judged by a look at the forced path beyond it (LoadAfter); unweighted: by
+// its channel's load alone. A template flag, so the equal-rate loop carries no cost
+// lookups.
 class MaskRouter {
  public:
   MaskRouter(const SwitchGraph& g, const Setup& st, const MaskChannels& channels, const MaskPlan& plan,
@@ -186,8 +180,8 @@ class MaskRouter {
         old_flow_(g.num_switches()),
         forced_(channels.cost.empty() ? 0 : g.num_switches(), kNone) {}
 
-  // Routes every endpoint LID of destination d, taking its previous routes off
-  // first when rerouting.
+  // Routes every endpoint LID of destination d, taking its previous routes off first when
+  // rerouting.
   template <bool kWeighted>
   void RouteDestination(uint32_t d, bool reroute) {
     const MaskStep* steps = plan_.of(d);
@@ -205,8 +199,8 @@ class MaskRouter {
   uint64_t Busiest() const { return load_.empty() ? 0 : *std::max_element(load_.begin(), load_.end()); }
 
  private:
-  // forced_[s]: s's only channel towards the destination, kNone where it has a
-  // choice; what LoadAfter follows beyond a candidate.
+  // forced_[s]: s's only channel towards the destination, kNone where it has a choice; what
+  // LoadAfter follows beyond a candidate.
   void MarkForced(const MaskStep* steps, uint32_t count) {
     const uint32_t* const first = channels_.first.data();
     for (uint32_t i = 0; i < count; ++i) {
@@ -220,11 +214,10 @@ class MaskRouter {
     for (uint32_t i = 0; i < count; ++i) forced_[steps[i].switch_index] = kNone;
   }
 
-  // The LID's routes of the previous round come off in one pass of their own
-  // before any switch chooses: a tight loop, cheaper than taking each off just
-  // before its switch chooses, with the same result, since a switch looks only
-  // at its own channels. column: the LID's LFT column, entry of switch s at s *
-  // num_lids.
+  // The LID's routes of the previous round come off in one pass of their own before any
+  // switch chooses: a tight loop, cheaper than taking each off just before its switch
+  // chooses, with the same result, since a switch looks only at its own channels. column:
+  // the LID's LFT column, entry of switch s at s * num_lids.
   template <bool kWeighted>
   void TakeOffPrevious(const MaskStep* steps, uint32_t count, const uint8_t* column) {
     const size_t num_lids = out_.num_lids();
@@ -247,9 +240,9 @@ class MaskRouter {
     }
   }
 
-  // Raw pointers to what a pass reads, taken once per LID: an LFT entry is a
-  // byte, and a store through a byte pointer may alias anything, so a member
-  // read after one would be loaded again at every step of the pass.
+  // Raw pointers to what a pass reads, taken once per LID: an LFT entry is a byte, and a
+  // store through a byte pointer may alias anything, so a member read after one would be
+  // loaded again at every step of the pass.
   struct PassArrays {
     const uint32_t* first;
     const uint32_t* neighbour;
@@ -259,8 +252,8 @@ class MaskRouter {
     uint64_t* flow;
   };
 
-  // One pass of one LID: farthest switch first, each takes its least loaded
-  // candidate and passes its flow on to the neighbour that channel reaches.
+  // One pass of one LID: farthest switch first, each takes its least loaded candidate and
+  // passes its flow on to the neighbour that channel reaches.
   template <bool kWeighted>
   void RouteLid(const MaskStep* steps, uint32_t count, uint32_t spread, uint8_t* column) {
     const size_t num_lids = out_.num_lids();
@@ -289,11 +282,10 @@ class MaskRouter {
     }
   }
 
-  // The least (judged load, place in the scan from `from`) over the candidate
-  // bits of switch s, packed as judged << 4 | place: the place (k - from) mod
-  // 16 orders k >= from before k < from, as a cyclic scan would, and the
-  // minimum is a conditional move, not a branch. Unweighted, judged is the
-  // channel's load, which RouteLid reuses from the key.
+  // The least (judged load, place in the scan from `from`) over the candidate bits of
+  // switch s, packed as judged << 4 | place: the place (k - from) mod 16 orders k >= from
+  // before k < from, as a cyclic scan would, and the minimum is a conditional move, not a
+  // branch. Unweighted, judged is the channel's load, which RouteLid reuses from the key.
   template <bool kWeighted>
   static uint64_t LeastKey(const PassArrays& arrays, uint32_t s, uint32_t candidates, uint32_t base, uint32_t from) {
     const uint64_t* const load = arrays.load;

@@ -3,13 +3,12 @@
 // direct networks, small fat trees): every channel of a switch is a bit of a 16-bit mask,
 // and the candidates of every (destination, switch) pair are computed once, as a mask, in
 // the farthest-first order of the destination. A step of a pass is then a few loads and a
-// loop over the set bits that keeps the minimum by a conditional move, where the general form
-// (routing/balanced_lft.h) rebuilds a candidate list per destination and pass. Same rule,
-// same rounds, same costs for slower cables; ties are broken by the first channel at or
-// after a LID-dependent place.
+// loop over the set bits that keeps the minimum by a conditional move, where the general
+// form (routing/balanced_lists.h) rebuilds a candidate list per destination and pass. Same
+// rule, same rounds, same costs for slower cables; ties are broken by the first channel at
+// or after a LID-dependent place.
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 #include <vector>
 
 #include "routing/balanced_rounds.h"
@@ -31,162 +30,307 @@ inline bool MaskPlanFits(const SwitchGraph& g, const Setup& st) {
   return destinations * num_switches * 4 <= kMaskPlanBytes;
 }
 
-template <typename Accept>
-void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads, const Setup& st,
-                SubnetRoutes& out) {
+// The switch-to-switch channels numbered switch by switch, so that channel k of switch s,
+// bit k of its masks, is first[s] + k: a mask bit turns into a channel by one addition.
+struct MaskChannels {
+  std::vector<uint32_t> first;      // num_switches + 1 entries
+  std::vector<uint32_t> neighbour;  // per channel: the switch it reaches
+  std::vector<uint8_t> port;        // per channel: its port on its own switch
+  // Per (switch * stride + port): its channel, to find the one a written LFT entry names.
+  std::vector<uint32_t> of_port;
+  // Per channel: the cost of one route when cable rates differ; empty when they do not.
+  std::vector<uint32_t> cost;
+
+  uint32_t count() const { return first.back(); }
+};
+
+inline MaskChannels NumberChannels(const SwitchGraph& g, const Setup& st) {
   const uint32_t num_switches = g.num_switches();
-  const size_t num_lids = out.num_lids();
-  // Channels numbered switch by switch: first[s] + k is channel k (bit k) of s.
-  const unsigned stride = st.stride;
-  std::vector<uint32_t> chan_first(num_switches + 1, 0);
+  MaskChannels channels;
+  channels.first.assign(num_switches + 1, 0);
   for (uint32_t s = 0; s < num_switches; ++s) {
-    uint32_t n = 0;
-    for (uint32_t e = g.begin(s); e < g.end(s); ++e) n += static_cast<uint32_t>(g.ports(e).size());
-    chan_first[s + 1] = chan_first[s] + n;
+    uint32_t count = 0;
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e) count += static_cast<uint32_t>(g.ports(e).size());
+    channels.first[s + 1] = channels.first[s] + count;
   }
-  const uint32_t num_channels = chan_first[num_switches];
-  std::vector<uint32_t> chan_nbr(num_channels);
-  std::vector<uint8_t> chan_port(num_channels);
-  std::vector<uint32_t> port_chan(size_t{num_switches} * stride, 0);  // the channel out of (switch, port)
-  // The cost of one route per channel when cable rates differ (empty otherwise).
-  std::vector<uint32_t> chan_cost(st.cost.empty() ? 0 : num_channels);
+  const uint32_t num_channels = channels.count();
+  channels.neighbour.resize(num_channels);
+  channels.port.resize(num_channels);
+  channels.of_port.assign(size_t{num_switches} * st.stride, 0);
+  channels.cost.resize(st.cost.empty() ? 0 : num_channels);
   for (uint32_t s = 0; s < num_switches; ++s) {
-    uint32_t c = chan_first[s];
+    uint32_t channel = channels.first[s];
     for (uint32_t e = g.begin(s); e < g.end(s); ++e)
       for (uint8_t p : g.ports(e)) {
-        chan_nbr[c] = g.nbr(e);
-        chan_port[c] = p;
-        if (!chan_cost.empty()) chan_cost[c] = st.cost[size_t{s} * stride + p];
-        port_chan[size_t{s} * stride + p] = c++;
+        const size_t switch_port = size_t{s} * st.stride + p;
+        channels.neighbour[channel] = g.nbr(e);
+        channels.port[channel] = p;
+        if (!channels.cost.empty()) channels.cost[channel] = st.cost[switch_port];
+        channels.of_port[switch_port] = channel++;
       }
   }
-  const uint32_t* const first = chan_first.data();
-  const uint32_t* const nbr = chan_nbr.data();
-  const uint8_t* const port = chan_port.data();
+  return channels;
+}
 
-  // The plan of destination d (one with endpoints; slot[d] numbers them): the switches that
-  // reach d, farthest first and d last, each with the mask of its next-hop channels;
-  // reached[d] of them. Switch LIDs are routed here too (any next hop will do).
-  struct Step {
-    uint16_t s, bits;  // num_switches < 65,536 (MaskPlanFits)
-  };
-  std::vector<uint32_t> slot(num_switches, 0), reached(num_switches, 0);
+// One step of a destination's plan: a switch that reaches the destination and the mask of
+// its next-hop channels towards it.
+struct MaskStep {
+  uint16_t switch_index;  // num_switches < 65,536 (MaskPlanFits)
+  uint16_t candidates;
+};
+
+// The plans of the destinations with endpoints: the switches that reach the destination,
+// farthest first and the destination last, each with its mask. Computed once and read in
+// every pass, so a pass never asks `accept` again.
+struct MaskPlan {
+  uint32_t num_switches = 0;
+  std::vector<uint32_t> slot;     // per destination with endpoints: its place among them
+  std::vector<uint32_t> reached;  // per destination with endpoints: its steps, itself included
+  std::vector<MaskStep> steps;    // slot * num_switches + position
+
+  MaskStep* of(uint32_t destination) { return &steps[size_t{slot[destination]} * num_switches]; }
+  const MaskStep* of(uint32_t destination) const { return &steps[size_t{slot[destination]} * num_switches]; }
+};
+
+// Writes the steps of destination d (row: its hop row) and returns how many there are.
+template <typename Accept>
+uint32_t PlanDestination(const uint8_t* row, uint8_t hop_mask, const Accept& accept, const MaskChannels& channels,
+                         uint32_t d, MaskStep* steps) {
+  const uint32_t* const first = channels.first.data();
+  const uint32_t* const neighbour = channels.neighbour.data();
+  const uint32_t num_switches = static_cast<uint32_t>(channels.first.size() - 1);
+  return OrderFarthestFirst(row, hop_mask, num_switches, [&](uint32_t s, uint32_t position) {
+    uint32_t candidates = 0;
+    if (s != d)
+      for (uint32_t c = first[s]; c < first[s + 1]; ++c)
+        candidates |= uint32_t{accept(row, s, neighbour[c])} << (c - first[s]);
+    steps[position] = {static_cast<uint16_t>(s), static_cast<uint16_t>(candidates)};
+  });
+}
+
+// Switch LID `lid` of destination d carries management traffic only, so no balancing: the
+// mask says it already, every switch takes its first candidate channel at or after the
+// LID's place.
+inline void RouteSwitchLidByMask(const SwitchGraph& g, const MaskChannels& channels, const MaskStep* steps,
+                                 uint32_t reached, uint32_t d, Lid lid, SubnetRoutes& out) {
+  const size_t num_lids = out.num_lids();
+  const uint32_t* const first = channels.first.data();
+  const uint32_t spread = Spread(lid);
+  out.lft[size_t{d} * num_lids + lid] = g.lid_port(lid);
+  for (uint32_t i = 0; i + 1 < reached; ++i) {
+    const uint32_t s = steps[i].switch_index;
+    const uint32_t candidates = steps[i].candidates;
+    if (candidates == 0) continue;
+    const uint32_t from = SpreadOf(spread, first[s + 1] - first[s]);
+    const uint32_t at_or_after = candidates >> from << from;
+    const uint32_t chosen = first[s] + __builtin_ctz(at_or_after ? at_or_after : candidates);
+    out.lft[size_t{s} * num_lids + lid] = channels.port[chosen];
+  }
+}
+
+// Plans every destination with endpoints and routes every switch LID on the way (those of
+// switches without endpoints by RouteSwitchLidRotating, as they get no plan). Each task
+// writes only its own destination's plan and LID column, so destinations run side by side.
+template <typename Accept>
+MaskPlan BuildMaskPlan(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads,
+                       const Setup& st, const MaskChannels& channels, SubnetRoutes& out) {
+  const uint32_t num_switches = g.num_switches();
+  MaskPlan plan{.num_switches = num_switches,
+                .slot = std::vector<uint32_t>(num_switches, 0),
+                .reached = std::vector<uint32_t>(num_switches, 0)};
   uint32_t slots = 0;
   for (uint32_t d = 0; d < num_switches; ++d)
-    if (st.sources[d]) slot[d] = slots++;
-  std::vector<Step> plan(size_t{slots} * num_switches);
+    if (st.sources[d]) plan.slot[d] = slots++;
+  plan.steps.resize(size_t{slots} * num_switches);
   ParallelFor(
-      num_switches, ThreadsFor(size_t{num_switches} * num_channels, threads),
-      [&](size_t di) {
-        const uint32_t d = static_cast<uint32_t>(di);
+      num_switches, ThreadsFor(size_t{num_switches} * channels.count(), threads),
+      [&](size_t index) {
+        const uint32_t d = static_cast<uint32_t>(index);
         const uint8_t* row = &table.hop[size_t{d} * num_switches];
         const Lid lid = g.switch_lid(d);
         if (st.sources[d] == 0) {
           if (lid) RouteSwitchLidRotating(g, row, accept, d, lid, out);
           return;
         }
-        Step* steps = &plan[size_t{slot[d]} * num_switches];
-        reached[d] = OrderFarthestFirst(row, table.mask, num_switches, [&](uint32_t s, uint32_t i) {
-          uint32_t bits = 0;
-          if (s != d)
-            for (uint32_t c = first[s]; c < first[s + 1]; ++c)
-              bits |= uint32_t{accept(row, s, nbr[c])} << (c - first[s]);
-          steps[i] = {static_cast<uint16_t>(s), static_cast<uint16_t>(bits)};
-        });
-        if (lid == 0) return;
-        // The mask says it already: the first candidate channel at or after the LID's place.
-        const uint32_t spread = Spread(lid);
-        out.lft[size_t{d} * num_lids + lid] = g.lid_port(lid);
-        for (uint32_t i = 0; i + 1 < reached[d]; ++i) {
-          const uint32_t s = steps[i].s, bits = steps[i].bits;
-          if (bits == 0) continue;
-          const uint32_t from = SpreadOf(spread, first[s + 1] - first[s]);
-          const uint32_t at_or_after = bits >> from << from;
-          out.lft[size_t{s} * num_lids + lid] = port[first[s] + __builtin_ctz(at_or_after ? at_or_after : bits)];
-        }
+        MaskStep* steps = plan.of(d);
+        plan.reached[d] = PlanDestination(row, table.mask, accept, channels, d, steps);
+        if (lid) RouteSwitchLidByMask(g, channels, steps, plan.reached[d], d, lid, out);
       },
       16);
+  return plan;
+}
 
-  // Routes per channel, and per switch the sources whose routes to the current LID pass
-  // through it (this pass and, when rerouting, the previous one).
-  std::vector<uint64_t> load(num_channels, 0), flow(num_switches), old_flow(num_switches);
-  // With costs (`weighted`), each route weighs its channel's cost and a candidate is judged
-  // by a look at the forced path beyond it (LoadAfter); forced[s]: s's only channel towards
-  // d, or kNone. Without, by its channel's load alone.
-  std::vector<uint32_t> forced(chan_cost.empty() ? 0 : num_switches, kNone);
-  auto route = [&](auto weighted_type, uint32_t d, bool reroute) {
-    constexpr bool weighted = decltype(weighted_type)::value;
-    const Step* steps = &plan[size_t{slot[d]} * num_switches];
-    const uint32_t n = reached[d] - 1;  // d itself is last
-    [[maybe_unused]] const uint32_t* const cost = chan_cost.data();
-    uint64_t* const ld = load.data();
-    uint64_t* const fl = flow.data();
-    uint64_t* const old = old_flow.data();
-    const uint32_t* const pchan = port_chan.data();
-    if constexpr (weighted) {
-      for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t bits = steps[i].bits;
-        forced[steps[i].s] = bits && (bits & (bits - 1)) == 0 ? first[steps[i].s] + __builtin_ctz(bits) : kNone;
-      }
+// The passes over the plans: routes per channel, kept across destinations and rounds, and
+// per switch the sources whose routes to the current LID pass through it (this pass and,
+// when rerouting, the previous one). Weighted: each route weighs its channel's cost and a
+// candidate is judged by a look at the forced path beyond it (LoadAfter); unweighted: by
+// its channel's load alone. A template flag, so the equal-rate loop carries no cost
+// lookups.
+class MaskRouter {
+ public:
+  MaskRouter(const SwitchGraph& g, const Setup& st, const MaskChannels& channels, const MaskPlan& plan,
+             SubnetRoutes& out)
+      : g_(g),
+        st_(st),
+        channels_(channels),
+        plan_(plan),
+        out_(out),
+        load_(channels.count(), 0),
+        flow_(g.num_switches()),
+        old_flow_(g.num_switches()),
+        forced_(channels.cost.empty() ? 0 : g.num_switches(), kNone) {}
+
+  // Routes every endpoint LID of destination d, taking its previous routes off first when
+  // rerouting.
+  template <bool kWeighted>
+  void RouteDestination(uint32_t d, bool reroute) {
+    const MaskStep* steps = plan_.of(d);
+    const uint32_t count = plan_.reached[d] - 1;  // d itself is last
+    if constexpr (kWeighted) MarkForced(steps, count);
+    for (Lid lid : g_.endpoint_lids(d)) {
+      uint8_t* const column = out_.lft.data() + lid;
+      if (reroute) TakeOffPrevious<kWeighted>(steps, count, column);
+      RouteLid<kWeighted>(steps, count, Spread(lid), column);
+      column[size_t{d} * out_.num_lids()] = g_.lid_port(lid);
     }
-    [[maybe_unused]] auto next_of = [&](uint32_t at) { return nbr[forced[at]]; };
-    for (Lid lid : g.endpoint_lids(d)) {
-      const uint32_t spread = Spread(lid);
-      uint8_t* const lft = out.lft.data() + lid;
-      // Rerouting: this LID's routes of the previous round come off first, in one pass of
-      // their own (a tight loop; cheaper than taking each off just before its switch
-      // chooses, with the same result, since a switch looks only at its own channels).
-      if (reroute) {
-        std::copy(st.sources.begin(), st.sources.end(), old);
-        for (uint32_t i = 0; i < n; ++i) {
-          const uint32_t s = steps[i].s;
-          if (steps[i].bits == 0) continue;
-          const uint32_t was = pchan[size_t{s} * stride + lft[size_t{s} * num_lids]];
-          if constexpr (weighted)
-            ld[was] -= old[s] * cost[was];
-          else
-            ld[was] -= old[s];
-          old[nbr[was]] += old[s];
-        }
-      }
-      std::copy(st.sources.begin(), st.sources.end(), fl);
-      for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t s = steps[i].s, bits = steps[i].bits;
-        if (bits == 0) continue;
-        // The least (load, place in the scan from `from`) over the set bits: the place
-        // (k - from) mod 16 orders k >= from before k < from, as a cyclic scan would, and
-        // the minimum is a conditional move, not a branch.
-        const uint32_t base = first[s];
-        const uint32_t from = SpreadOf(spread, first[s + 1] - base);
-        uint64_t key = ~uint64_t{0};
-        for (uint32_t x = bits; x; x &= x - 1) {
-          const uint32_t k = static_cast<uint32_t>(__builtin_ctz(x)), ch = base + k;
-          uint64_t judged = ld[ch];
-          if constexpr (weighted)
-            judged = LoadAfter(ld[ch] + fl[s] * cost[ch], nbr[ch], fl[s], ld, cost, forced.data(), fl, next_of);
-          const uint64_t v = (judged << 4) | ((k - from) & 15);
-          key = v < key ? v : key;
-        }
-        const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
-        lft[size_t{s} * num_lids] = port[best];
-        if constexpr (weighted)
-          ld[best] += fl[s] * cost[best];
-        else
-          ld[best] = (key >> 4) + fl[s];
-        fl[nbr[best]] += fl[s];
-      }
-      lft[size_t{d} * num_lids] = g.lid_port(lid);
+    if constexpr (kWeighted) ClearForced(steps, count);
+  }
+
+  uint64_t Busiest() const { return load_.empty() ? 0 : *std::max_element(load_.begin(), load_.end()); }
+
+ private:
+  // forced_[s]: s's only channel towards the destination, kNone where it has a choice; what
+  // LoadAfter follows beyond a candidate.
+  void MarkForced(const MaskStep* steps, uint32_t count) {
+    const uint32_t* const first = channels_.first.data();
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t candidates = steps[i].candidates;
+      const bool only_one = candidates && (candidates & (candidates - 1)) == 0;
+      forced_[steps[i].switch_index] = only_one ? first[steps[i].switch_index] + __builtin_ctz(candidates) : kNone;
     }
-    if constexpr (weighted)
-      for (uint32_t i = 0; i < n; ++i) forced[steps[i].s] = kNone;
+  }
+
+  void ClearForced(const MaskStep* steps, uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) forced_[steps[i].switch_index] = kNone;
+  }
+
+  // The LID's routes of the previous round come off in one pass of their own before any
+  // switch chooses: a tight loop, cheaper than taking each off just before its switch
+  // chooses, with the same result, since a switch looks only at its own channels. column:
+  // the LID's LFT column, entry of switch s at s * num_lids.
+  template <bool kWeighted>
+  void TakeOffPrevious(const MaskStep* steps, uint32_t count, const uint8_t* column) {
+    const size_t num_lids = out_.num_lids();
+    const unsigned stride = st_.stride;
+    [[maybe_unused]] const uint32_t* const cost = channels_.cost.data();
+    const uint32_t* const neighbour = channels_.neighbour.data();
+    const uint32_t* const of_port = channels_.of_port.data();
+    uint64_t* const load = load_.data();
+    uint64_t* const old = old_flow_.data();
+    std::copy(st_.sources.begin(), st_.sources.end(), old);
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t s = steps[i].switch_index;
+      if (steps[i].candidates == 0) continue;
+      const uint32_t was = of_port[size_t{s} * stride + column[size_t{s} * num_lids]];
+      if constexpr (kWeighted)
+        load[was] -= old[s] * cost[was];
+      else
+        load[was] -= old[s];
+      old[neighbour[was]] += old[s];
+    }
+  }
+
+  // Raw pointers to what a pass reads, taken once per LID: an LFT entry is a byte, and a
+  // store through a byte pointer may alias anything, so a member read after one would be
+  // loaded again at every step of the pass.
+  struct PassArrays {
+    const uint32_t* first;
+    const uint32_t* neighbour;
+    const uint32_t* cost;
+    const uint32_t* forced;
+    uint64_t* load;
+    uint64_t* flow;
   };
-  auto busiest = [&] { return load.empty() ? 0 : *std::max_element(load.begin(), load.end()); };
-  if (chan_cost.empty())
+
+  // One pass of one LID: farthest switch first, each takes its least loaded candidate and
+  // passes its flow on to the neighbour that channel reaches.
+  template <bool kWeighted>
+  void RouteLid(const MaskStep* steps, uint32_t count, uint32_t spread, uint8_t* column) {
+    const size_t num_lids = out_.num_lids();
+    const uint8_t* const port = channels_.port.data();
+    const PassArrays arrays{.first = channels_.first.data(),
+                            .neighbour = channels_.neighbour.data(),
+                            .cost = channels_.cost.data(),
+                            .forced = forced_.data(),
+                            .load = load_.data(),
+                            .flow = flow_.data()};
+    std::copy(st_.sources.begin(), st_.sources.end(), arrays.flow);
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t s = steps[i].switch_index;
+      const uint32_t candidates = steps[i].candidates;
+      if (candidates == 0) continue;
+      const uint32_t base = arrays.first[s];
+      const uint32_t from = SpreadOf(spread, arrays.first[s + 1] - base);
+      const uint64_t key = LeastKey<kWeighted>(arrays, s, candidates, base, from);
+      const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
+      column[size_t{s} * num_lids] = port[best];
+      if constexpr (kWeighted)
+        arrays.load[best] += arrays.flow[s] * arrays.cost[best];
+      else
+        arrays.load[best] = (key >> 4) + arrays.flow[s];
+      arrays.flow[arrays.neighbour[best]] += arrays.flow[s];
+    }
+  }
+
+  // The least (judged load, place in the scan from `from`) over the candidate bits of
+  // switch s, packed as judged << 4 | place: the place (k - from) mod 16 orders k >= from
+  // before k < from, as a cyclic scan would, and the minimum is a conditional move, not a
+  // branch. Unweighted, judged is the channel's load, which RouteLid reuses from the key.
+  template <bool kWeighted>
+  static uint64_t LeastKey(const PassArrays& arrays, uint32_t s, uint32_t candidates, uint32_t base, uint32_t from) {
+    const uint64_t* const load = arrays.load;
+    [[maybe_unused]] const uint64_t* const flow = arrays.flow;
+    [[maybe_unused]] const uint32_t* const cost = arrays.cost;
+    [[maybe_unused]] const uint32_t* const neighbour = arrays.neighbour;
+    [[maybe_unused]] const uint32_t* const forced = arrays.forced;
+    [[maybe_unused]] auto next_of = [&](uint32_t at) { return neighbour[forced[at]]; };
+    uint64_t key = ~uint64_t{0};
+    for (uint32_t rest = candidates; rest; rest &= rest - 1) {
+      const uint32_t k = static_cast<uint32_t>(__builtin_ctz(rest));
+      const uint32_t channel = base + k;
+      uint64_t judged = load[channel];
+      if constexpr (kWeighted)
+        judged = LoadAfter(load[channel] + flow[s] * cost[channel], neighbour[channel], flow[s], load, cost, forced,
+                           flow, next_of);
+      const uint64_t candidate_key = (judged << 4) | ((k - from) & 15);
+      key = candidate_key < key ? candidate_key : key;
+    }
+    return key;
+  }
+
+  const SwitchGraph& g_;
+  const Setup& st_;
+  const MaskChannels& channels_;
+  const MaskPlan& plan_;
+  SubnetRoutes& out_;
+  std::vector<uint64_t> load_;  // per channel: routes, or their summed costs when weighted
+  std::vector<uint64_t> flow_, old_flow_;
+  std::vector<uint32_t> forced_;  // per switch, weighted only (MarkForced)
+};
+
+template <typename Accept>
+void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accept, unsigned threads, const Setup& st,
+                SubnetRoutes& out) {
+  const MaskChannels channels = NumberChannels(g, st);
+  const MaskPlan plan = BuildMaskPlan(g, table, accept, threads, st, channels, out);
+  MaskRouter router(g, st, channels, plan, out);
+  auto busiest = [&] { return router.Busiest(); };
+  if (channels.cost.empty())
     RunRounds(
-        st, [&](uint32_t d, bool reroute) { route(std::false_type{}, d, reroute); }, busiest);
+        st, [&](uint32_t d, bool reroute) { router.RouteDestination<false>(d, reroute); }, busiest);
   else
     RunRounds(
-        st, [&](uint32_t d, bool reroute) { route(std::true_type{}, d, reroute); }, busiest);
+        st, [&](uint32_t d, bool reroute) { router.RouteDestination<true>(d, reroute); }, busiest);
 }
 
 }  // namespace fabricctl::balanced

@@ -73,23 +73,28 @@ class DynamicTopologicalOrder {
   }
 
   // `start` and every node reachable from it through `step` whose rank lies strictly
-  // between lower and upper, breadth first into `found`; false when that reaches `target`
-  // or finds more than `budget` nodes.
+  // between lower and upper, into `found`; false when that reaches `target` or finds more
+  // than `budget` nodes. Depth first: a path to `target`, when there is one, tends to be
+  // found before the whole region is.
   template <class Step>
   bool Collect(uint32_t start, uint32_t target, uint32_t lower, uint32_t upper, const Step& step, size_t budget,
                std::vector<uint32_t>& found) {
-    found.assign(1, start);
+    found.clear();
+    stack_.assign(1, start);
     mark_[start] = epoch_;
     bool cycle = false;
-    for (size_t head = 0; head < found.size() && !cycle; ++head) {
-      step(found[head], [&](auto next_node) {
+    while (!stack_.empty() && !cycle) {
+      const uint32_t node = stack_.back();
+      stack_.pop_back();
+      found.push_back(node);
+      if (found.size() > budget) return false;
+      step(node, [&](auto next_node) {
         const uint32_t next = static_cast<uint32_t>(next_node);
         if (next == target) cycle = true;
         if (mark_[next] == epoch_ || rank_[next] <= lower || rank_[next] >= upper) return;
         mark_[next] = epoch_;
-        found.push_back(next);
+        stack_.push_back(next);
       });
-      if (found.size() > budget) return false;
     }
     return !cycle;
   }
@@ -117,7 +122,7 @@ class DynamicTopologicalOrder {
   uint32_t epoch_ = 0;
   Journal journal_on_;
   std::vector<std::pair<uint32_t, uint32_t>> journal_;  // (node, rank before the change)
-  std::vector<uint32_t> ahead_, behind_, ranks_;
+  std::vector<uint32_t> stack_, ahead_, behind_, ranks_;
 };
 
 }  // namespace fabricctl

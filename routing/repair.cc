@@ -265,12 +265,20 @@ DeadSet CollectDead(const Fabric& fabric, const DownList& down, const SubnetStat
     const uint32_t s = g.local(fabric.port(port).node);
     if (s == kNone) return;
     const size_t ch = size_t{s} * st.stride + fabric.port(port).number;
-    if (!dead.channel[ch]) dead.channel[ch] = 1, dead.channels.push_back(static_cast<uint32_t>(ch));
+    if (dead.channel[ch]) return;
+    dead.channel[ch] = 1;
+    dead.channels.push_back(static_cast<uint32_t>(ch));
   };
-  for (LinkId l : down.links) kill(fabric.link(l).a), kill(fabric.link(l).b);
+  for (LinkId l : down.links) {
+    kill(fabric.link(l).a);
+    kill(fabric.link(l).b);
+  }
   for (NodeId n : down.nodes) {
     if (uint32_t s = g.local(n); s != kNone) dead.node[s] = 1;
-    for (const Adjacency& a : fabric.neighbors(n)) kill(a.local), kill(a.peer_port);
+    for (const Adjacency& a : fabric.neighbors(n)) {
+      kill(a.local);
+      kill(a.peer_port);
+    }
   }
   // Only live switches' entries towards switches move: a down switch forwards nothing, and an
   // endpoint whose cable is down is unreachable whatever the tables say.
@@ -417,7 +425,11 @@ struct LidRepair {
     turned = false;
     load_journal.clear();
     queue.assign(seeds.begin(), seeds.end());
-    for (uint32_t s : seeds) stamp[s] = tick, seed[s] = 1, down_entered[s] = 0;
+    for (uint32_t s : seeds) {
+      stamp[s] = tick;
+      seed[s] = 1;
+      down_entered[s] = 0;
+    }
     FindPending();
   }
 
@@ -431,7 +443,9 @@ struct LidRepair {
         if (pending(w) || dead.node[w]) continue;
         const uint8_t p = st.old_port(w, lid);
         if (p >= st.stride || st.next_switch[size_t{w} * st.stride + p] != x) continue;
-        stamp[w] = tick, seed[w] = 0, down_entered[w] = 0;
+        stamp[w] = tick;
+        seed[w] = 0;
+        down_entered[w] = 0;
         if (st.down(w, x)) down_entered[x] = 1;
         queue.push_back(w);
       }
@@ -487,7 +501,10 @@ struct LidRepair {
       }
     }
     turned = turned || (found && std::get<0>(best) && turns);
-    if (!found) port[x] = kNoRoute, path[x] = PathState{};
+    if (!found) {
+      port[x] = kNoRoute;
+      path[x] = PathState{};
+    }
     done[x] = tick;
     return found;
   }

@@ -65,7 +65,8 @@ class DynamicTopologicalOrder {
 
  private:
   // A fresh mark for one insertion. Both searches share it: when the forward one succeeds
-  // the two sets are disjoint, since a node in both would put `from` behind `to`.
+  // the two sets are disjoint, since a node in both would mean that `to` reaches `from`,
+  // which the forward search reports as a cycle.
   void NextEpoch() {
     if (++epoch_ != 0) return;
     std::fill(mark_.begin(), mark_.end(), 0);  // wrapped: old marks could match again

@@ -20,7 +20,6 @@
 #include "probes/peer_list.h"
 #include "probes/probe_client.h"
 #include "probes/tcp_transport.h"
-
 #include "probes/verbs_transport.h"
 
 namespace fabricctl::cli {
@@ -220,10 +219,13 @@ Result<std::vector<std::uint32_t>> ParseSizes(const std::string& text) {
     std::string_view item(text.data() + start, (comma == std::string::npos ? text.size() : comma) - start);
     std::uint64_t mult = 1;
     std::string_view digits = item;
-    if (!digits.empty() && (digits.back() == 'K' || digits.back() == 'k'))
-      mult = 1024, digits.remove_suffix(1);
-    else if (!digits.empty() && (digits.back() == 'M' || digits.back() == 'm'))
-      mult = 1024 * 1024, digits.remove_suffix(1);
+    if (!digits.empty() && (digits.back() == 'K' || digits.back() == 'k')) {
+      mult = 1024;
+      digits.remove_suffix(1);
+    } else if (!digits.empty() && (digits.back() == 'M' || digits.back() == 'm')) {
+      mult = 1024 * 1024;
+      digits.remove_suffix(1);
+    }
     std::uint64_t v = 0;
     auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
     if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || v == 0 ||

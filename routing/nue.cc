@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "routing/channel_capacity.h"
+#include "routing/dynamic_topological_order.h"
 #include "routing/switch_graph.h"
 
 namespace fabricctl {
@@ -48,25 +49,20 @@ Channels BuildChannels(const Fabric& f, const SwitchGraph& g, const ChannelCapac
   return c;
 }
 
-// A channel dependency graph kept acyclic: every node has a position in a topological
-// order, and a new edge a -> b with ord[a] > ord[b] reorders only the region between them
-// (Pearce and Kelly, "A dynamic topological sort algorithm for directed acyclic graphs").
-// Refusals are remembered (edges are only added, so a refused edge stays refused) until
-// Rollback() removes the edges added since the last Commit() and forgets what they caused.
+// A channel dependency graph kept acyclic by a dynamic topological order. Refusals are
+// remembered (edges are only added, so a refused edge stays refused) until Rollback()
+// removes the edges added since the last Commit() and forgets what they caused.
 class AcyclicCdg {
  public:
-  explicit AcyclicCdg(uint32_t nodes) : out_(nodes), in_(nodes), ord_(nodes), mark_(nodes, 0) {
-    for (uint32_t i = 0; i < nodes; ++i) ord_[i] = i;
-  }
+  explicit AcyclicCdg(uint32_t nodes)
+      : out_(nodes), in_(nodes), order_(nodes, DynamicTopologicalOrder::Journal::kOff) {}
   bool Has(uint32_t a, uint32_t b) const { return std::find(out_[a].begin(), out_[a].end(), b) != out_[a].end(); }
   // Adds a -> b unless that may close a cycle; true when the edge is (now) in the graph.
-  // A search of more than kSearchBudget channels counts as a cycle: refusing is always
-  // safe, and it bounds the time on large fabrics.
   bool TryAdd(uint32_t a, uint32_t b) {
     if (Has(a, b)) return true;
     const uint64_t key = uint64_t(a) << 32 | b;
     if (refused_.contains(key)) return false;
-    if (a == b || (ord_[a] > ord_[b] && !Reorder(a, b))) {
+    if (a == b || !MakeRoom(a, b)) {
       refused_.insert(key);
       journal_refused_.push_back(key);
       return false;
@@ -91,60 +87,22 @@ class AcyclicCdg {
   }
 
  private:
+  // A search of more than kSearchBudget channels counts as a cycle: refusing is always
+  // safe, and it bounds the time on large fabrics.
   static constexpr size_t kSearchBudget = 4096;
 
-  // Makes room for a -> b (ord[b] < ord[a]): the nodes reachable from b up to ord[a] must
-  // follow the nodes reaching a down to ord[b]. False when b reaches a (a cycle).
-  bool Reorder(uint32_t a, uint32_t b) {
-    const uint32_t lower = ord_[b], upper = ord_[a];
-    ++epoch_;
-    forward_.clear();
-    stack_.assign(1, b);
-    mark_[b] = epoch_;
-    while (!stack_.empty()) {
-      uint32_t n = stack_.back();
-      stack_.pop_back();
-      forward_.push_back(n);
-      if (forward_.size() > kSearchBudget) return false;
-      for (uint32_t m : out_[n]) {
-        if (m == a) return false;
-        if (mark_[m] != epoch_ && ord_[m] < upper) {
-          mark_[m] = epoch_;
-          stack_.push_back(m);
-        }
-      }
-    }
-    backward_.clear();
-    stack_.assign(1, a);
-    mark_[a] = epoch_;
-    while (!stack_.empty()) {
-      uint32_t n = stack_.back();
-      stack_.pop_back();
-      backward_.push_back(n);
-      for (uint32_t m : in_[n])
-        if (mark_[m] != epoch_ && ord_[m] > lower) {
-          mark_[m] = epoch_;
-          stack_.push_back(m);
-        }
-    }
-    auto by_ord = [&](uint32_t x, uint32_t y) { return ord_[x] < ord_[y]; };
-    std::sort(forward_.begin(), forward_.end(), by_ord);
-    std::sort(backward_.begin(), backward_.end(), by_ord);
-    slots_.clear();
-    for (uint32_t n : backward_) slots_.push_back(ord_[n]);
-    for (uint32_t n : forward_) slots_.push_back(ord_[n]);
-    std::sort(slots_.begin(), slots_.end());
-    size_t i = 0;
-    for (uint32_t n : backward_) ord_[n] = slots_[i++];
-    for (uint32_t n : forward_) ord_[n] = slots_[i++];
-    return true;
+  bool MakeRoom(uint32_t a, uint32_t b) {
+    auto successors = [this](uint32_t n, const auto& visit) {
+      for (uint32_t m : out_[n]) visit(m);
+    };
+    auto predecessors = [this](uint32_t n, const auto& visit) {
+      for (uint32_t m : in_[n]) visit(m);
+    };
+    return order_.MakeRoom(a, b, successors, predecessors, kSearchBudget);
   }
 
   std::vector<std::vector<uint32_t>> out_, in_;
-  std::vector<uint32_t> ord_;
-  std::vector<uint32_t> mark_;
-  uint32_t epoch_ = 0;
-  std::vector<uint32_t> forward_, backward_, stack_, slots_;
+  DynamicTopologicalOrder order_;
   std::unordered_set<uint64_t> refused_;
   std::vector<std::pair<uint32_t, uint32_t>> journal_added_;
   std::vector<uint64_t> journal_refused_;

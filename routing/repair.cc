@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "routing/channel_capacity.h"
+#include "routing/dynamic_topological_order.h"
 #include "routing/route_diff.h"
 #include "routing/switch_graph.h"
 #include "routing/updn.h"
@@ -264,12 +265,20 @@ DeadSet CollectDead(const Fabric& fabric, const DownList& down, const SubnetStat
     const uint32_t s = g.local(fabric.port(port).node);
     if (s == kNone) return;
     const size_t ch = size_t{s} * st.stride + fabric.port(port).number;
-    if (!dead.channel[ch]) dead.channel[ch] = 1, dead.channels.push_back(static_cast<uint32_t>(ch));
+    if (dead.channel[ch]) return;
+    dead.channel[ch] = 1;
+    dead.channels.push_back(static_cast<uint32_t>(ch));
   };
-  for (LinkId l : down.links) kill(fabric.link(l).a), kill(fabric.link(l).b);
+  for (LinkId l : down.links) {
+    kill(fabric.link(l).a);
+    kill(fabric.link(l).b);
+  }
   for (NodeId n : down.nodes) {
     if (uint32_t s = g.local(n); s != kNone) dead.node[s] = 1;
-    for (const Adjacency& a : fabric.neighbors(n)) kill(a.local), kill(a.peer_port);
+    for (const Adjacency& a : fabric.neighbors(n)) {
+      kill(a.local);
+      kill(a.peer_port);
+    }
   }
   // Only live switches' entries towards switches move: a down switch forwards nothing, and an
   // endpoint whose cable is down is unreachable whatever the tables say.
@@ -280,14 +289,12 @@ DeadSet CollectDead(const Fabric& fabric, const DownList& down, const SubnetStat
 
 // The channel dependency graph of the tables as this repair changes them: the prepared
 // counts, with the rows of the switches the repair touches copied and changed, and a
-// topological order kept up to date as dependencies are added (Pearce and Kelly's dynamic
-// topological sort): a new dependency that goes against the order is checked by a search
-// bounded to the channels between its two ends in the order, and a cycle is refused. Down
-// channels carry nothing and are left out.
+// topological order of it kept up to date as dependencies are added, so that a dependency
+// that would close a cycle is refused. Down channels carry nothing and are left out.
 class DependencyGraph {
  public:
   DependencyGraph(const SubnetState& st, const DeadSet& dead)
-      : st_(st), dead_(dead), touched_(st.num_switches(), 0), order_(st.order), seen_(st.order.size(), 0) {}
+      : st_(st), dead_(dead), touched_(st.num_switches(), 0), order_(st.order, DynamicTopologicalOrder::Journal::kOn) {}
 
   // A dependency one route gains (+1) or loses (-1), applied by Commit.
   void Queue(size_t in, size_t out, int32_t delta) {
@@ -296,7 +303,8 @@ class DependencyGraph {
   // Applies the queued changes, losses first; false, with nothing applied, when a gained
   // dependency would close a cycle.
   bool Commit() {
-    counts_journal_.clear(), order_journal_.clear();
+    counts_journal_.clear();
+    order_.Checkpoint();
     std::stable_partition(pending_.begin(), pending_.end(), [](const Delta& d) { return d.delta < 0; });
     for (const Delta& d : pending_) {
       const size_t dep = st_.dep_index(d.in, d.out);
@@ -337,7 +345,7 @@ class DependencyGraph {
   }
   void Undo() {
     for (auto it = counts_journal_.rbegin(); it != counts_journal_.rend(); ++it) changed_[it->first] = it->second;
-    for (auto it = order_journal_.rbegin(); it != order_journal_.rend(); ++it) order_[it->first] = it->second;
+    order_.RollBack();
     pending_.clear();
   }
 
@@ -360,64 +368,20 @@ class DependencyGraph {
     }
   }
 
-  // `start` and every channel reachable from it (forward or backward) through channels
-  // whose number lies strictly between lower and upper; false when that reaches `target`.
-  template <class Step>
-  bool Collect(size_t start, size_t target, uint32_t lower, uint32_t upper, const Step& step,
-               std::vector<uint32_t>& found) {
-    ++tick_;
-    found.assign(1, static_cast<uint32_t>(start));
-    seen_[start] = tick_;
-    for (size_t head = 0; head < found.size(); ++head) {
-      bool cycle = false;
-      step(found[head], [&](size_t next) {
-        if (next == target) cycle = true;
-        if (seen_[next] == tick_ || order_[next] <= lower || order_[next] >= upper) return;
-        seen_[next] = tick_;
-        found.push_back(static_cast<uint32_t>(next));
-      });
-      if (cycle) return false;
-    }
-    return true;
-  }
-
-  // Adds in -> out to the order; false when it closes a cycle.
+  // Makes the order agree with in -> out; false when that closes a cycle.
   bool Insert(size_t in, size_t out) {
-    const uint32_t lower = order_[out], upper = order_[in];
-    if (lower > upper) return true;
-    auto forward = [&](size_t ch, const auto& visit) { Successors(ch, visit); };
-    auto backward = [&](size_t ch, const auto& visit) { Predecessors(ch, visit); };
-    if (!Collect(out, in, lower, upper, forward, ahead_)) return false;
-    Collect(in, out, lower, upper, backward, behind_);
-    // The channels behind `in` take the lowest of the numbers the two sets hold, in their
-    // old order, then the channels ahead of `out`.
-    auto by_order = [&](uint32_t a, uint32_t b) { return order_[a] < order_[b]; };
-    std::sort(ahead_.begin(), ahead_.end(), by_order);
-    std::sort(behind_.begin(), behind_.end(), by_order);
-    numbers_.clear();
-    for (uint32_t ch : behind_) numbers_.push_back(order_[ch]);
-    for (uint32_t ch : ahead_) numbers_.push_back(order_[ch]);
-    std::sort(numbers_.begin(), numbers_.end());
-    size_t i = 0;
-    for (const std::vector<uint32_t>* set : {&behind_, &ahead_})
-      for (uint32_t ch : *set) {
-        order_journal_.push_back({ch, order_[ch]});
-        order_[ch] = numbers_[i++];
-      }
-    return true;
+    auto forward = [this](size_t ch, const auto& visit) { Successors(ch, visit); };
+    auto backward = [this](size_t ch, const auto& visit) { Predecessors(ch, visit); };
+    return order_.MakeRoom(static_cast<uint32_t>(in), static_cast<uint32_t>(out), forward, backward);
   }
 
   const SubnetState& st_;
   const DeadSet& dead_;
   std::vector<uint8_t> touched_;                  // by switch: some count of it is in changed_
   std::unordered_map<size_t, uint32_t> changed_;  // by dependency: its count now
-  std::vector<uint32_t> order_;
-  std::vector<uint32_t> seen_;
-  uint32_t tick_ = 0;
+  DynamicTopologicalOrder order_;                 // of the live channels
   std::vector<Delta> pending_;
   std::vector<std::pair<size_t, uint32_t>> counts_journal_;
-  std::vector<std::pair<uint32_t, uint32_t>> order_journal_;
-  std::vector<uint32_t> ahead_, behind_, numbers_;
 };
 
 enum class Turns { kForbid, kAllow };
@@ -461,7 +425,11 @@ struct LidRepair {
     turned = false;
     load_journal.clear();
     queue.assign(seeds.begin(), seeds.end());
-    for (uint32_t s : seeds) stamp[s] = tick, seed[s] = 1, down_entered[s] = 0;
+    for (uint32_t s : seeds) {
+      stamp[s] = tick;
+      seed[s] = 1;
+      down_entered[s] = 0;
+    }
     FindPending();
   }
 
@@ -475,7 +443,9 @@ struct LidRepair {
         if (pending(w) || dead.node[w]) continue;
         const uint8_t p = st.old_port(w, lid);
         if (p >= st.stride || st.next_switch[size_t{w} * st.stride + p] != x) continue;
-        stamp[w] = tick, seed[w] = 0, down_entered[w] = 0;
+        stamp[w] = tick;
+        seed[w] = 0;
+        down_entered[w] = 0;
         if (st.down(w, x)) down_entered[x] = 1;
         queue.push_back(w);
       }
@@ -531,7 +501,10 @@ struct LidRepair {
       }
     }
     turned = turned || (found && std::get<0>(best) && turns);
-    if (!found) port[x] = kNoRoute, path[x] = PathState{};
+    if (!found) {
+      port[x] = kNoRoute;
+      path[x] = PathState{};
+    }
     done[x] = tick;
     return found;
   }

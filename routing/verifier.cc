@@ -417,129 +417,193 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
   }
 }
 
-// Finds strongly connected components of the CDG (iterative Tarjan), counts the cyclic
-// ones and extracts a shortest cycle through the root of each of the first `keep`.
-void FindCycles(const SubnetFacts& sf, const std::vector<uint64_t>& cdg, SubnetVerdict& v,
-                std::vector<std::vector<CycleChannel>>& cycles, size_t keep) {
-  const size_t nodes = size_t(sf.num_switches) * sf.stride * sf.vls;
-  const size_t bits = size_t(sf.stride) * sf.vls;
-  auto succ_node = [&](uint32_t node, uint32_t bit) -> uint32_t {
-    uint32_t chan = node / sf.vls;
-    uint32_t t = sf.head_sw[chan];
-    return (t * sf.stride + bit / sf.vls) * sf.vls + bit % sf.vls;
-  };
-  // Next set bit at or after `from` in the row of `node`, or bits.
-  auto next_bit = [&](uint32_t node, size_t from) -> size_t {
-    const uint64_t* row = &cdg[size_t(node) * sf.row_words];
+// The merged channel dependency graph as rows of bits: node (channel * vls + vl) has a row
+// of stride * vls bits, bit (port * vls + vl) set when a route arriving on the node leaves
+// the switch its channel enters by that port, on that VL.
+class DependencyRows {
+ public:
+  DependencyRows(const SubnetFacts& sf, const std::vector<uint64_t>& cdg)
+      : sf_(sf), cdg_(cdg), nodes_(size_t(sf.num_switches) * sf.stride * sf.vls), bits_(size_t(sf.stride) * sf.vls) {}
+
+  size_t nodes() const { return nodes_; }
+  size_t bits() const { return bits_; }
+  bool HasSuccessors(uint32_t node) const { return NextBit(node, 0) < bits_; }
+
+  // The next set bit at or after `from` in the row of `node`, or bits() when there is none.
+  size_t NextBit(uint32_t node, size_t from) const {
+    const uint64_t* row = &cdg_[size_t(node) * sf_.row_words];
     size_t w = from / 64;
-    if (w >= sf.row_words) return bits;
+    if (w >= sf_.row_words) return bits_;
     uint64_t word = row[w] & (~uint64_t{0} << (from % 64));
     while (true) {
-      if (word) return std::min(bits, w * 64 + std::countr_zero(word));
-      if (++w >= sf.row_words) return bits;
+      if (word) return std::min(bits_, w * 64 + std::countr_zero(word));
+      if (++w >= sf_.row_words) return bits_;
       word = row[w];
     }
-  };
+  }
 
-  std::vector<uint32_t> index(nodes, kNone), low(nodes, 0), comp(nodes, kNone);
-  std::vector<uint8_t> on_stack(nodes, 0);
-  std::vector<uint32_t> scc_stack;
+  // The node that a set bit of the row of `node` stands for.
+  uint32_t Successor(uint32_t node, size_t bit) const {
+    const uint32_t port_vl = uint32_t(bit);
+    const uint32_t head = sf_.head_sw[node / sf_.vls];
+    return (head * sf_.stride + port_vl / sf_.vls) * sf_.vls + port_vl % sf_.vls;
+  }
+
+  // The channel and VL a node stands for, as the verifier reports it.
+  CycleChannel Channel(uint32_t node) const {
+    const uint32_t chan = node / sf_.vls;
+    const PortId from = sf_.fabric->port_id(sf_.subnet->switches[chan / sf_.stride], chan % sf_.stride);
+    return {.from = from, .to = sf_.fabric->port(from).peer, .vl = uint8_t(node % sf_.vls)};
+  }
+
+ private:
+  const SubnetFacts& sf_;
+  const std::vector<uint64_t>& cdg_;
+  size_t nodes_, bits_;
+};
+
+// Strongly connected components of the dependency graph by Tarjan's algorithm, iterative
+// because the depth-first search on a large fabric is deeper than a thread's stack. On the
+// way it counts into the verdict the channels with dependencies, the dependencies and the
+// cyclic components (credit loops), and keeps the root of the first `keep` cyclic ones.
+class ComponentSearch {
+ public:
+  ComponentSearch(const DependencyRows& rows, SubnetVerdict& v, size_t keep)
+      : rows_(rows),
+        v_(v),
+        keep_(keep),
+        index_(rows.nodes(), kNone),
+        low_(rows.nodes(), 0),
+        component_(rows.nodes(), kNone),
+        on_stack_(rows.nodes(), 0) {}
+
+  void Run() {
+    for (uint32_t root = 0; root < rows_.nodes(); ++root)
+      if (index_[root] == kNone) SearchFrom(root);
+  }
+  const std::vector<uint32_t>& component() const { return component_; }
+  const std::vector<uint32_t>& cyclic_roots() const { return cyclic_roots_; }
+
+ private:
   struct Frame {
     uint32_t node;
-    size_t next;
+    size_t next_bit;  // where the scan of the node's row goes on
   };
-  std::vector<Frame> call;
-  uint32_t counter = 0, comps = 0;
-  std::vector<uint32_t> cyclic_roots;
-  for (uint32_t root = 0; root < nodes; ++root) {
-    if (index[root] != kNone) continue;
-    bool has_out = next_bit(root, 0) < bits;
-    if (has_out) ++v.cdg_channels;
-    if (!has_out) {
-      index[root] = counter++;
-      comp[root] = comps++;
-      continue;
+
+  void SearchFrom(uint32_t root) {
+    if (!rows_.HasSuccessors(root)) {  // a component of its own, and no channel of the graph
+      index_[root] = counter_++;
+      component_[root] = components_++;
+      return;
     }
-    call.push_back({root, 0});
-    index[root] = low[root] = counter++;
-    scc_stack.push_back(root);
-    on_stack[root] = 1;
-    while (!call.empty()) {
-      Frame& fr = call.back();
-      size_t b = next_bit(fr.node, fr.next);
-      if (b < bits) {
-        fr.next = b + 1;
-        uint32_t w = succ_node(fr.node, uint32_t(b));
-        ++v.cdg_dependencies;
-        if (index[w] == kNone) {
-          if (next_bit(w, 0) < bits) ++v.cdg_channels;
-          index[w] = low[w] = counter++;
-          scc_stack.push_back(w);
-          on_stack[w] = 1;
-          call.push_back({w, 0});
-        } else if (on_stack[w]) {
-          low[fr.node] = std::min(low[fr.node], index[w]);
-        }
-        continue;
-      }
-      uint32_t n = fr.node;
-      call.pop_back();
-      if (!call.empty()) low[call.back().node] = std::min(low[call.back().node], low[n]);
-      if (low[n] == index[n]) {
-        size_t size = 0;
-        uint32_t w;
-        do {
-          w = scc_stack.back();
-          scc_stack.pop_back();
-          on_stack[w] = 0;
-          comp[w] = comps;
-          ++size;
-        } while (w != n);
-        if (size > 1) {
-          ++v.cdg_cycles;
-          if (cyclic_roots.size() < keep) cyclic_roots.push_back(n);
-        }
-        ++comps;
+    Open(root);
+    while (!call_.empty()) {
+      Frame& frame = call_.back();
+      const size_t bit = rows_.NextBit(frame.node, frame.next_bit);
+      if (bit < rows_.bits()) {
+        frame.next_bit = bit + 1;
+        Follow(frame.node, rows_.Successor(frame.node, bit));
+      } else {
+        Close();
       }
     }
   }
 
-  // A shortest cycle through each kept root, by breadth-first search inside its component.
-  std::vector<uint32_t> parent(nodes, kNone);
-  std::vector<uint32_t> queue;
-  for (uint32_t root : cyclic_roots) {
-    queue.assign(1, root);
-    std::vector<uint32_t> touched{root};
-    parent[root] = root;
-    uint32_t last = kNone;
-    for (size_t qi = 0; qi < queue.size() && last == kNone; ++qi) {
-      uint32_t u = queue[qi];
-      for (size_t b = next_bit(u, 0); b < bits; b = next_bit(u, b + 1)) {
-        uint32_t w = succ_node(u, uint32_t(b));
-        if (comp[w] != comp[root]) continue;
-        if (w == root) {
-          last = u;
-          break;
-        }
-        if (parent[w] != kNone) continue;
-        parent[w] = u;
-        touched.push_back(w);
-        queue.push_back(w);
-      }
-    }
-    std::vector<CycleChannel> cycle;
-    for (uint32_t u = last; u != kNone;) {
-      uint32_t chan = u / sf.vls;
-      uint32_t s = chan / sf.stride, p = chan % sf.stride;
-      PortId from = sf.fabric->port_id(sf.subnet->switches[s], p);
-      cycle.push_back({.from = from, .to = sf.fabric->port(from).peer, .vl = uint8_t(u % sf.vls)});
-      if (u == root) break;
-      u = parent[u];
-    }
-    std::reverse(cycle.begin(), cycle.end());
-    cycles.push_back(std::move(cycle));
-    for (uint32_t t : touched) parent[t] = kNone;
+  // A node reached for the first time: numbered, and on both stacks.
+  void Open(uint32_t node) {
+    if (rows_.HasSuccessors(node)) ++v_.cdg_channels;
+    index_[node] = low_[node] = counter_++;
+    scc_stack_.push_back(node);
+    on_stack_[node] = 1;
+    call_.push_back({node, 0});
   }
+
+  void Follow(uint32_t from, uint32_t to) {
+    ++v_.cdg_dependencies;
+    if (index_[to] == kNone)
+      Open(to);
+    else if (on_stack_[to])
+      low_[from] = std::min(low_[from], index_[to]);
+  }
+
+  // The node on top of the call stack has no successor left: it hands its lowest reach to
+  // its caller, and is the root of a component when it reaches nothing older.
+  void Close() {
+    const uint32_t node = call_.back().node;
+    call_.pop_back();
+    if (!call_.empty()) low_[call_.back().node] = std::min(low_[call_.back().node], low_[node]);
+    if (low_[node] == index_[node]) PopComponent(node);
+  }
+
+  void PopComponent(uint32_t root) {
+    size_t size = 0;
+    uint32_t member;
+    do {
+      member = scc_stack_.back();
+      scc_stack_.pop_back();
+      on_stack_[member] = 0;
+      component_[member] = components_;
+      ++size;
+    } while (member != root);
+    if (size > 1) {
+      ++v_.cdg_cycles;
+      if (cyclic_roots_.size() < keep_) cyclic_roots_.push_back(root);
+    }
+    ++components_;
+  }
+
+  const DependencyRows& rows_;
+  SubnetVerdict& v_;
+  const size_t keep_;
+  std::vector<uint32_t> index_, low_, component_;
+  std::vector<uint8_t> on_stack_;
+  std::vector<uint32_t> scc_stack_;
+  std::vector<Frame> call_;
+  uint32_t counter_ = 0, components_ = 0;
+  std::vector<uint32_t> cyclic_roots_;
+};
+
+// A shortest credit loop through `root`, by breadth-first search inside its component: a
+// loop people can read and check by hand. `parent` is all kNone before and after.
+std::vector<CycleChannel> ShortestCycle(const DependencyRows& rows, const std::vector<uint32_t>& component,
+                                        uint32_t root, std::vector<uint32_t>& parent) {
+  std::vector<uint32_t> queue{root};
+  parent[root] = root;
+  uint32_t last = kNone;  // the node whose dependency closes the loop back to root
+  for (size_t head = 0; head < queue.size() && last == kNone; ++head) {
+    const uint32_t u = queue[head];
+    for (size_t bit = rows.NextBit(u, 0); bit < rows.bits(); bit = rows.NextBit(u, bit + 1)) {
+      const uint32_t w = rows.Successor(u, bit);
+      if (component[w] != component[root]) continue;
+      if (w == root) {
+        last = u;
+        break;
+      }
+      if (parent[w] != kNone) continue;
+      parent[w] = u;
+      queue.push_back(w);
+    }
+  }
+  std::vector<CycleChannel> cycle;
+  for (uint32_t u = last; u != kNone; u = parent[u]) {
+    cycle.push_back(rows.Channel(u));
+    if (u == root) break;
+  }
+  std::reverse(cycle.begin(), cycle.end());
+  for (uint32_t n : queue) parent[n] = kNone;
+  return cycle;
+}
+
+// Counts the channels, dependencies and credit loops of the merged dependency graph, and
+// extracts a shortest loop through the root of each of the first `keep` loops.
+void FindCycles(const SubnetFacts& sf, const std::vector<uint64_t>& cdg, SubnetVerdict& v,
+                std::vector<std::vector<CycleChannel>>& cycles, size_t keep) {
+  const DependencyRows rows(sf, cdg);
+  ComponentSearch search(rows, v, keep);
+  search.Run();
+  if (search.cyclic_roots().empty()) return;
+  std::vector<uint32_t> parent(rows.nodes(), kNone);
+  for (uint32_t root : search.cyclic_roots()) cycles.push_back(ShortestCycle(rows, search.component(), root, parent));
 }
 
 Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {

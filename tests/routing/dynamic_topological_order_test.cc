@@ -1,0 +1,144 @@
+#include "routing/dynamic_topological_order.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace fabricctl {
+namespace {
+
+using Journal = DynamicTopologicalOrder::Journal;
+
+// A graph as adjacency lists that adds an edge only once the order has room for it.
+struct Graph {
+  explicit Graph(uint32_t nodes, Journal journal = Journal::kOff) : out(nodes), in(nodes), order(nodes, journal) {}
+  Graph(std::vector<uint32_t> ranks, Journal journal)
+      : out(ranks.size()), in(ranks.size()), order(std::move(ranks), journal) {}
+
+  bool Add(uint32_t from, uint32_t to, size_t budget = DynamicTopologicalOrder::kUnbounded) {
+    auto successors = [this](uint32_t n, const auto& visit) {
+      for (uint32_t m : out[n]) visit(m);
+    };
+    auto predecessors = [this](uint32_t n, const auto& visit) {
+      for (uint32_t m : in[n]) visit(m);
+    };
+    if (!order.MakeRoom(from, to, successors, predecessors, budget)) return false;
+    out[from].push_back(to);
+    in[to].push_back(from);
+    return true;
+  }
+  // Every edge goes to a higher rank.
+  bool Agrees() const {
+    for (uint32_t n = 0; n < out.size(); ++n)
+      for (uint32_t m : out[n])
+        if (order.rank(n) >= order.rank(m)) return false;
+    return true;
+  }
+  std::vector<uint32_t> Ranks() const {
+    std::vector<uint32_t> ranks;
+    for (uint32_t n = 0; n < out.size(); ++n) ranks.push_back(order.rank(n));
+    return ranks;
+  }
+
+  std::vector<std::vector<uint32_t>> out, in;
+  DynamicTopologicalOrder order;
+};
+
+TEST_CASE("dynamic topological order: an edge that agrees with the order changes no rank") {
+  Graph g(4);
+  CHECK(g.Add(0, 3));
+  CHECK(g.Add(1, 2));
+  CHECK(g.Ranks() == std::vector<uint32_t>{0, 1, 2, 3});
+}
+
+TEST_CASE("dynamic topological order: an edge against the order moves only the nodes between its ends") {
+  Graph g(6);
+  REQUIRE(g.Add(1, 2));
+  REQUIRE(g.Add(3, 4));
+  CHECK(g.Add(4, 1));  // 1 and what follows it (2) go after 3 -> 4; 0 and 5 stay
+  CHECK(g.Agrees());
+  CHECK(g.order.rank(0) == 0);
+  CHECK(g.order.rank(5) == 5);
+  CHECK(g.order.rank(3) < g.order.rank(4));
+  CHECK(g.order.rank(4) < g.order.rank(1));
+  CHECK(g.order.rank(1) < g.order.rank(2));
+}
+
+TEST_CASE("dynamic topological order: an edge that closes a cycle is refused and leaves the ranks alone") {
+  Graph g(5);
+  REQUIRE(g.Add(0, 1));
+  REQUIRE(g.Add(1, 2));
+  REQUIRE(g.Add(2, 3));
+  const std::vector<uint32_t> before = g.Ranks();
+  CHECK_FALSE(g.Add(3, 0));
+  CHECK_FALSE(g.Add(2, 1));
+  CHECK(g.Ranks() == before);
+  CHECK(g.Add(3, 4));
+}
+
+TEST_CASE("dynamic topological order: a search past its budget is refused, within it the edge is taken") {
+  Graph g(8);
+  for (uint32_t n = 1; n + 1 < 7; ++n) REQUIRE(g.Add(n, n + 1));  // a chain 1 -> ... -> 6
+  const std::vector<uint32_t> before = g.Ranks();
+  CHECK_FALSE(g.Add(7, 1, 5));  // six nodes between them
+  CHECK(g.Ranks() == before);
+  CHECK(g.Add(7, 1, 6));
+  CHECK(g.Agrees());
+}
+
+TEST_CASE("dynamic topological order: ranks that are not 0..n-1 keep their set of numbers") {
+  Graph g({10, 20, 30, 40}, Journal::kOff);
+  REQUIRE(g.Add(3, 0));
+  CHECK(g.Agrees());
+  std::vector<uint32_t> ranks = g.Ranks();
+  std::sort(ranks.begin(), ranks.end());
+  CHECK(ranks == std::vector<uint32_t>{10, 20, 30, 40});
+}
+
+TEST_CASE("dynamic topological order: RollBack returns to the ranks of the last Checkpoint") {
+  Graph g(6, Journal::kOn);
+  REQUIRE(g.Add(4, 1));
+  g.order.Checkpoint();
+  const std::vector<uint32_t> checkpoint = g.Ranks();
+  REQUIRE(g.Add(5, 0));
+  REQUIRE(g.Add(3, 2));
+  REQUIRE(g.Ranks() != checkpoint);
+  g.order.RollBack();
+  CHECK(g.Ranks() == checkpoint);
+}
+
+TEST_CASE("dynamic topological order: random edges keep the order topological; exactly the cycles are refused") {
+  std::mt19937 rng(7);
+  const uint32_t nodes = 40;
+  Graph g(nodes);
+  // Reference: reachability by search over the edges taken so far.
+  auto reaches = [&](uint32_t from, uint32_t to) {
+    std::vector<uint8_t> seen(nodes, 0);
+    std::vector<uint32_t> stack{from};
+    seen[from] = 1;
+    while (!stack.empty()) {
+      const uint32_t n = stack.back();
+      stack.pop_back();
+      if (n == to) return true;
+      for (uint32_t m : g.out[n]) {
+        if (seen[m]) continue;
+        seen[m] = 1;
+        stack.push_back(m);
+      }
+    }
+    return false;
+  };
+  for (int i = 0; i < 400; ++i) {
+    const uint32_t a = rng() % nodes, b = rng() % nodes;
+    if (a == b) continue;
+    const bool cycle = reaches(b, a);
+    CHECK(g.Add(a, b) == !cycle);
+  }
+  CHECK(g.Agrees());
+}
+
+}  // namespace
+}  // namespace fabricctl

@@ -158,7 +158,15 @@ Result<SweepResult> PortWatch::Sweep(mad::Transport& transport) {
   return result;
 }
 
-Result<std::optional<SweepResult>> PortWatch::SweepTrapped(mad::Transport& transport, std::vector<uint16_t> lids) {
+std::vector<NodeId> PortWatch::SwitchesWithLids(const std::vector<uint16_t>& lids) const {
+  std::vector<NodeId> out;
+  for (uint16_t lid : lids)
+    if (const auto it = switch_by_lid_.find(lid); it != switch_by_lid_.end()) out.push_back(it->second);
+  return out;
+}
+
+Result<std::optional<SweepResult>> PortWatch::SweepTrapped(mad::Transport& transport,
+                                                           const std::vector<uint16_t>& lids) {
   // Rounds, each over the switches whose traps arrived since the last: a switch that lost
   // every cable sends none itself, each of its neighbours does, within moments.
   constexpr int kRounds = 8;
@@ -168,30 +176,39 @@ Result<std::optional<SweepResult>> PortWatch::SweepTrapped(mad::Transport& trans
   init_ports_.clear();
   std::vector<int8_t> port_seen(fabric_.num_port_slots(), -1);
   std::vector<uint8_t> asked(fabric_.num_nodes(), 0);
-  for (int round = 0; round < kRounds && !lids.empty(); ++round) {
-    mad::MadRpc rpc(transport, options_.rpc);
-    for (uint16_t lid : lids) {
-      const auto it = switch_by_lid_.find(lid);
-      if (it == switch_by_lid_.end() || asked[it->second] || !reachable_[it->second]) continue;
-      asked[it->second] = 1;
-      PostSwitch(rpc, it->second, true, port_seen, result);
+  std::vector<NodeId> next = SwitchesWithLids(lids);
+  // No retry: a trapping switch that does not answer at once has its neighbours read
+  // instead, and the full sweep that follows is the backstop.
+  mad::RpcOptions once = options_.rpc;
+  once.retries = 0;
+  for (int round = 0; round < kRounds && !next.empty(); ++round) {
+    mad::MadRpc rpc(transport, once);
+    std::vector<NodeId> posted;
+    for (NodeId n : next) {
+      if (asked[n] || !reachable_[n]) continue;
+      asked[n] = 1;
+      posted.push_back(n);
+      PostSwitch(rpc, n, true, port_seen, result);
     }
     auto run = rpc.Run();
     AddStats(result.stats, rpc.stats());
     if (!run) return std::unexpected(run.error());
-    lids = transport.TakeTraps();
+    EvaluateLinks(port_seen, result);
+    ComputePaths();  // the next round's paths avoid what this one found down
+    next = SwitchesWithLids(transport.TakeTraps());
+    // A switch that sent a trap and does not answer died, or sits behind what failed: the
+    // ports of its neighbours facing it tell which.
+    for (NodeId n : posted)
+      if (port_seen[fabric_.port_id(n, 0)] != 1)
+        for (const Adjacency& a : fabric_.neighbors(n))
+          if (fabric_.is_switch(a.peer_node)) next.push_back(a.peer_node);
   }
-  bool any = false;
-  for (NodeId n = 0; n < fabric_.num_nodes(); ++n) {
-    if (!asked[n]) continue;
-    if (port_seen[fabric_.port_id(n, 0)] != 1) return std::optional<SweepResult>{};
-    any = true;
-  }
-  if (!any) return std::optional<SweepResult>{};
   if (!init_ports_.empty())
     if (auto r = Activate(transport, port_seen, result); !r) return std::unexpected(r.error());
   EvaluateLinks(port_seen, result);
   ComputePaths();
+  // Nothing seen: a full sweep decides (its switches are left in their states here).
+  if (!result.changed()) return std::optional<SweepResult>{};
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return std::optional<SweepResult>{std::move(result)};
 }

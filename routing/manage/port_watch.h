@@ -54,11 +54,11 @@ class PortWatch {
   Result<SweepResult> Sweep(mad::Transport& transport);
   // A sweep of the switches whose LIDs sent traps: every cabled port of each, nothing
   // else, so a trap costs tens of SMPs instead of one per switch first. Traps that arrive
-  // meanwhile add their switches. Empty when the LIDs name no reachable switch or one of
-  // them did not answer (its path may cross what just failed): then Sweep is the way.
-  // Switches it did not read keep their state, and so does their PortStateChange bit,
-  // for the next Sweep.
-  Result<std::optional<SweepResult>> SweepTrapped(mad::Transport& transport, std::vector<uint16_t> lids);
+  // meanwhile add their switches; a trapping switch that does not answer adds its
+  // neighbours. Empty when it finds no change: then Sweep is the way. Switches it did not
+  // read keep their state, and so does their PortStateChange bit, for the next Sweep,
+  // which should follow soon: a trap lost on its way is seen only by that.
+  Result<std::optional<SweepResult>> SweepTrapped(mad::Transport& transport, const std::vector<uint16_t>& lids);
 
   bool link_up(LinkId l) const { return link_up_[l] != 0; }
   bool node_up(NodeId n) const { return node_up_[n] != 0; }
@@ -73,6 +73,7 @@ class PortWatch {
   void ComputePaths();
 
  private:
+  std::vector<NodeId> SwitchesWithLids(const std::vector<uint16_t>& lids) const;
   void PostSwitch(mad::MadRpc& rpc, NodeId n, bool full, std::vector<int8_t>& port_seen, SweepResult& result);
   Result<void> Activate(mad::Transport& transport, std::vector<int8_t>& port_seen, SweepResult& result);
   void EvaluateLinks(const std::vector<int8_t>& port_seen, SweepResult& result);

@@ -146,7 +146,8 @@ Result<void> CollectFromSubnet(const CheckCmd& c, const Thresholds& thresholds, 
   check::LiveOptions o{.discovery = {.rpc = {.inflight = f.inflight, .timeout_ms = f.timeout_ms, .retries = f.retries}},
                        .interval_seconds = c.interval > 0 ? c.interval : kLiveIntervalSeconds,
                        .thresholds = thresholds,
-                       .routes = f.skip_routes ? check::LiveRoutes::kSkip : check::LiveRoutes::kRead};
+                       .routes = f.skip_routes ? check::LiveRoutes::kSkip : check::LiveRoutes::kRead,
+                       .node_names = in.node_names ? &*in.node_names : nullptr};
   Progress progress("check", f.quiet || c.json ? ProgressWanted::kNo : ProgressWanted::kYes);
   if (progress.shown()) AddProgress(o, progress);
   auto live = check::CollectLive(**transport, o);
@@ -154,11 +155,6 @@ Result<void> CollectFromSubnet(const CheckCmd& c, const Thresholds& thresholds, 
   if (!live) return std::unexpected(live.error());
   in.live = std::move(*live);
   in.snapshot = std::move(in.live->snapshot);
-  if (!in.node_names) return {};
-  auto named = RenameNodes(*in.snapshot.fabric, *in.node_names);
-  if (!named) return std::unexpected(named.error());
-  in.fabric = std::move(*named);
-  in.snapshot.fabric = &in.fabric;
   return {};
 }
 

@@ -208,6 +208,11 @@ Result<void> CollectDuringInterval(mad::Transport& transport, const LiveOptions&
   const DiscoveryResult& d = *live.discovery;
   Snapshot& s = live.snapshot;
   if (auto r = CollectIdentities(transport, options, live); !r) return r;
+  if (options.node_names) {
+    auto named = RenameNodes(live.discovery->fabric, *options.node_names);
+    if (!named) return std::unexpected(named.error());
+    live.discovery->fabric = std::move(*named);
+  }
   Stage(options, "subnet managers");
   auto start = Clock::now();
   auto sms = ReadSubnetManagers(transport, d, options.discovery.rpc, s.collection_problems, live.timings.mads);

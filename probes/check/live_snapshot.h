@@ -15,6 +15,7 @@
 #include "fabric/discovery.h"
 #include "fabric/error.h"
 #include "fabric/mad/transport.h"
+#include "fabric/node_name_map.h"
 #include "probes/check/snapshot.h"
 #include "routing/installed_routes.h"
 
@@ -36,6 +37,10 @@ struct LiveOptions {
   // Told when each stage after discovery starts ("counters", "subnet managers", "routes",
   // "waiting", "counters again"); discovery reports through discovery.progress.
   std::function<void(std::string_view stage)> stage;
+  // --node-name-map: the fabric is renamed once the identity readings (which keep the
+  // reported descriptions, to tell apart nodes that share a GUID) are taken, so every
+  // later line (subnet managers, routes, counters) names nodes by the map.
+  const NodeNameMap* node_names = nullptr;
 };
 
 struct LiveTimings {

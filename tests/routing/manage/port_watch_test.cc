@@ -121,62 +121,55 @@ TEST_CASE("port watch: a trap sweep reads the trapping switches, and a silent on
   const LinkId cable = LinkBetween(f, leaf2, spine0);
   REQUIRE(cable != kNone);
   auto lid_of = [&](NodeId n) { return static_cast<uint16_t>(f.port(f.port_id(n, 0)).lid); };
+  PortWatch watch(f, leaf0, 0, kFast);
+  // A trap sweep from `trapper` of the fabric without what `health` marks down; the sweep
+  // must find a change.
+  auto sweep_broken = [&](const FabricHealth& health, NodeId trapper) {
+    auto broken = WithoutDown(f, health);
+    REQUIRE(broken);
+    testing::FakeTransport t(*broken, leaf0, 0);
+    auto sweep = watch.SweepTrapped(t, {lid_of(trapper)});
+    REQUIRE(sweep);
+    REQUIRE(sweep->has_value());
+    return std::move(**sweep);
+  };
 
   SUBCASE("a cable: the trapping switch's ports show it") {
     // Not on the directed route to leaf2 (over spine0): leaf2 itself answers.
     const LinkId far = LinkBetween(f, leaf2, Named(f, "spine2"));
     FabricHealth health = FabricHealth::AllUp(f);
     health.link_down[far] = 1;
-    auto broken = WithoutDown(f, health);
-    REQUIRE(broken);
-    testing::FakeTransport t(*broken, leaf0, 0);
-    PortWatch watch(f, leaf0, 0, kFast);
-    auto sweep = watch.SweepTrapped(t, {lid_of(leaf2)});
-    REQUIRE(sweep);
-    REQUIRE(sweep->has_value());
-    CHECK((*sweep)->went_down == std::vector<LinkId>{far});
+    const SweepResult sweep = sweep_broken(health, leaf2);
+    CHECK(sweep.went_down == std::vector<LinkId>{far});
     CHECK(!watch.link_up(far));
     // Far fewer SMPs than a sweep of every switch: one switch's SwitchInfo and ports.
-    CHECK((*sweep)->stats.sent <= 1u + f.node(leaf2).num_ports);
+    CHECK(sweep.stats.sent <= 1u + f.node(leaf2).num_ports);
   }
 
   SUBCASE("a cable on the route to the trapping switch: its neighbours are read instead") {
     FabricHealth health = FabricHealth::AllUp(f);
     health.link_down[cable] = 1;
-    auto broken = WithoutDown(f, health);
-    REQUIRE(broken);
-    testing::FakeTransport t(*broken, leaf0, 0);
-    PortWatch watch(f, leaf0, 0, kFast);
-    auto sweep = watch.SweepTrapped(t, {lid_of(leaf2)});
-    REQUIRE(sweep);
-    REQUIRE(sweep->has_value());
-    CHECK((*sweep)->went_down == std::vector<LinkId>{cable});
+    const SweepResult sweep = sweep_broken(health, leaf2);
+    CHECK(sweep.went_down == std::vector<LinkId>{cable});
     CHECK(watch.reachable()[leaf2]);
   }
 
   SUBCASE("a dead switch that sent a trap: its neighbours' ports show every cable of it down") {
     FabricHealth health = FabricHealth::AllUp(f);
     health.node_down[spine1] = 1;
-    auto broken = WithoutDown(f, health);
-    REQUIRE(broken);
-    testing::FakeTransport t(*broken, leaf0, 0);
-    PortWatch watch(f, leaf0, 0, kFast);
-    auto sweep = watch.SweepTrapped(t, {lid_of(spine1)});
-    REQUIRE(sweep);
-    REQUIRE(sweep->has_value());
-    CHECK((*sweep)->went_down.size() == 4);
+    const SweepResult sweep = sweep_broken(health, spine1);
+    CHECK(sweep.went_down.size() == 4);
     for (LinkId l = 0; l < f.num_links(); ++l) {
       const bool spine1_cable = f.port(f.link(l).a).node == spine1 || f.port(f.link(l).b).node == spine1;
       INFO(f.LinkName(l));
       CHECK(watch.link_up(l) == !spine1_cable);
     }
-    CHECK((*sweep)->nodes_down.empty());
+    CHECK(sweep.nodes_down.empty());
     CHECK(!watch.reachable()[spine1]);
   }
 
   SUBCASE("nothing changed, or a LID of no switch: empty, so a full sweep decides") {
     testing::FakeTransport t(f, leaf0, 0);
-    PortWatch watch(f, leaf0, 0, kFast);
     auto quiet = watch.SweepTrapped(t, {lid_of(leaf2)});
     REQUIRE(quiet);
     CHECK(!quiet->has_value());

@@ -1,0 +1,133 @@
+#pragma once
+
+// The channel dependency graph of one VL, kept acyclic while destinations are routed into
+// it and taken out again (routing/nue.cc).
+//
+// Nodes are channels. A dependency a -> b means a route arriving over channel a leaves over
+// channel b, so b starts at the switch where a ends; it is stored in a slot indexed by
+// (a, port of b), which makes "is it there" and "was it refused" one array read. Every
+// dependency counts the destinations whose routes use it, and goes away with its last
+// user, so a destination can be routed again against the loads of all the others.
+//
+// Acyclicity is kept by a dynamic topological order: an edge that agrees with the order
+// costs nothing, one that goes against it searches the region between its ends. Refusals
+// are remembered until ForgetRefusals(): refusing is always safe, and a search that ended
+// in a refusal is the dearest step of all.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "routing/dynamic_topological_order.h"
+
+namespace fabricctl {
+
+class AcyclicDependencies {
+ public:
+  // `port_of[b]`: the port channel b leaves its switch by (< stride).
+  AcyclicDependencies(const std::vector<uint8_t>& port_of, uint32_t stride)
+      : port_of_(port_of),
+        stride_(stride),
+        slot_(size_t(port_of.size()) * stride, kAbsent),
+        out_(port_of.size()),
+        in_(port_of.size()),
+        order_(uint32_t(port_of.size()), DynamicTopologicalOrder::Journal::kOff) {}
+
+  // A dependency that never goes away (an escape path's); the caller guarantees the set
+  // of permanent ones is acyclic. False when it would close a cycle.
+  bool AddPermanent(uint32_t a, uint32_t b) {
+    if (!TryAdd(a, b)) return false;
+    slot_[Slot(a, b)] = kPermanent;
+    return true;
+  }
+
+  // Adds a -> b unless that may close a cycle; true when the dependency is (now) there.
+  bool TryAdd(uint32_t a, uint32_t b) {
+    const size_t slot = Slot(a, b);
+    if (slot_[slot] == kRefused) return false;
+    if (slot_[slot] != kAbsent) return true;
+    if (a == b || !MakeRoom(a, b)) {
+      slot_[slot] = kRefused;
+      return false;
+    }
+    out_[a].push_back(b);
+    in_[b].push_back(a);
+    slot_[slot] = kUnused;
+    journal_.push_back(slot);
+    return true;
+  }
+
+  // Keeps the dependencies TryAdd added since the last Commit() or Rollback().
+  void Commit() { journal_.clear(); }
+  // Takes them back (removing edges keeps the order topological); refusals stay.
+  void Rollback() {
+    for (size_t slot : journal_) {
+      Unlink(slot);
+      slot_[slot] = kAbsent;
+    }
+    journal_.clear();
+  }
+
+  // One more (or one fewer) destination routes over a -> b, which must be there. The
+  // last user's release removes a dependency that is not permanent.
+  void Use(uint32_t a, uint32_t b) {
+    uint32_t& s = slot_[Slot(a, b)];
+    if (s < kPermanent) ++s;
+  }
+  void Release(uint32_t a, uint32_t b) {
+    const size_t slot = Slot(a, b);
+    uint32_t& s = slot_[slot];
+    if (s >= kPermanent || s <= kUnused) return;
+    if (--s == kUnused) {
+      Unlink(slot);
+      s = kAbsent;
+    }
+  }
+
+  // Refusals made while other dependencies stood may no longer hold once they are gone.
+  void ForgetRefusals() {
+    for (uint32_t& s : slot_)
+      if (s == kRefused) s = kAbsent;
+  }
+
+ private:
+  static constexpr uint32_t kAbsent = 0;
+  static constexpr uint32_t kUnused = 1;  // there, no destination uses it yet
+  static constexpr uint32_t kPermanent = 1u << 30;
+  static constexpr uint32_t kRefused = UINT32_MAX;
+  // A search of more than kSearchBudget channels counts as a cycle: refusing is always
+  // safe, and it bounds the time on large fabrics.
+  static constexpr size_t kSearchBudget = 4096;
+
+  size_t Slot(uint32_t a, uint32_t b) const { return size_t(a) * stride_ + port_of_[b]; }
+
+  void Unlink(size_t slot) {
+    const uint32_t a = uint32_t(slot / stride_);
+    const uint8_t port = uint8_t(slot % stride_);
+    auto it = std::find_if(out_[a].begin(), out_[a].end(), [&](uint32_t b) { return port_of_[b] == port; });
+    const uint32_t b = *it;
+    out_[a].erase(it);
+    in_[b].erase(std::find(in_[b].begin(), in_[b].end(), a));
+  }
+
+  bool MakeRoom(uint32_t a, uint32_t b) {
+    auto successors = [this](uint32_t n, const auto& visit) {
+      for (uint32_t m : out_[n]) visit(m);
+    };
+    auto predecessors = [this](uint32_t n, const auto& visit) {
+      for (uint32_t m : in_[n]) visit(m);
+    };
+    return order_.MakeRoom(a, b, successors, predecessors, kSearchBudget);
+  }
+
+  const std::vector<uint8_t>& port_of_;
+  uint32_t stride_;
+  std::vector<uint32_t> slot_;  // kAbsent, kRefused, or kUnused + users (kPermanent: for ever)
+  std::vector<std::vector<uint32_t>> out_, in_;
+  DynamicTopologicalOrder order_;
+  std::vector<size_t> journal_;  // slots added since the last Commit()
+};
+
+}  // namespace fabricctl

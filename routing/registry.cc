@@ -21,7 +21,9 @@ namespace {
 
 // Engines other branches add (dfsssp, torus) get one line each here.
 constexpr EngineInfo kEngines[] = {
-    {"auto", "picks per subnet by topology class: fat tree -> ftree, torus/mesh -> torus, else updn; records why",
+    {"auto",
+     "picks per subnet by topology class: fat tree -> ftree, torus/mesh -> torus, else nue (updn/escape when huge); "
+     "records why",
      "any", true, MakeAutoEngine},
     {"minhop", "balanced shortest paths; the baseline (not deadlock-free in general)", "any", false, MakeMinhopEngine},
     {"updn", "Up*/Down* from root switches (tiers, --root-guid-file, or heuristic); balanced; 1 VL", "any", true,

@@ -142,15 +142,21 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out) {
   return Outcome::Ok();
 }
 
+std::vector<std::string_view> ClassOrder(const Fabric& fabric, const Subnet& subnet, unsigned max_vls) {
+  std::span<const std::string_view> order =
+      max_vls > 1 ? std::span<const std::string_view>(kByClassSeveralVls) : kByClassOneVl;
+  const bool nue_affordable = CompareWork(fabric, subnet) <= kNueWork;
+  std::vector<std::string_view> engines;
+  for (std::string_view candidate : order)
+    if (candidate != "nue" || nue_affordable) engines.push_back(candidate);
+  return engines;
+}
+
 // Big subnets: the first engine of the class list that accepts the subnet.
 Outcome RouteByClass(const RouteRequest& request, SubnetRoutes& out) {
-  std::span<const std::string_view> order =
-      request.options.max_vls > 1 ? std::span<const std::string_view>(kByClassSeveralVls) : kByClassOneVl;
-  const bool nue_affordable = CompareWork(request.fabric, request.subnet) <= kNueWork;
   std::vector<const EngineInfo*> chain;
-  for (std::string_view candidate : order)
-    if (candidate != "nue" || nue_affordable)
-      if (const EngineInfo* info = FindEngine(candidate)) chain.push_back(info);
+  for (std::string_view candidate : ClassOrder(request.fabric, request.subnet, request.options.max_vls))
+    if (const EngineInfo* info = FindEngine(candidate)) chain.push_back(info);
   ResetSubnetRoutes(request.fabric, out);
   const ChainRun run = RunChain(chain, request, out);
   std::string declined;
@@ -178,5 +184,10 @@ class AutoEngine final : public RoutingEngine {
 }  // namespace
 
 std::unique_ptr<RoutingEngine> MakeAutoEngine() { return std::make_unique<AutoEngine>(); }
+
+std::vector<std::string_view> AutoClassOrder(const Fabric& fabric, const Subnet& subnet, unsigned max_vls) {
+  if (CompareWork(fabric, subnet) <= kCompareWork) return {};
+  return ClassOrder(fabric, subnet, max_vls);
+}
 
 }  // namespace fabricctl

@@ -68,5 +68,19 @@ TEST_CASE("auto stops at a table that meets the cut bound") {
   CHECK(routes.reason.find("at the cut bound") != std::string::npos);
 }
 
+TEST_CASE("auto by class: irregular subnets go to nue within its work limit, to updn or escape beyond it") {
+  // 3,000 channels x 5,000 endpoints = 1.5e7: past the comparison, within nue's limit.
+  const Fabric medium = Generated("jellyfish", {{"switches", "500"}, {"degree", "6"}, {"hosts", "10"}});
+  // 12,000 channels x 12,000 endpoints = 1.44e8: past nue's limit.
+  const Fabric big = Generated("jellyfish", {{"switches", "1000"}, {"degree", "12"}, {"hosts", "12"}});
+  const Fabric small = Generated("jellyfish");
+  using Order = std::vector<std::string_view>;
+  CHECK(AutoClassOrder(small, small.subnets()[0], 1).empty());  // small: every engine compared
+  CHECK(AutoClassOrder(medium, medium.subnets()[0], 1) == Order{"ftree", "torus", "nue", "updn"});
+  CHECK(AutoClassOrder(medium, medium.subnets()[0], 8) == Order{"ftree", "torus", "nue", "escape", "updn"});
+  CHECK(AutoClassOrder(big, big.subnets()[0], 1) == Order{"ftree", "torus", "updn"});
+  CHECK(AutoClassOrder(big, big.subnets()[0], 8) == Order{"ftree", "torus", "escape", "updn"});
+}
+
 }  // namespace
 }  // namespace fabricctl

@@ -197,5 +197,41 @@ TEST_CASE("nue: on a random regular graph with one VL the busiest channel is no 
   CHECK(Busiest(testing::WalkAllPairs(f, more.rs.subnets[0])) <= Busiest(ours));
 }
 
+// The rounds and the share of the busiest channel they took away, from the reason's
+// "N rerouting rounds lowered the busiest channel by P%".
+std::pair<unsigned, double> Rerouting(const std::string& reason) {
+  const size_t at = reason.find(" rerouting round");
+  REQUIRE(at != std::string::npos);
+  const size_t start = reason.rfind(' ', at - 1) + 1;
+  const size_t by = reason.find("lowered the busiest channel by ", at);
+  REQUIRE(by != std::string::npos);
+  return {unsigned(std::stoul(reason.substr(start, at - start))),
+          std::stod(reason.substr(by + std::string_view("lowered the busiest channel by ").size()))};
+}
+
+TEST_CASE("nue: rerouting rounds lower the busiest channel of random regular graphs and never raise it") {
+  unsigned rounds = 0;
+  double most = 0;
+  for (uint64_t seed : {1u, 2u, 3u, 4u}) {
+    CAPTURE(seed);
+    Fabric f = RandomRegular(32, 5, 3, seed);
+    for (unsigned vls : {1u, 8u}) {
+      CAPTURE(vls);
+      Routed r = RouteNue(f, vls);
+      REQUIRE(r.outcome.status == EngineStatus::kOk);
+      const auto [kept, lowered] = Rerouting(r.rs.subnets[0].reason);
+      CHECK(kept <= 8);
+      CHECK(lowered >= 0.0);
+      rounds += kept;
+      most = std::max(most, lowered);
+      auto report = Verify(f, r.rs);
+      REQUIRE(report);
+      CHECK(report->sound());
+    }
+  }
+  CHECK(rounds > 0);
+  CHECK(most > 1.0);
+}
+
 }  // namespace
 }  // namespace fabricctl

@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <utility>
 #include <vector>
-#include <cstdlib>
 
 #include "routing/dynamic_topological_order.h"
 
@@ -47,10 +46,10 @@ class AcyclicDependencies {
   // Adds a -> b unless that may close a cycle; true when the dependency is (now) there.
   bool TryAdd(uint32_t a, uint32_t b) {
     const size_t slot = Slot(a, b);
-    if (slot_[slot] >= kGaveUp) return false;
+    if (slot_[slot] == kRefused) return false;
     if (slot_[slot] != kAbsent) return true;
     if (a == b || !MakeRoom(a, b)) {
-      slot_[slot] = a != b && order_.gave_up() && getenv("NUE_KEEPBUDGET") ? kGaveUp : kRefused;
+      slot_[slot] = kRefused;
       return false;
     }
     out_[a].push_back(b);
@@ -98,7 +97,6 @@ class AcyclicDependencies {
   static constexpr uint32_t kUnused = 1;  // there, no destination uses it yet
   static constexpr uint32_t kPermanent = 1u << 30;
   static constexpr uint32_t kRefused = UINT32_MAX;
-  static constexpr uint32_t kGaveUp = UINT32_MAX - 1;
   // A search of more than kSearchBudget channels counts as a cycle: refusing is always
   // safe, and it bounds the time on large fabrics.
   static constexpr size_t kSearchBudget = 4096;

@@ -35,9 +35,6 @@ class DynamicTopologicalOrder {
       : rank_(std::move(ranks)), mark_(rank_.size(), 0), journal_on_(journal) {}
 
   uint32_t rank(uint32_t node) const { return rank_[node]; }
-  // Whether the last MakeRoom that returned false gave up on its budget (the edge may
-  // still be acyclic) rather than finding a cycle.
-  bool gave_up() const { return gave_up_; }
 
   // Makes the order agree with a new edge from -> to, which the caller then adds to its
   // graph. `successors(node, visit)` calls visit(next) for every edge node -> next of the
@@ -51,7 +48,6 @@ class DynamicTopologicalOrder {
     const uint32_t lower = rank_[to], upper = rank_[from];
     if (lower > upper) return true;
     NextEpoch();
-    gave_up_ = false;
     // Only nodes ranked strictly between the two ends can be out of order after the edge.
     if (!Collect(to, from, lower, upper, successors, budget, ahead_)) return false;
     Collect(from, to, lower, upper, predecessors, kUnbounded, behind_);
@@ -92,10 +88,7 @@ class DynamicTopologicalOrder {
       const uint32_t node = stack_.back();
       stack_.pop_back();
       found.push_back(node);
-      if (found.size() > budget) {
-        gave_up_ = true;
-        return false;
-      }
+      if (found.size() > budget) return false;
       step(node, [&](auto next_node) {
         const uint32_t next = static_cast<uint32_t>(next_node);
         if (next == target) cycle = true;
@@ -128,7 +121,6 @@ class DynamicTopologicalOrder {
   std::vector<uint32_t> rank_;
   std::vector<uint32_t> mark_;  // == epoch_: collected by the current insertion
   uint32_t epoch_ = 0;
-  bool gave_up_ = false;
   Journal journal_on_;
   std::vector<std::pair<uint32_t, uint32_t>> journal_;  // (node, rank before the change)
   std::vector<uint32_t> stack_, ahead_, behind_, ranks_;

@@ -35,11 +35,18 @@ class AcyclicDependencies {
         in_(port_of.size()),
         order_(uint32_t(port_of.size()), DynamicTopologicalOrder::Journal::kOff) {}
 
-  // A dependency that never goes away (an escape path's); the caller guarantees the set
-  // of permanent ones is acyclic. False when it would close a cycle.
-  bool AddPermanent(uint32_t a, uint32_t b) {
-    if (!TryAdd(a, b)) return false;
-    slot_[Slot(a, b)] = kPermanent;
+  // A dependency that never goes away (an escape path's), searched without a budget so it
+  // is refused only when it really closes a cycle: routes count on these being there.
+  [[nodiscard]] bool AddPermanent(uint32_t a, uint32_t b) {
+    const size_t slot = Slot(a, b);
+    if (slot_[slot] == kAbsent) {
+      if (a == b || !MakeRoom(a, b, DynamicTopologicalOrder::kUnbounded)) return false;
+      out_[a].push_back(b);
+      in_[b].push_back(a);
+    } else if (slot_[slot] == kRefused) {
+      return false;
+    }
+    slot_[slot] = kPermanent;
     return true;
   }
 
@@ -48,7 +55,7 @@ class AcyclicDependencies {
     const size_t slot = Slot(a, b);
     if (slot_[slot] == kRefused) return false;
     if (slot_[slot] != kAbsent) return true;
-    if (a == b || !MakeRoom(a, b)) {
+    if (a == b || !MakeRoom(a, b, kSearchBudget)) {
       slot_[slot] = kRefused;
       return false;
     }
@@ -112,14 +119,14 @@ class AcyclicDependencies {
     in_[b].erase(std::find(in_[b].begin(), in_[b].end(), a));
   }
 
-  bool MakeRoom(uint32_t a, uint32_t b) {
+  bool MakeRoom(uint32_t a, uint32_t b, size_t budget) {
     auto successors = [this](uint32_t n, const auto& visit) {
       for (uint32_t m : out_[n]) visit(m);
     };
     auto predecessors = [this](uint32_t n, const auto& visit) {
       for (uint32_t m : in_[n]) visit(m);
     };
-    return order_.MakeRoom(a, b, successors, predecessors, kSearchBudget);
+    return order_.MakeRoom(a, b, successors, predecessors, budget);
   }
 
   const std::vector<uint8_t>& port_of_;

@@ -166,6 +166,7 @@ struct Tables {
   uint32_t escaped = 0;            // destinations with some switches on escape paths
   uint64_t pinned = 0;             // (switch, destination) routes on escape paths
   uint64_t refused = 0;            // dependencies refused because they closed a cycle
+  bool escape_ok = true;           // every escape dependency in every VL's graph (always, by design)
 };
 
 class Pass {
@@ -221,7 +222,8 @@ class Pass {
     cdgs_.clear();
     for (unsigned k = 0; k < vls_; ++k) {
       cdgs_.emplace_back(c_.port, c_.stride);
-      for (auto [a, b] : deps) cdgs_.back().AddPermanent(a, b);  // a tree's Up*/Down* deps are acyclic
+      // A tree's Up*/Down* dependencies are acyclic, so none is refused.
+      for (auto [a, b] : deps) t.escape_ok = cdgs_.back().AddPermanent(a, b) && t.escape_ok;
       cdgs_.back().Commit();
     }
     t.load.assign(c_.size(), 0);
@@ -563,12 +565,13 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   // was a plain weighted shortest-path tree and more VLs route the same) and they lower
   // the busiest channel.
   Routing chosen = RouteOneVl(g, c, tree, std::max(1u, req.options.threads), out.lft);
+  if (!chosen.tables.escape_ok) return Outcome::Failed("the escape paths' dependencies form a cycle");
   unsigned vls = 1;
   if (max_vls > 1 && chosen.tables.refused > 0) {
     const std::vector<Dest> dests = Destinations(g, tree, max_vls);
     Routing more = FirstPass(g, c, tree, max_vls, chosen.base, dests, out.lft);
     more.rounds = more.pass->Reroute(dests, kRounds, more.tables);
-    if (more.tables.busiest_cost < chosen.tables.busiest_cost) {
+    if (more.tables.escape_ok && more.tables.busiest_cost < chosen.tables.busiest_cost) {
       chosen = std::move(more);
       vls = max_vls;
     }

@@ -73,6 +73,7 @@ TEST_CASE("acyclic dependencies: rollback takes back edges but keeps refusals, p
   g.Release(0, 1);
   g.Release(0, 1);
   CHECK_FALSE(g.TryAdd(1, 0));  // 0 -> 1 stays
+  CHECK_FALSE(g.AddPermanent(1, 0));  // a permanent edge closing a cycle is refused too
   g.Rollback();
   REQUIRE(g.TryAdd(1, 2));
   REQUIRE(g.TryAdd(2, 3));

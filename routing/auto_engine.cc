@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <span>
 #include <tuple>
 #include <vector>
 
@@ -20,7 +21,6 @@ namespace {
 
 // Deadlock-free engines, cheapest first. On small subnets auto runs all of them; on big
 // ones it takes the first of its class list that accepts the subnet.
-constexpr std::string_view kCompared[] = {"ftree", "torus", "updn", "nue", "dfsssp", "escape"};
 // By class, irregular fabrics go to nue while its work stays within kNueWork: its tables
 // carry a fraction of updn's or escape's busiest channel there (on a 2,000-switch random
 // regular graph a third of updn's), at about a minute per 1e8 steps on one core.
@@ -66,6 +66,17 @@ struct Score {
   auto key() const { return std::make_tuple(unreachable, load, vls, avg_hops); }
 };
 
+// An engine auto may run; `one_vl` runs it on one VL whatever --vls allows.
+struct Candidate {
+  std::string_view engine;
+  bool one_vl = false;
+};
+
+constexpr Candidate kComparedCandidates[] = {{"ftree"}, {"torus"}, {"updn"}, {"nue"}, {"dfsssp"}, {"escape"}};
+// Irregular subnets past the comparison, with several VLs and nue affordable: nue on one
+// VL (its several-VL mode takes minutes there) against escape and updn.
+constexpr Candidate kIrregularSeveralVls[] = {{"nue", true}, {"escape"}, {"updn"}};
+
 struct Attempt {
   std::string_view engine;
   std::optional<Score> score;  // nullopt: declined or failed
@@ -80,10 +91,14 @@ std::string Figures(const Score& s) {
 
 // Runs one engine into `out` (reset first) and scores it; a table that is not deadlock-free
 // on one VL is refused even though the engine promises otherwise.
-Attempt Try(std::string_view name, const RouteRequest& request, SubnetRoutes& out) {
-  Attempt attempt{.engine = name};
-  const EngineInfo* info = FindEngine(name);
+Attempt Try(Candidate candidate, const RouteRequest& given, SubnetRoutes& out) {
+  Attempt attempt{.engine = candidate.engine};
+  const EngineInfo* info = FindEngine(candidate.engine);
   auto start = std::chrono::steady_clock::now();
+  EngineOptions options = given.options;
+  if (candidate.one_vl) options.max_vls = 1;
+  const RouteRequest request{
+      .fabric = given.fabric, .subnet = given.subnet, .port_lid = given.port_lid, .options = options};
   ResetSubnetRoutes(request.fabric, out);
   Outcome o = info->make()->Route(request, out);
   if (o.status != EngineStatus::kOk) {
@@ -104,19 +119,19 @@ Attempt Try(std::string_view name, const RouteRequest& request, SubnetRoutes& ou
   return attempt;
 }
 
-// Small subnets: every candidate, the best kept.
-Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out) {
+// Every candidate, the best kept.
+Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::span<const Candidate> candidates) {
   std::vector<Attempt> attempts;
   std::optional<SubnetRoutes> best;
   size_t best_index = 0;
   const double bound =
       ChannelCapacity(request.fabric, request.subnet).uniform() ? CutBound(request.fabric, request.subnet) : 0;
-  for (std::string_view name : kCompared) {
-    if (!FindEngine(name)) continue;  // an engine this build does not have
+  for (const Candidate& candidate : candidates) {
+    if (!FindEngine(candidate.engine)) continue;  // an engine this build does not have
     if (best && attempts[best_index].score->unreachable == 0 && attempts[best_index].score->vls == 1 &&
         attempts[best_index].score->load <= bound * kNearBound)
       break;  // at (or within 2% of) the cut bound on one VL: no other engine can gain more
-    Attempt attempt = Try(name, request, out);
+    Attempt attempt = Try(candidate, request, out);
     if (attempt.score && (!best || attempt.score->key() < attempts[best_index].score->key())) {
       best_index = attempts.size();
       std::string detail = out.reason;
@@ -154,14 +169,23 @@ std::vector<std::string_view> ClassOrder(const Fabric& fabric, const Subnet& sub
 
 // Big subnets: the first engine of the class list that accepts the subnet.
 Outcome RouteByClass(const RouteRequest& request, SubnetRoutes& out) {
+  std::vector<std::string_view> order = ClassOrder(request.fabric, request.subnet, request.options.max_vls);
+  // With several VLs and nue affordable, irregular subnets are compared (kIrregularSeveralVls).
+  const bool compare_irregular = std::ranges::find(order, "nue") != order.end() && request.options.max_vls > 1;
+  if (compare_irregular) order = {"ftree", "torus"};
   std::vector<const EngineInfo*> chain;
-  for (std::string_view candidate : ClassOrder(request.fabric, request.subnet, request.options.max_vls))
+  for (std::string_view candidate : order)
     if (const EngineInfo* info = FindEngine(candidate)) chain.push_back(info);
   ResetSubnetRoutes(request.fabric, out);
   const ChainRun run = RunChain(chain, request, out);
   std::string declined;
   for (const DeclinedEngine& d : run.declined)
     declined += fmt::format("{}{} declined: {}", declined.empty() ? "" : "; ", d.engine->name, d.outcome.reason);
+  if (!run.routed_by && compare_irregular) {
+    Outcome compared = RouteByComparison(request, out, kIrregularSeveralVls);
+    out.reason = fmt::format("by topology class irregular ({}); {}", declined, out.reason);
+    return compared;
+  }
   if (!run.routed_by) return Outcome::Failed(declined);
   std::string detail = out.reason;
   out.engine = std::string(run.routed_by->name);
@@ -176,7 +200,8 @@ class AutoEngine final : public RoutingEngine {
   std::string_view name() const override { return "auto"; }
 
   Outcome Route(const RouteRequest& request, SubnetRoutes& out) const override {
-    if (CompareWork(request.fabric, request.subnet) <= kCompareWork) return RouteByComparison(request, out);
+    if (CompareWork(request.fabric, request.subnet) <= kCompareWork)
+      return RouteByComparison(request, out, kComparedCandidates);
     return RouteByClass(request, out);
   }
 };

@@ -5,10 +5,11 @@
 // with every pair reachable, the lightest worst load per capacity, then the fewest VLs, then
 // the shortest paths; the reason lists every engine's figures. On bigger subnets it goes by
 // topology class: a fat tree to ftree, a torus or mesh to the torus engine, anything else to
-// nue while its work (switch-to-switch channels x endpoints) stays within 1e8, beyond that
-// updn with one VL, escape (shortest-path layers within --vls, Up*/Down* on the last) with
-// several. The class is decided by the engines' own applicability checks, so auto never
-// disagrees with them.
+// nue while its work (switch-to-switch channels x endpoints) stays within 1e8 (with several
+// VLs: nue on one VL, escape and updn compared, the lightest kept), beyond that updn with one
+// VL, escape (shortest-path layers within --vls, Up*/Down* on the last) with several. The
+// class is decided by the engines' own applicability checks, so auto never disagrees with
+// them.
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -19,8 +20,10 @@ namespace fabricctl {
 
 std::unique_ptr<RoutingEngine> MakeAutoEngine();
 
-// The engines auto tries on a subnet too big to compare engines on, in order: the first
-// that accepts the subnet routes it. Empty when the subnet is small enough to compare.
+// The engines auto tries on a subnet too big to compare every engine on, in order: the
+// first that accepts the subnet routes it, except that when the list holds nue with several
+// VLs, what ftree and torus decline goes to the comparison of nue (on one VL), escape and
+// updn. Empty when the subnet is small enough to compare every engine.
 std::vector<std::string_view> AutoClassOrder(const Fabric& fabric, const Subnet& subnet, unsigned max_vls);
 
 }  // namespace fabricctl

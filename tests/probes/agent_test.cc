@@ -764,7 +764,8 @@ TEST_CASE("an agent listens on every --listen address") {
     auto r = RunProbe(Options(AddressText(address.addr, address.len), {TestKind::kLatency}, {8}), *client);
     CHECK_MESSAGE(r, (r ? std::string() : r.error().Format()));
   }
-  CHECK(a.counters().tests_ok == 2);
+  // The agent counts a test after its reply is on the wire: wait for it.
+  CHECK(a.WaitCounters([](const AgentCounters& c) { return c.tests_ok == 2; }));
 }
 
 }  // namespace

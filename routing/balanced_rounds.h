@@ -100,13 +100,23 @@ inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
 // switch s at position i. Returns how many. A counting sort: hop counts are below 256.
 template <typename Place>
 uint32_t OrderFarthestFirst(const uint8_t* row, uint8_t mask, uint32_t num_switches, const Place& place) {
-  std::array<uint32_t, 257> bucket{};
+  std::array<uint32_t, 256> at{};  // per hop count: how many, then the next position
+  uint32_t farthest = 0, reached = 0;
   for (uint32_t s = 0; s < num_switches; ++s)
-    if (row[s] != kUnreachable) ++bucket[255 - (row[s] & mask) + 1];
-  for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
+    if (row[s] != kUnreachable) {
+      const uint32_t hops = row[s] & mask;
+      ++at[hops];
+      farthest = std::max(farthest, hops);
+      ++reached;
+    }
+  for (uint32_t hops = farthest + 1, next = 0; hops-- > 0;) {
+    const uint32_t count = at[hops];
+    at[hops] = next;
+    next += count;
+  }
   for (uint32_t s = 0; s < num_switches; ++s)
-    if (row[s] != kUnreachable) place(s, bucket[255 - (row[s] & mask)]++);
-  return bucket.back();
+    if (row[s] != kUnreachable) place(s, at[row[s] & mask]++);
+  return reached;
 }
 
 // The candidate k of [first, end) with the least value(k), scanning from `start` round to

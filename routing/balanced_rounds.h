@@ -169,6 +169,8 @@ template <typename Accept>
 void RouteSwitchLidRotating(const SwitchGraph& g, const uint8_t* row, const Accept& accept, uint32_t d, Lid lid,
                             SubnetRoutes& out) {
   const size_t num_lids = out.num_lids();
+  // Neighbouring switches mostly have the same degree: one division per run of them.
+  uint32_t degree = 0, start = 0;
   for (uint32_t s = 0; s < g.num_switches(); ++s) {
     if (row[s] == kUnreachable) continue;
     uint8_t& entry = out.lft[size_t{s} * num_lids + lid];
@@ -177,10 +179,15 @@ void RouteSwitchLidRotating(const SwitchGraph& g, const uint8_t* row, const Acce
       continue;
     }
     const uint32_t n = g.degree(s);
-    for (uint32_t j = 0, k = lid % n; j < n; ++j, k = k + 1 == n ? 0 : k + 1) {
+    if (n != degree) {
+      degree = n;
+      start = lid % n;
+    }
+    for (uint32_t j = 0, k = start; j < n; ++j, k = k + 1 == n ? 0 : k + 1) {
       const uint32_t e = g.begin(s) + k;
       if (!accept(row, s, g.nbr(e))) continue;
-      entry = g.ports(e)[lid % g.ports(e).size()];
+      const auto ports = g.ports(e);
+      entry = ports.size() == 1 ? ports[0] : ports[lid % ports.size()];
       break;
     }
   }

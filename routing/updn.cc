@@ -151,12 +151,17 @@ class UpdnEngine final : public RoutingEngine {
     if (unreachable > 0) return unreachable;
 
     std::fill(out.lft.begin(), out.lft.end(), kNoRoute);
-    auto accept = [&](const uint8_t* row, uint32_t s, uint32_t t) {
-      uint8_t vs = row[s], vt = row[t];
-      if (vs == kUnreachable || vt == kUnreachable) return false;
-      if ((vt & kMaxLegalHops) + 1 != (vs & kMaxLegalHops)) return false;
-      if (vs & kDownOnly) return pos[t] > pos[s] && (vt & kDownOnly);
-      return pos[t] < pos[s];
+    // t is a next hop of s: one legal hop nearer; from a switch that must go down, down to
+    // one that must too, else up. Bitwise, without branches: the planning asks it of every
+    // channel for every destination, and the answers follow no pattern.
+    auto accept = [&](const uint8_t* row, uint32_t s, uint32_t t) -> bool {
+      const uint8_t vs = row[s], vt = row[t];
+      const bool reachable = (vs != kUnreachable) & (vt != kUnreachable);
+      const bool nearer = (vt & kMaxLegalHops) + 1 == (vs & kMaxLegalHops);
+      const bool up = pos[t] < pos[s];  // neighbours are other switches: never equal
+      const bool must_go_down = (vs & kDownOnly) != 0;
+      const bool down_to_down = !up & ((vt & kDownOnly) != 0);
+      return reachable & nearer & ((must_go_down & down_to_down) | (!must_go_down & up));
     };
     FillBalanced(g, rates, HopTable{.hop = hop, .mask = kMaxLegalHops}, accept, threads, out);
     // Switch LIDs no legal path reaches (a root seen from outside its subtree) get shortest

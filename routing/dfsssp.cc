@@ -265,15 +265,15 @@ uint32_t NextHop(const Graph& g, const NextHopsView& hops, const std::vector<uin
   uint32_t start = first;
   while (start < end && hops.adj[start] < start_adj) ++start;
   if (start == end) start = first;
+  // The first of the least cost, by conditional moves (no cost reaches ~0).
   uint32_t best = kUnset;
-  uint64_t best_cost = 0;
+  uint64_t best_cost = ~uint64_t{0};
   for (uint32_t j = 0, i = start; j < end - first; ++j, i = i + 1 == end ? first : i + 1) {
     const uint32_t k = hops.adj[i];
     const uint64_t c = cost[g.adj[k].second] + load[u * g.stride + g.adj[k].first];
-    if (best == kUnset || c < best_cost) {
-      best = k;
-      best_cost = c;
-    }
+    const bool better = c < best_cost;
+    best = better ? k : best;
+    best_cost = better ? c : best_cost;
   }
   return best;
 }

@@ -149,7 +149,9 @@ bool HopsBySets(const SwitchGraph& g, unsigned threads, uint32_t max_rounds, std
   }
   constexpr size_t kBlock = 64;
   const size_t blocks = (num_switches + kBlock - 1) / kBlock;
-  const unsigned round_threads = ThreadsFor(size_t{g.end(num_switches - 1)} * words * 64, threads);
+  // Threads start anew every round: worth it only when one round is a big job (a word
+  // operation counted as a few simple steps).
+  const unsigned round_threads = ThreadsFor(size_t{g.end(num_switches - 1)} * words * 8, threads);
   std::vector<uint8_t> grew(blocks);
   for (uint32_t hops = 1; hops <= max_rounds; ++hops) {
     ParallelFor(blocks, round_threads, [&](size_t block) {

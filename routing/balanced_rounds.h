@@ -100,13 +100,23 @@ inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
 // switch s at position i. Returns how many. A counting sort: hop counts are below 256.
 template <typename Place>
 uint32_t OrderFarthestFirst(const uint8_t* row, uint8_t mask, uint32_t num_switches, const Place& place) {
-  std::array<uint32_t, 257> bucket{};
+  std::array<uint32_t, 256> at{};  // per hop count: how many, then the next position
+  uint32_t farthest = 0, reached = 0;
   for (uint32_t s = 0; s < num_switches; ++s)
-    if (row[s] != kUnreachable) ++bucket[255 - (row[s] & mask) + 1];
-  for (size_t i = 1; i < bucket.size(); ++i) bucket[i] += bucket[i - 1];
+    if (row[s] != kUnreachable) {
+      const uint32_t hops = row[s] & mask;
+      ++at[hops];
+      farthest = std::max(farthest, hops);
+      ++reached;
+    }
+  for (uint32_t hops = farthest + 1, next = 0; hops-- > 0;) {
+    const uint32_t count = at[hops];
+    at[hops] = next;
+    next += count;
+  }
   for (uint32_t s = 0; s < num_switches; ++s)
-    if (row[s] != kUnreachable) place(s, bucket[255 - (row[s] & mask)]++);
-  return bucket.back();
+    if (row[s] != kUnreachable) place(s, at[row[s] & mask]++);
+  return reached;
 }
 
 // The candidate k of [first, end) with the least value(k), scanning from `start` round to
@@ -159,6 +169,8 @@ template <typename Accept>
 void RouteSwitchLidRotating(const SwitchGraph& g, const uint8_t* row, const Accept& accept, uint32_t d, Lid lid,
                             SubnetRoutes& out) {
   const size_t num_lids = out.num_lids();
+  // Neighbouring switches mostly have the same degree: one division per run of them.
+  uint32_t degree = 0, start = 0;
   for (uint32_t s = 0; s < g.num_switches(); ++s) {
     if (row[s] == kUnreachable) continue;
     uint8_t& entry = out.lft[size_t{s} * num_lids + lid];
@@ -167,10 +179,15 @@ void RouteSwitchLidRotating(const SwitchGraph& g, const uint8_t* row, const Acce
       continue;
     }
     const uint32_t n = g.degree(s);
-    for (uint32_t j = 0, k = lid % n; j < n; ++j, k = k + 1 == n ? 0 : k + 1) {
+    if (n != degree) {
+      degree = n;
+      start = lid % n;
+    }
+    for (uint32_t j = 0, k = start; j < n; ++j, k = k + 1 == n ? 0 : k + 1) {
       const uint32_t e = g.begin(s) + k;
       if (!accept(row, s, g.nbr(e))) continue;
-      entry = g.ports(e)[lid % g.ports(e).size()];
+      const auto ports = g.ports(e);
+      entry = ports.size() == 1 ? ports[0] : ports[lid % ports.size()];
       break;
     }
   }

@@ -12,6 +12,7 @@ namespace fabricctl {
 namespace {
 
 constexpr uint32_t kUnset = kNone;
+__extension__ using Uint128 = unsigned __int128;
 
 // The subnet seen by the engine: switches by index, switch-to-switch channels as
 // switch index * stride + port.
@@ -23,6 +24,9 @@ struct Graph {
   std::vector<uint32_t> adj_offsets;
   std::vector<std::pair<uint8_t, uint32_t>> adj;  // (port, neighbour switch) per switch
   std::vector<uint32_t> sources;                  // endpoint ports hanging off each switch
+  // Per switch: x % its degree as a multiply (Lemire's fastmod, exact for 32-bit x and
+  // degree), 0 for a switch without switch neighbours.
+  std::vector<uint64_t> degree_magic;
   // Cost of one route per channel (ChannelCapacity::cost); empty when every cable runs at
   // the top rate, where a route costs 1.
   std::vector<uint32_t> chan_cost;
@@ -54,6 +58,9 @@ Graph BuildGraph(const Fabric& f, const Subnet& sn) {
     }
     g.adj_offsets[i + 1] = uint32_t(g.adj.size());
   }
+  g.degree_magic.resize(g.num_switches);
+  for (uint32_t i = 0; i < g.num_switches; ++i)
+    if (const uint32_t degree = g.adj_offsets[i + 1] - g.adj_offsets[i]) g.degree_magic[i] = ~uint64_t{0} / degree + 1;
   return g;
 }
 
@@ -116,9 +123,10 @@ struct Layering {
 
 // Puts every unit (a set of dependencies: a destination tree or one path) in the lowest
 // layer it can stay in: all start in layer 0; while a layer's dependency graph has a cycle,
-// the units using the cycle's least-used dependency move up one layer.
+// the units using the cycle's least-used dependency move up one layer. acyclic_only: stop at
+// the first cycle (not fitting, two layers, the units' layers left at 0).
 Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const std::vector<uint32_t>& unit_edges,
-               unsigned max_layers) {
+               unsigned max_layers, bool acyclic_only = false) {
   const auto& chan_first = *cdg.chan_first;
   const size_t num_chan = chan_first.size() - 1;
   const uint32_t num_edges = uint32_t(cdg.edge_key->size());
@@ -183,6 +191,13 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
           stack.push_back({w, chan_first[w]});
           continue;
         }
+        // Asked only whether every unit fits in one layer: it does not.
+        if (acyclic_only) {
+          out.fits = false;
+          out.layers = 2;
+          out.left_over = members;
+          return out;
+        }
         // A cycle: the edges taken from w's frame to the top, plus e. Break it at the
         // dependency the fewest units use.
         uint32_t weakest = e;
@@ -224,21 +239,41 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
 // fewer dependency cycles.
 enum class Tie { kBalanced, kLowestPort };
 
-uint32_t NextHop(const Graph& g, const std::vector<uint32_t>& dist, const std::vector<uint64_t>& cost,
+// The shortest next hops of every switch towards one destination switch, as adjacency
+// indexes in adjacency order: a CSR over switches.
+struct NextHops {
+  std::vector<uint32_t> first;  // num_switches + 1
+  std::vector<uint32_t> adj;
+};
+
+// NextHops where they are stored: u's are adj[first[u]] to adj[first[u + 1]].
+struct NextHopsView {
+  const uint32_t* first;
+  const uint32_t* adj;
+};
+
+uint32_t NextHop(const Graph& g, const NextHopsView& hops, const std::vector<uint64_t>& cost,
                  const std::vector<uint64_t>& load, uint32_t u, Lid lid, Tie tie) {
-  const uint32_t first = g.adj_offsets[u], end = g.adj_offsets[u + 1];
+  const uint32_t first = hops.first[u], end = hops.first[u + 1];
+  if (first == end) return kUnset;
+  if (tie == Tie::kLowestPort) return hops.adj[first];
+  // The scan over all of u's adjacency from lid % degree, round, keeping the first of the
+  // least cost: over the shortest next hops, from the first at or after that place.
+  const uint32_t degree = g.adj_offsets[u + 1] - g.adj_offsets[u];
+  const uint64_t lowbits = g.degree_magic[u] * lid;
+  const uint32_t start_adj = g.adj_offsets[u] + uint32_t((static_cast<Uint128>(lowbits) * degree) >> 64);
+  uint32_t start = first;
+  while (start < end && hops.adj[start] < start_adj) ++start;
+  if (start == end) start = first;
+  // The first of the least cost, by conditional moves (no cost reaches ~0).
   uint32_t best = kUnset;
-  uint64_t best_cost = 0;
-  for (uint32_t j = 0, k = tie == Tie::kBalanced ? first + lid % (end - first) : first; j < end - first;
-       ++j, k = k + 1 == end ? first : k + 1) {
-    const uint32_t w = g.adj[k].second;
-    if (dist[w] + 1 != dist[u]) continue;
-    if (tie == Tie::kLowestPort) return k;
-    const uint64_t c = cost[w] + load[u * g.stride + g.adj[k].first];
-    if (best == kUnset || c < best_cost) {
-      best = k;
-      best_cost = c;
-    }
+  uint64_t best_cost = ~uint64_t{0};
+  for (uint32_t j = 0, i = start; j < end - first; ++j, i = i + 1 == end ? first : i + 1) {
+    const uint32_t k = hops.adj[i];
+    const uint64_t c = cost[g.adj[k].second] + load[u * g.stride + g.adj[k].first];
+    const bool better = c < best_cost;
+    best = better ? k : best;
+    best_cost = better ? c : best_cost;
   }
   return best;
 }
@@ -271,6 +306,47 @@ void WriteLayers(const Fabric& f, const Subnet& sn, const Graph& g, const std::v
   out.sl2vl.assign(size_t(g.num_switches) * g.stride * g.stride * 16, 0);
   for (size_t i = 0; i < out.sl2vl.size(); i += 16)
     for (uint8_t s = 0; s < out.num_vls; ++s) out.sl2vl[i + s] = s;
+}
+
+// Up*/Down* next hops towards switch `to` over the BFS order of the escape tree (`pos`:
+// place in `order`, earlier is up): down[u], the hops from u to `to` going only down (kUnset
+// when it cannot), any[u], the fewest legal hops (up, then down), and in `hops` every
+// switch's legal next hops: down where it can go only down, else up.
+void UpDownNextHops(const Graph& g, const std::vector<uint32_t>& order, const std::vector<uint32_t>& pos, uint32_t to,
+                    std::vector<uint32_t>& down, std::vector<uint32_t>& any, std::vector<uint32_t>& queue,
+                    NextHops& hops) {
+  std::fill(down.begin(), down.end(), kUnset);
+  down[to] = 0;
+  queue.assign(1, to);
+  for (size_t qi = 0; qi < queue.size(); ++qi) {  // who reaches `to` going only down
+    uint32_t v = queue[qi];
+    for (uint32_t k = g.adj_offsets[v]; k < g.adj_offsets[v + 1]; ++k) {
+      uint32_t u = g.adj[k].second;
+      if (pos[u] < pos[v] && down[u] == kUnset) {
+        down[u] = down[v] + 1;
+        queue.push_back(u);
+      }
+    }
+  }
+  for (uint32_t u : order) {
+    any[u] = down[u];
+    if (any[u] != kUnset) continue;
+    for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
+      uint32_t w = g.adj[k].second;
+      if (pos[w] < pos[u] && any[w] != kUnset) any[u] = std::min(any[u], any[w] + 1);
+    }
+  }
+  hops.first.assign(g.num_switches + 1, 0);
+  hops.adj.clear();
+  for (uint32_t u = 0; u < g.num_switches; ++u) {
+    for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
+      const uint32_t w = g.adj[k].second;
+      if (down[u] != kUnset ? (pos[w] > pos[u] && down[w] + 1 == down[u])
+                            : (pos[w] < pos[u] && any[w] != kUnset && any[w] + 1 == any[u]))
+        hops.adj.push_back(k);
+    }
+    hops.first[u + 1] = uint32_t(hops.adj.size());
+  }
 }
 
 // The escape layer: every destination with a path that did not fit in the `cap` shortest-path
@@ -319,40 +395,23 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
     if (!escaped[t])
       for (uint32_t k = 0; k < num_source_switches; ++k) top = std::max<uint32_t>(top, layer_of(t, k) + 1u);
   escaped_count = uint32_t(std::count(escaped.begin(), escaped.end(), 1));
+  uint32_t levels_of = kUnset;  // the switch `down`, `any` and `hops` are for
+  NextHops hops;
   for (uint32_t t = 0; t < trees; ++t) {
     if (!escaped[t]) continue;
     const Dest& d = dests[endpoint_dests[t]];
-    std::fill(down.begin(), down.end(), kUnset);
-    down[d.sw] = 0;
-    queue.assign(1, d.sw);
-    for (size_t qi = 0; qi < queue.size(); ++qi) {  // who reaches d going only down
-      uint32_t v = queue[qi];
-      for (uint32_t k = g.adj_offsets[v]; k < g.adj_offsets[v + 1]; ++k) {
-        uint32_t u = g.adj[k].second;
-        if (pos[u] < pos[v] && down[u] == kUnset) {
-          down[u] = down[v] + 1;
-          queue.push_back(u);
-        }
-      }
-    }
-    for (uint32_t u : order) {
-      any[u] = down[u];
-      if (any[u] != kUnset) continue;
-      for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
-        uint32_t w = g.adj[k].second;
-        if (pos[w] < pos[u] && any[w] != kUnset) any[u] = std::min(any[u], any[w] + 1);
-      }
+    // Destinations come grouped by switch, and the levels depend on the switch only.
+    if (d.sw != levels_of) {
+      levels_of = d.sw;
+      UpDownNextHops(g, order, pos, d.sw, down, any, queue, hops);
     }
     for (uint32_t u = 0; u < g.num_switches; ++u) {
       uint8_t port = d.last_port;
       if (u != d.sw) {
         uint32_t best = kUnset;
-        for (uint32_t k = g.adj_offsets[u]; k < g.adj_offsets[u + 1]; ++k) {
-          uint32_t w = g.adj[k].second;
-          bool ok = down[u] != kUnset ? (pos[w] > pos[u] && down[w] + 1 == down[u])
-                                      : (pos[w] < pos[u] && any[w] != kUnset && any[w] + 1 == any[u]);
-          if (ok && (best == kUnset || load[u * g.stride + g.adj[k].first] < load[u * g.stride + g.adj[best].first]))
-            best = k;
+        for (uint32_t i = hops.first[u]; i < hops.first[u + 1]; ++i) {
+          const uint32_t k = hops.adj[i];
+          if (best == kUnset || load[u * g.stride + g.adj[k].first] < load[u * g.stride + g.adj[best].first]) best = k;
         }
         if (best == kUnset) return Outcome::Failed("the escape layer found no Up*/Down* path (disconnected subnet?)");
         port = g.adj[best].first;
@@ -438,6 +497,8 @@ std::vector<Dest> Destinations(const Fabric& f, const Subnet& sn, const Graph& g
 // destination knowing all the others' routes). `load` ends as the channels' loads.
 class Balancer {
  public:
+  static constexpr size_t kCachedEntries = size_t{8} << 20;  // 32 MB of per-root paths at most
+
   Balancer(const Fabric& f, const Subnet& sn, const Graph& g, Tie tie, SubnetRoutes& out)
       : f_(f),
         sn_(sn),
@@ -449,10 +510,19 @@ class Balancer {
         dist_(g.num_switches),
         flow_(g.num_switches),
         cost_(g.num_switches),
-        next_(g.num_switches) {}
+        next_(g.num_switches) {
+    const size_t n = g.num_switches;
+    if (tie == Tie::kBalanced && n * (2 * n + 1 + g.adj.size()) <= kCachedEntries) {
+      kept_.assign(n, 0);
+      kept_queue_.resize(n * n);
+      kept_first_.resize(n * (n + 1));
+    }
+  }
 
   Outcome Run(const std::vector<Dest>& dests) {
-    for (unsigned pass = 0; pass < 2; ++pass)
+    // Lowest-port choices ignore the loads: a second pass would choose and load the same.
+    const unsigned passes = tie_ == Tie::kLowestPort ? 1 : 2;
+    for (unsigned pass = 0; pass < passes; ++pass)
       for (const Dest& d : dests) {
         if (d.sw != root_)
           if (Outcome reached = DistancesTo(d.sw); reached.status != EngineStatus::kOk) return reached;
@@ -466,29 +536,58 @@ class Balancer {
   std::vector<uint64_t>& load() { return load_; }
 
  private:
-  // Hop distances to switch `root`; `queue_` nearest first, `order_` farthest first.
+  // Hop distances to switch `root` and every switch's shortest next hops towards it
+  // (`hops_`), and the switches nearest first (`queue_`). Both passes ask for the same
+  // roots, so where they fit (kCachedEntries) they are kept per root.
   Outcome DistancesTo(uint32_t root) {
     root_ = root;
+    const uint32_t n = g_.num_switches;
+    if (!kept_.empty() && kept_[root]) {
+      queue_ = &kept_queue_[size_t{root} * n];
+      hops_ = {&kept_first_[size_t{root} * (n + 1)], kept_adj_.data()};
+      return Outcome::Ok();
+    }
     std::fill(dist_.begin(), dist_.end(), kUnset);
     dist_[root] = 0;
-    queue_.assign(1, root);
-    for (size_t head = 0; head < queue_.size(); ++head) {
-      const uint32_t u = queue_[head];
+    search_.assign(1, root);
+    for (size_t head = 0; head < search_.size(); ++head) {
+      const uint32_t u = search_[head];
       for (uint32_t k = g_.adj_offsets[u]; k < g_.adj_offsets[u + 1]; ++k) {
         const uint32_t w = g_.adj[k].second;
         if (dist_[w] != kUnset) continue;
         dist_[w] = dist_[u] + 1;
-        queue_.push_back(w);
+        search_.push_back(w);
       }
     }
-    if (queue_.size() != g_.num_switches) {
+    if (search_.size() != n) {
       uint32_t lost = 0;
       while (dist_[lost] != kUnset) ++lost;
       return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f_.description(sn_.switches[lost]),
                                          f_.description(sn_.switches[root])));
     }
-    order_.assign(queue_.rbegin(), queue_.rend());
+    // Every destination of this switch picks among the same shortest next hops.
+    next_hops_.first.assign(n + 1, 0);
+    next_hops_.adj.clear();
+    for (uint32_t u = 0; u < n; ++u) {
+      for (uint32_t k = g_.adj_offsets[u]; k < g_.adj_offsets[u + 1]; ++k)
+        if (dist_[g_.adj[k].second] + 1 == dist_[u]) next_hops_.adj.push_back(k);
+      next_hops_.first[u + 1] = uint32_t(next_hops_.adj.size());
+    }
+    queue_ = search_.data();
+    hops_ = {next_hops_.first.data(), next_hops_.adj.data()};
+    if (!kept_.empty()) Keep(root);
     return Outcome::Ok();
+  }
+
+  void Keep(uint32_t root) {
+    const uint32_t n = g_.num_switches;
+    const uint32_t base = uint32_t(kept_adj_.size());
+    kept_[root] = 1;
+    std::copy(search_.begin(), search_.end(), kept_queue_.begin() + size_t{root} * n);
+    for (uint32_t u = 0; u <= n; ++u) kept_first_[size_t{root} * (n + 1) + u] = base + next_hops_.first[u];
+    kept_adj_.insert(kept_adj_.end(), next_hops_.adj.begin(), next_hops_.adj.end());
+    queue_ = &kept_queue_[size_t{root} * n];
+    hops_ = {&kept_first_[size_t{root} * (n + 1)], kept_adj_.data()};
   }
 
   // Adds (sign +1) or removes (-1) destination d's routes along `hop(u)` to the loads:
@@ -496,8 +595,10 @@ class Balancer {
   // channel (a slow cable's channel by its capacity cost).
   template <class Hop>
   void Carry(const Dest& d, Hop hop, bool remove) {
-    for (uint32_t u : order_) flow_[u] = g_.sources[u] - (u == d.sw ? 1 : 0);
-    for (uint32_t u : order_) {
+    const uint32_t n = g_.num_switches;
+    for (uint32_t i = 0; i < n; ++i) flow_[queue_[i]] = g_.sources[queue_[i]] - (queue_[i] == d.sw ? 1 : 0);
+    for (uint32_t i = n; i-- > 0;) {  // farthest first
+      const uint32_t u = queue_[i];
       if (u == d.sw || flow_[u] == 0) continue;
       const uint32_t chan = u * g_.stride + hop(u);
       const uint64_t added = g_.chan_cost.empty() ? flow_[u] : flow_[u] * g_.chan_cost[chan];
@@ -520,12 +621,13 @@ class Balancer {
   // busy channel anywhere on its way, not just the one leaving the switch.
   void ChooseHops(const Dest& d) {
     cost_[d.sw] = 0;
-    for (uint32_t u : queue_) {
+    for (uint32_t i = 0; i < g_.num_switches; ++i) {
+      const uint32_t u = queue_[i];
       if (u == d.sw) {
         out_.lft[size_t(u) * lids_ + d.lid] = d.last_port;
         continue;
       }
-      const uint32_t k = NextHop(g_, dist_, cost_, load_, u, d.lid, tie_);
+      const uint32_t k = NextHop(g_, hops_, cost_, load_, u, d.lid, tie_);
       next_[u] = k;
       cost_[u] = cost_[g_.adj[k].second] + load_[u * g_.stride + g_.adj[k].first];
       out_.lft[size_t(u) * lids_ + d.lid] = g_.adj[k].first;
@@ -544,9 +646,17 @@ class Balancer {
   SubnetRoutes& out_;
   const size_t lids_;
   std::vector<uint64_t> load_;
-  std::vector<uint32_t> dist_, order_, queue_;
+  std::vector<uint32_t> dist_, search_;
+  const uint32_t* queue_ = nullptr;  // towards root_, nearest first
   std::vector<uint64_t> flow_, cost_;
   std::vector<uint32_t> next_;
+  NextHops next_hops_;
+  NextHopsView hops_{};  // towards root_
+  // Per root, when num_switches * (2 * num_switches + adjacency) fits in kCachedEntries:
+  // whether kept, its queue (num_switches each), its next-hop CSR (num_switches + 1 each,
+  // into kept_adj_).
+  std::vector<uint8_t> kept_;
+  std::vector<uint32_t> kept_queue_, kept_first_, kept_adj_;
   uint32_t root_ = kUnset;
 };
 
@@ -637,7 +747,9 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
   const uint32_t trees = uint32_t(endpoint_dests.size());
   const bool escape = mode_ == Mode::kEscape;
   const unsigned cap = escape ? req.options.max_vls - 1u : req.options.max_vls;  // layers for shortest paths
-  Layering by_tree = Layer(cdg, trees_deps.offsets, tree_edges, std::max(1u, cap));
+  // Escaping on one VL asks only whether the trees fit as they are (the layers of the units
+  // do not matter: whatever does not fit escapes), so the search stops at the first cycle.
+  Layering by_tree = Layer(cdg, trees_deps.offsets, tree_edges, std::max(1u, cap), escape && cap == 0);
   if (by_tree.fits && by_tree.layers <= 1) {
     out.num_vls = 1;
     return Outcome::Ok();

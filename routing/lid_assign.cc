@@ -23,6 +23,7 @@ Result<LidAssignment> AssignLids(const Fabric& fabric) {
     }
 
     std::vector<PortId>& owner = out.lid_owner[subnet.id];
+    owner.reserve(order.size() + 1);
     owner.assign(1, kNone);
     auto claim = [&](Lid lid, PortId p) -> Result<void> {
       if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);

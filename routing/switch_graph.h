@@ -53,6 +53,9 @@ class SwitchGraph {
   Lid switch_lid(uint32_t s) const { return switch_lid_[s]; }
 
  private:
+  void GroupNeighbours(const Fabric& fabric);
+  void IndexLids(const Fabric& fabric, const SubnetRoutes& routes);
+
   std::vector<NodeId> switches_;
   std::vector<uint32_t> local_of_node_;
   std::vector<uint32_t> group_offsets_, group_nbr_, port_offsets_;

@@ -55,6 +55,42 @@ uint32_t CentreSwitch(const SwitchGraph& g) {
   return best;
 }
 
+// Legal Up*/Down* hops from every switch to switch d into `row` (hop[d * num_switches + s]:
+// kDownOnly when the route only goes down, kUnreachable when there is none); returns the
+// pairs of endpoint switches without a legal path. down, legal: kNone; seen: 0; queue: {d}.
+uint64_t LegalHops(const SwitchGraph& g, const std::vector<uint32_t>& pos, const std::vector<uint32_t>& order,
+                   uint32_t d, std::vector<uint32_t>& down, std::vector<uint32_t>& legal, std::vector<uint32_t>& queue,
+                   std::vector<uint8_t>& seen, uint8_t* row) {
+  const uint32_t num_switches = g.num_switches();
+  down[d] = 0;
+  seen[d] = 1;
+  // Hops from d going up only, i.e. from each switch towards d going down only.
+  auto lower_groups = [&](uint32_t x) {
+    return AllGroups(g, x) | std::views::filter([&, x](uint32_t e) { return pos[g.nbr(e)] < pos[x]; });
+  };
+  BreadthFirst(g, queue, seen, lower_groups, [&](uint32_t y, uint32_t x) { down[y] = down[x] + 1; });
+  // A switch that can reach d going down only must do so: a packet may have arrived
+  // there going down. The others go up towards the best such switch.
+  for (uint32_t s : order) {
+    if (down[s] != kNone) {
+      legal[s] = down[s];
+      continue;
+    }
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e)
+      if (uint32_t t = g.nbr(e); pos[t] < pos[s] && legal[t] != kNone) legal[s] = std::min(legal[s], legal[t] + 1);
+  }
+  uint64_t missing = 0;
+  const bool d_has_endpoints = !g.endpoint_lids(d).empty();
+  for (uint32_t s = 0; s < num_switches; ++s) {
+    uint8_t v = kUnreachable;
+    if (legal[s] != kNone && legal[s] <= kMaxLegalHops)
+      v = static_cast<uint8_t>(legal[s] | (down[s] != kNone ? kDownOnly : 0));
+    row[s] = v;
+    if (v == kUnreachable && d_has_endpoints && !g.endpoint_lids(s).empty()) ++missing;
+  }
+  return missing;
+}
+
 class UpdnEngine final : public RoutingEngine {
  public:
   std::string_view name() const override { return "updn"; }
@@ -94,52 +130,38 @@ class UpdnEngine final : public RoutingEngine {
     // hop[d * num_switches + s]: legal hops from s to d, with kDownOnly when that route only goes down.
     std::vector<uint8_t> hop(size_t{num_switches} * num_switches, kUnreachable);
     std::atomic<uint64_t> unreachable{0};
-    ParallelFor(
-        num_switches, ThreadsFor(size_t{num_switches} * g.end(num_switches - 1), threads),
-        [&](size_t di) {
-          const uint32_t d = static_cast<uint32_t>(di);
-          std::vector<uint32_t> down(num_switches, kNone), legal(num_switches, kNone), queue;
-          std::vector<uint8_t> seen(num_switches, 0);
-          queue.reserve(num_switches);
-          down[d] = 0;
-          seen[d] = 1;
-          queue.push_back(d);
-          // Hops from d going up only, i.e. from each switch towards d going down only.
-          auto lower_groups = [&](uint32_t x) {
-            return AllGroups(g, x) | std::views::filter([&, x](uint32_t e) { return pos[g.nbr(e)] < pos[x]; });
-          };
-          BreadthFirst(g, queue, seen, lower_groups, [&](uint32_t y, uint32_t x) { down[y] = down[x] + 1; });
-          // A switch that can reach d going down only must do so: a packet may have arrived
-          // there going down. The others go up towards the best such switch.
-          for (uint32_t s : order) {
-            if (down[s] != kNone) {
-              legal[s] = down[s];
-              continue;
-            }
-            for (uint32_t e = g.begin(s); e < g.end(s); ++e)
-              if (uint32_t t = g.nbr(e); pos[t] < pos[s] && legal[t] != kNone)
-                legal[s] = std::min(legal[s], legal[t] + 1);
-          }
-          uint64_t missing = 0;
-          for (uint32_t s = 0; s < num_switches; ++s) {
-            uint8_t v = kUnreachable;
-            if (legal[s] != kNone && legal[s] <= kMaxLegalHops)
-              v = static_cast<uint8_t>(legal[s] | (down[s] != kNone ? kDownOnly : 0));
-            hop[size_t{d} * num_switches + s] = v;
-            if (v == kUnreachable && !g.endpoint_lids(s).empty() && !g.endpoint_lids(d).empty()) ++missing;
-          }
-          if (missing) unreachable += missing;
-        },
-        64);
+    // Destinations in blocks, one set of work arrays per block.
+    constexpr size_t kBlock = 64;
+    ParallelFor((num_switches + kBlock - 1) / kBlock,
+                ThreadsFor(size_t{num_switches} * g.end(num_switches - 1), threads), [&](size_t block) {
+                  std::vector<uint32_t> down(num_switches), legal(num_switches), queue;
+                  std::vector<uint8_t> seen(num_switches);
+                  queue.reserve(num_switches);
+                  uint64_t missing = 0;
+                  const uint32_t last = static_cast<uint32_t>(std::min<size_t>(num_switches, (block + 1) * kBlock));
+                  for (uint32_t d = static_cast<uint32_t>(block * kBlock); d < last; ++d) {
+                    std::fill(down.begin(), down.end(), kNone);
+                    std::fill(legal.begin(), legal.end(), kNone);
+                    std::fill(seen.begin(), seen.end(), 0);
+                    queue.assign(1, d);
+                    missing += LegalHops(g, pos, order, d, down, legal, queue, seen, &hop[size_t{d} * num_switches]);
+                  }
+                  if (missing) unreachable += missing;
+                });
     if (unreachable > 0) return unreachable;
 
     std::fill(out.lft.begin(), out.lft.end(), kNoRoute);
-    auto accept = [&](const uint8_t* row, uint32_t s, uint32_t t) {
-      uint8_t vs = row[s], vt = row[t];
-      if (vs == kUnreachable || vt == kUnreachable) return false;
-      if ((vt & kMaxLegalHops) + 1 != (vs & kMaxLegalHops)) return false;
-      if (vs & kDownOnly) return pos[t] > pos[s] && (vt & kDownOnly);
-      return pos[t] < pos[s];
+    // t is a next hop of s: one legal hop nearer; from a switch that must go down, down to
+    // one that must too, else up. Bitwise, without branches: the planning asks it of every
+    // channel for every destination, and the answers follow no pattern.
+    auto accept = [&](const uint8_t* row, uint32_t s, uint32_t t) -> bool {
+      const uint8_t vs = row[s], vt = row[t];
+      const bool reachable = (vs != kUnreachable) & (vt != kUnreachable);
+      const bool nearer = (vt & kMaxLegalHops) + 1 == (vs & kMaxLegalHops);
+      const bool up = pos[t] < pos[s];  // neighbours are other switches: never equal
+      const bool must_go_down = (vs & kDownOnly) != 0;
+      const bool down_to_down = !up & ((vt & kDownOnly) != 0);
+      return reachable & nearer & ((must_go_down & down_to_down) | (!must_go_down & up));
     };
     FillBalanced(g, rates, HopTable{.hop = hop, .mask = kMaxLegalHops}, accept, threads, out);
     // Switch LIDs no legal path reaches (a root seen from outside its subtree) get shortest

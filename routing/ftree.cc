@@ -85,6 +85,7 @@ class GreedyFill {
     for (uint32_t e = 0; e < g_.end(num_switches - 1); ++e)
       for (uint8_t p : g_.ports(e)) stride_ = std::max<uint32_t>(stride_, p + 1u);
     weight_.assign(size_t{num_switches} * stride_, 1);
+    uniform_ = capacity.uniform();
     if (!capacity.uniform())
       for (uint32_t s = 0; s < num_switches; ++s)
         for (uint32_t e = g_.begin(s); e < g_.end(s); ++e)
@@ -124,6 +125,7 @@ class GreedyFill {
   }
 
  private:
+  static constexpr uint64_t kNoPath = ~uint64_t{0};
   struct Cost {
     uint64_t worst = 0, total = 0;
     bool operator<(const Cost& o) const { return worst != o.worst ? worst < o.worst : total < o.total; }
@@ -161,10 +163,13 @@ class GreedyFill {
 
   Cost Reweigh(uint32_t t, uint64_t flow) {
     const Cost rest = *PathCost(next_[t], flow);
-    const uint64_t v = load_[chan_[t]] + flow * weight_[chan_[t]];
+    const uint64_t v = Weighed(chan_[t], flow);
     Remember(t, Cost{std::max(rest.worst, v), rest.total + v}, flow);
     return memo_[t].cost;
   }
+
+  // Channel c's load with `flow` more routes.
+  uint64_t Weighed(uint32_t c, uint64_t flow) const { return load_[c] + (uniform_ ? flow : flow * weight_[c]); }
 
   void Remember(uint32_t t, const Cost& cost, uint64_t flow) {
     PathMemo& m = memo_[t];
@@ -189,7 +194,8 @@ class GreedyFill {
     // Legal next switches: in the cone when s is or a parent is, else any that can climb.
     const uint64_t* legal = in_cone || any_in_cone || t_.complete ? cone : t_.climb.row(li_);
     const bool any_legal = !in_cone && !any_in_cone && t_.complete;
-    std::optional<Cost> best;
+    // No path costs as much (loads stay far below), so the first legal candidate wins.
+    Cost best{kNoPath, kNoPath};
     const size_t n = groups.size();
     // Starting at a rotation per destination spreads ties; the index wraps without a
     // division per candidate (this loop runs for every switch and destination).
@@ -205,22 +211,22 @@ class GreedyFill {
       // The cost grows with the channel's load, so the group's first least loaded cable
       // is its best.
       uint32_t pick = channels_[hop.first];
-      uint64_t low = load_[pick] + flow * weight_[pick];
+      uint64_t low = Weighed(pick, flow);
       for (uint32_t i = hop.first + 1; i < hop.first + hop.count; ++i) {
         const uint32_t c = channels_[i];
-        const uint64_t v = load_[c] + flow * weight_[c];
+        const uint64_t v = Weighed(c, flow);
         pick = v < low ? c : pick;
         low = std::min(low, v);
       }
       const Cost here{std::max(rest->worst, low), rest->total + low};
-      if (best && !(here < *best)) continue;
+      if (!(here < best)) continue;
       best = here;
       chan_[s] = pick;
       next_[s] = t;
     }
-    if (!best) return;
+    if (chan_[s] == kNone) return;
     memo_[s].root = next_[s] == dest_ ? s : memo_[next_[s]].root;
-    Remember(s, *best, flow);
+    Remember(s, best, flow);
   }
 
   const Tree& t_;
@@ -229,6 +235,7 @@ class GreedyFill {
   const size_t L_;
   uint32_t stride_ = 1;
   std::vector<uint32_t> weight_;  // per channel (switch * stride + port): cost of one route
+  bool uniform_ = true;           // every weight 1
   std::vector<uint64_t> load_;    // per channel: routes so far times their weight
   // Per switch, for the destination being routed: decided when stamp == tick_, the channel
   // taken (kNone: no route) and the switch it reaches.

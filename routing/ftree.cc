@@ -91,14 +91,10 @@ class GreedyFill {
         for (uint32_t e = g_.begin(s); e < g_.end(s); ++e)
           for (uint8_t p : g_.ports(e)) weight_[s * stride_ + p] = capacity.cost(f.port_id(g_.node(s), p));
     load_.assign(weight_.size(), 0);
-    hops_.resize(g_.end(num_switches - 1));
-    for (uint32_t s = 0; s < num_switches; ++s)
-      for (uint32_t e = g_.begin(s); e < g_.end(s); ++e) {
-        hops_[e] = Hop{.to = g_.nbr(e),
-                       .first = static_cast<uint32_t>(channels_.size()),
-                       .count = static_cast<uint32_t>(g_.ports(e).size())};
-        for (uint8_t p : g_.ports(e)) channels_.push_back(s * stride_ + p);
-      }
+    for (uint32_t s = 0; s < num_switches; ++s) {
+      AddHops(s, t_.up[s]);
+      AddHops(s, t_.down[s]);
+    }
     memo_.assign(num_switches, PathMemo{});
     version_.assign(num_switches, 0);
     stamp_.assign(num_switches, 0);
@@ -168,6 +164,18 @@ class GreedyFill {
     return memo_[t].cost;
   }
 
+  // Switch s's hops along `groups`, after those added before.
+  void AddHops(uint32_t s, const std::vector<uint32_t>& groups) {
+    if (hop_offsets_.empty()) hop_offsets_.push_back(0);
+    for (uint32_t e : groups) {
+      hops_.push_back(Hop{.to = g_.nbr(e),
+                          .first = static_cast<uint32_t>(channels_.size()),
+                          .count = static_cast<uint32_t>(g_.ports(e).size())});
+      for (uint8_t p : g_.ports(e)) channels_.push_back(s * stride_ + p);
+    }
+    hop_offsets_.push_back(static_cast<uint32_t>(hops_.size()));
+  }
+
   // Channel c's load with `flow` more routes.
   uint64_t Weighed(uint32_t c, uint64_t flow) const { return load_[c] + (uniform_ ? flow : flow * weight_[c]); }
 
@@ -188,20 +196,21 @@ class GreedyFill {
     const uint64_t* cone = t_.cone.row(li_);
     auto in = [](const uint64_t* bits, uint32_t b) { return (bits[b / 64] >> (b % 64)) & 1; };
     const bool in_cone = in(cone, s);
-    const std::vector<uint32_t>& groups = in_cone ? t_.down[s] : t_.up[s];
-    const bool any_in_cone =
-        !in_cone && std::any_of(groups.begin(), groups.end(), [&](uint32_t e) { return in(cone, hops_[e].to); });
+    // Down into the cone, else up.
+    const uint32_t* range = &hop_offsets_[2 * s + (in_cone ? 1 : 0)];
+    const Hop* hops = hops_.data() + range[0];
+    const size_t n = range[1] - range[0];
+    const bool any_in_cone = !in_cone && std::any_of(hops, hops + n, [&](const Hop& h) { return in(cone, h.to); });
     // Legal next switches: in the cone when s is or a parent is, else any that can climb.
     const uint64_t* legal = in_cone || any_in_cone || t_.complete ? cone : t_.climb.row(li_);
     const bool any_legal = !in_cone && !any_in_cone && t_.complete;
     // No path costs as much (loads stay far below), so the first legal candidate wins.
     Cost best{kNoPath, kNoPath};
-    const size_t n = groups.size();
     // Starting at a rotation per destination spreads ties; the index wraps without a
     // division per candidate (this loop runs for every switch and destination).
     size_t at = n == 0 ? 0 : rotation_ % n;
     for (size_t k = 0; k < n; ++k) {
-      const Hop& hop = hops_[groups[at]];
+      const Hop& hop = hops[at];
       const uint32_t t = hop.to;
       at = at + 1 == n ? 0 : at + 1;
       if (!any_legal && !in(legal, t)) continue;
@@ -251,12 +260,14 @@ class GreedyFill {
     uint32_t root = kNone;
   };
   std::vector<PathMemo> memo_;
-  // Per neighbour group (the switch graph's numbering): the switch it reaches and its
-  // channels, channels_[first, first + count).
+  // Per switch s, its up groups hops_[hop_offsets_[2s], hop_offsets_[2s + 1]) and then its
+  // down groups, up to hop_offsets_[2s + 2], in the order of Tree's lists: the switch each
+  // reaches and its channels, channels_[first, first + count).
   struct Hop {
     uint32_t to, first, count;
   };
   std::vector<Hop> hops_;
+  std::vector<uint32_t> hop_offsets_;
   std::vector<uint32_t> channels_;
   std::vector<uint64_t> version_;  // per root switch
   uint64_t versions_ = 0;

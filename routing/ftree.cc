@@ -85,11 +85,18 @@ class GreedyFill {
     for (uint32_t e = 0; e < g_.end(num_switches - 1); ++e)
       for (uint8_t p : g_.ports(e)) stride_ = std::max<uint32_t>(stride_, p + 1u);
     weight_.assign(size_t{num_switches} * stride_, 1);
+    uniform_ = capacity.uniform();
     if (!capacity.uniform())
       for (uint32_t s = 0; s < num_switches; ++s)
         for (uint32_t e = g_.begin(s); e < g_.end(s); ++e)
           for (uint8_t p : g_.ports(e)) weight_[s * stride_ + p] = capacity.cost(f.port_id(g_.node(s), p));
     load_.assign(weight_.size(), 0);
+    for (uint32_t s = 0; s < num_switches; ++s) {
+      AddHops(s, t_.up[s]);
+      AddHops(s, t_.down[s]);
+    }
+    memo_.assign(num_switches, PathMemo{});
+    version_.assign(num_switches, 0);
     stamp_.assign(num_switches, 0);
     chan_.assign(num_switches, kNone);
     next_.assign(num_switches, kNone);
@@ -114,6 +121,7 @@ class GreedyFill {
   }
 
  private:
+  static constexpr uint64_t kNoPath = ~uint64_t{0};
   struct Cost {
     uint64_t worst = 0, total = 0;
     bool operator<(const Cost& o) const { return worst != o.worst ? worst < o.worst : total < o.total; }
@@ -131,22 +139,51 @@ class GreedyFill {
       const uint64_t flow = g_.endpoint_lids(src).size();
       if (src == dest_ || flow == 0) continue;
       Decide(src, flow);
-      for (uint32_t s = src; s != dest_ && chan_[s] != kNone; s = next_[s]) load_[chan_[s]] += flow * weight_[chan_[s]];
+      if (chan_[src] == kNone) continue;
+      version_[memo_[src].root] = ++versions_;
+      for (uint32_t s = src; s != dest_; s = next_[s]) load_[chan_[s]] += flow * weight_[chan_[s]];
     }
     for (uint32_t s = 0; s < g_.num_switches(); ++s) Decide(s, 0);
   }
 
-  // The path from t to the destination along choices made, with `flow` added to each
-  // channel; nullopt when t has no route.
-  std::optional<Cost> PathCost(uint32_t t, uint64_t flow) const {
-    Cost c;
-    for (; t != dest_; t = next_[t]) {
-      if (chan_[t] == kNone) return std::nullopt;
-      const uint64_t v = load_[chan_[t]] + flow * weight_[chan_[t]];
-      c.worst = std::max(c.worst, v);
-      c.total += v;
+  // The path from t (decided) to the destination along choices made, with `flow` added to
+  // each channel; nullopt when t has no route. Memoised: a source leaf's candidates mostly
+  // lead along paths no flow has changed since they were last weighed.
+  std::optional<Cost> PathCost(uint32_t t, uint64_t flow) {
+    if (t == dest_) return Cost{};
+    const PathMemo& m = memo_[t];
+    if (m.root == kNone) return std::nullopt;
+    if (m.version == version_[m.root] && m.flow == flow) return m.cost;
+    return Reweigh(t, flow);
+  }
+
+  Cost Reweigh(uint32_t t, uint64_t flow) {
+    const Cost rest = *PathCost(next_[t], flow);
+    const uint64_t v = Weighed(chan_[t], flow);
+    Remember(t, Cost{std::max(rest.worst, v), rest.total + v}, flow);
+    return memo_[t].cost;
+  }
+
+  // Switch s's hops along `groups`, after those added before.
+  void AddHops(uint32_t s, const std::vector<uint32_t>& groups) {
+    if (hop_offsets_.empty()) hop_offsets_.push_back(0);
+    for (uint32_t e : groups) {
+      hops_.push_back(Hop{.to = g_.nbr(e),
+                          .first = static_cast<uint32_t>(channels_.size()),
+                          .count = static_cast<uint32_t>(g_.ports(e).size())});
+      for (uint8_t p : g_.ports(e)) channels_.push_back(s * stride_ + p);
     }
-    return c;
+    hop_offsets_.push_back(static_cast<uint32_t>(hops_.size()));
+  }
+
+  // Channel c's load with `flow` more routes.
+  uint64_t Weighed(uint32_t c, uint64_t flow) const { return load_[c] + (uniform_ ? flow : flow * weight_[c]); }
+
+  void Remember(uint32_t t, const Cost& cost, uint64_t flow) {
+    PathMemo& m = memo_[t];
+    m.cost = cost;
+    m.flow = flow;
+    m.version = version_[m.root];
   }
 
   // Makes switch s's choice for the current destination (once), weighing `flow` routes.
@@ -154,34 +191,51 @@ class GreedyFill {
     if (stamp_[s] == tick_) return;
     stamp_[s] = tick_;
     chan_[s] = next_[s] = kNone;
+    memo_[s].root = kNone;
     if (s == dest_) return;
-    const bool in_cone = t_.cone.test(li_, s);
-    const bool any_in_cone = !in_cone && std::any_of(t_.up[s].begin(), t_.up[s].end(),
-                                                     [&](uint32_t e) { return t_.cone.test(li_, g_.nbr(e)); });
-    const std::vector<uint32_t>& groups = in_cone ? t_.down[s] : t_.up[s];
-    std::optional<Cost> best;
-    const size_t n = groups.size();
+    const uint64_t* cone = t_.cone.row(li_);
+    auto in = [](const uint64_t* bits, uint32_t b) { return (bits[b / 64] >> (b % 64)) & 1; };
+    const bool in_cone = in(cone, s);
+    // Down into the cone, else up.
+    const uint32_t* range = &hop_offsets_[2 * s + (in_cone ? 1 : 0)];
+    const Hop* hops = hops_.data() + range[0];
+    const size_t n = range[1] - range[0];
+    const bool any_in_cone = !in_cone && std::any_of(hops, hops + n, [&](const Hop& h) { return in(cone, h.to); });
+    // Legal next switches: in the cone when s is or a parent is, else any that can climb.
+    const uint64_t* legal = in_cone || any_in_cone || t_.complete ? cone : t_.climb.row(li_);
+    const bool any_legal = !in_cone && !any_in_cone && t_.complete;
+    // No path costs as much (loads stay far below), so the first legal candidate wins.
+    Cost best{kNoPath, kNoPath};
     // Starting at a rotation per destination spreads ties; the index wraps without a
     // division per candidate (this loop runs for every switch and destination).
     size_t at = n == 0 ? 0 : rotation_ % n;
     for (size_t k = 0; k < n; ++k) {
-      const uint32_t e = groups[at], t = g_.nbr(e);
+      const Hop& hop = hops[at];
+      const uint32_t t = hop.to;
       at = at + 1 == n ? 0 : at + 1;
-      const bool legal = in_cone || any_in_cone ? t_.cone.test(li_, t) : t_.can_climb(li_, t);
-      if (!legal) continue;
-      Decide(t, flow);
-      std::optional<Cost> rest = PathCost(t, flow);
+      if (!any_legal && !in(legal, t)) continue;
+      if (stamp_[t] != tick_) Decide(t, flow);
+      const std::optional<Cost> rest = PathCost(t, flow);
       if (!rest) continue;
-      for (uint8_t p : g_.ports(e)) {
-        const uint32_t c = s * stride_ + p;
-        const uint64_t v = load_[c] + flow * weight_[c];
-        Cost here{std::max(rest->worst, v), rest->total + v};
-        if (best && !(here < *best)) continue;
-        best = here;
-        chan_[s] = c;
-        next_[s] = t;
+      // The cost grows with the channel's load, so the group's first least loaded cable
+      // is its best.
+      uint32_t pick = channels_[hop.first];
+      uint64_t low = Weighed(pick, flow);
+      for (uint32_t i = hop.first + 1; i < hop.first + hop.count; ++i) {
+        const uint32_t c = channels_[i];
+        const uint64_t v = Weighed(c, flow);
+        pick = v < low ? c : pick;
+        low = std::min(low, v);
       }
+      const Cost here{std::max(rest->worst, low), rest->total + low};
+      if (!(here < best)) continue;
+      best = here;
+      chan_[s] = pick;
+      next_[s] = t;
     }
+    if (chan_[s] == kNone) return;
+    memo_[s].root = next_[s] == dest_ ? s : memo_[next_[s]].root;
+    Remember(s, best, flow);
   }
 
   const Tree& t_;
@@ -190,10 +244,33 @@ class GreedyFill {
   const size_t L_;
   uint32_t stride_ = 1;
   std::vector<uint32_t> weight_;  // per channel (switch * stride + port): cost of one route
+  bool uniform_ = true;           // every weight 1
   std::vector<uint64_t> load_;    // per channel: routes so far times their weight
   // Per switch, for the destination being routed: decided when stamp == tick_, the channel
   // taken (kNone: no route) and the switch it reaches.
   std::vector<uint32_t> stamp_, chan_, next_;
+  // The chosen paths form a tree towards the destination, so two paths share a channel
+  // exactly when they share their last switch before the destination (their root). Per
+  // switch: its root (kNone: no route) and its path cost as last weighed with `flow`,
+  // valid while its root's version is the one it was weighed at; a flow's loads bump the
+  // version of its root.
+  struct PathMemo {
+    Cost cost;
+    uint64_t flow = 0, version = 0;
+    uint32_t root = kNone;
+  };
+  std::vector<PathMemo> memo_;
+  // Per switch s, its up groups hops_[hop_offsets_[2s], hop_offsets_[2s + 1]) and then its
+  // down groups, up to hop_offsets_[2s + 2], in the order of Tree's lists: the switch each
+  // reaches and its channels, channels_[first, first + count).
+  struct Hop {
+    uint32_t to, first, count;
+  };
+  std::vector<Hop> hops_;
+  std::vector<uint32_t> hop_offsets_;
+  std::vector<uint32_t> channels_;
+  std::vector<uint64_t> version_;  // per root switch
+  uint64_t versions_ = 0;
   uint32_t tick_ = 0, dest_ = kNone;
   size_t li_ = 0, rotation_ = 0;
 };

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <numeric>
+#include <thread>
 
 #include "fabric/elapsed.h"
 #include "fabric/text_lines.h"
@@ -159,15 +161,30 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
   };
 
   // Big subnets (or the only one) one after another with every thread inside; the small
-  // ones side by side.
+  // ones side by side, meanwhile, on the other threads, and on the big ones' thread once
+  // they are done: an engine is not parallel throughout (ftree's fill of a degraded tree is
+  // sequential), so its idle cores route them.
   std::vector<size_t> big, small;
   for (size_t i = 0; i < num_subnets; ++i) {
     const Subnet& s = fabric.subnets()[i];
     double work = double(s.switches.size()) * double(s.switches.size() + s.endpoint_ports.size());
     (threads > 1 && (work > 4e6 || num_subnets == 1) ? big : small).push_back(i);
   }
-  for (size_t i : big) route_one(i, threads);
-  ParallelFor(small.size(), threads, [&](size_t k) { route_one(small[k], 1); });
+  std::atomic<size_t> next_small{0};
+  auto route_small = [&] {
+    for (size_t k; (k = next_small.fetch_add(1, std::memory_order_relaxed)) < small.size();) route_one(small[k], 1);
+  };
+  if (big.empty() || small.empty()) {
+    for (size_t i : big) route_one(i, threads);
+    ParallelFor(std::min<size_t>(threads, small.size()), threads, [&](size_t) { route_small(); });
+  } else {
+    std::thread big_runner([&] {
+      for (size_t i : big) route_one(i, threads);
+      route_small();
+    });
+    ParallelFor(threads - 1, threads - 1, [&](size_t) { route_small(); });
+    big_runner.join();
+  }
 
   result.routes.port_lid = std::move(lids->port_lid);
   std::string all_errors;

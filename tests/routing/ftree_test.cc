@@ -6,7 +6,9 @@
 #include <functional>
 #include <optional>
 
+#include "fabric/generator.h"
 #include "routing/metrics.h"
+#include "routing/route_fabric.h"
 #include "routing/route_summary.h"
 #include "routing/verifier.h"
 #include "tests/routing/route_check.h"
@@ -322,6 +324,33 @@ TEST_CASE("ftree keeps destination-mod-k on a regular tree of uniform rate") {
   Routed got = RouteAndCheck(f);
   CHECK(got.routes.routes.subnets.at(0).reason.find("balanced per destination") == std::string::npos);
   CHECK(got.busiest == got.bound);
+}
+
+// Two super nodes of scalex-cluster with 3% of their switch cables failed: every subnet is
+// a degraded tree, routed by the per-destination fill; the subnets are routed side by side
+// with 2 threads, each on its own thread, and the tables do not depend on it.
+TEST_CASE("ftree fills degraded subnets the same whatever the thread count") {
+  auto f = Generate("scalex-cluster", {{"super_nodes", "2"}, {"fail_links", "0.03"}});
+  REQUIRE(f);
+  auto sel = ParseEngineSelection("ftree");
+  REQUIRE(sel);
+  auto one = RouteFabric(*f, *sel, RouteFabricOptions{.threads = 1});
+  auto two = RouteFabric(*f, *sel, RouteFabricOptions{.threads = 2});
+  REQUIRE(one);
+  REQUIRE(two);
+  REQUIRE(one->routes.subnets.size() == 3);
+  for (size_t i = 0; i < one->routes.subnets.size(); ++i) {
+    INFO("subnet " << i);
+    const SubnetRoutes& r = two->routes.subnets[i];
+    CHECK(r.reason.find("balanced per destination") != std::string::npos);
+    CHECK(one->routes.subnets[i].lft == r.lft);
+    // A top switch that lost a leaf's cables has no legal route to it: allowed.
+    testing::CheckEveryLidRouted(*f, r, testing::Missing::kAllowed);
+  }
+  auto verdict = Verify(*f, two->routes, VerifyOptions{.threads = 2});
+  REQUIRE(verdict);
+  CHECK(verdict->unreachable_pairs == 0);
+  CHECK(verdict->deadlock_free());
 }
 
 }  // namespace

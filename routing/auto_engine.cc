@@ -56,8 +56,8 @@ double CutBound(const Fabric& fabric, const Subnet& subnet) {
   return double(bound);
 }
 
-// How auto ranks tables: every pair reachable first, then the worst load per capacity, then
-// fewer VLs, then shorter paths.
+// How auto ranks tables: every pair reachable first, then the worst load per capacity (see
+// kVlWorth for tables on different VL counts), then fewer VLs, then shorter paths.
 struct Score {
   uint64_t unreachable = 0;
   double load = 0;
@@ -65,6 +65,17 @@ struct Score {
   double avg_hops = 0;
   auto key() const { return std::make_tuple(unreachable, load, vls, avg_hops); }
 };
+
+// A table on more VLs must be lighter by more than this factor to beat one on fewer: VLs
+// are a budget shared with QoS, and a 2% lighter busiest channel does not pay for them.
+constexpr double kVlWorth = 1.02;
+
+bool Better(const Score& a, const Score& b) {
+  if (a.unreachable != b.unreachable) return a.unreachable < b.unreachable;
+  if (a.vls > b.vls && a.load * kVlWorth >= b.load) return false;
+  if (a.vls < b.vls && b.load * kVlWorth >= a.load) return true;
+  return a.key() < b.key();
+}
 
 // An engine auto may run; `one_vl` runs it on one VL whatever --vls allows.
 struct Candidate {
@@ -132,7 +143,7 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
         attempts[best_index].score->load <= bound * kNearBound)
       break;  // at (or within 2% of) the cut bound on one VL: no other engine can gain more
     Attempt attempt = Try(candidate, request, out);
-    if (attempt.score && (!best || attempt.score->key() < attempts[best_index].score->key())) {
+    if (attempt.score && (!best || Better(*attempt.score, *attempts[best_index].score))) {
       best_index = attempts.size();
       std::string detail = out.reason;
       best = std::move(out);

@@ -59,6 +59,24 @@ TEST_CASE("auto uses several VLs where they lower the load") {
   CHECK(eight.summary.max_channel_load < one.summary.max_channel_load);
 }
 
+TEST_CASE("auto takes more VLs only for a busiest channel more than 2% lighter") {
+  const Fabric jellyfish = Generated("jellyfish");
+  Routed chosen = RouteAndCheck(jellyfish, "auto", 8);
+  const SubnetRoutes& routes = chosen.routes.routes.subnets[0];
+  unsigned compared = 0;
+  for (std::string_view other : {"updn", "nue", "dfsssp", "escape"}) {
+    auto alternative = testing::RouteWith(jellyfish, other, EngineOptions{.max_vls = 8});
+    REQUIRE(alternative);
+    const SubnetRoutes& theirs = alternative->routes.subnets[0];
+    RouteSummary s = SummarizeRoutes(jellyfish, jellyfish.subnets()[0], theirs, 1);
+    INFO("against " << other << ": " << s.max_load_per_capacity << " on " << int(theirs.num_vls) << " VLs");
+    if (theirs.num_vls < routes.num_vls) CHECK(s.max_load_per_capacity > chosen.summary.max_load_per_capacity * 1.02);
+    if (theirs.num_vls > routes.num_vls) CHECK(s.max_load_per_capacity * 1.02 >= chosen.summary.max_load_per_capacity);
+    ++compared;
+  }
+  CHECK(compared == 4);
+}
+
 TEST_CASE("auto stops at a table that meets the cut bound") {
   const Fabric tree = Generated("fat-tree", {{"k", "8"}, {"tiers", "3"}});
   Routed chosen = RouteAndCheck(tree, "auto", 8);

@@ -620,8 +620,9 @@ TEST_CASE("orders: agent A probes agent B from its own address, several orders o
     CHECK(r.latency_us > 0);
     CHECK(r.gbps > 0);
   }
-  // B served both tests of both rounds to sessions from A's source address.
-  CHECK(b.counters().tests_ok == 4);
+  // B served both tests of both rounds to sessions from A's source address (it counts a
+  // test after its reply is on the wire: wait for it).
+  CHECK(b.WaitCounters([](const AgentCounters& c) { return c.tests_ok == 4; }));
   CHECK(b.LogCount("127.0.0.2:") >= 4);
   CHECK(b.log().find("127.0.0.1:") == std::string::npos);
   CHECK(a.counters().orders_ok == 2);
@@ -649,8 +650,8 @@ TEST_CASE("orders: items run side by side, each with its own result") {
   // Nobody listens there: an item error, the other items are unaffected.
   CHECK_FALSE((*results)[3].ok);
   CHECK((*results)[3].error.find("cannot connect to 127.0.0.9:1") != std::string::npos);
-  CHECK(b.counters().tests_ok == 2);
-  CHECK(c.counters().tests_ok == 2);
+  CHECK(b.WaitCounters([](const AgentCounters& counters) { return counters.tests_ok == 2; }));
+  CHECK(c.WaitCounters([](const AgentCounters& counters) { return counters.tests_ok == 2; }));
   CHECK(a.counters().order_items_failed == 2);
 }
 
@@ -741,7 +742,7 @@ TEST_CASE("orders: a forged or replayed order frame closes the session without r
     REQUIRE(WriteAll(ch.fd(), frame, DeadlineAfter(1000ms)));
     CHECK(ClosedByPeer(ch.fd(), 3000ms));
     CHECK(a.WaitLog("replayed or out-of-order frame"));
-    CHECK(b.counters().tests_ok == 2);  // the first order only
+    CHECK(b.WaitCounters([](const AgentCounters& c) { return c.tests_ok == 2; }));  // the first order only
   }
   SUBCASE("a second order while one runs") {
     ControlChannel ch = OrderChannel(a.address());

@@ -64,6 +64,10 @@ LinkProbes BuildLinkProbes(const Fabric& fabric, const SweepPlan& plan) {
 
 enum class Verdict : uint8_t { kNone, kPass, kFail };
 
+// Analyses a round may take to set aside the failures of recovered channels (each can move
+// a finding to a link that another set of such failures supports).
+constexpr int kSetAsideAttempts = 4;
+
 // The same pass/fail rule as the analysis' link health: a probe that ran passes unless it
 // carried nothing or showed a symptom.
 Verdict Judge(const Measurement& m, const ProbeVerdict& v) {
@@ -89,7 +93,8 @@ class Monitor {
         verdicts_(plan.probes.size() * options.window, Verdict::kNone),
         last_verdict_(plan.probes.size(), Verdict::kNone),
         probe_time_(plan.probes.size(), 0),
-        link_cleared_at_(fabric.num_links(), 0) {
+        link_cleared_at_(fabric.num_links(), 0),
+        flagged_in_pass_(fabric.num_port_slots(), 0) {
     snapshot_.rate = rate;
     snapshot_.load = rate.load;
   }
@@ -107,7 +112,9 @@ class Monitor {
   void RunRound(const std::vector<size_t>& round);
   void Analyse(const std::vector<size_t>& round);
   void NoteClearedLinks(const std::vector<size_t>& round, const std::vector<Verdict>& judged);
-  std::vector<Measurement> WithoutSuperseded(size_t& set_aside) const;
+  void NoteFlaggedChannels();
+  bool AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const;
+  std::vector<Measurement> WithoutSuperseded(const std::vector<bool>& also, size_t& set_aside) const;
   void FillLinks();
 
   const Fabric& fabric_;
@@ -123,6 +130,8 @@ class Monitor {
   std::vector<double> probe_time_;
   // By LinkId: when a probe across it last went from failing to passing (Unix time; 0: never).
   std::vector<double> link_cleared_at_;
+  // By channel (PortId): the last pass (counted from 1) in which it was a finding; 0: never.
+  std::vector<uint64_t> flagged_in_pass_;
   uint64_t pass_ = 0;      // passes completed; the running pass writes slot pass_ % window
   double next_start_ = 0;  // when the next round may start
   MonitorSnapshot snapshot_;
@@ -150,7 +159,9 @@ void Monitor::RunRound(const std::vector<size_t>& round) {
 // while failing probes measured before the recovery still wait for their turn; the
 // tomography would then blame another link on their paths (a false finding that lasts until
 // they are re-run). So a failing measurement older than a probe that cleared a link on its
-// path is superseded: left out of this analysis until the probe runs again.
+// path is superseded, and so is one that blames a finding on another link than a channel
+// flagged lately that has passed since (AddFailuresOfRecoveredChannels): both are left out of
+// this analysis until their probes run again.
 void Monitor::Analyse(const std::vector<size_t>& round) {
   double t0 = clock_.Now();
   snapshot_.analysis = AnalyzeSweep(fabric_, plan_, latest_, {}, options_.analysis);
@@ -158,12 +169,19 @@ void Monitor::Analyse(const std::vector<size_t>& round) {
   judged.reserve(round.size());
   for (size_t i : round) judged.push_back(Judge(latest_[i], snapshot_.analysis.verdicts[i]));
   NoteClearedLinks(round, judged);
+  // Setting failures aside can move a finding to another link whose failures a recovered
+  // channel explains too: repeat while more are set aside (a few times at most).
+  std::vector<bool> set_aside(latest_.size(), false);
+  bool more = AddFailuresOfRecoveredChannels(set_aside);
   snapshot_.superseded = 0;
-  std::vector<Measurement> current = WithoutSuperseded(snapshot_.superseded);
-  if (snapshot_.superseded > 0) {
+  for (int attempt = 0; attempt < kSetAsideAttempts; ++attempt) {
+    std::vector<Measurement> current = WithoutSuperseded(set_aside, snapshot_.superseded);
+    if (snapshot_.superseded == 0 || (attempt > 0 && !more)) break;
     snapshot_.analysis = AnalyzeSweep(fabric_, plan_, current, {}, options_.analysis);
     snapshot_.analysis.unmeasured -= snapshot_.superseded;  // they were measured, just not counted
+    more = AddFailuresOfRecoveredChannels(set_aside);
   }
+  NoteFlaggedChannels();
   snapshot_.analyse_seconds = clock_.Now() - t0;
   size_t slot = pass_ % options_.window;
   for (size_t k = 0; k < round.size(); ++k) verdicts_[round[k] * options_.window + slot] = judged[k];
@@ -180,14 +198,64 @@ void Monitor::NoteClearedLinks(const std::vector<size_t>& round, const std::vect
   }
 }
 
-// The newest measurements with the superseded failing ones marked unmeasured; counts them.
-std::vector<Measurement> Monitor::WithoutSuperseded(size_t& set_aside) const {
+// Marks the channels of this analysis' findings as flagged in the running pass (a finding
+// on both directions flags both). Suspects are not flagged: a healthy host cable is often a
+// suspect while its neighbour's fault is still ambiguous, and its later passing probes
+// would set aside that neighbour's real evidence.
+void Monitor::NoteFlaggedChannels() {
+  auto flag = [&](LinkId l, PortId only) {
+    if (l == kNone) return;
+    const Link& link = fabric_.link(l);
+    for (PortId channel : {link.a, link.b})
+      if (only == kNone || only == channel) flagged_in_pass_[channel] = pass_ + 1;
+  };
+  for (const Finding& f : snapshot_.analysis.findings) flag(f.link, f.channel);
+}
+
+// Marks the failing measurements that blame a finding on another link than the one that was slow: a
+// channel flagged (a finding) in the last `window` passes, on the failing probe's path, with a probe
+// across it that passed later. That channel may have been slow for a few rounds and
+// recovered, and the failure is its, not the finding's; such a failure is set aside like a
+// superseded one. (A channel slow for a few rounds of one pass: its failing probes never
+// ran twice, so none of them passed after failing.) The flagged channel's own evidence is
+// not touched: a probe is set aside only when it supports a finding on another link.
+// Returns whether it marked any.
+bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const {
+  bool added = false;
+  auto recent = [&](PortId channel) {
+    return flagged_in_pass_[channel] != 0 && flagged_in_pass_[channel] + options_.window > pass_ + 1;
+  };
+  std::vector<double> newest_pass(fabric_.num_port_slots(), 0);
+  for (size_t i = 0; i < latest_.size(); ++i)
+    if (last_verdict_[i] == Verdict::kPass)
+      for (PortId channel : plan_.path(plan_.probes[i]))
+        if (recent(channel)) newest_pass[channel] = std::max(newest_pass[channel], probe_time_[i]);
+  for (const Finding& f : snapshot_.analysis.findings) {
+    if (f.link == kNone) continue;
+    for (uint32_t i : link_probes_.of(f.link)) {
+      if (last_verdict_[i] != Verdict::kFail) continue;
+      for (PortId channel : plan_.path(plan_.probes[i]))
+        if (!set_aside[i] && fabric_.port(channel).link != f.link && recent(channel) &&
+            newest_pass[channel] > probe_time_[i]) {
+          set_aside[i] = true;
+          added = true;
+        }
+    }
+  }
+  return added;
+}
+
+// The newest measurements with the superseded failing ones and those of `also` marked
+// unmeasured; `set_aside` counts them.
+std::vector<Measurement> Monitor::WithoutSuperseded(const std::vector<bool>& also, size_t& set_aside) const {
   std::vector<Measurement> out;
+  set_aside = 0;
   for (size_t i = 0; i < latest_.size(); ++i) {
     if (last_verdict_[i] != Verdict::kFail) continue;
     const auto path = plan_.path(plan_.probes[i]);
-    const bool superseded = std::ranges::any_of(
-        path, [&](PortId channel) { return link_cleared_at_[fabric_.port(channel).link] > probe_time_[i]; });
+    const bool superseded = also[i] || std::ranges::any_of(path, [&](PortId channel) {
+                              return link_cleared_at_[fabric_.port(channel).link] > probe_time_[i];
+                            });
     if (!superseded) continue;
     if (out.empty()) out = latest_;
     out[i] = Measurement{};

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -190,6 +191,69 @@ TEST_CASE("always-on: when a link recovers mid-pass, its old failing probes neve
         }
   // Failing probes waited for their turn after a recovery and were set aside.
   CHECK(superseded > 0);
+}
+
+// A link slowed for a few rounds within one pass and healed in the same pass: its probes
+// that ran while it was slow fail, the ones after pass, and none of them ever passed after
+// failing. Once it has been found and probes have crossed it both ways after the repair,
+// its failing measurements must never make another link on their paths a culprit. (While it
+// is slow, a single failing probe is ambiguous between the links of its path; a spell so
+// short that the link is never found stays ambiguous until its probes run again.)
+TEST_CASE("always-on: a link found slow for a few rounds of one pass makes no other link a culprit once it passes again") {
+  SimMonitor m;
+  auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
+  REQUIRE(rate);
+  const uint64_t rounds = rate->rounds;
+  REQUIRE(rounds >= 4);
+  const MonitorOptions options{.period_seconds = 60, .max_load = 0.5, .window = 2, .max_passes = 4};
+  size_t found = 0;
+  for (const char* leaf : {"leaf0", "leaf1", "leaf2", "leaf3"})
+    for (const char* spine : {"spine0", "spine1"}) {
+      const LinkId uplink = LinkBetween(m.r.fabric, leaf, spine);
+      // The rounds whose probes cross the uplink, by direction.
+      const Link& link = m.r.fabric.link(uplink);
+      std::vector<std::array<bool, 2>> round_crosses(rounds, {false, false});
+      for (const PlannedProbe& p : m.plan.probes)
+        for (PortId channel : m.plan.path(p)) {
+          if (channel == link.a) round_crosses[p.round][0] = true;
+          if (channel == link.b) round_crosses[p.round][1] = true;
+        }
+      for (uint64_t slow_at = rounds; slow_at < 2 * rounds; ++slow_at)
+        for (uint64_t heal_at = slow_at + 1; heal_at <= 2 * rounds; ++heal_at) {
+          const std::string uplink_name = fmt::format("{}-{}", leaf, spine);
+          CAPTURE(uplink_name);
+          CAPTURE(slow_at);
+          CAPTURE(heal_at);
+          SimMonitor run;
+          run.executor.before_round = [&](uint64_t round, FaultSet& faults) {
+            if (round == slow_at) faults.faults.push_back({.link = uplink, .kind = FaultKind::kBandwidth, .value = 0.1});
+            if (round == heal_at) faults.faults.clear();
+          };
+          std::vector<MonitorSnapshot> snapshots;
+          REQUIRE(run.Run(options, [&](const MonitorSnapshot& s) { snapshots.push_back(s); }));
+          REQUIRE(snapshots.size() == 4 * rounds);
+          bool seen = false;
+          for (size_t k = slow_at; k < heal_at; ++k) seen = seen || HasFinding(snapshots[k], uplink);
+          if (!seen) continue;
+          ++found;
+          // The first round by which probes have crossed it both ways since the repair.
+          size_t passed_again = heal_at;
+          for (bool a = false, b = false; !(a && b); ++passed_again) {
+            a = a || round_crosses[passed_again % rounds][0];
+            b = b || round_crosses[passed_again % rounds][1];
+          }
+          for (size_t k = passed_again; k < snapshots.size(); ++k) {
+            CAPTURE(k);
+            for (const Finding& f : snapshots[k].analysis.findings) {
+              CAPTURE(f.link);
+              CHECK(f.link == uplink);
+            }
+          }
+          CHECK(snapshots.back().analysis.findings.empty());
+        }
+    }
+  // Most of the slow spells were long enough for the link itself to be found.
+  CHECK(found > 200);
 }
 
 TEST_CASE("always-on: rounds start period/rounds apart and probes stay within max load") {

@@ -19,13 +19,12 @@
 namespace fabricctl {
 namespace {
 
-// Deadlock-free engines, cheapest first. On small subnets auto runs all of them; on big
-// ones it takes the first of its class list that accepts the subnet.
-// By class, irregular fabrics go to nue while its work stays within kNueWork: its tables
-// carry a fraction of updn's or escape's busiest channel there (on a 2,000-switch random
-// regular graph a third of updn's), at about a minute per 1e8 steps on one core.
-constexpr std::string_view kByClassOneVl[] = {"ftree", "torus", "nue", "updn"};
-constexpr std::string_view kByClassSeveralVls[] = {"ftree", "torus", "nue", "escape", "updn"};
+// By class, big subnets go to the first engine of a chain that accepts them: fat trees to
+// ftree, tori and meshes to torus, irregular fabrics to nue while its work stays within
+// kNueWork (its tables carry a fraction of updn's or escape's busiest channel there: on a
+// 2,000-switch random regular graph a third of updn's, at about a minute per 1e8 steps on
+// one core), else to updn (one VL) or escape (several).
+constexpr std::string_view kRegularClasses[] = {"ftree", "torus"};
 
 // Work of the dearest compared engines (a shortest-path search per destination over every
 // channel), in channel x destination steps. Below this every candidate runs and the whole
@@ -168,32 +167,39 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
   return Outcome::Ok();
 }
 
-std::vector<std::string_view> ClassOrder(const Fabric& fabric, const Subnet& subnet, unsigned max_vls) {
-  std::span<const std::string_view> order =
-      max_vls > 1 ? std::span<const std::string_view>(kByClassSeveralVls) : kByClassOneVl;
+// What auto runs on a subnet too big to compare every engine on.
+struct ClassPlan {
+  std::vector<std::string_view> chain;  // the first engine that accepts the subnet routes it
+  std::span<const Candidate> compared;  // when the chain declines: the best of these (may be empty)
+};
+
+ClassPlan PlanByClass(const Fabric& fabric, const Subnet& subnet, unsigned max_vls) {
+  ClassPlan plan{.chain = {std::begin(kRegularClasses), std::end(kRegularClasses)}};
   const bool nue_affordable = CompareWork(fabric, subnet) <= kNueWork;
-  std::vector<std::string_view> engines;
-  for (std::string_view candidate : order)
-    if (candidate != "nue" || nue_affordable) engines.push_back(candidate);
-  return engines;
+  if (nue_affordable && max_vls > 1)
+    plan.compared = kIrregularSeveralVls;
+  else if (nue_affordable)
+    plan.chain.insert(plan.chain.end(), {"nue", "updn"});
+  else if (max_vls > 1)
+    plan.chain.insert(plan.chain.end(), {"escape", "updn"});
+  else
+    plan.chain.push_back("updn");
+  return plan;
 }
 
-// Big subnets: the first engine of the class list that accepts the subnet.
+// Big subnets: the plan's chain, then its comparison for what the chain declines.
 Outcome RouteByClass(const RouteRequest& request, SubnetRoutes& out) {
-  std::vector<std::string_view> order = ClassOrder(request.fabric, request.subnet, request.options.max_vls);
-  // With several VLs and nue affordable, irregular subnets are compared (kIrregularSeveralVls).
-  const bool compare_irregular = std::ranges::find(order, "nue") != order.end() && request.options.max_vls > 1;
-  if (compare_irregular) order = {"ftree", "torus"};
+  const ClassPlan plan = PlanByClass(request.fabric, request.subnet, request.options.max_vls);
   std::vector<const EngineInfo*> chain;
-  for (std::string_view candidate : order)
+  for (std::string_view candidate : plan.chain)
     if (const EngineInfo* info = FindEngine(candidate)) chain.push_back(info);
   ResetSubnetRoutes(request.fabric, out);
   const ChainRun run = RunChain(chain, request, out);
   std::string declined;
   for (const DeclinedEngine& d : run.declined)
     declined += fmt::format("{}{} declined: {}", declined.empty() ? "" : "; ", d.engine->name, d.outcome.reason);
-  if (!run.routed_by && compare_irregular) {
-    Outcome compared = RouteByComparison(request, out, kIrregularSeveralVls);
+  if (!run.routed_by && !plan.compared.empty()) {
+    Outcome compared = RouteByComparison(request, out, plan.compared);
     out.reason = fmt::format("by topology class irregular ({}); {}", declined, out.reason);
     return compared;
   }
@@ -221,9 +227,13 @@ class AutoEngine final : public RoutingEngine {
 
 std::unique_ptr<RoutingEngine> MakeAutoEngine() { return std::make_unique<AutoEngine>(); }
 
-std::vector<std::string_view> AutoClassOrder(const Fabric& fabric, const Subnet& subnet, unsigned max_vls) {
-  if (CompareWork(fabric, subnet) <= kCompareWork) return {};
-  return ClassOrder(fabric, subnet, max_vls);
+std::optional<AutoClassPlan> PlanAutoByClass(const Fabric& fabric, const Subnet& subnet, unsigned max_vls) {
+  if (CompareWork(fabric, subnet) <= kCompareWork) return std::nullopt;
+  const ClassPlan plan = PlanByClass(fabric, subnet, max_vls);
+  AutoClassPlan out{.chain = plan.chain};
+  for (const Candidate& c : plan.compared)
+    out.compared.push_back(c.one_vl ? std::string(c.engine) + " --vls 1" : std::string(c.engine));
+  return out;
 }
 
 }  // namespace fabricctl

@@ -11,6 +11,8 @@
 // class is decided by the engines' own applicability checks, so auto never disagrees with
 // them.
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,10 +22,14 @@ namespace fabricctl {
 
 std::unique_ptr<RoutingEngine> MakeAutoEngine();
 
-// The engines auto tries on a subnet too big to compare every engine on, in order: the
-// first that accepts the subnet routes it, except that when the list holds nue with several
-// VLs, what ftree and torus decline goes to the comparison of nue (on one VL), escape and
-// updn. Empty when the subnet is small enough to compare every engine.
-std::vector<std::string_view> AutoClassOrder(const Fabric& fabric, const Subnet& subnet, unsigned max_vls);
+// What auto runs on a subnet too big to compare every engine on: the engines of `chain` in
+// order, the first that accepts the subnet routing it; when all of them decline, the
+// engines of `compared` (named as on the command line, e.g. "nue --vls 1") all run and the
+// best table is kept. nullopt when the subnet is small enough to compare every engine.
+struct AutoClassPlan {
+  std::vector<std::string_view> chain;
+  std::vector<std::string> compared;
+};
+std::optional<AutoClassPlan> PlanAutoByClass(const Fabric& fabric, const Subnet& subnet, unsigned max_vls);
 
 }  // namespace fabricctl

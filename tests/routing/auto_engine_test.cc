@@ -92,12 +92,27 @@ TEST_CASE("auto by class: irregular subnets go to nue within its work limit, to 
   // 12,000 channels x 12,000 endpoints = 1.44e8: past nue's limit.
   const Fabric big = Generated("jellyfish", {{"switches", "1000"}, {"degree", "12"}, {"hosts", "12"}});
   const Fabric small = Generated("jellyfish");
-  using Order = std::vector<std::string_view>;
-  CHECK(AutoClassOrder(small, small.subnets()[0], 1).empty());  // small: every engine compared
-  CHECK(AutoClassOrder(medium, medium.subnets()[0], 1) == Order{"ftree", "torus", "nue", "updn"});
-  CHECK(AutoClassOrder(medium, medium.subnets()[0], 8) == Order{"ftree", "torus", "nue", "escape", "updn"});
-  CHECK(AutoClassOrder(big, big.subnets()[0], 1) == Order{"ftree", "torus", "updn"});
-  CHECK(AutoClassOrder(big, big.subnets()[0], 8) == Order{"ftree", "torus", "escape", "updn"});
+  using Chain = std::vector<std::string_view>;
+  using Compared = std::vector<std::string>;
+  CHECK_FALSE(PlanAutoByClass(small, small.subnets()[0], 1));  // small: every engine compared
+  auto medium_one = PlanAutoByClass(medium, medium.subnets()[0], 1);
+  REQUIRE(medium_one);
+  CHECK(medium_one->chain == Chain{"ftree", "torus", "nue", "updn"});
+  CHECK(medium_one->compared.empty());
+  // Several VLs: what ftree and torus decline goes to the comparison (nue's own several-VL
+  // mode takes minutes on such subnets).
+  auto medium_several = PlanAutoByClass(medium, medium.subnets()[0], 8);
+  REQUIRE(medium_several);
+  CHECK(medium_several->chain == Chain{"ftree", "torus"});
+  CHECK(medium_several->compared == Compared{"nue --vls 1", "escape", "updn"});
+  auto big_one = PlanAutoByClass(big, big.subnets()[0], 1);
+  REQUIRE(big_one);
+  CHECK(big_one->chain == Chain{"ftree", "torus", "updn"});
+  CHECK(big_one->compared.empty());
+  auto big_several = PlanAutoByClass(big, big.subnets()[0], 8);
+  REQUIRE(big_several);
+  CHECK(big_several->chain == Chain{"ftree", "torus", "escape", "updn"});
+  CHECK(big_several->compared.empty());
 }
 
 }  // namespace

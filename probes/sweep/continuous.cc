@@ -132,8 +132,9 @@ class Monitor {
   std::vector<double> link_cleared_at_;
   // By channel (PortId): the last pass (counted from 1) in which it was a finding; 0: never.
   std::vector<uint64_t> flagged_in_pass_;
-  uint64_t pass_ = 0;      // passes completed; the running pass writes slot pass_ % window
-  double next_start_ = 0;  // when the next round may start
+  uint64_t last_flagged_pass_ = 0;  // the last pass with any finding (counted from 1); 0: none
+  uint64_t pass_ = 0;               // passes completed; the running pass writes slot pass_ % window
+  double next_start_ = 0;           // when the next round may start
   MonitorSnapshot snapshot_;
 };
 
@@ -210,6 +211,7 @@ void Monitor::NoteFlaggedChannels() {
       if (only == kNone || only == channel) flagged_in_pass_[channel] = pass_ + 1;
   };
   for (const Finding& f : snapshot_.analysis.findings) flag(f.link, f.channel);
+  if (!snapshot_.analysis.findings.empty()) last_flagged_pass_ = pass_ + 1;
 }
 
 // Marks the failing measurements that blame a finding on another link than the one that was slow: a
@@ -221,21 +223,20 @@ void Monitor::NoteFlaggedChannels() {
 // not touched: a probe is set aside only when it supports a finding on another link.
 // Returns whether it marked any.
 bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const {
+  auto recent = [&](uint64_t flagged) { return flagged != 0 && flagged + options_.window > pass_ + 1; };
+  if (snapshot_.analysis.findings.empty() || !recent(last_flagged_pass_)) return false;  // the usual case
   bool added = false;
-  auto recent = [&](PortId channel) {
-    return flagged_in_pass_[channel] != 0 && flagged_in_pass_[channel] + options_.window > pass_ + 1;
-  };
   std::vector<double> newest_pass(fabric_.num_port_slots(), 0);
   for (size_t i = 0; i < latest_.size(); ++i)
     if (last_verdict_[i] == Verdict::kPass)
       for (PortId channel : plan_.path(plan_.probes[i]))
-        if (recent(channel)) newest_pass[channel] = std::max(newest_pass[channel], probe_time_[i]);
+        if (recent(flagged_in_pass_[channel])) newest_pass[channel] = std::max(newest_pass[channel], probe_time_[i]);
   for (const Finding& f : snapshot_.analysis.findings) {
     if (f.link == kNone) continue;
     for (uint32_t i : link_probes_.of(f.link)) {
       if (last_verdict_[i] != Verdict::kFail) continue;
       for (PortId channel : plan_.path(plan_.probes[i]))
-        if (!set_aside[i] && fabric_.port(channel).link != f.link && recent(channel) &&
+        if (!set_aside[i] && fabric_.port(channel).link != f.link && recent(flagged_in_pass_[channel]) &&
             newest_pass[channel] > probe_time_[i]) {
           set_aside[i] = true;
           added = true;

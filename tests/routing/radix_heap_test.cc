@@ -36,7 +36,8 @@ TEST_CASE("radix heap: a Dijkstra-like sequence leaves in (key, value) order, li
       ++popped;
       // New keys at or above the last popped one: some equal to it, some far above.
       if (popped < 2000)
-        for (int k = int(rng() % 4); k > 0; --k) push(last + (rng() % 3 == 0 ? 0 : rng() % (uint64_t{1} << (rng() % 40))));
+        for (int k = int(rng() % 4); k > 0; --k)
+          push(last + (rng() % 3 == 0 ? 0 : rng() % (uint64_t{1} << (rng() % 40))));
     }
     CHECK(heap.empty());
   }

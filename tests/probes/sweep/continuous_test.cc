@@ -199,7 +199,8 @@ TEST_CASE("always-on: when a link recovers mid-pass, its old failing probes neve
 // its failing measurements must never make another link on their paths a culprit. (While it
 // is slow, a single failing probe is ambiguous between the links of its path; a spell so
 // short that the link is never found stays ambiguous until its probes run again.)
-TEST_CASE("always-on: a link found slow for a few rounds of one pass makes no other link a culprit once it passes again") {
+TEST_CASE(
+    "always-on: a link found slow for a few rounds of one pass makes no other link a culprit once it passes again") {
   SimMonitor m;
   auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
   REQUIRE(rate);
@@ -226,7 +227,8 @@ TEST_CASE("always-on: a link found slow for a few rounds of one pass makes no ot
           CAPTURE(heal_at);
           SimMonitor run;
           run.executor.before_round = [&](uint64_t round, FaultSet& faults) {
-            if (round == slow_at) faults.faults.push_back({.link = uplink, .kind = FaultKind::kBandwidth, .value = 0.1});
+            if (round == slow_at)
+              faults.faults.push_back({.link = uplink, .kind = FaultKind::kBandwidth, .value = 0.1});
             if (round == heal_at) faults.faults.clear();
           };
           std::vector<MonitorSnapshot> snapshots;

@@ -83,10 +83,15 @@ void LogPass(const Fabric& fabric, const sweep::MonitorSnapshot& s, bool json) {
                            s.passes, s.pass_seconds, a.probes, a.unmeasured, unhealthy, a.findings.size(),
                            findings.empty() ? "" : ": ", fmt::join(findings, "; "));
   if (json)
-    std::cout << nlohmann::json{{"pass", s.passes},           {"seconds", s.pass_seconds},
-                                {"probes", a.probes},         {"unmeasured", a.unmeasured},
-                                {"superseded", s.superseded}, {"unhealthy_links", unhealthy},
-                                {"findings", findings},       {"load", s.load}}
+    std::cout << nlohmann::json{{"pass", s.passes},
+                                {"seconds", s.pass_seconds},
+                                {"probes", a.probes},
+                                {"unmeasured", a.unmeasured},
+                                {"superseded", s.superseded},
+                                {"held", s.held},
+                                {"unhealthy_links", unhealthy},
+                                {"findings", findings},
+                                {"load", s.load}}
                      .dump()
               << std::endl;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 namespace fabricctl::sweep {
@@ -93,8 +94,10 @@ class Monitor {
         verdicts_(plan.probes.size() * options.window, Verdict::kNone),
         last_verdict_(plan.probes.size(), Verdict::kNone),
         probe_time_(plan.probes.size(), 0),
+        fail_since_(plan.probes.size(), 0),
         link_cleared_at_(fabric.num_links(), 0),
-        flagged_in_pass_(fabric.num_port_slots(), 0) {
+        flagged_in_pass_(fabric.num_port_slots(), 0),
+        crossings_(fabric.num_links()) {
     snapshot_.rate = rate;
     snapshot_.load = rate.load;
   }
@@ -113,6 +116,10 @@ class Monitor {
   void Analyse(const std::vector<size_t>& round);
   void NoteClearedLinks(const std::vector<size_t>& round, const std::vector<Verdict>& judged);
   void NoteFlaggedChannels();
+  size_t HoldAmbiguousFindings(const std::vector<bool>& set_aside);
+  bool Ambiguous(const Finding& f, const std::vector<bool>& set_aside);
+  double NewestPass(PortId channel) const;
+  bool ClearedSince(size_t i) const;
   bool AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const;
   std::vector<Measurement> WithoutSuperseded(const std::vector<bool>& also, size_t& set_aside) const;
   void FillLinks();
@@ -128,10 +135,19 @@ class Monitor {
   std::vector<Verdict> verdicts_;      // [probe * window + pass % window]
   std::vector<Verdict> last_verdict_;  // by probe: the verdict of its newest measurement
   std::vector<double> probe_time_;
+  std::vector<double> fail_since_;  // by probe: when its current run of failures began
   // By LinkId: when a probe across it last went from failing to passing (Unix time; 0: never).
   std::vector<double> link_cleared_at_;
   // By channel (PortId): the last pass (counted from 1) in which it was a finding; 0: never.
   std::vector<uint64_t> flagged_in_pass_;
+  // Scratch of Ambiguous(): by link, how many of a finding's failing probes cross it and
+  // in which directions (1: from its port a, 2: from b), and the links with a count.
+  struct Crossings {
+    uint32_t probes = 0;
+    uint8_t directions = 0;
+  };
+  std::vector<Crossings> crossings_;
+  std::vector<LinkId> shared_;
   uint64_t last_flagged_pass_ = 0;  // the last pass with any finding (counted from 1); 0: none
   uint64_t pass_ = 0;               // passes completed; the running pass writes slot pass_ % window
   double next_start_ = 0;           // when the next round may start
@@ -182,6 +198,7 @@ void Monitor::Analyse(const std::vector<size_t>& round) {
     snapshot_.analysis.unmeasured -= snapshot_.superseded;  // they were measured, just not counted
     more = AddFailuresOfRecoveredChannels(set_aside);
   }
+  snapshot_.held = HoldAmbiguousFindings(set_aside);
   NoteFlaggedChannels();
   snapshot_.analyse_seconds = clock_.Now() - t0;
   size_t slot = pass_ % options_.window;
@@ -189,12 +206,14 @@ void Monitor::Analyse(const std::vector<size_t>& round) {
   FillLinks();
 }
 
-// Records, for every link on the path of a probe that passed after failing, when it cleared.
+// Records, for every link on the path of a probe that passed after failing, when it
+// cleared, and for every probe that began to fail, when.
 void Monitor::NoteClearedLinks(const std::vector<size_t>& round, const std::vector<Verdict>& judged) {
   for (size_t k = 0; k < round.size(); ++k) {
     const size_t i = round[k];
     if (last_verdict_[i] == Verdict::kFail && judged[k] == Verdict::kPass)
       for (PortId channel : plan_.path(plan_.probes[i])) link_cleared_at_[fabric_.port(channel).link] = probe_time_[i];
+    if (judged[k] == Verdict::kFail && last_verdict_[i] != Verdict::kFail) fail_since_[i] = probe_time_[i];
     if (judged[k] != Verdict::kNone) last_verdict_[i] = judged[k];
   }
 }
@@ -246,18 +265,76 @@ bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const
   return added;
 }
 
+// A finding rests on its failing probes. When every one of them also crosses another
+// channel that has passed no probe since the first of those failures began, that channel
+// explains them as well as the finding's link does: the two turned bad at about the same
+// time, or the other did and the tomography preferred the link with less passing evidence
+// (the other's passes predate the failures). Such a finding is held back until the
+// evidence separates the two: a failing probe that avoids the other channel, or a probe
+// across it that passes. Counter findings (errors, down) are never held. Returns how many
+// were held.
+size_t Monitor::HoldAmbiguousFindings(const std::vector<bool>& set_aside) {
+  std::vector<Finding>& findings = snapshot_.analysis.findings;
+  const size_t before = findings.size();
+  std::erase_if(findings, [&](const Finding& f) { return Ambiguous(f, set_aside); });
+  return before - findings.size();
+}
+
+bool Monitor::Ambiguous(const Finding& f, const std::vector<bool>& set_aside) {
+  if (f.link == kNone || f.kind == FindingKind::kErrors || f.kind == FindingKind::kDown) return false;
+  uint32_t failing = 0;
+  double since = std::numeric_limits<double>::infinity();
+  shared_.clear();
+  for (uint32_t i : link_probes_.of(f.link)) {
+    if (last_verdict_[i] != Verdict::kFail || set_aside[i] || ClearedSince(i)) continue;
+    ++failing;
+    since = std::min(since, fail_since_[i]);
+    for (PortId channel : plan_.path(plan_.probes[i])) {
+      const LinkId l = fabric_.port(channel).link;
+      if (l == f.link) continue;
+      if (crossings_[l].probes++ == 0) shared_.push_back(l);
+      crossings_[l].directions |= channel == fabric_.link(l).a ? 1 : 2;
+    }
+  }
+  // A link every failing probe crosses explains them too unless, in a direction they
+  // cross it, a probe has passed since they began to fail.
+  auto passed_since = [&](LinkId l, uint8_t directions) {
+    const Link& link = fabric_.link(l);
+    return ((directions & 1) && NewestPass(link.a) >= since) || ((directions & 2) && NewestPass(link.b) >= since);
+  };
+  bool ambiguous = false;
+  for (LinkId l : shared_) {
+    if (!ambiguous && crossings_[l].probes == failing && !passed_since(l, crossings_[l].directions)) ambiguous = true;
+    crossings_[l] = {};
+  }
+  return ambiguous;
+}
+
+// The newest measurement of a probe across `channel` that passed (Unix time; 0: none).
+double Monitor::NewestPass(PortId channel) const {
+  double newest = 0;
+  for (uint32_t i : link_probes_.of(fabric_.port(channel).link)) {
+    if (last_verdict_[i] != Verdict::kPass || probe_time_[i] <= newest) continue;
+    const auto path = plan_.path(plan_.probes[i]);
+    if (std::ranges::find(path, channel) != path.end()) newest = probe_time_[i];
+  }
+  return newest;
+}
+
+// Whether a link on probe i's path cleared after its newest measurement.
+bool Monitor::ClearedSince(size_t i) const {
+  return std::ranges::any_of(plan_.path(plan_.probes[i]), [&](PortId channel) {
+    return link_cleared_at_[fabric_.port(channel).link] > probe_time_[i];
+  });
+}
+
 // The newest measurements with the superseded failing ones and those of `also` marked
 // unmeasured; `set_aside` counts them.
 std::vector<Measurement> Monitor::WithoutSuperseded(const std::vector<bool>& also, size_t& set_aside) const {
   std::vector<Measurement> out;
   set_aside = 0;
   for (size_t i = 0; i < latest_.size(); ++i) {
-    if (last_verdict_[i] != Verdict::kFail) continue;
-    const auto path = plan_.path(plan_.probes[i]);
-    const bool superseded = also[i] || std::ranges::any_of(path, [&](PortId channel) {
-                              return link_cleared_at_[fabric_.port(channel).link] > probe_time_[i];
-                            });
-    if (!superseded) continue;
+    if (last_verdict_[i] != Verdict::kFail || !(also[i] || ClearedSince(i))) continue;
     if (out.empty()) out = latest_;
     out[i] = Measurement{};
     ++set_aside;

@@ -83,6 +83,9 @@ struct MonitorSnapshot {
   // Failing measurements older than a recovery seen on their path: left out of `analysis`
   // (neither measured nor unmeasured there) until their probes run again.
   size_t superseded = 0;
+  // Findings held back as ambiguous: every failing probe behind one also crosses another
+  // channel that has passed no probe since they began to fail (left out of `analysis`).
+  size_t held = 0;
   double load = 0;  // busiest channel's busy share over the last pass (planned until one completes)
   double time = 0;  // Unix time of the snapshot
   RatePlan rate;

@@ -147,6 +147,36 @@ TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, a
   CHECK(snapshots.back().analysis.findings.empty());
 }
 
+TEST_CASE("always-on: a host cable degraded mid-pass is found within one period, and no other link is blamed") {
+  SimMonitor m;
+  auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
+  REQUIRE(rate);
+  const uint64_t rounds = rate->rounds;
+  const MonitorOptions options{.period_seconds = 60, .max_load = 0.5, .window = 2, .max_passes = 4};
+  for (unsigned h = 0; h < 16; ++h)
+    for (uint64_t degrade_at : {rounds, rounds + rounds / 2, 2 * rounds - 1}) {
+      const std::string host = fmt::format("host{}", h), leaf = fmt::format("leaf{}", h / 4);
+      CAPTURE(host);
+      CAPTURE(degrade_at);
+      const LinkId cable = LinkBetween(m.r.fabric, leaf, host);
+      SimMonitor run;
+      run.executor.before_round = [&](uint64_t round, FaultSet& faults) {
+        if (round == degrade_at) faults.faults.push_back({.link = cable, .kind = FaultKind::kBandwidth, .value = 0.1});
+      };
+      std::vector<MonitorSnapshot> snapshots;
+      REQUIRE(run.Run(options, [&](const MonitorSnapshot& s) { snapshots.push_back(s); }));
+      size_t found = snapshots.size();
+      for (size_t k = degrade_at; k < snapshots.size(); ++k) {
+        CAPTURE(k);
+        for (const Finding& f : snapshots[k].analysis.findings) CHECK(f.link == cable);
+        if (found == snapshots.size() && HasFinding(snapshots[k], cable)) found = k;
+      }
+      REQUIRE(found < snapshots.size());
+      CHECK(found + 1 - degrade_at <= rounds);
+      CHECK(HasFinding(snapshots.back(), cable));
+    }
+}
+
 // One run: `uplink` slow from the first round, healed at round `heal_at` (in the second
 // pass); every snapshot from then on is checked. Returns the superseded probes seen.
 size_t CheckRecovery(double noise, LinkId uplink, uint64_t heal_at, uint64_t rounds) {

@@ -24,6 +24,7 @@ struct Channels {
   std::vector<uint8_t> port;          // port on the tail switch
   std::vector<uint32_t> cost;         // ChannelCapacity::cost of one route
   std::vector<uint32_t> group_owner;  // SwitchGraph group -> the switch it belongs to
+  std::vector<uint32_t> reverse;      // SwitchGraph group s -> t -> the group t -> s
   uint32_t size() const { return uint32_t(tail.size()); }
   uint32_t at(uint32_t sw, uint8_t p) const { return of_port[size_t(sw) * stride + p]; }
 };
@@ -46,6 +47,13 @@ Channels BuildChannels(const Fabric& f, const SwitchGraph& g, const ChannelCapac
         c.port.push_back(p);
         c.cost.push_back(capacity.cost(f.port_id(g.node(s), p)));
       }
+    }
+  c.reverse.assign(c.group_owner.size(), kUnset);
+  for (uint32_t s = 0; s < num_switches; ++s)
+    for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp) {
+      const uint32_t t = g.nbr(grp);
+      for (uint32_t back = g.begin(t); back < g.end(t); ++back)
+        if (g.nbr(back) == s) c.reverse[grp] = back;
     }
   return c;
 }
@@ -178,6 +186,12 @@ class Pass {
     dist_.assign(num_switches, 0);
     settled_.assign(num_switches, 0);
     is_pinned_.assign(num_switches, 0);
+    offered_.assign(num_switches, 0);
+    offered_key_.assign(num_switches, 0);
+    offered_group_.assign(num_switches, 0);
+    group_key_.assign(c.group_owner.size(), 0);
+    relaxed_.assign(c.group_owner.size(), 0);
+    pushed_.assign(c.group_owner.size(), 0);
     sources_.resize(num_switches);
     uint64_t endpoints = 0;
     for (uint32_t s = 0; s < num_switches; ++s) endpoints += sources_[s] = uint32_t(g.endpoint_lids(s).size());
@@ -322,13 +336,47 @@ class Pass {
   // still empty (a small multiple of the endpoints per switch; see Nue::Route).
   uint64_t Weight(uint32_t ch) const { return ((*load_)[ch] + base_) * c_.cost[ch]; }
 
+  // Offers every unsettled neighbour of the newly settled u its entry through u.
   void Relax(uint32_t u) {
     for (uint32_t grp = g_.begin(u); grp < g_.end(u); ++grp) {
       const uint32_t w = g_.nbr(grp);
       if (settled_[w] == epoch_) continue;
       uint64_t best = UINT64_MAX;
       for (uint8_t q : g_.peer_ports(grp)) best = std::min(best, Weight(c_.at(w, q)));
-      heap_.push(dist_[u] + best, grp);
+      group_key_[grp] = dist_[u] + best;
+      relaxed_[grp] = epoch_;
+      Offer(w, grp);
+    }
+  }
+
+  // The search settles switches in (key, group) order of their entries, as if every
+  // relaxed group were in the heap. Until one of a switch's entries is refused, only its
+  // least entry needs to be there (a greater one can only be popped after the switch has
+  // settled); after a refusal all of them are (OfferRest). So the settle order is the
+  // same with far fewer entries.
+  void Offer(uint32_t w, uint32_t grp) {
+    const uint64_t key = group_key_[grp];
+    if (offered_[w] == epoch_ && std::pair(offered_key_[w], offered_group_[w]) < std::pair(key, grp)) return;
+    if (offered_[w] != kEveryEntry) {
+      offered_[w] = epoch_;
+      offered_key_[w] = key;
+      offered_group_[w] = grp;
+    }
+    pushed_[grp] = epoch_;
+    heap_.push(key, grp);
+  }
+
+  // An entry (key, grp) of v was refused: from now on every entry of v is in the heap.
+  void OfferRest(uint32_t v, uint64_t key, uint32_t grp) {
+    if (offered_[v] == kEveryEntry) return;
+    offered_[v] = kEveryEntry;
+    every_entry_.push_back(v);
+    for (uint32_t own = g_.begin(v); own < g_.end(v); ++own) {
+      const uint32_t in = c_.reverse[own];
+      if (relaxed_[in] != epoch_ || pushed_[in] == epoch_ || std::pair(group_key_[in], in) < std::pair(key, grp))
+        continue;
+      pushed_[in] = epoch_;
+      heap_.push(group_key_[in], in);
     }
   }
 
@@ -351,7 +399,15 @@ class Pass {
   // (the destination's switch first, parents before children) start settled on their
   // escape paths.
   bool Grow(const Dest& d, AcyclicDependencies& cdg) {
-    ++epoch_;
+    for (uint32_t v : every_entry_) offered_[v] = 0;
+    every_entry_.clear();
+    if (++epoch_ == kEveryEntry) {  // after 2^32 - 1 searches: start the epochs again
+      std::fill(settled_.begin(), settled_.end(), 0);
+      std::fill(relaxed_.begin(), relaxed_.end(), 0);
+      std::fill(pushed_.begin(), pushed_.end(), 0);
+      std::fill(offered_.begin(), offered_.end(), 0);
+      epoch_ = 1;
+    }
     order_.clear();
     heap_.clear();
     for (uint32_t v : pinned_) {
@@ -366,7 +422,10 @@ class Pass {
       const uint32_t v = g_.nbr(grp), u = c_.group_owner[grp];
       if (settled_[v] == epoch_) continue;
       const uint32_t ch = Accept(v, grp, u, cdg);
-      if (ch == kUnset) continue;
+      if (ch == kUnset) {
+        OfferRest(v, dist, grp);
+        continue;
+      }
       next_[v] = ch;
       dist_[v] = dist;
       settled_[v] = epoch_;
@@ -426,6 +485,12 @@ class Pass {
   std::vector<uint32_t> escape_next_, pinned_, path_;
   std::vector<uint8_t> is_pinned_;
   std::vector<uint64_t> dist_, flow_;
+  // The search's entries: by switch, the least one in the heap (when offered_ is the
+  // epoch) or all of them (kEveryEntry; those switches listed in every_entry_); by group,
+  // its key once relaxed and whether it was pushed (epochs).
+  static constexpr uint32_t kEveryEntry = UINT32_MAX;
+  std::vector<uint32_t> offered_, offered_group_, relaxed_, pushed_, every_entry_;
+  std::vector<uint64_t> offered_key_, group_key_;
   uint32_t epoch_ = 0;
   uint64_t refused_ = 0;
   uint64_t base_ = 1;

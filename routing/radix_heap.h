@@ -22,7 +22,9 @@ class RadixHeap {
   bool empty() const { return size_ == 0; }
 
   void clear() {
-    for (auto& b : buckets_) b.clear();
+    buckets_[0].clear();
+    for (uint64_t rest = filled_; rest != 0; rest &= rest - 1) buckets_[std::countr_zero(rest) + 1].clear();
+    filled_ = 0;
     size_ = 0;
     last_ = 0;
   }
@@ -34,7 +36,7 @@ class RadixHeap {
           std::upper_bound(buckets_[0].begin(), buckets_[0].end(), Entry{key, value}, std::greater<Entry>()),
           {key, value});
     else
-      buckets_[b].push_back({key, value});
+      Append(b, {key, value});
     ++size_;
   }
 
@@ -52,19 +54,33 @@ class RadixHeap {
   // from last_ is bit i - 1.
   size_t Bucket(uint64_t key) const { return key == last_ ? 0 : size_t(64 - std::countl_zero(key ^ last_)); }
 
+  void Append(size_t b, const Entry& e) {
+    buckets_[b].push_back(e);
+    filled_ |= uint64_t{1} << (b - 1);
+  }
+
   // Moves the least non-empty bucket's entries down around its least key; those equal to
   // it land in bucket 0, kept in descending value order so pop() takes the least value.
   void Refill() {
-    size_t i = 1;
-    while (buckets_[i].empty()) ++i;
+    const size_t i = size_t(std::countr_zero(filled_)) + 1;
     std::vector<Entry>& from = buckets_[i];
-    last_ = std::min_element(from.begin(), from.end())->first;
-    for (const Entry& e : from) buckets_[Bucket(e.first)].push_back(e);
+    filled_ &= filled_ - 1;
+    uint64_t least = UINT64_MAX;
+    for (const Entry& e : from) least = std::min(least, e.first);
+    last_ = least;
+    for (const Entry& e : from) {
+      const size_t b = Bucket(e.first);
+      if (b == 0)
+        buckets_[0].push_back(e);
+      else
+        Append(b, e);
+    }
     from.clear();
-    std::sort(buckets_[0].begin(), buckets_[0].end(), std::greater<Entry>());
+    if (buckets_[0].size() > 1) std::sort(buckets_[0].begin(), buckets_[0].end(), std::greater<Entry>());
   }
 
   std::array<std::vector<Entry>, 65> buckets_;
+  uint64_t filled_ = 0;  // bit i - 1 set: bucket i > 0 holds entries
   size_t size_ = 0;
   uint64_t last_ = 0;
 };

@@ -90,6 +90,13 @@ struct SimMonitor {
   std::atomic<bool> stop{false};
 };
 
+// Rounds per pass of the monitor's plan at a 60 s period and 50% load.
+uint64_t RoundsPerPass(const SimMonitor& m) {
+  auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
+  REQUIRE(rate);
+  return rate->rounds;
+}
+
 TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, and recovers within the window") {
   SimMonitor m;
   const testing::Routed& r = m.r;
@@ -149,9 +156,7 @@ TEST_CASE("always-on: a link degraded mid-pass is a finding within one period, a
 
 TEST_CASE("always-on: a host cable degraded mid-pass is found within one period, and no other link is blamed") {
   SimMonitor m;
-  auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
-  REQUIRE(rate);
-  const uint64_t rounds = rate->rounds;
+  const uint64_t rounds = RoundsPerPass(m);
   const MonitorOptions options{.period_seconds = 60, .max_load = 0.5, .window = 2, .max_passes = 4};
   for (unsigned h = 0; h < 16; ++h)
     for (uint64_t degrade_at : {rounds, rounds + rounds / 2, 2 * rounds - 1}) {
@@ -204,9 +209,7 @@ size_t CheckRecovery(double noise, LinkId uplink, uint64_t heal_at, uint64_t rou
 
 TEST_CASE("always-on: when a link recovers mid-pass, its old failing probes never make another link a culprit") {
   SimMonitor m;
-  auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
-  REQUIRE(rate);
-  const uint64_t rounds = rate->rounds;
+  const uint64_t rounds = RoundsPerPass(m);
   REQUIRE(rounds >= 3);
   size_t superseded = 0;
   for (double noise : {0.0, 0.02})
@@ -232,9 +235,7 @@ TEST_CASE("always-on: when a link recovers mid-pass, its old failing probes neve
 // link is never found stays ambiguous until its probes run again.)
 TEST_CASE("always-on: a link slow for a few rounds of one pass makes no other link a culprit") {
   SimMonitor m;
-  auto rate = PlanRate(m.plan, {.period_seconds = 60, .max_load = 0.5});
-  REQUIRE(rate);
-  const uint64_t rounds = rate->rounds;
+  const uint64_t rounds = RoundsPerPass(m);
   REQUIRE(rounds >= 4);
   const MonitorOptions options{.period_seconds = 60, .max_load = 0.5, .window = 2, .max_passes = 4};
   size_t found = 0;

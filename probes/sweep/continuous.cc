@@ -233,14 +233,14 @@ void Monitor::NoteFlaggedChannels() {
   if (!snapshot_.analysis.findings.empty()) last_flagged_pass_ = pass_ + 1;
 }
 
-// Marks the failing measurements that blame a finding on another link than the one that was slow: a
-// channel flagged (a finding) in the last `window` passes, on the failing probe's path, with a probe
-// across it that passed later. That channel may have been slow for a few rounds and
-// recovered, and the failure is its, not the finding's; such a failure is set aside like a
-// superseded one. (A channel slow for a few rounds of one pass: its failing probes never
-// ran twice, so none of them passed after failing.) The flagged channel's own evidence is
-// not touched: a probe is set aside only when it supports a finding on another link.
-// Returns whether it marked any.
+// Marks the failing measurements that blame a finding on another link than the one that
+// was slow: a channel flagged (a finding) in the last `window` passes, on the failing
+// probe's path, with a probe across it that passed later. That channel may have been slow
+// for a few rounds and recovered, and the failure is its, not the finding's; such a
+// failure is set aside like a superseded one. (A channel slow for a few rounds of one pass:
+// its failing probes never ran twice, so none of them passed after failing.) The flagged
+// channel's own evidence is not touched: a probe is set aside only when it supports a
+// finding on another link. Returns whether it marked any.
 bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const {
   auto recent = [&](uint64_t flagged) { return flagged != 0 && flagged + options_.window > pass_ + 1; };
   if (snapshot_.analysis.findings.empty() || !recent(last_flagged_pass_)) return false;  // the usual case
@@ -265,14 +265,14 @@ bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const
   return added;
 }
 
-// A finding rests on its failing probes. When every one of them also crosses another
-// channel that has passed no probe since the first of those failures began, that channel
-// explains them as well as the finding's link does: the two turned bad at about the same
-// time, or the other did and the tomography preferred the link with less passing evidence
-// (the other's passes predate the failures). Such a finding is held back until the
-// evidence separates the two: a failing probe that avoids the other channel, or a probe
-// across it that passes. Counter findings (errors, down) are never held. Returns how many
-// were held.
+// A finding rests on its failing probes. When every one of them also crosses another link
+// that, in the directions they cross it, has passed no probe since the first of those
+// failures began, that link explains them as well as the finding's does: the two turned
+// bad at about the same time, or the other did and the tomography preferred the link with
+// less passing evidence (the other's passes predate the failures). Such a finding is held
+// back until the evidence separates the two: a failing probe that avoids the other link,
+// or a probe across it that passes. Counter findings (errors, down) are never held.
+// Returns how many were held.
 size_t Monitor::HoldAmbiguousFindings(const std::vector<bool>& set_aside) {
   std::vector<Finding>& findings = snapshot_.analysis.findings;
   const size_t before = findings.size();

@@ -271,8 +271,10 @@ bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const
 // bad at about the same time, or the other did and the tomography preferred the link with
 // less passing evidence (the other's passes predate the failures). Such a finding is held
 // back until the evidence separates the two: a failing probe that avoids the other link,
-// or a probe across it that passes. Counter findings (errors, down) are never held.
-// Returns how many were held.
+// or a probe across it that passes. Counter findings (errors, down) are never held, and
+// no finding is held once its failures began a period ago: links that only ever carry the
+// same probes stay apart for no amount of waiting, and the tomography's choice is then
+// better than nothing. Returns how many were held.
 size_t Monitor::HoldAmbiguousFindings(const std::vector<bool>& set_aside) {
   std::vector<Finding>& findings = snapshot_.analysis.findings;
   const size_t before = findings.size();
@@ -302,9 +304,11 @@ bool Monitor::Ambiguous(const Finding& f, const std::vector<bool>& set_aside) {
     const Link& link = fabric_.link(l);
     return ((directions & 1) && NewestPass(link.a) >= since) || ((directions & 2) && NewestPass(link.b) >= since);
   };
+  const bool recent = failing > 0 && since > clock_.WallNow() - options_.period_seconds;
   bool ambiguous = false;
   for (LinkId l : shared_) {
-    if (!ambiguous && crossings_[l].probes == failing && !passed_since(l, crossings_[l].directions)) ambiguous = true;
+    if (recent && !ambiguous && crossings_[l].probes == failing && !passed_since(l, crossings_[l].directions))
+      ambiguous = true;
     crossings_[l] = {};
   }
   return ambiguous;

@@ -97,6 +97,7 @@ class Monitor {
         fail_since_(plan.probes.size(), 0),
         link_cleared_at_(fabric.num_links(), 0),
         flagged_in_pass_(fabric.num_port_slots(), 0),
+        newest_pass_(fabric.num_port_slots(), 0),
         crossings_(fabric.num_links()) {
     snapshot_.rate = rate;
     snapshot_.load = rate.load;
@@ -118,9 +119,9 @@ class Monitor {
   void NoteFlaggedChannels();
   size_t HoldAmbiguousFindings(const std::vector<bool>& set_aside);
   bool Ambiguous(const Finding& f, const std::vector<bool>& set_aside);
-  double NewestPass(PortId channel) const;
+  const std::vector<double>& NewestPasses();
   bool ClearedSince(size_t i) const;
-  bool AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const;
+  bool AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside);
   std::vector<Measurement> WithoutSuperseded(const std::vector<bool>& also, size_t& set_aside) const;
   void FillLinks();
 
@@ -140,6 +141,8 @@ class Monitor {
   std::vector<double> link_cleared_at_;
   // By channel (PortId): the last pass (counted from 1) in which it was a finding; 0: never.
   std::vector<uint64_t> flagged_in_pass_;
+  std::vector<double> newest_pass_;  // by channel: see NewestPasses()
+  bool newest_pass_ready_ = false;   // newest_pass_ is up to date for this round
   // Scratch of Ambiguous(): by link, how many of a finding's failing probes cross it and
   // in which directions (1: from its port a, 2: from b), and the links with a count.
   struct Crossings {
@@ -186,6 +189,7 @@ void Monitor::Analyse(const std::vector<size_t>& round) {
   judged.reserve(round.size());
   for (size_t i : round) judged.push_back(Judge(latest_[i], snapshot_.analysis.verdicts[i]));
   NoteClearedLinks(round, judged);
+  newest_pass_ready_ = false;  // the verdicts just changed
   // Setting failures aside can move a finding to another link whose failures a recovered
   // channel explains too: repeat while more are set aside (a few times at most).
   std::vector<bool> set_aside(latest_.size(), false);
@@ -241,22 +245,17 @@ void Monitor::NoteFlaggedChannels() {
 // its failing probes never ran twice, so none of them passed after failing.) The flagged
 // channel's own evidence is not touched: a probe is set aside only when it supports a
 // finding on another link. Returns whether it marked any.
-bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) const {
+bool Monitor::AddFailuresOfRecoveredChannels(std::vector<bool>& set_aside) {
   auto recent = [&](uint64_t flagged) { return flagged != 0 && flagged + options_.window > pass_ + 1; };
   if (snapshot_.analysis.findings.empty() || !recent(last_flagged_pass_)) return false;  // the usual case
   bool added = false;
-  std::vector<double> newest_pass(fabric_.num_port_slots(), 0);
-  for (size_t i = 0; i < latest_.size(); ++i)
-    if (last_verdict_[i] == Verdict::kPass)
-      for (PortId channel : plan_.path(plan_.probes[i]))
-        if (recent(flagged_in_pass_[channel])) newest_pass[channel] = std::max(newest_pass[channel], probe_time_[i]);
   for (const Finding& f : snapshot_.analysis.findings) {
     if (f.link == kNone) continue;
     for (uint32_t i : link_probes_.of(f.link)) {
       if (last_verdict_[i] != Verdict::kFail) continue;
       for (PortId channel : plan_.path(plan_.probes[i]))
         if (!set_aside[i] && fabric_.port(channel).link != f.link && recent(flagged_in_pass_[channel]) &&
-            newest_pass[channel] > probe_time_[i]) {
+            NewestPasses()[channel] > probe_time_[i]) {
           set_aside[i] = true;
           added = true;
         }
@@ -302,7 +301,8 @@ bool Monitor::Ambiguous(const Finding& f, const std::vector<bool>& set_aside) {
   // cross it, a probe has passed since they began to fail.
   auto passed_since = [&](LinkId l, uint8_t directions) {
     const Link& link = fabric_.link(l);
-    return ((directions & 1) && NewestPass(link.a) >= since) || ((directions & 2) && NewestPass(link.b) >= since);
+    const std::vector<double>& newest = NewestPasses();
+    return ((directions & 1) && newest[link.a] >= since) || ((directions & 2) && newest[link.b] >= since);
   };
   const bool recent = failing > 0 && since > clock_.WallNow() - options_.period_seconds;
   bool ambiguous = false;
@@ -314,15 +314,17 @@ bool Monitor::Ambiguous(const Finding& f, const std::vector<bool>& set_aside) {
   return ambiguous;
 }
 
-// The newest measurement of a probe across `channel` that passed (Unix time; 0: none).
-double Monitor::NewestPass(PortId channel) const {
-  double newest = 0;
-  for (uint32_t i : link_probes_.of(fabric_.port(channel).link)) {
-    if (last_verdict_[i] != Verdict::kPass || probe_time_[i] <= newest) continue;
-    const auto path = plan_.path(plan_.probes[i]);
-    if (std::ranges::find(path, channel) != path.end()) newest = probe_time_[i];
-  }
-  return newest;
+// By channel, the newest measurement of a probe across it that passed (Unix time; 0: none):
+// what both rules ask, taken at most once per round.
+const std::vector<double>& Monitor::NewestPasses() {
+  if (newest_pass_ready_) return newest_pass_;
+  newest_pass_ready_ = true;
+  std::fill(newest_pass_.begin(), newest_pass_.end(), 0.0);
+  for (size_t i = 0; i < latest_.size(); ++i)
+    if (last_verdict_[i] == Verdict::kPass)
+      for (PortId channel : plan_.path(plan_.probes[i]))
+        newest_pass_[channel] = std::max(newest_pass_[channel], probe_time_[i]);
+  return newest_pass_;
 }
 
 // Whether a link on probe i's path cleared after its newest measurement.

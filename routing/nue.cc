@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
+#include <optional>
 
 #include "routing/acyclic_dependencies.h"
 #include "routing/channel_capacity.h"
@@ -530,6 +532,7 @@ struct Routing {
   unsigned base = 0;
   unsigned rounds = 0;         // rerouting rounds kept
   uint64_t first_busiest = 0;  // busiest channel cost before them
+  uint64_t first_refused = 0;  // dependencies the first pass refused
 };
 
 Routing FirstPass(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned vls, unsigned base,
@@ -538,6 +541,7 @@ Routing FirstPass(const SwitchGraph& g, const Channels& c, const EscapeTree& tre
   r.tables.lft = empty_lft;
   r.pass->Run(dests, r.tables);
   r.first_busiest = r.tables.busiest_cost;
+  r.first_refused = r.tables.refused;
   return r;
 }
 
@@ -588,37 +592,84 @@ constexpr unsigned kBases[] = {2, 1, 4};
 // regular graphs of 2,000 switches the busiest channel still fell in the seventh.
 constexpr unsigned kRounds = 8;
 
-// The base that routes best in its first pass gets the rerouting rounds. With two threads
-// the last base's pass runs beside the rounds of the better of the first two, which are
-// kept unless the last base beats it: the same result as trying every base first, one
-// pass sooner when the last base loses.
-Routing RouteOneVl(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned threads,
-                   const std::vector<uint8_t>& empty_lft) {
-  const std::vector<Dest> dests = Destinations(g, tree, 1);
-  constexpr size_t kLast = std::size(kBases) - 1;
-  std::vector<Routing> tries(std::size(kBases));
-  auto first_pass = [&](size_t i) { tries[i] = FirstPass(g, c, tree, 1, kBases[i], dests, empty_lft); };
-  auto lightest = [&](size_t count) {
+// The routing on every VL allowed (max_vls > 1) with a given hop base, rounds included.
+Routing RouteManyVls(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned max_vls, unsigned base,
+                     const std::vector<uint8_t>& empty_lft) {
+  const std::vector<Dest> dests = Destinations(g, tree, max_vls);
+  Routing r = FirstPass(g, c, tree, max_vls, base, dests, empty_lft);
+  r.rounds = r.pass->Reroute(dests, kRounds, r.tables);
+  return r;
+}
+
+// The routing on one VL, and on max_vls when that may help: when its first pass refused
+// some dependency (otherwise every tree was a plain weighted shortest-path tree and more
+// VLs route the same), with the base chosen on one VL.
+struct Routings {
+  Routing one;
+  std::optional<Routing> many;
+};
+
+// The base that routes best in its first pass on one VL gets the rerouting rounds. With two
+// threads, the last base's pass, and after it the routing on max_vls, run beside the rounds
+// of the better of the first two bases, which are kept unless the last base beats it: the
+// same result as one step after another, and on small fabrics about the time of the
+// one-VL routing alone.
+class BaseChoice {
+ public:
+  BaseChoice(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned max_vls,
+             const std::vector<uint8_t>& empty_lft)
+      : g_(g), c_(c), tree_(tree), max_vls_(max_vls), empty_lft_(empty_lft), dests_(Destinations(g, tree, 1)) {}
+
+  Routings Run(unsigned threads) {
+    size_t best = 0;
+    if (threads < 2) {
+      for (size_t i = 0; i < tries_.size(); ++i) FirstPassOf(i);
+      best = Lightest(tries_.size());
+      Reroute(best);
+    } else {
+      ParallelFor(kLast, threads, [&](size_t i) { FirstPassOf(i); });
+      const size_t lead = Lightest(kLast);
+      ParallelFor(2, 2, [&](size_t task) {
+        if (task == 0) return Reroute(lead);
+        FirstPassOf(kLast);
+        if (!LastWins(lead)) ManyVlsOf(lead);
+      });
+      best = LastWins(lead) ? kLast : lead;
+      if (best == kLast) ParallelFor(2, 2, [&](size_t task) { task == 0 ? Reroute(kLast) : ManyVlsOf(kLast); });
+    }
+    // Refusals only add up over the rounds: some may come only there.
+    if (!many_ && max_vls_ > 1 && tries_[best].tables.refused > 0)
+      many_ = RouteManyVls(g_, c_, tree_, max_vls_, tries_[best].base, empty_lft_);
+    return {std::move(tries_[best]), std::move(many_)};
+  }
+
+ private:
+  static constexpr size_t kLast = std::size(kBases) - 1;
+
+  void FirstPassOf(size_t i) { tries_[i] = FirstPass(g_, c_, tree_, 1, kBases[i], dests_, empty_lft_); }
+  void Reroute(size_t i) { tries_[i].rounds = tries_[i].pass->Reroute(dests_, kRounds, tries_[i].tables); }
+  bool LastWins(size_t lead) const { return tries_[kLast].first_busiest < tries_[lead].first_busiest; }
+  size_t Lightest(size_t count) const {
     size_t best = 0;
     for (size_t i = 1; i < count; ++i)
-      if (tries[i].first_busiest < tries[best].first_busiest) best = i;
+      if (tries_[i].first_busiest < tries_[best].first_busiest) best = i;
     return best;
-  };
-  auto reroute = [&](size_t i) { tries[i].rounds = tries[i].pass->Reroute(dests, kRounds, tries[i].tables); };
-  size_t best = 0;
-  if (threads < 2) {
-    for (size_t i = 0; i < tries.size(); ++i) first_pass(i);
-    best = lightest(tries.size());
-    reroute(best);
-  } else {
-    ParallelFor(kLast, threads, first_pass);
-    const size_t lead = lightest(kLast);
-    ParallelFor(2, 2, [&](size_t task) { task == 0 ? reroute(lead) : first_pass(kLast); });
-    best = tries[kLast].first_busiest < tries[lead].first_busiest ? kLast : lead;
-    if (best == kLast) reroute(kLast);
   }
-  return std::move(tries[best]);
-}
+  // Reads only the first pass of tries_[i]: its refusals and its base.
+  void ManyVlsOf(size_t i) {
+    if (max_vls_ > 1 && tries_[i].first_refused > 0)
+      many_ = RouteManyVls(g_, c_, tree_, max_vls_, tries_[i].base, empty_lft_);
+  }
+
+  const SwitchGraph& g_;
+  const Channels& c_;
+  const EscapeTree& tree_;
+  const unsigned max_vls_;
+  const std::vector<uint8_t>& empty_lft_;
+  const std::vector<Dest> dests_;
+  std::array<Routing, std::size(kBases)> tries_;
+  std::optional<Routing> many_;
+};
 
 class Nue final : public RoutingEngine {
  public:
@@ -643,20 +694,14 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   const EscapeTree tree = BuildEscapeTree(g, c, search);
   const unsigned max_vls = std::clamp<unsigned>(req.options.max_vls, 1, 15);
 
-  // One VL first; more only when some dependency was refused there (otherwise every tree
-  // was a plain weighted shortest-path tree and more VLs route the same) and they lower
-  // the busiest channel.
-  Routing chosen = RouteOneVl(g, c, tree, std::max(1u, req.options.threads), out.lft);
+  // One VL, and more only where they lower the busiest channel.
+  Routings routed = BaseChoice(g, c, tree, max_vls, out.lft).Run(std::max(1u, req.options.threads));
+  Routing chosen = std::move(routed.one);
   if (!chosen.tables.escape_ok) return Outcome::Failed("the escape paths' dependencies form a cycle");
   unsigned vls = 1;
-  if (max_vls > 1 && chosen.tables.refused > 0) {
-    const std::vector<Dest> dests = Destinations(g, tree, max_vls);
-    Routing more = FirstPass(g, c, tree, max_vls, chosen.base, dests, out.lft);
-    more.rounds = more.pass->Reroute(dests, kRounds, more.tables);
-    if (more.tables.escape_ok && more.tables.busiest_cost < chosen.tables.busiest_cost) {
-      chosen = std::move(more);
-      vls = max_vls;
-    }
+  if (routed.many && routed.many->tables.escape_ok && routed.many->tables.busiest_cost < chosen.tables.busiest_cost) {
+    chosen = std::move(*routed.many);
+    vls = max_vls;
   }
   const unsigned rounds = chosen.rounds;
   const double lowered = 1.0 - double(chosen.tables.busiest_cost) / double(std::max<uint64_t>(1, chosen.first_busiest));

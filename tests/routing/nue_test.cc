@@ -198,8 +198,8 @@ TEST_CASE("nue: on a random regular graph with one VL the busiest channel is no 
 }
 
 TEST_CASE("nue: the tables do not depend on the thread count") {
-  // Two threads overlap the last hop base's first pass with the rounds of the others' best;
-  // whichever base wins, the result must be the one routing every base first would give.
+  // Two threads run the starts' first passes side by side, and the routing on several VLs
+  // beside the one-VL rounds: the result must be the one of a single thread.
   std::vector<Fabric> fabrics;
   for (uint64_t seed : {1u, 2u, 3u, 5u, 8u}) fabrics.push_back(RandomRegular(32, 5, 3, seed));
   Fabric tree = testing::ThreeTierFatTree({.pods = 3, .leaves = 3, .aggs = 3, .cores = 2, .hosts = 3});

@@ -614,8 +614,8 @@ void WriteVls(const Fabric& f, const Subnet& sn, const SwitchGraph& g, const Cha
 // to 20% apart between neighbouring bases) and on which destinations come first (routed
 // far-first, random regular graphs' busiest channel was 44% lighter on 200 switches and 51%
 // on 2,000, a fat tree with failed cables' 60%, a dragonfly's 25% heavier), so a few starts
-// are tried side by side,
-// and the one whose first pass is lightest gets the rerouting rounds.
+// are tried side by side, and the one whose first pass is lightest gets the rerouting
+// rounds.
 constexpr Start kStarts[] = {
     {2, Order::kNearFirst}, {1, Order::kNearFirst}, {2, Order::kFarFirst}, {1, Order::kFarFirst}};
 // Rerouting rounds after the first pass. Each costs about as much as the pass; on random

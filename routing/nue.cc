@@ -622,25 +622,37 @@ constexpr Start kStarts[] = {
 // regular graphs of 2,000 switches the busiest channel still fell in the seventh.
 constexpr unsigned kRounds = 8;
 
-// The routing on every VL allowed (max_vls > 1) from a given start, rounds included.
-Routing RouteManyVls(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned max_vls, Start start,
+// The routing on every VL allowed (max_vls > 1) with the hop base chosen on one VL: the
+// destination order matters there too, and not always as on one VL (a k=16 fat tree: far-first
+// on one VL, near-first on 8), so both orders make a first pass, and the lighter gets the
+// rounds.
+Routing RouteManyVls(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned max_vls, unsigned base,
                      const std::vector<uint8_t>& empty_lft) {
-  const std::vector<Dest> dests = Destinations(g, tree, max_vls, start.order);
-  Routing r = FirstPass(g, c, tree, max_vls, start, dests, empty_lft);
-  r.rounds = r.pass->Reroute(dests, kRounds, r.tables);
+  std::array<std::vector<Dest>, 2> dests;
+  std::array<Routing, 2> tries;
+  std::atomic<uint64_t> lightest{kAbandoned};
+  for (size_t i = 0; i < 2; ++i) {
+    const Start start{base, i == 0 ? Order::kNearFirst : Order::kFarFirst};
+    dests[i] = Destinations(g, tree, max_vls, start.order);
+    tries[i] = FirstPass(g, c, tree, max_vls, start, dests[i], empty_lft, &lightest);
+    lightest = std::min(lightest.load(), tries[i].first_busiest);
+  }
+  const size_t best = tries[1].first_busiest < tries[0].first_busiest ? 1 : 0;
+  Routing r = std::move(tries[best]);
+  r.rounds = r.pass->Reroute(dests[best], kRounds, r.tables);
   return r;
 }
 
 // The routing on one VL, and on max_vls when that may help: when its first pass refused
 // some dependency (otherwise every tree was a plain weighted shortest-path tree and more
-// VLs route the same), from the start chosen on one VL.
+// VLs route the same), with the base chosen on one VL.
 struct Routings {
   Routing one;
   std::optional<Routing> many;
 };
 
 // Every start's first pass on one VL, side by side; then the rounds of the lightest, and
-// beside them the routing on max_vls from the same start when its first pass refused a
+// beside them the routing on max_vls with the same base when its first pass refused a
 // dependency. Refusals only add up over the rounds, so where they come only there, the
 // routing on max_vls runs after them: the same result on any number of threads.
 class StartChoice {
@@ -674,7 +686,7 @@ class StartChoice {
       chosen = std::move(tries[best]);
     }
     std::optional<Routing> many;
-    auto many_vls = [&] { many = RouteManyVls(g_, c_, tree_, max_vls_, chosen.start, empty_lft_); };
+    auto many_vls = [&] { many = RouteManyVls(g_, c_, tree_, max_vls_, chosen.start.base, empty_lft_); };
     const bool refused_first = max_vls_ > 1 && chosen.first_refused > 0;
     ParallelFor(refused_first ? 2 : 1, threads, [&](size_t task) {
       if (task == 1) return many_vls();

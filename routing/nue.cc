@@ -540,13 +540,13 @@ std::vector<Dest> Destinations(const SwitchGraph& g, const EscapeTree& tree, uns
   return dests;
 }
 
-// One routing on a number of VLs with one hop base, its pass kept for more rounds.
 // How one routing starts: the hop base (see Pass) and the order of the destinations.
 struct Start {
   unsigned base = 1;
   Order order = Order::kNearFirst;
 };
 
+// One routing on a number of VLs from one start, its pass kept for more rounds.
 struct Routing {
   std::unique_ptr<Pass> pass;
   Tables tables;

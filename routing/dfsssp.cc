@@ -123,10 +123,9 @@ struct Layering {
 
 // Puts every unit (a set of dependencies: a destination tree or one path) in the lowest
 // layer it can stay in: all start in layer 0; while a layer's dependency graph has a cycle,
-// the units using the cycle's least-used dependency move up one layer. acyclic_only: stop at
-// the first cycle (not fitting, two layers, the units' layers left at 0).
+// the units using the cycle's least-used dependency move up one layer.
 Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const std::vector<uint32_t>& unit_edges,
-               unsigned max_layers, bool acyclic_only = false) {
+               unsigned max_layers) {
   const auto& chan_first = *cdg.chan_first;
   const size_t num_chan = chan_first.size() - 1;
   const uint32_t num_edges = uint32_t(cdg.edge_key->size());
@@ -190,13 +189,6 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
           color[w] = 1;
           stack.push_back({w, chan_first[w]});
           continue;
-        }
-        // Asked only whether every unit fits in one layer: it does not.
-        if (acyclic_only) {
-          out.fits = false;
-          out.layers = 2;
-          out.left_over = members;
-          return out;
         }
         // A cycle: the edges taken from w's frame to the top, plus e. Break it at the
         // dependency the fewest units use.
@@ -430,6 +422,8 @@ Outcome Escape(const Fabric& f, const Subnet& sn, const Graph& g, SubnetRoutes& 
   return Outcome::Ok();
 }
 
+struct Prepared;
+
 class Dfsssp final : public RoutingEngine {
  public:
   // kStrict fails past --vls; kEscape keeps the last VL for Up*/Down* routes of whatever
@@ -441,37 +435,9 @@ class Dfsssp final : public RoutingEngine {
 
  private:
   // `escaped`: destinations the escape mode put on Up*/Down* (0 when none or strict).
-  Outcome RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, uint32_t& escaped) const;
+  Outcome RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& out, Tie tie, uint32_t& escaped) const;
   Mode mode_;
 };
-
-Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
-  uint32_t escaped = 0;
-  Outcome balanced = RouteWith(req, out, Tie::kBalanced, escaped);
-  if (mode_ == Mode::kEscape) {
-    if (balanced.status != EngineStatus::kOk || escaped == 0) return balanced;
-    // Lowest-port paths often fit in fewer layers: keep whichever escapes fewer destinations.
-    SubnetRoutes first = out;
-    uint32_t escaped_ordered = 0;
-    Outcome ordered = RouteWith(req, out, Tie::kLowestPort, escaped_ordered);
-    if (ordered.status == EngineStatus::kOk && escaped_ordered < escaped) return ordered;
-    out = std::move(first);
-    return balanced;
-  }
-  if (balanced.status != EngineStatus::kFailed || balanced.reason.find("needs more than") == std::string::npos)
-    return balanced;
-  // Every entry is rewritten by the second pass; the tables of the first are dropped.
-  out.num_vls = 1;
-  out.pair_sl.clear();
-  out.sl2vl.clear();
-  out.sl2vl_stride = 0;
-  Outcome ordered = RouteWith(req, out, Tie::kLowestPort, escaped);
-  if (ordered.status == EngineStatus::kOk) {
-    out.reason = "load-balanced shortest paths needed too many VLs; used lowest-port shortest paths";
-    return ordered;
-  }
-  return Outcome::Failed(balanced.reason + " (also with lowest-port shortest paths)");
-}
 
 // Destinations grouped by the switch they hang off (a switch's own LID: the switch).
 std::vector<Dest> Destinations(const Fabric& f, const Subnet& sn, const Graph& g, const SubnetRoutes& out) {
@@ -492,54 +458,25 @@ std::vector<Dest> Destinations(const Fabric& f, const Subnet& sn, const Graph& g
   return dests;
 }
 
-// Balanced shortest paths for every destination: each switch takes the shortest next hop
-// whose whole path is least loaded so far, in two passes (the second re-routes every
-// destination knowing all the others' routes). `load` ends as the channels' loads.
-class Balancer {
+// Every switch's shortest next hops towards one destination switch (the root), and the
+// switches nearest the root first. Every pass and tie-break asks for the same roots, so
+// where they fit (kCachedEntries) they are kept per root.
+class ShortestHops {
  public:
   static constexpr size_t kCachedEntries = size_t{8} << 20;  // 32 MB of per-root paths at most
 
-  Balancer(const Fabric& f, const Subnet& sn, const Graph& g, Tie tie, SubnetRoutes& out)
-      : f_(f),
-        sn_(sn),
-        g_(g),
-        tie_(tie),
-        out_(out),
-        lids_(out.num_lids()),
-        load_(size_t(g.num_switches) * g.stride, 0),
-        dist_(g.num_switches),
-        flow_(g.num_switches),
-        cost_(g.num_switches),
-        next_(g.num_switches) {
+  ShortestHops(const Fabric& f, const Subnet& sn, const Graph& g) : f_(f), sn_(sn), g_(g), dist_(g.num_switches) {
     const size_t n = g.num_switches;
-    if (tie == Tie::kBalanced && n * (2 * n + 1 + g.adj.size()) <= kCachedEntries) {
+    if (n * (2 * n + 1 + g.adj.size()) <= kCachedEntries) {
       kept_.assign(n, 0);
       kept_queue_.resize(n * n);
       kept_first_.resize(n * (n + 1));
     }
   }
 
-  Outcome Run(const std::vector<Dest>& dests) {
-    // Lowest-port choices ignore the loads: a second pass would choose and load the same.
-    const unsigned passes = tie_ == Tie::kLowestPort ? 1 : 2;
-    for (unsigned pass = 0; pass < passes; ++pass)
-      for (const Dest& d : dests) {
-        if (d.sw != root_)
-          if (Outcome reached = DistancesTo(d.sw); reached.status != EngineStatus::kOk) return reached;
-        if (pass > 0 && d.endpoint != kUnset) RipUp(d);
-        ChooseHops(d);
-        // A switch's own LID carries no endpoint pairs: its tree does not count in the loads.
-        if (d.endpoint != kUnset) AddLoads(d);
-      }
-    return Outcome::Ok();
-  }
-  std::vector<uint64_t>& load() { return load_; }
-
- private:
-  // Hop distances to switch `root` and every switch's shortest next hops towards it
-  // (`hops_`), and the switches nearest first (`queue_`). Both passes ask for the same
-  // roots, so where they fit (kCachedEntries) they are kept per root.
-  Outcome DistancesTo(uint32_t root) {
+  // Makes `root` the switch queue() and hops() are for; fails when a switch cannot reach it.
+  Outcome To(uint32_t root) {
+    if (root == root_) return Outcome::Ok();
     root_ = root;
     const uint32_t n = g_.num_switches;
     if (!kept_.empty() && kept_[root]) {
@@ -560,6 +497,7 @@ class Balancer {
       }
     }
     if (search_.size() != n) {
+      root_ = kUnset;
       uint32_t lost = 0;
       while (dist_[lost] != kUnset) ++lost;
       return Outcome::Failed(fmt::format("switch {} cannot reach switch {}", f_.description(sn_.switches[lost]),
@@ -579,6 +517,10 @@ class Balancer {
     return Outcome::Ok();
   }
 
+  const uint32_t* queue() const { return queue_; }  // nearest the root first
+  NextHopsView hops() const { return hops_; }
+
+ private:
   void Keep(uint32_t root) {
     const uint32_t n = g_.num_switches;
     const uint32_t base = uint32_t(kept_adj_.size());
@@ -590,15 +532,69 @@ class Balancer {
     hops_ = {&kept_first_[size_t{root} * (n + 1)], kept_adj_.data()};
   }
 
+  const Fabric& f_;
+  const Subnet& sn_;
+  const Graph& g_;
+  std::vector<uint32_t> dist_, search_;
+  const uint32_t* queue_ = nullptr;
+  NextHops next_hops_;
+  NextHopsView hops_{};
+  // Per root, when num_switches * (2 * num_switches + adjacency) fits in kCachedEntries:
+  // whether kept, its queue (num_switches each), its next-hop CSR (num_switches + 1 each,
+  // into kept_adj_).
+  std::vector<uint8_t> kept_;
+  std::vector<uint32_t> kept_queue_, kept_first_, kept_adj_;
+  uint32_t root_ = kUnset;
+};
+
+// Balanced shortest paths for every destination: each switch takes the shortest next hop
+// whose whole path is least loaded so far, in two passes (the second re-routes every
+// destination knowing all the others' routes). `load` ends as the channels' loads.
+class Balancer {
+ public:
+  // track_loads: false when nothing will ask for the loads (load() stays zero).
+  Balancer(const Graph& g, ShortestHops& shortest, Tie tie, bool track_loads, SubnetRoutes& out)
+      : g_(g),
+        shortest_(shortest),
+        tie_(tie),
+        track_loads_(track_loads),
+        out_(out),
+        lids_(out.num_lids()),
+        load_(size_t(g.num_switches) * g.stride, 0),
+        flow_(g.num_switches),
+        cost_(g.num_switches),
+        next_(g.num_switches) {}
+
+  // Lowest-port choices ignore the loads: a second pass would choose and load the same.
+  unsigned passes() const { return tie_ == Tie::kLowestPort ? 1 : 2; }
+
+  // One pass over the destinations `which` admits; a destination already routed (`again`)
+  // first leaves the loads.
+  template <class Which>
+  Outcome Pass(const std::vector<Dest>& dests, bool again, Which which) {
+    for (const Dest& d : dests) {
+      if (!which(d)) continue;
+      if (Outcome reached = shortest_.To(d.sw); reached.status != EngineStatus::kOk) return reached;
+      if (again && d.endpoint != kUnset) RipUp(d);
+      ChooseHops(d);
+      // A switch's own LID carries no endpoint pairs: its tree does not count in the loads.
+      if (d.endpoint != kUnset && track_loads_) AddLoads(d);
+    }
+    return Outcome::Ok();
+  }
+  std::vector<uint64_t>& load() { return load_; }
+
+ private:
   // Adds (sign +1) or removes (-1) destination d's routes along `hop(u)` to the loads:
   // farthest first, every switch's sources plus all routes that pass through it load its
   // channel (a slow cable's channel by its capacity cost).
   template <class Hop>
   void Carry(const Dest& d, Hop hop, bool remove) {
     const uint32_t n = g_.num_switches;
-    for (uint32_t i = 0; i < n; ++i) flow_[queue_[i]] = g_.sources[queue_[i]] - (queue_[i] == d.sw ? 1 : 0);
+    const uint32_t* queue = shortest_.queue();
+    for (uint32_t i = 0; i < n; ++i) flow_[queue[i]] = g_.sources[queue[i]] - (queue[i] == d.sw ? 1 : 0);
     for (uint32_t i = n; i-- > 0;) {  // farthest first
-      const uint32_t u = queue_[i];
+      const uint32_t u = queue[i];
       if (u == d.sw || flow_[u] == 0) continue;
       const uint32_t chan = u * g_.stride + hop(u);
       const uint64_t added = g_.chan_cost.empty() ? flow_[u] : flow_[u] * g_.chan_cost[chan];
@@ -620,14 +616,16 @@ class Balancer {
   // destination is the least loaded so far (sum of channel loads), so a route avoids a
   // busy channel anywhere on its way, not just the one leaving the switch.
   void ChooseHops(const Dest& d) {
+    const uint32_t* queue = shortest_.queue();
+    const NextHopsView hops = shortest_.hops();
     cost_[d.sw] = 0;
     for (uint32_t i = 0; i < g_.num_switches; ++i) {
-      const uint32_t u = queue_[i];
+      const uint32_t u = queue[i];
       if (u == d.sw) {
         out_.lft[size_t(u) * lids_ + d.lid] = d.last_port;
         continue;
       }
-      const uint32_t k = NextHop(g_, hops_, cost_, load_, u, d.lid, tie_);
+      const uint32_t k = NextHop(g_, hops, cost_, load_, u, d.lid, tie_);
       next_[u] = k;
       cost_[u] = cost_[g_.adj[k].second] + load_[u * g_.stride + g_.adj[k].first];
       out_.lft[size_t(u) * lids_ + d.lid] = g_.adj[k].first;
@@ -639,38 +637,24 @@ class Balancer {
         d, [&](uint32_t u) { return g_.adj[next_[u]].first; }, false);
   }
 
-  const Fabric& f_;
-  const Subnet& sn_;
   const Graph& g_;
+  ShortestHops& shortest_;
   const Tie tie_;
+  const bool track_loads_;
   SubnetRoutes& out_;
   const size_t lids_;
   std::vector<uint64_t> load_;
-  std::vector<uint32_t> dist_, search_;
-  const uint32_t* queue_ = nullptr;  // towards root_, nearest first
   std::vector<uint64_t> flow_, cost_;
   std::vector<uint32_t> next_;
-  NextHops next_hops_;
-  NextHopsView hops_{};  // towards root_
-  // Per root, when num_switches * (2 * num_switches + adjacency) fits in kCachedEntries:
-  // whether kept, its queue (num_switches each), its next-hop CSR (num_switches + 1 each,
-  // into kept_adj_).
-  std::vector<uint8_t> kept_;
-  std::vector<uint32_t> kept_queue_, kept_first_, kept_adj_;
-  uint32_t root_ = kUnset;
 };
 
-// Channel dependencies (keys in * stride + out port, over switch-to-switch channels) of
-// every endpoint destination's tree, counting only switches that carry traffic.
-struct TreeDependencies {
-  std::vector<uint64_t> keys;
-  std::vector<uint32_t> offsets{0};      // per tree, into keys
-  std::vector<uint32_t> endpoint_dests;  // indexes into dests, one per tree
-};
-
-TreeDependencies DependenciesOfTrees(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out) {
+// Calls visit(key) for every channel dependency (key: in channel * stride + out port, over
+// switch-to-switch channels) of every endpoint destination's tree, counting only switches
+// that carry traffic, and tree_done(index into dests) after each tree.
+template <class Visit, class TreeDone>
+void ForEachTreeDependency(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out, Visit visit,
+                           TreeDone tree_done) {
   const size_t lids = out.num_lids();
-  TreeDependencies t;
   std::vector<uint32_t> used(g.num_switches, kUnset);
   for (uint32_t di = 0; di < dests.size(); ++di) {
     const Dest& d = dests[di];
@@ -683,14 +667,85 @@ TreeDependencies DependenciesOfTrees(const Graph& g, const std::vector<Dest>& de
         const uint32_t next = g.head[chan];
         if (next == kUnset) break;
         const uint8_t q = out.lft[size_t(next) * lids + d.lid];
-        if (g.head[next * g.stride + q] != kUnset) t.keys.push_back(uint64_t(chan) * g.stride + q);
+        if (g.head[next * g.stride + q] != kUnset) visit(uint64_t(chan) * g.stride + q);
         u = next;
       }
     }
-    t.endpoint_dests.push_back(di);
-    t.offsets.push_back(uint32_t(t.keys.size()));
+    tree_done(di);
   }
+}
+
+// The channel dependencies of every endpoint destination's tree, one list per tree.
+struct TreeDependencies {
+  std::vector<uint64_t> keys;
+  std::vector<uint32_t> offsets{0};      // per tree, into keys
+  std::vector<uint32_t> endpoint_dests;  // indexes into dests, one per tree
+};
+
+TreeDependencies DependenciesOfTrees(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out) {
+  TreeDependencies t;
+  ForEachTreeDependency(
+      g, dests, out, [&](uint64_t key) { t.keys.push_back(key); },
+      [&](uint32_t di) {
+        t.endpoint_dests.push_back(di);
+        t.offsets.push_back(uint32_t(t.keys.size()));
+      });
   return t;
+}
+
+// Whether the dependencies of every endpoint destination's tree together are acyclic (the
+// question of one VL), by a depth-first search over a bitmap of out ports per channel.
+bool TreesAcyclic(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out) {
+  const size_t num_chan = size_t(g.num_switches) * g.stride;
+  const uint32_t words = (g.stride + 63) / 64;
+  std::vector<uint64_t> bits(num_chan * words, 0);
+  ForEachTreeDependency(
+      g, dests, out,
+      [&](uint64_t key) {
+        const uint32_t q = uint32_t(key % g.stride);
+        bits[(key / g.stride) * words + q / 64] |= uint64_t{1} << (q % 64);
+      },
+      [](uint32_t) {});
+  std::vector<uint8_t> color(num_chan, 0);  // 0 white, 1 on the search path, 2 done
+  struct Frame {
+    uint32_t chan, word;
+    uint64_t left;  // out ports of `word` still to follow
+  };
+  std::vector<Frame> stack;
+  for (uint32_t root = 0; root < num_chan; ++root) {
+    if (color[root] != 0) continue;
+    color[root] = 1;
+    stack.assign(1, {root, 0, bits[size_t(root) * words]});
+    while (!stack.empty()) {
+      Frame& top = stack.back();
+      if (top.left == 0) {
+        if (++top.word < words) {
+          top.left = bits[size_t(top.chan) * words + top.word];
+        } else {
+          color[top.chan] = 2;
+          stack.pop_back();
+        }
+        continue;
+      }
+      const uint32_t q = top.word * 64 + uint32_t(std::countr_zero(top.left));
+      top.left &= top.left - 1;
+      const uint32_t next = g.head[top.chan] * g.stride + q;
+      if (color[next] == 1) return false;
+      if (color[next] == 0) {
+        color[next] = 1;
+        stack.push_back({next, 0, bits[size_t(next) * words]});
+      }
+    }
+  }
+  return true;
+}
+
+// The indexes of the endpoint destinations in dests, one per tree.
+std::vector<uint32_t> EndpointDests(const std::vector<Dest>& dests) {
+  std::vector<uint32_t> out;
+  for (uint32_t di = 0; di < dests.size(); ++di)
+    if (dests[di].endpoint != kUnset) out.push_back(di);
+  return out;
 }
 
 // The dependencies of every (source switch, destination tree) path, as DFSSSP layers them;
@@ -719,64 +774,118 @@ bool DependenciesOfPaths(const Graph& g, const std::vector<Dest>& dests, const s
   return true;
 }
 
-Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, uint32_t& escaped) const {
+// Every endpoint destination's tree as dependencies indexed in `index`.
+struct Trees {
+  std::vector<uint32_t> endpoint_dests;  // indexes into dests, one per tree
+  EdgeIndex index;
+  std::vector<uint32_t> offsets, edges;  // per tree, positions in index
+};
+
+Trees TreesOf(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out) {
+  TreeDependencies deps = DependenciesOfTrees(g, dests, out);
+  // The distinct dependencies, sorted (so grouped by channel), from a bitmap of out ports
+  // per channel: no sort, and a dependency's index is its channel's first index plus the
+  // set bits below its port.
+  EdgeIndex index(size_t(g.num_switches) * g.stride, g.stride, deps.keys);
+  std::vector<uint32_t> edges(deps.keys.size());
+  for (size_t i = 0; i < deps.keys.size(); ++i) edges[i] = index.Find(deps.keys[i]);
+  return {std::move(deps.endpoint_dests), std::move(index), std::move(deps.offsets), std::move(edges)};
+}
+
+Cdg CdgOf(const Graph& g, const EdgeIndex& index) {
+  return {.stride = g.stride, .head = &g.head, .edge_key = &index.keys(), .chan_first = &index.chan_first()};
+}
+
+// The switches with endpoints, and each switch's place among them (kUnset: none).
+struct SourceSwitches {
+  std::vector<uint32_t> list, index;
+};
+
+SourceSwitches SourcesOf(const Graph& g) {
+  SourceSwitches s{.list = {}, .index = std::vector<uint32_t>(g.num_switches, kUnset)};
+  for (uint32_t u = 0; u < g.num_switches; ++u)
+    if (g.sources[u]) {
+      s.index[u] = uint32_t(s.list.size());
+      s.list.push_back(u);
+    }
+  return s;
+}
+
+// The subnet as the engine sees it, shared by its attempts (balanced, lowest-port).
+struct Prepared {
+  Prepared(const Fabric& f, const Subnet& sn, const SubnetRoutes& out)
+      : g(BuildGraph(f, sn)), dests(Destinations(f, sn, g, out)), sources(SourcesOf(g)), shortest(f, sn, g) {}
+  const Graph g;
+  const std::vector<Dest> dests;
+  const SourceSwitches sources;
+  ShortestHops shortest;
+};
+
+Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& out, Tie tie, uint32_t& escaped) const {
   escaped = 0;
   out.reason.clear();
   const Fabric& f = req.fabric;
   const Subnet& sn = req.subnet;
-  if (sn.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
-  Graph g = BuildGraph(f, sn);
-  const std::vector<Dest> dests = Destinations(f, sn, g, out);
-  Balancer balancer(f, sn, g, tie, out);
-  if (Outcome routed = balancer.Run(dests); routed.status != EngineStatus::kOk) return routed;
-  std::vector<uint64_t>& load = balancer.load();
-
-  TreeDependencies trees_deps = DependenciesOfTrees(g, dests, out);
-  // The distinct dependencies, sorted (so grouped by channel), from a bitmap of out ports
-  // per channel: no sort, and a dependency's index is its channel's first index plus the
-  // set bits below its port.
-  const EdgeIndex index(size_t(g.num_switches) * g.stride, g.stride, trees_deps.keys);
-  std::vector<uint32_t> tree_edges(trees_deps.keys.size());
-  for (size_t i = 0; i < trees_deps.keys.size(); ++i) tree_edges[i] = index.Find(trees_deps.keys[i]);
-  trees_deps.keys = {};
-  const std::vector<uint32_t>& endpoint_dests = trees_deps.endpoint_dests;
-  Cdg cdg{.stride = g.stride, .head = &g.head, .edge_key = &index.keys(), .chan_first = &index.chan_first()};
-
-  // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
-  // (one VL, checked in one pass); the real work of DFSSSP starts only when it is not.
-  const uint32_t trees = uint32_t(endpoint_dests.size());
+  const Graph& g = p.g;
+  const std::vector<Dest>& dests = p.dests;
+  const SourceSwitches& sources = p.sources;
   const bool escape = mode_ == Mode::kEscape;
   const unsigned cap = escape ? req.options.max_vls - 1u : req.options.max_vls;  // layers for shortest paths
-  // Escaping on one VL asks only whether the trees fit as they are (the layers of the units
-  // do not matter: whatever does not fit escapes), so the search stops at the first cycle.
-  Layering by_tree = Layer(cdg, trees_deps.offsets, tree_edges, std::max(1u, cap), escape && cap == 0);
+  // One VL, no layer for shortest paths: whatever is not acyclic as a whole rides the escape
+  // trees, and the escape trees replace every balanced route (and its load). Lowest-port
+  // trees are only worth it when they fit as they are, so their loads never count.
+  const bool one_vl_escape = escape && cap == 0;
+  Balancer balancer(g, p.shortest, tie, !(one_vl_escape && tie == Tie::kLowestPort), out);
+  std::vector<uint64_t>& load = balancer.load();
+  auto escape_all = [&] {
+    const std::vector<uint32_t> endpoint_dests = EndpointDests(dests);
+    Layering none{.fits = false, .layers = 1};
+    none.layer.assign(endpoint_dests.size() * sources.list.size(), 0);
+    Layering by_tree{.fits = false, .layers = 2};
+    by_tree.layer.assign(endpoint_dests.size(), 0);
+    std::fill(load.begin(), load.end(), 0);
+    return Escape(f, sn, g, out, dests, endpoint_dests, sources.list, sources.index, none, by_tree, cap, load, escaped);
+  };
+  // A switch's own LID leaves the loads alone, so only the last pass routes it.
+  for (unsigned pass = 0; pass + 1 < balancer.passes(); ++pass) {
+    Outcome routed = balancer.Pass(dests, pass > 0, [](const Dest& d) { return d.endpoint != kUnset; });
+    if (routed.status != EngineStatus::kOk) return routed;
+    // Trees with a dependency cycle after a pass are taken to keep one after the next.
+    if (!one_vl_escape || TreesAcyclic(g, dests, out)) continue;
+    routed = balancer.Pass(dests, false, [](const Dest& d) { return d.endpoint == kUnset; });
+    return routed.status != EngineStatus::kOk ? routed : escape_all();
+  }
+  if (Outcome routed = balancer.Pass(dests, balancer.passes() > 1, [](const Dest&) { return true; });
+      routed.status != EngineStatus::kOk)
+    return routed;
+  if (one_vl_escape) {
+    if (TreesAcyclic(g, dests, out)) {
+      out.num_vls = 1;
+      return Outcome::Ok();
+    }
+    if (tie == Tie::kLowestPort) return Outcome::Failed("lowest-port trees do not fit in one VL");
+    return escape_all();
+  }
+
+  const Trees trees = TreesOf(g, dests, out);
+  const Cdg cdg = CdgOf(g, trees.index);
+  const std::vector<uint32_t>& endpoint_dests = trees.endpoint_dests;
+  // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
+  // (one VL, checked in one pass); the real work of DFSSSP starts only when it is not.
+  Layering by_tree = Layer(cdg, trees.offsets, trees.edges, cap);
   if (by_tree.fits && by_tree.layers <= 1) {
     out.num_vls = 1;
     return Outcome::Ok();
   }
   // Stage 2: one unit per (source switch, destination) path, as DFSSSP layers them.
-  std::vector<uint32_t> src_switches, src_index(g.num_switches, kUnset);
-  for (uint32_t s = 0; s < g.num_switches; ++s)
-    if (g.sources[s]) {
-      src_index[s] = uint32_t(src_switches.size());
-      src_switches.push_back(s);
-    }
-  const uint32_t sources = uint32_t(src_switches.size());
-  if (escape && cap == 0) {
-    // One VL: no layer for shortest paths, so whatever is not acyclic as a whole rides the
-    // escape trees; lowest-port paths are only worth it when they fit as they are.
-    if (tie == Tie::kLowestPort) return Outcome::Failed("lowest-port trees do not fit in one VL");
-    Layering none{.fits = false, .layers = 1};
-    none.layer.assign(size_t(trees) * sources, 0);
-    return Escape(f, sn, g, out, dests, endpoint_dests, src_switches, src_index, none, by_tree, cap, load, escaped);
-  }
   std::vector<uint32_t> path_offsets, path_edges;
-  if (!DependenciesOfPaths(g, dests, endpoint_dests, src_switches, index, out, path_offsets, path_edges))
+  if (!DependenciesOfPaths(g, dests, endpoint_dests, sources.list, trees.index, out, path_offsets, path_edges))
     return Outcome::Failed("too many path dependencies to layer");
   Layering by_path = Layer(cdg, path_offsets, path_edges, cap);
   const bool use_path = by_path.fits && (!by_tree.fits || by_path.layers <= by_tree.layers);
   if (escape && !by_path.fits && !(by_tree.fits && by_tree.layers <= cap))
-    return Escape(f, sn, g, out, dests, endpoint_dests, src_switches, src_index, by_path, by_tree, cap, load, escaped);
+    return Escape(f, sn, g, out, dests, endpoint_dests, sources.list, sources.index, by_path, by_tree, cap, load,
+                  escaped);
   if (!use_path && !by_tree.fits)
     return Outcome::Failed(fmt::format(
         "needs more than {} VL{} to break every credit loop of its shortest paths ({} of {} paths left over); "
@@ -786,13 +895,44 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, SubnetRoutes& out, Tie tie, u
 
   out.num_vls = uint8_t(std::max<uint32_t>(layers, 1));
   if (out.num_vls == 1) return Outcome::Ok();
+  const uint32_t num_sources = uint32_t(sources.list.size());
   WriteLayers(
-      f, sn, g, dests, endpoint_dests, src_index,
+      f, sn, g, dests, endpoint_dests, sources.index,
       [&](uint32_t t, uint32_t k) -> uint32_t {
-        return use_path ? by_path.layer[size_t(t) * sources + k] : by_tree.layer[t];
+        return use_path ? by_path.layer[size_t(t) * num_sources + k] : by_tree.layer[t];
       },
       out);
   return Outcome::Ok();
+}
+
+Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
+  if (req.subnet.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
+  Prepared p(req.fabric, req.subnet, out);
+  uint32_t escaped = 0;
+  Outcome balanced = RouteWith(req, p, out, Tie::kBalanced, escaped);
+  if (mode_ == Mode::kEscape) {
+    if (balanced.status != EngineStatus::kOk || escaped == 0) return balanced;
+    // Lowest-port paths often fit in fewer layers: keep whichever escapes fewer destinations.
+    SubnetRoutes first = out;
+    uint32_t escaped_ordered = 0;
+    Outcome ordered = RouteWith(req, p, out, Tie::kLowestPort, escaped_ordered);
+    if (ordered.status == EngineStatus::kOk && escaped_ordered < escaped) return ordered;
+    out = std::move(first);
+    return balanced;
+  }
+  if (balanced.status != EngineStatus::kFailed || balanced.reason.find("needs more than") == std::string::npos)
+    return balanced;
+  // Every entry is rewritten by the second pass; the tables of the first are dropped.
+  out.num_vls = 1;
+  out.pair_sl.clear();
+  out.sl2vl.clear();
+  out.sl2vl_stride = 0;
+  Outcome ordered = RouteWith(req, p, out, Tie::kLowestPort, escaped);
+  if (ordered.status == EngineStatus::kOk) {
+    out.reason = "load-balanced shortest paths needed too many VLs; used lowest-port shortest paths";
+    return ordered;
+  }
+  return Outcome::Failed(balanced.reason + " (also with lowest-port shortest paths)");
 }
 
 }  // namespace

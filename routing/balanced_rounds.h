@@ -17,7 +17,7 @@
 namespace fabricctl {
 
 // Rip-up-and-reroute rounds after the first pass, at most; they stop as soon as the busiest
-// channel reaches the cut bound or a round lowers its load by less than 2%.
+// channel reaches the cut bound or a round lowers its load by less than 5%.
 inline constexpr unsigned kRerouteRounds = 2;
 
 // The hop table is by destination: hop[d * num_switches + s] & mask is the hop count from switch
@@ -220,7 +220,7 @@ void RunRounds(const Setup& st, const Route& route, const Busiest& busiest_now) 
       if (st.sources[d]) route(d, round > 0);
     }
     const uint64_t now = busiest_now();
-    if (now <= st.bound || now >= busiest - busiest / 50) break;  // at the bound, or < 2% better
+    if (now <= st.bound || now >= busiest - busiest / 20) break;  // at the bound, or < 5% better
     busiest = now;
   }
 }

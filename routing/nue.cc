@@ -622,6 +622,13 @@ constexpr Start kStarts[] = {
 // regular graphs of 2,000 switches the busiest channel still fell in the seventh.
 constexpr unsigned kRounds = 8;
 
+// Lowers `lightest` to `busiest` when that is lighter, whichever thread gets there first.
+void LowerTo(std::atomic<uint64_t>& lightest, uint64_t busiest) {
+  uint64_t now = lightest.load();
+  while (busiest < now && !lightest.compare_exchange_weak(now, busiest)) {
+  }
+}
+
 // The routing on every VL allowed (max_vls > 1) with the hop base chosen on one VL: the
 // destination order matters there too, and not always as on one VL (a k=16 fat tree: far-first
 // on one VL, near-first on 8), so both orders make a first pass, and the lighter gets the
@@ -635,7 +642,7 @@ Routing RouteManyVls(const SwitchGraph& g, const Channels& c, const EscapeTree& 
     const Start start{base, i == 0 ? Order::kNearFirst : Order::kFarFirst};
     dests[i] = Destinations(g, tree, max_vls, start.order);
     tries[i] = FirstPass(g, c, tree, max_vls, start, dests[i], empty_lft, &lightest);
-    lightest = std::min(lightest.load(), tries[i].first_busiest);
+    LowerTo(lightest, tries[i].first_busiest);
   }
   const size_t best = tries[1].first_busiest < tries[0].first_busiest ? 1 : 0;
   Routing r = std::move(tries[best]);
@@ -676,9 +683,7 @@ class StartChoice {
       std::array<Routing, std::size(kStarts)> tries;
       ParallelFor(tries.size(), threads, [&](size_t i) {
         tries[i] = FirstPass(g_, c_, tree_, 1, kStarts[i], DestsOf(kStarts[i]), empty_lft_, &lightest);
-        uint64_t now = lightest.load();
-        while (tries[i].first_busiest < now && !lightest.compare_exchange_weak(now, tries[i].first_busiest)) {
-        }
+        LowerTo(lightest, tries[i].first_busiest);
       });
       size_t best = 0;
       for (size_t i = 1; i < tries.size(); ++i)

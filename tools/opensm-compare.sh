@@ -183,6 +183,13 @@ json.dump({"engine": engine, "seconds": seconds, "used": used, "fell_back": fall
 PY
 }
 
+# Whether the run described by JSON file $1 routed (rc 0 where it says) in under 10 s, its
+# time under key $2: only such runs are repeated, as longer ones vary by a few per cent.
+routed_quickly() {  # JSON KEY
+  python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); t = m.get(sys.argv[2]); sys.exit(0 if t is not None and t < 10 and m.get("rc", 0) == 0 else 1)' \
+    "$1" "$2" 2>/dev/null
+}
+
 # Fills $cc/opensm-$e unless the cache has it. Like ours, a run of under 10 s is repeated
 # twice and the best routing time kept (OpenSM's log times of one fabric vary by up to 3x
 # between runs); the LFT dump and everything else come from the first run.
@@ -211,8 +218,7 @@ run_opensm() {  # CACHE_CASE_DIR ENGINE
       >"$rd/out.txt" 2>&1 || rc=$?
     opensm_meta "$rd/opensm.log" "$r" "$rc" "$timeout_s" "$nue_vls" "$rd/meta.json" "$load" "$rd/cpu"
     rm -f "$rd/opensm.log"  # runs to gigabytes on large fabrics
-    python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); sys.exit(0 if (m["seconds"] or 99) < 10 and m["rc"] == 0 else 1)' \
-      "$rd/meta.json" || break
+    routed_quickly "$rd/meta.json" seconds || break
   done
   # The first run's meta with the least routing time of the runs, and each run's time.
   python3 - "$od.tmp" <<'PY'
@@ -247,9 +253,7 @@ run_ours() {  # CASE_DIR TOPO NAME
   local d=$1 topo=$2 name=$3 args
   read -r -a args <<<"$(our_args "$name")"
   "$fabricctl" route compute "$topo" "${args[@]}" --json >"$d/ours-$name.json" 2>"$d/ours-$name.err" || true
-  # Runs of over 10 s vary by a few per cent: one is enough.
-  python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1])).get("route_seconds", 0) > 10)' \
-    "$d/ours-$name.json" 2>/dev/null || return 0
+  routed_quickly "$d/ours-$name.json" route_seconds || return 0
   for run in 2 3; do
     "$fabricctl" route compute "$topo" "${args[@]}" --no-verify --json >"$d/ours-$name.run$run.json" 2>/dev/null || true
   done

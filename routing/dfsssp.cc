@@ -650,7 +650,7 @@ class Balancer {
 
 // Calls visit(key) for every channel dependency (key: in channel * stride + out port, over
 // switch-to-switch channels) of every endpoint destination's tree, counting only switches
-// that carry traffic, and tree_done(index into dests) after each tree.
+// that carry traffic, and tree_done() after each tree.
 template <class Visit, class TreeDone>
 void ForEachTreeDependency(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out, Visit visit,
                            TreeDone tree_done) {
@@ -671,25 +671,21 @@ void ForEachTreeDependency(const Graph& g, const std::vector<Dest>& dests, const
         u = next;
       }
     }
-    tree_done(di);
+    tree_done();
   }
 }
 
 // The channel dependencies of every endpoint destination's tree, one list per tree.
 struct TreeDependencies {
   std::vector<uint64_t> keys;
-  std::vector<uint32_t> offsets{0};      // per tree, into keys
-  std::vector<uint32_t> endpoint_dests;  // indexes into dests, one per tree
+  std::vector<uint32_t> offsets{0};  // per tree, into keys
 };
 
 TreeDependencies DependenciesOfTrees(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes& out) {
   TreeDependencies t;
   ForEachTreeDependency(
       g, dests, out, [&](uint64_t key) { t.keys.push_back(key); },
-      [&](uint32_t di) {
-        t.endpoint_dests.push_back(di);
-        t.offsets.push_back(uint32_t(t.keys.size()));
-      });
+      [&] { t.offsets.push_back(uint32_t(t.keys.size())); });
   return t;
 }
 
@@ -705,7 +701,7 @@ bool TreesAcyclic(const Graph& g, const std::vector<Dest>& dests, const SubnetRo
         const uint32_t q = uint32_t(key % g.stride);
         bits[(key / g.stride) * words + q / 64] |= uint64_t{1} << (q % 64);
       },
-      [](uint32_t) {});
+      [] {});
   std::vector<uint8_t> color(num_chan, 0);  // 0 white, 1 on the search path, 2 done
   struct Frame {
     uint32_t chan, word;
@@ -774,9 +770,9 @@ bool DependenciesOfPaths(const Graph& g, const std::vector<Dest>& dests, const s
   return true;
 }
 
-// Every endpoint destination's tree as dependencies indexed in `index`.
+// Every endpoint destination's tree (in the order of EndpointDests) as dependencies indexed
+// in `index`.
 struct Trees {
-  std::vector<uint32_t> endpoint_dests;  // indexes into dests, one per tree
   EdgeIndex index;
   std::vector<uint32_t> offsets, edges;  // per tree, positions in index
 };
@@ -789,7 +785,7 @@ Trees TreesOf(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes
   EdgeIndex index(size_t(g.num_switches) * g.stride, g.stride, deps.keys);
   std::vector<uint32_t> edges(deps.keys.size());
   for (size_t i = 0; i < deps.keys.size(); ++i) edges[i] = index.Find(deps.keys[i]);
-  return {std::move(deps.endpoint_dests), std::move(index), std::move(deps.offsets), std::move(edges)};
+  return {std::move(index), std::move(deps.offsets), std::move(edges)};
 }
 
 Cdg CdgOf(const Graph& g, const EdgeIndex& index) {
@@ -814,12 +810,30 @@ SourceSwitches SourcesOf(const Graph& g) {
 // The subnet as the engine sees it, shared by its attempts (balanced, lowest-port).
 struct Prepared {
   Prepared(const Fabric& f, const Subnet& sn, const SubnetRoutes& out)
-      : g(BuildGraph(f, sn)), dests(Destinations(f, sn, g, out)), sources(SourcesOf(g)), shortest(f, sn, g) {}
+      : g(BuildGraph(f, sn)),
+        dests(Destinations(f, sn, g, out)),
+        endpoint_dests(EndpointDests(dests)),
+        sources(SourcesOf(g)),
+        shortest(f, sn, g) {}
   const Graph g;
   const std::vector<Dest> dests;
+  const std::vector<uint32_t> endpoint_dests;  // indexes into dests, one per tree
   const SourceSwitches sources;
   ShortestHops shortest;
 };
+
+// One VL, no layer for shortest paths: every endpoint destination rides the escape trees,
+// which replace every balanced route, so they balance on their own loads alone.
+Outcome EscapeAll(const Fabric& f, const Subnet& sn, const Prepared& p, SubnetRoutes& out, std::vector<uint64_t>& load,
+                  uint32_t& escaped) {
+  Layering none{.fits = false, .layers = 1};
+  none.layer.assign(p.endpoint_dests.size() * p.sources.list.size(), 0);
+  Layering by_tree{.fits = false, .layers = 2};
+  by_tree.layer.assign(p.endpoint_dests.size(), 0);
+  std::fill(load.begin(), load.end(), 0);
+  return Escape(f, sn, p.g, out, p.dests, p.endpoint_dests, p.sources.list, p.sources.index, none, by_tree, 0, load,
+                escaped);
+}
 
 Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& out, Tie tie, uint32_t& escaped) const {
   escaped = 0;
@@ -831,31 +845,23 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& ou
   const SourceSwitches& sources = p.sources;
   const bool escape = mode_ == Mode::kEscape;
   const unsigned cap = escape ? req.options.max_vls - 1u : req.options.max_vls;  // layers for shortest paths
-  // One VL, no layer for shortest paths: whatever is not acyclic as a whole rides the escape
-  // trees, and the escape trees replace every balanced route (and its load). Lowest-port
-  // trees are only worth it when they fit as they are, so their loads never count.
+  // One VL: whatever is not acyclic as a whole rides the escape trees (EscapeAll).
+  // Lowest-port trees are only worth it when they fit as they are, so their loads never count.
   const bool one_vl_escape = escape && cap == 0;
   Balancer balancer(g, p.shortest, tie, !(one_vl_escape && tie == Tie::kLowestPort), out);
   std::vector<uint64_t>& load = balancer.load();
-  auto escape_all = [&] {
-    const std::vector<uint32_t> endpoint_dests = EndpointDests(dests);
-    Layering none{.fits = false, .layers = 1};
-    none.layer.assign(endpoint_dests.size() * sources.list.size(), 0);
-    Layering by_tree{.fits = false, .layers = 2};
-    by_tree.layer.assign(endpoint_dests.size(), 0);
-    std::fill(load.begin(), load.end(), 0);
-    return Escape(f, sn, g, out, dests, endpoint_dests, sources.list, sources.index, none, by_tree, cap, load, escaped);
-  };
   // A switch's own LID leaves the loads alone, so only the last pass routes it.
-  for (unsigned pass = 0; pass + 1 < balancer.passes(); ++pass) {
-    Outcome routed = balancer.Pass(dests, pass > 0, [](const Dest& d) { return d.endpoint != kUnset; });
+  const bool two_passes = balancer.passes() == 2;
+  if (two_passes) {
+    Outcome routed = balancer.Pass(dests, false, [](const Dest& d) { return d.endpoint != kUnset; });
     if (routed.status != EngineStatus::kOk) return routed;
-    // Trees with a dependency cycle after a pass are taken to keep one after the next.
-    if (!one_vl_escape || TreesAcyclic(g, dests, out)) continue;
-    routed = balancer.Pass(dests, false, [](const Dest& d) { return d.endpoint == kUnset; });
-    return routed.status != EngineStatus::kOk ? routed : escape_all();
+    // Trees with a dependency cycle after the first pass are taken to keep one after the second.
+    if (one_vl_escape && !TreesAcyclic(g, dests, out)) {
+      routed = balancer.Pass(dests, false, [](const Dest& d) { return d.endpoint == kUnset; });
+      return routed.status != EngineStatus::kOk ? routed : EscapeAll(f, sn, p, out, load, escaped);
+    }
   }
-  if (Outcome routed = balancer.Pass(dests, balancer.passes() > 1, [](const Dest&) { return true; });
+  if (Outcome routed = balancer.Pass(dests, two_passes, [](const Dest&) { return true; });
       routed.status != EngineStatus::kOk)
     return routed;
   if (one_vl_escape) {
@@ -864,12 +870,12 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& ou
       return Outcome::Ok();
     }
     if (tie == Tie::kLowestPort) return Outcome::Failed("lowest-port trees do not fit in one VL");
-    return escape_all();
+    return EscapeAll(f, sn, p, out, load, escaped);
   }
 
   const Trees trees = TreesOf(g, dests, out);
   const Cdg cdg = CdgOf(g, trees.index);
-  const std::vector<uint32_t>& endpoint_dests = trees.endpoint_dests;
+  const std::vector<uint32_t>& endpoint_dests = p.endpoint_dests;
   // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
   // (one VL, checked in one pass); the real work of DFSSSP starts only when it is not.
   Layering by_tree = Layer(cdg, trees.offsets, trees.edges, cap);

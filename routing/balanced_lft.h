@@ -12,7 +12,7 @@
 // flow to it. Then, while the busiest channel keeps getting lighter, every
 // destination is taken off and routed again against everyone else's routes
 // (rip-up and reroute), which undoes the early choices made against an almost
-// empty fabric.
+// empty fabric; a round that leaves it heavier is itself undone.
 //
 // OpenSM's minhop balances a per-switch count of destinations per port, which
 // ignores how many sources stand behind each choice: on a 6x6x6 torus it puts

@@ -61,8 +61,7 @@ class CandidateListRouter {
         candidate_first_(g.num_switches() + 1),
         plan_sources_(g.num_switches()),
         candidates_(st.channels),
-        forced_(weighted_ ? g.num_switches() : 0),
-        forced_next_(weighted_ ? g.num_switches() : 0) {}
+        forced_(weighted_ ? g.num_switches() : 0) {}
 
   // Routes every endpoint LID of destination d, taking its previous routes off when
   // rerouting.
@@ -119,8 +118,8 @@ class CandidateListRouter {
     const Candidate* const candidates = candidates_.data();
     for (uint32_t i = 0; i < reached_; ++i) {
       const bool only_one = candidate_first[i + 1] == candidate_first[i] + 1;
-      forced_[i] = only_one ? candidates[candidate_first[i]].channel : kNone;
-      forced_next_[i] = only_one ? candidates[candidate_first[i]].next : kNone;
+      forced_[i] = only_one ? ForcedHop{candidates[candidate_first[i]].channel, candidates[candidate_first[i]].next}
+                            : ForcedHop{};
     }
   }
 
@@ -203,8 +202,7 @@ class CandidateListRouter {
     const uint32_t* const candidate_first = candidate_first_.data();
     const Candidate* const candidates = candidates_.data();
     const uint32_t* const cost = st_.cost.data();
-    const uint32_t* const forced = forced_.data();
-    const uint32_t* const forced_next = forced_next_.data();
+    const ForcedHop* const forced = forced_.data();
     uint64_t* const load = load_.data();
     uint64_t* const flow = flow_.data();
     uint8_t* const column = out_.lft.data() + lid;
@@ -221,8 +219,8 @@ class CandidateListRouter {
       if (first == end) continue;
       auto load_after = [&](uint32_t k) {
         const uint32_t channel = candidates[k].channel;
-        return LoadAfter(load[channel] + flow[i] * cost[channel], candidates[k].next, flow[i], load, cost, forced, flow,
-                         [&](uint32_t at) { return forced_next[at]; });
+        return LoadAfter(load[channel] + flow[i] * cost[channel], candidates[k].next, flow[i], load, cost, forced,
+                         flow);
       };
       const uint32_t start = first + SpreadOf(spread, end - first);
       const uint32_t best = LeastFrom(first, start, end, load_after).first;
@@ -249,7 +247,7 @@ class CandidateListRouter {
   std::vector<uint32_t> order_, position_, candidate_first_;
   std::vector<uint64_t> plan_sources_;
   std::vector<Candidate> candidates_;
-  std::vector<uint32_t> forced_, forced_next_;  // with costs only (MarkForced)
+  std::vector<ForcedHop> forced_;  // per plan position, with costs only (MarkForced)
 };
 
 template <typename Accept>
@@ -258,7 +256,8 @@ void FillCandidateLists(const SwitchGraph& g, const HopTable& table, const Accep
   RouteSwitchLids(g, table, accept, threads, st, out);
   CandidateListRouter<Accept> router(g, table, accept, st, out);
   RunRounds(
-      st, [&](uint32_t d, bool reroute) { router.RouteDestination(d, reroute); }, [&] { return router.Busiest(); });
+      st, [&](uint32_t d, bool reroute) { router.RouteDestination(d, reroute); }, [&] { return router.Busiest(); },
+      out.lft);
 }
 
 }  // namespace fabricctl::balanced

@@ -178,7 +178,7 @@ class MaskRouter {
         load_(channels.count(), 0),
         flow_(g.num_switches()),
         old_flow_(g.num_switches()),
-        forced_(channels.cost.empty() ? 0 : g.num_switches(), kNone) {}
+        forced_(channels.cost.empty() ? 0 : g.num_switches()) {}
 
   // Routes every endpoint LID of destination d, taking its previous routes off first when
   // rerouting.
@@ -199,19 +199,20 @@ class MaskRouter {
   uint64_t Busiest() const { return load_.empty() ? 0 : *std::max_element(load_.begin(), load_.end()); }
 
  private:
-  // forced_[s]: s's only channel towards the destination, kNone where it has a choice; what
-  // LoadAfter follows beyond a candidate.
+  // forced_[s]: s's only channel towards the destination and the switch it reaches, channel
+  // kNone where s has a choice; what LoadAfter follows beyond a candidate.
   void MarkForced(const MaskStep* steps, uint32_t count) {
     const uint32_t* const first = channels_.first.data();
     for (uint32_t i = 0; i < count; ++i) {
       const uint32_t candidates = steps[i].candidates;
-      const bool only_one = candidates && (candidates & (candidates - 1)) == 0;
-      forced_[steps[i].switch_index] = only_one ? first[steps[i].switch_index] + __builtin_ctz(candidates) : kNone;
+      if (!candidates || (candidates & (candidates - 1)) != 0) continue;
+      const uint32_t channel = first[steps[i].switch_index] + __builtin_ctz(candidates);
+      forced_[steps[i].switch_index] = {channel, channels_.neighbour[channel]};
     }
   }
 
   void ClearForced(const MaskStep* steps, uint32_t count) {
-    for (uint32_t i = 0; i < count; ++i) forced_[steps[i].switch_index] = kNone;
+    for (uint32_t i = 0; i < count; ++i) forced_[steps[i].switch_index] = {};
   }
 
   // The LID's routes of the previous round come off in one pass of their own before any
@@ -247,7 +248,7 @@ class MaskRouter {
     const uint32_t* first;
     const uint32_t* neighbour;
     const uint32_t* cost;
-    const uint32_t* forced;
+    const ForcedHop* forced;
     uint64_t* load;
     uint64_t* flow;
   };
@@ -292,16 +293,15 @@ class MaskRouter {
     [[maybe_unused]] const uint64_t* const flow = arrays.flow;
     [[maybe_unused]] const uint32_t* const cost = arrays.cost;
     [[maybe_unused]] const uint32_t* const neighbour = arrays.neighbour;
-    [[maybe_unused]] const uint32_t* const forced = arrays.forced;
-    [[maybe_unused]] auto next_of = [&](uint32_t at) { return neighbour[forced[at]]; };
+    [[maybe_unused]] const ForcedHop* const forced = arrays.forced;
     uint64_t key = ~uint64_t{0};
     for (uint32_t rest = candidates; rest; rest &= rest - 1) {
       const uint32_t k = static_cast<uint32_t>(__builtin_ctz(rest));
       const uint32_t channel = base + k;
       uint64_t judged = load[channel];
       if constexpr (kWeighted)
-        judged = LoadAfter(load[channel] + flow[s] * cost[channel], neighbour[channel], flow[s], load, cost, forced,
-                           flow, next_of);
+        judged =
+            LoadAfter(load[channel] + flow[s] * cost[channel], neighbour[channel], flow[s], load, cost, forced, flow);
       const uint64_t candidate_key = (judged << 4) | ((k - from) & 15);
       key = candidate_key < key ? candidate_key : key;
     }
@@ -315,7 +315,7 @@ class MaskRouter {
   SubnetRoutes& out_;
   std::vector<uint64_t> load_;  // per channel: routes, or their summed costs when weighted
   std::vector<uint64_t> flow_, old_flow_;
-  std::vector<uint32_t> forced_;  // per switch, weighted only (MarkForced)
+  std::vector<ForcedHop> forced_;  // per switch, weighted only (MarkForced)
 };
 
 template <typename Accept>
@@ -327,10 +327,10 @@ void FillMasked(const SwitchGraph& g, const HopTable& table, const Accept& accep
   auto busiest = [&] { return router.Busiest(); };
   if (channels.cost.empty())
     RunRounds(
-        st, [&](uint32_t d, bool reroute) { router.RouteDestination<false>(d, reroute); }, busiest);
+        st, [&](uint32_t d, bool reroute) { router.RouteDestination<false>(d, reroute); }, busiest, out.lft);
   else
     RunRounds(
-        st, [&](uint32_t d, bool reroute) { router.RouteDestination<true>(d, reroute); }, busiest);
+        st, [&](uint32_t d, bool reroute) { router.RouteDestination<true>(d, reroute); }, busiest, out.lft);
 }
 
 }  // namespace fabricctl::balanced

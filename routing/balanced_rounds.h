@@ -143,21 +143,29 @@ std::pair<uint32_t, uint64_t> LeastFrom(uint32_t first, uint32_t start, uint32_t
 // How far LoadAfter follows a forced path (fat trees: two switches down from a core).
 inline constexpr unsigned kForcedLookAhead = 8;
 
+// Where a switch's path towards the current destination has no choice left: its one
+// channel onward and the switch (or plan position) that channel reaches; channel kNone
+// where it has a choice.
+struct ForcedHop {
+  uint32_t channel = kNone;
+  uint32_t next = kNone;
+};
+
 // With costs: the load a candidate channel would have after taking `flow` (`own`), or more
-// when the path from its far end `at` is forced (forced[at]: the one channel onward, kNone
-// where there is a choice) and a channel on it would be busier: a leaf choosing between fast
-// uplinks does not see the slow cable down that the spine then has no choice but to take,
-// nor the fast ones the other spines would take. pending[at]: the flow `at` already passes
-// on; after(at): where forced[at] leads.
-template <typename After>
-uint64_t LoadAfter(uint64_t own, uint32_t at, uint64_t flow, const uint64_t* load, const uint32_t* cost,
-                   const uint32_t* forced, const uint64_t* pending, const After& after) {
+// when the path from its far end `at` is forced (forced[at]) and a channel on it would be
+// busier: a leaf choosing between fast uplinks does not see the slow cable down that the
+// spine then has no choice but to take, nor the fast ones the other spines would take.
+// pending[at]: the flow `at` already passes on. The channel and the next switch share one
+// entry, so each step of the walk is one dependent load.
+inline uint64_t LoadAfter(uint64_t own, uint32_t at, uint64_t flow, const uint64_t* load, const uint32_t* cost,
+                          const ForcedHop* forced, const uint64_t* pending) {
   uint64_t worst = own;
-  for (unsigned depth = 0; depth < kForcedLookAhead && forced[at] != kNone; ++depth) {
+  for (unsigned depth = 0; depth < kForcedLookAhead; ++depth) {
+    const ForcedHop hop = forced[at];
+    if (hop.channel == kNone) break;
     flow += pending[at];
-    const uint32_t ch = forced[at];
-    worst = std::max(worst, load[ch] + flow * cost[ch]);
-    at = after(at);
+    worst = std::max(worst, load[hop.channel] + flow * cost[hop.channel]);
+    at = hop.next;
   }
   return worst;
 }
@@ -200,26 +208,40 @@ inline uint32_t Spread(Lid lid) { return static_cast<uint32_t>(lid * 0x9E3779B9u
 // That fraction of n, by a multiply rather than a division.
 inline uint32_t SpreadOf(uint32_t spread, uint32_t n) { return static_cast<uint32_t>((uint64_t{spread} * n) >> 32); }
 
+// Up to this many bytes of LFT are copied before a rerouting round, so that a round that
+// leaves the busiest channel heavier can be undone; larger tables keep such a round.
+inline constexpr size_t kUndoableLftBytes = size_t{512} << 20;
+
 // route(d, reroute) routes every endpoint LID of switch d (taking its previous routes off
-// first when rerouting); busiest() is the load of the busiest channel (in st.bound's units). The first pass takes
-// destinations in switch order (on fat trees that alone meets the bound: the LIDs of one
-// leaf in a row spread like d-mod-k); rerouting takes them in a scrambled order, which on
-// tori gets further in one round than switch order does. Sequential in a fixed order, so
-// the result does not depend on the thread count.
+// first when rerouting); busiest() is the load of the busiest channel (in st.bound's units).
+// The first pass takes destinations in switch order (on fat trees that alone meets the
+// bound: the LIDs of one leaf in a row spread like d-mod-k); rerouting takes them in a
+// scrambled order, which on tori gets further in one round than switch order does. A
+// rerouting round that leaves the busiest channel heavier than the round before (jellyfish
+// with slow cables, tori with a failed cable, dragonflies under updn) is undone: `lft` goes
+// back to the copy taken before it. Sequential in a fixed order, so the result does not
+// depend on the thread count.
 template <typename Route, typename Busiest>
-void RunRounds(const Setup& st, const Route& route, const Busiest& busiest_now) {
+void RunRounds(const Setup& st, const Route& route, const Busiest& busiest_now, std::vector<uint8_t>& lft) {
   const uint32_t num_switches = static_cast<uint32_t>(st.sources.size());
   std::vector<uint32_t> scrambled(num_switches);
   std::iota(scrambled.begin(), scrambled.end(), 0u);
   std::sort(scrambled.begin(), scrambled.end(),
             [](uint32_t a, uint32_t b) { return std::pair(a * 0x9E3779B9u, a) < std::pair(b * 0x9E3779B9u, b); });
+  const bool undoable = lft.size() <= kUndoableLftBytes;
+  std::vector<uint8_t> before;
   uint64_t busiest = ~uint64_t{0};
   for (unsigned round = 0; round <= kRerouteRounds; ++round) {
+    if (round > 0 && undoable) before = lft;
     for (uint32_t i = 0; i < num_switches; ++i) {
       const uint32_t d = round == 0 ? i : scrambled[i];
       if (st.sources[d]) route(d, round > 0);
     }
     const uint64_t now = busiest_now();
+    if (round > 0 && undoable && now > busiest) {
+      lft.swap(before);
+      break;
+    }
     if (now <= st.bound || now >= busiest - busiest / 20) break;  // at the bound, or < 5% better
     busiest = now;
   }

@@ -122,5 +122,43 @@ TEST_CASE("balanced LFTs: both forms give the same tables on one thread and on t
   }
 }
 
+// RunRounds against a scripted busiest channel per round: every pass stamps the round into
+// the table, so the table left says which round was kept.
+std::vector<uint8_t> RoundsKept(const std::vector<uint64_t>& busiest_per_round, unsigned& passes) {
+  balanced::Setup st;
+  st.sources = {2, 0, 3};
+  st.bound = 10;
+  std::vector<uint8_t> lft(4, 0);
+  unsigned round = 0;
+  passes = 0;
+  auto route = [&](uint32_t d, bool reroute) {
+    CHECK(st.sources[d] > 0);
+    CHECK(reroute == (round > 0));
+    lft[d] = static_cast<uint8_t>(round + 1);
+  };
+  auto busiest = [&] {
+    ++passes;
+    return busiest_per_round.at(round++);
+  };
+  balanced::RunRounds(st, route, busiest, lft);
+  return lft;
+}
+
+TEST_CASE("balanced LFTs: a rerouting round that leaves the busiest channel heavier is undone") {
+  unsigned passes = 0;
+  // Lighter by 20%, then heavier: the second round's table is kept, the third undone.
+  CHECK(RoundsKept({100, 80, 90}, passes) == std::vector<uint8_t>{2, 0, 2, 0});
+  CHECK(passes == 3);
+  // Heavier at once: the first pass's table stays.
+  CHECK(RoundsKept({100, 120}, passes) == std::vector<uint8_t>{1, 0, 1, 0});
+  CHECK(passes == 2);
+  // Lighter, though by less than 5%: kept, and no more rounds.
+  CHECK(RoundsKept({100, 97}, passes) == std::vector<uint8_t>{2, 0, 2, 0});
+  CHECK(passes == 2);
+  // At the bound after the first pass: no rerouting at all.
+  CHECK(RoundsKept({10}, passes) == std::vector<uint8_t>{1, 0, 1, 0});
+  CHECK(passes == 1);
+}
+
 }  // namespace
 }  // namespace fabricctl

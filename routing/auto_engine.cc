@@ -76,13 +76,19 @@ bool Better(const Score& a, const Score& b) {
   return a.key() < b.key();
 }
 
-// An engine auto may run; `one_vl` runs it on one VL whatever --vls allows.
+// An engine auto may run; `one_vl` runs it on one VL whatever --vls allows. `layered`: on
+// no more VLs than the layering of shortest paths needed (dfsssp, when it ran before and
+// routed). nue and escape spread destinations over every VL they are given, so where shortest
+// paths need 3 VLs they would take all 8 for a table a few percent lighter than dfsssp's, and
+// VLs are a budget shared with QoS.
 struct Candidate {
   std::string_view engine;
   bool one_vl = false;
+  bool layered = false;
 };
 
-constexpr Candidate kComparedCandidates[] = {{"ftree"}, {"torus"}, {"updn"}, {"nue"}, {"dfsssp"}, {"escape"}};
+constexpr Candidate kComparedCandidates[] = {
+    {"ftree"}, {"torus"}, {"updn"}, {"dfsssp"}, {"nue", false, true}, {"escape", false, true}};
 // Irregular subnets past the comparison, with several VLs and nue affordable: nue on one
 // VL (its several-VL mode takes minutes there) against escape and updn.
 constexpr Candidate kIrregularSeveralVls[] = {{"nue", true}, {"escape"}, {"updn"}};
@@ -99,14 +105,17 @@ std::string Figures(const Score& s) {
                      s.unreachable ? fmt::format(", {} pairs unreachable", s.unreachable) : "");
 }
 
-// Runs one engine into `out` (reset first) and scores it; a table that is not deadlock-free
-// on one VL is refused even though the engine promises otherwise.
-Attempt Try(Candidate candidate, const RouteRequest& given, SubnetRoutes& out) {
+// Runs one engine into `out` (reset first) and scores it, on at most `layered_vls` VLs when
+// the candidate is `layered` (0: no such limit); a table that is not deadlock-free on one VL
+// is refused even though the engine promises otherwise.
+Attempt Try(Candidate candidate, const RouteRequest& given, unsigned layered_vls, SubnetRoutes& out) {
   Attempt attempt{.engine = candidate.engine};
   const EngineInfo* info = FindEngine(candidate.engine);
   auto start = std::chrono::steady_clock::now();
   EngineOptions options = given.options;
   if (candidate.one_vl) options.max_vls = 1;
+  if (candidate.layered && layered_vls)
+    options.max_vls = static_cast<uint8_t>(std::min<unsigned>(options.max_vls, layered_vls));
   const RouteRequest request{
       .fabric = given.fabric, .subnet = given.subnet, .port_lid = given.port_lid, .options = options};
   ResetSubnetRoutes(request.fabric, out);
@@ -134,6 +143,7 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
   std::vector<Attempt> attempts;
   std::optional<SubnetRoutes> best;
   size_t best_index = 0;
+  unsigned layered_vls = 0;  // the VLs dfsssp's layering needed, once it routed
   const double bound =
       ChannelCapacity(request.fabric, request.subnet).uniform() ? CutBound(request.fabric, request.subnet) : 0;
   for (const Candidate& candidate : candidates) {
@@ -141,7 +151,8 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
     if (best && attempts[best_index].score->unreachable == 0 && attempts[best_index].score->vls == 1 &&
         attempts[best_index].score->load <= bound * kNearBound)
       break;  // at (or within 2% of) the cut bound on one VL: no other engine can gain more
-    Attempt attempt = Try(candidate, request, out);
+    Attempt attempt = Try(candidate, request, layered_vls, out);
+    if (candidate.engine == "dfsssp" && attempt.score) layered_vls = attempt.score->vls;
     if (attempt.score && (!best || Better(*attempt.score, *attempts[best_index].score))) {
       best_index = attempts.size();
       std::string detail = out.reason;

@@ -12,6 +12,12 @@
 #   ftslow, jfslow       k=16 fat tree and jf200 with 10% of the switch cables at 4xDDR
 #   ft1k, ft5k, torus, torus1k, ftpart, tiny   healthy fat trees (k=16, k=28), tori
 #                        (6x6x6, 10x10x10), a k=16 tree with 300 endpoints, a k=8 2-tier tree
+#   jf80mix, jf120sw     jellyfish of 80 switches with 5% of the cables failed and 5% slow,
+#                        of 120 switches with 3 switches failed
+#   torusgap, torus2dslow   a 4x6x5 torus with a switch failed, an 8x8 torus with 10% slow
+#   df54fail, ft12fail, lsslow   a 54-router dragonfly with 3 cables failed, a k=12 fat
+#                        tree with 3 switches and 5% of the cables failed, a k=16 leaf-spine
+#                        with 15% of the cables slow and 2% failed (other seeds than above)
 # -f FILE adds an ibnetdiscover (or ibsim, JSON) topology file as a case; repeatable.
 #
 # Per case:
@@ -52,8 +58,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/.." && pwd)"
 build="$src/build"
-all_cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,ftpart,tiny"
-cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k"
+small_cases="jf80mix,jf120sw,torusgap,torus2dslow,df54fail,ft12fail,lsslow"
+all_cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,$small_cases,ftpart,tiny"
+cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,$small_cases"
 files=()
 engines=""
 runs=""
@@ -77,7 +84,7 @@ while getopts "b:c:f:e:r:t:O:sCkwh" opt; do
     C) cached_only=1 ;;
     k) keep=1 ;;
     w) write=1 ;;
-    *) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,55p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 [[ "$cases" == all ]] && cases="$all_cases"
@@ -125,6 +132,13 @@ case_args() {
     torus) echo "torus dims=6x6x6" ;;
     torus1k) echo "torus dims=10x10x10" ;;
     ftpart) echo "fat-tree k=16 tiers=3 endpoints=300" ;;
+    jf80mix) echo "jellyfish switches=80 degree=6 hosts=3 seed=7 fail_links=0.05 slow_links=0.05" ;;
+    jf120sw) echo "jellyfish switches=120 degree=10 hosts=4 seed=13 fail_switches=3" ;;
+    torusgap) echo "torus dims=4x6x5 fail_switches=1 seed=3" ;;
+    torus2dslow) echo "torus dims=8x8 hosts=2 slow_links=0.1 seed=2" ;;
+    df54fail) echo "dragonfly groups=9 routers=6 hosts=3 global=2 fail_links=3 seed=5" ;;
+    ft12fail) echo "fat-tree k=12 tiers=3 fail_switches=3 fail_links=0.05 seed=9" ;;
+    lsslow) echo "fat-tree k=16 tiers=2 slow_links=0.15 fail_links=0.02 seed=4" ;;
     *) echo "opensm-compare: unknown case '$1' ($all_cases)" >&2; return 2 ;;
   esac
 }

@@ -59,6 +59,25 @@ TEST_CASE("auto uses several VLs where they lower the load") {
   CHECK(eight.summary.max_channel_load < one.summary.max_channel_load);
 }
 
+TEST_CASE("auto uses no more VLs than the layering of shortest paths needs") {
+  // A random regular graph with failed and slow cables: nue on all 8 VLs is lighter than
+  // dfsssp, which needs fewer; auto keeps to dfsssp's VLs and is still no heavier than it.
+  const Fabric jellyfish = Generated("jellyfish", {{"switches", "80"},
+                                                   {"degree", "6"},
+                                                   {"hosts", "3"},
+                                                   {"seed", "7"},
+                                                   {"fail_links", "0.05"},
+                                                   {"slow_links", "0.05"}});
+  Routed dfsssp = RouteAndCheck(jellyfish, "dfsssp", 8);
+  Routed nue = RouteAndCheck(jellyfish, "nue", 8);
+  Routed chosen = RouteAndCheck(jellyfish, "auto", 8);
+  const unsigned layered_vls = dfsssp.routes.routes.subnets[0].num_vls;
+  REQUIRE(layered_vls < 8);
+  REQUIRE(nue.routes.routes.subnets[0].num_vls > layered_vls);  // what auto must not take
+  CHECK(chosen.routes.routes.subnets[0].num_vls <= layered_vls);
+  CHECK(chosen.summary.max_load_per_capacity <= dfsssp.summary.max_load_per_capacity);
+}
+
 TEST_CASE("auto takes more VLs only for a busiest channel more than 2% lighter") {
   const Fabric jellyfish = Generated("jellyfish");
   Routed chosen = RouteAndCheck(jellyfish, "auto", 8);

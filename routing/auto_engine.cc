@@ -12,6 +12,7 @@
 
 #include "fabric/elapsed.h"
 #include "routing/channel_capacity.h"
+#include "routing/dfsssp.h"
 #include "routing/registry.h"
 #include "routing/route_fabric.h"
 #include "routing/route_summary.h"
@@ -77,10 +78,12 @@ bool Better(const Score& a, const Score& b) {
 }
 
 // An engine auto may run; `one_vl` runs it on one VL whatever --vls allows. `layered`: on
-// no more VLs than the layering of shortest paths needed (dfsssp, when it ran before and
-// routed). nue and escape spread destinations over every VL they are given, so where shortest
-// paths need 3 VLs they would take all 8 for a table a few percent lighter than dfsssp's, and
-// VLs are a budget shared with QoS.
+// no more VLs than the layering of load-balanced shortest paths needed (dfsssp, when it ran
+// before and routed them). nue and escape spread destinations over every VL they are given,
+// so where shortest paths need 3 VLs they would take all 8 for a table a few percent lighter
+// than dfsssp's, and VLs are a budget shared with QoS. Where dfsssp fell back to lowest-port
+// paths (balanced ones needed more VLs than --vls), its VL count is no guide and they get
+// every VL.
 struct Candidate {
   std::string_view engine;
   bool one_vl = false;
@@ -152,7 +155,8 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
         attempts[best_index].score->load <= bound * kNearBound)
       break;  // at (or within 2% of) the cut bound on one VL: no other engine can gain more
     Attempt attempt = Try(candidate, request, layered_vls, out);
-    if (candidate.engine == "dfsssp" && attempt.score) layered_vls = attempt.score->vls;
+    if (candidate.engine == "dfsssp" && attempt.score && out.reason != kDfssspLowestPortReason)
+      layered_vls = attempt.score->vls;
     if (attempt.score && (!best || Better(*attempt.score, *attempts[best_index].score))) {
       best_index = attempts.size();
       std::string detail = out.reason;

@@ -935,7 +935,7 @@ Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
   out.sl2vl_stride = 0;
   Outcome ordered = RouteWith(req, p, out, Tie::kLowestPort, escaped);
   if (ordered.status == EngineStatus::kOk) {
-    out.reason = "load-balanced shortest paths needed too many VLs; used lowest-port shortest paths";
+    out.reason = kDfssspLowestPortReason;
     return ordered;
   }
   return Outcome::Failed(balanced.reason + " (also with lowest-port shortest paths)");

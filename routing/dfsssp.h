@@ -10,12 +10,19 @@
 // SL of every pair is its destination's layer and SL n rides VL n. Fails with a reason
 // when more layers are needed than --vls allows. Works on any connected topology.
 #include <memory>
+#include <string_view>
 
 #include "routing/engine.h"
 
 namespace fabricctl {
 
 std::unique_ptr<RoutingEngine> MakeDfssspEngine();
+
+// dfsssp's reason when load-balanced shortest paths needed more layers than --vls allows
+// and lowest-port shortest paths fit: its VL count then says little about what balanced
+// routes need.
+inline constexpr std::string_view kDfssspLowestPortReason =
+    "load-balanced shortest paths needed too many VLs; used lowest-port shortest paths";
 
 // escape: Nue's promise (never more VLs than given) the simple way. dfsssp's layering within
 // --vls minus one; destinations whose paths do not fit get Up*/Down* routes on the last VL

@@ -18,6 +18,10 @@
 #   df54fail, ft12fail, lsslow   a 54-router dragonfly with 3 cables failed, a k=12 fat
 #                        tree with 3 switches and 5% of the cables failed, a k=16 leaf-spine
 #                        with 15% of the cables slow and 2% failed (other seeds than above)
+#   ftover, jfpar, sndirect   a 3:1 oversubscribed k=16 fat tree with 5% of the cables
+#                        failed, a 60-switch jellyfish with parallel cables, a 4x4x4 direct
+#                        super node (torus of accelerator switches, 2 cables per neighbour,
+#                        2 failed)
 # -f FILE adds an ibnetdiscover (or ibsim, JSON) topology file as a case; repeatable.
 #
 # Per case:
@@ -58,7 +62,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/.." && pwd)"
 build="$src/build"
-small_cases="jf80mix,jf120sw,torusgap,torus2dslow,df54fail,ft12fail,lsslow"
+small_cases="jf80mix,jf120sw,torusgap,torus2dslow,df54fail,ft12fail,lsslow,ftover,jfpar,sndirect"
 all_cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,$small_cases,ftpart,tiny"
 cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,$small_cases"
 files=()
@@ -84,7 +88,7 @@ while getopts "b:c:f:e:r:t:O:sCkwh" opt; do
     C) cached_only=1 ;;
     k) keep=1 ;;
     w) write=1 ;;
-    *) sed -n '2,55p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,59p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 [[ "$cases" == all ]] && cases="$all_cases"
@@ -139,6 +143,9 @@ case_args() {
     df54fail) echo "dragonfly groups=9 routers=6 hosts=3 global=2 fail_links=3 seed=5" ;;
     ft12fail) echo "fat-tree k=12 tiers=3 fail_switches=3 fail_links=0.05 seed=9" ;;
     lsslow) echo "fat-tree k=16 tiers=2 slow_links=0.15 fail_links=0.02 seed=4" ;;
+    ftover) echo "fat-tree k=16 tiers=3 oversubscription=3:1 fail_links=0.05 seed=3" ;;
+    jfpar) echo "jellyfish switches=60 degree=5 hosts=6 parallel=true seed=4" ;;
+    sndirect) echo "supernode mode=direct dims=4x4x4 links=2 accelerators=64 fail_links=2 seed=3" ;;
     *) echo "opensm-compare: unknown case '$1' ($all_cases)" >&2; return 2 ;;
   esac
 }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "fabric/generator.h"
+#include "routing/dfsssp.h"
 #include "routing/route_summary.h"
 #include "routing/verifier.h"
 #include "tests/routing/route_check.h"
@@ -76,6 +77,24 @@ TEST_CASE("auto uses no more VLs than the layering of shortest paths needs") {
   REQUIRE(nue.routes.routes.subnets[0].num_vls > layered_vls);  // what auto must not take
   CHECK(chosen.routes.routes.subnets[0].num_vls <= layered_vls);
   CHECK(chosen.summary.max_load_per_capacity <= dfsssp.summary.max_load_per_capacity);
+}
+
+TEST_CASE("auto gives nue every VL where dfsssp fell back to lowest-port paths") {
+  // A 10x10 torus with a failed cable: balanced shortest paths need more than 8 VLs, so
+  // dfsssp's VL count (of lowest-port paths) is no guide for nue.
+  const Fabric torus = Generated("torus", {{"dims", "10x10"}, {"fail_links", "1"}});
+  Routed dfsssp = RouteAndCheck(torus, "dfsssp", 8);
+  REQUIRE(dfsssp.routes.routes.subnets[0].reason == kDfssspLowestPortReason);
+  Routed nue = RouteAndCheck(torus, "nue", 8);
+  REQUIRE(nue.routes.routes.subnets[0].num_vls > dfsssp.routes.routes.subnets[0].num_vls);
+  Routed chosen = RouteAndCheck(torus, "auto", 8);
+  // The reason lists nue's figures as auto ran it: "nue busiest channel N, V VLs, ...".
+  const std::string& reason = chosen.routes.routes.subnets[0].reason;
+  const size_t at = reason.find("nue busiest channel ");
+  REQUIRE(at != std::string::npos);
+  const size_t comma = reason.find(", ", at);
+  REQUIRE(comma != std::string::npos);
+  CHECK(std::stoul(reason.substr(comma + 2)) == nue.routes.routes.subnets[0].num_vls);
 }
 
 TEST_CASE("auto takes more VLs only for a busiest channel more than 2% lighter") {

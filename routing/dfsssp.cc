@@ -844,10 +844,12 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& ou
   const std::vector<Dest>& dests = p.dests;
   const SourceSwitches& sources = p.sources;
   const bool escape = mode_ == Mode::kEscape;
-  const unsigned cap = escape ? req.options.max_vls - 1u : req.options.max_vls;  // layers for shortest paths
+  // Shortest paths may take every VL; escape keeps the last one for Up*/Down* routes only
+  // when they do not fit in all of them.
+  const unsigned vls = req.options.max_vls;
   // One VL: whatever is not acyclic as a whole rides the escape trees (EscapeAll).
   // Lowest-port trees are only worth it when they fit as they are, so their loads never count.
-  const bool one_vl_escape = escape && cap == 0;
+  const bool one_vl_escape = escape && vls == 1;
   Balancer balancer(g, p.shortest, tie, !(one_vl_escape && tie == Tie::kLowestPort), out);
   std::vector<uint64_t>& load = balancer.load();
   // A switch's own LID leaves the loads alone, so only the last pass routes it.
@@ -878,7 +880,7 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& ou
   const std::vector<uint32_t>& endpoint_dests = p.endpoint_dests;
   // Stage 1: whole destination trees. Enough for fat trees and most indirect networks
   // (one VL, checked in one pass); the real work of DFSSSP starts only when it is not.
-  Layering by_tree = Layer(cdg, trees.offsets, trees.edges, cap);
+  Layering by_tree = Layer(cdg, trees.offsets, trees.edges, vls);
   if (by_tree.fits && by_tree.layers <= 1) {
     out.num_vls = 1;
     return Outcome::Ok();
@@ -887,10 +889,12 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& ou
   std::vector<uint32_t> path_offsets, path_edges;
   if (!DependenciesOfPaths(g, dests, endpoint_dests, sources.list, trees.index, out, path_offsets, path_edges))
     return Outcome::Failed("too many path dependencies to layer");
-  Layering by_path = Layer(cdg, path_offsets, path_edges, cap);
+  Layering by_path = Layer(cdg, path_offsets, path_edges, vls);
   const bool use_path = by_path.fits && (!by_tree.fits || by_path.layers <= by_tree.layers);
-  if (escape && !by_path.fits && !(by_tree.fits && by_tree.layers <= cap))
-    return Escape(f, sn, g, out, dests, endpoint_dests, sources.list, sources.index, by_path, by_tree, cap, load,
+  // A layering stops at its cap, and its first layers do not depend on the cap: the
+  // destinations at layer vls - 1 or above are those that do not fit below the escape VL.
+  if (escape && !by_path.fits && !by_tree.fits)
+    return Escape(f, sn, g, out, dests, endpoint_dests, sources.list, sources.index, by_path, by_tree, vls - 1, load,
                   escaped);
   if (!use_path && !by_tree.fits)
     return Outcome::Failed(fmt::format(

@@ -154,6 +154,24 @@ TEST_CASE("escape: never more VLs than given, and still deadlock-free") {
   CHECK(rs.subnets[0].num_vls <= 2);
 }
 
+TEST_CASE("escape: where shortest paths fit in every VL given, the tables are dfsssp's") {
+  // A 6x6x6 torus: shortest paths need 4 layers, so with 4 VLs nothing needs the escape VL.
+  Fabric t = testing::Torus({6, 6, 6}, 1);
+  RouteSet strict = testing::Skeleton(t);
+  REQUIRE(testing::RouteAll(*MakeDfssspEngine(), t, strict, {.max_vls = 4}).status == EngineStatus::kOk);
+  REQUIRE(strict.subnets[0].num_vls == 4);
+  RouteSet escape = testing::Skeleton(t);
+  REQUIRE(testing::RouteAll(*MakeEscapeEngine(), t, escape, {.max_vls = 4}).status == EngineStatus::kOk);
+  CHECK(escape.subnets[0].reason.find("escape VL") == std::string::npos);
+  CHECK(escape.subnets[0].num_vls == 4);
+  CHECK(escape.subnets[0].lft == strict.subnets[0].lft);
+  CHECK(escape.subnets[0].pair_sl == strict.subnets[0].pair_sl);
+  // One VL fewer: the last is the escape VL.
+  escape = testing::Skeleton(t);
+  REQUIRE(testing::RouteAll(*MakeEscapeEngine(), t, escape, {.max_vls = 3}).status == EngineStatus::kOk);
+  CHECK(escape.subnets[0].reason.find("destinations on the Up*/Down* escape VL 2") != std::string::npos);
+}
+
 TEST_CASE("escape with one VL: shortest paths where they are acyclic, escape trees elsewhere") {
   // A mesh: lowest-port shortest paths are dimension-order-like and acyclic on one VL, so
   // nothing needs the escape trees.

@@ -79,19 +79,26 @@ bool Better(const Score& a, const Score& b) {
 
 // An engine auto may run; `one_vl` runs it on one VL whatever --vls allows. `layered`: on
 // no more VLs than the layering of load-balanced shortest paths needed (dfsssp, when it ran
-// before and routed them). nue and escape spread destinations over every VL they are given,
-// so where shortest paths need 3 VLs they would take all 8 for a table a few percent lighter
-// than dfsssp's, and VLs are a budget shared with QoS. Where dfsssp fell back to lowest-port
-// paths (balanced ones needed more VLs than --vls), its VL count is no guide and they get
-// every VL.
+// before and routed them). nue spreads destinations over every VL it is given, so where
+// shortest paths need 3 VLs it would take all 8 for a table a few percent lighter than
+// dfsssp's, and VLs are a budget shared with QoS. Where dfsssp fell back to lowest-port paths
+// (balanced ones needed more VLs than --vls), its VL count is no guide and nue gets every VL.
+// `after_dfsssp_fails`: run only when dfsssp did not route. Wherever it routes, escape
+// layers the same shortest paths (on one VL it may give Up*/Down* trees instead, which updn
+// covers).
 struct Candidate {
   std::string_view engine;
   bool one_vl = false;
   bool layered = false;
+  bool after_dfsssp_fails = false;
 };
 
-constexpr Candidate kComparedCandidates[] = {
-    {"ftree"}, {"torus"}, {"updn"}, {"dfsssp"}, {"nue", false, true}, {"escape", false, true}};
+constexpr Candidate kComparedCandidates[] = {{"ftree"},
+                                             {"torus"},
+                                             {"updn"},
+                                             {"dfsssp"},
+                                             {.engine = "nue", .layered = true},
+                                             {.engine = "escape", .after_dfsssp_fails = true}};
 // Irregular subnets past the comparison, with several VLs and nue affordable: nue on one
 // VL (its several-VL mode takes minutes there) against escape and updn.
 constexpr Candidate kIrregularSeveralVls[] = {{"nue", true}, {"escape"}, {"updn"}};
@@ -146,7 +153,8 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
   std::vector<Attempt> attempts;
   std::optional<SubnetRoutes> best;
   size_t best_index = 0;
-  unsigned layered_vls = 0;  // the VLs dfsssp's layering needed, once it routed
+  unsigned layered_vls = 0;  // the VLs dfsssp's layering of balanced paths needed, once it routed them
+  bool dfsssp_routed = false;
   const double bound =
       ChannelCapacity(request.fabric, request.subnet).uniform() ? CutBound(request.fabric, request.subnet) : 0;
   for (const Candidate& candidate : candidates) {
@@ -154,9 +162,15 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
     if (best && attempts[best_index].score->unreachable == 0 && attempts[best_index].score->vls == 1 &&
         attempts[best_index].score->load <= bound * kNearBound)
       break;  // at (or within 2% of) the cut bound on one VL: no other engine can gain more
+    if (candidate.after_dfsssp_fails && dfsssp_routed) {
+      attempts.push_back({.engine = candidate.engine, .note = "not run: it gives dfsssp's tables where dfsssp routes"});
+      continue;
+    }
     Attempt attempt = Try(candidate, request, layered_vls, out);
-    if (candidate.engine == "dfsssp" && attempt.score && out.reason != kDfssspLowestPortReason)
-      layered_vls = attempt.score->vls;
+    if (candidate.engine == "dfsssp" && attempt.score) {
+      dfsssp_routed = true;
+      if (out.reason.find(kDfssspLowestPortReason) == std::string::npos) layered_vls = attempt.score->vls;
+    }
     if (attempt.score && (!best || Better(*attempt.score, *attempts[best_index].score))) {
       best_index = attempts.size();
       std::string detail = out.reason;

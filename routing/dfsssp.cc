@@ -917,6 +917,7 @@ Outcome Dfsssp::RouteWith(const RouteRequest& req, Prepared& p, SubnetRoutes& ou
 
 Outcome Dfsssp::Route(const RouteRequest& req, SubnetRoutes& out) const {
   if (req.subnet.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
+  if (req.options.max_vls == 0) return Outcome::Failed("no VL to route on (--vls 0)");
   Prepared p(req.fabric, req.subnet, out);
   uint32_t escaped = 0;
   Outcome balanced = RouteWith(req, p, out, Tie::kBalanced, escaped);

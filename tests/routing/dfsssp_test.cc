@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <string>
 
+#include "fabric/generator.h"
 #include "routing/metrics.h"
 #include "routing/minhop.h"
 #include "routing/verifier.h"
@@ -154,22 +156,37 @@ TEST_CASE("escape: never more VLs than given, and still deadlock-free") {
   CHECK(rs.subnets[0].num_vls <= 2);
 }
 
-TEST_CASE("escape: where shortest paths fit in every VL given, the tables are dfsssp's") {
-  // A 6x6x6 torus: shortest paths need 4 layers, so with 4 VLs nothing needs the escape VL.
-  Fabric t = testing::Torus({6, 6, 6}, 1);
-  RouteSet strict = testing::Skeleton(t);
-  REQUIRE(testing::RouteAll(*MakeDfssspEngine(), t, strict, {.max_vls = 4}).status == EngineStatus::kOk);
-  REQUIRE(strict.subnets[0].num_vls == 4);
-  RouteSet escape = testing::Skeleton(t);
-  REQUIRE(testing::RouteAll(*MakeEscapeEngine(), t, escape, {.max_vls = 4}).status == EngineStatus::kOk);
+// Routes f with dfsssp and with escape on `vls` VLs; checks that escape needed no escape VL
+// and gave dfsssp's tables; returns dfsssp's reason.
+std::string EscapeMatchesDfsssp(const Fabric& f, unsigned vls) {
+  RouteSet strict = testing::Skeleton(f);
+  REQUIRE(testing::RouteAll(*MakeDfssspEngine(), f, strict, {.max_vls = uint8_t(vls)}).status == EngineStatus::kOk);
+  REQUIRE(strict.subnets[0].num_vls == vls);  // every VL given is needed
+  RouteSet escape = testing::Skeleton(f);
+  REQUIRE(testing::RouteAll(*MakeEscapeEngine(), f, escape, {.max_vls = uint8_t(vls)}).status == EngineStatus::kOk);
   CHECK(escape.subnets[0].reason.find("escape VL") == std::string::npos);
-  CHECK(escape.subnets[0].num_vls == 4);
+  CHECK(escape.subnets[0].num_vls == vls);
   CHECK(escape.subnets[0].lft == strict.subnets[0].lft);
   CHECK(escape.subnets[0].pair_sl == strict.subnets[0].pair_sl);
+  return strict.subnets[0].reason;
+}
+
+TEST_CASE("escape: where shortest paths fit in every VL given, the tables are dfsssp's") {
+  // A 6x6x6 torus: lowest-port shortest paths need 4 layers (balanced ones more than 8).
+  Fabric t = testing::Torus({6, 6, 6}, 1);
+  CHECK(EscapeMatchesDfsssp(t, 4) == kDfssspLowestPortReason);
   // One VL fewer: the last is the escape VL.
-  escape = testing::Skeleton(t);
+  RouteSet escape = testing::Skeleton(t);
   REQUIRE(testing::RouteAll(*MakeEscapeEngine(), t, escape, {.max_vls = 3}).status == EngineStatus::kOk);
   CHECK(escape.subnets[0].reason.find("destinations on the Up*/Down* escape VL 2") != std::string::npos);
+  // A random regular graph whose load-balanced shortest paths need as many layers as given.
+  auto jellyfish = Generate("jellyfish", {{"switches", "50"}, {"degree", "8"}, {"hosts", "4"}});
+  REQUIRE(jellyfish);
+  RouteSet probe = testing::Skeleton(*jellyfish);
+  REQUIRE(testing::RouteAll(*MakeDfssspEngine(), *jellyfish, probe, {.max_vls = 8}).status == EngineStatus::kOk);
+  const unsigned needed = probe.subnets[0].num_vls;
+  REQUIRE(needed >= 2);
+  CHECK(EscapeMatchesDfsssp(*jellyfish, needed).empty());  // balanced paths, no fallback
 }
 
 TEST_CASE("escape with one VL: shortest paths where they are acyclic, escape trees elsewhere") {

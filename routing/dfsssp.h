@@ -25,9 +25,10 @@ inline constexpr std::string_view kDfssspLowestPortReason =
     "load-balanced shortest paths needed too many VLs; used lowest-port shortest paths";
 
 // escape: Nue's promise (never more VLs than given) the simple way. dfsssp's layering within
-// --vls; where it does not fit, the destinations whose paths do not fit below the last VL get
-// Up*/Down* routes on it (an escape layer). Succeeds on any connected subnet, with --vls 1 too (then: pure
-// shortest paths when they are deadlock-free, else Up*/Down* for what does not fit).
+// --vls; where it does not fit, the destinations whose paths do not fit below the last VL
+// get Up*/Down* routes on it (an escape layer). Succeeds on any connected subnet, with
+// --vls 1 too (then: pure shortest paths when they are deadlock-free, else Up*/Down* for
+// what does not fit).
 std::unique_ptr<RoutingEngine> MakeEscapeEngine();
 
 }  // namespace fabricctl

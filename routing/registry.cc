@@ -32,10 +32,8 @@ constexpr EngineInfo kEngines[] = {
      "fat trees (k-ary n-trees, XGFT, PGFT), also with some links missing", true, MakeFtreeEngine},
     {"dfsssp", "balanced shortest paths, then VL layers that break every credit loop; fails past --vls", "any", true,
      MakeDfssspEngine},
-    {"escape",
-     "nue-style: dfsssp's layers within --vls; where they do not fit, Up*/Down* routes on the last VL; never exceeds "
-     "--vls",
-     "any", true, MakeEscapeEngine},
+    {"escape", "nue-style: dfsssp's layers, Up*/Down* on the last VL where they do not fit; never exceeds --vls", "any",
+     true, MakeEscapeEngine},
     {"torus", "dimension-order routing with datelines; 2 VLs (1 on meshes)",
      "complete 1D/2D/3D tori and meshes of switches (declines one with a failed cable)", true, MakeTorusEngine},
     {"nue", "Nue: 1 to --vls VLs, each VL's dependency graph kept acyclic while routes balance", "any", true,

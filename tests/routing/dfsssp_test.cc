@@ -189,6 +189,16 @@ TEST_CASE("escape: where shortest paths fit in every VL given, the tables are df
   CHECK(EscapeMatchesDfsssp(*jellyfish, needed).empty());  // balanced paths, no fallback
 }
 
+TEST_CASE("dfsssp and escape refuse zero VLs with a reason") {
+  Fabric ring = testing::Ring(5, 2);
+  for (auto make : {MakeDfssspEngine, MakeEscapeEngine}) {
+    RouteSet rs = testing::Skeleton(ring);
+    Outcome o = testing::RouteAll(*make(), ring, rs, {.max_vls = 0});
+    CHECK(o.status == EngineStatus::kFailed);
+    CHECK(o.reason.find("no VL to route on") != std::string::npos);
+  }
+}
+
 TEST_CASE("escape with one VL: shortest paths where they are acyclic, escape trees elsewhere") {
   // A mesh: lowest-port shortest paths are dimension-order-like and acyclic on one VL, so
   // nothing needs the escape trees.

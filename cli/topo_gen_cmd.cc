@@ -137,7 +137,7 @@ int Run(const TopoGenOptions& o) {
 void AddTopoGen(CLI::App& topo, Runner& run) {
   auto opts = std::make_shared<TopoGenOptions>();
   CLI::App* cmd = topo.add_subcommand("gen",
-                                      "Generate a fabric: fat-tree, rail, supernode, dragonfly, torus, "
+                                      "Generate a fabric: fat-tree, leaf-spine, rail, supernode, dragonfly, torus, "
                                       "jellyfish, scalex640, scalex-cluster");
   cmd->add_option("NAME", opts->name, "Generator name (see below or --list)");
   cmd->add_option("-s,--set", opts->sets, "Parameter as key=value; repeat or list several after one --set")

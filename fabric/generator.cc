@@ -16,7 +16,7 @@ namespace {
 
 // The one table of generators: `topo gen --list`, --help and Generate() all read it.
 const gen::GeneratorDef* const kGenerators[] = {
-    &gen::kFatTree, &gen::kRail,      &gen::kSupernode, &gen::kDragonfly,
+    &gen::kFatTree, &gen::kLeafSpine, &gen::kRail,      &gen::kSupernode,     &gen::kDragonfly,
     &gen::kTorus,   &gen::kJellyfish, &gen::kScalex640, &gen::kScalexCluster,
 };
 

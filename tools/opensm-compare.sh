@@ -22,6 +22,9 @@
 #                        failed, a 60-switch jellyfish with parallel cables, a 4x4x4 direct
 #                        super node (torus of accelerator switches, 2 cables per neighbour,
 #                        2 failed)
+#   lscables, lsdual     production-shaped leaf-spines: 24 leaves with 6 cables to each of 3
+#                        spines, 4 cables failed and 3 at 4xEDR; 16 leaves with 4 cables to
+#                        each of 4 spines, hosts dual-homed to leaf pairs, 3 cables failed
 # -f FILE adds an ibnetdiscover (or ibsim, JSON) topology file as a case; repeatable.
 #
 # Per case:
@@ -62,7 +65,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/.." && pwd)"
 build="$src/build"
-small_cases="jf80mix,jf120sw,torusgap,torus2dslow,df54fail,ft12fail,lsslow,ftover,jfpar,sndirect"
+small_cases="jf80mix,jf120sw,torusgap,torus2dslow,df54fail,ft12fail,lsslow,ftover,jfpar,sndirect,lscables,lsdual"
 all_cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,$small_cases,ftpart,tiny"
 cases="jf50,jf200,jf2k,ftfail,ftfail5k,torusfail,dffail,ftslow,jfslow,ft1k,ft5k,torus,torus1k,$small_cases"
 files=()
@@ -88,7 +91,7 @@ while getopts "b:c:f:e:r:t:O:sCkwh" opt; do
     C) cached_only=1 ;;
     k) keep=1 ;;
     w) write=1 ;;
-    *) sed -n '2,59p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,62p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 [[ "$cases" == all ]] && cases="$all_cases"
@@ -146,6 +149,8 @@ case_args() {
     ftover) echo "fat-tree k=16 tiers=3 oversubscription=3:1 fail_links=0.05 seed=3" ;;
     jfpar) echo "jellyfish switches=60 degree=5 hosts=6 parallel=true seed=4" ;;
     sndirect) echo "supernode mode=direct dims=4x4x4 links=2 accelerators=64 fail_links=2 seed=3" ;;
+    lscables) echo "leaf-spine leaves=24 spines=3 cables=6 hosts=18 fail_links=4 slow_links=3 slow_rate=4xEDR seed=11" ;;
+    lsdual) echo "leaf-spine leaves=16 spines=4 cables=4 hosts=16 dual_homed=true fail_links=3 seed=13" ;;
     *) echo "opensm-compare: unknown case '$1' ($all_cases)" >&2; return 2 ;;
   esac
 }

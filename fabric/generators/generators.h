@@ -15,6 +15,7 @@ struct GeneratorDef {
 };
 
 extern const GeneratorDef kFatTree;        // fat_tree.cc
+extern const GeneratorDef kLeafSpine;      // leaf_spine.cc
 extern const GeneratorDef kRail;           // rail.cc
 extern const GeneratorDef kSupernode;      // supernode.cc
 extern const GeneratorDef kDragonfly;      // dragonfly.cc

@@ -97,8 +97,8 @@ TEST_CASE("registry lists every generator with its parameters") {
     CHECK(!g.params.empty());
     for (const GeneratorParam& p : g.params) CHECK(!p.help.empty());
   }
-  CHECK(names == std::set<std::string>{"fat-tree", "rail", "supernode", "dragonfly", "torus", "jellyfish", "scalex640",
-                                       "scalex-cluster"});
+  CHECK(names == std::set<std::string>{"fat-tree", "leaf-spine", "rail", "supernode", "dragonfly", "torus", "jellyfish",
+                                       "scalex640", "scalex-cluster"});
 }
 
 TEST_CASE("every generator builds with its defaults and is deterministic") {
@@ -193,8 +193,8 @@ TEST_CASE("a huge or control-laden --set key, value or generator name is quoted 
 
 TEST_CASE("unknown generator names get a suggestion") {
   CHECK(GenError("fat-tre", {}) ==
-        "unknown topology generator 'fat-tre' (did you mean 'fat-tree'?); generators: fat-tree, rail, supernode, "
-        "dragonfly, torus, jellyfish, scalex640, scalex-cluster");
+        "unknown topology generator 'fat-tre' (did you mean 'fat-tree'?); generators: fat-tree, leaf-spine, rail, "
+        "supernode, dragonfly, torus, jellyfish, scalex640, scalex-cluster");
   CHECK(GenError("banana", {}).find("(did you mean") == std::string::npos);
 }
 

@@ -273,6 +273,24 @@ TEST_CASE("ftree balances a fat tree with failed cables close to the cut bound")
   CHECK(got.busiest * 100 <= got.bound * 105);
 }
 
+// A leaf-spine with 8 cables from each of 16 leaves to each of 2 spines, 2 cables failed:
+// the first pass chooses a spine's cable towards a destination before it knows how many
+// leaves' flows will follow, and left the busiest cable at 320 routes (20 leaves' worth of
+// 16); the rerouting rounds bring it within one leaf's worth of the cut bound.
+TEST_CASE("ftree's rerouting rounds balance a leaf-spine with parallel cables") {
+  auto f = Generate(
+      "leaf-spine",
+      {{"leaves", "16"}, {"spines", "2"}, {"cables", "8"}, {"hosts", "16"}, {"fail_links", "2"}, {"seed", "1"}});
+  REQUIRE(f);
+  Routed got = RouteAndCheck(*f);
+  const std::string& reason = got.routes.routes.subnets.at(0).reason;
+  INFO(reason);
+  CHECK(reason.find("rerouting round") != std::string::npos);
+  // A leaf with a failed cable: 16 hosts' routes to the 240 others over 15 cables.
+  CHECK(got.bound == 16 * 240 / 15);
+  CHECK(got.busiest <= got.bound + 16);
+}
+
 // One leaf uplink trained at 4xDDR (20 Gb/s) among 4xHDR (200 Gb/s): it costs 10 routes, and
 // gets a tenth of its siblings' routes; the worst load per capacity drops against the
 // rate-blind destination-mod-k routes of the same cabling.

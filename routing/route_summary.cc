@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 
 #include "routing/channel_capacity.h"
 #include "routing/route_walk.h"
@@ -88,7 +89,8 @@ void ChannelLoads(const Fabric& fabric, const Subnet& subnet, const PortSlots& s
 
 }  // namespace
 
-RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes, unsigned threads) {
+RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes, unsigned threads,
+                             SummaryCreditLoops credit_loops) {
   RouteSummary sum;
   const SwitchGraph g(fabric, subnet, routes);
   const uint32_t num_switches = g.num_switches();
@@ -103,13 +105,15 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
   for (Lid lid = 1; lid < routes.num_lids(); ++lid)
     if (g.lid_switch(lid) != kNone && !g.lid_is_switch(lid)) destinations.Add(lid, g.lid_switch(lid), g.lid_port(lid));
   const PortSlots slots = MakePortSlots(fabric, subnet.switches);
-  TurnRows turns(slots);
+  const bool check_loops = routes.num_vls <= 1 && credit_loops == SummaryCreditLoops::kCheck;
+  std::optional<TurnRows> turns;
+  if (check_loops) turns.emplace(slots);
   const RouteWalkTotals totals = WalkRoutes({.slots = slots,
                                              .routes = routes,
                                              .destinations = destinations,
                                              .sources = sources,
                                              .threads = threads,
-                                             .turns = routes.num_vls > 1 ? nullptr : &turns});
+                                             .turns = turns ? &*turns : nullptr});
   sum.pairs = totals.pairs;
   sum.unreachable_pairs = totals.unreachable;
   // Two links (endpoint, switch, endpoint) is the floor the summary reports once there are
@@ -118,8 +122,7 @@ RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const S
   const uint64_t reachable = totals.pairs - totals.unreachable;
   sum.avg_hops = reachable ? double(totals.hop_sum) / double(reachable) : 0;
   ChannelLoads(fabric, subnet, slots, totals.load, sum);
-  if (routes.num_vls > 1) return sum;
-  sum.deadlock_free = turns.Acyclic();
+  if (turns) sum.deadlock_free = turns->Acyclic();
   return sum;
 }
 

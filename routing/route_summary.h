@@ -21,9 +21,14 @@ struct RouteSummary {
   double max_load_per_capacity = 0;
   uint64_t pairs = 0;                 // ordered endpoint pairs (different ports, both attached to switches)
   uint64_t unreachable_pairs = 0;     // pairs whose route hits no entry, a bad port, or a loop
-  std::optional<bool> deadlock_free;  // CDG acyclic; unset when tables use several VLs
+  std::optional<bool> deadlock_free;  // CDG acyclic; unset when tables use several VLs or it was skipped
 };
 
-RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes, unsigned threads);
+// Whether the summary checks the 1-VL channel dependency graph: kSkip where the verifier
+// has checked it already (deadlock_free is then left unset).
+enum class SummaryCreditLoops { kCheck, kSkip };
+
+RouteSummary SummarizeRoutes(const Fabric& fabric, const Subnet& subnet, const SubnetRoutes& routes, unsigned threads,
+                             SummaryCreditLoops credit_loops = SummaryCreditLoops::kCheck);
 
 }  // namespace fabricctl

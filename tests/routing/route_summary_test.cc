@@ -32,6 +32,26 @@ TEST_CASE("route summary agrees with a hop-by-hop walk") {
   }
 }
 
+TEST_CASE("route summary without its credit-loop check gives the same figures and no verdict") {
+  // minhop on a ring closes a cycle of channel dependencies; updn does not.
+  Fabric ring = testing::Ring(6, 2);
+  for (std::string_view engine : {"minhop", "updn"}) {
+    auto r = testing::RouteWith(ring, engine);
+    REQUIRE(r);
+    const SubnetRoutes& routes = r->routes.subnets[0];
+    const RouteSummary checked = SummarizeRoutes(ring, ring.subnets()[0], routes, 1);
+    const RouteSummary skipped = SummarizeRoutes(ring, ring.subnets()[0], routes, 1, SummaryCreditLoops::kSkip);
+    INFO(engine);
+    REQUIRE(checked.deadlock_free.has_value());
+    CHECK(*checked.deadlock_free == (engine == "updn"));
+    CHECK_FALSE(skipped.deadlock_free.has_value());
+    CHECK(skipped.pairs == checked.pairs);
+    CHECK(skipped.max_channel_load == checked.max_channel_load);
+    CHECK(skipped.max_hops == checked.max_hops);
+    CHECK(skipped.avg_hops == checked.avg_hops);
+  }
+}
+
 TEST_CASE("route summary counts a broken entry as unreachable pairs and a loop as well") {
   Fabric ring = testing::Ring(4);
   auto r = testing::RouteWith(ring, "updn");

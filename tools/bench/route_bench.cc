@@ -176,7 +176,8 @@ std::optional<PipelineRow> RunPipeline(const std::string& name, const Fabric& fa
   std::map<std::string, int> engines;
   for (const SubnetRoutes& r : routed->routes.subnets) {
     ++engines[r.engine];
-    RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[r.subnet], r, ThreadsFor(r.lft.size(), DefaultThreads()));
+    RouteSummary s = SummarizeRoutes(fabric, fabric.subnets()[r.subnet], r, ThreadsFor(r.lft.size(), DefaultThreads()),
+                                     verify ? SummaryCreditLoops::kSkip : SummaryCreditLoops::kCheck);
     if (verify) continue;
     row.unreachable += s.unreachable_pairs;
     row.deadlock_free = row.deadlock_free && s.deadlock_free.value_or(false);

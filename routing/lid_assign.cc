@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace fabricctl {
 
 Result<LidAssignment> AssignLids(const Fabric& fabric) {
@@ -25,7 +27,16 @@ Result<LidAssignment> AssignLids(const Fabric& fabric) {
     std::vector<PortId>& owner = out.lid_owner[subnet.id];
     owner.reserve(order.size() + 1);
     owner.assign(1, kNone);
+    // Every switch holds one LFT entry per LID up to the highest, so a LID beyond both
+    // InfiniBand's 16-bit field and any number this subnet could use (twice its ports)
+    // would cost gigabytes for nothing: it is refused.
+    const uint64_t highest = std::max<uint64_t>(0xFFFF, 2 * uint64_t{order.size()});
     auto claim = [&](Lid lid, PortId p) -> Result<void> {
+      if (lid > highest)
+        return MakeError(
+            fmt::format("subnet {}: {} has LID {}, beyond InfiniBand's 16-bit LIDs and twice the {} "
+                        "ports this subnet addresses; set it to 0 to have one assigned",
+                        subnet.name, fabric.PortName(p), lid, order.size()));
       if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
       if (owner[lid] != kNone && owner[lid] != p)
         return MakeError(fmt::format("subnet {}: LID {} is carried by both {} and {}", subnet.name, lid,

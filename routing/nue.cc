@@ -723,7 +723,11 @@ class Nue final : public RoutingEngine {
 Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   const Fabric& f = req.fabric;
   const Subnet& sn = req.subnet;
-  if (sn.switches.empty()) return Outcome::NotApplicable("the subnet has no switches");
+  // Endpoints cabled back to back: no switch, so no table to fill (as minhop and updn).
+  if (sn.switches.empty()) {
+    out.reason = "no switches: nothing to route";
+    return Outcome::Ok();
+  }
   const SwitchGraph g(f, sn, out);
   const Search search = CentralSearch(g);
   if (search.order.size() != g.num_switches()) {
@@ -747,7 +751,8 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
     vls = max_vls;
   }
   const unsigned rounds = chosen.rounds;
-  const double lowered = 1.0 - double(chosen.tables.busiest_cost) / double(std::max<uint64_t>(1, chosen.first_busiest));
+  const double lowered =
+      chosen.first_busiest == 0 ? 0.0 : 1.0 - double(chosen.tables.busiest_cost) / double(chosen.first_busiest);
   Tables best = Finish(g, vls, std::move(chosen));
   out.lft = std::move(best.lft);
   out.num_vls = VlsUsed(g, best);

@@ -16,6 +16,19 @@
 namespace fabricctl {
 namespace {
 
+// An LFT entry is one byte and kNoRoute (255) means "no route", so no route can leave a
+// switch by port 255: a cable there is refused before any engine runs.
+Result<void> CheckRoutablePorts(const Fabric& fabric) {
+  for (const Subnet& subnet : fabric.subnets())
+    for (NodeId sw : subnet.switches)
+      if (fabric.node(sw).num_ports >= kNoRoute && fabric.port(fabric.port_id(sw, kNoRoute)).peer != kNone)
+        return MakeError(
+            fmt::format("subnet {}: {} is cabled, but an LFT entry of {} means no route, so no route can "
+                        "leave by it; switch ports 1..{} carry routes",
+                        subnet.name, fabric.PortName(fabric.port_id(sw, kNoRoute)), kNoRoute, kNoRoute - 1));
+  return {};
+}
+
 bool SelectorMatches(std::string_view selector, const Subnet& subnet) {
   if (selector == subnet.name) return true;
   auto level = ParseFabricLevel(selector);
@@ -119,6 +132,7 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
                                    r.selector, names));
     }
   }
+  if (auto ok = CheckRoutablePorts(fabric); !ok) return std::unexpected(ok.error());
   auto lids = AssignLids(fabric);
   if (!lids) return std::unexpected(lids.error());
 

@@ -1,6 +1,7 @@
 #include "routing/lid_assign.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "tests/routing/test_fabrics.h"
 
@@ -70,6 +71,24 @@ TEST_CASE("LID assignment notes a subnet beyond 0xBFFF") {
   CHECK(a->port_lid[f.port_id(h, 1)] == 0xC000);
   REQUIRE(a->notes.size() == 1);
   CHECK(a->notes[0].find("uses LIDs up to 49152 (> 0xBFFF)") != std::string::npos);
+}
+
+// One LFT entry per LID on every switch: a LID of 4294967295 from a file used to make
+// route compute allocate gigabytes per switch until it was killed.
+TEST_CASE("LID assignment refuses a LID beyond 16 bits and twice the subnet's ports") {
+  for (const Lid lid : {Lid{0x10000}, Lid{100'000'000}, Lid{0xFFFFFFFF}}) {
+    FabricBuilder b;
+    NodeId sw = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw"});
+    NodeId h = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h"});
+    REQUIRE(b.Connect(h, 1, sw, 1, LinkRate{}));
+    b.port(h, 1).lid = lid;
+    auto a = AssignLids(*b.Build());
+    INFO(lid);
+    REQUIRE_FALSE(a);
+    CHECK(a.error().message == fmt::format("subnet subnet0: h[1] has LID {}, beyond InfiniBand's 16-bit LIDs and "
+                                           "twice the 2 ports this subnet addresses; set it to 0 to have one assigned",
+                                           lid));
+  }
 }
 
 }  // namespace

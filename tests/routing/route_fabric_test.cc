@@ -67,3 +67,53 @@ TEST_CASE("random cable failures: deadlock-free engines still verify") {
 
 }  // namespace
 }  // namespace fabricctl
+
+namespace fabricctl {
+namespace {
+
+// An LFT entry of 255 means "no route", so a cable on switch port 255 can never carry one:
+// it is refused by name before any engine runs, not reported as unreachable pairs.
+TEST_CASE("routing a fabric refuses a cable on switch port 255") {
+  for (const bool to_host : {true, false}) {
+    FabricBuilder b;
+    const NodeId s1 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 255, .guid = 0x10, .description = "s1"});
+    const NodeId s2 = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 8, .guid = 0x11, .description = "s2"});
+    const NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h1"});
+    const NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h2"});
+    REQUIRE(b.Connect(h1, 1, s1, to_host ? 255 : 1, LinkRate{}));
+    REQUIRE(b.Connect(s1, to_host ? 2 : 255, s2, 1, LinkRate{}));
+    REQUIRE(b.Connect(h2, 1, s2, 2, LinkRate{}));
+    const Fabric f = *b.Build();
+    auto routed = RouteFabric(f, *ParseEngineSelection("minhop"), RouteFabricOptions{});
+    INFO(to_host);
+    REQUIRE_FALSE(routed);
+    CHECK(routed.error().message ==
+          "subnet subnet0: s1[255] is cabled, but an LFT entry of 255 means no route, so no route can leave by it; "
+          "switch ports 1..254 carry routes");
+  }
+}
+
+// Two endpoints cabled back to back form a subnet of their own with no switch: every
+// engine that routes general fabrics routes it (there is no table to fill).
+TEST_CASE("every general engine routes a subnet without switches") {
+  FabricBuilder b;
+  const NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "s"});
+  const NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 2, .guid = 0x20, .description = "h1"});
+  const NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 2, .guid = 0x21, .description = "h2"});
+  REQUIRE(b.Connect(h1, 1, s, 1, LinkRate{}));
+  REQUIRE(b.Connect(h2, 1, s, 2, LinkRate{}));
+  REQUIRE(b.Connect(h1, 2, h2, 2, LinkRate{}));
+  const Fabric f = *b.Build();
+  REQUIRE(f.subnets().size() == 2);
+  for (std::string_view engine : {"minhop", "updn", "ftree", "dfsssp", "escape", "nue", "auto"}) {
+    INFO(engine);
+    auto routed = RouteFabric(f, *ParseEngineSelection(engine), RouteFabricOptions{});
+    REQUIRE(routed);
+    auto verdict = Verify(f, routed->routes, VerifyOptions{.threads = 1});
+    REQUIRE(verdict);
+    CHECK(verdict->violation_count == 0);
+  }
+}
+
+}  // namespace
+}  // namespace fabricctl

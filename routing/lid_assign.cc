@@ -6,6 +6,40 @@
 
 namespace fabricctl {
 
+namespace {
+
+// A port with LMC m answers to its base LID and the 2^m - 1 after it. Routes are computed
+// for base LIDs (LMC 0), which the notes say; a LID of another port inside such a range is
+// a fault of the fabric's configuration and an error. Returns the LIDs the ranges hold
+// beyond their bases, which no other port may be given.
+Result<std::vector<bool>> CheckLmcRanges(const Fabric& fabric, const Subnet& subnet, const std::vector<PortId>& order,
+                                         const std::vector<PortId>& owner, std::vector<std::string>& notes) {
+  std::vector<bool> in_range;
+  size_t with_lmc = 0;
+  PortId first = kNone;
+  for (PortId p : order) {
+    const Port& port = fabric.port(p);
+    if (port.lmc == 0 || port.lid == 0) continue;
+    if (with_lmc++ == 0) first = p;
+    const uint64_t end = uint64_t{port.lid} + (uint64_t{1} << port.lmc);
+    if (in_range.size() < end) in_range.resize(end, false);
+    for (uint64_t lid = uint64_t{port.lid} + 1; lid < end; ++lid) {
+      in_range[lid] = true;
+      if (lid < owner.size() && owner[lid] != kNone && owner[lid] != p)
+        return MakeError(fmt::format("subnet {}: LID {} of {} lies in the LMC range {}..{} of {}", subnet.name, lid,
+                                     fabric.PortName(owner[lid]), port.lid, end - 1, fabric.PortName(p)));
+    }
+  }
+  if (with_lmc > 0)
+    notes.push_back(
+        fmt::format("subnet {}: {} port{} with an LMC above 0 (first {}, LMC {}): routes are computed "
+                    "for base LIDs only, so the LIDs after each base get no LFT entries",
+                    subnet.name, with_lmc, with_lmc == 1 ? "" : "s", fabric.PortName(first), fabric.port(first).lmc));
+  return in_range;
+}
+
+}  // namespace
+
 Result<LidAssignment> AssignLids(const Fabric& fabric) {
   LidAssignment out;
   out.port_lid.assign(fabric.num_port_slots(), 0);
@@ -48,10 +82,15 @@ Result<LidAssignment> AssignLids(const Fabric& fabric) {
     for (PortId p : order)
       if (Lid lid = fabric.port(p).lid; lid != 0)
         if (auto ok = claim(lid, p); !ok) return std::unexpected(ok.error());
+    auto in_lmc_range = CheckLmcRanges(fabric, subnet, order, owner, out.notes);
+    if (!in_lmc_range) return std::unexpected(in_lmc_range.error());
+    auto taken = [&](Lid lid) {
+      return (lid < owner.size() && owner[lid] != kNone) || (lid < in_lmc_range->size() && (*in_lmc_range)[lid]);
+    };
     Lid next = 1;
     for (PortId p : order) {
       if (out.port_lid[p] != 0) continue;
-      while (next < owner.size() && owner[next] != kNone) ++next;
+      while (taken(next)) ++next;
       if (auto ok = claim(next, p); !ok) return std::unexpected(ok.error());
     }
     Lid max_lid = static_cast<Lid>(owner.size() - 1);

@@ -93,3 +93,39 @@ TEST_CASE("LID assignment refuses a LID beyond 16 bits and twice the subnet's po
 
 }  // namespace
 }  // namespace fabricctl
+
+namespace fabricctl {
+namespace {
+
+// h1 has LID 2 with LMC 2, so it answers to 2..5: h2 (no LID) must not be given 3, and a
+// port that the topology gives LID 4 is an error of the fabric's configuration.
+TEST_CASE("LID assignment keeps LMC ranges free, refuses a LID inside one, and notes the LMC") {
+  auto build = [](Lid h2_lid) {
+    FabricBuilder b;
+    NodeId sw = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw"});
+    NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h1"});
+    NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h2"});
+    REQUIRE(b.Connect(h1, 1, sw, 1, LinkRate{}));
+    REQUIRE(b.Connect(h2, 1, sw, 2, LinkRate{}));
+    b.port(sw, 0).lid = 1;
+    b.port(h1, 1).lid = 2;
+    b.port(h1, 1).lmc = 2;
+    b.port(h2, 1).lid = h2_lid;
+    return *b.Build();
+  };
+  const Fabric free = build(0);
+  auto a = AssignLids(free);
+  REQUIRE(a);
+  CHECK(a->port_lid[free.port_id(2, 1)] == 6);
+  REQUIRE(a->notes.size() == 1);
+  CHECK(a->notes[0] ==
+        "subnet subnet0: 1 port with an LMC above 0 (first h1[1], LMC 2): routes are computed for base LIDs only, so "
+        "the LIDs after each base get no LFT entries");
+
+  auto bad = AssignLids(build(4));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "subnet subnet0: LID 4 of h2[1] lies in the LMC range 2..5 of h1[1]");
+}
+
+}  // namespace
+}  // namespace fabricctl

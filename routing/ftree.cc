@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "routing/balanced_rounds.h"
 #include "routing/channel_capacity.h"
 #include "routing/parallel.h"
 #include "routing/switch_graph.h"
@@ -92,6 +93,7 @@ class GreedyFill {
           for (uint8_t p : g_.ports(e)) weight_[s * stride_ + p] = capacity.cost(f.port_id(g_.node(s), p));
     load_.assign(weight_.size(), 0);
     head_.assign(weight_.size(), kNone);
+    bound_ = balanced::MakeSetup(g_, ChannelRates{.fabric = f, .capacity = capacity}).bound;
     for (uint32_t s = 0; s < num_switches; ++s) {
       AddHops(s, t_.up[s]);
       AddHops(s, t_.down[s]);
@@ -113,9 +115,10 @@ class GreedyFill {
   // two such rounds in a row end the rounds; a round that makes it heavier is undone.
   void Run() {
     FillPass(Pass::kFirst);
-    const uint64_t bound = CutBound();
+    // The undo copies the LFT: no rounds where that would cost too much memory.
+    if (out_.lft.size() > balanced::kUndoableLftBytes) return;
     unsigned flat = 0;  // rounds in a row that did not lower the busiest channel
-    for (unsigned round = 0; round < kRerouteRounds && flat < kFlatRounds && Busiest() * 20 > bound * 21; ++round) {
+    for (unsigned round = 0; round < kMaxRerouteRounds && flat < kFlatRounds && Busiest() * 20 > bound_ * 21; ++round) {
       const uint64_t before = Busiest();
       std::vector<uint8_t> lft = out_.lft;
       std::vector<uint64_t> load = load_;
@@ -140,7 +143,7 @@ class GreedyFill {
   };
 
   enum class Pass { kFirst, kReroute };
-  static constexpr unsigned kRerouteRounds = 8;
+  static constexpr unsigned kMaxRerouteRounds = 8;
   static constexpr unsigned kFlatRounds = 2;
 
   // Destinations interleaved over the leaves, so that early routes spread over the tree.
@@ -162,12 +165,16 @@ class GreedyFill {
       }
   }
 
-  // Takes LID x's routes off the loads: every source leaf's flow along its LFT entries.
-  void TakeOff(Lid x, uint32_t destination) {
+  // Takes LID x's routes off the loads: every source leaf's flow along its LFT entries
+  // (which FillPass wrote from chan_, so each step is a channel with a head), at most one
+  // step per switch.
+  void TakeOff(Lid x, uint32_t dest_leaf) {
+    const uint32_t num_switches = g_.num_switches();
     for (uint32_t src : t_.leaves) {
       const uint64_t flow = g_.endpoint_lids(src).size();
-      if (src == destination || flow == 0) continue;
-      for (uint32_t s = src; s != destination;) {
+      if (src == dest_leaf || flow == 0) continue;
+      uint32_t s = src;
+      for (uint32_t step = 0; s != dest_leaf && s != kNone && step < num_switches; ++step) {
         const uint8_t port = out_.lft[size_t{s} * L_ + x];
         if (port == kNoRoute) break;
         const uint32_t c = s * stride_ + port;
@@ -178,24 +185,6 @@ class GreedyFill {
   }
 
   uint64_t Busiest() const { return load_.empty() ? 0 : *std::max_element(load_.begin(), load_.end()); }
-
-  // The busiest cut of one leaf in load units: its endpoints send to all the others over
-  // its channels (SwitchCutRoutes); a channel of cost w carries at most X / w routes when
-  // the busiest load is X.
-  uint64_t CutBound() const {
-    uint64_t total = 0;
-    for (uint32_t leaf : t_.leaves) total += g_.endpoint_lids(leaf).size();
-    uint64_t bound = 0;
-    for (uint32_t leaf : t_.leaves) {
-      const uint64_t here = g_.endpoint_lids(leaf).size();
-      const uint64_t routes = SwitchCutRoutes(here, here, total, total);
-      double per_weight = 0;
-      for (uint32_t e = g_.begin(leaf); e < g_.end(leaf); ++e)
-        for (uint8_t p : g_.ports(e)) per_weight += 1.0 / weight_[leaf * stride_ + p];
-      if (per_weight > 0) bound = std::max(bound, static_cast<uint64_t>(double(routes) / per_weight));
-    }
-    return bound;
-  }
 
   // Source leaves in turn, starting after the destination's own.
   void RouteDestination(Lid x, size_t li) {
@@ -320,6 +309,7 @@ class GreedyFill {
   bool uniform_ = true;           // every weight 1
   std::vector<uint64_t> load_;    // per channel: routes so far times their weight
   std::vector<uint32_t> head_;    // per channel: the switch it reaches (kNone: not a channel)
+  uint64_t bound_ = 0;            // the cut bound (balanced::CutBound) in load_'s units
   unsigned rounds_kept_ = 0;
   // Per switch, for the destination being routed: decided when stamp == tick_, the channel
   // taken (kNone: no route) and the switch it reaches.

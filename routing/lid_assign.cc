@@ -8,10 +8,11 @@ namespace fabricctl {
 
 namespace {
 
-// A port with LMC m answers to its base LID and the 2^m - 1 after it. Routes are computed
-// for base LIDs (LMC 0), which the notes say; a LID of another port inside such a range is
-// a fault of the fabric's configuration and an error. Returns the LIDs the ranges hold
-// beyond their bases, which no other port may be given.
+// A port with LMC m answers to the 2^m LIDs of the aligned block that holds its LID (a
+// port ignores the low m bits of a destination LID). Routes are computed for one LID per
+// port (LMC 0), which the notes say; a LID of another port inside such a block is a fault
+// of the fabric's configuration and an error. Returns the LIDs the blocks hold, which no
+// other port may be given.
 Result<std::vector<bool>> CheckLmcRanges(const Fabric& fabric, const Subnet& subnet, const std::vector<PortId>& order,
                                          const std::vector<PortId>& owner, std::vector<std::string>& notes) {
   std::vector<bool> in_range;
@@ -21,19 +22,20 @@ Result<std::vector<bool>> CheckLmcRanges(const Fabric& fabric, const Subnet& sub
     const Port& port = fabric.port(p);
     if (port.lmc == 0 || port.lid == 0) continue;
     if (with_lmc++ == 0) first = p;
-    const uint64_t end = uint64_t{port.lid} + (uint64_t{1} << port.lmc);
+    const uint64_t size = uint64_t{1} << port.lmc;
+    const uint64_t begin = port.lid & ~(size - 1), end = begin + size;
     if (in_range.size() < end) in_range.resize(end, false);
-    for (uint64_t lid = uint64_t{port.lid} + 1; lid < end; ++lid) {
-      in_range[lid] = true;
+    for (uint64_t lid = begin; lid < end; ++lid) {
+      if (lid != port.lid) in_range[lid] = true;
       if (lid < owner.size() && owner[lid] != kNone && owner[lid] != p)
         return MakeError(fmt::format("subnet {}: LID {} of {} lies in the LMC range {}..{} of {}", subnet.name, lid,
-                                     fabric.PortName(owner[lid]), port.lid, end - 1, fabric.PortName(p)));
+                                     fabric.PortName(owner[lid]), begin, end - 1, fabric.PortName(p)));
     }
   }
   if (with_lmc > 0)
     notes.push_back(
         fmt::format("subnet {}: {} port{} with an LMC above 0 (first {}, LMC {}): routes are computed "
-                    "for base LIDs only, so the LIDs after each base get no LFT entries",
+                    "for one LID per port, so the other LIDs of each LMC block get no LFT entries",
                     subnet.name, with_lmc, with_lmc == 1 ? "" : "s", fabric.PortName(first), fabric.port(first).lmc));
   return in_range;
 }
@@ -66,11 +68,6 @@ Result<LidAssignment> AssignLids(const Fabric& fabric) {
     // would cost gigabytes for nothing: it is refused.
     const uint64_t highest = std::max<uint64_t>(0xFFFF, 2 * uint64_t{order.size()});
     auto claim = [&](Lid lid, PortId p) -> Result<void> {
-      if (lid > highest)
-        return MakeError(
-            fmt::format("subnet {}: {} has LID {}, beyond InfiniBand's 16-bit LIDs and twice the {} "
-                        "ports this subnet addresses; set it to 0 to have one assigned",
-                        subnet.name, fabric.PortName(p), lid, order.size()));
       if (lid >= owner.size()) owner.resize(size_t{lid} + 1, kNone);
       if (owner[lid] != kNone && owner[lid] != p)
         return MakeError(fmt::format("subnet {}: LID {} is carried by both {} and {}", subnet.name, lid,
@@ -79,9 +76,16 @@ Result<LidAssignment> AssignLids(const Fabric& fabric) {
       out.port_lid[p] = lid;
       return {};
     };
-    for (PortId p : order)
-      if (Lid lid = fabric.port(p).lid; lid != 0)
+    for (PortId p : order) {
+      const Lid lid = fabric.port(p).lid;
+      if (lid > highest)
+        return MakeError(
+            fmt::format("subnet {}: {} has LID {}, beyond InfiniBand's 16-bit LIDs and twice the {} ports "
+                        "this subnet addresses; set it to 0 to have one assigned",
+                        subnet.name, fabric.PortName(p), lid, order.size()));
+      if (lid != 0)
         if (auto ok = claim(lid, p); !ok) return std::unexpected(ok.error());
+    }
     auto in_lmc_range = CheckLmcRanges(fabric, subnet, order, owner, out.notes);
     if (!in_lmc_range) return std::unexpected(in_lmc_range.error());
     auto taken = [&](Lid lid) {

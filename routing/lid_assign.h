@@ -22,7 +22,8 @@ struct LidAssignment {
   std::vector<std::string> notes;              // e.g. LID space beyond 0xBFFF
 };
 
-// Fails when two ports of one subnet already carry the same LID.
+// Fails when two ports of one subnet already carry the same LID, when a given LID lies in
+// another port's LMC block, or when one is beyond 16 bits and twice the subnet's ports.
 Result<LidAssignment> AssignLids(const Fabric& fabric);
 
 }  // namespace fabricctl

@@ -37,7 +37,7 @@ struct SubnetFigures {
   uint64_t max_channel_load = 0;
   uint64_t pairs = 0;
   uint64_t unreachable_pairs = 0;
-  std::optional<bool> deadlock_free;  // nullopt: several VLs and no verifier
+  std::optional<bool> deadlock_free;  // nullopt: several VLs, or the verifier made the check
   // Routes per capacity on the worst channel (RouteSummary::max_load_per_capacity); equals
   // max_channel_load when every cable runs at the subnet's top rate.
   double max_load_per_capacity = 0;

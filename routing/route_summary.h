@@ -19,9 +19,11 @@ struct RouteSummary {
   // routes a full-rate channel would carry to be as busy; equals max_channel_load when every
   // cable runs at the subnet's top rate (routing/channel_capacity.h).
   double max_load_per_capacity = 0;
-  uint64_t pairs = 0;                 // ordered endpoint pairs (different ports, both attached to switches)
-  uint64_t unreachable_pairs = 0;     // pairs whose route hits no entry, a bad port, or a loop
-  std::optional<bool> deadlock_free;  // CDG acyclic; unset when tables use several VLs or it was skipped
+  uint64_t pairs = 0;              // ordered endpoint pairs (different ports, both attached to switches)
+  uint64_t unreachable_pairs = 0;  // pairs whose route hits no entry, a bad port, or a loop
+  // CDG acyclic; unset when tables use several VLs or the check was skipped (true for a
+  // subnet without switches, which has no channels)
+  std::optional<bool> deadlock_free;
 };
 
 // Whether the summary checks the 1-VL channel dependency graph: kSkip where the verifier

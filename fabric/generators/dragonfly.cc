@@ -27,8 +27,9 @@ Result<Fabric> Generate(ParamReader& r) {
   if (r.error()) return std::unexpected(*r.error());
   const unsigned radix = hosts + (routers - 1) + global;
   const size_t per_group = size_t{routers} * global;
-  if (radix > 255)
-    r.Fail(fmt::format("a router would need {} ports (hosts + routers - 1 + global), more than 255", radix));
+  if (radix > kMaxSwitchPorts)
+    r.Fail(fmt::format("a router would need {} ports (hosts + routers - 1 + global), more than {}", radix,
+                       kMaxSwitchPorts));
   else if (groups - 1 > per_group)
     r.Fail(fmt::format("{} groups need {} global links per group to reach each other, have routers x global = {}",
                        groups, groups - 1, per_group));

@@ -22,6 +22,10 @@ inline constexpr uint64_t kSwitchGuidBase = 0xfab2'0000'0000'0000ULL;
 // 400 Gb/s: the scale-out rate of the target clusters, and the default everywhere.
 inline constexpr LinkRate kRate400G{.width = LinkWidth::k4x, .speed = LinkSpeed::kNDR};
 
+// Ports a generated switch may have: an LFT entry of 255 means "no route", so port 255
+// could carry none (routing refuses a cable there).
+inline constexpr unsigned kMaxSwitchPorts = 254;
+
 // The largest fabric a generator builds, in port slots (ports plus each node's port 0):
 // about 100 bytes each once built, so some 5 GiB. A 3-tier fat tree of radix 254 (4.1M
 // endpoints) fits; scalex-cluster with 200 super nodes needs 3.1M.

@@ -151,8 +151,8 @@ Result<Fabric> Generate(ParamReader& r) {
   const uint64_t seed = static_cast<uint64_t>(r.Int("seed", 0, std::numeric_limits<int64_t>::max()));
   const LinkRate rate = r.Rate("rate");
   if (r.error()) return std::unexpected(*r.error());
-  if (degree + hosts > 255)
-    r.Fail(fmt::format("a switch would need degree + hosts = {} ports, more than 255", degree + hosts));
+  if (degree + hosts > kMaxSwitchPorts)
+    r.Fail(fmt::format("a switch would need degree + hosts = {} ports, more than {}", degree + hosts, kMaxSwitchPorts));
   else if (!parallel && degree > switches - 1)
     r.Fail(fmt::format("degree {} needs at least {} switches without parallel cables", degree, degree + 1));
   else if (degree == 1 && switches > 2)

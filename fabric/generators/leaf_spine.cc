@@ -29,10 +29,12 @@ struct Shape {
 };
 
 void CheckShape(const Shape& s, ParamReader& r) {
-  if (s.leaf_ports() > 255)
-    r.Fail(fmt::format("a leaf would need hosts + spines x cables = {} ports, more than 255", s.leaf_ports()));
-  else if (s.spine_ports() > 255)
-    r.Fail(fmt::format("a spine would need leaves x cables = {} ports, more than 255", s.spine_ports()));
+  if (s.leaf_ports() > kMaxSwitchPorts)
+    r.Fail(fmt::format("a leaf would need hosts + spines x cables = {} ports, more than {}", s.leaf_ports(),
+                       kMaxSwitchPorts));
+  else if (s.spine_ports() > kMaxSwitchPorts)
+    r.Fail(
+        fmt::format("a spine would need leaves x cables = {} ports, more than {}", s.spine_ports(), kMaxSwitchPorts));
   else if (s.dual_homed && s.leaves % 2 == 1)
     r.Fail(fmt::format("dual_homed=true pairs the leaves: leaves must be even, not {}", s.leaves));
 }
@@ -54,9 +56,9 @@ void AddHosts(GenBuilder& b, const Shape& s, const std::vector<NodeId>& leaf) {
 }
 
 Result<Fabric> Generate(ParamReader& r) {
-  Shape s{.leaves = static_cast<unsigned>(r.Int("leaves", 1, 255)),
+  Shape s{.leaves = static_cast<unsigned>(r.Int("leaves", 1, kMaxSwitchPorts)),
           .spines = static_cast<unsigned>(r.Int("spines", 1, 254)),
-          .cables = static_cast<unsigned>(r.Int("cables", 1, 255)),
+          .cables = static_cast<unsigned>(r.Int("cables", 1, kMaxSwitchPorts)),
           .hosts = static_cast<unsigned>(r.Int("hosts", 0, 254)),
           .dual_homed = r.Bool("dual_homed"),
           .rate = r.Rate("rate")};

@@ -67,8 +67,9 @@ Result<Fabric> GenerateDirect(ParamReader& r) {
   if (r.IsSet("accelerators") && static_cast<size_t>(r.Int("accelerators", 1, 1'000'000)) != n)
     r.Fail(fmt::format("mode=direct attaches one accelerator to each switch: accelerators={} but dims={} has {}",
                        r.Raw("accelerators"), r.Raw("dims"), n));
-  if (!r.error() && shape.radix() > 255)
-    r.Fail(fmt::format("an accelerator-attached switch would need {} ports, more than 255", shape.radix()));
+  if (!r.error() && shape.radix() > kMaxSwitchPorts)
+    r.Fail(fmt::format("an accelerator-attached switch would need {} ports, more than {}", shape.radix(),
+                       kMaxSwitchPorts));
   if (r.error()) return std::unexpected(*r.error());
   GenBuilder b;
   b.Reserve(2 * n, n * (shape.radix() + 2 + shape.host_ports));
@@ -90,7 +91,7 @@ Result<Fabric> Generate(ParamReader& r) {
   o.ports = static_cast<unsigned>(r.Int("ports", 1, 254));
   o.tiers = static_cast<unsigned>(r.Int("tiers", 1, 2));
   o.planes = static_cast<unsigned>(r.Int("planes", 0, 254));
-  o.radix = static_cast<unsigned>(r.Int("radix", 2, 255));
+  o.radix = static_cast<unsigned>(r.Int("radix", 2, kMaxSwitchPorts));
   o.l1_down = static_cast<unsigned>(r.Int("l1_down", 0, 254));
   o.l1_up = static_cast<unsigned>(r.Int("l1_up", 0, 254));
   o.spines = static_cast<unsigned>(r.Int("spines", 0, 254));

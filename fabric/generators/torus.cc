@@ -75,8 +75,9 @@ Result<Fabric> Generate(ParamReader& r) {
   shape.wrap = r.Bool("wrap");
   shape.links = static_cast<unsigned>(r.Int("links", 1, 8));
   LinkRate rate = r.Rate("rate");
-  if (!r.error() && shape.radix() > 255)
-    r.Fail(fmt::format("a switch would need {} ports (hosts + 2 x dimensions x links), more than 255", shape.radix()));
+  if (!r.error() && shape.radix() > kMaxSwitchPorts)
+    r.Fail(fmt::format("a switch would need {} ports (hosts + 2 x dimensions x links), more than {}", shape.radix(),
+                       kMaxSwitchPorts));
   if (r.error()) return std::unexpected(*r.error());
   const size_t n = shape.switches();
   GenBuilder b;

@@ -1,8 +1,10 @@
 // leaf-spine: leaves joined to a few spines by several cables each, hosts single- or
 // dual-homed.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "fabric/generator.h"
@@ -40,27 +42,26 @@ TEST_CASE("leaf-spine: every leaf has `cables` cables to every spine, and `hosts
 }
 
 TEST_CASE("leaf-spine: dual-homed hosts have one port on each leaf of their pair") {
-  const Fabric f = Gen({{"leaves", "4"}, {"spines", "2"}, {"cables", "2"}, {"hosts", "3"}, {"dual_homed", "true"}});
+  const Fabric f = Gen({{"leaves", "12"}, {"spines", "2"}, {"cables", "2"}, {"hosts", "3"}, {"dual_homed", "true"}});
   size_t hosts = 0;
   for (NodeId n = 0; n < f.num_nodes(); ++n) {
     if (f.is_switch(n)) continue;
     ++hosts;
-    std::vector<std::string> leaves;
-    for (const Adjacency& a : f.neighbors(n)) leaves.push_back(f.description(a.peer_node));
-    REQUIRE(leaves.size() == 2);
+    std::set<std::string> leaves;
+    for (const Adjacency& a : f.neighbors(n)) leaves.insert(f.description(a.peer_node));
     INFO(f.description(n));
-    // ls-leaf00 with ls-leaf01, ls-leaf02 with ls-leaf03
-    CHECK(leaves[0].substr(0, 7) == leaves[1].substr(0, 7));
-    CHECK((leaves[0].back() - '0') / 2 == (leaves[1].back() - '0') / 2);
-    CHECK(leaves[0] != leaves[1]);
+    // ls-pair05-h02 hangs off ls-leaf10 and ls-leaf11.
+    const int pair = std::stoi(f.description(n).substr(std::string("ls-pair").size(), 2));
+    CHECK(leaves ==
+          std::set<std::string>{fmt::format("ls-leaf{:02}", 2 * pair), fmt::format("ls-leaf{:02}", 2 * pair + 1)});
   }
-  CHECK(hosts == 4 * 3 / 2);
+  CHECK(hosts == 12 * 3 / 2);
 }
 
 TEST_CASE("leaf-spine: shapes that do not fit are refused with the reason") {
-  CHECK(testing::GenError("leaf-spine", {{"leaves", "64"}, {"cables", "6"}}).find("384 ports, more than 255") !=
+  CHECK(testing::GenError("leaf-spine", {{"leaves", "64"}, {"cables", "6"}}).find("384 ports, more than 254") !=
         std::string::npos);
-  CHECK(testing::GenError("leaf-spine", {{"spines", "30"}, {"cables", "8"}}).find("258 ports, more than 255") !=
+  CHECK(testing::GenError("leaf-spine", {{"spines", "30"}, {"cables", "8"}}).find("258 ports, more than 254") !=
         std::string::npos);
   CHECK(testing::GenError("leaf-spine", {{"leaves", "5"}, {"dual_homed", "true"}}).find("leaves must be even") !=
         std::string::npos);

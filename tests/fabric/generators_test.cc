@@ -107,7 +107,7 @@ TEST_CASE("every generator builds with its defaults and is deterministic") {
     Fabric a = Gen(g.name);
     Fabric b = Gen(g.name);
     CHECK(a == b);
-    CheckInvariants(a, 255);
+    CheckInvariants(a, gen::kMaxSwitchPorts);
     CHECK(!a.subnets().empty());
   }
 }
@@ -434,7 +434,7 @@ TEST_CASE("random parameters give a valid fabric or an error, never a crash") {
       auto f = Generate(g.name, params);
       if (f) {
         ++built;
-        CheckInvariants(*f, 255);
+        CheckInvariants(*f, gen::kMaxSwitchPorts);
       } else {
         CHECK(f.error().message.starts_with(std::string(g.name) + ": "));
       }

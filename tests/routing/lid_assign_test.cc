@@ -73,8 +73,8 @@ TEST_CASE("LID assignment notes a subnet beyond 0xBFFF") {
   CHECK(a->notes[0].find("uses LIDs up to 49152 (> 0xBFFF)") != std::string::npos);
 }
 
-// One LFT entry per LID on every switch: a LID of 4294967295 from a file used to make
-// route compute allocate gigabytes per switch until it was killed.
+// Every switch holds one LFT entry per LID up to the highest: a LID of 4294967295 from a
+// file would cost gigabytes per switch.
 TEST_CASE("LID assignment refuses a LID beyond 16 bits and twice the subnet's ports") {
   for (const Lid lid : {Lid{0x10000}, Lid{100'000'000}, Lid{0xFFFFFFFF}}) {
     FabricBuilder b;
@@ -97,34 +97,39 @@ TEST_CASE("LID assignment refuses a LID beyond 16 bits and twice the subnet's po
 namespace fabricctl {
 namespace {
 
-// h1 has LID 2 with LMC 2, so it answers to 2..5: h2 (no LID) must not be given 3, and a
-// port that the topology gives LID 4 is an error of the fabric's configuration.
-TEST_CASE("LID assignment keeps LMC ranges free, refuses a LID inside one, and notes the LMC") {
+// h1 has LID 5 with LMC 2, so it answers to the block 4..7: h2 and h3 (no LID) get 2 and
+// 3, h4 gets 8, past the block; a port that the topology gives LID 6 is an error of the
+// fabric's configuration.
+TEST_CASE("LID assignment keeps LMC blocks free, refuses a LID inside one, and notes the LMC") {
   auto build = [](Lid h2_lid) {
     FabricBuilder b;
     NodeId sw = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "sw"});
-    NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h1"});
-    NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h2"});
-    REQUIRE(b.Connect(h1, 1, sw, 1, LinkRate{}));
-    REQUIRE(b.Connect(h2, 1, sw, 2, LinkRate{}));
+    std::vector<NodeId> h;
+    for (uint64_t i = 1; i <= 4; ++i) {
+      h.push_back(*b.AddNode(
+          {.type = NodeType::kCa, .num_ports = 1, .guid = 0x20 + i, .description = "h" + std::to_string(i)}));
+      REQUIRE(b.Connect(h.back(), 1, sw, static_cast<unsigned>(i), LinkRate{}));
+    }
     b.port(sw, 0).lid = 1;
-    b.port(h1, 1).lid = 2;
-    b.port(h1, 1).lmc = 2;
-    b.port(h2, 1).lid = h2_lid;
+    b.port(h[0], 1).lid = 5;
+    b.port(h[0], 1).lmc = 2;
+    b.port(h[1], 1).lid = h2_lid;
     return *b.Build();
   };
   const Fabric free = build(0);
   auto a = AssignLids(free);
   REQUIRE(a);
-  CHECK(a->port_lid[free.port_id(2, 1)] == 6);
+  CHECK(a->port_lid[free.port_id(2, 1)] == 2);
+  CHECK(a->port_lid[free.port_id(3, 1)] == 3);
+  CHECK(a->port_lid[free.port_id(4, 1)] == 8);
   REQUIRE(a->notes.size() == 1);
   CHECK(a->notes[0] ==
-        "subnet subnet0: 1 port with an LMC above 0 (first h1[1], LMC 2): routes are computed for base LIDs only, so "
-        "the LIDs after each base get no LFT entries");
+        "subnet subnet0: 1 port with an LMC above 0 (first h1[1], LMC 2): routes are computed for one LID per port, "
+        "so the other LIDs of each LMC block get no LFT entries");
 
-  auto bad = AssignLids(build(4));
+  auto bad = AssignLids(build(6));
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message == "subnet subnet0: LID 4 of h2[1] lies in the LMC range 2..5 of h1[1]");
+  CHECK(bad.error().message == "subnet subnet0: LID 6 of h2[1] lies in the LMC range 4..7 of h1[1]");
 }
 
 }  // namespace

@@ -103,7 +103,8 @@ void RunCase(const Case& c, Files files) {
     std::vector<RouteSummary> sums(routed->routes.subnets.size());
     for (size_t i = 0; i < routed->routes.subnets.size(); ++i) {
       const SubnetRoutes& r = routed->routes.subnets[i];
-      RouteSummary s = SummarizeRoutes(c.fabric, c.fabric.subnets()[r.subnet], r, DefaultThreads());
+      RouteSummary s = SummarizeRoutes(c.fabric, c.fabric.subnets()[r.subnet], r, DefaultThreads(),
+                                       c.verify ? SummaryCreditLoops::kSkip : SummaryCreditLoops::kCheck);
       max_load = std::max(max_load, s.max_channel_load);
       max_hops = std::max(max_hops, s.max_hops);
       if (!c.verify) {

@@ -407,11 +407,12 @@ void CheckLids(const SubnetFacts& sf, Accum& acc, Lid lo, Lid hi, size_t max_kee
   for (Lid lid = lo; lid < hi; ++lid) {
     const uint32_t dest_ep = sf.endpoint_of_port_lid[lid];
     if (dest_ep == kNone) continue;
-    const uint8_t* col = &acc.col_block[size_t(lid - lo) * sf.num_switches];
+    // data() + offset: a switchless subnet has an empty block.
+    const uint8_t* col = acc.col_block.data() + size_t(lid - lo) * sf.num_switches;
     ++acc.tick;
     CheckPairs(sf, acc, lid, dest_ep, col, max_keep);
     if (multi_vl)
-      RecordDependenciesPerSl(sf, acc, lid, dest_ep, col, &acc.sl_block[(lid - lo) * num_eps], max_keep);
+      RecordDependenciesPerSl(sf, acc, lid, dest_ep, col, acc.sl_block.data() + size_t(lid - lo) * num_eps, max_keep);
     else
       RecordDependenciesOneVl(sf, acc, dest_ep, col);
   }

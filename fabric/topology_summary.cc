@@ -106,12 +106,15 @@ nlohmann::json SummaryToJson(const TopologySummary& s, const Fabric& fabric) {
   for (const TierSummary& t : s.tiers)
     tiers.push_back({{"tier", t.tier}, {"switches", t.switches}, {"endpoints", t.endpoints}});
   json rates = json::array();
-  for (const RateCount& r : s.rates)
+  for (const RateCount& r : s.rates) {
+    // A width or speed the file did not give ("??HDR") has no data rate: null, not 0.
+    const double gbps = LinkDataGbps(r.width, r.speed);
     rates.push_back({{"rate", RateName(r.width, r.speed)},
                      {"width", ToString(r.width)},
                      {"speed", ToString(r.speed)},
-                     {"gbps", LinkDataGbps(r.width, r.speed)},
+                     {"gbps", gbps > 0 ? json(gbps) : json(nullptr)},
                      {"links", r.links}});
+  }
   json degraded = json::array();
   for (const DegradedLink& d : s.degraded_links)
     degraded.push_back({{"link", fabric.LinkName(d.link)},

@@ -127,5 +127,21 @@ TEST_CASE("summary: JSON has the documented keys") {
   CHECK(j["rates"][0]["gbps"] == 400.0);
 }
 
+TEST_CASE("summary: a rate whose width was not reported has no data rate in JSON") {
+  FabricBuilder b;
+  const NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "s"});
+  const NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h1"});
+  const NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h2"});
+  REQUIRE(b.Connect(h1, 1, s, 1, LinkRate{.width = LinkWidth::kNone, .speed = LinkSpeed::kHDR}));
+  REQUIRE(b.Connect(h2, 1, s, 2, LinkRate{}));
+  const Fabric f = *b.Build();
+  nlohmann::json j = SummaryToJson(Summarize(f), f);
+  REQUIRE(j["rates"].size() == 2);
+  CHECK(j["rates"][0]["rate"] == "4xHDR");
+  CHECK(j["rates"][0]["gbps"] == 200.0);
+  CHECK(j["rates"][1]["rate"] == "?xHDR");
+  CHECK(j["rates"][1]["gbps"].is_null());
+}
+
 }  // namespace
 }  // namespace fabricctl

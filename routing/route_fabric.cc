@@ -106,6 +106,14 @@ void ResetSubnetRoutes(const Fabric& fabric, SubnetRoutes& r) {
 
 ChainRun RunChain(std::span<const EngineInfo* const> chain, const RouteRequest& request, SubnetRoutes& out) {
   ChainRun run;
+  // Endpoints cabled back to back form a subnet without a switch: no table to fill, for
+  // any engine, so none runs.
+  if (request.subnet.switches.empty() && !chain.empty()) {
+    out.engine = std::string(chain.front()->name);
+    out.reason = "no switches: nothing to route";
+    run.routed_by = chain.front();
+    return run;
+  }
   for (size_t i = 0; i < chain.size(); ++i) {
     const EngineInfo* info = chain[i];
     if (i > 0) ResetSubnetRoutes(request.fabric, out);

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "fabric/fabric_builder.h"
@@ -95,7 +96,7 @@ TEST_CASE("routing a fabric refuses a cable on switch port 255") {
 
 // Two endpoints cabled back to back form a subnet of their own with no switch: every
 // engine that routes general fabrics routes it (there is no table to fill).
-TEST_CASE("every general engine routes a subnet without switches") {
+TEST_CASE("every engine routes a subnet without switches, and says there was nothing to route") {
   FabricBuilder b;
   const NodeId s = *b.AddNode({.type = NodeType::kSwitch, .num_ports = 4, .guid = 0x10, .description = "s"});
   const NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 2, .guid = 0x20, .description = "h1"});
@@ -109,10 +110,31 @@ TEST_CASE("every general engine routes a subnet without switches") {
     INFO(engine);
     auto routed = RouteFabric(f, *ParseEngineSelection(engine), RouteFabricOptions{});
     REQUIRE(routed);
+    auto& subnets = routed->routes.subnets;
+    auto switchless =
+        std::find_if(subnets.begin(), subnets.end(), [](const SubnetRoutes& r) { return r.switches.empty(); });
+    REQUIRE(switchless != subnets.end());
+    const SubnetRoutes& back_to_back = *switchless;
+    CHECK(back_to_back.engine == engine);
+    CHECK(back_to_back.reason == "no switches: nothing to route");
     auto verdict = Verify(f, routed->routes, VerifyOptions{.threads = 1});
     REQUIRE(verdict);
     CHECK(verdict->violation_count == 0);
   }
+}
+
+// An engine for one topology class, too: there is nothing it could decline.
+TEST_CASE("torus routes a fabric of two endpoints cabled back to back") {
+  FabricBuilder b;
+  const NodeId h1 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x20, .description = "h1"});
+  const NodeId h2 = *b.AddNode({.type = NodeType::kCa, .num_ports = 1, .guid = 0x21, .description = "h2"});
+  REQUIRE(b.Connect(h1, 1, h2, 1, LinkRate{}));
+  const Fabric f = *b.Build();
+  auto routed = RouteFabric(f, *ParseEngineSelection("torus"), RouteFabricOptions{});
+  REQUIRE(routed);
+  REQUIRE(routed->routes.subnets.size() == 1);
+  CHECK(routed->routes.subnets[0].engine == "torus");
+  CHECK(routed->routes.subnets[0].reason == "no switches: nothing to route");
 }
 
 }  // namespace

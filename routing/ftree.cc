@@ -427,7 +427,7 @@ void FindLevels(const Fabric& f, const SwitchGraph& g, TreeShape& t) {
   for (uint32_t s = 0; s < switches; ++s) {
     t.top_level = std::max(t.top_level, t.level[s]);
     if (t.level[s] != 0 && !g.endpoint_lids(s).empty()) {
-      t.problem = fmt::format("endpoints on '{}', a level-{} switch", name(s), t.level[s]);
+      t.problem = fmt::format("endpoints on '{}', a tier-{} switch", name(s), t.level[s] + 1);
       return;
     }
   }
@@ -451,16 +451,16 @@ void GroupNeighbours(const Fabric& f, const SwitchGraph& g, TreeShape& t) {
       } else if (t.level[n] + 1 == level) {
         t.down[s].push_back(e);
       } else {
-        t.problem = fmt::format("'{}' (level {}) is cabled to '{}' (level {}): not a fat tree", name(s), level, name(n),
-                                t.level[n]);
+        t.problem = fmt::format("'{}' (tier {}) is cabled to '{}' (tier {}): not a fat tree", name(s), level + 1,
+                                name(n), t.level[n] + 1);
         return;
       }
     }
     if (t.up[s].empty() && level != t.top_level)
       t.problem =
-          fmt::format("'{}' at level {} has no up-links but the tree has {} levels", name(s), level, t.top_level + 1);
+          fmt::format("'{}' at tier {} has no up-links but the tree has {} tiers", name(s), level + 1, t.top_level + 1);
     else if (level > 0 && t.down[s].empty())
-      t.problem = fmt::format("'{}' at level {} has no down-links", name(s), level);
+      t.problem = fmt::format("'{}' at tier {} has no down-links", name(s), level + 1);
   }
 }
 

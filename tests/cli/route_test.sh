@@ -45,7 +45,7 @@ expect_rc 1 "$fabricctl" route diff r1 r3 --json
 # A torus: ftree declines with a reason; the chain falls back to updn; minhop has a credit loop.
 expect_rc 2 "$fabricctl" route compute torus.topo --engine ftree
 has err.txt "fabricctl: subnet subnet0: no engine of 'ftree' could route it:"
-has err.txt "ftree not applicable: 't-x00-y00' (level 0) is cabled to 't-x01-y00' (level 0): not a fat tree"
+has err.txt "ftree not applicable: 't-x00-y00' (tier 1) is cabled to 't-x01-y00' (tier 1): not a fat tree"
 expect_rc 0 "$fabricctl" route compute torus.topo --engine ftree,updn
 has out.txt "fallback after ftree not applicable"
 has out.txt "deadlock-free: yes; unreachable pairs: 0"

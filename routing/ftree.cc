@@ -85,19 +85,15 @@ class GreedyFill {
     const uint32_t num_switches = g_.num_switches();
     for (uint32_t e = 0; e < g_.end(num_switches - 1); ++e)
       for (uint8_t p : g_.ports(e)) stride_ = std::max<uint32_t>(stride_, p + 1u);
-    weight_.assign(size_t{num_switches} * stride_, 1);
+    channel_of_.assign(size_t{num_switches} * stride_, kNone);
     uniform_ = capacity.uniform();
-    if (!capacity.uniform())
-      for (uint32_t s = 0; s < num_switches; ++s)
-        for (uint32_t e = g_.begin(s); e < g_.end(s); ++e)
-          for (uint8_t p : g_.ports(e)) weight_[s * stride_ + p] = capacity.cost(f.port_id(g_.node(s), p));
-    load_.assign(weight_.size(), 0);
-    head_.assign(weight_.size(), kNone);
     bound_ = balanced::MakeSetup(g_, ChannelRates{.fabric = f, .capacity = capacity}).bound;
     for (uint32_t s = 0; s < num_switches; ++s) {
-      AddHops(s, t_.up[s]);
-      AddHops(s, t_.down[s]);
+      AddHops(s, t_.up[s], f, capacity);
+      AddHops(s, t_.down[s], f, capacity);
     }
+    hops_.push_back(Hop{.to = kNone, .first = static_cast<uint32_t>(head_.size())});  // ends the last hop's channels
+    load_.assign(head_.size(), 0);
     memo_.assign(num_switches, PathMemo{});
     version_.assign(num_switches, 0);
     stamp_.assign(num_switches, 0);
@@ -160,7 +156,7 @@ class GreedyFill {
         RouteDestination(lids[i], li);
         for (uint32_t s = 0; s < num_switches; ++s) {
           uint8_t& entry = out_.lft[size_t{s} * L_ + lids[i]];
-          entry = s == dest_ ? g_.lid_port(lids[i]) : chan_[s] == kNone ? kNoRoute : uint8_t(chan_[s] % stride_);
+          entry = s == dest_ ? g_.lid_port(lids[i]) : chan_[s] == kNone ? kNoRoute : port_[chan_[s]];
         }
       }
   }
@@ -177,7 +173,8 @@ class GreedyFill {
       for (uint32_t step = 0; s != dest_leaf && s != kNone && step < num_switches; ++step) {
         const uint8_t port = out_.lft[size_t{s} * L_ + x];
         if (port == kNoRoute) break;
-        const uint32_t c = s * stride_ + port;
+        const uint32_t c = channel_of_[s * stride_ + port];
+        if (c == kNone) break;
         load_[c] -= flow * weight_[c];
         s = head_[c];
       }
@@ -223,16 +220,17 @@ class GreedyFill {
     return memo_[t].cost;
   }
 
-  // Switch s's hops along `groups`, after those added before.
-  void AddHops(uint32_t s, const std::vector<uint32_t>& groups) {
+  // Switch s's hops along `groups`, after those added before; each cable of a hop gets the
+  // next channel number.
+  void AddHops(uint32_t s, const std::vector<uint32_t>& groups, const Fabric& f, const ChannelCapacity& capacity) {
     if (hop_offsets_.empty()) hop_offsets_.push_back(0);
     for (uint32_t e : groups) {
-      hops_.push_back(Hop{.to = g_.nbr(e),
-                          .first = static_cast<uint32_t>(channels_.size()),
-                          .count = static_cast<uint32_t>(g_.ports(e).size())});
+      hops_.push_back(Hop{.to = g_.nbr(e), .first = static_cast<uint32_t>(head_.size())});
       for (uint8_t p : g_.ports(e)) {
-        channels_.push_back(s * stride_ + p);
-        head_[s * stride_ + p] = g_.nbr(e);
+        channel_of_[s * stride_ + p] = static_cast<uint32_t>(head_.size());
+        head_.push_back(g_.nbr(e));
+        port_.push_back(p);
+        weight_.push_back(uniform_ ? 1 : capacity.cost(f.port_id(g_.node(s), p)));
       }
     }
     hop_offsets_.push_back(static_cast<uint32_t>(hops_.size()));
@@ -281,10 +279,9 @@ class GreedyFill {
       if (!rest) continue;
       // The cost grows with the channel's load, so the group's first least loaded cable
       // is its best.
-      uint32_t pick = channels_[hop.first];
+      uint32_t pick = hop.first;
       uint64_t low = Weighed(pick, flow);
-      for (uint32_t i = hop.first + 1; i < hop.first + hop.count; ++i) {
-        const uint32_t c = channels_[i];
+      for (uint32_t c = hop.first + 1; c < (&hop)[1].first; ++c) {
         const uint64_t v = Weighed(c, flow);
         pick = v < low ? c : pick;
         low = std::min(low, v);
@@ -304,12 +301,16 @@ class GreedyFill {
   const SwitchGraph& g_;
   SubnetRoutes& out_;
   const size_t L_;
+  // Channels are the cables between switches, numbered hop by hop (see hops_), so that the
+  // per-channel arrays leave out the endpoint ports and stay small enough for the cache.
   uint32_t stride_ = 1;
-  std::vector<uint32_t> weight_;  // per channel (switch * stride + port): cost of one route
-  bool uniform_ = true;           // every weight 1
-  std::vector<uint64_t> load_;    // per channel: routes so far times their weight
-  std::vector<uint32_t> head_;    // per channel: the switch it reaches (kNone: not a channel)
-  uint64_t bound_ = 0;            // the cut bound (balanced::CutBound) in load_'s units
+  std::vector<uint32_t> channel_of_;  // per switch * stride + port: its channel (kNone: none)
+  std::vector<uint32_t> weight_;      // per channel: cost of one route
+  bool uniform_ = true;               // every weight 1
+  std::vector<uint64_t> load_;        // per channel: routes so far times their weight
+  std::vector<uint32_t> head_;        // per channel: the switch it reaches
+  std::vector<uint8_t> port_;         // per channel: its port on the switch it leaves
+  uint64_t bound_ = 0;                // the cut bound (balanced::CutBound) in load_'s units
   unsigned rounds_kept_ = 0;
   // Per switch, for the destination being routed: decided when stamp == tick_, the channel
   // taken (kNone: no route) and the switch it reaches.
@@ -327,13 +328,13 @@ class GreedyFill {
   std::vector<PathMemo> memo_;
   // Per switch s, its up groups hops_[hop_offsets_[2s], hop_offsets_[2s + 1]) and then its
   // down groups, up to hop_offsets_[2s + 2], in the order of Tree's lists: the switch each
-  // reaches and its channels, channels_[first, first + count).
+  // reaches and its channels, numbered from its first up to the next hop's first (a last
+  // hop, to no switch, ends them).
   struct Hop {
-    uint32_t to, first, count;
+    uint32_t to, first;
   };
   std::vector<Hop> hops_;
   std::vector<uint32_t> hop_offsets_;
-  std::vector<uint32_t> channels_;
   std::vector<uint64_t> version_;  // per root switch
   uint64_t versions_ = 0;
   uint32_t tick_ = 0, dest_ = kNone;

@@ -109,10 +109,8 @@ void PrintSummary(const TopologySummary& s, const Fabric& f, const std::string& 
   std::cout << fmt::format("{:<14}{:>8}  distinct width/speed pairs\n", "link rates", s.rates.size());
   if (!s.rates.empty()) {
     Table t({{"RATE"}, {"GB/S", Table::Align::kRight}, {"LINKS", Table::Align::kRight}});
-    for (const RateCount& r : s.rates) {
-      const double gbps = LinkDataGbps(r.width, r.speed);
-      t.Add({RateName(r.width, r.speed), gbps > 0 ? fmt::format("{:g}", gbps) : "?", std::to_string(r.links)});
-    }
+    for (const RateCount& r : s.rates)
+      t.Add({RateName(r.width, r.speed), FormatDataGbps(r.width, r.speed), std::to_string(r.links)});
     t.Print(std::cout);
   }
   std::cout << fmt::format("{:<14}{:>8}", "degraded links", s.degraded_links.size());

@@ -1,5 +1,7 @@
 #include "fabric/link_rate.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cctype>
 
@@ -59,6 +61,11 @@ double LaneDataGbps(LinkSpeed s) {
 }
 
 double LinkDataGbps(LinkWidth w, LinkSpeed s) { return LaneCount(w) * LaneDataGbps(s); }
+
+std::string FormatDataGbps(LinkWidth w, LinkSpeed s) {
+  const double gbps = LinkDataGbps(w, s);
+  return gbps > 0 ? fmt::format("{:g}", gbps) : "?";
+}
 
 std::string_view ToString(LinkWidth w) {
   for (const auto& i : kWidths)

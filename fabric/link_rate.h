@@ -32,6 +32,8 @@ constexpr WidthMask WidthBit(LinkWidth w) { return static_cast<WidthMask>(w); }
 int LaneCount(LinkWidth w);                     // 1x -> 1, 4x -> 4, none -> 0
 double LaneDataGbps(LinkSpeed s);               // data rate of one lane after encoding
 double LinkDataGbps(LinkWidth w, LinkSpeed s);  // LaneCount * LaneDataGbps
+// LinkDataGbps as text ("200", "54.56"); "?" when the width or the speed is not known.
+std::string FormatDataGbps(LinkWidth w, LinkSpeed s);
 
 std::string_view ToString(LinkWidth w);                       // "4x"
 std::string_view ToString(LinkSpeed s);                       // "HDR"

@@ -432,7 +432,7 @@ void FindLevels(const Fabric& f, const SwitchGraph& g, TreeShape& t) {
       return;
     }
   }
-  if (t.top_level > 16) t.problem = fmt::format("{} levels: not a fat tree", t.top_level + 1);
+  if (t.top_level > 16) t.problem = fmt::format("{} tiers: not a fat tree", t.top_level + 1);
 }
 
 // Up and down neighbour groups (parents before children in each switch's neighbour list

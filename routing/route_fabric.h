@@ -70,7 +70,9 @@ struct ChainRun {
 };
 // The one fallback mechanism, for `--engine ftree,updn` and for auto's class list alike:
 // runs the engines in order until one routes the subnet, each engine after the first on
-// tables reset to their initial state. out.engine names the engine that ran last.
+// tables reset to their initial state. out.engine names the engine that ran last. A
+// subnet without a switch has no table to fill: no engine runs, and it counts as routed by
+// the chain's first engine (out.engine), with the reason "no switches: nothing to route".
 ChainRun RunChain(std::span<const EngineInfo* const> chain, const RouteRequest& request, SubnetRoutes& out);
 
 // Fails when a selector names no subnet, or every engine of a subnet's chain declines

@@ -8,7 +8,13 @@ namespace fabricctl::check {
 namespace {
 
 std::string RateWithGbps(const WidthSpeed& r) {
-  return fmt::format("{} ({:g} Gb/s)", RateName(r.width, r.speed), LinkDataGbps(r.width, r.speed));
+  return fmt::format("{} ({} Gb/s)", RateName(r.width, r.speed), FormatDataGbps(r.width, r.speed));
+}
+
+// A rate's data rate in JSON: null when its width or speed is not known.
+nlohmann::json GbpsJson(const WidthSpeed& r) {
+  const double gbps = LinkDataGbps(r.width, r.speed);
+  return gbps > 0 ? nlohmann::json(gbps) : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -22,8 +28,8 @@ void CheckLinkRates(const Snapshot& s, const Places& places, CheckReport& report
     nlohmann::json evidence = {
         {"active", RateName(slow.active.width, slow.active.speed)},
         {"expected", RateName(want.width, want.speed)},
-        {"active_gbps", LinkDataGbps(slow.active.width, slow.active.speed)},
-        {"expected_gbps", LinkDataGbps(want.width, want.speed)},
+        {"active_gbps", GbpsJson(slow.active)},
+        {"expected_gbps", GbpsJson(want)},
         {"basis", basis},
         {"basis_kind", ToString(slow.expected.basis)},
         {"ends", {places.PortJson(f.link(slow.link).a), places.PortJson(f.link(slow.link).b)}},

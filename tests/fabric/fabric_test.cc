@@ -109,6 +109,10 @@ TEST_CASE("link rates") {
   CHECK(ws->first == LinkWidth::k4x);
   CHECK(ws->second == LinkSpeed::kNDR);
   CHECK(FormatWidthSpeed(LinkWidth::k2x, LinkSpeed::kHDR) == "2xHDR");
+  CHECK(FormatDataGbps(LinkWidth::k4x, LinkSpeed::kFDR) == "54.56");
+  CHECK(FormatDataGbps(LinkWidth::k4x, LinkSpeed::kDDR) == "16");
+  CHECK(FormatDataGbps(LinkWidth::kNone, LinkSpeed::kHDR) == "?");  // "??HDR" in ibnetdiscover
+  CHECK(FormatDataGbps(LinkWidth::k4x, LinkSpeed::kNone) == "?");
   CHECK(!ParseWidthSpeed("4xFOO"));
   CHECK(!ParseWidthSpeed("x"));
   CHECK(WidestWidth(WidthBit(LinkWidth::k1x) | WidthBit(LinkWidth::k4x)) == LinkWidth::k4x);

@@ -94,6 +94,11 @@ std::string RateName(LinkWidth w, LinkSpeed s) {
          std::string(s == LinkSpeed::kNone ? "?" : ToString(s));
 }
 
+nlohmann::json DataGbpsJson(LinkWidth w, LinkSpeed s) {
+  const double gbps = LinkDataGbps(w, s);
+  return gbps > 0 ? nlohmann::json(gbps) : nlohmann::json(nullptr);
+}
+
 nlohmann::json SummaryToJson(const TopologySummary& s, const Fabric& fabric) {
   using nlohmann::json;
   json subnets = json::array();
@@ -106,15 +111,12 @@ nlohmann::json SummaryToJson(const TopologySummary& s, const Fabric& fabric) {
   for (const TierSummary& t : s.tiers)
     tiers.push_back({{"tier", t.tier}, {"switches", t.switches}, {"endpoints", t.endpoints}});
   json rates = json::array();
-  for (const RateCount& r : s.rates) {
-    // A width or speed the file did not give ("??HDR") has no data rate: null, not 0.
-    const double gbps = LinkDataGbps(r.width, r.speed);
+  for (const RateCount& r : s.rates)
     rates.push_back({{"rate", RateName(r.width, r.speed)},
                      {"width", ToString(r.width)},
                      {"speed", ToString(r.speed)},
-                     {"gbps", gbps > 0 ? json(gbps) : json(nullptr)},
+                     {"gbps", DataGbpsJson(r.width, r.speed)},
                      {"links", r.links}});
-  }
   json degraded = json::array();
   for (const DegradedLink& d : s.degraded_links)
     degraded.push_back({{"link", fabric.LinkName(d.link)},

@@ -67,6 +67,8 @@ WidthSpeed ActiveRate(const Port& a, const Port& b);
 
 // "4xNDR"; "?" for a part not reported, "unknown" when neither is.
 std::string RateName(LinkWidth w, LinkSpeed s);
+// LinkDataGbps for JSON: null when the width or the speed is not known ("??HDR"), not 0.
+nlohmann::json DataGbpsJson(LinkWidth w, LinkSpeed s);
 
 TopologySummary Summarize(const Fabric& fabric);
 // Keys: nodes, switches, endpoints, routers, physical_ports, connected_ports, links,

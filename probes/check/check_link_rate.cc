@@ -11,12 +11,6 @@ std::string RateWithGbps(const WidthSpeed& r) {
   return fmt::format("{} ({} Gb/s)", RateName(r.width, r.speed), FormatDataGbps(r.width, r.speed));
 }
 
-// A rate's data rate in JSON: null when its width or speed is not known.
-nlohmann::json GbpsJson(const WidthSpeed& r) {
-  const double gbps = LinkDataGbps(r.width, r.speed);
-  return gbps > 0 ? nlohmann::json(gbps) : nlohmann::json(nullptr);
-}
-
 }  // namespace
 
 void CheckLinkRates(const Snapshot& s, const Places& places, CheckReport& report) {
@@ -28,8 +22,8 @@ void CheckLinkRates(const Snapshot& s, const Places& places, CheckReport& report
     nlohmann::json evidence = {
         {"active", RateName(slow.active.width, slow.active.speed)},
         {"expected", RateName(want.width, want.speed)},
-        {"active_gbps", GbpsJson(slow.active)},
-        {"expected_gbps", GbpsJson(want)},
+        {"active_gbps", DataGbpsJson(slow.active.width, slow.active.speed)},
+        {"expected_gbps", DataGbpsJson(want.width, want.speed)},
         {"basis", basis},
         {"basis_kind", ToString(slow.expected.basis)},
         {"ends", {places.PortJson(f.link(slow.link).a), places.PortJson(f.link(slow.link).b)}},

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <barrier>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 
 #include "routing/balanced_rounds.h"
 #include "routing/channel_capacity.h"
@@ -76,24 +78,71 @@ struct Tree {
 // then down) whose busiest channel, with that flow added, is lightest; a switch's choice,
 // once made for a destination, holds for every later flow through it (one LFT entry), so a
 // destination's traffic splits at the source leaves over several cables down into its leaf.
-// Channels weigh routes by their cost (ChannelCapacity), so slower cables get fewer. Purely
-// sequential: the result does not depend on the thread count.
-class GreedyFill {
- public:
-  GreedyFill(const Tree& t, const Fabric& f, const ChannelCapacity& capacity, SubnetRoutes& out)
-      : t_(t), g_(t.g), out_(out), L_(out.num_lids()) {
-    const uint32_t num_switches = g_.num_switches();
-    for (uint32_t e = 0; e < g_.end(num_switches - 1); ++e)
-      for (uint8_t p : g_.ports(e)) stride_ = std::max<uint32_t>(stride_, p + 1u);
-    channel_of_.assign(size_t{num_switches} * stride_, kNone);
-    uniform_ = capacity.uniform();
-    bound_ = balanced::MakeSetup(g_, ChannelRates{.fabric = f, .capacity = capacity}).bound;
+// Channels weigh routes by their cost (ChannelCapacity), so slower cables get fewer.
+
+// The fill's channels: the cables between switches, numbered hop by hop, so that the
+// per-channel arrays leave out the endpoint ports and stay small enough for the cache.
+// Built once, then only read.
+struct FillChannels {
+  // A hop from a switch: the switch it reaches and its channels, numbered from `first` up
+  // to the next hop's first (a last hop, to no switch, ends them).
+  struct Hop {
+    uint32_t to, first;
+  };
+
+  FillChannels(const Tree& t, const Fabric& f, const ChannelCapacity& capacity) {
+    const SwitchGraph& g = t.g;
+    const uint32_t num_switches = g.num_switches();
+    for (uint32_t e = 0; e < g.end(num_switches - 1); ++e)
+      for (uint8_t p : g.ports(e)) stride = std::max<uint32_t>(stride, p + 1u);
+    channel_of.assign(size_t{num_switches} * stride, kNone);
+    uniform = capacity.uniform();
+    hop_offsets.push_back(0);
     for (uint32_t s = 0; s < num_switches; ++s) {
-      AddHops(s, t_.up[s], f, capacity);
-      AddHops(s, t_.down[s], f, capacity);
+      AddHops(g, s, t.up[s], f, capacity);
+      AddHops(g, s, t.down[s], f, capacity);
     }
-    hops_.push_back(Hop{.to = kNone, .first = static_cast<uint32_t>(head_.size())});  // ends the last hop's channels
-    load_.assign(head_.size(), 0);
+    hops.push_back(Hop{.to = kNone, .first = static_cast<uint32_t>(head.size())});
+  }
+
+  size_t size() const { return head.size(); }
+
+  uint32_t stride = 1;
+  std::vector<uint32_t> channel_of;  // per switch * stride + port: its channel (kNone: none)
+  std::vector<uint32_t> weight;      // per channel: cost of one route
+  bool uniform = true;               // every weight 1
+  std::vector<uint32_t> head;        // per channel: the switch it reaches
+  std::vector<uint8_t> port;         // per channel: its port on the switch it leaves
+  // Per switch s, its up groups hops[hop_offsets[2s], hop_offsets[2s + 1]) and then its
+  // down groups, up to hop_offsets[2s + 2], in the order of Tree's lists.
+  std::vector<Hop> hops;
+  std::vector<uint32_t> hop_offsets;
+
+ private:
+  // Switch s's hops along `groups`, after those added before; each cable of a hop gets the
+  // next channel number.
+  void AddHops(const SwitchGraph& g, uint32_t s, const std::vector<uint32_t>& groups, const Fabric& f,
+               const ChannelCapacity& capacity) {
+    for (uint32_t e : groups) {
+      hops.push_back(Hop{.to = g.nbr(e), .first = static_cast<uint32_t>(head.size())});
+      for (uint8_t p : g.ports(e)) {
+        channel_of[s * stride + p] = static_cast<uint32_t>(head.size());
+        head.push_back(g.nbr(e));
+        port.push_back(p);
+        weight.push_back(uniform ? 1 : capacity.cost(f.port_id(g.node(s), p)));
+      }
+    }
+    hop_offsets.push_back(static_cast<uint32_t>(hops.size()));
+  }
+};
+
+// Routes destinations one at a time against its own loads: every switch's choice towards
+// the destination, and the routes that adds to the channels.
+class FillLane {
+ public:
+  FillLane(const Tree& t, const FillChannels& c) : t_(t), g_(t.g), c_(c) {
+    const uint32_t num_switches = g_.num_switches();
+    load.assign(c_.size(), 0);
     memo_.assign(num_switches, PathMemo{});
     version_.assign(num_switches, 0);
     stamp_.assign(num_switches, 0);
@@ -101,90 +150,11 @@ class GreedyFill {
     next_.assign(num_switches, kNone);
   }
 
-  // One pass over the destinations, then, while the busiest channel is more than 5% above
-  // the cut bound, rerouting rounds: each destination's routes come off and it is routed
-  // again against all the others' loads. The first pass routes early destinations into an
-  // empty fabric, and a switch's cable towards a destination is chosen before it knows how
-  // many flows will follow it; on leaf-spines with several cables per leaf-spine pair that
-  // left the busiest cable 12-25% above the bound. A round that leaves the busiest channel
-  // as it was is kept (its other loads moved, and the next round may gain from that), but
-  // two such rounds in a row end the rounds; a round that makes it heavier is undone.
-  void Run() {
-    FillPass(Pass::kFirst);
-    // The undo copies the LFT: no rounds where that would cost too much memory.
-    if (out_.lft.size() > balanced::kUndoableLftBytes) return;
-    unsigned flat = 0;  // rounds in a row that did not lower the busiest channel
-    for (unsigned round = 0; round < kMaxRerouteRounds && flat < kFlatRounds && Busiest() * 20 > bound_ * 21; ++round) {
-      const uint64_t before = Busiest();
-      std::vector<uint8_t> lft = out_.lft;
-      std::vector<uint64_t> load = load_;
-      FillPass(Pass::kReroute);
-      if (Busiest() > before) {
-        out_.lft.swap(lft);
-        load_.swap(load);
-        break;
-      }
-      ++rounds_kept_;
-      flat = Busiest() < before ? 0 : flat + 1;
-    }
-  }
+  std::vector<uint64_t> load;  // per channel: routes so far times their weight
 
-  unsigned rounds_kept() const { return rounds_kept_; }
-
- private:
-  static constexpr uint64_t kNoPath = ~uint64_t{0};
-  struct Cost {
-    uint64_t worst = 0, total = 0;
-    bool operator<(const Cost& o) const { return worst != o.worst ? worst < o.worst : total < o.total; }
-  };
-
-  enum class Pass { kFirst, kReroute };
-  static constexpr unsigned kMaxRerouteRounds = 8;
-  static constexpr unsigned kFlatRounds = 2;
-
-  // Destinations interleaved over the leaves, so that early routes spread over the tree.
-  void FillPass(Pass pass) {
-    const uint32_t num_switches = g_.num_switches();
-    const size_t num_leaves = t_.leaves.size();
-    size_t widest = 0;
-    for (uint32_t leaf : t_.leaves) widest = std::max(widest, g_.endpoint_lids(leaf).size());
-    for (size_t i = 0; i < widest; ++i)
-      for (size_t li = 0; li < num_leaves; ++li) {
-        std::span<const Lid> lids = g_.endpoint_lids(t_.leaves[li]);
-        if (i >= lids.size()) continue;
-        if (pass == Pass::kReroute) TakeOff(lids[i], t_.leaves[li]);
-        RouteDestination(lids[i], li);
-        for (uint32_t s = 0; s < num_switches; ++s) {
-          uint8_t& entry = out_.lft[size_t{s} * L_ + lids[i]];
-          entry = s == dest_ ? g_.lid_port(lids[i]) : chan_[s] == kNone ? kNoRoute : port_[chan_[s]];
-        }
-      }
-  }
-
-  // Takes LID x's routes off the loads: every source leaf's flow along its LFT entries
-  // (which FillPass wrote from chan_, so each step is a channel with a head), at most one
-  // step per switch.
-  void TakeOff(Lid x, uint32_t dest_leaf) {
-    const uint32_t num_switches = g_.num_switches();
-    for (uint32_t src : t_.leaves) {
-      const uint64_t flow = g_.endpoint_lids(src).size();
-      if (src == dest_leaf || flow == 0) continue;
-      uint32_t s = src;
-      for (uint32_t step = 0; s != dest_leaf && s != kNone && step < num_switches; ++step) {
-        const uint8_t port = out_.lft[size_t{s} * L_ + x];
-        if (port == kNoRoute) break;
-        const uint32_t c = channel_of_[s * stride_ + port];
-        if (c == kNone) break;
-        load_[c] -= flow * weight_[c];
-        s = head_[c];
-      }
-    }
-  }
-
-  uint64_t Busiest() const { return load_.empty() ? 0 : *std::max_element(load_.begin(), load_.end()); }
-
-  // Source leaves in turn, starting after the destination's own.
-  void RouteDestination(Lid x, size_t li) {
+  // Routes LID x of leaf li: source leaves in turn, starting after the destination's own,
+  // then every switch no flow passed.
+  void Route(Lid x, size_t li) {
     ++tick_;
     li_ = li;
     dest_ = t_.leaves[li];
@@ -197,10 +167,44 @@ class GreedyFill {
       Decide(src, flow);
       if (chan_[src] == kNone) continue;
       version_[memo_[src].root] = ++versions_;
-      for (uint32_t s = src; s != dest_; s = next_[s]) load_[chan_[s]] += flow * weight_[chan_[s]];
+      for (uint32_t s = src; s != dest_; s = next_[s]) load[chan_[s]] += flow * c_.weight[chan_[s]];
     }
     for (uint32_t s = 0; s < g_.num_switches(); ++s) Decide(s, 0);
   }
+
+  // Switch s's LFT entry towards LID x, the destination last routed.
+  uint8_t Entry(uint32_t s, Lid x) const {
+    return s == dest_ ? g_.lid_port(x) : chan_[s] == kNone ? kNoRoute : c_.port[chan_[s]];
+  }
+
+  // Takes LID x's routes off the loads: every source leaf's flow along its entries in `lft`
+  // (written from Entry, so each step is a channel with a head), at most one step per switch.
+  void TakeOff(Lid x, uint32_t dest_leaf, const SubnetRoutes& out) {
+    const uint32_t num_switches = g_.num_switches();
+    const size_t num_lids = out.num_lids();
+    for (uint32_t src : t_.leaves) {
+      const uint64_t flow = g_.endpoint_lids(src).size();
+      if (src == dest_leaf || flow == 0) continue;
+      uint32_t s = src;
+      for (uint32_t step = 0; s != dest_leaf && s != kNone && step < num_switches; ++step) {
+        const uint8_t port = out.lft[size_t{s} * num_lids + x];
+        if (port == kNoRoute) break;
+        const uint32_t c = c_.channel_of[s * c_.stride + port];
+        if (c == kNone) break;
+        load[c] -= flow * c_.weight[c];
+        s = c_.head[c];
+      }
+    }
+  }
+
+  uint64_t Busiest() const { return load.empty() ? 0 : *std::max_element(load.begin(), load.end()); }
+
+ private:
+  static constexpr uint64_t kNoPath = ~uint64_t{0};
+  struct Cost {
+    uint64_t worst = 0, total = 0;
+    bool operator<(const Cost& o) const { return worst != o.worst ? worst < o.worst : total < o.total; }
+  };
 
   // The path from t (decided) to the destination along choices made, with `flow` added to
   // each channel; nullopt when t has no route. Memoised: a source leaf's candidates mostly
@@ -220,24 +224,8 @@ class GreedyFill {
     return memo_[t].cost;
   }
 
-  // Switch s's hops along `groups`, after those added before; each cable of a hop gets the
-  // next channel number.
-  void AddHops(uint32_t s, const std::vector<uint32_t>& groups, const Fabric& f, const ChannelCapacity& capacity) {
-    if (hop_offsets_.empty()) hop_offsets_.push_back(0);
-    for (uint32_t e : groups) {
-      hops_.push_back(Hop{.to = g_.nbr(e), .first = static_cast<uint32_t>(head_.size())});
-      for (uint8_t p : g_.ports(e)) {
-        channel_of_[s * stride_ + p] = static_cast<uint32_t>(head_.size());
-        head_.push_back(g_.nbr(e));
-        port_.push_back(p);
-        weight_.push_back(uniform_ ? 1 : capacity.cost(f.port_id(g_.node(s), p)));
-      }
-    }
-    hop_offsets_.push_back(static_cast<uint32_t>(hops_.size()));
-  }
-
   // Channel c's load with `flow` more routes.
-  uint64_t Weighed(uint32_t c, uint64_t flow) const { return load_[c] + (uniform_ ? flow : flow * weight_[c]); }
+  uint64_t Weighed(uint32_t c, uint64_t flow) const { return load[c] + (c_.uniform ? flow : flow * c_.weight[c]); }
 
   void Remember(uint32_t t, const Cost& cost, uint64_t flow) {
     PathMemo& m = memo_[t];
@@ -257,10 +245,11 @@ class GreedyFill {
     auto in = [](const uint64_t* bits, uint32_t b) { return (bits[b / 64] >> (b % 64)) & 1; };
     const bool in_cone = in(cone, s);
     // Down into the cone, else up.
-    const uint32_t* range = &hop_offsets_[2 * s + (in_cone ? 1 : 0)];
-    const Hop* hops = hops_.data() + range[0];
+    const uint32_t* range = &c_.hop_offsets[2 * s + (in_cone ? 1 : 0)];
+    const FillChannels::Hop* hops = c_.hops.data() + range[0];
     const size_t n = range[1] - range[0];
-    const bool any_in_cone = !in_cone && std::any_of(hops, hops + n, [&](const Hop& h) { return in(cone, h.to); });
+    const bool any_in_cone =
+        !in_cone && std::any_of(hops, hops + n, [&](const FillChannels::Hop& h) { return in(cone, h.to); });
     // Legal next switches: in the cone when s is or a parent is, else any that can climb.
     const uint64_t* legal = in_cone || any_in_cone || t_.complete ? cone : t_.climb.row(li_);
     const bool any_legal = !in_cone && !any_in_cone && t_.complete;
@@ -270,7 +259,7 @@ class GreedyFill {
     // division per candidate (this loop runs for every switch and destination).
     size_t at = n == 0 ? 0 : rotation_ % n;
     for (size_t k = 0; k < n; ++k) {
-      const Hop& hop = hops[at];
+      const FillChannels::Hop& hop = hops[at];
       const uint32_t t = hop.to;
       at = at + 1 == n ? 0 : at + 1;
       if (!any_legal && !in(legal, t)) continue;
@@ -299,19 +288,7 @@ class GreedyFill {
 
   const Tree& t_;
   const SwitchGraph& g_;
-  SubnetRoutes& out_;
-  const size_t L_;
-  // Channels are the cables between switches, numbered hop by hop (see hops_), so that the
-  // per-channel arrays leave out the endpoint ports and stay small enough for the cache.
-  uint32_t stride_ = 1;
-  std::vector<uint32_t> channel_of_;  // per switch * stride + port: its channel (kNone: none)
-  std::vector<uint32_t> weight_;      // per channel: cost of one route
-  bool uniform_ = true;               // every weight 1
-  std::vector<uint64_t> load_;        // per channel: routes so far times their weight
-  std::vector<uint32_t> head_;        // per channel: the switch it reaches
-  std::vector<uint8_t> port_;         // per channel: its port on the switch it leaves
-  uint64_t bound_ = 0;                // the cut bound (balanced::CutBound) in load_'s units
-  unsigned rounds_kept_ = 0;
+  const FillChannels& c_;
   // Per switch, for the destination being routed: decided when stamp == tick_, the channel
   // taken (kNone: no route) and the switch it reaches.
   std::vector<uint32_t> stamp_, chan_, next_;
@@ -326,21 +303,164 @@ class GreedyFill {
     uint32_t root = kNone;
   };
   std::vector<PathMemo> memo_;
-  // Per switch s, its up groups hops_[hop_offsets_[2s], hop_offsets_[2s + 1]) and then its
-  // down groups, up to hop_offsets_[2s + 2], in the order of Tree's lists: the switch each
-  // reaches and its channels, numbered from its first up to the next hop's first (a last
-  // hop, to no switch, ends them).
-  struct Hop {
-    uint32_t to, first;
-  };
-  std::vector<Hop> hops_;
-  std::vector<uint32_t> hop_offsets_;
   std::vector<uint64_t> version_;  // per root switch
   uint64_t versions_ = 0;
   uint32_t tick_ = 0, dest_ = kNone;
   size_t li_ = 0, rotation_ = 0;
 };
 
+// The fill: a first pass over the destinations, then rerouting rounds (Run). The result does
+// not depend on the thread count.
+class GreedyFill {
+ public:
+  GreedyFill(const Tree& t, const Fabric& f, const ChannelCapacity& capacity, SubnetRoutes& out)
+      : t_(t), g_(t.g), out_(out), L_(out.num_lids()), channels_(t, f, capacity) {
+    bound_ = balanced::MakeSetup(g_, ChannelRates{.fabric = f, .capacity = capacity}).bound;
+    order_ = Order();
+  }
+
+  // The first pass, then, while the busiest channel is more than 5% above the cut bound,
+  // rerouting rounds: each destination's routes come off and it is routed again against all
+  // the others' loads. The first pass routes early destinations into an empty fabric, and a
+  // switch's cable towards a destination is chosen before it knows how many flows will
+  // follow it; on leaf-spines with several cables per leaf-spine pair that left the
+  // busiest cable 12-25% above the bound. A round that leaves the busiest channel as it was
+  // is kept (its other loads moved, and the next round may gain from that), but two such
+  // rounds in a row end the rounds; a round that makes it heavier is undone.
+  void Run(unsigned threads) {
+    if (order_.size() >= kLaneDestinations)
+      FirstPassInLanes(threads);
+    else
+      SequentialPass(Pass::kFirst);
+    // The undo copies the LFT: no rounds where that would cost too much memory.
+    if (out_.lft.size() > balanced::kUndoableLftBytes) return;
+    FillLane& lane = lanes_.front();
+    unsigned flat = 0;  // rounds in a row that did not lower the busiest channel
+    for (unsigned round = 0; round < kMaxRerouteRounds && flat < kFlatRounds && lane.Busiest() * 20 > bound_ * 21;
+         ++round) {
+      const uint64_t before = lane.Busiest();
+      std::vector<uint8_t> lft = out_.lft;
+      std::vector<uint64_t> load = lane.load;
+      SequentialPass(Pass::kReroute);
+      if (lane.Busiest() > before) {
+        out_.lft.swap(lft);
+        lane.load.swap(load);
+        break;
+      }
+      ++rounds_kept_;
+      flat = lane.Busiest() < before ? 0 : flat + 1;
+    }
+  }
+
+  unsigned rounds_kept() const { return rounds_kept_; }
+
+ private:
+  enum class Pass { kFirst, kReroute };
+  static constexpr unsigned kMaxRerouteRounds = 8;
+  static constexpr unsigned kFlatRounds = 2;
+  // Trees with at least this many destinations take their first pass in lanes: their fill
+  // is long, and a batch (the routes a lane does not see) is a small share of it.
+  static constexpr size_t kLaneDestinations = 8192;
+  static constexpr unsigned kLanes = 2;
+  static constexpr size_t kLaneBatch = 32;  // destinations per batch, over all lanes
+
+  struct Destination {
+    Lid lid;
+    size_t leaf;  // index into the tree's leaves
+  };
+
+  // Destinations interleaved over the leaves, so that early routes spread over the tree.
+  std::vector<Destination> Order() const {
+    std::vector<Destination> order;
+    size_t widest = 0;
+    for (uint32_t leaf : t_.leaves) widest = std::max(widest, g_.endpoint_lids(leaf).size());
+    for (size_t i = 0; i < widest; ++i)
+      for (size_t li = 0; li < t_.leaves.size(); ++li)
+        if (std::span<const Lid> lids = g_.endpoint_lids(t_.leaves[li]); i < lids.size())
+          order.push_back(Destination{.lid = lids[i], .leaf = li});
+    return order;
+  }
+
+  // Every destination in order on one lane, its column written as it is routed.
+  void SequentialPass(Pass pass) {
+    if (lanes_.empty()) lanes_.emplace_back(t_, channels_);
+    FillLane& lane = lanes_.front();
+    for (const Destination& d : order_) {
+      if (pass == Pass::kReroute) lane.TakeOff(d.lid, t_.leaves[d.leaf], out_);
+      lane.Route(d.lid, d.leaf);
+      for (uint32_t s = 0; s < g_.num_switches(); ++s) out_.lft[size_t{s} * L_ + d.lid] = lane.Entry(s, d.lid);
+    }
+  }
+
+  // The first pass of a big tree, in kLanes lanes side by side. The destinations, in
+  // order, go in batches of kLaneBatch, dealt to the lanes in turn; each lane routes its
+  // part of a batch against the loads of all earlier batches plus its own routes in this
+  // batch, then the lanes' loads are summed and their columns written. Lanes and batches
+  // do not depend on the thread count, so neither does the result; a route misses only the
+  // other lanes' routes of its own batch.
+  void FirstPassInLanes(unsigned threads) {
+    const uint32_t num_switches = g_.num_switches();
+    lanes_.clear();
+    for (unsigned k = 0; k < kLanes; ++k) lanes_.emplace_back(t_, channels_);
+    std::vector<uint64_t> total(channels_.size(), 0);
+    // Per lane: the entries of its destinations in the batch, a column of switches each.
+    std::vector<std::vector<uint8_t>> columns(kLanes, std::vector<uint8_t>(kLaneBatch / kLanes * num_switches));
+    const size_t batches = (order_.size() + kLaneBatch - 1) / kLaneBatch;
+    auto route = [&](size_t b, unsigned k) {
+      FillLane& lane = lanes_[k];
+      uint8_t* column = columns[k].data();
+      for (size_t p = b * kLaneBatch + k; p < std::min(order_.size(), (b + 1) * kLaneBatch); p += kLanes) {
+        lane.Route(order_[p].lid, order_[p].leaf);
+        for (uint32_t s = 0; s < num_switches; ++s) *column++ = lane.Entry(s, order_[p].lid);
+      }
+    };
+    // Part k of the batch's end: a share of the channels' loads and of the LFT's rows.
+    auto merge = [&](size_t b, unsigned k) {
+      for (size_t c = channels_.size() * k / kLanes; c < channels_.size() * (k + 1) / kLanes; ++c) {
+        uint64_t sum = 0;
+        for (const FillLane& lane : lanes_) sum += lane.load[c];
+        total[c] = sum - (kLanes - 1) * total[c];
+      }
+      const size_t first = b * kLaneBatch, last = std::min(order_.size(), first + kLaneBatch);
+      for (size_t s = size_t{num_switches} * k / kLanes; s < size_t{num_switches} * (k + 1) / kLanes; ++s)
+        for (size_t p = first; p < last; ++p)
+          out_.lft[s * L_ + order_[p].lid] = columns[(p - first) % kLanes][(p - first) / kLanes * num_switches + s];
+    };
+    if (threads < 2) {
+      for (size_t b = 0; b < batches; ++b) {
+        for (unsigned k = 0; k < kLanes; ++k) route(b, k);
+        for (unsigned k = 0; k < kLanes; ++k) merge(b, k);
+        for (FillLane& lane : lanes_) lane.load = total;
+      }
+    } else {
+      std::barrier sync(kLanes);
+      auto run_lane = [&](unsigned k) {
+        for (size_t b = 0; b < batches; ++b) {
+          route(b, k);
+          sync.arrive_and_wait();
+          merge(b, k);
+          sync.arrive_and_wait();
+          lanes_[k].load = total;
+        }
+      };
+      std::vector<std::thread> others;
+      for (unsigned k = 1; k < kLanes; ++k) others.emplace_back(run_lane, k);
+      run_lane(0);
+      for (std::thread& t : others) t.join();
+    }
+    while (lanes_.size() > 1) lanes_.pop_back();
+  }
+
+  const Tree& t_;
+  const SwitchGraph& g_;
+  SubnetRoutes& out_;
+  const size_t L_;
+  const FillChannels channels_;
+  std::vector<Destination> order_;
+  std::vector<FillLane> lanes_;  // the first carries the loads of every route so far
+  uint64_t bound_ = 0;           // the cut bound (balanced::CutBound) in the loads' units
+  unsigned rounds_kept_ = 0;
+};
 // Switch LIDs: a leaf's LID follows the routes of its first endpoint (legal Up*/Down*
 // paths, and no search); other switches' LIDs take shortest paths.
 void RouteSwitchLids(const SwitchGraph& g, const std::vector<uint32_t>& level, unsigned threads, SubnetRoutes& out) {
@@ -801,7 +921,7 @@ class FtreeEngine final : public RoutingEngine {
     const size_t levels = shape.top_level + 1;
     if (ChannelCapacity capacity(f, request.subnet); !capacity.uniform() || !Regular(tree)) {
       GreedyFill fill(tree, f, capacity, out);
-      fill.Run();
+      fill.Run(threads);
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
       out.reason =

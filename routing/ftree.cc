@@ -103,9 +103,13 @@ struct FillChannels {
       AddHops(g, s, t.down[s], f, capacity);
     }
     hops.push_back(Hop{.to = kNone, .first = static_cast<uint32_t>(head.size())});
+    AddConeHops(t);
   }
 
   size_t size() const { return head.size(); }
+
+  // Switch s's hops: up (the first of the pair) or down.
+  const uint32_t* Range(uint32_t s, bool down) const { return &hop_offsets[2 * s + (down ? 1 : 0)]; }
 
   uint32_t stride = 1;
   std::vector<uint32_t> channel_of;  // per switch * stride + port: its channel (kNone: none)
@@ -117,8 +121,51 @@ struct FillChannels {
   // down groups, up to hop_offsets[2s + 2], in the order of Tree's lists.
   std::vector<Hop> hops;
   std::vector<uint32_t> hop_offsets;
+  // Per leaf, the way down its cone: each switch of the cone above the leaf with its hops
+  // to switches of the cone (indices into hops, ascending), the only legal hops of a switch
+  // in the cone; a destination's routes look them up instead of testing every child.
+  struct ConeSwitch {
+    uint32_t switch_index, first, count;  // its hops: cone_hops[first, first + count)
+  };
+  std::vector<uint32_t> cone_offsets;  // per leaf: its switches cone_switches[offsets[li], offsets[li + 1])
+  std::vector<ConeSwitch> cone_switches;
+  std::vector<uint32_t> cone_hops;
 
  private:
+  void AddConeHops(const Tree& t) {
+    const uint32_t num_switches = t.g.num_switches();
+    // Per up hop of a switch c: its parent's down hop back to c (cables join two switches
+    // both ways, so there is one).
+    std::vector<uint32_t> back(hops.size(), kNone);
+    for (uint32_t c = 0; c < num_switches; ++c)
+      for (uint32_t u = Range(c, false)[0]; u < Range(c, false)[1]; ++u) {
+        const uint32_t* down = Range(hops[u].to, true);
+        for (uint32_t d = down[0]; d < down[1] && back[u] == kNone; ++d)
+          if (hops[d].to == c) back[u] = d;
+      }
+    std::vector<std::pair<uint32_t, uint32_t>> into;  // (switch, its hop into the cone)
+    cone_offsets.push_back(0);
+    for (size_t li = 0; li < t.leaves.size(); ++li) {
+      into.clear();
+      const uint64_t* cone = t.cone.row(li);
+      for (size_t w = 0; w < t.cone.words(); ++w)
+        for (uint64_t bits = cone[w]; bits != 0; bits &= bits - 1) {
+          const uint32_t c = static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
+          for (uint32_t u = Range(c, false)[0]; u < Range(c, false)[1]; ++u)
+            if (t.cone.test(li, hops[u].to) && back[u] != kNone) into.emplace_back(hops[u].to, back[u]);
+        }
+      std::sort(into.begin(), into.end());
+      for (size_t i = 0; i < into.size(); ++i) {
+        if (i == 0 || into[i].first != into[i - 1].first)
+          cone_switches.push_back(
+              ConeSwitch{.switch_index = into[i].first, .first = static_cast<uint32_t>(cone_hops.size()), .count = 0});
+        cone_hops.push_back(into[i].second);
+        ++cone_switches.back().count;
+      }
+      cone_offsets.push_back(static_cast<uint32_t>(cone_switches.size()));
+    }
+  }
+
   // Switch s's hops along `groups`, after those added before; each cable of a hop gets the
   // next channel number.
   void AddHops(const SwitchGraph& g, uint32_t s, const std::vector<uint32_t>& groups, const Fabric& f,
@@ -145,9 +192,9 @@ class FillLane {
     load.assign(c_.size(), 0);
     memo_.assign(num_switches, PathMemo{});
     version_.assign(num_switches, 0);
-    stamp_.assign(num_switches, 0);
     chan_.assign(num_switches, kNone);
     next_.assign(num_switches, kNone);
+    cone_.assign(num_switches, FillChannels::ConeSwitch{});
   }
 
   std::vector<uint64_t> load;  // per channel: routes so far times their weight
@@ -159,6 +206,9 @@ class FillLane {
     li_ = li;
     dest_ = t_.leaves[li];
     rotation_ = x;
+    const std::span<const FillChannels::ConeSwitch> cone(c_.cone_switches.data() + c_.cone_offsets[li],
+                                                         c_.cone_offsets[li + 1] - c_.cone_offsets[li]);
+    for (const FillChannels::ConeSwitch& c : cone) cone_[c.switch_index] = c;
     const size_t num_leaves = t_.leaves.size();
     for (size_t k = 0; k < num_leaves; ++k) {
       const uint32_t src = t_.leaves[(li + 1 + k) % num_leaves];
@@ -170,6 +220,7 @@ class FillLane {
       for (uint32_t s = src; s != dest_; s = next_[s]) load[chan_[s]] += flow * c_.weight[chan_[s]];
     }
     for (uint32_t s = 0; s < g_.num_switches(); ++s) Decide(s, 0);
+    for (const FillChannels::ConeSwitch& c : cone) cone_[c.switch_index].count = 0;
   }
 
   // Switch s's LFT entry towards LID x, the destination last routed.
@@ -236,62 +287,99 @@ class FillLane {
 
   // Makes switch s's choice for the current destination (once), weighing `flow` routes.
   void Decide(uint32_t s, uint64_t flow) {
-    if (stamp_[s] == tick_) return;
-    stamp_[s] = tick_;
-    chan_[s] = next_[s] = kNone;
+    if (memo_[s].stamp == tick_) return;
+    memo_[s].stamp = tick_;
     memo_[s].root = kNone;
+    chan_[s] = next_[s] = kNone;
     if (s == dest_) return;
     const uint64_t* cone = t_.cone.row(li_);
-    auto in = [](const uint64_t* bits, uint32_t b) { return (bits[b / 64] >> (b % 64)) & 1; };
-    const bool in_cone = in(cone, s);
+    const bool in_cone = In(cone, s);
     // Down into the cone, else up.
-    const uint32_t* range = &c_.hop_offsets[2 * s + (in_cone ? 1 : 0)];
+    const uint32_t* range = c_.Range(s, in_cone);
     const FillChannels::Hop* hops = c_.hops.data() + range[0];
     const size_t n = range[1] - range[0];
-    const bool any_in_cone =
-        !in_cone && std::any_of(hops, hops + n, [&](const FillChannels::Hop& h) { return in(cone, h.to); });
-    // Legal next switches: in the cone when s is or a parent is, else any that can climb.
-    const uint64_t* legal = in_cone || any_in_cone || t_.complete ? cone : t_.climb.row(li_);
-    const bool any_legal = !in_cone && !any_in_cone && t_.complete;
-    // No path costs as much (loads stay far below), so the first legal candidate wins.
-    Cost best{kNoPath, kNoPath};
-    // Starting at a rotation per destination spreads ties; the index wraps without a
-    // division per candidate (this loop runs for every switch and destination).
-    size_t at = n == 0 ? 0 : rotation_ % n;
-    for (size_t k = 0; k < n; ++k) {
-      const FillChannels::Hop& hop = hops[at];
-      const uint32_t t = hop.to;
-      at = at + 1 == n ? 0 : at + 1;
-      if (!any_legal && !in(legal, t)) continue;
-      if (stamp_[t] != tick_) Decide(t, flow);
-      const std::optional<Cost> rest = PathCost(t, flow);
-      if (!rest) continue;
-      // The cost grows with the channel's load, so the group's first least loaded cable
-      // is its best.
-      uint32_t pick = hop.first;
-      uint64_t low = Weighed(pick, flow);
-      for (uint32_t c = hop.first + 1; c < (&hop)[1].first; ++c) {
-        const uint64_t v = Weighed(c, flow);
-        pick = v < low ? c : pick;
-        low = std::min(low, v);
-      }
-      const Cost here{std::max(rest->worst, low), rest->total + low};
-      if (!(here < best)) continue;
-      best = here;
-      chan_[s] = pick;
-      next_[s] = t;
+    // Starting at a rotation per destination spreads ties: the hops from there on, then
+    // those before (this runs for every switch and destination: no division per hop).
+    const FillChannels::Hop* start = hops + (n == 0 ? 0 : rotation_ % static_cast<uint32_t>(n));
+    Choice choice;
+    if (in_cone) {
+      // The legal hops are those into the cone, listed ascending: the same turn.
+      const uint32_t* into = c_.cone_hops.data() + cone_[s].first;
+      const uint32_t* end = into + cone_[s].count;
+      const uint32_t from = static_cast<uint32_t>(start - c_.hops.data());
+      for (const uint32_t* h = into; h != end; ++h)
+        if (*h >= from) Consider(c_.hops[*h], flow, choice);
+      for (const uint32_t* h = into; h != end && *h < from; ++h) Consider(c_.hops[*h], flow, choice);
+    } else {
+      const bool any_in_cone = std::any_of(hops, hops + n, [&](const FillChannels::Hop& h) { return In(cone, h.to); });
+      // Legal next switches: in the cone when a parent is, else any that can climb.
+      const Legal legal{.bits = any_in_cone || t_.complete ? cone : t_.climb.row(li_),
+                        .any = !any_in_cone && t_.complete};
+      Weigh(start, hops + n, legal, flow, choice);
+      Weigh(hops, start, legal, flow, choice);
     }
-    if (chan_[s] == kNone) return;
-    memo_[s].root = next_[s] == dest_ ? s : memo_[next_[s]].root;
-    Remember(s, best, flow);
+    if (choice.channel == kNone) return;
+    chan_[s] = choice.channel;
+    next_[s] = choice.next;
+    memo_[s].root = choice.next == dest_ ? s : memo_[choice.next].root;
+    Remember(s, choice.best, flow);
+  }
+
+  static bool In(const uint64_t* bits, uint32_t b) { return (bits[b / 64] >> (b % 64)) & 1; }
+
+  // The next switches a choice may take: those in `bits`, or any when `any`.
+  struct Legal {
+    const uint64_t* bits;
+    bool any;
+  };
+
+  // The best candidate so far: its path cost, channel and the switch it reaches. No path
+  // costs as much as none (loads stay far below), so the first legal candidate wins.
+  struct Choice {
+    Cost best{kNoPath, kNoPath};
+    uint32_t channel = kNone, next = kNone;
+  };
+
+  // Weighs the legal hops of [from, to) in turn.
+  void Weigh(const FillChannels::Hop* from, const FillChannels::Hop* to, const Legal& legal, uint64_t flow,
+             Choice& choice) {
+    for (const FillChannels::Hop* hop = from; hop != to; ++hop)
+      if (legal.any || In(legal.bits, hop->to)) Consider(*hop, flow, choice);
+  }
+
+  // Weighs `hop` (a legal one): it wins when its path is cheaper than the choice so far.
+  [[gnu::always_inline]] void Consider(const FillChannels::Hop& hop, uint64_t flow, Choice& choice) {
+    const uint32_t t = hop.to;
+    if (memo_[t].stamp != tick_) Decide(t, flow);
+    const std::optional<Cost> rest = PathCost(t, flow);
+    if (!rest) return;
+    // The cost grows with the channel's load, so the group's first least loaded cable is
+    // its best.
+    uint32_t pick = hop.first;
+    uint64_t low = Weighed(pick, flow);
+    for (uint32_t c = hop.first + 1; c < (&hop)[1].first; ++c) {
+      const uint64_t v = Weighed(c, flow);
+      pick = v < low ? c : pick;
+      low = std::min(low, v);
+    }
+    const Cost here{std::max(rest->worst, low), rest->total + low};
+    // Which candidate is cheaper is unpredictable: conditional moves, not a branch.
+    const bool cheaper =
+        (here.worst < choice.best.worst) | ((here.worst == choice.best.worst) & (here.total < choice.best.total));
+    choice.best.worst = cheaper ? here.worst : choice.best.worst;
+    choice.best.total = cheaper ? here.total : choice.best.total;
+    choice.channel = cheaper ? pick : choice.channel;
+    choice.next = cheaper ? t : choice.next;
   }
 
   const Tree& t_;
   const SwitchGraph& g_;
   const FillChannels& c_;
-  // Per switch, for the destination being routed: decided when stamp == tick_, the channel
-  // taken (kNone: no route) and the switch it reaches.
-  std::vector<uint32_t> stamp_, chan_, next_;
+  // Per switch, for the destination being routed: the channel taken (kNone: no route) and
+  // the switch it reaches, once decided (its memo's stamp is tick_).
+  std::vector<uint32_t> chan_, next_;
+  // Per switch of the destination's cone: its hops into the cone (count 0 elsewhere).
+  std::vector<FillChannels::ConeSwitch> cone_;
   // The chosen paths form a tree towards the destination, so two paths share a channel
   // exactly when they share their last switch before the destination (their root). Per
   // switch: its root (kNone: no route) and its path cost as last weighed with `flow`,
@@ -301,12 +389,14 @@ class FillLane {
     Cost cost;
     uint64_t flow = 0, version = 0;
     uint32_t root = kNone;
+    uint32_t stamp = 0;  // tick_ when decided for the current destination
   };
   std::vector<PathMemo> memo_;
   std::vector<uint64_t> version_;  // per root switch
   uint64_t versions_ = 0;
   uint32_t tick_ = 0, dest_ = kNone;
-  size_t li_ = 0, rotation_ = 0;
+  size_t li_ = 0;
+  uint32_t rotation_ = 0;  // the destination's LID
 };
 
 // The fill: a first pass over the destinations, then rerouting rounds (Run). The result does

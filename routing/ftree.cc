@@ -121,19 +121,20 @@ struct FillChannels {
   // down groups, up to hop_offsets[2s + 2], in the order of Tree's lists.
   std::vector<Hop> hops;
   std::vector<uint32_t> hop_offsets;
-  // Per leaf, the way down its cone: each switch of the cone above the leaf with its hops
-  // to switches of the cone (indices into hops, ascending), the only legal hops of a switch
-  // in the cone; a destination's routes look them up instead of testing every child.
-  struct ConeSwitch {
-    uint32_t switch_index, first, count;  // its hops: cone_hops[first, first + count)
-  };
-  std::vector<uint32_t> cone_offsets;  // per leaf: its switches cone_switches[offsets[li], offsets[li + 1])
-  std::vector<ConeSwitch> cone_switches;
+  std::vector<uint32_t> from;  // per hop: the switch it leaves
+  // Per leaf, the way down its cone: the hops from switches of the cone to switches of the
+  // cone (indices into hops, ascending, so grouped by the switch they leave), the only legal
+  // hops of a switch in the cone; a destination's routes look them up instead of testing
+  // every child. Leaf li's are cone_hops[cone_offsets[li], cone_offsets[li + 1]).
+  std::vector<uint32_t> cone_offsets;
   std::vector<uint32_t> cone_hops;
 
  private:
   void AddConeHops(const Tree& t) {
     const uint32_t num_switches = t.g.num_switches();
+    from.assign(hops.size(), kNone);
+    for (uint32_t s = 0; s < num_switches; ++s)
+      std::fill(from.begin() + hop_offsets[2 * s], from.begin() + hop_offsets[2 * s + 2], s);
     // Per up hop of a switch c: its parent's down hop back to c (cables join two switches
     // both ways, so there is one).
     std::vector<uint32_t> back(hops.size(), kNone);
@@ -143,26 +144,18 @@ struct FillChannels {
         for (uint32_t d = down[0]; d < down[1] && back[u] == kNone; ++d)
           if (hops[d].to == c) back[u] = d;
       }
-    std::vector<std::pair<uint32_t, uint32_t>> into;  // (switch, its hop into the cone)
     cone_offsets.push_back(0);
     for (size_t li = 0; li < t.leaves.size(); ++li) {
-      into.clear();
+      const size_t first = cone_hops.size();
       const uint64_t* cone = t.cone.row(li);
       for (size_t w = 0; w < t.cone.words(); ++w)
         for (uint64_t bits = cone[w]; bits != 0; bits &= bits - 1) {
           const uint32_t c = static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
           for (uint32_t u = Range(c, false)[0]; u < Range(c, false)[1]; ++u)
-            if (t.cone.test(li, hops[u].to) && back[u] != kNone) into.emplace_back(hops[u].to, back[u]);
+            if (t.cone.test(li, hops[u].to) && back[u] != kNone) cone_hops.push_back(back[u]);
         }
-      std::sort(into.begin(), into.end());
-      for (size_t i = 0; i < into.size(); ++i) {
-        if (i == 0 || into[i].first != into[i - 1].first)
-          cone_switches.push_back(
-              ConeSwitch{.switch_index = into[i].first, .first = static_cast<uint32_t>(cone_hops.size()), .count = 0});
-        cone_hops.push_back(into[i].second);
-        ++cone_switches.back().count;
-      }
-      cone_offsets.push_back(static_cast<uint32_t>(cone_switches.size()));
+      std::sort(cone_hops.begin() + static_cast<ptrdiff_t>(first), cone_hops.end());
+      cone_offsets.push_back(static_cast<uint32_t>(cone_hops.size()));
     }
   }
 
@@ -187,14 +180,14 @@ struct FillChannels {
 // the destination, and the routes that adds to the channels.
 class FillLane {
  public:
-  FillLane(const Tree& t, const FillChannels& c) : t_(t), g_(t.g), c_(c) {
+  FillLane(const Tree& t, const FillChannels& c) : t_(t), g_(t.g), channels_(c) {
     const uint32_t num_switches = g_.num_switches();
-    load.assign(c_.size(), 0);
+    load.assign(channels_.size(), 0);
     memo_.assign(num_switches, PathMemo{});
     version_.assign(num_switches, 0);
     chan_.assign(num_switches, kNone);
     next_.assign(num_switches, kNone);
-    cone_.assign(num_switches, FillChannels::ConeSwitch{});
+    cone_.assign(num_switches, ConeHops{});
   }
 
   std::vector<uint64_t> load;  // per channel: routes so far times their weight
@@ -206,9 +199,12 @@ class FillLane {
     li_ = li;
     dest_ = t_.leaves[li];
     rotation_ = x;
-    const std::span<const FillChannels::ConeSwitch> cone(c_.cone_switches.data() + c_.cone_offsets[li],
-                                                         c_.cone_offsets[li + 1] - c_.cone_offsets[li]);
-    for (const FillChannels::ConeSwitch& c : cone) cone_[c.switch_index] = c;
+    const std::span<const uint32_t> cone(channels_.cone_hops.data() + channels_.cone_offsets[li],
+                                         channels_.cone_offsets[li + 1] - channels_.cone_offsets[li]);
+    for (size_t i = 0; i < cone.size(); ++i) {
+      ConeHops& hops = cone_[channels_.from[cone[i]]];
+      if (hops.count++ == 0) hops.first = static_cast<uint32_t>(channels_.cone_offsets[li] + i);
+    }
     const size_t num_leaves = t_.leaves.size();
     for (size_t k = 0; k < num_leaves; ++k) {
       const uint32_t src = t_.leaves[(li + 1 + k) % num_leaves];
@@ -217,19 +213,20 @@ class FillLane {
       Decide(src, flow);
       if (chan_[src] == kNone) continue;
       version_[memo_[src].root] = ++versions_;
-      for (uint32_t s = src; s != dest_; s = next_[s]) load[chan_[s]] += flow * c_.weight[chan_[s]];
+      for (uint32_t s = src; s != dest_; s = next_[s]) load[chan_[s]] += flow * channels_.weight[chan_[s]];
     }
     for (uint32_t s = 0; s < g_.num_switches(); ++s) Decide(s, 0);
-    for (const FillChannels::ConeSwitch& c : cone) cone_[c.switch_index].count = 0;
+    for (uint32_t hop : cone) cone_[channels_.from[hop]].count = 0;
   }
 
   // Switch s's LFT entry towards LID x, the destination last routed.
   uint8_t Entry(uint32_t s, Lid x) const {
-    return s == dest_ ? g_.lid_port(x) : chan_[s] == kNone ? kNoRoute : c_.port[chan_[s]];
+    return s == dest_ ? g_.lid_port(x) : chan_[s] == kNone ? kNoRoute : channels_.port[chan_[s]];
   }
 
-  // Takes LID x's routes off the loads: every source leaf's flow along its entries in `lft`
-  // (written from Entry, so each step is a channel with a head), at most one step per switch.
+  // Takes LID x's routes off the loads: every source leaf's flow along its entries in
+  // out.lft (written from Entry, so each step is a channel with a head), at most one step
+  // per switch.
   void TakeOff(Lid x, uint32_t dest_leaf, const SubnetRoutes& out) {
     const uint32_t num_switches = g_.num_switches();
     const size_t num_lids = out.num_lids();
@@ -240,10 +237,10 @@ class FillLane {
       for (uint32_t step = 0; s != dest_leaf && s != kNone && step < num_switches; ++step) {
         const uint8_t port = out.lft[size_t{s} * num_lids + x];
         if (port == kNoRoute) break;
-        const uint32_t c = c_.channel_of[s * c_.stride + port];
+        const uint32_t c = channels_.channel_of[s * channels_.stride + port];
         if (c == kNone) break;
-        load[c] -= flow * c_.weight[c];
-        s = c_.head[c];
+        load[c] -= flow * channels_.weight[c];
+        s = channels_.head[c];
       }
     }
   }
@@ -276,7 +273,9 @@ class FillLane {
   }
 
   // Channel c's load with `flow` more routes.
-  uint64_t Weighed(uint32_t c, uint64_t flow) const { return load[c] + (c_.uniform ? flow : flow * c_.weight[c]); }
+  uint64_t Weighed(uint32_t c, uint64_t flow) const {
+    return load[c] + (channels_.uniform ? flow : flow * channels_.weight[c]);
+  }
 
   void Remember(uint32_t t, const Cost& cost, uint64_t flow) {
     PathMemo& m = memo_[t];
@@ -295,8 +294,8 @@ class FillLane {
     const uint64_t* cone = t_.cone.row(li_);
     const bool in_cone = In(cone, s);
     // Down into the cone, else up.
-    const uint32_t* range = c_.Range(s, in_cone);
-    const FillChannels::Hop* hops = c_.hops.data() + range[0];
+    const uint32_t* range = channels_.Range(s, in_cone);
+    const FillChannels::Hop* hops = channels_.hops.data() + range[0];
     const size_t n = range[1] - range[0];
     // Starting at a rotation per destination spreads ties: the hops from there on, then
     // those before (this runs for every switch and destination: no division per hop).
@@ -304,12 +303,12 @@ class FillLane {
     Choice choice;
     if (in_cone) {
       // The legal hops are those into the cone, listed ascending: the same turn.
-      const uint32_t* into = c_.cone_hops.data() + cone_[s].first;
+      const uint32_t* into = channels_.cone_hops.data() + cone_[s].first;
       const uint32_t* end = into + cone_[s].count;
-      const uint32_t from = static_cast<uint32_t>(start - c_.hops.data());
+      const uint32_t from = static_cast<uint32_t>(start - channels_.hops.data());
       for (const uint32_t* h = into; h != end; ++h)
-        if (*h >= from) Consider(c_.hops[*h], flow, choice);
-      for (const uint32_t* h = into; h != end && *h < from; ++h) Consider(c_.hops[*h], flow, choice);
+        if (*h >= from) Consider(channels_.hops[*h], flow, choice);
+      for (const uint32_t* h = into; h != end && *h < from; ++h) Consider(channels_.hops[*h], flow, choice);
     } else {
       const bool any_in_cone = std::any_of(hops, hops + n, [&](const FillChannels::Hop& h) { return In(cone, h.to); });
       // Legal next switches: in the cone when a parent is, else any that can climb.
@@ -374,12 +373,15 @@ class FillLane {
 
   const Tree& t_;
   const SwitchGraph& g_;
-  const FillChannels& c_;
+  const FillChannels& channels_;
   // Per switch, for the destination being routed: the channel taken (kNone: no route) and
   // the switch it reaches, once decided (its memo's stamp is tick_).
   std::vector<uint32_t> chan_, next_;
   // Per switch of the destination's cone: its hops into the cone (count 0 elsewhere).
-  std::vector<FillChannels::ConeSwitch> cone_;
+  struct ConeHops {
+    uint32_t first = 0, count = 0;  // channels_.cone_hops[first, first + count)
+  };
+  std::vector<ConeHops> cone_;
   // The chosen paths form a tree towards the destination, so two paths share a channel
   // exactly when they share their last switch before the destination (their root). Per
   // switch: its root (kNone: no route) and its path cost as last weighed with `flow`,
@@ -418,7 +420,7 @@ class GreedyFill {
   // is kept (its other loads moved, and the next round may gain from that), but two such
   // rounds in a row end the rounds; a round that makes it heavier is undone.
   void Run(unsigned threads) {
-    if (order_.size() >= kLaneDestinations)
+    if (UsesLanes())
       FirstPassInLanes(threads);
     else
       SequentialPass(Pass::kFirst);
@@ -444,12 +446,18 @@ class GreedyFill {
 
   unsigned rounds_kept() const { return rounds_kept_; }
 
+  // Whether the first pass runs in lanes: from the tree's size alone, not the thread count.
+  bool UsesLanes() const {
+    return order_.size() >= kLaneDestinations && ThreadsFor(size_t{g_.num_switches()} * L_, kLanes) == kLanes;
+  }
+
  private:
   enum class Pass { kFirst, kReroute };
   static constexpr unsigned kMaxRerouteRounds = 8;
   static constexpr unsigned kFlatRounds = 2;
-  // Trees with at least this many destinations take their first pass in lanes: their fill
-  // is long, and a batch (the routes a lane does not see) is a small share of it.
+  // Trees with at least this many destinations take their first pass in lanes, when they
+  // are big enough for a second thread (ThreadsFor): their fill is long, and a batch (the
+  // routes a lane does not see) is a small share of it.
   static constexpr size_t kLaneDestinations = 8192;
   static constexpr unsigned kLanes = 2;
   static constexpr size_t kLaneBatch = 32;  // destinations per batch, over all lanes
@@ -496,7 +504,9 @@ class GreedyFill {
     // Per lane: the entries of its destinations in the batch, a column of switches each.
     std::vector<std::vector<uint8_t>> columns(kLanes, std::vector<uint8_t>(kLaneBatch / kLanes * num_switches));
     const size_t batches = (order_.size() + kLaneBatch - 1) / kLaneBatch;
-    auto route = [&](size_t b, unsigned k) {
+    // Nothing in a batch allocates or throws; were it to, the process ends (noexcept)
+    // rather than leave a lane waiting at the barrier.
+    auto route = [&](size_t b, unsigned k) noexcept {
       FillLane& lane = lanes_[k];
       uint8_t* column = columns[k].data();
       for (size_t p = b * kLaneBatch + k; p < std::min(order_.size(), (b + 1) * kLaneBatch); p += kLanes) {
@@ -505,7 +515,7 @@ class GreedyFill {
       }
     };
     // Part k of the batch's end: a share of the channels' loads and of the LFT's rows.
-    auto merge = [&](size_t b, unsigned k) {
+    auto merge = [&](size_t b, unsigned k) noexcept {
       for (size_t c = channels_.size() * k / kLanes; c < channels_.size() * (k + 1) / kLanes; ++c) {
         uint64_t sum = 0;
         for (const FillLane& lane : lanes_) sum += lane.load[c];
@@ -524,7 +534,7 @@ class GreedyFill {
       }
     } else {
       std::barrier sync(kLanes);
-      auto run_lane = [&](unsigned k) {
+      auto run_lane = [&](unsigned k) noexcept {
         for (size_t b = 0; b < batches; ++b) {
           route(b, k);
           sync.arrive_and_wait();
@@ -1014,12 +1024,12 @@ class FtreeEngine final : public RoutingEngine {
       fill.Run(threads);
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
-      out.reason =
-          fmt::format("fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}",
-                      levels, shape.leaves.size(), shape.tops,
-                      shape.complete ? "irregular" : "degraded (some top switches miss some leaves)",
-                      capacity.uniform() ? "" : ", cables of several rates",
-                      rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"));
+      out.reason = fmt::format(
+          "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}", levels,
+          shape.leaves.size(), shape.tops,
+          shape.complete ? "irregular" : "degraded (some top switches miss some leaves)",
+          capacity.uniform() ? "" : ", cables of several rates", fill.UsesLanes() ? ", first pass in two lanes" : "",
+          rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"));
       return Outcome::Ok();
     }
     ChainFill(tree, shape, out).Run(threads);

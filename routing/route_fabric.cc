@@ -184,8 +184,8 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
 
   // Big subnets (or the only one) one after another with every thread inside; the small
   // ones side by side, meanwhile, on the other threads, and on the big ones' thread once
-  // they are done: an engine is not parallel throughout (ftree's fill of a degraded tree is
-  // sequential), so its idle cores route them.
+  // they are done: an engine is not parallel throughout (ftree's fill of a degraded tree
+  // is sequential below 8,192 endpoints), so its idle cores route them.
   std::vector<size_t> big, small;
   for (size_t i = 0; i < num_subnets; ++i) {
     const Subnet& s = fabric.subnets()[i];

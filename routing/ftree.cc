@@ -251,7 +251,9 @@ class FillLane {
   static constexpr uint64_t kNoPath = ~uint64_t{0};
   struct Cost {
     uint64_t worst = 0, total = 0;
-    bool operator<(const Cost& o) const { return worst != o.worst ? worst < o.worst : total < o.total; }
+    // Lighter busiest channel, then fewer routes in all. Which of two candidates is cheaper
+    // is unpredictable: no branch, so that callers choose by conditional moves.
+    bool operator<(const Cost& o) const { return (worst < o.worst) | ((worst == o.worst) & (total < o.total)); }
   };
 
   // The path from t (decided) to the destination along choices made, with `flow` added to
@@ -362,9 +364,7 @@ class FillLane {
       low = std::min(low, v);
     }
     const Cost here{std::max(rest->worst, low), rest->total + low};
-    // Which candidate is cheaper is unpredictable: conditional moves, not a branch.
-    const bool cheaper =
-        (here.worst < choice.best.worst) | ((here.worst == choice.best.worst) & (here.total < choice.best.total));
+    const bool cheaper = here < choice.best;
     choice.best.worst = cheaper ? here.worst : choice.best.worst;
     choice.best.total = cheaper ? here.total : choice.best.total;
     choice.channel = cheaper ? pick : choice.channel;
@@ -409,6 +409,7 @@ class GreedyFill {
       : t_(t), g_(t.g), out_(out), L_(out.num_lids()), channels_(t, f, capacity) {
     bound_ = balanced::MakeSetup(g_, ChannelRates{.fabric = f, .capacity = capacity}).bound;
     order_ = Order();
+    lanes_.emplace_back(t_, channels_);
   }
 
   // The first pass, then, while the busiest channel is more than 5% above the cut bound,
@@ -481,7 +482,6 @@ class GreedyFill {
 
   // Every destination in order on one lane, its column written as it is routed.
   void SequentialPass(Pass pass) {
-    if (lanes_.empty()) lanes_.emplace_back(t_, channels_);
     FillLane& lane = lanes_.front();
     for (const Destination& d : order_) {
       if (pass == Pass::kReroute) lane.TakeOff(d.lid, t_.leaves[d.leaf], out_);
@@ -498,8 +498,7 @@ class GreedyFill {
   // other lanes' routes of its own batch.
   void FirstPassInLanes(unsigned threads) {
     const uint32_t num_switches = g_.num_switches();
-    lanes_.clear();
-    for (unsigned k = 0; k < kLanes; ++k) lanes_.emplace_back(t_, channels_);
+    while (lanes_.size() < kLanes) lanes_.emplace_back(t_, channels_);
     std::vector<uint64_t> total(channels_.size(), 0);
     // Per lane: the entries of its destinations in the batch, a column of switches each.
     std::vector<std::vector<uint8_t>> columns(kLanes, std::vector<uint8_t>(kLaneBatch / kLanes * num_switches));

@@ -316,7 +316,10 @@ void JudgeProbes(const SweepPlan& plan, const std::vector<Measurement>& measured
 // again. A hypothesis qualifies on all its probes against a level set by the number of
 // hypotheses tested, or, for a re-probed suspect, on its re-probes alone (the first
 // analysis chose it on the others, so they prove nothing more) against a level set by the
-// number of suspects.
+// number of suspects. Either way its probes must also fail more often than the sweep's
+// other probes do (Beyond): noise with a longer bad side than its estimate (probes that
+// share busy CPUs come out slow at random) makes many probes fail everywhere, and a link
+// whose probes fail no more often than the rest has nothing to show.
 class Tomography {
  public:
   Tomography(const Fabric& fabric, const Incidence& inc, const std::vector<Measurement>& measured,
@@ -338,6 +341,7 @@ class Tomography {
     }
     // One more than seen: a sweep that showed none has not shown the rate is zero.
     outlier_rate_ = std::min(1.0, double(plan_outliers + 1) / double(plan_measured + 1));
+    CountBackground();
     reprobed_.assign(fabric.num_links(), 0);
     for (const Suspect& s : options.reprobed)
       if (s.link < reprobed_.size()) reprobed_[s.link] = 1;
@@ -350,7 +354,7 @@ class Tomography {
  private:
   struct Tally {
     double sum = 0, strongest = 0;
-    uint32_t n = 0, consistent = 0, outliers = 0;
+    uint32_t n = 0, consistent = 0, degraded = 0, outliers = 0;
     double sigmas() const { return n ? sum / std::sqrt(double(n)) : 0; }
     // The evidence without its strongest probe.
     double rest() const { return n > 1 ? (sum - strongest) / std::sqrt(double(n - 1)) : 0; }
@@ -359,6 +363,7 @@ class Tomography {
       strongest = n == 0 ? z : std::max(strongest, z);
       ++n;
       consistent += z >= options.consistent_sigmas;
+      degraded += z >= options.probe_sigmas;
       outliers += z >= options.outlier_sigmas;
     }
   };
@@ -419,13 +424,42 @@ class Tomography {
   bool Staged(uint32_t h, const Evidence& e) const {
     return reprobed_[LinkOf(h)] && e.fresh.n >= options_.min_fresh_probes;
   }
-  bool Qualifies(uint32_t h, const Evidence& e) const {
+  // Its probes fail more often than a healthy link's would, taking the share of the plan's
+  // other unexplained probes that fail as a healthy link's chance: failing at 2 sigmas
+  // (consistent), where a subtle fault's probes mostly are, or at 3 (degraded), where
+  // Gaussian noise puts one probe in 740, so a link that fails only a third of its probes
+  // (an intermittent fault) stands out. The level is the false-finding rate without
+  // Bonferroni's share per hypothesis: the sigmas above already hold that level.
+  bool Beyond(uint32_t h, const Evidence& e) const {
+    if (Staged(h, e) && Outlying(e.fresh)) return true;  // judged against the outlier rate instead
+    const uint32_t plan_n = e.all.n - e.fresh.n;
+    auto beyond = [&](uint32_t failing, uint32_t fresh_failing, uint32_t background_failing) {
+      const double rate =
+          double(background_failing - (failing - fresh_failing) + 1) / double(background_n_ - plan_n + 1);
+      return BinomialTail(e.all.n, failing, std::min(rate, 1 - 1e-9)) <= options_.false_finding_rate;
+    };
+    return beyond(e.all.consistent, e.fresh.consistent, background_consistent_) ||
+           beyond(e.all.degraded, e.fresh.degraded, background_degraded_);
+  }
+  // Enough sigmas (or outliers) for a finding; Beyond decides on the background as well.
+  bool Evident(uint32_t h, const Evidence& e) const {
     if (Staged(h, e)) {
       if (Outlying(e.fresh)) return true;
       return e.fresh.sigmas() >= options_.consistent_sigmas && StagedSigmas(e) >= confirm_level_ &&
              Consistent(e.all, options_.suspect_sigmas);
     }
     return Consistent(e.all, link_level_);
+  }
+  // The plan's active probes, and how many of them fail: after each finding, without
+  // what it explained.
+  void CountBackground() {
+    background_n_ = background_consistent_ = background_degraded_ = 0;
+    for (size_t i = 0; i < std::min(active_.size(), options_.baseline_probes); ++i) {
+      if (!active_[i]) continue;
+      ++background_n_;
+      background_consistent_ += z_[i] >= options_.consistent_sigmas;
+      background_degraded_ += z_[i] >= options_.probe_sigmas;
+    }
   }
   Finding Describe(uint32_t h, const Tally& t) const;
   void Explain(uint32_t h, std::vector<uint8_t>& explained);
@@ -440,6 +474,7 @@ class Tomography {
   std::vector<uint8_t> active_;
   std::vector<uint8_t> reprobed_;  // per link: a suspect the re-probes aimed at
   double outlier_rate_ = 0;        // share of the plan's probes that are outliers (upper estimate)
+  uint32_t background_n_ = 0, background_consistent_ = 0, background_degraded_ = 0;  // see CountBackground
   // Levels: sigmas on all probes, sigmas on re-probes, outlier tail probability on re-probes.
   double link_level_ = 0, confirm_level_ = 0, outlier_level_ = 0;
 };
@@ -469,19 +504,24 @@ std::vector<Finding> Tomography::Run(std::vector<Suspect>& suspects, std::vector
     const Tally& t = evidence[h].all;
     if (t.sigmas() >= options_.suspect_sigmas || t.outliers > 0)
       suspected.push_back({{.link = LinkOf(h), .channel = ChannelOf(h), .sigmas = t.sigmas()}, h});
-    if (Qualifies(h, evidence[h])) heap.emplace(t.sigmas(), h);
+    if (Evident(h, evidence[h])) heap.emplace(t.sigmas(), h);
   }
   evidence.clear();
   std::vector<uint8_t> taken(fabric_.num_links(), 0);
   std::vector<Finding> found;
+  std::vector<uint32_t> deferred;  // evident, but not beyond the background as it stood
   while (!heap.empty()) {
     auto [was, h] = heap.top();
     heap.pop();
     if (taken[LinkOf(h)]) continue;
     Evidence e = Count(h);
-    if (!Qualifies(h, e)) continue;
+    if (!Evident(h, e)) continue;
     if (e.all.sigmas() < was - 1e-9) {  // weakened by what was explained since: judge again in turn
       heap.emplace(e.all.sigmas(), h);
+      continue;
+    }
+    if (!Beyond(h, e)) {  // the next finding may lower the background: judge it again then
+      deferred.push_back(h);
       continue;
     }
     // One direction only when the other shows nothing worth a second look; else the link.
@@ -495,6 +535,9 @@ std::vector<Finding> Tomography::Run(std::vector<Suspect>& suspects, std::vector
     taken[LinkOf(h)] = 1;
     found.push_back(Describe(h, e.all));
     Explain(h, explained);
+    CountBackground();
+    for (uint32_t d : deferred) heap.emplace(Count(d).all.sigmas(), d);
+    deferred.clear();
   }
   // Outliers the findings did not explain: an intermittent fault may hide behind them.
   for (auto& [suspect, h] : suspected) {

@@ -329,19 +329,17 @@ class Tomography {
     z_.assign(n, 0);
     active_.assign(n, 0);
     latency_.assign(n, 0);
-    size_t plan_measured = 0, plan_outliers = 0;
+    size_t plan_outliers = 0;
     for (size_t i = 0; i < n; ++i) {
       if (measured[i].status != ProbeStatus::kMeasured) continue;
       active_[i] = 1;
       z_[i] = RawSigmas(i);
       latency_[i] = measured[i].latency_us;
-      if (i >= options.baseline_probes) continue;
-      ++plan_measured;
-      plan_outliers += z_[i] >= options.outlier_sigmas;
+      Reckon(i, true);
+      plan_outliers += i < options.baseline_probes && z_[i] >= options.outlier_sigmas;
     }
     // One more than seen: a sweep that showed none has not shown the rate is zero.
-    outlier_rate_ = std::min(1.0, double(plan_outliers + 1) / double(plan_measured + 1));
-    CountBackground();
+    outlier_rate_ = std::min(1.0, double(plan_outliers + 1) / double(background_n_ + 1));
     reprobed_.assign(fabric.num_links(), 0);
     for (const Suspect& s : options.reprobed)
       if (s.link < reprobed_.size()) reprobed_[s.link] = 1;
@@ -450,16 +448,14 @@ class Tomography {
     }
     return Consistent(e.all, link_level_);
   }
-  // The plan's active probes, and how many of them fail: after each finding, without
-  // what it explained.
-  void CountBackground() {
-    background_n_ = background_consistent_ = background_degraded_ = 0;
-    for (size_t i = 0; i < std::min(active_.size(), options_.baseline_probes); ++i) {
-      if (!active_[i]) continue;
-      ++background_n_;
-      background_consistent_ += z_[i] >= options_.consistent_sigmas;
-      background_degraded_ += z_[i] >= options_.probe_sigmas;
-    }
+  // The plan's active probes, and how many of them fail (the background Beyond judges
+  // against): probe i counted in (add) or out, as Explain sets it aside or lowers it.
+  void Reckon(size_t i, bool add) {
+    if (i >= options_.baseline_probes || !active_[i]) return;
+    const uint32_t consistent = z_[i] >= options_.consistent_sigmas, degraded = z_[i] >= options_.probe_sigmas;
+    background_n_ = add ? background_n_ + 1 : background_n_ - 1;
+    background_consistent_ = add ? background_consistent_ + consistent : background_consistent_ - consistent;
+    background_degraded_ = add ? background_degraded_ + degraded : background_degraded_ - degraded;
   }
   Finding Describe(uint32_t h, const Tally& t) const;
   void Explain(uint32_t h, std::vector<uint8_t>& explained);
@@ -474,7 +470,7 @@ class Tomography {
   std::vector<uint8_t> active_;
   std::vector<uint8_t> reprobed_;  // per link: a suspect the re-probes aimed at
   double outlier_rate_ = 0;        // share of the plan's probes that are outliers (upper estimate)
-  uint32_t background_n_ = 0, background_consistent_ = 0, background_degraded_ = 0;  // see CountBackground
+  uint32_t background_n_ = 0, background_consistent_ = 0, background_degraded_ = 0;  // see Reckon
   // Levels: sigmas on all probes, sigmas on re-probes, outlier tail probability on re-probes.
   double link_level_ = 0, confirm_level_ = 0, outlier_level_ = 0;
 };
@@ -535,7 +531,6 @@ std::vector<Finding> Tomography::Run(std::vector<Suspect>& suspects, std::vector
     taken[LinkOf(h)] = 1;
     found.push_back(Describe(h, e.all));
     Explain(h, explained);
-    CountBackground();
     for (uint32_t d : deferred) heap.emplace(Count(d).all.sigmas(), d);
     deferred.clear();
   }
@@ -576,6 +571,7 @@ void Tomography::Explain(uint32_t h, std::vector<uint8_t>& explained) {
     hit.push_back(i);
     added.push_back(latency_[i] - out_.verdicts[i].latency_baseline);
   });
+  for (uint32_t i : hit) Reckon(i, false);
   if (symptom_ == kBw) {
     for (uint32_t i : hit) active_[i] = 0;
     return;
@@ -584,6 +580,7 @@ void Tomography::Explain(uint32_t h, std::vector<uint8_t>& explained) {
   for (uint32_t i : hit) {
     latency_[i] -= delay;
     z_[i] = LogRatio(latency_[i], out_.verdicts[i].latency_baseline) / out_.latency_noise;
+    Reckon(i, true);
   }
 }
 

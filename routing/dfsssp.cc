@@ -64,12 +64,10 @@ Graph BuildGraph(const Fabric& f, const Subnet& sn) {
   return g;
 }
 
-// The channel dependency graph of all paths: edges are sorted keys chan * stride + out port,
-// grouped by channel (chan_first is their CSR over channels).
+// The channel dependency graph of all paths: edges grouped by channel (chan_first is their
+// CSR over channels), each with the channel it leads to.
 struct Cdg {
-  uint32_t stride;
-  const std::vector<uint32_t>* head;
-  const std::vector<uint64_t>* edge_key;
+  std::vector<uint32_t> target;  // per edge
   const std::vector<uint32_t>* chan_first;
 };
 
@@ -97,9 +95,9 @@ class EdgeIndex {
   const std::vector<uint64_t>& keys() const { return keys_; }
   const std::vector<uint32_t>& chan_first() const { return chan_first_; }
   // Position of a key that was in the input.
-  uint32_t Find(uint64_t key) const {
-    const size_t c = key / stride_;
-    const uint32_t q = uint32_t(key % stride_);
+  uint32_t Find(uint64_t key) const { return Find(size_t(key / stride_), uint32_t(key % stride_)); }
+  // Position of the key of channel c's dependency on out port q.
+  uint32_t Find(size_t c, uint32_t q) const {
     const uint64_t* w = &bits_[c * words_];
     uint32_t below = 0;
     for (uint32_t i = 0; i < q / 64; ++i) below += uint32_t(std::popcount(w[i]));
@@ -128,12 +126,8 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
                unsigned max_layers) {
   const auto& chan_first = *cdg.chan_first;
   const size_t num_chan = chan_first.size() - 1;
-  const uint32_t num_edges = uint32_t(cdg.edge_key->size());
+  const uint32_t num_edges = uint32_t(cdg.target.size());
   const uint32_t units = uint32_t(unit_offsets.size() - 1);
-  auto edge_target = [&](uint32_t e) -> uint32_t {
-    uint64_t k = (*cdg.edge_key)[e];
-    return (*cdg.head)[k / cdg.stride] * cdg.stride + uint32_t(k % cdg.stride);
-  };
   Layering out;
   out.layer.assign(units, 0);
   // Users of every edge, CSR; built when the first cycle shows up.
@@ -183,7 +177,7 @@ Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const 
         }
         uint32_t e = fr.next++;
         if (weight[e] == 0) continue;
-        uint32_t w = edge_target(e);
+        uint32_t w = cdg.target[e];
         if (color[w] == 2) continue;
         if (color[w] == 0) {
           color[w] = 1;
@@ -760,7 +754,7 @@ bool DependenciesOfPaths(const Graph& g, const std::vector<Dest>& dests, const s
         const uint32_t v = g.head[chan];
         if (v == kUnset) break;
         const uint8_t q = out.lft[size_t(v) * lids + d.lid];
-        if (g.head[v * g.stride + q] != kUnset) edges.push_back(index.Find(uint64_t(chan) * g.stride + q));
+        if (g.head[v * g.stride + q] != kUnset) edges.push_back(index.Find(chan, q));
         u = v;
       }
       if (edges.size() > (uint64_t{1} << 31)) return false;
@@ -788,8 +782,15 @@ Trees TreesOf(const Graph& g, const std::vector<Dest>& dests, const SubnetRoutes
   return {std::move(index), std::move(deps.offsets), std::move(edges)};
 }
 
+// The layering walks each edge many times: its target is looked up, not divided out of its
+// key each time.
 Cdg CdgOf(const Graph& g, const EdgeIndex& index) {
-  return {.stride = g.stride, .head = &g.head, .edge_key = &index.keys(), .chan_first = &index.chan_first()};
+  Cdg cdg{.target = std::vector<uint32_t>(index.keys().size()), .chan_first = &index.chan_first()};
+  for (size_t e = 0; e < cdg.target.size(); ++e) {
+    const uint64_t key = index.keys()[e];
+    cdg.target[e] = g.head[key / g.stride] * g.stride + uint32_t(key % g.stride);
+  }
+  return cdg;
 }
 
 // The switches with endpoints, and each switch's place among them (kUnset: none).

@@ -103,19 +103,27 @@ class DynamicTopologicalOrder {
   // The nodes behind `from` take the lowest of the ranks the two sets hold, in their old
   // order, then the nodes ahead of `to`: every other node keeps its rank.
   void Reassign() {
-    auto by_rank = [&](uint32_t a, uint32_t b) { return rank_[a] < rank_[b]; };
-    std::sort(ahead_.begin(), ahead_.end(), by_rank);
-    std::sort(behind_.begin(), behind_.end(), by_rank);
-    ranks_.clear();
-    for (uint32_t n : behind_) ranks_.push_back(rank_[n]);
-    for (uint32_t n : ahead_) ranks_.push_back(rank_[n]);
-    std::sort(ranks_.begin(), ranks_.end());
+    SortByRank(ahead_, ahead_keys_);
+    SortByRank(behind_, behind_keys_);
+    // Both sets' ranks, ascending: one merge of the two sorted lists (ranks are distinct).
+    merged_.resize(ahead_keys_.size() + behind_keys_.size());
+    std::merge(behind_keys_.begin(), behind_keys_.end(), ahead_keys_.begin(), ahead_keys_.end(), merged_.begin());
     size_t next_rank = 0;
     for (const std::vector<uint32_t>* set : {&behind_, &ahead_})
       for (uint32_t n : *set) {
         if (journal_on_ == Journal::kOn) journal_.push_back({n, rank_[n]});
-        rank_[n] = ranks_[next_rank++];
+        rank_[n] = static_cast<uint32_t>(merged_[next_rank++] >> 32);
       }
+  }
+
+  // Orders `nodes` by rank, keeping each as rank << 32 | node in `keys`, ascending: sorting
+  // whole numbers is much quicker than comparing through rank_ (ranks are distinct, so the
+  // order is the same).
+  void SortByRank(std::vector<uint32_t>& nodes, std::vector<uint64_t>& keys) const {
+    keys.resize(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) keys[i] = uint64_t{rank_[nodes[i]]} << 32 | nodes[i];
+    std::sort(keys.begin(), keys.end());
+    for (size_t i = 0; i < nodes.size(); ++i) nodes[i] = static_cast<uint32_t>(keys[i]);
   }
 
   std::vector<uint32_t> rank_;
@@ -123,7 +131,8 @@ class DynamicTopologicalOrder {
   uint32_t epoch_ = 0;
   Journal journal_on_;
   std::vector<std::pair<uint32_t, uint32_t>> journal_;  // (node, rank before the change)
-  std::vector<uint32_t> stack_, ahead_, behind_, ranks_;
+  std::vector<uint32_t> stack_, ahead_, behind_;
+  std::vector<uint64_t> ahead_keys_, behind_keys_, merged_;
 };
 
 }  // namespace fabricctl

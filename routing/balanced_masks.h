@@ -271,14 +271,22 @@ class MaskRouter {
       const uint32_t candidates = steps[i].candidates;
       if (candidates == 0) continue;
       const uint32_t base = arrays.first[s];
-      const uint32_t from = SpreadOf(spread, arrays.first[s + 1] - base);
-      const uint64_t key = LeastKey<kWeighted>(arrays, s, candidates, base, from);
-      const uint32_t best = base + ((static_cast<uint32_t>(key) + from) & 15);
-      column[size_t{s} * num_lids] = port[best];
-      if constexpr (kWeighted)
+      uint32_t best;
+      // With costs, one candidate is not weighed (that would look along the path beyond
+      // it); without, the branch costs more than the one load it saves.
+      if (kWeighted && (candidates & (candidates - 1)) == 0) {
+        best = base + static_cast<uint32_t>(__builtin_ctz(candidates));
         arrays.load[best] += arrays.flow[s] * arrays.cost[best];
-      else
-        arrays.load[best] = (key >> 4) + arrays.flow[s];
+      } else {
+        const uint32_t from = SpreadOf(spread, arrays.first[s + 1] - base);
+        const uint64_t key = LeastKey<kWeighted>(arrays, s, candidates, base, from);
+        best = base + ((static_cast<uint32_t>(key) + from) & 15);
+        if constexpr (kWeighted)
+          arrays.load[best] += arrays.flow[s] * arrays.cost[best];
+        else
+          arrays.load[best] = (key >> 4) + arrays.flow[s];
+      }
+      column[size_t{s} * num_lids] = port[best];
       arrays.flow[arrays.neighbour[best]] += arrays.flow[s];
     }
   }

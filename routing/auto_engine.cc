@@ -40,6 +40,20 @@ double CompareWork(const Fabric& fabric, const Subnet& subnet) {
   return channels * double(subnet.endpoint_ports.size());
 }
 
+// nue's table depends on the order in which its destinations come (routing/nue.cc): from
+// shuffled orders, the lightest of a dozen routings on one VL was 5-20% lighter than the
+// first on small dragonflies, random regular graphs, tori and a fat tree with failed
+// switches. Each routing costs about as much as the first (0.25-0.5 us per work unit on one
+// core), so nue on one VL gets as many as fit in this much work, at most kMostNueRestarts;
+// on several VLs a routing costs 2-3 times as much, and gets none.
+constexpr double kNueRestartWork = 1.5e6;
+constexpr unsigned kMostNueRestarts = 15;
+
+unsigned NueRestarts(double work) {
+  return work * (kMostNueRestarts + 1) <= kNueRestartWork ? kMostNueRestarts
+                                                          : static_cast<unsigned>(kNueRestartWork / work);
+}
+
 // The per-switch cut bound of `route stats` (routing/metrics.h): the routes that must leave
 // a switch over its switch cables, spread evenly. A table that meets it cannot be beaten,
 // so the comparison stops there.
@@ -124,6 +138,8 @@ Attempt Try(Candidate candidate, const RouteRequest& given, unsigned layered_vls
   auto start = std::chrono::steady_clock::now();
   EngineOptions options = given.options;
   if (candidate.one_vl) options.max_vls = 1;
+  if (candidate.engine == "nue" && options.max_vls == 1)
+    options.restarts = NueRestarts(CompareWork(given.fabric, given.subnet));
   if (candidate.layered && layered_vls)
     options.max_vls = static_cast<uint8_t>(std::min<unsigned>(options.max_vls, layered_vls));
   const RouteRequest request{

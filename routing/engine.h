@@ -17,6 +17,9 @@ struct EngineOptions {
   uint64_t seed = 1;                 // for engines that break ties at random
   std::vector<uint64_t> root_guids;  // updn/ftree roots; empty: from tier labels or by heuristic
   unsigned threads = 1;              // worker threads an engine may use inside one subnet
+  // nue: further routings from shuffled destination orders (seeded by `seed`), the lightest
+  // kept; each costs about as much as the first (auto sets it on small subnets).
+  unsigned restarts = 0;
 };
 
 enum class EngineStatus { kOk, kNotApplicable, kFailed };

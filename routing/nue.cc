@@ -7,6 +7,8 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <random>
+#include <span>
 
 #include "routing/acyclic_dependencies.h"
 #include "routing/channel_capacity.h"
@@ -516,9 +518,11 @@ enum class Order { kNearFirst, kFarFirst };
 
 // Endpoint destinations in routing order, each with the VL it is tried on first: VLs get
 // contiguous runs of switches in breadth-first order from the root (equal endpoint
-// counts), and the order takes one endpoint of every switch per round, so loads build up
-// evenly across the fabric; kFarFirst takes the same list backwards.
-std::vector<Dest> Destinations(const SwitchGraph& g, const EscapeTree& tree, unsigned vls, Order order) {
+// counts), and the order takes one endpoint of every switch per round, the switches in
+// `visit` order (a permutation of the tree's), so loads build up evenly across the fabric;
+// kFarFirst takes the same list backwards.
+std::vector<Dest> Destinations(const SwitchGraph& g, const EscapeTree& tree, std::span<const uint32_t> visit,
+                               unsigned vls, Order order) {
   uint64_t total = 0, before = 0;
   size_t rounds = 0;
   for (uint32_t s : tree.order) total += g.endpoint_lids(s).size();
@@ -531,7 +535,7 @@ std::vector<Dest> Destinations(const SwitchGraph& g, const EscapeTree& tree, uns
   std::vector<Dest> dests;
   dests.reserve(total);
   for (size_t r = 0; r < rounds; ++r)
-    for (uint32_t s : tree.order)
+    for (uint32_t s : visit)
       if (r < g.endpoint_lids(s).size()) {
         const Lid lid = g.endpoint_lids(s)[r];
         dests.push_back({lid, s, g.lid_port(lid), vl_of_switch[s]});
@@ -633,14 +637,14 @@ void LowerTo(std::atomic<uint64_t>& lightest, uint64_t busiest) {
 // destination order matters there too, and not always as on one VL (a k=16 fat tree: far-first
 // on one VL, near-first on 8), so both orders make a first pass, and the lighter gets the
 // rounds.
-Routing RouteManyVls(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned max_vls, unsigned base,
-                     const std::vector<uint8_t>& empty_lft) {
+Routing RouteManyVls(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, std::span<const uint32_t> visit,
+                     unsigned max_vls, unsigned base, const std::vector<uint8_t>& empty_lft) {
   std::array<std::vector<Dest>, 2> dests;
   std::array<Routing, 2> tries;
   std::atomic<uint64_t> lightest{kAbandoned};
   for (size_t i = 0; i < 2; ++i) {
     const Start start{base, i == 0 ? Order::kNearFirst : Order::kFarFirst};
-    dests[i] = Destinations(g, tree, max_vls, start.order);
+    dests[i] = Destinations(g, tree, visit, max_vls, start.order);
     tries[i] = FirstPass(g, c, tree, max_vls, start, dests[i], empty_lft, &lightest);
     LowerTo(lightest, tries[i].first_busiest);
   }
@@ -664,15 +668,16 @@ struct Routings {
 // routing on max_vls runs after them: the same result on any number of threads.
 class StartChoice {
  public:
-  StartChoice(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, unsigned max_vls,
-              const std::vector<uint8_t>& empty_lft)
+  StartChoice(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, std::span<const uint32_t> visit,
+              unsigned max_vls, const std::vector<uint8_t>& empty_lft)
       : g_(g),
         c_(c),
         tree_(tree),
+        visit_(visit),
         max_vls_(max_vls),
         empty_lft_(empty_lft),
-        near_first_(Destinations(g, tree, 1, Order::kNearFirst)),
-        far_first_(Destinations(g, tree, 1, Order::kFarFirst)) {}
+        near_first_(Destinations(g, tree, visit, 1, Order::kNearFirst)),
+        far_first_(Destinations(g, tree, visit, 1, Order::kFarFirst)) {}
 
   Routings Run(unsigned threads) {
     // A start that falls behind one already finished stops early: it could not be chosen,
@@ -691,7 +696,7 @@ class StartChoice {
       chosen = std::move(tries[best]);
     }
     std::optional<Routing> many;
-    auto many_vls = [&] { many = RouteManyVls(g_, c_, tree_, max_vls_, chosen.start.base, empty_lft_); };
+    auto many_vls = [&] { many = RouteManyVls(g_, c_, tree_, visit_, max_vls_, chosen.start.base, empty_lft_); };
     const bool refused_first = max_vls_ > 1 && chosen.first_refused > 0;
     ParallelFor(refused_first ? 2 : 1, threads, [&](size_t task) {
       if (task == 1) return many_vls();
@@ -709,6 +714,7 @@ class StartChoice {
   const SwitchGraph& g_;
   const Channels& c_;
   const EscapeTree& tree_;
+  const std::span<const uint32_t> visit_;
   const unsigned max_vls_;
   const std::vector<uint8_t>& empty_lft_;
   const std::vector<Dest> near_first_, far_first_;
@@ -719,6 +725,33 @@ class Nue final : public RoutingEngine {
   std::string_view name() const override { return "nue"; }
   Outcome Route(const RouteRequest& req, SubnetRoutes& out) const override;
 };
+
+// One routing from a switch visit order: the lightest start's, on one VL or on max_vls
+// where that is lighter; nullopt when the escape paths' dependencies form a cycle.
+struct Routed {
+  Routing routing;
+  unsigned vls = 1;
+};
+
+std::optional<Routed> RouteFrom(const SwitchGraph& g, const Channels& c, const EscapeTree& tree,
+                                std::span<const uint32_t> visit, unsigned max_vls,
+                                const std::vector<uint8_t>& empty_lft, unsigned threads) {
+  Routings routed = StartChoice(g, c, tree, visit, max_vls, empty_lft).Run(threads);
+  if (!routed.one.tables.escape_ok) return std::nullopt;
+  if (routed.many && routed.many->tables.escape_ok && routed.many->tables.busiest_cost < routed.one.tables.busiest_cost)
+    return Routed{std::move(*routed.many), max_vls};
+  return Routed{std::move(routed.one), 1};
+}
+
+// The tree's switch order shuffled for restart `restart` of `seed`: Fisher-Yates on a
+// 64-bit Mersenne Twister, whose output the C++ standard fixes, so an order (and the tables
+// it leads to) is the same on every machine and build.
+std::vector<uint32_t> ShuffledVisit(std::span<const uint32_t> order, uint64_t seed, unsigned restart) {
+  std::vector<uint32_t> visit(order.begin(), order.end());
+  std::mt19937_64 random(seed * 0x9E3779B97F4A7C15ull + restart);
+  for (size_t i = visit.size(); i > 1; --i) std::swap(visit[i - 1], visit[random() % i]);
+  return visit;
+}
 
 Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   const Fabric& f = req.fabric;
@@ -736,16 +769,25 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   const Channels c = BuildChannels(f, g, capacity);
   const EscapeTree tree = BuildEscapeTree(g, c, search);
   const unsigned max_vls = std::clamp<unsigned>(req.options.max_vls, 1, 15);
+  const unsigned threads = std::max(1u, req.options.threads);
 
-  // One VL, and more only where they lower the busiest channel.
-  Routings routed = StartChoice(g, c, tree, max_vls, out.lft).Run(std::max(1u, req.options.threads));
-  Routing chosen = std::move(routed.one);
-  if (!chosen.tables.escape_ok) return Outcome::Failed("the escape paths' dependencies form a cycle");
-  unsigned vls = 1;
-  if (routed.many && routed.many->tables.escape_ok && routed.many->tables.busiest_cost < chosen.tables.busiest_cost) {
-    chosen = std::move(*routed.many);
-    vls = max_vls;
+  // One VL, and more only where they lower the busiest channel; from the tree's order, and
+  // on request from shuffled orders too, the lightest kept (fewer VLs on a tie).
+  std::optional<Routed> lightest;
+  unsigned lightest_restart = 0;
+  for (unsigned restart = 0; restart <= req.options.restarts; ++restart) {
+    const std::vector<uint32_t> visit =
+        restart == 0 ? tree.order : ShuffledVisit(tree.order, req.options.seed, restart);
+    std::optional<Routed> routed = RouteFrom(g, c, tree, visit, max_vls, out.lft, threads);
+    if (!routed) return Outcome::Failed("the escape paths' dependencies form a cycle");
+    const auto weight = [](const Routed& r) { return std::make_pair(r.routing.tables.busiest_cost, r.vls); };
+    if (!lightest || weight(*routed) < weight(*lightest)) {
+      lightest = std::move(routed);
+      lightest_restart = restart;
+    }
   }
+  Routing chosen = std::move(lightest->routing);
+  const unsigned vls = lightest->vls;
   const unsigned rounds = chosen.rounds;
   const double lowered =
       chosen.first_busiest == 0 ? 0.0 : 1.0 - double(chosen.tables.busiest_cost) / double(chosen.first_busiest);
@@ -764,6 +806,9 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
       out.num_vls, out.num_vls == 1 ? "" : "s", best.escaped, dests,
       100.0 * double(best.pinned) / double(std::max<size_t>(1, dests * g.num_switches())), rounds,
       rounds == 1 ? "" : "s", 100.0 * lowered);
+  if (req.options.restarts > 0)
+    out.reason += fmt::format("; the lightest of {} routings (destination order {}: {})", req.options.restarts + 1,
+                              lightest_restart + 1, lightest_restart == 0 ? "the escape tree's" : "shuffled");
   return Outcome::Ok();
 }
 

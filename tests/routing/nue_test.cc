@@ -95,9 +95,10 @@ struct Routed {
   Outcome outcome;
 };
 
-Routed RouteNue(const Fabric& f, unsigned vls, unsigned threads = 1) {
+Routed RouteNue(const Fabric& f, unsigned vls, unsigned threads = 1, unsigned restarts = 0) {
   Routed r{testing::Skeleton(f), Outcome::Ok()};
-  r.outcome = testing::RouteAll(*MakeNueEngine(), f, r.rs, {.max_vls = uint8_t(vls), .threads = threads});
+  r.outcome =
+      testing::RouteAll(*MakeNueEngine(), f, r.rs, {.max_vls = uint8_t(vls), .threads = threads, .restarts = restarts});
   return r;
 }
 
@@ -256,6 +257,41 @@ TEST_CASE("nue: rerouting rounds lower the busiest channel of random regular gra
   }
   CHECK(rounds > 0);
   CHECK(most > 1.0);
+}
+
+TEST_CASE("nue: restarts from shuffled destination orders keep the lightest table, sound and thread-independent") {
+  std::vector<Fabric> fabrics;
+  for (uint64_t seed : {1u, 2u, 3u}) fabrics.push_back(RandomRegular(32, 5, 3, seed));
+  Fabric tree = testing::ThreeTierFatTree({.pods = 3, .leaves = 3, .aggs = 3, .cores = 2, .hosts = 3});
+  fabrics.push_back(WithoutRandomLinks(tree, 4, 11));
+  unsigned lighter = 0;
+  for (size_t i = 0; i < fabrics.size(); ++i) {
+    CAPTURE(i);
+    for (unsigned vls : {1u, 8u}) {
+      CAPTURE(vls);
+      Routed first = RouteNue(fabrics[i], vls);
+      Routed restarted = RouteNue(fabrics[i], vls, 1, 6);
+      REQUIRE(first.outcome.status == EngineStatus::kOk);
+      REQUIRE(restarted.outcome.status == EngineStatus::kOk);
+      const SubnetRoutes& routes = restarted.rs.subnets[0];
+      CHECK(routes.reason.find("the lightest of 7 routings") != std::string::npos);
+      CHECK(first.rs.subnets[0].reason.find("the lightest of") == std::string::npos);
+      auto report = Verify(fabrics[i], restarted.rs);
+      REQUIRE(report);
+      CHECK(report->sound());
+      // The first routing is one of the seven: never heavier, fewer VLs on a tie.
+      const uint64_t before = Busiest(testing::WalkAllPairs(fabrics[i], first.rs.subnets[0]));
+      const uint64_t after = Busiest(testing::WalkAllPairs(fabrics[i], routes));
+      CHECK(after <= before);
+      if (after == before) CHECK(routes.num_vls <= first.rs.subnets[0].num_vls);
+      lighter += after < before ? 1 : 0;
+      Routed two_threads = RouteNue(fabrics[i], vls, 2, 6);
+      REQUIRE(two_threads.outcome.status == EngineStatus::kOk);
+      CHECK(two_threads.rs.subnets[0].lft == routes.lft);
+      CHECK(two_threads.rs.subnets[0].pair_sl == routes.pair_sl);
+    }
+  }
+  CHECK(lighter > 0);  // some shuffled order must beat the tree's, or restarts do nothing
 }
 
 }  // namespace

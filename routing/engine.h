@@ -18,7 +18,8 @@ struct EngineOptions {
   std::vector<uint64_t> root_guids;  // updn/ftree roots; empty: from tier labels or by heuristic
   unsigned threads = 1;              // worker threads an engine may use inside one subnet
   // nue: further routings from shuffled destination orders (seeded by `seed`), the lightest
-  // kept; each costs about as much as the first (auto sets it on small subnets).
+  // kept; each costs about as much as the first and they are held side by side (auto sets
+  // it on small subnets).
   unsigned restarts = 0;
 };
 

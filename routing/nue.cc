@@ -772,20 +772,21 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   const unsigned threads = std::max(1u, req.options.threads);
 
   // One VL, and more only where they lower the busiest channel; from the tree's order, and
-  // on request from shuffled orders too, the lightest kept (fewer VLs on a tie).
-  std::optional<Routed> lightest;
-  unsigned lightest_restart = 0;
-  for (unsigned restart = 0; restart <= req.options.restarts; ++restart) {
+  // on request from shuffled orders too, the lightest kept (fewer VLs on a tie, then the
+  // earlier order). Several routings run side by side, one thread each.
+  const unsigned routings = req.options.restarts + 1;
+  std::vector<std::optional<Routed>> routed(routings);
+  ParallelFor(routings, threads, [&](size_t restart) {
     const std::vector<uint32_t> visit =
-        restart == 0 ? tree.order : ShuffledVisit(tree.order, req.options.seed, restart);
-    std::optional<Routed> routed = RouteFrom(g, c, tree, visit, max_vls, out.lft, threads);
-    if (!routed) return Outcome::Failed("the escape paths' dependencies form a cycle");
-    const auto weight = [](const Routed& r) { return std::make_pair(r.routing.tables.busiest_cost, r.vls); };
-    if (!lightest || weight(*routed) < weight(*lightest)) {
-      lightest = std::move(routed);
-      lightest_restart = restart;
-    }
-  }
+        restart == 0 ? tree.order : ShuffledVisit(tree.order, req.options.seed, unsigned(restart));
+    routed[restart] = RouteFrom(g, c, tree, visit, max_vls, out.lft, routings == 1 ? threads : 1);
+  });
+  if (!routed[0]) return Outcome::Failed("the escape paths' dependencies form a cycle");
+  const auto weight = [](const Routed& r) { return std::make_pair(r.routing.tables.busiest_cost, r.vls); };
+  unsigned lightest_restart = 0;
+  for (unsigned restart = 1; restart < routings; ++restart)
+    if (routed[restart] && weight(*routed[restart]) < weight(*routed[lightest_restart])) lightest_restart = restart;
+  std::optional<Routed>& lightest = routed[lightest_restart];
   Routing chosen = std::move(lightest->routing);
   const unsigned vls = lightest->vls;
   const unsigned rounds = chosen.rounds;

@@ -32,8 +32,9 @@ struct SubnetMetrics {
   uint64_t max_channel_load = 0;
   double avg_channel_load = 0;
   double stddev_channel_load = 0;
-  // No routing can do better than this on this cabling: for every switch, the routes that
-  // must leave (enter) it over its switch-to-switch cables, divided by their number.
+  // No routing can do better than this on this cabling: for every switch, and for every pod
+  // (routing/pods.h: on a fat tree, a pod's leaves and aggregation switches), the routes
+  // that must leave (enter) it over its cables to other switches, divided by their number.
   uint64_t channel_load_lower_bound = 0;
   // The same two figures per capacity (routing/channel_capacity.h), for fabrics where some
   // cables trained slower than the subnet's top rate: a channel's routes divided by its

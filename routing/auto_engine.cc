@@ -100,11 +100,15 @@ bool Better(const Score& a, const Score& b) {
 // `after_dfsssp_fails`: run only when dfsssp did not route. Wherever it routes, escape
 // layers the same shortest paths (on one VL it may give Up*/Down* trees instead, which updn
 // covers).
+// `only_restarted`: run only where it gets restarts (NueRestarts) and no earlier attempt of
+// the engine ran with the same options: nue on one VL beside its several-VL run, whose own
+// one-VL routing has no restarts, so that more VLs never leave auto heavier than one.
 struct Candidate {
   std::string_view engine;
   bool one_vl = false;
   bool layered = false;
   bool after_dfsssp_fails = false;
+  bool only_restarted = false;
 };
 
 constexpr Candidate kComparedCandidates[] = {{"ftree"},
@@ -112,6 +116,7 @@ constexpr Candidate kComparedCandidates[] = {{"ftree"},
                                              {"updn"},
                                              {"dfsssp"},
                                              {.engine = "nue", .layered = true},
+                                             {.engine = "nue", .one_vl = true, .only_restarted = true},
                                              {.engine = "escape", .after_dfsssp_fails = true}};
 // Irregular subnets past the comparison, with several VLs and nue affordable: nue on one
 // VL (its several-VL mode takes minutes there) against escape and updn.
@@ -129,19 +134,24 @@ std::string Figures(const Score& s) {
                      s.unreachable ? fmt::format(", {} pairs unreachable", s.unreachable) : "");
 }
 
-// Runs one engine into `out` (reset first) and scores it, on at most `layered_vls` VLs when
-// the candidate is `layered` (0: no such limit); a table that is not deadlock-free on one VL
-// is refused even though the engine promises otherwise.
-Attempt Try(Candidate candidate, const RouteRequest& given, unsigned layered_vls, SubnetRoutes& out) {
+// A candidate's options: on one VL, or on at most `layered_vls` VLs when it is `layered`
+// (0: no such limit); nue on one VL with restarts on small subnets.
+EngineOptions CandidateOptions(Candidate candidate, const RouteRequest& given, unsigned layered_vls) {
+  EngineOptions options = given.options;
+  if (candidate.one_vl) options.max_vls = 1;
+  if (candidate.layered && layered_vls)
+    options.max_vls = static_cast<uint8_t>(std::min<unsigned>(options.max_vls, layered_vls));
+  if (candidate.engine == "nue" && options.max_vls == 1)
+    options.restarts = NueRestarts(CompareWork(given.fabric, given.subnet));
+  return options;
+}
+
+// Runs one engine with `options` into `out` (reset first) and scores it; a table that is
+// not deadlock-free on one VL is refused even though the engine promises otherwise.
+Attempt Try(Candidate candidate, const RouteRequest& given, const EngineOptions& options, SubnetRoutes& out) {
   Attempt attempt{.engine = candidate.engine};
   const EngineInfo* info = FindEngine(candidate.engine);
   auto start = std::chrono::steady_clock::now();
-  EngineOptions options = given.options;
-  if (candidate.one_vl) options.max_vls = 1;
-  if (candidate.engine == "nue" && options.max_vls == 1)
-    options.restarts = NueRestarts(CompareWork(given.fabric, given.subnet));
-  if (candidate.layered && layered_vls)
-    options.max_vls = static_cast<uint8_t>(std::min<unsigned>(options.max_vls, layered_vls));
   const RouteRequest request{
       .fabric = given.fabric, .subnet = given.subnet, .port_lid = given.port_lid, .options = options};
   ResetSubnetRoutes(request.fabric, out);
@@ -171,6 +181,7 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
   size_t best_index = 0;
   unsigned layered_vls = 0;  // the VLs dfsssp's layering of balanced paths needed, once it routed them
   bool dfsssp_routed = false;
+  std::vector<std::pair<std::string_view, unsigned>> tried;  // engine, VL budget
   const double bound =
       ChannelCapacity(request.fabric, request.subnet).uniform() ? CutBound(request.fabric, request.subnet) : 0;
   for (const Candidate& candidate : candidates) {
@@ -182,7 +193,13 @@ Outcome RouteByComparison(const RouteRequest& request, SubnetRoutes& out, std::s
       attempts.push_back({.engine = candidate.engine, .note = "not run: it gives dfsssp's tables where dfsssp routes"});
       continue;
     }
-    Attempt attempt = Try(candidate, request, layered_vls, out);
+    const EngineOptions options = CandidateOptions(candidate, request, layered_vls);
+    if (candidate.only_restarted && (options.restarts == 0 || std::ranges::any_of(tried, [&](const auto& t) {
+                                       return t.first == candidate.engine && t.second == options.max_vls;
+                                     })))
+      continue;
+    tried.emplace_back(candidate.engine, options.max_vls);
+    Attempt attempt = Try(candidate, request, options, out);
     if (candidate.engine == "dfsssp" && attempt.score) {
       dfsssp_routed = true;
       if (out.reason.find(kDfssspLowestPortReason) == std::string::npos) layered_vls = attempt.score->vls;

@@ -102,7 +102,8 @@ bool Better(const Score& a, const Score& b) {
 // covers).
 // `only_restarted`: run only where it gets restarts (NueRestarts) and no earlier attempt of
 // the engine ran with the same options: nue on one VL beside its several-VL run, whose own
-// one-VL routing has no restarts, so that more VLs never leave auto heavier than one.
+// one-VL routing has no restarts, so that the restarts do not leave auto heavier on more VLs
+// than on one.
 struct Candidate {
   std::string_view engine;
   bool one_vl = false;

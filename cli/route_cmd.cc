@@ -288,7 +288,11 @@ void AddRouteCompute(CLI::App& route, Runner& run) {
   compute->add_option("-e,--engine", co->engine, "Engine, fallback chain or per-subnet selection")
       ->capture_default_str();
   compute->add_option("--vls", co->vls, "Data VLs an engine may use")->check(CLI::Range(1, 15))->capture_default_str();
-  compute->add_option("--seed", co->seed, "Seed for engines that break ties at random and for the shuffled destination orders auto has nue try")->capture_default_str();
+  compute
+      ->add_option(
+          "--seed", co->seed,
+          "Seed for engines that break ties at random and for the shuffled destination orders auto has nue try")
+      ->capture_default_str();
   compute->add_option("--root-guid-file", co->root_guid_file,
                       "Root switch GUIDs for updn, one per line (OpenSM's format)");
   compute->add_option("--threads", co->threads, "Worker threads (0: every core)")->capture_default_str();

@@ -92,6 +92,18 @@ job_nothing_listens() {
   done
 }
 
+# job_expect_healthy RC FILE: the unshaped job's exit code RC and report FILE agree on a
+# healthy fabric: no findings and exit 0, or latency findings only (job_check_report says
+# why they are tolerated) and exit 1. Sets latency_findings to their count.
+job_expect_healthy() {
+  job_check_report "$2" healthy
+  latency_findings=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$2")
+  local want=0
+  [ "$latency_findings" = 0 ] || want=1
+  [ "$1" = "$want" ] || fail "healthy job with $latency_findings latency findings: expected exit $want, got $1"
+  [ "$latency_findings" = 0 ] || echo "note: $2: $latency_findings latency findings on an unshaped fabric (CPU contention)"
+}
+
 # job_check_report FILE shaped|healthy [LINK]: the job's report says what the fabric is.
 job_check_report() {
   python3 - "$@" <<'PY' || fail "report $1 ($2): $(cat "$1")"
@@ -103,7 +115,13 @@ p = j["probes"]
 assert p["unmeasured"] == 0 and p["failed"] == 0 and p["measured"] == p["total"] > 0, p
 f = j["findings"]
 if want == "healthy":
-    assert j["healthy"] is True and f == [], f
+    # Latency findings only, for the reason below: every rank's latency tests share the
+    # CPUs with the other ranks' and their servers' (a 2-core CI machine gave four latency
+    # findings, and 65 of 168 probes slower than three noise sigmas, on a job with no
+    # shaping at all). A bandwidth, loss, down or errors finding, or any failed or
+    # unmeasured probe, fails.
+    assert all(o["kind"] == "latency" for o in f), f"a healthy fabric's job found {f}"
+    assert j["healthy"] is (f == []), j
 else:
     assert j["healthy"] is False, j
     # The shaped link comes first and is the only finding of any kind but latency. In job

@@ -5,7 +5,7 @@
 # traffic between the ranks is shared memory (btl self,vader); each rank reaches mpirun's
 # PMIx server over the management network (see sweep_job_lib.sh for why).
 # Checks: one shaped leaf-spine cable is the one finding (bandwidth); with the shaping
-# removed the sweep is healthy; no host namespace has a listener before or after a job; a
+# removed the sweep is healthy (latency findings aside: sweep_job_lib.sh); no host namespace has a listener before or after a job; a
 # host whose cable is down has its probes unmeasured with the reason; a rank that owns no
 # port stops the job with a message naming it; probes are bound to their source port's dev=.
 # Needs root, `ip netns`, tc and mpirun; prints SKIP and exits 0 without them.
@@ -79,8 +79,8 @@ job_nothing_listens "after the job"
 # 2. Shaping removed: healthy, exit 0.
 job_shape off
 job "$hosts" -o healthy.json
-[ "$rc" = 0 ] || fail "unshaped job: expected exit 0, got $rc: $(cat out err)"
-job_check_report healthy.json healthy
+[ -s healthy.json ] || fail "unshaped job: exit $rc, no report: $(cat out err)"
+job_expect_healthy "$rc" healthy.json
 job_nothing_listens "after the second job"
 
 # 3. Probes leave by the source port's dev=: with every host's own fabric interface named

@@ -5,8 +5,9 @@
 # OpenMPI has no PMI-2 support), and each task enters its host's namespace.
 # Checks: `srun` of the sweep flags exactly the shaped leaf-spine cable (bandwidth); the
 # site batch script tools/fabricctl-sweep.sbatch, submitted with `sbatch --wait`, reports
-# the fabric healthy once the shaping is gone and writes its report, HTML page, metrics
-# and history; no host namespace has a listener before or after the jobs.
+# the fabric healthy once the shaping is gone (latency findings aside: sweep_job_lib.sh)
+# and writes its report, HTML page, metrics and history; no host namespace has a listener
+# before or after the jobs.
 # Needs root, `ip netns`, tc, slurm-wlm, munge and mpirun; prints SKIP and exits 0 without.
 # usage: sweep_slurm_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
@@ -83,13 +84,14 @@ FABRICCTL="$bin" FABRICCTL_LAUNCH="$work/rank.sh" FABRICCTL_SWEEP_OPTIONS="--pla
 rc=$?
 set -e
 sbatch_seconds=$((SECONDS - start))
-[ "$rc" = 0 ] || fail "sbatch healthy job: expected exit 0, got $rc: $(cat out err "$work/batch.out")"
-report="$(ls reports/sweep-*.json)" || fail "batch job wrote no report: $(cat "$work/batch.out")"
-job_check_report "$report" healthy
+report="$(ls reports/sweep-*.json)" || fail "batch job (exit $rc) wrote no report: $(cat out err "$work/batch.out")"
+job_expect_healthy "$rc" "$report"
 for f in "${report%.json}.html" "${report%.json}.prom" reports/history.db; do
   [ -s "$f" ] || fail "batch job did not write $f: $(ls reports)"
 done
-grep -q "^healthy: no findings" "$work/batch.out" || fail "batch output: $(cat "$work/batch.out")"
+if [ "$latency_findings" = 0 ]; then
+  grep -q "^healthy: no findings" "$work/batch.out" || fail "batch output: $(cat "$work/batch.out")"
+fi
 job_nothing_listens "after the batch job"
 
 echo "PASS: sweep slurm ($hosts tasks; srun flagged '$shape_link' in ${srun_seconds} s;" \

@@ -12,6 +12,7 @@
 
 #include "fabric/elapsed.h"
 #include "routing/channel_capacity.h"
+#include "routing/cut_bound.h"
 #include "routing/dfsssp.h"
 #include "routing/registry.h"
 #include "routing/route_fabric.h"
@@ -54,20 +55,26 @@ unsigned NueRestarts(double work) {
                                                           : static_cast<unsigned>(kNueRestartWork / work);
 }
 
-// The per-switch cut bound of `route stats` (routing/metrics.h): the routes that must leave
-// a switch over its switch cables, spread evenly. A table that meets it cannot be beaten,
-// so the comparison stops there.
+// The cut bound of `route stats` (routing/cut_bound.h): the routes that must leave a switch
+// or a pod over its switch cables, spread evenly. A table that meets it cannot be beaten, so
+// the comparison stops there.
 constexpr double kNearBound = 1.02;
 
 double CutBound(const Fabric& fabric, const Subnet& subnet) {
-  const uint64_t endpoints = subnet.endpoint_ports.size();
-  uint64_t bound = 0;
-  for (NodeId s : subnet.switches) {
-    uint64_t local = 0, cables = 0;
-    for (const Adjacency& a : fabric.neighbors(s)) ++(fabric.is_switch(a.peer_node) ? cables : local);
-    bound = std::max(bound, SwitchCutBound(SwitchCutRoutes(local, local, endpoints, endpoints), cables));
+  const auto num_switches = static_cast<uint32_t>(subnet.switches.size());
+  std::vector<uint32_t> index(fabric.num_nodes(), kNone);
+  std::vector<uint64_t> local(num_switches, 0);
+  for (uint32_t s = 0; s < num_switches; ++s) {
+    index[subnet.switches[s]] = s;
+    for (const Adjacency& a : fabric.neighbors(subnet.switches[s])) local[s] += !fabric.is_switch(a.peer_node);
   }
-  return double(bound);
+  auto ends = [&](uint32_t s) { return std::pair<uint64_t, uint64_t>(local[s], local[s]); };
+  auto channels = [&](uint32_t s, const auto& visit) {
+    for (const Adjacency& a : fabric.neighbors(subnet.switches[s]))  // a switch's peers share its subnet
+      if (fabric.is_switch(a.peer_node) && index[a.peer_node] != kNone) visit(index[a.peer_node], 1.0);
+  };
+  const uint64_t endpoints = subnet.endpoint_ports.size();
+  return double(SubnetCutBounds(CutSets::kSwitchesAndPods, num_switches, endpoints, endpoints, ends, channels).routes);
 }
 
 // How auto ranks tables: every pair reachable first, then the worst load per capacity (see

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "routing/channel_capacity.h"
+#include "routing/cut_bound.h"
 #include "routing/routes.h"
 #include "routing/switch_graph.h"
 
@@ -40,7 +41,7 @@ namespace balanced {
 
 struct Setup {
   std::vector<uint64_t> sources;  // endpoint LIDs per switch
-  uint64_t bound = 0;             // the busiest cut around one switch, in load units
+  uint64_t bound = 0;             // the cut bound of switches (routing/cut_bound.h), in load units
   unsigned stride = 1;            // highest switch-to-switch port number + 1
   size_t channels = 0;            // switch-to-switch ports, all switches
   size_t most_channels = 0;       // switch-to-switch ports of the switch with the most
@@ -51,22 +52,17 @@ struct Setup {
   std::vector<uint32_t> cost;
 };
 
-// No routing can beat the busiest cut around one switch: its endpoints send to all the
-// others over its switch-to-switch channels. With costs, a channel of cost c carries at most
-// X / c routes when the busiest load is X, so X >= routes / sum(1 / c) (rounded down: a
-// bound only ends rerouting, and must not end it too early).
-inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint32_t s, uint64_t total) {
-  const uint64_t routes = SwitchCutRoutes(st.sources[s], st.sources[s], total, total);
-  uint64_t up = 0;
-  double per_cost = 0;
-  for (uint32_t e = g.begin(s); e < g.end(s); ++e)
-    for (uint8_t p : g.ports(e)) {
-      ++up;
-      if (!st.cost.empty()) per_cost += 1.0 / st.cost[size_t{s} * st.stride + p];
-    }
-  if (up == 0) return 0;
-  if (st.cost.empty()) return SwitchCutBound(routes, up);
-  return static_cast<uint64_t>(double(routes) / per_cost);
+// No routing can beat the busiest cut around one switch (routing/cut_bound.h). With costs, a channel of cost c
+// carries at most X / c routes when the busiest load is X, so X >= routes / sum(1 / c)
+// (rounded down: a bound only ends rerouting, and must not end it too early).
+inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint64_t total) {
+  auto ends = [&](uint32_t s) { return std::pair<uint64_t, uint64_t>(st.sources[s], st.sources[s]); };
+  auto channels = [&](uint32_t s, const auto& visit) {
+    for (uint32_t e = g.begin(s); e < g.end(s); ++e)
+      for (uint8_t p : g.ports(e)) visit(g.nbr(e), st.cost.empty() ? 1.0 : 1.0 / st.cost[size_t{s} * st.stride + p]);
+  };
+  const CutBounds bounds = SubnetCutBounds(CutSets::kSwitches, g.num_switches(), total, total, ends, channels);
+  return st.cost.empty() ? bounds.routes : static_cast<uint64_t>(bounds.weighted);
 }
 
 inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
@@ -91,7 +87,7 @@ inline Setup MakeSetup(const SwitchGraph& g, const ChannelRates& rates) {
         for (uint8_t p : g.ports(e))
           st.cost[size_t{s} * st.stride + p] = rates.capacity.cost(rates.fabric.port_id(g.node(s), p));
   }
-  for (uint32_t s = 0; s < num_switches; ++s) st.bound = std::max(st.bound, CutBound(g, st, s, total));
+  st.bound = CutBound(g, st, total);
   return st;
 }
 

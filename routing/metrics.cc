@@ -8,8 +8,8 @@
 #include <random>
 
 #include "routing/channel_capacity.h"
+#include "routing/cut_bound.h"
 #include "routing/parallel.h"
-#include "routing/pods.h"
 #include "routing/route_walk.h"
 
 namespace fabricctl {
@@ -154,47 +154,18 @@ void Measurer::ChannelStats(const std::vector<uint64_t>& load, const ChannelCapa
   }
 }
 
-// Cut bounds: the routes that must leave and enter a switch, or a pod (routing/pods.h),
-// over the cables out of it. Per capacity, each cable counts by its share of the top rate.
+// Cut bounds (routing/cut_bound.h). Per capacity, each channel counts by its share of the top rate.
 void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const {
-  const size_t endpoints = sn.endpoint_ports.size();
-  auto neighbours = [&](uint32_t s, const auto& visit) {
+  auto ends = [&](uint32_t s) { return std::pair<uint64_t, uint64_t>(sources[s], dests_at[s]); };
+  auto channels = [&](uint32_t s, const auto& visit) {
     for (uint32_t p = 0; p < slots.ports(s); ++p)
-      if (const uint32_t t = slots.next_switch[slots.base[s] + p]; t != kNoSwitch) visit(t);
+      if (const uint32_t t = slots.next_switch[slots.base[s] + p]; t != kNoSwitch)
+        visit(t, m.rates_differ ? capacity.share(f.port_id(sn.switches[s], p)) : 1.0);
   };
-  const Pods pods =
-      PodsBelowTop(num_switches, neighbours, [&](uint32_t s) { return sources[s] > 0 || dests_at[s] > 0; });
-  struct Cut {
-    uint64_t sources = 0, destinations = 0, cables = 0;
-    double shares = 0;
-  };
-  std::vector<Cut> around(num_switches + pods.count);  // switches, then pods
-  for (uint32_t s = 0; s < num_switches; ++s) {
-    const uint32_t pod = pods.of[s];
-    for (Cut* cut : {&around[s], pod == kNone ? nullptr : &around[num_switches + pod]}) {
-      if (!cut) continue;
-      cut->sources += sources[s];
-      cut->destinations += dests_at[s];
-    }
-    for (uint32_t p = 0; p < slots.ports(s); ++p) {
-      const uint32_t t = slots.next_switch[slots.base[s] + p];
-      if (t == kNoSwitch) continue;
-      const double share = m.rates_differ ? capacity.share(f.port_id(sn.switches[s], p)) : 1.0;
-      around[s].cables += 1;
-      around[s].shares += share;
-      if (pod != kNone && pods.of[t] != pod) {
-        around[num_switches + pod].cables += 1;
-        around[num_switches + pod].shares += share;
-      }
-    }
-  }
-  for (const Cut& cut : around) {
-    if (cut.cables == 0) continue;
-    const uint64_t need = SwitchCutRoutes(cut.sources, cut.destinations, endpoints, destinations.lids.size());
-    m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, SwitchCutBound(need, cut.cables));
-    if (m.rates_differ)
-      m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, double(need) / cut.shares);
-  }
+  const CutBounds bounds = SubnetCutBounds(CutSets::kSwitchesAndPods, num_switches, sn.endpoint_ports.size(),
+                                           destinations.lids.size(), ends, channels);
+  m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, bounds.routes);
+  if (m.rates_differ) m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, bounds.weighted);
 }
 
 bool Measurer::PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<uint32_t>& path) const {

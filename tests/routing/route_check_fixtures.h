@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fabric/fabric_builder.h"
@@ -221,6 +222,22 @@ Fabric WithoutLinks(const Fabric& f, Pred drop) {
   auto out = b.Build();
   REQUIRE(out);
   return std::move(*out);
+}
+
+// `tree` (a ThreeTierFatTree of test_fabrics.h) with pod 0 keeping one core cable per
+// aggregation switch (the one to core ...-0): with the default shape its 16 hosts reach
+// the other 48 over 4 cables each way, 16 x 48 / 4 = 192 routes on one of them at least,
+// where a leaf's cut gives 4 x 60 / 4 = 60.
+inline Fabric WithThinPod(const Fabric& tree) {
+  return WithoutLinks(tree, [&](LinkId l) {
+    const std::string_view a = tree.description(tree.port(tree.link(l).a).node);
+    const std::string_view b = tree.description(tree.port(tree.link(l).b).node);
+    for (std::string_view agg : {a, b})
+      if (agg.starts_with("agg0-"))
+        for (std::string_view core : {a, b})
+          if (core.starts_with("core") && !core.ends_with("-0")) return true;
+    return false;
+  });
 }
 
 }  // namespace fabricctl::testing

@@ -6,10 +6,13 @@
 #include <ifaddrs.h>
 #include <mpi.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -28,6 +31,10 @@
 
 namespace fabricctl::sweep {
 namespace {
+
+// A latency test keeps a CPU busy at each end: the client waiting for each echo, the
+// server echoing (both poll, so a round trip measures the path and not a wake-up).
+constexpr int kThreadsPerLatencyTest = 2;
 
 // ---- this host ----
 
@@ -140,6 +147,8 @@ struct MpiJob::State final : ProbeExecutor {
   probes::OrderSettings settings;
   std::vector<Server> servers;
   std::atomic<bool> stop_servers{false};
+  int node_ranks = 1, node_cpus = 1;  // the job's ranks on this node, and the CPUs they may use
+  std::string notice;                 // rank 0: hosts whose ranks share too few CPUs
 
   State(const Fabric& f, MpiJobOptions o) : fabric(f), options(std::move(o)) {}
   ~State() override;
@@ -151,6 +160,7 @@ struct MpiJob::State final : ProbeExecutor {
   }
   Result<std::unique_ptr<probes::ClientTransport>> MakeClient(const probes::OrderItem& item) const;
   Result<void> StartServers();
+  void CountNodeCpus();
   std::string AgreeOnOwners(const std::string& local_problem);
   std::vector<ProbeOutcome> RunRound(std::span<const ProbeTask> tasks) override;
   std::vector<std::uint8_t> RunOwned(std::span<const ProbeTask> tasks);
@@ -224,6 +234,28 @@ Result<void> MpiJob::State::StartServers() {
   return {};
 }
 
+// Collective: the ranks on this node and the CPUs they may use between them (the union of
+// their CPU masks: a launcher that binds each rank to a core leaves each one CPU).
+void MpiJob::State::CountNodeCpus() {
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &node_ranks);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) {
+    const long online = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+    for (long c = 0; c < online && c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+  }
+  std::array<std::uint64_t, sizeof(cpu_set_t) / sizeof(std::uint64_t)> mask{}, all{};
+  std::memcpy(mask.data(), &set, sizeof mask);
+  MPI_Request request;
+  MPI_Iallreduce(mask.data(), all.data(), static_cast<int>(all.size()), MPI_UINT64_T, MPI_BOR, node, &request);
+  Wait(request);
+  MPI_Comm_free(&node);
+  node_cpus = 0;
+  for (std::uint64_t word : all) node_cpus += std::popcount(word);
+}
+
 void MpiJob::State::StopServers() {
   stop_servers = true;
   for (Server& s : servers)
@@ -236,11 +268,14 @@ void MpiJob::State::StopServers() {
 std::string MpiJob::State::AgreeOnOwners(const std::string& local_problem) {
   nlohmann::json report = {{"host", HostName()}, {"addresses", AddressList(LocalAddresses())}};
   report["problem"] = local_problem;
+  report["node_ranks"] = node_ranks;
+  report["node_cpus"] = node_cpus;
   report["ports"] = nlohmann::json::array();
   for (PortId p = 0; p < mine.size(); ++p)
     if (mine[p]) report["ports"].push_back(p);
   std::vector<std::vector<std::uint8_t>> reports = GatherBytes(ToWire(report), rank, size);
   std::vector<std::string> problems;
+  std::map<std::string, std::string> crowded;  // host -> "R ranks, C CPUs"
   owner.assign(mine.size(), -1);
   for (int r = 0; r < static_cast<int>(reports.size()); ++r) {
     nlohmann::json j = FromWire(reports[r]);
@@ -249,6 +284,11 @@ std::string MpiJob::State::AgreeOnOwners(const std::string& local_problem) {
       continue;
     }
     std::string who = fmt::format("rank {} (host {}, addresses {})", r, j.value("host", "?"), j.value("addresses", ""));
+    auto count = [&](const char* key) { return j[key].is_number_integer() ? j[key].get<int>() : 0; };
+    const int ranks_there = count("node_ranks"), cpus_there = count("node_cpus");
+    if (cpus_there > 0 && ranks_there * kThreadsPerLatencyTest > cpus_there)
+      crowded[j.value("host", "?")] =
+          fmt::format("{} ranks, {} CPU{}", ranks_there, cpus_there, cpus_there == 1 ? "" : "s");
     if (!j["problem"].get<std::string>().empty())
       problems.push_back(fmt::format("{}: {}", who, j["problem"].get<std::string>()));
     else if (j["ports"].empty() && !options.allow_idle_ranks)
@@ -265,6 +305,11 @@ std::string MpiJob::State::AgreeOnOwners(const std::string& local_problem) {
       owner[p] = r;
     }
   }
+  if (!crowded.empty())
+    notice = fmt::format(
+        "ranks share too few CPUs on {} host{} ({}: {}): a latency test keeps a CPU busy at each end, so latency "
+        "measured there includes the host's load and may show as latency findings; give each rank two CPUs",
+        crowded.size(), crowded.size() == 1 ? "" : "s", crowded.begin()->first, crowded.begin()->second);
   std::vector<std::uint8_t> ok = {problems.empty()};
   BroadcastBytes(ok);
   if (rank != 0) return ok.size() == 1 && ok[0] ? "" : "failed";
@@ -441,6 +486,7 @@ Result<std::unique_ptr<MpiJob>> MpiJob::Join(const Fabric& fabric, MpiJobOptions
       state->token.insert(state->token.end(), n.begin(), n.end());
     }
   BroadcastBytes(state->token);
+  state->CountNodeCpus();
   auto setup = state->Setup();
   std::string problem = state->AgreeOnOwners(setup ? "" : setup.error().Format());
   auto job = std::unique_ptr<MpiJob>(new MpiJob(std::move(state)));
@@ -456,6 +502,7 @@ int MpiJob::rank() const { return state_->rank; }
 int MpiJob::size() const { return state_->size; }
 ProbeExecutor& MpiJob::executor() { return *state_; }
 const std::string& MpiJob::start_problem() const { return state_->start_problem; }
+const std::string& MpiJob::notice() const { return state_->notice; }
 
 bool MpiJob::Serve() {
   if (state_->failed) return false;
@@ -501,6 +548,7 @@ const std::string& MpiJob::start_problem() const {
   static const std::string none;
   return none;
 }
+const std::string& MpiJob::notice() const { return start_problem(); }
 bool MpiJob::Serve() { return false; }
 void MpiJob::End() {}
 

@@ -61,6 +61,9 @@ class MpiJob {
   bool coordinator() const { return rank() == 0; }
   // Rank 0: why the job cannot start; empty when it can.
   const std::string& start_problem() const;
+  // Rank 0: a warning when some host's ranks have fewer than two CPUs each (a latency test
+  // keeps one busy at each end, so latency there is partly the host's load); empty if none.
+  const std::string& notice() const;
   // Rank 0: runs each round across all ranks. Valid while the job lives.
   ProbeExecutor& executor();
   // Ranks other than 0: runs this rank's share of every round until rank 0 ends the job.

@@ -7,7 +7,8 @@
 # Checks: one shaped leaf-spine cable is the one finding (bandwidth); with the shaping
 # removed the sweep is healthy (latency findings aside: sweep_job_lib.sh); no host namespace has a listener before or after a job; a
 # host whose cable is down has its probes unmeasured with the reason; a rank that owns no
-# port stops the job with a message naming it; probes are bound to their source port's dev=.
+# port stops the job with a message naming it; probes are bound to their source port's dev=;
+# rank 0 warns when the ranks have fewer than two CPUs each.
 # Needs root, `ip netns`, tc and mpirun; prints SKIP and exits 0 without them.
 # usage: sweep_mpi_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail
@@ -72,6 +73,15 @@ shaped_seconds=$((SECONDS - start))
 job_check_report shaped.json shaped "$shape_link"
 grep "^finding: bandwidth " out | grep -qF "$shape_link" || fail "rank 0 did not print the finding: $(cat out)"
 [ "$(grep -c '^report: ' out)" = 1 ] || fail "expected one rank to print the report: $(cat out)"
+# All ranks run on this host: with fewer than two CPUs each, rank 0 warns that latency
+# measured here includes the host's load; with two or more each, it does not.
+cpus=$(nproc)
+if [ $((2 * hosts)) -gt "$cpus" ]; then
+  grep -q "^note: ranks share too few CPUs on 1 host (.*: $hosts ranks, $cpus CPUs\{0,1\}):" out ||
+    fail "no warning for $hosts ranks on $cpus CPUs: $(cat out)"
+elif grep -q "^note: ranks share too few CPUs" out; then
+  fail "warned with $hosts ranks on $cpus CPUs: $(cat out)"
+fi
 # mpirun itself says that a rank exited non-zero (rank 0's 1: findings); no rank may.
 if grep -q "^fabricctl: " err; then fail "ranks printed errors: $(cat err)"; fi
 job_nothing_listens "after the job"

@@ -196,7 +196,7 @@ int RunSweep(const RunOptionsCli& o) {
     if (!job->coordinator()) return job->Serve() ? kExitOk : kExitError;
     // Reported while the job lives: the other ranks wait for rank 0 before they leave.
     if (!job->start_problem().empty()) return ReportError(Error{.message = job->start_problem()});
-    if (!job->notice().empty() && !o.json) std::cout << "note: " << job->notice() << "\n";
+    if (!job->notice().empty()) (o.json ? std::cerr : std::cout) << "note: " << job->notice() << "\n";
   }
   progress.Stage("probing");
   auto run = sweep::DriveSweep(fabric, (*prepared)->loaded.routes, std::move((*prepared)->plan), executor.Probes(),

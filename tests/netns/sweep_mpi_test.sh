@@ -5,10 +5,11 @@
 # traffic between the ranks is shared memory (btl self,vader); each rank reaches mpirun's
 # PMIx server over the management network (see sweep_job_lib.sh for why).
 # Checks: one shaped leaf-spine cable is the one finding (bandwidth); with the shaping
-# removed the sweep is healthy (latency findings aside: sweep_job_lib.sh); no host namespace has a listener before or after a job; a
-# host whose cable is down has its probes unmeasured with the reason; a rank that owns no
-# port stops the job with a message naming it; probes are bound to their source port's dev=;
-# rank 0 warns when the ranks have fewer than two CPUs each.
+# removed the sweep is healthy (latency findings aside: sweep_job_lib.sh); no host
+# namespace has a listener before or after a job; a host whose cable is down has its probes
+# unmeasured with the reason; a rank that owns no port stops the job with a message naming
+# it; probes are bound to their source port's dev=; rank 0 warns when the ranks have fewer
+# than two CPUs each.
 # Needs root, `ip netns`, tc and mpirun; prints SKIP and exits 0 without them.
 # usage: sweep_mpi_test.sh FABRICCTL SOURCE_DIR
 set -euo pipefail

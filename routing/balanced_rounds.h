@@ -52,9 +52,10 @@ struct Setup {
   std::vector<uint32_t> cost;
 };
 
-// No routing can beat the busiest cut around one switch (routing/cut_bound.h). With costs, a channel of cost c
-// carries at most X / c routes when the busiest load is X, so X >= routes / sum(1 / c)
-// (rounded down: a bound only ends rerouting, and must not end it too early).
+// No routing can beat the busiest cut around one switch (routing/cut_bound.h). With costs,
+// a channel of cost c carries at most X / c routes when the busiest load is X, so
+// X >= routes / sum(1 / c) (rounded down: a bound only ends rerouting, and must not end it
+// too early).
 inline uint64_t CutBound(const SwitchGraph& g, const Setup& st, uint64_t total) {
   auto ends = [&](uint32_t s) { return std::pair<uint64_t, uint64_t>(st.sources[s], st.sources[s]); };
   auto channels = [&](uint32_t s, const auto& visit) {

@@ -140,5 +140,58 @@ TEST_CASE("dynamic topological order: random edges keep the order topological; e
   CHECK(g.Agrees());
 }
 
+TEST_CASE(
+    "dynamic topological order: with a budget, refused are exactly the cycles and the edges whose region ahead "
+    "outgrows it") {
+  // The region ahead of a new edge a -> b: b and the nodes it reaches through nodes ranked
+  // strictly between b and a. The edge closes a cycle when that region reaches a.
+  std::mt19937 rng(11);
+  const uint32_t nodes = 120;
+  const size_t budget = 12;
+  Graph g(nodes, Journal::kOn);
+  auto region = [&](uint32_t a, uint32_t b, bool& cycle) {
+    const uint32_t lower = g.order.rank(b), upper = g.order.rank(a);
+    std::vector<uint8_t> seen(nodes, 0);
+    std::vector<uint32_t> stack{b};
+    seen[b] = 1;
+    size_t found = 0;
+    cycle = false;
+    while (!stack.empty()) {
+      const uint32_t n = stack.back();
+      stack.pop_back();
+      ++found;
+      for (uint32_t m : g.out[n]) {
+        if (m == a) cycle = true;
+        if (seen[m] || g.order.rank(m) <= lower || g.order.rank(m) >= upper) continue;
+        seen[m] = 1;
+        stack.push_back(m);
+      }
+    }
+    return found;
+  };
+  size_t cycles = 0, over_budget = 0, against_order = 0;
+  for (int i = 0; i < 6000; ++i) {
+    const uint32_t a = rng() % nodes, b = rng() % nodes;
+    if (a == b) continue;
+    const bool against = g.order.rank(b) < g.order.rank(a);
+    bool cycle = false;
+    const size_t ahead = against ? region(a, b, cycle) : 0;
+    const bool refuse = against && (cycle || ahead > budget);
+    g.order.Checkpoint();
+    const std::vector<uint32_t> before = g.Ranks();
+    const bool added = g.Add(a, b, budget);
+    CHECK(added == !refuse);
+    if (!added) CHECK(g.Ranks() == before);
+    cycles += cycle;
+    over_budget += against && !cycle && ahead > budget;
+    against_order += against && !refuse;
+  }
+  CHECK(g.Agrees());
+  // The three outcomes all occurred, so each was checked.
+  CHECK(cycles > 100);
+  CHECK(over_budget > 0);
+  CHECK(against_order > 100);
+}
+
 }  // namespace
 }  // namespace fabricctl

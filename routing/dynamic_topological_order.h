@@ -76,46 +76,42 @@ class DynamicTopologicalOrder {
   // Into ahead_: `to` and every node it reaches through nodes ranked strictly between lower
   // and upper; into behind_: `from` and every node that reaches it through such nodes.
   // False when the two meet (`to` reaches `from`: a cycle) or ahead_ outgrows `budget`.
-  // The two searches take turns, a node each, and a cycle is found where they meet:
-  // most searches end in a refusal (on random regular graphs of 1,000 switches, eight in
-  // ten, with nine in ten of the nodes searched), and the two sides together searched 40%
-  // fewer nodes there than the forward search alone. Without a cycle both sets are whole,
-  // as the reordering needs, and the result does not depend on the order of the search.
+  // Most searches end in a refusal (nue on a random regular graph of 1,000 switches: eight
+  // in ten, with nine in ten of the nodes searched), so both sides search breadth first, a
+  // node each in turn, and stop where they meet: a path is found from both ends at once,
+  // where one search from one end (depth first, as Pearce and Kelly's) wanders the region.
+  // There nue took 10.3 s on one thread, against 18.3 s with the one depth-first search
+  // (over a vector of dependencies per channel, fetched without prefetching). Without a
+  // cycle both sets are whole, as the reordering needs, so the result does not depend on
+  // how they were found.
   template <class Successors, class Predecessors>
   bool Search(uint32_t to, uint32_t from, uint32_t lower, uint32_t upper, const Successors& successors,
               const Predecessors& predecessors, size_t budget) {
     const uint32_t ahead_mark = epoch_, behind_mark = epoch_ + 1;
-    ahead_.clear();
-    behind_.clear();
-    stack_.assign(1, to);
-    stack_behind_.assign(1, from);
+    ahead_.assign(1, to);
+    behind_.assign(1, from);
     node_[to].mark = ahead_mark;
     node_[from].mark = behind_mark;
     bool cycle = false;
     // Offers a neighbour to one side's search: a node the other side holds closes a cycle.
-    auto offer = [&](uint32_t next, uint32_t mine, uint32_t theirs, std::vector<uint32_t>& stack) {
+    auto offer = [&](uint32_t next, uint32_t mine, uint32_t theirs, std::vector<uint32_t>& found) {
       Node& n = node_[next];
       if (n.mark == theirs) cycle = true;
       if (n.mark == mine || n.rank <= lower || n.rank >= upper) return;
       n.mark = mine;
-      stack.push_back(next);
+      found.push_back(next);
     };
-    while (!cycle && !(stack_.empty() && stack_behind_.empty())) {
-      if (!stack_.empty()) {
-        const uint32_t node = stack_.back();
-        stack_.pop_back();
-        ahead_.push_back(node);
+    // Breadth first, each side's list its own queue.
+    size_t ahead_next = 0, behind_next = 0;
+    while (!cycle && (ahead_next < ahead_.size() || behind_next < behind_.size())) {
+      if (ahead_next < ahead_.size()) {
+        successors(ahead_[ahead_next++],
+                   [&](auto next) { offer(static_cast<uint32_t>(next), ahead_mark, behind_mark, ahead_); });
         if (ahead_.size() > budget) return false;
-        successors(node, [&](auto next) { offer(static_cast<uint32_t>(next), ahead_mark, behind_mark, stack_); });
       }
-      if (!stack_behind_.empty() && !cycle) {
-        const uint32_t node = stack_behind_.back();
-        stack_behind_.pop_back();
-        behind_.push_back(node);
-        predecessors(node, [&](auto previous) {
-          offer(static_cast<uint32_t>(previous), behind_mark, ahead_mark, stack_behind_);
-        });
-      }
+      if (behind_next < behind_.size() && !cycle)
+        predecessors(behind_[behind_next++],
+                     [&](auto previous) { offer(static_cast<uint32_t>(previous), behind_mark, ahead_mark, behind_); });
     }
     return !cycle;
   }
@@ -156,7 +152,7 @@ class DynamicTopologicalOrder {
   uint32_t epoch_ = 0;
   Journal journal_on_;
   std::vector<std::pair<uint32_t, uint32_t>> journal_;  // (node, rank before the change)
-  std::vector<uint32_t> stack_, stack_behind_, ahead_, behind_;
+  std::vector<uint32_t> ahead_, behind_;
   std::vector<uint64_t> ahead_keys_, behind_keys_, merged_;
 };
 

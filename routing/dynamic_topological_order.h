@@ -46,12 +46,15 @@ class DynamicTopologicalOrder {
   // Makes the order agree with a new edge from -> to, which the caller then adds to its
   // graph. `successors(node, visit)` calls visit(next) for every edge node -> next of the
   // graph as it is (without the new edge); `predecessors(node, visit)` calls visit(previous)
-  // for every edge previous -> node. False, with the ranks unchanged, when `to` reaches
-  // `from` (a cycle), or when more than `budget` nodes reachable from `to` lie between the
-  // two: a caller that may refuse edges bounds the time of one insertion that way.
+  // for every edge previous -> node; the two must walk the same edges, as a cycle may be
+  // found from either end. False, with the ranks unchanged, when `to` reaches `from` (a
+  // cycle; an edge from a node to itself is one), or when more than `budget` nodes
+  // reachable from `to` lie between the two: a caller that may refuse edges bounds the
+  // time of one insertion that way.
   template <class Successors, class Predecessors>
   bool MakeRoom(uint32_t from, uint32_t to, const Successors& successors, const Predecessors& predecessors,
                 size_t budget = kUnbounded) {
+    if (from == to) return false;
     const uint32_t lower = node_[to].rank, upper = node_[from].rank;
     if (lower > upper) return true;
     NextEpoch();

@@ -75,6 +75,8 @@ TEST_CASE("dynamic topological order: an edge that closes a cycle is refused and
   const std::vector<uint32_t> before = g.Ranks();
   CHECK_FALSE(g.Add(3, 0));
   CHECK_FALSE(g.Add(2, 1));
+  CHECK_FALSE(g.Add(2, 2));  // an edge from a node to itself
+  CHECK_FALSE(g.Add(4, 4));
   CHECK(g.Ranks() == before);
   CHECK(g.Add(3, 4));
 }

@@ -126,12 +126,17 @@ class AcyclicDependencies {
       uint32_t* row = &cells_[channel * width_];
       row[++row[0]] = other;
     }
-    // Takes `other` out, keeping the order of the rest; it must be there.
-    void Remove(uint32_t channel, uint32_t other) {
+    // Takes out the first entry that `match` accepts, keeping the order of the rest, and
+    // returns it; there must be one.
+    template <class Match>
+    uint32_t RemoveFirst(uint32_t channel, const Match& match) {
       uint32_t* row = &cells_[channel * width_];
       uint32_t* end = row + 1 + row[0];
-      std::copy(std::find(row + 1, end, other) + 1, end, std::find(row + 1, end, other));
+      uint32_t* found = std::find_if(row + 1, end, match);
+      const uint32_t removed = *found;
+      std::copy(found + 1, end, found);
       --row[0];
+      return removed;
     }
 
    private:
@@ -144,29 +149,23 @@ class AcyclicDependencies {
   void Unlink(size_t slot) {
     const uint32_t a = uint32_t(slot / stride_);
     const uint8_t port = uint8_t(slot % stride_);
-    const auto outs = out_[a];
-    const uint32_t b = *std::find_if(outs.begin(), outs.end(), [&](uint32_t c) { return port_of_[c] == port; });
-    out_.Remove(a, b);
-    in_.Remove(b, a);
+    const uint32_t b = out_.RemoveFirst(a, [&](uint32_t c) { return port_of_[c] == port; });
+    in_.RemoveFirst(b, [&](uint32_t c) { return c == a; });
   }
 
   // The searches walk channels in an order no cache predicts: each channel offered to a
   // search has its row fetched ahead, so it is there when the search gets to it (nue on a
   // 1,000-switch random regular graph: 14% less time).
   bool MakeRoom(uint32_t a, uint32_t b, size_t budget) {
-    auto successors = [this](uint32_t n, const auto& visit) {
-      for (uint32_t m : out_[n]) {
-        out_.Prefetch(m);
-        visit(m);
-      }
+    auto along = [](const Rows& rows) {
+      return [&rows](uint32_t n, const auto& visit) {
+        for (uint32_t m : rows[n]) {
+          rows.Prefetch(m);
+          visit(m);
+        }
+      };
     };
-    auto predecessors = [this](uint32_t n, const auto& visit) {
-      for (uint32_t m : in_[n]) {
-        in_.Prefetch(m);
-        visit(m);
-      }
-    };
-    return order_.MakeRoom(a, b, successors, predecessors, budget);
+    return order_.MakeRoom(a, b, along(out_), along(in_), budget);
   }
 
   const std::vector<uint8_t>& port_of_;

@@ -30,8 +30,12 @@ struct Channels {
   std::vector<uint32_t> cost;         // ChannelCapacity::cost of one route
   std::vector<uint32_t> group_owner;  // SwitchGraph group -> the switch it belongs to
   std::vector<uint32_t> reverse;      // SwitchGraph group s -> t -> the group t -> s
-  std::vector<uint32_t> group_first;  // SwitchGraph group -> its first channel (its cables' are consecutive)
+  std::vector<uint32_t> group_first;  // SwitchGraph group -> its first channel (a group's are consecutive)
   uint32_t size() const { return uint32_t(tail.size()); }
+  // The channels [first, end) from group grp's neighbour back to its owner, one per cable.
+  std::pair<uint32_t, uint32_t> back(uint32_t grp) const {
+    return {group_first[reverse[grp]], group_first[reverse[grp] + 1]};
+  }
   uint32_t at(uint32_t sw, uint8_t p) const { return of_port[size_t(sw) * stride + p]; }
 };
 
@@ -354,15 +358,12 @@ class Pass {
 
   // Offers every unsettled neighbour of the newly settled u its entry through u.
   void Relax(uint32_t u) {
-    const uint64_t* load = load_->data();
     for (uint32_t grp = g_.begin(u); grp < g_.end(u); ++grp) {
       const uint32_t w = g_.nbr(grp);
       if (settled_[w] == epoch_) continue;
-      // The least weight of the cables w -> u: the channels of the group back.
-      const uint32_t back = c_.reverse[grp];
+      const auto [first, end] = c_.back(grp);  // the cables w -> u
       uint64_t best = UINT64_MAX;
-      for (uint32_t ch = c_.group_first[back]; ch < c_.group_first[back + 1]; ++ch)
-        best = std::min(best, (load[ch] + base_) * c_.cost[ch]);
+      for (uint32_t ch = first; ch < end; ++ch) best = std::min(best, Weight(ch));
       group_key_[grp] = dist_[u] + best;
       relaxed_[grp] = epoch_;
       Offer(w, grp);
@@ -403,9 +404,9 @@ class Pass {
   // The channel v -> u (one of the group's parallel cables, least loaded first) whose
   // dependency on u's next channel the VL's graph accepts; kUnset when none.
   uint32_t Accept(uint32_t v, uint32_t grp, uint32_t u, AcyclicDependencies& cdg) {
-    auto peers = g_.peer_ports(grp);
+    const auto [first, end] = c_.back(grp);  // the cables v -> u
     candidates_.clear();
-    for (uint8_t q : peers) candidates_.push_back({Weight(c_.at(v, q)), c_.at(v, q)});
+    for (uint32_t ch = first; ch < end; ++ch) candidates_.push_back({Weight(ch), ch});
     if (candidates_.size() > 1) std::sort(candidates_.begin(), candidates_.end());
     for (auto [weight, ch] : candidates_) {
       if (next_[u] == kUnset) return ch;  // u is the destination's switch

@@ -544,11 +544,14 @@ Result<std::unique_ptr<MpiJob>> MpiJob::Join(const Fabric&, MpiJobOptions) {
 int MpiJob::rank() const { return 0; }
 int MpiJob::size() const { return 1; }
 ProbeExecutor& MpiJob::executor() { std::abort(); }  // unreachable: Join never returns a job
-const std::string& MpiJob::start_problem() const {
+namespace {
+const std::string& None() {
   static const std::string none;
   return none;
 }
-const std::string& MpiJob::notice() const { return start_problem(); }
+}  // namespace
+const std::string& MpiJob::start_problem() const { return None(); }
+const std::string& MpiJob::notice() const { return None(); }
 bool MpiJob::Serve() { return false; }
 void MpiJob::End() {}
 

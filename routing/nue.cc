@@ -401,9 +401,10 @@ class Pass {
     }
   }
 
-  // The channel v -> u (one of the group's parallel cables, least loaded first) whose
-  // dependency on u's next channel the VL's graph accepts; kUnset when none.
-  uint32_t Accept(uint32_t v, uint32_t grp, uint32_t u, AcyclicDependencies& cdg) {
+  // The channel into u from the neighbour of u's group grp (one of the parallel cables,
+  // least loaded first) whose dependency on u's next channel the VL's graph accepts; kUnset
+  // when none.
+  uint32_t Accept(uint32_t grp, uint32_t u, AcyclicDependencies& cdg) {
     const auto [first, end] = c_.back(grp);  // the cables v -> u
     candidates_.clear();
     for (uint32_t ch = first; ch < end; ++ch) candidates_.push_back({Weight(ch), ch});
@@ -442,7 +443,7 @@ class Pass {
       const auto [dist, grp] = heap_.pop();
       const uint32_t v = g_.nbr(grp), u = c_.group_owner[grp];
       if (settled_[v] == epoch_) continue;
-      const uint32_t ch = Accept(v, grp, u, cdg);
+      const uint32_t ch = Accept(grp, u, cdg);
       if (ch == kUnset) {
         OfferRest(v, dist, grp);
         continue;

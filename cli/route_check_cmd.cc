@@ -105,6 +105,85 @@ nlohmann::json CycleJson(const Fabric& f, const std::vector<CycleChannel>& cycle
   return out;
 }
 
+nlohmann::json VerifyJson(const Fabric& f, const VerifyReport& rep, double seconds) {
+  nlohmann::json j;
+  j["sound"] = rep.sound();
+  j["deadlock_free"] = rep.deadlock_free();
+  j["pairs"] = rep.pairs;
+  j["unreachable_pairs"] = rep.unreachable_pairs;
+  j["loop_pairs"] = rep.loop_pairs;
+  j["through_endpoint_pairs"] = rep.through_endpoint_pairs;
+  j["dead_port_entries"] = rep.dead_port_entries;
+  j["bad_vl_pairs"] = rep.bad_vl_pairs;
+  j["cdg_cycles"] = rep.cdg_cycles;
+  j["unrouted_subnets"] = rep.unrouted_subnets;
+  j["violation_count"] = rep.violation_count;
+  j["seconds"] = seconds;
+  j["subnets"] = nlohmann::json::array();
+  for (const SubnetVerdict& v : rep.subnets)
+    j["subnets"].push_back({{"name", f.subnets()[v.subnet].name},
+                            {"routed", v.routed},
+                            {"pairs", v.pairs},
+                            {"unreachable_pairs", v.unreachable_pairs},
+                            {"loop_pairs", v.loop_pairs},
+                            {"through_endpoint_pairs", v.through_endpoint_pairs},
+                            {"dead_port_entries", v.dead_port_entries},
+                            {"bad_vl_pairs", v.bad_vl_pairs},
+                            {"cdg_channels", v.cdg_channels},
+                            {"cdg_dependencies", v.cdg_dependencies},
+                            {"cdg_cycles", v.cdg_cycles},
+                            {"vls_used", v.vls_used}});
+  j["violations"] = nlohmann::json::array();
+  for (const Violation& v : rep.violations) {
+    nlohmann::json x{{"kind", ToString(v.kind)}, {"subnet", f.subnets()[v.subnet].name}, {"text", v.text}};
+    if (v.destination) x["destination_lid"] = v.destination;
+    if (v.source != kNone) x["source"] = f.PortName(v.source);
+    if (!v.cycle.empty()) x["cycle"] = CycleJson(f, v.cycle);
+    j["violations"].push_back(std::move(x));
+  }
+  return j;
+}
+
+// An LFT dump holds no SL or SL->VL data, so routes of a multi-VL engine read from a bare
+// dump are checked on one VL and their layers look like credit loops: say so.
+void NoteMissingVlData(const VerifyReport& rep, const std::string& routes) {
+  std::error_code ec;
+  const std::filesystem::path in(routes);
+  const bool has_vl_data = std::filesystem::is_directory(in, ec) && (std::filesystem::exists(in / "routes.json", ec) ||
+                                                                     std::filesystem::exists(in / "sl-table.txt", ec));
+  bool cycles = false;
+  for (const SubnetVerdict& v : rep.subnets) cycles |= v.cdg_cycles > 0;
+  if (cycles && !has_vl_data)
+    fmt::print(
+        "note: {} carries no SL/VL tables, so every route was checked on VL 0; if the routes use several VLs "
+        "(dfsssp, torus, escape), put their sl-table.txt next to the dump in a directory\n",
+        PrintableText(routes));
+}
+
+void PrintVerifyText(const Fabric& f, const VerifyReport& rep, double seconds, const std::string& routes) {
+  for (const SubnetVerdict& v : rep.subnets) {
+    const Subnet& sn = f.subnets()[v.subnet];
+    if (!v.routed) {
+      fmt::print("{}: not routed\n", PrintableText(sn.name));
+      continue;
+    }
+    fmt::print(
+        "{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
+        "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
+        PrintableText(sn.name), v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs,
+        v.dead_port_entries, v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used, v.vls_used == 1 ? "" : "s");
+  }
+  for (const Violation& v : rep.violations) fmt::print("{}: {}\n", ToString(v.kind), PrintableText(v.text));
+  if (rep.violation_count > rep.violations.size())
+    fmt::print("... {} more (--max-violations)\n", rep.violation_count - rep.violations.size());
+  if (rep.sound())
+    fmt::print("sound: every pair reachable, no loops, deadlock-free ({})\n", Duration(seconds));
+  else
+    fmt::print("NOT sound: {} violation{} ({})\n", rep.violation_count, rep.violation_count == 1 ? "" : "s",
+               Duration(seconds));
+  NoteMissingVlData(rep, routes);
+}
+
 int RunVerify(const VerifyCmd& c) {
   Progress progress("route verify", c.json ? ProgressWanted::kNo : ProgressWanted::kYes);
   progress.Stage("reading the topology and the routes");
@@ -118,80 +197,10 @@ int RunVerify(const VerifyCmd& c) {
   double seconds = Since(t0);
   progress.Done();
   if (!rep) return ReportError(rep.error());
-  if (c.json) {
-    nlohmann::json j;
-    j["sound"] = rep->sound();
-    j["deadlock_free"] = rep->deadlock_free();
-    j["pairs"] = rep->pairs;
-    j["unreachable_pairs"] = rep->unreachable_pairs;
-    j["loop_pairs"] = rep->loop_pairs;
-    j["through_endpoint_pairs"] = rep->through_endpoint_pairs;
-    j["dead_port_entries"] = rep->dead_port_entries;
-    j["bad_vl_pairs"] = rep->bad_vl_pairs;
-    j["cdg_cycles"] = rep->cdg_cycles;
-    j["unrouted_subnets"] = rep->unrouted_subnets;
-    j["violation_count"] = rep->violation_count;
-    j["seconds"] = seconds;
-    j["subnets"] = nlohmann::json::array();
-    for (const SubnetVerdict& v : rep->subnets)
-      j["subnets"].push_back({{"name", f.subnets()[v.subnet].name},
-                              {"routed", v.routed},
-                              {"pairs", v.pairs},
-                              {"unreachable_pairs", v.unreachable_pairs},
-                              {"loop_pairs", v.loop_pairs},
-                              {"through_endpoint_pairs", v.through_endpoint_pairs},
-                              {"dead_port_entries", v.dead_port_entries},
-                              {"bad_vl_pairs", v.bad_vl_pairs},
-                              {"cdg_channels", v.cdg_channels},
-                              {"cdg_dependencies", v.cdg_dependencies},
-                              {"cdg_cycles", v.cdg_cycles},
-                              {"vls_used", v.vls_used}});
-    j["violations"] = nlohmann::json::array();
-    for (const Violation& v : rep->violations) {
-      nlohmann::json x{{"kind", ToString(v.kind)}, {"subnet", f.subnets()[v.subnet].name}, {"text", v.text}};
-      if (v.destination) x["destination_lid"] = v.destination;
-      if (v.source != kNone) x["source"] = f.PortName(v.source);
-      if (!v.cycle.empty()) x["cycle"] = CycleJson(f, v.cycle);
-      j["violations"].push_back(std::move(x));
-    }
-    PrintJson(j);
-  } else {
-    for (const SubnetVerdict& v : rep->subnets) {
-      const Subnet& sn = f.subnets()[v.subnet];
-      if (!v.routed) {
-        fmt::print("{}: not routed\n", PrintableText(sn.name));
-        continue;
-      }
-      fmt::print(
-          "{}: {} pairs, {} unreachable, {} in loops, {} through endpoints, {} dead entries; "
-          "CDG {} channels, {} dependencies, {} cycles; {} VL{} used\n",
-          PrintableText(sn.name), v.pairs, v.unreachable_pairs, v.loop_pairs, v.through_endpoint_pairs,
-          v.dead_port_entries, v.cdg_channels, v.cdg_dependencies, v.cdg_cycles, v.vls_used,
-          v.vls_used == 1 ? "" : "s");
-    }
-    for (const Violation& v : rep->violations) fmt::print("{}: {}\n", ToString(v.kind), PrintableText(v.text));
-    if (rep->violation_count > rep->violations.size())
-      fmt::print("... {} more (--max-violations)\n", rep->violation_count - rep->violations.size());
-    if (rep->sound())
-      fmt::print("sound: every pair reachable, no loops, deadlock-free ({})\n", Duration(seconds));
-    else
-      fmt::print("NOT sound: {} violation{} ({})\n", rep->violation_count, rep->violation_count == 1 ? "" : "s",
-                 Duration(seconds));
-    // An LFT dump holds no SL or SL->VL data, so routes of a multi-VL engine read from a
-    // bare dump are checked on one VL and their layers look like credit loops.
-    std::error_code ec;
-    const std::filesystem::path in(c.in.routes);
-    const bool has_vl_data =
-        std::filesystem::is_directory(in, ec) &&
-        (std::filesystem::exists(in / "routes.json", ec) || std::filesystem::exists(in / "sl-table.txt", ec));
-    bool cycles = false;
-    for (const SubnetVerdict& v : rep->subnets) cycles |= v.cdg_cycles > 0;
-    if (cycles && !has_vl_data)
-      fmt::print(
-          "note: {} carries no SL/VL tables, so every route was checked on VL 0; if the routes use several VLs "
-          "(dfsssp, torus, escape), put their sl-table.txt next to the dump in a directory\n",
-          PrintableText(c.in.routes));
-  }
+  if (c.json)
+    PrintJson(VerifyJson(f, *rep, seconds));
+  else
+    PrintVerifyText(f, *rep, seconds, c.in.routes);
   return rep->sound() ? kExitOk : kExitFindings;
 }
 

@@ -123,98 +123,143 @@ struct Layering {
 // Puts every unit (a set of dependencies: a destination tree or one path) in the lowest
 // layer it can stay in: all start in layer 0; while a layer's dependency graph has a cycle,
 // the units using the cycle's least-used dependency move up one layer.
-Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const std::vector<uint32_t>& unit_edges,
-               unsigned max_layers) {
-  const auto& chan_first = *cdg.chan_first;
-  const size_t num_chan = chan_first.size() - 1;
-  const uint32_t num_edges = uint32_t(cdg.target.size());
-  const uint32_t units = uint32_t(unit_offsets.size() - 1);
-  Layering out;
-  out.layer.assign(units, 0);
-  // Users of every edge, CSR; built when the first cycle shows up.
-  std::vector<uint32_t> user_offsets, users;
-  auto build_users = [&] {
-    user_offsets.assign(num_edges + 1, 0);
-    for (uint32_t e : unit_edges) ++user_offsets[e + 1];
-    std::partial_sum(user_offsets.begin(), user_offsets.end(), user_offsets.begin());
-    users.resize(unit_edges.size());
-    std::vector<uint32_t> fill(user_offsets.begin(), user_offsets.end() - 1);
-    for (uint32_t u = 0; u < units; ++u)
-      for (uint32_t i = unit_offsets[u]; i < unit_offsets[u + 1]; ++i) users[fill[unit_edges[i]]++] = u;
-  };
-  std::vector<uint32_t> weight(num_edges);
-  std::vector<uint8_t> color(num_chan);  // 0 white, 1 on the DFS path, 2 done (no cycle reachable)
+class Layerer {
+ public:
+  Layerer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const std::vector<uint32_t>& unit_edges)
+      : cdg_(cdg),
+        chan_first_(*cdg.chan_first),
+        unit_offsets_(unit_offsets),
+        unit_edges_(unit_edges),
+        units_(uint32_t(unit_offsets.size() - 1)),
+        weight_(cdg.target.size()),
+        color_(chan_first_.size() - 1) {
+    out_.layer.assign(units_, 0);
+  }
+
+  Layering Run(unsigned max_layers) {
+    for (uint32_t level = 0;; ++level) {
+      const uint64_t members = WeighLevel(level);
+      if (members == 0) break;
+      out_.layers = level + 1;
+      if (out_.layers > max_layers || out_.layers > 15) {
+        out_.fits = false;
+        out_.left_over = members;
+        return std::move(out_);
+      }
+      BreakCycles(level);
+    }
+    return std::move(out_);
+  }
+
+ private:
   struct Frame {
     uint32_t chan;
     uint32_t next;  // next edge to try
   };
-  std::vector<Frame> stack;
-  for (uint32_t level = 0;; ++level) {
+
+  // Per dependency, how many units of `level` use it; returns how many units are there.
+  uint64_t WeighLevel(uint32_t level) {
     uint64_t members = 0;
-    std::fill(weight.begin(), weight.end(), 0);
-    for (uint32_t u = 0; u < units; ++u) {
-      if (out.layer[u] != level) continue;
+    std::fill(weight_.begin(), weight_.end(), 0);
+    for (uint32_t u = 0; u < units_; ++u) {
+      if (out_.layer[u] != level) continue;
       ++members;
-      for (uint32_t i = unit_offsets[u]; i < unit_offsets[u + 1]; ++i) ++weight[unit_edges[i]];
+      for (uint32_t i = unit_offsets_[u]; i < unit_offsets_[u + 1]; ++i) ++weight_[unit_edges_[i]];
     }
-    if (members == 0) break;
-    out.layers = level + 1;
-    if (out.layers > max_layers || out.layers > 15) {
-      out.fits = false;
-      out.left_over = members;
-      return out;
-    }
-    std::fill(color.begin(), color.end(), 0);
-    for (uint32_t root = 0; root < num_chan; ++root) {
-      if (color[root] != 0 || chan_first[root] == chan_first[root + 1]) continue;
-      stack.assign(1, {root, chan_first[root]});
-      color[root] = 1;
-      while (!stack.empty()) {
-        Frame& fr = stack.back();
-        if (fr.next == chan_first[fr.chan + 1]) {
-          color[fr.chan] = 2;
-          stack.pop_back();
-          continue;
-        }
-        uint32_t e = fr.next++;
-        if (weight[e] == 0) continue;
-        uint32_t w = cdg.target[e];
-        if (color[w] == 2) continue;
-        if (color[w] == 0) {
-          color[w] = 1;
-          stack.push_back({w, chan_first[w]});
-          continue;
-        }
-        // A cycle: the edges taken from w's frame to the top, plus e. Break it at the
-        // dependency the fewest units use.
-        uint32_t weakest = e;
-        for (size_t i = stack.size(); i-- > 0;) {
-          uint32_t taken = stack[i].next - 1;
-          if (weight[taken] < weight[weakest]) weakest = taken;
-          if (stack[i].chan == w) break;
-        }
-        if (users.empty()) build_users();
-        for (uint32_t i = user_offsets[weakest]; i < user_offsets[weakest + 1]; ++i) {
-          uint32_t u = users[i];
-          if (out.layer[u] != level) continue;
-          out.layer[u] = uint8_t(level + 1);
-          for (uint32_t j = unit_offsets[u]; j < unit_offsets[u + 1]; ++j) --weight[unit_edges[j]];
-        }
-        // Removing edges cannot create cycles, so finished channels stay finished. The DFS
-        // path stays valid up to its first edge that lost its last user at this level (the
-        // weakest one at the latest); the search resumes there.
-        size_t keep = stack.size();
-        for (size_t i = 0; i < stack.size(); ++i)
-          if (weight[stack[i].next - 1] == 0) {
-            keep = i + 1;
-            break;
-          }
-        for (size_t i = keep; i < stack.size(); ++i) color[stack[i].chan] = 0;
-        stack.resize(keep);
+    return members;
+  }
+
+  // Depth-first search over the level's graph from every channel not yet done, breaking
+  // each cycle found.
+  void BreakCycles(uint32_t level) {
+    std::fill(color_.begin(), color_.end(), 0);
+    const uint32_t num_chan = uint32_t(color_.size());
+    for (uint32_t root = 0; root < num_chan; ++root)
+      if (color_[root] == 0 && chan_first_[root] != chan_first_[root + 1]) SearchFrom(root, level);
+  }
+
+  void SearchFrom(uint32_t root, uint32_t level) {
+    stack_.assign(1, {root, chan_first_[root]});
+    color_[root] = 1;
+    while (!stack_.empty()) {
+      Frame& fr = stack_.back();
+      if (fr.next == chan_first_[fr.chan + 1]) {
+        color_[fr.chan] = 2;
+        stack_.pop_back();
+        continue;
       }
+      const uint32_t e = fr.next++;
+      if (weight_[e] == 0) continue;
+      const uint32_t w = cdg_.target[e];
+      if (color_[w] == 2) continue;
+      if (color_[w] == 0) {
+        color_[w] = 1;
+        stack_.push_back({w, chan_first_[w]});
+        continue;
+      }
+      BreakCycle(e, w, level);
     }
   }
-  return out;
+
+  // A cycle: the edges taken from w's frame to the top, plus e. Breaks it at the dependency
+  // the fewest units use, whose users move up a level.
+  void BreakCycle(uint32_t e, uint32_t w, uint32_t level) {
+    uint32_t weakest = e;
+    for (size_t i = stack_.size(); i-- > 0;) {
+      const uint32_t taken = stack_[i].next - 1;
+      if (weight_[taken] < weight_[weakest]) weakest = taken;
+      if (stack_[i].chan == w) break;
+    }
+    MoveUsersUp(weakest, level);
+    // Removing edges cannot create cycles, so finished channels stay finished. The DFS
+    // path stays valid up to its first edge that lost its last user at this level (the
+    // weakest one at the latest); the search resumes there.
+    size_t keep = stack_.size();
+    for (size_t i = 0; i < stack_.size(); ++i)
+      if (weight_[stack_[i].next - 1] == 0) {
+        keep = i + 1;
+        break;
+      }
+    for (size_t i = keep; i < stack_.size(); ++i) color_[stack_[i].chan] = 0;
+    stack_.resize(keep);
+  }
+
+  void MoveUsersUp(uint32_t edge, uint32_t level) {
+    if (users_.empty()) BuildUsers();
+    for (uint32_t i = user_offsets_[edge]; i < user_offsets_[edge + 1]; ++i) {
+      const uint32_t u = users_[i];
+      if (out_.layer[u] != level) continue;
+      out_.layer[u] = uint8_t(level + 1);
+      for (uint32_t j = unit_offsets_[u]; j < unit_offsets_[u + 1]; ++j) --weight_[unit_edges_[j]];
+    }
+  }
+
+  // Users of every dependency, CSR; built when the first cycle shows up.
+  void BuildUsers() {
+    user_offsets_.assign(weight_.size() + 1, 0);
+    for (uint32_t e : unit_edges_) ++user_offsets_[e + 1];
+    std::partial_sum(user_offsets_.begin(), user_offsets_.end(), user_offsets_.begin());
+    users_.resize(unit_edges_.size());
+    std::vector<uint32_t> fill(user_offsets_.begin(), user_offsets_.end() - 1);
+    for (uint32_t u = 0; u < units_; ++u)
+      for (uint32_t i = unit_offsets_[u]; i < unit_offsets_[u + 1]; ++i) users_[fill[unit_edges_[i]]++] = u;
+  }
+
+  const Cdg& cdg_;
+  const std::vector<uint32_t>& chan_first_;
+  const std::vector<uint32_t>& unit_offsets_;
+  const std::vector<uint32_t>& unit_edges_;
+  const uint32_t units_;
+  Layering out_;
+  std::vector<uint32_t> user_offsets_, users_;
+  std::vector<uint32_t> weight_;  // per dependency: units of the current level using it
+  std::vector<uint8_t> color_;    // per channel: 0 white, 1 on the DFS path, 2 done (no cycle reachable)
+  std::vector<Frame> stack_;
+};
+
+Layering Layer(const Cdg& cdg, const std::vector<uint32_t>& unit_offsets, const std::vector<uint32_t>& unit_edges,
+               unsigned max_layers) {
+  return Layerer(cdg, unit_offsets, unit_edges).Run(max_layers);
 }
 
 // Empties a layering's top layer where it can: each unit there moves to the lowest layer

@@ -128,8 +128,10 @@ ChainRun RunChain(std::span<const EngineInfo* const> chain, const RouteRequest& 
   return run;
 }
 
-Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& selection,
-                                 const RouteFabricOptions& options) {
+namespace {
+
+// Every per-subnet rule of the selection must match some subnet.
+Result<void> CheckSelectorsMatch(const Fabric& fabric, const EngineSelection& selection) {
   for (const EngineSelection::Rule& r : selection.rules) {
     bool any = false;
     for (const Subnet& s : fabric.subnets()) any = any || SelectorMatches(r.selector, s);
@@ -140,6 +142,88 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
                                    r.selector, names));
     }
   }
+  return {};
+}
+
+// What routing one subnet needs besides its index.
+struct SubnetJob {
+  const Fabric& fabric;
+  const EngineSelection& selection;
+  const RouteFabricOptions& options;
+  LidAssignment& lids;
+  FabricRoutes& result;
+};
+
+// Routes subnet i with its engine chain into the job's result (routes and report), timed;
+// returns what went wrong when no engine of the chain could route it, else "".
+std::string RouteSubnet(const SubnetJob& job, size_t i, unsigned threads) {
+  const Subnet& subnet = job.fabric.subnets()[i];
+  auto start = std::chrono::steady_clock::now();
+  SubnetRoutes& out = job.result.routes.subnets[i];
+  out = PrepareSubnetRoutes(job.fabric, subnet, std::move(job.lids.lid_owner[i]));
+  SubnetReport& report = job.result.reports[i];
+  EngineOptions eo = job.options.engine;
+  eo.threads = threads;
+  const RouteRequest request{.fabric = job.fabric, .subnet = subnet, .port_lid = job.lids.port_lid, .options = eo};
+  const std::vector<const EngineInfo*>& chain = ChainFor(job.selection, subnet);
+  const ChainRun run = RunChain(chain, request, out);
+  for (const DeclinedEngine& d : run.declined)
+    report.declined.push_back(
+        fmt::format("{} {}: {}", d.engine->name,
+                    d.outcome.status == EngineStatus::kNotApplicable ? "not applicable" : "failed", d.outcome.reason));
+  std::string error;
+  if (run.routed_by && !report.declined.empty()) {
+    std::string why;
+    for (const std::string& d : report.declined) why += (why.empty() ? "" : "; ") + d;
+    out.reason = fmt::format("fallback after {}{}{}", why, out.reason.empty() ? "" : "; ", out.reason);
+  }
+  if (!run.routed_by) {
+    ResetSubnetRoutes(job.fabric, out);
+    out.engine.clear();
+    std::string why;
+    for (const std::string& d : report.declined) why += "\n  " + d;
+    error = fmt::format("subnet {}: no engine of '{}' could route it:{}", subnet.name, ChainName(chain), why);
+  }
+  report.seconds = SecondsSince(start);
+  return error;
+}
+
+// Calls route(i, threads inside) for every subnet. Big subnets (or the only one) one after
+// another with every thread inside; the small ones side by side, meanwhile, on the other
+// threads, and on the big ones' thread once they are done: an engine is not parallel
+// throughout (ftree's fill of a degraded tree is sequential below 8,192 endpoints), so its
+// idle cores route them.
+template <class Route>
+void ScheduleSubnets(const Fabric& fabric, unsigned threads, const Route& route) {
+  const size_t num_subnets = fabric.subnets().size();
+  std::vector<size_t> big, small;
+  for (size_t i = 0; i < num_subnets; ++i) {
+    const Subnet& s = fabric.subnets()[i];
+    double work = double(s.switches.size()) * double(s.switches.size() + s.endpoint_ports.size());
+    (threads > 1 && (work > 4e6 || num_subnets == 1) ? big : small).push_back(i);
+  }
+  std::atomic<size_t> next_small{0};
+  auto route_small = [&] {
+    for (size_t k; (k = next_small.fetch_add(1, std::memory_order_relaxed)) < small.size();) route(small[k], 1u);
+  };
+  if (big.empty() || small.empty()) {
+    for (size_t i : big) route(i, threads);
+    ParallelFor(std::min<size_t>(threads, small.size()), threads, [&](size_t) { route_small(); });
+  } else {
+    std::thread big_runner([&] {
+      for (size_t i : big) route(i, threads);
+      route_small();
+    });
+    ParallelFor(threads - 1, threads - 1, [&](size_t) { route_small(); });
+    big_runner.join();
+  }
+}
+
+}  // namespace
+
+Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& selection,
+                                 const RouteFabricOptions& options) {
+  if (auto ok = CheckSelectorsMatch(fabric, selection); !ok) return std::unexpected(ok.error());
   if (auto ok = CheckRoutablePorts(fabric); !ok) return std::unexpected(ok.error());
   auto lids = AssignLids(fabric);
   if (!lids) return std::unexpected(lids.error());
@@ -150,63 +234,9 @@ Result<FabricRoutes> RouteFabric(const Fabric& fabric, const EngineSelection& se
   result.routes.subnets.resize(num_subnets);
   result.reports.resize(num_subnets);
   std::vector<std::string> errors(num_subnets);
-  const unsigned threads = options.threads ? options.threads : DefaultThreads();
-
-  auto route_one = [&](size_t i, unsigned inner_threads) {
-    const Subnet& subnet = fabric.subnets()[i];
-    auto start = std::chrono::steady_clock::now();
-    SubnetRoutes& out = result.routes.subnets[i];
-    out = PrepareSubnetRoutes(fabric, subnet, std::move(lids->lid_owner[i]));
-    SubnetReport& report = result.reports[i];
-    EngineOptions eo = options.engine;
-    eo.threads = inner_threads;
-    const RouteRequest request{.fabric = fabric, .subnet = subnet, .port_lid = lids->port_lid, .options = eo};
-    const std::vector<const EngineInfo*>& chain = ChainFor(selection, subnet);
-    const ChainRun run = RunChain(chain, request, out);
-    for (const DeclinedEngine& d : run.declined)
-      report.declined.push_back(fmt::format(
-          "{} {}: {}", d.engine->name, d.outcome.status == EngineStatus::kNotApplicable ? "not applicable" : "failed",
-          d.outcome.reason));
-    if (run.routed_by && !report.declined.empty()) {
-      std::string why;
-      for (const std::string& d : report.declined) why += (why.empty() ? "" : "; ") + d;
-      out.reason = fmt::format("fallback after {}{}{}", why, out.reason.empty() ? "" : "; ", out.reason);
-    }
-    if (!run.routed_by) {
-      ResetSubnetRoutes(fabric, out);
-      out.engine.clear();
-      std::string why;
-      for (const std::string& d : report.declined) why += "\n  " + d;
-      errors[i] = fmt::format("subnet {}: no engine of '{}' could route it:{}", subnet.name, ChainName(chain), why);
-    }
-    report.seconds = SecondsSince(start);
-  };
-
-  // Big subnets (or the only one) one after another with every thread inside; the small
-  // ones side by side, meanwhile, on the other threads, and on the big ones' thread once
-  // they are done: an engine is not parallel throughout (ftree's fill of a degraded tree
-  // is sequential below 8,192 endpoints), so its idle cores route them.
-  std::vector<size_t> big, small;
-  for (size_t i = 0; i < num_subnets; ++i) {
-    const Subnet& s = fabric.subnets()[i];
-    double work = double(s.switches.size()) * double(s.switches.size() + s.endpoint_ports.size());
-    (threads > 1 && (work > 4e6 || num_subnets == 1) ? big : small).push_back(i);
-  }
-  std::atomic<size_t> next_small{0};
-  auto route_small = [&] {
-    for (size_t k; (k = next_small.fetch_add(1, std::memory_order_relaxed)) < small.size();) route_one(small[k], 1);
-  };
-  if (big.empty() || small.empty()) {
-    for (size_t i : big) route_one(i, threads);
-    ParallelFor(std::min<size_t>(threads, small.size()), threads, [&](size_t) { route_small(); });
-  } else {
-    std::thread big_runner([&] {
-      for (size_t i : big) route_one(i, threads);
-      route_small();
-    });
-    ParallelFor(threads - 1, threads - 1, [&](size_t) { route_small(); });
-    big_runner.join();
-  }
+  const SubnetJob job{.fabric = fabric, .selection = selection, .options = options, .lids = *lids, .result = result};
+  ScheduleSubnets(fabric, options.threads ? options.threads : DefaultThreads(),
+                  [&](size_t i, unsigned threads) { errors[i] = RouteSubnet(job, i, threads); });
 
   result.routes.port_lid = std::move(lids->port_lid);
   std::string all_errors;

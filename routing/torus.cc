@@ -36,16 +36,12 @@ struct Grid {
   std::vector<std::array<uint32_t, 2 * kMaxDims>> dir;
 };
 
-// Tries one assignment of the origin's neighbours to directions; returns the grid if the
-// whole switch graph is exactly a complete torus/mesh in those directions.
-std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
-                            const std::array<uint32_t, 2 * kMaxDims>& start) {
-  const int slots = 2 * dims;
-  Grid grid;
-  grid.dims = dims;
-  grid.dir.assign(g.num_switches, {});
-  for (auto& d : grid.dir) d.fill(kUnknown);
-  grid.dir[origin] = start;
+// Spreads the origin's directions over the graph: each switch reached in direction s from v
+// gets v back in the opposite direction, the neighbours that close a unit square with v's
+// other neighbours in the other dimensions, and its one remaining neighbour to continue
+// the line. False when a square or a line is ambiguous or missing, or a switch is left out.
+bool SpreadDirections(const Graph& g, uint32_t origin, Grid& grid) {
+  const int slots = 2 * grid.dims;
   std::vector<uint8_t> seen(g.num_switches, 0);
   seen[origin] = 1;
   std::vector<uint32_t> queue{origin};
@@ -66,17 +62,17 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
         uint32_t found = kAbsent;
         for (uint32_t y : g.nbrs[w]) {
           if (y == v || !Adjacent(g, x, y)) continue;
-          if (found != kAbsent) return std::nullopt;
+          if (found != kAbsent) return false;
           found = y;
         }
-        if (found == kAbsent) return std::nullopt;
+        if (found == kAbsent) return false;
         dw[t] = found;
       }
       // Whatever neighbour is left continues the line.
       uint32_t left = kAbsent;
       for (uint32_t y : g.nbrs[w]) {
         if (std::find(dw.begin(), dw.begin() + slots, y) != dw.begin() + slots) continue;
-        if (left != kAbsent) return std::nullopt;
+        if (left != kAbsent) return false;
         left = y;
       }
       dw[s] = left;
@@ -84,16 +80,20 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
       queue.push_back(w);
     }
   }
-  if (queue.size() != g.num_switches) return std::nullopt;
-  // Sizes: walk from the origin in each + direction.
-  for (int i = 0; i < dims; ++i) {
+  return queue.size() == g.num_switches;
+}
+
+// Size and wrap of every dimension, walking from the origin in each + direction; false
+// unless the sizes multiply to the switch count (a mesh's origin must be a corner).
+bool MeasureDimensions(const Graph& g, uint32_t origin, Grid& grid) {
+  for (int i = 0; i < grid.dims; ++i) {
     uint32_t v = origin, steps = 0;
     while (true) {
       uint32_t w = grid.dir[v][2 * i];
       if (w == kAbsent) {
         grid.wrap[i] = false;
         grid.size[i] = steps + 1;
-        if (grid.dir[origin][2 * i + 1] != kAbsent) return std::nullopt;  // the origin must be a mesh corner
+        if (grid.dir[origin][2 * i + 1] != kAbsent) return false;  // the origin must be a mesh corner
         break;
       }
       ++steps;
@@ -102,19 +102,23 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
         grid.size[i] = steps;
         break;
       }
-      if (steps > g.num_switches) return std::nullopt;
+      if (steps > g.num_switches) return false;
       v = w;
     }
-    if (grid.wrap[i] && grid.size[i] < 3) return std::nullopt;
+    if (grid.wrap[i] && grid.size[i] < 3) return false;
   }
   size_t total = 1;
-  for (int i = 0; i < dims; ++i) total *= grid.size[i];
-  if (total != g.num_switches) return std::nullopt;
-  // Coordinates by breadth-first search, then: distinct, every direction where the grid has
-  // a neighbour present and pointing back, no direction where it has none.
+  for (int i = 0; i < grid.dims; ++i) total *= grid.size[i];
+  return total == g.num_switches;
+}
+
+// Coordinates by breadth-first search from the origin; false where two ways to a switch
+// give it different coordinates.
+bool AssignCoordinates(const Graph& g, uint32_t origin, Grid& grid) {
+  const int slots = 2 * grid.dims;
   grid.coord.assign(g.num_switches, {kUnknown, kUnknown, kUnknown});
   grid.coord[origin] = {0, 0, 0};
-  queue.assign(1, origin);
+  std::vector<uint32_t> queue{origin};
   for (size_t qi = 0; qi < queue.size(); ++qi) {
     uint32_t v = queue[qi];
     for (int s = 0; s < slots; ++s) {
@@ -128,26 +132,49 @@ std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
         grid.coord[w] = c;
         queue.push_back(w);
       } else if (grid.coord[w] != c) {
-        return std::nullopt;
+        return false;
       }
     }
   }
+  return true;
+}
+
+// Distinct coordinates, and in every direction a neighbour pointing back exactly where the
+// grid has one.
+bool CoordinatesConsistent(const Graph& g, const Grid& grid) {
+  size_t total = 1;
+  for (int i = 0; i < grid.dims; ++i) total *= grid.size[i];
   std::vector<uint8_t> taken(total, 0);
   for (uint32_t v = 0; v < g.num_switches; ++v) {
     size_t idx = 0, mul = 1;
-    for (int i = 0; i < dims; ++i) {
+    for (int i = 0; i < grid.dims; ++i) {
       uint32_t c = grid.coord[v][i];
       idx += c * mul;
       mul *= grid.size[i];
       bool has_plus = grid.wrap[i] || c + 1 < grid.size[i];
       bool has_minus = grid.wrap[i] || c > 0;
       uint32_t plus = grid.dir[v][2 * i], minus = grid.dir[v][2 * i + 1];
-      if ((plus != kAbsent) != has_plus || (minus != kAbsent) != has_minus) return std::nullopt;
-      if (plus != kAbsent && grid.dir[plus][2 * i + 1] != v) return std::nullopt;
-      if (minus != kAbsent && grid.dir[minus][2 * i] != v) return std::nullopt;
+      if ((plus != kAbsent) != has_plus || (minus != kAbsent) != has_minus) return false;
+      if (plus != kAbsent && grid.dir[plus][2 * i + 1] != v) return false;
+      if (minus != kAbsent && grid.dir[minus][2 * i] != v) return false;
     }
-    if (taken[idx]++) return std::nullopt;
+    if (taken[idx]++) return false;
   }
+  return true;
+}
+
+// Tries one assignment of the origin's neighbours to directions; returns the grid if the
+// whole switch graph is exactly a complete torus/mesh in those directions.
+std::optional<Grid> TryGrid(const Graph& g, uint32_t origin, int dims,
+                            const std::array<uint32_t, 2 * kMaxDims>& start) {
+  Grid grid;
+  grid.dims = dims;
+  grid.dir.assign(g.num_switches, {});
+  for (auto& d : grid.dir) d.fill(kUnknown);
+  grid.dir[origin] = start;
+  if (!SpreadDirections(g, origin, grid) || !MeasureDimensions(g, origin, grid) ||
+      !AssignCoordinates(g, origin, grid) || !CoordinatesConsistent(g, grid))
+    return std::nullopt;
   return grid;
 }
 

@@ -128,8 +128,16 @@ Result<LinkId> FabricBuilder::Connect(NodeId a, unsigned port_a, NodeId b, unsig
 Result<Fabric> FabricBuilder::Build() {
   Fabric f = std::move(f_);
   f_ = Fabric();
-  const size_t n_nodes = f.nodes_.size();
+  if (auto ok = IndexGuids(f); !ok) return std::unexpected(ok.error());
+  FreezeAdjacency(f);
+  FindSubnets(f);
+  NameSubnets(f);
+  return f;
+}
 
+// Node GUIDs (0: none) are unique.
+Result<void> FabricBuilder::IndexGuids(Fabric& f) {
+  const size_t n_nodes = f.nodes_.size();
   f.by_guid_.reserve(n_nodes);
   for (NodeId n = 0; n < n_nodes; ++n) {
     uint64_t guid = f.nodes_[n].guid;
@@ -139,8 +147,12 @@ Result<Fabric> FabricBuilder::Build() {
       return MakeError(fmt::format("duplicate node GUID 0x{:016x}: '{}' and '{}'", guid, f.descriptions_[it->second],
                                    f.descriptions_[n]));
   }
+  return {};
+}
 
-  // Frozen CSR of connected ports.
+// The frozen CSR of connected ports.
+void FabricBuilder::FreezeAdjacency(Fabric& f) {
+  const size_t n_nodes = f.nodes_.size();
   f.adjacency_offsets_.assign(n_nodes + 1, 0);
   for (NodeId n = 0; n < n_nodes; ++n) {
     uint32_t count = 0;
@@ -159,8 +171,11 @@ Result<Fabric> FabricBuilder::Build() {
           Adjacency{.local = pid, .peer_node = f.ports_[p.peer].node, .peer_port = p.peer, .link = p.link};
     }
   }
+}
 
-  // Subnets: union the ends of every link and all ports of every switch.
+// Subnets: union the ends of every link and all ports of every switch.
+void FabricBuilder::FindSubnets(Fabric& f) {
+  const size_t n_nodes = f.nodes_.size();
   UnionFind uf(f.ports_.size());
   for (const Link& l : f.links_) uf.Union(l.a, l.b);
   for (NodeId n = 0; n < n_nodes; ++n) {
@@ -196,6 +211,11 @@ Result<Fabric> FabricBuilder::Build() {
       f.subnets_[s].endpoint_ports.push_back(p);
     }
   }
+}
+
+// A subnet's level and super node are its switches' when they all agree; names are unique
+// for --engine NAME=... and reports (repeats get a suffix).
+void FabricBuilder::NameSubnets(Fabric& f) {
   for (SubnetId s = 0; s < f.subnets_.size(); ++s) {
     Subnet& sub = f.subnets_[s];
     sub.id = s;
@@ -211,13 +231,11 @@ Result<Fabric> FabricBuilder::Build() {
     }
     sub.name = SubnetName(sub, f.nodes_, s);
   }
-  // Names must be unique for --engine NAME=... and reports; suffix repeats.
   std::unordered_map<std::string, int> seen;
   for (Subnet& sub : f.subnets_) {
     int k = seen[sub.name]++;
     if (k > 0) sub.name += fmt::format("#{}", k);
   }
-  return f;
 }
 
 }  // namespace fabricctl

@@ -53,6 +53,12 @@ class FabricBuilder {
   Result<Fabric> Build();
 
  private:
+  // The steps of Build(), on the fabric being frozen.
+  static Result<void> IndexGuids(Fabric& f);
+  static void FreezeAdjacency(Fabric& f);
+  static void FindSubnets(Fabric& f);
+  static void NameSubnets(Fabric& f);
+
   Fabric f_;
 };
 

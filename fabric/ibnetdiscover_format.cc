@@ -515,6 +515,23 @@ class Parser {
     p.line = no;
     p.text = line;
     p.enabled = default_rate_;
+    if (auto r = PortNumber(s, line, no, node, p); !r) return r;
+    if (auto r = SkipExt(s, line, no); !r) return r;
+    if (auto r = PortGuid(s, line, no, node, p); !r) return r;
+    if (auto r = PeerOfPort(s, line, no, p); !r) return r;
+    if (auto r = IbsimPortOptions(s, line, no, p); !r) return r;
+    if (s.Eat('#')) {
+      if (auto r = PortComment(s, line, no, node, p); !r) return r;
+    } else if (!s.AtEnd()) {
+      return Fail(no, line, s.column(), "expected '# ...' or the end of the line after the peer port");
+    }
+    node.by_number[p.number] = static_cast<int32_t>(node.ports.size());
+    node.ports.push_back(p);
+    return {};
+  }
+
+  // `[N]`: a port of the node, listed once.
+  Result<void> PortNumber(Scanner& s, std::string_view line, int no, const RawNode& node, RawPort& p) {
     int number_column = s.column();
     s.Eat('[');
     auto number = s.Number();
@@ -530,15 +547,23 @@ class Parser {
       return Fail(no, line, number_column,
                   fmt::format("port {} of \"{}\" is listed twice (first at line {})", p.number, node.id,
                               node.ports[static_cast<size_t>(node.by_number[p.number])].line));
-    if (auto r = SkipExt(s, line, no); !r) return r;
-    if (s.Peek() == '(') {
-      int c = s.column();
-      s.Eat('(');
-      p.guid = s.Hex();
-      if (!p.guid || !s.Eat(')')) return Fail(no, line, c, "expected '(port GUID in hex)' after the port number");
-      if (node.type == NodeType::kSwitch)
-        return Fail(no, line, c, "a switch port line has no port GUID (switch ports share the switch's GUID)");
-    }
+    return {};
+  }
+
+  // `(GUID)` after the port number: an endpoint port's own GUID; switch ports have none.
+  Result<void> PortGuid(Scanner& s, std::string_view line, int no, const RawNode& node, RawPort& p) {
+    if (s.Peek() != '(') return {};
+    int c = s.column();
+    s.Eat('(');
+    p.guid = s.Hex();
+    if (!p.guid || !s.Eat(')')) return Fail(no, line, c, "expected '(port GUID in hex)' after the port number");
+    if (node.type == NodeType::kSwitch)
+      return Fail(no, line, c, "a switch port line has no port GUID (switch ports share the switch's GUID)");
+    return {};
+  }
+
+  // `"peer"[peer port](peer GUID)`: the name required, the rest optional.
+  Result<void> PeerOfPort(Scanner& s, std::string_view line, int no, RawPort& p) {
     s.SkipSpace();
     p.peer_column = s.column();
     auto peer = s.Quoted();
@@ -562,7 +587,11 @@ class Parser {
       if (!p.peer_guid || !s.Eat(')'))
         return Fail(no, line, p.peer_guid_column, "expected '(peer port GUID in hex)' after the peer port");
     }
-    // ibsim port options: w= s= e=.
+    return {};
+  }
+
+  // ibsim port options: w= s= e=, the port's enabled widths and speeds.
+  Result<void> IbsimPortOptions(Scanner& s, std::string_view line, int no, RawPort& p) {
     bool have_options = false;
     IbsimPortRate options = default_rate_;
     SpeedMask base = default_speed_, ext = default_ext_speed_;
@@ -593,13 +622,6 @@ class Parser {
       options.speeds = base | ext;
       p.enabled = options;
     }
-    if (s.Eat('#')) {
-      if (auto r = PortComment(s, line, no, node, p); !r) return r;
-    } else if (!s.AtEnd()) {
-      return Fail(no, line, s.column(), "expected '# ...' or the end of the line after the peer port");
-    }
-    node.by_number[p.number] = static_cast<int32_t>(node.ports.size());
-    node.ports.push_back(p);
     return {};
   }
 

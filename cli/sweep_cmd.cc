@@ -270,9 +270,7 @@ int RunHistory(const HistoryOptionsCli& o) {
   return kExitOk;
 }
 
-}  // namespace
-
-void AddSweepCommands(CLI::App& sweep, Runner& run) {
+void AddSweepPlan(CLI::App& sweep, Runner& run) {
   auto plan = std::make_shared<PlanOptionsCli>();
   CLI::App* p = sweep.add_subcommand("plan", "Choose probe pairs that cover every link and schedule them in rounds");
   p->add_option("TOPO", plan->topology, "Topology file (ibnetdiscover or JSON)")->required();
@@ -284,7 +282,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   p->add_option("--seed", plan->seed, "Seed for tie-breaking")->capture_default_str();
   p->add_flag("--json", plan->json, "Print the summary as JSON");
   p->callback([&run, plan] { run = [plan] { return RunPlan(*plan); }; });
+}
 
+void AddSweepRun(CLI::App& sweep, Runner& run) {
   auto opts = std::make_shared<RunOptionsCli>();
   CLI::App* r = sweep.add_subcommand(
       "run", "Run a sweep, localise degraded links, write a report (exit 0 healthy, 1 findings, 2 error)");
@@ -345,7 +345,9 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   r->add_flag("--allow-idle-ranks", opts->setup.allow_idle_ranks, "mpi: a rank that owns no endpoint port idles");
   r->add_flag("--json", opts->json, "Print the report as JSON");
   r->callback([&run, opts] { run = [opts] { return RunSweep(*opts); }; });
+}
 
+void AddSweepHistory(CLI::App& sweep, Runner& run) {
   auto hist = std::make_shared<HistoryOptionsCli>();
   CLI::App* h = sweep.add_subcommand("history", "Show past sweeps and links whose bandwidth keeps falling");
   h->add_option("DB", hist->database, "SQLite history written by 'sweep run --history'")->required();
@@ -353,6 +355,14 @@ void AddSweepCommands(CLI::App& sweep, Runner& run) {
   h->add_option("--window", hist->window, "Sweeps to look back for trends")->capture_default_str();
   h->add_flag("--json", hist->json, "Print as JSON");
   h->callback([&run, hist] { run = [hist] { return RunHistory(*hist); }; });
+}
+
+}  // namespace
+
+void AddSweepCommands(CLI::App& sweep, Runner& run) {
+  AddSweepPlan(sweep, run);
+  AddSweepRun(sweep, run);
+  AddSweepHistory(sweep, run);
   AddSweepServe(sweep, run);
 }
 

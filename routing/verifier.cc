@@ -607,14 +607,10 @@ void FindCycles(const SubnetFacts& sf, const std::vector<uint64_t>& cdg, SubnetV
   for (uint32_t root : search.cyclic_roots()) cycles.push_back(ShortestCycle(rows, search.component(), root, parent));
 }
 
-Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
-  SubnetFacts sf;
-  const Subnet& sn = f.subnets()[r.subnet];
-  sf.fabric = &f;
-  sf.subnet = &sn;
-  sf.routes = &r;
-  sf.num_lids = r.num_lids();
-  std::string where = fmt::format("routes of subnet {}", sn.name);
+// The route set's tables have the sizes the topology asks for: switches, LFT, VLs and,
+// with several VLs, the pair SL and SL2VL tables.
+Result<void> CheckTableSizes(const Fabric& f, const Subnet& sn, const SubnetRoutes& r, SubnetFacts& sf) {
+  const std::string where = fmt::format("routes of subnet {}", sn.name);
   if (r.switches != sn.switches)
     return std::unexpected(Error{.message = "the switch list does not match the topology", .where = where});
   sf.num_switches = uint32_t(sn.switches.size());
@@ -628,25 +624,29 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
   unsigned max_port = 0;
   for (NodeId s : sn.switches) max_port = std::max<unsigned>(max_port, f.node(s).num_ports);
   sf.stride = max_port + 1;
-  if (sf.vls > 1) {
-    if (r.pair_sl.size() != sn.endpoint_ports.size() * sf.num_lids)
-      return std::unexpected(
-          Error{.message = fmt::format("pair SL table holds {} entries, expected {} endpoints x {} LIDs",
-                                       r.pair_sl.size(), sn.endpoint_ports.size(), sf.num_lids),
-                .where = where});
-    size_t want = size_t(sf.num_switches) * r.sl2vl_stride * r.sl2vl_stride * 16;
-    if (r.sl2vl_stride < sf.stride || r.sl2vl.size() != want)
-      return std::unexpected(
-          Error{.message = fmt::format("SL2VL table: stride {} for ports up to {}, {} entries, expected {}",
-                                       r.sl2vl_stride, max_port, r.sl2vl.size(), want),
-                .where = where});
-  }
+  if (sf.vls == 1) return {};
+  if (r.pair_sl.size() != sn.endpoint_ports.size() * sf.num_lids)
+    return std::unexpected(
+        Error{.message = fmt::format("pair SL table holds {} entries, expected {} endpoints x {} LIDs",
+                                     r.pair_sl.size(), sn.endpoint_ports.size(), sf.num_lids),
+              .where = where});
+  size_t want = size_t(sf.num_switches) * r.sl2vl_stride * r.sl2vl_stride * 16;
+  if (r.sl2vl_stride < sf.stride || r.sl2vl.size() != want)
+    return std::unexpected(
+        Error{.message = fmt::format("SL2VL table: stride {} for ports up to {}, {} entries, expected {}",
+                                     r.sl2vl_stride, max_port, r.sl2vl.size(), want),
+              .where = where});
+  return {};
+}
+
+// Per switch channel (switch * stride + port): its peer port, that port's number and the
+// switch it leads to.
+void IndexChannels(const Fabric& f, const Subnet& sn, SubnetFacts& sf) {
   sf.sw_of_node.assign(f.num_nodes(), kNone);
   for (uint32_t i = 0; i < sf.num_switches; ++i) sf.sw_of_node[sn.switches[i]] = i;
   sf.head_sw.assign(size_t(sf.num_switches) * sf.stride, kNone);
   sf.peer.assign(size_t(sf.num_switches) * sf.stride, kNone);
   sf.peer_number.assign(size_t(sf.num_switches) * sf.stride, 0);
-  sf.own_lid.assign(sf.num_switches, 0);
   for (uint32_t i = 0; i < sf.num_switches; ++i)
     for (const Adjacency& a : f.neighbors(sn.switches[i])) {
       size_t chan = size_t(i) * sf.stride + f.port(a.local).number;
@@ -654,19 +654,31 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
       sf.peer_number[chan] = f.port(a.peer_port).number;
       if (f.is_switch(a.peer_node)) sf.head_sw[chan] = sf.sw_of_node[a.peer_node];
     }
+}
+
+// Per LID its endpoint (or the switch whose own LID it is); a LID owned outside the subnet
+// is an error.
+Result<void> IndexLids(const Fabric& f, const Subnet& sn, const SubnetRoutes& r, SubnetFacts& sf) {
   std::vector<uint32_t> ep_of_port(f.num_port_slots(), kNone);
   for (uint32_t e = 0; e < sn.endpoint_ports.size(); ++e) ep_of_port[sn.endpoint_ports[e]] = e;
+  sf.own_lid.assign(sf.num_switches, 0);
   sf.endpoint_of_port_lid.assign(sf.num_lids, kNone);
   for (Lid lid = 1; lid < sf.num_lids; ++lid) {
     PortId owner = r.lid_owner[lid];
     if (owner == kNone) continue;
     if (owner >= f.num_port_slots() || (f.subnet_of(owner) != sn.id))
-      return std::unexpected(
-          Error{.message = fmt::format("LID {} belongs to a port outside this subnet", lid), .where = where});
+      return std::unexpected(Error{.message = fmt::format("LID {} belongs to a port outside this subnet", lid),
+                                   .where = fmt::format("routes of subnet {}", sn.name)});
     sf.endpoint_of_port_lid[lid] = ep_of_port[owner];
     if (f.port(owner).number == 0 && sf.sw_of_node[f.port(owner).node] != kNone)
       sf.own_lid[sf.sw_of_node[f.port(owner).node]] = lid;
   }
+  return {};
+}
+
+// Per endpoint the switch and port it hangs off (or direct, cabled to another endpoint),
+// and per switch its endpoints (CSR).
+void IndexEndpoints(const Fabric& f, const Subnet& sn, SubnetFacts& sf) {
   size_t ne = sn.endpoint_ports.size();
   sf.ep_switch.assign(ne, kNone);
   sf.ep_in_port.assign(ne, 0);
@@ -686,6 +698,19 @@ Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
   sf.ep_list.resize(count[sf.num_switches]);
   for (uint32_t e = 0; e < ne; ++e)
     if (sf.ep_switch[e] != kNone) sf.ep_list[count[sf.ep_switch[e]]++] = e;
+}
+
+Result<SubnetFacts> Prepare(const Fabric& f, const SubnetRoutes& r) {
+  SubnetFacts sf;
+  const Subnet& sn = f.subnets()[r.subnet];
+  sf.fabric = &f;
+  sf.subnet = &sn;
+  sf.routes = &r;
+  sf.num_lids = r.num_lids();
+  if (auto ok = CheckTableSizes(f, sn, r, sf); !ok) return std::unexpected(ok.error());
+  IndexChannels(f, sn, sf);
+  if (auto ok = IndexLids(f, sn, r, sf); !ok) return std::unexpected(ok.error());
+  IndexEndpoints(f, sn, sf);
   sf.row_words = (size_t(sf.stride) * sf.vls + 63) / 64;
   return sf;
 }

@@ -128,6 +128,73 @@ struct Summary {
   uint64_t unsound = 0;
 };
 
+// The cables to fail: a seeded sample of `count` of the subnet's switch-to-switch cables.
+std::vector<LinkId> SampledLinks(const Fabric& f, SubnetId id, size_t count) {
+  std::vector<LinkId> links = SwitchLinksOf(f, id);
+  std::mt19937_64 rng(1);
+  std::shuffle(links.begin(), links.end(), rng);
+  links.resize(std::min<size_t>(links.size(), count));
+  return links;
+}
+
+// What was routed and prepared, and the table's header.
+std::string TableHead(const Fabric& f, const RouteSet& routes, size_t subnet, bool quick, double prepare_s,
+                      double prepare_cpu_s) {
+  const Subnet& sn = f.subnets()[subnet];
+  size_t endpoint_ports = 0;
+  for (const Subnet& s : f.subnets()) endpoint_ports += s.endpoint_ports.size();
+  std::string table = fmt::format(
+      "Fabric: scalex-cluster{} ({} endpoint ports in {} subnets), routed by `--engine auto` ({} on subnet {}: "
+      "{} endpoints, {} switches). Prepare (orientation check, channel loads and dependency graph of every subnet, "
+      "once per set "
+      "of tables): {:.0f} ms (CPU {:.0f} ms).\n\n",
+      quick ? " super_nodes=4" : "", endpoint_ports, f.subnets().size(), routes.subnets[subnet].engine, sn.name,
+      sn.endpoint_ports.size(), sn.switches.size(), prepare_s * 1e3, prepare_cpu_s * 1e3);
+  table +=
+      "| failure | repair ms | CPU ms | entries | blocks | minimum blocks | ratio | turn LIDs (refused) | busiest "
+      "channel "
+      "| full reroute advised | verified | transition steps | plan ms "
+      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+      "---|\n";
+  return table;
+}
+
+// Prints a row as it comes and adds it to the table and the summary.
+void Record(const Row& row, std::string& table, Summary& sum) {
+  std::string line = FormatRow(row);
+  std::fputs(line.c_str(), stdout);
+  std::fflush(stdout);
+  table += line;
+  if (row.what.starts_with("link")) sum.link_ms.push_back(row.repair_ms), sum.link_cpu_ms.push_back(row.repair_cpu_ms);
+  if (row.result.blocks_minimum)
+    sum.worst_ratio[row.what] =
+        std::max(sum.worst_ratio[row.what], double(row.result.blocks_changed) / double(row.result.blocks_minimum));
+  sum.unsound += !row.sound;
+  ++sum.repairs;
+}
+
+std::string SummaryText(Summary& sum) {
+  std::string text;
+  std::sort(sum.link_ms.begin(), sum.link_ms.end());
+  std::sort(sum.link_cpu_ms.begin(), sum.link_cpu_ms.end());
+  if (!sum.link_ms.empty())
+    text += fmt::format(
+        "\nSingle cables: repair median {:.2f} ms, worst {:.2f} ms (CPU: median {:.1f} ms, worst {:.1f} ms).",
+        sum.link_ms[sum.link_ms.size() / 2], sum.link_ms.back(), sum.link_cpu_ms[sum.link_cpu_ms.size() / 2],
+        sum.link_cpu_ms.back());
+  text += " Worst blocks ratio:";
+  for (const auto& [what, ratio] : sum.worst_ratio) text += fmt::format(" {} {:.2f};", what, ratio);
+  text += fmt::format(" {} of {} repairs not sound.\n", sum.unsound, sum.repairs);
+  return text;
+}
+
+// The first switch of `tier` in the subnet, kNone when it has none.
+NodeId FirstSwitchOfTier(const Fabric& f, const Subnet& sn, int32_t tier) {
+  for (NodeId n : sn.switches)
+    if (f.node(n).labels.tier == tier) return n;
+  return kNone;
+}
+
 }  // namespace
 
 int RunRepairBench(const Options& opts) {
@@ -152,78 +219,30 @@ int RunRepairBench(const Options& opts) {
   }
   const size_t subnet = LargestSubnet(*f);
   const Subnet& sn = f->subnets()[subnet];
-  std::vector<LinkId> links = SwitchLinksOf(*f, sn.id);
-  std::mt19937_64 rng(1);
-  std::shuffle(links.begin(), links.end(), rng);
-  links.resize(std::min<size_t>(links.size(), opts.quick ? 5 : 20));
-
-  std::string table = fmt::format(
-      "Fabric: scalex-cluster{} ({} endpoint ports in {} subnets), routed by `--engine auto` ({} on subnet {}: "
-      "{} endpoints, {} switches). Prepare (orientation check, channel loads and dependency graph of every subnet, "
-      "once per set "
-      "of tables): {:.0f} ms (CPU {:.0f} ms).\n\n",
-      opts.quick ? " super_nodes=4" : "",
-      [&] {
-        size_t n = 0;
-        for (const Subnet& s : f->subnets()) n += s.endpoint_ports.size();
-        return n;
-      }(),
-      f->subnets().size(), routes.subnets[subnet].engine, sn.name, sn.endpoint_ports.size(), sn.switches.size(),
-      prepare_s * 1e3, prepare_cpu_s * 1e3);
-  table +=
-      "| failure | repair ms | CPU ms | entries | blocks | minimum blocks | ratio | turn LIDs (refused) | busiest "
-      "channel "
-      "| full reroute advised | verified | transition steps | plan ms "
-      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|"
-      "---|\n";
+  std::string table = TableHead(*f, routes, subnet, opts.quick, prepare_s, prepare_cpu_s);
   Summary sum;
   // Primed once with the unchanged health, as a service would at start: later repairs copy
   // the tables into memory already in use.
   RepairResult scratch;
   if (!repairer->Repair(FabricHealth::AllUp(*f), scratch)) return 2;
-  auto record = [&](const Row& row) {
-    std::string line = FormatRow(row);
-    std::fputs(line.c_str(), stdout);
-    std::fflush(stdout);
-    table += line;
-    if (row.what.starts_with("link"))
-      sum.link_ms.push_back(row.repair_ms), sum.link_cpu_ms.push_back(row.repair_cpu_ms);
-    if (row.result.blocks_minimum)
-      sum.worst_ratio[row.what] =
-          std::max(sum.worst_ratio[row.what], double(row.result.blocks_changed) / double(row.result.blocks_minimum));
-    sum.unsound += !row.sound;
-    ++sum.repairs;
-  };
-  for (LinkId l : links) {
+  for (LinkId l : SampledLinks(*f, sn.id, opts.quick ? 5 : 20)) {
     FabricHealth health = FabricHealth::AllUp(*f);
     health.link_down[l] = 1;
     const int32_t tier =
         std::min(f->node(f->port(f->link(l).a).node).labels.tier, f->node(f->port(f->link(l).b).node).labels.tier);
-    record(
-        RunOne(*f, *repairer, routes, subnet, fmt::format("link, tier {}-{}", tier, tier + 1), health, kNone, scratch));
+    Record(
+        RunOne(*f, *repairer, routes, subnet, fmt::format("link, tier {}-{}", tier, tier + 1), health, kNone, scratch),
+        table, sum);
   }
   for (int32_t tier : {2, 3}) {
-    NodeId dead = kNone;
-    for (NodeId n : sn.switches)
-      if (f->node(n).labels.tier == tier) {
-        dead = n;
-        break;
-      }
+    const NodeId dead = FirstSwitchOfTier(*f, sn, tier);
     if (dead == kNone) continue;
     FabricHealth health = FabricHealth::AllUp(*f);
     health.node_down[dead] = 1;
-    record(RunOne(*f, *repairer, routes, subnet, fmt::format("switch, tier {}", tier), health, dead, scratch));
+    Record(RunOne(*f, *repairer, routes, subnet, fmt::format("switch, tier {}", tier), health, dead, scratch), table,
+           sum);
   }
-  std::sort(sum.link_ms.begin(), sum.link_ms.end());
-  std::sort(sum.link_cpu_ms.begin(), sum.link_cpu_ms.end());
-  if (!sum.link_ms.empty())
-    table += fmt::format(
-        "\nSingle cables: repair median {:.2f} ms, worst {:.2f} ms (CPU: median {:.1f} ms, worst {:.1f} ms).",
-        sum.link_ms[sum.link_ms.size() / 2], sum.link_ms.back(), sum.link_cpu_ms[sum.link_cpu_ms.size() / 2],
-        sum.link_cpu_ms.back());
-  table += " Worst blocks ratio:";
-  for (const auto& [what, ratio] : sum.worst_ratio) table += fmt::format(" {} {:.2f};", what, ratio);
-  table += fmt::format(" {} of {} repairs not sound.\n", sum.unsound, sum.repairs);
+  table += SummaryText(sum);
   std::printf("%s", table.c_str());
   if (opts.write) {
     if (auto w = WriteSection(table); !w) {

@@ -98,95 +98,146 @@ std::optional<double> Iperf3Gbps(int port, int write_size, int seconds) {
   return j["end"]["sum_received"]["bits_per_second"].get<double>() / 1e9;
 }
 
-}  // namespace
+// The bench's fixed settings: message sizes and the loopback ports of the peer servers.
+constexpr int kLatencySize = 64;
+constexpr int kBandwidthSize = 128 * 1024;
+constexpr int kIperfPort = 19870, kSockperfPort = 19871, kQperfPort = 19872;
 
-int RunProbeBench(const Options& options) {
-  const int seconds = options.quick ? 1 : 3;
-  const int rounds = options.quick ? 1 : 7;
-  const int lat_size = 64;
-  const int bw_size = 128 * 1024;
-  const int iperf_port = 19870, sockperf_port = 19871, qperf_port = 19872;
-  ::signal(SIGPIPE, SIG_IGN);
-
-  const probes::Bytes token(32, 'b');
-  std::vector<std::unique_ptr<probes::ServerTransport>> transports;
-  transports.push_back(probes::MakeTcpServerTransport());
-  auto listen = probes::ParseHostPort("127.0.0.1:0", 1);
-  probes::Agent agent(probes::AgentOptions{.listen = *listen, .token = token}, std::move(transports),
-                      [](std::string_view) {});
-  if (auto r = agent.Listen(); !r) {
-    std::fprintf(stderr, "probe bench: %s\n", r.error().Format().c_str());
-    return 2;
+// The peers' servers (iperf3, sockperf, qperf) on loopback, stopped when this goes.
+class PeerServers {
+ public:
+  PeerServers()
+      : iperf_(SpawnQuiet({"iperf3", "-s", "-p", std::to_string(kIperfPort)})),
+        sockperf_(SpawnQuiet({"sockperf", "sr", "--tcp", "-i", "127.0.0.1", "-p", std::to_string(kSockperfPort)})),
+        qperf_(SpawnQuiet({"qperf", "--listen_port", std::to_string(kQperfPort)})) {
+    std::this_thread::sleep_for(500ms);
   }
-  std::atomic<bool> stop{false};
-  std::thread agent_thread([&] { (void)agent.Run(stop); });
-  std::string peer = probes::AddressText(agent.bound_address().addr, agent.bound_address().len);
+  ~PeerServers() {
+    Stop(iperf_);
+    Stop(sockperf_);
+    Stop(qperf_);
+  }
+  PeerServers(const PeerServers&) = delete;
+  PeerServers& operator=(const PeerServers&) = delete;
 
-  pid_t iperf = SpawnQuiet({"iperf3", "-s", "-p", std::to_string(iperf_port)});
-  pid_t sockperf = SpawnQuiet({"sockperf", "sr", "--tcp", "-i", "127.0.0.1", "-p", std::to_string(sockperf_port)});
-  pid_t qperf = SpawnQuiet({"qperf", "--listen_port", std::to_string(qperf_port)});
-  std::this_thread::sleep_for(500ms);
+ private:
+  pid_t iperf_, sockperf_, qperf_;
+};
 
-  auto client = probes::MakeTcpClientTransport();
+// fabricctl's own probe agent on a loopback port, served by a thread until this goes.
+class LoopbackAgent {
+ public:
+  explicit LoopbackAgent(const probes::Bytes& token) : agent_(MakeAgent(token)) {}
+  ~LoopbackAgent() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  LoopbackAgent(const LoopbackAgent&) = delete;
+  LoopbackAgent& operator=(const LoopbackAgent&) = delete;
+
+  // Listens and starts serving; returns the address to probe, or nullopt (reported).
+  std::optional<std::string> Start() {
+    if (auto r = agent_.Listen(); !r) {
+      std::fprintf(stderr, "probe bench: %s\n", r.error().Format().c_str());
+      return std::nullopt;
+    }
+    thread_ = std::thread([this] { (void)agent_.Run(stop_); });
+    return probes::AddressText(agent_.bound_address().addr, agent_.bound_address().len);
+  }
+
+ private:
+  static probes::Agent MakeAgent(const probes::Bytes& token) {
+    std::vector<std::unique_ptr<probes::ServerTransport>> transports;
+    transports.push_back(probes::MakeTcpServerTransport());
+    auto listen = probes::ParseHostPort("127.0.0.1:0", 1);
+    return probes::Agent(probes::AgentOptions{.listen = *listen, .token = token}, std::move(transports),
+                         [](std::string_view) {});
+  }
+
+  probes::Agent agent_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// What the rounds measured, each side's figure per round, and the per-round ratios of
+// back-to-back runs: on a shared host the load drifts between rounds far more than within
+// one, so pairs compare like with like.
+struct Samples {
+  std::vector<double> ours_bw, iperf_bw, ours_p50, sockperf_p50, qperf_avg, ours_avg;
+  std::vector<double> bw_ratio, p50_ratio;
+};
+
+// One interleaved round (so that load from other work on the machine hits both sides
+// alike): our bandwidth, then iperf3's, our latency, sockperf's and qperf's.
+void RunRound(int round, int seconds, const std::string& peer, const probes::Bytes& token,
+              probes::ClientTransport& client, Samples& s) {
   auto run = [&](probes::TestKind kind, int size) -> std::optional<probes::ProbeReport> {
     probes::ProbeOptions o{.peer = peer,
                            .tests = {kind},
                            .sizes = {static_cast<std::uint32_t>(size)},
                            .duration = std::chrono::seconds(seconds),
                            .token = token};
-    auto r = probes::RunProbe(o, *client);
+    auto r = probes::RunProbe(o, client);
     if (!r) {
       std::fprintf(stderr, "probe bench: %s\n", r.error().Format().c_str());
       return std::nullopt;
     }
     return *r;
   };
-
-  std::vector<double> ours_bw, iperf_bw, ours_p50, sockperf_p50, qperf_avg, ours_avg;
-  // Per-round ratios of back-to-back runs: on a shared host the load drifts between rounds
-  // far more than within one, so pairs compare like with like.
-  std::vector<double> bw_ratio, p50_ratio;
-  for (int round = 0; round < rounds; ++round) {
-    // Interleaved so that load from other work on the machine hits both sides alike.
-    auto ours = run(probes::TestKind::kBandwidth, bw_size);
-    auto peer_bw = Iperf3Gbps(iperf_port, bw_size, seconds);
-    if (ours) ours_bw.push_back(ours->bandwidth[0].gbps);
-    if (peer_bw) iperf_bw.push_back(*peer_bw);
-    if (ours && peer_bw && *peer_bw > 0) bw_ratio.push_back(ours->bandwidth[0].gbps / *peer_bw);
-    auto lat = run(probes::TestKind::kLatency, lat_size);
-    auto peer_p50 = SockperfP50(sockperf_port, lat_size, seconds);
-    if (lat) {
-      ours_p50.push_back(lat->latency[0].p50_us);
-      ours_avg.push_back(lat->latency[0].avg_us);
-    }
-    if (peer_p50) sockperf_p50.push_back(*peer_p50);
-    if (lat && peer_p50 && *peer_p50 > 0) p50_ratio.push_back(lat->latency[0].p50_us / *peer_p50);
-    if (auto q = QperfLatency(qperf_port, lat_size, seconds)) qperf_avg.push_back(*q);
-    std::printf("round %d: bw %.2f vs iperf3 %.2f Gb/s; p50 %.2f vs sockperf %.2f us; avg %.2f vs qperf %.2f us\n",
-                round + 1, ours_bw.empty() ? 0 : ours_bw.back(), iperf_bw.empty() ? 0 : iperf_bw.back(),
-                ours_p50.empty() ? 0 : ours_p50.back(), sockperf_p50.empty() ? 0 : sockperf_p50.back(),
-                ours_avg.empty() ? 0 : ours_avg.back(), qperf_avg.empty() ? 0 : qperf_avg.back());
-    std::fflush(stdout);
+  auto ours = run(probes::TestKind::kBandwidth, kBandwidthSize);
+  auto peer_bw = Iperf3Gbps(kIperfPort, kBandwidthSize, seconds);
+  if (ours) s.ours_bw.push_back(ours->bandwidth[0].gbps);
+  if (peer_bw) s.iperf_bw.push_back(*peer_bw);
+  if (ours && peer_bw && *peer_bw > 0) s.bw_ratio.push_back(ours->bandwidth[0].gbps / *peer_bw);
+  auto lat = run(probes::TestKind::kLatency, kLatencySize);
+  auto peer_p50 = SockperfP50(kSockperfPort, kLatencySize, seconds);
+  if (lat) {
+    s.ours_p50.push_back(lat->latency[0].p50_us);
+    s.ours_avg.push_back(lat->latency[0].avg_us);
   }
-  Stop(iperf);
-  Stop(sockperf);
-  Stop(qperf);
-  stop = true;
-  agent_thread.join();
+  if (peer_p50) s.sockperf_p50.push_back(*peer_p50);
+  if (lat && peer_p50 && *peer_p50 > 0) s.p50_ratio.push_back(lat->latency[0].p50_us / *peer_p50);
+  if (auto q = QperfLatency(kQperfPort, kLatencySize, seconds)) s.qperf_avg.push_back(*q);
+  auto last = [](const std::vector<double>& v) { return v.empty() ? 0 : v.back(); };
+  std::printf("round %d: bw %.2f vs iperf3 %.2f Gb/s; p50 %.2f vs sockperf %.2f us; avg %.2f vs qperf %.2f us\n",
+              round + 1, last(s.ours_bw), last(s.iperf_bw), last(s.ours_p50), last(s.sockperf_p50), last(s.ours_avg),
+              last(s.qperf_avg));
+  std::fflush(stdout);
+}
 
-  double bw = Median(ours_bw), bw_peer = Median(iperf_bw), bw_r = Median(bw_ratio);
-  double p50 = Median(ours_p50), p50_peer = Median(sockperf_p50), p50_r = Median(p50_ratio);
+// The medians and the verdict on the targets; true when both are met.
+bool PrintSummary(const Samples& s, int seconds, int rounds) {
+  const double bw_r = Median(s.bw_ratio), p50_r = Median(s.p50_ratio);
   std::printf("\nprobe bench (loopback, %d s per run, %d interleaved rounds; medians)\n", seconds, rounds);
   std::printf(
       "  bandwidth %d B writes: fabricctl %.2f Gb/s, iperf3 %.2f Gb/s; per-round ratio %.0f%% (target >= 90%%)\n",
-      bw_size, bw, bw_peer, 100 * bw_r);
+      kBandwidthSize, Median(s.ours_bw), Median(s.iperf_bw), 100 * bw_r);
   std::printf("  latency %d B p50: fabricctl %.2f us, sockperf %.2f us; per-round ratio %.0f%% (target <= 110%%)\n",
-              lat_size, p50, p50_peer, 100 * p50_r);
-  std::printf("  latency %d B avg: fabricctl %.2f us, qperf tcp_lat %.2f us (qperf reports the mean only)\n", lat_size,
-              Median(ours_avg), Median(qperf_avg));
-  bool ok = !bw_ratio.empty() && !p50_ratio.empty() && bw_r >= 0.9 && p50_r <= 1.1;
+              kLatencySize, Median(s.ours_p50), Median(s.sockperf_p50), 100 * p50_r);
+  std::printf("  latency %d B avg: fabricctl %.2f us, qperf tcp_lat %.2f us (qperf reports the mean only)\n",
+              kLatencySize, Median(s.ours_avg), Median(s.qperf_avg));
+  const bool ok = !s.bw_ratio.empty() && !s.p50_ratio.empty() && bw_r >= 0.9 && p50_r <= 1.1;
   std::printf("  targets: %s\n", ok ? "met" : "NOT met");
-  return ok ? 0 : 1;
+  return ok;
+}
+
+}  // namespace
+
+int RunProbeBench(const Options& options) {
+  const int seconds = options.quick ? 1 : 3;
+  const int rounds = options.quick ? 1 : 7;
+  ::signal(SIGPIPE, SIG_IGN);
+  const probes::Bytes token(32, 'b');
+  LoopbackAgent agent(token);
+  const auto peer = agent.Start();
+  if (!peer) return 2;
+  Samples samples;
+  {
+    PeerServers servers;
+    auto client = probes::MakeTcpClientTransport();
+    for (int round = 0; round < rounds; ++round) RunRound(round, seconds, *peer, token, *client, samples);
+  }
+  return PrintSummary(samples, seconds, rounds) ? 0 : 1;
 }
 
 }  // namespace fabricctl::bench

@@ -51,6 +51,18 @@ void FabricBuilder::Reserve(size_t nodes, size_t port_slots) {
   f_.ports_.reserve(port_slots);
 }
 
+NodeSpec SpecOf(const Fabric& f, NodeId n) {
+  const Node& node = f.node(n);
+  return {.type = node.type,
+          .num_ports = node.num_ports,
+          .guid = node.guid,
+          .system_guid = node.system_guid,
+          .description = std::string(f.description(n)),
+          .labels = node.labels,
+          .vendor_id = node.vendor_id,
+          .device_id = node.device_id};
+}
+
 Result<NodeId> FabricBuilder::AddNode(NodeSpec spec) {
   if (spec.num_ports < 1 || spec.num_ports > 255)
     return MakeError(fmt::format("node '{}': {} ports, expected 1..255", spec.description, spec.num_ports));

@@ -19,6 +19,9 @@ struct NodeSpec {
   uint32_t device_id = 0;
 };
 
+// Node n of `f` as a spec, to add it to another builder.
+NodeSpec SpecOf(const Fabric& f, NodeId n);
+
 // The state both ends of a trained cable report.
 struct LinkRate {
   LinkWidth width = LinkWidth::k4x;

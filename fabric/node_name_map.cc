@@ -106,15 +106,9 @@ Result<Fabric> RenameNodes(const Fabric& fabric, const NodeNameMap& names) {
   FabricBuilder builder;
   builder.Reserve(fabric.num_nodes(), fabric.num_port_slots());
   for (NodeId n = 0; n < fabric.num_nodes(); ++n) {
-    const Node& node = fabric.node(n);
-    auto added = builder.AddNode(NodeSpec{.type = node.type,
-                                          .num_ports = node.num_ports,
-                                          .guid = node.guid,
-                                          .system_guid = node.system_guid,
-                                          .description = std::string(names.NameOr(node.guid, fabric.description(n))),
-                                          .labels = node.labels,
-                                          .vendor_id = node.vendor_id,
-                                          .device_id = node.device_id});
+    NodeSpec spec = SpecOf(fabric, n);
+    spec.description = std::string(names.NameOr(spec.guid, fabric.description(n)));
+    auto added = builder.AddNode(std::move(spec));
     if (!added) return std::unexpected(added.error());
   }
   for (const Link& link : fabric.links()) {

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "fabric/fabric_subset.h"
 #include "fabric/generators/random.h"
 #include "fabric/generators/union_find.h"
 
@@ -172,65 +173,22 @@ std::vector<uint8_t> NodesKept(const Damage& d) {
   return keep;
 }
 
-// A port whose cable is gone, as a port with nothing plugged in reads.
-Port Unplugged(Port p) {
-  p.state = PortState::kDown;
-  p.phys_state = PhysState::kPolling;
-  p.width_active = LinkWidth::kNone;
-  p.speed_active = LinkSpeed::kNone;
-  return p;
-}
-
+// The fabric without its failed parts, the slow cables trained at slow_rate.
 Result<Fabric> Rebuild(const Damage& d, LinkRate slow_rate) {
-  const Fabric& f = d.f;
   const std::vector<uint8_t> keep = NodesKept(d);
-  FabricBuilder b;
-  b.Reserve(f.num_nodes(), f.num_port_slots());
-  std::vector<NodeId> id(f.num_nodes(), kNone);
-  for (NodeId n = 0; n < f.num_nodes(); ++n) {
-    if (!keep[n]) continue;
-    const Node& node = f.node(n);
-    auto added = b.AddNode({.type = node.type,
-                            .num_ports = node.num_ports,
-                            .guid = node.guid,
-                            .system_guid = node.system_guid,
-                            .description = f.description(n),
-                            .labels = node.labels,
-                            .vendor_id = node.vendor_id,
-                            .device_id = node.device_id});
-    if (!added) return std::unexpected(added.error());
-    id[n] = *added;
-    for (unsigned p = 0; p <= node.num_ports; ++p) {
-      Port copy = f.port(f.port_id(n, p));
-      if (copy.peer != kNone) copy = Unplugged(copy);
-      copy.node = id[n];
-      copy.peer = copy.link = kNone;
-      b.port(id[n], p) = copy;
-    }
-  }
-  for (LinkId l = 0; l < f.num_links(); ++l) {
-    if (!d.live(l)) continue;
-    const Port& pa = f.port(f.link(l).a);
-    const Port& pb = f.port(f.link(l).b);
-    if (auto c = b.Connect(id[pa.node], pa.number, id[pb.node], pb.number); !c) return std::unexpected(c.error());
-    for (const Port* old : {&pa, &pb}) {
-      Port& now = b.port(id[old->node], old->number);
-      const PortId peer = now.peer, link = now.link;
-      now = *old;
-      now.node = id[old->node];
-      now.peer = peer;
-      now.link = link;
-      if (!d.link_slow[l]) continue;
-      // Trained below what both ends support and enable.
-      now.width_active = slow_rate.width;
-      now.speed_active = slow_rate.speed;
-      now.width_enabled |= WidthBit(slow_rate.width);
-      now.width_supported |= WidthBit(slow_rate.width);
-      now.speed_enabled |= SpeedBit(slow_rate.speed);
-      now.speed_supported |= SpeedBit(slow_rate.speed);
-    }
-  }
-  return b.Build();
+  return SubsetOf(d.f, {.keep_node = [&](NodeId n) { return keep[n] != 0; },
+                        .keep_link = [&](LinkId l) { return d.live(l); },
+                        .adjust =
+                            [&](LinkId l, Port& port) {
+                              if (!d.link_slow[l]) return;
+                              // Trained below what both ends support and enable.
+                              port.width_active = slow_rate.width;
+                              port.speed_active = slow_rate.speed;
+                              port.width_enabled |= WidthBit(slow_rate.width);
+                              port.width_supported |= WidthBit(slow_rate.width);
+                              port.speed_enabled |= SpeedBit(slow_rate.speed);
+                              port.speed_supported |= SpeedBit(slow_rate.speed);
+                            }});
 }
 
 }  // namespace

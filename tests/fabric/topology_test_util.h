@@ -68,15 +68,10 @@ inline std::string DiffByGuid(const Fabric& expected, const Fabric& actual) {
 inline Fabric Canonical(const Fabric& f) {
   FabricBuilder b;
   for (NodeId n = 0; n < f.num_nodes(); ++n) {
-    const Node& node = f.node(n);
-    NodeId id = *b.AddNode(NodeSpec{.type = node.type,
-                                    .num_ports = node.num_ports,
-                                    .guid = node.guid,
-                                    .system_guid = node.system_guid,
-                                    .description = f.description(n),
-                                    .vendor_id = node.vendor_id,
-                                    .device_id = node.device_id});
-    for (unsigned p = 0; p <= node.num_ports; ++p) {
+    NodeSpec spec = SpecOf(f, n);
+    spec.labels = {};
+    NodeId id = *b.AddNode(std::move(spec));
+    for (unsigned p = 0; p <= f.node(n).num_ports; ++p) {
       Port port = f.port(f.port_id(n, p));
       port.peer = kNone;
       port.link = kNone;

@@ -38,6 +38,7 @@ struct ComputeOptions {
   std::string engine = "auto";
   unsigned vls = 8;
   uint64_t seed = 1;
+  bool one_pass = false;
   std::string root_guid_file;
   unsigned threads = 0;
   std::string output;
@@ -178,16 +179,17 @@ int RunCompute(const ComputeOptions& o) {
   }
   Progress progress("route compute", o.json ? ProgressWanted::kNo : ProgressWanted::kYes);
   progress.Stage(o.verify ? "routing and verifying" : "routing");
-  auto computed = ComputeRoutes({.topology = o.topology,
-                                 .format = ParseTopoFormat(o.format).value_or(TopoFormat::kAuto),
-                                 .engine = o.engine,
-                                 .engine_options = {.max_vls = static_cast<uint8_t>(o.vls), .seed = o.seed},
-                                 .root_guid_file = o.root_guid_file,
-                                 .threads = o.threads,
-                                 .output = o.output,
-                                 .files = *files,
-                                 .verify = o.verify,
-                                 .node_names = names ? &*names : nullptr});
+  auto computed =
+      ComputeRoutes({.topology = o.topology,
+                     .format = ParseTopoFormat(o.format).value_or(TopoFormat::kAuto),
+                     .engine = o.engine,
+                     .engine_options = {.max_vls = static_cast<uint8_t>(o.vls), .seed = o.seed, .one_pass = o.one_pass},
+                     .root_guid_file = o.root_guid_file,
+                     .threads = o.threads,
+                     .output = o.output,
+                     .files = *files,
+                     .verify = o.verify,
+                     .node_names = names ? &*names : nullptr});
   progress.Done();
   if (!computed) return ReportError(computed.error());
   AddDumpNotes(*computed, *files);
@@ -293,6 +295,9 @@ void AddRouteCompute(CLI::App& route, Runner& run) {
           "--seed", co->seed,
           "Seed for engines that break ties at random and for the shuffled destination orders auto has nue try")
       ->capture_default_str();
+  compute->add_flag("--one-pass", co->one_pass,
+                    "Route each destination once, as OpenSM's engines do: no rerouting rounds (minhop, updn,\n"
+                    "ftree), one start (nue), no shuffled orders (auto). Faster; busiest channel often heavier");
   compute->add_option("--root-guid-file", co->root_guid_file,
                       "Root switch GUIDs for updn, one per line (OpenSM's format)");
   compute->add_option("--threads", co->threads, "Worker threads (0: every core)")->capture_default_str();

@@ -149,7 +149,7 @@ EngineOptions CandidateOptions(Candidate candidate, const RouteRequest& given, u
   if (candidate.one_vl) options.max_vls = 1;
   if (candidate.layered && layered_vls)
     options.max_vls = static_cast<uint8_t>(std::min<unsigned>(options.max_vls, layered_vls));
-  if (candidate.engine == "nue" && options.max_vls == 1)
+  if (candidate.engine == "nue" && options.max_vls == 1 && !options.one_pass)
     options.restarts = NueRestarts(CompareWork(given.fabric, given.subnet));
   return options;
 }

@@ -50,6 +50,7 @@ struct Setup {
   // every cable runs at the top rate: loads are route counts, as they always were, and the
   // tables do not change.
   std::vector<uint32_t> cost;
+  unsigned reroute_rounds = kRerouteRounds;  // at most, after the first pass
 };
 
 // No routing can beat the busiest cut around one switch (routing/cut_bound.h). With costs,
@@ -228,7 +229,7 @@ void RunRounds(const Setup& st, const Route& route, const Busiest& busiest_now, 
   const bool undoable = lft.size() <= kUndoableLftBytes;
   std::vector<uint8_t> before;
   uint64_t busiest = ~uint64_t{0};
-  for (unsigned round = 0; round <= kRerouteRounds; ++round) {
+  for (unsigned round = 0; round <= st.reroute_rounds; ++round) {
     if (round > 0 && undoable) before = lft;
     for (uint32_t i = 0; i < num_switches; ++i) {
       const uint32_t d = round == 0 ? i : scrambled[i];

@@ -21,6 +21,10 @@ struct EngineOptions {
   // kept; each costs about as much as the first and they are held side by side (auto sets
   // it on small subnets).
   unsigned restarts = 0;
+  // Every destination routed once (per VL count tried), as OpenSM's engines do: no rerouting
+  // rounds (minhop, updn, ftree) and one start (nue). Faster; the busiest channel is often
+  // heavier.
+  bool one_pass = false;
 };
 
 enum class EngineStatus { kOk, kNotApplicable, kFailed };

@@ -412,7 +412,7 @@ class GreedyFill {
     lanes_.emplace_back(t_, channels_);
   }
 
-  // The first pass, then, while the busiest channel is more than 5% above the cut bound,
+  // The first pass, then (unless `one_pass`), while the busiest channel is more than 5% above the cut bound,
   // rerouting rounds: each destination's routes come off and it is routed again against all
   // the others' loads. The first pass routes early destinations into an empty fabric, and a
   // switch's cable towards a destination is chosen before it knows how many flows will
@@ -420,13 +420,13 @@ class GreedyFill {
   // busiest cable 12-25% above the bound. A round that leaves the busiest channel as it was
   // is kept (its other loads moved, and the next round may gain from that), but two such
   // rounds in a row end the rounds; a round that makes it heavier is undone.
-  void Run(unsigned threads) {
+  void Run(unsigned threads, bool one_pass) {
     if (UsesLanes())
       FirstPassInLanes(threads);
     else
       SequentialPass(Pass::kFirst);
     // The undo copies the LFT: no rounds where that would cost too much memory.
-    if (out_.lft.size() > balanced::kUndoableLftBytes) return;
+    if (one_pass || out_.lft.size() > balanced::kUndoableLftBytes) return;
     FillLane& lane = lanes_.front();
     unsigned flat = 0;  // rounds in a row that did not lower the busiest channel
     for (unsigned round = 0; round < kMaxRerouteRounds && flat < kFlatRounds && lane.Busiest() * 20 > bound_ * 21;
@@ -1020,7 +1020,7 @@ class FtreeEngine final : public RoutingEngine {
     const size_t levels = shape.top_level + 1;
     if (ChannelCapacity capacity(f, request.subnet); !capacity.uniform() || !Regular(tree)) {
       GreedyFill fill(tree, f, capacity, out);
-      fill.Run(threads);
+      fill.Run(threads, request.options.one_pass);
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
       out.reason = fmt::format(

@@ -636,6 +636,17 @@ constexpr Start kStarts[] = {
 // regular graphs of 2,000 switches the busiest channel still fell in the seventh.
 constexpr unsigned kRounds = 8;
 
+// How much searching a routing does: the starts tried on one VL, the destination orders
+// tried on several, and the rerouting rounds after the first pass. One pass (--one-pass)
+// routes each destination once per VL count, from the first start.
+struct Effort {
+  std::span<const Start> starts;
+  unsigned many_vl_orders = 2;
+  unsigned rounds = kRounds;
+};
+constexpr Effort kFullEffort{.starts = kStarts};
+constexpr Effort kOnePass{.starts = std::span(kStarts).first(1), .many_vl_orders = 1, .rounds = 0};
+
 // Lowers `lightest` to `busiest` when that is lighter, whichever thread gets there first.
 void LowerTo(std::atomic<uint64_t>& lightest, uint64_t busiest) {
   uint64_t now = lightest.load();
@@ -648,19 +659,19 @@ void LowerTo(std::atomic<uint64_t>& lightest, uint64_t busiest) {
 // on one VL, near-first on 8), so both orders make a first pass, and the lighter gets the
 // rounds.
 Routing RouteManyVls(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, std::span<const uint32_t> visit,
-                     unsigned max_vls, unsigned base, const std::vector<uint8_t>& empty_lft) {
+                     unsigned max_vls, unsigned base, const std::vector<uint8_t>& empty_lft, const Effort& effort) {
   std::array<std::vector<Dest>, 2> dests;
   std::array<Routing, 2> tries;
   std::atomic<uint64_t> lightest{kAbandoned};
-  for (size_t i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < effort.many_vl_orders; ++i) {
     const Start start{base, i == 0 ? Order::kNearFirst : Order::kFarFirst};
     dests[i] = Destinations(g, tree, visit, max_vls, start.order);
     tries[i] = FirstPass(g, c, tree, max_vls, start, dests[i], empty_lft, &lightest);
     LowerTo(lightest, tries[i].first_busiest);
   }
-  const size_t best = tries[1].first_busiest < tries[0].first_busiest ? 1 : 0;
+  const size_t best = effort.many_vl_orders > 1 && tries[1].first_busiest < tries[0].first_busiest ? 1 : 0;
   Routing r = std::move(tries[best]);
-  r.rounds = r.pass->Reroute(dests[best], kRounds, r.tables);
+  r.rounds = r.pass->Reroute(dests[best], effort.rounds, r.tables);
   return r;
 }
 
@@ -679,8 +690,9 @@ struct Routings {
 class StartChoice {
  public:
   StartChoice(const SwitchGraph& g, const Channels& c, const EscapeTree& tree, std::span<const uint32_t> visit,
-              unsigned max_vls, const std::vector<uint8_t>& empty_lft)
-      : g_(g),
+              unsigned max_vls, const std::vector<uint8_t>& empty_lft, const Effort& effort)
+      : effort_(effort),
+        g_(g),
         c_(c),
         tree_(tree),
         visit_(visit),
@@ -696,21 +708,23 @@ class StartChoice {
     Routing chosen;
     {
       std::array<Routing, std::size(kStarts)> tries;
-      ParallelFor(tries.size(), threads, [&](size_t i) {
-        tries[i] = FirstPass(g_, c_, tree_, 1, kStarts[i], DestsOf(kStarts[i]), empty_lft_, &lightest);
+      ParallelFor(effort_.starts.size(), threads, [&](size_t i) {
+        tries[i] = FirstPass(g_, c_, tree_, 1, effort_.starts[i], DestsOf(effort_.starts[i]), empty_lft_, &lightest);
         LowerTo(lightest, tries[i].first_busiest);
       });
       size_t best = 0;
-      for (size_t i = 1; i < tries.size(); ++i)
+      for (size_t i = 1; i < effort_.starts.size(); ++i)
         if (tries[i].first_busiest < tries[best].first_busiest) best = i;
       chosen = std::move(tries[best]);
     }
     std::optional<Routing> many;
-    auto many_vls = [&] { many = RouteManyVls(g_, c_, tree_, visit_, max_vls_, chosen.start.base, empty_lft_); };
+    auto many_vls = [&] {
+      many = RouteManyVls(g_, c_, tree_, visit_, max_vls_, chosen.start.base, empty_lft_, effort_);
+    };
     const bool refused_first = max_vls_ > 1 && chosen.first_refused > 0;
     ParallelFor(refused_first ? 2 : 1, threads, [&](size_t task) {
       if (task == 1) return many_vls();
-      chosen.rounds = chosen.pass->Reroute(DestsOf(chosen.start), kRounds, chosen.tables);
+      chosen.rounds = chosen.pass->Reroute(DestsOf(chosen.start), effort_.rounds, chosen.tables);
     });
     if (!many && max_vls_ > 1 && chosen.tables.refused > 0) many_vls();
     return {std::move(chosen), std::move(many)};
@@ -721,6 +735,7 @@ class StartChoice {
     return start.order == Order::kNearFirst ? near_first_ : far_first_;
   }
 
+  const Effort& effort_;
   const SwitchGraph& g_;
   const Channels& c_;
   const EscapeTree& tree_;
@@ -745,8 +760,8 @@ struct Routed {
 
 std::optional<Routed> RouteFrom(const SwitchGraph& g, const Channels& c, const EscapeTree& tree,
                                 std::span<const uint32_t> visit, unsigned max_vls,
-                                const std::vector<uint8_t>& empty_lft, unsigned threads) {
-  Routings routed = StartChoice(g, c, tree, visit, max_vls, empty_lft).Run(threads);
+                                const std::vector<uint8_t>& empty_lft, unsigned threads, const Effort& effort) {
+  Routings routed = StartChoice(g, c, tree, visit, max_vls, empty_lft, effort).Run(threads);
   if (!routed.one.tables.escape_ok) return std::nullopt;
   if (routed.many && routed.many->tables.escape_ok && routed.many->tables.busiest_cost < routed.one.tables.busiest_cost)
     return Routed{std::move(*routed.many), max_vls};
@@ -784,12 +799,13 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   // One VL, and more only where they lower the busiest channel; from the tree's order, and
   // on request from shuffled orders too, the lightest kept (fewer VLs on a tie, then the
   // earlier order). Several routings run side by side, one thread each.
-  const unsigned routings = req.options.restarts + 1;
+  const Effort& effort = req.options.one_pass ? kOnePass : kFullEffort;
+  const unsigned routings = req.options.one_pass ? 1 : req.options.restarts + 1;
   std::vector<std::optional<Routed>> routed(routings);
   ParallelFor(routings, threads, [&](size_t restart) {
     const std::vector<uint32_t> visit =
         restart == 0 ? tree.order : ShuffledVisit(tree.order, req.options.seed, unsigned(restart));
-    routed[restart] = RouteFrom(g, c, tree, visit, max_vls, out.lft, routings == 1 ? threads : 1);
+    routed[restart] = RouteFrom(g, c, tree, visit, max_vls, out.lft, routings == 1 ? threads : 1, effort);
   });
   if (!routed[0]) return Outcome::Failed("the escape paths' dependencies form a cycle");
   const auto weight = [](const Routed& r) { return std::make_pair(r.routing.tables.busiest_cost, r.vls); };
@@ -811,13 +827,13 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
   if (out.num_vls > 1) WriteVls(f, sn, g, c, best, out);
   size_t dests = 0;
   for (uint32_t s = 0; s < g.num_switches(); ++s) dests += g.endpoint_lids(s).size();
-  out.reason = fmt::format(
-      "{} VL{}; {} of {} destinations on escape paths at some switches ({:.1f}% of routes); {} rerouting round{} "
-      "lowered the busiest channel by {:.1f}%",
-      out.num_vls, out.num_vls == 1 ? "" : "s", best.escaped, dests,
-      100.0 * double(best.pinned) / double(std::max<size_t>(1, dests * g.num_switches())), rounds,
-      rounds == 1 ? "" : "s", 100.0 * lowered);
-  if (req.options.restarts > 0)
+  out.reason = fmt::format("{} VL{}; {} of {} destinations on escape paths at some switches ({:.1f}% of routes); ",
+                           out.num_vls, out.num_vls == 1 ? "" : "s", best.escaped, dests,
+                           100.0 * double(best.pinned) / double(std::max<size_t>(1, dests * g.num_switches())));
+  out.reason += req.options.one_pass ? std::string("one pass")
+                                     : fmt::format("{} rerouting round{} lowered the busiest channel by {:.1f}%",
+                                                   rounds, rounds == 1 ? "" : "s", 100.0 * lowered);
+  if (routings > 1)
     out.reason += fmt::format("; the lightest of {} routings (destination order {}: {})", req.options.restarts + 1,
                               lightest_restart + 1, lightest_restart == 0 ? "the escape tree's" : "shuffled");
   return Outcome::Ok();

@@ -15,6 +15,16 @@ SAME_ENGINE = {"minhop": "minhop", "updn": "updn", "ftree": "ftree", "dfsssp": "
 OPENSM_NAMES = {"nue": "nue (1 VL)", "nue8": "nue (8 VLs, QoS)"}
 OUR_NAMES = {"auto1": "auto --vls 1", "auto8": "auto --vls 8", "escape1": "escape --vls 1", "nue1": "nue --vls 1",
              "nue8": "nue --vls 8"}
+ONE_PASS = "-1p"  # a run name's suffix for --one-pass
+
+
+def our_name(run):
+    base = run[: -len(ONE_PASS)] if run.endswith(ONE_PASS) else run
+    return OUR_NAMES.get(base, base) + (" --one-pass" if base != run else "")
+
+
+def same_engine(run):
+    return SAME_ENGINE.get(run[: -len(ONE_PASS)] if run.endswith(ONE_PASS) else run, "")
 
 
 def load(path):
@@ -136,7 +146,7 @@ def opensm_row(d, e):
 
 def our_row(d, r):
     out = load(os.path.join(d, f"ours-{r}.json"))
-    row = {"side": "ours", "name": r, "engine": OUR_NAMES.get(r, r), "fell_back": False}
+    row = {"side": "ours", "name": r, "engine": our_name(r), "fell_back": False}
     if not out:
         err = " ".join(lines(os.path.join(d, f"ours-{r}.err")))
         m = re.search(r"(not applicable|failed): (.*)", err)
@@ -253,7 +263,7 @@ def case_report(work, case):
             pc = r["per_cap"]
             cells.append(f"{pc:,.0f}" if isinstance(pc, (int, float)) else "-")
         hops = f"{r['hops'][0]} / {r['hops'][1]:.2f}" if r["hops"] else "-"
-        spd = speedup(r, by_engine.get(SAME_ENGINE.get(r["name"], ""))) if r["side"] == "ours" else "-"
+        spd = speedup(r, by_engine.get(same_engine(r["name"]))) if r["side"] == "ours" else "-"
         cells += [str(r["vls"]) if r["vls"] is not None else "-", hops, fmt_time(r["time"]), r["dlf_text"], spd]
         text.append("| " + " | ".join(cells) + " |")
     lines_out, short = verdicts(osm, ours, rates_differ)

@@ -43,9 +43,10 @@
 #   5. fabricctl route compute on the same topology (-r; default auto1, auto8, minhop,
 #      updn, ftree, dfsssp, escape1, nue1 and nue8 when `route compute --help` lists nue,
 #      torus on tori): autoN = --engine auto --vls N, escape1/nue1 = --vls 1, others with
-#      the default --vls 8. One verified run (busiest channel, VLs, hops, deadlock freedom),
-#      two more with --no-verify unless it routed for over 10 s; the routing time is the
-#      best `route_seconds` of the runs.
+#      the default --vls 8; a name ending in -1p (nue1-1p, minhop-1p) adds --one-pass and
+#      is compared with the same OpenSM engine. One verified run (busiest channel, VLs,
+#      hops, deadlock freedom), two more with --no-verify unless it routed for over 10 s;
+#      the routing time is the best `route_seconds` of the runs.
 # Writes OUT/compare.md: per case a table (side, engine, busiest channel in routes,
 # worst load per capacity when cable rates differ, VLs, max/avg hops, routing seconds,
 # deadlock freedom, speed-up over OpenSM's same engine) and two verdict lines: ours
@@ -263,8 +264,12 @@ PY
   echo "opensm-compare: $(basename "$cc"): OpenSM $e: $(cat "$od/meta.json")" >&2
 }
 
-# One of our runs: NAME -> route compute arguments.
+# One of our runs: NAME -> route compute arguments; NAME-1p adds --one-pass.
 our_args() {
+  if [[ "$1" == *-1p ]]; then
+    echo "$(our_args "${1%-1p}") --one-pass"
+    return
+  fi
   case "$1" in
     auto1) echo "--engine auto --vls 1" ;;
     auto8) echo "--engine auto --vls 8" ;;

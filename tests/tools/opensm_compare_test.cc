@@ -32,7 +32,7 @@ TEST_SUITE("ibsim_opensm_compare") {
     std::string build = std::filesystem::path(FABRICCTL_BINARY).parent_path().string();
     int rc = 0;
     std::string out = Run(std::string("bash ") + FABRICCTL_SOURCE_DIR + "/tools/opensm-compare.sh -b " + build +
-                              " -c tiny -e minhop,ftree -t 120 2>/dev/null",
+                              " -c tiny -e minhop,ftree -r auto1,minhop,minhop-1p -t 120 2>/dev/null",
                           rc);
     INFO(out);
     CHECK(rc == 0);
@@ -43,6 +43,11 @@ TEST_SUITE("ibsim_opensm_compare") {
     CHECK(out.find("| OpenSM | ftree | 28 | 1 | 4 / 3.81 |") != std::string::npos);
     CHECK(out.find("| ours | auto --vls 1 (ftree) | 28 | 1 | 4 / 3.81 |") != std::string::npos);
     CHECK(out.find("| ours | minhop | 28 | 1 |") != std::string::npos);
+    // A -1p run is --one-pass, compared with OpenSM's same engine (a speed-up, not "-").
+    const size_t one_pass = out.find("| ours | minhop --one-pass | 28 | 1 | 4 / 3.81 |");
+    REQUIRE(one_pass != std::string::npos);
+    const std::string row = out.substr(one_pass, out.find('\n', one_pass) - one_pass);
+    CHECK(row.ends_with("x |"));
     CHECK(out.find("- 1 VL: ours `auto --vls 1` 28 routes on the busiest channel (deadlock-free) vs OpenSM's best "
                    "deadlock-free 1-VL table (minhop) 28: **win**") != std::string::npos);
   }

@@ -6,6 +6,10 @@
 
 namespace fabricctl {
 
+namespace {
+
+// A port whose cable is gone, as a port with nothing plugged in reads: Down, Polling, no
+// active width or speed.
 Port Unplugged(Port port) {
   port.state = PortState::kDown;
   port.phys_state = PhysState::kPolling;
@@ -13,8 +17,6 @@ Port Unplugged(Port port) {
   port.speed_active = LinkSpeed::kNone;
   return port;
 }
-
-namespace {
 
 // The kept nodes with their ports, none cabled yet; id[n] is n's new id (kNone: left out).
 Result<void> CopyNodes(const Fabric& f, const SubsetRules& rules, FabricBuilder& b, std::vector<NodeId>& id) {

@@ -8,10 +8,6 @@
 
 namespace fabricctl {
 
-// A port whose cable is gone, as a port with nothing plugged in reads: Down, Polling, no
-// active width or speed.
-Port Unplugged(Port port);
-
 struct SubsetRules {
   std::function<bool(NodeId)> keep_node;  // empty: every node
   std::function<bool(LinkId)> keep_link;  // empty: every cable whose two nodes are kept
@@ -22,8 +18,8 @@ struct SubsetRules {
 
 // The kept nodes in their order, renumbered densely (the same ids when every node is kept),
 // and the kept cables in their order; a cable is also left out when either end's node is.
-// Every attribute is copied, except that a port whose cable is left out reads Unplugged.
-// Subnets are recomputed.
+// Every attribute is copied, except that a port whose cable is left out reads as unplugged (Down, Polling, no active
+// width or speed). Subnets are recomputed.
 Result<Fabric> SubsetOf(const Fabric& fabric, const SubsetRules& rules);
 
 }  // namespace fabricctl

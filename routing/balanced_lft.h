@@ -50,13 +50,12 @@ enum class BalanceForm { kAuto, kCandidateLists };
 
 // Switch LIDs are routed but carry no weight (management traffic only): they
 // take the first candidate in a rotation. Rows of switches without a candidate
-// stay kNoRoute. `reroute_rounds`: at most this many rerouting rounds after the first pass.
+// stay kNoRoute. `one_pass`: no rerouting rounds after the first pass.
 template <typename Accept>
 void FillBalanced(const SwitchGraph& g, const ChannelRates& rates, const HopTable& table, const Accept& accept,
-                  unsigned threads, SubnetRoutes& out, BalanceForm form = BalanceForm::kAuto,
-                  unsigned reroute_rounds = kRerouteRounds) {
+                  unsigned threads, bool one_pass, SubnetRoutes& out, BalanceForm form = BalanceForm::kAuto) {
   balanced::Setup st = balanced::MakeSetup(g, rates);
-  st.reroute_rounds = reroute_rounds;
+  if (one_pass) st.reroute_rounds = 0;
   if (form == BalanceForm::kAuto && balanced::MaskPlanFits(g, st))
     balanced::FillMasked(g, table, accept, threads, st, out);
   else

@@ -412,8 +412,8 @@ class GreedyFill {
     lanes_.emplace_back(t_, channels_);
   }
 
-  // The first pass, then (unless `one_pass`), while the busiest channel is more than 5% above the cut bound,
-  // rerouting rounds: each destination's routes come off and it is routed again against all
+  // The first pass, then (unless `one_pass`), while the busiest channel is more than 5%
+  // above the cut bound, rerouting rounds: each destination's routes come off and it is routed again against all
   // the others' loads. The first pass routes early destinations into an empty fabric, and a
   // switch's cable towards a destination is chosen before it knows how many flows will
   // follow it; on leaf-spines with several cables per leaf-spine pair that left the

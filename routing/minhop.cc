@@ -19,8 +19,7 @@ class MinhopEngine final : public RoutingEngine {
     const std::vector<uint8_t> dist = AllPairsSwitchHops(g, threads);
     auto accept = [](const uint8_t* row, uint32_t s, uint32_t t) { return row[t] + 1 == row[s]; };
     const ChannelCapacity capacity(request.fabric, request.subnet);
-    FillBalanced(g, {request.fabric, capacity}, HopTable{.hop = dist}, accept, threads, out, BalanceForm::kAuto,
-                 request.options.one_pass ? 0 : kRerouteRounds);
+    FillBalanced(g, {request.fabric, capacity}, HopTable{.hop = dist}, accept, threads, request.options.one_pass, out);
     return Outcome::Ok();
   }
 };

@@ -834,7 +834,7 @@ Outcome Nue::Route(const RouteRequest& req, SubnetRoutes& out) const {
                                      : fmt::format("{} rerouting round{} lowered the busiest channel by {:.1f}%",
                                                    rounds, rounds == 1 ? "" : "s", 100.0 * lowered);
   if (routings > 1)
-    out.reason += fmt::format("; the lightest of {} routings (destination order {}: {})", req.options.restarts + 1,
+    out.reason += fmt::format("; the lightest of {} routings (destination order {}: {})", routings,
                               lightest_restart + 1, lightest_restart == 0 ? "the escape tree's" : "shuffled");
   return Outcome::Ok();
 }

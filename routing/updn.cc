@@ -163,8 +163,7 @@ class UpdnEngine final : public RoutingEngine {
       const bool down_to_down = !up & ((vt & kDownOnly) != 0);
       return reachable & nearer & ((must_go_down & down_to_down) | (!must_go_down & up));
     };
-    FillBalanced(g, rates, HopTable{.hop = hop, .mask = kMaxLegalHops}, accept, threads, out, BalanceForm::kAuto,
-                 request.options.one_pass ? 0 : kRerouteRounds);
+    FillBalanced(g, rates, HopTable{.hop = hop, .mask = kMaxLegalHops}, accept, threads, request.options.one_pass, out);
     // Switch LIDs no legal path reaches (a root seen from outside its subtree) get shortest
     // paths: they carry management traffic only.
     std::vector<uint32_t> scratch;

@@ -18,13 +18,18 @@ OUR_NAMES = {"auto1": "auto --vls 1", "auto8": "auto --vls 8", "escape1": "escap
 ONE_PASS = "-1p"  # a run name's suffix for --one-pass
 
 
+def base_run(run):
+    """The run without its --one-pass suffix."""
+    return run[: -len(ONE_PASS)] if run.endswith(ONE_PASS) else run
+
+
 def our_name(run):
-    base = run[: -len(ONE_PASS)] if run.endswith(ONE_PASS) else run
+    base = base_run(run)
     return OUR_NAMES.get(base, base) + (" --one-pass" if base != run else "")
 
 
 def same_engine(run):
-    return SAME_ENGINE.get(run[: -len(ONE_PASS)] if run.endswith(ONE_PASS) else run, "")
+    return SAME_ENGINE.get(base_run(run), "")
 
 
 def load(path):

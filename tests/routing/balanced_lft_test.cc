@@ -33,7 +33,7 @@ Filled FillMinhop(const Fabric& f, BalanceForm form, unsigned threads) {
   const ChannelCapacity capacity(f, subnet);
   const ChannelRates rates{f, capacity};
   r.masks_fit = balanced::MaskPlanFits(g, balanced::MakeSetup(g, rates));
-  FillBalanced(g, rates, HopTable{.hop = dist}, accept, threads, r.routes, form);
+  FillBalanced(g, rates, HopTable{.hop = dist}, accept, threads, /*one_pass=*/false, r.routes, form);
 
   const uint32_t S = g.num_switches();
   const size_t L = r.routes.num_lids();

@@ -30,7 +30,7 @@ SubnetRoutes FillMinhop(const Fabric& f, BalanceForm form) {
   const std::vector<uint8_t> dist = AllPairsSwitchHops(g, 2);
   auto accept = [](const uint8_t* row, uint32_t s, uint32_t t) { return row[t] + 1 == row[s]; };
   const ChannelCapacity capacity(f, subnet);
-  FillBalanced(g, {f, capacity}, HopTable{.hop = dist}, accept, 2, routes, form);
+  FillBalanced(g, {f, capacity}, HopTable{.hop = dist}, accept, 2, /*one_pass=*/false, routes, form);
   return routes;
 }
 

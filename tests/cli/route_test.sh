@@ -61,6 +61,13 @@ expect_rc 0 "$fabricctl" route compute ft.topo --no-verify --json
 [ "$(json_get out.txt "['verified']")" = False ] || fail "verified"
 [ "$(json_get out.txt "['deadlock_free']")" = True ] || fail "no-verify deadlock_free"
 
+# --one-pass: verified tables, nue says so; a value it cannot read is refused.
+expect_rc 0 "$fabricctl" route compute torus.topo --engine nue --vls 1 --one-pass --json
+[ "$(json_get out.txt "['deadlock_free']")" = True ] || fail "one-pass deadlock_free"
+has out.txt "one pass"
+expect_rc 2 "$fabricctl" route compute torus.topo --one-pass=maybe
+has err.txt "Could not convert: --one-pass = maybe"
+
 # Errors with suggestions and locations.
 expect_rc 2 "$fabricctl" route compute ft.topo --engine fre
 has err.txt "fabricctl: unknown routing engine 'fre'; did you mean 'ftree'? (engines: auto, minhop, updn, ftree"

@@ -702,6 +702,7 @@ class StartChoice {
         far_first_(Destinations(g, tree, visit, 1, Order::kFarFirst)) {}
 
   Routings Run(unsigned threads) {
+    if (effort_.starts.size() == 1 && max_vls_ > 1 && threads > 1) return RunSideBySide(threads);
     // A start that falls behind one already finished stops early: it could not be chosen,
     // so the choice is the same whichever finished first.
     std::atomic<uint64_t> lightest{kAbandoned};
@@ -728,6 +729,25 @@ class StartChoice {
     });
     if (!many && max_vls_ > 1 && chosen.tables.refused > 0) many_vls();
     return {std::move(chosen), std::move(many)};
+  }
+
+  // With a single start the hop base is known from the outset, so the routing on max_vls
+  // runs beside the one on one VL instead of after it, and is dropped where that refused no
+  // dependency: the result Run gives one after the other, in the time of the longer.
+  Routings RunSideBySide(unsigned threads) {
+    const Start start = effort_.starts[0];
+    Routing one;
+    std::optional<Routing> many;
+    ParallelFor(2, threads, [&](size_t task) {
+      if (task == 1) {
+        many = RouteManyVls(g_, c_, tree_, visit_, max_vls_, start.base, empty_lft_, effort_);
+        return;
+      }
+      one = FirstPass(g_, c_, tree_, 1, start, DestsOf(start), empty_lft_);
+      one.rounds = one.pass->Reroute(DestsOf(start), effort_.rounds, one.tables);
+    });
+    if (one.tables.refused == 0) many.reset();
+    return {std::move(one), std::move(many)};
   }
 
  private:

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "routing/route_fabric.h"
 #include "routing/route_summary.h"
 #include "routing/verifier.h"
 #include "tests/fabric/generators_test_util.h"
@@ -69,6 +70,40 @@ TEST_CASE("one pass: auto tries no shuffled orders") {
   REQUIRE(once);
   CHECK(full->routes.subnets[0].reason.find("the lightest of") != std::string::npos);
   CHECK(once->routes.subnets[0].reason.find("the lightest of") == std::string::npos);
+}
+
+// On several VLs with one thread, nue's one pass routes on max_vls only after the 1-VL
+// pass refused a dependency; with two, both run side by side and the many-VL routing is
+// dropped where the 1-VL pass refused none. Both give the same tables: on a random graph
+// (several VLs kept) and on a two-tier fat tree (one VL kept).
+TEST_CASE("one pass: nue on several VLs gives the same tables on one thread and on two") {
+  const Fabric jellyfish =
+      testing::Gen("jellyfish", {{"switches", "40"}, {"degree", "6"}, {"hosts", "3"}, {"seed", "5"}});
+  const Fabric tree = testing::Gen("fat-tree", {{"k", "8"}, {"tiers", "2"}});
+  auto selection = ParseEngineSelection("nue");
+  REQUIRE(selection);
+  std::vector<uint8_t> vls_used;
+  for (const Fabric* f : {&jellyfish, &tree}) {
+    std::vector<FabricRoutes> routed;
+    for (unsigned threads : {1u, 2u}) {
+      auto r = RouteFabric(*f, *selection,
+                           RouteFabricOptions{.engine = {.max_vls = 8, .one_pass = true}, .threads = threads});
+      REQUIRE(r);
+      routed.push_back(std::move(*r));
+    }
+    const SubnetRoutes& one = routed[0].routes.subnets[0];
+    const SubnetRoutes& two = routed[1].routes.subnets[0];
+    CHECK(one.lft == two.lft);
+    CHECK(one.num_vls == two.num_vls);
+    CHECK(one.pair_sl == two.pair_sl);
+    CHECK(one.reason == two.reason);
+    auto report = Verify(*f, routed[1].routes);
+    REQUIRE(report);
+    CHECK(report->deadlock_free());
+    vls_used.push_back(two.num_vls);
+  }
+  CHECK(vls_used[0] > 1);
+  CHECK(vls_used[1] == 1);
 }
 
 }  // namespace

@@ -702,6 +702,7 @@ class StartChoice {
         far_first_(Destinations(g, tree, visit, 1, Order::kFarFirst)) {}
 
   Routings Run(unsigned threads) {
+    if (effort_.rounds == 0 && !WorthASecondThread()) threads = 1;
     if (effort_.starts.size() == 1 && max_vls_ > 1 && threads > 1) return RunSideBySide(threads);
     // A start that falls behind one already finished stops early: it could not be chosen,
     // so the choice is the same whichever finished first.
@@ -730,6 +731,12 @@ class StartChoice {
     if (!many && max_vls_ > 1 && chosen.tables.refused > 0) many_vls();
     return {std::move(chosen), std::move(many)};
   }
+
+  // A pass relaxes about every channel per destination; starting a thread costs about as
+  // much as 16,384 of those steps, so one pass on a smaller fabric runs on the calling
+  // thread alone (measured: nue --one-pass on 8 VLs of a 6-switch fabric took 44 us on one
+  // thread and 111 us on two). The full search has several passes to share out.
+  bool WorthASecondThread() const { return uint64_t(near_first_.size()) * c_.size() >= (uint64_t{1} << 14); }
 
   // With a single start the hop base is known from the outset, so the routing on max_vls
   // runs beside the one on one VL instead of after it, and is dropped where that refused no

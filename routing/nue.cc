@@ -732,6 +732,7 @@ class StartChoice {
     return {std::move(chosen), std::move(many)};
   }
 
+ private:
   // A pass relaxes about every channel per destination; starting a thread costs about as
   // much as 16,384 of those steps, so one pass on a smaller fabric runs on the calling
   // thread alone (measured: nue --one-pass on 8 VLs of a 6-switch fabric took 44 us on one
@@ -757,7 +758,6 @@ class StartChoice {
     return {std::move(one), std::move(many)};
   }
 
- private:
   const std::vector<Dest>& DestsOf(Start start) const {
     return start.order == Order::kNearFirst ? near_first_ : far_first_;
   }

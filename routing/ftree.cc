@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <barrier>
+#include <bit>
 #include <optional>
 #include <span>
 #include <string>
@@ -604,6 +605,46 @@ bool Regular(const Tree& t) {
   return true;
 }
 
+// Destination-mod-k sends all routes to one destination down the same cables, so the
+// cables down into a switch carry whole destinations. A leaf's destinations go up its
+// cables by the first digit of their ordinals, those through a switch above by the next
+// digit, and so on: where more destinations pass a switch than it has up cables and they
+// do not divide evenly over them, some cable down into it carries more (16 endpoints on a
+// leaf with 7 up cables put 3 destinations' routes on one cable, 31% above an even share).
+// Fewer destinations than up cables take turns over them (ChainFill). Says where the
+// first uneven switch is ("" when none is).
+std::string UnevenSwitch(const Fabric& f, const Tree& t) {
+  const SwitchGraph& g = t.g;
+  const uint32_t switches = g.num_switches();
+  std::vector<uint64_t> below(switches, 0);
+  for (size_t li = 0; li < t.leaves.size(); ++li) {
+    const uint64_t endpoints = g.endpoint_lids(t.leaves[li]).size();
+    const uint64_t* row = t.cone.row(li);
+    for (size_t w = 0; w < t.cone.words(); ++w)
+      for (uint64_t bits = row[w]; bits != 0; bits &= bits - 1)
+        below[w * 64 + size_t(std::countr_zero(bits))] += endpoints;
+  }
+  // Up cables of a switch per level (every switch of a level of a regular tree has as many).
+  std::vector<uint64_t> up_cables;
+  for (uint32_t s = 0; s < switches; ++s) {
+    if (t.level[s] >= up_cables.size()) up_cables.resize(t.level[s] + 1, 0);
+    uint64_t cables = 0;
+    for (uint32_t e : t.up[s]) cables += g.ports(e).size();
+    up_cables[t.level[s]] = cables;
+  }
+  for (uint32_t s = 0; s < switches; ++s) {
+    if (t.up[s].empty()) continue;  // a top switch
+    uint64_t lower = 1;             // the digits below: at most 2^40 x 2^16, no overflow
+    for (uint32_t l = 0; l < t.level[s]; ++l)
+      lower = std::min(lower * std::max<uint64_t>(1, up_cables[l]), uint64_t{1} << 40);
+    if (below[s] % lower != 0) continue;  // uneven below, or turns there: judged there
+    const uint64_t through = below[s] / lower, cables = up_cables[t.level[s]];
+    if (through > cables && through % cables != 0)
+      return fmt::format("{} destinations through '{}' over {} up cables", through, f.description(g.node(s)), cables);
+  }
+  return "";
+}
+
 // The tree's shape as found from the switch graph; Tree views it. `problem` says why the
 // subnet is no fat tree (then the rest is incomplete).
 struct TreeShape {
@@ -1018,16 +1059,22 @@ class FtreeEngine final : public RoutingEngine {
     if (!shape.problem.empty()) return Outcome::NotApplicable(shape.problem);
     const Tree tree{g, shape.level, shape.up, shape.down, shape.leaves, shape.cone, shape.climb, shape.complete};
     const size_t levels = shape.top_level + 1;
-    if (ChannelCapacity capacity(f, request.subnet); !capacity.uniform() || !Regular(tree)) {
+    const ChannelCapacity capacity(f, request.subnet);
+    const bool regular = Regular(tree);
+    const std::string uneven = regular && capacity.uniform() ? UnevenSwitch(f, tree) : "";
+    if (!capacity.uniform() || !regular || !uneven.empty()) {
       GreedyFill fill(tree, f, capacity, out);
       fill.Run(threads, request.options.one_pass);
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
+      const std::string kind = !shape.complete  ? "degraded (some top switches miss some leaves)"
+                               : !regular       ? "irregular"
+                               : uneven.empty() ? "regular"
+                                                : fmt::format("regular, destination-mod-k uneven ({})", uneven);
       out.reason = fmt::format(
           "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}", levels,
-          shape.leaves.size(), shape.tops,
-          shape.complete ? "irregular" : "degraded (some top switches miss some leaves)",
-          capacity.uniform() ? "" : ", cables of several rates", fill.UsesLanes() ? ", first pass in two lanes" : "",
+          shape.leaves.size(), shape.tops, kind, capacity.uniform() ? "" : ", cables of several rates",
+          fill.UsesLanes() ? ", first pass in two lanes" : "",
           rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"));
       return Outcome::Ok();
     }

@@ -12,7 +12,9 @@
 // same number of destinations down and a 2-tier non-blocking tree is perfectly balanced for
 // shift and all-to-all patterns.
 //
-// Other trees (failed cables or switches, cables trained slower): destinations are routed
+// Other trees (failed cables or switches, cables trained slower, or more endpoints on a
+// leaf than up cables but not a multiple of them, where destination-mod-k puts more whole
+// destinations on some cables down than on others): destinations are routed
 // one at a time, and each source leaf's flow takes the legal path whose busiest channel,
 // weighed by ChannelCapacity cost, is lightest; a destination's traffic splits over several
 // cables down into its leaf, which destination-mod-k cannot do. Rerouting rounds follow

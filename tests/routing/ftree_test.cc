@@ -165,6 +165,42 @@ TEST_CASE("ftree spreads a destination over the spines when leaves have fewer ho
   }
 }
 
+// More hosts on a leaf than it has up cables, not a multiple of them: destination-mod-k
+// would put whole destinations on the cables down into a leaf unevenly (16 hosts over 7
+// spines: 3 destinations x 240 sources = 720 routes on one cable, bound 549; 18 hosts
+// over 2 x 6 cables: 2 x 414 = 828, bound 621). ftree balances per destination instead
+// and says why; a tree whose hosts divide over the up cables keeps destination-mod-k.
+TEST_CASE("ftree balances per destination where destination-mod-k would be uneven") {
+  struct Case {
+    FatTreeShape shape;
+    bool uneven;
+  };
+  for (const Case& c : {Case{{.leaves = 16, .spines = 7, .hosts = 16}, true},
+                        Case{{.leaves = 24, .spines = 2, .hosts = 18, .parallel = 6}, true},
+                        Case{{.leaves = 16, .spines = 8, .hosts = 16}, false},
+                        Case{{.leaves = 24, .spines = 3, .hosts = 18, .parallel = 6}, false}}) {
+    CAPTURE(c.shape.spines);
+    CAPTURE(c.shape.hosts);
+    const Fabric f = testing::TwoTierFatTree(c.shape);
+    auto routed = testing::RouteWith(f, "ftree");
+    REQUIRE(routed);
+    const SubnetRoutes& r = routed->routes.subnets.at(0);
+    testing::Walk w = testing::WalkAllPairs(f, r);
+    CHECK(w.delivered == w.pairs);
+    uint64_t most = 0;
+    for (const auto& [channel, load] : w.channel_load) most = std::max(most, load);
+    auto m = Measure(f, routed->routes, MetricsOptions{.permutations = 0});
+    REQUIRE(m);
+    const uint64_t bound = m->subnets[0].channel_load_lower_bound;
+    CHECK(most * 100 <= bound * 105);
+    CHECK((r.reason.find("destination-mod-k uneven") != std::string::npos) == c.uneven);
+    CHECK((r.reason.find("balanced per destination") != std::string::npos) == c.uneven);
+    RouteSummary summary = SummarizeRoutes(f, f.subnets()[0], r, 2);
+    REQUIRE(summary.deadlock_free.has_value());
+    CHECK(*summary.deadlock_free);
+  }
+}
+
 // The same on three tiers: the leaves' turns pick the aggregation switch, and the core
 // above it follows the destination's leaf, so turns of different leaves do not meet on a
 // core's cable down. 4 pods x 4 leaves, 4 aggs per pod, 4 x 4 cores. With 2 hosts a leaf

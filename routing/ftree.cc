@@ -606,23 +606,28 @@ bool Regular(const Tree& t) {
 }
 
 // Destination-mod-k sends all routes to one destination down the same cables, so the
-// cables down into a switch carry whole destinations. A leaf's destinations go up its
-// cables by the first digit of their ordinals, those through a switch above by the next
-// digit, and so on: where more destinations pass a switch than it has up cables and they
-// do not divide evenly over them, some cable down into it carries more (16 endpoints on a
-// leaf with 7 up cables put 3 destinations' routes on one cable, 31% above an even share).
-// Fewer destinations than up cables take turns over them (ChainFill). Says where the
-// first uneven switch is ("" when none is).
+// cables down into a switch carry whole destinations, each with the routes of every source
+// outside the switch's cone. A leaf's destinations go up its cables by the first digit of
+// their ordinals, those through a switch above by the next digit, and so on. Where more
+// destinations pass a switch than it has up cables, not a multiple of them, some cable down
+// into it carries one destination more (16 endpoints on a leaf with 7 up cables: 3
+// destinations on one cable, 31% above an even share); where fewer pass, they take turns
+// over the cables (ChainFill), a destination's routes split only as many ways as it fits
+// whole times (12 endpoints on a leaf with 18 up cables: one way, 50% above). Names the
+// switch where a cable would be furthest above the cut's even share, when that is more
+// than 5% ("" otherwise).
 std::string UnevenSwitch(const Fabric& f, const Tree& t) {
   const SwitchGraph& g = t.g;
   const uint32_t switches = g.num_switches();
   std::vector<uint64_t> below(switches, 0);
+  uint64_t endpoints = 0;
   for (size_t li = 0; li < t.leaves.size(); ++li) {
-    const uint64_t endpoints = g.endpoint_lids(t.leaves[li]).size();
+    const uint64_t on_leaf = g.endpoint_lids(t.leaves[li]).size();
+    endpoints += on_leaf;
     const uint64_t* row = t.cone.row(li);
     for (size_t w = 0; w < t.cone.words(); ++w)
       for (uint64_t bits = row[w]; bits != 0; bits &= bits - 1)
-        below[w * 64 + size_t(std::countr_zero(bits))] += endpoints;
+        below[w * 64 + size_t(std::countr_zero(bits))] += on_leaf;
   }
   // Up cables of a switch per level (every switch of a level of a regular tree has as many).
   std::vector<uint64_t> up_cables;
@@ -632,17 +637,28 @@ std::string UnevenSwitch(const Fabric& f, const Tree& t) {
     for (uint32_t e : t.up[s]) cables += g.ports(e).size();
     up_cables[t.level[s]] = cables;
   }
+  double even_share = 0;  // the most routes a cable must carry into any switch
+  uint64_t most = 0;      // the most destination-mod-k puts on one, into switch `worst`
+  uint32_t worst = 0;
   for (uint32_t s = 0; s < switches; ++s) {
     if (t.up[s].empty()) continue;  // a top switch
     uint64_t lower = 1;             // the digits below: at most 2^40 x 2^16, no overflow
     for (uint32_t l = 0; l < t.level[s]; ++l)
       lower = std::min(lower * std::max<uint64_t>(1, up_cables[l]), uint64_t{1} << 40);
-    if (below[s] % lower != 0) continue;  // uneven below, or turns there: judged there
-    const uint64_t through = below[s] / lower, cables = up_cables[t.level[s]];
-    if (through > cables && through % cables != 0)
-      return fmt::format("{} destinations through '{}' over {} up cables", through, f.description(g.node(s)), cables);
+    const uint64_t outside = endpoints - below[s], cables = up_cables[t.level[s]];
+    if (below[s] == 0 || outside == 0 || below[s] % lower != 0) continue;  // none, or uneven below
+    const uint64_t through = below[s] / lower;
+    const uint64_t on_cable = through >= cables ? (through + cables - 1) / cables * outside
+                                                : (outside + cables / through - 1) / (cables / through);
+    even_share = std::max(even_share, double(through) * double(outside) / double(cables));
+    if (on_cable > most) {
+      most = on_cable;
+      worst = s;
+    }
   }
-  return "";
+  if (double(most) <= 1.05 * even_share) return "";
+  return fmt::format("{} routes on a cable down into '{}', an even share {:.0f}", most, f.description(g.node(worst)),
+                     even_share);
 }
 
 // The tree's shape as found from the switch graph; Tree views it. `problem` says why the

@@ -168,8 +168,10 @@ TEST_CASE("ftree spreads a destination over the spines when leaves have fewer ho
 // More hosts on a leaf than it has up cables, not a multiple of them: destination-mod-k
 // would put whole destinations on the cables down into a leaf unevenly (16 hosts over 7
 // spines: 3 destinations x 240 sources = 720 routes on one cable, bound 549; 18 hosts
-// over 2 x 6 cables: 2 x 414 = 828, bound 621). ftree balances per destination instead
-// and says why; a tree whose hosts divide over the up cables keeps destination-mod-k.
+// over 2 x 6 cables: 2 x 414 = 828, bound 621), or fewer hosts than up cables that do not
+// divide them (12 hosts over 18 spines take one turn each: 228, bound 152). ftree balances
+// per destination instead and says why; a tree whose hosts divide over the up cables keeps
+// destination-mod-k.
 TEST_CASE("ftree balances per destination where destination-mod-k would be uneven") {
   struct Case {
     FatTreeShape shape;
@@ -177,6 +179,7 @@ TEST_CASE("ftree balances per destination where destination-mod-k would be uneve
   };
   for (const Case& c : {Case{{.leaves = 16, .spines = 7, .hosts = 16}, true},
                         Case{{.leaves = 24, .spines = 2, .hosts = 18, .parallel = 6}, true},
+                        Case{{.leaves = 20, .spines = 18, .hosts = 12}, true},  // turns: 228, bound 152
                         Case{{.leaves = 16, .spines = 8, .hosts = 16}, false},
                         Case{{.leaves = 24, .spines = 3, .hosts = 18, .parallel = 6}, false}}) {
     CAPTURE(c.shape.spines);

@@ -18,8 +18,8 @@ struct SubsetRules {
 
 // The kept nodes in their order, renumbered densely (the same ids when every node is kept),
 // and the kept cables in their order; a cable is also left out when either end's node is.
-// Every attribute is copied, except that a port whose cable is left out reads as unplugged (Down, Polling, no active
-// width or speed). Subnets are recomputed.
+// Every attribute is copied, except that a port whose cable is left out reads as
+// unplugged (Down, Polling, no active width or speed). Subnets are recomputed.
 Result<Fabric> SubsetOf(const Fabric& fabric, const SubsetRules& rules);
 
 }  // namespace fabricctl

@@ -406,16 +406,16 @@ class FillLane {
 // not depend on the thread count.
 class GreedyFill {
  public:
-  GreedyFill(const Tree& t, const Fabric& f, const ChannelCapacity& capacity, SubnetRoutes& out)
-      : t_(t), g_(t.g), out_(out), L_(out.num_lids()), channels_(t, f, capacity) {
-    bound_ = balanced::MakeSetup(g_, ChannelRates{.fabric = f, .capacity = capacity}).bound;
+  // `bound`: the subnet's cut bound of switches (balanced::MakeSetup), which ends the rounds.
+  GreedyFill(const Tree& t, const Fabric& f, const ChannelCapacity& capacity, uint64_t bound, SubnetRoutes& out)
+      : t_(t), g_(t.g), out_(out), L_(out.num_lids()), channels_(t, f, capacity), bound_(bound) {
     order_ = Order();
     lanes_.emplace_back(t_, channels_);
   }
 
   // The first pass, then (unless `one_pass`), while the busiest channel is more than 5%
-  // above the cut bound, rerouting rounds: each destination's routes come off and it is routed again against all
-  // the others' loads. The first pass routes early destinations into an empty fabric, and a
+  // above the cut bound, rerouting rounds: each destination's routes come off and it is
+  // routed again against all the others' loads. The first pass routes early destinations into an empty fabric, and a
   // switch's cable towards a destination is chosen before it knows how many flows will
   // follow it; on leaf-spines with several cables per leaf-spine pair that left the
   // busiest cable 12-25% above the bound. A round that leaves the busiest channel as it was
@@ -585,7 +585,8 @@ void RouteSwitchLids(const SwitchGraph& g, const std::vector<uint32_t>& level, u
 }
 
 // True when every switch of a level has as many parents, children and cables to each as the
-// others, and every top switch reaches every leaf: destination-mod-k balances such trees.
+// others, and every top switch reaches every leaf: destination-mod-k needs such a tree (and
+// endpoints that divide over its cables: UnevenSwitch).
 bool Regular(const Tree& t) {
   if (!t.complete) return false;
   const SwitchGraph& g = t.g;
@@ -611,12 +612,12 @@ bool Regular(const Tree& t) {
 // their ordinals, those through a switch above by the next digit, and so on. Where more
 // destinations pass a switch than it has up cables, not a multiple of them, some cable down
 // into it carries one destination more (16 endpoints on a leaf with 7 up cables: 3
-// destinations on one cable, 31% above an even share); where fewer pass, they take turns
+// destinations on one cable, 31% above the cut bound); where fewer pass, they take turns
 // over the cables (ChainFill), a destination's routes split only as many ways as it fits
 // whole times (12 endpoints on a leaf with 18 up cables: one way, 50% above). Names the
-// switch where a cable would be furthest above the cut's even share, when that is more
-// than 5% ("" otherwise).
-std::string UnevenSwitch(const Fabric& f, const Tree& t) {
+// switch whose cable would carry the most, when that is more than 5% above the cut bound
+// `bound`, the rerouting rounds' target ("" otherwise).
+std::string UnevenSwitch(const Fabric& f, const Tree& t, uint64_t bound) {
   const SwitchGraph& g = t.g;
   const uint32_t switches = g.num_switches();
   std::vector<uint64_t> below(switches, 0);
@@ -629,7 +630,8 @@ std::string UnevenSwitch(const Fabric& f, const Tree& t) {
       for (uint64_t bits = row[w]; bits != 0; bits &= bits - 1)
         below[w * 64 + size_t(std::countr_zero(bits))] += on_leaf;
   }
-  // Up cables of a switch per level (every switch of a level of a regular tree has as many).
+  // Per level: a switch's up cables (every switch of a level of a regular tree has as many),
+  // and the product of those of the levels below, the digits below (held under 2^40).
   std::vector<uint64_t> up_cables;
   for (uint32_t s = 0; s < switches; ++s) {
     if (t.level[s] >= up_cables.size()) up_cables.resize(t.level[s] + 1, 0);
@@ -637,28 +639,25 @@ std::string UnevenSwitch(const Fabric& f, const Tree& t) {
     for (uint32_t e : t.up[s]) cables += g.ports(e).size();
     up_cables[t.level[s]] = cables;
   }
-  double even_share = 0;  // the most routes a cable must carry into any switch
-  uint64_t most = 0;      // the most destination-mod-k puts on one, into switch `worst`
+  std::vector<uint64_t> lower(up_cables.size(), 1);
+  for (size_t l = 1; l < lower.size(); ++l)
+    lower[l] = std::min(lower[l - 1] * std::max<uint64_t>(1, up_cables[l - 1]), uint64_t{1} << 40);
+  uint64_t most = 0;  // the most destination-mod-k puts on a cable down into switch `worst`
   uint32_t worst = 0;
   for (uint32_t s = 0; s < switches; ++s) {
-    if (t.up[s].empty()) continue;  // a top switch
-    uint64_t lower = 1;             // the digits below: at most 2^40 x 2^16, no overflow
-    for (uint32_t l = 0; l < t.level[s]; ++l)
-      lower = std::min(lower * std::max<uint64_t>(1, up_cables[l]), uint64_t{1} << 40);
-    const uint64_t outside = endpoints - below[s], cables = up_cables[t.level[s]];
-    if (below[s] == 0 || outside == 0 || below[s] % lower != 0) continue;  // none, or uneven below
-    const uint64_t through = below[s] / lower;
+    const uint64_t outside = endpoints - below[s], cables = up_cables[t.level[s]], digits = lower[t.level[s]];
+    if (t.up[s].empty() || below[s] == 0 || outside == 0 || below[s] % digits != 0)
+      continue;  // top, none, uneven below
+    const uint64_t through = below[s] / digits;
     const uint64_t on_cable = through >= cables ? (through + cables - 1) / cables * outside
                                                 : (outside + cables / through - 1) / (cables / through);
-    even_share = std::max(even_share, double(through) * double(outside) / double(cables));
     if (on_cable > most) {
       most = on_cable;
       worst = s;
     }
   }
-  if (double(most) <= 1.05 * even_share) return "";
-  return fmt::format("{} routes on a cable down into '{}', an even share {:.0f}", most, f.description(g.node(worst)),
-                     even_share);
+  if (most * 100 <= bound * 105) return "";
+  return fmt::format("{} routes on a cable down into '{}', cut bound {}", most, f.description(g.node(worst)), bound);
 }
 
 // The tree's shape as found from the switch graph; Tree views it. `problem` says why the
@@ -1076,10 +1075,11 @@ class FtreeEngine final : public RoutingEngine {
     const Tree tree{g, shape.level, shape.up, shape.down, shape.leaves, shape.cone, shape.climb, shape.complete};
     const size_t levels = shape.top_level + 1;
     const ChannelCapacity capacity(f, request.subnet);
+    const uint64_t bound = balanced::MakeSetup(g, ChannelRates{.fabric = f, .capacity = capacity}).bound;
     const bool regular = Regular(tree);
-    const std::string uneven = regular && capacity.uniform() ? UnevenSwitch(f, tree) : "";
+    const std::string uneven = regular && capacity.uniform() ? UnevenSwitch(f, tree, bound) : "";
     if (!capacity.uniform() || !regular || !uneven.empty()) {
-      GreedyFill fill(tree, f, capacity, out);
+      GreedyFill fill(tree, f, capacity, bound, out);
       fill.Run(threads, request.options.one_pass);
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();

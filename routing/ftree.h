@@ -13,15 +13,16 @@
 // shift and all-to-all patterns.
 //
 // Other trees (failed cables or switches, cables trained slower, or endpoints that do not
-// divide over the up cables, where destination-mod-k would put a cable down more than 5%
-// above an even share): destinations are routed one at a time, and each source leaf's flow
-// takes the legal path whose busiest channel, weighed by ChannelCapacity cost, is lightest;
-// a destination's traffic splits over several cables down into its leaf, which
+// divide over the up cables, where destination-mod-k would put more than 5% above the cut
+// bound on a cable down): destinations are routed one at a time, and each source leaf's
+// flow takes the legal path whose busiest channel, weighed by ChannelCapacity cost, is
+// lightest; a destination's traffic splits over several cables down into its leaf, which
 // destination-mod-k cannot do. Rerouting rounds follow while the busiest channel is over
 // 5% above the cut bound. Trees of 8,192 endpoints or more (and a million LFT entries)
-// take the first pass in two lanes, on two threads when there are two: batches of 32 destinations dealt to the lanes,
-// each lane blind to the other's 16 of its batch; the result does not depend on the thread count. On 3-tier trees with
-// 3% of the cables and 2 switches failed this meets the channel-load lower bound of `route stats` within 3%.
+// take the first pass in two lanes, on two threads when there are two: batches of 32
+// destinations dealt to the lanes, each lane blind to the other's 16 of its batch; the
+// result does not depend on the thread count. On 3-tier trees with 3% of the cables and
+// 2 switches failed this meets the channel-load lower bound of `route stats` within 3%.
 //
 // Up*/Down* by construction: deadlock-free with one VL. Switch LIDs (management traffic)
 // follow the routes of an endpoint whose chain passes the switch (regular trees; a leaf's

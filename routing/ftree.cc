@@ -14,6 +14,7 @@
 #include "routing/balanced_rounds.h"
 #include "routing/channel_capacity.h"
 #include "routing/parallel.h"
+#include "routing/parallel_cables.h"
 #include "routing/switch_graph.h"
 
 namespace fabricctl {
@@ -447,6 +448,10 @@ class GreedyFill {
   }
 
   unsigned rounds_kept() const { return rounds_kept_; }
+
+  // Whether the busiest channel is more than 1% above the cut bound: only then can packing
+  // parallel cables again gain enough to be worth its walk over every route.
+  bool AboveBound() const { return lanes_.front().Busiest() * 100 > bound_ * 101; }
 
   // Whether the first pass runs in lanes: from the tree's size alone, not the thread count.
   bool UsesLanes() const {
@@ -1081,6 +1086,7 @@ class FtreeEngine final : public RoutingEngine {
     if (!capacity.uniform() || !regular || !uneven.empty()) {
       GreedyFill fill(tree, f, capacity, bound, out);
       fill.Run(threads, request.options.one_pass);
+      const CableSpread spread = fill.AboveBound() ? SpreadOverParallelCables(f, g, capacity, out) : CableSpread{};
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
       const std::string kind = !shape.complete  ? "degraded (some top switches miss some leaves)"
@@ -1088,10 +1094,14 @@ class FtreeEngine final : public RoutingEngine {
                                : uneven.empty() ? "regular"
                                                 : fmt::format("regular, destination-mod-k uneven ({})", uneven);
       out.reason = fmt::format(
-          "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}", levels,
+          "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}{}", levels,
           shape.leaves.size(), shape.tops, kind, capacity.uniform() ? "" : ", cables of several rates",
           fill.UsesLanes() ? ", first pass in two lanes" : "",
-          rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"));
+          rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"),
+          spread.packed == 0
+              ? ""
+              : fmt::format(", destinations repacked over the cables of {} of {} multi-cable switch pairs",
+                            spread.packed, spread.groups));
       return Outcome::Ok();
     }
     ChainFill(tree, shape, out).Run(threads);

@@ -13,6 +13,7 @@
 
 #include "routing/balanced_rounds.h"
 #include "routing/channel_capacity.h"
+#include "routing/leaf_spine_moves.h"
 #include "routing/parallel.h"
 #include "routing/parallel_cables.h"
 #include "routing/switch_graph.h"
@@ -1087,6 +1088,7 @@ class FtreeEngine final : public RoutingEngine {
       GreedyFill fill(tree, f, capacity, bound, out);
       fill.Run(threads, request.options.one_pass);
       const CableSpread spread = fill.AboveBound() ? SpreadOverParallelCables(f, g, capacity, out) : CableSpread{};
+      const LeafSpineMoves moves = fill.AboveBound() ? MoveOffBusiestCables(f, g, capacity, out) : LeafSpineMoves{};
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
       const std::string kind = !shape.complete  ? "degraded (some top switches miss some leaves)"
@@ -1094,14 +1096,15 @@ class FtreeEngine final : public RoutingEngine {
                                : uneven.empty() ? "regular"
                                                 : fmt::format("regular, destination-mod-k uneven ({})", uneven);
       out.reason = fmt::format(
-          "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}{}", levels,
+          "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}{}{}", levels,
           shape.leaves.size(), shape.tops, kind, capacity.uniform() ? "" : ", cables of several rates",
           fill.UsesLanes() ? ", first pass in two lanes" : "",
           rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"),
           spread.packed == 0
               ? ""
               : fmt::format(", destinations repacked over the cables of {} of {} multi-cable switch pairs",
-                            spread.packed, spread.groups));
+                            spread.packed, spread.groups),
+          moves.moves == 0 ? "" : fmt::format(", {} flows moved off the busiest cables", moves.moves));
       return Outcome::Ok();
     }
     ChainFill(tree, shape, out).Run(threads);

@@ -1087,8 +1087,11 @@ class FtreeEngine final : public RoutingEngine {
     if (!capacity.uniform() || !regular || !uneven.empty()) {
       GreedyFill fill(tree, f, capacity, bound, out);
       fill.Run(threads, request.options.one_pass);
-      const CableSpread spread = fill.AboveBound() ? SpreadOverParallelCables(f, g, capacity, out) : CableSpread{};
-      const LeafSpineMoves moves = fill.AboveBound() ? MoveOffBusiestCables(f, g, capacity, out) : LeafSpineMoves{};
+      // Where the tables can still get lighter, and more than one pass is asked for: the
+      // cables of multi-cable pairs, then on leaf-spines single flows.
+      const bool polish = !request.options.one_pass && fill.AboveBound();
+      const CableSpread spread = polish ? SpreadOverParallelCables(f, g, capacity, out) : CableSpread{};
+      const LeafSpineMoves moves = polish ? MoveOffBusiestCables(f, g, capacity, out) : LeafSpineMoves{};
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
       const std::string kind = !shape.complete  ? "degraded (some top switches miss some leaves)"

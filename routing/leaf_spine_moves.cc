@@ -17,10 +17,8 @@ constexpr unsigned kChainDepth = 2;
 class LeafSpine {
  public:
   LeafSpine(const Fabric& f, const SwitchGraph& g, const ChannelCapacity& capacity, SubnetRoutes& out)
-      : g_(g), out_(out), lids_(out.num_lids()) {
+      : g_(g), out_(out), lids_(out.num_lids()), group_of_(f, g), stride_(group_of_.stride()) {
     const uint32_t switches = g.num_switches();
-    for (uint32_t s = 0; s < switches; ++s) stride_ = std::max<uint32_t>(stride_, f.node(g.node(s)).num_ports + 1u);
-    group_of_.assign(size_t{switches} * stride_, kNone);
     cost_.assign(group_of_.size(), 0);
     load_.assign(group_of_.size(), 0);
     visiting_.assign(group_of_.size(), 0);
@@ -28,10 +26,7 @@ class LeafSpine {
     for (uint32_t s = 0; s < switches; ++s) {
       if (g.endpoint_lids(s).empty()) spine_of_[s] = spines_++;
       for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp)
-        for (uint8_t p : g.ports(grp)) {
-          group_of_[Cable(s, p)] = grp;
-          cost_[Cable(s, p)] = capacity.cost(f.port_id(g.node(s), p));
-        }
+        for (uint8_t p : g.ports(grp)) cost_[Cable(s, p)] = capacity.cost(f.port_id(g.node(s), p));
     }
   }
 
@@ -313,12 +308,13 @@ class LeafSpine {
   const SwitchGraph& g_;
   SubnetRoutes& out_;
   const size_t lids_;
-  uint32_t stride_ = 1;
+  const PortGroups group_of_;  // per cable: its neighbour group (kNone: not a switch cable)
+  const uint32_t stride_;
   uint32_t spines_ = 0;
-  std::vector<uint32_t> group_of_, cost_;  // per cable
-  std::vector<uint64_t> load_;             // per cable: routes
-  std::vector<uint32_t> spine_of_;         // per switch: its index among the spines (kNone: a leaf)
-  std::vector<uint32_t> flow_;             // per spine and LID: routes through the spine to it
+  std::vector<uint32_t> cost_;      // per cable
+  std::vector<uint64_t> load_;      // per cable: routes
+  std::vector<uint32_t> spine_of_;  // per switch: its index among the spines (kNone: a leaf)
+  std::vector<uint32_t> flow_;      // per spine and LID: routes through the spine to it
   std::vector<Change> journal_;
   std::vector<uint8_t> visiting_;  // per cable: being relieved further up a chain
   size_t budget_ = kMostTries;     // moves left to weigh

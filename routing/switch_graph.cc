@@ -220,4 +220,13 @@ void RouteSwitchLidShortest(const SwitchGraph& g, Lid lid, SubnetRoutes& out, st
   }
 }
 
+PortGroups::PortGroups(const Fabric& fabric, const SwitchGraph& g) {
+  for (uint32_t s = 0; s < g.num_switches(); ++s)
+    stride_ = std::max<uint32_t>(stride_, fabric.node(g.node(s)).num_ports + 1u);
+  group_.assign(size_t{g.num_switches()} * stride_, kNone);
+  for (uint32_t s = 0; s < g.num_switches(); ++s)
+    for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp)
+      for (uint8_t p : g.ports(grp)) group_[size_t{s} * stride_ + p] = grp;
+}
+
 }  // namespace fabricctl

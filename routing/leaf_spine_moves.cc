@@ -11,6 +11,9 @@ namespace {
 constexpr size_t kMostEntries = size_t{1} << 22;
 constexpr size_t kMostTries = size_t{1} << 18;
 constexpr unsigned kChainDepth = 2;
+// Above any cable's capacity cost (ChannelCapacity: at most the unit cost times the ratio of
+// the fastest rate to the slowest).
+constexpr uint64_t kMostCost = uint64_t{1} << 24;
 
 // A leaf-spine's cables and their loads, named by switch * stride + port; the routes per
 // spine and destination; and the moves that take a flow off a cable.
@@ -63,22 +66,31 @@ class LeafSpine {
     return true;
   }
 
-  // On cables of one rate, the least the busiest cable can carry: a leaf's routes to one
-  // destination share an up cable, so its up cables carry whole multiples of its endpoints
-  // (0 where rates differ).
+  // The least the busiest cable can carry: a leaf's routes to one destination share an up
+  // cable, so each of its up cables carries whole steps of its endpoints' routes, and within
+  // a load of B per capacity a cable of cost c takes at most B / (endpoints x c) of its
+  // remote destinations. The least B whereby its cables take them all, over the leaves.
   uint64_t LeafStepBound() const {
-    uint64_t bound = 0, endpoints = 0;
-    const uint32_t cost = cost_[FirstCable()];
-    for (uint32_t c = 0; c < cost_.size(); ++c)
-      if (group_of_[c] != kNone && cost_[c] != cost) return 0;
+    uint64_t endpoints = 0, bound = 0;
     for (uint32_t s = 0; s < g_.num_switches(); ++s) endpoints += IsLeaf(s) ? Sources(s) : 0;
     for (uint32_t s = 0; s < g_.num_switches(); ++s) {
-      if (!IsLeaf(s)) continue;
-      uint64_t cables = 0;
-      for (uint32_t grp = g_.begin(s); grp < g_.end(s); ++grp) cables += g_.ports(grp).size();
-      if (cables == 0) continue;
+      if (!IsLeaf(s) || Sources(s) == endpoints) continue;
       const uint64_t remote = endpoints - Sources(s);
-      bound = std::max(bound, Sources(s) * ((remote + cables - 1) / cables) * cost);
+      auto fits = [&](uint64_t load) {
+        uint64_t taken = 0;
+        for (uint32_t grp = g_.begin(s); grp < g_.end(s); ++grp)
+          for (uint8_t p : g_.ports(grp)) taken += load / (uint64_t{Sources(s)} * cost_[Cable(s, p)]);
+        return taken >= remote;
+      };
+      // fits() holds at the whole of the leaf's routes on its cheapest cable times the number
+      // of destinations, and not at `bound` unless this leaf adds nothing.
+      uint64_t low = bound, high = remote * Sources(s) * kMostCost;
+      if (fits(low) || !fits(high)) continue;
+      while (high - low > 1) {
+        const uint64_t mid = low + (high - low) / 2;
+        (fits(mid) ? high : low) = mid;
+      }
+      bound = high;
     }
     return bound;
   }
@@ -279,11 +291,6 @@ class LeafSpine {
   }
 
   bool IsLeaf(uint32_t s) const { return spine_of_[s] == kNone; }
-  uint32_t FirstCable() const {
-    for (uint32_t c = 0; c < group_of_.size(); ++c)
-      if (group_of_[c] != kNone) return c;
-    return 0;
-  }
   uint32_t Cable(uint32_t s, uint8_t port) const { return s * stride_ + (port < stride_ ? port : 0); }
   uint8_t Entry(uint32_t s, Lid x) const { return out_.lft[size_t{s} * lids_ + x]; }
   uint32_t Next(uint32_t cable) const { return g_.nbr(group_of_[cable]); }

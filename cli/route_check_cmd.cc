@@ -246,6 +246,8 @@ int RunStats(const StatsCmd& c) {
              {"lower_bound", s.channel_load_lower_bound},
              {"max_per_capacity", s.max_load_per_capacity},
              {"lower_bound_per_capacity", s.load_per_capacity_lower_bound},
+             {"step_bound", s.channel_load_step_bound},
+             {"step_bound_per_capacity", s.load_per_capacity_step_bound},
              {"rates_differ", s.rates_differ}}},
            {"parallel_links", {{"groups", s.parallel_groups}, {"max_spread", s.parallel_max_spread}}},
            {"vls", s.num_vls},
@@ -263,9 +265,13 @@ int RunStats(const StatsCmd& c) {
     fmt::print("  hops             min {}  avg {:.3f}  max {}\n", s.min_hops, s.avg_hops, s.max_hops);
     fmt::print("  channel load     max {}  avg {:.2f}  stddev {:.2f}  lower bound {}  ({} switch-to-switch channels)\n",
                s.max_channel_load, s.avg_channel_load, s.stddev_channel_load, s.channel_load_lower_bound, s.channels);
+    if (s.channel_load_step_bound > s.channel_load_lower_bound)
+      fmt::print("                   with whole destinations per port: {}\n", s.channel_load_step_bound);
     if (s.rates_differ)
       fmt::print("  per capacity     max {:.1f}  lower bound {:.1f}  (routes / cable's share of the top rate)\n",
                  s.max_load_per_capacity, s.load_per_capacity_lower_bound);
+    if (s.rates_differ && s.load_per_capacity_step_bound > s.load_per_capacity_lower_bound)
+      fmt::print("                   with whole destinations per port: {:.1f}\n", s.load_per_capacity_step_bound);
     fmt::print("  parallel cables  {} groups, worst spread {}\n", s.parallel_groups, s.parallel_max_spread);
     fmt::print("  VLs              {} declared, {} used, {}\n", s.num_vls, v.vls_used,
                v.cdg_cycles == 0 ? "deadlock-free" : "CREDIT LOOPS (see route verify)");

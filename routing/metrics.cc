@@ -38,6 +38,7 @@ struct Measurer {
   std::vector<uint64_t> MeasureLoads(SubnetMetrics& m) const;
   void ChannelStats(const std::vector<uint64_t>& load, const ChannelCapacity& capacity, SubnetMetrics& m) const;
   void CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const;
+  void StepBound(const ChannelCapacity& capacity, SubnetMetrics& m) const;
   void Bisection(SubnetMetrics& m) const;
   // The channels from endpoint src's switch to endpoint dst (by `lid`), appended to `path`;
   // false when the route is broken.
@@ -54,9 +55,11 @@ Result<SubnetMetrics> Measurer::Run() {
   m.rates_differ = !capacity.uniform();
   ChannelStats(load, capacity, m);
   CutBound(capacity, m);
+  StepBound(capacity, m);
   if (!m.rates_differ) {
     m.max_load_per_capacity = double(m.max_channel_load);
     m.load_per_capacity_lower_bound = double(m.channel_load_lower_bound);
+    m.load_per_capacity_step_bound = double(m.channel_load_step_bound);
   }
   Bisection(m);
   return m;
@@ -166,6 +169,37 @@ void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const
                                            destinations.lids.size(), ends, channels);
   m.channel_load_lower_bound = std::max(m.channel_load_lower_bound, bounds.routes);
   if (m.rates_differ) m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, bounds.weighted);
+}
+
+// Step bounds (SubnetMetrics): per switch with endpoints, n of them and `remote`
+// destinations elsewhere, over its switch-to-switch channels. In routes each channel holds
+// whole destinations of n routes; per capacity a channel of share w holds floor(B w / n)
+// of them within a load of B, and the least such B is found by bisection.
+void Measurer::StepBound(const ChannelCapacity& capacity, SubnetMetrics& m) const {
+  std::vector<double> shares;
+  for (uint32_t s = 0; s < num_switches; ++s) {
+    const uint64_t n = sources[s], remote = destinations.lids.size() - dests_at[s];
+    if (n == 0 || remote == 0) continue;
+    shares.clear();
+    for (uint32_t p = 0; p < slots.ports(s); ++p)
+      if (slots.next_switch[slots.base[s] + p] != kNoSwitch)
+        shares.push_back(capacity.share(f.port_id(sn.switches[s], p)));
+    if (shares.empty()) continue;
+    m.channel_load_step_bound = std::max(m.channel_load_step_bound, n * ((remote + shares.size() - 1) / shares.size()));
+    if (!m.rates_differ) continue;
+    auto holds = [&](double load) {
+      uint64_t held = 0;
+      for (double w : shares) held += uint64_t(std::floor(load * w / double(n) * (1 + 1e-12)));
+      return held >= remote;
+    };
+    double low = 0, high = double(n * remote) / *std::max_element(shares.begin(), shares.end());
+    if (holds(m.load_per_capacity_step_bound)) continue;
+    for (int i = 0; i < 64; ++i) (holds((low + high) / 2) ? high : low) = (low + high) / 2;
+    // The exact bound: the step of the channel that filled last, at or below `high`.
+    double exact = 0;
+    for (double w : shares) exact = std::max(exact, std::floor(high * w / double(n) * (1 + 1e-12)) * double(n) / w);
+    m.load_per_capacity_step_bound = std::max(m.load_per_capacity_step_bound, exact);
+  }
 }
 
 bool Measurer::PermutationPath(uint32_t src, uint32_t dst, Lid lid, std::vector<uint32_t>& path) const {

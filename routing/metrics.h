@@ -45,6 +45,14 @@ struct SubnetMetrics {
   bool rates_differ = false;
   double max_load_per_capacity = 0;
   double load_per_capacity_lower_bound = 0;
+  // Tables route by destination: the routes from a switch's endpoints to one destination
+  // leave it by one port, so each of its channels carries whole multiples of its endpoints.
+  // The least busiest channel that allows, in routes and per capacity: for every switch with
+  // endpoints, the least load whereby its channels hold all its remote destinations. Often
+  // above the cut bound on leaf-spines (13 endpoints over 10 up cables, 91 destinations
+  // away: 130, where the cut bound is 119).
+  uint64_t channel_load_step_bound = 0;
+  double load_per_capacity_step_bound = 0;
   // Parallel cables between the same two switches (per direction).
   uint64_t parallel_groups = 0;
   uint64_t parallel_max_spread = 0;  // worst (max - min) route count inside one group

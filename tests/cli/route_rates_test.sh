@@ -94,4 +94,16 @@ if grep -q "OpenSM's file engine" out.txt; then fail "1-VL dump labelled as not 
 expect_rc 0 "$fabricctl" deploy torus.topo one --via opensm -o dout
 has out.txt "opensm -R file -U dout/opensm-lfts.dump"
 [ -f dout/opensm-lfts.dump ] || fail "no dump handed to OpenSM"
+# Whole destinations per port: on the EDR file a leaf with one 4xDDR cable among 11 at
+# 4xEDR sends its 24 hosts' routes to 72 destinations; within 168 per capacity its EDR
+# cables hold 7 destinations each and the DDR one 1 (78), within less 67. The cut bound
+# spreads them as if divisible: 155. `route stats` shows both.
+edr="$2/tests/data/topo/edr_6sw_96hca_one_ddr.ibnd"
+expect_rc 0 "$fabricctl" route compute "$edr" --engine ftree -o edr
+expect_rc 0 "$fabricctl" route stats "$edr" edr --permutations 0
+has out.txt "with whole destinations per port: 168.0"
+expect_rc 0 "$fabricctl" route stats "$edr" edr --permutations 0 --json
+step=$(json_get out.txt "['subnets'][0]['channel_load']['step_bound_per_capacity']")
+python3 -c "import sys; sys.exit(0 if abs($step - 168) < 1e-9 else 1)" || fail "step bound per capacity $step"
+[ "$(json_get out.txt "['subnets'][0]['channel_load']['lower_bound_per_capacity'] < 156")" = True ] || fail "cut bound per capacity"
 echo "route_rates_test: ok"

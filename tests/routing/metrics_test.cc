@@ -60,6 +60,27 @@ TEST_CASE("metrics: balanced tables on a 2-tier fat tree meet the lower bound ex
         s.effective_bisection_bandwidth);
 }
 
+// 3 leaves of 3 hosts, 2 spines: a leaf's 3 hosts send to 6 remote destinations over its 2
+// up cables, 3 destinations each, 9 routes: the cut bound and the step bound agree. With
+// 4 hosts on a leaf over 3 cables (3 spines), 8 remote destinations go 3 + 3 + 2, and the
+// busiest up cable carries 3 x 4 = 12 routes where the cut bound spreads 32 over 3 (11).
+TEST_CASE("metrics: whole destinations per port bound the busiest channel above the cut") {
+  {
+    Fabric f = testing::TwoTier(3, 2, 3);
+    RouteSet rs = TwoTierTables(f, 3, 2, 3, [](int, int k) { return k % 2; });
+    const SubnetMetrics s = MustMeasure(f, rs, {.permutations = 0}).subnets.at(0);
+    CHECK(s.channel_load_step_bound == 3 * 3);
+    CHECK(s.channel_load_step_bound >= s.channel_load_lower_bound);
+    CHECK(s.load_per_capacity_step_bound == doctest::Approx(double(s.channel_load_step_bound)));
+  }
+  Fabric f = testing::TwoTier(3, 3, 4);
+  RouteSet rs = TwoTierTables(f, 3, 3, 4, [](int, int k) { return k % 3; });
+  const SubnetMetrics s = MustMeasure(f, rs, {.permutations = 0}).subnets.at(0);
+  CHECK(s.channel_load_lower_bound == 11);
+  CHECK(s.channel_load_step_bound == 12);
+  CHECK(s.max_channel_load >= s.channel_load_step_bound);
+}
+
 TEST_CASE("metrics: a pod that lost core cables bounds the busiest channel beyond any one switch's cut") {
   // 4 pods of 4 leaves x 4 hosts and 4 aggregation switches, each agg cabled to 4 cores.
   const Fabric healthy = testing::ThreeTierFatTree({});

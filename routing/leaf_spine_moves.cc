@@ -69,7 +69,8 @@ class LeafSpine {
   // The least the busiest cable can carry: a leaf's routes to one destination share an up
   // cable, so each of its up cables carries whole steps of its endpoints' routes, and within
   // a load of B per capacity a cable of cost c takes at most B / (endpoints x c) of its
-  // remote destinations. The least B whereby its cables take them all, over the leaves.
+  // remote destinations. The least B whereby its cables take them all, over the leaves: the
+  // step bound of `route stats` (routing/metrics.h), here in the loads' cost units.
   uint64_t LeafStepBound() const {
     uint64_t endpoints = 0, bound = 0;
     for (uint32_t s = 0; s < g_.num_switches(); ++s) endpoints += IsLeaf(s) ? Sources(s) : 0;

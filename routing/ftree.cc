@@ -1105,7 +1105,7 @@ class FtreeEngine final : public RoutingEngine {
           rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"),
           spread.packed == 0
               ? ""
-              : fmt::format(", destinations repacked over the cables of {} of {} multi-cable switch pairs",
+              : fmt::format(", destinations repacked over the parallel cables of {} of {} (switch, neighbour) pairs",
                             spread.packed, spread.groups),
           moves.moves == 0 ? "" : fmt::format(", {} flows moved off the busiest cables", moves.moves));
       return Outcome::Ok();

@@ -7,13 +7,11 @@ namespace fabricctl {
 namespace {
 
 // The most LFT entries handled (the spines' flows take 4 bytes per spine and LID), the
-// most moves weighed in all, and how many moves deep a chain may go past its first.
+// most steps of the search in all (a move weighed, or a LID looked at for one), and how
+// many moves deep a chain may go past its first.
 constexpr size_t kMostEntries = size_t{1} << 22;
-constexpr size_t kMostTries = size_t{1} << 18;
+constexpr size_t kMostSteps = size_t{1} << 24;
 constexpr unsigned kChainDepth = 2;
-// Above any cable's capacity cost (ChannelCapacity: at most the unit cost times the ratio of
-// the fastest rate to the slowest).
-constexpr uint64_t kMostCost = uint64_t{1} << 24;
 
 // A leaf-spine's cables and their loads, named by switch * stride + port; the routes per
 // spine and destination; and the moves that take a flow off a cable.
@@ -83,9 +81,12 @@ class LeafSpine {
           for (uint8_t p : g_.ports(grp)) taken += load / (uint64_t{Sources(s)} * cost_[Cable(s, p)]);
         return taken >= remote;
       };
-      // fits() holds at the whole of the leaf's routes on its cheapest cable times the number
-      // of destinations, and not at `bound` unless this leaf adds nothing.
-      uint64_t low = bound, high = remote * Sources(s) * kMostCost;
+      // fits() holds at every destination's routes on each cable, its dearest too, and not
+      // at `bound` unless this leaf adds nothing.
+      uint32_t dearest = 0;
+      for (uint32_t grp = g_.begin(s); grp < g_.end(s); ++grp)
+        for (uint8_t p : g_.ports(grp)) dearest = std::max(dearest, cost_[Cable(s, p)]);
+      uint64_t low = bound, high = remote * Sources(s) * dearest;
       if (fits(low) || !fits(high)) continue;
       while (high - low > 1) {
         const uint64_t mid = low + (high - low) / 2;
@@ -119,8 +120,7 @@ class LeafSpine {
       if (chain && depth == 0) break;
       bool found = false;
       ForEachMove(cable, [&](const Move& move) {
-        if (budget_ == 0) return true;
-        --budget_;
+        if (!Step()) return true;
         const Gain gain = Evaluate(move);
         if (gain.worst < busiest) {
           Apply(move);
@@ -144,7 +144,16 @@ class LeafSpine {
   }
 
   // Forget the undo journal (the moves so far stand).
-  void Settle() { journal_.clear(); }
+  void Settle() {
+    journal_.clear();
+    settled_moves_ = moves_;
+  }
+
+  // Undoes every move since the last Settle.
+  void Revert() {
+    Undo(0);
+    moves_ = settled_moves_;
+  }
 
   // Moves made (and not undone).
   size_t moves() const { return moves_; }
@@ -172,7 +181,7 @@ class LeafSpine {
   void ForEachMove(uint32_t cable, const Visit& visit) {
     const uint32_t s = cable / stride_;
     const uint8_t port = uint8_t(cable % stride_);
-    for (Lid x = 1; x < g_.num_lids(); ++x) {
+    for (Lid x = 1; x < g_.num_lids() && Step(); ++x) {
       const uint32_t dest = Destination(x);
       if (dest == kNone || dest == s || Entry(s, x) != port) continue;
       if (IsLeaf(s)) {
@@ -183,8 +192,8 @@ class LeafSpine {
       for (uint8_t p : g_.ports(group_of_[cable]))
         if (p != port && visit(Move{s, x, kNone, Cable(s, p)})) return;
       for (uint8_t p : g_.ports(group_of_[cable]))
-        for (Lid y = 1; p != port && y < g_.num_lids(); ++y)
-          if (Entry(s, y) == p && Destination(y) == dest && Flow(s, y) < Flow(s, x) &&
+        for (Lid y = 1; p != port && y < g_.num_lids() && Step(); ++y)
+          if (Entry(s, y) == p && Destination(y) == dest && Flow(s, y) != 0 && Flow(s, y) < Flow(s, x) &&
               visit(Move{s, x, kNone, Cable(s, p), y}))
             return;
       for (uint32_t leaf = 0; leaf < g_.num_switches(); ++leaf)
@@ -291,6 +300,13 @@ class LeafSpine {
     journal_.resize(mark);
   }
 
+  // One step of the search from the budget; false when it is spent.
+  bool Step() {
+    if (budget_ == 0) return false;
+    --budget_;
+    return true;
+  }
+
   bool IsLeaf(uint32_t s) const { return spine_of_[s] == kNone; }
   uint32_t Cable(uint32_t s, uint8_t port) const { return s * stride_ + (port < stride_ ? port : 0); }
   uint8_t Entry(uint32_t s, Lid x) const { return out_.lft[size_t{s} * lids_ + x]; }
@@ -325,8 +341,8 @@ class LeafSpine {
   std::vector<uint32_t> flow_;      // per spine and LID: routes through the spine to it
   std::vector<Change> journal_;
   std::vector<uint8_t> visiting_;  // per cable: being relieved further up a chain
-  size_t budget_ = kMostTries;     // moves left to weigh
-  size_t moves_ = 0;
+  size_t budget_ = kMostSteps;     // steps of the search left
+  size_t moves_ = 0, settled_moves_ = 0;
 };
 
 }  // namespace
@@ -341,20 +357,24 @@ LeafSpineMoves MoveOffBusiestCables(const Fabric& f, const SwitchGraph& g, const
   result.before = result.after = tree.Busiest();
   const uint64_t least = tree.LeafStepBound();
   // Each round relieves every cable at the busiest load, so the busiest drops; a cable
-  // that cannot be relieved ends the rounds.
+  // that cannot be relieved ends the rounds, and its round is undone.
   for (uint64_t busiest = result.before; busiest > least;) {
     bool relieved = true;
     for (uint32_t cable : tree.CablesAt(busiest)) {
       if (tree.Weighed(cable) < busiest) continue;
       relieved = tree.Relieve(cable, busiest, kChainDepth);
       if (!relieved) break;
-      tree.Settle();
     }
-    result.after = tree.Busiest();
-    result.moves = tree.moves();
-    if (!relieved || result.after >= busiest) break;
-    busiest = result.after;
+    // A round that leaves some cable at the busiest load gains nothing: its moves go.
+    if (!relieved || tree.Busiest() >= busiest) {
+      tree.Revert();
+      break;
+    }
+    tree.Settle();
+    busiest = tree.Busiest();
   }
+  result.after = tree.Busiest();
+  result.moves = tree.moves();
   return result;
 }
 

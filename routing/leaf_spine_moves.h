@@ -11,8 +11,10 @@
 // a spine sends one destination down another of its cables to the leaf. A move is made
 // when every cable it adds to stays below the busiest load; failing that, a move that brings
 // one other cable up to the busiest load is made if that cable can be relieved in turn (up
-// to two moves further, undone when the chain ends nowhere). So the busiest channel never
-// rises; every route stays leaf - spine - leaf (Up*/Down*, deadlock-free on one VL).
+// to two moves further, undone when the chain ends nowhere); a round that cannot relieve
+// every cable at the busiest load is undone. So the busiest channel, in ChannelCapacity's
+// costs (rates rounded to a sixteenth of the top rate's cost), never rises; every route
+// stays leaf - spine - leaf (Up*/Down*, deadlock-free on one VL).
 
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +36,8 @@ struct LeafSpineMoves {
 // Moves flows off the busiest cables of the subnet's leaf-spine tables in `out` (every
 // switch cable joins a switch with endpoints to one without, every endpoint route goes
 // leaf - spine - leaf). Nothing happens (applied false) on other subnets, on tables that
-// route some pair otherwise, and past 4,194,304 LFT entries (switches x LIDs).
+// route some pair otherwise, and past 4,194,304 LFT entries (switches x LIDs); the search
+// stops after 16,777,216 steps (a move weighed, or a LID looked at for one).
 LeafSpineMoves MoveOffBusiestCables(const Fabric& f, const SwitchGraph& g, const ChannelCapacity& capacity,
                                     SubnetRoutes& out);
 

@@ -19,26 +19,21 @@ struct Item {
 // port, the group of each (switch, port), and the destinations' flows over each.
 class ParallelGroups {
  public:
-  ParallelGroups(const Fabric& f, const SwitchGraph& g) : g_(g) {
-    const uint32_t switches = g.num_switches();
-    for (uint32_t s = 0; s < switches; ++s) stride_ = std::max<uint32_t>(stride_, f.node(g.node(s)).num_ports + 1u);
-    group_of_.assign(size_t{switches} * stride_, kNone);
-    parallel_.assign(g.end(switches - 1), kNone);
-    for (uint32_t s = 0; s < switches; ++s)
-      for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp) {
-        for (uint8_t p : g.ports(grp)) group_of_[size_t{s} * stride_ + p] = grp;
+  ParallelGroups(const Fabric& f, const SwitchGraph& g) : g_(g), group_of_(f, g) {
+    parallel_.assign(g.end(g.num_switches() - 1), kNone);
+    for (uint32_t s = 0; s < g.num_switches(); ++s)
+      for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp)
         if (g.ports(grp).size() > 1) {
           parallel_[grp] = uint32_t(items_.size());
           items_.emplace_back();
           owner_.push_back(s);
         }
-      }
   }
 
   bool any() const { return !items_.empty(); }
 
   // The group switch s's port p belongs to (kNone: no switch cable).
-  uint32_t group(uint32_t s, uint8_t p) const { return p < stride_ ? group_of_[size_t{s} * stride_ + p] : kNone; }
+  uint32_t group(uint32_t s, uint8_t p) const { return group_of_.at(s, p); }
 
   // Records the flow of destination `lid` leaving switch s by port p, when p is one of
   // several cables to the same neighbour.
@@ -59,8 +54,7 @@ class ParallelGroups {
 
  private:
   const SwitchGraph& g_;
-  uint32_t stride_ = 1;
-  std::vector<uint32_t> group_of_;        // per switch * stride + port
+  const PortGroups group_of_;
   std::vector<uint32_t> parallel_;        // per group: its index in items_ (kNone: one cable)
   std::vector<std::vector<Item>> items_;  // per parallel group
   std::vector<uint32_t> owner_;           // per parallel group: the switch it leaves
@@ -68,33 +62,42 @@ class ParallelGroups {
 
 // The flows of every endpoint destination: for each, the routes of every source switch's
 // endpoints walked along the LFT, summed per switch they leave, then recorded where the
-// switch leaves by one of several cables. A walk stops at a missing entry or after as many
-// steps as there are switches (a loop: the verifier reports it; no flow is moved for it).
+// switch leaves by one of several cables. A destination some walk does not reach (a
+// missing entry, or a loop: more steps than switches; the verifier reports both) records
+// nothing, and its entries stay as they are.
 void CollectFlows(const SwitchGraph& g, const SubnetRoutes& out, ParallelGroups& groups) {
   const uint32_t switches = g.num_switches();
   const size_t num_lids = out.num_lids();
   std::vector<uint32_t> sources;
   for (uint32_t s = 0; s < switches; ++s)
     if (!g.endpoint_lids(s).empty()) sources.push_back(s);
-  std::vector<uint32_t> flow(switches, 0), touched;
+  std::vector<uint32_t> flow(switches, 0), touched, path;
+  // The switches from v to x's switch d, in `path`; false when the walk does not get there.
+  auto walk = [&](uint32_t v, Lid x, uint32_t d) {
+    path.clear();
+    for (uint32_t s = v; s != d;) {
+      const uint32_t grp = groups.group(s, out.lft[size_t{s} * num_lids + x]);
+      if (grp == kNone || path.size() == switches) return false;
+      path.push_back(s);
+      s = g.nbr(grp);
+    }
+    return true;
+  };
   for (Lid x = 1; x < g.num_lids(); ++x) {
     const uint32_t d = g.lid_switch(x);
     if (d == kNone || g.lid_is_switch(x)) continue;
+    bool reached = true;
     for (uint32_t v : sources) {
       if (v == d) continue;
-      const uint32_t count = uint32_t(g.endpoint_lids(v).size());
-      uint32_t s = v;
-      for (uint32_t step = 0; s != d && step < switches; ++step) {
-        const uint8_t p = out.lft[size_t{s} * num_lids + x];
-        const uint32_t grp = groups.group(s, p);
-        if (p == kNoRoute || grp == kNone) break;
+      reached = walk(v, x, d);
+      if (!reached) break;
+      for (uint32_t s : path) {
         if (flow[s] == 0) touched.push_back(s);
-        flow[s] += count;
-        s = g.nbr(grp);
+        flow[s] += uint32_t(g.endpoint_lids(v).size());
       }
     }
     for (uint32_t s : touched) {
-      groups.Record(s, out.lft[size_t{s} * num_lids + x], x, flow[s]);
+      if (reached) groups.Record(s, out.lft[size_t{s} * num_lids + x], x, flow[s]);
       flow[s] = 0;
     }
     touched.clear();

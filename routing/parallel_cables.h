@@ -17,7 +17,7 @@ namespace fabricctl {
 
 // What SpreadOverParallelCables did.
 struct CableSpread {
-  size_t groups = 0;   // switch pairs joined by several cables that carry routes
+  size_t groups = 0;   // (switch, neighbour) pairs, each way, of several cables that carry routes
   size_t packed = 0;   // of those, the pairs whose busiest cable got lighter
   size_t entries = 0;  // LFT entries moved to another cable of their pair
 };

@@ -80,11 +80,34 @@ TEST_CASE("parallel cables: ftree leaves no pair of switches that packing would 
   REQUIRE(routed);
   SubnetRoutes& r = routed->routes.subnets.at(0);
   INFO(r.reason);
-  CHECK(r.reason.find("repacked over the cables") != std::string::npos);
+  CHECK(r.reason.find("repacked over the parallel cables") != std::string::npos);
   const SwitchGraph g(*f, f->subnets()[0], r);
   const std::vector<uint8_t> routed_lft = r.lft;
   CHECK(SpreadOverParallelCables(*f, g, ChannelCapacity(*f, f->subnets()[0]), r).packed == 0);
   CHECK(r.lft == routed_lft);
+}
+
+// A destination whose routes are broken somewhere (a missing entry) has no known flows:
+// its entries stay as they are, while the others' are spread.
+TEST_CASE("parallel cables: a destination with a missing entry is left alone") {
+  const Fabric f = testing::TwoTierFatTree({.leaves = 4, .spines = 2, .hosts = 6, .parallel = 3});
+  auto routed = testing::RouteWith(f, "ftree");
+  REQUIRE(routed);
+  SubnetRoutes& r = routed->routes.subnets.at(0);
+  const SwitchGraph g(f, f.subnets()[0], r);
+  for (uint32_t s = 0; s < g.num_switches(); ++s)
+    for (uint32_t grp = g.begin(s); grp < g.end(s); ++grp)
+      for (size_t x = 0; x < r.num_lids(); ++x)
+        for (uint8_t p : g.ports(grp))
+          if (r.lft[size_t{s} * r.num_lids() + x] == p) r.lft[size_t{s} * r.num_lids() + x] = g.ports(grp)[0];
+  const Lid broken = g.endpoint_lids(0)[0];
+  r.lft[size_t{1} * r.num_lids() + broken] = kNoRoute;
+  std::vector<uint8_t> column(g.num_switches());
+  for (uint32_t s = 0; s < g.num_switches(); ++s) column[s] = r.lft[size_t{s} * r.num_lids() + broken];
+  const CableSpread spread = SpreadOverParallelCables(f, g, ChannelCapacity(f, f.subnets()[0]), r);
+  CHECK(spread.packed > 0);
+  CHECK(spread.entries > 0);
+  for (uint32_t s = 0; s < g.num_switches(); ++s) CHECK(r.lft[size_t{s} * r.num_lids() + broken] == column[s]);
 }
 
 }  // namespace fabricctl

@@ -15,7 +15,6 @@
 #include "routing/channel_capacity.h"
 #include "routing/leaf_spine_moves.h"
 #include "routing/parallel.h"
-#include "routing/parallel_cables.h"
 #include "routing/switch_graph.h"
 
 namespace fabricctl {
@@ -417,9 +416,9 @@ class GreedyFill {
 
   // The first pass, then (unless `one_pass`), while the busiest channel is more than 5%
   // above the cut bound, rerouting rounds: each destination's routes come off and it is
-  // routed again against all the others' loads. The first pass routes early destinations into an empty fabric, and a
-  // switch's cable towards a destination is chosen before it knows how many flows will
-  // follow it; on leaf-spines with several cables per leaf-spine pair that left the
+  // routed again against all the others' loads. The first pass routes early destinations
+  // into an empty fabric, and a switch's cable towards a destination is chosen before it
+  // knows how many flows will follow it; on leaf-spines with several cables per leaf-spine pair that left the
   // busiest cable 12-25% above the bound. A round that leaves the busiest channel as it was
   // is kept (its other loads moved, and the next round may gain from that), but two such
   // rounds in a row end the rounds; a round that makes it heavier is undone.
@@ -450,8 +449,8 @@ class GreedyFill {
 
   unsigned rounds_kept() const { return rounds_kept_; }
 
-  // Whether the busiest channel is more than 1% above the cut bound: only then can packing
-  // parallel cables again gain enough to be worth its walk over every route.
+  // Whether the busiest channel is more than 1% above the cut bound: only then can moving
+  // single flows gain enough to be worth a look at every route.
   bool AboveBound() const { return lanes_.front().Busiest() * 100 > bound_ * 101; }
 
   // Whether the first pass runs in lanes: from the tree's size alone, not the thread count.
@@ -1087,11 +1086,10 @@ class FtreeEngine final : public RoutingEngine {
     if (!capacity.uniform() || !regular || !uneven.empty()) {
       GreedyFill fill(tree, f, capacity, bound, out);
       fill.Run(threads, request.options.one_pass);
-      // Where the tables can still get lighter, and more than one pass is asked for: the
-      // cables of multi-cable pairs, then on leaf-spines single flows.
-      const bool polish = !request.options.one_pass && fill.AboveBound();
-      const CableSpread spread = polish ? SpreadOverParallelCables(f, g, capacity, out) : CableSpread{};
-      const LeafSpineMoves moves = polish ? MoveOffBusiestCables(f, g, capacity, out) : LeafSpineMoves{};
+      // On leaf-spines, where the tables can still get lighter and more than one pass is
+      // asked for: single flows off the busiest cables.
+      const LeafSpineMoves moves =
+          !request.options.one_pass && fill.AboveBound() ? MoveOffBusiestCables(f, g, capacity, out) : LeafSpineMoves{};
       RouteSwitchLids(g, shape.level, threads, out);
       const unsigned rounds = fill.rounds_kept();
       const std::string kind = !shape.complete  ? "degraded (some top switches miss some leaves)"
@@ -1099,14 +1097,10 @@ class FtreeEngine final : public RoutingEngine {
                                : uneven.empty() ? "regular"
                                                 : fmt::format("regular, destination-mod-k uneven ({})", uneven);
       out.reason = fmt::format(
-          "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}{}{}", levels,
+          "fat tree: {} levels, {} leaf switches, {} top switches, {}{}; balanced per destination{}{}{}", levels,
           shape.leaves.size(), shape.tops, kind, capacity.uniform() ? "" : ", cables of several rates",
           fill.UsesLanes() ? ", first pass in two lanes" : "",
           rounds == 0 ? "" : fmt::format(", {} rerouting round{}", rounds, rounds == 1 ? "" : "s"),
-          spread.packed == 0
-              ? ""
-              : fmt::format(", destinations repacked over the parallel cables of {} of {} (switch, neighbour) pairs",
-                            spread.packed, spread.groups),
           moves.moves == 0 ? "" : fmt::format(", {} flows moved off the busiest cables", moves.moves));
       return Outcome::Ok();
     }

@@ -18,12 +18,12 @@
 // flow takes the legal path whose busiest channel, weighed by ChannelCapacity cost, is
 // lightest; a destination's traffic splits over several cables down into its leaf, which
 // destination-mod-k cannot do. Rerouting rounds follow while the busiest channel is over
-// 5% above the cut bound, then each pair of switches joined by several cables has its
-// destinations packed over them again (parallel_cables.h). Trees of 8,192 endpoints or
-// more (and a million LFT entries) take the first pass in two lanes, on two threads when
-// there are two: batches of 32 destinations dealt to the lanes, each lane blind to the
-// other's 16 of its batch; the result does not depend on the thread count. On 3-tier trees with 3% of the cables and
-// 2 switches failed this meets the channel-load lower bound of `route stats` within 3%.
+// 5% above the cut bound, and on leaf-spines single flows move off the busiest cables
+// (leaf_spine_moves.h). Trees of 8,192 endpoints or more (and a million LFT entries) take
+// the first pass in two lanes, on two threads when there are two: batches of 32
+// destinations dealt to the lanes, each lane blind to the other's 16 of its batch; the
+// result does not depend on the thread count. On 3-tier trees with 3% of the cables and 2
+// switches failed this meets the channel-load lower bound of `route stats` within 3%.
 //
 // Up*/Down* by construction: deadlock-free with one VL. Switch LIDs (management traffic)
 // follow the routes of an endpoint whose chain passes the switch (regular trees; a leaf's

@@ -67,16 +67,15 @@ class SwitchGraph {
   std::vector<Lid> switch_lid_;
 };
 
-// The neighbour group of every switch port: at(s, p) is the group of switch s that port p
-// cables to another switch, kNone for a port without one. Ports are numbered s * stride()
-// + p, so per-port arrays can follow the same numbering.
+// The neighbour group of every switch port, ports numbered s * stride() + p (so per-port
+// arrays can follow the same numbering): [port] is the group of switch s that port p cables
+// to another switch, kNone for a port without one.
 class PortGroups {
  public:
   PortGroups(const Fabric& fabric, const SwitchGraph& g);
   uint32_t stride() const { return stride_; }
   size_t size() const { return group_.size(); }
-  uint32_t at(uint32_t s, uint8_t p) const { return p < stride_ ? group_[size_t{s} * stride_ + p] : kNone; }
-  uint32_t operator[](size_t port) const { return group_[port]; }  // port numbered s * stride() + p
+  uint32_t operator[](size_t port) const { return group_[port]; }
 
  private:
   uint32_t stride_ = 1;

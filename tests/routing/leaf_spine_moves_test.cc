@@ -99,6 +99,26 @@ TEST_CASE("leaf-spine moves: flows piled on one spine are moved off it") {
   CheckSound(f, r);
 }
 
+// Tables with a route that is not leaf - spine - leaf (here a missing entry) are left
+// alone: the flows over the cables are not known.
+TEST_CASE("leaf-spine moves: tables with a broken route are left as they are") {
+  const Fabric f = testing::TwoTierFatTree({.leaves = 4, .spines = 2, .hosts = 3, .parallel = 2});
+  auto routed = testing::RouteWith(f, "ftree");
+  REQUIRE(routed);
+  SubnetRoutes& r = routed->routes.subnets.at(0);
+  const SwitchGraph g(f, f.subnets()[0], r);
+  uint32_t leaf = 0;
+  while (g.endpoint_lids(leaf).empty()) ++leaf;
+  uint32_t other = leaf + 1;
+  while (g.endpoint_lids(other).empty()) ++other;
+  r.lft[size_t{leaf} * r.num_lids() + g.endpoint_lids(other)[0]] = kNoRoute;
+  const std::vector<uint8_t> before = r.lft;
+  const LeafSpineMoves moves = MoveOffBusiestCables(f, g, ChannelCapacity(f, f.subnets()[0]), r);
+  CHECK_FALSE(moves.applied);
+  CHECK(moves.moves == 0);
+  CHECK(r.lft == before);
+}
+
 // Anything but a leaf-spine is left alone: a 3-tier fat tree's tables stay as they are.
 TEST_CASE("leaf-spine moves: a 3-tier tree is not a leaf-spine") {
   auto f = Generate("fat-tree", {{"k", "4"}, {"tiers", "3"}});

@@ -7,7 +7,9 @@
 // rules were set against it: ftree stops within 5% of it, and against the tighter bound
 // with pods it stopped a round early on a damaged k=8 tree, 372 routes where it reaches 368).
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -68,6 +70,30 @@ CutBounds SubnetCutBounds(CutSets sets, uint32_t num_switches, uint64_t all_sour
     if (cut.weight > 0) bounds.weighted = std::max(bounds.weighted, double(need) / cut.weight);
   }
   return bounds;
+}
+
+// Whole destinations per port: tables route by destination, so the routes of a switch's
+// `endpoints` to one destination leave it by one port, and each of its channels carries
+// whole multiples of them. A channel of weight w (what it carries per unit of load: its
+// share of the top rate, or 1 / its cost for loads that are sums of costs) holds
+// floor(B w / endpoints) destinations within a load of B; the least B whereby the channels
+// hold all `remote` destinations (0 when there are none or no channel). `route stats`
+// reports it over the switches with endpoints, and ftree's leaf-spine moves stop at it.
+inline double StepBound(uint64_t endpoints, uint64_t remote, std::span<const double> weights) {
+  if (endpoints == 0 || remote == 0 || weights.empty()) return 0;
+  const double n = double(endpoints);
+  auto held = [&](double load, double w) { return std::floor(load * w / n * (1 + 1e-12)); };
+  auto holds = [&](double load) {
+    double all = 0;
+    for (double w : weights) all += held(load, w);
+    return all >= double(remote);
+  };
+  double low = 0, high = n * double(remote) / *std::max_element(weights.begin(), weights.end());
+  for (int i = 0; i < 64; ++i) (holds((low + high) / 2) ? high : low) = (low + high) / 2;
+  // The exact bound: the step of the channel that filled last, at or below `high`.
+  double exact = 0;
+  for (double w : weights) exact = std::max(exact, held(high, w) * n / w);
+  return exact;
 }
 
 }  // namespace fabricctl

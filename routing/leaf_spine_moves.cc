@@ -1,7 +1,10 @@
 #include "routing/leaf_spine_moves.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
+
+#include "routing/cut_bound.h"
 
 namespace fabricctl {
 namespace {
@@ -64,35 +67,19 @@ class LeafSpine {
     return true;
   }
 
-  // The least the busiest cable can carry: a leaf's routes to one destination share an up
-  // cable, so each of its up cables carries whole steps of its endpoints' routes, and within
-  // a load of B per capacity a cable of cost c takes at most B / (endpoints x c) of its
-  // remote destinations. The least B whereby its cables take them all, over the leaves: the
-  // step bound of `route stats` (routing/metrics.h), here in the loads' cost units.
+  // The least the busiest cable can carry: the step bound (routing/cut_bound.h) of every
+  // leaf's up cables, in the loads' cost units (a cable's weight is 1 / its cost).
   uint64_t LeafStepBound() const {
     uint64_t endpoints = 0, bound = 0;
     for (uint32_t s = 0; s < g_.num_switches(); ++s) endpoints += IsLeaf(s) ? Sources(s) : 0;
+    std::vector<double> weights;
     for (uint32_t s = 0; s < g_.num_switches(); ++s) {
-      if (!IsLeaf(s) || Sources(s) == endpoints) continue;
-      const uint64_t remote = endpoints - Sources(s);
-      auto fits = [&](uint64_t load) {
-        uint64_t taken = 0;
-        for (uint32_t grp = g_.begin(s); grp < g_.end(s); ++grp)
-          for (uint8_t p : g_.ports(grp)) taken += load / (uint64_t{Sources(s)} * cost_[Cable(s, p)]);
-        return taken >= remote;
-      };
-      // fits() holds at every destination's routes on each cable, its dearest too, and not
-      // at `bound` unless this leaf adds nothing.
-      uint32_t dearest = 0;
+      if (!IsLeaf(s)) continue;
+      weights.clear();
       for (uint32_t grp = g_.begin(s); grp < g_.end(s); ++grp)
-        for (uint8_t p : g_.ports(grp)) dearest = std::max(dearest, cost_[Cable(s, p)]);
-      uint64_t low = bound, high = remote * Sources(s) * dearest;
-      if (fits(low) || !fits(high)) continue;
-      while (high - low > 1) {
-        const uint64_t mid = low + (high - low) / 2;
-        (fits(mid) ? high : low) = mid;
-      }
-      bound = high;
+        for (uint8_t p : g_.ports(grp)) weights.push_back(1.0 / cost_[Cable(s, p)]);
+      const double least = StepBound(Sources(s), endpoints - Sources(s), weights);
+      bound = std::max(bound, uint64_t(std::llround(least)));
     }
     return bound;
   }

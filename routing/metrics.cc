@@ -171,34 +171,24 @@ void Measurer::CutBound(const ChannelCapacity& capacity, SubnetMetrics& m) const
   if (m.rates_differ) m.load_per_capacity_lower_bound = std::max(m.load_per_capacity_lower_bound, bounds.weighted);
 }
 
-// Step bounds (SubnetMetrics): per switch with endpoints, n of them and `remote`
-// destinations elsewhere, over its switch-to-switch channels. In routes each channel holds
-// whole destinations of n routes; per capacity a channel of share w holds floor(B w / n)
-// of them within a load of B, and the least such B is found by bisection.
+// Step bounds (SubnetMetrics, routing/cut_bound.h): per switch with endpoints, over its
+// switch-to-switch channels, each weighed 1 in routes and by its share per capacity.
 void Measurer::StepBound(const ChannelCapacity& capacity, SubnetMetrics& m) const {
-  std::vector<double> shares;
+  std::vector<double> ones, shares;
   for (uint32_t s = 0; s < num_switches; ++s) {
     const uint64_t n = sources[s], remote = destinations.lids.size() - dests_at[s];
-    if (n == 0 || remote == 0) continue;
+    ones.clear();
     shares.clear();
     for (uint32_t p = 0; p < slots.ports(s); ++p)
-      if (slots.next_switch[slots.base[s] + p] != kNoSwitch)
+      if (slots.next_switch[slots.base[s] + p] != kNoSwitch) {
+        ones.push_back(1.0);
         shares.push_back(capacity.share(f.port_id(sn.switches[s], p)));
-    if (shares.empty()) continue;
-    m.channel_load_step_bound = std::max(m.channel_load_step_bound, n * ((remote + shares.size() - 1) / shares.size()));
-    if (!m.rates_differ) continue;
-    auto holds = [&](double load) {
-      uint64_t held = 0;
-      for (double w : shares) held += uint64_t(std::floor(load * w / double(n) * (1 + 1e-12)));
-      return held >= remote;
-    };
-    double low = 0, high = double(n * remote) / *std::max_element(shares.begin(), shares.end());
-    if (holds(m.load_per_capacity_step_bound)) continue;
-    for (int i = 0; i < 64; ++i) (holds((low + high) / 2) ? high : low) = (low + high) / 2;
-    // The exact bound: the step of the channel that filled last, at or below `high`.
-    double exact = 0;
-    for (double w : shares) exact = std::max(exact, std::floor(high * w / double(n) * (1 + 1e-12)) * double(n) / w);
-    m.load_per_capacity_step_bound = std::max(m.load_per_capacity_step_bound, exact);
+      }
+    m.channel_load_step_bound =
+        std::max(m.channel_load_step_bound, uint64_t(std::llround(fabricctl::StepBound(n, remote, ones))));
+    if (m.rates_differ)
+      m.load_per_capacity_step_bound =
+          std::max(m.load_per_capacity_step_bound, fabricctl::StepBound(n, remote, shares));
   }
 }
 
